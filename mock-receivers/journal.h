@@ -1,0 +1,112 @@
+// What a mock receiver recorded: a bounded journal of recent requests and
+// per-delivery counters.
+//
+// The journal is a ring buffer of the last `capacity` requests (older ones
+// are dropped and counted in dropped()). Per-delivery counters are kept for
+// up to `max_deliveries` distinct deliveries; requests of further deliveries
+// are counted in untracked_requests() only. Both bounds are fixed at
+// construction, so memory stays flat however long a receiver runs.
+//
+// A delivery is identified by the X-Hooksim-Delivery header when present,
+// otherwise by the hash of the body ("body:<hex>"), so senders that send no
+// id are still grouped per event.
+// Thread: not thread-safe; MockReceiver serialises access.
+#ifndef HOOKSIM_MOCK_RECEIVERS_JOURNAL_H_
+#define HOOKSIM_MOCK_RECEIVERS_JOURNAL_H_
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "mock-receivers/behavior.h"
+#include "sim/time.h"
+
+namespace hooksim {
+
+struct JournalEntry {
+  uint64_t index = 0;  // 0-based request index at this receiver.
+  TimePoint at{};
+  std::string method;
+  std::string target;
+  std::string content_type;   // "" when the header was missing.
+  std::string delivery_key;   // Id header value, or "body:<hex hash>".
+  bool has_delivery_id = false;
+  std::string event_type;     // X-Hooksim-Event value, "" when missing.
+  int sender_attempt = 0;     // X-Hooksim-Attempt value, 0 when missing/bad.
+  int delivery_attempt = 0;   // 1-based count at this receiver.
+  uint64_t body_hash = 0;
+  size_t body_size = 0;
+  bool schema_valid = true;
+  std::string schema_issue;   // First issue when !schema_valid.
+  Reply reply;
+};
+
+// Everything the receiver knows about one delivery, independent of the
+// sender's own log.
+struct DeliveryCounters {
+  int attempts = 0;
+  TimePoint first_at{};
+  TimePoint last_at{};
+  uint64_t first_body_hash = 0;
+  size_t first_body_size = 0;
+  int body_changes = 0;          // Attempts whose body differed from the 1st.
+  int non_post = 0;              // Attempts with a method other than POST.
+  int bad_content_type = 0;      // Attempts without application/json.
+  int schema_invalid = 0;        // Attempts whose body failed C3/C4.
+  std::string first_schema_issue;
+  int success_attempt = 0;       // 1-based attempt answered 2xx; 0 = none.
+  int attempts_after_success = 0;
+  int attempt_header_mismatches = 0;  // X-Hooksim-Attempt != own count.
+  std::vector<Answer> answers;   // Answers given, capped at kMaxAnswers.
+
+  static constexpr size_t kMaxAnswers = 16;
+};
+
+struct JournalLimits {
+  size_t capacity = 1024;
+  size_t max_deliveries = 1'000'000;
+};
+
+class Journal {
+ public:
+  explicit Journal(JournalLimits limits = {});
+
+  // Records one request and its reply; updates the delivery's counters.
+  void Record(JournalEntry entry);
+
+  // Count of requests seen for `delivery_key` so far (0 if none/untracked).
+  int AttemptsSeen(const std::string& delivery_key) const;
+
+  // Oldest first, at most capacity entries; `limit` keeps the newest ones.
+  std::vector<JournalEntry> Recent(size_t limit = SIZE_MAX) const;
+
+  const std::unordered_map<std::string, DeliveryCounters>& deliveries()
+      const {
+    return deliveries_;
+  }
+  uint64_t total_requests() const { return total_; }
+  uint64_t dropped() const { return dropped_; }
+  uint64_t untracked_requests() const { return untracked_; }
+  // Requests per answer ("200", "reset", ...), sorted by key.
+  const std::map<std::string, uint64_t>& answers() const { return answers_; }
+  uint64_t schema_failures() const { return schema_failures_; }
+
+  void Reset();
+
+ private:
+  JournalLimits limits_;
+  std::vector<JournalEntry> ring_;
+  size_t next_ = 0;  // Ring slot for the next entry.
+  uint64_t total_ = 0;
+  uint64_t dropped_ = 0;
+  uint64_t untracked_ = 0;
+  uint64_t schema_failures_ = 0;
+  std::unordered_map<std::string, DeliveryCounters> deliveries_;
+  std::map<std::string, uint64_t> answers_;
+};
+
+}  // namespace hooksim
+
+#endif  // HOOKSIM_MOCK_RECEIVERS_JOURNAL_H_

@@ -1,0 +1,61 @@
+// A mock receiver: a behaviour, the receiver's own random stream, a payload
+// check and a journal, behind one call that both worlds use.
+//
+// Handle() identifies the delivery (id header, else body hash), counts the
+// attempt, asks the behaviour for a reply, validates the body (C3/C4, via a
+// shared cache) and journals everything. The virtual network calls it
+// directly; the HTTP server (later) calls it from its handler threads.
+// Thread: Handle, the accessors and SetBehavior are serialised by an
+// internal mutex.
+#ifndef HOOKSIM_MOCK_RECEIVERS_RECEIVER_H_
+#define HOOKSIM_MOCK_RECEIVERS_RECEIVER_H_
+
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "mock-receivers/behavior.h"
+#include "mock-receivers/journal.h"
+#include "sim/http_types.h"
+#include "sim/payload_validator.h"
+#include "sim/random.h"
+
+namespace hooksim {
+
+struct ReceiverOptions {
+  std::string name;
+  JournalLimits journal;
+  // Null: bodies are not schema-checked (every entry schema_valid).
+  std::shared_ptr<CachedPayloadValidator> validator;
+};
+
+class MockReceiver {
+ public:
+  MockReceiver(ReceiverOptions options, BehaviorSpec behavior, Random rng);
+
+  // Decides and records the reply to one request arriving at `now`.
+  Reply Handle(const HttpRequest& request, TimePoint now);
+
+  // Replaces the behaviour (counters and journal are kept).
+  void SetBehavior(BehaviorSpec behavior);
+  // Clears the journal and counters (the behaviour and rng are kept).
+  void Reset();
+
+  // Runs fn with the journal while holding the lock.
+  void WithJournal(const std::function<void(const Journal&)>& fn) const;
+
+  const std::string& name() const { return options_.name; }
+  BehaviorSpec behavior_spec() const;
+
+ private:
+  ReceiverOptions options_;
+  mutable std::mutex mu_;
+  ReceiverBehavior behavior_;
+  Random rng_;
+  Journal journal_;
+};
+
+}  // namespace hooksim
+
+#endif  // HOOKSIM_MOCK_RECEIVERS_RECEIVER_H_

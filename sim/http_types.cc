@@ -1,0 +1,61 @@
+#include "sim/http_types.h"
+
+#include <cctype>
+
+namespace hooksim {
+
+bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    if (std::tolower(static_cast<unsigned char>(a[i])) !=
+        std::tolower(static_cast<unsigned char>(b[i]))) {
+      return false;
+    }
+  }
+  return true;
+}
+
+std::optional<std::string_view> HttpRequest::FindHeader(
+    std::string_view name) const {
+  for (const Header& h : headers) {
+    if (EqualsIgnoreCase(h.name, name)) return h.value;
+  }
+  return std::nullopt;
+}
+
+std::string_view AttemptErrorName(AttemptError error) {
+  switch (error) {
+    case AttemptError::kNone:
+      return "none";
+    case AttemptError::kTimeout:
+      return "timeout";
+    case AttemptError::kRefused:
+      return "refused";
+    case AttemptError::kReset:
+      return "reset";
+    case AttemptError::kEmptyReply:
+      return "empty_reply";
+    case AttemptError::kMalformed:
+      return "malformed";
+  }
+  return "unknown";
+}
+
+std::optional<AttemptError> ParseAttemptError(std::string_view name) {
+  for (AttemptError e :
+       {AttemptError::kNone, AttemptError::kTimeout, AttemptError::kRefused,
+        AttemptError::kReset, AttemptError::kEmptyReply,
+        AttemptError::kMalformed}) {
+    if (AttemptErrorName(e) == name) return e;
+  }
+  return std::nullopt;
+}
+
+std::string DescribeAttemptResult(const AttemptResult& result) {
+  if (result.error == AttemptError::kNone) {
+    return std::to_string(result.status);
+  }
+  return std::string(AttemptErrorName(result.error));
+}
+
+}  // namespace hooksim

@@ -1,0 +1,5 @@
+#include <iostream>
+int main() {
+  std::cerr << "hooksim: under construction\n";
+  return 2;
+}

@@ -74,7 +74,13 @@ class Journal {
   explicit Journal(JournalLimits limits = {});
 
   // Records one request and its reply; updates the delivery's counters.
+  // The journal numbers entries itself: entry.index becomes total_requests()
+  // as it was before this call.
   void Record(JournalEntry entry);
+  // As Record, but copies `entry` into a reused ring slot (its strings keep
+  // their buffers), so a caller that refills one scratch entry per request
+  // records without allocating once the ring is warm. The hot path.
+  void RecordCopy(const JournalEntry& entry);
 
   // Count of requests seen for `delivery_key` so far (0 if none/untracked).
   int AttemptsSeen(const std::string& delivery_key) const;
@@ -96,6 +102,11 @@ class Journal {
   void Reset();
 
  private:
+  // Updates totals and the delivery's counters for `entry`.
+  void Count(const JournalEntry& entry);
+  // The slot the next entry goes to (appended, or the oldest one reused).
+  JournalEntry* NextSlot();
+
   JournalLimits limits_;
   std::vector<JournalEntry> ring_;
   size_t next_ = 0;  // Ring slot for the next entry.

@@ -54,6 +54,9 @@ class MockReceiver {
   ReceiverBehavior behavior_;
   Random rng_;
   Journal journal_;
+  // Refilled for every request and copied into the journal's ring, so the
+  // hot path reuses string buffers instead of allocating (guarded by mu_).
+  JournalEntry scratch_;
 };
 
 }  // namespace hooksim

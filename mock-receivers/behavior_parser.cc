@@ -1,0 +1,608 @@
+#include "mock-receivers/behavior_parser.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <exception>
+#include <initializer_list>
+#include <optional>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace hooksim {
+namespace {
+
+using nlohmann::json;
+
+constexpr std::string_view kAnswerExpectation =
+    "a status code 100..599 or one of hang, reset, empty, garbage";
+constexpr std::string_view kFaultExpectation =
+    "one of hang, reset, empty, garbage";
+constexpr double kWeightTolerance = 1e-6;
+constexpr double kMaxSigma = 10.0;
+constexpr size_t kMaxShownChars = 64;
+
+// `path` + "/" + key, with the key escaped as JSON pointer requires.
+std::string Child(const std::string& path, std::string_view key) {
+  std::string out = path;
+  out.reserve(path.size() + key.size() + 1);
+  out += '/';
+  for (char c : key) {
+    if (c == '~') {
+      out += "~0";
+    } else if (c == '/') {
+      out += "~1";
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
+std::string Child(const std::string& path, size_t index) {
+  return path + "/" + std::to_string(index);
+}
+
+std::string FormatDouble(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof(buf), "%.10g", v);
+  return buf;
+}
+
+// How a found value is shown in messages: scalars as JSON (long strings cut),
+// containers by their shape.
+std::string Show(const json& j) {
+  switch (j.type()) {
+    case json::value_t::array:
+      if (j.empty()) return "an empty array";
+      return "an array of " + std::to_string(j.size()) +
+             (j.size() == 1 ? " item" : " items");
+    case json::value_t::object:
+      if (j.empty()) return "an empty object";
+      return "an object";
+    case json::value_t::binary:
+      return "binary data";
+    case json::value_t::discarded:
+      return "nothing";
+    default:
+      break;
+  }
+  std::string text = j.dump(-1, ' ', false, json::error_handler_t::replace);
+  if (text.size() > kMaxShownChars) {
+    text.resize(kMaxShownChars);
+    text += "...";
+  }
+  return text;
+}
+
+std::string Quote(std::string_view s) {
+  return Show(json(std::string(s)));
+}
+
+std::optional<Fault> ParseRealFault(std::string_view name) {
+  std::optional<Fault> fault = ParseFault(name);
+  if (fault == Fault::kNone) return std::nullopt;  // "none" is no answer.
+  return fault;
+}
+
+// "200" -> 200 for exactly three digits in 100..599.
+std::optional<int> ParseStatusKey(std::string_view key) {
+  if (key.size() != 3) return std::nullopt;
+  int value = 0;
+  for (char c : key) {
+    if (c < '0' || c > '9') return std::nullopt;
+    value = value * 10 + (c - '0');
+  }
+  if (value < 100 || value > 599) return std::nullopt;
+  return value;
+}
+
+std::optional<int> StatusValue(const json& j) {
+  if (j.is_number_unsigned()) {
+    const auto v = j.get<uint64_t>();
+    if (v >= 100 && v <= 599) return static_cast<int>(v);
+  } else if (j.is_number_integer()) {
+    const auto v = j.get<int64_t>();
+    if (v >= 100 && v <= 599) return static_cast<int>(v);
+  }
+  return std::nullopt;
+}
+
+std::string MillisExpectation() {
+  return "a number of milliseconds in [0, " +
+         std::to_string(kMaxBehaviorMillis) + "] (30 days)";
+}
+
+json MillisToJson(Duration d) {
+  const int64_t us = d.count();
+  if (us % 1000 == 0) return us / 1000;
+  return static_cast<double>(us) / 1000.0;
+}
+
+json AnswerToJson(const Answer& answer) {
+  if (answer.fault != Fault::kNone) return std::string(FaultName(answer.fault));
+  return answer.status;
+}
+
+// Parses one behaviour; keeps the first error and stops there.
+class BehaviorParser {
+ public:
+  Result<BehaviorSpec> Parse(const json& j, const std::string& path) {
+    BehaviorSpec spec;
+    if (!ParseInto(j, path, spec)) return std::move(*error_);
+    return spec;
+  }
+
+ private:
+  bool Fail(std::string path, std::string message) {
+    error_ = MakeError(std::move(message), std::move(path));
+    return false;
+  }
+
+  bool Expected(const std::string& path, std::string_view expected,
+                const json& found) {
+    return Fail(path, "expected " + std::string(expected) + "; got " +
+                          Show(found));
+  }
+
+  // Fails on the first key (in the object's order) not in `allowed`.
+  bool OnlyKeys(const json& object, const std::string& path,
+                std::initializer_list<std::string_view> allowed) {
+    for (const auto& [key, value] : object.items()) {
+      if (std::find(allowed.begin(), allowed.end(), key) != allowed.end()) {
+        continue;
+      }
+      std::string list;
+      for (std::string_view name : allowed) {
+        if (!list.empty()) list += ", ";
+        list += name;
+      }
+      return Fail(Child(path, key),
+                  "unknown key " + Quote(key) + "; expected one of " + list);
+    }
+    return true;
+  }
+
+  // Finds which of `names` are present; fails when more than one is.
+  bool AtMostOne(const json& object, const std::string& path,
+                 std::initializer_list<std::string_view> names,
+                 std::string_view what, std::optional<std::string>* found) {
+    for (std::string_view name : names) {
+      if (!object.contains(name)) continue;
+      if (found->has_value()) {
+        return Fail(Child(path, name), Quote(**found) + " and " +
+                                           Quote(name) +
+                                           " are both given; expected " +
+                                           std::string(what));
+      }
+      *found = std::string(name);
+    }
+    return true;
+  }
+
+  bool ParseMillis(const json& j, const std::string& path, Duration* out) {
+    if (j.is_number_unsigned()) {
+      const auto v = j.get<uint64_t>();
+      if (v <= static_cast<uint64_t>(kMaxBehaviorMillis)) {
+        *out = Millis(static_cast<int64_t>(v));
+        return true;
+      }
+    } else if (j.is_number_integer()) {
+      const auto v = j.get<int64_t>();
+      if (v >= 0 && v <= kMaxBehaviorMillis) {
+        *out = Millis(v);
+        return true;
+      }
+    } else if (j.is_number_float()) {
+      const double v = j.get<double>();
+      if (v >= 0 && v <= static_cast<double>(kMaxBehaviorMillis)) {
+        *out = Duration(static_cast<Duration::rep>(std::llround(v * 1000.0)));
+        return true;
+      }
+    }
+    return Expected(path, MillisExpectation(), j);
+  }
+
+  bool ParseRequiredMillis(const json& object, const std::string& path,
+                           std::string_view key, Duration* out) {
+    const std::string child = Child(path, key);
+    auto it = object.find(key);
+    if (it == object.end()) {
+      return Fail(child, "missing required field " + Quote(key) +
+                             "; expected " + MillisExpectation());
+    }
+    return ParseMillis(*it, child, out);
+  }
+
+  // A sequence item or weighted key: a status integer or a fault name.
+  bool ParseAnswerValue(const json& j, const std::string& path, Answer* out) {
+    if (std::optional<int> status = StatusValue(j)) {
+      *out = Answer{*status, Fault::kNone};
+      return true;
+    }
+    if (j.is_string()) {
+      if (std::optional<Fault> fault =
+              ParseRealFault(j.get_ref<const std::string&>())) {
+        *out = Answer{200, *fault};
+        return true;
+      }
+    }
+    return Expected(path, kAnswerExpectation, j);
+  }
+
+  bool ParseStatus(const json& j, const std::string& path, Answer* out) {
+    if (std::optional<int> status = StatusValue(j)) {
+      *out = Answer{*status, Fault::kNone};
+      return true;
+    }
+    return Expected(path, "a status code 100..599", j);
+  }
+
+  bool ParseFaultField(const json& j, const std::string& path, Answer* out) {
+    if (j.is_string()) {
+      if (std::optional<Fault> fault =
+              ParseRealFault(j.get_ref<const std::string&>())) {
+        *out = Answer{200, *fault};
+        return true;
+      }
+    }
+    return Expected(path, kFaultExpectation, j);
+  }
+
+  bool ParseSequence(const json& object, const std::string& path,
+                     SequenceAnswer* out) {
+    const std::string seq_path = Child(path, "sequence");
+    const json& items = object.at("sequence");
+    constexpr std::string_view kExpect =
+        "a non-empty array of status codes 100..599 or fault names";
+    if (!items.is_array() || items.empty()) {
+      return Expected(seq_path, kExpect, items);
+    }
+    if (items.size() > kMaxSequenceAnswers) {
+      return Fail(seq_path, "expected at most " +
+                                std::to_string(kMaxSequenceAnswers) +
+                                " items; got " + std::to_string(items.size()));
+    }
+    out->answers.reserve(items.size());
+    for (size_t i = 0; i < items.size(); ++i) {
+      Answer answer;
+      if (!ParseAnswerValue(items[i], Child(seq_path, i), &answer)) {
+        return false;
+      }
+      out->answers.push_back(answer);
+    }
+    if (auto it = object.find("per"); it != object.end()) {
+      const std::string per_path = Child(path, "per");
+      if (*it == "delivery") {
+        out->per = SequenceScope::kDelivery;
+      } else if (*it == "receiver") {
+        out->per = SequenceScope::kReceiver;
+      } else {
+        return Expected(per_path, "\"delivery\" or \"receiver\"", *it);
+      }
+    }
+    if (auto it = object.find("then"); it != object.end()) {
+      const std::string then_path = Child(path, "then");
+      if (*it == "repeat_last") {
+        out->then = SequenceEnd::kRepeatLast;
+      } else if (*it == "cycle") {
+        out->then = SequenceEnd::kCycle;
+      } else {
+        return Expected(then_path, "\"repeat_last\" or \"cycle\"", *it);
+      }
+    }
+    return true;
+  }
+
+  bool ParseWeighted(const json& j, const std::string& path,
+                     WeightedAnswer* out) {
+    if (!j.is_object()) {
+      return Expected(path, "an object of answer: probability", j);
+    }
+    if (j.empty()) {
+      return Expected(path, "at least one answer: probability", j);
+    }
+    // nlohmann::json objects iterate in key order already; sort anyway so
+    // the order does not hang on the JSON library's map.
+    std::vector<std::pair<std::string, std::pair<Answer, double>>> keyed;
+    keyed.reserve(j.size());
+    double sum = 0;
+    for (const auto& [key, value] : j.items()) {
+      const std::string item_path = Child(path, key);
+      Answer answer;
+      if (std::optional<int> status = ParseStatusKey(key)) {
+        answer = Answer{*status, Fault::kNone};
+      } else if (std::optional<Fault> fault = ParseRealFault(key)) {
+        answer = Answer{200, *fault};
+      } else {
+        return Fail(item_path, "expected a key that is " +
+                                   std::string(kAnswerExpectation) +
+                                   "; got " + Quote(key));
+      }
+      double weight = -1;
+      if (value.is_number()) weight = value.get<double>();
+      if (!value.is_number() || !(weight >= 0.0 && weight <= 1.0)) {
+        return Expected(item_path, "a probability in [0, 1]", value);
+      }
+      sum += weight;
+      keyed.push_back({key, {answer, weight}});
+    }
+    if (std::fabs(sum - 1.0) > kWeightTolerance) {
+      return Fail(path,
+                  "expected probabilities summing to 1; got " +
+                      FormatDouble(sum));
+    }
+    std::sort(keyed.begin(), keyed.end(),
+              [](const auto& a, const auto& b) { return a.first < b.first; });
+    out->choices.reserve(keyed.size());
+    for (auto& [key, choice] : keyed) out->choices.push_back(choice);
+    return true;
+  }
+
+  bool ParseLatency(const json& j, const std::string& path, LatencySpec* out) {
+    constexpr std::string_view kWhat =
+        "exactly one of fixed_ms, uniform_ms, lognormal";
+    if (!j.is_object()) {
+      return Expected(path, "an object with " + std::string(kWhat), j);
+    }
+    if (!OnlyKeys(j, path, {"fixed_ms", "uniform_ms", "lognormal"})) {
+      return false;
+    }
+    std::optional<std::string> kind;
+    if (!AtMostOne(j, path, {"fixed_ms", "uniform_ms", "lognormal"}, kWhat,
+                   &kind)) {
+      return false;
+    }
+    if (!kind) return Expected(path, kWhat, j);
+    const std::string kind_path = Child(path, *kind);
+    const json& value = j.at(*kind);
+    if (*kind == "fixed_ms") {
+      LatencyFixed fixed;
+      if (!ParseMillis(value, kind_path, &fixed.value)) return false;
+      *out = fixed;
+      return true;
+    }
+    if (*kind == "uniform_ms") {
+      if (!value.is_array() || value.size() != 2) {
+        return Expected(kind_path, "[lo_ms, hi_ms]", value);
+      }
+      LatencyUniform uniform;
+      if (!ParseMillis(value[0], Child(kind_path, 0), &uniform.lo) ||
+          !ParseMillis(value[1], Child(kind_path, 1), &uniform.hi)) {
+        return false;
+      }
+      if (uniform.hi < uniform.lo) {
+        return Fail(Child(kind_path, 1),
+                    "expected hi_ms >= lo_ms (" + Show(value[0]) + "); got " +
+                        Show(value[1]));
+      }
+      *out = uniform;
+      return true;
+    }
+    // lognormal
+    if (!value.is_object()) {
+      return Expected(kind_path, "an object with median_ms, sigma, cap_ms",
+                      value);
+    }
+    if (!OnlyKeys(value, kind_path, {"median_ms", "sigma", "cap_ms"})) {
+      return false;
+    }
+    LatencyLogNormal lognormal;
+    if (!ParseRequiredMillis(value, kind_path, "median_ms",
+                             &lognormal.median)) {
+      return false;
+    }
+    if (auto it = value.find("sigma"); it != value.end()) {
+      const std::string sigma_path = Child(kind_path, "sigma");
+      double sigma = -1;
+      if (it->is_number()) sigma = it->get<double>();
+      if (!it->is_number() || !(sigma >= 0.0 && sigma <= kMaxSigma)) {
+        return Expected(sigma_path, "a number in [0, 10]", *it);
+      }
+      lognormal.sigma = sigma;
+    }
+    if (!ParseRequiredMillis(value, kind_path, "cap_ms", &lognormal.cap)) {
+      return false;
+    }
+    if (lognormal.cap < lognormal.median) {
+      return Fail(Child(kind_path, "cap_ms"),
+                  "expected cap_ms >= median_ms (" +
+                      Show(value.at("median_ms")) + "); got " +
+                      Show(value.at("cap_ms")));
+    }
+    *out = lognormal;
+    return true;
+  }
+
+  bool ParseOutage(const json& j, const std::string& path, OutageWindow* out) {
+    if (!j.is_object()) {
+      return Expected(path, "an object with from_ms, to_ms and status or fault",
+                      j);
+    }
+    if (!OnlyKeys(j, path, {"from_ms", "to_ms", "status", "fault"})) {
+      return false;
+    }
+    Duration from{0};
+    Duration to{0};
+    if (!ParseRequiredMillis(j, path, "from_ms", &from) ||
+        !ParseRequiredMillis(j, path, "to_ms", &to)) {
+      return false;
+    }
+    if (to <= from) {
+      return Fail(Child(path, "to_ms"), "expected to_ms > from_ms (" +
+                                            Show(j.at("from_ms")) + "); got " +
+                                            Show(j.at("to_ms")));
+    }
+    std::optional<std::string> source;
+    if (!AtMostOne(j, path, {"status", "fault"}, "at most one of them",
+                   &source)) {
+      return false;
+    }
+    Answer answer{503, Fault::kNone};
+    if (source == "status" &&
+        !ParseStatus(j.at("status"), Child(path, "status"), &answer)) {
+      return false;
+    }
+    if (source == "fault" &&
+        !ParseFaultField(j.at("fault"), Child(path, "fault"), &answer)) {
+      return false;
+    }
+    *out = OutageWindow{TimePoint(from), TimePoint(to), answer};
+    return true;
+  }
+
+  bool ParseOutages(const json& j, const std::string& path,
+                    std::vector<OutageWindow>* out) {
+    if (!j.is_array()) return Expected(path, "an array of outage windows", j);
+    if (j.size() > kMaxOutageWindows) {
+      return Fail(path, "expected at most " +
+                            std::to_string(kMaxOutageWindows) +
+                            " outage windows; got " + std::to_string(j.size()));
+    }
+    out->reserve(j.size());
+    for (size_t i = 0; i < j.size(); ++i) {
+      OutageWindow window;
+      if (!ParseOutage(j[i], Child(path, i), &window)) return false;
+      out->push_back(window);
+    }
+    return true;
+  }
+
+  bool ParseInto(const json& j, const std::string& path, BehaviorSpec& spec) {
+    if (!j.is_object()) return Expected(path, "a behaviour object", j);
+    if (!OnlyKeys(j, path,
+                  {"status", "fault", "sequence", "per", "then", "weighted",
+                   "latency", "outages"})) {
+      return false;
+    }
+    std::optional<std::string> source;
+    if (!AtMostOne(j, path, {"status", "fault", "sequence", "weighted"},
+                   "exactly one answer source (status, fault, sequence or "
+                   "weighted)",
+                   &source)) {
+      return false;
+    }
+    if (source != "sequence") {
+      for (std::string_view key : {"per", "then"}) {
+        if (j.contains(key)) {
+          return Fail(Child(path, key), Quote(key) +
+                                            " applies only to \"sequence\"; "
+                                            "expected a \"sequence\" beside it");
+        }
+      }
+    }
+    if (source == "status") {
+      Answer answer;
+      if (!ParseStatus(j.at("status"), Child(path, "status"), &answer)) {
+        return false;
+      }
+      spec.answers = FixedAnswer{answer};
+    } else if (source == "fault") {
+      Answer answer;
+      if (!ParseFaultField(j.at("fault"), Child(path, "fault"), &answer)) {
+        return false;
+      }
+      spec.answers = FixedAnswer{answer};
+    } else if (source == "sequence") {
+      SequenceAnswer sequence;
+      if (!ParseSequence(j, path, &sequence)) return false;
+      spec.answers = std::move(sequence);
+    } else if (source == "weighted") {
+      WeightedAnswer weighted;
+      if (!ParseWeighted(j.at("weighted"), Child(path, "weighted"),
+                         &weighted)) {
+        return false;
+      }
+      spec.answers = std::move(weighted);
+    } else {
+      spec.answers = FixedAnswer{Answer{200, Fault::kNone}};
+    }
+    if (auto it = j.find("latency"); it != j.end()) {
+      if (!ParseLatency(*it, Child(path, "latency"), &spec.latency)) {
+        return false;
+      }
+    }
+    if (auto it = j.find("outages"); it != j.end()) {
+      if (!ParseOutages(*it, Child(path, "outages"), &spec.outages)) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  std::optional<Error> error_;
+};
+
+}  // namespace
+
+Result<BehaviorSpec> ParseBehavior(const nlohmann::json& j,
+                                   const std::string& path) {
+  try {
+    return BehaviorParser().Parse(j, path);
+  } catch (const std::exception& e) {
+    // Not expected (every access is checked first); never let it escape.
+    return MakeError(std::string("cannot read behaviour: ") + e.what(), path);
+  } catch (...) {
+    return MakeError("cannot read behaviour", path);
+  }
+}
+
+nlohmann::json BehaviorToJson(const BehaviorSpec& spec) {
+  json out = json::object();
+  if (const auto* fixed = std::get_if<FixedAnswer>(&spec.answers)) {
+    if (fixed->answer.fault != Fault::kNone) {
+      out["fault"] = std::string(FaultName(fixed->answer.fault));
+    } else {
+      out["status"] = fixed->answer.status;
+    }
+  } else if (const auto* seq = std::get_if<SequenceAnswer>(&spec.answers)) {
+    json items = json::array();
+    for (const Answer& answer : seq->answers) {
+      items.push_back(AnswerToJson(answer));
+    }
+    out["sequence"] = std::move(items);
+    out["per"] = seq->per == SequenceScope::kDelivery ? "delivery" : "receiver";
+    out["then"] = seq->then == SequenceEnd::kCycle ? "cycle" : "repeat_last";
+  } else if (const auto* weighted =
+                 std::get_if<WeightedAnswer>(&spec.answers)) {
+    json choices = json::object();
+    for (const auto& [answer, weight] : weighted->choices) {
+      choices[DescribeAnswer(answer)] = weight;
+    }
+    out["weighted"] = std::move(choices);
+  }
+
+  if (const auto* fixed = std::get_if<LatencyFixed>(&spec.latency)) {
+    if (fixed->value != Duration(0)) {
+      out["latency"] = {{"fixed_ms", MillisToJson(fixed->value)}};
+    }
+  } else if (const auto* uniform = std::get_if<LatencyUniform>(&spec.latency)) {
+    out["latency"] = {{"uniform_ms", json::array({MillisToJson(uniform->lo),
+                                                  MillisToJson(uniform->hi)})}};
+  } else if (const auto* lognormal =
+                 std::get_if<LatencyLogNormal>(&spec.latency)) {
+    out["latency"] = {{"lognormal",
+                       {{"median_ms", MillisToJson(lognormal->median)},
+                        {"sigma", lognormal->sigma},
+                        {"cap_ms", MillisToJson(lognormal->cap)}}}};
+  }
+
+  if (!spec.outages.empty()) {
+    json outages = json::array();
+    for (const OutageWindow& window : spec.outages) {
+      json item = {{"from_ms", MillisToJson(window.from.time_since_epoch())},
+                   {"to_ms", MillisToJson(window.to.time_since_epoch())}};
+      if (window.answer.fault != Fault::kNone) {
+        item["fault"] = std::string(FaultName(window.answer.fault));
+      } else {
+        item["status"] = window.answer.status;
+      }
+      outages.push_back(std::move(item));
+    }
+    out["outages"] = std::move(outages);
+  }
+  return out;
+}
+
+}  // namespace hooksim

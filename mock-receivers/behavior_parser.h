@@ -1,0 +1,64 @@
+// Reading and writing receiver behaviours as JSON (a behaviour is data).
+//
+// The format, all keys optional, at most one answer source:
+//
+//   {"status": 200}                          fixed status, 100..599
+//   {"fault": "reset"}                       hang | reset | empty | garbage
+//   {"sequence": [503, "reset", 200],        status codes or fault names,
+//    "per": "delivery",                      1..10,000 items; per delivery
+//    "then": "repeat_last"}                  (default) or receiver; then
+//                                            repeat_last (default) or cycle
+//   {"weighted": {"200": 0.7, "reset": 0.3}} keys: status codes or faults;
+//                                            values in [0, 1] summing to 1
+//                                            (within 1e-6)
+//   "latency": {"fixed_ms": 50}
+//            | {"uniform_ms": [10, 200]}     lo <= hi
+//            | {"lognormal": {"median_ms": 50, "sigma": 0.5, "cap_ms": 2000}}
+//                                            sigma in [0, 10] (default 0.5),
+//                                            median_ms and cap_ms required,
+//                                            cap_ms >= median_ms
+//   "outages": [{"from_ms": 0, "to_ms": 7200000, "status": 503}]
+//                                            or "fault" instead of "status"
+//                                            (default status 503);
+//                                            from_ms < to_ms; <= 1,000 windows
+//
+// With no answer source the behaviour answers 200. Millisecond values are
+// numbers (fractions allowed, kept to the microsecond) in [0, 30 days].
+//
+// Errors: ParseBehavior never throws and accepts any JSON value. On bad
+// input it returns an Error whose `path` is the JSON pointer of the
+// offending field (the caller's `path` prefix + the place inside the
+// behaviour) and whose message says what was expected and what was found.
+// Thread: pure functions.
+#ifndef HOOKSIM_MOCK_RECEIVERS_BEHAVIOR_PARSER_H_
+#define HOOKSIM_MOCK_RECEIVERS_BEHAVIOR_PARSER_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "mock-receivers/behavior.h"
+#include "sim/result.h"
+
+namespace hooksim {
+
+inline constexpr size_t kMaxSequenceAnswers = 10'000;
+inline constexpr size_t kMaxOutageWindows = 1'000;
+inline constexpr int64_t kMaxBehaviorMillis = 30LL * 24 * 60 * 60 * 1000;
+
+// Parses the behaviour `j`, which sits at JSON pointer `path` in its
+// document ("" for a document of its own; used to prefix error paths).
+Result<BehaviorSpec> ParseBehavior(const nlohmann::json& j,
+                                   const std::string& path);
+
+// The same format back, so ParseBehavior(BehaviorToJson(s), "") gives a spec
+// equal to s for every spec ParseBehavior can produce. Defaults are written
+// out for the answer source ("per", "then"); a zero fixed latency and an
+// empty outage list are left out.
+nlohmann::json BehaviorToJson(const BehaviorSpec& spec);
+
+}  // namespace hooksim
+
+#endif  // HOOKSIM_MOCK_RECEIVERS_BEHAVIOR_PARSER_H_

@@ -1,0 +1,133 @@
+#include "mock-receivers/receiver.h"
+
+#include <charconv>
+#include <optional>
+#include <string_view>
+#include <utility>
+
+namespace hooksim {
+namespace {
+
+constexpr std::string_view kBodyKeyPrefix = "body:";
+
+// Writes "body:" + 16 lowercase hex digits of `hash` into `out`, reusing
+// its buffer.
+void AssignBodyKey(uint64_t hash, std::string& out) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  out.assign(kBodyKeyPrefix);
+  out.resize(kBodyKeyPrefix.size() + 16);
+  for (int i = 15; i >= 0; --i) {
+    out[kBodyKeyPrefix.size() + i] = kHex[hash & 0xf];
+    hash >>= 4;
+  }
+}
+
+void AssignHeader(const HttpRequest& request, std::string_view name,
+                  std::string& out) {
+  if (std::optional<std::string_view> value = request.FindHeader(name)) {
+    out.assign(*value);
+  } else {
+    out.clear();
+  }
+}
+
+// A positive decimal attempt number, else 0 (missing or malformed).
+int ParseAttemptHeader(const HttpRequest& request) {
+  std::optional<std::string_view> value = request.FindHeader(kAttemptHeader);
+  if (!value) return 0;
+  std::string_view text = *value;
+  while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) {
+    text.remove_prefix(1);
+  }
+  while (!text.empty() && (text.back() == ' ' || text.back() == '\t')) {
+    text.remove_suffix(1);
+  }
+  int attempt = 0;
+  const char* end = text.data() + text.size();
+  auto [ptr, ec] = std::from_chars(text.data(), end, attempt);
+  if (ec != std::errc() || ptr != end || attempt < 0) return 0;
+  return attempt;
+}
+
+}  // namespace
+
+MockReceiver::MockReceiver(ReceiverOptions options, BehaviorSpec behavior,
+                           Random rng)
+    : options_(std::move(options)),
+      behavior_(std::move(behavior)),
+      rng_(rng),
+      journal_(options_.journal) {}
+
+Reply MockReceiver::Handle(const HttpRequest& request, TimePoint now) {
+  // Hashing and validation need no receiver state: done before the lock so
+  // concurrent HTTP handlers do not queue behind a slow schema check.
+  // options_ is never written after construction.
+  const uint64_t body_hash = Hash64(request.body);
+  std::shared_ptr<const PayloadVerdict> verdict;
+  if (options_.validator) {
+    verdict = options_.validator->Validate(request.body, body_hash);
+  }
+
+  std::lock_guard<std::mutex> lock(mu_);
+  JournalEntry& e = scratch_;
+  // An empty id header would lump unrelated deliveries together: fall back
+  // to the body hash for it as for a missing one.
+  std::optional<std::string_view> id = request.FindHeader(kDeliveryIdHeader);
+  if (id && !id->empty()) {
+    e.delivery_key.assign(*id);
+    e.has_delivery_id = true;
+  } else {
+    AssignBodyKey(body_hash, e.delivery_key);
+    e.has_delivery_id = false;
+  }
+
+  DecisionContext context;
+  // Untracked deliveries (journal full) report 0 seen, so attempt 1.
+  context.delivery_attempt = journal_.AttemptsSeen(e.delivery_key) + 1;
+  context.request_index = journal_.total_requests();
+  const Reply reply = behavior_.Decide(request, context, now, rng_);
+
+  e.index = context.request_index;
+  e.at = now;
+  e.method.assign(request.method);
+  e.target.assign(request.target);
+  AssignHeader(request, "Content-Type", e.content_type);
+  AssignHeader(request, kEventTypeHeader, e.event_type);
+  e.sender_attempt = ParseAttemptHeader(request);
+  e.delivery_attempt = context.delivery_attempt;
+  e.body_hash = body_hash;
+  e.body_size = request.body.size();
+  e.schema_valid = verdict == nullptr || verdict->valid();
+  if (e.schema_valid) {
+    e.schema_issue.clear();
+  } else {
+    e.schema_issue = verdict->FirstIssue();
+  }
+  e.reply = reply;
+  journal_.RecordCopy(e);
+  return reply;
+}
+
+void MockReceiver::SetBehavior(BehaviorSpec behavior) {
+  ReceiverBehavior replacement(std::move(behavior));
+  std::lock_guard<std::mutex> lock(mu_);
+  behavior_ = std::move(replacement);
+}
+
+void MockReceiver::Reset() {
+  std::lock_guard<std::mutex> lock(mu_);
+  journal_.Reset();
+}
+
+void MockReceiver::WithJournal(
+    const std::function<void(const Journal&)>& fn) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  fn(journal_);
+}
+
+BehaviorSpec MockReceiver::behavior_spec() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return behavior_.spec();
+}
+
+}  // namespace hooksim

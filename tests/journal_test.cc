@@ -1,0 +1,224 @@
+#include "mock-receivers/journal.h"
+
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+namespace hooksim {
+namespace {
+
+JournalEntry Entry(std::string key, int status = 200, int64_t at_ms = 0) {
+  JournalEntry e;
+  e.at = AtMillis(at_ms);
+  e.method = "POST";
+  e.target = "/hook";
+  e.content_type = "application/json";
+  e.delivery_key = std::move(key);
+  e.has_delivery_id = true;
+  e.event_type = "release";
+  e.body_hash = 0x1234;
+  e.body_size = 10;
+  e.reply.answer = Answer{status, Fault::kNone};
+  return e;
+}
+
+TEST(JournalTest, RingKeepsNewestAndCountsDropped) {
+  Journal journal(JournalLimits{.capacity = 4, .max_deliveries = 100});
+  for (int i = 0; i < 10; ++i) {
+    JournalEntry e = Entry("d" + std::to_string(i), 200, i);
+    if (i % 2) {
+      journal.Record(std::move(e));
+    } else {
+      journal.RecordCopy(e);
+    }
+  }
+  EXPECT_EQ(journal.total_requests(), 10u);
+  EXPECT_EQ(journal.dropped(), 6u);
+  std::vector<JournalEntry> recent = journal.Recent();
+  ASSERT_EQ(recent.size(), 4u);
+  for (size_t i = 0; i < 4; ++i) {
+    EXPECT_EQ(recent[i].index, 6 + i);  // Oldest first, newest last.
+    EXPECT_EQ(recent[i].delivery_key, "d" + std::to_string(6 + i));
+  }
+  std::vector<JournalEntry> last2 = journal.Recent(2);
+  ASSERT_EQ(last2.size(), 2u);
+  EXPECT_EQ(last2[0].index, 8u);
+  EXPECT_EQ(last2[1].index, 9u);
+  EXPECT_TRUE(journal.Recent(0).empty());
+  EXPECT_EQ(journal.deliveries().size(), 10u);
+}
+
+TEST(JournalTest, RingBeforeFullAndZeroCapacity) {
+  Journal journal(JournalLimits{.capacity = 4});
+  journal.Record(Entry("a"));
+  journal.Record(Entry("b"));
+  std::vector<JournalEntry> recent = journal.Recent();
+  ASSERT_EQ(recent.size(), 2u);
+  EXPECT_EQ(recent[0].delivery_key, "a");
+  EXPECT_EQ(recent[1].delivery_key, "b");
+  EXPECT_EQ(journal.dropped(), 0u);
+
+  Journal none(JournalLimits{.capacity = 0});
+  none.Record(Entry("a"));
+  EXPECT_TRUE(none.Recent().empty());
+  EXPECT_EQ(none.dropped(), 1u);
+  EXPECT_EQ(none.AttemptsSeen("a"), 1);  // Counters still kept.
+}
+
+TEST(JournalTest, MaxDeliveriesBound) {
+  Journal journal(JournalLimits{.capacity = 8, .max_deliveries = 2});
+  journal.Record(Entry("a"));
+  journal.Record(Entry("b"));
+  journal.Record(Entry("c"));  // Third distinct delivery: untracked.
+  journal.Record(Entry("a"));  // Known deliveries keep counting.
+  journal.Record(Entry("c"));
+  EXPECT_EQ(journal.deliveries().size(), 2u);
+  EXPECT_EQ(journal.AttemptsSeen("a"), 2);
+  EXPECT_EQ(journal.AttemptsSeen("b"), 1);
+  EXPECT_EQ(journal.AttemptsSeen("c"), 0);
+  EXPECT_EQ(journal.untracked_requests(), 2u);
+  EXPECT_EQ(journal.total_requests(), 5u);
+  EXPECT_EQ(journal.Recent().size(), 5u);  // The ring still records them.
+}
+
+TEST(JournalTest, CountsAttemptsTimesAndAnswers) {
+  Journal journal;
+  journal.Record(Entry("d", 503, 100));
+  journal.Record(Entry("d", 503, 200));
+  journal.Record(Entry("d", 200, 400));
+  const DeliveryCounters& c = journal.deliveries().at("d");
+  EXPECT_EQ(c.attempts, 3);
+  EXPECT_EQ(c.first_at, AtMillis(100));
+  EXPECT_EQ(c.last_at, AtMillis(400));
+  EXPECT_EQ(c.success_attempt, 3);
+  EXPECT_EQ(c.attempts_after_success, 0);
+  EXPECT_EQ(c.body_changes, 0);
+  EXPECT_EQ(c.non_post, 0);
+  EXPECT_EQ(c.bad_content_type, 0);
+  EXPECT_EQ(c.answers, (std::vector<Answer>{{503, Fault::kNone},
+                                            {503, Fault::kNone},
+                                            {200, Fault::kNone}}));
+  EXPECT_EQ(journal.answers().at("503"), 2u);
+  EXPECT_EQ(journal.answers().at("200"), 1u);
+}
+
+TEST(JournalTest, AttemptsAfterSuccess) {
+  Journal journal;
+  journal.Record(Entry("d", 200));
+  journal.Record(Entry("d", 500));
+  journal.Record(Entry("d", 204));
+  const DeliveryCounters& c = journal.deliveries().at("d");
+  EXPECT_EQ(c.success_attempt, 1);
+  EXPECT_EQ(c.attempts_after_success, 2);
+}
+
+TEST(JournalTest, BodyChanges) {
+  Journal journal;
+  JournalEntry e = Entry("d");
+  journal.Record(e);
+  journal.Record(e);
+  e.body_hash = 0x9999;  // Other hash.
+  journal.Record(e);
+  e.body_hash = 0x1234;
+  e.body_size = 11;  // Same hash, other size.
+  journal.Record(e);
+  EXPECT_EQ(journal.deliveries().at("d").body_changes, 2);
+  EXPECT_EQ(journal.deliveries().at("d").first_body_hash, 0x1234u);
+  EXPECT_EQ(journal.deliveries().at("d").first_body_size, 10u);
+}
+
+TEST(JournalTest, ContentTypeAndMethod) {
+  Journal journal;
+  const std::vector<std::pair<std::string, bool>> cases = {
+      {"application/json", true},
+      {"application/json; charset=utf-8", true},
+      {"Application/JSON;charset=UTF-8", true},
+      {" application/json ", true},
+      {"", false},
+      {"text/plain", false},
+      {"application/jsonx", false},
+      {"application/json-patch+json", false},
+  };
+  int bad = 0;
+  for (const auto& [type, ok] : cases) {
+    JournalEntry e = Entry("d");
+    e.content_type = type;
+    journal.Record(e);
+    if (!ok) ++bad;
+    EXPECT_EQ(journal.deliveries().at("d").bad_content_type, bad) << type;
+  }
+  JournalEntry get = Entry("d");
+  get.method = "GET";
+  journal.Record(get);
+  get.method = "post";  // Methods are case-sensitive.
+  journal.Record(get);
+  EXPECT_EQ(journal.deliveries().at("d").non_post, 2);
+}
+
+TEST(JournalTest, SchemaFailures) {
+  Journal journal;
+  JournalEntry e = Entry("d");
+  journal.Record(e);
+  e.schema_valid = false;
+  e.schema_issue = "/data: missing app";
+  journal.Record(e);
+  e.schema_issue = "/event: not a string";
+  journal.Record(e);
+  e = Entry("other");
+  e.schema_valid = false;
+  e.schema_issue = "x";
+  journal.Record(e);
+  EXPECT_EQ(journal.schema_failures(), 3u);
+  const DeliveryCounters& c = journal.deliveries().at("d");
+  EXPECT_EQ(c.schema_invalid, 2);
+  EXPECT_EQ(c.first_schema_issue, "/data: missing app");
+}
+
+TEST(JournalTest, AttemptHeaderMismatches) {
+  Journal journal;
+  for (int sender : {1, 2, 2, 0, 7}) {  // Own counts are 1, 2, 3, 4, 5.
+    JournalEntry e = Entry("d", 500);
+    e.sender_attempt = sender;
+    journal.Record(e);
+  }
+  EXPECT_EQ(journal.deliveries().at("d").attempt_header_mismatches, 2);
+}
+
+TEST(JournalTest, AnswersPerDeliveryAreCapped) {
+  Journal journal;
+  for (int i = 0; i < 40; ++i) {
+    JournalEntry e = Entry("d", 500);
+    e.reply.answer = i % 2 ? Answer{200, Fault::kReset} : Answer{500};
+    journal.Record(e);
+  }
+  EXPECT_EQ(journal.deliveries().at("d").answers.size(),
+            DeliveryCounters::kMaxAnswers);
+  EXPECT_EQ(journal.deliveries().at("d").attempts, 40);
+  EXPECT_EQ(journal.answers().at("reset"), 20u);
+  EXPECT_EQ(journal.answers().at("500"), 20u);
+}
+
+TEST(JournalTest, ResetClearsEverything) {
+  Journal journal(JournalLimits{.capacity = 2, .max_deliveries = 1});
+  for (int i = 0; i < 5; ++i) {
+    JournalEntry e = Entry("d" + std::to_string(i));
+    e.schema_valid = false;
+    journal.Record(e);
+  }
+  journal.Reset();
+  EXPECT_EQ(journal.total_requests(), 0u);
+  EXPECT_EQ(journal.dropped(), 0u);
+  EXPECT_EQ(journal.untracked_requests(), 0u);
+  EXPECT_EQ(journal.schema_failures(), 0u);
+  EXPECT_TRUE(journal.deliveries().empty());
+  EXPECT_TRUE(journal.answers().empty());
+  EXPECT_TRUE(journal.Recent().empty());
+  journal.Record(Entry("x"));
+  ASSERT_EQ(journal.Recent().size(), 1u);
+  EXPECT_EQ(journal.Recent()[0].index, 0u);
+  EXPECT_EQ(journal.AttemptsSeen("x"), 1);
+}
+
+}  // namespace
+}  // namespace hooksim

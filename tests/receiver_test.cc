@@ -1,0 +1,243 @@
+#include "mock-receivers/receiver.h"
+
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+namespace hooksim {
+namespace {
+
+constexpr char kBody[] = R"({"event":"release","data":{}})";
+
+// Owns the bytes an HttpRequest view points at.
+struct TestRequest {
+  std::string method = "POST";
+  std::string target = "/hook";
+  std::string body = kBody;
+  std::vector<std::pair<std::string, std::string>> header_text = {
+      {"Content-Type", "application/json"}};
+  std::vector<Header> headers;
+
+  TestRequest& With(std::string name, std::string value) {
+    header_text.emplace_back(std::move(name), std::move(value));
+    return *this;
+  }
+  HttpRequest View() {
+    headers.clear();
+    for (const auto& [name, value] : header_text) {
+      headers.push_back(Header{name, value});
+    }
+    return HttpRequest{method, target, headers, body};
+  }
+};
+
+TestRequest WithId(const std::string& id, std::string body = kBody) {
+  TestRequest r;
+  r.body = std::move(body);
+  r.With(std::string(kDeliveryIdHeader), id);
+  return r;
+}
+
+BehaviorSpec Sequence503503200() {
+  BehaviorSpec spec;
+  spec.answers = SequenceAnswer{
+      {{503, Fault::kNone}, {503, Fault::kNone}, {200, Fault::kNone}},
+      SequenceScope::kDelivery,
+      SequenceEnd::kRepeatLast};
+  return spec;
+}
+
+MockReceiver MakeReceiver(BehaviorSpec spec, JournalLimits limits = {}) {
+  return MockReceiver(ReceiverOptions{"flaky", limits, nullptr},
+                      std::move(spec), Random(1));
+}
+
+int Status(MockReceiver& receiver, TestRequest request, int64_t at_ms = 0) {
+  return receiver.Handle(request.View(), AtMillis(at_ms)).answer.status;
+}
+
+TEST(ReceiverTest, SequencePerDeliveryRestartsForEachDelivery) {
+  MockReceiver receiver = MakeReceiver(Sequence503503200());
+  EXPECT_EQ(receiver.name(), "flaky");
+  std::vector<int> a;
+  for (int i = 0; i < 4; ++i) a.push_back(Status(receiver, WithId("dlv-a")));
+  EXPECT_EQ(a, (std::vector<int>{503, 503, 200, 200}));
+  EXPECT_EQ(Status(receiver, WithId("dlv-b")), 503);
+  EXPECT_EQ(Status(receiver, WithId("dlv-a")), 200);
+  EXPECT_EQ(Status(receiver, WithId("dlv-b")), 503);
+  EXPECT_EQ(Status(receiver, WithId("dlv-b")), 200);
+
+  receiver.WithJournal([](const Journal& journal) {
+    EXPECT_EQ(journal.total_requests(), 8u);
+    const DeliveryCounters& a = journal.deliveries().at("dlv-a");
+    EXPECT_EQ(a.attempts, 5);
+    EXPECT_EQ(a.success_attempt, 3);
+    EXPECT_EQ(a.attempts_after_success, 2);
+    EXPECT_EQ(journal.deliveries().at("dlv-b").success_attempt, 3);
+    EXPECT_EQ(journal.answers().at("503"), 4u);
+    EXPECT_EQ(journal.answers().at("200"), 4u);
+  });
+}
+
+TEST(ReceiverTest, GroupsByIdHeaderEvenWhenBodiesDiffer) {
+  MockReceiver receiver = MakeReceiver(Sequence503503200());
+  EXPECT_EQ(Status(receiver, WithId("same", R"({"event":"a","data":{}})")),
+            503);
+  EXPECT_EQ(Status(receiver, WithId("same", R"({"event":"b","data":{}})")),
+            503);
+  receiver.WithJournal([](const Journal& journal) {
+    ASSERT_EQ(journal.deliveries().size(), 1u);
+    EXPECT_EQ(journal.deliveries().at("same").body_changes, 1);
+    EXPECT_TRUE(journal.Recent(1).at(0).has_delivery_id);
+  });
+}
+
+TEST(ReceiverTest, FallsBackToBodyHash) {
+  MockReceiver receiver = MakeReceiver(Sequence503503200());
+  TestRequest one;  // No id header.
+  TestRequest other;
+  other.body = R"({"event":"release","data":{"v":2}})";
+  EXPECT_EQ(Status(receiver, one), 503);
+  EXPECT_EQ(Status(receiver, one), 503);
+  EXPECT_EQ(Status(receiver, other), 503);
+  EXPECT_EQ(Status(receiver, one), 200);
+  TestRequest empty_id = one;
+  empty_id.With(std::string(kDeliveryIdHeader), "");  // Treated as missing.
+  EXPECT_EQ(Status(receiver, empty_id), 200);
+
+  char expected[32];
+  std::snprintf(expected, sizeof(expected), "body:%016llx",
+                static_cast<unsigned long long>(Hash64(kBody)));
+  receiver.WithJournal([&](const Journal& journal) {
+    EXPECT_EQ(journal.deliveries().size(), 2u);
+    ASSERT_TRUE(journal.deliveries().contains(expected));
+    EXPECT_EQ(journal.deliveries().at(expected).attempts, 4);
+    const std::vector<JournalEntry> recent = journal.Recent();
+    const JournalEntry& last = recent.back();
+    EXPECT_EQ(last.delivery_key, expected);
+    EXPECT_FALSE(last.has_delivery_id);
+  });
+}
+
+TEST(ReceiverTest, JournalEntryFields) {
+  MockReceiver receiver = MakeReceiver(BehaviorSpec{});
+  TestRequest r = WithId("dlv-1");
+  r.header_text[0].second = "application/json; charset=utf-8";
+  r.With("x-hooksim-event", "release").With("X-Hooksim-Attempt", "1");
+  receiver.Handle(r.View(), AtMillis(1500));
+  TestRequest again = WithId("dlv-1");
+  again.method = "PUT";
+  again.header_text.erase(again.header_text.begin());  // No Content-Type.
+  again.With(std::string(kAttemptHeader), "7x");
+  receiver.Handle(again.View(), AtMillis(2500));
+
+  receiver.WithJournal([](const Journal& journal) {
+    std::vector<JournalEntry> entries = journal.Recent();
+    ASSERT_EQ(entries.size(), 2u);
+    const JournalEntry& e = entries[0];
+    EXPECT_EQ(e.index, 0u);
+    EXPECT_EQ(e.at, AtMillis(1500));
+    EXPECT_EQ(e.method, "POST");
+    EXPECT_EQ(e.target, "/hook");
+    EXPECT_EQ(e.content_type, "application/json; charset=utf-8");
+    EXPECT_EQ(e.delivery_key, "dlv-1");
+    EXPECT_EQ(e.event_type, "release");
+    EXPECT_EQ(e.sender_attempt, 1);
+    EXPECT_EQ(e.delivery_attempt, 1);
+    EXPECT_EQ(e.body_hash, Hash64(kBody));
+    EXPECT_EQ(e.body_size, std::string(kBody).size());
+    EXPECT_TRUE(e.schema_valid);
+    EXPECT_EQ(e.reply.answer, (Answer{200, Fault::kNone}));
+
+    const JournalEntry& f = entries[1];
+    EXPECT_EQ(f.index, 1u);
+    EXPECT_EQ(f.method, "PUT");
+    EXPECT_EQ(f.content_type, "");
+    EXPECT_EQ(f.event_type, "");
+    EXPECT_EQ(f.sender_attempt, 0);  // Malformed header.
+    EXPECT_EQ(f.delivery_attempt, 2);
+
+    const DeliveryCounters& c = journal.deliveries().at("dlv-1");
+    EXPECT_EQ(c.non_post, 1);
+    EXPECT_EQ(c.bad_content_type, 1);
+    EXPECT_EQ(c.attempt_header_mismatches, 0);
+    EXPECT_EQ(c.first_at, AtMillis(1500));
+    EXPECT_EQ(c.last_at, AtMillis(2500));
+  });
+}
+
+TEST(ReceiverTest, PerReceiverSequenceUsesRequestCount) {
+  BehaviorSpec spec;
+  spec.answers = SequenceAnswer{{{503, Fault::kNone}, {200, Fault::kNone}},
+                                SequenceScope::kReceiver,
+                                SequenceEnd::kCycle};
+  MockReceiver receiver = MakeReceiver(spec);
+  EXPECT_EQ(Status(receiver, WithId("a")), 503);
+  EXPECT_EQ(Status(receiver, WithId("b")), 200);
+  EXPECT_EQ(Status(receiver, WithId("c")), 503);
+  EXPECT_EQ(Status(receiver, WithId("a")), 200);
+}
+
+TEST(ReceiverTest, UntrackedDeliveriesStartAtAttemptOne) {
+  MockReceiver receiver =
+      MakeReceiver(Sequence503503200(), JournalLimits{.capacity = 16,
+                                                      .max_deliveries = 1});
+  EXPECT_EQ(Status(receiver, WithId("a")), 503);
+  EXPECT_EQ(Status(receiver, WithId("a")), 503);
+  EXPECT_EQ(Status(receiver, WithId("a")), 200);
+  // "b" cannot be tracked: every attempt looks like the first.
+  EXPECT_EQ(Status(receiver, WithId("b")), 503);
+  EXPECT_EQ(Status(receiver, WithId("b")), 503);
+  EXPECT_EQ(Status(receiver, WithId("b")), 503);
+  receiver.WithJournal([](const Journal& journal) {
+    EXPECT_EQ(journal.untracked_requests(), 3u);
+  });
+}
+
+TEST(ReceiverTest, SetBehaviorKeepsCountersAndResetClearsThem) {
+  MockReceiver receiver = MakeReceiver(Sequence503503200());
+  EXPECT_EQ(Status(receiver, WithId("a")), 503);
+  EXPECT_EQ(Status(receiver, WithId("a")), 503);
+
+  BehaviorSpec down;
+  down.answers = FixedAnswer{{500, Fault::kNone}};
+  receiver.SetBehavior(down);
+  EXPECT_TRUE(
+      std::holds_alternative<FixedAnswer>(receiver.behavior_spec().answers));
+  EXPECT_EQ(Status(receiver, WithId("a")), 500);
+
+  receiver.SetBehavior(Sequence503503200());
+  EXPECT_EQ(Status(receiver, WithId("a")), 200);  // Fourth attempt of "a".
+
+  receiver.Reset();
+  receiver.WithJournal([](const Journal& journal) {
+    EXPECT_EQ(journal.total_requests(), 0u);
+    EXPECT_TRUE(journal.deliveries().empty());
+  });
+  EXPECT_EQ(Status(receiver, WithId("a")), 503);  // Starts again.
+}
+
+TEST(ReceiverTest, OutageUsesArrivalTimeAndSameSeedSameReplies) {
+  BehaviorSpec spec;
+  spec.answers = WeightedAnswer{{{{200, Fault::kNone}, 0.5},
+                                 {{500, Fault::kNone}, 0.5}}};
+  spec.latency = LatencyUniform{Millis(1), Millis(100)};
+  spec.outages = {{AtMillis(1000), AtMillis(2000), {200, Fault::kReset}}};
+  MockReceiver r1(ReceiverOptions{"a", {}, nullptr}, spec, Random(77));
+  MockReceiver r2(ReceiverOptions{"b", {}, nullptr}, spec, Random(77));
+  for (int i = 0; i < 100; ++i) {
+    TestRequest req = WithId("d" + std::to_string(i));
+    const Reply a = r1.Handle(req.View(), AtMillis(i * 30));
+    const Reply b = r2.Handle(req.View(), AtMillis(i * 30));
+    ASSERT_EQ(a.answer, b.answer);
+    ASSERT_EQ(a.latency, b.latency);
+    if (i * 30 >= 1000 && i * 30 < 2000) {
+      EXPECT_EQ(a.answer.fault, Fault::kReset);
+    }
+  }
+}
+
+}  // namespace
+}  // namespace hooksim

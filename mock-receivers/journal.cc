@@ -9,6 +9,9 @@
 namespace hooksim {
 namespace {
 
+// Attempts of a delivery under the contract: 1 + 5 re-attempts.
+constexpr size_t kTypicalAttempts = 6;
+
 // True when the media type of a Content-Type value is application/json
 // (case-insensitive; parameters such as "; charset=utf-8" allowed).
 bool IsJsonContentType(std::string_view value) {
@@ -78,6 +81,10 @@ void Journal::Count(const JournalEntry& entry) {
   DeliveryCounters& c = it->second;
   ++c.attempts;
   if (c.attempts == 1) {
+    // One allocation for a contract-abiding delivery (at most 6 attempts)
+    // instead of one per doubling.
+    c.answers.reserve(std::min<size_t>(kTypicalAttempts,
+                                       DeliveryCounters::kMaxAnswers));
     c.first_at = entry.at;
     c.first_body_hash = entry.body_hash;
     c.first_body_size = entry.body_size;

@@ -1,6 +1,7 @@
 #include "mock-receivers/receiver.h"
 
 #include <cstdio>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -237,6 +238,29 @@ TEST(ReceiverTest, OutageUsesArrivalTimeAndSameSeedSameReplies) {
       EXPECT_EQ(a.answer.fault, Fault::kReset);
     }
   }
+}
+
+TEST(ReceiverTest, ValidatorVerdictIsJournaled) {
+  Result<std::shared_ptr<const PayloadValidator>> bundled =
+      PayloadValidator::Bundled();
+  ASSERT_TRUE(bundled.ok()) << bundled.error().ToString();
+  MockReceiver receiver(
+      ReceiverOptions{"checked", {},
+                      std::make_shared<CachedPayloadValidator>(*bundled)},
+      BehaviorSpec{}, Random(1));
+  receiver.Handle(WithId("bad", "not json").View(), AtMillis(0));
+  receiver.Handle(WithId("bad", "not json").View(), AtMillis(1));
+  receiver.Handle(WithId("no-data", R"({"event":"ping"})").View(),
+                  AtMillis(2));
+  receiver.WithJournal([](const Journal& journal) {
+    EXPECT_EQ(journal.schema_failures(), 3u);
+    const DeliveryCounters& bad = journal.deliveries().at("bad");
+    EXPECT_EQ(bad.schema_invalid, 2);
+    EXPECT_FALSE(bad.first_schema_issue.empty());
+    const std::vector<JournalEntry> recent = journal.Recent();
+    EXPECT_FALSE(recent.back().schema_valid);
+    EXPECT_FALSE(recent.back().schema_issue.empty());
+  });
 }
 
 }  // namespace

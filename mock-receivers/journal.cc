@@ -113,6 +113,16 @@ void Journal::Count(const JournalEntry& entry) {
   }
 }
 
+void Journal::MarkAbandoned(std::string_view delivery_key,
+                            int delivery_attempt) {
+  ++abandoned_;
+  auto it = deliveries_.find(delivery_key);
+  if (it == deliveries_.end()) return;
+  DeliveryCounters& c = it->second;
+  ++c.abandoned;
+  if (c.success_attempt == delivery_attempt) c.success_attempt = 0;
+}
+
 int Journal::AttemptsSeen(const std::string& delivery_key) const {
   auto it = deliveries_.find(delivery_key);
   return it == deliveries_.end() ? 0 : it->second.attempts;
@@ -138,6 +148,7 @@ void Journal::Reset() {
   dropped_ = 0;
   untracked_ = 0;
   schema_failures_ = 0;
+  abandoned_ = 0;
   deliveries_.clear();
   answers_.clear();
 }

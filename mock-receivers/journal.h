@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "mock-receivers/behavior.h"
+#include "sim/string_hash.h"
 #include "sim/time.h"
 
 namespace hooksim {
@@ -59,6 +60,9 @@ struct DeliveryCounters {
   int success_attempt = 0;       // 1-based attempt answered 2xx; 0 = none.
   int attempts_after_success = 0;
   int attempt_header_mismatches = 0;  // X-Hooksim-Attempt != own count.
+  // Answers the sender stopped waiting for (its timeout fired first); a 2xx
+  // abandoned this way does not count as success.
+  int abandoned = 0;
   std::vector<Answer> answers;   // Answers given, capped at kMaxAnswers.
 
   static constexpr size_t kMaxAnswers = 16;
@@ -82,13 +86,18 @@ class Journal {
   // records without allocating once the ring is warm. The hot path.
   void RecordCopy(const JournalEntry& entry);
 
+  // Records that the sender stopped waiting for the answer to attempt
+  // `delivery_attempt` of the delivery (its timeout fired first). If that
+  // answer was the delivery's 2xx, the delivery counts as not yet received.
+  void MarkAbandoned(std::string_view delivery_key, int delivery_attempt);
+
   // Count of requests seen for `delivery_key` so far (0 if none/untracked).
   int AttemptsSeen(const std::string& delivery_key) const;
 
   // Oldest first, at most capacity entries; `limit` keeps the newest ones.
   std::vector<JournalEntry> Recent(size_t limit = SIZE_MAX) const;
 
-  const std::unordered_map<std::string, DeliveryCounters>& deliveries()
+  const StringMap<DeliveryCounters>& deliveries()
       const {
     return deliveries_;
   }
@@ -98,6 +107,7 @@ class Journal {
   // Requests per answer ("200", "reset", ...), sorted by key.
   const std::map<std::string, uint64_t>& answers() const { return answers_; }
   uint64_t schema_failures() const { return schema_failures_; }
+  uint64_t abandoned() const { return abandoned_; }
 
   void Reset();
 
@@ -114,7 +124,8 @@ class Journal {
   uint64_t dropped_ = 0;
   uint64_t untracked_ = 0;
   uint64_t schema_failures_ = 0;
-  std::unordered_map<std::string, DeliveryCounters> deliveries_;
+  uint64_t abandoned_ = 0;
+  StringMap<DeliveryCounters> deliveries_;
   std::map<std::string, uint64_t> answers_;
 };
 

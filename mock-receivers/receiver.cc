@@ -58,7 +58,8 @@ MockReceiver::MockReceiver(ReceiverOptions options, BehaviorSpec behavior,
       rng_(rng),
       journal_(options_.journal) {}
 
-Reply MockReceiver::Handle(const HttpRequest& request, TimePoint now) {
+Reply MockReceiver::Handle(const HttpRequest& request, TimePoint now,
+                           int* delivery_attempt) {
   // Hashing and validation need no receiver state: done before the lock so
   // concurrent HTTP handlers do not queue behind a slow schema check.
   // options_ is never written after construction.
@@ -85,7 +86,10 @@ Reply MockReceiver::Handle(const HttpRequest& request, TimePoint now) {
   // Untracked deliveries (journal full) report 0 seen, so attempt 1.
   context.delivery_attempt = journal_.AttemptsSeen(e.delivery_key) + 1;
   context.request_index = journal_.total_requests();
-  const Reply reply = behavior_.Decide(request, context, now, rng_);
+  Random draws = rng_.Fork(Hash64(e.delivery_key) ^
+                           static_cast<uint64_t>(context.delivery_attempt));
+  const Reply reply = behavior_.Decide(request, context, now, draws);
+  if (delivery_attempt) *delivery_attempt = context.delivery_attempt;
 
   e.index = context.request_index;
   e.at = now;
@@ -101,11 +105,24 @@ Reply MockReceiver::Handle(const HttpRequest& request, TimePoint now) {
   if (e.schema_valid) {
     e.schema_issue.clear();
   } else {
-    e.schema_issue = verdict->FirstIssue();
+    e.schema_issue = verdict->issues.front().rule + " " + verdict->FirstIssue();
   }
   e.reply = reply;
   journal_.RecordCopy(e);
   return reply;
+}
+
+void MockReceiver::MarkAbandoned(const HttpRequest& request,
+                                 int delivery_attempt) {
+  std::string key;
+  std::optional<std::string_view> id = request.FindHeader(kDeliveryIdHeader);
+  if (id && !id->empty()) {
+    key.assign(*id);
+  } else {
+    AssignBodyKey(Hash64(request.body), key);
+  }
+  std::lock_guard<std::mutex> lock(mu_);
+  journal_.MarkAbandoned(key, delivery_attempt);
 }
 
 void MockReceiver::SetBehavior(BehaviorSpec behavior) {

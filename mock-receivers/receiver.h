@@ -34,8 +34,20 @@ class MockReceiver {
  public:
   MockReceiver(ReceiverOptions options, BehaviorSpec behavior, Random rng);
 
-  // Decides and records the reply to one request arriving at `now`.
-  Reply Handle(const HttpRequest& request, TimePoint now);
+  // Decides and records the reply to one request arriving at `now`. When
+  // delivery_attempt is non-null it receives the request's 1-based attempt
+  // number for its delivery at this receiver (for MarkAbandoned).
+  //
+  // Randomness for the decision comes from a generator forked from the
+  // receiver's by (delivery key, attempt), so a weighted answer does not
+  // depend on the order in which deliveries arrive: the virtual and the
+  // real world draw the same answers.
+  Reply Handle(const HttpRequest& request, TimePoint now,
+               int* delivery_attempt = nullptr);
+
+  // The sender gave up waiting for the answer to `request` (attempt
+  // `delivery_attempt` of its delivery): see Journal::MarkAbandoned.
+  void MarkAbandoned(const HttpRequest& request, int delivery_attempt);
 
   // Replaces the behaviour (counters and journal are kept).
   void SetBehavior(BehaviorSpec behavior);

@@ -1,5 +1,9 @@
+// hooksim's entry point; everything else lives in sim/cli.cc.
 #include <iostream>
-int main() {
-  std::cerr << "hooksim: under construction\n";
-  return 2;
+
+#include "sim/cli.h"
+
+int main(int argc, char** argv) {
+  std::ios::sync_with_stdio(false);
+  return hooksim::RunCli(argc, argv, std::cin, std::cout, std::cerr);
 }

@@ -3,17 +3,16 @@
 #include <algorithm>
 #include <cstdio>
 #include <exception>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <utility>
-#include <vector>
-
-#include <nlohmann/json.hpp>
 #include <valijson/adapters/nlohmann_json_adapter.hpp>
 #include <valijson/schema.hpp>
 #include <valijson/schema_parser.hpp>
 #include <valijson/validation_results.hpp>
 #include <valijson/validator.hpp>
+#include <vector>
 
 #include "sim/embedded_schemas.h"
 #include "sim/random.h"
@@ -36,6 +35,9 @@ constexpr int kMaxDepth = 128;
 constexpr size_t kMaxCheckedStringBytes = 4096;
 // At most this many issues per verdict; the last one says how many were cut.
 constexpr size_t kMaxIssues = 64;
+// At most this many valijson errors are looked at per schema; a hostile
+// body (or a permissive custom schema) cannot make reporting quadratic.
+constexpr size_t kMaxSchemaErrors = 4 * kMaxIssues;
 // Idle valijson::Validator objects kept for reuse (each caches its regexes).
 constexpr size_t kMaxPooledValidators = 16;
 // Longest quoted value in a message.
@@ -116,7 +118,8 @@ const Json* FindSchema(const Json& schema, const Path& path) {
   for (const std::string& segment : path) {
     if (!node->is_object()) return nullptr;
     auto props = node->find("properties");
-    if (props != node->end() && props->is_object() && props->contains(segment)) {
+    if (props != node->end() && props->is_object() &&
+        props->contains(segment)) {
       node = &(*props)[segment];
       continue;
     }
@@ -147,8 +150,8 @@ std::string Quote(const std::string& text) {
     cut.resize(end);
     truncated = true;
   }
-  std::string out = Json(cut).dump(-1, ' ', false,
-                                    Json::error_handler_t::replace);
+  std::string out =
+      Json(cut).dump(-1, ' ', false, Json::error_handler_t::replace);
   if (truncated) out.insert(out.size() - 1, "...");
   return out;
 }
@@ -156,7 +159,8 @@ std::string Quote(const std::string& text) {
 std::string DumpShort(const Json& value) {
   if (value.is_string()) return Quote(value.get<std::string>());
   std::string out = value.dump(-1, ' ', false, Json::error_handler_t::replace);
-  if (out.size() > kMaxQuotedBytes) out = out.substr(0, kMaxQuotedBytes) + "...";
+  if (out.size() > kMaxQuotedBytes)
+    out = out.substr(0, kMaxQuotedBytes) + "...";
   return out;
 }
 
@@ -358,8 +362,8 @@ std::string UrlHost(const std::string& url) {
     return "";
   }
   const size_t end = url.find_first_of("/:?#", start);
-  return url.substr(start, end == std::string::npos ? std::string::npos
-                                                      : end - start);
+  return url.substr(start,
+                    end == std::string::npos ? std::string::npos : end - start);
 }
 
 // --- Collecting issues -----------------------------------------------------
@@ -381,6 +385,9 @@ class IssueList {
     return false;
   }
 
+  // Some issues were never looked at (see kMaxSchemaErrors).
+  void NoteTruncated() { truncated_ = true; }
+
   void Add(const char* rule, std::string pointer, std::string message) {
     if (Has(pointer)) return;
     if (verdict_->issues.size() >= kMaxIssues) {
@@ -392,21 +399,23 @@ class IssueList {
   }
 
   void Finish() {
-    if (dropped_ == 0) return;
-    verdict_->issues.push_back(PayloadIssue{
-        verdict_->issues.back().rule, "",
-        std::to_string(dropped_) + " more issues not shown"});
+    if (verdict_->issues.empty() || (dropped_ == 0 && !truncated_)) return;
+    std::string count = truncated_ ? "" : std::to_string(dropped_) + " ";
+    verdict_->issues.push_back(PayloadIssue{verdict_->issues.back().rule, "",
+                                            count + "more issues not shown"});
   }
 
  private:
   PayloadVerdict* verdict_;
   size_t dropped_ = 0;
+  bool truncated_ = false;
 };
 
 bool IsCascade(const std::string& description) {
   static constexpr std::string_view kCascades[] = {
       "Failed to validate against schema associated with property name",
       "Failed to validate against schema associated with pattern",
+      "Failed to validate against additional properties schema",
       "Failed to validate item #",
       "Failed to validate against a conditional schema",
       "Failed to validate against dependent schema",
@@ -418,17 +427,19 @@ bool IsCascade(const std::string& description) {
 }
 
 bool IsAlternatives(const std::string& description) {
-  return StartsWith(description, "Failed to validate against any schemas "
-                                 "allowed by anyOf") ||
-         StartsWith(description, "Failed to validate against any child "
-                                 "schemas allowed by oneOf") ||
+  return StartsWith(description,
+                    "Failed to validate against any schemas "
+                    "allowed by anyOf") ||
+         StartsWith(description,
+                    "Failed to validate against any child "
+                    "schemas allowed by oneOf") ||
          StartsWith(description, "Failed to validate against exactly one");
 }
 
+// "additionalProperties": false. valijson names only the first extra key,
+// so the caller lists them all.
 bool IsAdditionalProperty(const std::string& description) {
-  return StartsWith(description, "Object contains a property that could not") ||
-         StartsWith(description, "Failed to validate against additional "
-                                 "properties schema");
+  return StartsWith(description, "Object contains a property that could not");
 }
 
 // Turns valijson's errors into one readable issue per bad field: the leaves
@@ -442,11 +453,19 @@ void ReportSchemaErrors(const valijson::ValidationResults& results,
     for (const Candidate& leaf : leaves) {
       if (leaf.path == path) return;
     }
+    if (leaves.size() >= kMaxSchemaErrors) {
+      issues.NoteTruncated();
+      return;
+    }
     leaves.push_back(Candidate{std::move(path), std::move(message)});
   };
-  // Bounded: valijson reports at most a few errors per value, and the
-  // values are bounded by the body size.
+  std::vector<Path> objects_with_extras;
+  size_t seen = 0;
   for (const auto& error : results) {
+    if (++seen > kMaxSchemaErrors) {
+      issues.NoteTruncated();
+      break;
+    }
     Path path = PathFromContext(error.context);
     const std::string& description = error.description;
     if (IsCascade(description)) {
@@ -463,6 +482,11 @@ void ReportSchemaErrors(const valijson::ValidationResults& results,
       continue;
     }
     if (IsAdditionalProperty(description)) {
+      if (std::find(objects_with_extras.begin(), objects_with_extras.end(),
+                    path) != objects_with_extras.end()) {
+        continue;
+      }
+      objects_with_extras.push_back(path);
       const Json* object = Find(doc, path);
       const Json* object_schema = FindSchema(schema, path);
       const Json* props = nullptr;
@@ -482,30 +506,23 @@ void ReportSchemaErrors(const valijson::ValidationResults& results,
       size_t reported = 0;
       for (auto it = object->begin(); it != object->end(); ++it) {
         if (props->contains(it.key())) continue;
-        if (++reported > kMaxIssues) break;
+        if (++reported > kMaxIssues) {
+          issues.NoteTruncated();
+          break;
+        }
         Path child = path;
         child.push_back(it.key());
         add_leaf(std::move(child), "unexpected property " + Quote(it.key()) +
                                        "; allowed: " + allowed);
       }
-      // The false subschema reports each extra key at its own path too.
-      leaves.erase(std::remove_if(leaves.begin(), leaves.end(),
-                                  [&](const Candidate& leaf) {
-                                    return leaf.path.size() ==
-                                               path.size() + 1 &&
-                                           IsPrefix(path, leaf.path) &&
-                                           !StartsWith(leaf.message,
-                                                       "unexpected property");
-                                  }),
-                   leaves.end());
       continue;
     }
     const Json* value = Find(doc, path);
     const Json* subschema = FindSchema(schema, path);
     std::string expected =
         subschema != nullptr ? DescribeSchema(*subschema) : description;
-    std::string message = "expected " + expected + ", got " +
-                          DescribeValue(value);
+    std::string message =
+        "expected " + expected + ", got " + DescribeValue(value);
     if (IsAlternatives(description)) {
       // The alternatives' own failures were reported just before, at this
       // path or below; one line about the whole field replaces them.
@@ -549,8 +566,8 @@ void CheckReleaseSemantics(const Json& doc, IssueList& issues) {
   const Json* permanent_url = Find(*release, {"permanent_url"});
   // A field that already has an issue is not used again, so one bad field
   // gives one line.
-  const bool have_name = name != nullptr && name->is_string() &&
-                         !issues.Has("/data/app/name");
+  const bool have_name =
+      name != nullptr && name->is_string() && !issues.Has("/data/app/name");
   const bool have_version = version != nullptr &&
                             version->is_number_integer() &&
                             !issues.Has("/data/release/version");
@@ -571,9 +588,9 @@ void CheckReleaseSemantics(const Json& doc, IssueList& issues) {
   if (url != nullptr && url->is_string() && have_name) {
     const std::string text = url->get<std::string>();
     if (UrlHost(text).find(app) == std::string::npos) {
-      issues.Add(kRuleRelease, "/data/release/url",
-                 "expected a host naming app " + Quote(app) + ", got " +
-                     Quote(text));
+      issues.Add(
+          kRuleRelease, "/data/release/url",
+          "expected a host naming app " + Quote(app) + ", got " + Quote(text));
     }
   }
   if (rollback != nullptr && rollback->is_number_integer() && have_version &&
@@ -594,8 +611,10 @@ void CheckReleaseSemantics(const Json& doc, IssueList& issues) {
                !issues.Has("/data/release/rollback")) {
       issues.Add(kRuleRelease, "/data/release/source_env",
                  "expected no source_env on a rollback (rollback is " +
-                     DumpShort(*rollback) + "; a rollback is not a promotion)"
-                     ", got " + Quote(source_env->get<std::string>()));
+                     DumpShort(*rollback) +
+                     "; a rollback is not a promotion)"
+                     ", got " +
+                     Quote(source_env->get<std::string>()));
     }
   }
 }
@@ -639,7 +658,8 @@ struct PayloadValidator::Impl {
 
   void Return(std::unique_ptr<valijson::Validator> validator) const {
     std::lock_guard<std::mutex> lock(mu);
-    if (pool.size() < kMaxPooledValidators) pool.push_back(std::move(validator));
+    if (pool.size() < kMaxPooledValidators)
+      pool.push_back(std::move(validator));
   }
 
   // Runs one schema; adds issues and returns whether it passed.
@@ -670,8 +690,8 @@ Result<Json> ParseSchema(std::string_view text, const char* what) {
     }
     return schema;
   } catch (const std::exception& e) {
-    return MakeError(std::string(what) + " schema is not JSON: " +
-                     StripExceptionTag(e.what()));
+    return MakeError(std::string(what) +
+                     " schema is not JSON: " + StripExceptionTag(e.what()));
   }
 }
 
@@ -683,8 +703,10 @@ Status BuildSchema(const Json& schema_json, valijson::Schema& schema,
     parser.populateSchema(adapter, schema);
     return std::nullopt;
   } catch (const std::exception& e) {
-    return MakeError(std::string(what) + " schema is not a usable JSON "
-                     "Schema: " + e.what());
+    return MakeError(std::string(what) +
+                     " schema is not a usable JSON "
+                     "Schema: " +
+                     e.what());
   }
 }
 
@@ -784,7 +806,9 @@ std::shared_ptr<const PayloadVerdict> CachedPayloadValidator::Validate(
     std::string_view body, uint64_t body_hash) {
   // The key mixes the size into the hash, so bodies whose hashes collide
   // but whose sizes differ do not share a verdict.
-  const uint64_t key = body_hash ^ Hash64(std::string_view(), body.size());
+  // ("" rather than a default string_view: Hash64 memcpy's from data(),
+  // which must not be null.)
+  const uint64_t key = body_hash ^ Hash64(std::string_view("", 0), body.size());
   {
     std::lock_guard<std::mutex> lock(mu_);
     auto it = cache_.find(key);
@@ -797,7 +821,8 @@ std::shared_ptr<const PayloadVerdict> CachedPayloadValidator::Validate(
         PayloadIssue{kRuleEnvelope, "", "not checked: no validator"});
     verdict = std::make_shared<const PayloadVerdict>(std::move(missing));
   } else {
-    verdict = std::make_shared<const PayloadVerdict>(validator_->Validate(body));
+    verdict =
+        std::make_shared<const PayloadVerdict>(validator_->Validate(body));
   }
   if (max_entries_ == 0) return verdict;
   std::lock_guard<std::mutex> lock(mu_);

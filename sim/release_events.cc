@@ -3,28 +3,27 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
-#include <utility>
-
 #include <nlohmann/json.hpp>
+#include <utility>
 
 namespace hooksim {
 namespace {
 
 constexpr std::array<std::string_view, 3> kEnvs = {"development", "staging",
-                                                    "production"};
+                                                   "production"};
 // Weights of the environment a plain deploy goes to.
 constexpr std::array<double, 3> kDeployEnvWeights = {0.5, 0.3, 0.2};
 
 constexpr std::string_view kAppNames[] = {
-    "acme-web",     "docs-portal", "shop-front",   "blog",
-    "status-page",  "landing",     "admin-panel",  "marketing-site",
-    "help-center",  "api-docs",    "careers",      "dashboard-ui",
+    "acme-web",    "docs-portal", "shop-front",  "blog",
+    "status-page", "landing",     "admin-panel", "marketing-site",
+    "help-center", "api-docs",    "careers",     "dashboard-ui",
 };
 constexpr size_t kAppNameCount = sizeof(kAppNames) / sizeof(kAppNames[0]);
 
 constexpr std::string_view kAuthors[] = {
-    "alice@example.com",   "bob@example.com",     "carol@example.org",
-    "dave@acme.test",      "erin@docs.example",   "deploy-bot@ci.example",
+    "alice@example.com", "bob@example.com",   "carol@example.org",
+    "dave@acme.test",    "erin@docs.example", "deploy-bot@ci.example",
 };
 constexpr size_t kAuthorCount = sizeof(kAuthors) / sizeof(kAuthors[0]);
 
@@ -75,11 +74,12 @@ ReleaseEventOptions Clamp(ReleaseEventOptions options) {
     mix.promotion /= sum;
     mix.rollback /= sum;
   }
-  options.start_timestamp =
-      std::clamp<int64_t>(options.start_timestamp, 0, kMaxReleaseStartTimestamp);
-  options.min_gap_s = std::clamp<int64_t>(options.min_gap_s, 0, kMaxReleaseGapS);
-  options.max_gap_s =
-      std::clamp<int64_t>(options.max_gap_s, options.min_gap_s, kMaxReleaseGapS);
+  options.start_timestamp = std::clamp<int64_t>(options.start_timestamp, 0,
+                                                kMaxReleaseStartTimestamp);
+  options.min_gap_s =
+      std::clamp<int64_t>(options.min_gap_s, 0, kMaxReleaseGapS);
+  options.max_gap_s = std::clamp<int64_t>(options.max_gap_s, options.min_gap_s,
+                                          kMaxReleaseGapS);
   return options;
 }
 
@@ -110,17 +110,16 @@ Status ValidateReleaseEventOptions(const ReleaseEventOptions& options) {
   };
   for (const auto& [name, p] : parts) {
     if (!std::isfinite(p) || p < 0 || p > 1) {
-      return MakeError("is " + FormatNumber(p) +
-                           ", expected a probability in [0, 1]",
-                       std::string("/mix/") + name);
+      return MakeError(
+          "is " + FormatNumber(p) + ", expected a probability in [0, 1]",
+          std::string("/mix/") + name);
     }
   }
   const double sum =
       options.mix.deploy + options.mix.promotion + options.mix.rollback;
   if (std::fabs(sum - 1.0) > 1e-6) {
-    return MakeError("probabilities sum to " + FormatNumber(sum) +
-                         ", expected 1",
-                     "/mix");
+    return MakeError(
+        "probabilities sum to " + FormatNumber(sum) + ", expected 1", "/mix");
   }
   if (options.start_timestamp < 0 ||
       options.start_timestamp > kMaxReleaseStartTimestamp) {
@@ -136,9 +135,9 @@ Status ValidateReleaseEventOptions(const ReleaseEventOptions& options) {
   }
   if (options.max_gap_s < options.min_gap_s ||
       options.max_gap_s > kMaxReleaseGapS) {
-    return MakeError("is " + std::to_string(options.max_gap_s) +
-                         ", expected " + std::to_string(options.min_gap_s) +
-                         " (min_gap_s).." + std::to_string(kMaxReleaseGapS),
+    return MakeError("is " + std::to_string(options.max_gap_s) + ", expected " +
+                         std::to_string(options.min_gap_s) + " (min_gap_s).." +
+                         std::to_string(kMaxReleaseGapS),
                      "/max_gap_s");
   }
   return std::nullopt;
@@ -171,7 +170,7 @@ ReleaseKind ReleaseEventGenerator::DrawKind() {
     return ReleaseKind::kPromotion;
   }
   // Guard against a rounding gap when rollback is 0.
-  return options_.mix.rollback > 0 ? ReleaseKind::kRollback
+  return options_.mix.rollback > 0    ? ReleaseKind::kRollback
          : options_.mix.promotion > 0 ? ReleaseKind::kPromotion
                                       : ReleaseKind::kDeploy;
 }

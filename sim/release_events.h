@@ -50,12 +50,12 @@ struct ReleaseMix {
 };
 
 struct ReleaseEventOptions {
-  int apps = 3;                           // 1..kMaxReleaseApps.
-  ReleaseMix mix;                         // Each >= 0, sum 1 within 1e-6.
-  int64_t start_timestamp = 1417552837;   // Unix seconds of the first event,
-                                          // 0..kMaxReleaseStartTimestamp.
-  int64_t min_gap_s = 30;                 // Advance between events:
-  int64_t max_gap_s = 3600;               // 0 <= min <= max <= kMaxReleaseGapS.
+  int apps = 3;                          // 1..kMaxReleaseApps.
+  ReleaseMix mix;                        // Each >= 0, sum 1 within 1e-6.
+  int64_t start_timestamp = 1417552837;  // Unix seconds of the first event,
+                                         // 0..kMaxReleaseStartTimestamp.
+  int64_t min_gap_s = 30;                // Advance between events:
+  int64_t max_gap_s = 3600;              // 0 <= min <= max <= kMaxReleaseGapS.
 };
 
 inline constexpr int kMaxReleaseApps = 1000;
@@ -69,11 +69,12 @@ inline constexpr int64_t kMaxReleaseGapS = 366 * 24 * 3600;
 Status ValidateReleaseEventOptions(const ReleaseEventOptions& options);
 
 struct ReleaseEvent {
-  ReleaseKind kind;   // What was generated (after any fallback to deploy).
-  std::string app;    // data.app.name
-  std::string env;    // data.release.env
-  int64_t version;    // data.release.version
-  std::string body;   // Compact JSON, keys in the spec example's order.
+  ReleaseKind kind = ReleaseKind::kDeploy;  // What was generated (after any
+                                            // fallback to deploy).
+  std::string app;                          // data.app.name
+  std::string env;                          // data.release.env
+  int64_t version = 0;                      // data.release.version
+  std::string body;  // Compact JSON, keys in the spec example's order.
 };
 
 class ReleaseEventGenerator {

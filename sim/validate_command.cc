@@ -3,12 +3,11 @@
 #include <exception>
 #include <istream>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <ostream>
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "sim/payload_validator.h"
 #include "sim/random.h"
@@ -49,17 +48,32 @@ bool ReadBounded(std::istream& in, size_t limit, std::string* text) {
   return true;
 }
 
+// The whole input as one payload starting where its first non-blank
+// character is. The text keeps its leading blank lines so that parse error
+// positions count lines of the input itself.
+Payload WholeInput(std::string_view text, std::string_view trimmed) {
+  const size_t start = static_cast<size_t>(trimmed.data() - text.data());
+  size_t line = 1;
+  for (size_t i = 0; i < start; ++i) line += text[i] == '\n';
+  return Payload{line, text};
+}
+
 // Splits the input into payloads: the whole of it when it is one JSON value,
-// otherwise its non-blank lines.
+// otherwise its non-blank lines. One exception: input whose first non-blank
+// line is a lone "{" or "[" is a pretty-printed document even when it does
+// not parse, so it gives one parse error rather than one per line.
 std::vector<Payload> SplitPayloads(std::string_view text) {
   std::vector<Payload> payloads;
   const std::string_view trimmed = Trim(text);
   if (trimmed.empty()) return payloads;
   if (nlohmann::json::accept(trimmed)) {
-    const size_t start = static_cast<size_t>(trimmed.data() - text.data());
-    size_t line = 1;
-    for (size_t i = 0; i < start; ++i) line += text[i] == '\n';
-    payloads.push_back(Payload{line, trimmed});
+    payloads.push_back(WholeInput(text, trimmed));
+    return payloads;
+  }
+  const std::string_view first_line =
+      Trim(trimmed.substr(0, trimmed.find('\n')));
+  if (first_line == "{" || first_line == "[") {
+    payloads.push_back(WholeInput(text, trimmed));
     return payloads;
   }
   size_t line = 1;

@@ -222,3 +222,26 @@ TEST(JournalTest, ResetClearsEverything) {
 
 }  // namespace
 }  // namespace hooksim
+
+namespace hooksim {
+namespace {
+
+TEST(JournalTest, AnAbandoned2xxIsNotASuccess) {
+  Journal journal;
+  journal.Record(Entry("d", 200));
+  journal.MarkAbandoned("d", 1);  // The sender timed out first.
+  journal.Record(Entry("d", 200));
+  const DeliveryCounters& c = journal.deliveries().at("d");
+  EXPECT_EQ(c.success_attempt, 2);
+  EXPECT_EQ(c.attempts_after_success, 0);
+  EXPECT_EQ(c.abandoned, 1);
+  EXPECT_EQ(journal.abandoned(), 1u);
+  // Abandoning another attempt leaves the success alone.
+  journal.MarkAbandoned("d", 1);
+  EXPECT_EQ(journal.deliveries().at("d").success_attempt, 2);
+  journal.MarkAbandoned("unknown", 1);  // No crash, counted.
+  EXPECT_EQ(journal.abandoned(), 3u);
+}
+
+}  // namespace
+}  // namespace hooksim

@@ -1,12 +1,13 @@
 #include "sim/payload_validator.h"
 
+#include <gtest/gtest.h>
+
+#include <algorithm>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <thread>
 #include <vector>
-
-#include <gtest/gtest.h>
-#include <nlohmann/json.hpp>
 
 #include "sim/embedded_schemas.h"
 #include "sim/random.h"
@@ -171,6 +172,19 @@ TEST(PayloadValidatorTest, ExtraKeys) {
   ExpectOneIssue(validator->Validate(root_extra.dump()), "C4", "/delivery");
 }
 
+TEST(PayloadValidatorTest, ExtraAndMissingKeysInOneObject) {
+  Json doc = Example();
+  doc["data"]["release"].erase("timestamp");
+  doc["data"]["release"]["time"] = 1417552837;
+  const PayloadVerdict verdict = Bundled()->Validate(doc.dump());
+  ASSERT_EQ(verdict.issues.size(), 2u) << Describe(verdict);
+  std::vector<std::string> pointers = {verdict.issues[0].pointer,
+                                       verdict.issues[1].pointer};
+  std::sort(pointers.begin(), pointers.end());
+  EXPECT_EQ(pointers, (std::vector<std::string>{"/data/release/time",
+                                                "/data/release/timestamp"}));
+}
+
 TEST(PayloadValidatorTest, ExtraKeyPointerIsEscaped) {
   Json doc = Example();
   doc["data"]["release"]["a/b~c"] = 1;
@@ -284,7 +298,7 @@ TEST(PayloadValidatorTest, GarbageDoesNotCrash) {
       "{",
       std::string(10 << 20, '['),
       std::string(1000, '[') + std::string(1000, ']'),
-      std::string(1000, '{') ,
+      std::string(1000, '{'),
       random_bytes,
       std::string("{\"event\":\"release\"\0,\"data\":{}}", 31),
       "{\"event\":\"\xff\xfe\",\"data\":{}}",
@@ -299,8 +313,7 @@ TEST(PayloadValidatorTest, GarbageDoesNotCrash) {
 
 TEST(PayloadValidatorTest, DeepButLegalNestingInDataIsChecked) {
   const std::string deep = R"({"event":"x","data":{"a":)" +
-                           std::string(100, '[') + std::string(100, ']') +
-                           "}}";
+                           std::string(100, '[') + std::string(100, ']') + "}}";
   EXPECT_TRUE(Bundled()->Validate(deep).valid());
 }
 

@@ -1,5 +1,6 @@
 #include "mock-receivers/receiver.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <memory>
 #include <string>
@@ -260,6 +261,44 @@ TEST(ReceiverTest, ValidatorVerdictIsJournaled) {
     const std::vector<JournalEntry> recent = journal.Recent();
     EXPECT_FALSE(recent.back().schema_valid);
     EXPECT_FALSE(recent.back().schema_issue.empty());
+  });
+}
+
+}  // namespace
+}  // namespace hooksim
+
+namespace hooksim {
+namespace {
+
+TEST(ReceiverTest, WeightedAnswersDoNotDependOnArrivalOrder) {
+  BehaviorSpec spec;
+  spec.answers = WeightedAnswer{{{Answer{200, Fault::kNone}, 0.5},
+                                 {Answer{500, Fault::kNone}, 0.5}}};
+  MockReceiver forward = MakeReceiver(spec);
+  MockReceiver backward = MakeReceiver(spec);
+  std::vector<int> a(40), b(40);
+  for (int i = 0; i < 40; ++i) {
+    a[i] = Status(forward, WithId("dlv_" + std::to_string(i)));
+  }
+  for (int i = 39; i >= 0; --i) {
+    b[i] = Status(backward, WithId("dlv_" + std::to_string(i)));
+  }
+  EXPECT_EQ(a, b);
+  EXPECT_NE(std::count(a.begin(), a.end(), 200), 0);
+  EXPECT_NE(std::count(a.begin(), a.end(), 500), 0);
+}
+
+TEST(ReceiverTest, MarkAbandonedUsesTheSameDeliveryKey) {
+  MockReceiver receiver = MakeReceiver(BehaviorSpec{});
+  TestRequest no_id;  // Keyed by body hash.
+  int attempt = 0;
+  receiver.Handle(no_id.View(), AtMillis(0), &attempt);
+  EXPECT_EQ(attempt, 1);
+  receiver.MarkAbandoned(no_id.View(), attempt);
+  receiver.WithJournal([](const Journal& j) {
+    ASSERT_EQ(j.deliveries().size(), 1u);
+    EXPECT_EQ(j.deliveries().begin()->second.success_attempt, 0);
+    EXPECT_EQ(j.deliveries().begin()->second.abandoned, 1);
   });
 }
 

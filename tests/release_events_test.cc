@@ -1,13 +1,13 @@
 #include "sim/release_events.h"
 
+#include <gtest/gtest.h>
+
 #include <map>
+#include <nlohmann/json.hpp>
 #include <set>
 #include <string>
 #include <utility>
 #include <vector>
-
-#include <gtest/gtest.h>
-#include <nlohmann/json.hpp>
 
 #include "sim/payload_validator.h"
 #include "sim/random.h"
@@ -90,8 +90,8 @@ TEST(ReleaseEventTest, KeyOrderOfAPromotion) {
   for (const ReleaseEvent& event : Generate(options, 3, 200)) {
     if (event.kind != ReleaseKind::kPromotion) continue;
     const std::vector<std::string> want = {
-        "env",    "version",    "author",    "rollback",     "source",
-        "source_env", "timestamp", "url", "permanent_url"};
+        "env",        "version",   "author", "rollback",     "source",
+        "source_env", "timestamp", "url",    "permanent_url"};
     size_t at = 0;
     for (const std::string& key : want) {
       const size_t found = event.body.find("\"" + key + "\":", at);
@@ -167,8 +167,7 @@ TEST(ReleaseEventTest, SequenceIsConsistent) {
         EXPECT_LT(target, event.version);
         const auto key = std::make_pair(event.app, event.env);
         EXPECT_EQ(released[key].count(target), 1u)
-            << "rolled back to a version never released there: "
-            << event.body;
+            << "rolled back to a version never released there: " << event.body;
         break;
       }
     }
@@ -218,8 +217,7 @@ TEST(ReleaseEventTest, EveryBodyPassesTheValidator) {
   int checked = 0;
   for (const ReleaseEvent& event : Generate(options, 2024, 2000)) {
     const PayloadVerdict verdict = (*validator)->Validate(event.body);
-    ASSERT_TRUE(verdict.valid())
-        << verdict.FirstIssue() << "\n" << event.body;
+    ASSERT_TRUE(verdict.valid()) << verdict.FirstIssue() << "\n" << event.body;
     ++checked;
   }
   EXPECT_EQ(checked, 2000);

@@ -1,10 +1,10 @@
 #include "sim/validate_command.h"
 
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
 #include <sstream>
 #include <string>
-
-#include <gtest/gtest.h>
-#include <nlohmann/json.hpp>
 
 #include "sim/release_events.h"
 
@@ -76,6 +76,23 @@ TEST(ValidateCommandTest, JsonLinesWithOneBadLine) {
             "hooks.json:4: C4 /data/release/version: expected integer >= 1, "
             "got string \"12\"\n"
             "4 payloads: 3 valid, 1 invalid\n");
+}
+
+TEST(ValidateCommandTest, BrokenPrettyDocumentIsOneParseError) {
+  std::string input = kPretty;
+  input.replace(input.find("\"version\":12,"), 13, "\"version\":12");
+  const CommandRun run = Validate(input);
+  EXPECT_EQ(run.code, 1);
+  // One issue, at the line the document starts on, with the parser's
+  // position counted in lines of the input.
+  EXPECT_EQ(run.out.rfind("hooks.json:2: C3 /: not JSON: parse error at "
+                          "line 9, column",
+                          0),
+            0u)
+      << run.out;
+  EXPECT_NE(run.out.find("\n1 payloads: 0 valid, 1 invalid\n"),
+            std::string::npos)
+      << run.out;
 }
 
 TEST(ValidateCommandTest, NotJsonLineIsReportedAtTheRoot) {

@@ -1,0 +1,238 @@
+#include "sim/cli.h"
+
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include <boost/program_options.hpp>
+
+#include "sim/http_types.h"
+#include "sim/release_events.h"
+#include "sim/run_command.h"
+#include "sim/validate_command.h"
+
+namespace hooksim {
+namespace {
+
+namespace po = boost::program_options;
+
+constexpr const char* kUsage =
+    "hooksim: a harness that proves webhook delivery works\n"
+    "\n"
+    "usage: hooksim COMMAND [options]\n"
+    "\n"
+    "commands:\n"
+    "  run FILE|DIR...   run scenarios in virtual time and verify them\n"
+    "  events            print generated release events, one JSON per line\n"
+    "  validate [FILE|-] check webhook payloads against the JSON Schemas\n"
+    "  help [COMMAND]    show help (also: COMMAND --help)\n"
+    "\n"
+    "exit codes: 0 all passed, 1 a rule or expectation failed,\n"
+    "            2 bad input or usage\n";
+
+std::string Help(const std::string& usage, const po::options_description& d) {
+  std::ostringstream s;
+  s << usage << "\n" << d;
+  return s.str();
+}
+
+po::options_description RunOptionsDesc() {
+  po::options_description d("options");
+  d.add_options()("help,h", "show this help")(
+      "seed", po::value<uint64_t>(),
+      "override every scenario's seed with N")(
+      "report-json", po::value<std::string>(),
+      "write the full results as JSON to FILE")(
+      "junit", po::value<std::string>(), "write JUnit XML to FILE")(
+      "trace", po::bool_switch(),
+      "print every attempt: virtual time, hook, delivery id, attempt n/6, "
+      "outcome, next retry");
+  return d;
+}
+
+constexpr const char* kRunUsage =
+    "usage: hooksim run FILE|DIR... [--seed N] [--report-json FILE] "
+    "[--junit FILE] [--trace]\n"
+    "\n"
+    "Runs each scenario (a DIR runs its *.json files, *.schema.json aside)\n"
+    "in virtual time, checks the contract rules C1-C8 from the sender's and\n"
+    "the receivers' side and the scenario's expectations, and prints one\n"
+    "line per scenario. A failing scenario prints what each broken rule\n"
+    "expected, what happened, and the command that reproduces it.\n";
+
+po::options_description EventsOptionsDesc() {
+  po::options_description d("options");
+  d.add_options()("help,h", "show this help")(
+      "count,n", po::value<int64_t>()->default_value(10),
+      "how many events (1..10000000)")(
+      "seed", po::value<uint64_t>()->default_value(1), "random seed")(
+      "apps", po::value<int>()->default_value(3), "number of apps (1..1000)");
+  return d;
+}
+
+constexpr const char* kEventsUsage =
+    "usage: hooksim events [--count N] [--seed S] [--apps A]\n"
+    "\n"
+    "Prints generated release events (deploys, promotions, rollbacks across\n"
+    "apps and environments), one JSON document per line. The same seed\n"
+    "prints the same events.\n";
+
+po::options_description ValidateOptionsDesc() {
+  po::options_description d("options");
+  d.add_options()("help,h", "show this help");
+  return d;
+}
+
+constexpr const char* kValidateUsage =
+    "usage: hooksim validate [FILE|-]\n"
+    "\n"
+    "Validates webhook payloads (one JSON document, or JSON lines) against\n"
+    "the bundled JSON Schemas (envelope and release event) and the release\n"
+    "consistency checks. For each invalid payload prints the line, the rule\n"
+    "(C3 envelope, C4 release), the JSON pointer of the offending field and\n"
+    "why. Reads standard input when FILE is - or missing.\n"
+    "Exit codes: 0 all valid, 1 some invalid, 2 no payload or unreadable.\n";
+
+int CmdRun(const std::vector<std::string>& args, std::ostream& out,
+           std::ostream& err) {
+  po::options_description d = RunOptionsDesc();
+  po::options_description hidden;
+  hidden.add_options()("input", po::value<std::vector<std::string>>());
+  po::options_description all;
+  all.add(d).add(hidden);
+  po::positional_options_description pos;
+  pos.add("input", -1);
+  po::variables_map vm;
+  po::store(po::command_line_parser(args).options(all).positional(pos).run(),
+            vm);
+  po::notify(vm);
+  if (vm.count("help")) {
+    out << Help(kRunUsage, d);
+    return 0;
+  }
+  RunCommandOptions options;
+  if (vm.count("input")) {
+    options.inputs = vm["input"].as<std::vector<std::string>>();
+  }
+  if (options.inputs.empty()) {
+    err << "hooksim run: give at least one scenario FILE or DIR\n"
+        << kRunUsage;
+    return 2;
+  }
+  if (vm.count("seed")) options.seed = vm["seed"].as<uint64_t>();
+  if (vm.count("report-json")) {
+    options.report_json = vm["report-json"].as<std::string>();
+  }
+  if (vm.count("junit")) options.junit = vm["junit"].as<std::string>();
+  options.trace = vm["trace"].as<bool>();
+  return RunRunCommand(options, out, err);
+}
+
+int CmdEvents(const std::vector<std::string>& args, std::ostream& out,
+              std::ostream& err) {
+  po::options_description d = EventsOptionsDesc();
+  po::variables_map vm;
+  po::store(po::command_line_parser(args).options(d).run(), vm);
+  po::notify(vm);
+  if (vm.count("help")) {
+    out << Help(kEventsUsage, d);
+    return 0;
+  }
+  const int64_t count = vm["count"].as<int64_t>();
+  if (count < 1 || count > 10'000'000) {
+    err << "hooksim events: --count: expected 1..10000000, got " << count
+        << "\n";
+    return 2;
+  }
+  ReleaseEventOptions options;
+  options.apps = vm["apps"].as<int>();
+  if (Status s = ValidateReleaseEventOptions(options)) {
+    err << "hooksim events: --apps: " << s->message << "\n";
+    return 2;
+  }
+  return RunEvents(count, vm["seed"].as<uint64_t>(), options, out);
+}
+
+int CmdValidate(const std::vector<std::string>& args, std::istream& in,
+                std::ostream& out, std::ostream& err) {
+  po::options_description d = ValidateOptionsDesc();
+  po::options_description hidden;
+  hidden.add_options()("input", po::value<std::vector<std::string>>());
+  po::options_description all;
+  all.add(d).add(hidden);
+  po::positional_options_description pos;
+  pos.add("input", -1);
+  po::variables_map vm;
+  po::store(po::command_line_parser(args).options(all).positional(pos).run(),
+            vm);
+  po::notify(vm);
+  if (vm.count("help")) {
+    out << Help(kValidateUsage, d);
+    return 0;
+  }
+  std::vector<std::string> inputs;
+  if (vm.count("input")) inputs = vm["input"].as<std::vector<std::string>>();
+  if (inputs.size() > 1) {
+    err << "hooksim validate: give one FILE (or - for standard input)\n";
+    return 2;
+  }
+  if (inputs.empty() || inputs[0] == "-") {
+    return RunValidate(in, "<stdin>", out, err);
+  }
+  std::ifstream file(inputs[0], std::ios::binary);
+  if (!file) {
+    err << "hooksim validate: " << inputs[0] << ": cannot open the file\n";
+    return 2;
+  }
+  return RunValidate(file, inputs[0], out, err);
+}
+
+}  // namespace
+
+int RunCli(int argc, const char* const* argv, std::istream& in,
+           std::ostream& out, std::ostream& err) {
+  if (argc < 2) {
+    err << kUsage;
+    return 2;
+  }
+  const std::string command = argv[1];
+  std::vector<std::string> args(argv + 2, argv + argc);
+  try {
+    if (command == "--help" || command == "-h") {
+      out << kUsage;
+      return 0;
+    }
+    if (command == "help") {
+      const std::string topic = args.empty() ? "" : args[0];
+      if (topic == "run") {
+        out << Help(kRunUsage, RunOptionsDesc());
+      } else if (topic == "events") {
+        out << Help(kEventsUsage, EventsOptionsDesc());
+      } else if (topic == "validate") {
+        out << Help(kValidateUsage, ValidateOptionsDesc());
+      } else {
+        out << kUsage;
+      }
+      return 0;
+    }
+    if (command == "--version" || command == "version") {
+      out << "hooksim " << kHooksimVersion << "\n";
+      return 0;
+    }
+    if (command == "run") return CmdRun(args, out, err);
+    if (command == "events") return CmdEvents(args, out, err);
+    if (command == "validate") return CmdValidate(args, in, out, err);
+    err << "hooksim: unknown command \"" << command << "\"\n\n" << kUsage;
+    return 2;
+  } catch (const po::error& e) {
+    err << "hooksim " << command << ": " << e.what() << "\n"
+        << "try: hooksim " << command << " --help\n";
+    return 2;
+  } catch (const std::exception& e) {
+    err << "hooksim " << command << ": " << e.what() << "\n";
+    return 2;
+  }
+}
+
+}  // namespace hooksim

@@ -1,0 +1,125 @@
+#include "sim/delivery_engine.h"
+
+#include <cstdio>
+
+namespace hooksim {
+namespace {
+
+constexpr std::string_view kPost = "POST";
+constexpr std::string_view kJson = "application/json";
+
+}  // namespace
+
+std::string_view DeliveryStateName(DeliveryState state) {
+  switch (state) {
+    case DeliveryState::kPending:
+      return "pending";
+    case DeliveryState::kInFlight:
+      return "in_flight";
+    case DeliveryState::kDelivered:
+      return "delivered";
+    case DeliveryState::kGaveUp:
+      return "gave_up";
+  }
+  return "unknown";
+}
+
+DeliveryEngine::DeliveryEngine(Clock& clock, Transport& transport,
+                               EngineOptions options)
+    : clock_(clock),
+      transport_(transport),
+      options_(std::move(options)),
+      rng_(options_.seed) {}
+
+uint32_t DeliveryEngine::AddHook(Hook hook) {
+  hooks_.push_back(std::move(hook));
+  return static_cast<uint32_t>(hooks_.size() - 1);
+}
+
+void DeliveryEngine::SetHookActive(uint32_t hook, bool active) {
+  if (hook < hooks_.size()) hooks_[hook].active = active;
+}
+
+Result<uint32_t> DeliveryEngine::Publish(std::string event_type,
+                                         std::string body) {
+  size_t active = 0;
+  for (const Hook& h : hooks_) active += h.active ? 1 : 0;
+  if (deliveries_.size() + active > options_.max_deliveries) {
+    return MakeError("delivery limit of " +
+                     std::to_string(options_.max_deliveries) + " reached");
+  }
+  const uint32_t event_index = static_cast<uint32_t>(events_.size());
+  events_.push_back(
+      EventRecord{std::move(event_type), std::move(body), clock_.Now()});
+  const EventRecord& event = events_.back();
+  for (uint32_t h = 0; h < hooks_.size(); ++h) {
+    if (!hooks_[h].active) continue;
+    const uint32_t index = static_cast<uint32_t>(deliveries_.size());
+    Delivery& d = deliveries_.emplace_back();
+    uint64_t id_state = options_.seed ^ (0x9e3779b97f4a7c15ULL * (index + 1));
+    char id[24];
+    std::snprintf(id, sizeof(id), "dlv_%016llx",
+                  static_cast<unsigned long long>(SplitMix64(id_state)));
+    d.id = id;
+    d.hook = h;
+    d.event = event_index;
+    d.created = clock_.Now();
+    d.headers = {Header{"Content-Type", kJson},
+                 Header{"User-Agent", kUserAgent},
+                 Header{kDeliveryIdHeader, d.id},
+                 Header{kEventTypeHeader, event.type},
+                 Header{kAttemptHeader, {}}};
+    ++open_;
+    clock_.ScheduleAfter(Duration::zero(), [this, index] {
+      StartAttempt(index);
+    });
+  }
+  return event_index;
+}
+
+void DeliveryEngine::StartAttempt(uint32_t index) {
+  Delivery& d = deliveries_[index];
+  ++d.attempts;
+  ++total_attempts_;
+  d.state = DeliveryState::kInFlight;
+  const int n = std::snprintf(d.attempt_text, sizeof(d.attempt_text), "%d",
+                              d.attempts);
+  d.headers[4].value = std::string_view(d.attempt_text, n);
+  HttpRequest request{kPost, hooks_[d.hook].url, d.headers,
+                      events_[d.event].body};
+  const TimePoint started = clock_.Now();
+  transport_.Send(request, options_.policy.timeout,
+                  [this, index, started](AttemptResult result) {
+                    OnAttemptDone(index, started, result);
+                  });
+}
+
+void DeliveryEngine::OnAttemptDone(uint32_t index, TimePoint started,
+                                   AttemptResult result) {
+  Delivery& d = deliveries_[index];
+  const TimePoint now = clock_.Now();
+  d.last = result;
+  AttemptRecord record{index, static_cast<uint16_t>(d.attempts), started,
+                       now, result, std::nullopt};
+  if (result.IsSuccess()) {
+    d.state = DeliveryState::kDelivered;
+    d.ended = now;
+    --open_;
+  } else if (d.attempts < options_.policy.max_attempts()) {
+    d.state = DeliveryState::kPending;
+    Random jitter_rng = rng_.Fork((static_cast<uint64_t>(index) << 8) |
+                                  static_cast<uint64_t>(d.attempts));
+    const Duration delay =
+        options_.policy.DelayBefore(d.attempts, jitter_rng);
+    record.next_at = now + delay;
+    clock_.ScheduleAfter(delay, [this, index] { StartAttempt(index); });
+  } else {
+    d.state = DeliveryState::kGaveUp;
+    d.ended = now;
+    --open_;
+  }
+  if (observer_) observer_(record);
+  if (options_.keep_attempt_log) attempts_.push_back(record);
+}
+
+}  // namespace hooksim

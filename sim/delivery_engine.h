@@ -1,0 +1,135 @@
+// The delivery engine: one delivery per event and active hook, attempts with
+// retries under a RetryPolicy, and a log of every attempt.
+//
+// The engine does no I/O and keeps no time of its own: attempts go through
+// the Transport, delays through the Clock. Each attempt is a POST with
+// Content-Type application/json, the event's raw JSON body, User-Agent
+// hooksim/<version>, the delivery id (X-Hooksim-Delivery, the same on every
+// attempt), the event type (X-Hooksim-Event) and the attempt number
+// (X-Hooksim-Attempt, 1-based). A 2xx ends the delivery `delivered`;
+// anything else is re-attempted until max_attempts, then `gave_up`.
+//
+// Jitter for re-attempt k of delivery d comes from a generator forked from
+// the engine's seed by (d, k), so delays do not depend on the order in which
+// answers arrive: the virtual and the real world draw the same delays.
+// Thread: all calls on the clock's loop thread. Ownership: the engine keeps
+// references to the clock and transport, which must outlive it.
+#ifndef HOOKSIM_SIM_DELIVERY_ENGINE_H_
+#define HOOKSIM_SIM_DELIVERY_ENGINE_H_
+
+#include <array>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "sim/clock.h"
+#include "sim/http_types.h"
+#include "sim/random.h"
+#include "sim/result.h"
+#include "sim/retry_policy.h"
+#include "sim/transport.h"
+
+namespace hooksim {
+
+struct Hook {
+  std::string id;
+  std::string url;
+  bool active = true;  // Paused hooks get no deliveries.
+};
+
+enum class DeliveryState { kPending, kInFlight, kDelivered, kGaveUp };
+std::string_view DeliveryStateName(DeliveryState state);
+
+struct Delivery {
+  std::string id;        // "dlv_" + 16 hex digits, unique in the run.
+  uint32_t hook = 0;     // Index into hooks().
+  uint32_t event = 0;    // Index into events().
+  DeliveryState state = DeliveryState::kPending;
+  int attempts = 0;
+  TimePoint created{};
+  TimePoint ended{};
+  AttemptResult last;
+
+  // Request parts that must outlive an in-flight attempt.
+  char attempt_text[8] = {};
+  std::array<Header, 5> headers{};
+};
+
+struct EventRecord {
+  std::string type;  // "release", ...
+  std::string body;  // Raw JSON, sent byte for byte on every attempt.
+  TimePoint published{};
+};
+
+struct AttemptRecord {
+  uint32_t delivery = 0;  // Index into deliveries().
+  uint16_t attempt = 0;   // 1-based.
+  TimePoint started{};
+  TimePoint ended{};
+  AttemptResult result;
+  std::optional<TimePoint> next_at;  // When the next attempt is due.
+};
+
+struct EngineOptions {
+  RetryPolicy policy;
+  uint64_t seed = 1;
+  // Limits: publishing more than this many deliveries fails.
+  size_t max_deliveries = 20'000'000;
+  // Keep every attempt in attempts() (a run's log); off for long benches.
+  bool keep_attempt_log = true;
+};
+
+class DeliveryEngine {
+ public:
+  DeliveryEngine(Clock& clock, Transport& transport, EngineOptions options);
+  DeliveryEngine(const DeliveryEngine&) = delete;
+  DeliveryEngine& operator=(const DeliveryEngine&) = delete;
+
+  // Registers a hook; returns its index.
+  uint32_t AddHook(Hook hook);
+  // Pauses or resumes a hook for events published from now on.
+  void SetHookActive(uint32_t hook, bool active);
+
+  // Publishes one event: a delivery to each active hook, first attempt as
+  // soon as the clock runs. Fails when max_deliveries would be exceeded.
+  Result<uint32_t> Publish(std::string event_type, std::string body);
+
+  // Called after every attempt has ended (for traces and progress).
+  void SetAttemptObserver(std::function<void(const AttemptRecord&)> fn) {
+    observer_ = std::move(fn);
+  }
+
+  const std::vector<Hook>& hooks() const { return hooks_; }
+  const std::deque<EventRecord>& events() const { return events_; }
+  const std::deque<Delivery>& deliveries() const { return deliveries_; }
+  const std::vector<AttemptRecord>& attempts() const { return attempts_; }
+  const EngineOptions& options() const { return options_; }
+
+  // Deliveries not yet delivered or given up.
+  size_t open_deliveries() const { return open_; }
+  uint64_t total_attempts() const { return total_attempts_; }
+
+ private:
+  void StartAttempt(uint32_t index);
+  void OnAttemptDone(uint32_t index, TimePoint started, AttemptResult result);
+
+  Clock& clock_;
+  Transport& transport_;
+  EngineOptions options_;
+  Random rng_;
+  std::vector<Hook> hooks_;
+  std::deque<EventRecord> events_;
+  std::deque<Delivery> deliveries_;
+  std::vector<AttemptRecord> attempts_;
+  std::function<void(const AttemptRecord&)> observer_;
+  size_t open_ = 0;
+  uint64_t total_attempts_ = 0;
+};
+
+}  // namespace hooksim
+
+#endif  // HOOKSIM_SIM_DELIVERY_ENGINE_H_

@@ -1,0 +1,63 @@
+#include "sim/sim_network.h"
+
+namespace hooksim {
+
+std::string_view UrlPath(std::string_view url) {
+  const size_t scheme = url.find("://");
+  const size_t host_start = scheme == std::string_view::npos ? 0 : scheme + 3;
+  const size_t slash = url.find('/', host_start);
+  if (slash == std::string_view::npos) return "/";
+  return url.substr(slash);
+}
+
+void SimNetwork::Attach(std::string url, MockReceiver* receiver) {
+  routes_[std::move(url)] = receiver;
+}
+
+SimNetwork::Outcome SimNetwork::OutcomeOf(const Reply& reply,
+                                          Duration timeout) {
+  const Answer& answer = reply.answer;
+  if (answer.fault == Fault::kHang || reply.latency >= timeout) {
+    return {AttemptResult{AttemptError::kTimeout, 0}, timeout};
+  }
+  switch (answer.fault) {
+    case Fault::kReset:
+      return {AttemptResult{AttemptError::kReset, 0}, reply.latency};
+    case Fault::kEmpty:
+      return {AttemptResult{AttemptError::kEmptyReply, 0}, reply.latency};
+    case Fault::kGarbage:
+      return {AttemptResult{AttemptError::kMalformed, 0}, reply.latency};
+    case Fault::kNone:
+    case Fault::kHang:
+      break;
+  }
+  return {AttemptResult{AttemptError::kNone, answer.status}, reply.latency};
+}
+
+void SimNetwork::Send(const HttpRequest& request, Duration timeout,
+                      std::function<void(AttemptResult)> done) {
+  auto it = routes_.find(request.target);
+  if (it == routes_.end()) {
+    clock_.ScheduleAfter(Duration::zero(), [done = std::move(done)] {
+      done(AttemptResult{AttemptError::kRefused, 0});
+    });
+    return;
+  }
+  HttpRequest at_receiver = request;
+  at_receiver.target = UrlPath(request.target);
+  int delivery_attempt = 0;
+  const Reply reply =
+      it->second->Handle(at_receiver, clock_.Now(), &delivery_attempt);
+  const Outcome outcome = OutcomeOf(reply, timeout);
+  if (outcome.result.error == AttemptError::kTimeout) {
+    // The sender stops waiting before the answer is out; the receiver must
+    // not count it as delivered.
+    it->second->MarkAbandoned(at_receiver, delivery_attempt);
+  }
+  clock_.ScheduleAfter(outcome.after,
+                       [done = std::move(done), result = outcome.result] {
+                         done(result);
+                       });
+}
+
+}  // namespace hooksim

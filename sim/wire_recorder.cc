@@ -1,0 +1,51 @@
+#include "sim/wire_recorder.h"
+
+#include "sim/random.h"
+
+namespace hooksim {
+
+bool IsJsonContentType(std::string_view value) {
+  const size_t semi = value.find(';');
+  std::string_view media = value.substr(0, semi);
+  while (!media.empty() && (media.back() == ' ' || media.back() == '\t')) {
+    media.remove_suffix(1);
+  }
+  while (!media.empty() && (media.front() == ' ' || media.front() == '\t')) {
+    media.remove_prefix(1);
+  }
+  return EqualsIgnoreCase(media, "application/json");
+}
+
+void WireRecorder::Send(const HttpRequest& request, Duration timeout,
+                        std::function<void(AttemptResult)> done) {
+  const std::optional<std::string_view> id =
+      request.FindHeader(kDeliveryIdHeader);
+  if (!id) {
+    ++missing_id_;
+  } else {
+    auto it = deliveries_.find(*id);
+    if (it == deliveries_.end() && deliveries_.size() >= max_deliveries_) {
+      ++untracked_;
+    } else {
+      if (it == deliveries_.end()) {
+        it = deliveries_.emplace(std::string(*id), WireCounters{}).first;
+      }
+      WireCounters& c = it->second;
+      const uint64_t hash = Hash64(request.body);
+      if (c.requests == 0) {
+        c.first_body_hash = hash;
+        c.first_body_size = request.body.size();
+      } else if (hash != c.first_body_hash ||
+                 request.body.size() != c.first_body_size) {
+        ++c.body_changes;
+      }
+      ++c.requests;
+      if (request.method != "POST") ++c.non_post;
+      const auto ct = request.FindHeader("Content-Type");
+      if (!ct || !IsJsonContentType(*ct)) ++c.bad_content_type;
+    }
+  }
+  inner_.Send(request, timeout, std::move(done));
+}
+
+}  // namespace hooksim

@@ -1,0 +1,60 @@
+// A Transport decorator that records what the sender put on the wire, per
+// delivery, before passing each request on.
+//
+// It gives the verifier the sender's side of rules C1 (method), C2 (content
+// type) and C7 (byte-identical body and the same delivery id on every
+// attempt), observed at the seam rather than trusted from the engine.
+// Deliveries are keyed by the X-Hooksim-Delivery header; requests without
+// one are counted in missing_id(). At most `max_deliveries` are tracked.
+// Thread: as the wrapped transport (the loop thread).
+#ifndef HOOKSIM_SIM_WIRE_RECORDER_H_
+#define HOOKSIM_SIM_WIRE_RECORDER_H_
+
+#include <cstdint>
+#include <string>
+#include <unordered_map>
+
+#include "sim/string_hash.h"
+#include "sim/transport.h"
+
+namespace hooksim {
+
+struct WireCounters {
+  int requests = 0;
+  int non_post = 0;
+  int bad_content_type = 0;
+  int body_changes = 0;  // Requests whose body differs from the first.
+  uint64_t first_body_hash = 0;
+  size_t first_body_size = 0;
+};
+
+class WireRecorder : public Transport {
+ public:
+  explicit WireRecorder(Transport& inner, size_t max_deliveries = 20'000'000)
+      : inner_(inner), max_deliveries_(max_deliveries) {}
+
+  void Send(const HttpRequest& request, Duration timeout,
+            std::function<void(AttemptResult)> done) override;
+
+  // Per delivery id.
+  const StringMap<WireCounters>& deliveries() const {
+    return deliveries_;
+  }
+  uint64_t missing_id() const { return missing_id_; }
+  uint64_t untracked() const { return untracked_; }
+
+ private:
+  Transport& inner_;
+  size_t max_deliveries_;
+  StringMap<WireCounters> deliveries_;
+  uint64_t missing_id_ = 0;
+  uint64_t untracked_ = 0;
+};
+
+// True when a Content-Type value's media type is application/json
+// (parameters such as "; charset=utf-8" allowed, case-insensitive).
+bool IsJsonContentType(std::string_view value);
+
+}  // namespace hooksim
+
+#endif  // HOOKSIM_SIM_WIRE_RECORDER_H_

@@ -1,0 +1,212 @@
+#include "sim/delivery_engine.h"
+
+#include <gtest/gtest.h>
+
+#include <deque>
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "sim/virtual_clock.h"
+
+namespace hooksim {
+namespace {
+
+// A transport that answers from a script and records every request.
+class ScriptedTransport : public Transport {
+ public:
+  explicit ScriptedTransport(Clock& clock) : clock_(clock) {}
+
+  struct Seen {
+    std::string method, url, body;
+    std::map<std::string, std::string> headers;
+    int64_t at_ms;
+  };
+
+  void Send(const HttpRequest& request, Duration timeout,
+            std::function<void(AttemptResult)> done) override {
+    Seen s{std::string(request.method), std::string(request.target),
+           std::string(request.body), {}, ToMillis(clock_.Now())};
+    for (const Header& h : request.headers) {
+      s.headers[std::string(h.name)] = std::string(h.value);
+    }
+    seen.push_back(std::move(s));
+    last_timeout = timeout;
+    AttemptResult r{AttemptError::kNone, 200};
+    if (!script.empty()) {
+      r = script.front();
+      script.pop_front();
+    }
+    clock_.ScheduleAfter(latency, [done = std::move(done), r] { done(r); });
+  }
+
+  std::deque<AttemptResult> script;
+  std::vector<Seen> seen;
+  Duration latency{0};
+  Duration last_timeout{0};
+
+ private:
+  Clock& clock_;
+};
+
+AttemptResult Status(int code) { return {AttemptError::kNone, code}; }
+AttemptResult Err(AttemptError e) { return {e, 0}; }
+
+class DeliveryEngineTest : public ::testing::Test {
+ protected:
+  DeliveryEngineTest() : transport_(clock_) {}
+  VirtualClock clock_;
+  ScriptedTransport transport_;
+};
+
+TEST_F(DeliveryEngineTest, SendsTheContractsRequestShape) {
+  DeliveryEngine engine(clock_, transport_, EngineOptions{});
+  engine.AddHook(Hook{"h1", "http://127.0.0.1:1/hook", true});
+  const std::string body = R"({"event":"release","data":{}})";
+  ASSERT_TRUE(engine.Publish("release", body).ok());
+  ASSERT_FALSE(clock_.Run(100).has_value());
+  ASSERT_EQ(transport_.seen.size(), 1u);
+  const auto& s = transport_.seen[0];
+  EXPECT_EQ(s.method, "POST");
+  EXPECT_EQ(s.url, "http://127.0.0.1:1/hook");
+  EXPECT_EQ(s.body, body);
+  EXPECT_EQ(s.headers.at("Content-Type"), "application/json");
+  EXPECT_EQ(s.headers.at("User-Agent"), "hooksim/0.1.0");
+  EXPECT_EQ(s.headers.at("X-Hooksim-Event"), "release");
+  EXPECT_EQ(s.headers.at("X-Hooksim-Attempt"), "1");
+  EXPECT_EQ(s.headers.at("X-Hooksim-Delivery").rfind("dlv_", 0), 0u);
+  EXPECT_EQ(transport_.last_timeout, std::chrono::seconds(10));
+  ASSERT_EQ(engine.deliveries().size(), 1u);
+  EXPECT_EQ(engine.deliveries()[0].state, DeliveryState::kDelivered);
+  EXPECT_EQ(engine.open_deliveries(), 0u);
+}
+
+TEST_F(DeliveryEngineTest, EveryNon2xxAndErrorIsRetriedThenDelivered) {
+  DeliveryEngine engine(clock_, transport_, EngineOptions{});
+  engine.AddHook(Hook{"h1", "http://x/hook", true});
+  transport_.script = {Status(302), Status(404), Status(410),
+                       Err(AttemptError::kTimeout), Err(AttemptError::kReset),
+                       Status(201)};
+  ASSERT_TRUE(engine.Publish("release", "{}").ok());
+  ASSERT_FALSE(clock_.Run(1000).has_value());
+  ASSERT_EQ(transport_.seen.size(), 6u);
+  const std::string id = transport_.seen[0].headers.at("X-Hooksim-Delivery");
+  for (size_t i = 0; i < 6; ++i) {
+    EXPECT_EQ(transport_.seen[i].headers.at("X-Hooksim-Delivery"), id);
+    EXPECT_EQ(transport_.seen[i].headers.at("X-Hooksim-Attempt"),
+              std::to_string(i + 1));
+    EXPECT_EQ(transport_.seen[i].body, "{}");
+  }
+  EXPECT_EQ(engine.deliveries()[0].state, DeliveryState::kDelivered);
+  EXPECT_EQ(engine.deliveries()[0].attempts, 6);
+  ASSERT_EQ(engine.attempts().size(), 6u);
+  EXPECT_TRUE(engine.attempts()[4].next_at.has_value());
+  EXPECT_FALSE(engine.attempts()[5].next_at.has_value());
+}
+
+TEST_F(DeliveryEngineTest, GivesUpAfterSixAttempts) {
+  DeliveryEngine engine(clock_, transport_, EngineOptions{});
+  engine.AddHook(Hook{"h1", "http://x/hook", true});
+  for (int i = 0; i < 10; ++i) transport_.script.push_back(Status(500));
+  ASSERT_TRUE(engine.Publish("release", "{}").ok());
+  ASSERT_FALSE(clock_.Run(1000).has_value());
+  EXPECT_EQ(transport_.seen.size(), 6u);
+  EXPECT_EQ(engine.deliveries()[0].state, DeliveryState::kGaveUp);
+  EXPECT_EQ(engine.deliveries()[0].last.status, 500);
+}
+
+TEST_F(DeliveryEngineTest, DelaysFollowTheScheduleFromTheEndOfEachAttempt) {
+  EngineOptions options;
+  options.policy.jitter = 0;
+  DeliveryEngine engine(clock_, transport_, options);
+  engine.AddHook(Hook{"h1", "http://x/hook", true});
+  transport_.latency = Millis(100);
+  for (int i = 0; i < 10; ++i) transport_.script.push_back(Status(503));
+  ASSERT_TRUE(engine.Publish("release", "{}").ok());
+  ASSERT_FALSE(clock_.Run(1000).has_value());
+  ASSERT_EQ(transport_.seen.size(), 6u);
+  const int64_t expected[] = {0,
+                              100 + 5'000,
+                              200 + 5'000 + 300'000,
+                              300 + 5'000 + 300'000 + 1'800'000,
+                              400 + 5'000 + 300'000 + 1'800'000 + 7'200'000,
+                              500 + 5'000 + 300'000 + 1'800'000 + 7'200'000 +
+                                  18'000'000};
+  for (size_t i = 0; i < 6; ++i) {
+    EXPECT_EQ(transport_.seen[i].at_ms, expected[i]) << "attempt " << i + 1;
+  }
+}
+
+TEST_F(DeliveryEngineTest, JitterKeepsDelaysWithinTwentyPercent) {
+  DeliveryEngine engine(clock_, transport_, EngineOptions{});
+  engine.AddHook(Hook{"h1", "http://x/hook", true});
+  for (int i = 0; i < 400; ++i) transport_.script.push_back(Status(500));
+  for (int e = 0; e < 50; ++e) ASSERT_TRUE(engine.Publish("release", "{}").ok());
+  ASSERT_FALSE(clock_.Run(100000).has_value());
+  bool saw_jitter = false;
+  for (const AttemptRecord& a : engine.attempts()) {
+    if (!a.next_at) continue;
+    const Duration base = engine.options().policy.BaseDelay(a.attempt);
+    const Duration delay = *a.next_at - a.ended;
+    EXPECT_GE(delay.count(), base.count() * 0.8 - 1);
+    EXPECT_LE(delay.count(), base.count() * 1.2 + 1);
+    saw_jitter |= delay != base;
+  }
+  EXPECT_TRUE(saw_jitter);
+}
+
+TEST_F(DeliveryEngineTest, OneDeliveryPerActiveHookAndNoneForPaused) {
+  DeliveryEngine engine(clock_, transport_, EngineOptions{});
+  engine.AddHook(Hook{"a", "http://a/", true});
+  const uint32_t b = engine.AddHook(Hook{"b", "http://b/", true});
+  engine.AddHook(Hook{"c", "http://c/", false});
+  ASSERT_TRUE(engine.Publish("release", "{}").ok());
+  engine.SetHookActive(b, false);
+  ASSERT_TRUE(engine.Publish("release", "{}").ok());
+  ASSERT_FALSE(clock_.Run(100).has_value());
+  ASSERT_EQ(engine.deliveries().size(), 3u);  // a,b then a.
+  std::set<std::string> ids;
+  for (const Delivery& d : engine.deliveries()) ids.insert(d.id);
+  EXPECT_EQ(ids.size(), 3u);
+  for (const auto& s : transport_.seen) {
+    EXPECT_NE(s.url, "http://c/");
+  }
+}
+
+TEST_F(DeliveryEngineTest, RefusesToPublishPastTheDeliveryLimit) {
+  EngineOptions options;
+  options.max_deliveries = 3;
+  DeliveryEngine engine(clock_, transport_, options);
+  engine.AddHook(Hook{"a", "http://a/", true});
+  engine.AddHook(Hook{"b", "http://b/", true});
+  EXPECT_TRUE(engine.Publish("release", "{}").ok());
+  Result<uint32_t> r = engine.Publish("release", "{}");
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.error().message.find("limit"), std::string::npos);
+}
+
+TEST_F(DeliveryEngineTest, SameSeedSameIdsAndDelays) {
+  auto run = [](uint64_t seed) {
+    VirtualClock clock;
+    ScriptedTransport t(clock);
+    for (int i = 0; i < 30; ++i) t.script.push_back(Status(500));
+    EngineOptions o;
+    o.seed = seed;
+    DeliveryEngine engine(clock, t, o);
+    engine.AddHook(Hook{"h", "http://h/", true});
+    for (int i = 0; i < 5; ++i) (void)engine.Publish("release", "{}");
+    (void)clock.Run(1000);
+    std::vector<std::string> log;
+    for (const auto& s : t.seen) {
+      log.push_back(s.headers.at("X-Hooksim-Delivery") + "@" +
+                    std::to_string(s.at_ms));
+    }
+    return log;
+  };
+  EXPECT_EQ(run(5), run(5));
+  EXPECT_NE(run(5), run(6));
+}
+
+}  // namespace
+}  // namespace hooksim

@@ -1,0 +1,71 @@
+#include "sim/sim_network.h"
+
+#include <gtest/gtest.h>
+
+#include "sim/virtual_clock.h"
+
+namespace hooksim {
+namespace {
+
+TEST(SimNetworkTest, UrlPath) {
+  EXPECT_EQ(UrlPath("http://h:1/a/b?c=d"), "/a/b?c=d");
+  EXPECT_EQ(UrlPath("http://h:1"), "/");
+  EXPECT_EQ(UrlPath("/x"), "/x");
+}
+
+TEST(SimNetworkTest, FaultsMapToSenderErrors) {
+  const Duration timeout = std::chrono::seconds(10);
+  auto outcome = [&](Answer a, Duration latency) {
+    return SimNetwork::OutcomeOf(Reply{a, latency}, timeout);
+  };
+  auto o = outcome(Answer{503, Fault::kNone}, Millis(30));
+  EXPECT_EQ(o.result.error, AttemptError::kNone);
+  EXPECT_EQ(o.result.status, 503);
+  EXPECT_EQ(o.after, Millis(30));
+  o = outcome(Answer{0, Fault::kHang}, Millis(0));
+  EXPECT_EQ(o.result.error, AttemptError::kTimeout);
+  EXPECT_EQ(o.after, timeout);
+  o = outcome(Answer{200, Fault::kNone}, std::chrono::seconds(10));
+  EXPECT_EQ(o.result.error, AttemptError::kTimeout);  // At the limit: late.
+  EXPECT_EQ(outcome(Answer{0, Fault::kReset}, Millis(1)).result.error,
+            AttemptError::kReset);
+  EXPECT_EQ(outcome(Answer{0, Fault::kEmpty}, Millis(1)).result.error,
+            AttemptError::kEmptyReply);
+  EXPECT_EQ(outcome(Answer{0, Fault::kGarbage}, Millis(1)).result.error,
+            AttemptError::kMalformed);
+}
+
+TEST(SimNetworkTest, DeliversAfterLatencyAndRefusesUnknownUrls) {
+  VirtualClock clock;
+  SimNetwork network(clock);
+  BehaviorSpec spec;
+  spec.answers = FixedAnswer{Answer{201, Fault::kNone}};
+  spec.latency = LatencyFixed{Millis(250)};
+  MockReceiver receiver(ReceiverOptions{"r", {}, nullptr}, spec, Random(1));
+  network.Attach("http://r/hook", &receiver);
+
+  const Header headers[] = {{"Content-Type", "application/json"},
+                            {kDeliveryIdHeader, "dlv_1"}};
+  std::vector<std::pair<int64_t, AttemptResult>> results;
+  auto record = [&](AttemptResult r) {
+    results.push_back({ToMillis(clock.Now()), r});
+  };
+  network.Send(HttpRequest{"POST", "http://r/hook", headers, "{}"},
+               std::chrono::seconds(10), record);
+  network.Send(HttpRequest{"POST", "http://nobody/hook", headers, "{}"},
+               std::chrono::seconds(10), record);
+  EXPECT_TRUE(results.empty());  // Never inline.
+  ASSERT_FALSE(clock.Run(10).has_value());
+  ASSERT_EQ(results.size(), 2u);
+  EXPECT_EQ(results[0].first, 0);
+  EXPECT_EQ(results[0].second.error, AttemptError::kRefused);
+  EXPECT_EQ(results[1].first, 250);
+  EXPECT_EQ(results[1].second.status, 201);
+  receiver.WithJournal([](const Journal& j) {
+    ASSERT_EQ(j.total_requests(), 1u);
+    EXPECT_EQ(j.Recent()[0].target, "/hook");
+  });
+}
+
+}  // namespace
+}  // namespace hooksim

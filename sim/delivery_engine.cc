@@ -87,20 +87,20 @@ void DeliveryEngine::StartAttempt(uint32_t index) {
   d.headers[4].value = std::string_view(d.attempt_text, n);
   HttpRequest request{kPost, hooks_[d.hook].url, d.headers,
                       events_[d.event].body};
-  const TimePoint started = clock_.Now();
+  d.attempt_started = clock_.Now();
+  // Two words of capture: fits std::function's inline buffer, no allocation.
   transport_.Send(request, options_.policy.timeout,
-                  [this, index, started](AttemptResult result) {
-                    OnAttemptDone(index, started, result);
+                  [this, index](AttemptResult result) {
+                    OnAttemptDone(index, result);
                   });
 }
 
-void DeliveryEngine::OnAttemptDone(uint32_t index, TimePoint started,
-                                   AttemptResult result) {
+void DeliveryEngine::OnAttemptDone(uint32_t index, AttemptResult result) {
   Delivery& d = deliveries_[index];
   const TimePoint now = clock_.Now();
   d.last = result;
-  AttemptRecord record{index, static_cast<uint16_t>(d.attempts), started,
-                       now, result, std::nullopt};
+  AttemptRecord record{index, static_cast<uint16_t>(d.attempts),
+                       d.attempt_started, now, result, std::nullopt};
   if (result.IsSuccess()) {
     d.state = DeliveryState::kDelivered;
     d.ended = now;

@@ -52,6 +52,7 @@ struct Delivery {
   int attempts = 0;
   TimePoint created{};
   TimePoint ended{};
+  TimePoint attempt_started{};  // Start of the latest attempt.
   AttemptResult last;
 
   // Request parts that must outlive an in-flight attempt.
@@ -115,7 +116,7 @@ class DeliveryEngine {
 
  private:
   void StartAttempt(uint32_t index);
-  void OnAttemptDone(uint32_t index, TimePoint started, AttemptResult result);
+  void OnAttemptDone(uint32_t index, AttemptResult result);
 
   Clock& clock_;
   Transport& transport_;

@@ -1,16 +1,23 @@
 #include "sim/http_types.h"
 
-#include <cctype>
 
 namespace hooksim {
+
+namespace {
+
+// ASCII-only case folding: header names are ASCII, and this is on the hot
+// path of every request (no locale lookups).
+inline unsigned char FoldAscii(char c) {
+  const unsigned char u = static_cast<unsigned char>(c);
+  return (u >= 'A' && u <= 'Z') ? static_cast<unsigned char>(u + 32) : u;
+}
+
+}  // namespace
 
 bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) return false;
   for (size_t i = 0; i < a.size(); ++i) {
-    if (std::tolower(static_cast<unsigned char>(a[i])) !=
-        std::tolower(static_cast<unsigned char>(b[i]))) {
-      return false;
-    }
+    if (FoldAscii(a[i]) != FoldAscii(b[i])) return false;
   }
   return true;
 }

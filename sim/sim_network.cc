@@ -34,13 +34,32 @@ SimNetwork::Outcome SimNetwork::OutcomeOf(const Reply& reply,
   return {AttemptResult{AttemptError::kNone, answer.status}, reply.latency};
 }
 
+void SimNetwork::Complete(Duration after,
+                          std::function<void(AttemptResult)> done,
+                          AttemptResult result) {
+  uint32_t slot;
+  if (!free_slots_.empty()) {
+    slot = free_slots_.back();
+    free_slots_.pop_back();
+    pending_[slot] = Pending{std::move(done), result};
+  } else {
+    slot = static_cast<uint32_t>(pending_.size());
+    pending_.push_back(Pending{std::move(done), result});
+  }
+  clock_.ScheduleAfter(after, [this, slot] {
+    Pending p = std::move(pending_[slot]);
+    pending_[slot].done = nullptr;
+    free_slots_.push_back(slot);
+    p.done(p.result);
+  });
+}
+
 void SimNetwork::Send(const HttpRequest& request, Duration timeout,
                       std::function<void(AttemptResult)> done) {
   auto it = routes_.find(request.target);
   if (it == routes_.end()) {
-    clock_.ScheduleAfter(Duration::zero(), [done = std::move(done)] {
-      done(AttemptResult{AttemptError::kRefused, 0});
-    });
+    Complete(Duration::zero(), std::move(done),
+             AttemptResult{AttemptError::kRefused, 0});
     return;
   }
   HttpRequest at_receiver = request;
@@ -54,10 +73,7 @@ void SimNetwork::Send(const HttpRequest& request, Duration timeout,
     // not count it as delivered.
     it->second->MarkAbandoned(at_receiver, delivery_attempt);
   }
-  clock_.ScheduleAfter(outcome.after,
-                       [done = std::move(done), result = outcome.result] {
-                         done(result);
-                       });
+  Complete(outcome.after, std::move(done), outcome.result);
 }
 
 }  // namespace hooksim

@@ -13,6 +13,7 @@
 
 #include <map>
 #include <string>
+#include <vector>
 
 #include "mock-receivers/receiver.h"
 #include "sim/clock.h"
@@ -38,8 +39,20 @@ class SimNetwork : public Transport {
   static Outcome OutcomeOf(const Reply& reply, Duration timeout);
 
  private:
+  // Schedules done(result) after `after` without allocating: the callback
+  // waits in a slot, and the timer captures only the slot number.
+  void Complete(Duration after, std::function<void(AttemptResult)> done,
+                AttemptResult result);
+
+  struct Pending {
+    std::function<void(AttemptResult)> done;
+    AttemptResult result;
+  };
+
   Clock& clock_;
   std::map<std::string, MockReceiver*, std::less<>> routes_;
+  std::vector<Pending> pending_;
+  std::vector<uint32_t> free_slots_;
 };
 
 // The path part of an absolute URL ("http://h:1/a?b" -> "/a?b"; "/" when

@@ -139,7 +139,9 @@ TEST(ReleaseEventTest, SequenceIsConsistent) {
 
     const int64_t timestamp = release["timestamp"];
     EXPECT_GT(timestamp, last_timestamp);
-    if (last_timestamp >= 0) EXPECT_LE(timestamp - last_timestamp, 5);
+    if (last_timestamp >= 0) {
+      EXPECT_LE(timestamp - last_timestamp, 5);
+    }
     last_timestamp = timestamp;
 
     EXPECT_GT(event.version, last_version[event.app]) << event.body;

@@ -1,6 +1,8 @@
 #include "sim/cli.h"
 
+#include <charconv>
 #include <fstream>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -31,6 +33,16 @@ constexpr const char* kUsage =
     "exit codes: 0 all passed, 1 a rule or expectation failed,\n"
     "            2 bad input or usage\n";
 
+// Strict unsigned parse: rejects signs, spaces and overflow (Boost's
+// lexical_cast would wrap "-5" around to 2^64-5).
+std::optional<uint64_t> ParseSeed(const std::string& text) {
+  uint64_t value = 0;
+  const char* end = text.data() + text.size();
+  auto [ptr, ec] = std::from_chars(text.data(), end, value);
+  if (text.empty() || ec != std::errc() || ptr != end) return std::nullopt;
+  return value;
+}
+
 std::string Help(const std::string& usage, const po::options_description& d) {
   std::ostringstream s;
   s << usage << "\n" << d;
@@ -40,8 +52,8 @@ std::string Help(const std::string& usage, const po::options_description& d) {
 po::options_description RunOptionsDesc() {
   po::options_description d("options");
   d.add_options()("help,h", "show this help")(
-      "seed", po::value<uint64_t>(),
-      "override every scenario's seed with N")(
+      "seed", po::value<std::string>(),
+      "override every scenario's seed with N (0..2^64-1)")(
       "report-json", po::value<std::string>(),
       "write the full results as JSON to FILE")(
       "junit", po::value<std::string>(), "write JUnit XML to FILE")(
@@ -66,7 +78,8 @@ po::options_description EventsOptionsDesc() {
   d.add_options()("help,h", "show this help")(
       "count,n", po::value<int64_t>()->default_value(10),
       "how many events (1..10000000)")(
-      "seed", po::value<uint64_t>()->default_value(1), "random seed")(
+      "seed", po::value<std::string>()->default_value("1"),
+      "random seed (0..2^64-1)")(
       "apps", po::value<int>()->default_value(3), "number of apps (1..1000)");
   return d;
 }
@@ -120,7 +133,14 @@ int CmdRun(const std::vector<std::string>& args, std::ostream& out,
         << kRunUsage;
     return 2;
   }
-  if (vm.count("seed")) options.seed = vm["seed"].as<uint64_t>();
+  if (vm.count("seed")) {
+    options.seed = ParseSeed(vm["seed"].as<std::string>());
+    if (!options.seed) {
+      err << "hooksim run: --seed: expected an integer 0..18446744073709551615,"
+          << " got \"" << vm["seed"].as<std::string>() << "\"\n";
+      return 2;
+    }
+  }
   if (vm.count("report-json")) {
     options.report_json = vm["report-json"].as<std::string>();
   }
@@ -151,7 +171,13 @@ int CmdEvents(const std::vector<std::string>& args, std::ostream& out,
     err << "hooksim events: --apps: " << s->message << "\n";
     return 2;
   }
-  return RunEvents(count, vm["seed"].as<uint64_t>(), options, out);
+  const std::optional<uint64_t> seed = ParseSeed(vm["seed"].as<std::string>());
+  if (!seed) {
+    err << "hooksim events: --seed: expected an integer 0..18446744073709551615,"
+        << " got \"" << vm["seed"].as<std::string>() << "\"\n";
+    return 2;
+  }
+  return RunEvents(count, *seed, options, out);
 }
 
 int CmdValidate(const std::vector<std::string>& args, std::istream& in,

@@ -38,7 +38,7 @@ uint64_t Hash64(std::string_view bytes, uint64_t seed) {
     n -= 8;
   }
   uint64_t tail = 0;
-  std::memcpy(&tail, p, n);
+  if (n > 0) std::memcpy(&tail, p, n);  // p may be null for empty input.
   h ^= Mix(tail ^ (static_cast<uint64_t>(n) << 56));
   return Mix(h);
 }

@@ -84,7 +84,7 @@ struct Scenario {
 inline constexpr int64_t kMaxScenarioEvents = 1'000'000;
 inline constexpr size_t kMaxScenarioReceivers = 1'000;
 inline constexpr size_t kMaxScenarioHooks = 1'000;
-inline constexpr size_t kMaxScenarioDeliveries = 20'000'000;
+inline constexpr size_t kMaxScenarioDeliveries = 5'000'000;
 inline constexpr size_t kMaxScenarioFileBytes = 64 << 20;
 
 Result<Scenario> ParseScenario(const nlohmann::json& doc);

@@ -60,6 +60,10 @@ TEST(CliTest, BadFlagsAreUsageErrors) {
   EXPECT_EQ(Cli({"run"}).code, 2);
   EXPECT_EQ(Cli({"events", "--count", "0"}).code, 2);
   EXPECT_EQ(Cli({"events", "--count", "-5"}).code, 2);
+  r = Cli({"run", "x.json", "--seed", "-5"});  // Must not wrap around.
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("--seed: expected an integer"), std::string::npos);
+  EXPECT_EQ(Cli({"events", "--seed", "1x"}).code, 2);
 }
 
 TEST(CliTest, RunPassingScenarioPrintsOneLineAndSummary) {

@@ -173,6 +173,14 @@ TEST(ScenarioTest, OtherStructuralErrors) {
             "/events/count");
 }
 
+TEST(ScenarioTest, TooManyDeliveriesIsRejectedBeforeRunning) {
+  Error e = ParseError(R"({"name": "x", "events": {"count": 1000000},
+      "receivers": {"a": {}, "b": {}, "c": {}, "d": {}, "e": {}, "f": {}}})");
+  EXPECT_EQ(e.path, "/events");
+  EXPECT_NE(e.message.find("6000000 deliveries"), std::string::npos)
+      << e.message;
+}
+
 TEST(ScenarioTest, LoadFileNamesTheFile) {
   const std::string path = ::testing::TempDir() + "/bad_scenario.json";
   {

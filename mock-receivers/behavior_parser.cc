@@ -10,6 +10,8 @@
 #include <utility>
 #include <vector>
 
+#include "sim/json_reader.h"
+
 namespace hooksim {
 namespace {
 
@@ -23,25 +25,13 @@ constexpr double kWeightTolerance = 1e-6;
 constexpr double kMaxSigma = 10.0;
 constexpr size_t kMaxShownChars = 64;
 
-// `path` + "/" + key, with the key escaped as JSON pointer requires.
+// `path` + "/" + key (escaped as JSON pointer requires) or index.
 std::string Child(const std::string& path, std::string_view key) {
-  std::string out = path;
-  out.reserve(path.size() + key.size() + 1);
-  out += '/';
-  for (char c : key) {
-    if (c == '~') {
-      out += "~0";
-    } else if (c == '/') {
-      out += "~1";
-    } else {
-      out += c;
-    }
-  }
-  return out;
+  return JoinPointer(path, key);
 }
 
 std::string Child(const std::string& path, size_t index) {
-  return path + "/" + std::to_string(index);
+  return JoinPointer(path, index);
 }
 
 std::string FormatDouble(double v) {

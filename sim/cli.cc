@@ -107,26 +107,33 @@ constexpr const char* kValidateUsage =
     "why. Reads standard input when FILE is - or missing.\n"
     "Exit codes: 0 all valid, 1 some invalid, 2 no payload or unreadable.\n";
 
-int CmdRun(const std::vector<std::string>& args, std::ostream& out,
-           std::ostream& err) {
-  po::options_description d = RunOptionsDesc();
+// Parses `args` against `options` plus any number of positional inputs,
+// which it returns. Throws po::error on bad flags (caught in RunCli).
+std::vector<std::string> ParseWithInputs(
+    const std::vector<std::string>& args,
+    const po::options_description& options, po::variables_map& vm) {
   po::options_description hidden;
   hidden.add_options()("input", po::value<std::vector<std::string>>());
   po::options_description all;
-  all.add(d).add(hidden);
+  all.add(options).add(hidden);
   po::positional_options_description pos;
   pos.add("input", -1);
-  po::variables_map vm;
   po::store(po::command_line_parser(args).options(all).positional(pos).run(),
             vm);
   po::notify(vm);
+  if (!vm.count("input")) return {};
+  return vm["input"].as<std::vector<std::string>>();
+}
+
+int CmdRun(const std::vector<std::string>& args, std::ostream& out,
+           std::ostream& err) {
+  const po::options_description d = RunOptionsDesc();
+  po::variables_map vm;
+  RunCommandOptions options;
+  options.inputs = ParseWithInputs(args, d, vm);
   if (vm.count("help")) {
     out << Help(kRunUsage, d);
     return 0;
-  }
-  RunCommandOptions options;
-  if (vm.count("input")) {
-    options.inputs = vm["input"].as<std::vector<std::string>>();
   }
   if (options.inputs.empty()) {
     err << "hooksim run: give at least one scenario FILE or DIR\n"
@@ -182,23 +189,13 @@ int CmdEvents(const std::vector<std::string>& args, std::ostream& out,
 
 int CmdValidate(const std::vector<std::string>& args, std::istream& in,
                 std::ostream& out, std::ostream& err) {
-  po::options_description d = ValidateOptionsDesc();
-  po::options_description hidden;
-  hidden.add_options()("input", po::value<std::vector<std::string>>());
-  po::options_description all;
-  all.add(d).add(hidden);
-  po::positional_options_description pos;
-  pos.add("input", -1);
+  const po::options_description d = ValidateOptionsDesc();
   po::variables_map vm;
-  po::store(po::command_line_parser(args).options(all).positional(pos).run(),
-            vm);
-  po::notify(vm);
+  const std::vector<std::string> inputs = ParseWithInputs(args, d, vm);
   if (vm.count("help")) {
     out << Help(kValidateUsage, d);
     return 0;
   }
-  std::vector<std::string> inputs;
-  if (vm.count("input")) inputs = vm["input"].as<std::vector<std::string>>();
   if (inputs.size() > 1) {
     err << "hooksim validate: give one FILE (or - for standard input)\n";
     return 2;

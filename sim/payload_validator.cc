@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "sim/embedded_schemas.h"
+#include "sim/json_reader.h"
 #include "sim/random.h"
 
 namespace hooksim {
@@ -48,24 +49,9 @@ constexpr char kRuleRelease[] = "C4";
 
 // --- Small helpers ---------------------------------------------------------
 
-std::string EscapeSegment(const std::string& segment) {
-  std::string out;
-  out.reserve(segment.size());
-  for (char c : segment) {
-    if (c == '~') {
-      out += "~0";
-    } else if (c == '/') {
-      out += "~1";
-    } else {
-      out += c;
-    }
-  }
-  return out;
-}
-
 std::string ToPointer(const Path& path) {
   std::string out;
-  for (const std::string& segment : path) out += "/" + EscapeSegment(segment);
+  for (const std::string& segment : path) out = JoinPointer(out, segment);
   return out;
 }
 

@@ -129,7 +129,8 @@ int Validate(std::istream& in, const std::string& source_name,
           << issue.message << "\n";
     }
   }
-  out << payloads.size() << " payloads: " << valid << " valid, "
+  out << payloads.size() << (payloads.size() == 1 ? " payload: " : " payloads: ")
+      << valid << " valid, "
       << payloads.size() - valid << " invalid\n";
   return valid == payloads.size() ? 0 : 1;
 }

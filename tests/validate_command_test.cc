@@ -50,7 +50,7 @@ std::string Compact() { return nlohmann::json::parse(kPretty).dump(); }
 TEST(ValidateCommandTest, PrettyPrintedDocumentIsOnePayload) {
   const CommandRun run = Validate(kPretty);
   EXPECT_EQ(run.code, 0) << run.out << run.err;
-  EXPECT_EQ(run.out, "1 payloads: 1 valid, 0 invalid\n");
+  EXPECT_EQ(run.out, "1 payload: 1 valid, 0 invalid\n");
   EXPECT_EQ(run.err, "");
 }
 
@@ -62,7 +62,7 @@ TEST(ValidateCommandTest, InvalidPrettyDocumentReportsItsStartLine) {
   EXPECT_EQ(run.out,
             "hooks.json:2: C4 /data/release/version: expected integer >= 1, "
             "got string \"12\"\n"
-            "1 payloads: 0 valid, 1 invalid\n");
+            "1 payload: 0 valid, 1 invalid\n");
 }
 
 TEST(ValidateCommandTest, JsonLinesWithOneBadLine) {
@@ -90,7 +90,7 @@ TEST(ValidateCommandTest, BrokenPrettyDocumentIsOneParseError) {
                           0),
             0u)
       << run.out;
-  EXPECT_NE(run.out.find("\n1 payloads: 0 valid, 1 invalid\n"),
+  EXPECT_NE(run.out.find("\n1 payload: 0 valid, 1 invalid\n"),
             std::string::npos)
       << run.out;
 }

@@ -9,8 +9,9 @@
 namespace hooksim {
 namespace {
 
-// Attempts of a delivery under the contract: 1 + 5 re-attempts.
-constexpr size_t kTypicalAttempts = 6;
+// Bytes of a typical delivery key ("dlv_" + 16 hex digits), to size the
+// key arena when deliveries are expected.
+constexpr size_t kTypicalKeyBytes = 20;
 
 // True when the media type of a Content-Type value is application/json
 // (case-insensitive; parameters such as "; charset=utf-8" allowed).
@@ -28,7 +29,10 @@ bool IsJsonContentType(std::string_view value) {
 
 }  // namespace
 
-Journal::Journal(JournalLimits limits) : limits_(limits) {}
+Journal::Journal(JournalLimits limits)
+    : limits_(limits), deliveries_(limits.max_deliveries) {
+  deliveries_.Reserve(limits_.expected_deliveries, kTypicalKeyBytes);
+}
 
 JournalEntry* Journal::NextSlot() {
   if (limits_.capacity == 0) {
@@ -48,7 +52,7 @@ JournalEntry* Journal::NextSlot() {
 
 void Journal::Record(JournalEntry entry) {
   const uint64_t index = total_;
-  Count(entry);
+  Count(entry, Look(entry.delivery_key));
   if (JournalEntry* slot = NextSlot()) {
     *slot = std::move(entry);
     slot->index = index;
@@ -56,35 +60,50 @@ void Journal::Record(JournalEntry entry) {
 }
 
 void Journal::RecordCopy(const JournalEntry& entry) {
+  RecordCopy(entry, Look(entry.delivery_key));
+}
+
+void Journal::RecordCopy(const JournalEntry& entry,
+                         const DeliveryLookup& lookup) {
   const uint64_t index = total_;
-  Count(entry);
+  // A stale or foreign lookup must not credit another delivery.
+  const bool matches =
+      !lookup.index || (*lookup.index < deliveries_.size() &&
+                        deliveries_.key(*lookup.index) == entry.delivery_key);
+  Count(entry, matches ? lookup : Look(entry.delivery_key));
   if (JournalEntry* slot = NextSlot()) {
     *slot = entry;  // std::string copy-assignment reuses the slot's buffers.
     slot->index = index;
   }
 }
 
-void Journal::Count(const JournalEntry& entry) {
+DeliveryLookup Journal::Look(std::string_view delivery_key) const {
+  DeliveryLookup lookup;
+  lookup.index = deliveries_.IndexOf(delivery_key);
+  if (lookup.index) {
+    lookup.attempts_seen = deliveries_.value(*lookup.index).attempts;
+  }
+  return lookup;
+}
+
+void Journal::Count(const JournalEntry& entry, const DeliveryLookup& lookup) {
   ++total_;
   if (!entry.schema_valid) ++schema_failures_;
   // Answer keys are short ("200", "reset"): no heap allocation here.
   ++answers_[DescribeAnswer(entry.reply.answer)];
 
-  auto it = deliveries_.find(entry.delivery_key);
-  if (it == deliveries_.end()) {
-    if (deliveries_.size() >= limits_.max_deliveries) {
-      ++untracked_;
-      return;
-    }
-    it = deliveries_.try_emplace(entry.delivery_key).first;
+  DeliveryCounters* counters =
+      lookup.index
+          ? &deliveries_.value(*lookup.index)
+          : deliveries_.FindOrInsert(entry.delivery_key,
+                                     FlatIndex::HashKey(entry.delivery_key));
+  if (counters == nullptr) {  // New, and max_deliveries are tracked.
+    ++untracked_;
+    return;
   }
-  DeliveryCounters& c = it->second;
+  DeliveryCounters& c = *counters;
   ++c.attempts;
   if (c.attempts == 1) {
-    // One allocation for a contract-abiding delivery (at most 6 attempts)
-    // instead of one per doubling.
-    c.answers.reserve(std::min<size_t>(kTypicalAttempts,
-                                       DeliveryCounters::kMaxAnswers));
     c.first_at = entry.at;
     c.first_body_hash = entry.body_hash;
     c.first_body_size = entry.body_size;
@@ -108,24 +127,22 @@ void Journal::Count(const JournalEntry& entry) {
   if (entry.sender_attempt != 0 && entry.sender_attempt != c.attempts) {
     ++c.attempt_header_mismatches;
   }
-  if (c.answers.size() < DeliveryCounters::kMaxAnswers) {
-    c.answers.push_back(entry.reply.answer);
-  }
+  c.answers.push_back(entry.reply.answer);  // Kept while there is room.
 }
 
 void Journal::MarkAbandoned(std::string_view delivery_key,
                             int delivery_attempt) {
   ++abandoned_;
-  auto it = deliveries_.find(delivery_key);
-  if (it == deliveries_.end()) return;
-  DeliveryCounters& c = it->second;
+  DeliveryCounters* counters =
+      deliveries_.Find(delivery_key, FlatIndex::HashKey(delivery_key));
+  if (counters == nullptr) return;
+  DeliveryCounters& c = *counters;
   ++c.abandoned;
   if (c.success_attempt == delivery_attempt) c.success_attempt = 0;
 }
 
-int Journal::AttemptsSeen(const std::string& delivery_key) const {
-  auto it = deliveries_.find(delivery_key);
-  return it == deliveries_.end() ? 0 : it->second.attempts;
+int Journal::AttemptsSeen(std::string_view delivery_key) const {
+  return Look(delivery_key).attempts_seen;
 }
 
 std::vector<JournalEntry> Journal::Recent(size_t limit) const {
@@ -149,7 +166,7 @@ void Journal::Reset() {
   untracked_ = 0;
   schema_failures_ = 0;
   abandoned_ = 0;
-  deliveries_.clear();
+  deliveries_.Clear();
   answers_.clear();
 }
 

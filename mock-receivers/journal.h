@@ -14,14 +14,16 @@
 #ifndef HOOKSIM_MOCK_RECEIVERS_JOURNAL_H_
 #define HOOKSIM_MOCK_RECEIVERS_JOURNAL_H_
 
+#include <array>
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
-#include <unordered_map>
+#include <string_view>
 #include <vector>
 
 #include "mock-receivers/behavior.h"
-#include "sim/string_hash.h"
+#include "sim/flat_index.h"
 #include "sim/time.h"
 
 namespace hooksim {
@@ -44,6 +46,30 @@ struct JournalEntry {
   Reply reply;
 };
 
+// The first answers given to one delivery, kept inline (no allocation per
+// delivery); answers beyond kCapacity are not kept.
+class AnswerList {
+ public:
+  static constexpr size_t kCapacity = 16;
+
+  // Appends `answer` unless the list is full; returns whether it was kept.
+  bool push_back(const Answer& answer) {
+    if (size_ == kCapacity) return false;
+    items_[size_++] = answer;
+    return true;
+  }
+  size_t size() const { return size_; }
+  bool empty() const { return size_ == 0; }
+  const Answer& operator[](size_t i) const { return items_[i]; }
+  const Answer* begin() const { return items_.data(); }
+  const Answer* end() const { return items_.data() + size_; }
+  std::vector<Answer> ToVector() const { return {begin(), end()}; }
+
+ private:
+  std::array<Answer, kCapacity> items_{};
+  uint8_t size_ = 0;
+};
+
 // Everything the receiver knows about one delivery, independent of the
 // sender's own log.
 struct DeliveryCounters {
@@ -63,14 +89,25 @@ struct DeliveryCounters {
   // Answers the sender stopped waiting for (its timeout fired first); a 2xx
   // abandoned this way does not count as success.
   int abandoned = 0;
-  std::vector<Answer> answers;   // Answers given, capped at kMaxAnswers.
+  AnswerList answers;            // Answers given, the first kMaxAnswers.
 
-  static constexpr size_t kMaxAnswers = 16;
+  static constexpr size_t kMaxAnswers = AnswerList::kCapacity;
 };
 
 struct JournalLimits {
   size_t capacity = 1024;
   size_t max_deliveries = 1'000'000;
+  // Not a limit but a sizing hint: room for this many deliveries (capped at
+  // max_deliveries) is reserved up front, so the table does not grow while
+  // a run of known size is recorded. 0: grow as needed.
+  size_t expected_deliveries = 0;
+};
+
+// Where a delivery stands in a journal, from one table lookup (see
+// Journal::Look).
+struct DeliveryLookup {
+  std::optional<uint32_t> index;  // Set when the delivery is tracked.
+  int attempts_seen = 0;          // Requests recorded for it so far.
 };
 
 class Journal {
@@ -85,6 +122,10 @@ class Journal {
   // their buffers), so a caller that refills one scratch entry per request
   // records without allocating once the ring is warm. The hot path.
   void RecordCopy(const JournalEntry& entry);
+  // As RecordCopy, reusing `lookup` = Look(entry.delivery_key) taken since
+  // the last change to the journal, so the request costs one table lookup.
+  // (A lookup that does not match the entry's key is redone.)
+  void RecordCopy(const JournalEntry& entry, const DeliveryLookup& lookup);
 
   // Records that the sender stopped waiting for the answer to attempt
   // `delivery_attempt` of the delivery (its timeout fired first). If that
@@ -92,13 +133,17 @@ class Journal {
   void MarkAbandoned(std::string_view delivery_key, int delivery_attempt);
 
   // Count of requests seen for `delivery_key` so far (0 if none/untracked).
-  int AttemptsSeen(const std::string& delivery_key) const;
+  int AttemptsSeen(std::string_view delivery_key) const;
+  // The delivery's place and count so far (index unset and count 0 when it
+  // is new or untracked), to pass on to RecordCopy.
+  DeliveryLookup Look(std::string_view delivery_key) const;
 
   // Oldest first, at most capacity entries; `limit` keeps the newest ones.
   std::vector<JournalEntry> Recent(size_t limit = SIZE_MAX) const;
 
-  const StringMap<DeliveryCounters>& deliveries()
-      const {
+  // Per delivery key, in order of each delivery's first request (so
+  // anything derived from iterating it is deterministic).
+  const FlatTable<DeliveryCounters>& deliveries() const {
     return deliveries_;
   }
   uint64_t total_requests() const { return total_; }
@@ -112,8 +157,9 @@ class Journal {
   void Reset();
 
  private:
-  // Updates totals and the delivery's counters for `entry`.
-  void Count(const JournalEntry& entry);
+  // Updates totals and the delivery's counters for `entry`; `lookup` is
+  // Look(entry.delivery_key).
+  void Count(const JournalEntry& entry, const DeliveryLookup& lookup);
   // The slot the next entry goes to (appended, or the oldest one reused).
   JournalEntry* NextSlot();
 
@@ -125,7 +171,7 @@ class Journal {
   uint64_t untracked_ = 0;
   uint64_t schema_failures_ = 0;
   uint64_t abandoned_ = 0;
-  StringMap<DeliveryCounters> deliveries_;
+  FlatTable<DeliveryCounters> deliveries_;
   std::map<std::string, uint64_t> answers_;
 };
 

@@ -83,8 +83,10 @@ Reply MockReceiver::Handle(const HttpRequest& request, TimePoint now,
   }
 
   DecisionContext context;
+  // One table lookup per request: its result goes on to RecordCopy.
   // Untracked deliveries (journal full) report 0 seen, so attempt 1.
-  context.delivery_attempt = journal_.AttemptsSeen(e.delivery_key) + 1;
+  const DeliveryLookup lookup = journal_.Look(e.delivery_key);
+  context.delivery_attempt = lookup.attempts_seen + 1;
   context.request_index = journal_.total_requests();
   Random draws = rng_.Fork(Hash64(e.delivery_key) ^
                            static_cast<uint64_t>(context.delivery_attempt));
@@ -108,7 +110,7 @@ Reply MockReceiver::Handle(const HttpRequest& request, TimePoint now,
     e.schema_issue = verdict->issues.front().rule + " " + verdict->FirstIssue();
   }
   e.reply = reply;
-  journal_.RecordCopy(e);
+  journal_.RecordCopy(e, lookup);
   return reply;
 }
 

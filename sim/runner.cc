@@ -4,6 +4,22 @@
 #include <cstdio>
 
 namespace hooksim {
+namespace {
+
+// Deliveries the run will make to `receiver`: events x its active hooks.
+size_t ExpectedDeliveries(const Scenario& scenario,
+                          const std::string& receiver) {
+  const size_t events = scenario.events.payloads.empty()
+                            ? static_cast<size_t>(scenario.events.count)
+                            : scenario.events.payloads.size();
+  size_t hooks = 0;
+  for (const HookSpec& h : scenario.hooks) {
+    hooks += !h.paused && h.receiver == receiver ? 1 : 0;
+  }
+  return events * hooks;
+}
+
+}  // namespace
 
 std::string RunResult::Fingerprint() const {
   uint64_t h = 0x6a09e667f3bcc908ULL;
@@ -64,10 +80,13 @@ Result<std::unique_ptr<RunResult>> RunScenario(const Scenario& scenario,
 
   run->network = std::make_unique<SimNetwork>(run->clock);
   run->wire = std::make_unique<WireRecorder>(*run->network);
+  // The run's size is known: size the per-delivery tables once.
+  run->wire->Reserve(scenario.DeliveryCount());
   for (const ReceiverSpec& spec : scenario.receivers) {
     ReceiverOptions ropts;
     ropts.name = spec.name;
     ropts.validator = cache;
+    ropts.journal.expected_deliveries = ExpectedDeliveries(scenario, spec.name);
     auto receiver = std::make_unique<MockReceiver>(
         ropts, spec.behavior, master.Fork("receiver:" + spec.name));
     run->network->Attach(SimReceiverUrl(spec.name), receiver.get());

@@ -210,8 +210,8 @@ void CheckSenderWire(const RunResult& run, RuleBook& book) {
     book.Checked("C1");
     book.Checked("C2");
     book.Checked("C7");
-    auto it = wire.find(d.id);
-    if (it == wire.end()) {
+    const WireCounters* found = wire.find(d.id);
+    if (found == nullptr) {
       if (run.wire->untracked() == 0) {
         book.Fail("C7", Finding{"sender", subject,
                                 "its id on the wire on every attempt",
@@ -219,7 +219,7 @@ void CheckSenderWire(const RunResult& run, RuleBook& book) {
       }
       continue;
     }
-    const WireCounters& w = it->second;
+    const WireCounters& w = *found;
     if (w.non_post > 0) {
       book.Fail("C1", Finding{"sender", subject, "POST on every attempt",
                               Plural(w.non_post, "attempt") +
@@ -261,8 +261,11 @@ void CheckReceivers(const RunResult& run, RuleBook& book) {
     const std::string rsubject = "receiver " + receiver.name();
     receiver.WithJournal([&](const Journal& journal) {
       std::vector<char> seen(deliveries.size(), 0);
+      // In order of first arrival at the receiver: findings come out in a
+      // deterministic order.
       for (const auto& [key, c] : journal.deliveries()) {
-        const std::string subject = rsubject + ", delivery " + key;
+        const std::string subject =
+            rsubject + ", delivery " + std::string(key);
         book.Checked("C1");
         book.Checked("C2");
         book.Checked("C5");

@@ -16,6 +16,11 @@ bool IsJsonContentType(std::string_view value) {
   return EqualsIgnoreCase(media, "application/json");
 }
 
+void WireRecorder::Reserve(size_t deliveries) {
+  // Ids are "dlv_" + 16 hex digits.
+  deliveries_.Reserve(deliveries, /*key_bytes=*/20);
+}
+
 void WireRecorder::Send(const HttpRequest& request, Duration timeout,
                         std::function<void(AttemptResult)> done) {
   const std::optional<std::string_view> id =
@@ -23,14 +28,12 @@ void WireRecorder::Send(const HttpRequest& request, Duration timeout,
   if (!id) {
     ++missing_id_;
   } else {
-    auto it = deliveries_.find(*id);
-    if (it == deliveries_.end() && deliveries_.size() >= max_deliveries_) {
+    WireCounters* counters =
+        deliveries_.FindOrInsert(*id, FlatIndex::HashKey(*id));
+    if (counters == nullptr) {  // New, and max_deliveries are tracked.
       ++untracked_;
     } else {
-      if (it == deliveries_.end()) {
-        it = deliveries_.emplace(std::string(*id), WireCounters{}).first;
-      }
-      WireCounters& c = it->second;
+      WireCounters& c = *counters;
       const uint64_t hash = Hash64(request.body);
       if (c.requests == 0) {
         c.first_body_hash = hash;

@@ -12,9 +12,8 @@
 
 #include <cstdint>
 #include <string>
-#include <unordered_map>
 
-#include "sim/string_hash.h"
+#include "sim/flat_index.h"
 #include "sim/transport.h"
 
 namespace hooksim {
@@ -31,22 +30,23 @@ struct WireCounters {
 class WireRecorder : public Transport {
  public:
   explicit WireRecorder(Transport& inner, size_t max_deliveries = 20'000'000)
-      : inner_(inner), max_deliveries_(max_deliveries) {}
+      : inner_(inner), deliveries_(max_deliveries) {}
 
   void Send(const HttpRequest& request, Duration timeout,
             std::function<void(AttemptResult)> done) override;
 
-  // Per delivery id.
-  const StringMap<WireCounters>& deliveries() const {
-    return deliveries_;
-  }
+  // Sizing hint: makes room for `deliveries` deliveries (capped at
+  // max_deliveries) so the table does not grow during a run of known size.
+  void Reserve(size_t deliveries);
+
+  // Per delivery id, in order of each delivery's first request.
+  const FlatTable<WireCounters>& deliveries() const { return deliveries_; }
   uint64_t missing_id() const { return missing_id_; }
   uint64_t untracked() const { return untracked_; }
 
  private:
   Transport& inner_;
-  size_t max_deliveries_;
-  StringMap<WireCounters> deliveries_;
+  FlatTable<WireCounters> deliveries_;  // At most max_deliveries keys.
   uint64_t missing_id_ = 0;
   uint64_t untracked_ = 0;
 };

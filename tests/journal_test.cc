@@ -96,9 +96,9 @@ TEST(JournalTest, CountsAttemptsTimesAndAnswers) {
   EXPECT_EQ(c.body_changes, 0);
   EXPECT_EQ(c.non_post, 0);
   EXPECT_EQ(c.bad_content_type, 0);
-  EXPECT_EQ(c.answers, (std::vector<Answer>{{503, Fault::kNone},
-                                            {503, Fault::kNone},
-                                            {200, Fault::kNone}}));
+  EXPECT_EQ(c.answers.ToVector(), (std::vector<Answer>{{503, Fault::kNone},
+                                                       {503, Fault::kNone},
+                                                       {200, Fault::kNone}}));
   EXPECT_EQ(journal.answers().at("503"), 2u);
   EXPECT_EQ(journal.answers().at("200"), 1u);
 }
@@ -241,6 +241,57 @@ TEST(JournalTest, AnAbandoned2xxIsNotASuccess) {
   EXPECT_EQ(journal.deliveries().at("d").success_attempt, 2);
   journal.MarkAbandoned("unknown", 1);  // No crash, counted.
   EXPECT_EQ(journal.abandoned(), 3u);
+}
+
+}  // namespace
+}  // namespace hooksim
+
+namespace hooksim {
+namespace {
+
+TEST(JournalTest, OneLookupPerRequestCountsLikeRecord) {
+  Journal journal;
+  for (int i = 0; i < 3; ++i) {
+    const JournalEntry e = Entry("d", i < 2 ? 503 : 200, i * 100);
+    const DeliveryLookup lookup = journal.Look(e.delivery_key);
+    EXPECT_EQ(lookup.attempts_seen, i);
+    EXPECT_EQ(lookup.index.has_value(), i > 0);
+    journal.RecordCopy(e, lookup);
+  }
+  const DeliveryCounters& c = journal.deliveries().at("d");
+  EXPECT_EQ(c.attempts, 3);
+  EXPECT_EQ(c.success_attempt, 3);
+  EXPECT_EQ(journal.AttemptsSeen("d"), 3);
+}
+
+TEST(JournalTest, ALookupOfAnotherKeyIsRedone) {
+  Journal journal;
+  journal.Record(Entry("a"));
+  const DeliveryLookup for_a = journal.Look("a");
+  journal.RecordCopy(Entry("b"), for_a);  // Must not count as "a".
+  EXPECT_EQ(journal.AttemptsSeen("a"), 1);
+  EXPECT_EQ(journal.AttemptsSeen("b"), 1);
+  journal.Reset();
+  journal.RecordCopy(Entry("c"), for_a);  // Stale after Reset.
+  EXPECT_EQ(journal.deliveries().size(), 1u);
+  EXPECT_EQ(journal.AttemptsSeen("c"), 1);
+}
+
+TEST(JournalTest, DeliveriesIterateInFirstRequestOrder) {
+  Journal journal(JournalLimits{
+      .capacity = 4, .max_deliveries = 3, .expected_deliveries = 1'000'000});
+  for (const char* key : {"z", "a", "z", "m", "b", "a"}) {
+    journal.Record(Entry(key));
+  }
+  std::vector<std::string> keys;
+  std::vector<int> attempts;
+  for (const auto& [key, c] : journal.deliveries()) {
+    keys.emplace_back(key);
+    attempts.push_back(c.attempts);
+  }
+  EXPECT_EQ(keys, (std::vector<std::string>{"z", "a", "m"}));
+  EXPECT_EQ(attempts, (std::vector<int>{2, 2, 1}));
+  EXPECT_EQ(journal.untracked_requests(), 1u);  // "b": over max_deliveries.
 }
 
 }  // namespace

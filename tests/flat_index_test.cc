@@ -1,0 +1,153 @@
+#include "sim/flat_index.h"
+
+#include <gtest/gtest.h>
+
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace hooksim {
+namespace {
+
+TEST(FlatIndexTest, NumbersKeysInInsertionOrder) {
+  FlatIndex index;
+  EXPECT_TRUE(index.empty());
+  EXPECT_FALSE(index.Find("a").has_value());
+  for (uint32_t i = 0; i < 3; ++i) {
+    const std::string key = "k" + std::to_string(i);
+    std::optional<FlatIndex::Slot> slot =
+        index.FindOrInsert(key, FlatIndex::HashKey(key));
+    ASSERT_TRUE(slot.has_value());
+    EXPECT_EQ(slot->index, i);
+    EXPECT_TRUE(slot->added);
+  }
+  std::optional<FlatIndex::Slot> again =
+      index.FindOrInsert("k1", FlatIndex::HashKey("k1"));
+  ASSERT_TRUE(again.has_value());
+  EXPECT_EQ(again->index, 1u);
+  EXPECT_FALSE(again->added);
+  EXPECT_EQ(index.size(), 3u);
+  EXPECT_EQ(index.Find("k2"), 2u);
+  EXPECT_EQ(index.key(0), "k0");
+  EXPECT_EQ(index.key(2), "k2");
+  EXPECT_FALSE(index.Find("k3").has_value());
+}
+
+TEST(FlatIndexTest, EqualHashesNeverMergeKeys) {
+  // Every key under the same hash: the stored key decides.
+  FlatIndex index;
+  constexpr uint64_t kHash = 0xabcdef0123456789ULL;
+  for (int i = 0; i < 40; ++i) {
+    const std::string key = "same-hash-" + std::to_string(i);
+    ASSERT_TRUE(index.FindOrInsert(key, kHash).has_value());
+  }
+  EXPECT_EQ(index.size(), 40u);
+  for (int i = 0; i < 40; ++i) {
+    EXPECT_EQ(index.Find("same-hash-" + std::to_string(i), kHash),
+              static_cast<uint32_t>(i));
+  }
+  EXPECT_FALSE(index.Find("same-hash-40", kHash).has_value());
+}
+
+TEST(FlatIndexTest, GrowsAndFindsEveryKey) {
+  FlatIndex index;
+  constexpr int kKeys = 50'000;
+  for (int i = 0; i < kKeys; ++i) {
+    const std::string key = "dlv_" + std::to_string(i * 7919);
+    ASSERT_TRUE(index.FindOrInsert(key, FlatIndex::HashKey(key)).has_value());
+  }
+  ASSERT_EQ(index.size(), static_cast<size_t>(kKeys));
+  for (int i = 0; i < kKeys; ++i) {
+    const std::string key = "dlv_" + std::to_string(i * 7919);
+    ASSERT_EQ(index.Find(key), static_cast<uint32_t>(i)) << key;
+    ASSERT_EQ(index.key(i), key);
+  }
+  EXPECT_FALSE(index.Find("dlv_1").has_value());
+}
+
+TEST(FlatIndexTest, MaxKeysRefusesNewKeysOnly) {
+  FlatIndex index(2);
+  EXPECT_EQ(index.max_keys(), 2u);
+  ASSERT_TRUE(index.FindOrInsert("a", FlatIndex::HashKey("a")).has_value());
+  ASSERT_TRUE(index.FindOrInsert("b", FlatIndex::HashKey("b")).has_value());
+  EXPECT_FALSE(index.FindOrInsert("c", FlatIndex::HashKey("c")).has_value());
+  // Known keys are still found when full.
+  std::optional<FlatIndex::Slot> a =
+      index.FindOrInsert("a", FlatIndex::HashKey("a"));
+  ASSERT_TRUE(a.has_value());
+  EXPECT_EQ(a->index, 0u);
+  EXPECT_EQ(index.size(), 2u);
+  EXPECT_FALSE(index.Find("c").has_value());
+
+  FlatIndex none(0);
+  EXPECT_FALSE(none.FindOrInsert("a", FlatIndex::HashKey("a")).has_value());
+  EXPECT_TRUE(none.empty());
+}
+
+TEST(FlatIndexTest, ReserveIsCappedAndChangesNothingVisible) {
+  FlatIndex index(8);
+  index.Reserve(1'000'000, 20);  // Capped at max_keys: no huge allocation.
+  EXPECT_TRUE(index.empty());
+  for (int i = 0; i < 10; ++i) {
+    const std::string key = std::to_string(i);
+    index.FindOrInsert(key, FlatIndex::HashKey(key));
+  }
+  EXPECT_EQ(index.size(), 8u);
+  EXPECT_EQ(index.Find("7"), 7u);
+  EXPECT_FALSE(index.Find("8").has_value());
+}
+
+TEST(FlatIndexTest, EmptyKeyAndClear) {
+  FlatIndex index;
+  ASSERT_TRUE(index.FindOrInsert("", FlatIndex::HashKey("")).has_value());
+  ASSERT_TRUE(index.FindOrInsert("x", FlatIndex::HashKey("x")).has_value());
+  EXPECT_EQ(index.Find(""), 0u);
+  EXPECT_EQ(index.key(0), "");
+  index.Clear();
+  EXPECT_TRUE(index.empty());
+  EXPECT_FALSE(index.Find("").has_value());
+  EXPECT_FALSE(index.Find("x").has_value());
+  std::optional<FlatIndex::Slot> x =
+      index.FindOrInsert("x", FlatIndex::HashKey("x"));
+  ASSERT_TRUE(x.has_value());
+  EXPECT_EQ(x->index, 0u);
+  EXPECT_TRUE(x->added);
+}
+
+TEST(FlatTableTest, MapLikeReadsAndInsertionOrderIteration) {
+  FlatTable<int> table(3);
+  for (const char* key : {"zeta", "alpha", "mid"}) {
+    bool added = false;
+    int* v = table.FindOrInsert(key, FlatIndex::HashKey(key), &added);
+    ASSERT_NE(v, nullptr);
+    EXPECT_TRUE(added);
+    EXPECT_EQ(*v, 0);  // Value-initialised.
+    *v = static_cast<int>(std::string_view(key).size());
+  }
+  bool added = true;
+  int* zeta = table.FindOrInsert("zeta", FlatIndex::HashKey("zeta"), &added);
+  ASSERT_NE(zeta, nullptr);
+  EXPECT_FALSE(added);
+  ++*zeta;
+  EXPECT_EQ(table.FindOrInsert("more", FlatIndex::HashKey("more")), nullptr);
+
+  EXPECT_EQ(table.size(), 3u);
+  EXPECT_TRUE(table.contains("alpha"));
+  EXPECT_FALSE(table.contains("more"));
+  EXPECT_EQ(table.find("more"), nullptr);
+  EXPECT_EQ(table.at("zeta"), 5);
+  EXPECT_THROW(table.at("more"), std::out_of_range);
+  EXPECT_EQ(table.begin()->first, "zeta");
+  EXPECT_EQ(table.begin()->second, 5);
+
+  std::vector<std::string> keys;
+  for (const auto& [key, value] : table) keys.emplace_back(key);
+  EXPECT_EQ(keys, (std::vector<std::string>{"zeta", "alpha", "mid"}));
+
+  table.Clear();
+  EXPECT_TRUE(table.empty());
+  EXPECT_EQ(table.begin(), table.end());
+}
+
+}  // namespace
+}  // namespace hooksim

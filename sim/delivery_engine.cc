@@ -1,12 +1,24 @@
 #include "sim/delivery_engine.h"
 
-#include <cstdio>
+#include <charconv>
 
 namespace hooksim {
 namespace {
 
 constexpr std::string_view kPost = "POST";
 constexpr std::string_view kJson = "application/json";
+
+// "dlv_" + 16 lowercase hex digits of `value` (as printf's "dlv_%016llx",
+// without the formatting machinery: this runs once per delivery).
+std::string DeliveryId(uint64_t value) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string id = "dlv_0000000000000000";
+  for (size_t i = id.size(); i-- > 4;) {
+    id[i] = kHex[value & 0xf];
+    value >>= 4;
+  }
+  return id;
+}
 
 }  // namespace
 
@@ -57,10 +69,7 @@ Result<uint32_t> DeliveryEngine::Publish(std::string event_type,
     const uint32_t index = static_cast<uint32_t>(deliveries_.size());
     Delivery& d = deliveries_.emplace_back();
     uint64_t id_state = options_.seed ^ (0x9e3779b97f4a7c15ULL * (index + 1));
-    char id[24];
-    std::snprintf(id, sizeof(id), "dlv_%016llx",
-                  static_cast<unsigned long long>(SplitMix64(id_state)));
-    d.id = id;
+    d.id = DeliveryId(SplitMix64(id_state));
     d.hook = h;
     d.event = event_index;
     d.created = clock_.Now();
@@ -82,9 +91,12 @@ void DeliveryEngine::StartAttempt(uint32_t index) {
   ++d.attempts;
   ++total_attempts_;
   d.state = DeliveryState::kInFlight;
-  const int n = std::snprintf(d.attempt_text, sizeof(d.attempt_text), "%d",
-                              d.attempts);
-  d.headers[4].value = std::string_view(d.attempt_text, n);
+  // Decimal, as "%d"; attempts are bounded by max_attempts (at most 101 by
+  // RetryPolicy's validation), far below the 8 chars attempt_text holds.
+  const std::to_chars_result printed = std::to_chars(
+      d.attempt_text, d.attempt_text + sizeof(d.attempt_text), d.attempts);
+  d.headers[4].value = std::string_view(
+      d.attempt_text, static_cast<size_t>(printed.ptr - d.attempt_text));
   HttpRequest request{kPost, hooks_[d.hook].url, d.headers,
                       events_[d.event].body};
   d.attempt_started = clock_.Now();

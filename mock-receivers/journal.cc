@@ -13,20 +13,6 @@ namespace {
 // key arena when deliveries are expected.
 constexpr size_t kTypicalKeyBytes = 20;
 
-// True when the media type of a Content-Type value is application/json
-// (case-insensitive; parameters such as "; charset=utf-8" allowed).
-bool IsJsonContentType(std::string_view value) {
-  const size_t semicolon = value.find(';');
-  std::string_view media = value.substr(0, semicolon);
-  while (!media.empty() && (media.front() == ' ' || media.front() == '\t')) {
-    media.remove_prefix(1);
-  }
-  while (!media.empty() && (media.back() == ' ' || media.back() == '\t')) {
-    media.remove_suffix(1);
-  }
-  return EqualsIgnoreCase(media, "application/json");
-}
-
 }  // namespace
 
 Journal::Journal(JournalLimits limits)

@@ -22,6 +22,17 @@ bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
   return true;
 }
 
+bool IsJsonContentType(std::string_view value) {
+  std::string_view media = value.substr(0, value.find(';'));
+  while (!media.empty() && (media.front() == ' ' || media.front() == '\t')) {
+    media.remove_prefix(1);
+  }
+  while (!media.empty() && (media.back() == ' ' || media.back() == '\t')) {
+    media.remove_suffix(1);
+  }
+  return EqualsIgnoreCase(media, "application/json");
+}
+
 std::optional<std::string_view> HttpRequest::FindHeader(
     std::string_view name) const {
   for (const Header& h : headers) {

@@ -70,6 +70,10 @@ std::string DescribeAttemptResult(const AttemptResult& result);
 
 bool EqualsIgnoreCase(std::string_view a, std::string_view b);
 
+// True when a Content-Type value's media type is application/json
+// (parameters such as "; charset=utf-8" allowed, case-insensitive).
+bool IsJsonContentType(std::string_view value);
+
 }  // namespace hooksim
 
 #endif  // HOOKSIM_SIM_HTTP_TYPES_H_

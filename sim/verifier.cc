@@ -90,6 +90,34 @@ std::string SchemaRuleOf(const std::string& issue) {
   return issue.rfind("C3", 0) == 0 ? "C3" : "C4";
 }
 
+// Counts of attempts that broke C1 (method), C2 (content type) or C7 (body)
+// for one delivery, as seen from one side.
+struct ShapeCounts {
+  int non_post = 0;
+  int bad_content_type = 0;
+  int body_changes = 0;
+};
+
+void CheckRequestShape(RuleBook& book, const std::string& side,
+                       const std::string& subject, const ShapeCounts& n) {
+  if (n.non_post > 0) {
+    book.Fail("C1", Finding{side, subject, "POST on every attempt",
+                            Plural(n.non_post, "attempt") +
+                                " with another method"});
+  }
+  if (n.bad_content_type > 0) {
+    book.Fail("C2", Finding{side, subject, "Content-Type: application/json",
+                            Plural(n.bad_content_type, "attempt") +
+                                " without it"});
+  }
+  if (n.body_changes > 0) {
+    book.Fail("C7", Finding{side, subject,
+                            "a byte-identical body on every attempt",
+                            Plural(n.body_changes, "attempt") +
+                                " with a different body"});
+  }
+}
+
 // --- Sender side ------------------------------------------------------------
 
 void CheckSenderPayloads(const RunResult& run, RuleBook& book,
@@ -220,23 +248,8 @@ void CheckSenderWire(const RunResult& run, RuleBook& book) {
       continue;
     }
     const WireCounters& w = *found;
-    if (w.non_post > 0) {
-      book.Fail("C1", Finding{"sender", subject, "POST on every attempt",
-                              Plural(w.non_post, "attempt") +
-                                  " with another method"});
-    }
-    if (w.bad_content_type > 0) {
-      book.Fail("C2", Finding{"sender", subject,
-                              "Content-Type: application/json",
-                              Plural(w.bad_content_type, "attempt") +
-                                  " without it"});
-    }
-    if (w.body_changes > 0) {
-      book.Fail("C7", Finding{"sender", subject,
-                              "a byte-identical body on every attempt",
-                              Plural(w.body_changes, "attempt") +
-                                  " with a different body"});
-    }
+    CheckRequestShape(book, "sender", subject,
+                      {w.non_post, w.bad_content_type, w.body_changes});
     if (w.requests != d.attempts) {
       book.Fail("C7", Finding{"sender", subject,
                               Plural(d.attempts, "request") +
@@ -272,17 +285,8 @@ void CheckReceivers(const RunResult& run, RuleBook& book) {
         book.Checked("C6");
         book.Checked("C7");
         book.Checked("C8");
-        if (c.non_post > 0) {
-          book.Fail("C1", Finding{"receiver", subject, "POST on every attempt",
-                                  Plural(c.non_post, "request") +
-                                      " with another method"});
-        }
-        if (c.bad_content_type > 0) {
-          book.Fail("C2", Finding{"receiver", subject,
-                                  "Content-Type: application/json",
-                                  Plural(c.bad_content_type, "request") +
-                                      " without it"});
-        }
+        CheckRequestShape(book, "receiver", subject,
+                          {c.non_post, c.bad_content_type, c.body_changes});
         if (c.schema_invalid > 0) {
           const std::string rule = SchemaRuleOf(c.first_schema_issue);
           book.Checked(rule);
@@ -303,12 +307,6 @@ void CheckReceivers(const RunResult& run, RuleBook& book) {
         } else if (c.attempts > kContractMaxAttempts) {
           book.Fail("C6", Finding{"receiver", subject, "at most 6 attempts",
                                   Plural(c.attempts, "attempt") + " seen"});
-        }
-        if (c.body_changes > 0) {
-          book.Fail("C7", Finding{"receiver", subject,
-                                  "a byte-identical body on every attempt",
-                                  Plural(c.body_changes, "attempt") +
-                                      " with a different body"});
         }
         if (c.attempt_header_mismatches > 0) {
           book.Fail("C7", Finding{"receiver", subject,

@@ -4,18 +4,6 @@
 
 namespace hooksim {
 
-bool IsJsonContentType(std::string_view value) {
-  const size_t semi = value.find(';');
-  std::string_view media = value.substr(0, semi);
-  while (!media.empty() && (media.back() == ' ' || media.back() == '\t')) {
-    media.remove_suffix(1);
-  }
-  while (!media.empty() && (media.front() == ' ' || media.front() == '\t')) {
-    media.remove_prefix(1);
-  }
-  return EqualsIgnoreCase(media, "application/json");
-}
-
 void WireRecorder::Reserve(size_t deliveries) {
   // Ids are "dlv_" + 16 hex digits.
   deliveries_.Reserve(deliveries, /*key_bytes=*/20);

@@ -51,10 +51,6 @@ class WireRecorder : public Transport {
   uint64_t untracked_ = 0;
 };
 
-// True when a Content-Type value's media type is application/json
-// (parameters such as "; charset=utf-8" allowed, case-insensitive).
-bool IsJsonContentType(std::string_view value);
-
 }  // namespace hooksim
 
 #endif  // HOOKSIM_SIM_WIRE_RECORDER_H_

@@ -329,7 +329,7 @@ size_t Scenario::DeliveryCount() const {
 }
 
 std::string SimReceiverUrl(const std::string& receiver_name) {
-  return "http://" + receiver_name + ".receiver.hooksim/hook";
+  return "sim://" + receiver_name + "/hook";
 }
 
 Result<Scenario> ParseScenario(const nlohmann::json& doc) {

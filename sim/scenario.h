@@ -92,7 +92,8 @@ Result<Scenario> ParseScenarioText(std::string_view text);
 // Reads and parses a file; errors carry the file name.
 Result<Scenario> LoadScenarioFile(const std::string& path);
 
-// The simulated URL of a receiver ("http://NAME.receiver.hooksim/hook").
+// The simulated URL of a receiver ("sim://NAME/hook"). Hook URLs in a
+// scenario must be http(s), so they can never collide with one.
 std::string SimReceiverUrl(const std::string& receiver_name);
 
 }  // namespace hooksim

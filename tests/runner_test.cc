@@ -185,11 +185,30 @@ TEST(RunnerTest, AWrongExpectationFailsOnlyTheExpectation) {
 // catches it.
 class BadSender : public Transport {
  public:
-  enum class Fault { kPutOnRetry, kTextPlain, kBodyChangesOnRetry };
+  enum class Fault {
+    kPutOnRetry,
+    kTextPlain,
+    kBodyChangesOnRetry,
+    kSwallowOneDelivery,  // Never sends one delivery; pretends it got 500s.
+  };
   BadSender(Transport& inner, Fault fault) : inner_(inner), fault_(fault) {}
 
   void Send(const HttpRequest& request, Duration timeout,
             std::function<void(AttemptResult)> done) override {
+    if (fault_ == Fault::kSwallowOneDelivery) {
+      const std::string id(request.FindHeader(kDeliveryIdHeader).value_or(""));
+      if (swallowed_.empty()) swallowed_ = id;
+      if (id == swallowed_) {
+        done_later_.push_back(std::move(done));
+        inner_.Send(HttpRequest{"POST", "http://nowhere.invalid/", {}, ""},
+                    timeout, [this](AttemptResult) {
+                      auto d = std::move(done_later_.front());
+                      done_later_.erase(done_later_.begin());
+                      d(AttemptResult{AttemptError::kNone, 500});
+                    });
+        return;
+      }
+    }
     auto copy = std::make_shared<Copy>();
     copy->body = std::string(request.body);
     copy->method = std::string(request.method);
@@ -222,6 +241,8 @@ class BadSender : public Transport {
   };
   Transport& inner_;
   Fault fault_;
+  std::string swallowed_;
+  std::vector<std::function<void(AttemptResult)>> done_later_;
 };
 
 Verdict RunWithBadSender(BadSender::Fault fault) {
@@ -260,6 +281,20 @@ TEST(RunnerTest, VerifierCatchesABodyThatChangesOnRetry) {
   const Verdict v = RunWithBadSender(BadSender::Fault::kBodyChangesOnRetry);
   EXPECT_FALSE(Rule(v, "C7").passed());
   EXPECT_TRUE(FailedOnBothSides(Rule(v, "C7")));
+}
+
+TEST(RunnerTest, VerifierCatchesADeliveryThatNeverArrives) {
+  const Verdict v = RunWithBadSender(BadSender::Fault::kSwallowOneDelivery);
+  const RuleResult& c8 = Rule(v, "C8");
+  EXPECT_FALSE(c8.passed());
+  bool never_arrived = false;
+  for (const Finding& f : c8.examples) {
+    never_arrived |= f.actual == "it never arrived";
+  }
+  EXPECT_TRUE(never_arrived) << Failures(v);
+  // The sender's side shows it too: the wire recorder saw the stand-in
+  // requests without a delivery id, and none of that delivery's attempts.
+  EXPECT_FALSE(Rule(v, "C7").passed());
 }
 
 TEST(RunnerTest, PausedHookReceivesNothing) {

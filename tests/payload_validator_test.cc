@@ -11,33 +11,14 @@
 
 #include "sim/embedded_schemas.h"
 #include "sim/random.h"
+#include "tests/test_util.h"
 
 namespace hooksim {
 namespace {
 
 using Json = nlohmann::json;
 
-// The example payload of spec/divshot-webhooks.md, verbatim.
-constexpr char kSpecExample[] = R"({
-  "event":"release",
-  "data": {
-    "app": {
-      "name":"your-app",
-      "id":"abc123"
-    },
-    "release": {
-      "env":"production",
-      "version":12,
-      "author":"someone@example.com",
-      "rollback":false,
-      "source":"Divshot CLI",
-      "source_env":"staging",
-      "timestamp": 1417552837,
-      "url":"http://your-app.divshot.io",
-      "permanent_url":"http://v12.your-app.divshot.io"
-    }
-  }
-})";
+constexpr const char* kSpecExample = testing::kSpecExamplePayload;
 
 std::shared_ptr<const PayloadValidator> Bundled() {
   auto validator = PayloadValidator::Bundled();

@@ -7,29 +7,13 @@
 #include <string>
 
 #include "sim/release_events.h"
+#include "tests/test_util.h"
 
 namespace hooksim {
 namespace {
 
-constexpr char kPretty[] = R"(
-{
-  "event":"release",
-  "data": {
-    "app": {"name":"your-app", "id":"abc123"},
-    "release": {
-      "env":"production",
-      "version":12,
-      "author":"someone@example.com",
-      "rollback":false,
-      "source":"Divshot CLI",
-      "source_env":"staging",
-      "timestamp": 1417552837,
-      "url":"http://your-app.divshot.io",
-      "permanent_url":"http://v12.your-app.divshot.io"
-    }
-  }
-}
-)";
+// One pretty-printed document over several lines, starting on line 2.
+const std::string kPretty = std::string("\n") + testing::kSpecExamplePayload;
 
 struct CommandRun {
   int code;
@@ -86,7 +70,7 @@ TEST(ValidateCommandTest, BrokenPrettyDocumentIsOneParseError) {
   // One issue, at the line the document starts on, with the parser's
   // position counted in lines of the input.
   EXPECT_EQ(run.out.rfind("hooks.json:2: C3 /: not JSON: parse error at "
-                          "line 9, column",
+                          "line 12, column",
                           0),
             0u)
       << run.out;

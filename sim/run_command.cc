@@ -93,10 +93,18 @@ int RunRunCommand(const RunCommandOptions& options, std::ostream& out,
   }
   if (bad) return 2;
 
+  // One validator (schemas parsed once) for every scenario of the run.
+  Result<std::shared_ptr<const PayloadValidator>> validator =
+      PayloadValidator::Bundled();
+  if (!validator.ok()) {
+    err << "hooksim run: " << validator.error().ToString() << "\n";
+    return 2;
+  }
   std::vector<ScenarioOutcome> outcomes;
   for (const Scenario& scenario : scenarios) {
     RunOptions ropts;
     ropts.seed = options.seed;
+    ropts.validator = *validator;
     if (options.trace) {
       out << "trace  " << scenario.name << " (seed "
           << options.seed.value_or(scenario.seed) << ")\n";

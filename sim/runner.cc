@@ -72,10 +72,13 @@ Result<std::unique_ptr<RunResult>> RunScenario(const Scenario& scenario,
   run->seed = options.seed.value_or(scenario.seed);
   const Random master(run->seed);
 
-  Result<std::shared_ptr<const PayloadValidator>> validator =
-      PayloadValidator::Bundled();
-  if (!validator.ok()) return validator.error();
-  run->validator = *validator;
+  run->validator = options.validator;
+  if (!run->validator) {
+    Result<std::shared_ptr<const PayloadValidator>> bundled =
+        PayloadValidator::Bundled();
+    if (!bundled.ok()) return bundled.error();
+    run->validator = *bundled;
+  }
   auto cache = std::make_shared<CachedPayloadValidator>(run->validator);
 
   run->network = std::make_unique<SimNetwork>(run->clock);

@@ -35,6 +35,9 @@ struct RunOptions {
   std::function<void(const std::string&)> trace;
   // Bound on virtual-clock steps; the run fails when it is reached.
   uint64_t max_steps = 500'000'000;
+  // The payload validator to use; null builds the bundled one. Pass one to
+  // share it (and its parsed schemas) across many runs.
+  std::shared_ptr<const PayloadValidator> validator;
   // Test seam: wraps the transport the engine sends through (before the
   // wire recorder), to play a sender that breaks the contract.
   std::function<std::unique_ptr<Transport>(Transport& inner)> wrap_sender;

@@ -1,0 +1,112 @@
+#include "sim/real_clock.h"
+
+#include <cstdio>
+#include <cstdlib>
+
+namespace hooksim {
+
+RealClock::RealClock(RealClockOptions options)
+    : options_(options), origin_(std::chrono::steady_clock::now()) {
+  if (!(options_.time_scale > 0) || options_.time_scale > 1) {
+    std::fprintf(stderr, "RealClock: time_scale must be in (0, 1], got %g\n",
+                 options_.time_scale);
+    std::abort();
+  }
+}
+
+TimePoint RealClock::Now() const {
+  const std::chrono::duration<double, std::micro> wall =
+      std::chrono::steady_clock::now() - origin_;
+  return TimePoint(Duration(static_cast<int64_t>(wall.count() /
+                                                 options_.time_scale)));
+}
+
+std::chrono::steady_clock::duration RealClock::ToWall(Duration run_time) const {
+  if (run_time <= Duration(0)) return std::chrono::steady_clock::duration(0);
+  const double ns = static_cast<double>(run_time.count()) * 1000.0 *
+                    options_.time_scale;
+  return std::max<std::chrono::steady_clock::duration>(
+      std::chrono::microseconds(1),
+      std::chrono::nanoseconds(static_cast<int64_t>(ns)));
+}
+
+void RealClock::ScheduleAfter(Duration delay, std::function<void()> fn) {
+  if (timers_.size() >= options_.max_timers) {
+    std::fprintf(stderr, "RealClock: more than %zu timers queued\n",
+                 options_.max_timers);
+    std::abort();
+  }
+  // Due times are kept on the run timeline's wall image so that a timer
+  // scheduled at run time t fires when Now() reaches t + delay.
+  const auto now = std::chrono::steady_clock::now();
+  timers_.push(Timer{now + ToWall(delay), next_seq_++, std::move(fn)});
+}
+
+void RealClock::BeginExternalWork() { ++outstanding_; }
+
+void RealClock::CompleteExternalWork(std::function<void()> fn) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    completions_.push_back(std::move(fn));
+  }
+  cv_.notify_one();
+}
+
+void RealClock::Stop() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stop_ = true;
+  }
+  cv_.notify_one();
+}
+
+Status RealClock::Run(const RealRunLimits& limits) {
+  const auto deadline = std::chrono::steady_clock::now() + limits.wall_limit;
+  std::deque<std::function<void()>> ready;
+  while (true) {
+    {
+      std::unique_lock<std::mutex> lock(mu_);
+      if (stop_) {
+        stop_ = false;
+        return std::nullopt;
+      }
+      if (completions_.empty()) {
+        if (timers_.empty() && outstanding_ == 0) return std::nullopt;
+        auto wake = deadline;
+        if (!timers_.empty() && timers_.top().at < wake) wake = timers_.top().at;
+        cv_.wait_until(lock, wake, [this] {
+          return stop_ || !completions_.empty();
+        });
+        if (stop_) continue;
+      }
+      ready.swap(completions_);
+    }
+    // Completions first (each ends one piece of external work), then every
+    // timer that is due, in (due time, insertion) order.
+    for (auto& fn : ready) {
+      --outstanding_;
+      fn();
+    }
+    ready.clear();
+    const auto now = std::chrono::steady_clock::now();
+    while (!timers_.empty() && timers_.top().at <= now) {
+      // priority_queue::top is const; the timer is moved out before pop.
+      std::function<void()> fn =
+          std::move(const_cast<Timer&>(timers_.top()).fn);
+      timers_.pop();
+      fn();
+    }
+    if (std::chrono::steady_clock::now() >= deadline) {
+      return MakeError("the run did not finish within its wall-time limit (" +
+                       std::to_string(std::chrono::duration_cast<
+                                          std::chrono::seconds>(
+                                          limits.wall_limit)
+                                          .count()) +
+                       " s): " + std::to_string(outstanding_) +
+                       " attempts in flight, " +
+                       std::to_string(timers_.size()) + " timers queued");
+    }
+  }
+}
+
+}  // namespace hooksim

@@ -1,0 +1,101 @@
+// The real world's clock: a loop on the calling thread that runs timers
+// against std::chrono::steady_clock, optionally compressed by a time scale.
+//
+// Run time: Now() starts at 0 (the same origin as the virtual clock) when the
+// clock is constructed and advances at 1/time_scale times wall speed, so with
+// time_scale 0.001 a 5 min retry delay passes in 300 ms of wall time. Every
+// duration the engine hands to the clock is run time; ToWall() converts a
+// run-time duration to the wall time it takes (transports and receivers use
+// it for timeouts and latencies).
+//
+// External work: an asynchronous operation started on the loop thread (an
+// HTTP attempt) calls BeginExternalWork() there, and finishes with exactly
+// one CompleteExternalWork(fn) from any thread: fn then runs on the loop
+// thread. Run() does not return while external work is outstanding.
+//
+// Thread: ScheduleAfter, BeginExternalWork and Run are for the loop thread
+// (the thread that calls Run; before Run, the constructing thread).
+// Now, ToWall, CompleteExternalWork and Stop are safe from any thread.
+#ifndef HOOKSIM_SIM_REAL_CLOCK_H_
+#define HOOKSIM_SIM_REAL_CLOCK_H_
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <mutex>
+#include <queue>
+#include <vector>
+
+#include "sim/clock.h"
+#include "sim/result.h"
+#include "sim/time.h"
+
+namespace hooksim {
+
+struct RealClockOptions {
+  // Wall seconds per run-time second; in (0, 1]. 0.001 runs hours in seconds.
+  double time_scale = 1.0;
+  // Limit on timers waiting at once; ScheduleAfter beyond it is a
+  // programming error (checked, aborts with a message).
+  size_t max_timers = 50'000'000;
+};
+
+struct RealRunLimits {
+  // Run() gives up (and returns an error) after this much wall time.
+  std::chrono::steady_clock::duration wall_limit = std::chrono::hours(24);
+};
+
+class RealClock : public Clock {
+ public:
+  explicit RealClock(RealClockOptions options = {});
+  RealClock(const RealClock&) = delete;
+  RealClock& operator=(const RealClock&) = delete;
+
+  TimePoint Now() const override;
+  void ScheduleAfter(Duration delay, std::function<void()> fn) override;
+
+  // Wall time that `run_time` takes at this clock's scale (at least 1 us for
+  // a positive duration).
+  std::chrono::steady_clock::duration ToWall(Duration run_time) const;
+  double time_scale() const { return options_.time_scale; }
+
+  void BeginExternalWork();
+  void CompleteExternalWork(std::function<void()> fn);
+
+  // Runs timers and completions until none is queued and no external work
+  // is outstanding, Stop() was called, or the wall limit passed (an error).
+  Status Run(const RealRunLimits& limits = {});
+  // Makes Run() return soon (pending timers stay queued). Thread-safe.
+  void Stop();
+
+  size_t pending_timers() const { return timers_.size(); }
+
+ private:
+  struct Timer {
+    std::chrono::steady_clock::time_point at;
+    uint64_t seq;
+    std::function<void()> fn;
+  };
+  struct Later {
+    bool operator()(const Timer& a, const Timer& b) const {
+      return a.at != b.at ? a.at > b.at : a.seq > b.seq;
+    }
+  };
+
+  RealClockOptions options_;
+  std::chrono::steady_clock::time_point origin_;
+  std::priority_queue<Timer, std::vector<Timer>, Later> timers_;
+  uint64_t next_seq_ = 0;
+  int64_t outstanding_ = 0;  // Loop thread only.
+
+  std::mutex mu_;  // Guards completions_ and stop_.
+  std::condition_variable cv_;
+  std::deque<std::function<void()>> completions_;
+  bool stop_ = false;
+};
+
+}  // namespace hooksim
+
+#endif  // HOOKSIM_SIM_REAL_CLOCK_H_

@@ -1,9 +1,21 @@
 #include "sim/real_clock.h"
 
+#include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <string>
 
 namespace hooksim {
+namespace {
+
+// 100 years of nanoseconds: ToWall's ceiling, well inside int64.
+constexpr double kMaxWallNanos = 100.0 * 365 * 24 * 3600 * 1e9;
+// Due timers run per pass of Run's loop before it looks at completions and
+// Stop() again: bounds the inner loop and keeps Stop() responsive.
+constexpr size_t kMaxTimersPerPass = 4096;
+
+}  // namespace
 
 RealClock::RealClock(RealClockOptions options)
     : options_(options), origin_(std::chrono::steady_clock::now()) {
@@ -17,14 +29,19 @@ RealClock::RealClock(RealClockOptions options)
 TimePoint RealClock::Now() const {
   const std::chrono::duration<double, std::micro> wall =
       std::chrono::steady_clock::now() - origin_;
-  return TimePoint(Duration(static_cast<int64_t>(wall.count() /
-                                                 options_.time_scale)));
+  return TimePoint(
+      Duration(static_cast<int64_t>(wall.count() / options_.time_scale)));
 }
 
 std::chrono::steady_clock::duration RealClock::ToWall(Duration run_time) const {
   if (run_time <= Duration(0)) return std::chrono::steady_clock::duration(0);
-  const double ns = static_cast<double>(run_time.count()) * 1000.0 *
-                    options_.time_scale;
+  // Rounded up, so that a timer never fires before Now() has reached its
+  // due time (truncation could make it fire up to 1/time_scale ns early,
+  // which Now() can see as a whole microsecond). Clamped far below
+  // int64 overflow (~292 years of nanoseconds).
+  double ns = std::ceil(static_cast<double>(run_time.count()) * 1000.0 *
+                        options_.time_scale);
+  ns = std::min(ns, kMaxWallNanos);
   return std::max<std::chrono::steady_clock::duration>(
       std::chrono::microseconds(1),
       std::chrono::nanoseconds(static_cast<int64_t>(ns)));
@@ -73,10 +90,10 @@ Status RealClock::Run(const RealRunLimits& limits) {
       if (completions_.empty()) {
         if (timers_.empty() && outstanding_ == 0) return std::nullopt;
         auto wake = deadline;
-        if (!timers_.empty() && timers_.top().at < wake) wake = timers_.top().at;
-        cv_.wait_until(lock, wake, [this] {
-          return stop_ || !completions_.empty();
-        });
+        if (!timers_.empty() && timers_.top().at < wake)
+          wake = timers_.top().at;
+        cv_.wait_until(lock, wake,
+                       [this] { return stop_ || !completions_.empty(); });
         if (stop_) continue;
       }
       ready.swap(completions_);
@@ -84,12 +101,22 @@ Status RealClock::Run(const RealRunLimits& limits) {
     // Completions first (each ends one piece of external work), then every
     // timer that is due, in (due time, insertion) order.
     for (auto& fn : ready) {
+      if (outstanding_ <= 0) {
+        std::fprintf(stderr,
+                     "RealClock: CompleteExternalWork without a matching "
+                     "BeginExternalWork\n");
+        std::abort();
+      }
       --outstanding_;
       fn();
     }
     ready.clear();
+    // Timers scheduled by these callbacks are due after `now` (their due
+    // time is read later), so this pass ends; it is also capped.
     const auto now = std::chrono::steady_clock::now();
-    while (!timers_.empty() && timers_.top().at <= now) {
+    for (size_t ran = 0;
+         ran < kMaxTimersPerPass && !timers_.empty() && timers_.top().at <= now;
+         ++ran) {
       // priority_queue::top is const; the timer is moved out before pop.
       std::function<void()> fn =
           std::move(const_cast<Timer&>(timers_.top()).fn);
@@ -97,14 +124,13 @@ Status RealClock::Run(const RealRunLimits& limits) {
       fn();
     }
     if (std::chrono::steady_clock::now() >= deadline) {
-      return MakeError("the run did not finish within its wall-time limit (" +
-                       std::to_string(std::chrono::duration_cast<
-                                          std::chrono::seconds>(
-                                          limits.wall_limit)
-                                          .count()) +
-                       " s): " + std::to_string(outstanding_) +
-                       " attempts in flight, " +
-                       std::to_string(timers_.size()) + " timers queued");
+      return MakeError(
+          "the run did not finish within its wall-time limit (" +
+          std::to_string(std::chrono::duration_cast<std::chrono::seconds>(
+                             limits.wall_limit)
+                             .count()) +
+          " s): " + std::to_string(outstanding_) + " attempts in flight, " +
+          std::to_string(timers_.size()) + " timers queued");
     }
   }
 }

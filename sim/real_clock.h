@@ -12,10 +12,17 @@
 // HTTP attempt) calls BeginExternalWork() there, and finishes with exactly
 // one CompleteExternalWork(fn) from any thread: fn then runs on the loop
 // thread. Run() does not return while external work is outstanding.
+// Completions run before timers that are due at the same moment.
+//
+// Timers run in (due time, insertion) order; a timer never runs before
+// Now() has reached its due time (ToWall rounds up). Limits: at most
+// max_timers queued; Run() gives up after RealRunLimits::wall_limit.
 //
 // Thread: ScheduleAfter, BeginExternalWork and Run are for the loop thread
 // (the thread that calls Run; before Run, the constructing thread).
 // Now, ToWall, CompleteExternalWork and Stop are safe from any thread.
+// Ownership: whatever may still call CompleteExternalWork (transport
+// workers) must be stopped before the clock is destroyed.
 #ifndef HOOKSIM_SIM_REAL_CLOCK_H_
 #define HOOKSIM_SIM_REAL_CLOCK_H_
 
@@ -67,10 +74,16 @@ class RealClock : public Clock {
   // Runs timers and completions until none is queued and no external work
   // is outstanding, Stop() was called, or the wall limit passed (an error).
   Status Run(const RealRunLimits& limits = {});
-  // Makes Run() return soon (pending timers stay queued). Thread-safe.
+  // Makes Run() return soon: after the callback running now, at most a
+  // bounded pass of due timers. Pending timers, completions and external
+  // work stay queued for a later Run(). A Stop() while Run() is not running
+  // makes the next Run() return at once. Thread-safe (not async-signal-safe:
+  // from a signal handler, hand over to a thread first).
   void Stop();
 
+  // Loop thread only.
   size_t pending_timers() const { return timers_.size(); }
+  int64_t outstanding_external_work() const { return outstanding_; }
 
  private:
   struct Timer {

@@ -1,0 +1,495 @@
+#include "sim/http_transport.h"
+
+#include <gtest/gtest.h>
+
+#include <condition_variable>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "sim/delivery_engine.h"
+#include "sim/http_url.h"
+#include "sim/real_clock.h"
+#include "tests/loopback_servers.h"
+
+namespace hooksim {
+namespace {
+
+using testing::HttplibServer;
+using testing::RawTcpServer;
+using testing::RefusedPort;
+
+// Behaviour only, never speed: timeouts here are lower bounds the receivers
+// exceed by construction (they never answer, or dribble for far longer).
+
+constexpr Duration kGenerous = std::chrono::seconds(10);
+constexpr std::string_view kBody = R"({"event":"release","data":{}})";
+
+struct Sent {
+  AttemptResult result;
+  Duration took{};
+  bool on_loop_thread = false;
+};
+
+// Sends one attempt through `transport` on `clock`'s loop and runs the loop
+// until it ends.
+Sent SendOnce(RealClock& clock, HttpTransport& transport,
+              const std::string& url, Duration timeout = kGenerous) {
+  static const Header kHeaders[] = {{"Content-Type", "application/json"},
+                                    {"User-Agent", kUserAgent},
+                                    {kDeliveryIdHeader, "dlv_0000000000000001"},
+                                    {kEventTypeHeader, "release"},
+                                    {kAttemptHeader, "1"}};
+  const HttpRequest request{"POST", url, kHeaders, kBody};
+  std::optional<Sent> sent;
+  const std::thread::id loop = std::this_thread::get_id();
+  clock.ScheduleAfter(Duration::zero(), [&] {
+    const TimePoint start = clock.Now();
+    transport.Send(request, timeout, [&, start](AttemptResult r) {
+      sent = Sent{r, clock.Now() - start, std::this_thread::get_id() == loop};
+    });
+    EXPECT_FALSE(sent.has_value()) << "done ran inline inside Send";
+  });
+  const Status s = clock.Run(RealRunLimits{.wall_limit = testing::kMaxWait});
+  EXPECT_FALSE(s.has_value()) << s->message;
+  if (!sent) return Sent{AttemptResult{AttemptError::kNone, -1}};
+  EXPECT_TRUE(sent->on_loop_thread);
+  return *sent;
+}
+
+const HttpTransportOptions kOneWorker{.workers = 1};
+
+TEST(HttpUrlTest, ParsesHttpUrlsOnly) {
+  Result<HttpUrl> u = ParseHttpUrl("http://127.0.0.1:8080/a/b?x=1#frag");
+  ASSERT_TRUE(u.ok()) << u.error().message;
+  EXPECT_EQ(u->host, "127.0.0.1");
+  EXPECT_EQ(u->port, 8080);
+  EXPECT_EQ(u->target, "/a/b?x=1");
+  EXPECT_EQ(u->host_header, "127.0.0.1:8080");
+  u = ParseHttpUrl("HTTP://Example.com");
+  ASSERT_TRUE(u.ok());
+  EXPECT_EQ(u->port, 80);
+  EXPECT_EQ(u->target, "/");
+  EXPECT_EQ(u->host_header, "Example.com");
+  u = ParseHttpUrl("http://[::1]:9/x");
+  ASSERT_TRUE(u.ok());
+  EXPECT_EQ(u->host, "::1");
+  EXPECT_EQ(u->host_header, "[::1]:9");
+  EXPECT_NE(ParseHttpUrl("https://a/").error().message.find("https"),
+            std::string::npos);
+  EXPECT_FALSE(ParseHttpUrl("ftp://a/").ok());
+  EXPECT_FALSE(ParseHttpUrl("localhost:80/").ok());
+  EXPECT_FALSE(ParseHttpUrl("http:///x").ok());
+  EXPECT_FALSE(ParseHttpUrl("http://a:0/").ok());
+  EXPECT_FALSE(ParseHttpUrl("http://a:65536/").ok());
+  EXPECT_FALSE(ParseHttpUrl("http://a:x/").ok());
+  EXPECT_FALSE(ParseHttpUrl("http://u@a/").ok());
+  EXPECT_FALSE(ParseHttpUrl("http://a/b c").ok());
+}
+
+TEST(HttpTransportTest, ReturnsStatusesAndNeverFollowsRedirects) {
+  HttplibServer server;
+  std::mutex mu;
+  std::vector<httplib::Request> seen;
+  auto record = [&](const httplib::Request& req) {
+    std::lock_guard<std::mutex> lock(mu);
+    seen.push_back(req);
+  };
+  server.server().Post("/ok", [&](const auto& req, auto& res) {
+    record(req);
+    res.status = 200;
+  });
+  server.server().Post("/busy", [&](const auto& req, auto& res) {
+    record(req);
+    res.status = 503;
+  });
+  server.server().Post("/moved", [&](const auto& req, auto& res) {
+    record(req);
+    res.status = 302;
+    res.set_header("Location", "/ok");
+  });
+  server.Start();
+  RealClock clock;
+  HttpTransport transport(clock, kOneWorker);
+  Sent s = SendOnce(clock, transport, server.url("/ok"));
+  EXPECT_EQ(s.result.error, AttemptError::kNone);
+  EXPECT_EQ(s.result.status, 200);
+  s = SendOnce(clock, transport, server.url("/busy"));
+  EXPECT_EQ(s.result.status, 503);
+  s = SendOnce(clock, transport, server.url("/moved"));
+  EXPECT_EQ(s.result.error, AttemptError::kNone);
+  EXPECT_EQ(s.result.status, 302);
+  transport.Shutdown();
+  std::lock_guard<std::mutex> lock(mu);
+  ASSERT_EQ(seen.size(), 3u) << "the redirect must not be followed";
+  const httplib::Request& req = seen[0];
+  EXPECT_EQ(req.method, "POST");
+  EXPECT_EQ(req.body, kBody);
+  EXPECT_EQ(req.get_header_value("Content-Type"), "application/json");
+  EXPECT_EQ(req.get_header_value("User-Agent"), "hooksim/0.1.0");
+  EXPECT_EQ(req.get_header_value("X-Hooksim-Delivery"), "dlv_0000000000000001");
+  EXPECT_EQ(req.get_header_value("X-Hooksim-Attempt"), "1");
+  EXPECT_EQ(req.get_header_value("Host"),
+            "127.0.0.1:" + std::to_string(server.port()));
+  EXPECT_EQ(req.get_header_value("Content-Length"),
+            std::to_string(kBody.size()));
+}
+
+TEST(HttpTransportTest, SequentialAttemptsReuseOneKeepAliveConnection) {
+  HttplibServer server;
+  std::mutex mu;
+  std::set<int> remote_ports;
+  int requests = 0;
+  server.server().Post("/hook", [&](const auto& req, auto& res) {
+    std::lock_guard<std::mutex> lock(mu);
+    remote_ports.insert(req.remote_port);
+    ++requests;
+    res.status = 204;
+  });
+  server.Start();
+  RealClock clock;
+  HttpTransport transport(clock, kOneWorker);
+  for (int i = 0; i < 5; ++i) {
+    EXPECT_EQ(SendOnce(clock, transport, server.url()).result.status, 204);
+  }
+  const HttpTransportStats stats = transport.stats();
+  transport.Shutdown();
+  std::lock_guard<std::mutex> lock(mu);
+  EXPECT_EQ(requests, 5);
+  EXPECT_EQ(remote_ports.size(), 1u);
+  EXPECT_EQ(stats.connections_opened, 1u);
+  EXPECT_EQ(stats.connections_reused, 4u);
+}
+
+TEST(HttpTransportTest, NothingListeningIsRefused) {
+  RefusedPort port;
+  RealClock clock;
+  HttpTransport transport(clock, kOneWorker);
+  EXPECT_EQ(SendOnce(clock, transport, port.url()).result.error,
+            AttemptError::kRefused);
+}
+
+TEST(HttpTransportTest, UnsupportedUrlsAreRefusedWithoutTraffic) {
+  RealClock clock;
+  HttpTransport transport(clock, kOneWorker);
+  for (const char* url : {"https://127.0.0.1:1/", "ftp://x/", "not a url",
+                          "http://127.0.0.1:99999/"}) {
+    EXPECT_EQ(SendOnce(clock, transport, url).result.error,
+              AttemptError::kRefused)
+        << url;
+  }
+  EXPECT_EQ(transport.stats().connections_opened, 0u);
+}
+
+TEST(HttpTransportTest, ResetConnectionIsReset) {
+  RawTcpServer server([](int& fd, RawTcpServer& s) {
+    s.ReadRequest(fd);
+    RawTcpServer::Reset(fd);
+  });
+  RealClock clock;
+  HttpTransport transport(clock, kOneWorker);
+  EXPECT_EQ(SendOnce(clock, transport, server.url()).result.error,
+            AttemptError::kReset);
+}
+
+TEST(HttpTransportTest, CloseWithoutAnswerIsEmptyReply) {
+  RawTcpServer server([](int& fd, RawTcpServer& s) { s.ReadRequest(fd); });
+  RealClock clock;
+  HttpTransport transport(clock, kOneWorker);
+  EXPECT_EQ(SendOnce(clock, transport, server.url()).result.error,
+            AttemptError::kEmptyReply);
+}
+
+TEST(HttpTransportTest, GarbageIsMalformedEvenWhenTheConnectionStaysOpen) {
+  for (bool stay_open : {false, true}) {
+    RawTcpServer server([stay_open](int& fd, RawTcpServer& s) {
+      s.ReadRequest(fd);
+      RawTcpServer::WriteAll(fd, "\x16\x03garbage, not HTTP\r\n\r\n");
+      if (stay_open) s.WaitReadable(fd, testing::kMaxWait);
+    });
+    RealClock clock;
+    HttpTransport transport(clock, kOneWorker);
+    // With the connection open, only recognising the garbage ends the
+    // attempt before its (generous) timeout.
+    const Sent sent = SendOnce(clock, transport, server.url());
+    EXPECT_EQ(sent.result.error, AttemptError::kMalformed) << stay_open;
+  }
+}
+
+TEST(HttpTransportTest, BrokenAnswersAreMalformed) {
+  for (const std::string answer :
+       {std::string("HTTP/1.1 2xx OK\r\n\r\n"),
+        std::string("HTTP/1.1 200 OK\r\nno colon here\r\n\r\n"),
+        std::string("HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc"),
+        std::string("HTTP/1.1 200 OK\r\nContent-Length: x\r\n\r\n"),
+        std::string("HTTP/1.1 200 OK\r\nContent-Len")}) {
+    RawTcpServer server([answer](int& fd, RawTcpServer& s) {
+      s.ReadRequest(fd);
+      RawTcpServer::WriteAll(fd, answer);
+    });
+    RealClock clock;
+    HttpTransport transport(clock, kOneWorker);
+    EXPECT_EQ(SendOnce(clock, transport, server.url()).result.error,
+              AttemptError::kMalformed)
+        << answer;
+  }
+}
+
+TEST(HttpTransportTest, NeverAnsweringIsATimeoutAfterTheTimeout) {
+  RawTcpServer server([](int& fd, RawTcpServer& s) {
+    s.ReadRequest(fd);
+    s.WaitReadable(fd, testing::kMaxWait);  // Until the client gives up.
+  });
+  RealClock clock;
+  HttpTransport transport(clock, kOneWorker);
+  const Sent sent = SendOnce(clock, transport, server.url(), Millis(200));
+  EXPECT_EQ(sent.result.error, AttemptError::kTimeout);
+  EXPECT_GE(sent.took, Millis(200));  // Not before the timeout.
+}
+
+TEST(HttpTransportTest, TimeoutIsRunTimeScaledToWallTime) {
+  RawTcpServer server([](int& fd, RawTcpServer& s) {
+    s.ReadRequest(fd);
+    s.WaitReadable(fd, testing::kMaxWait);
+  });
+  // 20 s of run time at scale 0.01 is 200 ms of wall time.
+  RealClock clock(RealClockOptions{.time_scale = 0.01});
+  HttpTransport transport(clock, kOneWorker);
+  const Sent sent =
+      SendOnce(clock, transport, server.url(), std::chrono::seconds(20));
+  EXPECT_EQ(sent.result.error, AttemptError::kTimeout);
+  EXPECT_GE(sent.took, std::chrono::seconds(20));
+}
+
+TEST(HttpTransportTest, DribbledAnswerPastTheDeadlineIsATimeout) {
+  // Every byte arrives well within any per-read timeout, but the whole
+  // answer takes at least 40 x 25 ms = 1 s, five times the attempt's 200 ms.
+  RawTcpServer server([](int& fd, RawTcpServer& s) {
+    s.ReadRequest(fd);
+    const std::string answer =
+        "HTTP/1.1 200 OK\r\nContent-Length: 20\r\n\r\n01234567890123456789";
+    for (char c : answer) {
+      RawTcpServer::WriteAll(fd, std::string(1, c));
+      if (!s.Sleep(std::chrono::milliseconds(25))) return;
+    }
+  });
+  RealClock clock;
+  HttpTransport transport(clock, kOneWorker);
+  const Sent sent = SendOnce(clock, transport, server.url(), Millis(200));
+  EXPECT_EQ(sent.result.error, AttemptError::kTimeout);
+  EXPECT_GE(sent.took, Millis(200));
+}
+
+// Serves `count` requests on each connection with `answer`, then closes.
+RawTcpServer::Handler Answering(std::string answer, int count) {
+  return [answer, count](int& fd, RawTcpServer& s) {
+    for (int i = 0; i < count; ++i) {
+      if (s.ReadRequest(fd).empty()) return;
+      RawTcpServer::WriteAll(fd, answer);
+    }
+  };
+}
+
+TEST(HttpTransportTest, ChunkedAnswersKeepTheConnection) {
+  RawTcpServer server(
+      Answering("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+                "5;ext=1\r\nhello\r\n6\r\n world\r\n0\r\nX-Trailer: t\r\n\r\n",
+                3));
+  RealClock clock;
+  HttpTransport transport(clock, kOneWorker);
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_EQ(SendOnce(clock, transport, server.url()).result.status, 200);
+  }
+  EXPECT_EQ(server.accepted(), 1);
+}
+
+TEST(HttpTransportTest, ConnectionCloseAndUnframedAnswersAreNotReused) {
+  for (const std::string answer :
+       {std::string("HTTP/1.1 500 Oops\r\nConnection: close\r\n"
+                    "Content-Length: 0\r\n\r\n"),
+        std::string("HTTP/1.0 500 Oops\r\n\r\nbody until close")}) {
+    RawTcpServer server(Answering(answer, 1));
+    RealClock clock;
+    HttpTransport transport(clock, kOneWorker);
+    EXPECT_EQ(SendOnce(clock, transport, server.url()).result.status, 500);
+    EXPECT_EQ(SendOnce(clock, transport, server.url()).result.status, 500);
+    EXPECT_EQ(server.accepted(), 2) << answer;
+    EXPECT_EQ(transport.stats().stale_connections, 0u);
+  }
+}
+
+TEST(HttpTransportTest, InterimAnswersAreSkipped) {
+  RawTcpServer server(
+      Answering("HTTP/1.1 100 Continue\r\n\r\n"
+                "HTTP/1.1 201 Created\r\nContent-Length: 0\r\n\r\n",
+                1));
+  RealClock clock;
+  HttpTransport transport(clock, kOneWorker);
+  EXPECT_EQ(SendOnce(clock, transport, server.url()).result.status, 201);
+}
+
+TEST(HttpTransportTest, LargeBodyStillCountsItsStatus) {
+  const std::string body(3 << 20, 'x');
+  RawTcpServer server([&body](int& fd, RawTcpServer& s) {
+    s.ReadRequest(fd);
+    RawTcpServer::WriteAll(fd, "HTTP/1.1 200 OK\r\nContent-Length: " +
+                                   std::to_string(body.size()) + "\r\n\r\n");
+    RawTcpServer::WriteAll(fd, body);
+  });
+  RealClock clock;
+  HttpTransport transport(clock, kOneWorker);
+  EXPECT_EQ(SendOnce(clock, transport, server.url()).result.status, 200);
+}
+
+TEST(HttpTransportTest, StaleKeepAliveConnectionIsReplacedNotReattempted) {
+  for (bool with_rst : {false, true}) {
+    std::mutex mu;
+    std::condition_variable cv;
+    bool first_answer_read = false;
+    bool closed = false;
+    int requests = 0;
+    // Answers one request per connection without "Connection: close" (so
+    // the client keeps the connection), then, once the client has read the
+    // answer, closes it (FIN, or RST) while it is idle.
+    RawTcpServer server([&](int& fd, RawTcpServer& s) {
+      if (s.ReadRequest(fd).empty()) return;
+      std::unique_lock<std::mutex> lock(mu);
+      ++requests;
+      RawTcpServer::WriteAll(fd,
+                             "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+      if (closed) return;  // The second connection stays open.
+      cv.wait_for(lock, testing::kMaxWait, [&] { return first_answer_read; });
+      if (with_rst) RawTcpServer::Reset(fd);
+      close(fd);
+      fd = -1;
+      closed = true;
+      cv.notify_all();
+    });
+    RealClock clock;
+    HttpTransport transport(clock, kOneWorker);
+    EXPECT_EQ(SendOnce(clock, transport, server.url()).result.status, 200);
+    {
+      std::unique_lock<std::mutex> lock(mu);
+      first_answer_read = true;
+      cv.notify_all();
+      ASSERT_TRUE(cv.wait_for(lock, testing::kMaxWait, [&] { return closed; }));
+    }
+    // The server closed the idle connection: the next attempt finds it
+    // closed and sends on a new one; the receiver sees one request.
+    const Sent second = SendOnce(clock, transport, server.url());
+    EXPECT_EQ(second.result.error, AttemptError::kNone) << with_rst;
+    EXPECT_EQ(second.result.status, 200);
+    const HttpTransportStats stats = transport.stats();
+    EXPECT_EQ(stats.connections_opened, 2u);
+    EXPECT_EQ(stats.stale_connections, 1u);
+    transport.Shutdown();
+    std::lock_guard<std::mutex> lock(mu);
+    EXPECT_EQ(requests, 2) << "the receiver saw each attempt once";
+  }
+}
+
+TEST(HttpTransportTest, ShutdownAbandonsAnAttemptInFlightPromptly) {
+  RawTcpServer server([](int& fd, RawTcpServer& s) {
+    s.ReadRequest(fd);
+    s.WaitReadable(fd, testing::kMaxWait);
+  });
+  RealClock clock;
+  auto transport = std::make_unique<HttpTransport>(clock, kOneWorker);
+  static const Header kNoHeaders[] = {{"X", "y"}};
+  const std::string url = server.url();
+  const HttpRequest request{"POST", url, kNoHeaders, kBody};
+  bool done_called = false;
+  clock.ScheduleAfter(Duration::zero(), [&] {
+    transport->Send(request, std::chrono::hours(1),
+                    [&](AttemptResult) { done_called = true; });
+  });
+  std::thread stopper([&] {
+    const auto until = std::chrono::steady_clock::now() + testing::kMaxWait;
+    while (server.accepted() == 0 && std::chrono::steady_clock::now() < until) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    clock.Stop();
+  });
+  EXPECT_FALSE(clock.Run(RealRunLimits{.wall_limit = testing::kMaxWait}));
+  stopper.join();
+  transport->Shutdown();  // Must not wait for the hour-long timeout.
+  transport.reset();
+  EXPECT_FALSE(done_called);
+}
+
+// The engine on the real clock and this transport against loopback.
+
+EngineOptions FastRetries() {
+  EngineOptions options;
+  options.policy.schedule = {Millis(5), Millis(10)};
+  options.policy.jitter = 0;
+  options.policy.timeout = std::chrono::seconds(10);
+  options.seed = 7;
+  return options;
+}
+
+TEST(HttpTransportEngineTest, TwoFailuresThenSuccessIsDeliveredInThree) {
+  HttplibServer server;
+  std::mutex mu;
+  std::map<std::string, int> per_delivery;
+  server.server().Post("/hook", [&](const auto& req, auto& res) {
+    std::lock_guard<std::mutex> lock(mu);
+    const int n = ++per_delivery[req.get_header_value("X-Hooksim-Delivery")];
+    res.status = n <= 2 ? 503 : 200;
+  });
+  server.Start();
+  RealClock clock;
+  HttpTransport transport(clock, HttpTransportOptions{.workers = 4});
+  DeliveryEngine engine(clock, transport, FastRetries());
+  engine.AddHook(Hook{"h", server.url()});
+  for (int i = 0; i < 5; ++i) {
+    ASSERT_TRUE(engine.Publish("release", std::string(kBody)).ok());
+  }
+  ASSERT_FALSE(clock.Run(RealRunLimits{.wall_limit = testing::kMaxWait}));
+  transport.Shutdown();
+  ASSERT_EQ(engine.deliveries().size(), 5u);
+  for (const Delivery& d : engine.deliveries()) {
+    EXPECT_EQ(d.state, DeliveryState::kDelivered) << d.id;
+    EXPECT_EQ(d.attempts, 3) << d.id;
+    EXPECT_EQ(d.last.status, 200);
+  }
+  EXPECT_EQ(engine.total_attempts(), 15u);
+  std::lock_guard<std::mutex> lock(mu);
+  EXPECT_EQ(per_delivery.size(), 5u);
+  for (const auto& [id, n] : per_delivery) EXPECT_EQ(n, 3) << id;
+}
+
+TEST(HttpTransportEngineTest, RefusedPortGivesUpAfterSixAttempts) {
+  RefusedPort port;
+  RealClock clock;
+  HttpTransport transport(clock, HttpTransportOptions{.workers = 2});
+  DeliveryEngine engine(clock, transport, FastRetries());
+  engine.AddHook(Hook{"h", port.url()});
+  ASSERT_TRUE(engine.Publish("release", std::string(kBody)).ok());
+  ASSERT_TRUE(engine.Publish("release", std::string(kBody)).ok());
+  ASSERT_FALSE(clock.Run(RealRunLimits{.wall_limit = testing::kMaxWait}));
+  transport.Shutdown();
+  for (const Delivery& d : engine.deliveries()) {
+    EXPECT_EQ(d.state, DeliveryState::kGaveUp);
+    EXPECT_EQ(d.attempts, 6);
+    EXPECT_EQ(d.last.error, AttemptError::kRefused);
+  }
+  // Delays follow the schedule, the last one repeating; never early.
+  for (const AttemptRecord& a : engine.attempts()) {
+    if (a.attempt == 1) continue;
+    const Duration want = a.attempt == 2 ? Millis(5) : Millis(10);
+    const auto& all = engine.attempts();
+    for (const AttemptRecord& prev : all) {
+      if (prev.delivery == a.delivery && prev.attempt == a.attempt - 1) {
+        EXPECT_GE(a.started - prev.ended, want);
+      }
+    }
+  }
+}
+
+}  // namespace
+}  // namespace hooksim

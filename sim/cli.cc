@@ -1,5 +1,6 @@
 #include "sim/cli.h"
 
+#include <boost/program_options.hpp>
 #include <charconv>
 #include <fstream>
 #include <optional>
@@ -7,8 +8,7 @@
 #include <string>
 #include <vector>
 
-#include <boost/program_options.hpp>
-
+#include "sim/deliver_command.h"
 #include "sim/http_types.h"
 #include "sim/release_events.h"
 #include "sim/run_command.h"
@@ -28,6 +28,7 @@ constexpr const char* kUsage =
     "  run FILE|DIR...   run scenarios in virtual time and verify them\n"
     "  events            print generated release events, one JSON per line\n"
     "  validate [FILE|-] check webhook payloads against the JSON Schemas\n"
+    "  deliver --url URL deliver generated release events to a URL over HTTP\n"
     "  help [COMMAND]    show help (also: COMMAND --help)\n"
     "\n"
     "exit codes: 0 all passed, 1 a rule or expectation failed,\n"
@@ -79,8 +80,8 @@ po::options_description EventsOptionsDesc() {
       "count,n", po::value<int64_t>()->default_value(10),
       "how many events (1..10000000)")(
       "seed", po::value<std::string>()->default_value("1"),
-      "random seed (0..2^64-1)")(
-      "apps", po::value<int>()->default_value(3), "number of apps (1..1000)");
+      "random seed (0..2^64-1)")("apps", po::value<int>()->default_value(3),
+                                 "number of apps (1..1000)");
   return d;
 }
 
@@ -107,11 +108,48 @@ constexpr const char* kValidateUsage =
     "why. Reads standard input when FILE is - or missing.\n"
     "Exit codes: 0 all valid, 1 some invalid, 2 no payload or unreadable.\n";
 
+po::options_description DeliverOptionsDesc() {
+  po::options_description d("options");
+  d.add_options()("help,h", "show this help")(
+      "url", po::value<std::string>(),
+      "required: http://host[:port]/path to POST the events to")(
+      "count,n", po::value<std::string>(),
+      "how many release events (1..100000, default 1)")(
+      "seed", po::value<std::string>(),
+      "random seed for events, ids and jitter (0..2^64-1, default 1)")(
+      "retry-schedule-ms", po::value<std::string>(),
+      "delays before re-attempts 1..5, comma-separated ms; the last repeats "
+      "(default 100,200,400,800,1600)")(
+      "timeout-ms", po::value<std::string>(),
+      "per-attempt timeout: connect, send and the whole answer "
+      "(1..3600000, default 10000)")(
+      "jitter", po::value<std::string>(),
+      "each delay is scaled by 1 +- this fraction (0..1, default 0.2)")(
+      "concurrency", po::value<std::string>(),
+      "attempts in flight at once (1..1024, default 16)")(
+      "interval-ms", po::value<std::string>(),
+      "time between two events (0..86400000, default 0: all at once)");
+  return d;
+}
+
+constexpr const char* kDeliverUsage =
+    "usage: hooksim deliver --url URL [--count N] [--seed S]\n"
+    "         [--retry-schedule-ms D1,...,D5] [--timeout-ms T] [--jitter F]\n"
+    "         [--concurrency C] [--interval-ms I]\n"
+    "\n"
+    "Delivers generated release events to URL over real HTTP/1.1, in real\n"
+    "time, as the contract says: a POST of the raw JSON body; any answer but\n"
+    "a 2xx (redirects are not followed), a timeout or a connection error is\n"
+    "re-attempted after the scheduled delay, 6 attempts at most. Prints each\n"
+    "attempt as it ends, one line per delivery, and a summary.\n"
+    "Exit codes: 0 all delivered, 1 some gave up, 2 bad usage,\n"
+    "130 interrupted (Ctrl-C; open deliveries are listed as pending).\n";
+
 // Parses `args` against `options` plus any number of positional inputs,
 // which it returns. Throws po::error on bad flags (caught in RunCli).
-std::vector<std::string> ParseWithInputs(
-    const std::vector<std::string>& args,
-    const po::options_description& options, po::variables_map& vm) {
+std::vector<std::string> ParseWithInputs(const std::vector<std::string>& args,
+                                         const po::options_description& options,
+                                         po::variables_map& vm) {
   po::options_description hidden;
   hidden.add_options()("input", po::value<std::vector<std::string>>());
   po::options_description all;
@@ -136,8 +174,7 @@ int CmdRun(const std::vector<std::string>& args, std::ostream& out,
     return 0;
   }
   if (options.inputs.empty()) {
-    err << "hooksim run: give at least one scenario FILE or DIR\n"
-        << kRunUsage;
+    err << "hooksim run: give at least one scenario FILE or DIR\n" << kRunUsage;
     return 2;
   }
   if (vm.count("seed")) {
@@ -180,7 +217,8 @@ int CmdEvents(const std::vector<std::string>& args, std::ostream& out,
   }
   const std::optional<uint64_t> seed = ParseSeed(vm["seed"].as<std::string>());
   if (!seed) {
-    err << "hooksim events: --seed: expected an integer 0..18446744073709551615,"
+    err << "hooksim events: --seed: expected an integer "
+           "0..18446744073709551615,"
         << " got \"" << vm["seed"].as<std::string>() << "\"\n";
     return 2;
   }
@@ -211,6 +249,49 @@ int CmdValidate(const std::vector<std::string>& args, std::istream& in,
   return RunValidate(file, inputs[0], out, err);
 }
 
+int CmdDeliver(const std::vector<std::string>& args, std::ostream& out,
+               std::ostream& err) {
+  const po::options_description d = DeliverOptionsDesc();
+  po::variables_map vm;
+  const po::parsed_options parsed =
+      po::command_line_parser(args).options(d).run();
+  for (const po::option& o : parsed.options) {
+    if (o.position_key >= 0) {
+      err << "hooksim deliver: unexpected argument \""
+          << (o.value.empty() ? o.string_key : o.value[0])
+          << "\" (give the URL with --url)\n"
+          << "try: hooksim deliver --help\n";
+      return 2;
+    }
+  }
+  po::store(parsed, vm);
+  po::notify(vm);
+  if (vm.count("help")) {
+    out << Help(kDeliverUsage, d);
+    return 0;
+  }
+  auto flag = [&vm](const char* name) -> std::optional<std::string> {
+    if (!vm.count(name)) return std::nullopt;
+    return vm[name].as<std::string>();
+  };
+  DeliverFlags flags;
+  flags.url = flag("url");
+  flags.count = flag("count");
+  flags.seed = flag("seed");
+  flags.retry_schedule_ms = flag("retry-schedule-ms");
+  flags.timeout_ms = flag("timeout-ms");
+  flags.jitter = flag("jitter");
+  flags.concurrency = flag("concurrency");
+  flags.interval_ms = flag("interval-ms");
+  Result<DeliverOptions> options = ParseDeliverFlags(flags);
+  if (!options.ok()) {
+    err << "hooksim deliver: " << options.error().message << "\n"
+        << "try: hooksim deliver --help\n";
+    return 2;
+  }
+  return RunDeliver(*options, out, err);
+}
+
 }  // namespace
 
 int RunCli(int argc, const char* const* argv, std::istream& in,
@@ -234,6 +315,8 @@ int RunCli(int argc, const char* const* argv, std::istream& in,
         out << Help(kEventsUsage, EventsOptionsDesc());
       } else if (topic == "validate") {
         out << Help(kValidateUsage, ValidateOptionsDesc());
+      } else if (topic == "deliver") {
+        out << Help(kDeliverUsage, DeliverOptionsDesc());
       } else {
         out << kUsage;
       }
@@ -246,6 +329,7 @@ int RunCli(int argc, const char* const* argv, std::istream& in,
     if (command == "run") return CmdRun(args, out, err);
     if (command == "events") return CmdEvents(args, out, err);
     if (command == "validate") return CmdValidate(args, in, out, err);
+    if (command == "deliver") return CmdDeliver(args, out, err);
     err << "hooksim: unknown command \"" << command << "\"\n\n" << kUsage;
     return 2;
   } catch (const po::error& e) {

@@ -1,12 +1,13 @@
 #include "sim/cli.h"
 
-#include <boost/program_options.hpp>
 #include <charconv>
 #include <fstream>
 #include <optional>
 #include <sstream>
 #include <string>
 #include <vector>
+
+#include <boost/program_options.hpp>
 
 #include "sim/deliver_command.h"
 #include "sim/http_types.h"
@@ -80,8 +81,8 @@ po::options_description EventsOptionsDesc() {
       "count,n", po::value<int64_t>()->default_value(10),
       "how many events (1..10000000)")(
       "seed", po::value<std::string>()->default_value("1"),
-      "random seed (0..2^64-1)")("apps", po::value<int>()->default_value(3),
-                                 "number of apps (1..1000)");
+      "random seed (0..2^64-1)")(
+      "apps", po::value<int>()->default_value(3), "number of apps (1..1000)");
   return d;
 }
 
@@ -147,9 +148,9 @@ constexpr const char* kDeliverUsage =
 
 // Parses `args` against `options` plus any number of positional inputs,
 // which it returns. Throws po::error on bad flags (caught in RunCli).
-std::vector<std::string> ParseWithInputs(const std::vector<std::string>& args,
-                                         const po::options_description& options,
-                                         po::variables_map& vm) {
+std::vector<std::string> ParseWithInputs(
+    const std::vector<std::string>& args,
+    const po::options_description& options, po::variables_map& vm) {
   po::options_description hidden;
   hidden.add_options()("input", po::value<std::vector<std::string>>());
   po::options_description all;
@@ -174,7 +175,8 @@ int CmdRun(const std::vector<std::string>& args, std::ostream& out,
     return 0;
   }
   if (options.inputs.empty()) {
-    err << "hooksim run: give at least one scenario FILE or DIR\n" << kRunUsage;
+    err << "hooksim run: give at least one scenario FILE or DIR\n"
+        << kRunUsage;
     return 2;
   }
   if (vm.count("seed")) {
@@ -217,8 +219,7 @@ int CmdEvents(const std::vector<std::string>& args, std::ostream& out,
   }
   const std::optional<uint64_t> seed = ParseSeed(vm["seed"].as<std::string>());
   if (!seed) {
-    err << "hooksim events: --seed: expected an integer "
-           "0..18446744073709551615,"
+    err << "hooksim events: --seed: expected an integer 0..18446744073709551615,"
         << " got \"" << vm["seed"].as<std::string>() << "\"\n";
     return 2;
   }

@@ -126,9 +126,9 @@ po::options_description ReceiverOptionsDesc() {
       "seed of the receivers' random answers (default: the scenario's, or 1)")(
       "time-scale", po::value<std::string>()->default_value("1"),
       "wall seconds per run second for latencies and outage windows, in "
-      "(0, 1]")(
-      "journal-capacity", po::value<std::string>()->default_value("1024"),
-      "requests each receiver's journal keeps (1..1000000)");
+      "(0, 1]")("journal-capacity",
+                po::value<std::string>()->default_value("1024"),
+                "requests each receiver's journal keeps (1..1000000)");
   return d;
 }
 

@@ -54,8 +54,8 @@ TEST(BehaviorParserTest, Fault) {
 // The dribble fault is accepted wherever a fault is, answers 200, counts as
 // a success, and survives the round trip through BehaviorToJson.
 TEST(BehaviorParserTest, DribbleIsAFaultEverywhere) {
-  BehaviorSpec fixed = ParseOk(json::parse(
-      R"({"fault": "dribble", "latency": {"fixed_ms": 300}})"));
+  BehaviorSpec fixed = ParseOk(
+      json::parse(R"({"fault": "dribble", "latency": {"fixed_ms": 300}})"));
   const Answer dribble = std::get<FixedAnswer>(fixed.answers).answer;
   EXPECT_EQ(dribble, (Answer{200, Fault::kDribble}));
   EXPECT_TRUE(dribble.IsSuccess());
@@ -181,8 +181,9 @@ TEST(BehaviorParserTest, ErrorWrongTypes) {
               "expected a status code 100..599; got 200.5");
   ExpectError(json::parse(R"({"fault": true})"), "/fault",
               "expected one of hang, reset, empty, garbage, dribble; got true");
-  ExpectError(json::parse(R"({"fault": "none"})"), "/fault",
-              "expected one of hang, reset, empty, garbage, dribble; got \"none\"");
+  ExpectError(
+      json::parse(R"({"fault": "none"})"), "/fault",
+      "expected one of hang, reset, empty, garbage, dribble; got \"none\"");
   ExpectError(json::parse(R"({"sequence": {"a": 1}})"), "/sequence",
               "expected a non-empty array of status codes 100..599 or fault "
               "names; got an object");

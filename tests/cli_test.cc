@@ -28,15 +28,13 @@ struct CliResult {
   std::string err;
 };
 
-CliResult Cli(std::vector<std::string> args,
-              const std::string& stdin_text = "") {
+CliResult Cli(std::vector<std::string> args, const std::string& stdin_text = "") {
   args.insert(args.begin(), "hooksim");
   std::vector<const char*> argv;
   for (const auto& a : args) argv.push_back(a.c_str());
   std::istringstream in(stdin_text);
   std::ostringstream out, err;
-  const int code =
-      RunCli(static_cast<int>(argv.size()), argv.data(), in, out, err);
+  const int code = RunCli(static_cast<int>(argv.size()), argv.data(), in, out, err);
   return {code, out.str(), err.str()};
 }
 
@@ -97,8 +95,7 @@ TEST(CliTest, FailingScenarioPrintsRulesAndReproduceLine) {
   EXPECT_EQ(r.code, 1);
   EXPECT_NE(r.out.find("FAIL  too-few-retries"), std::string::npos);
   EXPECT_NE(r.out.find("C6 "), std::string::npos);
-  EXPECT_NE(r.out.find("expected 6 attempts before giving up"),
-            std::string::npos);
+  EXPECT_NE(r.out.find("expected 6 attempts before giving up"), std::string::npos);
   EXPECT_NE(r.out.find("reproduce: hooksim run " + file + " --seed 77"),
             std::string::npos)
       << r.out;
@@ -110,8 +107,7 @@ TEST(CliTest, MalformedScenarioStopsWithCode2AndNamesFileAndPath) {
     std::ofstream f(path);
     f << R"({"name": "x", "receivers": {"r": {}}, "hooks": [{"receiver": "q"}]})";
   }
-  CliResult r =
-      Cli({"run", path, testing::SourcePath("scenarios/always-200.json")});
+  CliResult r = Cli({"run", path, testing::SourcePath("scenarios/always-200.json")});
   EXPECT_EQ(r.code, 2);
   EXPECT_NE(r.err.find(path + ": /hooks/0/receiver: no receiver named \"q\""),
             std::string::npos)
@@ -123,21 +119,18 @@ TEST(CliTest, MalformedScenarioStopsWithCode2AndNamesFileAndPath) {
 TEST(CliTest, ReportsAreWritten) {
   const std::string json = ::testing::TempDir() + "/cli_report.json";
   const std::string xml = ::testing::TempDir() + "/cli_report.xml";
-  CliResult r =
-      Cli({"run", testing::SourcePath("scenarios/always-200.json"),
-           testing::SourcePath("examples/failing/wrong-expectation.json"),
-           "--report-json", json, "--junit", xml});
+  CliResult r = Cli({"run", testing::SourcePath("scenarios/always-200.json"),
+                     testing::SourcePath("examples/failing/wrong-expectation.json"),
+                     "--report-json", json, "--junit", xml});
   EXPECT_EQ(r.code, 1);
   const nlohmann::json report = nlohmann::json::parse(ReadFile(json));
   ASSERT_EQ(report["scenarios"].size(), 2u);
   EXPECT_EQ(report["summary"]["failed"], 1);
   EXPECT_EQ(report["scenarios"][1]["passed"], false);
-  EXPECT_EQ(report["scenarios"][0]["fingerprint"].get<std::string>().size(),
-            16u);
+  EXPECT_EQ(report["scenarios"][0]["fingerprint"].get<std::string>().size(), 16u);
   const std::string junit = ReadFile(xml);
-  EXPECT_NE(
-      junit.find("<testsuites name=\"hooksim\" tests=\"18\" failures=\"1\""),
-      std::string::npos)
+  EXPECT_NE(junit.find("<testsuites name=\"hooksim\" tests=\"18\" failures=\"1\""),
+            std::string::npos)
       << junit.substr(0, 300);
   EXPECT_NE(junit.find("<failure message="), std::string::npos);
 }
@@ -163,13 +156,11 @@ TEST(CliTest, EventsAreDeterministicJsonLines) {
 TEST(CliTest, ValidateReadsStdinAndFlagsBadFields) {
   CliResult ok = Cli({"validate"}, Cli({"events", "--count", "3"}).out);
   EXPECT_EQ(ok.code, 0) << ok.out << ok.err;
-  CliResult bad =
-      Cli({"validate", "-"},
-          R"({"event": "release", "data": {"app": {"name": "a", "id": "x"},
+  CliResult bad = Cli({"validate", "-"},
+                      R"({"event": "release", "data": {"app": {"name": "a", "id": "x"},
                       "release": {"env": "production", "version": "12"}}})");
   EXPECT_EQ(bad.code, 1);
-  EXPECT_NE(bad.out.find("/data/release/version"), std::string::npos)
-      << bad.out;
+  EXPECT_NE(bad.out.find("/data/release/version"), std::string::npos) << bad.out;
   EXPECT_EQ(Cli({"validate", "/nonexistent"}).code, 2);
 }
 

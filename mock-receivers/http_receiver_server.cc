@@ -107,14 +107,21 @@ class ConnectionStream final : public httplib::Stream {
            WaitFor(connection_.fd, POLLOUT, timeout_);
   }
 
+  // Both try the call first and wait only when the socket is not ready:
+  // one system call per read or write on a busy keep-alive connection.
   ssize_t read(char* ptr, size_t size) override {
     if (connection_.taken_over) return -1;
     if (off_ < len_) return FromBuffer(ptr, size);
-    if (!WaitFor(connection_.fd, POLLIN, timeout_)) return -1;
-    ssize_t n;
-    do {
-      n = recv(connection_.fd, buffer_.data(), buffer_.size(), 0);
-    } while (n < 0 && errno == EINTR);
+    ssize_t n = Retry([&] {
+      return recv(connection_.fd, buffer_.data(), buffer_.size(), MSG_DONTWAIT);
+    });
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+      if (!WaitFor(connection_.fd, POLLIN, timeout_)) return -1;
+      n = Retry([&] {
+        return recv(connection_.fd, buffer_.data(), buffer_.size(),
+                    MSG_DONTWAIT);
+      });
+    }
     if (n <= 0) return n;
     off_ = 0;
     len_ = static_cast<size_t>(n);
@@ -123,11 +130,15 @@ class ConnectionStream final : public httplib::Stream {
 
   ssize_t write(const char* ptr, size_t size) override {
     if (connection_.taken_over) return -1;
-    if (!WaitFor(connection_.fd, POLLOUT, timeout_)) return -1;
-    ssize_t n;
-    do {
-      n = send(connection_.fd, ptr, size, MSG_NOSIGNAL);
-    } while (n < 0 && errno == EINTR);
+    ssize_t n = Retry([&] {
+      return send(connection_.fd, ptr, size, MSG_NOSIGNAL | MSG_DONTWAIT);
+    });
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+      if (!WaitFor(connection_.fd, POLLOUT, timeout_)) return -1;
+      n = Retry([&] {
+        return send(connection_.fd, ptr, size, MSG_NOSIGNAL | MSG_DONTWAIT);
+      });
+    }
     return n;
   }
 
@@ -158,6 +169,15 @@ class ConnectionStream final : public httplib::Stream {
   }
 
  private:
+  template <typename Call>
+  static ssize_t Retry(Call call) {
+    ssize_t n;
+    do {
+      n = call();
+    } while (n < 0 && errno == EINTR);
+    return n;
+  }
+
   ssize_t FromBuffer(char* ptr, size_t size) {
     const size_t n = std::min(size, len_ - off_);
     std::memcpy(ptr, buffer_.data() + off_, n);
@@ -508,14 +528,17 @@ void HttpReceiverServer::Impl::ServeWebhook(const httplib::Request& req,
     return;
   }
 
-  if (!stop_.WaitUntil(arrived + wall)) {  // Stopping: close, no answer.
-    if (connection) {
+  // No latency (the common case under load): no wait, and the peer cannot
+  // have given up waiting.
+  const bool waited = wall > SteadyClock::duration::zero();
+  if (waited ? !stop_.WaitUntil(arrived + wall) : stop_.raised()) {
+    if (connection) {  // Stopping: close, no answer.
       connection->taken_over = true;
       ShutDownConnection(fd);
     }
     return;
   }
-  if (connection && PeerHasClosed(fd)) {
+  if (waited && connection && PeerHasClosed(fd)) {
     // The sender stopped waiting: nothing to write to, and it never saw
     // this answer.
     receiver_.MarkAbandoned(request, attempt);

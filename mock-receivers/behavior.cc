@@ -88,6 +88,8 @@ std::string_view FaultName(Fault fault) {
       return "empty";
     case Fault::kGarbage:
       return "garbage";
+    case Fault::kDribble:
+      return "dribble";
   }
   return "unknown";
 }
@@ -98,6 +100,7 @@ std::optional<Fault> ParseFault(std::string_view name) {
   if (name == "reset") return Fault::kReset;
   if (name == "empty") return Fault::kEmpty;
   if (name == "garbage") return Fault::kGarbage;
+  if (name == "dribble") return Fault::kDribble;
   return std::nullopt;
 }
 

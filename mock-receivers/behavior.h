@@ -30,6 +30,9 @@ enum class Fault {
   kReset,    // Reset the connection (RST).
   kEmpty,    // Close the connection without any answer.
   kGarbage,  // Send bytes that are not HTTP, then close.
+  kDribble,  // Answer 200, but send the answer's bytes slowly, spread over
+             // the reply's latency: a success when the latency is below the
+             // sender's timeout, a timeout otherwise.
 };
 
 std::string_view FaultName(Fault fault);  // "none", "hang", "reset", ...
@@ -37,12 +40,15 @@ std::optional<Fault> ParseFault(std::string_view name);
 
 // One way of answering: an HTTP status or a fault.
 struct Answer {
-  int status = 200;           // Used when fault == kNone.
+  int status = 200;  // Used when fault is kNone or kDribble (always 200).
   Fault fault = Fault::kNone;
 
   bool operator==(const Answer&) const = default;
+  // A 2xx the receiver gives (a dribbled 200 included): whether the sender
+  // sees it depends on the latency against its timeout.
   bool IsSuccess() const {
-    return fault == Fault::kNone && status >= 200 && status < 300;
+    return (fault == Fault::kNone || fault == Fault::kDribble) &&
+           status >= 200 && status < 300;
   }
 };
 

@@ -18,9 +18,9 @@ namespace {
 using nlohmann::json;
 
 constexpr std::string_view kAnswerExpectation =
-    "a status code 100..599 or one of hang, reset, empty, garbage";
+    "a status code 100..599 or one of hang, reset, empty, garbage, dribble";
 constexpr std::string_view kFaultExpectation =
-    "one of hang, reset, empty, garbage";
+    "one of hang, reset, empty, garbage, dribble";
 constexpr double kWeightTolerance = 1e-6;
 constexpr double kMaxSigma = 10.0;
 constexpr size_t kMaxShownChars = 64;

@@ -4,6 +4,8 @@
 //
 //   {"status": 200}                          fixed status, 100..599
 //   {"fault": "reset"}                       hang | reset | empty | garbage
+//                                            | dribble (a 200 sent slowly,
+//                                            spread over the latency)
 //   {"sequence": [503, "reset", 200],        status codes or fault names,
 //    "per": "delivery",                      1..10,000 items; per delivery
 //    "then": "repeat_last"}                  (default) or receiver; then

@@ -1,24 +1,41 @@
 // A mock receiver behind a real HTTP/1.1 server (cpp-httplib) on loopback.
 //
-// Every request outside the admin prefix is handed to the MockReceiver
-// (behaviour, journal, schema check) and answered as its Reply says, after
-// the reply's latency (run time, converted to wall time with time_scale):
-// a status with a small JSON body, or a fault at the socket level: hang
-// (hold the connection, answer nothing, until the peer closes or the
-// server stops), reset (RST), empty (close with no answer), garbage (bytes
-// that are not HTTP, then close). When the peer has closed the connection
-// by the time a 2xx would be written, the attempt is marked abandoned in
-// the journal (the sender stopped waiting: see Journal::MarkAbandoned).
+// Every request outside the admin prefix (any path, any method cpp-httplib
+// parses: GET HEAD POST PUT PATCH DELETE OPTIONS) is handed to the
+// MockReceiver (behaviour, journal, schema check) and answered as its Reply
+// says, after the reply's latency (run time, converted to wall time with
+// time_scale): a status with a small JSON body ({"ok":true} for 2xx,
+// {"status":N} otherwise; 3xx carry a Location the sender must not
+// follow), or a fault at the socket level: hang (hold the connection,
+// answer nothing, until the peer closes or the server stops), reset (RST),
+// empty (close with no answer), garbage (bytes that are not HTTP, then
+// close), dribble (a 200 whose bytes, status line included, are spread
+// over the latency, with Connection: close). When the peer has closed the
+// connection by the time the answer would be written, nothing is written
+// and the attempt is marked abandoned in the journal (the sender stopped
+// waiting: see Journal::MarkAbandoned), for any answer, as the virtual
+// world does for every timeout.
 //
-// Admin API under /__hooksim/ (JSON in and out; errors are 4xx with
-// {"error": "..."}): GET requests[?limit=N] (journal, newest last),
-// GET stats, POST reset, PUT behavior (body: a behaviour, as in scenarios).
+// Admin API under /__hooksim/ (see admin_api.h): GET requests[?limit=N]
+// (journal, newest last), GET stats, POST reset, GET|PUT behavior.
+// Bodies over max_body_bytes get 413; unparsable requests get 400 and the
+// connection is closed; the server keeps serving.
+//
+// How faults reach the socket: the server owns each connection's keep-alive
+// loop (it overrides cpp-httplib's per-connection entry point and calls the
+// library's request parser/dispatcher for each request), so handlers know
+// their connection's descriptor, and a fault can take the connection over:
+// after one, nothing more is written to it and the loop closes it.
 //
 // Thread: Start/Stop from one controlling thread; the server runs its own
-// threads. Ownership: the receiver is borrowed and must outlive the server.
+// threads (one accept thread, `threads` connection threads; a hanging or
+// sleeping request holds its thread). Ownership: the receiver is borrowed
+// and must outlive the server. A server is started at most once.
 #ifndef HOOKSIM_MOCK_RECEIVERS_HTTP_RECEIVER_SERVER_H_
 #define HOOKSIM_MOCK_RECEIVERS_HTTP_RECEIVER_SERVER_H_
 
+#include <chrono>
+#include <cstddef>
 #include <functional>
 #include <memory>
 #include <string>
@@ -39,6 +56,12 @@ struct HttpReceiverOptions {
   std::function<TimePoint()> now;
   size_t max_body_bytes = 8 << 20;  // Larger bodies get 413.
   size_t threads = 32;              // Connections served at once.
+  // Per read/write wait on a connection (cpp-httplib's default is 300 s).
+  std::chrono::milliseconds io_timeout{5000};
+  // How long an idle keep-alive connection is kept, and how many requests
+  // one connection may carry (cpp-httplib's default of 5 forces reconnects).
+  std::chrono::milliseconds keep_alive_timeout{5000};
+  size_t keep_alive_max_requests = 10000;
 };
 
 class HttpReceiverServer {
@@ -49,7 +72,9 @@ class HttpReceiverServer {
   HttpReceiverServer& operator=(const HttpReceiverServer&) = delete;
 
   // Binds and starts serving; returns once the server accepts connections.
-  // Errors name the address ("127.0.0.1:8080: address already in use").
+  // Errors name the address ("127.0.0.1:8080: Address already in use"); a
+  // second Start, a bad option or a server that does not come up within
+  // 5 s are errors too.
   Status Start();
   // Stops accepting, wakes hanging and sleeping handlers, joins. Idempotent.
   void Stop();

@@ -119,6 +119,16 @@ void Journal::Count(const JournalEntry& entry, const DeliveryLookup& lookup) {
 void Journal::MarkAbandoned(std::string_view delivery_key,
                             int delivery_attempt) {
   ++abandoned_;
+  // Newest first, bounded by the ring's size.
+  const size_t size = ring_.size();
+  for (size_t back = 1; back <= size; ++back) {
+    JournalEntry& e = ring_[(next_ + size - back) % size];
+    if (e.delivery_attempt == delivery_attempt && !e.abandoned &&
+        e.delivery_key == delivery_key) {
+      e.abandoned = true;
+      break;
+    }
+  }
   DeliveryCounters* counters =
       deliveries_.Find(delivery_key, FlatIndex::HashKey(delivery_key));
   if (counters == nullptr) return;

@@ -44,6 +44,8 @@ struct JournalEntry {
   bool schema_valid = true;
   std::string schema_issue;   // First issue when !schema_valid.
   Reply reply;
+  // The sender stopped waiting for this answer (set by MarkAbandoned).
+  bool abandoned = false;
 };
 
 // The first answers given to one delivery, kept inline (no allocation per
@@ -130,6 +132,8 @@ class Journal {
   // Records that the sender stopped waiting for the answer to attempt
   // `delivery_attempt` of the delivery (its timeout fired first). If that
   // answer was the delivery's 2xx, the delivery counts as not yet received.
+  // The attempt's entry, if still in the ring, is flagged `abandoned`
+  // (searched newest first: the entry is almost always among the last few).
   void MarkAbandoned(std::string_view delivery_key, int delivery_attempt);
 
   // Count of requests seen for `delivery_key` so far (0 if none/untracked).

@@ -11,6 +11,7 @@
 
 #include "sim/deliver_command.h"
 #include "sim/http_types.h"
+#include "sim/receiver_command.h"
 #include "sim/release_events.h"
 #include "sim/run_command.h"
 #include "sim/validate_command.h"
@@ -30,6 +31,7 @@ constexpr const char* kUsage =
     "  events            print generated release events, one JSON per line\n"
     "  validate [FILE|-] check webhook payloads against the JSON Schemas\n"
     "  deliver --url URL deliver generated release events to a URL over HTTP\n"
+    "  receiver          serve mock receivers over HTTP until SIGINT/SIGTERM\n"
     "  help [COMMAND]    show help (also: COMMAND --help)\n"
     "\n"
     "exit codes: 0 all passed, 1 a rule or expectation failed,\n"
@@ -145,6 +147,46 @@ constexpr const char* kDeliverUsage =
     "attempt as it ends, one line per delivery, and a summary.\n"
     "Exit codes: 0 all delivered, 1 some gave up, 2 bad usage,\n"
     "130 interrupted (Ctrl-C; open deliveries are listed as pending).\n";
+
+po::options_description ReceiverOptionsDesc() {
+  po::options_description d("options");
+  d.add_options()("help,h", "show this help")(
+      "listen", po::value<std::string>()->default_value("127.0.0.1:8080"),
+      "HOST:PORT to listen on (PORT 0: kernel-chosen); with --scenario the "
+      "first receiver gets this port, the others kernel-chosen ones")(
+      "behavior", po::value<std::string>(),
+      "the behaviour as JSON, e.g. '{\"sequence\":[503,503,200],"
+      "\"per\":\"delivery\"}' (default: always 200)")(
+      "behavior-file", po::value<std::string>(),
+      "read the behaviour JSON from FILE")(
+      "scenario", po::value<std::string>(),
+      "serve every receiver of the scenario FILE, each on its own port")(
+      "seed", po::value<std::string>(),
+      "seed of the receivers' random answers (default: the scenario's, or 1)")(
+      "time-scale", po::value<std::string>()->default_value("1"),
+      "wall seconds per run second for latencies and outage windows, in "
+      "(0, 1]")("journal-capacity",
+                po::value<std::string>()->default_value("1024"),
+                "requests each receiver's journal keeps (1..1000000)");
+  return d;
+}
+
+constexpr const char* kReceiverUsage =
+    "usage: hooksim receiver [--listen HOST:PORT] [--behavior JSON | "
+    "--behavior-file FILE | --scenario FILE]\n"
+    "                        [--seed N] [--time-scale F] "
+    "[--journal-capacity N]\n"
+    "\n"
+    "Serves mock webhook receivers over HTTP/1.1 until SIGINT or SIGTERM.\n"
+    "Every path outside /__hooksim/ is the webhook endpoint; answers follow\n"
+    "the behaviour (statuses, latency, outages, and the faults hang, reset,\n"
+    "empty, garbage, dribble). Prints one line per receiver with its URL and\n"
+    "admin URL; on stop, one summary line per receiver. Admin API:\n"
+    "  GET  /__hooksim/requests[?limit=N]   journal, newest last\n"
+    "  GET  /__hooksim/stats                counts per answer and delivery\n"
+    "  POST /__hooksim/reset                clear the journal\n"
+    "  GET|PUT /__hooksim/behavior          read or replace the behaviour\n"
+    "Exit codes: 0 stopped cleanly, 2 bad flag, file, behaviour or address.\n";
 
 // Parses `args` against `options` plus any number of positional inputs,
 // which it returns. Throws po::error on bad flags (caught in RunCli).
@@ -293,6 +335,58 @@ int CmdDeliver(const std::vector<std::string>& args, std::ostream& out,
   return RunDeliver(*options, out, err);
 }
 
+int CmdReceiver(const std::vector<std::string>& args, std::ostream& out,
+                std::ostream& err) {
+  const po::options_description d = ReceiverOptionsDesc();
+  po::variables_map vm;
+  po::store(po::command_line_parser(args).options(d).run(), vm);
+  po::notify(vm);
+  if (vm.count("help")) {
+    out << Help(kReceiverUsage, d);
+    return 0;
+  }
+  ReceiverCommandOptions options;
+  options.listen = vm["listen"].as<std::string>();
+  if (vm.count("behavior")) options.behavior = vm["behavior"].as<std::string>();
+  if (vm.count("behavior-file")) {
+    options.behavior_file = vm["behavior-file"].as<std::string>();
+  }
+  if (vm.count("scenario")) options.scenario = vm["scenario"].as<std::string>();
+  if (vm.count("seed")) {
+    options.seed = ParseSeed(vm["seed"].as<std::string>());
+    if (!options.seed) {
+      err << "hooksim receiver: --seed: expected an integer "
+          << "0..18446744073709551615, got \"" << vm["seed"].as<std::string>()
+          << "\"\n";
+      return 2;
+    }
+  }
+  const std::string scale = vm["time-scale"].as<std::string>();
+  {
+    double value = 0;
+    const char* end = scale.data() + scale.size();
+    auto [ptr, ec] = std::from_chars(scale.data(), end, value);
+    if (scale.empty() || ec != std::errc() || ptr != end || !(value > 0) ||
+        value > 1) {
+      err << "hooksim receiver: --time-scale: expected a number in (0, 1], "
+          << "got \"" << scale << "\"\n";
+      return 2;
+    }
+    options.time_scale = value;
+  }
+  const std::string capacity = vm["journal-capacity"].as<std::string>();
+  {
+    const std::optional<uint64_t> value = ParseSeed(capacity);
+    if (!value || *value < 1 || *value > kMaxJournalCapacity) {
+      err << "hooksim receiver: --journal-capacity: expected an integer 1.."
+          << kMaxJournalCapacity << ", got \"" << capacity << "\"\n";
+      return 2;
+    }
+    options.journal_capacity = static_cast<size_t>(*value);
+  }
+  return RunReceiverCommand(options, out, err);
+}
+
 }  // namespace
 
 int RunCli(int argc, const char* const* argv, std::istream& in,
@@ -318,6 +412,8 @@ int RunCli(int argc, const char* const* argv, std::istream& in,
         out << Help(kValidateUsage, ValidateOptionsDesc());
       } else if (topic == "deliver") {
         out << Help(kDeliverUsage, DeliverOptionsDesc());
+      } else if (topic == "receiver") {
+        out << Help(kReceiverUsage, ReceiverOptionsDesc());
       } else {
         out << kUsage;
       }
@@ -331,6 +427,7 @@ int RunCli(int argc, const char* const* argv, std::istream& in,
     if (command == "events") return CmdEvents(args, out, err);
     if (command == "validate") return CmdValidate(args, in, out, err);
     if (command == "deliver") return CmdDeliver(args, out, err);
+    if (command == "receiver") return CmdReceiver(args, out, err);
     err << "hooksim: unknown command \"" << command << "\"\n\n" << kUsage;
     return 2;
   } catch (const po::error& e) {

@@ -27,6 +27,7 @@ SimNetwork::Outcome SimNetwork::OutcomeOf(const Reply& reply,
       return {AttemptResult{AttemptError::kEmptyReply, 0}, reply.latency};
     case Fault::kGarbage:
       return {AttemptResult{AttemptError::kMalformed, 0}, reply.latency};
+    case Fault::kDribble:  // The 200 is complete once the latency is over.
     case Fault::kNone:
     case Fault::kHang:
       break;

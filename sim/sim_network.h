@@ -5,7 +5,8 @@
 // A URL with no receiver is refused. A hang, or a latency at or beyond the
 // attempt's timeout, ends in a timeout when the timeout expires. Faults map
 // to the sender-side errors: reset -> kReset, empty -> kEmptyReply,
-// garbage -> kMalformed.
+// garbage -> kMalformed; dribble is its 200 after the latency (so a timeout
+// when the latency is at or beyond the timeout, like any slow answer).
 // Thread: single-threaded, on the clock's loop. Ownership: receivers and
 // the clock are borrowed and must outlive the network.
 #ifndef HOOKSIM_SIM_SIM_NETWORK_H_

@@ -32,6 +32,21 @@ TEST(AttemptOracleTest, SequenceSucceedsAtItsFirst2xx) {
   EXPECT_EQ(d->outcome, OutcomeExpectation::kDelivered);
 }
 
+TEST(AttemptOracleTest, DribbleSucceedsOnlyWithinTheTimeout) {
+  BehaviorSpec s;
+  s.answers = FixedAnswer{Answer{200, Fault::kDribble}};
+  s.latency = LatencyFixed{Millis(500)};
+  auto d = DeriveAttempts(s, RetryPolicy{}, TimePoint{});
+  ASSERT_TRUE(d.has_value());
+  EXPECT_EQ(d->attempts.ToString(), "1");
+  EXPECT_EQ(d->outcome, OutcomeExpectation::kDelivered);
+  s.latency = LatencyFixed{RetryPolicy{}.timeout};
+  d = DeriveAttempts(s, RetryPolicy{}, TimePoint{});
+  ASSERT_TRUE(d.has_value());
+  EXPECT_EQ(d->attempts.ToString(), "6");
+  EXPECT_EQ(d->outcome, OutcomeExpectation::kGaveUp);
+}
+
 TEST(AttemptOracleTest, CycleComesBackToTheFailure) {
   BehaviorSpec s;
   s.answers = SequenceAnswer{{Answer{500, Fault::kNone}},

@@ -44,10 +44,42 @@ TEST(BehaviorParserTest, Status) {
 }
 
 TEST(BehaviorParserTest, Fault) {
-  for (const char* name : {"hang", "reset", "empty", "garbage"}) {
+  for (const char* name : {"hang", "reset", "empty", "garbage", "dribble"}) {
     BehaviorSpec spec = ParseOk(json{{"fault", name}});
     EXPECT_EQ(std::get<FixedAnswer>(spec.answers).answer.fault,
               ParseFault(name).value());
+  }
+}
+
+// The dribble fault is accepted wherever a fault is, answers 200, counts as
+// a success, and survives the round trip through BehaviorToJson.
+TEST(BehaviorParserTest, DribbleIsAFaultEverywhere) {
+  BehaviorSpec fixed = ParseOk(
+      json::parse(R"({"fault": "dribble", "latency": {"fixed_ms": 300}})"));
+  const Answer dribble = std::get<FixedAnswer>(fixed.answers).answer;
+  EXPECT_EQ(dribble, (Answer{200, Fault::kDribble}));
+  EXPECT_TRUE(dribble.IsSuccess());
+  EXPECT_EQ(DescribeAnswer(dribble), "dribble");
+
+  BehaviorSpec seq = ParseOk(json::parse(R"({"sequence": [503, "dribble"]})"));
+  EXPECT_EQ(std::get<SequenceAnswer>(seq.answers).answers[1].fault,
+            Fault::kDribble);
+  BehaviorSpec weighted =
+      ParseOk(json::parse(R"({"weighted": {"dribble": 0.5, "500": 0.5}})"));
+  bool found = false;
+  for (const auto& [answer, weight] :
+       std::get<WeightedAnswer>(weighted.answers).choices) {
+    found = found || answer.fault == Fault::kDribble;
+  }
+  EXPECT_TRUE(found);
+  BehaviorSpec outage = ParseOk(json::parse(
+      R"({"outages": [{"from_ms": 0, "to_ms": 5, "fault": "dribble"}]})"));
+  EXPECT_EQ(outage.outages[0].answer.fault, Fault::kDribble);
+
+  for (const BehaviorSpec& spec : {fixed, seq, weighted, outage}) {
+    Result<BehaviorSpec> again = ParseBehavior(BehaviorToJson(spec), "");
+    ASSERT_TRUE(again.ok()) << again.error().ToString();
+    EXPECT_EQ(BehaviorToJson(*again), BehaviorToJson(spec));
   }
 }
 
@@ -148,9 +180,10 @@ TEST(BehaviorParserTest, ErrorWrongTypes) {
   ExpectError(json::parse(R"({"status": 200.5})"), "/status",
               "expected a status code 100..599; got 200.5");
   ExpectError(json::parse(R"({"fault": true})"), "/fault",
-              "expected one of hang, reset, empty, garbage; got true");
-  ExpectError(json::parse(R"({"fault": "none"})"), "/fault",
-              "expected one of hang, reset, empty, garbage; got \"none\"");
+              "expected one of hang, reset, empty, garbage, dribble; got true");
+  ExpectError(
+      json::parse(R"({"fault": "none"})"), "/fault",
+      "expected one of hang, reset, empty, garbage, dribble; got \"none\"");
   ExpectError(json::parse(R"({"sequence": {"a": 1}})"), "/sequence",
               "expected a non-empty array of status codes 100..599 or fault "
               "names; got an object");
@@ -184,14 +217,14 @@ TEST(BehaviorParserTest, ErrorStatusOutOfRange) {
               "expected a status code 100..599; got 99");
   ExpectError(json::parse(R"({"sequence": [503, 503, 700]})"), "/sequence/2",
               "expected a status code 100..599 or one of hang, reset, empty, "
-              "garbage; got 700");
+              "garbage, dribble; got 700");
   ExpectError(json::parse(R"({"sequence": ["reset", "explode"]})"),
               "/sequence/1",
               "expected a status code 100..599 or one of hang, reset, empty, "
-              "garbage; got \"explode\"");
+              "garbage, dribble; got \"explode\"");
   ExpectError(json::parse(R"({"weighted": {"700": 1}})"), "/weighted/700",
               "expected a key that is a status code 100..599 or one of hang, "
-              "reset, empty, garbage; got \"700\"");
+              "reset, empty, garbage, dribble; got \"700\"");
   ExpectError(json::parse(R"({"outages": [{"from_ms": 0, "to_ms": 5, "status": 42}]})"),
               "/outages/0/status", "expected a status code 100..599; got 42");
 }

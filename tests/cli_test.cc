@@ -1,14 +1,22 @@
 #include "sim/cli.h"
 
 #include <gtest/gtest.h>
+#include <httplib.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
+#include <chrono>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
-#include <nlohmann/json.hpp>
-
+#include "mock-receivers/http_receiver_server.h"
 #include "tests/test_util.h"
 
 namespace hooksim {
@@ -41,6 +49,11 @@ TEST(CliTest, HelpAndUsage) {
   CliResult r = Cli({"--help"});
   EXPECT_EQ(r.code, 0);
   EXPECT_NE(r.out.find("run FILE|DIR"), std::string::npos);
+  EXPECT_NE(r.out.find("receiver"), std::string::npos);
+  r = Cli({"help", "receiver"});
+  EXPECT_EQ(r.code, 0);
+  EXPECT_NE(r.out.find("--listen"), std::string::npos);
+  EXPECT_NE(r.out.find("/__hooksim/stats"), std::string::npos);
   r = Cli({"run", "--help"});
   EXPECT_EQ(r.code, 0);
   EXPECT_NE(r.out.find("--report-json"), std::string::npos);
@@ -149,6 +162,143 @@ TEST(CliTest, ValidateReadsStdinAndFlagsBadFields) {
   EXPECT_EQ(bad.code, 1);
   EXPECT_NE(bad.out.find("/data/release/version"), std::string::npos) << bad.out;
   EXPECT_EQ(Cli({"validate", "/nonexistent"}).code, 2);
+}
+
+// Each bad flag is exit 2 with a message naming the flag and the value;
+// none of these reaches the point of serving.
+TEST(CliTest, ReceiverBadFlagsAreUsageErrors) {
+  struct Case {
+    std::vector<std::string> args;
+    std::vector<std::string> expected;  // Substrings of the message.
+  };
+  const std::vector<Case> cases = {
+      {{"--listen", "nope"}, {"--listen", "\"nope\""}},
+      {{"--listen", "127.0.0.1:70000"}, {"--listen", "70000"}},
+      {{"--listen", "127.0.0.1:-1"}, {"--listen"}},
+      {{"--listen", "256.1.1.1:0"}, {"--listen 256.1.1.1:0"}},
+      {{"--behavior", R"({"sequence": [200, 700]})"},
+       {"--behavior", "/sequence/1", "700"}},
+      {{"--behavior", "{bad"}, {"--behavior", "invalid JSON"}},
+      {{"--behavior-file", "/nonexistent/b.json"},
+       {"--behavior-file", "/nonexistent/b.json", "cannot open"}},
+      {{"--scenario", "/nonexistent/s.json"},
+       {"--scenario", "/nonexistent/s.json"}},
+      {{"--behavior", "{}", "--scenario", "x.json"}, {"at most one"}},
+      {{"--time-scale", "0"}, {"--time-scale", "\"0\""}},
+      {{"--time-scale", "2"}, {"--time-scale"}},
+      {{"--journal-capacity", "0"}, {"--journal-capacity"}},
+      {{"--seed", "-1"}, {"--seed"}},
+      {{"--bogus"}, {"bogus"}},
+  };
+  for (const Case& c : cases) {
+    std::vector<std::string> args = {"receiver"};
+    args.insert(args.end(), c.args.begin(), c.args.end());
+    CliResult r = Cli(args);
+    EXPECT_EQ(r.code, 2) << c.args[0] << " " << r.err;
+    for (const std::string& e : c.expected) {
+      EXPECT_NE(r.err.find(e), std::string::npos)
+          << "expected \"" << e << "\" in: " << r.err;
+    }
+    EXPECT_EQ(r.out, "");
+  }
+}
+
+TEST(CliTest, ReceiverOnAUsedPortIsAUsageError) {
+  MockReceiver receiver(ReceiverOptions{"busy", {}, nullptr}, BehaviorSpec{},
+                        Random(1));
+  HttpReceiverServer busy(receiver, HttpReceiverOptions{});
+  ASSERT_FALSE(busy.Start().has_value());
+  const std::string listen = "127.0.0.1:" + std::to_string(busy.port());
+  CliResult r = Cli({"receiver", "--listen", listen});
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("--listen " + listen), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("in use"), std::string::npos) << r.err;
+  busy.Stop();
+}
+
+// The built binary, end to end: start on a kernel-chosen port, read the
+// printed URL, send a webhook, SIGINT, exit 0 with a summary.
+TEST(CliTest, ReceiverBinaryServesUntilSigint) {
+  int pipe_fds[2];
+  ASSERT_EQ(pipe(pipe_fds), 0);
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_adddup2(&actions, pipe_fds[1], STDOUT_FILENO);
+  posix_spawn_file_actions_addclose(&actions, pipe_fds[0]);
+  const std::string behavior = R"({"sequence":[503,200],"per":"delivery"})";
+  std::vector<std::string> args = {HOOKSIM_BINARY, "receiver",   "--listen",
+                                   "127.0.0.1:0",  "--behavior", behavior};
+  std::vector<char*> argv;
+  for (std::string& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  pid_t pid = 0;
+  ASSERT_EQ(posix_spawn(&pid, HOOKSIM_BINARY, &actions, nullptr, argv.data(),
+                        environ),
+            0);
+  posix_spawn_file_actions_destroy(&actions);
+  close(pipe_fds[1]);
+  const int out_fd = pipe_fds[0];
+
+  // Reads stdout until `done` holds or 10 s pass (a failure bound only).
+  std::string output;
+  auto read_until = [&](auto done) {
+    const auto deadline =
+        std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    char buf[1024];
+    while (!done() && std::chrono::steady_clock::now() < deadline) {
+      pollfd p{out_fd, POLLIN, 0};
+      if (poll(&p, 1, 100) <= 0) continue;
+      const ssize_t n = read(out_fd, buf, sizeof(buf));
+      if (n <= 0) break;
+      output.append(buf, static_cast<size_t>(n));
+    }
+    return done();
+  };
+  const bool printed =
+      read_until([&] { return output.find("serving") != std::string::npos; });
+  int port = 0;
+  const std::string marker = "http://127.0.0.1:";
+  if (const size_t at = output.find(marker); at != std::string::npos) {
+    port = std::stoi(output.substr(at + marker.size()));
+  }
+  if (printed && port > 0) {
+    EXPECT_EQ(output.rfind("receiver default  http://127.0.0.1:", 0), 0u)
+        << output;
+    EXPECT_NE(output.find("/hook  admin http://127.0.0.1:"), std::string::npos);
+    httplib::Client client("127.0.0.1", port);
+    client.set_tcp_nodelay(true);
+    client.set_connection_timeout(std::chrono::seconds(5));
+    client.set_read_timeout(std::chrono::seconds(5));
+    client.set_write_timeout(std::chrono::seconds(5));
+    const httplib::Headers id = {{"X-Hooksim-Delivery", "dlv_e2e"}};
+    auto first = client.Post("/hook", id, "{}", "application/json");
+    auto second = client.Post("/hook", id, "{}", "application/json");
+    EXPECT_TRUE(first && first->status == 503);
+    EXPECT_TRUE(second && second->status == 200);
+  } else {
+    ADD_FAILURE() << "no URL printed: " << output;
+  }
+
+  kill(pid, SIGINT);
+  int status = -1;
+  const auto deadline =
+      std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (waitpid(pid, &status, WNOHANG) == 0) {
+    if (std::chrono::steady_clock::now() > deadline) {
+      kill(pid, SIGKILL);
+      waitpid(pid, &status, 0);
+      ADD_FAILURE() << "hooksim receiver did not stop on SIGINT";
+      break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
+  read_until([] { return false; });  // The rest, up to EOF.
+  close(out_fd);
+  EXPECT_NE(output.find("receiver default  requests=2 deliveries=1 "
+                        "delivered=1"),
+            std::string::npos)
+      << output;
 }
 
 }  // namespace

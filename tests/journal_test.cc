@@ -243,6 +243,23 @@ TEST(JournalTest, AnAbandoned2xxIsNotASuccess) {
   EXPECT_EQ(journal.abandoned(), 3u);
 }
 
+TEST(JournalTest, AbandonedFlagsTheAttemptsEntryInTheRing) {
+  Journal journal(JournalLimits{.capacity = 3, .max_deliveries = 100});
+  for (int i = 0; i < 5; ++i) {  // Wraps the ring.
+    JournalEntry e = Entry(i == 3 ? "d" : "o" + std::to_string(i));
+    e.delivery_attempt = 1;
+    journal.Record(std::move(e));
+  }
+  journal.MarkAbandoned("d", 1);
+  journal.MarkAbandoned("o0", 1);  // Dropped from the ring: counted only.
+  const std::vector<JournalEntry> recent = journal.Recent();
+  ASSERT_EQ(recent.size(), 3u);
+  EXPECT_FALSE(recent[0].abandoned);  // o2
+  EXPECT_TRUE(recent[1].abandoned);   // d
+  EXPECT_FALSE(recent[2].abandoned);  // o4
+  EXPECT_EQ(journal.abandoned(), 2u);
+}
+
 }  // namespace
 }  // namespace hooksim
 

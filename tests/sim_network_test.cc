@@ -35,6 +35,48 @@ TEST(SimNetworkTest, FaultsMapToSenderErrors) {
             AttemptError::kMalformed);
 }
 
+// A dribbled 200 is complete when its latency is over: a 200 then when that
+// is before the timeout, a timeout otherwise (at the limit included).
+TEST(SimNetworkTest, DribbleIsA200AfterLatencyOrATimeout) {
+  const Duration timeout = std::chrono::seconds(10);
+  const Answer dribble{200, Fault::kDribble};
+  auto o = SimNetwork::OutcomeOf(Reply{dribble, Millis(400)}, timeout);
+  EXPECT_EQ(o.result.error, AttemptError::kNone);
+  EXPECT_EQ(o.result.status, 200);
+  EXPECT_EQ(o.after, Millis(400));
+  o = SimNetwork::OutcomeOf(Reply{dribble, Millis(0)}, timeout);
+  EXPECT_TRUE(o.result.IsSuccess());
+  o = SimNetwork::OutcomeOf(Reply{dribble, timeout}, timeout);
+  EXPECT_EQ(o.result.error, AttemptError::kTimeout);
+  EXPECT_EQ(o.after, timeout);
+  o = SimNetwork::OutcomeOf(Reply{dribble, std::chrono::seconds(30)}, timeout);
+  EXPECT_EQ(o.result.error, AttemptError::kTimeout);
+  EXPECT_EQ(o.after, timeout);
+}
+
+// Over the network a slow dribble is abandoned by the sender: the receiver's
+// journal must not count its 200 as a delivery.
+TEST(SimNetworkTest, SlowDribbleIsAbandonedAtTheReceiver) {
+  VirtualClock clock;
+  SimNetwork network(clock);
+  BehaviorSpec spec;
+  spec.answers = FixedAnswer{Answer{200, Fault::kDribble}};
+  spec.latency = LatencyFixed{std::chrono::seconds(20)};
+  MockReceiver receiver(ReceiverOptions{"r", {}, nullptr}, spec, Random(1));
+  network.Attach("http://r/hook", &receiver);
+  const Header headers[] = {{kDeliveryIdHeader, "dlv_1"}};
+  AttemptResult result;
+  network.Send(HttpRequest{"POST", "http://r/hook", headers, "{}"},
+               std::chrono::seconds(10), [&](AttemptResult r) { result = r; });
+  ASSERT_FALSE(clock.Run(10).has_value());
+  EXPECT_EQ(result.error, AttemptError::kTimeout);
+  receiver.WithJournal([](const Journal& j) {
+    EXPECT_EQ(j.abandoned(), 1u);
+    EXPECT_EQ(j.deliveries().at("dlv_1").success_attempt, 0);
+    EXPECT_EQ(j.answers().at("dribble"), 1u);
+  });
+}
+
 TEST(SimNetworkTest, DeliversAfterLatencyAndRefusesUnknownUrls) {
   VirtualClock clock;
   SimNetwork network(clock);

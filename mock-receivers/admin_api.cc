@@ -1,0 +1,260 @@
+#include "mock-receivers/admin_api.h"
+
+#include <charconv>
+#include <cstdio>
+#include <exception>
+#include <optional>
+#include <utility>
+#include <vector>
+
+#include "mock-receivers/behavior_parser.h"
+
+namespace hooksim {
+namespace {
+
+using nlohmann::json;
+
+constexpr std::string_view kAdminRoot = "/__hooksim";
+
+struct Route {
+  std::string_view path;  // After the prefix: "", "requests", ...
+  std::string_view allow;
+};
+
+constexpr Route kRoutes[] = {
+    {"", "GET"},       {"requests", "GET"},      {"stats", "GET"},
+    {"reset", "POST"}, {"behavior", "GET, PUT"},
+};
+
+std::string Dump(const json& j) {
+  return j.dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
+AdminResponse JsonAnswer(int status, const json& body, std::string allow = {}) {
+  return AdminResponse{status, Dump(body), std::move(allow)};
+}
+
+AdminResponse ErrorAnswer(int status, const std::string& message,
+                          std::string allow = {}) {
+  return JsonAnswer(status, json{{"error", message}}, std::move(allow));
+}
+
+std::string Hex16(uint64_t v) {
+  char buf[17];
+  std::snprintf(buf, sizeof(buf), "%016llx",
+                static_cast<unsigned long long>(v));
+  return buf;
+}
+
+json MillisJson(int64_t us) {
+  if (us % 1000 == 0) return us / 1000;
+  return static_cast<double>(us) / 1000.0;
+}
+
+// "/__hooksim/stats/" -> "stats"; nullopt when not an admin path.
+std::optional<std::string_view> RouteName(std::string_view path) {
+  if (path == kAdminRoot) return std::string_view();
+  if (path.substr(0, kAdminPrefix.size()) != kAdminPrefix) return std::nullopt;
+  std::string_view rest = path.substr(kAdminPrefix.size());
+  if (!rest.empty() && rest.back() == '/') rest.remove_suffix(1);
+  return rest;
+}
+
+bool Allowed(std::string_view allow, std::string_view method) {
+  // allow is "GET" or "GET, PUT"; HEAD goes with GET.
+  if (method == "HEAD") method = "GET";
+  size_t start = 0;
+  while (start < allow.size()) {
+    size_t end = allow.find(", ", start);
+    if (end == std::string_view::npos) end = allow.size();
+    if (allow.substr(start, end - start) == method) return true;
+    start = end + 2;
+  }
+  return false;
+}
+
+std::string RouteList() {
+  return "GET /__hooksim/requests[?limit=N], GET /__hooksim/stats, "
+         "POST /__hooksim/reset, GET|PUT /__hooksim/behavior";
+}
+
+// Rejects query parameters other than `known` (a typo must not be
+// silently ignored).
+std::optional<AdminResponse> UnknownQuery(
+    const AdminRequest& request,
+    std::initializer_list<std::string_view> known) {
+  for (const auto& [key, value] : request.query) {
+    bool ok = false;
+    for (std::string_view k : known) ok = ok || key == k;
+    if (!ok) {
+      return ErrorAnswer(400, "unknown query parameter \"" + key + "\"");
+    }
+  }
+  return std::nullopt;
+}
+
+AdminResponse Requests(MockReceiver& receiver, const AdminRequest& request) {
+  if (auto bad = UnknownQuery(request, {"limit"})) return *bad;
+  size_t limit = SIZE_MAX;
+  if (auto it = request.query.find("limit"); it != request.query.end()) {
+    const std::string& text = it->second;
+    uint64_t value = 0;
+    const char* end = text.data() + text.size();
+    auto [ptr, ec] = std::from_chars(text.data(), end, value);
+    if (text.empty() || ec != std::errc() || ptr != end) {
+      return ErrorAnswer(
+          400, "limit: expected a non-negative integer, got \"" + text + "\"");
+    }
+    limit = static_cast<size_t>(std::min<uint64_t>(value, SIZE_MAX));
+  }
+  json out;
+  receiver.WithJournal(
+      [&](const Journal& j) { out = JournalRequestsToJson(j, limit); });
+  return JsonAnswer(200, out);
+}
+
+AdminResponse PutBehavior(MockReceiver& receiver, const AdminRequest& request) {
+  json doc;
+  try {
+    doc = json::parse(request.body);
+  } catch (const json::parse_error& e) {
+    // "[json.exception.parse_error.101] parse error at ..." -> "parse error
+    // at ...".
+    std::string what = e.what();
+    if (const size_t close = what.find("] "); close != std::string::npos) {
+      what = what.substr(close + 2);
+    }
+    return ErrorAnswer(400, "/: invalid JSON: " + what);
+  }
+  Result<BehaviorSpec> spec = ParseBehavior(doc, "");
+  if (!spec.ok()) {
+    const Error& e = spec.error();
+    return ErrorAnswer(400, (e.path.empty() ? "/" : e.path) + ": " + e.message);
+  }
+  receiver.SetBehavior(*spec);
+  return JsonAnswer(200,
+                    json{{"ok", true}, {"behavior", BehaviorToJson(*spec)}});
+}
+
+}  // namespace
+
+bool IsAdminPath(std::string_view path) { return RouteName(path).has_value(); }
+
+AdminResponse HandleAdminRequest(MockReceiver& receiver,
+                                 const AdminRequest& request) {
+  const std::optional<std::string_view> name = RouteName(request.path);
+  const Route* route = nullptr;
+  if (name) {
+    for (const Route& r : kRoutes) {
+      if (r.path == *name) route = &r;
+    }
+  }
+  if (route == nullptr) {
+    return ErrorAnswer(
+        404, "no admin route " + request.path + "; routes: " + RouteList());
+  }
+  if (!Allowed(route->allow, request.method)) {
+    return ErrorAnswer(405,
+                       "method " + request.method + " not allowed on " +
+                           request.path +
+                           "; allowed: " + std::string(route->allow),
+                       std::string(route->allow));
+  }
+  const std::string_view n = route->path;
+  if (n == "requests") return Requests(receiver, request);
+  if (auto bad = UnknownQuery(request, {})) return *bad;
+  if (n == "") {
+    return JsonAnswer(
+        200, json{{"receiver", receiver.name()},
+                  {"routes",
+                   {"GET /__hooksim/requests?limit=N", "GET /__hooksim/stats",
+                    "POST /__hooksim/reset", "GET /__hooksim/behavior",
+                    "PUT /__hooksim/behavior"}}});
+  }
+  if (n == "stats") {
+    json out;
+    receiver.WithJournal(
+        [&](const Journal& j) { out = JournalStatsToJson(j); });
+    out["receiver"] = receiver.name();
+    return JsonAnswer(200, out);
+  }
+  if (n == "reset") {
+    receiver.Reset();
+    return JsonAnswer(200, json{{"ok", true}});
+  }
+  // behavior
+  if (request.method == "PUT") return PutBehavior(receiver, request);
+  return JsonAnswer(200, BehaviorToJson(receiver.behavior_spec()));
+}
+
+json JournalEntryToJson(const JournalEntry& e) {
+  json reply = {
+      {"answer", DescribeAnswer(e.reply.answer)},
+      {"latency_ms", MillisJson(e.reply.latency.count())},
+  };
+  if (e.reply.answer.fault == Fault::kNone ||
+      e.reply.answer.fault == Fault::kDribble) {
+    reply["status"] = e.reply.answer.status;
+  } else {
+    reply["status"] = nullptr;
+  }
+  reply["fault"] = e.reply.answer.fault == Fault::kNone
+                       ? json(nullptr)
+                       : json(std::string(FaultName(e.reply.answer.fault)));
+  json issues = json::array();
+  if (!e.schema_valid) issues.push_back(e.schema_issue);
+  return json{
+      {"index", e.index},
+      {"time_ms", MillisJson(e.at.time_since_epoch().count())},
+      {"method", e.method},
+      {"target", e.target},
+      {"delivery",
+       {{"key", e.delivery_key},
+        {"from_id_header", e.has_delivery_id},
+        {"attempt", e.delivery_attempt},
+        {"sender_attempt",
+         e.sender_attempt == 0 ? json(nullptr) : json(e.sender_attempt)}}},
+      {"headers", {{"content_type", e.content_type}, {"event", e.event_type}}},
+      {"body", {{"size", e.body_size}, {"hash", Hex16(e.body_hash)}}},
+      {"reply", std::move(reply)},
+      {"schema", {{"valid", e.schema_valid}, {"issues", std::move(issues)}}},
+      {"abandoned", e.abandoned},
+  };
+}
+
+json JournalRequestsToJson(const Journal& journal, size_t limit) {
+  json out = json::array();
+  for (const JournalEntry& e : journal.Recent(limit)) {
+    out.push_back(JournalEntryToJson(e));
+  }
+  return out;
+}
+
+json JournalStatsToJson(const Journal& journal) {
+  json answers = json::object();
+  for (const auto& [answer, count] : journal.answers()) answers[answer] = count;
+  // attempts -> deliveries with that many attempts, in attempt order.
+  std::map<int, uint64_t> histogram;
+  uint64_t delivered = 0;
+  for (const auto& entry : journal.deliveries()) {
+    ++histogram[entry.second.attempts];
+    if (entry.second.success_attempt != 0) ++delivered;
+  }
+  json attempts = json::object();
+  for (const auto& [n, count] : histogram) {
+    attempts[std::to_string(n)] = count;
+  }
+  return json{
+      {"requests", journal.total_requests()},
+      {"answers", std::move(answers)},
+      {"deliveries", journal.deliveries().size()},
+      {"delivered", delivered},
+      {"attempts_per_delivery", std::move(attempts)},
+      {"schema_failures", journal.schema_failures()},
+      {"abandoned", journal.abandoned()},
+      {"journal_dropped", journal.dropped()},
+      {"untracked_requests", journal.untracked_requests()},
+  };
+}
+
+}  // namespace hooksim

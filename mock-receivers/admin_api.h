@@ -1,0 +1,65 @@
+// The receiver's admin API under /__hooksim/, as plain functions from a
+// request to a JSON answer, so it is testable without sockets; the HTTP
+// server only moves bytes in and out.
+//
+// Routes (JSON in and out, UTF-8, invalid bytes replaced):
+//   GET  /__hooksim/                  the receiver's name and these routes
+//   GET  /__hooksim/requests[?limit=N] journal entries, newest last
+//   GET  /__hooksim/stats             counts per answer, attempts per
+//                                     delivery, deliveries, schema failures
+//   POST /__hooksim/reset             clears the journal and counters
+//   GET  /__hooksim/behavior          the current behaviour
+//   PUT  /__hooksim/behavior          replaces it (body: a behaviour, as in
+//                                     scenarios; see behavior_parser.h)
+// Errors are values: {"error": "..."} with 400 (bad JSON, bad behaviour:
+// "/pointer: message"; bad query), 404 (unknown route) or 405 (known route,
+// wrong method; `allow` lists the methods).
+// Thread: HandleAdminRequest is safe to call concurrently (the receiver
+// serialises its own state); the rendering functions are pure.
+#ifndef HOOKSIM_MOCK_RECEIVERS_ADMIN_API_H_
+#define HOOKSIM_MOCK_RECEIVERS_ADMIN_API_H_
+
+#include <cstddef>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <string_view>
+
+#include "mock-receivers/journal.h"
+#include "mock-receivers/receiver.h"
+
+namespace hooksim {
+
+inline constexpr std::string_view kAdminPrefix = "/__hooksim/";
+
+// True for "/__hooksim" and everything under "/__hooksim/".
+bool IsAdminPath(std::string_view path);
+
+struct AdminRequest {
+  std::string method;                        // "GET", "PUT", ...
+  std::string path;                          // Decoded, without the query.
+  std::map<std::string, std::string> query;  // Decoded query parameters.
+  std::string body;
+};
+
+struct AdminResponse {
+  int status = 200;
+  std::string body;   // JSON.
+  std::string allow;  // For 405: "GET, PUT".
+};
+
+AdminResponse HandleAdminRequest(MockReceiver& receiver,
+                                 const AdminRequest& request);
+
+// One journal entry: index, time_ms, method, target, delivery (key, id
+// header or not, attempt here, attempt header), headers of interest, body
+// size and hash, reply (answer, status or fault, latency_ms), schema
+// verdict and issues, abandoned.
+nlohmann::json JournalEntryToJson(const JournalEntry& entry);
+// The newest `limit` entries, oldest first.
+nlohmann::json JournalRequestsToJson(const Journal& journal, size_t limit);
+nlohmann::json JournalStatsToJson(const Journal& journal);
+
+}  // namespace hooksim
+
+#endif  // HOOKSIM_MOCK_RECEIVERS_ADMIN_API_H_

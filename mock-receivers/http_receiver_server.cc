@@ -1,0 +1,596 @@
+#include "mock-receivers/http_receiver_server.h"
+
+#include <arpa/inet.h>
+#include <httplib.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+#include <atomic>
+#include <cerrno>
+#include <cstring>
+#include <exception>
+#include <nlohmann/json.hpp>
+#include <string_view>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "mock-receivers/admin_api.h"
+#include "mock-receivers/connection_faults.h"
+#include "mock-receivers/stop_signal.h"
+
+namespace hooksim {
+namespace {
+
+using SteadyClock = std::chrono::steady_clock;
+
+// Where 3xx answers point. A webhook path on purpose: a sender that follows
+// the redirect shows up in the journal as an extra request.
+constexpr char kRedirectLocation[] = "/hooksim-redirect-not-to-be-followed";
+// A dribbled answer goes out in at most this many parts.
+constexpr size_t kDribblePieces = 16;
+// Start() waits at most this long for the server to accept connections.
+constexpr auto kStartTimeout = std::chrono::seconds(5);
+constexpr size_t kReadBufferBytes = 4096;
+
+// The connection the current thread serves, set by ReceiverHttpServer for
+// the whole of one connection (cpp-httplib runs a connection's requests,
+// handlers included, on one thread).
+struct Connection {
+  int fd = -1;
+  // A fault took the connection over: nothing more is read from or
+  // written to it, and the keep-alive loop ends and closes it.
+  bool taken_over = false;
+  // Close after the current answer (an unparsable or refused request: what
+  // follows on the connection cannot be trusted to be a request).
+  bool close_after = false;
+};
+thread_local Connection* t_connection = nullptr;
+
+// poll() on one descriptor, retrying on EINTR; true when an event came.
+bool WaitFor(int fd, short events, std::chrono::milliseconds timeout) {
+  const auto deadline = SteadyClock::now() + timeout;
+  while (true) {
+    pollfd p{fd, events, 0};
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - SteadyClock::now());
+    const int r =
+        poll(&p, 1, static_cast<int>(std::max<int64_t>(0, left.count())));
+    if (r > 0) return true;
+    if (r == 0 || errno != EINTR) return false;
+  }
+}
+
+void AddressOf(int fd, bool peer, std::string& ip, int& port) {
+  sockaddr_storage addr{};
+  socklen_t len = sizeof(addr);
+  const int r = peer
+                    ? getpeername(fd, reinterpret_cast<sockaddr*>(&addr), &len)
+                    : getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  ip.clear();
+  port = -1;
+  if (r != 0) return;
+  char buf[INET6_ADDRSTRLEN] = {};
+  if (addr.ss_family == AF_INET) {
+    const auto* a = reinterpret_cast<const sockaddr_in*>(&addr);
+    inet_ntop(AF_INET, &a->sin_addr, buf, sizeof(buf));
+    port = ntohs(a->sin_port);
+  } else if (addr.ss_family == AF_INET6) {
+    const auto* a = reinterpret_cast<const sockaddr_in6*>(&addr);
+    inet_ntop(AF_INET6, &a->sin6_addr, buf, sizeof(buf));
+    port = ntohs(a->sin6_port);
+  }
+  ip = buf;
+}
+
+// cpp-httplib's view of one connection: buffered reads, writes that never
+// raise SIGPIPE, and nothing at all once a fault has taken the connection
+// over.
+class ConnectionStream final : public httplib::Stream {
+ public:
+  ConnectionStream(Connection& connection, std::chrono::milliseconds timeout)
+      : connection_(connection), timeout_(timeout) {}
+
+  bool is_readable() const override {
+    if (connection_.taken_over) return false;
+    return off_ < len_ || WaitFor(connection_.fd, POLLIN, timeout_);
+  }
+  bool is_writable() const override {
+    return !connection_.taken_over &&
+           WaitFor(connection_.fd, POLLOUT, timeout_);
+  }
+
+  // Both try the call first and wait only when the socket is not ready:
+  // one system call per read or write on a busy keep-alive connection.
+  ssize_t read(char* ptr, size_t size) override {
+    if (connection_.taken_over) return -1;
+    if (off_ < len_) return FromBuffer(ptr, size);
+    ssize_t n = Retry([&] {
+      return recv(connection_.fd, buffer_.data(), buffer_.size(), MSG_DONTWAIT);
+    });
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+      if (!WaitFor(connection_.fd, POLLIN, timeout_)) return -1;
+      n = Retry([&] {
+        return recv(connection_.fd, buffer_.data(), buffer_.size(),
+                    MSG_DONTWAIT);
+      });
+    }
+    if (n <= 0) return n;
+    off_ = 0;
+    len_ = static_cast<size_t>(n);
+    return FromBuffer(ptr, size);
+  }
+
+  ssize_t write(const char* ptr, size_t size) override {
+    if (connection_.taken_over) return -1;
+    ssize_t n = Retry([&] {
+      return send(connection_.fd, ptr, size, MSG_NOSIGNAL | MSG_DONTWAIT);
+    });
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+      if (!WaitFor(connection_.fd, POLLOUT, timeout_)) return -1;
+      n = Retry([&] {
+        return send(connection_.fd, ptr, size, MSG_NOSIGNAL | MSG_DONTWAIT);
+      });
+    }
+    return n;
+  }
+
+  void get_remote_ip_and_port(std::string& ip, int& port) const override {
+    AddressOf(connection_.fd, /*peer=*/true, ip, port);
+  }
+  void get_local_ip_and_port(std::string& ip, int& port) const override {
+    AddressOf(connection_.fd, /*peer=*/false, ip, port);
+  }
+  socket_t socket() const override { return connection_.fd; }
+
+  // Waits for the next request of a keep-alive connection: true when bytes
+  // (or the peer's close) are there, false after `idle` or on a stop.
+  bool WaitForRequest(std::chrono::milliseconds idle, int wake_fd) const {
+    if (off_ < len_) return true;
+    const auto deadline = SteadyClock::now() + idle;
+    while (true) {
+      pollfd fds[2] = {{connection_.fd, POLLIN, 0}, {wake_fd, POLLIN, 0}};
+      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+          deadline - SteadyClock::now());
+      const int r = poll(fds, wake_fd >= 0 ? 2 : 1,
+                         static_cast<int>(std::max<int64_t>(0, left.count())));
+      if (r < 0 && errno == EINTR) continue;
+      if (r <= 0) return false;
+      if (wake_fd >= 0 && (fds[1].revents & POLLIN)) return false;
+      return true;
+    }
+  }
+
+ private:
+  template <typename Call>
+  static ssize_t Retry(Call call) {
+    ssize_t n;
+    do {
+      n = call();
+    } while (n < 0 && errno == EINTR);
+    return n;
+  }
+
+  ssize_t FromBuffer(char* ptr, size_t size) {
+    const size_t n = std::min(size, len_ - off_);
+    std::memcpy(ptr, buffer_.data() + off_, n);
+    off_ += n;
+    return static_cast<ssize_t>(n);
+  }
+
+  Connection& connection_;
+  std::chrono::milliseconds timeout_;
+  std::array<char, kReadBufferBytes> buffer_;
+  size_t off_ = 0;
+  size_t len_ = 0;
+};
+
+// cpp-httplib's Server with its per-connection loop replaced by one that
+// tells the handlers which connection they serve (t_connection) and that
+// a stop wakes at once. Requests are still parsed, routed and answered by
+// the library (Server::process_request).
+class ReceiverHttpServer final : public httplib::Server {
+ public:
+  ReceiverHttpServer(const HttpReceiverOptions& options, StopSignal& stop)
+      : options_(options), stop_(stop) {}
+
+ private:
+  bool process_and_close_socket(socket_t sock) override {
+    Connection connection{sock, false, false};
+    const int one = 1;  // Also inherited from the listener; made sure of.
+    setsockopt(sock, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    ConnectionStream stream(connection, options_.io_timeout);
+    t_connection = &connection;
+    bool ok = false;
+    // Bounded by the keep-alive request limit.
+    for (size_t left = std::max<size_t>(1, options_.keep_alive_max_requests);
+         left > 0; --left) {
+      if (svr_sock_ == INVALID_SOCKET || stop_.raised()) break;
+      if (!stream.WaitForRequest(options_.keep_alive_timeout, stop_.fd())) {
+        break;
+      }
+      bool connection_closed = false;
+      ok = process_request(stream, /*close_connection=*/left == 1,
+                           connection_closed, nullptr);
+      if (!ok || connection_closed || connection.taken_over ||
+          connection.close_after) {
+        break;
+      }
+    }
+    t_connection = nullptr;
+    // After a reset the number names a harmless replacement socket; after
+    // other faults the connection is already shut down.
+    if (!connection.taken_over) shutdown(sock, SHUT_RDWR);
+    close(sock);
+    return ok;
+  }
+
+  const HttpReceiverOptions& options_;
+  StopSignal& stop_;
+};
+
+// Why binding host:port fails, from the kernel ("Address already in use").
+std::string DescribeBindFailure(const std::string& host, int port) {
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+  addrinfo* found = nullptr;
+  const std::string service = std::to_string(port);
+  if (const int r =
+          getaddrinfo(host.c_str(), service.c_str(), &hints, &found)) {
+    return gai_strerror(r);
+  }
+  std::string reason = "cannot listen";
+  for (addrinfo* a = found; a != nullptr; a = a->ai_next) {
+    const int fd =
+        socket(a->ai_family, a->ai_socktype | SOCK_CLOEXEC, a->ai_protocol);
+    if (fd < 0) {
+      reason = std::strerror(errno);
+      continue;
+    }
+    const int yes = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
+    if (bind(fd, a->ai_addr, a->ai_addrlen) != 0 || listen(fd, 1) != 0) {
+      reason = std::strerror(errno);
+    }
+    close(fd);
+  }
+  freeaddrinfo(found);
+  return reason;
+}
+
+std::string JsonBody(const nlohmann::json& j) {
+  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+// The whole answer of a dribble, written by hand (status line included) so
+// every byte of it can be spread over the latency.
+std::string DribbleAnswer(int status, bool head) {
+  const std::string body = JsonBody(nlohmann::json{{"ok", true}});
+  std::string out = "HTTP/1.1 " + std::to_string(status) +
+                    (status == 200 ? " OK" : " Dribbled") + "\r\n";
+  out += "Content-Type: application/json\r\n";
+  out += "Content-Length: " + std::to_string(body.size()) + "\r\n";
+  out += "Connection: close\r\n\r\n";
+  if (!head) out += body;
+  return out;
+}
+
+}  // namespace
+
+class HttpReceiverServer::Impl {
+ public:
+  Impl(MockReceiver& receiver, HttpReceiverOptions options)
+      : receiver_(receiver), options_(std::move(options)) {}
+  ~Impl() { Stop(); }
+
+  Status Start();
+  void Stop();
+  int port() const { return port_; }
+  const std::string& host() const { return options_.host; }
+
+ private:
+  void Serve(const httplib::Request& req, httplib::Response& res);
+  void ServeAdmin(const httplib::Request& req, httplib::Response& res);
+  void ServeWebhook(const httplib::Request& req, httplib::Response& res);
+  TimePoint Now() const;
+  SteadyClock::duration WallDelay(Duration run_time) const;
+
+  MockReceiver& receiver_;
+  const HttpReceiverOptions options_;
+  StopSignal stop_;
+  std::unique_ptr<ReceiverHttpServer> server_;
+  std::thread listener_;
+  std::atomic<bool> listener_done_{false};
+  bool listener_started_ = false;
+  SteadyClock::time_point started_at_{};
+  int port_ = 0;
+  bool started_ = false;
+  bool stopped_ = false;
+};
+
+Status HttpReceiverServer::Impl::Start() {
+  const std::string where = options_.host + ":" + std::to_string(options_.port);
+  if (started_) return MakeError(where + ": the server was already started");
+  started_ = true;
+  if (!(options_.time_scale > 0 && options_.time_scale <= 1)) {
+    return MakeError("time scale must be in (0, 1], got " +
+                     std::to_string(options_.time_scale));
+  }
+  if (options_.port < 0 || options_.port > 65535) {
+    return MakeError(where + ": port must be 0..65535");
+  }
+  if (options_.threads == 0) return MakeError("threads must be at least 1");
+  if (!stop_.valid()) {
+    return MakeError(std::string("cannot create an eventfd: ") +
+                     std::strerror(errno));
+  }
+
+  server_ = std::make_unique<ReceiverHttpServer>(options_, stop_);
+  httplib::Server& s = *server_;
+  const size_t threads = options_.threads;
+  s.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
+  s.set_tcp_nodelay(true);
+  // cpp-httplib's default also sets SO_REUSEPORT, which lets a second
+  // server bind a port already in use (and share its connections): only
+  // SO_REUSEADDR here, so a used port is an error.
+  s.set_socket_options([](socket_t sock) {
+    const int yes = 1;
+    setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
+  });
+  s.set_keep_alive_max_count(
+      std::max<size_t>(1, options_.keep_alive_max_requests));
+  s.set_read_timeout(options_.io_timeout);
+  s.set_write_timeout(options_.io_timeout);
+  s.set_payload_max_length(options_.max_body_bytes);
+  const size_t max_body = options_.max_body_bytes;
+  s.set_error_handler(httplib::Server::HandlerWithResponse(
+      [max_body](const httplib::Request&, httplib::Response& res) {
+        if (!res.body.empty())
+          return httplib::Server::HandlerResponse::Unhandled;
+        // The library's own refusal (400 unparsable, 413 too large, ...): the
+        // rest of the connection's bytes are not a request to trust.
+        if (t_connection != nullptr) t_connection->close_after = true;
+        res.set_header("Connection", "close");
+        std::string message = "HTTP " + std::to_string(res.status);
+        if (res.status == 413) {
+          message =
+              "request body larger than " + std::to_string(max_body) + " bytes";
+        } else if (res.status == 400) {
+          message = "bad request";
+        }
+        res.set_content(JsonBody({{"error", message}}), "application/json");
+        return httplib::Server::HandlerResponse::Handled;
+      }));
+  s.set_exception_handler([](const httplib::Request&, httplib::Response& res,
+                             std::exception_ptr ep) {
+    std::string what = "unknown error";
+    try {
+      if (ep) std::rethrow_exception(ep);
+    } catch (const std::exception& e) {
+      what = e.what();
+    } catch (...) {
+    }
+    res.status = 500;
+    res.set_content(JsonBody({{"error", what}}), "application/json");
+  });
+  auto handler = [this](const httplib::Request& req, httplib::Response& res) {
+    Serve(req, res);
+  };
+  // Every path, every method cpp-httplib parses (HEAD goes with GET).
+  s.Get(".*", handler);
+  s.Post(".*", handler);
+  s.Put(".*", handler);
+  s.Patch(".*", handler);
+  s.Delete(".*", handler);
+  s.Options(".*", handler);
+
+  if (options_.port == 0) {
+    port_ = s.bind_to_any_port(options_.host);
+    if (port_ <= 0) {
+      return MakeError(where + ": " + DescribeBindFailure(options_.host, 0));
+    }
+  } else {
+    if (!s.bind_to_port(options_.host, options_.port)) {
+      return MakeError(where + ": " +
+                       DescribeBindFailure(options_.host, options_.port));
+    }
+    port_ = options_.port;
+  }
+
+  started_at_ = SteadyClock::now();
+  listener_started_ = true;
+  listener_ = std::thread([this] {
+    // Connection threads inherit this mask: signals meant for the process
+    // (SIGINT, SIGTERM to a command waiting in sigwait) never land on them,
+    // and SIGPIPE cannot kill the process from them.
+    sigset_t all;
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, nullptr);
+    server_->listen_after_bind();
+    listener_done_ = true;
+  });
+  // Bounded: kStartTimeout in 1 ms steps.
+  const auto deadline = SteadyClock::now() + kStartTimeout;
+  while (!server_->is_running()) {
+    if (listener_done_ || SteadyClock::now() > deadline) {
+      Stop();
+      return MakeError(where + ": the server did not start");
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  return std::nullopt;
+}
+
+void HttpReceiverServer::Impl::Stop() {
+  if (stopped_ || !server_) return;
+  stopped_ = true;
+  stop_.Raise();  // Wakes sleeping, hanging and idle keep-alive handlers.
+  // listen_after_bind may not have set is_running yet; stop() is a no-op
+  // then, so retry until the listener has returned (bounded: each pass
+  // either stops it or it is about to run).
+  for (int i = 0; listener_started_ && i < 5000 && !listener_done_; ++i) {
+    server_->stop();
+    if (listener_done_) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  if (listener_.joinable()) listener_.join();
+}
+
+TimePoint HttpReceiverServer::Impl::Now() const {
+  if (options_.now) return options_.now();
+  const std::chrono::duration<double, std::micro> wall =
+      SteadyClock::now() - started_at_;
+  return TimePoint(
+      std::chrono::duration_cast<Duration>(wall / options_.time_scale));
+}
+
+SteadyClock::duration HttpReceiverServer::Impl::WallDelay(
+    Duration run_time) const {
+  const std::chrono::duration<double, std::micro> wall =
+      std::chrono::duration<double, std::micro>(run_time.count()) *
+      options_.time_scale;
+  return std::chrono::duration_cast<SteadyClock::duration>(wall);
+}
+
+void HttpReceiverServer::Impl::Serve(const httplib::Request& req,
+                                     httplib::Response& res) {
+  if (IsAdminPath(req.path)) {
+    ServeAdmin(req, res);
+  } else {
+    ServeWebhook(req, res);
+  }
+}
+
+void HttpReceiverServer::Impl::ServeAdmin(const httplib::Request& req,
+                                          httplib::Response& res) {
+  AdminRequest request;
+  request.method = req.method;
+  request.path = req.path;
+  for (const auto& [key, value] : req.params) request.query.emplace(key, value);
+  request.body = req.body;
+  AdminResponse answer = HandleAdminRequest(receiver_, request);
+  res.status = answer.status;
+  if (!answer.allow.empty()) res.set_header("Allow", answer.allow);
+  res.set_content(std::move(answer.body), "application/json");
+}
+
+void HttpReceiverServer::Impl::ServeWebhook(const httplib::Request& req,
+                                            httplib::Response& res) {
+  const auto arrived = SteadyClock::now();
+  std::vector<Header> headers;
+  headers.reserve(req.headers.size());
+  for (const auto& [name, value] : req.headers) {
+    headers.push_back(Header{name, value});
+  }
+  const HttpRequest request{req.method, req.target, headers, req.body};
+  int attempt = 0;
+  const Reply reply = receiver_.Handle(request, Now(), &attempt);
+  const auto wall = WallDelay(reply.latency);
+  const Fault fault = reply.answer.fault;
+
+  Connection* connection = t_connection;
+  if (connection == nullptr && fault != Fault::kNone) {
+    // Cannot happen: every connection is served by ReceiverHttpServer.
+    res.status = 500;
+    res.set_content(JsonBody({{"error", "no connection for a socket fault"}}),
+                    "application/json");
+    return;
+  }
+  const int fd = connection ? connection->fd : -1;
+  const std::chrono::milliseconds io_timeout = options_.io_timeout;
+
+  if (fault == Fault::kHang) {
+    connection->taken_over = true;
+    if (HoldUntilPeerCloses(fd, stop_.fd()) == HangEnd::kPeerClosed) {
+      receiver_.MarkAbandoned(request, attempt);
+    }
+    ShutDownConnection(fd);
+    return;
+  }
+  if (fault == Fault::kDribble) {
+    connection->taken_over = true;
+    const DribbleEnd end = DribbleBytes(
+        fd, DribbleAnswer(reply.answer.status, req.method == "HEAD"), wall,
+        kDribblePieces, io_timeout,
+        [this](SteadyClock::time_point at) { return stop_.WaitUntil(at); });
+    if (end == DribbleEnd::kPeerClosed)
+      receiver_.MarkAbandoned(request, attempt);
+    ShutDownConnection(fd);
+    return;
+  }
+
+  // No latency (the common case under load): no wait, and the peer cannot
+  // have given up waiting.
+  const bool waited = wall > SteadyClock::duration::zero();
+  if (waited ? !stop_.WaitUntil(arrived + wall) : stop_.raised()) {
+    if (connection) {  // Stopping: close, no answer.
+      connection->taken_over = true;
+      ShutDownConnection(fd);
+    }
+    return;
+  }
+  if (waited && connection && PeerHasClosed(fd)) {
+    // The sender stopped waiting: nothing to write to, and it never saw
+    // this answer.
+    receiver_.MarkAbandoned(request, attempt);
+    connection->taken_over = true;
+    ShutDownConnection(fd);
+    return;
+  }
+  switch (fault) {
+    case Fault::kReset:
+      connection->taken_over = true;
+      ResetConnection(fd);
+      return;
+    case Fault::kEmpty:
+      connection->taken_over = true;
+      ShutDownConnection(fd);
+      return;
+    case Fault::kGarbage:
+      connection->taken_over = true;
+      SendGarbageAndClose(fd, io_timeout);
+      return;
+    case Fault::kNone:
+    case Fault::kHang:
+    case Fault::kDribble:
+      break;
+  }
+  const int status = reply.answer.status;
+  res.status = status;
+  if (status >= 300 && status < 400)
+    res.set_header("Location", kRedirectLocation);
+  // 1xx, 204 and 304 carry no body.
+  if (status >= 200 && status != 204 && status != 304) {
+    res.set_content(status < 300 ? JsonBody({{"ok", true}})
+                                 : JsonBody({{"status", status}}),
+                    "application/json");
+  }
+}
+
+HttpReceiverServer::HttpReceiverServer(MockReceiver& receiver,
+                                       HttpReceiverOptions options)
+    : impl_(std::make_unique<Impl>(receiver, std::move(options))) {}
+
+HttpReceiverServer::~HttpReceiverServer() = default;
+
+Status HttpReceiverServer::Start() { return impl_->Start(); }
+void HttpReceiverServer::Stop() { impl_->Stop(); }
+int HttpReceiverServer::port() const { return impl_->port(); }
+std::string HttpReceiverServer::base_url() const {
+  const std::string& host = impl_->host();
+  // An IPv6 literal needs brackets in a URL.
+  const bool v6 = host.find(':') != std::string::npos;
+  return "http://" + (v6 ? "[" + host + "]" : host) + ":" +
+         std::to_string(impl_->port());
+}
+
+}  // namespace hooksim

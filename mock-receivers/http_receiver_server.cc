@@ -510,9 +510,9 @@ void HttpReceiverServer::Impl::ServeWebhook(const httplib::Request& req,
 
   if (fault == Fault::kHang) {
     connection->taken_over = true;
-    if (HoldUntilPeerCloses(fd, stop_.fd()) == HangEnd::kPeerClosed) {
-      receiver_.MarkAbandoned(request, attempt);
-    }
+    // Whatever ended the hang, no answer was ever written.
+    HoldUntilPeerCloses(fd, stop_.fd());
+    receiver_.MarkAbandoned(request, attempt);
     ShutDownConnection(fd);
     return;
   }
@@ -522,8 +522,7 @@ void HttpReceiverServer::Impl::ServeWebhook(const httplib::Request& req,
         fd, DribbleAnswer(reply.answer.status, req.method == "HEAD"), wall,
         kDribblePieces, io_timeout,
         [this](SteadyClock::time_point at) { return stop_.WaitUntil(at); });
-    if (end == DribbleEnd::kPeerClosed)
-      receiver_.MarkAbandoned(request, attempt);
+    if (end != DribbleEnd::kSent) receiver_.MarkAbandoned(request, attempt);
     ShutDownConnection(fd);
     return;
   }
@@ -532,7 +531,11 @@ void HttpReceiverServer::Impl::ServeWebhook(const httplib::Request& req,
   // have given up waiting.
   const bool waited = wall > SteadyClock::duration::zero();
   if (waited ? !stop_.WaitUntil(arrived + wall) : stop_.raised()) {
-    if (connection) {  // Stopping: close, no answer.
+    // Stopping: close, no answer. The sender never sees this reply (as
+    // when it gives up waiting), so it is abandoned: a 2xx that was never
+    // written must not count as a success at the receiver.
+    receiver_.MarkAbandoned(request, attempt);
+    if (connection) {
       connection->taken_over = true;
       ShutDownConnection(fd);
     }

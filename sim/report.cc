@@ -35,8 +35,15 @@ std::string FindingText(const Finding& f) {
 }  // namespace
 
 std::string ReproduceCommand(const ScenarioOutcome& outcome) {
-  return "hooksim run " + ShellQuote(outcome.file) + " --seed " +
-         std::to_string(outcome.seed);
+  std::string command = "hooksim run " + ShellQuote(outcome.file) +
+                        " --seed " + std::to_string(outcome.seed);
+  if (outcome.mode == "http") {
+    char scale[32];
+    std::snprintf(scale, sizeof(scale), "%g", outcome.time_scale);
+    command += " --mode http --time-scale ";
+    command += scale;
+  }
+  return command;
 }
 
 std::string FormatScenarioLine(const ScenarioOutcome& o) {
@@ -101,6 +108,8 @@ nlohmann::json ReportJson(const std::vector<ScenarioOutcome>& outcomes) {
                          {"gave_up", o.verdict.gave_up},
                          {"attempts", o.verdict.attempts},
                          {"fingerprint", o.fingerprint},
+                         {"mode", o.mode},
+                         {"time_scale", o.time_scale},
                          {"virtual_ms", o.virtual_ms},
                          {"wall_seconds", o.wall_seconds},
                          {"rules", rules},

@@ -23,7 +23,9 @@ struct ScenarioOutcome {
   Verdict verdict;
   std::string fingerprint;
   double wall_seconds = 0;
-  int64_t virtual_ms = 0;  // Virtual time when the last timer ran.
+  int64_t virtual_ms = 0;  // Run time when the last delivery ended.
+  std::string mode = "sim";  // "sim" or "http" (see WorldName).
+  double time_scale = 1.0;   // HTTP world only.
 };
 
 // "PASS  name  deliveries=.. attempts=.. delivered=.. gave_up=.. seed=.."

@@ -105,6 +105,19 @@ int RunRunCommand(const RunCommandOptions& options, std::ostream& out,
     RunOptions ropts;
     ropts.seed = options.seed;
     ropts.validator = *validator;
+    ropts.world = options.world;
+    ropts.time_scale = options.time_scale;
+    if (options.world == World::kHttp) {
+      const double wall_s =
+          ToMillis(LongestRunTime(scenario)) / 1000.0 * options.time_scale;
+      if (wall_s > 60) {
+        out << "note   " << scenario.name << ": over HTTP at time scale "
+            << options.time_scale << " this can take up to "
+            << static_cast<int64_t>(wall_s) << " s of wall time (try "
+            << "--time-scale 0.001)\n";
+        out.flush();
+      }
+    }
     if (options.trace) {
       out << "trace  " << scenario.name << " (seed "
           << options.seed.value_or(scenario.seed) << ")\n";
@@ -125,7 +138,9 @@ int RunRunCommand(const RunCommandOptions& options, std::ostream& out,
     o.verdict = Verify(**run);
     o.fingerprint = (*run)->Fingerprint();
     o.wall_seconds = (*run)->wall_seconds;
-    o.virtual_ms = ToMillis((*run)->clock.Now());
+    o.virtual_ms = ToMillis((*run)->ended_at);
+    o.mode = std::string(WorldName((*run)->world));
+    o.time_scale = (*run)->time_scale;
     out << FormatScenarioLine(o) << "\n";
     PrintFailureDetails(o, out);
     out.flush();

@@ -1,6 +1,7 @@
 // `hooksim run`: loads scenario files (directories expand to their *.json
 // files, *.schema.json excluded, sorted by name), runs each in the virtual
-// world, verifies it and reports.
+// world (or over HTTP on loopback with --mode http), verifies it and
+// reports.
 //
 // Exit codes: 0 every scenario passed; 1 an expectation or contract rule
 // failed; 2 bad input or usage (no scenario is run when any file is bad).
@@ -14,6 +15,7 @@
 #include <vector>
 
 #include "sim/result.h"
+#include "sim/runner.h"
 
 namespace hooksim {
 
@@ -23,6 +25,8 @@ struct RunCommandOptions {
   std::string report_json;  // Path, "" for none.
   std::string junit;        // Path, "" for none.
   bool trace = false;
+  World world = World::kVirtual;
+  double time_scale = 1.0;  // HTTP world: wall seconds per run second.
 };
 
 // Expands the inputs into scenario files.

@@ -1,10 +1,30 @@
 #include "sim/runner.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 
+#include "mock-receivers/http_receiver_server.h"
+#include "sim/http_transport.h"
+#include "sim/real_clock.h"
+
 namespace hooksim {
+
+struct RealWorld {
+  std::unique_ptr<RealClock> clock;
+  std::unique_ptr<HttpTransport> transport;
+  std::vector<std::unique_ptr<HttpReceiverServer>> servers;
+
+  // Stops the servers (waking handlers that hang or sleep) and joins the
+  // transport's workers. Idempotent.
+  void Shutdown() {
+    for (auto& server : servers) server->Stop();
+    transport.reset();
+  }
+};
+
 namespace {
+
 
 // Deliveries the run will make to `receiver`: events x its active hooks.
 size_t ExpectedDeliveries(const Scenario& scenario,
@@ -20,6 +40,29 @@ size_t ExpectedDeliveries(const Scenario& scenario,
 }
 
 }  // namespace
+
+Duration LongestRunTime(const Scenario& scenario) {
+  const size_t events = scenario.events.payloads.empty()
+                            ? static_cast<size_t>(scenario.events.count)
+                            : scenario.events.payloads.size();
+  Duration total = scenario.events.interval *
+                   static_cast<int64_t>(events > 0 ? events - 1 : 0);
+  const RetryPolicy& p = scenario.retry;
+  for (int k = 1; k <= p.max_reattempts; ++k) {
+    total += p.DelayBounds(k).second;
+  }
+  total += p.timeout * p.max_attempts();
+  return total;
+}
+
+std::string_view WorldName(World world) {
+  return world == World::kHttp ? "http" : "sim";
+}
+
+RunResult::RunResult() = default;
+RunResult::~RunResult() {
+  if (real) real->Shutdown();
+}
 
 std::string RunResult::Fingerprint() const {
   uint64_t h = 0x6a09e667f3bcc908ULL;
@@ -70,7 +113,14 @@ Result<std::unique_ptr<RunResult>> RunScenario(const Scenario& scenario,
   auto run = std::make_unique<RunResult>();
   run->scenario = &scenario;
   run->seed = options.seed.value_or(scenario.seed);
+  run->world = options.world;
+  run->time_scale = options.world == World::kHttp ? options.time_scale : 1.0;
   const Random master(run->seed);
+  if (options.world == World::kHttp &&
+      !(options.time_scale > 0 && options.time_scale <= 1)) {
+    return MakeError("time scale must be in (0, 1], got " +
+                     std::to_string(options.time_scale));
+  }
 
   run->validator = options.validator;
   if (!run->validator) {
@@ -81,8 +131,25 @@ Result<std::unique_ptr<RunResult>> RunScenario(const Scenario& scenario,
   }
   auto cache = std::make_shared<CachedPayloadValidator>(run->validator);
 
-  run->network = std::make_unique<SimNetwork>(run->clock);
-  run->wire = std::make_unique<WireRecorder>(*run->network);
+  // The world: a clock and the network the engine sends through.
+  Clock* clock = &run->clock;
+  Transport* network = nullptr;
+  if (options.world == World::kHttp) {
+    run->real = std::make_unique<RealWorld>();
+    RealClockOptions copts;
+    copts.time_scale = options.time_scale;
+    run->real->clock = std::make_unique<RealClock>(copts);
+    HttpTransportOptions topts;
+    topts.workers = options.http_workers;
+    run->real->transport =
+        std::make_unique<HttpTransport>(*run->real->clock, topts);
+    clock = run->real->clock.get();
+    network = run->real->transport.get();
+  } else {
+    run->network = std::make_unique<SimNetwork>(run->clock);
+    network = run->network.get();
+  }
+  run->wire = std::make_unique<WireRecorder>(*network);
   // The run's size is known: size the per-delivery tables once.
   run->wire->Reserve(scenario.DeliveryCount());
   for (const ReceiverSpec& spec : scenario.receivers) {
@@ -92,8 +159,32 @@ Result<std::unique_ptr<RunResult>> RunScenario(const Scenario& scenario,
     ropts.journal.expected_deliveries = ExpectedDeliveries(scenario, spec.name);
     auto receiver = std::make_unique<MockReceiver>(
         ropts, spec.behavior, master.Fork("receiver:" + spec.name));
-    run->network->Attach(SimReceiverUrl(spec.name), receiver.get());
     run->receivers.push_back(std::move(receiver));
+  }
+  // Where each receiver is reached: sim://NAME/hook in the virtual world,
+  // its own server's URL in the HTTP world.
+  std::vector<std::string> receiver_urls;
+  for (size_t i = 0; i < scenario.receivers.size(); ++i) {
+    MockReceiver* receiver = run->receivers[i].get();
+    if (options.world == World::kVirtual) {
+      receiver_urls.push_back(SimReceiverUrl(receiver->name()));
+      run->network->Attach(receiver_urls.back(), receiver);
+      continue;
+    }
+    HttpReceiverOptions sopts;
+    sopts.time_scale = options.time_scale;
+    RealClock* real_clock = run->real->clock.get();
+    sopts.now = [real_clock] { return real_clock->Now(); };
+    // Each transport worker may hold a keep-alive connection to every
+    // receiver, and the server keeps a thread per open connection: room
+    // for all of them, so no request waits behind an idle connection.
+    sopts.threads = options.http_workers + 8;
+    auto server = std::make_unique<HttpReceiverServer>(*receiver, sopts);
+    if (Status s = server->Start()) {
+      return MakeError("receiver " + receiver->name() + ": " + s->ToString());
+    }
+    receiver_urls.push_back(server->base_url() + "/hook");
+    run->real->servers.push_back(std::move(server));
   }
 
   EngineOptions eopts;
@@ -106,7 +197,7 @@ Result<std::unique_ptr<RunResult>> RunScenario(const Scenario& scenario,
     sender_transport = run->sender_wrapper.get();
   }
   run->engine =
-      std::make_unique<DeliveryEngine>(run->clock, *sender_transport, eopts);
+      std::make_unique<DeliveryEngine>(*clock, *sender_transport, eopts);
   for (const HookSpec& h : scenario.hooks) {
     int receiver_index = -1;
     for (size_t i = 0; i < scenario.receivers.size(); ++i) {
@@ -114,9 +205,9 @@ Result<std::unique_ptr<RunResult>> RunScenario(const Scenario& scenario,
         receiver_index = static_cast<int>(i);
       }
     }
-    run->engine->AddHook(Hook{
-        h.id, receiver_index >= 0 ? SimReceiverUrl(h.receiver) : h.url,
-        !h.paused});
+    run->engine->AddHook(
+        Hook{h.id, receiver_index >= 0 ? receiver_urls[receiver_index] : h.url,
+             !h.paused});
     run->hook_receiver.push_back(receiver_index);
   }
   if (options.trace) {
@@ -145,7 +236,7 @@ Result<std::unique_ptr<RunResult>> RunScenario(const Scenario& scenario,
           parsed["event"].is_string()) {
         type = parsed["event"].get<std::string>();
       }
-      run->clock.ScheduleAfter(
+      clock->ScheduleAfter(
           scenario.events.interval * static_cast<int64_t>(i),
           [publish, type = std::move(type), body = std::move(body)]() mutable {
             publish(std::move(type), std::move(body));
@@ -156,7 +247,7 @@ Result<std::unique_ptr<RunResult>> RunScenario(const Scenario& scenario,
                                     master.Fork("events"));
     for (int64_t i = 0; i < scenario.events.count; ++i) {
       ReleaseEvent event = generator.Next();
-      run->clock.ScheduleAfter(
+      clock->ScheduleAfter(
           scenario.events.interval * i,
           [publish, body = std::move(event.body)]() mutable {
             publish("release", std::move(body));
@@ -164,7 +255,20 @@ Result<std::unique_ptr<RunResult>> RunScenario(const Scenario& scenario,
     }
   }
 
-  run->clock_status = run->clock.Run(options.max_steps);
+  if (options.world == World::kHttp) {
+    // Generous: three times the longest possible timeline, plus a minute.
+    RealRunLimits limits;
+    limits.wall_limit =
+        std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+            run->real->clock->ToWall(LongestRunTime(scenario)) * 3) +
+        std::chrono::minutes(1);
+    run->clock_status = run->real->clock->Run(limits);
+    run->ended_at = run->real->clock->Now();
+    run->real->Shutdown();
+  } else {
+    run->clock_status = run->clock.Run(options.max_steps);
+    run->ended_at = run->clock.Now();
+  }
   if (publish_error) return *publish_error;
   run->wall_seconds = std::chrono::duration<double>(
                           std::chrono::steady_clock::now() - wall_start)

@@ -1,13 +1,24 @@
-// Runs a scenario in the virtual world: builds the receivers, the network,
-// the engine and the events from the scenario and its seed, runs the
-// virtual clock until every delivery has ended, and keeps the whole world
-// for the verifier and the reports.
+// Runs a scenario in one of two worlds and keeps the whole world for the
+// verifier and the reports.
+//
+// Virtual world: receivers behind the in-process network, a virtual clock
+// that jumps to the next timer; runs until every delivery has ended.
+// HTTP world: each receiver behind its own HTTP server on 127.0.0.1 (a
+// kernel-chosen port), the engine sending over real sockets with the HTTP
+// transport, on a real clock compressed by time_scale (retry delays,
+// timeouts, latencies, outage windows and event intervals all shrink by
+// the same factor). The same engine and the same receiver objects run in
+// both; with the same seed they draw the same jitter and the same answers,
+// so verdicts and per-delivery attempt counts are the same (the parity
+// test checks it).
 //
 // All randomness is forked from the run's seed: "events" for the event
 // generator, "receiver:NAME" for each receiver, "engine" for jitter. The
 // same scenario and seed give the same attempt log, byte for byte
 // (Fingerprint()).
-// Thread: single-threaded.
+// Thread: RunScenario is called from one thread; in the HTTP world it runs
+// the clock's loop on that thread while servers and transport workers run
+// their own threads, all stopped and joined before it returns.
 #ifndef HOOKSIM_SIM_RUNNER_H_
 #define HOOKSIM_SIM_RUNNER_H_
 
@@ -17,6 +28,7 @@
 #include <optional>
 #include <ostream>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "mock-receivers/receiver.h"
@@ -29,7 +41,15 @@
 
 namespace hooksim {
 
+enum class World { kVirtual, kHttp };
+std::string_view WorldName(World world);  // "sim", "http"
+
 struct RunOptions {
+  World world = World::kVirtual;
+  // HTTP world: wall seconds per run-time second, in (0, 1].
+  double time_scale = 1.0;
+  // HTTP world: attempts in flight at once (transport workers).
+  size_t http_workers = 16;
   std::optional<uint64_t> seed;  // Overrides the scenario's seed.
   // Receives one line per attempt (see FormatTraceLine) when set.
   std::function<void(const std::string&)> trace;
@@ -43,12 +63,20 @@ struct RunOptions {
   std::function<std::unique_ptr<Transport>(Transport& inner)> wrap_sender;
 };
 
+struct RealWorld;  // The HTTP world's clock, transport and servers.
+
 // Everything a finished run leaves behind. Owns the world; addresses are
 // stable (the object is only handed out by unique_ptr).
 struct RunResult {
+  RunResult();
+  ~RunResult();
+
   const Scenario* scenario = nullptr;  // Borrowed; must outlive the result.
   uint64_t seed = 0;
-  VirtualClock clock;
+  World world = World::kVirtual;
+  double time_scale = 1.0;
+  VirtualClock clock;  // The virtual world's clock (idle in the HTTP world).
+  TimePoint ended_at{};  // Run time when the last delivery ended.
   std::unique_ptr<SimNetwork> network;
   std::unique_ptr<WireRecorder> wire;
   std::unique_ptr<Transport> sender_wrapper;  // From RunOptions, or null.
@@ -56,13 +84,20 @@ struct RunResult {
   std::vector<int> hook_receiver;  // Per engine hook: receiver index or -1.
   std::unique_ptr<DeliveryEngine> engine;
   std::shared_ptr<const PayloadValidator> validator;
-  Status clock_status;           // Set when the step limit stopped the run.
+  Status clock_status;  // Set when a step or wall-time limit stopped the run.
   double wall_seconds = 0;
+  // HTTP world only (stopped and joined: servers no longer serve). Declared
+  // last so it goes first, before the receivers its servers borrow.
+  std::unique_ptr<RealWorld> real;
 
   // Hex digest of the attempt log (delivery ids, attempt numbers, times,
   // results, next-attempt times).
   std::string Fingerprint() const;
 };
+
+// Upper bound of a scenario's timeline (run time): the last event, then
+// every retry delay at its longest, every attempt running into its timeout.
+Duration LongestRunTime(const Scenario& scenario);
 
 // One line of --trace output for an attempt.
 std::string FormatTraceLine(const DeliveryEngine& engine,

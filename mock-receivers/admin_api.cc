@@ -238,7 +238,7 @@ json JournalStatsToJson(const Journal& journal) {
   uint64_t delivered = 0;
   for (const auto& entry : journal.deliveries()) {
     ++histogram[entry.second.attempts];
-    if (entry.second.success_attempt != 0) ++delivered;
+    if (entry.second.success_attempt() != 0) ++delivered;
   }
   json attempts = json::object();
   for (const auto& [n, count] : histogram) {

@@ -104,10 +104,8 @@ void Journal::Count(const JournalEntry& entry, const DeliveryLookup& lookup) {
     if (c.schema_invalid == 0) c.first_schema_issue = entry.schema_issue;
     ++c.schema_invalid;
   }
-  if (c.success_attempt != 0) {
-    ++c.attempts_after_success;
-  } else if (entry.reply.answer.IsSuccess()) {
-    c.success_attempt = c.attempts;
+  if (entry.reply.answer.IsSuccess() && c.attempts <= 64) {
+    c.success_mask |= uint64_t{1} << (c.attempts - 1);
   }
   // The sender's attempt number against this receiver's own count.
   if (entry.sender_attempt != 0 && entry.sender_attempt != c.attempts) {
@@ -134,7 +132,9 @@ void Journal::MarkAbandoned(std::string_view delivery_key,
   if (counters == nullptr) return;
   DeliveryCounters& c = *counters;
   ++c.abandoned;
-  if (c.success_attempt == delivery_attempt) c.success_attempt = 0;
+  if (delivery_attempt >= 1 && delivery_attempt <= 64) {
+    c.abandoned_mask |= uint64_t{1} << (delivery_attempt - 1);
+  }
 }
 
 int Journal::AttemptsSeen(std::string_view delivery_key) const {

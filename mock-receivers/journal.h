@@ -15,6 +15,7 @@
 #define HOOKSIM_MOCK_RECEIVERS_JOURNAL_H_
 
 #include <array>
+#include <bit>
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -85,8 +86,23 @@ struct DeliveryCounters {
   int bad_content_type = 0;      // Attempts without application/json.
   int schema_invalid = 0;        // Attempts whose body failed C3/C4.
   std::string first_schema_issue;
-  int success_attempt = 0;       // 1-based attempt answered 2xx; 0 = none.
-  int attempts_after_success = 0;
+  // Attempts (bit k-1 for attempt k, the first 64) answered 2xx, and those
+  // the sender stopped waiting for. Abandonment can be learnt late (over
+  // HTTP only once the latency has passed, when later attempts may already
+  // have arrived), so the success is derived, not counted as requests come.
+  uint64_t success_mask = 0;
+  uint64_t abandoned_mask = 0;
+
+  // 1-based first attempt answered 2xx and not abandoned; 0 = none.
+  int success_attempt() const {
+    const uint64_t seen = success_mask & ~abandoned_mask;
+    return seen == 0 ? 0 : std::countr_zero(seen) + 1;
+  }
+  // Requests of this delivery that arrived after that success.
+  int attempts_after_success() const {
+    const int s = success_attempt();
+    return s == 0 ? 0 : attempts - s;
+  }
   int attempt_header_mismatches = 0;  // X-Hooksim-Attempt != own count.
   // Answers the sender stopped waiting for (its timeout fired first); a 2xx
   // abandoned this way does not count as success.

@@ -86,7 +86,7 @@ std::string Summary(const MockReceiver& receiver) {
   receiver.WithJournal([&](const Journal& j) {
     uint64_t delivered = 0;
     for (const auto& entry : j.deliveries()) {
-      delivered += entry.second.success_attempt != 0 ? 1 : 0;
+      delivered += entry.second.success_attempt() != 0 ? 1 : 0;
     }
     line += "  requests=" + std::to_string(j.total_requests()) +
             " deliveries=" + std::to_string(j.deliveries().size()) +

@@ -295,14 +295,14 @@ void CheckReceivers(const RunResult& run, RuleBook& book) {
           book.Fail(rule, Finding{"receiver", subject, "a valid payload",
                                   c.first_schema_issue});
         }
-        if (c.attempts_after_success > 0) {
+        if (c.attempts_after_success() > 0) {
           book.Fail("C5", Finding{"receiver", subject,
                                   "nothing after the 2xx answer to attempt " +
-                                      std::to_string(c.success_attempt),
-                                  Plural(c.attempts_after_success,
+                                      std::to_string(c.success_attempt()),
+                                  Plural(c.attempts_after_success(),
                                          "more request")});
         }
-        if (c.success_attempt == 0 && c.attempts != kContractMaxAttempts) {
+        if (c.success_attempt() == 0 && c.attempts != kContractMaxAttempts) {
           book.Fail("C6", Finding{"receiver", subject,
                                   "6 attempts when no 2xx was given",
                                   Plural(c.attempts, "attempt") + " seen"});

@@ -285,7 +285,7 @@ TEST(HttpReceiverTest, A2xxWhosePeerLeftIsAbandoned) {
   ASSERT_TRUE(Eventually([&] { return r.Journal()[0].abandoned; }));
   r.receiver.WithJournal([](const Journal& j) {
     EXPECT_EQ(j.abandoned(), 1u);
-    EXPECT_EQ(j.deliveries().at("dlv_x").success_attempt, 0);
+    EXPECT_EQ(j.deliveries().at("dlv_x").success_attempt(), 0);
   });
 }
 

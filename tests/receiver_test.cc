@@ -75,9 +75,9 @@ TEST(ReceiverTest, SequencePerDeliveryRestartsForEachDelivery) {
     EXPECT_EQ(journal.total_requests(), 8u);
     const DeliveryCounters& a = journal.deliveries().at("dlv-a");
     EXPECT_EQ(a.attempts, 5);
-    EXPECT_EQ(a.success_attempt, 3);
-    EXPECT_EQ(a.attempts_after_success, 2);
-    EXPECT_EQ(journal.deliveries().at("dlv-b").success_attempt, 3);
+    EXPECT_EQ(a.success_attempt(), 3);
+    EXPECT_EQ(a.attempts_after_success(), 2);
+    EXPECT_EQ(journal.deliveries().at("dlv-b").success_attempt(), 3);
     EXPECT_EQ(journal.answers().at("503"), 4u);
     EXPECT_EQ(journal.answers().at("200"), 4u);
   });
@@ -297,7 +297,7 @@ TEST(ReceiverTest, MarkAbandonedUsesTheSameDeliveryKey) {
   receiver.MarkAbandoned(no_id.View(), attempt);
   receiver.WithJournal([](const Journal& j) {
     ASSERT_EQ(j.deliveries().size(), 1u);
-    EXPECT_EQ(j.deliveries().begin()->second.success_attempt, 0);
+    EXPECT_EQ(j.deliveries().begin()->second.success_attempt(), 0);
     EXPECT_EQ(j.deliveries().begin()->second.abandoned, 1);
   });
 }

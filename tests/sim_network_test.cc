@@ -72,7 +72,7 @@ TEST(SimNetworkTest, SlowDribbleIsAbandonedAtTheReceiver) {
   EXPECT_EQ(result.error, AttemptError::kTimeout);
   receiver.WithJournal([](const Journal& j) {
     EXPECT_EQ(j.abandoned(), 1u);
-    EXPECT_EQ(j.deliveries().at("dlv_1").success_attempt, 0);
+    EXPECT_EQ(j.deliveries().at("dlv_1").success_attempt(), 0);
     EXPECT_EQ(j.answers().at("dribble"), 1u);
   });
 }

@@ -122,7 +122,7 @@ TEST(HttpWorldTest, NothingListeningIsRefusedSixTimesThenGivenUp) {
   const int port = UnusedPort();
   Scenario s = MustParse(std::string(R"({"name": "refused", "seed": 5,
       "events": {"count": 3},
-      "receivers": {},
+      "receivers": {"unused": {"behavior": {"status": 200}}},
       "hooks": [{"id": "gone", "url": "http://127.0.0.1:)") +
                          std::to_string(port) + R"(/hook"}], )" + kRetry +
                          "}");

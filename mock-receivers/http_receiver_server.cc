@@ -16,6 +16,7 @@
 #include <cerrno>
 #include <cstring>
 #include <exception>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <string_view>
 #include <thread>
@@ -28,6 +29,57 @@
 
 namespace hooksim {
 namespace {
+
+int HexValue(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+// Percent-decodes a query component ('+' is a space); a malformed escape
+// is kept as is.
+std::string DecodeQueryComponent(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (size_t i = 0; i < text.size(); ++i) {
+    if (text[i] == '+') {
+      out += ' ';
+    } else if (text[i] == '%' && i + 2 < text.size() &&
+               HexValue(text[i + 1]) >= 0 && HexValue(text[i + 2]) >= 0) {
+      out +=
+          static_cast<char>(HexValue(text[i + 1]) * 16 + HexValue(text[i + 2]));
+      i += 2;
+    } else {
+      out += text[i];
+    }
+  }
+  return out;
+}
+
+// The query parameters of a request target ("/p?a=1&b" -> {a: 1, b: ""});
+// the first of repeated keys wins; at most 64 parameters.
+std::map<std::string, std::string> ParseTargetQuery(std::string_view target) {
+  std::map<std::string, std::string> query;
+  const size_t q = target.find('?');
+  if (q == std::string_view::npos) return query;
+  std::string_view rest = target.substr(q + 1);
+  const size_t hash = rest.find('#');
+  if (hash != std::string_view::npos) rest = rest.substr(0, hash);
+  while (!rest.empty() && query.size() < 64) {
+    const size_t amp = rest.find('&');
+    const std::string_view pair = rest.substr(0, amp);
+    rest = amp == std::string_view::npos ? std::string_view()
+                                         : rest.substr(amp + 1);
+    if (pair.empty()) continue;
+    const size_t eq = pair.find('=');
+    query.emplace(DecodeQueryComponent(pair.substr(0, eq)),
+                  eq == std::string_view::npos
+                      ? std::string()
+                      : DecodeQueryComponent(pair.substr(eq + 1)));
+  }
+  return query;
+}
 
 using SteadyClock = std::chrono::steady_clock;
 
@@ -475,7 +527,9 @@ void HttpReceiverServer::Impl::ServeAdmin(const httplib::Request& req,
   AdminRequest request;
   request.method = req.method;
   request.path = req.path;
-  for (const auto& [key, value] : req.params) request.query.emplace(key, value);
+  // From the request target only: cpp-httplib also files the fields of a
+  // form-encoded body under params, and `curl -d` sends behaviours that way.
+  request.query = ParseTargetQuery(req.target);
   request.body = req.body;
   AdminResponse answer = HandleAdminRequest(receiver_, request);
   res.status = answer.status;

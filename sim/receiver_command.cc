@@ -37,6 +37,16 @@ class TerminationSignals {
     sigemptyset(&set_);
     sigaddset(&set_, SIGINT);
     sigaddset(&set_, SIGTERM);
+    // A shell without job control starts `hooksim receiver &` with SIGINT
+    // ignored, and an ignored signal never reaches sigwait: `kill -INT`
+    // would not stop it. Asked to stop on SIGINT, it does.
+    for (int sig : {SIGINT, SIGTERM}) {
+      struct sigaction current {};
+      if (sigaction(sig, nullptr, &current) == 0 &&
+          current.sa_handler == SIG_IGN) {
+        signal(sig, SIG_DFL);
+      }
+    }
     pthread_sigmask(SIG_BLOCK, &set_, &old_);
   }
   ~TerminationSignals() { pthread_sigmask(SIG_SETMASK, &old_, nullptr); }

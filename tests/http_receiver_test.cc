@@ -365,6 +365,22 @@ TEST(HttpReceiverTest, AdminApiOverHttp) {
   ASSERT_TRUE(res);
   EXPECT_EQ(res->status, 201);
 
+  // `curl -X PUT -d '{...}'` sends the behaviour form-encoded: the body is
+  // still the behaviour, not a query parameter.
+  res = client.Put("/__hooksim/behavior", R"({"status": 202})",
+                   "application/x-www-form-urlencoded");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 200) << res->body;
+  res = client.Post("/hook", "{}", "application/json");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 202);
+  res = client.Get("/__hooksim/requests?limit=1&");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(json::parse(res->body).size(), 1u) << res->body;
+  res = client.Get("/__hooksim/requests?lim%69t=1");  // Percent-decoded.
+  ASSERT_TRUE(res);
+  EXPECT_EQ(json::parse(res->body).size(), 1u) << res->body;
+
   res = client.Put("/__hooksim/behavior", R"({"status": )", "application/json");
   ASSERT_TRUE(res);
   EXPECT_EQ(res->status, 400);

@@ -118,6 +118,36 @@ TEST(HttpWorldTest, SlowAnswerPastTheTimeoutIsATimeoutAndAbandoned) {
   }
 }
 
+// A dribbled answer is a 200 when it ends within the timeout, a timeout
+// when it would end after it: the transport bounds the whole attempt.
+TEST(HttpWorldTest, DribbleWithinAndPastTheTimeout) {
+  for (const auto& [latency_ms, delivered] :
+       {std::pair{300, true}, std::pair{3000, false}}) {
+    Scenario s = MustParse(
+        std::string(R"({"name": "dribble", "seed": 6, "events": {"count": 2},
+        "receivers": {"r": {"behavior": {"fault": "dribble",
+                            "latency": {"fixed_ms": )") +
+        std::to_string(latency_ms) + "}}}}, " + kRetry + "}");
+    std::unique_ptr<RunResult> run = RunHttp(s);
+    ASSERT_TRUE(run);
+    for (const Delivery& d : run->engine->deliveries()) {
+      if (delivered) {
+        EXPECT_EQ(d.attempts, 1);
+        EXPECT_EQ(d.state, DeliveryState::kDelivered);
+        EXPECT_EQ(d.last.status, 200);
+      } else {
+        EXPECT_EQ(d.attempts, 6);
+        EXPECT_EQ(d.state, DeliveryState::kGaveUp);
+        EXPECT_EQ(d.last.error, AttemptError::kTimeout);
+      }
+    }
+    const Verdict v = Verify(*run);
+    for (const RuleResult& r : v.rules) {
+      EXPECT_TRUE(r.passed()) << latency_ms << " ms: " << r.rule;
+    }
+  }
+}
+
 TEST(HttpWorldTest, NothingListeningIsRefusedSixTimesThenGivenUp) {
   const int port = UnusedPort();
   Scenario s = MustParse(std::string(R"({"name": "refused", "seed": 5,

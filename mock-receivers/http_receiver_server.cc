@@ -253,6 +253,24 @@ class ReceiverHttpServer final : public httplib::Server {
   ReceiverHttpServer(const HttpReceiverOptions& options, StopSignal& stop)
       : options_(options), stop_(stop) {}
 
+  // cpp-httplib 0.11 listens with a backlog of 5 (CPPHTTPLIB_LISTEN_BACKLOG,
+  // compiled into the shared library). When more connections arrive at
+  // once than the accept thread takes in time (a transport opens one per
+  // worker, 16 by default), Linux drops the excess handshakes: the client
+  // believes it is connected, sends its request, and the server sees it only
+  // after a SYN-ACK retransmission a second or more later, long after a
+  // scaled timeout, so the sender logs an attempt the receiver never got.
+  // listen() again on the bound socket widens the queue (capped by
+  // net.core.somaxconn). Call after binding, before serving. On failure
+  // (errno set) the listening socket is closed.
+  bool WidenListenBacklog() {
+    if (::listen(svr_sock_, SOMAXCONN) == 0) return true;
+    const int err = errno;
+    close(svr_sock_.exchange(INVALID_SOCKET));
+    errno = err;
+    return false;
+  }
+
  private:
   bool process_and_close_socket(socket_t sock) override {
     Connection connection{sock, false, false};
@@ -456,6 +474,10 @@ Status HttpReceiverServer::Impl::Start() {
                        DescribeBindFailure(options_.host, options_.port));
     }
     port_ = options_.port;
+  }
+  if (!server_->WidenListenBacklog()) {
+    return MakeError(
+        where + ": cannot widen the listen backlog: " + std::strerror(errno));
   }
 
   started_at_ = SteadyClock::now();

@@ -5,6 +5,9 @@
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <httplib.h>
+#include <linux/inet_diag.h>
+#include <linux/netlink.h>
+#include <linux/sock_diag.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
@@ -13,6 +16,7 @@
 
 #include <cerrno>
 #include <chrono>
+#include <fstream>
 #include <functional>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -160,6 +164,66 @@ std::string Post(const std::string& delivery, const std::string& body = "{}") {
 
 httplib::Headers DeliveryHeaders(const std::string& id) {
   return {{"X-Hooksim-Delivery", id}};
+}
+
+// The accept-queue limit of the IPv4 TCP listener on `port`, from the
+// kernel's socket diagnostics (what `ss -lt` shows as Send-Q), or -1 when
+// the kernel does not tell.
+int64_t ListenBacklog(int port) {
+  const int fd =
+      socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
+  if (fd < 0) return -1;
+  const timeval patience{static_cast<time_t>(kPatience.count()), 0};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &patience, sizeof(patience));
+  struct {
+    nlmsghdr header;
+    inet_diag_req_v2 request;
+  } message{};
+  message.header.nlmsg_len = sizeof(message);
+  message.header.nlmsg_type = SOCK_DIAG_BY_FAMILY;
+  message.header.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+  message.request.sdiag_family = AF_INET;
+  message.request.sdiag_protocol = IPPROTO_TCP;
+  message.request.idiag_states = 1u << 10;  // TCP_LISTEN only.
+  int64_t backlog = -1;
+  if (send(fd, &message, sizeof(message), 0) ==
+      static_cast<ssize_t>(sizeof(message))) {
+    alignas(nlmsghdr) char buf[32768];
+    bool done = false;
+    // Bounded: a dump of the host's listeners ends with NLMSG_DONE.
+    for (int round = 0; !done && round < 1000; ++round) {
+      const ssize_t n = recv(fd, buf, sizeof(buf), 0);
+      if (n <= 0) break;
+      int len = static_cast<int>(n);
+      for (auto* h = reinterpret_cast<nlmsghdr*>(buf); NLMSG_OK(h, len);
+           h = NLMSG_NEXT(h, len)) {
+        if (h->nlmsg_type == NLMSG_DONE || h->nlmsg_type == NLMSG_ERROR) {
+          done = true;
+          break;
+        }
+        const auto* m = static_cast<const inet_diag_msg*>(NLMSG_DATA(h));
+        if (ntohs(m->id.idiag_sport) == port) backlog = m->idiag_wqueue;
+      }
+    }
+  }
+  close(fd);
+  return backlog;
+}
+
+// cpp-httplib listens with a backlog of 5. A sender opening a connection
+// per worker at once (16 by default) overflows that whenever the accept
+// thread is not scheduled at once: the kernel drops the handshake's last
+// step, the client sends its request into a connection the server knows
+// nothing of yet, and the request arrives a second or more later (after
+// a SYN-ACK retransmission), past any compressed timeout. The receiver
+// widens the queue; this checks the kernel's view of it, not speed.
+TEST(HttpReceiverTest, ListenQueueHoldsABurstOfConnections) {
+  Running r(R"({"status": 200})");
+  const int64_t backlog = ListenBacklog(r.server.port());
+  if (backlog < 0) GTEST_SKIP() << "the kernel gave no socket diagnostics";
+  int64_t somaxconn = 128;
+  std::ifstream("/proc/sys/net/core/somaxconn") >> somaxconn;
+  EXPECT_GE(backlog, std::min<int64_t>(somaxconn, 128));
 }
 
 TEST(HttpReceiverTest, SequencePerDeliveryOverHttp) {

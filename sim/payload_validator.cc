@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <exception>
+#include <locale>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
@@ -696,6 +697,20 @@ Status BuildSchema(const Json& schema_json, valijson::Schema& schema,
   }
 }
 
+// valijson compiles a schema's "pattern" regexes on the threads that
+// validate (HTTP receivers validate on their connection threads, at once).
+// std::regex narrows every pattern character through the global locale's
+// ctype<char> facet, and libstdc++'s ctype<char>::narrow fills a per-
+// character cache in that shared facet on first use, without
+// synchronisation (GCC PR 77704): two first compilations race on it (TSan
+// reports it). Filling the cache before any validation leaves them only
+// reading it: after narrow(c, '\0') for every c but NUL (which that call
+// never caches), narrow() only reads the cache for any default.
+void FillCtypeNarrowCache() {
+  const auto& ctype = std::use_facet<std::ctype<char>>(std::locale());
+  for (int c = 1; c < 256; ++c) ctype.narrow(static_cast<char>(c), '\0');
+}
+
 }  // namespace
 
 PayloadValidator::PayloadValidator(std::unique_ptr<Impl> impl)
@@ -723,6 +738,7 @@ PayloadValidator::FromSchemaText(std::string_view envelope_schema,
   if (Status s = BuildSchema(impl->release_json, impl->release, "release")) {
     return *s;
   }
+  FillCtypeNarrowCache();
   return std::shared_ptr<const PayloadValidator>(
       new PayloadValidator(std::move(impl)));
 }

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <condition_variable>
+#include <filesystem>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -194,6 +195,51 @@ TEST(HttpTransportTest, ResetConnectionIsReset) {
   HttpTransport transport(clock, kOneWorker);
   EXPECT_EQ(SendOnce(clock, transport, server.url()).result.error,
             AttemptError::kReset);
+}
+
+// Descriptors this process has open (the directory's own included, the
+// same in every count).
+size_t OpenFds() {
+  size_t n = 0;
+  for ([[maybe_unused]] const auto& entry :
+       std::filesystem::directory_iterator("/proc/self/fd")) {
+    ++n;
+  }
+  return n;
+}
+
+// Every connection a failed attempt opened is closed, and destroying the
+// transport closes the rest (its cancel pipe, idle connections): many
+// resets through several workers leave the process's descriptors where they
+// were.
+TEST(HttpTransportTest, ResetAttemptsAndShutdownLeakNoDescriptors) {
+  constexpr int kAttempts = 48;  // Below RawTcpServer's 64 connections.
+  const size_t before = OpenFds();
+  {
+    RawTcpServer server([](int& fd, RawTcpServer& s) {
+      s.ReadRequest(fd);
+      RawTcpServer::Reset(fd);
+    });
+    RealClock clock;
+    auto transport = std::make_unique<HttpTransport>(
+        clock, HttpTransportOptions{.workers = 4});
+    static const Header kNoHeaders[] = {{"X", "y"}};
+    const std::string url = server.url();
+    const HttpRequest request{"POST", url, kNoHeaders, kBody};
+    std::map<AttemptError, int> seen;
+    clock.ScheduleAfter(Duration::zero(), [&] {
+      for (int i = 0; i < kAttempts; ++i) {
+        transport->Send(request, kGenerous,
+                        [&](AttemptResult r) { ++seen[r.error]; });
+      }
+    });
+    ASSERT_FALSE(clock.Run(RealRunLimits{.wall_limit = testing::kMaxWait}));
+    EXPECT_EQ(seen[AttemptError::kReset], kAttempts);
+    EXPECT_EQ(transport->stats().connections_opened,
+              static_cast<uint64_t>(kAttempts));
+    transport.reset();
+  }
+  EXPECT_EQ(OpenFds(), before);
 }
 
 TEST(HttpTransportTest, CloseWithoutAnswerIsEmptyReply) {

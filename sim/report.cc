@@ -9,9 +9,9 @@ namespace {
 std::string ShellQuote(const std::string& s) {
   bool plain = !s.empty();
   for (char c : s) {
-    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '/' ||
-          c == '.' || c == '_' || c == '-' || c == '+' || c == ':' ||
-          c == ',' || c == '=')) {
+    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '/' || c == '.' ||
+          c == '_' || c == '-' || c == '+' || c == ':' || c == ',' ||
+          c == '=')) {
       plain = false;
     }
   }
@@ -35,8 +35,8 @@ std::string FindingText(const Finding& f) {
 }  // namespace
 
 std::string ReproduceCommand(const ScenarioOutcome& outcome) {
-  std::string command = "hooksim run " + ShellQuote(outcome.file) +
-                        " --seed " + std::to_string(outcome.seed);
+  std::string command = "hooksim run " + ShellQuote(outcome.file) + " --seed " +
+                        std::to_string(outcome.seed);
   if (outcome.mode == "http") {
     char scale[32];
     std::snprintf(scale, sizeof(scale), "%g", outcome.time_scale);
@@ -70,8 +70,7 @@ void PrintFailureDetails(const ScenarioOutcome& o, std::ostream& out) {
       out << "        " << FindingText(f) << "\n";
     }
     if (r.failed > r.examples.size()) {
-      out << "        ... and " << (r.failed - r.examples.size())
-          << " more\n";
+      out << "        ... and " << (r.failed - r.examples.size()) << " more\n";
     }
   }
   out << "      reproduce: " << ReproduceCommand(o) << "\n";

@@ -54,8 +54,7 @@ Result<std::vector<std::string>> ExpandScenarioInputs(
       }
       if (ec) return Error{"cannot list the directory", "", input};
       if (found.empty()) {
-        return Error{"no scenario files (*.json) in this directory", "",
-                     input};
+        return Error{"no scenario files (*.json) in this directory", "", input};
       }
       std::sort(found.begin(), found.end());
       files.insert(files.end(), found.begin(), found.end());
@@ -73,8 +72,7 @@ Result<std::vector<std::string>> ExpandScenarioInputs(
 
 int RunRunCommand(const RunCommandOptions& options, std::ostream& out,
                   std::ostream& err) {
-  Result<std::vector<std::string>> files =
-      ExpandScenarioInputs(options.inputs);
+  Result<std::vector<std::string>> files = ExpandScenarioInputs(options.inputs);
   if (!files.ok()) {
     err << "hooksim run: " << files.error().ToString() << "\n";
     return 2;
@@ -127,8 +125,8 @@ int RunRunCommand(const RunCommandOptions& options, std::ostream& out,
     }
     Result<std::unique_ptr<RunResult>> run = RunScenario(scenario, ropts);
     if (!run.ok()) {
-      err << "hooksim run: " << scenario.file << ": "
-          << run.error().ToString() << "\n";
+      err << "hooksim run: " << scenario.file << ": " << run.error().ToString()
+          << "\n";
       return 2;
     }
     ScenarioOutcome o;

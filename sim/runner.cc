@@ -25,7 +25,6 @@ struct RealWorld {
 
 namespace {
 
-
 // Deliveries the run will make to `receiver`: events x its active hooks.
 size_t ExpectedDeliveries(const Scenario& scenario,
                           const std::string& receiver) {
@@ -61,7 +60,12 @@ std::string_view WorldName(World world) {
 
 RunResult::RunResult() = default;
 RunResult::~RunResult() {
+  // Stop every thread first, then drop what refers to the clock and the
+  // transports (engine, wrapper, wire recorder) before they go.
   if (real) real->Shutdown();
+  engine.reset();
+  sender_wrapper.reset();
+  wire.reset();
 }
 
 std::string RunResult::Fingerprint() const {
@@ -77,12 +81,12 @@ std::string RunResult::Fingerprint() const {
     mix(static_cast<uint64_t>(a.ended.time_since_epoch().count()));
     mix(static_cast<uint64_t>(a.result.error));
     mix(static_cast<uint64_t>(a.result.status));
-    mix(a.next_at ? static_cast<uint64_t>(
-                        a.next_at->time_since_epoch().count())
+    mix(a.next_at ? static_cast<uint64_t>(a.next_at->time_since_epoch().count())
                   : ~0ULL);
   }
   char buf[20];
-  std::snprintf(buf, sizeof(buf), "%016llx", static_cast<unsigned long long>(h));
+  std::snprintf(buf, sizeof(buf), "%016llx",
+                static_cast<unsigned long long>(h));
   return buf;
 }
 
@@ -95,8 +99,8 @@ std::string FormatTraceLine(const DeliveryEngine& engine,
   line += "  attempt " + std::to_string(record.attempt) + "/" +
           std::to_string(engine.options().policy.max_attempts());
   line += "  " + DescribeAttemptResult(record.result);
-  line += " after " +
-          std::to_string(ToMillis(record.ended - record.started)) + " ms";
+  line += " after " + std::to_string(ToMillis(record.ended - record.started)) +
+          " ms";
   if (record.result.IsSuccess()) {
     line += "  -> delivered";
   } else if (record.next_at) {
@@ -221,8 +225,7 @@ Result<std::unique_ptr<RunResult>> RunScenario(const Scenario& scenario,
   // Publish the events on the virtual timeline, one every interval.
   Status publish_error;
   DeliveryEngine* engine = run->engine.get();
-  auto publish = [engine, &publish_error](std::string type,
-                                          std::string body) {
+  auto publish = [engine, &publish_error](std::string type, std::string body) {
     Result<uint32_t> r = engine->Publish(std::move(type), std::move(body));
     if (!r.ok() && !publish_error) publish_error = r.error();
   };
@@ -247,11 +250,10 @@ Result<std::unique_ptr<RunResult>> RunScenario(const Scenario& scenario,
                                     master.Fork("events"));
     for (int64_t i = 0; i < scenario.events.count; ++i) {
       ReleaseEvent event = generator.Next();
-      clock->ScheduleAfter(
-          scenario.events.interval * i,
-          [publish, body = std::move(event.body)]() mutable {
-            publish("release", std::move(body));
-          });
+      clock->ScheduleAfter(scenario.events.interval * i,
+                           [publish, body = std::move(event.body)]() mutable {
+                             publish("release", std::move(body));
+                           });
     }
   }
 

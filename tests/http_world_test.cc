@@ -2,13 +2,12 @@
 // (receiver servers, HTTP transport, real clock), and each fault reaches
 // the engine as the right error kind and is retried; a hook where nothing
 // listens is refused six times and given up.
+#include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <string>
-
-#include <gtest/gtest.h>
 
 #include "sim/runner.h"
 #include "sim/scenario.h"
@@ -64,8 +63,8 @@ TEST_P(HttpFaultTest, FaultIsSeenAsItsErrorKindAndRetried) {
       std::string(R"({"sequence": [")") + c.fault + R"(", 200]})";
   Scenario s = MustParse(std::string(R"({"name": "fault", "seed": 3,
       "events": {"count": 2},
-      "receivers": {"r": {"behavior": )") + behavior + R"(}}, )" + kRetry +
-                         "}");
+      "receivers": {"r": {"behavior": )") +
+                         behavior + R"(}}, )" + kRetry + "}");
   std::unique_ptr<RunResult> run = RunHttp(s);
   ASSERT_TRUE(run);
   ASSERT_FALSE(run->clock_status) << run->clock_status->ToString();
@@ -167,8 +166,7 @@ TEST(HttpWorldTest, NothingListeningIsRefusedSixTimesThenGivenUp) {
       "events": {"count": 3},
       "receivers": {"unused": {"behavior": {"status": 200}}},
       "hooks": [{"id": "gone", "url": "http://127.0.0.1:)") +
-                         std::to_string(port) + R"(/hook"}], )" + kRetry +
-                         "}");
+                         std::to_string(port) + R"(/hook"}], )" + kRetry + "}");
   std::unique_ptr<RunResult> run = RunHttp(s);
   ASSERT_TRUE(run);
   ASSERT_EQ(run->engine->deliveries().size(), 3u);

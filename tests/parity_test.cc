@@ -8,18 +8,18 @@
 // time (no outage windows) run in both worlds with a shortened retry
 // schedule (1, 2, 4, 8, 16 s, jitter kept) and events 20 ms apart, at time
 // scale 0.05: a 10 s timeout becomes 500 ms of wall time, far above a
-// loopback round trip, and an 8 s latency (400 ms) stays 100 ms inside it. Scenarios with
-// outage windows keep their own schedule and intervals (the timeline is
-// what they test) and run at time scale 0.001; their receivers answer at
-// once, so the parity run may raise the timeout to 60 s (10 s would be 10
-// ms of wall time) without changing any answer: an instant answer never
+// loopback round trip, and an 8 s latency (400 ms) stays 100 ms inside it.
+// Scenarios with outage windows keep their own schedule and intervals (the
+// timeline is what they test) and run at time scale 0.001; their receivers
+// answer at once, so the parity run may raise the timeout to 60 s (10 s would
+// be 10 ms of wall time) without changing any answer: an instant answer never
 // meets either timeout.
+#include <gtest/gtest.h>
+
 #include <algorithm>
 #include <filesystem>
 #include <map>
 #include <string>
-
-#include <gtest/gtest.h>
 
 #include "sim/runner.h"
 #include "sim/scenario.h"
@@ -78,15 +78,15 @@ ParityPlan PlanFor(Scenario s) {
   if (HasOutages(s)) {
     plan.time_scale = 0.001;
     if (AnswersAtOnce(s)) {
-      s.retry.timeout = std::max<Duration>(s.retry.timeout,
-                                           std::chrono::seconds(60));
+      s.retry.timeout =
+          std::max<Duration>(s.retry.timeout, std::chrono::seconds(60));
     }
   } else {
     s.retry.schedule = {std::chrono::seconds(1), std::chrono::seconds(2),
                         std::chrono::seconds(4), std::chrono::seconds(8),
                         std::chrono::seconds(16)};
-    s.events.interval = std::min<Duration>(s.events.interval,
-                                           std::chrono::milliseconds(20));
+    s.events.interval =
+        std::min<Duration>(s.events.interval, std::chrono::milliseconds(20));
   }
   plan.scenario = std::move(s);
   return plan;
@@ -119,8 +119,7 @@ TEST_P(ParityTest, SameVerdictAndAttemptsInBothWorlds) {
   ASSERT_TRUE(loaded.ok()) << loaded.error().ToString();
   const ParityPlan plan = PlanFor(std::move(loaded).value());
 
-  std::unique_ptr<RunResult> sim =
-      MustRun(plan.scenario, World::kVirtual, 1.0);
+  std::unique_ptr<RunResult> sim = MustRun(plan.scenario, World::kVirtual, 1.0);
   std::unique_ptr<RunResult> http =
       MustRun(plan.scenario, World::kHttp, plan.time_scale);
   ASSERT_TRUE(sim && http);
@@ -176,8 +175,8 @@ INSTANTIATE_TEST_SUITE_P(
 // The bundled list above must name every bundled scenario.
 TEST(ParityCoverage, EveryBundledScenarioHasAParityRun) {
   size_t files = 0;
-  for (const auto& entry : std::filesystem::directory_iterator(
-           testing::SourcePath("scenarios"))) {
+  for (const auto& entry :
+       std::filesystem::directory_iterator(testing::SourcePath("scenarios"))) {
     const std::string name = entry.path().filename().string();
     if (entry.is_regular_file() && name.ends_with(".json") &&
         !name.ends_with(".schema.json")) {

@@ -3,11 +3,10 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <sstream>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "sim/cli.h"
 #include "tests/test_util.h"
@@ -53,9 +52,9 @@ TEST(RunModeCliTest, BadModeAndTimeScaleAreUsageErrors) {
 
 TEST(RunModeCliTest, HttpRunReportsModeAndReproduceLine) {
   const std::string report = ::testing::TempDir() + "/http-report.json";
-  CliResult r = Cli({"run", testing::SourcePath("scenarios/always-200.json"),
-                     "--mode", "http", "--time-scale", "0.01",
-                     "--report-json", report});
+  CliResult r =
+      Cli({"run", testing::SourcePath("scenarios/always-200.json"), "--mode",
+           "http", "--time-scale", "0.01", "--report-json", report});
   EXPECT_EQ(r.code, 0) << r.out << r.err;
   EXPECT_NE(r.out.find("PASS  always-200"), std::string::npos) << r.out;
   std::ifstream f(report);
@@ -65,8 +64,7 @@ TEST(RunModeCliTest, HttpRunReportsModeAndReproduceLine) {
   EXPECT_DOUBLE_EQ(doc["scenarios"][0]["time_scale"].get<double>(), 0.01);
   EXPECT_EQ(doc["scenarios"][0]["delivered"], 20);
   const std::string reproduce = doc["scenarios"][0]["reproduce"];
-  EXPECT_NE(reproduce.find("--mode http --time-scale 0.01"),
-            std::string::npos)
+  EXPECT_NE(reproduce.find("--mode http --time-scale 0.01"), std::string::npos)
       << reproduce;
 }
 

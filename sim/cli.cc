@@ -1,7 +1,5 @@
 #include "sim/cli.h"
 
-#include <charconv>
-#include <cmath>
 #include <fstream>
 #include <optional>
 #include <sstream>
@@ -12,6 +10,7 @@
 
 #include "sim/deliver_command.h"
 #include "sim/http_types.h"
+#include "sim/parse_number.h"
 #include "sim/receiver_command.h"
 #include "sim/release_events.h"
 #include "sim/run_command.h"
@@ -37,28 +36,6 @@ constexpr const char* kUsage =
     "\n"
     "exit codes: 0 all passed, 1 a rule or expectation failed,\n"
     "            2 bad input or usage\n";
-
-// Strict unsigned parse: rejects signs, spaces and overflow (Boost's
-// lexical_cast would wrap "-5" around to 2^64-5).
-std::optional<uint64_t> ParseSeed(const std::string& text) {
-  uint64_t value = 0;
-  const char* end = text.data() + text.size();
-  auto [ptr, ec] = std::from_chars(text.data(), end, value);
-  if (text.empty() || ec != std::errc() || ptr != end) return std::nullopt;
-  return value;
-}
-
-// A finite decimal number, the whole text (no trailing garbage).
-std::optional<double> ParseDouble(const std::string& text) {
-  double value = 0;
-  const char* end = text.data() + text.size();
-  auto [ptr, ec] = std::from_chars(text.data(), end, value);
-  if (text.empty() || ec != std::errc() || ptr != end ||
-      !std::isfinite(value)) {
-    return std::nullopt;
-  }
-  return value;
-}
 
 std::string Help(const std::string& usage, const po::options_description& d) {
   std::ostringstream s;
@@ -244,7 +221,7 @@ int CmdRun(const std::vector<std::string>& args, std::ostream& out,
     return 2;
   }
   if (vm.count("seed")) {
-    options.seed = ParseSeed(vm["seed"].as<std::string>());
+    options.seed = ParseUint64(vm["seed"].as<std::string>());
     if (!options.seed) {
       err << "hooksim run: --seed: expected an integer 0..18446744073709551615,"
           << " got \"" << vm["seed"].as<std::string>() << "\"\n";
@@ -266,7 +243,7 @@ int CmdRun(const std::vector<std::string>& args, std::ostream& out,
   }
   if (vm.count("time-scale")) {
     const std::string text = vm["time-scale"].as<std::string>();
-    std::optional<double> scale = ParseDouble(text);
+    std::optional<double> scale = ParseFiniteDouble(text);
     if (!scale || !(*scale > 0) || *scale > 1) {
       err << "hooksim run: --time-scale: expected a number in (0, 1], got \""
           << text << "\"\n";
@@ -304,7 +281,7 @@ int CmdEvents(const std::vector<std::string>& args, std::ostream& out,
     err << "hooksim events: --apps: " << s->message << "\n";
     return 2;
   }
-  const std::optional<uint64_t> seed = ParseSeed(vm["seed"].as<std::string>());
+  const std::optional<uint64_t> seed = ParseUint64(vm["seed"].as<std::string>());
   if (!seed) {
     err << "hooksim events: --seed: expected an integer 0..18446744073709551615,"
         << " got \"" << vm["seed"].as<std::string>() << "\"\n";
@@ -398,7 +375,7 @@ int CmdReceiver(const std::vector<std::string>& args, std::ostream& out,
   }
   if (vm.count("scenario")) options.scenario = vm["scenario"].as<std::string>();
   if (vm.count("seed")) {
-    options.seed = ParseSeed(vm["seed"].as<std::string>());
+    options.seed = ParseUint64(vm["seed"].as<std::string>());
     if (!options.seed) {
       err << "hooksim receiver: --seed: expected an integer "
           << "0..18446744073709551615, got \"" << vm["seed"].as<std::string>()
@@ -408,20 +385,17 @@ int CmdReceiver(const std::vector<std::string>& args, std::ostream& out,
   }
   const std::string scale = vm["time-scale"].as<std::string>();
   {
-    double value = 0;
-    const char* end = scale.data() + scale.size();
-    auto [ptr, ec] = std::from_chars(scale.data(), end, value);
-    if (scale.empty() || ec != std::errc() || ptr != end || !(value > 0) ||
-        value > 1) {
+    const std::optional<double> value = ParseFiniteDouble(scale);
+    if (!value || !(*value > 0) || *value > 1) {
       err << "hooksim receiver: --time-scale: expected a number in (0, 1], "
           << "got \"" << scale << "\"\n";
       return 2;
     }
-    options.time_scale = value;
+    options.time_scale = *value;
   }
   const std::string capacity = vm["journal-capacity"].as<std::string>();
   {
-    const std::optional<uint64_t> value = ParseSeed(capacity);
+    const std::optional<uint64_t> value = ParseUint64(capacity);
     if (!value || *value < 1 || *value > kMaxJournalCapacity) {
       err << "hooksim receiver: --journal-capacity: expected an integer 1.."
           << kMaxJournalCapacity << ", got \"" << capacity << "\"\n";

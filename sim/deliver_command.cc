@@ -9,10 +9,12 @@
 #include <ostream>
 #include <string_view>
 
+#include "sim/attempt_line.h"
 #include "sim/delivery_engine.h"
 #include "sim/http_transport.h"
 #include "sim/http_url.h"
 #include "sim/interrupt_watcher.h"
+#include "sim/parse_number.h"
 #include "sim/real_clock.h"
 #include "sim/release_events.h"
 #include "sim/retry_policy.h"
@@ -106,26 +108,6 @@ std::string DeliveryLine(const Delivery& d) {
   return line;
 }
 
-std::string AttemptLine(const DeliveryEngine& engine,
-                        const AttemptRecord& record) {
-  const Delivery& d = engine.deliveries()[record.delivery];
-  std::string line = FormatRunTime(record.started);
-  line += "  " + d.id;
-  line += "  attempt " + std::to_string(record.attempt) + "/" +
-          std::to_string(engine.options().policy.max_attempts());
-  line += "  " + DescribeAttemptResult(record.result);
-  line += " after " + std::to_string(ToMillis(record.ended - record.started)) +
-          " ms";
-  if (record.result.IsSuccess()) {
-    line += "  -> delivered";
-  } else if (record.next_at) {
-    line += "  -> retry at " + FormatRunTime(*record.next_at);
-  } else {
-    line += "  -> gave_up";
-  }
-  return line;
-}
-
 int Deliver(const DeliverOptions& options, std::ostream& out,
             std::ostream& err) {
   EngineOptions engine_options;
@@ -157,7 +139,7 @@ int Deliver(const DeliverOptions& options, std::ostream& out,
   DeliveryEngine engine(clock, transport, engine_options);
   engine.AddHook(Hook{"deliver", options.url, true});
   engine.SetAttemptObserver([&](const AttemptRecord& record) {
-    out << AttemptLine(engine, record) << "\n";
+    out << FormatAttemptLine(engine, record, {.show_hook = false}) << "\n";
     out.flush();
   });
   // From here on, Ctrl-C stops the clock instead of killing the process.
@@ -248,13 +230,12 @@ Result<DeliverOptions> ParseDeliverFlags(const DeliverFlags& flags) {
     options.count = *v;
   }
   if (flags.seed) {
-    uint64_t seed = 0;
-    const std::string& t = *flags.seed;
-    auto [ptr, ec] = std::from_chars(t.data(), t.data() + t.size(), seed);
-    if (t.empty() || ec != std::errc() || ptr != t.data() + t.size()) {
-      return FlagError("seed", "an integer 0..18446744073709551615", t);
+    const std::optional<uint64_t> seed = ParseUint64(*flags.seed);
+    if (!seed) {
+      return FlagError("seed", "an integer 0..18446744073709551615",
+                       *flags.seed);
     }
-    options.seed = seed;
+    options.seed = *seed;
   }
   if (flags.retry_schedule_ms) {
     Result<std::vector<Duration>> s = ParseSchedule(*flags.retry_schedule_ms);

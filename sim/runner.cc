@@ -5,6 +5,7 @@
 #include <cstdio>
 
 #include "mock-receivers/http_receiver_server.h"
+#include "sim/attempt_line.h"
 #include "sim/http_transport.h"
 #include "sim/real_clock.h"
 
@@ -28,9 +29,7 @@ namespace {
 // Deliveries the run will make to `receiver`: events x its active hooks.
 size_t ExpectedDeliveries(const Scenario& scenario,
                           const std::string& receiver) {
-  const size_t events = scenario.events.payloads.empty()
-                            ? static_cast<size_t>(scenario.events.count)
-                            : scenario.events.payloads.size();
+  const size_t events = scenario.EventCount();
   size_t hooks = 0;
   for (const HookSpec& h : scenario.hooks) {
     hooks += !h.paused && h.receiver == receiver ? 1 : 0;
@@ -41,9 +40,7 @@ size_t ExpectedDeliveries(const Scenario& scenario,
 }  // namespace
 
 Duration LongestRunTime(const Scenario& scenario) {
-  const size_t events = scenario.events.payloads.empty()
-                            ? static_cast<size_t>(scenario.events.count)
-                            : scenario.events.payloads.size();
+  const size_t events = scenario.EventCount();
   Duration total = scenario.events.interval *
                    static_cast<int64_t>(events > 0 ? events - 1 : 0);
   const RetryPolicy& p = scenario.retry;
@@ -88,27 +85,6 @@ std::string RunResult::Fingerprint() const {
   std::snprintf(buf, sizeof(buf), "%016llx",
                 static_cast<unsigned long long>(h));
   return buf;
-}
-
-std::string FormatTraceLine(const DeliveryEngine& engine,
-                            const AttemptRecord& record) {
-  const Delivery& d = engine.deliveries()[record.delivery];
-  std::string line = FormatRunTime(record.started);
-  line += "  hook=" + engine.hooks()[d.hook].id;
-  line += "  " + d.id;
-  line += "  attempt " + std::to_string(record.attempt) + "/" +
-          std::to_string(engine.options().policy.max_attempts());
-  line += "  " + DescribeAttemptResult(record.result);
-  line += " after " + std::to_string(ToMillis(record.ended - record.started)) +
-          " ms";
-  if (record.result.IsSuccess()) {
-    line += "  -> delivered";
-  } else if (record.next_at) {
-    line += "  -> retry at " + FormatRunTime(*record.next_at);
-  } else {
-    line += "  -> gave_up";
-  }
-  return line;
 }
 
 Result<std::unique_ptr<RunResult>> RunScenario(const Scenario& scenario,
@@ -218,7 +194,7 @@ Result<std::unique_ptr<RunResult>> RunScenario(const Scenario& scenario,
     DeliveryEngine* engine = run->engine.get();
     run->engine->SetAttemptObserver(
         [engine, trace = options.trace](const AttemptRecord& r) {
-          trace(FormatTraceLine(*engine, r));
+          trace(FormatAttemptLine(*engine, r));
         });
   }
 

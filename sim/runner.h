@@ -51,7 +51,7 @@ struct RunOptions {
   // HTTP world: attempts in flight at once (transport workers).
   size_t http_workers = 16;
   std::optional<uint64_t> seed;  // Overrides the scenario's seed.
-  // Receives one line per attempt (see FormatTraceLine) when set.
+  // Receives one line per attempt (see FormatAttemptLine in sim/attempt_line.h) when set.
   std::function<void(const std::string&)> trace;
   // Bound on virtual-clock steps; the run fails when it is reached.
   uint64_t max_steps = 500'000'000;
@@ -98,10 +98,6 @@ struct RunResult {
 // Upper bound of a scenario's timeline (run time): the last event, then
 // every retry delay at its longest, every attempt running into its timeout.
 Duration LongestRunTime(const Scenario& scenario);
-
-// One line of --trace output for an attempt.
-std::string FormatTraceLine(const DeliveryEngine& engine,
-                            const AttemptRecord& record);
 
 Result<std::unique_ptr<RunResult>> RunScenario(const Scenario& scenario,
                                                const RunOptions& options);

@@ -319,13 +319,15 @@ std::string Range::ToString() const {
   return FormatNumber(min) + ".." + FormatNumber(max);
 }
 
+size_t Scenario::EventCount() const {
+  return events.payloads.empty() ? static_cast<size_t>(events.count)
+                                 : events.payloads.size();
+}
+
 size_t Scenario::DeliveryCount() const {
   size_t active = 0;
   for (const HookSpec& h : hooks) active += h.paused ? 0 : 1;
-  const size_t events_n =
-      events.payloads.empty() ? static_cast<size_t>(events.count)
-                              : events.payloads.size();
-  return events_n * active;
+  return EventCount() * active;
 }
 
 std::string SimReceiverUrl(const std::string& receiver_name) {

@@ -77,6 +77,7 @@ struct Scenario {
   RetryPolicy retry;
   Expectations expect;
 
+  size_t EventCount() const;     // Payloads given, or events generated.
   size_t DeliveryCount() const;  // events x active hooks.
 };
 

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "sim/cli.h"
+#include "tests/test_util.h"
 #include "tests/loopback_servers.h"
 
 namespace hooksim {
@@ -21,22 +22,8 @@ namespace {
 using testing::HttplibServer;
 using testing::RefusedPort;
 
-struct CliResult {
-  int code;
-  std::string out;
-  std::string err;
-};
-
-CliResult Cli(std::vector<std::string> args) {
-  args.insert(args.begin(), "hooksim");
-  std::vector<const char*> argv;
-  for (const auto& a : args) argv.push_back(a.c_str());
-  std::istringstream in;
-  std::ostringstream out, err;
-  const int code =
-      RunCli(static_cast<int>(argv.size()), argv.data(), in, out, err);
-  return {code, out.str(), err.str()};
-}
+using testing::Cli;
+using testing::CliResult;
 
 size_t Count(const std::string& text, const std::string& needle) {
   size_t n = 0;

@@ -3,15 +3,13 @@
 // the engine as the right error kind and is retried; a hook where nothing
 // listens is refused six times and given up.
 #include <gtest/gtest.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include <string>
 
 #include "sim/runner.h"
 #include "sim/scenario.h"
 #include "sim/verifier.h"
+#include "tests/loopback_servers.h"
 
 namespace hooksim {
 namespace {
@@ -34,20 +32,6 @@ std::unique_ptr<RunResult> RunHttp(const Scenario& s) {
   Result<std::unique_ptr<RunResult>> run = RunScenario(s, options);
   EXPECT_TRUE(run.ok()) << (run.ok() ? "" : run.error().ToString());
   return run.ok() ? std::move(run).value() : nullptr;
-}
-
-// A loopback port with nothing listening on it (bound, then released).
-int UnusedPort() {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = 0;
-  bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
-  socklen_t len = sizeof(addr);
-  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  close(fd);
-  return ntohs(addr.sin_port);
 }
 
 struct FaultCase {
@@ -161,12 +145,12 @@ TEST(HttpWorldTest, DribbleWithinAndPastTheTimeout) {
 }
 
 TEST(HttpWorldTest, NothingListeningIsRefusedSixTimesThenGivenUp) {
-  const int port = UnusedPort();
+  const testing::RefusedPort refused;  // Bound, never listening.
   Scenario s = MustParse(std::string(R"({"name": "refused", "seed": 5,
       "events": {"count": 3},
       "receivers": {"unused": {"behavior": {"status": 200}}},
-      "hooks": [{"id": "gone", "url": "http://127.0.0.1:)") +
-                         std::to_string(port) + R"(/hook"}], )" + kRetry + "}");
+      "hooks": [{"id": "gone", "url": ")") +
+                         refused.url() + R"("}], )" + kRetry + "}");
   std::unique_ptr<RunResult> run = RunHttp(s);
   ASSERT_TRUE(run);
   ASSERT_EQ(run->engine->deliveries().size(), 3u);

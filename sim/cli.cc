@@ -130,12 +130,15 @@ po::options_description DeliverOptionsDesc() {
       "concurrency", po::value<std::string>(),
       "attempts in flight at once (1..1024, default 16)")(
       "interval-ms", po::value<std::string>(),
-      "time between two events (0..86400000, default 0: all at once)");
+      "time between two events (0..86400000, default 0: all at once)")(
+      "event-file", po::value<std::string>(),
+      "deliver the events in FILE (one JSON document per line, each sent "
+      "byte for byte) instead of generated ones; excludes --count");
   return d;
 }
 
 constexpr const char* kDeliverUsage =
-    "usage: hooksim deliver --url URL [--count N] [--seed S]\n"
+    "usage: hooksim deliver --url URL [--count N | --event-file F] [--seed S]\n"
     "         [--retry-schedule-ms D1,...,D5] [--timeout-ms T] [--jitter F]\n"
     "         [--concurrency C] [--interval-ms I]\n"
     "\n"
@@ -342,6 +345,7 @@ int CmdDeliver(const std::vector<std::string>& args, std::ostream& out,
   DeliverFlags flags;
   flags.url = flag("url");
   flags.count = flag("count");
+  flags.event_file = flag("event-file");
   flags.seed = flag("seed");
   flags.retry_schedule_ms = flag("retry-schedule-ms");
   flags.timeout_ms = flag("timeout-ms");

@@ -146,26 +146,36 @@ int Deliver(const DeliverOptions& options, std::ostream& out,
   std::optional<InterruptWatcher> watcher;
   if (options.handle_interrupt) watcher.emplace([&clock] { clock.Stop(); });
 
-  out << "delivering " << options.count << " release event"
-      << (options.count == 1 ? "" : "s") << " to " << options.url << " (seed "
+  const int64_t count = options.events
+                            ? static_cast<int64_t>(options.events->size())
+                            : options.count;
+  out << "delivering " << count
+      << (options.events ? " event" : " release event")
+      << (count == 1 ? "" : "s") << " to " << options.url << " (seed "
       << options.seed << ")\n";
   out.flush();
   ReleaseEventGenerator events(ReleaseEventOptions{},
                                Random(options.seed).Fork("events"));
   int64_t published = 0;
+  // Publish cannot fail: count is far below the engine's delivery limit.
+  auto publish_one = [&] {
+    if (options.events) {
+      const FileEvent& e = (*options.events)[static_cast<size_t>(published)];
+      (void)engine.Publish(e.type, e.body);
+    } else {
+      (void)engine.Publish("release", events.Next().body);
+    }
+    ++published;
+  };
   std::function<void()> publish_next = [&] {
-    // Publish cannot fail: count is far below the engine's delivery limit.
-    (void)engine.Publish("release", events.Next().body);
-    if (++published < options.count) {
+    publish_one();
+    if (published < count) {
       clock.ScheduleAfter(options.interval, publish_next);
     }
   };
   if (options.interval == Duration::zero()) {
-    // Bounded by kMaxDeliverCount.
-    while (published < options.count) {
-      (void)engine.Publish("release", events.Next().body);
-      ++published;
-    }
+    // Bounded by kMaxDeliverCount / kMaxEventFileEvents.
+    while (published < count) publish_one();
   } else {
     clock.ScheduleAfter(Duration::zero(), publish_next);
   }
@@ -201,7 +211,7 @@ int Deliver(const DeliverOptions& options, std::ostream& out,
   if (interrupted) {
     err << "hooksim deliver: interrupted: " << pending
         << (pending == 1 ? " delivery" : " deliveries") << " still pending ("
-        << (options.count - published) << " events not published)\n";
+        << (count - published) << " events not published)\n";
     return kInterruptedExitCode;
   }
   if (run) {
@@ -228,6 +238,17 @@ Result<DeliverOptions> ParseDeliverFlags(const DeliverFlags& flags) {
     Result<int64_t> v = ParseInt("count", *flags.count, 1, kMaxDeliverCount);
     if (!v.ok()) return v.error();
     options.count = *v;
+  }
+  if (flags.event_file) {
+    if (flags.count) {
+      return MakeError(
+          "--event-file and --count: give one (the file sets the count)");
+    }
+    Result<std::vector<FileEvent>> events = ReadEventFile(*flags.event_file);
+    if (!events.ok()) {
+      return MakeError("--event-file: " + events.error().ToString());
+    }
+    options.events = std::move(*events);
   }
   if (flags.seed) {
     const std::optional<uint64_t> seed = ParseUint64(*flags.seed);

@@ -1,5 +1,6 @@
 // `hooksim deliver`: the sender half on real sockets. Generates seeded
-// release events and delivers each to one URL with the DeliveryEngine on a
+// release events (or reads them from an event file, see event_file.h) and
+// delivers each to one URL with the DeliveryEngine on a
 // RealClock (time scale 1) and the HttpTransport, printing every attempt
 // as it ends, one line per delivery at the end, and a summary.
 //
@@ -26,6 +27,7 @@
 #include <string>
 #include <vector>
 
+#include "sim/event_file.h"
 #include "sim/result.h"
 #include "sim/time.h"
 
@@ -39,6 +41,9 @@ inline constexpr int kInterruptedExitCode = 130;
 struct DeliverOptions {
   std::string url;
   int64_t count = 1;
+  // Events read from --event-file; when set, delivered instead of `count`
+  // generated ones, in file order.
+  std::optional<std::vector<FileEvent>> events;
   uint64_t seed = 1;
   // Delays before re-attempts 1..5, the last repeating (see above).
   std::vector<Duration> schedule = {Millis(100), Millis(200), Millis(400),
@@ -54,6 +59,7 @@ struct DeliverOptions {
 struct DeliverFlags {
   std::optional<std::string> url;
   std::optional<std::string> count;
+  std::optional<std::string> event_file;
   std::optional<std::string> seed;
   std::optional<std::string> retry_schedule_ms;
   std::optional<std::string> timeout_ms;
@@ -65,7 +71,8 @@ struct DeliverFlags {
 // Strict parsing (no signs, spaces, fractions where integers are expected,
 // or overflow) and range checks. The error message names the flag and the
 // value, e.g. `--count: expected an integer 1..100000, got "0"`.
-// --url is required and must be http://host[:port]/path.
+// --url is required and must be http://host[:port]/path. --event-file is
+// read here (its errors name the file and line) and excludes --count.
 Result<DeliverOptions> ParseDeliverFlags(const DeliverFlags& flags);
 
 // Runs the deliveries; returns the exit code described above. `options`

@@ -4,6 +4,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <map>
 #include <mutex>
 #include <nlohmann/json.hpp>
@@ -152,6 +153,53 @@ TEST(DeliverCommandTest, DeliversToALoopbackServerAndRetriesFailures) {
     EXPECT_EQ(body["event"], "release");
     EXPECT_TRUE(body["data"].is_object());
   }
+}
+
+TEST(DeliverCommandTest, EventFileBodiesAreSentByteForByte) {
+  HttplibServer server;
+  std::mutex mu;
+  std::vector<std::string> bodies;
+  std::vector<std::string> types;
+  server.server().Post("/hook", [&](const auto& req, auto& res) {
+    std::lock_guard<std::mutex> lock(mu);
+    bodies.push_back(req.body);
+    types.push_back(req.get_header_value("X-Hooksim-Event"));
+    res.status = 200;
+  });
+  server.Start();
+  char path[] = "/tmp/hooksim_deliver_events_XXXXXX";
+  const int fd = mkstemp(path);
+  ASSERT_GE(fd, 0);
+  const std::string lines =
+      "{\"event\":\"release\", \"data\":{\"n\":1}}\n"
+      "{\"event\":\"other\",\"data\":{ }}\n";
+  ASSERT_EQ(write(fd, lines.data(), lines.size()),
+            static_cast<ssize_t>(lines.size()));
+  close(fd);
+  const CliResult r = Cli({"deliver", "--url", server.url(), "--event-file",
+                           path, "--concurrency", "1", "--interval-ms", "1"});
+  EXPECT_EQ(r.code, 0) << r.out << r.err;
+  EXPECT_NE(r.out.find("delivering 2 events to "), std::string::npos) << r.out;
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    ASSERT_EQ(bodies.size(), 2u);
+    EXPECT_EQ(bodies[0], "{\"event\":\"release\", \"data\":{\"n\":1}}");
+    EXPECT_EQ(bodies[1], "{\"event\":\"other\",\"data\":{ }}");
+    EXPECT_EQ(types[1], "other");
+  }
+  const CliResult both = Cli({"deliver", "--url", server.url(), "--event-file",
+                              path, "--count", "2"});
+  EXPECT_EQ(both.code, 2);
+  EXPECT_NE(both.err.find("--event-file and --count"), std::string::npos)
+      << both.err;
+  std::remove(path);
+  const CliResult missing =
+      Cli({"deliver", "--url", server.url(), "--event-file", path});
+  EXPECT_EQ(missing.code, 2);
+  EXPECT_NE(missing.err.find("--event-file: "), std::string::npos)
+      << missing.err;
+  EXPECT_NE(missing.err.find("cannot open the file"), std::string::npos)
+      << missing.err;
 }
 
 TEST(DeliverCommandTest, GivesUpAfterSixAttemptsAgainstARefusedPort) {

@@ -39,6 +39,9 @@ struct Hook {
   std::string id;
   std::string url;
   bool active = true;  // Paused hooks get no deliveries.
+  // "whsec_..." (see webhook_signature.h), or empty: attempts carry no
+  // signature headers.
+  std::string secret;
 };
 
 enum class DeliveryState { kPending, kInFlight, kDelivered, kGaveUp };

@@ -10,8 +10,10 @@
 #   hooksim-receiver / nginx  (same wrk load)
 #
 # usage: bench/compare.sh [--duration S] [--connections C] [--threads T]
-#                         [--payload-bytes B]
-# Defaults: 10 s per run, 16 connections, wrk threads = nproc, 512 bytes.
+#                         [--payload-bytes B] [--rounds N]
+# Defaults: 10 s per run, 16 connections, wrk threads = nproc, 512 bytes,
+# 1 round. With N rounds the three runs are repeated in turn N times and
+# each rate is the median of its N runs (a shared machine's load drifts).
 # wrk drives C connections from T event-loop threads; hooksim bench drives
 # C connections from C transport worker threads plus its loop thread.
 #
@@ -26,20 +28,22 @@ duration=10
 connections=16
 threads="$(nproc 2>/dev/null || echo 2)"
 payload_bytes=512
+rounds=1
 
-usage() { sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'; }
 while (($#)); do
   case "$1" in
     --duration) duration="${2:?--duration needs a value}"; shift 2 ;;
     --connections) connections="${2:?--connections needs a value}"; shift 2 ;;
     --threads) threads="${2:?--threads needs a value}"; shift 2 ;;
     --payload-bytes) payload_bytes="${2:?--payload-bytes needs a value}"; shift 2 ;;
+    --rounds) rounds="${2:?--rounds needs a value}"; shift 2 ;;
     -h|--help) usage; exit 0 ;;
     *) echo "compare.sh: unknown argument \"$1\" (try --help)" >&2; exit 2 ;;
   esac
 done
 for pair in "duration:$duration" "connections:$connections" \
-            "threads:$threads" "payload-bytes:$payload_bytes"; do
+            "threads:$threads" "payload-bytes:$payload_bytes" "rounds:$rounds"; do
   if ! [[ "${pair#*:}" =~ ^[0-9]+$ ]] || [ "${pair#*:}" -lt 1 ]; then
     echo "compare.sh: --${pair%%:*}: expected a positive integer, got \"${pair#*:}\"" >&2
     exit 2
@@ -175,34 +179,42 @@ run_wrk() {  # URL OUT
 }
 
 echo "compare.sh: $(nproc) cores ($(sed -n 's/^model name[^:]*: //p' /proc/cpuinfo | head -1)), ${duration} s per run, ${connections} connections, wrk ${threads} threads, payload ${payload_bytes} bytes" >&2
-echo "compare.sh: wrk -> nginx ($nginx_url)" >&2
-run_wrk "$nginx_url" "$work/wrk-nginx.txt"
-echo "compare.sh: wrk -> hooksim receiver ($receiver_url)" >&2
-run_wrk "$receiver_url" "$work/wrk-receiver.txt"
-echo "compare.sh: hooksim bench -> hooksim receiver" >&2
-"$HOOKSIM" bench --target "$receiver_url" --connections "$connections" \
-  --duration "$duration" --payload-bytes "$payload_bytes" \
-  --json "$work/bench.json" >"$work/bench.txt" 2>&1 || {
-  cat "$work/bench.txt" >&2
-  exit 1
-}
-
-nginx_rate="$(rate_of "$work/wrk-nginx.txt")"
-receiver_rate="$(rate_of "$work/wrk-receiver.txt")"
-json_field() { sed -n "s/^  \"$1\": \([0-9.e+-]*\),\{0,1\}$/\1/p" "$work/bench.json"; }
-bench_rate="$(json_field deliveries_per_s)"
+# median FILE...: the median of one number per file.
+median() { sort -g "$@" | awk '{v[NR] = $1} END {print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2}'; }
+json_field() { sed -n "s/^  \"$1\": \([0-9.e+-]*\),\{0,1\}$/\1/p" "$2"; }
 p99() { sed -n 's/^ *99% *\([0-9.]*[a-z]*\).*/\1/p' "$1"; }
+for round in $(seq "$rounds"); do
+  echo "compare.sh: round $round/$rounds: wrk -> nginx ($nginx_url)" >&2
+  run_wrk "$nginx_url" "$work/wrk-nginx.txt"
+  rate_of "$work/wrk-nginx.txt" >>"$work/nginx.rates"
+  echo "compare.sh: round $round/$rounds: wrk -> hooksim receiver ($receiver_url)" >&2
+  run_wrk "$receiver_url" "$work/wrk-receiver.txt"
+  rate_of "$work/wrk-receiver.txt" >>"$work/receiver.rates"
+  echo "compare.sh: round $round/$rounds: hooksim bench -> hooksim receiver" >&2
+  "$HOOKSIM" bench --target "$receiver_url" --connections "$connections" \
+    --duration "$duration" --payload-bytes "$payload_bytes" \
+    --json "$work/bench.json" >"$work/bench.txt" 2>&1 || {
+    cat "$work/bench.txt" >&2
+    exit 1
+  }
+  json_field deliveries_per_s "$work/bench.json" >>"$work/bench.rates"
+  echo "compare.sh: round $round/$rounds: nginx $(tail -1 "$work/nginx.rates"), receiver $(tail -1 "$work/receiver.rates"), bench $(tail -1 "$work/bench.rates")" >&2
+done
+
+nginx_rate="$(median "$work/nginx.rates")"
+receiver_rate="$(median "$work/receiver.rates")"
+bench_rate="$(median "$work/bench.rates")"
 
 awk -v n="$nginx_rate" -v r="$receiver_rate" -v b="$bench_rate" \
     -v pn="$(p99 "$work/wrk-nginx.txt")" -v pr="$(p99 "$work/wrk-receiver.txt")" \
     -v pb="$(sed -n '/"attempt_latency_ms"/,/}/s/^ *"p99": \([0-9.]*\),/\1/p' "$work/bench.json")" \
-    -v c="$connections" -v t="$threads" -v d="$duration" 'BEGIN {
-  printf "%-40s %14s %12s\n", "run (" c " connections, " d " s)", "requests/s", "p99";
+    -v c="$connections" -v t="$threads" -v d="$duration" -v r_="$rounds" 'BEGIN {
+  printf "%-40s %14s %12s\n", "run (" c " conns, " d " s, median of " r_ ")", "requests/s", "p99 (last)";
   printf "%-40s %14.0f %12s\n", "wrk -t" t " -> nginx return 200", n, pn;
   printf "%-40s %14.0f %12s\n", "wrk -t" t " -> hooksim receiver", r, pr;
   printf "%-40s %14.0f %12s\n", "hooksim bench -> hooksim receiver", b, pb "ms";
   printf "ratio hooksim-bench / wrk (same receiver):   %.2f  (target >= 0.80)\n", b / r;
   printf "ratio hooksim-receiver / nginx (same wrk):   %.2f  (target >= 0.70)\n", r / n;
 }'
-echo "hooksim bench details:"
+echo "hooksim bench details (last round):"
 sed 's/^/  /' "$work/bench.txt"

@@ -503,7 +503,7 @@ po::options_description BenchOptionsDesc() {
       "sender connections: transport workers (1..1024, default 16)")(
       "payload-bytes", po::value<std::string>(),
       "pad bodies shorter than B bytes with trailing JSON whitespace "
-      "(0..1048576, default 0: as generated, ~380 bytes)")(
+      "(0..1048576, default 0: as generated, ~310 bytes)")(
       "failure-rate", po::value<std::string>(),
       "receivers answer 500 with this probability, seeded (0..1, default 0)")(
       "target", po::value<std::string>(),

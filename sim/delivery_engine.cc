@@ -147,8 +147,7 @@ void DeliveryEngine::OnAttemptDone(uint32_t index, AttemptResult result) {
     --open_;
   } else if (d.attempts < options_.policy.max_attempts()) {
     d.state = DeliveryState::kPending;
-    const uint64_t ordinal =
-        options_.retain_ended ? index : ordinal_[index];
+    const uint64_t ordinal = options_.retain_ended ? index : ordinal_[index];
     Random jitter_rng =
         rng_.Fork((ordinal << 8) | static_cast<uint64_t>(d.attempts));
     const Duration delay =

@@ -223,6 +223,12 @@ int Bench(const BenchOptions& options, std::ostream& out, std::ostream& err) {
     err << kPrefix << "an option is out of range (see hooksim bench --help)\n";
     return 2;
   }
+  if (!options.target &&
+      options.receivers * options.connections > kMaxBenchReceiverConnections) {
+    err << kPrefix << "--receivers x --connections: at most "
+        << kMaxBenchReceiverConnections << "\n";
+    return 2;
+  }
   if (options.target) {
     if (Result<HttpUrl> url = ParseHttpUrl(*options.target); !url.ok()) {
       err << kPrefix << "--target: " << url.error().message << "\n";
@@ -591,6 +597,16 @@ Result<BenchOptions> ParseBenchFlags(const BenchFlags& flags) {
       return MakeError("--target: " + url.error().message);
     }
     options.target = *flags.target;
+  }
+  if (!options.target &&
+      options.receivers * options.connections > kMaxBenchReceiverConnections) {
+    return MakeError(
+        "--receivers x --connections: at most " +
+        std::to_string(kMaxBenchReceiverConnections) +
+        " in-process receiver connections (each has its own server thread), "
+        "got " +
+        std::to_string(options.receivers) + " x " +
+        std::to_string(options.connections));
   }
   if (flags.json) {
     if (flags.json->empty()) return FlagError("json", "a file name", "");

@@ -54,6 +54,9 @@ inline constexpr int64_t kMaxBenchConnections = 1024;
 inline constexpr int64_t kMaxBenchPayloadBytes = 1 << 20;
 inline constexpr size_t kMaxBenchOpenDeliveries = 65536;
 inline constexpr size_t kBenchReceiverTrackedDeliveries = 4096;
+// In-process receivers serve each connection from a thread of their own:
+// receivers x connections is bounded (not checked with --target).
+inline constexpr int64_t kMaxBenchReceiverConnections = 4096;
 
 struct BenchOptions {
   // Exactly one of events and duration is used; neither: 10,000 events.
@@ -97,7 +100,8 @@ struct BenchFlags {
 // e.g. `--connections: expected an integer 1..1024, got "0"`. --events and
 // --duration exclude each other; --seed, --retry-schedule-ms, --timeout-ms
 // and --jitter follow `hooksim deliver`'s rules; --target must be
-// http://host[:port]/path.
+// http://host[:port]/path; without --target, receivers x connections is at
+// most kMaxBenchReceiverConnections.
 Result<BenchOptions> ParseBenchFlags(const BenchFlags& flags);
 
 // `hooksim bench ARGS...`: parses the flags (Boost.Program_options errors

@@ -77,6 +77,8 @@ TEST(BenchFlagsTest, BadValuesNameTheFlagAndValue) {
       {{"--duration", "0"}, "--duration"},
       {{"--duration", "nan"}, "\"nan\""},
       {{"--receivers", "65"}, "--receivers"},
+      {{"--receivers", "8", "--connections", "1000"},
+       "--receivers x --connections: at most 4096"},
       {{"--payload-bytes", "1x"}, "--payload-bytes"},
       {{"--failure-rate", "1.5"},
        "--failure-rate: expected a fraction 0..1, "

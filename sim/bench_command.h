@@ -1,8 +1,8 @@
 // `hooksim bench`: delivery throughput over real HTTP on loopback.
 //
 // Delivers generated release events with the DeliveryEngine on a RealClock
-// (time scale 1) and the HttpTransport (one worker, so one keep-alive
-// connection per receiver, per --connections) to R in-process HTTP mock
+// (time scale 1) and the HttpTransport (--connections workers, each with
+// one keep-alive connection per receiver) to R in-process HTTP mock
 // receivers (HttpReceiverServer on 127.0.0.1, kernel-chosen ports; each
 // journals and schema-checks every request, as `hooksim receiver` does),
 // one hook per receiver, or with --target to R hooks at one external URL.

@@ -87,6 +87,14 @@ Reply MockReceiver::Handle(const HttpRequest& request, TimePoint now,
   // Untracked deliveries (journal full) report 0 seen, so attempt 1.
   const DeliveryLookup lookup = journal_.Look(e.delivery_key);
   context.delivery_attempt = lookup.attempts_seen + 1;
+  const int sender_attempt = ParseAttemptHeader(request);
+  if (!lookup.index && sender_attempt > 0 &&
+      journal_.deliveries().size() >= options_.journal.max_deliveries) {
+    // Untracked (the table is full): the sender's attempt number is the
+    // best count there is; without it every attempt would look like the
+    // first, and a seeded 500 would repeat on every retry.
+    context.delivery_attempt = sender_attempt;
+  }
   context.request_index = journal_.total_requests();
   Random draws = rng_.Fork(Hash64(e.delivery_key) ^
                            static_cast<uint64_t>(context.delivery_attempt));
@@ -99,7 +107,7 @@ Reply MockReceiver::Handle(const HttpRequest& request, TimePoint now,
   e.target.assign(request.target);
   AssignHeader(request, "Content-Type", e.content_type);
   AssignHeader(request, kEventTypeHeader, e.event_type);
-  e.sender_attempt = ParseAttemptHeader(request);
+  e.sender_attempt = sender_attempt;
   e.delivery_attempt = context.delivery_attempt;
   e.body_hash = body_hash;
   e.body_size = request.body.size();

@@ -42,6 +42,9 @@ class MockReceiver {
   // receiver's by (delivery key, attempt), so a weighted answer does not
   // depend on the order in which deliveries arrive: the virtual and the
   // real world draw the same answers.
+  // A delivery the journal cannot track (past JournalLimits::max_deliveries)
+  // takes its attempt number from the X-Hooksim-Attempt header when that is
+  // a positive integer, and is attempt 1 otherwise.
   Reply Handle(const HttpRequest& request, TimePoint now,
                int* delivery_attempt = nullptr);
 

@@ -8,6 +8,7 @@
 
 #include <boost/program_options.hpp>
 
+#include "sim/bench_command.h"
 #include "sim/deliver_command.h"
 #include "sim/http_types.h"
 #include "sim/parse_number.h"
@@ -32,6 +33,7 @@ constexpr const char* kUsage =
     "  validate [FILE|-] check webhook payloads against the JSON Schemas\n"
     "  deliver --url URL deliver generated release events to a URL over HTTP\n"
     "  receiver          serve mock receivers over HTTP until SIGINT/SIGTERM\n"
+    "  bench             measure delivery throughput over HTTP on loopback\n"
     "  help [COMMAND]    show help (also: COMMAND --help)\n"
     "\n"
     "exit codes: 0 all passed, 1 a rule or expectation failed,\n"
@@ -437,6 +439,8 @@ int RunCli(int argc, const char* const* argv, std::istream& in,
         out << Help(kDeliverUsage, DeliverOptionsDesc());
       } else if (topic == "receiver") {
         out << Help(kReceiverUsage, ReceiverOptionsDesc());
+      } else if (topic == "bench") {
+        out << BenchHelp();
       } else {
         out << kUsage;
       }
@@ -451,6 +455,7 @@ int RunCli(int argc, const char* const* argv, std::istream& in,
     if (command == "validate") return CmdValidate(args, in, out, err);
     if (command == "deliver") return CmdDeliver(args, out, err);
     if (command == "receiver") return CmdReceiver(args, out, err);
+    if (command == "bench") return RunBenchCli(args, out, err);
     err << "hooksim: unknown command \"" << command << "\"\n\n" << kUsage;
     return 2;
   } catch (const po::error& e) {

@@ -56,19 +56,42 @@ Result<uint32_t> DeliveryEngine::Publish(std::string event_type,
                                          std::string body) {
   size_t active = 0;
   for (const Hook& h : hooks_) active += h.active ? 1 : 0;
-  if (deliveries_.size() + active > options_.max_deliveries) {
+  const size_t live = deliveries_.size() - free_deliveries_.size();
+  if (live + active > options_.max_deliveries) {
     return MakeError("delivery limit of " +
                      std::to_string(options_.max_deliveries) + " reached");
   }
-  const uint32_t event_index = static_cast<uint32_t>(events_.size());
-  events_.push_back(
-      EventRecord{std::move(event_type), std::move(body), clock_.Now()});
-  const EventRecord& event = events_.back();
+  const bool recycle = !options_.retain_ended;
+  uint32_t event_index = static_cast<uint32_t>(events_.size());
+  EventRecord record{std::move(event_type), std::move(body), clock_.Now()};
+  if (recycle && !free_events_.empty()) {
+    event_index = free_events_.back();
+    free_events_.pop_back();
+    events_[event_index] = std::move(record);
+  } else {
+    events_.push_back(std::move(record));
+    if (recycle) event_open_.push_back(0);
+  }
+  const EventRecord& event = events_[event_index];
   for (uint32_t h = 0; h < hooks_.size(); ++h) {
     if (!hooks_[h].active) continue;
-    const uint32_t index = static_cast<uint32_t>(deliveries_.size());
-    Delivery& d = deliveries_.emplace_back();
-    uint64_t id_state = options_.seed ^ (0x9e3779b97f4a7c15ULL * (index + 1));
+    uint32_t index = static_cast<uint32_t>(deliveries_.size());
+    if (recycle && !free_deliveries_.empty()) {
+      index = free_deliveries_.back();
+      free_deliveries_.pop_back();
+      deliveries_[index] = Delivery{};
+    } else {
+      deliveries_.emplace_back();
+      if (recycle) ordinal_.push_back(0);
+    }
+    // The delivery's ordinal in the run; equal to its index when retained.
+    const uint64_t ordinal = published_deliveries_++;
+    if (recycle) {
+      ordinal_[index] = ordinal;
+      ++event_open_[event_index];
+    }
+    Delivery& d = deliveries_[index];
+    uint64_t id_state = options_.seed ^ (0x9e3779b97f4a7c15ULL * (ordinal + 1));
     d.id = DeliveryId(SplitMix64(id_state));
     d.hook = h;
     d.event = event_index;
@@ -82,6 +105,11 @@ Result<uint32_t> DeliveryEngine::Publish(std::string event_type,
     clock_.ScheduleAfter(Duration::zero(), [this, index] {
       StartAttempt(index);
     });
+  }
+  if (recycle && event_open_[event_index] == 0) {
+    // No active hook: nothing will end, so the event is released now.
+    events_[event_index] = EventRecord{};
+    free_events_.push_back(event_index);
   }
   return event_index;
 }
@@ -119,8 +147,9 @@ void DeliveryEngine::OnAttemptDone(uint32_t index, AttemptResult result) {
     --open_;
   } else if (d.attempts < options_.policy.max_attempts()) {
     d.state = DeliveryState::kPending;
-    Random jitter_rng = rng_.Fork((static_cast<uint64_t>(index) << 8) |
-                                  static_cast<uint64_t>(d.attempts));
+    const uint64_t ordinal = options_.retain_ended ? index : ordinal_[index];
+    Random jitter_rng =
+        rng_.Fork((ordinal << 8) | static_cast<uint64_t>(d.attempts));
     const Duration delay =
         options_.policy.DelayBefore(d.attempts, jitter_rng);
     record.next_at = now + delay;
@@ -132,6 +161,20 @@ void DeliveryEngine::OnAttemptDone(uint32_t index, AttemptResult result) {
   }
   if (observer_) observer_(record);
   if (options_.keep_attempt_log) attempts_.push_back(record);
+  if (d.state == DeliveryState::kDelivered ||
+      d.state == DeliveryState::kGaveUp) {
+    if (ended_observer_) ended_observer_(d, events_[d.event]);
+    if (!options_.retain_ended) Release(index);
+  }
+}
+
+void DeliveryEngine::Release(uint32_t index) {
+  const uint32_t event = deliveries_[index].event;
+  free_deliveries_.push_back(index);
+  if (--event_open_[event] == 0) {
+    events_[event] = EventRecord{};  // Frees the body.
+    free_events_.push_back(event);
+  }
 }
 
 }  // namespace hooksim

@@ -85,6 +85,16 @@ struct EngineOptions {
   size_t max_deliveries = 20'000'000;
   // Keep every attempt in attempts() (a run's log); off for long benches.
   bool keep_attempt_log = true;
+  // Keep every ended delivery and its event in deliveries() and events()
+  // (a run's record, for verifiers and reports). Off (long benches): once a
+  // delivery has ended and the ended observer has seen it, its slot is
+  // reused by a later delivery, and an event's slot (and body) is released
+  // once all its deliveries have ended, so memory follows the deliveries
+  // open at once, not the run's length. Indices in an AttemptRecord or a
+  // Delivery are then valid only during the observer calls, max_deliveries
+  // bounds the deliveries open at once, and Publish returns the event's
+  // slot, not its ordinal. Delivery ids stay unique in the run either way.
+  bool retain_ended = true;
 };
 
 class DeliveryEngine {
@@ -106,6 +116,13 @@ class DeliveryEngine {
   void SetAttemptObserver(std::function<void(const AttemptRecord&)> fn) {
     observer_ = std::move(fn);
   }
+  // Called once per delivery as it ends (delivered or gave_up), after the
+  // attempt observer, with the delivery and its event (for summaries when
+  // retain_ended is off and the slot is about to be reused).
+  void SetEndedObserver(
+      std::function<void(const Delivery&, const EventRecord&)> fn) {
+    ended_observer_ = std::move(fn);
+  }
 
   const std::vector<Hook>& hooks() const { return hooks_; }
   const std::deque<EventRecord>& events() const { return events_; }
@@ -120,6 +137,9 @@ class DeliveryEngine {
  private:
   void StartAttempt(uint32_t index);
   void OnAttemptDone(uint32_t index, AttemptResult result);
+  // retain_ended off: frees delivery `index` and, with its last delivery,
+  // its event, for reuse by Publish.
+  void Release(uint32_t index);
 
   Clock& clock_;
   Transport& transport_;
@@ -130,8 +150,17 @@ class DeliveryEngine {
   std::deque<Delivery> deliveries_;
   std::vector<AttemptRecord> attempts_;
   std::function<void(const AttemptRecord&)> observer_;
+  std::function<void(const Delivery&, const EventRecord&)> ended_observer_;
   size_t open_ = 0;
   uint64_t total_attempts_ = 0;
+  // retain_ended off only: slots free for reuse, deliveries still open per
+  // event slot, and each delivery slot's ordinal in the run (ids and
+  // jitter derive from it, so they do not depend on slot reuse).
+  std::vector<uint32_t> free_deliveries_;
+  std::vector<uint32_t> free_events_;
+  std::vector<uint32_t> event_open_;
+  std::vector<uint64_t> ordinal_;
+  uint64_t published_deliveries_ = 0;
 };
 
 }  // namespace hooksim

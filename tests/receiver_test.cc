@@ -182,6 +182,19 @@ TEST(ReceiverTest, PerReceiverSequenceUsesRequestCount) {
   EXPECT_EQ(Status(receiver, WithId("a")), 200);
 }
 
+TEST(ReceiverTest, UntrackedDeliveriesTakeTheSendersAttemptNumber) {
+  MockReceiver receiver = MakeReceiver(
+      Sequence503503200(), JournalLimits{.capacity = 16, .max_deliveries = 1});
+  EXPECT_EQ(Status(receiver, WithId("a")), 503);
+  // "b" cannot be tracked; its attempt header says where it stands.
+  for (const auto& [attempt, status] : std::vector<std::pair<std::string, int>>{
+           {"1", 503}, {"2", 503}, {"3", 200}, {"x", 503}, {"0", 503}}) {
+    TestRequest r = WithId("b");
+    r.With(std::string(kAttemptHeader), attempt);
+    EXPECT_EQ(Status(receiver, r), status) << "attempt header " << attempt;
+  }
+}
+
 TEST(ReceiverTest, UntrackedDeliveriesStartAtAttemptOne) {
   MockReceiver receiver =
       MakeReceiver(Sequence503503200(), JournalLimits{.capacity = 16,

@@ -1,0 +1,220 @@
+#!/usr/bin/env bash
+# Side-by-side delivery throughput on this machine, in one run:
+#   1. wrk -> nginx (nginx-light, `return 200` on 127.0.0.1)
+#   2. wrk -> the hooksim receiver (journal and schema check on)
+#   3. hooksim bench --target -> the same hooksim receiver
+# with the same payload (a generated release event padded with trailing
+# JSON whitespace to --payload-bytes), the same connection count and the
+# same duration, and prints the rates and the ratios
+#   hooksim-bench / wrk       (same receiver, same connections)
+#   hooksim-receiver / nginx  (same wrk load)
+#
+# usage: bench/compare.sh [--duration S] [--connections C] [--threads T]
+#                         [--payload-bytes B] [--rounds N]
+# Defaults: 10 s per run, 16 connections, wrk threads = nproc, 512 bytes,
+# 1 round. With N rounds the three runs are repeated in turn N times and
+# each rate is the median of its N runs (a shared machine's load drifts).
+# wrk drives C connections from T event-loop threads; hooksim bench drives
+# C connections from C transport worker threads plus its loop thread.
+#
+# Installs wrk and nginx-light with apt-get when missing (needs root) and
+# builds hooksim (scripts/setup.sh) when build/hooksim is missing. Every
+# process it starts is stopped on exit. Not part of the test suite: its
+# figures depend on the machine.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+duration=10
+connections=16
+threads="$(nproc 2>/dev/null || echo 2)"
+payload_bytes=512
+rounds=1
+
+usage() { sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'; }
+while (($#)); do
+  case "$1" in
+    --duration) duration="${2:?--duration needs a value}"; shift 2 ;;
+    --connections) connections="${2:?--connections needs a value}"; shift 2 ;;
+    --threads) threads="${2:?--threads needs a value}"; shift 2 ;;
+    --payload-bytes) payload_bytes="${2:?--payload-bytes needs a value}"; shift 2 ;;
+    --rounds) rounds="${2:?--rounds needs a value}"; shift 2 ;;
+    -h|--help) usage; exit 0 ;;
+    *) echo "compare.sh: unknown argument \"$1\" (try --help)" >&2; exit 2 ;;
+  esac
+done
+for pair in "duration:$duration" "connections:$connections" \
+            "threads:$threads" "payload-bytes:$payload_bytes" "rounds:$rounds"; do
+  if ! [[ "${pair#*:}" =~ ^[0-9]+$ ]] || [ "${pair#*:}" -lt 1 ]; then
+    echo "compare.sh: --${pair%%:*}: expected a positive integer, got \"${pair#*:}\"" >&2
+    exit 2
+  fi
+done
+if [ "$connections" -gt 28 ]; then
+  echo "compare.sh: --connections: at most 28 (hooksim receiver serves 32 connections at once), got $connections" >&2
+  exit 2
+fi
+
+# Tools.
+missing=()
+command -v wrk >/dev/null 2>&1 || missing+=(wrk)
+NGINX="$(command -v nginx || echo /usr/sbin/nginx)"
+[ -x "$NGINX" ] || missing+=(nginx-light)
+if ((${#missing[@]})); then
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "compare.sh: need root to install ${missing[*]} (or install them yourself)" >&2
+    exit 2
+  fi
+  echo "compare.sh: installing ${missing[*]}" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  NGINX="$(command -v nginx || echo /usr/sbin/nginx)"
+fi
+HOOKSIM="${HOOKSIM:-$ROOT/build/hooksim}"
+if [ ! -x "$HOOKSIM" ]; then
+  bash "$ROOT/scripts/setup.sh"
+  HOOKSIM="$ROOT/build/hooksim"
+fi
+
+# Processes this script starts, stopped on exit.
+work="$(mktemp -d)"
+pids=()
+cleanup() {
+  local pid
+  for pid in "${pids[@]}"; do
+    kill -TERM "$pid" 2>/dev/null || true
+  done
+  for pid in "${pids[@]}"; do
+    wait "$pid" 2>/dev/null || true
+  done
+  rm -rf "$work"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# The payload: one generated release event, padded like hooksim bench pads.
+"$HOOKSIM" events --count 1 --seed 1 | tr -d '\n' >"$work/payload.json"
+size="$(wc -c <"$work/payload.json")"
+if [ "$size" -lt "$payload_bytes" ]; then
+  printf '%*s' $((payload_bytes - size)) '' >>"$work/payload.json"
+fi
+cat >"$work/post.lua" <<LUA
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+local f = assert(io.open("$work/payload.json", "rb"))
+wrk.body = f:read("*a")
+f:close()
+LUA
+
+# The hooksim receiver on a kernel-chosen port.
+"$HOOKSIM" receiver --listen 127.0.0.1:0 >"$work/receiver.out" 2>"$work/receiver.err" &
+pids+=($!)
+receiver_url=""
+for _ in $(seq 100); do
+  receiver_url="$(sed -n 's/^receiver default  \(http:[^ ]*\) .*/\1/p' "$work/receiver.out")"
+  [ -n "$receiver_url" ] && break
+  sleep 0.1
+done
+if [ -z "$receiver_url" ]; then
+  echo "compare.sh: hooksim receiver did not start:" >&2
+  cat "$work/receiver.err" >&2
+  exit 1
+fi
+
+# nginx on a free loopback port (tried until one binds).
+nginx_url=""
+for _ in $(seq 20); do
+  port=$((20000 + RANDOM % 30000))
+  (echo >"/dev/tcp/127.0.0.1/$port") 2>/dev/null && continue  # Taken.
+  mkdir -p "$work/nginx"
+  cat >"$work/nginx/nginx.conf" <<CONF
+worker_processes auto;
+daemon off;
+pid $work/nginx/nginx.pid;
+error_log $work/nginx/error.log warn;
+events { worker_connections 1024; }
+http {
+  access_log off;
+  client_body_temp_path $work/nginx/body;
+  keepalive_requests 1000000;
+  server {
+    listen 127.0.0.1:$port;
+    location / { default_type application/json; return 200 '{"ok":true}'; }
+  }
+}
+CONF
+  "$NGINX" -p "$work/nginx" -c "$work/nginx/nginx.conf" 2>>"$work/nginx/start.err" &
+  nginx_pid=$!
+  for _ in $(seq 50); do
+    if (echo >"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+      nginx_url="http://127.0.0.1:$port/hook"
+      break
+    fi
+    kill -0 "$nginx_pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  if [ -n "$nginx_url" ]; then
+    pids+=("$nginx_pid")
+    break
+  fi
+  kill "$nginx_pid" 2>/dev/null || true
+  wait "$nginx_pid" 2>/dev/null || true
+done
+if [ -z "$nginx_url" ]; then
+  echo "compare.sh: nginx did not start:" >&2
+  cat "$work/nginx/start.err" "$work/nginx/error.log" 2>/dev/null >&2
+  exit 1
+fi
+
+# rate_of FILE: wrk's Requests/sec.
+rate_of() { sed -n 's/^Requests\/sec: *\([0-9.]*\).*/\1/p' "$1"; }
+run_wrk() {  # URL OUT
+  wrk -t "$threads" -c "$connections" -d "${duration}s" --latency \
+    -s "$work/post.lua" "$1" >"$2" 2>&1
+  if ! grep -q '^Requests/sec' "$2" || grep -q 'Non-2xx' "$2"; then
+    echo "compare.sh: wrk against $1 failed or got non-2xx answers:" >&2
+    cat "$2" >&2
+    exit 1
+  fi
+}
+
+echo "compare.sh: $(nproc) cores ($(sed -n 's/^model name[^:]*: //p' /proc/cpuinfo | head -1)), ${duration} s per run, ${connections} connections, wrk ${threads} threads, payload ${payload_bytes} bytes" >&2
+# median FILE...: the median of one number per file.
+median() { sort -g "$@" | awk '{v[NR] = $1} END {print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2}'; }
+json_field() { sed -n "s/^  \"$1\": \([0-9.e+-]*\),\{0,1\}$/\1/p" "$2"; }
+p99() { sed -n 's/^ *99% *\([0-9.]*[a-z]*\).*/\1/p' "$1"; }
+for round in $(seq "$rounds"); do
+  echo "compare.sh: round $round/$rounds: wrk -> nginx ($nginx_url)" >&2
+  run_wrk "$nginx_url" "$work/wrk-nginx.txt"
+  rate_of "$work/wrk-nginx.txt" >>"$work/nginx.rates"
+  echo "compare.sh: round $round/$rounds: wrk -> hooksim receiver ($receiver_url)" >&2
+  run_wrk "$receiver_url" "$work/wrk-receiver.txt"
+  rate_of "$work/wrk-receiver.txt" >>"$work/receiver.rates"
+  echo "compare.sh: round $round/$rounds: hooksim bench -> hooksim receiver" >&2
+  "$HOOKSIM" bench --target "$receiver_url" --connections "$connections" \
+    --duration "$duration" --payload-bytes "$payload_bytes" \
+    --json "$work/bench.json" >"$work/bench.txt" 2>&1 || {
+    cat "$work/bench.txt" >&2
+    exit 1
+  }
+  json_field deliveries_per_s "$work/bench.json" >>"$work/bench.rates"
+  echo "compare.sh: round $round/$rounds: nginx $(tail -1 "$work/nginx.rates"), receiver $(tail -1 "$work/receiver.rates"), bench $(tail -1 "$work/bench.rates")" >&2
+done
+
+nginx_rate="$(median "$work/nginx.rates")"
+receiver_rate="$(median "$work/receiver.rates")"
+bench_rate="$(median "$work/bench.rates")"
+
+awk -v n="$nginx_rate" -v r="$receiver_rate" -v b="$bench_rate" \
+    -v pn="$(p99 "$work/wrk-nginx.txt")" -v pr="$(p99 "$work/wrk-receiver.txt")" \
+    -v pb="$(sed -n '/"attempt_latency_ms"/,/}/s/^ *"p99": \([0-9.]*\),/\1/p' "$work/bench.json")" \
+    -v c="$connections" -v t="$threads" -v d="$duration" -v r_="$rounds" 'BEGIN {
+  printf "%-40s %14s %12s\n", "run (" c " conns, " d " s, median of " r_ ")", "requests/s", "p99 (last)";
+  printf "%-40s %14.0f %12s\n", "wrk -t" t " -> nginx return 200", n, pn;
+  printf "%-40s %14.0f %12s\n", "wrk -t" t " -> hooksim receiver", r, pr;
+  printf "%-40s %14.0f %12s\n", "hooksim bench -> hooksim receiver", b, pb "ms";
+  printf "ratio hooksim-bench / wrk (same receiver):   %.2f  (target >= 0.80)\n", b / r;
+  printf "ratio hooksim-receiver / nginx (same wrk):   %.2f  (target >= 0.70)\n", r / n;
+}'
+echo "hooksim bench details (last round):"
+sed 's/^/  /' "$work/bench.txt"

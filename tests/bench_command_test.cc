@@ -1,0 +1,204 @@
+// `hooksim bench`: flag parsing and small end-to-end runs over loopback
+// HTTP, checking the figures' counts (never their speed).
+#include "sim/bench_command.h"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "tests/loopback_servers.h"
+#include "tests/test_util.h"
+
+namespace hooksim {
+namespace {
+
+using ::hooksim::testing::Cli;
+using ::hooksim::testing::CliResult;
+
+std::string TempPath(const std::string& name) {
+  return ::testing::TempDir() + "/bench_test_" + std::to_string(getpid()) +
+         "_" + name;
+}
+
+nlohmann::json ReadJson(const std::string& path) {
+  std::ifstream in(path);
+  return nlohmann::json::parse(in);
+}
+
+TEST(BenchFlagsTest, DefaultsAndValues) {
+  Result<BenchOptions> d = ParseBenchFlags(BenchFlags{});
+  ASSERT_TRUE(d.ok());
+  EXPECT_FALSE(d->events.has_value());
+  EXPECT_FALSE(d->duration.has_value());
+  EXPECT_EQ(d->receivers, 1);
+  EXPECT_EQ(d->connections, 16);
+  EXPECT_EQ(d->failure_rate, 0);
+  EXPECT_EQ(d->schedule.front(), Millis(1));
+
+  BenchFlags f;
+  f.duration = "2.5";
+  f.receivers = "3";
+  f.connections = "8";
+  f.payload_bytes = "2048";
+  f.failure_rate = "0.3";
+  f.target = "http://127.0.0.1:9/hook";
+  f.retry_schedule_ms = "0,5";
+  f.timeout_ms = "250";
+  f.seed = "7";
+  Result<BenchOptions> o = ParseBenchFlags(f);
+  ASSERT_TRUE(o.ok()) << o.error().message;
+  EXPECT_EQ(*o->duration, Millis(2500));
+  EXPECT_EQ(o->receivers, 3);
+  EXPECT_EQ(o->connections, 8);
+  EXPECT_EQ(o->payload_bytes, 2048);
+  EXPECT_DOUBLE_EQ(o->failure_rate, 0.3);
+  EXPECT_EQ(*o->target, "http://127.0.0.1:9/hook");
+  EXPECT_EQ(o->schedule, (std::vector<Duration>{Millis(0), Millis(5)}));
+  EXPECT_EQ(o->timeout, Millis(250));
+  EXPECT_EQ(o->seed, 7u);
+}
+
+TEST(BenchFlagsTest, BadValuesNameTheFlagAndValue) {
+  struct Case {
+    std::vector<std::string> args;
+    std::string needle;
+  };
+  const std::vector<Case> cases = {
+      {{"--connections", "0"},
+       "--connections: expected an integer 1..1024, "
+       "got \"0\""},
+      {{"--connections", "1025"}, "\"1025\""},
+      {{"--events", "-3"}, "--events"},
+      {{"--events", "10", "--duration", "1"}, "--events and --duration"},
+      {{"--duration", "0"}, "--duration"},
+      {{"--duration", "nan"}, "\"nan\""},
+      {{"--receivers", "65"}, "--receivers"},
+      {{"--receivers", "8", "--connections", "1000"},
+       "--receivers x --connections: at most 4096"},
+      {{"--payload-bytes", "1x"}, "--payload-bytes"},
+      {{"--failure-rate", "1.5"},
+       "--failure-rate: expected a fraction 0..1, "
+       "got \"1.5\""},
+      {{"--target", "ftp://x/"}, "--target"},
+      {{"--retry-schedule-ms", "1,,2"}, "--retry-schedule-ms"},
+      {{"--timeout-ms", "0"}, "--timeout-ms"},
+      {{"--seed", "-1"}, "--seed"},
+      {{"--no-such-flag"}, "no-such-flag"},
+      {{"stray"}, "hooksim bench"},
+  };
+  for (const Case& c : cases) {
+    std::vector<std::string> args = {"bench"};
+    args.insert(args.end(), c.args.begin(), c.args.end());
+    const CliResult r = Cli(args);
+    EXPECT_EQ(r.code, 2) << c.args[0];
+    EXPECT_NE(r.err.find(c.needle), std::string::npos)
+        << c.args[0] << ": " << r.err;
+    EXPECT_TRUE(r.out.empty()) << c.args[0];
+  }
+}
+
+TEST(BenchFlagsTest, HelpListsTheFlags) {
+  const CliResult r = Cli({"bench", "--help"});
+  EXPECT_EQ(r.code, 0);
+  for (const char* flag :
+       {"--events", "--duration", "--receivers", "--connections",
+        "--payload-bytes", "--failure-rate", "--target", "--json"}) {
+    EXPECT_NE(r.out.find(flag), std::string::npos) << flag;
+  }
+  EXPECT_EQ(Cli({"help", "bench"}).out, r.out);
+}
+
+TEST(BenchRunTest, DeliversEveryEventToEveryReceiver) {
+  const std::string json = TempPath("plain.json");
+  const CliResult r =
+      Cli({"bench", "--events", "200", "--receivers", "2", "--connections", "4",
+           "--payload-bytes", "1500", "--json", json});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("deliveries/s"), std::string::npos) << r.out;
+  const nlohmann::json j = ReadJson(json);
+  std::remove(json.c_str());
+  EXPECT_EQ(j["events"], 200);
+  EXPECT_EQ(j["deliveries"], 400);  // events x receivers.
+  EXPECT_EQ(j["delivered"], 400);
+  EXPECT_EQ(j["gave_up"], 0);
+  EXPECT_EQ(j["pending"], 0);
+  EXPECT_EQ(j["attempts"], 400);
+  EXPECT_EQ(j["retries"], 0);
+  EXPECT_EQ(j["outcomes"]["http_200"], 400);
+  EXPECT_TRUE(j["errors"].empty());
+  // The receivers saw every attempt, padded bodies included, and every
+  // body passed the schema check.
+  EXPECT_EQ(j["receiver_requests"], 400);
+  EXPECT_EQ(j["receiver_schema_failures"], 0);
+  EXPECT_GE(j["payload_bytes_mean"].get<int>(), 1500);
+  EXPECT_EQ(j["latency_ms"]["count"], 400);
+  EXPECT_EQ(j["attempt_latency_ms"]["count"], 400);
+  EXPECT_LE(j["latency_ms"]["p50"].get<double>(),
+            j["latency_ms"]["p99"].get<double>());
+  EXPECT_LE(j["latency_ms"]["p99"].get<double>(),
+            j["latency_ms"]["max"].get<double>());
+  EXPECT_GT(j["deliveries_per_s"].get<double>(), 0);
+  EXPECT_GT(j["peak_rss_bytes"].get<uint64_t>(), 0u);
+  EXPECT_GE(j["machine"]["cores"].get<int>(), 1);
+}
+
+TEST(BenchRunTest, FailureRateCountsRetries) {
+  const std::string json = TempPath("flaky.json");
+  const CliResult r =
+      Cli({"bench", "--events", "200", "--failure-rate", "0.3",
+           "--retry-schedule-ms", "0", "--connections", "4", "--json", json});
+  ASSERT_EQ(r.code, 0) << r.err;
+  const nlohmann::json j = ReadJson(json);
+  std::remove(json.c_str());
+  const int attempts = j["attempts"];
+  const int delivered = j["delivered"];
+  const int gave_up = j["gave_up"];
+  EXPECT_EQ(delivered + gave_up, 200);
+  // Six 500s in a row: 0.3^6 per delivery, so almost never.
+  EXPECT_LT(gave_up, 5);
+  EXPECT_EQ(j["pending"], 0);
+  // Every attempt is a 200 (one per delivered delivery) or a 500.
+  EXPECT_EQ(j["outcomes"]["http_200"], delivered);
+  EXPECT_EQ(j["errors"]["http_500"], attempts - delivered);
+  EXPECT_EQ(j["retries"], attempts - 200);
+  // About 0.3/0.7 retries per delivery: 86 expected; far from 0 and 1000.
+  EXPECT_GT(j["retries"].get<int>(), 30);
+  EXPECT_LT(j["retries"].get<int>(), 200);
+  EXPECT_EQ(j["receiver_requests"], attempts);
+}
+
+TEST(BenchRunTest, AlwaysFailingReceiversGiveUpAfterSixAttempts) {
+  const std::string json = TempPath("down.json");
+  const CliResult r = Cli({"bench", "--events", "50", "--failure-rate", "1",
+                           "--retry-schedule-ms", "0", "--json", json});
+  ASSERT_EQ(r.code, 0) << r.err;
+  const nlohmann::json j = ReadJson(json);
+  std::remove(json.c_str());
+  EXPECT_EQ(j["gave_up"], 50);
+  EXPECT_EQ(j["attempts"], 300);
+  EXPECT_EQ(j["retries"], 250);
+  EXPECT_EQ(j["errors"]["http_500"], 300);
+}
+
+TEST(BenchRunTest, UnreachableTargetCountsRefusals) {
+  const ::hooksim::testing::RefusedPort refused;
+  const CliResult r = Cli({"bench", "--events", "3", "--target", refused.url(),
+                           "--retry-schedule-ms", "0"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("refused=18"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("3 gave_up"), std::string::npos) << r.out;
+}
+
+TEST(BenchRunTest, UnwritableJsonIsAnError) {
+  const CliResult r = Cli(
+      {"bench", "--events", "1", "--json", "/nonexistent-dir/x/figures.json"});
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find("--json"), std::string::npos) << r.err;
+}
+
+}  // namespace
+}  // namespace hooksim

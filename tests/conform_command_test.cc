@@ -205,6 +205,80 @@ TEST(ConformCommandTest, ARuleBreakingSenderIsReportedWithTheRule) {
             std::string::npos);
 }
 
+// The example senders' verdicts recorded in the README, on the quick cases
+// (the others take a full schedule of real backoffs and timeouts).
+nlohmann::json RunExample(const std::string& cmd, const std::string& cases,
+                          int* code) {
+  TempDir dir;
+  const std::string json_file = dir.File("report.json");
+  const CliResult r =
+      Cli({"conform", "--sender-cmd", cmd, "--cases", cases, "--parallel", "4",
+           "--quiet-ms", "500", "--report-json", json_file});
+  *code = r.code;
+  return nlohmann::json::parse(ReadAll(json_file));
+}
+
+std::string Verdict(const nlohmann::json& report, const std::string& name,
+                    const std::string& rule) {
+  const nlohmann::json* c = FindCase(report, name);
+  if (c == nullptr) return "no case";
+  const nlohmann::json* r = FindRule(*c, rule);
+  return r ? (*r)["verdict"].get<std::string>() + ": " +
+                 (*r)["message"].get<std::string>()
+           : "no rule";
+}
+
+TEST(ConformCommandTest, PythonRequestsWithRetryDoesNotRetry4xxAndFollows302) {
+  if (access("/usr/bin/python3", X_OK) != 0 ||
+      system("/usr/bin/python3 -c 'import requests' 2>/dev/null") != 0) {
+    GTEST_SKIP() << "no /usr/bin/python3 with requests";
+  }
+  int code = 0;
+  const nlohmann::json report = RunExample(
+      "/usr/bin/python3 " +
+          testing::SourcePath("examples/senders/requests_retry_sender.py"),
+      "ok-200,503-then-200,redirect-302,not-found-404", &code);
+  EXPECT_EQ(code, 1);
+  EXPECT_EQ(Verdict(report, "ok-200", "attempts").rfind("pass", 0), 0u);
+  EXPECT_EQ(Verdict(report, "503-then-200", "attempts").rfind("pass", 0), 0u);
+  EXPECT_EQ(Verdict(report, "not-found-404", "attempts")
+                .rfind("fail: expected 6 attempts, saw 1: the sender stopped "
+                       "after 404",
+                       0),
+            0u)
+      << Verdict(report, "not-found-404", "attempts");
+  EXPECT_EQ(Verdict(report, "redirect-302", "no-redirect")
+                .rfind("fail: the sender followed the 302", 0),
+            0u)
+      << Verdict(report, "redirect-302", "no-redirect");
+}
+
+TEST(ConformCommandTest, CurlRetryDoesNotRetry4xx) {
+  if (access("/usr/bin/curl", X_OK) != 0) GTEST_SKIP() << "no curl";
+  int code = 0;
+  const nlohmann::json report = RunExample(
+      "sh " + testing::SourcePath("examples/senders/curl_retry_sender.sh"),
+      "ok-200,503-then-200,not-found-404,redirect-302", &code);
+  EXPECT_EQ(code, 1);
+  EXPECT_EQ(Verdict(report, "ok-200", "attempts").rfind("pass", 0), 0u);
+  EXPECT_EQ(Verdict(report, "503-then-200", "attempts").rfind("pass", 0), 0u)
+      << Verdict(report, "503-then-200", "attempts");
+  EXPECT_EQ(Verdict(report, "not-found-404", "attempts")
+                .rfind("fail: expected 6 attempts, saw 1: the sender stopped "
+                       "after 404",
+                       0),
+            0u);
+  // Not followed (no -L), but not retried either: curl took the 302 as
+  // the answer.
+  EXPECT_EQ(Verdict(report, "redirect-302", "no-redirect").rfind("pass", 0),
+            0u);
+  EXPECT_EQ(Verdict(report, "redirect-302", "attempts")
+                .rfind("fail: expected 6 attempts, saw 1: the sender stopped "
+                       "after 302",
+                       0),
+            0u);
+}
+
 TEST(ConformCommandTest, JUnitHasOneTestcasePerCaseAndRule) {
   std::vector<CaseResult> results;
   for (const char* name : {"ok-200", "redirect-302"}) {

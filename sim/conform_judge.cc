@@ -67,8 +67,16 @@ std::string ExplainMiss(const ConformCase& c, const CaseObservation& o,
                         int expected) {
   const int n = static_cast<int>(attempts.size());
   if (n == 0) {
-    return o.requests.empty() ? DescribeSender(o)
-                              : "this event was never delivered";
+    if (o.requests.empty()) return DescribeSender(o);
+    for (const ObservedRequest& r : o.requests) {
+      const std::string path = Path(r.target);
+      if (path != kConformHookPath && path != kRedirectLocation) {
+        return "this event was never delivered to " +
+               std::string(kConformHookPath) + " (a request went to " + path +
+               ": deliver to $HOOKSIM_URL as given)";
+      }
+    }
+    return "this event was never delivered";
   }
   const ObservedRequest& last = *attempts.back();
   if (n < expected) {

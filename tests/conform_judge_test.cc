@@ -177,6 +177,19 @@ TEST(ConformJudgeTest, ShapeRulesNameWhatWasWrong) {
             Verdict::kPass);
 }
 
+TEST(ConformJudgeTest, RequestsToAnotherPathAreNotAttempts) {
+  const ConformCase c = Case("ok-200");
+  ObservedRequest r = Request(c.events[0], Answer{200});
+  r.target = "/other?x=1";
+  const RuleVerdict v = Rule(JudgeCase(c, Exited(0, {r})), "attempts");
+  EXPECT_EQ(v.verdict, Verdict::kFail);
+  EXPECT_NE(v.message.find("a request went to /other"), std::string::npos)
+      << v.message;
+  r.target = "/hook?x=1";  // A query string is still the hook path.
+  EXPECT_EQ(Rule(JudgeCase(c, Exited(0, {r})), "attempts").verdict,
+            Verdict::kPass);
+}
+
 TEST(ConformJudgeTest, SchemaIssuesSplitIntoC3AndC4) {
   const ConformCase c = Case("ok-200");
   ObservedRequest r = Request(c.events[0], Answer{200});

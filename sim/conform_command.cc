@@ -516,7 +516,8 @@ int RunConform(const ConformOptions& options, std::ostream& out,
       << failed << " failed, " << unjudged << " could not be judged ("
       << std::fixed << std::setprecision(1) << ToSeconds(total) << " s)"
       << std::defaultfloat << "\n";
-  out << "sender: " << options.sender_cmd << "\n";
+  out << "sender: " << options.sender_cmd << "\n"
+      << "events seed: " << options.battery.seed << "\n";
 
   int code = (failed + unjudged) == 0 ? 0 : 1;
   if (options.junit) {

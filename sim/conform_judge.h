@@ -18,7 +18,9 @@
 //   body-unchanged (C7)    every body is an event's, byte for byte; with a
 //                          delivery id header, one id carries one body
 // A rule with no request to judge is could-not-judge, as is every rule
-// when the run was interrupted or the receiver's journal overflowed.
+// when the run was interrupted; when the receiver's journal overflowed
+// (far more requests than the contract allows) `attempts` fails and the
+// other rules are could-not-judge.
 // Thread: pure functions.
 #ifndef HOOKSIM_SIM_CONFORM_JUDGE_H_
 #define HOOKSIM_SIM_CONFORM_JUDGE_H_

@@ -83,9 +83,6 @@ std::map<std::string, std::string> ParseTargetQuery(std::string_view target) {
 
 using SteadyClock = std::chrono::steady_clock;
 
-// Where 3xx answers point. A webhook path on purpose: a sender that follows
-// the redirect shows up in the journal as an extra request.
-constexpr char kRedirectLocation[] = "/hooksim-redirect-not-to-be-followed";
 // A dribbled answer goes out in at most this many parts.
 constexpr size_t kDribblePieces = 16;
 // Start() waits at most this long for the server to accept connections.

@@ -46,6 +46,11 @@
 
 namespace hooksim {
 
+// Where 3xx answers point. A webhook path on purpose: a sender that follows
+// the redirect shows up in the journal as an extra request to this target.
+inline constexpr char kRedirectLocation[] =
+    "/hooksim-redirect-not-to-be-followed";
+
 struct HttpReceiverOptions {
   std::string host = "127.0.0.1";
   int port = 0;  // 0: a kernel-chosen port.

@@ -12,6 +12,7 @@ packages=(
   libcpp-httplib-dev nlohmann-json3-dev libboost-program-options-dev
   libvalijson-dev libgtest-dev libgmock-dev libbenchmark-dev
   libsqlite3-dev libssl-dev
+  curl python3-requests  # the example senders run by hooksim conform's tests
 )
 
 missing=()

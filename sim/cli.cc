@@ -9,6 +9,7 @@
 #include <boost/program_options.hpp>
 
 #include "sim/bench_command.h"
+#include "sim/conform_command.h"
 #include "sim/deliver_command.h"
 #include "sim/http_types.h"
 #include "sim/parse_number.h"
@@ -34,6 +35,8 @@ constexpr const char* kUsage =
     "  deliver --url URL deliver generated release events to a URL over HTTP\n"
     "  receiver          serve mock receivers over HTTP until SIGINT/SIGTERM\n"
     "  bench             measure delivery throughput over HTTP on loopback\n"
+    "  conform --sender-cmd CMD\n"
+    "                    check any webhook sender against the contract\n"
     "  help [COMMAND]    show help (also: COMMAND --help)\n"
     "\n"
     "exit codes: 0 all passed, 1 a rule or expectation failed,\n"
@@ -191,6 +194,59 @@ constexpr const char* kReceiverUsage =
     "  POST /__hooksim/reset                clear the journal\n"
     "  GET|PUT /__hooksim/behavior          read or replace the behaviour\n"
     "Exit codes: 0 stopped cleanly, 2 bad flag, file, behaviour or address.\n";
+
+po::options_description ConformOptionsDesc() {
+  po::options_description d("options");
+  d.add_options()("help,h", "show this help")(
+      "sender-cmd", po::value<std::string>(),
+      "required: the shell command (run by /bin/sh -c) that delivers the "
+      "events of $HOOKSIM_EVENT_FILE to $HOOKSIM_URL")(
+      "cases", po::value<std::string>(),
+      "comma-separated case names to run (default: all; see --list-cases)")(
+      "case-timeout-s", po::value<std::string>(),
+      "budget of one case, from the sender's start (1..3600, default 120); "
+      "a sender still running then is stopped")(
+      "quiet-ms", po::value<std::string>(),
+      "a case ends once the sender has exited and no request has come for "
+      "this long (0..600000, default 3000)")(
+      "slow-ms", po::value<std::string>(),
+      "how long the slow-2xx case takes to answer 200: within any sane "
+      "timeout (0..600000, default 1500)")(
+      "hang-ms", po::value<std::string>(),
+      "how long the reply-past-timeout case holds each answer: past the "
+      "sender's timeout (1..3600000, default 30000; above --slow-ms)")(
+      "parallel", po::value<std::string>(),
+      "cases run at once, each with its own receiver (1..32, default 4)")(
+      "seed", po::value<std::string>(),
+      "seed of the generated release events (0..2^64-1, default 1)")(
+      "junit", po::value<std::string>(),
+      "write JUnit XML to FILE (one testcase per case and rule)")(
+      "report-json", po::value<std::string>(),
+      "write the full results as JSON to FILE (requests, sender output)")(
+      "list-cases", po::bool_switch(),
+      "print the battery (case, receiver behaviour, expectation) and exit");
+  return d;
+}
+
+constexpr const char* kConformUsage =
+    "usage: hooksim conform --sender-cmd CMD [--cases LIST] "
+    "[--case-timeout-s S] [--quiet-ms Q]\n"
+    "         [--slow-ms MS] [--hang-ms MS] [--parallel N] [--seed S]\n"
+    "         [--junit FILE] [--report-json FILE] [--list-cases]\n"
+    "\n"
+    "Checks a webhook sender written in any language against the contract.\n"
+    "For each case of the battery, starts a mock receiver with the case's\n"
+    "behaviour on 127.0.0.1, writes the case's events to a file (one JSON\n"
+    "document per line) and runs CMD with HOOKSIM_URL (where to deliver),\n"
+    "HOOKSIM_EVENT_FILE (what to deliver) and HOOKSIM_CASE set. When CMD has\n"
+    "exited and the receiver has been quiet for --quiet-ms (or the case\n"
+    "budget ends; CMD is then stopped), judges what the receiver recorded:\n"
+    "attempts per event (C5/C6), no redirect followed, method (C1), content\n"
+    "type (C2), body shape (C3), release schema (C4), unchanged body (C7).\n"
+    "Prints one row per case and rule: pass, fail (what was expected and\n"
+    "seen) or could-not-judge.\n"
+    "Exit codes: 0 all rules passed, 1 a rule failed or could not be judged,\n"
+    "2 bad usage, 130 interrupted (Ctrl-C; senders are stopped).\n";
 
 // Parses `args` against `options` plus any number of positional inputs,
 // which it returns. Throws po::error on bad flags (caught in RunCli).
@@ -412,6 +468,62 @@ int CmdReceiver(const std::vector<std::string>& args, std::ostream& out,
   return RunReceiverCommand(options, out, err);
 }
 
+int CmdConform(const std::vector<std::string>& args, std::ostream& out,
+               std::ostream& err) {
+  const po::options_description d = ConformOptionsDesc();
+  po::variables_map vm;
+  const po::parsed_options parsed =
+      po::command_line_parser(args).options(d).run();
+  for (const po::option& o : parsed.options) {
+    if (o.position_key >= 0) {
+      err << "hooksim conform: unexpected argument \""
+          << (o.value.empty() ? o.string_key : o.value[0])
+          << "\" (give the sender with --sender-cmd 'CMD')\n"
+          << "try: hooksim conform --help\n";
+      return 2;
+    }
+  }
+  po::store(parsed, vm);
+  po::notify(vm);
+  if (vm.count("help")) {
+    out << Help(kConformUsage, d);
+    return 0;
+  }
+  auto flag = [&vm](const char* name) -> std::optional<std::string> {
+    if (!vm.count(name)) return std::nullopt;
+    return vm[name].as<std::string>();
+  };
+  ConformFlags flags;
+  flags.sender_cmd = flag("sender-cmd");
+  flags.cases = flag("cases");
+  flags.case_timeout_s = flag("case-timeout-s");
+  flags.quiet_ms = flag("quiet-ms");
+  flags.slow_ms = flag("slow-ms");
+  flags.hang_ms = flag("hang-ms");
+  flags.parallel = flag("parallel");
+  flags.seed = flag("seed");
+  flags.junit = flag("junit");
+  flags.report_json = flag("report-json");
+  if (vm["list-cases"].as<bool>()) {
+    // The battery needs no sender to be listed.
+    if (!flags.sender_cmd) flags.sender_cmd = "true";
+    Result<ConformOptions> options = ParseConformFlags(flags);
+    if (!options.ok()) {
+      err << "hooksim conform: " << options.error().message << "\n";
+      return 2;
+    }
+    PrintConformCases(options->cases, out);
+    return 0;
+  }
+  Result<ConformOptions> options = ParseConformFlags(flags);
+  if (!options.ok()) {
+    err << "hooksim conform: " << options.error().message << "\n"
+        << "try: hooksim conform --help\n";
+    return 2;
+  }
+  return RunConform(*options, out, err);
+}
+
 }  // namespace
 
 int RunCli(int argc, const char* const* argv, std::istream& in,
@@ -441,6 +553,8 @@ int RunCli(int argc, const char* const* argv, std::istream& in,
         out << Help(kReceiverUsage, ReceiverOptionsDesc());
       } else if (topic == "bench") {
         out << BenchHelp();
+      } else if (topic == "conform") {
+        out << Help(kConformUsage, ConformOptionsDesc());
       } else {
         out << kUsage;
       }
@@ -456,6 +570,7 @@ int RunCli(int argc, const char* const* argv, std::istream& in,
     if (command == "deliver") return CmdDeliver(args, out, err);
     if (command == "receiver") return CmdReceiver(args, out, err);
     if (command == "bench") return RunBenchCli(args, out, err);
+    if (command == "conform") return CmdConform(args, out, err);
     err << "hooksim: unknown command \"" << command << "\"\n\n" << kUsage;
     return 2;
   } catch (const po::error& e) {

@@ -1,6 +1,8 @@
 #include "sim/junit_writer.h"
 
 #include <cstdio>
+#include <map>
+#include <utility>
 
 namespace hooksim {
 namespace {
@@ -82,9 +84,15 @@ void WriteJUnit(const std::vector<JUnitSuite>& suites, std::ostream& out) {
         << s.cases.size() << "\" failures=\"" << f << "\" errors=\"" << e
         << "\" skipped=\"" << k << "\" time=\"" << Seconds(s.seconds)
         << "\">\n";
+    // CI systems key results by (classname, name): a repeated pair would
+    // hide one result behind another, so repeats get " (2)", " (3)", ...
+    std::map<std::pair<std::string, std::string>, int> seen;
     for (const JUnitCase& c : s.cases) {
+      std::string name = c.name;
+      const int n = ++seen[{c.classname, c.name}];
+      if (n > 1) name += " (" + std::to_string(n) + ")";
       out << "    <testcase classname=\"" << XmlEscape(c.classname)
-          << "\" name=\"" << XmlEscape(c.name) << "\" time=\""
+          << "\" name=\"" << XmlEscape(name) << "\" time=\""
           << Seconds(c.seconds) << "\"";
       const bool has_body = c.status != JUnitCase::Status::kPassed ||
                             !c.system_out.empty() || !c.system_err.empty();

@@ -6,7 +6,8 @@
 // tests, failures, errors, skipped and time attributes, and <testcase>
 // elements with classname, name, time and an optional <failure>, <error>
 // or <skipped> child plus <system-out>/<system-err>. All text is escaped;
-// characters XML 1.0 forbids are replaced.
+// characters XML 1.0 forbids are replaced. Testcase names are unique per
+// (classname, name) within a suite: a repeat is written as "NAME (2)".
 #ifndef HOOKSIM_SIM_JUNIT_WRITER_H_
 #define HOOKSIM_SIM_JUNIT_WRITER_H_
 

@@ -51,5 +51,37 @@ TEST(JUnitWriterTest, WritesTheStructureCiSystemsRead) {
   EXPECT_NE(xml.find("</testsuites>\n"), std::string::npos);
 }
 
+TEST(JUnitWriterTest, RepeatedNamesAreMadeUniqueAndOutputEscaped) {
+  JUnitSuite suite{"conform", 0, {}};
+  for (int i = 0; i < 3; ++i) {
+    suite.cases.push_back({"conform.a", "a/attempts", 0,
+                           JUnitCase::Status::kPassed, "", "", "", ""});
+  }
+  suite.cases.push_back({"conform.b", "a/attempts", 0,
+                         JUnitCase::Status::kFailed, "m", "",
+                         std::string("out\x1b[31m<red>") + '\0', "err & more"});
+  std::ostringstream out;
+  WriteJUnit({suite}, out);
+  const std::string xml = out.str();
+  EXPECT_NE(xml.find("name=\"a/attempts\" "), std::string::npos);
+  EXPECT_NE(xml.find("name=\"a/attempts (2)\""), std::string::npos);
+  EXPECT_NE(xml.find("name=\"a/attempts (3)\""), std::string::npos);
+  // Another classname may reuse the name.
+  EXPECT_NE(xml.find("classname=\"conform.b\" name=\"a/attempts\" "),
+            std::string::npos);
+  EXPECT_EQ(xml.find("(4)"), std::string::npos);
+  // Terminal escapes and NUL from a sender's output become U+FFFD.
+  EXPECT_NE(xml.find("<system-out>out\xEF\xBF\xBD[31m&lt;red&gt;\xEF\xBF\xBD"
+                     "</system-out>"),
+            std::string::npos)
+      << xml;
+  EXPECT_NE(xml.find("<system-err>err &amp; more</system-err>"),
+            std::string::npos);
+  for (char c : xml) {
+    const unsigned char u = static_cast<unsigned char>(c);
+    EXPECT_FALSE(u < 0x20 && c != '\n' && c != '\t' && c != '\r');
+  }
+}
+
 }  // namespace
 }  // namespace hooksim

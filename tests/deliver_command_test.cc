@@ -54,7 +54,17 @@ TEST(DeliverCommandTest, BadFlagsAreUsageErrorsNamingFlagAndValue) {
     std::string message;
   };
   const std::vector<Case> cases = {
-      {{"deliver"}, "--url: required"},
+      {{"deliver", "--secret", "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"},
+       "--secret: only with --url"},
+      {{"deliver", "--url", url, "--secret", "whsec_!!"}, "--secret: "},
+      {{"deliver", "--url", url, "--secret", "abc"}, "--secret: "},
+      {{"deliver", "--url", url, "--resume"}, "--resume: not with --url"},
+      {{"deliver", "--url", url, "--state", "x.db"}, "--state: not with --url"},
+      {{"deliver", "--resume", "--count", "2"}, "--resume: delivers what is"},
+      {{"deliver", "--count", "2", "--generate", "2"},
+       "--count and --generate: give one"},
+      {{"deliver", "--generate", "0"}, "--generate: expected an integer"},
+      {{"deliver", "--interval-ms", "5"}, "--interval-ms: only with --url"},
       {{"deliver", "--url", "https://example.com/"},
        "--url: unsupported scheme \"https\""},
       {{"deliver", "--url", "example.com/hook"}, "--url: expected an http://"},

@@ -24,15 +24,13 @@ constexpr size_t kEngineRecycleAt = 200'000;
 
 class Runner {
  public:
-  Runner(StateStore& store, const DurableRunOptions& options,
-         std::ostream& out)
+  Runner(StateStore& store, const DurableRunOptions& options, std::ostream& out)
       : store_(store),
         options_(options),
         out_(out),
         owner_(NewOwnerToken()),
-        transport_(clock_,
-                   HttpTransportOptions{
-                       .workers = static_cast<size_t>(options.concurrency)}) {}
+        transport_(clock_, HttpTransportOptions{.workers = static_cast<size_t>(
+                                                    options.concurrency)}) {}
 
   DurableRunSummary Run() {
     EngineOptions engine_options;
@@ -55,7 +53,8 @@ class Runner {
     }
     clock_.ScheduleAfter(Duration::zero(), [this] { Poll(); });
     RealRunLimits limits;
-    if (options_.keep_running) limits.wall_limit = std::chrono::hours(24 * 3650);
+    if (options_.keep_running)
+      limits.wall_limit = std::chrono::hours(24 * 3650);
     const Status run = clock_.Run(limits);
     // Attempts in flight are abandoned here: recorded as started, not
     // ended; the next runner counts them.
@@ -75,13 +74,12 @@ class Runner {
 
  private:
   void NewEngine() {
-    engine_ = std::make_unique<DeliveryEngine>(clock_, transport_,
-                                               engine_options_);
+    engine_ =
+        std::make_unique<DeliveryEngine>(clock_, transport_, engine_options_);
     hook_index_.clear();
     event_index_.clear();
-    engine_->SetAttemptGate([this](const Delivery& d, uint32_t) {
-      return Gate(d);
-    });
+    engine_->SetAttemptGate(
+        [this](const Delivery& d, uint32_t) { return Gate(d); });
     engine_->SetAttemptObserver(
         [this](const AttemptRecord& record) { OnAttemptEnded(record); });
   }
@@ -109,8 +107,7 @@ class Runner {
       for (const ClaimedDelivery& d : result->gave_up) {
         ++summary_.by_hook[d.hook_id].gave_up;
         if (options_.trace) {
-          out_ << d.id << "  hook=" << d.hook_id << "  "
-               << kStoreMaxAttempts
+          out_ << d.id << "  hook=" << d.hook_id << "  " << kStoreMaxAttempts
                << " attempts started before a stop  -> gave_up\n";
         }
       }
@@ -123,8 +120,8 @@ class Runner {
     // Without keep_running: stop polling once nothing is open and nothing
     // more was found (for a batch: once no delivery of it is pending, as
     // another runner may hold some).
-    bool more = options_.keep_running || engine_->open_deliveries() > 0 ||
-                claimed > 0;
+    bool more =
+        options_.keep_running || engine_->open_deliveries() > 0 || claimed > 0;
     if (!more && options_.events) {
       Result<std::map<std::string, DeliveryCounts>> counts =
           store_.CountByHook(options_.events->first, options_.events->second);
@@ -220,7 +217,8 @@ class Runner {
 
   void ShowProgress() {
     const auto now = std::chrono::steady_clock::now();
-    if (progress_shown_ && now - last_progress_ < std::chrono::milliseconds(100)) {
+    if (progress_shown_ &&
+        now - last_progress_ < std::chrono::milliseconds(100)) {
       return;
     }
     last_progress_ = now;
@@ -231,8 +229,8 @@ class Runner {
       gave_up += static_cast<uint64_t>(c.gave_up);
     }
     out_ << "\r" << (delivered + gave_up) << "/" << claimed_total_
-         << " ended: " << delivered << " delivered, " << gave_up
-         << " gave_up, " << summary_.attempts << " attempts";
+         << " ended: " << delivered << " delivered, " << gave_up << " gave_up, "
+         << summary_.attempts << " attempts";
     out_.flush();
   }
 

@@ -1,12 +1,11 @@
 #include "sim/hooks_command.h"
 
+#include <boost/program_options.hpp>
 #include <cstdio>
 #include <ctime>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <sstream>
-
-#include <boost/program_options.hpp>
-#include <nlohmann/json.hpp>
 
 #include "sim/durable_delivery.h"
 #include "sim/http_url.h"
@@ -77,9 +76,10 @@ nlohmann::json HookJson(const StoredHook& h) {
 
 void PrintHookTable(const std::vector<StoredHook>& hooks, std::ostream& out) {
   char line[256];
-  std::snprintf(line, sizeof(line), "%-15s  %-7s  %-20s  %9s %7s %7s %6s %9s  %s",
-                "ID", "STATE", "CREATED", "DELIVERED", "GAVE_UP", "PENDING",
-                "HELD", "CANCELLED", "URL");
+  std::snprintf(line, sizeof(line),
+                "%-15s  %-7s  %-20s  %9s %7s %7s %6s %9s  %s", "ID", "STATE",
+                "CREATED", "DELIVERED", "GAVE_UP", "PENDING", "HELD",
+                "CANCELLED", "URL");
   out << line << "\n";
   for (const StoredHook& h : hooks) {
     std::snprintf(line, sizeof(line),
@@ -111,11 +111,9 @@ int RunHooksCommand(const std::vector<std::string>& args, std::ostream& out,
   po::positional_options_description positional;
   positional.add("words", -1);
   po::variables_map vm;
-  po::store(po::command_line_parser(args)
-                .options(all)
-                .positional(positional)
-                .run(),
-            vm);
+  po::store(
+      po::command_line_parser(args).options(all).positional(positional).run(),
+      vm);
   po::notify(vm);
   if (vm.count("help")) {
     out << HooksHelp();
@@ -131,8 +129,8 @@ int RunHooksCommand(const std::vector<std::string>& args, std::ostream& out,
   }
   const std::string& sub = words[0];
   const std::string prefix = "hooksim hooks " + sub + ": ";
-  const bool takes_one = sub == "add" || sub == "pause" || sub == "resume" ||
-                         sub == "remove";
+  const bool takes_one =
+      sub == "add" || sub == "pause" || sub == "resume" || sub == "remove";
   if (!takes_one && sub != "list") {
     err << "hooksim hooks: unknown subcommand \"" << sub
         << "\" (add, list, pause, resume, remove)\ntry: hooksim hooks --help\n";
@@ -211,10 +209,9 @@ int RunHooksCommand(const std::vector<std::string>& args, std::ostream& out,
   }
   const std::string& id = words[1];
   const int64_t now = WallNowMs();
-  Result<HookChangeResult> change =
-      sub == "pause"    ? s.PauseHook(id)
-      : sub == "resume" ? s.ResumeHook(id, now)
-                        : s.RemoveHook(id, now);
+  Result<HookChangeResult> change = sub == "pause"    ? s.PauseHook(id)
+                                    : sub == "resume" ? s.ResumeHook(id, now)
+                                                      : s.RemoveHook(id, now);
   if (!change.ok()) {
     err << prefix << change.error().ToString() << "\n";
     return 1;

@@ -314,8 +314,8 @@ Result<StoredHook> StateStore::AddHook(const std::string& url,
   // A clash of 48 random bits is unlikely; a few tries make it impossible
   // in practice.
   for (int tries = 0; tries < 8; ++tries) {
-    StoredHook hook{NewId("hk_", 12), url, secret, HookState::kActive, now_ms,
-                    {}};
+    StoredHook hook{NewId("hk_", 12),   url,    secret,
+                    HookState::kActive, now_ms, {}};
     Stmt s(*ins);
     const int rc = s.Bind(1, hook.id)
                        .Bind(2, hook.url)
@@ -356,8 +356,8 @@ Result<std::vector<StoredHook>> StateStore::ListHooks(bool include_removed) {
   static const std::string kLive = std::string(kHookColumns) +
                                    "WHERE h.state != 'removed' "
                                    "GROUP BY h.seq ORDER BY h.seq";
-  Result<sqlite3_stmt*> q = Prepare(
-      include_removed ? kAll.c_str() : kLive.c_str(), "list the hooks");
+  Result<sqlite3_stmt*> q =
+      Prepare(include_removed ? kAll.c_str() : kLive.c_str(), "list the hooks");
   if (!q.ok()) return q.error();
   Stmt s(*q);
   std::vector<StoredHook> hooks;
@@ -387,7 +387,8 @@ Result<std::optional<HookState>> HookStateOf(sqlite3_stmt* q,
   Stmt s(q);
   s.Bind(1, id);
   const int rc = s.Step();
-  if (rc == SQLITE_ROW) return std::optional<HookState>(ParseHookState(s.Text(0)));
+  if (rc == SQLITE_ROW)
+    return std::optional<HookState>(ParseHookState(s.Text(0)));
   if (rc == SQLITE_DONE) return std::optional<HookState>();
   return MakeError("read the hook's state");
 }
@@ -408,12 +409,13 @@ Result<HookChangeResult> StateStore::PauseHook(const std::string& id) {
     return HookChangeResult{HookChange::kAlreadyInState, 0};
   }
   if (Status s = ReleaseDeadOwners("pause hook " + id)) return *s;
-  Result<sqlite3_stmt*> set = Prepare(
-      "UPDATE hooks SET state = 'paused' WHERE id = ?", "pause a hook");
+  Result<sqlite3_stmt*> set =
+      Prepare("UPDATE hooks SET state = 'paused' WHERE id = ?", "pause a hook");
   if (!set.ok()) return set.error();
   {
     Stmt s(*set);
-    if (s.Bind(1, id).Step() != SQLITE_DONE) return SqlError("pause hook " + id);
+    if (s.Bind(1, id).Step() != SQLITE_DONE)
+      return SqlError("pause hook " + id);
   }
   // Rows a live runner holds become held at their next attempt's start
   // (BeginAttempt); the others right now.
@@ -425,7 +427,8 @@ Result<HookChangeResult> StateStore::PauseHook(const std::string& id) {
   int64_t held = 0;
   {
     Stmt s(*hold);
-    if (s.Bind(1, id).Step() != SQLITE_DONE) return SqlError("pause hook " + id);
+    if (s.Bind(1, id).Step() != SQLITE_DONE)
+      return SqlError("pause hook " + id);
     held = sqlite3_changes(db_);
   }
   if (!txn.Commit()) return SqlError("pause hook " + id);
@@ -468,8 +471,7 @@ Result<HookChangeResult> StateStore::ResumeHook(const std::string& id,
   int64_t released = 0;
   {
     Stmt s(*release);
-    if (s.Bind(1, now_ms).Bind(2, id).Step() !=
-        SQLITE_DONE) {
+    if (s.Bind(1, now_ms).Bind(2, id).Step() != SQLITE_DONE) {
       return SqlError("resume hook " + id);
     }
     released = sqlite3_changes(db_);
@@ -490,9 +492,9 @@ Result<HookChangeResult> StateStore::RemoveHook(const std::string& id,
   if (!*state || **state == HookState::kRemoved) {
     return HookChangeResult{HookChange::kNotFound, 0};
   }
-  Result<sqlite3_stmt*> set = Prepare(
-      "UPDATE hooks SET state = 'removed', removed_ms = ? WHERE id = ?",
-      "remove a hook");
+  Result<sqlite3_stmt*> set =
+      Prepare("UPDATE hooks SET state = 'removed', removed_ms = ? WHERE id = ?",
+              "remove a hook");
   if (!set.ok()) return set.error();
   {
     Stmt s(*set);
@@ -525,12 +527,13 @@ Result<EnqueueResult> StateStore::Enqueue(const std::vector<FileEvent>& events,
   Result<std::vector<StoredHook>> hooks = ListHooks(false);
   if (!hooks.ok()) return hooks.error();
   if (hooks->empty()) {
-    return MakeError(path_ + ": no hooks registered (add one with "
-                             "`hooksim hooks add URL`)");
+    return MakeError(path_ +
+                     ": no hooks registered (add one with "
+                     "`hooksim hooks add URL`)");
   }
-  Result<sqlite3_stmt*> ins_event = Prepare(
-      "INSERT INTO events (type, body, created_ms) VALUES (?, ?, ?)",
-      "store an event");
+  Result<sqlite3_stmt*> ins_event =
+      Prepare("INSERT INTO events (type, body, created_ms) VALUES (?, ?, ?)",
+              "store an event");
   if (!ins_event.ok()) return ins_event.error();
   Result<sqlite3_stmt*> ins_delivery = Prepare(
       "INSERT INTO deliveries (id, hook_id, event_id, state, next_at_ms, "
@@ -616,9 +619,9 @@ Result<ClaimResult> StateStore::Claim(const std::string& owner,
       "AND d.event_id BETWEEN ? AND ? ORDER BY d.seq LIMIT ?",
       "claim deliveries");
   if (!q.ok()) return q.error();
-  Result<sqlite3_stmt*> take = Prepare(
-      "UPDATE deliveries SET owner = ?, owner_pid = ? WHERE id = ?",
-      "claim a delivery");
+  Result<sqlite3_stmt*> take =
+      Prepare("UPDATE deliveries SET owner = ?, owner_pid = ? WHERE id = ?",
+              "claim a delivery");
   if (!take.ok()) return take.error();
   Result<sqlite3_stmt*> give_up = Prepare(
       "UPDATE deliveries SET state = 'gave_up', ended_ms = ?, "
@@ -720,8 +723,10 @@ Result<AttemptGate> StateStore::BeginAttempt(const std::string& owner,
   if (!ins.ok()) return ins.error();
   {
     Stmt s(*ins);
-    if (s.Bind(1, delivery_id).Bind(2, int64_t{attempt}).Bind(3, now_ms).Step() !=
-        SQLITE_DONE) {
+    if (s.Bind(1, delivery_id)
+            .Bind(2, int64_t{attempt})
+            .Bind(3, now_ms)
+            .Step() != SQLITE_DONE) {
       return SqlError("record attempt " + std::to_string(attempt) + " of " +
                       delivery_id);
     }
@@ -731,7 +736,8 @@ Result<AttemptGate> StateStore::BeginAttempt(const std::string& owner,
   if (!upd.ok()) return upd.error();
   {
     Stmt s(*upd);
-    if (s.Bind(1, int64_t{attempt}).Bind(2, delivery_id).Step() != SQLITE_DONE) {
+    if (s.Bind(1, int64_t{attempt}).Bind(2, delivery_id).Step() !=
+        SQLITE_DONE) {
       return SqlError("count an attempt of " + delivery_id);
     }
   }

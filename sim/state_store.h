@@ -177,8 +177,8 @@ class StateStore {
   // A paused hook makes the delivery held and releases it (kHeld); a
   // delivery no longer pending or owned (cancelled, ...) gives kDropped.
   Result<AttemptGate> BeginAttempt(const std::string& owner,
-                                   const std::string& delivery_id,
-                                   int attempt, int64_t now_ms);
+                                   const std::string& delivery_id, int attempt,
+                                   int64_t now_ms);
   // Records an attempt's end and the delivery's new state (unless the
   // delivery was cancelled meanwhile); a final state releases the row.
   Status EndAttempt(const std::string& owner, const AttemptEnd& end);

@@ -64,8 +64,8 @@ DeliveryCounts PrintSummary(
 
 void PrintTotal(const DeliveryCounts& t, uint64_t attempts, double wall_s,
                 std::ostream& out) {
-  const int64_t all = t.delivered + t.gave_up + t.held + t.cancelled +
-                      t.pending;
+  const int64_t all =
+      t.delivered + t.gave_up + t.held + t.cancelled + t.pending;
   char wall[32];
   std::snprintf(wall, sizeof(wall), "%.3f", wall_s);
   out << Plural(all, "delivery", "deliveries") << ": " << t.delivered
@@ -88,7 +88,8 @@ int FinishRun(const DurableRunSummary& summary, const DeliveryCounts& total,
     return 1;
   }
   if (total.pending > 0) {
-    err << "hooksim deliver: " << Plural(total.pending, "delivery", "deliveries")
+    err << "hooksim deliver: "
+        << Plural(total.pending, "delivery", "deliveries")
         << " still pending in " << path << "\n";
   }
   return total.gave_up == 0 && total.pending == 0 ? 0 : 1;
@@ -165,8 +166,8 @@ int RunStoreDeliver(const DeliverOptions& options, std::ostream& out,
     for (const StoredHook& h : *hooks) paused += h.state == HookState::kPaused;
     out << "delivering "
         << Plural(static_cast<int64_t>(events.size()), "event", "events")
-        << " to " << Plural(static_cast<int64_t>(enqueued->hooks.size()),
-                            "hook", "hooks")
+        << " to "
+        << Plural(static_cast<int64_t>(enqueued->hooks.size()), "hook", "hooks")
         << " (" << paused << " paused: held) from " << path << " (seed "
         << options.seed << ")\n";
     out.flush();

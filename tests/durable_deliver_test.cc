@@ -13,8 +13,8 @@
 #include <fstream>
 #include <map>
 #include <mutex>
-#include <set>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -43,31 +43,31 @@ struct Seen {
 
 // A receiver on loopback answering per path (cpp-httplib's server serves
 // 8 connections at once, and idle keep-alive connections hold their
-// thread: so the senders here use few connections, --concurrency <= 4): /ok 200; /fail 503 always;
-// /flaky 503, 503, then 200 (counted per delivery id).
+// thread: so the senders here use few connections, --concurrency <= 4): /ok
+// 200; /fail 503 always; /flaky 503, 503, then 200 (counted per delivery id).
 class Receiver {
  public:
   Receiver() {
-    server_.server().Post(R"(/(ok|fail|flaky))", [this](const auto& req,
-                                                         auto& res) {
-      std::unique_lock<std::mutex> lock(mu_);
-      Seen s{req.path, req.get_header_value("X-Hooksim-Delivery"),
-             std::atoi(req.get_header_value("X-Hooksim-Attempt").c_str()),
-             req.body, 200};
-      const int n = ++per_delivery_[s.delivery];
-      if (s.path == "/fail") s.status = 503;
-      if (s.path == "/flaky") s.status = n < 3 ? 503 : 200;
-      seen_.push_back(s);
-      cv_.notify_all();
-      if (block_ && block_(s)) {
-        block_ = nullptr;  // Once.
-        blocked_ = true;
-        cv_.notify_all();
-        cv_.wait_for(lock, kMaxWait, [this] { return released_; });
-      }
-      res.status = s.status;
-      res.set_content("{}", "application/json");
-    });
+    server_.server().Post(
+        R"(/(ok|fail|flaky))", [this](const auto& req, auto& res) {
+          std::unique_lock<std::mutex> lock(mu_);
+          Seen s{req.path, req.get_header_value("X-Hooksim-Delivery"),
+                 std::atoi(req.get_header_value("X-Hooksim-Attempt").c_str()),
+                 req.body, 200};
+          const int n = ++per_delivery_[s.delivery];
+          if (s.path == "/fail") s.status = 503;
+          if (s.path == "/flaky") s.status = n < 3 ? 503 : 200;
+          seen_.push_back(s);
+          cv_.notify_all();
+          if (block_ && block_(s)) {
+            block_ = nullptr;  // Once.
+            blocked_ = true;
+            cv_.notify_all();
+            cv_.wait_for(lock, kMaxWait, [this] { return released_; });
+          }
+          res.status = s.status;
+          res.set_content("{}", "application/json");
+        });
     server_.Start();
   }
 
@@ -156,9 +156,9 @@ TEST_F(DurableDeliverTest, DeliversToActiveHooksHoldsPausedOnesUntilResumed) {
   ASSERT_EQ(Run({"hooks", "pause", held}).code, 0);
 
   // One attempt at a time: the receiver sees each hook's events in order.
-  CliResult r = Run({"deliver", "--generate", "3", "--seed", "4",
-                     "--retry-schedule-ms", "5", "--jitter", "0",
-                     "--concurrency", "1"});
+  CliResult r =
+      Run({"deliver", "--generate", "3", "--seed", "4", "--retry-schedule-ms",
+           "5", "--jitter", "0", "--concurrency", "1"});
   EXPECT_EQ(r.code, 0) << r.out << r.err;
   EXPECT_NE(r.out.find("delivering 3 events to 3 hooks (1 paused: held)"),
             std::string::npos)
@@ -217,8 +217,10 @@ TEST_F(DurableDeliverTest, RemovingAHookCancelsItsHeldDeliveriesWithAReason) {
   const std::string gone = Add(receiver.url("/fail"));
   ASSERT_EQ(Run({"hooks", "pause", gone}).code, 0);
   const std::string events = dir_ + "/events.jsonl";
-  std::ofstream(events) << R"({"event":"release","data":{"n":1}})" << "\n"
-                        << R"({"event":"custom","data":{}})" << "\n";
+  std::ofstream(events) << R"({"event":"release","data":{"n":1}})"
+                        << "\n"
+                        << R"({"event":"custom","data":{}})"
+                        << "\n";
   CliResult r = Run({"deliver", "--event-file", events, "--concurrency", "1"});
   EXPECT_EQ(r.code, 0) << r.out << r.err;
   std::vector<Seen> seen = receiver.seen();
@@ -268,7 +270,8 @@ pid_t Spawn(const std::vector<std::string>& args, const std::string& log) {
     dup2(fd, 2);
     std::vector<char*> argv;
     argv.push_back(const_cast<char*>(HOOKSIM_BINARY));
-    for (const std::string& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+    for (const std::string& a : args)
+      argv.push_back(const_cast<char*>(a.c_str()));
     argv.push_back(nullptr);
     execv(HOOKSIM_BINARY, argv.data());
     _exit(127);
@@ -283,8 +286,7 @@ int Reap(pid_t pid) {
   while (std::chrono::steady_clock::now() < until) {
     const pid_t r = waitpid(pid, &status, WNOHANG);
     if (r == pid) {
-      return WIFEXITED(status) ? WEXITSTATUS(status)
-                               : 128 + WTERMSIG(status);
+      return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
@@ -312,11 +314,11 @@ TEST_F(DurableDeliverTest, KilledMidScheduleAndResumedLosesAndRepeatsNothing) {
   receiver.BlockFirst(
       [](const Seen& s) { return s.path == "/fail" && s.attempt == 3; });
   const std::string log = dir_ + "/deliver.log";
-  const pid_t pid = Spawn(
-      {"deliver", "--state", state_, "--generate", "4", "--seed", "9",
-       "--retry-schedule-ms", "200", "--jitter", "0", "--timeout-ms", "60000",
-       "--concurrency", "4"},
-      log);
+  const pid_t pid =
+      Spawn({"deliver", "--state", state_, "--generate", "4", "--seed", "9",
+             "--retry-schedule-ms", "200", "--jitter", "0", "--timeout-ms",
+             "60000", "--concurrency", "4"},
+            log);
   ASSERT_GT(pid, 0);
   const bool blocked = receiver.WaitBlocked();
   kill(pid, SIGKILL);
@@ -339,9 +341,9 @@ TEST_F(DurableDeliverTest, KilledMidScheduleAndResumedLosesAndRepeatsNothing) {
   }
 
   // Started again, it carries on where it stopped.
-  const CliResult r = Run({"deliver", "--resume", "--retry-schedule-ms", "20",
-                           "--jitter", "0", "--timeout-ms", "60000",
-                           "--concurrency", "4"});
+  const CliResult r =
+      Run({"deliver", "--resume", "--retry-schedule-ms", "20", "--jitter", "0",
+           "--timeout-ms", "60000", "--concurrency", "4"});
   EXPECT_EQ(r.code, 1) << "the failing hook's deliveries gave up\n"
                        << r.out << r.err;
   const std::vector<Seen> seen = receiver.seen();
@@ -355,6 +357,15 @@ TEST_F(DurableDeliverTest, KilledMidScheduleAndResumedLosesAndRepeatsNothing) {
   Result<std::unique_ptr<StateStore>> store = StateStore::Open(state_);
   ASSERT_TRUE(store.ok());
   int lost_outcomes = 0;
+  std::string journal;  // For failure messages.
+  for (size_t i = 0; i < seen.size(); ++i) {
+    journal += std::to_string(i) + " " + seen[i].path + " " + seen[i].delivery +
+               " attempt " + std::to_string(seen[i].attempt) + " -> " +
+               std::to_string(seen[i].status) + "\n";
+  }
+  SCOPED_TRACE("journal (" + std::to_string(before_restart) +
+               " before the restart):\n" + journal + "resume:\n" + r.out +
+               r.err);
   for (const auto& [id, indexes] : by_delivery) {
     const std::string& path = seen[indexes.front()].path;
     SCOPED_TRACE(id + " " + path);
@@ -380,8 +391,9 @@ TEST_F(DurableDeliverTest, KilledMidScheduleAndResumedLosesAndRepeatsNothing) {
       }
       if (s.status == 200 && k + 1 < indexes.size()) {
         // Only a 2xx whose outcome the kill lost may be followed by more.
-        EXPECT_LT(indexes[k], before_restart);
-        EXPECT_GE(indexes[k + 1], before_restart);
+        // (The receiver may still read a request the killed sender wrote
+        // just before it died after before_restart was taken, so the
+        // index is no proof of which process sent it; the store is.)
         EXPECT_EQ(recorded_delivered.count(id), 0u);
         ++lost_outcomes;
       }
@@ -404,10 +416,9 @@ TEST_F(DurableDeliverTest, WorkerDeliversWhatBecomesDeliverableUntilSigterm) {
   const std::string hook = Add(receiver.url("/ok"));
   ASSERT_EQ(Run({"hooks", "pause", hook}).code, 0);
   const std::string log = dir_ + "/worker.log";
-  const pid_t pid =
-      Spawn({"worker", "--state", state_, "--poll-ms", "20", "--concurrency",
-             "1"},
-            log);
+  const pid_t pid = Spawn(
+      {"worker", "--state", state_, "--poll-ms", "20", "--concurrency", "1"},
+      log);
   ASSERT_GT(pid, 0);
   // A producer stores two events while the hook is paused: they are held.
   {
@@ -422,9 +433,9 @@ TEST_F(DurableDeliverTest, WorkerDeliversWhatBecomesDeliverableUntilSigterm) {
   std::this_thread::sleep_for(std::chrono::milliseconds(200));
   EXPECT_TRUE(receiver.seen().empty()) << "nothing while the hook is paused";
   ASSERT_EQ(Run({"hooks", "resume", hook}).code, 0);
-  EXPECT_TRUE(receiver.WaitFor(
-      [](const std::vector<Seen>& s) { return s.size() >= 2; }))
-      << ReadFile(log);
+  EXPECT_TRUE(receiver.WaitFor([](const std::vector<Seen>& s) {
+    return s.size() >= 2;
+  })) << ReadFile(log);
   // And until the worker has recorded both (bounded).
   const auto until = std::chrono::steady_clock::now() + kMaxWait;
   while (List()[0]["deliveries"]["delivered"] != 2 &&
@@ -440,8 +451,7 @@ TEST_F(DurableDeliverTest, WorkerDeliversWhatBecomesDeliverableUntilSigterm) {
   const std::string out = ReadFile(log);
   EXPECT_NE(out.find("worker: delivering from " + state_), std::string::npos)
       << out;
-  EXPECT_NE(out.find(hook + "  active  delivered=2"), std::string::npos)
-      << out;
+  EXPECT_NE(out.find(hook + "  active  delivered=2"), std::string::npos) << out;
   EXPECT_EQ(List()[0]["deliveries"]["delivered"], 2);
 }
 

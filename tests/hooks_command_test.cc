@@ -103,8 +103,7 @@ TEST_F(HooksCommandTest, PauseResumeRemoveAndTheirErrors) {
   for (const char* sub : {"pause", "resume", "remove"}) {
     r = Hooks({sub, id});
     EXPECT_EQ(r.code, 2) << sub;
-    EXPECT_NE(r.err.find("no hook \"" + id + "\""), std::string::npos)
-        << r.err;
+    EXPECT_NE(r.err.find("no hook \"" + id + "\""), std::string::npos) << r.err;
   }
 }
 

@@ -24,9 +24,7 @@ class TempDir {
     path_ = mkdtemp(tmpl);
   }
   ~TempDir() { std::filesystem::remove_all(path_); }
-  std::string File(const std::string& name) const {
-    return path_ + "/" + name;
-  }
+  std::string File(const std::string& name) const { return path_ + "/" + name; }
 
  private:
   std::string path_;
@@ -41,9 +39,8 @@ std::unique_ptr<StateStore> MustOpen(const std::string& path) {
 std::vector<FileEvent> Events(int n) {
   std::vector<FileEvent> events;
   for (int i = 0; i < n; ++i) {
-    events.push_back(
-        {"release", R"({"event":"release","data":{"n":)" + std::to_string(i) +
-                        "}}"});
+    events.push_back({"release", R"({"event":"release","data":{"n":)" +
+                                     std::to_string(i) + "}}"});
   }
   return events;
 }
@@ -103,8 +100,8 @@ TEST(StateStoreTest, RefusesFilesThatAreNotItsDatabase) {
   ASSERT_TRUE(MustOpen(newer));
   sqlite3* db = nullptr;
   ASSERT_EQ(sqlite3_open(newer.c_str(), &db), SQLITE_OK);
-  ASSERT_EQ(sqlite3_exec(db, "UPDATE schema_version SET version = 99",
-                         nullptr, nullptr, nullptr),
+  ASSERT_EQ(sqlite3_exec(db, "UPDATE schema_version SET version = 99", nullptr,
+                         nullptr, nullptr),
             SQLITE_OK);
   sqlite3_close(db);
   s = StateStore::Open(newer);

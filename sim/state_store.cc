@@ -610,6 +610,17 @@ Result<ClaimResult> StateStore::Claim(const std::string& owner,
   Transaction txn(db_);
   if (!txn.began()) return SqlError("claim deliveries");
   if (Status s = ReleaseDeadOwners("claim deliveries")) return *s;
+  // Rows a stopped runner left behind for a hook paused since are held.
+  Result<sqlite3_stmt*> hold = Prepare(
+      "UPDATE deliveries SET state = 'held' WHERE state = 'pending' AND "
+      "owner IS NULL AND hook_id IN (SELECT id FROM hooks "
+      "WHERE state = 'paused')",
+      "hold deliveries of paused hooks");
+  if (!hold.ok()) return hold.error();
+  {
+    Stmt s(*hold);
+    if (s.Step() != SQLITE_DONE) return SqlError("claim deliveries");
+  }
   Result<sqlite3_stmt*> q = Prepare(
       "SELECT d.id, d.seq, d.hook_id, h.url, h.secret, d.event_id, e.type, "
       "e.body, d.attempts, d.next_at_ms "

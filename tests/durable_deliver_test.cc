@@ -259,6 +259,54 @@ TEST_F(DurableDeliverTest, GivingUpIsExitCodeOneAndStoredAsGaveUp) {
   EXPECT_EQ(List()[0]["deliveries"]["gave_up"], 2);
 }
 
+TEST_F(DurableDeliverTest, CtrlCLeavesOpenDeliveriesStoredAsPending) {
+  Receiver receiver;
+  const std::string hook = Add(receiver.url("/fail"));
+  // Once both first attempts were answered and recorded, Ctrl-C; the
+  // re-attempts are an hour away, so only the interrupt can end the run.
+  std::thread interrupter([&] {
+    receiver.WaitFor([](const std::vector<Seen>& s) { return s.size() >= 2; });
+    Result<std::unique_ptr<StateStore>> store = StateStore::Open(state_);
+    const auto until = std::chrono::steady_clock::now() + kMaxWait;
+    while (store.ok() && std::chrono::steady_clock::now() < until) {
+      int ended = 0;
+      for (const Seen& s : receiver.seen()) {
+        Result<std::vector<std::pair<int, std::string>>> a =
+            (*store)->Attempts(s.delivery);
+        ended += a.ok() && a->size() == 1 && !(*a)[0].second.empty();
+      }
+      if (ended == 2) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    kill(getpid(), SIGINT);
+  });
+  const CliResult r = Run({"deliver", "--generate", "2", "--retry-schedule-ms",
+                           "3600000", "--concurrency", "2"});
+  interrupter.join();
+  EXPECT_EQ(r.code, 130) << r.out << r.err;
+  EXPECT_NE(r.err.find("interrupted: 2 deliveries still pending"),
+            std::string::npos)
+      << r.err;
+  EXPECT_NE(r.err.find("hooksim deliver --resume"), std::string::npos);
+  EXPECT_NE(r.out.find(hook + "  active  delivered=0 gave_up=0 held=0 "
+                              "cancelled=0 pending=2"),
+            std::string::npos)
+      << r.out;
+  const nlohmann::json hooks = List();
+  EXPECT_EQ(hooks[0]["deliveries"]["pending"], 2);
+  // Released: a new runner could claim them at once.
+  Result<std::unique_ptr<StateStore>> store = StateStore::Open(state_);
+  ASSERT_TRUE(store.ok());
+  Result<ClaimResult> claimed = (*store)->Claim("next", {}, 0);
+  ASSERT_TRUE(claimed.ok());
+  ASSERT_EQ(claimed->deliveries.size(), 2u);
+  for (const ClaimedDelivery& d : claimed->deliveries) {
+    EXPECT_EQ(d.attempts_started, 1);
+    EXPECT_EQ(*(*store)->Attempts(d.id),
+              (std::vector<std::pair<int, std::string>>{{1, "503"}}));
+  }
+}
+
 // --- Real processes -------------------------------------------------------
 
 // Starts HOOKSIM_BINARY with `args`, stdout and stderr to `log`.

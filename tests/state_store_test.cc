@@ -270,6 +270,33 @@ TEST(StateStoreTest, RowsOfADeadOwnerAreClaimableAgain) {
   EXPECT_EQ(store->Claim("other", {}, 10)->deliveries.size(), 2u);
 }
 
+TEST(StateStoreTest, RowsADeadOwnerLeftForAPausedHookBecomeHeld) {
+  TempDir dir;
+  const std::string path = dir.File("s.db");
+  std::unique_ptr<StateStore> store = MustOpen(path);
+  ASSERT_TRUE(store);
+  const std::string id = store->AddHook("http://127.0.0.1:1/a", "", 1)->id;
+  Result<EnqueueResult> e = store->Enqueue(Events(2), 10);
+  ASSERT_EQ(store->Claim("me", {}, 10)->deliveries.size(), 2u);
+  // Paused while a live runner holds the rows: they stay pending for it.
+  ASSERT_EQ(store->PauseHook(id)->deliveries, 0);
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+  const std::string sql =
+      "UPDATE deliveries SET owner_pid = " + std::to_string(DeadPid());
+  ASSERT_EQ(sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr),
+            SQLITE_OK);
+  sqlite3_close(db);
+  // The runner died: the next claim holds them rather than leaving them
+  // pending for a paused hook.
+  EXPECT_TRUE(store->Claim("other", {}, 20)->deliveries.empty());
+  DeliveryCounts c = store->CountByHook(e->first_event, e->last_event)->at(id);
+  EXPECT_EQ(c.held, 2);
+  EXPECT_EQ(c.pending, 0);
+  ASSERT_EQ(store->ResumeHook(id, 30)->deliveries, 2);
+  EXPECT_EQ(store->Claim("other", {}, 30)->deliveries.size(), 2u);
+}
+
 TEST(StateStoreTest, PauseAndRemoveReachRowsARunnerHolds) {
   TempDir dir;
   std::unique_ptr<StateStore> store = MustOpen(dir.File("s.db"));

@@ -119,7 +119,8 @@ po::options_description DeliverOptionsDesc() {
   po::options_description d("options");
   d.add_options()("help,h", "show this help")(
       "url", po::value<std::string>(),
-      "required: http://host[:port]/path to POST the events to")(
+      "http://host[:port]/path to POST the events to; without it, to "
+      "every hook of the state database")(
       "count,n", po::value<std::string>(),
       "how many release events (1..100000, default 1)")(
       "seed", po::value<std::string>(),

@@ -115,8 +115,12 @@ TEST(DeliverCommandTest, ParsesFlagsIntoOptions) {
   flags.jitter = "0.5";
   flags.concurrency = "3";
   flags.interval_ms = "15";
+  flags.secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
   const Result<DeliverOptions> o = ParseDeliverFlags(flags);
   ASSERT_TRUE(o.ok()) << o.error().message;
+  EXPECT_EQ(o->secret, "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw");
+  EXPECT_FALSE(o->state.has_value());
+  EXPECT_FALSE(o->resume);
   EXPECT_EQ(o->count, 7);
   EXPECT_EQ(o->seed, 18446744073709551615ULL);
   EXPECT_EQ(o->schedule, (std::vector<Duration>{Millis(10), Millis(20)}));

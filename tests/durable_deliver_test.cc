@@ -148,6 +148,32 @@ TEST_F(DurableDeliverTest, NoHooksIsAUsageError) {
   EXPECT_NE(r.err.find("hooksim hooks add URL"), std::string::npos) << r.err;
 }
 
+TEST_F(DurableDeliverTest, WorkerUsageErrorsNameTheFlag) {
+  struct Case {
+    std::vector<std::string> args;
+    std::string message;
+  };
+  const std::vector<Case> cases = {
+      {{"worker", "--poll-ms", "0"},
+       "--poll-ms: expected an integer 1..60000, got \"0\""},
+      {{"worker", "--poll-ms", "60001"}, "--poll-ms: expected"},
+      {{"worker", "--jitter", "2"}, "--jitter: expected a fraction"},
+      {{"worker", "--concurrency", "0"}, "--concurrency"},
+      {{"worker", "--url", "http://127.0.0.1:1/"}, "url"},
+      {{"worker", "stray"}, "unexpected argument \"stray\""},
+  };
+  for (const Case& c : cases) {
+    const CliResult r = Cli(c.args);
+    EXPECT_EQ(r.code, 2) << c.message << "\n" << r.out << r.err;
+    EXPECT_NE(r.err.find(c.message), std::string::npos)
+        << "want: " << c.message << "\ngot: " << r.err;
+  }
+  const CliResult bad_state = Cli({"worker", "--state", dir_});
+  EXPECT_EQ(bad_state.code, 2) << bad_state.err;
+  EXPECT_NE(bad_state.err.find("--state: " + dir_), std::string::npos)
+      << bad_state.err;
+}
+
 TEST_F(DurableDeliverTest, DeliversToActiveHooksHoldsPausedOnesUntilResumed) {
   Receiver receiver;
   const std::string ok = Add(receiver.url("/ok"));

@@ -11,12 +11,14 @@
 #include "sim/bench_command.h"
 #include "sim/conform_command.h"
 #include "sim/deliver_command.h"
+#include "sim/hooks_command.h"
 #include "sim/http_types.h"
 #include "sim/parse_number.h"
 #include "sim/receiver_command.h"
 #include "sim/release_events.h"
 #include "sim/run_command.h"
 #include "sim/validate_command.h"
+#include "sim/worker_command.h"
 
 namespace hooksim {
 namespace {
@@ -37,6 +39,9 @@ constexpr const char* kUsage =
     "  bench             measure delivery throughput over HTTP on loopback\n"
     "  conform --sender-cmd CMD\n"
     "                    check any webhook sender against the contract\n"
+    "  hooks SUBCOMMAND  add, list, pause, resume, remove registered hooks\n"
+    "  deliver           deliver events to every registered hook (durable)\n"
+    "  worker            deliver pending deliveries until SIGINT/SIGTERM\n"
     "  help [COMMAND]    show help (also: COMMAND --help)\n"
     "\n"
     "exit codes: 0 all passed, 1 a rule or expectation failed,\n"
@@ -119,7 +124,8 @@ po::options_description DeliverOptionsDesc() {
   po::options_description d("options");
   d.add_options()("help,h", "show this help")(
       "url", po::value<std::string>(),
-      "required: http://host[:port]/path to POST the events to")(
+      "http://host[:port]/path to POST the events to; without it, to "
+      "every hook of the state database")(
       "count,n", po::value<std::string>(),
       "how many release events (1..100000, default 1)")(
       "seed", po::value<std::string>(),
@@ -138,7 +144,20 @@ po::options_description DeliverOptionsDesc() {
       "time between two events (0..86400000, default 0: all at once)")(
       "event-file", po::value<std::string>(),
       "deliver the events in FILE (one JSON document per line, each sent "
-      "byte for byte) instead of generated ones; excludes --count");
+      "byte for byte) instead of generated ones; excludes --count")(
+      "secret", po::value<std::string>(),
+      "--url only: sign every attempt (Standard Webhooks headers) with this "
+      "whsec_... secret")(
+      "generate", po::value<std::string>(),
+      "the same as --count: how many release events")(
+      "state", po::value<std::string>(),
+      "without --url: the state database holding the hooks (default "
+      "$HOOKSIM_STATE or ./.hooksim/state.db)")(
+      "resume", po::bool_switch(),
+      "without --url: deliver what is pending in the state (held deliveries "
+      "of resumed hooks, and any a stopped run left)")(
+      "trace", po::bool_switch(),
+      "without --url: print every attempt as it ends");
   return d;
 }
 
@@ -153,7 +172,55 @@ constexpr const char* kDeliverUsage =
     "re-attempted after the scheduled delay, 6 attempts at most. Prints each\n"
     "attempt as it ends, one line per delivery, and a summary.\n"
     "Exit codes: 0 all delivered, 1 some gave up, 2 bad usage,\n"
-    "130 interrupted (Ctrl-C; open deliveries are listed as pending).\n";
+    "130 interrupted (Ctrl-C; open deliveries are listed as pending).\n"
+    "\n"
+    "usage: hooksim deliver [--count N | --generate N | --event-file F]\n"
+    "         [--state FILE] [--trace] [retry flags as above]\n"
+    "       hooksim deliver --resume [--state FILE] [--trace] [retry flags]\n"
+    "\n"
+    "Without --url, delivers to every hook of the state database (see\n"
+    "hooksim hooks): the events and their deliveries are stored first\n"
+    "(held for paused hooks), every attempt is recorded as it starts and\n"
+    "ends, and the command returns once every delivery to an active hook has\n"
+    "ended, with one line per hook. After a crash or Ctrl-C, --resume\n"
+    "carries on where it stopped (attempts made before count toward the 6).\n"
+    "Exit codes: 0 all delivered, 1 some gave up (or a state error), 2 bad\n"
+    "usage or no hooks, 130 interrupted (deliveries stay stored).\n";
+
+po::options_description WorkerOptionsDesc() {
+  po::options_description d("options");
+  d.add_options()("help,h", "show this help")(
+      "state", po::value<std::string>(),
+      "the state database (default $HOOKSIM_STATE or ./.hooksim/state.db)")(
+      "poll-ms", po::value<std::string>(),
+      "how often to look for deliverable rows (1..60000, default 200)")(
+      "seed", po::value<std::string>(),
+      "random seed for jitter (0..2^64-1, default 1)")(
+      "retry-schedule-ms", po::value<std::string>(),
+      "delays before re-attempts 1..5, comma-separated ms; the last repeats "
+      "(default 100,200,400,800,1600)")(
+      "timeout-ms", po::value<std::string>(),
+      "per-attempt timeout (1..3600000, default 10000)")(
+      "jitter", po::value<std::string>(),
+      "each delay is scaled by 1 +- this fraction (0..1, default 0.2)")(
+      "concurrency", po::value<std::string>(),
+      "attempts in flight at once (1..1024, default 16)")(
+      "trace", po::bool_switch(), "print every attempt as it ends");
+  return d;
+}
+
+constexpr const char* kWorkerUsage =
+    "usage: hooksim worker [--state FILE] [--poll-ms N] [--trace]\n"
+    "         [--retry-schedule-ms D1,...,D5] [--timeout-ms T] [--jitter F]\n"
+    "         [--concurrency C] [--seed S]\n"
+    "\n"
+    "Delivers, until SIGINT or SIGTERM, whatever becomes deliverable in the\n"
+    "state database: pending deliveries nobody alive is working on (left by\n"
+    "a stopped run, or stored by another process), and held ones whose hook\n"
+    "was resumed. Attempts are recorded as in hooksim deliver. On a stop,\n"
+    "attempts in flight are abandoned and the rows released for the next\n"
+    "run. Exit codes: 0 stopped by a signal, 1 a state database error,\n"
+    "2 bad usage.\n";
 
 po::options_description ReceiverOptionsDesc() {
   po::options_description d("options");
@@ -410,6 +477,11 @@ int CmdDeliver(const std::vector<std::string>& args, std::ostream& out,
   flags.jitter = flag("jitter");
   flags.concurrency = flag("concurrency");
   flags.interval_ms = flag("interval-ms");
+  flags.secret = flag("secret");
+  flags.generate = flag("generate");
+  flags.state = flag("state");
+  flags.resume = vm["resume"].as<bool>();
+  flags.trace = vm["trace"].as<bool>();
   Result<DeliverOptions> options = ParseDeliverFlags(flags);
   if (!options.ok()) {
     err << "hooksim deliver: " << options.error().message << "\n"
@@ -417,6 +489,48 @@ int CmdDeliver(const std::vector<std::string>& args, std::ostream& out,
     return 2;
   }
   return RunDeliver(*options, out, err);
+}
+
+int CmdWorker(const std::vector<std::string>& args, std::ostream& out,
+              std::ostream& err) {
+  const po::options_description d = WorkerOptionsDesc();
+  po::variables_map vm;
+  const po::parsed_options parsed =
+      po::command_line_parser(args).options(d).run();
+  for (const po::option& o : parsed.options) {
+    if (o.position_key >= 0) {
+      err << "hooksim worker: unexpected argument \""
+          << (o.value.empty() ? o.string_key : o.value[0]) << "\"\n"
+          << "try: hooksim worker --help\n";
+      return 2;
+    }
+  }
+  po::store(parsed, vm);
+  po::notify(vm);
+  if (vm.count("help")) {
+    out << Help(kWorkerUsage, d);
+    return 0;
+  }
+  auto flag = [&vm](const char* name) -> std::optional<std::string> {
+    if (!vm.count(name)) return std::nullopt;
+    return vm[name].as<std::string>();
+  };
+  WorkerFlags flags;
+  flags.deliver.state = flag("state");
+  flags.deliver.seed = flag("seed");
+  flags.deliver.retry_schedule_ms = flag("retry-schedule-ms");
+  flags.deliver.timeout_ms = flag("timeout-ms");
+  flags.deliver.jitter = flag("jitter");
+  flags.deliver.concurrency = flag("concurrency");
+  flags.deliver.trace = vm["trace"].as<bool>();
+  flags.poll_ms = flag("poll-ms");
+  Result<WorkerOptions> options = ParseWorkerFlags(flags);
+  if (!options.ok()) {
+    err << "hooksim worker: " << options.error().message << "\n"
+        << "try: hooksim worker --help\n";
+    return 2;
+  }
+  return RunWorker(*options, out, err);
 }
 
 int CmdReceiver(const std::vector<std::string>& args, std::ostream& out,
@@ -555,6 +669,10 @@ int RunCli(int argc, const char* const* argv, std::istream& in,
         out << BenchHelp();
       } else if (topic == "conform") {
         out << Help(kConformUsage, ConformOptionsDesc());
+      } else if (topic == "hooks") {
+        out << HooksHelp();
+      } else if (topic == "worker") {
+        out << Help(kWorkerUsage, WorkerOptionsDesc());
       } else {
         out << kUsage;
       }
@@ -571,6 +689,8 @@ int RunCli(int argc, const char* const* argv, std::istream& in,
     if (command == "receiver") return CmdReceiver(args, out, err);
     if (command == "bench") return RunBenchCli(args, out, err);
     if (command == "conform") return CmdConform(args, out, err);
+    if (command == "hooks") return RunHooksCommand(args, out, err);
+    if (command == "worker") return CmdWorker(args, out, err);
     err << "hooksim: unknown command \"" << command << "\"\n\n" << kUsage;
     return 2;
   } catch (const po::error& e) {

@@ -18,6 +18,8 @@
 #include "sim/real_clock.h"
 #include "sim/release_events.h"
 #include "sim/retry_policy.h"
+#include "sim/webhook_signature.h"
+#include "sim/worker_command.h"
 
 namespace hooksim {
 namespace {
@@ -137,7 +139,7 @@ int Deliver(const DeliverOptions& options, std::ostream& out,
       clock, HttpTransportOptions{
                  .workers = static_cast<size_t>(options.concurrency)});
   DeliveryEngine engine(clock, transport, engine_options);
-  engine.AddHook(Hook{"deliver", options.url, true});
+  engine.AddHook(Hook{"deliver", options.url, true, options.secret});
   engine.SetAttemptObserver([&](const AttemptRecord& record) {
     out << FormatAttemptLine(engine, record, {.show_hook = false}) << "\n";
     out.flush();
@@ -225,24 +227,54 @@ int Deliver(const DeliverOptions& options, std::ostream& out,
 
 Result<DeliverOptions> ParseDeliverFlags(const DeliverFlags& flags) {
   DeliverOptions options;
-  if (!flags.url) {
+  if (flags.url) {
+    if (Result<HttpUrl> url = ParseHttpUrl(*flags.url); !url.ok()) {
+      return MakeError("--url: " + url.error().message);
+    }
+    options.url = *flags.url;
+    if (flags.state || flags.resume) {
+      return MakeError(std::string(flags.resume ? "--resume" : "--state") +
+                       ": not with --url (it delivers to the state's hooks)");
+    }
+  } else {
+    if (flags.secret) {
+      return MakeError(
+          "--secret: only with --url (registered hooks keep their own: "
+          "hooks add URL --secret)");
+    }
+    if (flags.interval_ms) return MakeError("--interval-ms: only with --url");
+  }
+  options.state = flags.state;
+  options.resume = flags.resume;
+  options.trace = flags.trace;
+  if (flags.resume && (flags.count || flags.generate || flags.event_file)) {
     return MakeError(
-        "--url: required: the http://host[:port]/path to "
-        "deliver to");
+        "--resume: delivers what is pending; give no --count, --generate or "
+        "--event-file");
   }
-  if (Result<HttpUrl> url = ParseHttpUrl(*flags.url); !url.ok()) {
-    return MakeError("--url: " + url.error().message);
+  if (flags.secret) {
+    if (Result<std::string> key = DecodeWebhookSecret(*flags.secret);
+        !key.ok()) {
+      return MakeError("--secret: " + key.error().message);
+    }
+    options.secret = *flags.secret;
   }
-  options.url = *flags.url;
-  if (flags.count) {
-    Result<int64_t> v = ParseInt("count", *flags.count, 1, kMaxDeliverCount);
+  if (flags.count && flags.generate) {
+    return MakeError("--count and --generate: give one (they are synonyms)");
+  }
+  if (flags.count || flags.generate) {
+    const char* name = flags.count ? "count" : "generate";
+    Result<int64_t> v = ParseInt(name, flags.count ? *flags.count
+                                                   : *flags.generate,
+                                 1, kMaxDeliverCount);
     if (!v.ok()) return v.error();
     options.count = *v;
   }
   if (flags.event_file) {
-    if (flags.count) {
-      return MakeError(
-          "--event-file and --count: give one (the file sets the count)");
+    if (flags.count || flags.generate) {
+      return MakeError(std::string("--event-file and --") +
+                       (flags.count ? "count" : "generate") +
+                       ": give one (the file sets the count)");
     }
     Result<std::vector<FileEvent>> events = ReadEventFile(*flags.event_file);
     if (!events.ok()) {
@@ -292,6 +324,7 @@ Result<DeliverOptions> ParseDeliverFlags(const DeliverFlags& flags) {
 int RunDeliver(const DeliverOptions& options, std::ostream& out,
                std::ostream& err) {
   try {
+    if (options.url.empty()) return RunStoreDeliver(options, out, err);
     return Deliver(options, out, err);
   } catch (const std::exception& e) {
     err << "hooksim deliver: " << e.what() << "\n";

@@ -9,6 +9,8 @@
 // always 5 re-attempts (6 attempts at most), as the webhook contract says;
 // a list longer than 5 is refused (its extra delays could never be used).
 //
+// Without --url, see worker_command.h (RunDeliver hands over to it).
+//
 // Exit codes: 0 every delivery was delivered; 1 a delivery gave up (or the
 // run hit its wall-time limit); 2 bad usage (ParseDeliverFlags' errors);
 // 130 interrupted by SIGINT (Ctrl-C): the clock is stopped, attempts in
@@ -53,6 +55,14 @@ struct DeliverOptions {
   int64_t concurrency = 16;      // Transport workers: attempts in flight.
   Duration interval{};           // Between two events' publication.
   bool handle_interrupt = true;  // Install the SIGINT handling.
+  // --url only: sign every attempt with this "whsec_..." secret.
+  std::string secret;
+  // Without --url (worker_command.h): deliver to every hook in the state
+  // database at `state` (nullopt: $HOOKSIM_STATE or the default), or with
+  // `resume` whatever is pending there; `trace` prints every attempt.
+  std::optional<std::string> state;
+  bool resume = false;
+  bool trace = false;
 };
 
 // The flags as typed; nullopt when absent (the default applies).
@@ -66,13 +76,21 @@ struct DeliverFlags {
   std::optional<std::string> jitter;
   std::optional<std::string> concurrency;
   std::optional<std::string> interval_ms;
+  std::optional<std::string> secret;
+  std::optional<std::string> state;
+  std::optional<std::string> generate;  // Same as count.
+  bool resume = false;
+  bool trace = false;
 };
 
 // Strict parsing (no signs, spaces, fractions where integers are expected,
 // or overflow) and range checks. The error message names the flag and the
 // value, e.g. `--count: expected an integer 1..100000, got "0"`.
-// --url is required and must be http://host[:port]/path. --event-file is
-// read here (its errors name the file and line) and excludes --count.
+// --url must be http://host[:port]/path; without it the events go to the
+// hooks of the state database (--state; --secret and --interval-ms are for
+// --url only). --event-file is read here (its errors name the file and
+// line) and excludes --count/--generate (synonyms); --resume excludes all
+// three and --url. --secret must be a valid whsec_ secret.
 Result<DeliverOptions> ParseDeliverFlags(const DeliverFlags& flags);
 
 // Runs the deliveries; returns the exit code described above. `options`

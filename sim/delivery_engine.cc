@@ -1,5 +1,6 @@
 #include "sim/delivery_engine.h"
 
+#include <algorithm>
 #include <charconv>
 
 namespace hooksim {
@@ -114,8 +115,52 @@ Result<uint32_t> DeliveryEngine::Publish(std::string event_type,
   return event_index;
 }
 
+uint32_t DeliveryEngine::RecordEvent(std::string event_type,
+                                     std::string body) {
+  events_.push_back(
+      EventRecord{std::move(event_type), std::move(body), clock_.Now()});
+  return static_cast<uint32_t>(events_.size() - 1);
+}
+
+Result<uint32_t> DeliveryEngine::RestoreDelivery(RestoredDelivery restored) {
+  if (restored.hook >= hooks_.size() || restored.event >= events_.size()) {
+    return MakeError("restored delivery " + restored.id +
+                     ": unknown hook or event index");
+  }
+  if (restored.attempts_made < 0 ||
+      restored.attempts_made >= options_.policy.max_attempts()) {
+    return MakeError("restored delivery " + restored.id + ": " +
+                     std::to_string(restored.attempts_made) +
+                     " attempts made, no attempt left");
+  }
+  if (deliveries_.size() + 1 > options_.max_deliveries) {
+    return MakeError("delivery limit of " +
+                     std::to_string(options_.max_deliveries) + " reached");
+  }
+  const uint32_t index = static_cast<uint32_t>(deliveries_.size());
+  Delivery& d = deliveries_.emplace_back();
+  d.id = std::move(restored.id);
+  d.hook = restored.hook;
+  d.event = restored.event;
+  d.attempts = restored.attempts_made;
+  d.created = clock_.Now();
+  d.headers = {Header{"Content-Type", kJson},
+               Header{"User-Agent", kUserAgent},
+               Header{kDeliveryIdHeader, d.id},
+               Header{kEventTypeHeader, events_[d.event].type},
+               Header{kAttemptHeader, {}}};
+  ++open_;
+  clock_.ScheduleAfter(std::max(restored.delay, Duration::zero()),
+                       [this, index] { StartAttempt(index); });
+  return index;
+}
+
 void DeliveryEngine::StartAttempt(uint32_t index) {
   Delivery& d = deliveries_[index];
+  if (gate_ && !gate_(d, index)) {
+    --open_;
+    return;
+  }
   ++d.attempts;
   ++total_attempts_;
   d.state = DeliveryState::kInFlight;

@@ -78,6 +78,17 @@ struct AttemptRecord {
   std::optional<TimePoint> next_at;  // When the next attempt is due.
 };
 
+// A delivery created elsewhere (a durable store) and handed to the engine
+// to carry on: it keeps its id, and the attempts already made count toward
+// the policy's max_attempts.
+struct RestoredDelivery {
+  std::string id;
+  uint32_t hook = 0;   // Index into hooks().
+  uint32_t event = 0;  // Index into events() (see RecordEvent).
+  int attempts_made = 0;
+  Duration delay{};  // Until the next attempt is due (zero: at once).
+};
+
 struct EngineOptions {
   RetryPolicy policy;
   uint64_t seed = 1;
@@ -111,6 +122,24 @@ class DeliveryEngine {
   // Publishes one event: a delivery to each active hook, first attempt as
   // soon as the clock runs. Fails when max_deliveries would be exceeded.
   Result<uint32_t> Publish(std::string event_type, std::string body);
+
+  // Records an event without creating deliveries (RestoreDelivery refers
+  // to it); returns its index.
+  uint32_t RecordEvent(std::string event_type, std::string body);
+  // Takes over a delivery created elsewhere: its next attempt (number
+  // attempts_made + 1) starts after `delay`. Fails when the hook or event
+  // index is unknown, attempts_made is not below max_attempts, or
+  // max_deliveries would be exceeded.
+  Result<uint32_t> RestoreDelivery(RestoredDelivery restored);
+
+  // Called before every attempt starts, before anything is sent. Returning
+  // false parks the delivery: the attempt is not made, nothing is scheduled
+  // for it again, it no longer counts as open and its state stays as it was
+  // (kPending); whoever parked it owns it from then on. A durable store
+  // uses this to record the attempt before its request can reach anyone.
+  void SetAttemptGate(std::function<bool(const Delivery&, uint32_t)> fn) {
+    gate_ = std::move(fn);
+  }
 
   // Called after every attempt has ended (for traces and progress).
   void SetAttemptObserver(std::function<void(const AttemptRecord&)> fn) {
@@ -151,6 +180,7 @@ class DeliveryEngine {
   std::vector<AttemptRecord> attempts_;
   std::function<void(const AttemptRecord&)> observer_;
   std::function<void(const Delivery&, const EventRecord&)> ended_observer_;
+  std::function<bool(const Delivery&, uint32_t)> gate_;
   size_t open_ = 0;
   uint64_t total_attempts_ = 0;
   // retain_ended off only: slots free for reuse, deliveries still open per

@@ -27,8 +27,9 @@ void OnSigint(int) {
 
 }  // namespace
 
-InterruptWatcher::InterruptWatcher(std::function<void()> on_interrupt)
-    : on_interrupt_(std::move(on_interrupt)) {
+InterruptWatcher::InterruptWatcher(std::function<void()> on_interrupt,
+                                   InterruptWatcherOptions options)
+    : on_interrupt_(std::move(on_interrupt)), sigterm_(options.sigterm) {
   if (pipe2(pipe_, O_CLOEXEC) != 0) return;
   int expected = -1;
   if (!g_interrupt_fd.compare_exchange_strong(expected, pipe_[1])) {
@@ -42,6 +43,7 @@ InterruptWatcher::InterruptWatcher(std::function<void()> on_interrupt)
   sigemptyset(&action.sa_mask);
   action.sa_flags = SA_RESTART;
   sigaction(SIGINT, &action, &previous_);
+  if (sigterm_) sigaction(SIGTERM, &action, &previous_term_);
   installed_ = true;
   thread_ = std::thread([this] {
     // Ends on the destructor's kQuit (or a broken pipe).
@@ -58,6 +60,7 @@ InterruptWatcher::InterruptWatcher(std::function<void()> on_interrupt)
 InterruptWatcher::~InterruptWatcher() {
   if (!installed_) return;
   sigaction(SIGINT, &previous_, nullptr);
+  if (sigterm_) sigaction(SIGTERM, &previous_term_, nullptr);
   g_interrupt_fd.store(-1);
   [[maybe_unused]] const ssize_t n = write(pipe_[1], &kQuit, 1);
   thread_.join();

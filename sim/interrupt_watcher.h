@@ -5,7 +5,8 @@
 // one byte to a pipe; the watcher's thread reads it and calls on_interrupt
 // (the first SIGINT only; later ones are ignored while the watcher lives).
 // The destructor restores the previous SIGINT disposition and joins the
-// thread. At most one watcher may exist at a time in a process; a second
+// thread. With options.sigterm, SIGTERM is handled the same way. At most
+// one watcher may exist at a time in a process; a second
 // one installs nothing and never fires (installed() is false).
 // Thread: construct and destroy on one thread; on_interrupt runs on the
 // watcher's thread and must be thread-safe with respect to the owner.
@@ -20,9 +21,15 @@
 
 namespace hooksim {
 
+struct InterruptWatcherOptions {
+  // Also turn SIGTERM into on_interrupt (long-running commands: `worker`).
+  bool sigterm = false;
+};
+
 class InterruptWatcher {
  public:
-  explicit InterruptWatcher(std::function<void()> on_interrupt);
+  explicit InterruptWatcher(std::function<void()> on_interrupt,
+                            InterruptWatcherOptions options = {});
   ~InterruptWatcher();
   InterruptWatcher(const InterruptWatcher&) = delete;
   InterruptWatcher& operator=(const InterruptWatcher&) = delete;
@@ -37,6 +44,8 @@ class InterruptWatcher {
   std::atomic<bool> interrupted_{false};
   int pipe_[2] = {-1, -1};
   struct sigaction previous_ {};
+  bool sigterm_ = false;
+  struct sigaction previous_term_ {};
   std::thread thread_;
 };
 

@@ -54,7 +54,17 @@ TEST(DeliverCommandTest, BadFlagsAreUsageErrorsNamingFlagAndValue) {
     std::string message;
   };
   const std::vector<Case> cases = {
-      {{"deliver"}, "--url: required"},
+      {{"deliver", "--secret", "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"},
+       "--secret: only with --url"},
+      {{"deliver", "--url", url, "--secret", "whsec_!!"}, "--secret: "},
+      {{"deliver", "--url", url, "--secret", "abc"}, "--secret: "},
+      {{"deliver", "--url", url, "--resume"}, "--resume: not with --url"},
+      {{"deliver", "--url", url, "--state", "x.db"}, "--state: not with --url"},
+      {{"deliver", "--resume", "--count", "2"}, "--resume: delivers what is"},
+      {{"deliver", "--count", "2", "--generate", "2"},
+       "--count and --generate: give one"},
+      {{"deliver", "--generate", "0"}, "--generate: expected an integer"},
+      {{"deliver", "--interval-ms", "5"}, "--interval-ms: only with --url"},
       {{"deliver", "--url", "https://example.com/"},
        "--url: unsupported scheme \"https\""},
       {{"deliver", "--url", "example.com/hook"}, "--url: expected an http://"},
@@ -105,8 +115,12 @@ TEST(DeliverCommandTest, ParsesFlagsIntoOptions) {
   flags.jitter = "0.5";
   flags.concurrency = "3";
   flags.interval_ms = "15";
+  flags.secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
   const Result<DeliverOptions> o = ParseDeliverFlags(flags);
   ASSERT_TRUE(o.ok()) << o.error().message;
+  EXPECT_EQ(o->secret, "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw");
+  EXPECT_FALSE(o->state.has_value());
+  EXPECT_FALSE(o->resume);
   EXPECT_EQ(o->count, 7);
   EXPECT_EQ(o->seed, 18446744073709551615ULL);
   EXPECT_EQ(o->schedule, (std::vector<Duration>{Millis(10), Millis(20)}));

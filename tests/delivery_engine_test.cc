@@ -208,5 +208,66 @@ TEST_F(DeliveryEngineTest, SameSeedSameIdsAndDelays) {
   EXPECT_NE(run(5), run(6));
 }
 
+TEST_F(DeliveryEngineTest, RestoredDeliveryKeepsItsIdAndCountsEarlierAttempts) {
+  EngineOptions options;
+  options.policy.schedule = {Millis(10)};
+  options.policy.jitter = 0;
+  DeliveryEngine engine(clock_, transport_, options);
+  const uint32_t hook = engine.AddHook(Hook{"h1", "http://127.0.0.1:1/h", true});
+  const uint32_t event = engine.RecordEvent("release", R"({"event":"release"})");
+  EXPECT_TRUE(engine.deliveries().empty()) << "RecordEvent delivers nothing";
+  RestoredDelivery restored;
+  restored.id = "dlv_00000000000000aa";
+  restored.hook = hook;
+  restored.event = event;
+  restored.attempts_made = 4;
+  restored.delay = Millis(50);
+  transport_.script = {Status(503), Status(503), Status(200)};
+  ASSERT_TRUE(engine.RestoreDelivery(restored).ok());
+  EXPECT_EQ(engine.open_deliveries(), 1u);
+  ASSERT_FALSE(clock_.Run(100).has_value());
+  // Attempts 5 and 6 only: the cap counts the four made before.
+  ASSERT_EQ(transport_.seen.size(), 2u);
+  EXPECT_EQ(transport_.seen[0].at_ms, 50);
+  EXPECT_EQ(transport_.seen[0].headers.at("X-Hooksim-Attempt"), "5");
+  EXPECT_EQ(transport_.seen[1].headers.at("X-Hooksim-Attempt"), "6");
+  for (const auto& seen : transport_.seen) {
+    EXPECT_EQ(seen.headers.at("X-Hooksim-Delivery"), "dlv_00000000000000aa");
+    EXPECT_EQ(seen.body, R"({"event":"release"})");
+  }
+  EXPECT_EQ(engine.deliveries()[0].state, DeliveryState::kGaveUp);
+  EXPECT_EQ(engine.open_deliveries(), 0u);
+
+  restored.attempts_made = 6;
+  EXPECT_FALSE(engine.RestoreDelivery(restored).ok()) << "no attempt left";
+  restored.attempts_made = 0;
+  restored.hook = 7;
+  EXPECT_FALSE(engine.RestoreDelivery(restored).ok()) << "unknown hook";
+}
+
+TEST_F(DeliveryEngineTest, AttemptGateSeesEachAttemptFirstAndCanPark) {
+  EngineOptions options;
+  options.policy.schedule = {Millis(10)};
+  options.policy.jitter = 0;
+  DeliveryEngine engine(clock_, transport_, options);
+  engine.AddHook(Hook{"h1", "http://127.0.0.1:1/h", true});
+  std::vector<int> gated;  // Attempt numbers the gate was asked about.
+  engine.SetAttemptGate([&](const Delivery& d, uint32_t index) {
+    EXPECT_EQ(index, 0u);
+    gated.push_back(d.attempts + 1);
+    // Nothing has been sent for this attempt yet.
+    EXPECT_EQ(transport_.seen.size(), static_cast<size_t>(d.attempts));
+    return d.attempts + 1 < 3;  // Park before the third attempt.
+  });
+  transport_.script = {Status(500), Status(500), Status(500)};
+  ASSERT_TRUE(engine.Publish("release", "{}").ok());
+  ASSERT_FALSE(clock_.Run(100).has_value());
+  EXPECT_EQ(gated, (std::vector<int>{1, 2, 3}));
+  EXPECT_EQ(transport_.seen.size(), 2u);
+  EXPECT_EQ(engine.open_deliveries(), 0u) << "a parked delivery is not open";
+  EXPECT_EQ(engine.deliveries()[0].state, DeliveryState::kPending);
+  EXPECT_EQ(engine.deliveries()[0].attempts, 2);
+}
+
 }  // namespace
 }  // namespace hooksim

@@ -88,6 +88,7 @@ Reply MockReceiver::Handle(const HttpRequest& request, TimePoint now,
   const DeliveryLookup lookup = journal_.Look(e.delivery_key);
   context.delivery_attempt = lookup.attempts_seen + 1;
   context.request_index = journal_.total_requests();
+  context.unix_origin = options_.unix_origin;
   Random draws = rng_.Fork(Hash64(e.delivery_key) ^
                            static_cast<uint64_t>(context.delivery_attempt));
   const Reply reply = behavior_.Decide(request, context, now, draws);
@@ -110,6 +111,7 @@ Reply MockReceiver::Handle(const HttpRequest& request, TimePoint now,
     e.schema_issue = verdict->issues.front().rule + " " + verdict->FirstIssue();
   }
   e.reply = reply;
+  e.signature = reply.signature;
   journal_.RecordCopy(e, lookup);
   return reply;
 }

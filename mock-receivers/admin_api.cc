@@ -219,6 +219,7 @@ json JournalEntryToJson(const JournalEntry& e) {
       {"reply", std::move(reply)},
       {"schema", {{"valid", e.schema_valid}, {"issues", std::move(issues)}}},
       {"abandoned", e.abandoned},
+      {"signature", std::string(SignatureVerdictName(e.signature))},
   };
 }
 
@@ -252,6 +253,8 @@ json JournalStatsToJson(const Journal& journal) {
       {"attempts_per_delivery", std::move(attempts)},
       {"schema_failures", journal.schema_failures()},
       {"abandoned", journal.abandoned()},
+      {"signatures_checked", journal.signatures_checked()},
+      {"signature_failures", journal.signature_failures()},
       {"journal_dropped", journal.dropped()},
       {"untracked_requests", journal.untracked_requests()},
   };

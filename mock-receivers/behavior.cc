@@ -111,7 +111,7 @@ std::string DescribeAnswer(const Answer& answer) {
 
 ReceiverBehavior::ReceiverBehavior(BehaviorSpec spec) : spec_(std::move(spec)) {}
 
-Reply ReceiverBehavior::Decide(const HttpRequest& /*request*/,
+Reply ReceiverBehavior::Decide(const HttpRequest& request,
                                const DecisionContext& context, TimePoint now,
                                Random& rng) const {
   // Draw order, fixed: (1) the weighted answer, (2) the latency. Both are
@@ -131,7 +131,15 @@ Reply ReceiverBehavior::Decide(const HttpRequest& /*request*/,
   for (const OutageWindow& window : spec_.outages) {
     if (now >= window.from && now < window.to) {
       reply.answer = window.answer;
-      break;
+      return reply;  // A receiver that is down checks no signature.
+    }
+  }
+  if (!spec_.verify_secret.empty()) {
+    reply.signature =
+        CheckSignature(request, spec_.verify_key,
+                       context.unix_origin + now.time_since_epoch());
+    if (reply.signature != SignatureVerdict::kValid) {
+      reply.answer = Answer{401, Fault::kNone};
     }
   }
   return reply;

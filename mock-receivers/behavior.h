@@ -18,6 +18,7 @@
 #include <variant>
 #include <vector>
 
+#include "mock-receivers/signature_check.h"
 #include "sim/http_types.h"
 #include "sim/random.h"
 #include "sim/time.h"
@@ -58,6 +59,9 @@ std::string DescribeAnswer(const Answer& answer);
 struct Reply {
   Answer answer;
   Duration latency{0};  // Time before the answer is sent (ignored for hang).
+  // What the signature check found (kNotChecked when the behaviour checks
+  // none, or an outage window answered instead).
+  SignatureVerdict signature = SignatureVerdict::kNotChecked;
 };
 
 struct DecisionContext {
@@ -66,6 +70,8 @@ struct DecisionContext {
   int delivery_attempt = 1;
   // 0-based index of this request among all requests of this receiver.
   uint64_t request_index = 0;
+  // The Unix time of the run timeline's zero, for signature timestamps.
+  Duration unix_origin = std::chrono::seconds(kDefaultStartUnixSeconds);
 };
 
 // --- The data of a behaviour --------------------------------------------
@@ -115,6 +121,12 @@ struct BehaviorSpec {
       FixedAnswer{};
   LatencySpec latency = LatencyFixed{};
   std::vector<OutageWindow> outages;  // First matching window wins.
+  // "whsec_..." or empty: when set, a request whose Standard Webhooks
+  // signature is missing, bad or older/newer than kSignatureTolerance is
+  // answered 401 (unless an outage window answers first). verify_key is
+  // the decoded secret (set by the parser along with verify_secret).
+  std::string verify_secret;
+  std::string verify_key;
 };
 
 // --- The decision ---------------------------------------------------------

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "sim/json_reader.h"
+#include "sim/webhook_signature.h"
 
 namespace hooksim {
 namespace {
@@ -463,7 +464,7 @@ class BehaviorParser {
     if (!j.is_object()) return Expected(path, "a behaviour object", j);
     if (!OnlyKeys(j, path,
                   {"status", "fault", "sequence", "per", "then", "weighted",
-                   "latency", "outages"})) {
+                   "latency", "outages", "verify_signature"})) {
       return false;
     }
     std::optional<std::string> source;
@@ -517,6 +518,17 @@ class BehaviorParser {
       if (!ParseOutages(*it, Child(path, "outages"), &spec.outages)) {
         return false;
       }
+    }
+    if (auto it = j.find("verify_signature"); it != j.end()) {
+      const std::string secret_path = Child(path, "verify_signature");
+      if (!it->is_string()) {
+        return Expected(secret_path, "a secret \"whsec_<base64>\"", *it);
+      }
+      Result<std::string> key =
+          DecodeWebhookSecret(it->get_ref<const std::string&>());
+      if (!key.ok()) return Fail(secret_path, key.error().message);
+      spec.verify_secret = it->get<std::string>();
+      spec.verify_key = std::move(key).value();
     }
     return true;
   }
@@ -592,6 +604,7 @@ nlohmann::json BehaviorToJson(const BehaviorSpec& spec) {
     }
     out["outages"] = std::move(outages);
   }
+  if (!spec.verify_secret.empty()) out["verify_signature"] = spec.verify_secret;
   return out;
 }
 

@@ -23,6 +23,11 @@
 //                                            or "fault" instead of "status"
 //                                            (default status 503);
 //                                            from_ms < to_ms; <= 1,000 windows
+//   "verify_signature": "whsec_..."          answer 401 to a request whose
+//                                            Standard Webhooks signature is
+//                                            missing, bad or more than 5 min
+//                                            off (signature_check.h); an
+//                                            outage window answers first
 //
 // With no answer source the behaviour answers 200. Millisecond values are
 // numbers (fractions allowed, kept to the microsecond) in [0, 30 days].

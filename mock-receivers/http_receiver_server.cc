@@ -645,7 +645,15 @@ void HttpReceiverServer::Impl::ServeWebhook(const httplib::Request& req,
   if (status >= 300 && status < 400)
     res.set_header("Location", kRedirectLocation);
   // 1xx, 204 and 304 carry no body.
-  if (status >= 200 && status != 204 && status != 304) {
+  if (reply.signature != SignatureVerdict::kNotChecked &&
+      reply.signature != SignatureVerdict::kValid) {
+    // Why the signature was refused, in a word ("missing", "bad", "stale").
+    res.set_content(
+        JsonBody({{"status", status},
+                  {"signature",
+                   std::string(SignatureVerdictName(reply.signature))}}),
+        "application/json");
+  } else if (status >= 200 && status != 204 && status != 304) {
     res.set_content(status < 300 ? JsonBody({{"ok", true}})
                                  : JsonBody({{"status", status}}),
                     "application/json");

@@ -75,6 +75,10 @@ DeliveryLookup Journal::Look(std::string_view delivery_key) const {
 void Journal::Count(const JournalEntry& entry, const DeliveryLookup& lookup) {
   ++total_;
   if (!entry.schema_valid) ++schema_failures_;
+  if (entry.signature != SignatureVerdict::kNotChecked) {
+    ++signatures_checked_;
+    if (entry.signature != SignatureVerdict::kValid) ++signature_failures_;
+  }
   // Answer keys are short ("200", "reset"): no heap allocation here.
   ++answers_[DescribeAnswer(entry.reply.answer)];
 
@@ -162,6 +166,8 @@ void Journal::Reset() {
   untracked_ = 0;
   schema_failures_ = 0;
   abandoned_ = 0;
+  signatures_checked_ = 0;
+  signature_failures_ = 0;
   deliveries_.Clear();
   answers_.clear();
 }

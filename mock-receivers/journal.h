@@ -47,6 +47,8 @@ struct JournalEntry {
   Reply reply;
   // The sender stopped waiting for this answer (set by MarkAbandoned).
   bool abandoned = false;
+  // The signature check's verdict (kNotChecked when none was checked).
+  SignatureVerdict signature = SignatureVerdict::kNotChecked;
 };
 
 // The first answers given to one delivery, kept inline (no allocation per
@@ -173,6 +175,9 @@ class Journal {
   const std::map<std::string, uint64_t>& answers() const { return answers_; }
   uint64_t schema_failures() const { return schema_failures_; }
   uint64_t abandoned() const { return abandoned_; }
+  // Requests whose signature was checked, and those that failed the check.
+  uint64_t signatures_checked() const { return signatures_checked_; }
+  uint64_t signature_failures() const { return signature_failures_; }
 
   void Reset();
 
@@ -191,6 +196,8 @@ class Journal {
   uint64_t untracked_ = 0;
   uint64_t schema_failures_ = 0;
   uint64_t abandoned_ = 0;
+  uint64_t signatures_checked_ = 0;
+  uint64_t signature_failures_ = 0;
   FlatTable<DeliveryCounters> deliveries_;
   std::map<std::string, uint64_t> answers_;
 };

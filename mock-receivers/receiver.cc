@@ -96,6 +96,7 @@ Reply MockReceiver::Handle(const HttpRequest& request, TimePoint now,
     context.delivery_attempt = sender_attempt;
   }
   context.request_index = journal_.total_requests();
+  context.unix_origin = options_.unix_origin;
   Random draws = rng_.Fork(Hash64(e.delivery_key) ^
                            static_cast<uint64_t>(context.delivery_attempt));
   const Reply reply = behavior_.Decide(request, context, now, draws);
@@ -118,6 +119,7 @@ Reply MockReceiver::Handle(const HttpRequest& request, TimePoint now,
     e.schema_issue = verdict->issues.front().rule + " " + verdict->FirstIssue();
   }
   e.reply = reply;
+  e.signature = reply.signature;
   journal_.RecordCopy(e, lookup);
   return reply;
 }

@@ -28,6 +28,8 @@ struct ReceiverOptions {
   JournalLimits journal;
   // Null: bodies are not schema-checked (every entry schema_valid).
   std::shared_ptr<CachedPayloadValidator> validator;
+  // The Unix time of the receiver's time zero (see DecisionContext).
+  Duration unix_origin = std::chrono::seconds(kDefaultStartUnixSeconds);
 };
 
 class MockReceiver {

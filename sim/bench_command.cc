@@ -293,7 +293,7 @@ int Bench(const BenchOptions& options, std::ostream& out, std::ostream& err) {
   CountingTransport counting(http, [&top_up] { top_up(); });
   DeliveryEngine engine(clock, counting, engine_options);
   for (size_t h = 0; h < hooks; ++h) {
-    engine.AddHook(Hook{"bench" + std::to_string(h + 1), urls[h], true});
+    engine.AddHook(Hook{"bench" + std::to_string(h + 1), urls[h], true, ""});
   }
   engine.SetAttemptObserver([&f](const AttemptRecord& record) {
     ++f.attempts;

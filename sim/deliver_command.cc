@@ -114,6 +114,8 @@ int Deliver(const DeliverOptions& options, std::ostream& out,
             std::ostream& err) {
   EngineOptions engine_options;
   engine_options.seed = options.seed;
+  // Signed deliveries carry Unix timestamps: the clock starts about now.
+  engine_options.unix_origin = UnixTimeNow();
   engine_options.policy.max_reattempts = kContractMaxReattempts;
   engine_options.policy.schedule = options.schedule;
   engine_options.policy.jitter = options.jitter;

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <charconv>
 
+#include "sim/webhook_signature.h"
+
 namespace hooksim {
 namespace {
 
@@ -33,6 +35,8 @@ std::string_view DeliveryStateName(DeliveryState state) {
       return "delivered";
     case DeliveryState::kGaveUp:
       return "gave_up";
+    case DeliveryState::kHeld:
+      return "held";
   }
   return "unknown";
 }
@@ -45,20 +49,80 @@ DeliveryEngine::DeliveryEngine(Clock& clock, Transport& transport,
       rng_(options_.seed) {}
 
 uint32_t DeliveryEngine::AddHook(Hook hook) {
+  std::string key;
+  if (!hook.secret.empty()) {
+    Result<std::string> decoded = DecodeWebhookSecret(hook.secret);
+    if (decoded.ok()) key = std::move(decoded).value();
+  }
   hooks_.push_back(std::move(hook));
-  return static_cast<uint32_t>(hooks_.size() - 1);
+  hook_keys_.push_back(std::move(key));
+  held_.emplace_back();
+  const uint32_t index = static_cast<uint32_t>(hooks_.size() - 1);
+  if (!hooks_.back().active) {
+    hook_changes_.push_back(HookStateChange{index, clock_.Now(), false});
+  }
+  return index;
 }
 
 void DeliveryEngine::SetHookActive(uint32_t hook, bool active) {
-  if (hook < hooks_.size()) hooks_[hook].active = active;
+  if (hook >= hooks_.size() || hooks_[hook].active == active) return;
+  hooks_[hook].active = active;
+  hook_changes_.push_back(HookStateChange{hook, clock_.Now(), active});
+  if (!active) return;
+  // Resume: every held delivery becomes due now, in creation order.
+  std::vector<uint32_t> held = std::move(held_[hook]);
+  held_[hook].clear();
+  std::sort(held.begin(), held.end());
+  held_count_ -= held.size();
+  for (uint32_t index : held) {
+    deliveries_[index].state = DeliveryState::kPending;
+    clock_.ScheduleAfter(Duration::zero(),
+                         [this, index] { StartAttempt(index); });
+  }
+}
+
+void DeliveryEngine::Hold(uint32_t index) {
+  Delivery& d = deliveries_[index];
+  d.state = DeliveryState::kHeld;
+  ++d.holds;
+  held_[d.hook].push_back(index);
+  ++held_count_;
+}
+
+void DeliveryEngine::SignAttempt(Delivery& d) {
+  const int64_t unix_s =
+      std::chrono::duration_cast<std::chrono::seconds>(
+          options_.unix_origin + clock_.Now().time_since_epoch())
+          .count();
+  const std::to_chars_result printed = std::to_chars(
+      d.timestamp_text, d.timestamp_text + sizeof(d.timestamp_text), unix_s);
+  d.headers[6].value = std::string_view(
+      d.timestamp_text, static_cast<size_t>(printed.ptr - d.timestamp_text));
+  d.signature =
+      SignWebhook(hook_keys_[d.hook], d.id, unix_s, events_[d.event].body);
+  d.headers[7].value = d.signature;
+}
+
+void DeliveryEngine::SetRequestHeaders(Delivery& d) {
+  d.headers = {Header{"Content-Type", kJson},
+               Header{"User-Agent", kUserAgent},
+               Header{kDeliveryIdHeader, d.id},
+               Header{kEventTypeHeader, events_[d.event].type},
+               Header{kAttemptHeader, {}}};
+  d.header_count = 5;
+  if (!hooks_[d.hook].secret.empty()) {
+    d.headers[5] = Header{kWebhookIdHeader, d.id};
+    d.headers[6] = Header{kWebhookTimestampHeader, {}};
+    d.headers[7] = Header{kWebhookSignatureHeader, {}};
+    d.header_count = 8;
+  }
 }
 
 Result<uint32_t> DeliveryEngine::Publish(std::string event_type,
                                          std::string body) {
-  size_t active = 0;
-  for (const Hook& h : hooks_) active += h.active ? 1 : 0;
+  // Paused hooks get a delivery too (held until they are resumed).
   const size_t live = deliveries_.size() - free_deliveries_.size();
-  if (live + active > options_.max_deliveries) {
+  if (live + hooks_.size() > options_.max_deliveries) {
     return MakeError("delivery limit of " +
                      std::to_string(options_.max_deliveries) + " reached");
   }
@@ -73,9 +137,7 @@ Result<uint32_t> DeliveryEngine::Publish(std::string event_type,
     events_.push_back(std::move(record));
     if (recycle) event_open_.push_back(0);
   }
-  const EventRecord& event = events_[event_index];
   for (uint32_t h = 0; h < hooks_.size(); ++h) {
-    if (!hooks_[h].active) continue;
     uint32_t index = static_cast<uint32_t>(deliveries_.size());
     if (recycle && !free_deliveries_.empty()) {
       index = free_deliveries_.back();
@@ -97,12 +159,12 @@ Result<uint32_t> DeliveryEngine::Publish(std::string event_type,
     d.hook = h;
     d.event = event_index;
     d.created = clock_.Now();
-    d.headers = {Header{"Content-Type", kJson},
-                 Header{"User-Agent", kUserAgent},
-                 Header{kDeliveryIdHeader, d.id},
-                 Header{kEventTypeHeader, event.type},
-                 Header{kAttemptHeader, {}}};
+    SetRequestHeaders(d);
     ++open_;
+    if (!hooks_[h].active) {
+      Hold(index);
+      continue;
+    }
     clock_.ScheduleAfter(Duration::zero(), [this, index] {
       StartAttempt(index);
     });
@@ -133,6 +195,10 @@ Result<uint32_t> DeliveryEngine::RestoreDelivery(RestoredDelivery restored) {
                      std::to_string(restored.attempts_made) +
                      " attempts made, no attempt left");
   }
+  if (!options_.retain_ended) {
+    return MakeError("restored delivery " + restored.id +
+                     ": restoring needs retain_ended");
+  }
   if (deliveries_.size() + 1 > options_.max_deliveries) {
     return MakeError("delivery limit of " +
                      std::to_string(options_.max_deliveries) + " reached");
@@ -144,11 +210,7 @@ Result<uint32_t> DeliveryEngine::RestoreDelivery(RestoredDelivery restored) {
   d.event = restored.event;
   d.attempts = restored.attempts_made;
   d.created = clock_.Now();
-  d.headers = {Header{"Content-Type", kJson},
-               Header{"User-Agent", kUserAgent},
-               Header{kDeliveryIdHeader, d.id},
-               Header{kEventTypeHeader, events_[d.event].type},
-               Header{kAttemptHeader, {}}};
+  SetRequestHeaders(d);
   ++open_;
   clock_.ScheduleAfter(std::max(restored.delay, Duration::zero()),
                        [this, index] { StartAttempt(index); });
@@ -157,6 +219,12 @@ Result<uint32_t> DeliveryEngine::RestoreDelivery(RestoredDelivery restored) {
 
 void DeliveryEngine::StartAttempt(uint32_t index) {
   Delivery& d = deliveries_[index];
+  if (!hooks_[d.hook].active) {
+    Hold(index);
+    return;
+  }
+  // The gate (a durable store) may park the delivery: it stops being open
+  // here and is restored later.
   if (gate_ && !gate_(d, index)) {
     --open_;
     return;
@@ -170,7 +238,9 @@ void DeliveryEngine::StartAttempt(uint32_t index) {
       d.attempt_text, d.attempt_text + sizeof(d.attempt_text), d.attempts);
   d.headers[4].value = std::string_view(
       d.attempt_text, static_cast<size_t>(printed.ptr - d.attempt_text));
-  HttpRequest request{kPost, hooks_[d.hook].url, d.headers,
+  if (d.header_count > 5) SignAttempt(d);
+  HttpRequest request{kPost, hooks_[d.hook].url,
+                      std::span<const Header>(d.headers.data(), d.header_count),
                       events_[d.event].body};
   d.attempt_started = clock_.Now();
   // Two words of capture: fits std::function's inline buffer, no allocation.

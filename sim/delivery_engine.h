@@ -9,6 +9,20 @@
 // (X-Hooksim-Attempt, 1-based). A 2xx ends the delivery `delivered`;
 // anything else is re-attempted until max_attempts, then `gave_up`.
 //
+// Signed payloads: a hook with a secret ("whsec_...") also gets the
+// Standard Webhooks headers on every attempt (webhook_signature.h):
+// webhook-id (the delivery id), webhook-timestamp (Unix seconds when the
+// attempt starts: EngineOptions::unix_origin + the clock's Now()) and
+// webhook-signature. The key is decoded once, in AddHook.
+//
+// Paused hooks: while a hook is paused no attempt of its deliveries starts.
+// Events published meanwhile still get a delivery to it, created `held`;
+// a re-attempt that falls due is held too. An attempt already in flight
+// when the hook is paused is not recalled: it ends, and its re-attempt (if
+// any) is then held. Resuming the hook makes its held deliveries due at
+// once, in delivery order (the order they were created). A delivery still
+// held when the run ends is not lost: it would go out after a resume.
+//
 // Jitter for re-attempt k of delivery d comes from a generator forked from
 // the engine's seed by (d, k), so delays do not depend on the order in which
 // answers arrive: the virtual and the real world draw the same delays.
@@ -38,13 +52,19 @@ namespace hooksim {
 struct Hook {
   std::string id;
   std::string url;
-  bool active = true;  // Paused hooks get no deliveries.
+  bool active = true;  // False: paused from the start (see SetHookActive).
   // "whsec_..." (see webhook_signature.h), or empty: attempts carry no
   // signature headers.
   std::string secret;
 };
 
-enum class DeliveryState { kPending, kInFlight, kDelivered, kGaveUp };
+enum class DeliveryState {
+  kPending,
+  kInFlight,
+  kDelivered,
+  kGaveUp,
+  kHeld,  // Its hook is paused; no attempt starts until it is resumed.
+};
 std::string_view DeliveryStateName(DeliveryState state);
 
 struct Delivery {
@@ -58,9 +78,24 @@ struct Delivery {
   TimePoint attempt_started{};  // Start of the latest attempt.
   AttemptResult last;
 
-  // Request parts that must outlive an in-flight attempt.
+  // Times the delivery was held because its hook was paused.
+  int holds = 0;
+
+  // Request parts that must outlive an in-flight attempt: the first
+  // header_count of headers (5, or 8 for a hook with a secret).
   char attempt_text[8] = {};
-  std::array<Header, 5> headers{};
+  std::array<Header, 8> headers{};
+  uint8_t header_count = 5;
+  char timestamp_text[24] = {};  // webhook-timestamp of the latest attempt.
+  std::string signature;         // webhook-signature of the latest attempt.
+};
+
+// A hook paused (active false) or resumed (active true) at `at`. A hook
+// added paused gets a change at the time it was added.
+struct HookStateChange {
+  uint32_t hook = 0;
+  TimePoint at{};
+  bool active = false;
 };
 
 struct EventRecord {
@@ -106,6 +141,10 @@ struct EngineOptions {
   // bounds the deliveries open at once, and Publish returns the event's
   // slot, not its ordinal. Delivery ids stay unique in the run either way.
   bool retain_ended = true;
+  // The Unix time of the clock's zero (as a duration since the epoch), for
+  // webhook-timestamp. Real world: UnixTimeNow() when the run starts;
+  // virtual world: a fixed origin so runs stay reproducible.
+  Duration unix_origin = std::chrono::seconds(kDefaultStartUnixSeconds);
 };
 
 class DeliveryEngine {
@@ -114,22 +153,26 @@ class DeliveryEngine {
   DeliveryEngine(const DeliveryEngine&) = delete;
   DeliveryEngine& operator=(const DeliveryEngine&) = delete;
 
-  // Registers a hook; returns its index.
+  // Registers a hook; returns its index. A secret must be valid (callers
+  // check it with DecodeWebhookSecret first): one that does not decode
+  // signs with an empty key, which every verifying receiver rejects.
   uint32_t AddHook(Hook hook);
-  // Pauses or resumes a hook for events published from now on.
+  // Pauses (false) or resumes (true) a hook from now on; see "Paused hooks"
+  // above. Setting the state a hook already has changes nothing.
   void SetHookActive(uint32_t hook, bool active);
 
-  // Publishes one event: a delivery to each active hook, first attempt as
-  // soon as the clock runs. Fails when max_deliveries would be exceeded.
+  // Publishes one event: a delivery to each hook, first attempt as soon as
+  // the clock runs (held instead for a paused hook). Fails when max_deliveries
+  // would be exceeded.
   Result<uint32_t> Publish(std::string event_type, std::string body);
 
   // Records an event without creating deliveries (RestoreDelivery refers
-  // to it); returns its index.
+  // to it); returns its index. Both need retain_ended (the default).
   uint32_t RecordEvent(std::string event_type, std::string body);
   // Takes over a delivery created elsewhere: its next attempt (number
   // attempts_made + 1) starts after `delay`. Fails when the hook or event
-  // index is unknown, attempts_made is not below max_attempts, or
-  // max_deliveries would be exceeded.
+  // index is unknown, attempts_made is not below max_attempts,
+  // max_deliveries would be exceeded, or retain_ended is off.
   Result<uint32_t> RestoreDelivery(RestoredDelivery restored);
 
   // Called before every attempt starts, before anything is sent. Returning
@@ -159,7 +202,14 @@ class DeliveryEngine {
   const std::vector<AttemptRecord>& attempts() const { return attempts_; }
   const EngineOptions& options() const { return options_; }
 
-  // Deliveries not yet delivered or given up.
+  // Every pause and resume, in time order.
+  const std::vector<HookStateChange>& hook_changes() const {
+    return hook_changes_;
+  }
+  // Deliveries held now (their hooks are paused).
+  size_t held_deliveries() const { return held_count_; }
+
+  // Deliveries not yet delivered or given up (held ones included).
   size_t open_deliveries() const { return open_; }
   uint64_t total_attempts() const { return total_attempts_; }
 
@@ -169,6 +219,12 @@ class DeliveryEngine {
   // retain_ended off: frees delivery `index` and, with its last delivery,
   // its event, for reuse by Publish.
   void Release(uint32_t index);
+  void Hold(uint32_t index);
+  // Fills d's request headers (the webhook-* ones too when its hook has a
+  // secret); d.id, d.hook and d.event must be set.
+  void SetRequestHeaders(Delivery& d);
+  // Sets the webhook-* headers of delivery `d` for an attempt now.
+  void SignAttempt(Delivery& d);
 
   Clock& clock_;
   Transport& transport_;
@@ -191,6 +247,12 @@ class DeliveryEngine {
   std::vector<uint32_t> event_open_;
   std::vector<uint64_t> ordinal_;
   uint64_t published_deliveries_ = 0;
+  // Per hook: the decoded secret (empty when the hook has none), and the
+  // deliveries held while it is paused (bounded by deliveries_).
+  std::vector<std::string> hook_keys_;
+  std::vector<std::vector<uint32_t>> held_;
+  size_t held_count_ = 0;
+  std::vector<HookStateChange> hook_changes_;
 };
 
 }  // namespace hooksim

@@ -14,6 +14,7 @@
 #include "sim/interrupt_watcher.h"
 #include "sim/real_clock.h"
 #include "sim/retry_policy.h"
+#include "sim/time.h"
 
 namespace hooksim {
 namespace {
@@ -40,6 +41,9 @@ class Runner {
     engine_options.policy.jitter = options_.jitter;
     engine_options.policy.timeout = options_.timeout;
     engine_options.keep_attempt_log = false;
+    // webhook-timestamp: the clock's zero in Unix time.
+    engine_options.unix_origin =
+        UnixTimeNow() - clock_.Now().time_since_epoch();
     if (Status s = engine_options.policy.Validate()) {
       summary_.error = MakeError("retry policy " + s->ToString());
       return std::move(summary_);

@@ -103,6 +103,9 @@ std::string Summary(const MockReceiver& receiver) {
             " delivered=" + std::to_string(delivered) +
             " abandoned=" + std::to_string(j.abandoned()) +
             " schema_failures=" + std::to_string(j.schema_failures());
+    if (j.signatures_checked() > 0) {
+      line += " signature_failures=" + std::to_string(j.signature_failures());
+    }
     if (!j.answers().empty()) {
       line += "  answers:";
       for (const auto& [answer, count] : j.answers()) {
@@ -236,6 +239,9 @@ int RunReceiverCommand(const ReceiverCommandOptions& options, std::ostream& out,
     ropts.name = specs[i].first;
     ropts.validator = cache;
     ropts.journal.capacity = options.journal_capacity;
+    // The server's time starts about now: signature timestamps are judged
+    // against the wall clock (scaled by --time-scale, like outage windows).
+    ropts.unix_origin = UnixTimeNow();
     Served s;
     s.receiver = std::make_unique<MockReceiver>(
         ropts, specs[i].second, master.Fork("receiver:" + specs[i].first));

@@ -57,7 +57,12 @@ std::string FormatScenarioLine(const ScenarioOutcome& o) {
                 static_cast<unsigned long long>(o.verdict.delivered),
                 static_cast<unsigned long long>(o.verdict.gave_up),
                 static_cast<unsigned long long>(o.seed));
-  return buf;
+  std::string line = buf;
+  if (o.verdict.held > 0) {
+    // Deliveries of hooks still paused at the end (not lost).
+    line += " held=" + std::to_string(o.verdict.held);
+  }
+  return line;
 }
 
 void PrintFailureDetails(const ScenarioOutcome& o, std::ostream& out) {
@@ -105,6 +110,7 @@ nlohmann::json ReportJson(const std::vector<ScenarioOutcome>& outcomes) {
                          {"deliveries", o.verdict.deliveries},
                          {"delivered", o.verdict.delivered},
                          {"gave_up", o.verdict.gave_up},
+                         {"held", o.verdict.held},
                          {"attempts", o.verdict.attempts},
                          {"fingerprint", o.fingerprint},
                          {"mode", o.mode},

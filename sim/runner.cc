@@ -26,13 +26,14 @@ struct RealWorld {
 
 namespace {
 
-// Deliveries the run will make to `receiver`: events x its active hooks.
+// Deliveries the run will make to `receiver`: events x its hooks (paused
+// ones included: their deliveries are held, and may go out on resume).
 size_t ExpectedDeliveries(const Scenario& scenario,
                           const std::string& receiver) {
   const size_t events = scenario.EventCount();
   size_t hooks = 0;
   for (const HookSpec& h : scenario.hooks) {
-    hooks += !h.paused && h.receiver == receiver ? 1 : 0;
+    hooks += h.receiver == receiver ? 1 : 0;
   }
   return events * hooks;
 }
@@ -43,6 +44,10 @@ Duration LongestRunTime(const Scenario& scenario) {
   const size_t events = scenario.EventCount();
   Duration total = scenario.events.interval *
                    static_cast<int64_t>(events > 0 ? events - 1 : 0);
+  // A delivery held by a pause starts over no later than the last resume.
+  if (!scenario.timeline.empty()) {
+    total = std::max(total, scenario.timeline.back().at);
+  }
   const RetryPolicy& p = scenario.retry;
   for (int k = 1; k <= p.max_reattempts; ++k) {
     total += p.DelayBounds(k).second;
@@ -110,6 +115,13 @@ Result<std::unique_ptr<RunResult>> RunScenario(const Scenario& scenario,
     run->validator = *bundled;
   }
   auto cache = std::make_shared<CachedPayloadValidator>(run->validator);
+  // The Unix time of the timeline's zero, for signed deliveries and the
+  // receivers that verify them: fixed by the scenario in the virtual world
+  // (reproducible), the system time in the HTTP world.
+  run->unix_origin =
+      options.world == World::kHttp
+          ? UnixTimeNow()
+          : Duration(std::chrono::seconds(scenario.start_unix_s));
 
   // The world: a clock and the network the engine sends through.
   Clock* clock = &run->clock;
@@ -137,6 +149,7 @@ Result<std::unique_ptr<RunResult>> RunScenario(const Scenario& scenario,
     ropts.name = spec.name;
     ropts.validator = cache;
     ropts.journal.expected_deliveries = ExpectedDeliveries(scenario, spec.name);
+    ropts.unix_origin = run->unix_origin;
     auto receiver = std::make_unique<MockReceiver>(
         ropts, spec.behavior, master.Fork("receiver:" + spec.name));
     run->receivers.push_back(std::move(receiver));
@@ -171,6 +184,7 @@ Result<std::unique_ptr<RunResult>> RunScenario(const Scenario& scenario,
   eopts.policy = scenario.retry;
   eopts.seed = master.Fork("engine").seed();
   eopts.max_deliveries = kMaxScenarioDeliveries;
+  eopts.unix_origin = run->unix_origin;
   Transport* sender_transport = run->wire.get();
   if (options.wrap_sender) {
     run->sender_wrapper = options.wrap_sender(*run->wire);
@@ -187,7 +201,7 @@ Result<std::unique_ptr<RunResult>> RunScenario(const Scenario& scenario,
     }
     run->engine->AddHook(
         Hook{h.id, receiver_index >= 0 ? receiver_urls[receiver_index] : h.url,
-             !h.paused});
+             !h.paused, h.secret});
     run->hook_receiver.push_back(receiver_index);
   }
   if (options.trace) {
@@ -196,6 +210,16 @@ Result<std::unique_ptr<RunResult>> RunScenario(const Scenario& scenario,
         [engine, trace = options.trace](const AttemptRecord& r) {
           trace(FormatAttemptLine(*engine, r));
         });
+  }
+
+  // The timeline's pauses and resumes, scheduled before the events so a
+  // step and an event at the same time take the step first. Engine hooks
+  // were added in the scenario's order: the indices match.
+  for (const TimelineStep& step : scenario.timeline) {
+    clock->ScheduleAfter(step.at, [engine = run->engine.get(), step] {
+      engine->SetHookActive(static_cast<uint32_t>(step.hook_index),
+                            !step.pause);
+    });
   }
 
   // Publish the events on the virtual timeline, one every interval.

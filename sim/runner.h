@@ -77,6 +77,8 @@ struct RunResult {
   double time_scale = 1.0;
   VirtualClock clock;  // The virtual world's clock (idle in the HTTP world).
   TimePoint ended_at{};  // Run time when the last delivery ended.
+  // The Unix time of the run timeline's zero (signature timestamps).
+  Duration unix_origin{0};
   std::unique_ptr<SimNetwork> network;
   std::unique_ptr<WireRecorder> wire;
   std::unique_ptr<Transport> sender_wrapper;  // From RunOptions, or null.

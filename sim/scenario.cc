@@ -8,6 +8,7 @@
 
 #include "mock-receivers/behavior_parser.h"
 #include "sim/json_reader.h"
+#include "sim/webhook_signature.h"
 
 namespace hooksim {
 namespace {
@@ -207,7 +208,7 @@ Status ParseHooks(const nlohmann::json* j, Scenario& out) {
   for (const ReceiverSpec& r : out.receivers) receiver_names.insert(r.name);
   if (!j) {  // Default: one hook per receiver, named after it.
     for (const ReceiverSpec& r : out.receivers) {
-      out.hooks.push_back(HookSpec{r.name, r.name, "", false});
+      out.hooks.push_back(HookSpec{r.name, r.name, "", false, ""});
     }
     return std::nullopt;
   }
@@ -230,7 +231,14 @@ Status ParseHooks(const nlohmann::json* j, Scenario& out) {
     hook.receiver = r.GetString("receiver").value_or("");
     hook.url = r.GetString("url").value_or("");
     hook.paused = r.GetBool("paused").value_or(false);
+    hook.secret = r.GetString("secret").value_or("");
     if (Status s = r.Finish()) return s;
+    if ((*j)[i].contains("secret")) {
+      if (Result<std::string> key = DecodeWebhookSecret(hook.secret);
+          !key.ok()) {
+        return MakeError(key.error().message, path + "/secret");
+      }
+    }
     if (hook.receiver.empty() == hook.url.empty()) {
       return MakeError("give exactly one of \"receiver\" (a receiver's "
                        "name) or \"url\"",
@@ -252,6 +260,69 @@ Status ParseHooks(const nlohmann::json* j, Scenario& out) {
       return MakeError("duplicate hook id \"" + hook.id + "\"", path + "/id");
     }
     out.hooks.push_back(std::move(hook));
+  }
+  return std::nullopt;
+}
+
+Status ParseTimeline(const nlohmann::json& j, Scenario& out) {
+  if (!j.is_array()) {
+    return MakeError(
+        "expected an array of {\"at_ms\": ..., \"pause\" or "
+        "\"resume\": hook id}, got " +
+            DescribeJson(j),
+        "/timeline");
+  }
+  if (j.size() > kMaxTimelineSteps) {
+    return MakeError("at most " + std::to_string(kMaxTimelineSteps) + " steps",
+                     "/timeline");
+  }
+  // Each hook's state as the timeline goes: a step must change it.
+  std::vector<bool> paused;
+  for (const HookSpec& h : out.hooks) paused.push_back(h.paused);
+  for (size_t i = 0; i < j.size(); ++i) {
+    const std::string path = JoinPointer("/timeline", i);
+    ObjectReader r(j[i], path);
+    TimelineStep step;
+    const std::optional<int64_t> at = r.GetInt("at_ms", 0, kMaxMs, true);
+    const std::optional<std::string> pause = r.GetString("pause");
+    const std::optional<std::string> resume = r.GetString("resume");
+    if (Status s = r.Finish()) return s;
+    step.at = Millis(*at);
+    if (pause.has_value() == resume.has_value()) {
+      return MakeError(
+          "give exactly one of \"pause\" or \"resume\" (a "
+          "hook id)",
+          path);
+    }
+    step.pause = pause.has_value();
+    step.hook = pause ? *pause : *resume;
+    const std::string key_path = path + (step.pause ? "/pause" : "/resume");
+    bool found = false;
+    for (size_t h = 0; h < out.hooks.size(); ++h) {
+      if (out.hooks[h].id == step.hook) {
+        step.hook_index = h;
+        found = true;
+      }
+    }
+    if (!found) {
+      return MakeError("no hook with id \"" + step.hook + "\" in /hooks",
+                       key_path);
+    }
+    if (!out.timeline.empty() && step.at < out.timeline.back().at) {
+      return MakeError("steps must be in time order: " + std::to_string(*at) +
+                           " ms comes after " +
+                           std::to_string(ToMillis(out.timeline.back().at)) +
+                           " ms",
+                       path + "/at_ms");
+    }
+    if (paused[step.hook_index] == step.pause) {
+      return MakeError("hook \"" + step.hook + "\" is already " +
+                           (step.pause ? "paused" : "active") + " at " +
+                           std::to_string(*at) + " ms",
+                       key_path);
+    }
+    paused[step.hook_index] = step.pause;
+    out.timeline.push_back(std::move(step));
   }
   return std::nullopt;
 }
@@ -324,10 +395,14 @@ size_t Scenario::EventCount() const {
                                  : events.payloads.size();
 }
 
-size_t Scenario::DeliveryCount() const {
-  size_t active = 0;
-  for (const HookSpec& h : hooks) active += h.paused ? 0 : 1;
-  return EventCount() * active;
+size_t Scenario::DeliveryCount() const { return EventCount() * hooks.size(); }
+
+bool Scenario::EverPaused(size_t index) const {
+  if (index < hooks.size() && hooks[index].paused) return true;
+  for (const TimelineStep& step : timeline) {
+    if (step.hook_index == index && step.pause) return true;
+  }
+  return false;
 }
 
 std::string SimReceiverUrl(const std::string& receiver_name) {
@@ -345,6 +420,10 @@ Result<Scenario> ParseScenario(const nlohmann::json& doc) {
   const nlohmann::json* hooks = r.Get("hooks");
   const nlohmann::json* retry = r.Get("retry");
   const nlohmann::json* expect = r.Get("expect");
+  const nlohmann::json* timeline = r.Get("timeline");
+  if (auto v = r.GetInt("start_unix_s", 0, 4'000'000'000LL)) {
+    out.start_unix_s = *v;
+  }
   if (!receivers && r.ok()) r.Fail("receivers", "required object is missing");
   if (Status s = r.Finish()) return *s;
   if (out.name.empty()) return MakeError("must not be empty", "/name");
@@ -356,11 +435,14 @@ Result<Scenario> ParseScenario(const nlohmann::json& doc) {
   }
   if (Status s = ParseReceivers(*receivers, out)) return *s;
   if (Status s = ParseHooks(hooks, out)) return *s;
+  if (timeline) {
+    if (Status s = ParseTimeline(*timeline, out)) return *s;
+  }
   if (expect) {
     if (Status s = ParseExpect(*expect, out)) return *s;
   }
   if (out.DeliveryCount() > kMaxScenarioDeliveries) {
-    return MakeError("events x active hooks is " +
+    return MakeError("events x hooks is " +
                          std::to_string(out.DeliveryCount()) +
                          " deliveries, more than the limit of " +
                          std::to_string(kMaxScenarioDeliveries),

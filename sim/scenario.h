@@ -41,7 +41,16 @@ struct HookSpec {
   std::string id;
   std::string receiver;  // Name of a receiver, or "" when url is set.
   std::string url;       // A URL with no receiver behind it (refused).
-  bool paused = false;
+  bool paused = false;   // Paused from the start (deliveries held).
+  std::string secret;    // "whsec_..." (validated), or "": no signing.
+};
+
+// One step of the scenario's timeline: pause or resume a hook at a time.
+struct TimelineStep {
+  Duration at{0};
+  std::string hook;       // A hook id from Scenario::hooks.
+  size_t hook_index = 0;  // Its index in Scenario::hooks.
+  bool pause = true;      // False: resume.
 };
 
 // An integer or real range; exact values have min == max.
@@ -76,15 +85,27 @@ struct Scenario {
   std::vector<HookSpec> hooks;          // In file order.
   RetryPolicy retry;
   Expectations expect;
+  // Unix seconds at the start of the run timeline in the virtual world
+  // (webhook-timestamp of signed deliveries); the HTTP world uses the
+  // system time when the run starts.
+  int64_t start_unix_s = kDefaultStartUnixSeconds;
+  // Pauses and resumes, in time order (steps at the same time in file
+  // order).
+  std::vector<TimelineStep> timeline;
 
   size_t EventCount() const;     // Payloads given, or events generated.
-  size_t DeliveryCount() const;  // events x active hooks.
+  // events x hooks: a paused hook gets deliveries too (held).
+  size_t DeliveryCount() const;
+  // Whether hook `index` is ever paused (from the start or by the
+  // timeline).
+  bool EverPaused(size_t index) const;
 };
 
 // Limits on what a scenario may ask for.
 inline constexpr int64_t kMaxScenarioEvents = 1'000'000;
 inline constexpr size_t kMaxScenarioReceivers = 1'000;
 inline constexpr size_t kMaxScenarioHooks = 1'000;
+inline constexpr size_t kMaxTimelineSteps = 10'000;
 inline constexpr size_t kMaxScenarioDeliveries = 5'000'000;
 inline constexpr size_t kMaxScenarioFileBytes = 64 << 20;
 

@@ -1,5 +1,6 @@
 #include "sim/time.h"
 
+#include <chrono>
 #include <cstdio>
 
 namespace hooksim {
@@ -20,6 +21,11 @@ std::string FormatRunTime(TimePoint t) {
                 static_cast<long long>(h), static_cast<long long>(m),
                 static_cast<long long>(s), static_cast<long long>(milli));
   return buf;
+}
+
+Duration UnixTimeNow() {
+  return std::chrono::duration_cast<Duration>(
+      std::chrono::system_clock::now().time_since_epoch());
 }
 
 }  // namespace hooksim

@@ -40,6 +40,17 @@ inline constexpr TimePoint AtMillis(int64_t ms) { return TimePoint(Millis(ms)); 
 // "+HH:MM:SS.mmm" relative to the start of the run (days roll into hours).
 std::string FormatRunTime(TimePoint t);
 
+// Wall time since the Unix epoch (std::chrono::system_clock), for the one
+// place a run needs it: the Unix time of the run timeline's zero, which
+// signed deliveries put in their webhook-timestamp header. Only the real
+// world reads it; the virtual world uses a fixed origin.
+Duration UnixTimeNow();
+
+// The Unix time of the timeline's zero when nothing else is said (virtual
+// runs without "start_unix_s"): 2023-11-14T22:13:20Z, fixed so runs are
+// reproducible byte for byte.
+inline constexpr int64_t kDefaultStartUnixSeconds = 1'700'000'000;
+
 }  // namespace hooksim
 
 #endif  // HOOKSIM_SIM_TIME_H_

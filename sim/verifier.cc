@@ -5,6 +5,7 @@
 
 #include "sim/attempt_oracle.h"
 #include "sim/string_hash.h"
+#include "sim/webhook_signature.h"
 
 namespace hooksim {
 namespace {
@@ -22,7 +23,9 @@ class RuleBook {
     Add("C6", "non-2xx, timeout or error is re-attempted, 6 attempts at most, "
               "exactly 6 when never delivered");
     Add("C7", "every attempt carries the same body and delivery id");
-    Add("C8", "nothing reaches a paused hook; no delivery is lost");
+    Add("C8",
+        "nothing reaches a paused hook; no delivery is lost (held "
+        "deliveries go out after resume)");
     Add("expect", "the scenario's expectations");
   }
 
@@ -118,6 +121,75 @@ void CheckRequestShape(RuleBook& book, const std::string& side,
   }
 }
 
+// When each hook was paused, from the engine's record of the pauses it
+// applied (checked against the scenario's timeline in CheckPauses).
+struct PauseWindow {
+  TimePoint from;
+  std::optional<TimePoint> to;  // Unset: still paused when the run ended.
+};
+
+std::vector<std::vector<PauseWindow>> PauseWindows(
+    const DeliveryEngine& engine) {
+  std::vector<std::vector<PauseWindow>> windows(engine.hooks().size());
+  for (const HookStateChange& c : engine.hook_changes()) {
+    if (c.hook >= windows.size()) continue;
+    std::vector<PauseWindow>& w = windows[c.hook];
+    if (!c.active) {
+      w.push_back(PauseWindow{c.at, std::nullopt});
+    } else if (!w.empty() && !w.back().to) {
+      w.back().to = c.at;
+    }
+  }
+  return windows;
+}
+
+// The window `t` falls strictly inside (an attempt at the very instant of a
+// pause or resume may have run just before or after it), or null.
+const PauseWindow* PausedAt(const std::vector<PauseWindow>& windows,
+                            TimePoint t) {
+  for (const PauseWindow& w : windows) {
+    if (t > w.from && (!w.to || t < *w.to)) return &w;
+  }
+  return nullptr;
+}
+
+std::string DescribeWindow(const PauseWindow& w) {
+  return "paused " + FormatRunTime(w.from) + " to " +
+         (w.to ? FormatRunTime(*w.to) : std::string("the end"));
+}
+
+// The engine applied the scenario's pauses and resumes, in order, no earlier
+// than stated (a real clock runs timers late, never early).
+void CheckPauses(const RunResult& run, RuleBook& book) {
+  const Scenario& scenario = *run.scenario;
+  const DeliveryEngine& engine = *run.engine;
+  std::vector<HookStateChange> want;
+  for (size_t h = 0; h < scenario.hooks.size(); ++h) {
+    if (scenario.hooks[h].paused) {
+      want.push_back(
+          HookStateChange{static_cast<uint32_t>(h), TimePoint{}, false});
+    }
+  }
+  for (const TimelineStep& step : scenario.timeline) {
+    want.push_back(HookStateChange{static_cast<uint32_t>(step.hook_index),
+                                   TimePoint{} + step.at, !step.pause});
+  }
+  const auto& got = engine.hook_changes();
+  book.Checked("C8");
+  bool same = got.size() == want.size();
+  for (size_t i = 0; same && i < got.size(); ++i) {
+    same = got[i].hook == want[i].hook && got[i].active == want[i].active &&
+           got[i].at >= want[i].at;
+  }
+  if (!same) {
+    book.Fail("C8", Finding{"sender", "the run",
+                            Plural(want.size(), "pause or resume") +
+                                " as the scenario states",
+                            Plural(got.size(), "pause or resume") +
+                                " applied, not as stated"});
+  }
+}
+
 // --- Sender side ------------------------------------------------------------
 
 void CheckSenderPayloads(const RunResult& run, RuleBook& book,
@@ -165,16 +237,31 @@ void CheckSenderLog(const RunResult& run, RuleBook& book) {
     if (a.result.IsSuccess() && r.success_at == 0) r.success_at = a.attempt;
   }
 
-  size_t active_hooks = 0;
-  for (const Hook& h : engine.hooks()) active_hooks += h.active ? 1 : 0;
+  const size_t hooks = engine.hooks().size();
   book.Checked("C8");
-  if (deliveries.size() != engine.events().size() * active_hooks) {
+  if (deliveries.size() != engine.events().size() * hooks) {
     book.Fail("C8", Finding{"sender", "the run",
-                            Plural(engine.events().size() * active_hooks,
-                                   "delivery") +
-                                " (events x active hooks)",
+                            Plural(engine.events().size() * hooks, "delivery") +
+                                " (events x hooks)",
                             Plural(deliveries.size(), "delivery")});
   }
+  // No attempt started while its hook was paused.
+  const std::vector<std::vector<PauseWindow>> windows = PauseWindows(engine);
+  for (const AttemptRecord& a : engine.attempts()) {
+    const Delivery& d = deliveries[a.delivery];
+    if (windows[d.hook].empty()) continue;
+    book.Checked("C8");
+    if (const PauseWindow* w = PausedAt(windows[d.hook], a.started)) {
+      book.Fail("C8",
+                Finding{"sender", DeliverySubject(engine, d),
+                        "no attempt while hook " + engine.hooks()[d.hook].id +
+                            " is " + DescribeWindow(*w),
+                        "attempt " + std::to_string(a.attempt) +
+                            " started at " + FormatRunTime(a.started)});
+    }
+  }
+  uint64_t held_at_end = 0;
+  uint64_t resumed = 0;
 
   for (size_t i = 0; i < deliveries.size(); ++i) {
     const Delivery& d = deliveries[i];
@@ -183,11 +270,11 @@ void CheckSenderLog(const RunResult& run, RuleBook& book) {
     book.Checked("C5");
     book.Checked("C6");
     book.Checked("C8");
-    if (!engine.hooks()[d.hook].active) {
-      book.Fail("C8", Finding{"sender", subject,
-                              "nothing sent to a paused hook",
-                              Plural(d.attempts, "attempt") + " sent"});
+    if (d.state == DeliveryState::kHeld && !engine.hooks()[d.hook].active) {
+      ++held_at_end;  // Not lost: it goes out when the hook is resumed.
+      continue;
     }
+    if (d.holds > 0) ++resumed;
     if (d.state != DeliveryState::kDelivered &&
         d.state != DeliveryState::kGaveUp) {
       book.Fail("C8", Finding{"sender", subject, "delivered or gave_up",
@@ -220,6 +307,16 @@ void CheckSenderLog(const RunResult& run, RuleBook& book) {
                               "last answer was " +
                                   DescribeAttemptResult(d.last)});
     }
+  }
+  if (resumed > 0) {
+    book["C8"].notes.push_back(std::to_string(resumed) +
+                               " held by a pause, then resumed and ended");
+  }
+  if (held_at_end > 0) {
+    book["C8"].notes.push_back(
+        std::to_string(held_at_end) +
+        " still held at the end (hook paused): not lost, they would go out "
+        "on a resume");
   }
 }
 
@@ -271,11 +368,46 @@ void CheckReceivers(const RunResult& run, RuleBook& book) {
   }
   std::vector<char> seen(deliveries.size(), 0);  // Arrived at its receiver.
   std::vector<char> complete(run.receivers.size(), 1);  // Tracked all.
+  const std::vector<std::vector<PauseWindow>> windows = PauseWindows(engine);
+  // When the sender started each attempt of deliveries to hooks that were
+  // ever paused: a request arriving during a pause is allowed only when its
+  // attempt was already in flight when the pause began.
+  std::map<std::pair<uint32_t, int>, TimePoint> started;
+  for (const AttemptRecord& a : engine.attempts()) {
+    if (!windows[deliveries[a.delivery].hook].empty()) {
+      started[{a.delivery, a.attempt}] = a.started;
+    }
+  }
   for (size_t ri = 0; ri < run.receivers.size(); ++ri) {
     const MockReceiver& receiver = *run.receivers[ri];
     const std::string rsubject = "receiver " + receiver.name();
     receiver.WithJournal([&](const Journal& journal) {
       if (journal.untracked_requests() > 0) complete[ri] = 0;
+      // Arrivals during a pause (the journal's ring: its newest entries).
+      if (journal.dropped() > 0) {
+        book["C8"].notes.push_back(
+            rsubject + ": arrivals during pauses checked for the newest " +
+            Plural(journal.total_requests() - journal.dropped(), "request") +
+            " (journal ring)");
+      }
+      for (const JournalEntry& e : journal.Recent()) {
+        auto id = by_id.find(e.delivery_key);
+        if (id == by_id.end()) continue;
+        const Delivery& d = deliveries[id->second];
+        if (windows[d.hook].empty()) continue;
+        book.Checked("C8");
+        const PauseWindow* w = PausedAt(windows[d.hook], e.at);
+        if (w == nullptr) continue;
+        auto s = started.find({id->second, e.delivery_attempt});
+        if (s != started.end() && s->second <= w->from) continue;  // In flight.
+        book.Fail("C8",
+                  Finding{"receiver", rsubject + ", delivery " + e.delivery_key,
+                          "nothing while hook " + engine.hooks()[d.hook].id +
+                              " is " + DescribeWindow(*w) +
+                              " (but attempts in flight at the pause)",
+                          "request " + std::to_string(e.delivery_attempt) +
+                              " arrived at " + FormatRunTime(e.at)});
+      }
       // In order of first arrival at the receiver: findings come out in a
       // deterministic order.
       for (const auto& [key, c] : journal.deliveries()) {
@@ -302,7 +434,15 @@ void CheckReceivers(const RunResult& run, RuleBook& book) {
                                   Plural(c.attempts_after_success(),
                                          "more request")});
         }
-        if (c.success_attempt() == 0 && c.attempts != kContractMaxAttempts) {
+        auto sent = by_id.find(key);
+        const bool held_at_end =
+            sent != by_id.end() &&
+            deliveries[sent->second].state == DeliveryState::kHeld &&
+            !engine.hooks()[deliveries[sent->second].hook].active;
+        if (held_at_end) {
+          // Its hook is paused: the rest of its attempts wait for a resume.
+        } else if (c.success_attempt() == 0 &&
+                   c.attempts != kContractMaxAttempts) {
           book.Fail("C6", Finding{"receiver", subject,
                                   "6 attempts when no 2xx was given",
                                   Plural(c.attempts, "attempt") + " seen"});
@@ -337,13 +477,6 @@ void CheckReceivers(const RunResult& run, RuleBook& book) {
                                       engine.hooks()[d.hook].id +
                                       " at its own receiver",
                                   "it arrived here"});
-        }
-        if (!engine.hooks()[d.hook].active) {
-          book.Fail("C8", Finding{"receiver", subject,
-                                  "nothing for paused hook " +
-                                      engine.hooks()[d.hook].id,
-                                  Plural(c.attempts, "request") +
-                                      " arrived"});
         }
         if (c.attempts != d.attempts) {
           book.Fail("C8", Finding{"receiver", subject,
@@ -442,7 +575,25 @@ void CheckExpectations(const RunResult& run, uint64_t invalid_payloads,
          (has_outages && DeriveAttempts(*g.behavior, scenario.retry,
                                         TimePoint{})
                              .has_value()));
-    if (use_derived) {
+    // A receiver that verifies signatures answers 401 to every attempt of
+    // a hook whose secret is not its own (or that has none): 6 attempts,
+    // gave_up, unless an outage window may answer first (not derived).
+    auto signature_fails = [&](uint32_t hook) {
+      if (!g.behavior || g.behavior->verify_secret.empty()) return false;
+      Result<std::string> key =
+          DecodeWebhookSecret(engine.hooks()[hook].secret);
+      return !key.ok() || *key != g.behavior->verify_key;
+    };
+    // The note on derived attempts speaks of deliveries that ended and
+    // were signed as the receiver expects; skip it when there are none.
+    bool any_plain = false;
+    for (uint32_t i : g.deliveries) {
+      const Delivery& d = engine.deliveries()[i];
+      const bool held =
+          d.state == DeliveryState::kHeld && !engine.hooks()[d.hook].active;
+      any_plain |= !held && !signature_fails(d.hook);
+    }
+    if (use_derived && any_plain) {
       expect.notes.push_back(
           g.subject + ": attempts derived from the behaviour" +
           (derived_once ? ": " + derived_once->attempts.ToString() +
@@ -451,9 +602,15 @@ void CheckExpectations(const RunResult& run, uint64_t invalid_payloads,
                         : " and each event's time (outage windows)"));
     }
     uint64_t delivered = 0;
+    uint64_t judged = 0;
+    bool noted_signature = false;
     for (uint32_t i : g.deliveries) {
       const Delivery& d = engine.deliveries()[i];
       const std::string subject = g.subject + ", " + DeliverySubject(engine, d);
+      if (d.state == DeliveryState::kHeld && !engine.hooks()[d.hook].active) {
+        continue;  // Still held (its hook is paused): nothing to judge yet.
+      }
+      ++judged;
       if (d.state == DeliveryState::kDelivered) ++delivered;
       std::optional<Range> attempts;
       OutcomeExpectation outcome = OutcomeExpectation::kAny;
@@ -470,10 +627,33 @@ void CheckExpectations(const RunResult& run, uint64_t invalid_payloads,
               TimePoint{} + scenario.events.interval *
                                 static_cast<int64_t>(d.event));
         }
+        // Outage windows are judged from the event's time, which a pause
+        // shifts: no derivation for a hook that was ever paused.
+        if (has_outages && scenario.EverPaused(d.hook)) derived.reset();
         if (derived) {
           attempts = derived->attempts;
           if (outcome == OutcomeExpectation::kAny) outcome = derived->outcome;
           why = " (derived)";
+        }
+      }
+      if (!(stated && stated->attempts) && signature_fails(d.hook)) {
+        attempts.reset();
+        if (!has_outages) {
+          const double max = scenario.retry.max_attempts();
+          attempts = Range{max, max};
+          if (!stated || stated->outcome == OutcomeExpectation::kAny) {
+            outcome = OutcomeExpectation::kGaveUp;
+          }
+          why = " (derived: every attempt answered 401, wrong signature)";
+          if (!noted_signature) {
+            expect.notes.push_back(g.subject + ": hook " +
+                                   engine.hooks()[d.hook].id +
+                                   " signs with another secret or none: "
+                                   "every attempt 401, gave_up");
+            noted_signature = true;
+          }
+        } else if (!stated || stated->outcome == OutcomeExpectation::kAny) {
+          outcome = OutcomeExpectation::kAny;
         }
       }
       if (attempts) {
@@ -499,17 +679,16 @@ void CheckExpectations(const RunResult& run, uint64_t invalid_payloads,
     if (stated && stated->delivered_ratio) {
       book.Checked("expect");
       const double ratio =
-          static_cast<double>(delivered) / g.deliveries.size();
+          judged == 0 ? 0.0 : static_cast<double>(delivered) / judged;
       if (!stated->delivered_ratio->Contains(ratio)) {
         char buf[64];
         std::snprintf(buf, sizeof(buf), "%.4f", ratio);
-        book.Fail("expect",
-                  Finding{"expectation", g.subject,
-                          "delivered ratio " +
-                              stated->delivered_ratio->ToString(),
-                          std::string(buf) + " (" + std::to_string(delivered) +
-                              " of " + std::to_string(g.deliveries.size()) +
-                              ")"});
+        book.Fail(
+            "expect",
+            Finding{"expectation", g.subject,
+                    "delivered ratio " + stated->delivered_ratio->ToString(),
+                    std::string(buf) + " (" + std::to_string(delivered) +
+                        " of " + std::to_string(judged) + ")"});
       }
     }
   }
@@ -533,6 +712,7 @@ Verdict Verify(const RunResult& run) {
   }
   uint64_t invalid_payloads = 0;
   CheckSenderPayloads(run, book, invalid_payloads);
+  CheckPauses(run, book);
   CheckSenderLog(run, book);
   CheckSenderWire(run, book);
   CheckReceivers(run, book);
@@ -545,6 +725,7 @@ Verdict Verify(const RunResult& run) {
   for (const Delivery& d : run.engine->deliveries()) {
     if (d.state == DeliveryState::kDelivered) ++verdict.delivered;
     if (d.state == DeliveryState::kGaveUp) ++verdict.gave_up;
+    if (d.state == DeliveryState::kHeld) ++verdict.held;
   }
   return verdict;
 }

@@ -42,6 +42,7 @@ struct Verdict {
   uint64_t deliveries = 0;
   uint64_t delivered = 0;
   uint64_t gave_up = 0;
+  uint64_t held = 0;  // Still held at the end: their hooks are paused.
   uint64_t attempts = 0;
 };
 

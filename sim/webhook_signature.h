@@ -25,6 +25,9 @@
 namespace hooksim {
 
 inline constexpr std::string_view kWebhookSecretPrefix = "whsec_";
+inline constexpr std::string_view kWebhookIdHeader = "webhook-id";
+inline constexpr std::string_view kWebhookTimestampHeader = "webhook-timestamp";
+inline constexpr std::string_view kWebhookSignatureHeader = "webhook-signature";
 inline constexpr size_t kMaxWebhookSecretBytes = 1024;  // Decoded key.
 
 // Standard base64 (RFC 4648 section 4, with padding).

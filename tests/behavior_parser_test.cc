@@ -161,7 +161,8 @@ TEST(BehaviorParserTest, Outages) {
 TEST(BehaviorParserTest, ErrorUnknownKey) {
   ExpectError(json::parse(R"({"status": 200, "stauts": 500})"), "/stauts",
               "unknown key \"stauts\"; expected one of status, fault, "
-              "sequence, per, then, weighted, latency, outages");
+              "sequence, per, then, weighted, latency, outages, "
+              "verify_signature");
   ExpectError(json::parse(R"({"latency": {"fixed": 5}})"), "/latency/fixed",
               "unknown key \"fixed\"; expected one of fixed_ms, uniform_ms, "
               "lognormal");
@@ -386,6 +387,46 @@ TEST(BehaviorParserTest, ToJsonShape) {
       "latency": {"fixed_ms": 50},
       "outages": [{"from_ms": 0, "to_ms": 100, "status": 503}]})"));
   EXPECT_EQ(BehaviorToJson(BehaviorSpec{}), json::parse(R"({"status": 200})"));
+}
+
+}  // namespace
+}  // namespace hooksim
+
+namespace hooksim {
+namespace {
+
+TEST(BehaviorParserTest, VerifySignatureKeepsTheSecretAndItsKey) {
+  Result<BehaviorSpec> spec =
+      ParseBehavior(json::parse(R"({"status": 200, "verify_signature":
+                      "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"})"),
+                    "/receivers/r/behavior");
+  ASSERT_TRUE(spec.ok()) << spec.error().ToString();
+  EXPECT_EQ(spec->verify_secret, "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw");
+  EXPECT_EQ(spec->verify_key.size(), 24u);
+  const json back = BehaviorToJson(*spec);
+  EXPECT_EQ(back.at("verify_signature"),
+            "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw");
+  Result<BehaviorSpec> again = ParseBehavior(back, "");
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(again->verify_key, spec->verify_key);
+}
+
+TEST(BehaviorParserTest, VerifySignatureRejectsBadSecretsWithTheirPointer) {
+  for (const char* text :
+       {R"({"verify_signature": "MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"})",
+        R"({"verify_signature": "whsec_not base64!"})",
+        R"({"verify_signature": "whsec_"})"}) {
+    Result<BehaviorSpec> spec =
+        ParseBehavior(json::parse(text), "/receivers/r/behavior");
+    ASSERT_FALSE(spec.ok()) << text;
+    EXPECT_EQ(spec.error().path, "/receivers/r/behavior/verify_signature");
+    EXPECT_NE(spec.error().message.find("secret"), std::string::npos)
+        << spec.error().message;
+  }
+  Result<BehaviorSpec> spec =
+      ParseBehavior(json::parse(R"({"verify_signature": 5})"), "");
+  ASSERT_FALSE(spec.ok());
+  EXPECT_EQ(spec.error().path, "/verify_signature");
 }
 
 }  // namespace

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "sim/virtual_clock.h"
+#include "sim/webhook_signature.h"
 
 namespace hooksim {
 namespace {
@@ -156,7 +157,7 @@ TEST_F(DeliveryEngineTest, JitterKeepsDelaysWithinTwentyPercent) {
   EXPECT_TRUE(saw_jitter);
 }
 
-TEST_F(DeliveryEngineTest, OneDeliveryPerActiveHookAndNoneForPaused) {
+TEST_F(DeliveryEngineTest, PausedHooksGetHeldDeliveriesAndNothingIsSent) {
   DeliveryEngine engine(clock_, transport_, EngineOptions{});
   engine.AddHook(Hook{"a", "http://a/", true});
   const uint32_t b = engine.AddHook(Hook{"b", "http://b/", true});
@@ -165,13 +166,130 @@ TEST_F(DeliveryEngineTest, OneDeliveryPerActiveHookAndNoneForPaused) {
   engine.SetHookActive(b, false);
   ASSERT_TRUE(engine.Publish("release", "{}").ok());
   ASSERT_FALSE(clock_.Run(100).has_value());
-  ASSERT_EQ(engine.deliveries().size(), 3u);  // a,b then a.
+  // Every event gets a delivery to every hook: a,b,c then a,b,c.
+  ASSERT_EQ(engine.deliveries().size(), 6u);
   std::set<std::string> ids;
   for (const Delivery& d : engine.deliveries()) ids.insert(d.id);
-  EXPECT_EQ(ids.size(), 3u);
+  EXPECT_EQ(ids.size(), 6u);
   for (const auto& s : transport_.seen) {
     EXPECT_NE(s.url, "http://c/");
   }
+  // b was paused before its second delivery could start (the first
+  // attempt is scheduled, not made, by Publish).
+  const auto& d = engine.deliveries();
+  EXPECT_EQ(d[0].state, DeliveryState::kDelivered);
+  EXPECT_EQ(d[1].state, DeliveryState::kHeld);
+  EXPECT_EQ(d[2].state, DeliveryState::kHeld);
+  EXPECT_EQ(d[3].state, DeliveryState::kDelivered);
+  EXPECT_EQ(d[4].state, DeliveryState::kHeld);
+  EXPECT_EQ(d[5].state, DeliveryState::kHeld);
+  EXPECT_EQ(transport_.seen.size(), 2u);
+  EXPECT_EQ(engine.held_deliveries(), 4u);
+  EXPECT_EQ(engine.open_deliveries(), 4u);
+  ASSERT_EQ(engine.hook_changes().size(), 2u);
+  EXPECT_EQ(engine.hook_changes()[0].hook, 2u);  // c, added paused.
+  EXPECT_FALSE(engine.hook_changes()[0].active);
+  EXPECT_EQ(engine.hook_changes()[1].hook, b);
+}
+
+TEST_F(DeliveryEngineTest, ResumeDeliversHeldDeliveriesInCreationOrder) {
+  DeliveryEngine engine(clock_, transport_, EngineOptions{});
+  const uint32_t h = engine.AddHook(Hook{"h", "http://h/", false});
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_TRUE(
+        engine.Publish("release", "{\"n\":" + std::to_string(i) + "}").ok());
+  }
+  clock_.ScheduleAfter(Millis(60'000), [&] { engine.SetHookActive(h, true); });
+  ASSERT_FALSE(clock_.Run(100).has_value());
+  ASSERT_EQ(transport_.seen.size(), 3u);
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_EQ(transport_.seen[i].body, "{\"n\":" + std::to_string(i) + "}");
+    EXPECT_EQ(transport_.seen[i].at_ms, 60'000);
+    EXPECT_EQ(engine.deliveries()[i].state, DeliveryState::kDelivered);
+    EXPECT_EQ(engine.deliveries()[i].holds, 1);
+  }
+  EXPECT_EQ(engine.held_deliveries(), 0u);
+  EXPECT_EQ(engine.open_deliveries(), 0u);
+}
+
+TEST_F(DeliveryEngineTest, InFlightAttemptEndsAndItsReattemptIsHeld) {
+  EngineOptions options;
+  options.policy.jitter = 0;
+  DeliveryEngine engine(clock_, transport_, options);
+  const uint32_t h = engine.AddHook(Hook{"h", "http://h/", true});
+  transport_.latency = Millis(100);
+  transport_.script = {Status(503), Status(503), Status(200)};
+  ASSERT_TRUE(engine.Publish("release", "{}").ok());
+  // Paused while attempt 1 is in flight (0..100 ms): it is not recalled.
+  clock_.ScheduleAfter(Millis(50), [&] { engine.SetHookActive(h, false); });
+  // Re-attempt 2 falls due at 5,100 ms, held; resumed at 1 h.
+  clock_.ScheduleAfter(Millis(3'600'000),
+                       [&] { engine.SetHookActive(h, true); });
+  ASSERT_FALSE(clock_.Run(1000).has_value());
+  ASSERT_EQ(transport_.seen.size(), 3u);
+  EXPECT_EQ(transport_.seen[0].at_ms, 0);
+  EXPECT_EQ(transport_.seen[1].at_ms, 3'600'000);
+  // Attempt 3 follows its own schedule (5 min after attempt 2 ended).
+  EXPECT_EQ(transport_.seen[2].at_ms, 3'600'000 + 100 + 300'000);
+  const Delivery& d = engine.deliveries()[0];
+  EXPECT_EQ(d.state, DeliveryState::kDelivered);
+  EXPECT_EQ(d.attempts, 3);
+  EXPECT_EQ(d.holds, 1);
+  ASSERT_EQ(engine.attempts().size(), 3u);
+  EXPECT_EQ(ToMillis(engine.attempts()[0].ended), 100);
+}
+
+TEST_F(DeliveryEngineTest, PausingTwiceOrResumingAnActiveHookChangesNothing) {
+  DeliveryEngine engine(clock_, transport_, EngineOptions{});
+  const uint32_t h = engine.AddHook(Hook{"h", "http://h/", true});
+  engine.SetHookActive(h, true);
+  engine.SetHookActive(h, false);
+  engine.SetHookActive(h, false);
+  engine.SetHookActive(7, false);  // Unknown index: ignored.
+  EXPECT_EQ(engine.hook_changes().size(), 1u);
+}
+
+TEST_F(DeliveryEngineTest, SignsEveryAttemptOfAHookWithASecret) {
+  constexpr std::string_view kSecret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+  EngineOptions options;
+  options.policy.jitter = 0;
+  options.unix_origin = std::chrono::seconds(1614265330);
+  DeliveryEngine engine(clock_, transport_, options);
+  Hook signed_hook{"s", "http://s/", true};
+  signed_hook.secret = std::string(kSecret);
+  engine.AddHook(signed_hook);
+  engine.AddHook(Hook{"plain", "http://p/", true});
+  transport_.script = {Status(500), Status(200), Status(500), Status(200)};
+  const std::string body = R"({"test": 2432232314})";
+  ASSERT_TRUE(engine.Publish("release", body).ok());
+  ASSERT_FALSE(clock_.Run(100).has_value());
+  ASSERT_EQ(transport_.seen.size(), 4u);
+  const Result<std::string> key = DecodeWebhookSecret(kSecret);
+  ASSERT_TRUE(key.ok());
+  int signed_seen = 0;
+  for (const auto& s : transport_.seen) {
+    if (s.url == "http://p/") {
+      EXPECT_EQ(s.headers.count("webhook-id"), 0u);
+      EXPECT_EQ(s.headers.count("webhook-timestamp"), 0u);
+      EXPECT_EQ(s.headers.count("webhook-signature"), 0u);
+      EXPECT_EQ(s.headers.size(), 5u);
+      continue;
+    }
+    ++signed_seen;
+    const std::string& id = s.headers.at("webhook-id");
+    EXPECT_EQ(id, s.headers.at("X-Hooksim-Delivery"));
+    // Unix seconds at the attempt: the origin plus the run time.
+    const int64_t ts = 1614265330 + s.at_ms / 1000;
+    EXPECT_EQ(s.headers.at("webhook-timestamp"), std::to_string(ts));
+    EXPECT_EQ(s.headers.at("webhook-signature"),
+              SignWebhook(*key, id, ts, body));
+  }
+  EXPECT_EQ(signed_seen, 3);
+  // The first attempt at the origin signs exactly what the spec's vector
+  // signs but for the id; the retry 5 s later has a new timestamp.
+  EXPECT_EQ(transport_.seen[0].headers.at("webhook-timestamp"), "1614265330");
+  EXPECT_NE(transport_.seen[0].headers.at("webhook-signature"),
+            transport_.seen[2].headers.at("webhook-signature"));
 }
 
 TEST_F(DeliveryEngineTest, RefusesToPublishPastTheDeliveryLimit) {

@@ -505,3 +505,59 @@ TEST(HttpReceiverTest, ScaledTimeDrivesLatencyAndTheJournalClock) {
 
 }  // namespace
 }  // namespace hooksim
+
+namespace hooksim {
+namespace {
+
+// The HTTP server applies the behaviour's signature check: 401 with the
+// reason in the body, 200 for the Standard Webhooks vector.
+TEST(HttpReceiverSignatureTest, Answers401WithTheReasonAndJournalsIt) {
+  ReceiverOptions ropts{"signed", {}, nullptr};
+  ropts.unix_origin = std::chrono::seconds(1614265330);
+  MockReceiver receiver(
+      ropts,
+      Behavior(R"({"status": 200,
+                   "verify_signature": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"})"),
+      Random(7));
+  HttpReceiverOptions hopts;
+  hopts.now = [] { return TimePoint{}; };  // Unix now = the vector's time.
+  HttpReceiverServer server(receiver, hopts);
+  ASSERT_FALSE(server.Start().has_value());
+  struct Stop {
+    HttpReceiverServer& s;
+    ~Stop() { s.Stop(); }
+  } stop{server};
+  httplib::Client client("127.0.0.1", server.port());
+  client.set_connection_timeout(std::chrono::seconds(5));
+  client.set_read_timeout(std::chrono::seconds(5));
+  const std::string body = R"({"test": 2432232314})";
+  httplib::Headers headers = {
+      {"webhook-id", "msg_p5jXN8AQM9LWM0D4loKWxJek"},
+      {"webhook-timestamp", "1614265330"},
+      {"webhook-signature",
+       "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE="}};
+  auto good = client.Post("/hook", headers, body, "application/json");
+  ASSERT_TRUE(good);
+  EXPECT_EQ(good->status, 200);
+
+  headers.erase("webhook-signature");
+  headers.emplace("webhook-signature", "v1,AAAA");
+  auto bad = client.Post("/hook", headers, body, "application/json");
+  ASSERT_TRUE(bad);
+  EXPECT_EQ(bad->status, 401);
+  EXPECT_EQ(json::parse(bad->body).at("signature"), "bad");
+
+  auto missing = client.Post("/hook", body, "application/json");
+  ASSERT_TRUE(missing);
+  EXPECT_EQ(missing->status, 401);
+  EXPECT_EQ(json::parse(missing->body).at("signature"), "missing");
+
+  auto stats = client.Get("/__hooksim/stats");
+  ASSERT_TRUE(stats);
+  const json s = json::parse(stats->body);
+  EXPECT_EQ(s.at("signatures_checked"), 3);
+  EXPECT_EQ(s.at("signature_failures"), 2);
+}
+
+}  // namespace
+}  // namespace hooksim

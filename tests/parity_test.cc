@@ -141,6 +141,7 @@ TEST_P(ParityTest, SameVerdictAndAttemptsInBothWorlds) {
   EXPECT_EQ(DescribeRules(sim_verdict), DescribeRules(http_verdict));
   EXPECT_EQ(sim_verdict.delivered, http_verdict.delivered);
   EXPECT_EQ(sim_verdict.gave_up, http_verdict.gave_up);
+  EXPECT_EQ(sim_verdict.held, http_verdict.held);
 
   const auto& sd = sim->engine->deliveries();
   const auto& hd = http->engine->deliveries();
@@ -174,7 +175,8 @@ INSTANTIATE_TEST_SUITE_P(
                       "redirect-302-is-failure", "404-and-410-retried",
                       "hang-past-timeout", "connection-reset",
                       "random-500s-30pct", "two-hour-outage", "mixed-fleet",
-                      "promotions-and-rollbacks", "spec-example-payload"),
+                      "promotions-and-rollbacks", "spec-example-payload",
+                      "pause-resume-signed"),
     [](const ::testing::TestParamInfo<const char*>& info) {
       std::string name = info.param;
       std::replace(name.begin(), name.end(), '-', '_');
@@ -192,7 +194,7 @@ TEST(ParityCoverage, EveryBundledScenarioHasAParityRun) {
       ++files;
     }
   }
-  EXPECT_EQ(files, 12u) << "add the new scenario to ParityTest's list";
+  EXPECT_EQ(files, 13u) << "add the new scenario to ParityTest's list";
 }
 
 }  // namespace

@@ -62,7 +62,8 @@ TEST(ScenarioTest, FullScenarioParses) {
   ASSERT_EQ(s->expect.receivers.size(), 1u);
   EXPECT_EQ(s->expect.receivers[0].attempts->ToString(), "1..4");
   EXPECT_EQ(s->expect.receivers[0].outcome, OutcomeExpectation::kGaveUp);
-  EXPECT_EQ(s->DeliveryCount(), 14u);  // 7 events x 2 active hooks.
+  // 7 events x 3 hooks (the paused hook's deliveries are held).
+  EXPECT_EQ(s->DeliveryCount(), 21u);
 }
 
 TEST(ScenarioTest, ExplicitPayloadsAreSentAsGiven) {
@@ -228,6 +229,89 @@ TEST(ScenarioTest, GarbageNeverCrashes) {
     ASSERT_FALSE(s.ok()) << in;
     EXPECT_FALSE(s.error().message.empty()) << in;
   }
+}
+
+}  // namespace
+}  // namespace hooksim
+
+namespace hooksim {
+namespace {
+
+std::string WithTimeline(const std::string& hooks,
+                         const std::string& timeline) {
+  return R"({"name": "t", "receivers": {"r": {}},
+             "hooks": )" +
+         hooks + R"(, "timeline": )" + timeline + "}";
+}
+
+constexpr const char* kTwoHooks =
+    R"([{"id": "a", "receiver": "r"}, {"id": "b", "receiver": "r",
+        "paused": true}])";
+
+TEST(ScenarioTimelineTest, ParsesStepsSecretsAndTheUnixStart) {
+  Result<Scenario> s = ParseScenarioText(R"({
+    "name": "t", "start_unix_s": 1614265330, "receivers": {"r": {}},
+    "hooks": [{"id": "a", "receiver": "r",
+               "secret": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"},
+              {"id": "b", "receiver": "r", "paused": true}],
+    "timeline": [{"at_ms": 1000, "pause": "a"}, {"at_ms": 1000, "resume": "b"},
+                 {"at_ms": 60000, "resume": "a"}]})");
+  ASSERT_TRUE(s.ok()) << s.error().ToString();
+  EXPECT_EQ(s->start_unix_s, 1614265330);
+  EXPECT_EQ(s->hooks[0].secret, "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw");
+  ASSERT_EQ(s->timeline.size(), 3u);
+  EXPECT_EQ(s->timeline[0].at, Millis(1000));
+  EXPECT_TRUE(s->timeline[0].pause);
+  EXPECT_EQ(s->timeline[1].hook_index, 1u);
+  EXPECT_FALSE(s->timeline[1].pause);
+  EXPECT_TRUE(s->EverPaused(0));
+  EXPECT_TRUE(s->EverPaused(1));
+  EXPECT_EQ(s->DeliveryCount(), 2u);  // 1 event x 2 hooks.
+}
+
+TEST(ScenarioTimelineTest, DefaultsWithoutTimeline) {
+  Result<Scenario> s = ParseScenarioText(kMinimal);
+  ASSERT_TRUE(s.ok());
+  EXPECT_EQ(s->start_unix_s, kDefaultStartUnixSeconds);
+  EXPECT_TRUE(s->timeline.empty());
+  EXPECT_FALSE(s->EverPaused(0));
+}
+
+TEST(ScenarioTimelineTest, BadStepsNameTheirPointer) {
+  struct Case {
+    std::string timeline, path, words;
+  };
+  const Case cases[] = {
+      {R"([{"at_ms": 5, "pause": "zz"}])", "/timeline/0/pause",
+       "no hook with id \"zz\""},
+      {R"([{"at_ms": 5, "pause": "a"}, {"at_ms": 4, "resume": "a"}])",
+       "/timeline/1/at_ms", "time order"},
+      {R"([{"at_ms": 5, "pause": "b"}])", "/timeline/0/pause",
+       "already paused"},
+      {R"([{"at_ms": 5, "resume": "a"}])", "/timeline/0/resume",
+       "already active"},
+      {R"([{"at_ms": 5, "pause": "a", "resume": "b"}])", "/timeline/0",
+       "exactly one of"},
+      {R"([{"pause": "a"}])", "/timeline/0/at_ms", ""},
+      {R"([{"at_ms": 5, "pause": "a", "hook": "a"}])", "/timeline/0/hook", ""},
+      {R"({"at_ms": 5})", "/timeline", "expected an array"},
+  };
+  for (const Case& c : cases) {
+    const Error e = ParseError(WithTimeline(kTwoHooks, c.timeline));
+    EXPECT_EQ(e.path, c.path) << c.timeline << ": " << e.ToString();
+    EXPECT_NE(e.message.find(c.words), std::string::npos)
+        << c.timeline << ": " << e.message;
+  }
+}
+
+TEST(ScenarioTimelineTest, BadSecretNamesTheHook) {
+  const Error e = ParseError(R"({"name": "t", "receivers": {"r": {}},
+      "hooks": [{"receiver": "r"}, {"receiver": "r", "secret": "sekrit"}]})");
+  EXPECT_EQ(e.path, "/hooks/1/secret");
+  EXPECT_NE(e.message.find("whsec_"), std::string::npos) << e.message;
+  const Error range = ParseError(R"({"name": "t", "receivers": {"r": {}},
+      "start_unix_s": -1})");
+  EXPECT_EQ(range.path, "/start_unix_s");
 }
 
 }  // namespace

@@ -9,9 +9,14 @@
 # payload cache warms up once) until DURATION seconds have passed. After
 # each round it reads the receiver's /__hooksim/stats and checks:
 #   - every event accounted for: delivered + gave_up == published;
-#   - the receiver's request count equals the engine's attempt count, its
-#     deliveries equal the events, and its 2xx deliveries equal the
-#     engine's delivered;
+#   - the receiver's request count equals the engine's attempt count, and
+#     its deliveries equal the events;
+#   - every delivery the engine saw delivered got a 2xx at the receiver
+#     (receiver 2xx deliveries >= engine delivered). The receiver may count
+#     more: a 2xx it wrote after the sender's timeout had passed (the
+#     sender never saw it, and retried or gave up). That race is inherent
+#     to HTTP; such answers are counted and reported ("late 2xx"), and the
+#     1 s timeout keeps them rare on a loaded machine;
 # then POSTs /__hooksim/reset. It samples the receiver's VmRSS after every
 # round; at the end, after a warm-up (the first quarter of the rounds,
 # at least 8), the samples must stay within 10 % of each other (checked
@@ -89,6 +94,7 @@ echo "soak.sh: receiver $url (pid $receiver_pid), ${duration}s, $count events pe
 start=$SECONDS
 round=0
 failures=0
+late=0
 total_events=0 total_delivered=0 total_gave_up=0 total_attempts=0 total_requests=0
 rss=()
 while ((round == 0 || SECONDS - start < duration)); do
@@ -96,7 +102,7 @@ while ((round == 0 || SECONDS - start < duration)); do
   seed=$(((round - 1) % 8 + 1))
   rc=0
   "$hooksim" deliver --url "$url" --count "$count" --seed "$seed" \
-    --retry-schedule-ms 5 --timeout-ms 200 --jitter 0 --concurrency 16 \
+    --retry-schedule-ms 5 --timeout-ms 1000 --jitter 0 --concurrency 16 \
     >"$work/deliver.out" 2>"$work/deliver.err" || rc=$?
   summary="$(grep -E '^[0-9]+ deliveries: ' "$work/deliver.out" | tail -1 || true)"
   if ((rc > 1)) || [[ -z "$summary" ]]; then
@@ -116,7 +122,11 @@ while ((round == 0 || SECONDS - start < duration)); do
   ((delivered + gave_up == published)) || problems+=("delivered $delivered + gave_up $gave_up != published $published")
   [[ "$requests" == "$attempts" ]] || problems+=("receiver requests ${requests:-?} != engine attempts $attempts")
   [[ "$r_deliveries" == "$published" ]] || problems+=("receiver deliveries ${r_deliveries:-?} != published $published")
-  [[ "$r_delivered" == "$delivered" ]] || problems+=("receiver 2xx deliveries ${r_delivered:-?} != engine delivered $delivered")
+  if [[ -z "$r_delivered" ]] || ((r_delivered < delivered)); then
+    problems+=("receiver 2xx deliveries ${r_delivered:-?} < engine delivered $delivered")
+  else
+    late=$((late + r_delivered - delivered))
+  fi
   if ((${#problems[@]})); then
     printf 'soak.sh: round %d (seed %d): %s\n' "$round" "$seed" "${problems[@]}" >&2
     echo "soak.sh: stats: $stats" >&2
@@ -132,7 +142,7 @@ while ((round == 0 || SECONDS - start < duration)); do
 done
 elapsed=$((SECONDS - start))
 
-echo "soak.sh: $round rounds in ${elapsed}s: $total_events events, $total_delivered delivered, $total_gave_up gave_up, lost $((total_events - total_delivered - total_gave_up)); engine attempts $total_attempts, receiver requests $total_requests"
+echo "soak.sh: $round rounds in ${elapsed}s: $total_events events, $total_delivered delivered, $total_gave_up gave_up, lost $((total_events - total_delivered - total_gave_up)); engine attempts $total_attempts, receiver requests $total_requests; late 2xx (written after the sender's timeout) $late"
 warmup=$((round / 4))
 ((warmup < 8)) && warmup=8
 if ((round - warmup >= 8)); then

@@ -69,6 +69,9 @@ struct Fault {
   std::function<void(int& fd, RawTcpServer& server)> answer;
   DeliveryState expected;
   AttemptError expected_error;  // Of the last attempt.
+  // The per-attempt timeout: short where a timeout is what the fault
+  // causes, else far longer than any answer takes on a slow machine.
+  std::chrono::milliseconds timeout{10000};
 };
 
 std::vector<Fault> Faults() {
@@ -80,7 +83,8 @@ std::vector<Fault> Faults() {
          // Until the client gives up (closes) or the test ends.
          server.WaitReadable(fd, std::chrono::seconds(60));
        },
-       DeliveryState::kGaveUp, AttemptError::kTimeout},
+       DeliveryState::kGaveUp, AttemptError::kTimeout,
+       std::chrono::milliseconds(300)},
       {"garbage",
        [](int& fd, RawTcpServer&) {
          RawTcpServer::WriteAll(fd,
@@ -107,7 +111,8 @@ std::vector<Fault> Faults() {
          RawTcpServer::WriteAll(fd, "HTTP/1.1 500 Oops\r\n\r\npartial");
          server.WaitReadable(fd, std::chrono::seconds(60));
        },
-       DeliveryState::kGaveUp, AttemptError::kTimeout},
+       DeliveryState::kGaveUp, AttemptError::kTimeout,
+       std::chrono::milliseconds(300)},
       {"cut_short",
        [](int& fd, RawTcpServer&) {
          RawTcpServer::WriteAll(
@@ -140,8 +145,7 @@ TEST_P(SenderAbuseTest, EveryDeliveryEndsAndNothingLeaks) {
     EngineOptions options;
     options.policy.schedule = {std::chrono::milliseconds(5)};
     options.policy.jitter = 0;
-    // The hang and the length-less answer end in this timeout.
-    options.policy.timeout = std::chrono::milliseconds(300);
+    options.policy.timeout = fault.timeout;
     DeliveryEngine engine(clock, transport, options);
     engine.AddHook(Hook{"h", server.url()});
     for (int i = 0; i < kEvents; ++i) {

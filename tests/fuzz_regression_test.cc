@@ -50,9 +50,8 @@ size_t Replay(const std::string& target, FuzzFunction fn) {
       bytes << in.rdbuf();
       const std::string input = bytes.str();
       SCOPED_TRACE(path.string());
-      EXPECT_EQ(fn(reinterpret_cast<const uint8_t*>(input.data()),
-                   input.size()),
-                0);
+      EXPECT_EQ(
+          fn(reinterpret_cast<const uint8_t*>(input.data()), input.size()), 0);
       ++replayed;
     }
   }
@@ -72,8 +71,8 @@ TEST(FuzzRegressionTest, PayloadInputs) {
 }
 
 TEST(FuzzRegressionTest, ReceiverRequestInputs) {
-  EXPECT_GT(
-      Replay("receiver_request_fuzz", HooksimFuzz_receiver_request_fuzz), 0u);
+  EXPECT_GT(Replay("receiver_request_fuzz", HooksimFuzz_receiver_request_fuzz),
+            0u);
 }
 
 }  // namespace

@@ -33,9 +33,10 @@ TEST(HostileInputTest, ScenarioWithANumberOverflowIsAnError) {
 TEST(HostileInputTest, PayloadWithANumberOverflowIsAC3Issue) {
   auto validator = PayloadValidator::Bundled();
   ASSERT_TRUE(validator.ok());
-  const PayloadVerdict verdict = (*validator)->Validate(
-      std::string(R"({"event":"release","data":{"n":)") + kOverflowNumber +
-      "}}");
+  const PayloadVerdict verdict =
+      (*validator)
+          ->Validate(std::string(R"({"event":"release","data":{"n":)") +
+                     kOverflowNumber + "}}");
   ASSERT_FALSE(verdict.valid());
   EXPECT_EQ(verdict.issues[0].rule, "C3");
   EXPECT_NE(verdict.FirstIssue().find("not JSON"), std::string::npos)

@@ -16,6 +16,7 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <ostream>
 #include <string>
 #include <vector>
 
@@ -121,6 +122,9 @@ std::vector<Fault> Faults() {
        DeliveryState::kGaveUp, AttemptError::kMalformed},
   };
 }
+
+// Test names and failure messages show the fault's name.
+void PrintTo(const Fault& fault, std::ostream* os) { *os << fault.name; }
 
 class SenderAbuseTest : public ::testing::TestWithParam<Fault> {};
 

@@ -95,10 +95,11 @@ constexpr size_t kDribblePieces = 16;
 // Start() waits at most this long for the server to accept connections.
 constexpr auto kStartTimeout = std::chrono::seconds(5);
 constexpr size_t kReadBufferBytes = 4096;
-// How long a serving thread waits for the next request of its connection
-// before parking the connection in the HeadWaiter, when no other
-// connection is waiting for a thread (then it parks at once).
-constexpr auto kServeGrace = std::chrono::milliseconds(50);
+// A serving thread waits for the next request of its connection itself
+// (one wake-up when it comes, as cpp-httplib does) while no other
+// connection waits for a thread; it checks for waiting ones this often,
+// and then parks its connection in the HeadWaiter.
+constexpr auto kPressureCheck = std::chrono::milliseconds(20);
 
 // The connection the current thread serves, set by ReceiverHttpServer for
 // the whole of one connection (cpp-httplib runs a connection's requests,
@@ -243,18 +244,21 @@ class ConnectionStream final : public httplib::Stream {
 
   enum class NextHead { kReady, kPark, kClosed };
   // Whether the next request's head is here whole (serve it now), not yet
-  // (park the connection), or will never come (the peer closed, or a stop).
-  // Waits at most `grace` for a first byte; a head begun but incomplete is
-  // parked at once.
-  NextHead AwaitHead(std::chrono::milliseconds grace, int wake_fd,
-                     size_t max_head, std::string& peek) {
+  // (park the connection), or will never come (the peer closed, a stop, or
+  // `idle` passed without a byte). Waits for a first byte until `idle`
+  // passes or `parking_wanted()` (checked every kPressureCheck) says to
+  // park; a head begun but incomplete is parked at once.
+  template <typename ParkingWanted>
+  NextHead AwaitHead(std::chrono::milliseconds idle, int wake_fd,
+                     size_t max_head, std::string& peek,
+                     ParkingWanted parking_wanted) {
     const std::string_view unread =
         std::string_view(pending_).substr(std::min(off_, pending_.size()));
     if (HasCompleteHead(unread) || unread.size() >= max_head) {
       return NextHead::kReady;
     }
     if (!unread.empty()) return NextHead::kPark;
-    const auto deadline = SteadyClock::now() + grace;
+    const auto deadline = SteadyClock::now() + idle;
     peek.resize(std::max<size_t>(max_head, 1));
     while (true) {
       const ssize_t n = Retry([&] {
@@ -271,10 +275,11 @@ class ConnectionStream final : public httplib::Stream {
       if (errno != EAGAIN && errno != EWOULDBLOCK) return NextHead::kClosed;
       const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
           deadline - SteadyClock::now());
-      if (left.count() <= 0) return NextHead::kPark;
+      if (left.count() <= 0) return NextHead::kClosed;
+      if (parking_wanted()) return NextHead::kPark;
       pollfd fds[2] = {{connection_.fd, POLLIN, 0}, {wake_fd, POLLIN, 0}};
       const int r = poll(fds, wake_fd >= 0 ? 2 : 1,
-                         static_cast<int>(left.count()));
+                         static_cast<int>(std::min(left, kPressureCheck).count()));
       if (r < 0 && errno != EINTR) return NextHead::kClosed;
       if (r > 0 && wake_fd >= 0 && (fds[1].revents & POLLIN)) {
         return NextHead::kClosed;
@@ -470,12 +475,9 @@ class ReceiverHttpServer final : public httplib::Server {
     for (; left > 0; --left) {
       if (svr_sock_ == INVALID_SOCKET || stop_.raised()) break;
       ServingPool* pool = pool_.load(std::memory_order_acquire);
-      const auto grace = pool != nullptr && pool->queued() > 0
-                             ? std::chrono::milliseconds(0)
-                             : std::min<std::chrono::milliseconds>(
-                                   kServeGrace, options_.keep_alive_timeout);
-      const auto next =
-          stream.AwaitHead(grace, stop_.fd(), options_.max_head_bytes, peek);
+      const auto next = stream.AwaitHead(
+          options_.keep_alive_timeout, stop_.fd(), options_.max_head_bytes,
+          peek, [pool] { return pool != nullptr && pool->queued() > 0; });
       if (next == ConnectionStream::NextHead::kPark) {
         park = true;
         break;

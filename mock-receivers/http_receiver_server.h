@@ -23,7 +23,9 @@
 //
 // Idle and slow connections do not hold serving threads: a connection with
 // no complete request head is parked in a HeadWaiter (head_waiter.h), one
-// thread for all of them, until its head has arrived (or it times out:
+// thread for all of them (at once when a head has begun; when idle, as soon
+// as another connection waits for a serving thread), until its head has
+// arrived (or it times out:
 // keep_alive_timeout while idle, header_timeout once a head has begun,
 // then 408 and close). A serving thread takes it only to serve a complete
 // head (and read its body, within request_timeout). So hundreds of idle

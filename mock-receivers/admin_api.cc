@@ -117,7 +117,7 @@ AdminResponse PutBehavior(MockReceiver& receiver, const AdminRequest& request) {
   json doc;
   try {
     doc = json::parse(request.body);
-  } catch (const json::parse_error& e) {
+  } catch (const json::exception& e) {
     // "[json.exception.parse_error.101] parse error at ..." -> "parse error
     // at ...".
     std::string what = e.what();

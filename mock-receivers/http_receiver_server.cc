@@ -11,12 +11,15 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <array>
 #include <atomic>
 #include <cerrno>
+#include <condition_variable>
 #include <cstring>
+#include <deque>
 #include <exception>
 #include <map>
+#include <mutex>
+#include <optional>
 #include <nlohmann/json.hpp>
 #include <string_view>
 #include <thread>
@@ -25,6 +28,7 @@
 
 #include "mock-receivers/admin_api.h"
 #include "mock-receivers/connection_faults.h"
+#include "mock-receivers/head_waiter.h"
 #include "mock-receivers/stop_signal.h"
 
 namespace hooksim {
@@ -88,6 +92,11 @@ constexpr size_t kDribblePieces = 16;
 // Start() waits at most this long for the server to accept connections.
 constexpr auto kStartTimeout = std::chrono::seconds(5);
 constexpr size_t kReadBufferBytes = 4096;
+// A serving thread waits for the next request of its connection itself
+// (one wake-up when it comes, as cpp-httplib does) while no other
+// connection waits for a thread; it checks for waiting ones this often,
+// and then parks its connection in the HeadWaiter.
+constexpr auto kPressureCheck = std::chrono::milliseconds(20);
 
 // The connection the current thread serves, set by ReceiverHttpServer for
 // the whole of one connection (cpp-httplib runs a connection's requests,
@@ -148,8 +157,8 @@ class ConnectionStream final : public httplib::Stream {
       : connection_(connection), timeout_(timeout) {}
 
   bool is_readable() const override {
-    if (connection_.taken_over) return false;
-    return off_ < len_ || WaitFor(connection_.fd, POLLIN, timeout_);
+    if (connection_.taken_over || PastDeadline()) return false;
+    return off_ < pending_.size() || WaitFor(connection_.fd, POLLIN, Wait());
   }
   bool is_writable() const override {
     return !connection_.taken_over &&
@@ -160,20 +169,28 @@ class ConnectionStream final : public httplib::Stream {
   // one system call per read or write on a busy keep-alive connection.
   ssize_t read(char* ptr, size_t size) override {
     if (connection_.taken_over) return -1;
-    if (off_ < len_) return FromBuffer(ptr, size);
+    if (off_ < pending_.size()) return FromBuffer(ptr, size);
+    // A request that goes on past its deadline or its byte budget (a
+    // trickled body, endless headers) is cut off: the library then
+    // refuses it and the connection is closed.
+    if (PastDeadline() || read_budget_ == 0) return -1;
+    pending_.resize(std::min(kReadBufferBytes, read_budget_));
     ssize_t n = Retry([&] {
-      return recv(connection_.fd, buffer_.data(), buffer_.size(), MSG_DONTWAIT);
+      return recv(connection_.fd, pending_.data(), pending_.size(),
+                  MSG_DONTWAIT);
     });
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-      if (!WaitFor(connection_.fd, POLLIN, timeout_)) return -1;
-      n = Retry([&] {
-        return recv(connection_.fd, buffer_.data(), buffer_.size(),
-                    MSG_DONTWAIT);
-      });
+      if (!WaitFor(connection_.fd, POLLIN, Wait())) n = -1;
+      else
+        n = Retry([&] {
+          return recv(connection_.fd, pending_.data(), pending_.size(),
+                      MSG_DONTWAIT);
+        });
     }
-    if (n <= 0) return n;
+    pending_.resize(n > 0 ? static_cast<size_t>(n) : 0);
     off_ = 0;
-    len_ = static_cast<size_t>(n);
+    if (n <= 0) return n;
+    read_budget_ -= static_cast<size_t>(n);
     return FromBuffer(ptr, size);
   }
 
@@ -199,21 +216,71 @@ class ConnectionStream final : public httplib::Stream {
   }
   socket_t socket() const override { return connection_.fd; }
 
-  // Waits for the next request of a keep-alive connection: true when bytes
-  // (or the peer's close) are there, false after `idle` or on a stop.
-  bool WaitForRequest(std::chrono::milliseconds idle, int wake_fd) const {
-    if (off_ < len_) return true;
+  // Bytes read from the connection before this stream (by a HeadWaiter).
+  void Preload(std::string bytes) {
+    pending_ = std::move(bytes);
+    off_ = 0;
+  }
+  // The bytes read and not parsed yet (the start of a next request).
+  std::string TakeUnread() {
+    std::string rest = pending_.substr(std::min(off_, pending_.size()));
+    pending_.clear();
+    off_ = 0;
+    return rest;
+  }
+  // Bounds the reads of the request being served: none after `deadline`,
+  // at most `budget` bytes read from the socket. Cleared by ClearLimits.
+  void LimitRequest(SteadyClock::time_point deadline, size_t budget) {
+    deadline_ = deadline;
+    read_budget_ = budget;
+  }
+  void ClearLimits() {
+    deadline_.reset();
+    read_budget_ = SIZE_MAX;
+  }
+
+  enum class NextHead { kReady, kPark, kClosed };
+  // Whether the next request's head is here whole (serve it now), not yet
+  // (park the connection), or will never come (the peer closed, a stop, or
+  // `idle` passed without a byte). Waits for a first byte until `idle`
+  // passes or `parking_wanted()` (checked every kPressureCheck) says to
+  // park; a head begun but incomplete is parked at once.
+  template <typename ParkingWanted>
+  NextHead AwaitHead(std::chrono::milliseconds idle, int wake_fd,
+                     size_t max_head, std::string& peek,
+                     ParkingWanted parking_wanted) {
+    const std::string_view unread =
+        std::string_view(pending_).substr(std::min(off_, pending_.size()));
+    if (HasCompleteHead(unread) || unread.size() >= max_head) {
+      return NextHead::kReady;
+    }
+    if (!unread.empty()) return NextHead::kPark;
     const auto deadline = SteadyClock::now() + idle;
+    peek.resize(std::max<size_t>(max_head, 1));
     while (true) {
-      pollfd fds[2] = {{connection_.fd, POLLIN, 0}, {wake_fd, POLLIN, 0}};
+      const ssize_t n = Retry([&] {
+        return recv(connection_.fd, peek.data(), peek.size(),
+                    MSG_PEEK | MSG_DONTWAIT);
+      });
+      if (n == 0) return NextHead::kClosed;
+      if (n > 0) {
+        const std::string_view got(peek.data(), static_cast<size_t>(n));
+        return HasCompleteHead(got) || got.size() >= max_head
+                   ? NextHead::kReady
+                   : NextHead::kPark;
+      }
+      if (errno != EAGAIN && errno != EWOULDBLOCK) return NextHead::kClosed;
       const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
           deadline - SteadyClock::now());
+      if (left.count() <= 0) return NextHead::kClosed;
+      if (parking_wanted()) return NextHead::kPark;
+      pollfd fds[2] = {{connection_.fd, POLLIN, 0}, {wake_fd, POLLIN, 0}};
       const int r = poll(fds, wake_fd >= 0 ? 2 : 1,
-                         static_cast<int>(std::max<int64_t>(0, left.count())));
-      if (r < 0 && errno == EINTR) continue;
-      if (r <= 0) return false;
-      if (wake_fd >= 0 && (fds[1].revents & POLLIN)) return false;
-      return true;
+                         static_cast<int>(std::min(left, kPressureCheck).count()));
+      if (r < 0 && errno != EINTR) return NextHead::kClosed;
+      if (r > 0 && wake_fd >= 0 && (fds[1].revents & POLLIN)) {
+        return NextHead::kClosed;
+      }
     }
   }
 
@@ -228,17 +295,91 @@ class ConnectionStream final : public httplib::Stream {
   }
 
   ssize_t FromBuffer(char* ptr, size_t size) {
-    const size_t n = std::min(size, len_ - off_);
-    std::memcpy(ptr, buffer_.data() + off_, n);
+    const size_t n = std::min(size, pending_.size() - off_);
+    std::memcpy(ptr, pending_.data() + off_, n);
     off_ += n;
     return static_cast<ssize_t>(n);
   }
 
+  bool PastDeadline() const {
+    return deadline_ && SteadyClock::now() >= *deadline_;
+  }
+  // The per-wait timeout, shortened to the request's deadline.
+  std::chrono::milliseconds Wait() const {
+    if (!deadline_) return timeout_;
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        *deadline_ - SteadyClock::now());
+    return std::clamp(left, std::chrono::milliseconds(0), timeout_);
+  }
+
   Connection& connection_;
   std::chrono::milliseconds timeout_;
-  std::array<char, kReadBufferBytes> buffer_;
+  std::string pending_;  // Read from the socket; [off_, size) not parsed.
   size_t off_ = 0;
-  size_t len_ = 0;
+  std::optional<SteadyClock::time_point> deadline_;
+  size_t read_budget_ = SIZE_MAX;
+};
+
+// The serving threads: cpp-httplib's ThreadPool with a bounded queue (the
+// accept thread and the HeadWaiter block while it is full) and a count of
+// waiting jobs, so a serving thread can tell that others are waiting.
+class ServingPool final : public httplib::TaskQueue {
+ public:
+  ServingPool(size_t threads, size_t max_queued) : max_queued_(max_queued) {
+    for (size_t i = 0; i < threads; ++i) {
+      threads_.emplace_back([this] { Work(); });
+    }
+  }
+  ~ServingPool() override = default;
+
+  void enqueue(std::function<void()> fn) override {
+    {
+      std::unique_lock<std::mutex> lock(mu_);
+      not_full_.wait(lock,
+                     [&] { return jobs_.size() < max_queued_ || shutdown_; });
+      jobs_.push_back(std::move(fn));
+      queued_.store(jobs_.size(), std::memory_order_relaxed);
+    }
+    not_empty_.notify_one();
+  }
+
+  void shutdown() override {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      shutdown_ = true;
+    }
+    not_empty_.notify_all();
+    not_full_.notify_all();
+    for (std::thread& t : threads_) t.join();
+  }
+
+  size_t queued() const { return queued_.load(std::memory_order_relaxed); }
+
+ private:
+  void Work() {
+    while (true) {
+      std::function<void()> fn;
+      {
+        std::unique_lock<std::mutex> lock(mu_);
+        not_empty_.wait(lock, [&] { return !jobs_.empty() || shutdown_; });
+        if (jobs_.empty()) return;  // Shut down, and every job done.
+        fn = std::move(jobs_.front());
+        jobs_.pop_front();
+        queued_.store(jobs_.size(), std::memory_order_relaxed);
+      }
+      not_full_.notify_one();
+      fn();
+    }
+  }
+
+  const size_t max_queued_;
+  std::mutex mu_;
+  std::condition_variable not_empty_;
+  std::condition_variable not_full_;
+  std::deque<std::function<void()>> jobs_;  // Guarded by mu_.
+  bool shutdown_ = false;                   // Guarded by mu_.
+  std::atomic<size_t> queued_{0};
+  std::vector<std::thread> threads_;
 };
 
 // cpp-httplib's Server with its per-connection loop replaced by one that
@@ -248,7 +389,34 @@ class ConnectionStream final : public httplib::Stream {
 class ReceiverHttpServer final : public httplib::Server {
  public:
   ReceiverHttpServer(const HttpReceiverOptions& options, StopSignal& stop)
-      : options_(options), stop_(stop) {}
+      : options_(options),
+        stop_(stop),
+        waiter_(
+            HeadWaiterOptions{options.max_head_bytes,
+                              options.keep_alive_timeout,
+                              options.header_timeout},
+            [this](ParkedConnection c) {
+              // Serving threads exist: only connections they parked come
+              // here, and the waiter is stopped before they are joined.
+              ServingPool* pool = pool_.load(std::memory_order_acquire);
+              pool->enqueue([this, c = std::move(c)]() mutable {
+                Serve(std::move(c));
+              });
+            },
+            [this] { open_.fetch_sub(1, std::memory_order_relaxed); }) {
+    const size_t threads = std::max<size_t>(1, options.threads);
+    const size_t max_queued = std::max<size_t>(1, options.max_connections);
+    new_task_queue = [this, threads, max_queued] {
+      auto* pool = new ServingPool(threads, max_queued);
+      pool_.store(pool, std::memory_order_release);
+      return pool;
+    };
+  }
+
+  Status StartWaiter() { return waiter_.Start(); }
+  // Closes the parked connections; call before stopping the server, so no
+  // parked connection is handed to serving threads being joined.
+  void StopWaiter() { waiter_.Stop(); }
 
   // cpp-httplib 0.11 listens with a backlog of 5 (CPPHTTPLIB_LISTEN_BACKLOG,
   // compiled into the shared library). When more connections arrive at
@@ -269,38 +437,77 @@ class ReceiverHttpServer final : public httplib::Server {
   }
 
  private:
+  // A new connection (on a serving thread): admitted under
+  // max_connections, then served like a parked one.
   bool process_and_close_socket(socket_t sock) override {
-    Connection connection{sock, false, false};
+    if (open_.fetch_add(1, std::memory_order_relaxed) >=
+        options_.max_connections) {
+      open_.fetch_sub(1, std::memory_order_relaxed);
+      close(sock);
+      return false;
+    }
     const int one = 1;  // Also inherited from the listener; made sure of.
     setsockopt(sock, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    Serve(ParkedConnection{
+        sock, {}, std::max<size_t>(1, options_.keep_alive_max_requests)});
+    return true;
+  }
+
+  // Serves the requests of one connection whose heads are here, then parks
+  // it (no next head yet) or closes it.
+  void Serve(ParkedConnection parked) {
+    const int sock = parked.fd;
+    Connection connection{sock, false, false};
     ConnectionStream stream(connection, options_.io_timeout);
+    stream.Preload(std::move(parked.buffered));
+    thread_local std::string peek;
     t_connection = &connection;
-    bool ok = false;
+    bool park = false;
+    // Bytes one request may take: its head, its body, and room for chunk
+    // framing.
+    const size_t budget =
+        options_.max_head_bytes + 2 * options_.max_body_bytes + (64 << 10);
     // Bounded by the keep-alive request limit.
-    for (size_t left = std::max<size_t>(1, options_.keep_alive_max_requests);
-         left > 0; --left) {
+    size_t left = parked.requests_left;
+    for (; left > 0; --left) {
       if (svr_sock_ == INVALID_SOCKET || stop_.raised()) break;
-      if (!stream.WaitForRequest(options_.keep_alive_timeout, stop_.fd())) {
+      ServingPool* pool = pool_.load(std::memory_order_acquire);
+      const auto next = stream.AwaitHead(
+          options_.keep_alive_timeout, stop_.fd(), options_.max_head_bytes,
+          peek, [pool] { return pool != nullptr && pool->queued() > 0; });
+      if (next == ConnectionStream::NextHead::kPark) {
+        park = true;
         break;
       }
+      if (next == ConnectionStream::NextHead::kClosed) break;
+      stream.LimitRequest(SteadyClock::now() + options_.request_timeout,
+                          budget);
       bool connection_closed = false;
-      ok = process_request(stream, /*close_connection=*/left == 1,
-                           connection_closed, nullptr);
+      const bool ok = process_request(stream, /*close_connection=*/left == 1,
+                                      connection_closed, nullptr);
+      stream.ClearLimits();
       if (!ok || connection_closed || connection.taken_over ||
           connection.close_after) {
         break;
       }
     }
     t_connection = nullptr;
+    if (park && !connection.taken_over) {
+      waiter_.Park(ParkedConnection{sock, stream.TakeUnread(), left});
+      return;
+    }
     // After a reset the number names a harmless replacement socket; after
     // other faults the connection is already shut down.
     if (!connection.taken_over) shutdown(sock, SHUT_RDWR);
     close(sock);
-    return ok;
+    open_.fetch_sub(1, std::memory_order_relaxed);
   }
 
   const HttpReceiverOptions& options_;
   StopSignal& stop_;
+  std::atomic<ServingPool*> pool_{nullptr};
+  std::atomic<size_t> open_{0};  // Connections admitted and not closed.
+  HeadWaiter waiter_;
 };
 
 // Why binding host:port fails, from the kernel ("Address already in use").
@@ -401,10 +608,15 @@ Status HttpReceiverServer::Impl::Start() {
                      std::strerror(errno));
   }
 
+  if (options_.max_connections == 0 || options_.max_head_bytes == 0) {
+    return MakeError("max_connections and max_head_bytes must be at least 1");
+  }
+
   server_ = std::make_unique<ReceiverHttpServer>(options_, stop_);
   httplib::Server& s = *server_;
-  const size_t threads = options_.threads;
-  s.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
+  if (Status status = server_->StartWaiter()) {
+    return MakeError(where + ": " + status->message);
+  }
   s.set_tcp_nodelay(true);
   // cpp-httplib's default also sets SO_REUSEPORT, which lets a second
   // server bind a port already in use (and share its connections): only
@@ -505,6 +717,7 @@ void HttpReceiverServer::Impl::Stop() {
   if (stopped_ || !server_) return;
   stopped_ = true;
   stop_.Raise();  // Wakes sleeping, hanging and idle keep-alive handlers.
+  server_->StopWaiter();  // Closes parked connections.
   // listen_after_bind may not have set is_running yet; stop() is a no-op
   // then, so retry until the listener has returned (bounded: each pass
   // either stops it or it is about to run).

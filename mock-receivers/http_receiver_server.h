@@ -21,6 +21,20 @@
 // Bodies over max_body_bytes get 413; unparsable requests get 400 and the
 // connection is closed; the server keeps serving.
 //
+// Idle and slow connections do not hold serving threads: a connection with
+// no complete request head is parked in a HeadWaiter (head_waiter.h), one
+// thread for all of them (at once when a head has begun; when idle, as soon
+// as another connection waits for a serving thread), until its head has
+// arrived (or it times out:
+// keep_alive_timeout while idle, header_timeout once a head has begun,
+// then 408 and close). A serving thread takes it only to serve a complete
+// head (and read its body, within request_timeout). So hundreds of idle
+// keep-alive connections or clients trickling their headers (slowloris)
+// cost a descriptor and at most max_head_bytes each, and well-formed
+// senders keep being answered; `threads` bounds only requests being
+// served at once (slow bodies, latencies, hangs). At most max_connections
+// are open; more are closed on arrival.
+//
 // How faults reach the socket: the server owns each connection's keep-alive
 // loop (it overrides cpp-httplib's per-connection entry point and calls the
 // library's request parser/dispatcher for each request), so handlers know
@@ -28,8 +42,8 @@
 // after one, nothing more is written to it and the loop closes it.
 //
 // Thread: Start/Stop from one controlling thread; the server runs its own
-// threads (one accept thread, `threads` connection threads; a hanging or
-// sleeping request holds its thread). Ownership: the receiver is borrowed
+// threads (one accept thread, `threads` serving threads, one head-waiting
+// thread; a hanging or sleeping request holds its serving thread). Ownership: the receiver is borrowed
 // and must outlive the server. A server is started at most once.
 #ifndef HOOKSIM_MOCK_RECEIVERS_HTTP_RECEIVER_SERVER_H_
 #define HOOKSIM_MOCK_RECEIVERS_HTTP_RECEIVER_SERVER_H_
@@ -60,13 +74,22 @@ struct HttpReceiverOptions {
   // Start(), scaled by time_scale. Must be thread-safe.
   std::function<TimePoint()> now;
   size_t max_body_bytes = 8 << 20;  // Larger bodies get 413.
-  size_t threads = 32;              // Connections served at once.
+  size_t threads = 32;              // Requests served at once.
   // Per read/write wait on a connection (cpp-httplib's default is 300 s).
   std::chrono::milliseconds io_timeout{5000};
   // How long an idle keep-alive connection is kept, and how many requests
   // one connection may carry (cpp-httplib's default of 5 forces reconnects).
   std::chrono::milliseconds keep_alive_timeout{5000};
   size_t keep_alive_max_requests = 10000;
+  // A request head (request line and headers) must arrive whole within
+  // header_timeout of its first byte, and be at most max_head_bytes
+  // (larger heads are refused); after the head, reading the body must end
+  // within request_timeout.
+  std::chrono::milliseconds header_timeout{10000};
+  size_t max_head_bytes = 64 << 10;
+  std::chrono::milliseconds request_timeout{30000};
+  // Open connections at most; beyond, a new connection is closed at once.
+  size_t max_connections = 4096;
 };
 
 class HttpReceiverServer {

@@ -241,7 +241,10 @@ po::options_description ReceiverOptionsDesc() {
       "wall seconds per run second for latencies and outage windows, in "
       "(0, 1]")("journal-capacity",
                 po::value<std::string>()->default_value("1024"),
-                "requests each receiver's journal keeps (1..1000000)");
+                "requests each receiver's journal keeps (1..1000000)")(
+      "max-body-bytes", po::value<std::string>()->default_value("8388608"),
+      "request bodies larger than this get 413 Payload Too Large "
+      "(1..1073741824)");
   return d;
 }
 
@@ -250,6 +253,7 @@ constexpr const char* kReceiverUsage =
     "--behavior-file FILE | --scenario FILE]\n"
     "                        [--seed N] [--time-scale F] "
     "[--journal-capacity N]\n"
+    "                        [--max-body-bytes N]\n"
     "\n"
     "Serves mock webhook receivers over HTTP/1.1 until SIGINT or SIGTERM.\n"
     "Every path outside /__hooksim/ is the webhook endpoint; answers follow\n"
@@ -581,6 +585,16 @@ int CmdReceiver(const std::vector<std::string>& args, std::ostream& out,
       return 2;
     }
     options.journal_capacity = static_cast<size_t>(*value);
+  }
+  const std::string max_body = vm["max-body-bytes"].as<std::string>();
+  {
+    const std::optional<uint64_t> value = ParseUint64(max_body);
+    if (!value || *value < 1 || *value > kMaxBodyBytesLimit) {
+      err << "hooksim receiver: --max-body-bytes: expected an integer 1.."
+          << kMaxBodyBytesLimit << ", got \"" << max_body << "\"\n";
+      return 2;
+    }
+    options.max_body_bytes = static_cast<size_t>(*value);
   }
   return RunReceiverCommand(options, out, err);
 }

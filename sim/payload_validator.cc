@@ -764,7 +764,7 @@ PayloadVerdict PayloadValidator::Validate(std::string_view body) const {
     Json doc;
     try {
       doc = Json::parse(body);
-    } catch (const Json::parse_error& e) {
+    } catch (const Json::exception& e) {
       issues.Add(kRuleEnvelope, "", "not JSON: " + StripExceptionTag(e.what()));
       return verdict;
     }

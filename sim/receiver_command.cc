@@ -170,6 +170,12 @@ int RunReceiverCommand(const ReceiverCommandOptions& options, std::ostream& out,
         << ", got " << options.journal_capacity << "\n";
     return 2;
   }
+  if (options.max_body_bytes < 1 ||
+      options.max_body_bytes > kMaxBodyBytesLimit) {
+    err << kPrefix << "--max-body-bytes: expected 1.." << kMaxBodyBytesLimit
+        << ", got " << options.max_body_bytes << "\n";
+    return 2;
+  }
 
   // What to serve: (name, behaviour) pairs and the seed.
   std::vector<std::pair<std::string, BehaviorSpec>> specs;
@@ -249,6 +255,7 @@ int RunReceiverCommand(const ReceiverCommandOptions& options, std::ostream& out,
     hopts.host = listen->host;
     hopts.port = i == 0 ? listen->port : 0;
     hopts.time_scale = options.time_scale;
+    hopts.max_body_bytes = options.max_body_bytes;
     s.server = std::make_unique<HttpReceiverServer>(*s.receiver, hopts);
     if (Status status = s.server->Start()) {
       err << kPrefix << "--listen " << options.listen

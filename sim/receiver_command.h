@@ -13,7 +13,8 @@
 //   receiver NAME  http://HOST:PORT/hook  admin http://HOST:PORT/__hooksim/
 // and, after the stop signal, one summary line per receiver.
 // Exit codes: 0 after a clean stop; 2 for bad input (bad --listen, port in
-// use, bad behaviour, unreadable or malformed file, bad number), with a
+// use, bad behaviour, unreadable or malformed file, bad number, a body
+// limit out of range), with a
 // message on `err` naming the flag and the value.
 // Thread: call from the main thread; the signal wait blocks SIGINT and
 // SIGTERM in the calling thread while it runs (restored on return).
@@ -33,6 +34,9 @@
 namespace hooksim {
 
 inline constexpr size_t kMaxJournalCapacity = 1'000'000;
+// Request bodies above --max-body-bytes get 413; the limit itself is
+// 1..kMaxBodyBytesLimit.
+inline constexpr size_t kMaxBodyBytesLimit = size_t{1} << 30;
 
 struct ReceiverCommandOptions {
   std::string listen = "127.0.0.1:8080";  // HOST:PORT ("[::1]:80" for IPv6).
@@ -43,6 +47,7 @@ struct ReceiverCommandOptions {
   std::optional<uint64_t> seed;              // Default: scenario's, or 1.
   double time_scale = 1.0;                   // (0, 1].
   size_t journal_capacity = 1024;            // 1..kMaxJournalCapacity.
+  size_t max_body_bytes = 8 << 20;           // 1..kMaxBodyBytesLimit.
 };
 
 struct ListenAddress {

@@ -459,7 +459,7 @@ Result<Scenario> ParseScenarioText(std::string_view text) {
     try {
       nlohmann::json unused = nlohmann::json::parse(text);
       (void)unused;
-    } catch (const nlohmann::json::parse_error& e) {
+    } catch (const nlohmann::json::exception& e) {
       std::string what = e.what();
       const size_t colon = what.find("] ");
       if (colon != std::string::npos) what = what.substr(colon + 2);

@@ -1,0 +1,53 @@
+// libFuzzer target: payload validation (sim/payload_validator.h), the
+// bundled schemas, bytes in as a webhook body.
+//
+// Checks: Validate never crashes or throws; every issue is C3 or C4; and,
+// against an independent reading of the body with nlohmann/json, a body
+// that is not a JSON object with "event" (string) and "data" (object) is
+// never valid, and a valid body's event is the one in the body.
+#include <cstddef>
+#include <cstdint>
+#include <cstdlib>
+#include <memory>
+#include <string_view>
+
+#include <nlohmann/json.hpp>
+
+#include "sim/payload_validator.h"
+
+namespace {
+
+void Check(bool ok) {
+  if (!ok) std::abort();
+}
+
+const hooksim::PayloadValidator& Validator() {
+  static const std::shared_ptr<const hooksim::PayloadValidator> validator =
+      [] {
+        auto v = hooksim::PayloadValidator::Bundled();
+        Check(v.ok());
+        return *v;
+      }();
+  return *validator;
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  const std::string_view body(reinterpret_cast<const char*>(data), size);
+  const hooksim::PayloadVerdict verdict = Validator().Validate(body);
+  for (const hooksim::PayloadIssue& issue : verdict.issues) {
+    Check(issue.rule == "C3" || issue.rule == "C4");
+    Check(!issue.message.empty());
+  }
+  Check(verdict.valid() == verdict.FirstIssue().empty());
+  if (!verdict.valid()) return 0;
+  const nlohmann::json doc = nlohmann::json::parse(
+      body, /*cb=*/nullptr, /*allow_exceptions=*/false);
+  Check(!doc.is_discarded());
+  Check(doc.is_object());
+  Check(doc.contains("event") && doc["event"].is_string());
+  Check(doc.contains("data") && doc["data"].is_object());
+  Check(doc["event"].get<std::string>() == verdict.event);
+  return 0;
+}

@@ -20,7 +20,12 @@
 #include <thread>
 #include <vector>
 
+#include "mock-receivers/behavior_parser.h"
+#include "mock-receivers/http_receiver_server.h"
+#include "mock-receivers/receiver.h"
+#include "sim/random.h"
 #include "sim/state_store.h"
+#include "sim/time.h"
 #include "tests/loopback_servers.h"
 #include "tests/test_util.h"
 
@@ -527,6 +532,56 @@ TEST_F(DurableDeliverTest, WorkerDeliversWhatBecomesDeliverableUntilSigterm) {
       << out;
   EXPECT_NE(out.find(hook + "  active  delivered=2"), std::string::npos) << out;
   EXPECT_EQ(List()[0]["deliveries"]["delivered"], 2);
+}
+
+}  // namespace
+}  // namespace hooksim
+
+namespace hooksim {
+namespace {
+
+// A hook registered with a secret gets Standard Webhooks signatures on every
+// attempt of a store-backed deliver (restored deliveries included): a
+// receiver verifying that secret accepts them; a hook whose secret differs
+// gets 401 six times and gives up.
+TEST_F(DurableDeliverTest, SignedHooksAreVerifiedByTheReceiver) {
+  constexpr char kSecret[] = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+  ReceiverOptions ropts{"signed", {}, nullptr};
+  ropts.unix_origin = UnixTimeNow();
+  Result<BehaviorSpec> spec = ParseBehavior(
+      nlohmann::json::parse(std::string(R"({"status": 200, "verify_signature": ")") +
+                            kSecret + "\"}"),
+      "");
+  ASSERT_TRUE(spec.ok()) << spec.error().ToString();
+  MockReceiver receiver(ropts, *spec, Random(3));
+  HttpReceiverServer server(receiver, HttpReceiverOptions{});
+  ASSERT_FALSE(server.Start().has_value());
+  struct Stop {
+    HttpReceiverServer& s;
+    ~Stop() { s.Stop(); }
+  } stop{server};
+  const std::string url = server.base_url() + "/hook";
+
+  CliResult r = Run({"hooks", "add", url, "--secret", kSecret});
+  ASSERT_EQ(r.code, 0) << r.err;
+  const std::string good = r.out.substr(0, r.out.size() - 1);
+  r = Run({"hooks", "add", url, "--secret", "whsec_c2VjcmV0"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  const std::string wrong = r.out.substr(0, r.out.size() - 1);
+
+  r = Run({"deliver", "--generate", "2", "--retry-schedule-ms", "5",
+           "--jitter", "0", "--concurrency", "2"});
+  EXPECT_EQ(r.code, 1) << r.out << r.err;  // The wrong secret gives up.
+  EXPECT_NE(r.out.find(good + "  active  delivered=2 gave_up=0"),
+            std::string::npos)
+      << r.out;
+  EXPECT_NE(r.out.find(wrong + "  active  delivered=0 gave_up=2"),
+            std::string::npos)
+      << r.out;
+  receiver.WithJournal([](const Journal& j) {
+    EXPECT_EQ(j.signatures_checked(), 2u + 2u * 6u);
+    EXPECT_EQ(j.signature_failures(), 2u * 6u);
+  });
 }
 
 }  // namespace

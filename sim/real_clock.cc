@@ -69,6 +69,17 @@ void RealClock::CompleteExternalWork(std::function<void()> fn) {
   cv_.notify_one();
 }
 
+void RealClock::CompleteExternalWorkBatch(
+    std::vector<std::function<void()>>* fns) {
+  if (fns->empty()) return;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (auto& fn : *fns) completions_.push_back(std::move(fn));
+  }
+  fns->clear();
+  cv_.notify_one();
+}
+
 void RealClock::Stop() {
   {
     std::lock_guard<std::mutex> lock(mu_);

@@ -12,6 +12,7 @@
 // HTTP attempt) calls BeginExternalWork() there, and finishes with exactly
 // one CompleteExternalWork(fn) from any thread: fn then runs on the loop
 // thread. Run() does not return while external work is outstanding.
+// CompleteExternalWorkBatch hands over several completions at once.
 // Completions run before timers that are due at the same moment.
 //
 // Timers run in (due time, insertion) order; a timer never runs before
@@ -20,7 +21,8 @@
 //
 // Thread: ScheduleAfter, BeginExternalWork and Run are for the loop thread
 // (the thread that calls Run; before Run, the constructing thread).
-// Now, ToWall, CompleteExternalWork and Stop are safe from any thread.
+// Now, ToWall, CompleteExternalWork(Batch) and Stop are safe from any
+// thread.
 // Ownership: whatever may still call CompleteExternalWork (transport
 // workers) must be stopped before the clock is destroyed.
 #ifndef HOOKSIM_SIM_REAL_CLOCK_H_
@@ -70,6 +72,9 @@ class RealClock : public Clock {
 
   void BeginExternalWork();
   void CompleteExternalWork(std::function<void()> fn);
+  // Completes fns->size() pieces of external work at once (one lock, one
+  // wake-up), in order; empties *fns (its capacity is kept for reuse).
+  void CompleteExternalWorkBatch(std::vector<std::function<void()>>* fns);
 
   // Runs timers and completions until none is queued and no external work
   // is outstanding, Stop() was called, or the wall limit passed (an error).

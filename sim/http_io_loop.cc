@@ -69,44 +69,54 @@ class HttpIoLoop::State {
     close(epoll_fd_);
   }
 
-  // The I/O thread's loop; returns when *stop is set.
-  void Run(const std::atomic<bool>& stop, std::mutex& mu,
-           std::vector<HttpIoJob>& inbox, bool& wake_pending) {
+  // Queues a job; loop thread only (the in-loop mode's Submit).
+  void Enqueue(HttpIoJob job) { waiting_.push_back(std::move(job)); }
+
+  // One round: starts waiting attempts, waits for I/O until `until` or the
+  // earliest attempt deadline (not at all when completions are pending),
+  // handles what is ready, and hands the completions to the clock.
+  void PollOnce(Deadline until, const std::atomic<bool>& stop, std::mutex& mu,
+                std::vector<HttpIoJob>& inbox, bool& wake_pending) {
+    StartWaiting();
+    Deadline wake = until;
+    if (!timers_.empty()) wake = std::min(wake, timers_.begin()->first);
+    // Nanosecond timeout (epoll_pwait2): the clock's timers are due to
+    // the microsecond, and rounding to milliseconds would delay them.
+    timespec timeout{};
+    const timespec* timeout_ptr = &timeout;
+    if (completions_.empty()) {
+      if (wake == Deadline::max()) {
+        timeout_ptr = nullptr;  // Until I/O or a wake-up.
+      } else {
+        const int64_t ns = std::clamp<int64_t>(
+            std::chrono::nanoseconds(wake - SteadyClock::now()).count(), 0,
+            int64_t{86'400} * 1'000'000'000);
+        timeout.tv_sec = static_cast<time_t>(ns / 1'000'000'000);
+        timeout.tv_nsec = static_cast<long>(ns % 1'000'000'000);
+      }
+    }
     epoll_event events[kMaxEvents];
-    std::vector<HttpIoJob> jobs;
-    // Runs until Stop(); every round is bounded by epoll_wait's batch.
-    while (!stop.load(std::memory_order_acquire)) {
-      int timeout_ms = -1;
-      if (!timers_.empty()) {
-        const auto wait = timers_.begin()->first - SteadyClock::now();
-        timeout_ms = static_cast<int>(std::clamp<int64_t>(
-            std::chrono::ceil<std::chrono::milliseconds>(wait).count(), 0,
-            INT_MAX));
+    const int n =
+        epoll_pwait2(epoll_fd_, events, kMaxEvents, timeout_ptr, nullptr);
+    if (n < 0 && errno != EINTR) Die("HttpIoLoop: epoll_wait");
+    if (stop.load(std::memory_order_acquire)) return;
+    for (int i = 0; i < n; ++i) {
+      if (events[i].data.ptr == nullptr) {
+        uint64_t count;
+        [[maybe_unused]] const ssize_t r = read(wake_fd_, &count, 8);
+        std::lock_guard<std::mutex> lock(mu);
+        for (HttpIoJob& job : inbox) waiting_.push_back(std::move(job));
+        inbox.clear();
+        wake_pending = false;
+      } else {
+        OnEvent(static_cast<Conn*>(events[i].data.ptr), events[i].events);
       }
-      const int n = epoll_wait(epoll_fd_, events, kMaxEvents, timeout_ms);
-      if (n < 0 && errno != EINTR) Die("HttpIoLoop: epoll_wait");
-      if (stop.load(std::memory_order_acquire)) break;
-      for (int i = 0; i < n; ++i) {
-        if (events[i].data.ptr == nullptr) {
-          uint64_t count;
-          [[maybe_unused]] const ssize_t r = read(wake_fd_, &count, 8);
-          {
-            std::lock_guard<std::mutex> lock(mu);
-            jobs.swap(inbox);
-            wake_pending = false;
-          }
-          for (HttpIoJob& job : jobs) waiting_.push_back(std::move(job));
-          jobs.clear();
-        } else {
-          OnEvent(static_cast<Conn*>(events[i].data.ptr), events[i].events);
-        }
-      }
-      ExpireTimers();
-      StartWaiting();
-      graveyard_.clear();
-      if (!completions_.empty() && !stop.load(std::memory_order_acquire)) {
-        clock_.CompleteExternalWorkBatch(&completions_);
-      }
+    }
+    ExpireTimers();
+    StartWaiting();
+    graveyard_.clear();
+    if (!completions_.empty() && !stop.load(std::memory_order_acquire)) {
+      clock_.CompleteExternalWorkBatch(&completions_);
     }
   }
 
@@ -442,12 +452,16 @@ class HttpIoLoop::State {
 
 HttpIoLoop::HttpIoLoop(RealClock& clock, AddressCache& addresses,
                        HttpClientCounters& counters, HttpIoLoopOptions options)
-    : clock_(clock) {
+    : clock_(clock), in_loop_(options.in_clock_loop) {
   wake_fd_ = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
   if (wake_fd_ < 0) Die("HttpIoLoop: eventfd");
   state_ =
       std::make_unique<State>(clock, addresses, counters, options, wake_fd_);
-  thread_ = std::thread([this] { Run(); });
+  // Another poller on this clock (a second transport): a thread of its own.
+  if (in_loop_ && !clock_.SetPoller(this)) in_loop_ = false;
+  if (!in_loop_) {
+    thread_ = std::thread([this] { Run(); });
+  }
 }
 
 HttpIoLoop::~HttpIoLoop() {
@@ -456,9 +470,29 @@ HttpIoLoop::~HttpIoLoop() {
   close(wake_fd_);
 }
 
-void HttpIoLoop::Run() { state_->Run(stop_, mu_, inbox_, wake_pending_); }
+void HttpIoLoop::Run() {
+  // Runs until Stop(); every round is bounded by epoll_wait's batch.
+  while (!stop_.load(std::memory_order_acquire)) {
+    state_->PollOnce(std::chrono::steady_clock::time_point::max(), stop_, mu_,
+                     inbox_, wake_pending_);
+  }
+}
+
+void HttpIoLoop::Poll(std::chrono::steady_clock::time_point until) {
+  if (stop_.load(std::memory_order_acquire)) return;
+  state_->PollOnce(until, stop_, mu_, inbox_, wake_pending_);
+}
+
+void HttpIoLoop::Wake() {
+  const uint64_t one = 1;
+  [[maybe_unused]] const ssize_t n = write(wake_fd_, &one, 8);
+}
 
 void HttpIoLoop::Submit(HttpIoJob job) {
+  if (in_loop_) {
+    state_->Enqueue(std::move(job));
+    return;
+  }
   bool wake = false;
   {
     std::lock_guard<std::mutex> lock(mu_);
@@ -474,9 +508,12 @@ void HttpIoLoop::Submit(HttpIoJob job) {
 
 void HttpIoLoop::Stop() {
   if (stop_.exchange(true)) return;
-  const uint64_t one = 1;
-  [[maybe_unused]] const ssize_t n = write(wake_fd_, &one, 8);
-  if (thread_.joinable()) thread_.join();
+  if (in_loop_) {
+    clock_.SetPoller(nullptr);
+  } else {
+    Wake();
+    thread_.join();
+  }
   std::lock_guard<std::mutex> lock(mu_);
   inbox_.clear();
 }

@@ -21,7 +21,11 @@
 // clock's loop thread with RealClock::CompleteExternalWorkBatch, batched
 // per round of the I/O loop; never run on the I/O thread.
 //
-// Thread: Submit from any thread; the loop runs on its own thread.
+// Thread: Submit from any thread; the loop runs on its own thread. Or, with
+// in_clock_loop, no thread of its own: the clock's loop thread runs it
+// while it waits for timers and completions (RealClock::SetPoller), so an
+// attempt's answer is read and its `done` run without any thread handoff;
+// Submit is then for the clock's loop thread only.
 // Ownership: clock, addresses and counters are borrowed and must outlive
 // the loop. Stop() (also run by the destructor) ends the thread, closes
 // every connection and drops attempts in flight or waiting without calling
@@ -47,6 +51,11 @@
 namespace hooksim {
 
 struct HttpIoLoopOptions {
+  // False: the loop runs on its own thread. True: no thread; the loop is
+  // the clock's poller (RealClock::SetPoller), run by the clock's loop
+  // thread while it waits, and Submit must be called on that thread. When
+  // the clock has another poller already, it runs on its own thread.
+  bool in_clock_loop = false;
   size_t slots = 16;  // Attempts in flight at once (>= 1).
   std::chrono::steady_clock::duration max_idle = std::chrono::seconds(4);
   size_t max_idle_keys = 64;  // Distinct host:port pairs kept idle.
@@ -59,17 +68,22 @@ struct HttpIoJob {
   std::function<void(AttemptResult)> done;
 };
 
-class HttpIoLoop {
+class HttpIoLoop : public RealClockPoller {
  public:
   HttpIoLoop(RealClock& clock, AddressCache& addresses,
              HttpClientCounters& counters, HttpIoLoopOptions options);
-  ~HttpIoLoop();
+  ~HttpIoLoop() override;
   HttpIoLoop(const HttpIoLoop&) = delete;
   HttpIoLoop& operator=(const HttpIoLoop&) = delete;
 
   void Submit(HttpIoJob job);
-  // Idempotent; see the header comment.
+  // Idempotent; see the header comment. In the in-loop mode, call it on
+  // the clock's loop thread while the clock is not running.
   void Stop();
+
+  // RealClockPoller (in_clock_loop only).
+  void Poll(std::chrono::steady_clock::time_point until) override;
+  void Wake() override;
 
  private:
   class State;  // Everything the I/O thread owns.
@@ -77,6 +91,7 @@ class HttpIoLoop {
   void Run();
 
   RealClock& clock_;
+  bool in_loop_;  // Set in the constructor.
   std::unique_ptr<State> state_;
   int wake_fd_ = -1;  // eventfd: Submit and Stop wake the loop.
 

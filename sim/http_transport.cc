@@ -37,6 +37,8 @@ class EventLoopEngine : public HttpTransport::Impl {
   EventLoopEngine(RealClock& clock, HttpTransportOptions options)
       : clock_(clock), options_(options) {
     options_.workers = std::clamp<size_t>(options_.workers, 1, 1024);
+    // io_threads 0: one loop, run by the clock's loop thread.
+    const bool in_clock_loop = options_.io_threads == 0;
     const size_t threads =
         std::clamp<size_t>(options_.io_threads, 1, options_.workers);
     counts_->per_loop.assign(threads, 0);
@@ -47,6 +49,7 @@ class EventLoopEngine : public HttpTransport::Impl {
       loop_options.slots =
           options_.workers / threads + (i < options_.workers % threads);
       loop_options.max_idle = options_.max_idle;
+      loop_options.in_clock_loop = in_clock_loop;
       loop_options.parser = HttpAnswerParserOptions{
           options_.max_answer_head_bytes, options_.max_drained_body_bytes};
       loops_.push_back(std::make_unique<HttpIoLoop>(clock_, addresses_,

@@ -76,7 +76,9 @@ struct HttpTransportOptions {
   size_t max_queued = 1'000'000;  // Attempts waiting for a connection.
   HttpTransportEngine engine = HttpTransportEngine::kEventLoop;
   // kEventLoop: I/O threads (1..workers), each carrying an equal share of
-  // the `workers` connections.
+  // the `workers` connections; 0: none, the clock's loop thread runs the
+  // epoll loop while it waits (RealClock::SetPoller), so answers are read
+  // and their `done` run with no thread handoff at all.
   size_t io_threads = 1;
   // Caps on one answer (sim/http_answer_parser.h): a longer head is
   // kMalformed; a longer body is not read to its end.

@@ -15,6 +15,9 @@
 // CompleteExternalWorkBatch hands over several completions at once.
 // Completions run before timers that are due at the same moment.
 //
+// With a poller (SetPoller), the loop waits in it instead: completions
+// made by the poller on the loop thread need no wake-up.
+//
 // Timers run in (due time, insertion) order; a timer never runs before
 // Now() has reached its due time (ToWall rounds up). Limits: at most
 // max_timers queued; Run() gives up after RealRunLimits::wall_limit.
@@ -35,6 +38,7 @@
 #include <functional>
 #include <mutex>
 #include <queue>
+#include <thread>
 #include <vector>
 
 #include "sim/clock.h"
@@ -42,6 +46,20 @@
 #include "sim/time.h"
 
 namespace hooksim {
+
+// What the loop waits in, instead of a condition variable, when set with
+// RealClock::SetPoller: an I/O multiplexer (HttpTransport's in-loop
+// engine), so the loop thread itself reads answers and runs their `done`.
+class RealClockPoller {
+ public:
+  virtual ~RealClockPoller() = default;
+  // Loop thread: waits until `until` (time_point::max(): no limit), I/O
+  // readiness or Wake(), whichever is first, and handles what is ready
+  // (it may call CompleteExternalWork*). May return early.
+  virtual void Poll(std::chrono::steady_clock::time_point until) = 0;
+  // Any thread: makes a Poll in progress, or the next one, return soon.
+  virtual void Wake() = 0;
+};
 
 struct RealClockOptions {
   // Wall seconds per run-time second; in (0, 1]. 0.001 runs hours in seconds.
@@ -86,6 +104,13 @@ class RealClock : public Clock {
   // from a signal handler, hand over to a thread first).
   void Stop();
 
+  // Makes Run() wait in poller->Poll (woken by CompleteExternalWork from
+  // other threads and by Stop) instead of a condition variable; null
+  // restores the condition variable. At most one poller: false (and no
+  // change) when another one is set. Not while Run() is running; the
+  // poller is borrowed until it is unset.
+  bool SetPoller(RealClockPoller* poller);
+
   // Loop thread only.
   size_t pending_timers() const { return timers_.size(); }
   int64_t outstanding_external_work() const { return outstanding_; }
@@ -108,10 +133,17 @@ class RealClock : public Clock {
   uint64_t next_seq_ = 0;
   int64_t outstanding_ = 0;  // Loop thread only.
 
-  std::mutex mu_;  // Guards completions_ and stop_.
+  // The poller to wake (after mu_ is released) when the loop waits in it
+  // and the caller is another thread; else null. Under mu_.
+  RealClockPoller* PollerToWake() const;
+
+  std::mutex mu_;  // Guards completions_, stop_, poller_ and polling_.
   std::condition_variable cv_;
   std::deque<std::function<void()>> completions_;
   bool stop_ = false;
+  RealClockPoller* poller_ = nullptr;
+  bool polling_ = false;         // The loop is (about to be) in poller_->Poll.
+  std::thread::id loop_thread_;  // The thread running Run().
 };
 
 }  // namespace hooksim

@@ -63,57 +63,38 @@ Sent SendOnce(RealClock& clock, HttpTransport& transport,
   return *sent;
 }
 
-// Every transport test runs against both engines: same semantics.
-class HttpTransportTest : public ::testing::TestWithParam<HttpTransportEngine> {
+// Every transport test runs against every engine: same semantics.
+struct EngineParam {
+  HttpTransportEngine engine;
+  size_t io_threads;
+  const char* name;
+};
+
+const EngineParam kEngines[] = {
+    {HttpTransportEngine::kEventLoop, 0, "EventLoopInClockLoop"},
+    {HttpTransportEngine::kEventLoop, 1, "EventLoopOneThread"},
+    {HttpTransportEngine::kEventLoop, 2, "EventLoopTwoThreads"},
+    {HttpTransportEngine::kWorkerThreads, 0, "WorkerThreads"},
+};
+
+class HttpTransportTest : public ::testing::TestWithParam<EngineParam> {
  protected:
   HttpTransportOptions Options(size_t workers) const {
-    return HttpTransportOptions{.workers = workers, .engine = GetParam()};
+    return HttpTransportOptions{.workers = workers,
+                                .engine = GetParam().engine,
+                                .io_threads = GetParam().io_threads};
   }
 };
 class HttpTransportEngineTest : public HttpTransportTest {};
 
-std::string EngineName(
-    const ::testing::TestParamInfo<HttpTransportEngine>& info) {
-  return info.param == HttpTransportEngine::kEventLoop ? "EventLoop"
-                                                       : "WorkerThreads";
+std::string EngineName(const ::testing::TestParamInfo<EngineParam>& info) {
+  return info.param.name;
 }
 
 INSTANTIATE_TEST_SUITE_P(Engines, HttpTransportTest,
-                         ::testing::Values(HttpTransportEngine::kEventLoop,
-                                           HttpTransportEngine::kWorkerThreads),
-                         EngineName);
+                         ::testing::ValuesIn(kEngines), EngineName);
 INSTANTIATE_TEST_SUITE_P(Engines, HttpTransportEngineTest,
-                         ::testing::Values(HttpTransportEngine::kEventLoop,
-                                           HttpTransportEngine::kWorkerThreads),
-                         EngineName);
-
-TEST(HttpUrlTest, ParsesHttpUrlsOnly) {
-  Result<HttpUrl> u = ParseHttpUrl("http://127.0.0.1:8080/a/b?x=1#frag");
-  ASSERT_TRUE(u.ok()) << u.error().message;
-  EXPECT_EQ(u->host, "127.0.0.1");
-  EXPECT_EQ(u->port, 8080);
-  EXPECT_EQ(u->target, "/a/b?x=1");
-  EXPECT_EQ(u->host_header, "127.0.0.1:8080");
-  u = ParseHttpUrl("HTTP://Example.com");
-  ASSERT_TRUE(u.ok());
-  EXPECT_EQ(u->port, 80);
-  EXPECT_EQ(u->target, "/");
-  EXPECT_EQ(u->host_header, "Example.com");
-  u = ParseHttpUrl("http://[::1]:9/x");
-  ASSERT_TRUE(u.ok());
-  EXPECT_EQ(u->host, "::1");
-  EXPECT_EQ(u->host_header, "[::1]:9");
-  EXPECT_NE(ParseHttpUrl("https://a/").error().message.find("https"),
-            std::string::npos);
-  EXPECT_FALSE(ParseHttpUrl("ftp://a/").ok());
-  EXPECT_FALSE(ParseHttpUrl("localhost:80/").ok());
-  EXPECT_FALSE(ParseHttpUrl("http:///x").ok());
-  EXPECT_FALSE(ParseHttpUrl("http://a:0/").ok());
-  EXPECT_FALSE(ParseHttpUrl("http://a:65536/").ok());
-  EXPECT_FALSE(ParseHttpUrl("http://a:x/").ok());
-  EXPECT_FALSE(ParseHttpUrl("http://u@a/").ok());
-  EXPECT_FALSE(ParseHttpUrl("http://a/b c").ok());
-}
+                         ::testing::ValuesIn(kEngines), EngineName);
 
 TEST_P(HttpTransportTest, ReturnsStatusesAndNeverFollowsRedirects) {
   HttplibServer server;
@@ -531,8 +512,9 @@ TEST_P(HttpTransportTest, AnswerCapsBoundWhatIsRead) {
   EXPECT_LT(written.load(), kEndless) << "the sender read the whole body";
 }
 
-// With one I/O thread, many attempts are in flight at once: the receiver
-// answers none until all of them have arrived on their own connections.
+// Many attempts are in flight at once, also when one thread (an I/O thread,
+// or the clock's loop) carries them all: the receiver answers none until
+// all of them have arrived on their own connections.
 TEST_P(HttpTransportTest, ManyConnectionsInFlightAtOnce) {
   constexpr int kAttempts = 12;
   std::mutex mu;
@@ -554,9 +536,7 @@ TEST_P(HttpTransportTest, ManyConnectionsInFlightAtOnce) {
     s.WaitReadable(fd, testing::kMaxWait);
   });
   RealClock clock;
-  HttpTransportOptions options = Options(kAttempts);
-  options.io_threads = 1;
-  HttpTransport transport(clock, options);
+  HttpTransport transport(clock, Options(kAttempts));
   static const Header kNoHeaders[] = {{"X", "y"}};
   const std::string url = server.url();
   const HttpRequest request{"POST", url, kNoHeaders, kBody};
@@ -574,7 +554,7 @@ TEST_P(HttpTransportTest, ManyConnectionsInFlightAtOnce) {
   transport.Shutdown();
 }
 
-// A deadline fires while other attempts on the same I/O thread are in
+// A deadline fires while other attempts on the same thread are in
 // progress; they go on and succeed after it.
 TEST_P(HttpTransportTest, DeadlineFiresWhileOthersAreInProgress) {
   constexpr int kHeld = 3;
@@ -596,9 +576,7 @@ TEST_P(HttpTransportTest, DeadlineFiresWhileOthersAreInProgress) {
     s.WaitReadable(fd, testing::kMaxWait);
   });
   RealClock clock;
-  HttpTransportOptions options = Options(kHeld + 1);
-  options.io_threads = 1;
-  HttpTransport transport(clock, options);
+  HttpTransport transport(clock, Options(kHeld + 1));
   static const Header kNoHeaders[] = {{"X", "y"}};
   const std::string slow_url = server.url("/slow");
   const std::string held_url = server.url("/held");

@@ -96,8 +96,18 @@ class HttpIoLoop::State {
       }
     }
     epoll_event events[kMaxEvents];
-    const int n =
-        epoll_pwait2(epoll_fd_, events, kMaxEvents, timeout_ptr, nullptr);
+    int n = epoll_pwait2(epoll_fd_, events, kMaxEvents, timeout_ptr, nullptr);
+    if (n < 0 && errno == ENOSYS) {
+      // Kernels before 5.11: milliseconds, rounded up (never early).
+      const int ms = timeout_ptr == nullptr
+                         ? -1
+                         : static_cast<int>(std::min<int64_t>(
+                               (int64_t{timeout.tv_sec} * 1'000'000'000 +
+                                timeout.tv_nsec + 999'999) /
+                                   1'000'000,
+                               INT_MAX));
+      n = epoll_wait(epoll_fd_, events, kMaxEvents, ms);
+    }
     if (n < 0 && errno != EINTR) Die("HttpIoLoop: epoll_wait");
     if (stop.load(std::memory_order_acquire)) return;
     for (int i = 0; i < n; ++i) {

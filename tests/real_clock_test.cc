@@ -234,7 +234,7 @@ TEST(RealClockTest, WaitsInThePollerWhichOtherThreadsWake) {
   RealClock clock;
   PipePoller poller;
   ASSERT_TRUE(clock.SetPoller(&poller));
-  bool timer_ran = false;
+  std::atomic<bool> timer_ran{false};
   bool completion_ran = false;
   clock.ScheduleAfter(Millis(5), [&] { timer_ran = true; });
   clock.BeginExternalWork();

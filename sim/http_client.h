@@ -1,6 +1,8 @@
 // A small blocking HTTP/1.1 client on POSIX sockets: sends one request and
 // reads one answer under one deadline, and reports precisely why there was
-// no answer. It is the engine of HttpTransport; one HttpClient per worker.
+// no answer. It is the engine of HttpTransport's kWorkerThreads engine (one
+// HttpClient per worker); its rules, and the wire helpers declared below,
+// are also those of the event-driven engine (sim/http_io_loop.h).
 //
 // Why not cpp-httplib's client: it reports a reset, an empty reply, bytes
 // that are not HTTP and a read timeout all as Error::Read, and its timeouts
@@ -18,7 +20,9 @@
 //     Content-Length, Connection or Transfer-Encoding among them, and any
 //     header with CR, LF or NUL in it, are dropped), Content-Length,
 //     "Connection: keep-alive", then the body, in one sendmsg where it fits;
-//   - reads the status line and headers (at most max_head_bytes; 1xx interim
+//   - reads the answer with HttpAnswerParser (sim/http_answer_parser.h: the
+//     parsing rules, caps and kEmptyReply / kMalformed verdicts live there):
+//     the status line and headers (at most max_head_bytes; 1xx interim
 //     answers other than 101 are skipped), then the body, which is
 //     discarded: chunked, Content-Length, or until the server closes.
 //     Redirects are never followed: a 3xx is an answer like any other.
@@ -71,7 +75,9 @@
 #include <string>
 
 #include "sim/address_cache.h"
+#include "sim/http_answer_parser.h"
 #include "sim/http_types.h"
+#include "sim/http_url.h"
 
 namespace hooksim {
 
@@ -91,6 +97,17 @@ struct HttpClientCounters {
   // because writing on a reused connection failed.
   std::atomic<uint64_t> stale_connections{0};
 };
+
+// Wire rules shared with HttpTransport's event loop:
+// The request head BuildRequestHead writes into *head (see above).
+void BuildRequestHead(const HttpRequest& request, const HttpUrl& url,
+                      std::string* head);
+// The AttemptError of a failed connect(), and of a send/recv error.
+AttemptError ConnectErrorKind(int err);
+AttemptError SocketErrorKind(int err);
+// False when an idle connection shows EOF, an error or unexpected bytes:
+// the server closed (or broke) it while idle.
+bool IdleConnectionLooksOpen(int fd);
 
 class HttpClient {
  public:
@@ -122,7 +139,7 @@ class HttpClient {
   HttpClientCounters* counters_;
   std::map<std::string, Idle> idle_;  // Key "host|port".
   std::string head_;                  // Reused request-head buffer.
-  std::string buf_;                   // Reused answer buffer.
+  HttpAnswerParser parser_;
 };
 
 }  // namespace hooksim

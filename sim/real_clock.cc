@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <string>
+#include <thread>
 
 namespace hooksim {
 namespace {
@@ -62,23 +63,63 @@ void RealClock::ScheduleAfter(Duration delay, std::function<void()> fn) {
 void RealClock::BeginExternalWork() { ++outstanding_; }
 
 void RealClock::CompleteExternalWork(std::function<void()> fn) {
+  RealClockPoller* wake = nullptr;
   {
     std::lock_guard<std::mutex> lock(mu_);
     completions_.push_back(std::move(fn));
+    wake = PollerToWake();
   }
+  if (wake) wake->Wake();
+  cv_.notify_one();
+}
+
+RealClockPoller* RealClock::PollerToWake() const {
+  // A completion the loop thread makes itself, inside Poll, is seen when
+  // Poll returns: no wake-up.
+  return polling_ && std::this_thread::get_id() != loop_thread_ ? poller_
+                                                                : nullptr;
+}
+
+bool RealClock::SetPoller(RealClockPoller* poller) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (poller != nullptr && poller_ != nullptr && poller != poller_) {
+    return false;
+  }
+  poller_ = poller;
+  return true;
+}
+
+void RealClock::CompleteExternalWorkBatch(
+    std::vector<std::function<void()>>* fns) {
+  if (fns->empty()) return;
+  RealClockPoller* wake = nullptr;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (auto& fn : *fns) completions_.push_back(std::move(fn));
+    wake = PollerToWake();
+  }
+  fns->clear();
+  if (wake) wake->Wake();
   cv_.notify_one();
 }
 
 void RealClock::Stop() {
+  RealClockPoller* wake = nullptr;
   {
     std::lock_guard<std::mutex> lock(mu_);
     stop_ = true;
+    wake = PollerToWake();
   }
+  if (wake) wake->Wake();
   cv_.notify_one();
 }
 
 Status RealClock::Run(const RealRunLimits& limits) {
   const auto deadline = std::chrono::steady_clock::now() + limits.wall_limit;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    loop_thread_ = std::this_thread::get_id();
+  }
   std::deque<std::function<void()>> ready;
   while (true) {
     {
@@ -92,8 +133,17 @@ Status RealClock::Run(const RealRunLimits& limits) {
         auto wake = deadline;
         if (!timers_.empty() && timers_.top().at < wake)
           wake = timers_.top().at;
-        cv_.wait_until(lock, wake,
-                       [this] { return stop_ || !completions_.empty(); });
+        if (poller_ != nullptr) {
+          polling_ = true;
+          RealClockPoller* poller = poller_;
+          lock.unlock();
+          poller->Poll(wake);
+          lock.lock();
+          polling_ = false;
+        } else {
+          cv_.wait_until(lock, wake,
+                         [this] { return stop_ || !completions_.empty(); });
+        }
         if (stop_) continue;
       }
       ready.swap(completions_);

@@ -12,7 +12,11 @@
 // HTTP attempt) calls BeginExternalWork() there, and finishes with exactly
 // one CompleteExternalWork(fn) from any thread: fn then runs on the loop
 // thread. Run() does not return while external work is outstanding.
+// CompleteExternalWorkBatch hands over several completions at once.
 // Completions run before timers that are due at the same moment.
+//
+// With a poller (SetPoller), the loop waits in it instead: completions
+// made by the poller on the loop thread need no wake-up.
 //
 // Timers run in (due time, insertion) order; a timer never runs before
 // Now() has reached its due time (ToWall rounds up). Limits: at most
@@ -20,7 +24,8 @@
 //
 // Thread: ScheduleAfter, BeginExternalWork and Run are for the loop thread
 // (the thread that calls Run; before Run, the constructing thread).
-// Now, ToWall, CompleteExternalWork and Stop are safe from any thread.
+// Now, ToWall, CompleteExternalWork(Batch) and Stop are safe from any
+// thread.
 // Ownership: whatever may still call CompleteExternalWork (transport
 // workers) must be stopped before the clock is destroyed.
 #ifndef HOOKSIM_SIM_REAL_CLOCK_H_
@@ -33,6 +38,7 @@
 #include <functional>
 #include <mutex>
 #include <queue>
+#include <thread>
 #include <vector>
 
 #include "sim/clock.h"
@@ -40,6 +46,20 @@
 #include "sim/time.h"
 
 namespace hooksim {
+
+// What the loop waits in, instead of a condition variable, when set with
+// RealClock::SetPoller: an I/O multiplexer (HttpTransport's in-loop
+// engine), so the loop thread itself reads answers and runs their `done`.
+class RealClockPoller {
+ public:
+  virtual ~RealClockPoller() = default;
+  // Loop thread: waits until `until` (time_point::max(): no limit), I/O
+  // readiness or Wake(), whichever is first, and handles what is ready
+  // (it may call CompleteExternalWork*). May return early.
+  virtual void Poll(std::chrono::steady_clock::time_point until) = 0;
+  // Any thread: makes a Poll in progress, or the next one, return soon.
+  virtual void Wake() = 0;
+};
 
 struct RealClockOptions {
   // Wall seconds per run-time second; in (0, 1]. 0.001 runs hours in seconds.
@@ -70,6 +90,9 @@ class RealClock : public Clock {
 
   void BeginExternalWork();
   void CompleteExternalWork(std::function<void()> fn);
+  // Completes fns->size() pieces of external work at once (one lock, one
+  // wake-up), in order; empties *fns (its capacity is kept for reuse).
+  void CompleteExternalWorkBatch(std::vector<std::function<void()>>* fns);
 
   // Runs timers and completions until none is queued and no external work
   // is outstanding, Stop() was called, or the wall limit passed (an error).
@@ -80,6 +103,13 @@ class RealClock : public Clock {
   // makes the next Run() return at once. Thread-safe (not async-signal-safe:
   // from a signal handler, hand over to a thread first).
   void Stop();
+
+  // Makes Run() wait in poller->Poll (woken by CompleteExternalWork from
+  // other threads and by Stop) instead of a condition variable; null
+  // restores the condition variable. At most one poller: false (and no
+  // change) when another one is set. Not while Run() is running; the
+  // poller is borrowed until it is unset.
+  bool SetPoller(RealClockPoller* poller);
 
   // Loop thread only.
   size_t pending_timers() const { return timers_.size(); }
@@ -103,10 +133,17 @@ class RealClock : public Clock {
   uint64_t next_seq_ = 0;
   int64_t outstanding_ = 0;  // Loop thread only.
 
-  std::mutex mu_;  // Guards completions_ and stop_.
+  // The poller to wake (after mu_ is released) when the loop waits in it
+  // and the caller is another thread; else null. Under mu_.
+  RealClockPoller* PollerToWake() const;
+
+  std::mutex mu_;  // Guards completions_, stop_, poller_ and polling_.
   std::condition_variable cv_;
   std::deque<std::function<void()>> completions_;
   bool stop_ = false;
+  RealClockPoller* poller_ = nullptr;
+  bool polling_ = false;         // The loop is (about to be) in poller_->Poll.
+  std::thread::id loop_thread_;  // The thread running Run().
 };
 
 }  // namespace hooksim

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <condition_variable>
 #include <filesystem>
 #include <map>
@@ -62,37 +63,40 @@ Sent SendOnce(RealClock& clock, HttpTransport& transport,
   return *sent;
 }
 
-const HttpTransportOptions kOneWorker{.workers = 1};
+// Every transport test runs against every engine: same semantics.
+struct EngineParam {
+  HttpTransportEngine engine;
+  size_t io_threads;
+  const char* name;
+};
 
-TEST(HttpUrlTest, ParsesHttpUrlsOnly) {
-  Result<HttpUrl> u = ParseHttpUrl("http://127.0.0.1:8080/a/b?x=1#frag");
-  ASSERT_TRUE(u.ok()) << u.error().message;
-  EXPECT_EQ(u->host, "127.0.0.1");
-  EXPECT_EQ(u->port, 8080);
-  EXPECT_EQ(u->target, "/a/b?x=1");
-  EXPECT_EQ(u->host_header, "127.0.0.1:8080");
-  u = ParseHttpUrl("HTTP://Example.com");
-  ASSERT_TRUE(u.ok());
-  EXPECT_EQ(u->port, 80);
-  EXPECT_EQ(u->target, "/");
-  EXPECT_EQ(u->host_header, "Example.com");
-  u = ParseHttpUrl("http://[::1]:9/x");
-  ASSERT_TRUE(u.ok());
-  EXPECT_EQ(u->host, "::1");
-  EXPECT_EQ(u->host_header, "[::1]:9");
-  EXPECT_NE(ParseHttpUrl("https://a/").error().message.find("https"),
-            std::string::npos);
-  EXPECT_FALSE(ParseHttpUrl("ftp://a/").ok());
-  EXPECT_FALSE(ParseHttpUrl("localhost:80/").ok());
-  EXPECT_FALSE(ParseHttpUrl("http:///x").ok());
-  EXPECT_FALSE(ParseHttpUrl("http://a:0/").ok());
-  EXPECT_FALSE(ParseHttpUrl("http://a:65536/").ok());
-  EXPECT_FALSE(ParseHttpUrl("http://a:x/").ok());
-  EXPECT_FALSE(ParseHttpUrl("http://u@a/").ok());
-  EXPECT_FALSE(ParseHttpUrl("http://a/b c").ok());
+const EngineParam kEngines[] = {
+    {HttpTransportEngine::kEventLoop, 0, "EventLoopInClockLoop"},
+    {HttpTransportEngine::kEventLoop, 1, "EventLoopOneThread"},
+    {HttpTransportEngine::kEventLoop, 2, "EventLoopTwoThreads"},
+    {HttpTransportEngine::kWorkerThreads, 0, "WorkerThreads"},
+};
+
+class HttpTransportTest : public ::testing::TestWithParam<EngineParam> {
+ protected:
+  HttpTransportOptions Options(size_t workers) const {
+    return HttpTransportOptions{.workers = workers,
+                                .engine = GetParam().engine,
+                                .io_threads = GetParam().io_threads};
+  }
+};
+class HttpTransportEngineTest : public HttpTransportTest {};
+
+std::string EngineName(const ::testing::TestParamInfo<EngineParam>& info) {
+  return info.param.name;
 }
 
-TEST(HttpTransportTest, ReturnsStatusesAndNeverFollowsRedirects) {
+INSTANTIATE_TEST_SUITE_P(Engines, HttpTransportTest,
+                         ::testing::ValuesIn(kEngines), EngineName);
+INSTANTIATE_TEST_SUITE_P(Engines, HttpTransportEngineTest,
+                         ::testing::ValuesIn(kEngines), EngineName);
+
+TEST_P(HttpTransportTest, ReturnsStatusesAndNeverFollowsRedirects) {
   HttplibServer server;
   std::mutex mu;
   std::vector<httplib::Request> seen;
@@ -115,7 +119,7 @@ TEST(HttpTransportTest, ReturnsStatusesAndNeverFollowsRedirects) {
   });
   server.Start();
   RealClock clock;
-  HttpTransport transport(clock, kOneWorker);
+  HttpTransport transport(clock, Options(1));
   Sent s = SendOnce(clock, transport, server.url("/ok"));
   EXPECT_EQ(s.result.error, AttemptError::kNone);
   EXPECT_EQ(s.result.status, 200);
@@ -140,7 +144,7 @@ TEST(HttpTransportTest, ReturnsStatusesAndNeverFollowsRedirects) {
             std::to_string(kBody.size()));
 }
 
-TEST(HttpTransportTest, SequentialAttemptsReuseOneKeepAliveConnection) {
+TEST_P(HttpTransportTest, SequentialAttemptsReuseOneKeepAliveConnection) {
   HttplibServer server;
   std::mutex mu;
   std::set<int> remote_ports;
@@ -153,7 +157,7 @@ TEST(HttpTransportTest, SequentialAttemptsReuseOneKeepAliveConnection) {
   });
   server.Start();
   RealClock clock;
-  HttpTransport transport(clock, kOneWorker);
+  HttpTransport transport(clock, Options(1));
   for (int i = 0; i < 5; ++i) {
     EXPECT_EQ(SendOnce(clock, transport, server.url()).result.status, 204);
   }
@@ -166,17 +170,17 @@ TEST(HttpTransportTest, SequentialAttemptsReuseOneKeepAliveConnection) {
   EXPECT_EQ(stats.connections_reused, 4u);
 }
 
-TEST(HttpTransportTest, NothingListeningIsRefused) {
+TEST_P(HttpTransportTest, NothingListeningIsRefused) {
   RefusedPort port;
   RealClock clock;
-  HttpTransport transport(clock, kOneWorker);
+  HttpTransport transport(clock, Options(1));
   EXPECT_EQ(SendOnce(clock, transport, port.url()).result.error,
             AttemptError::kRefused);
 }
 
-TEST(HttpTransportTest, UnsupportedUrlsAreRefusedWithoutTraffic) {
+TEST_P(HttpTransportTest, UnsupportedUrlsAreRefusedWithoutTraffic) {
   RealClock clock;
-  HttpTransport transport(clock, kOneWorker);
+  HttpTransport transport(clock, Options(1));
   for (const char* url : {"https://127.0.0.1:1/", "ftp://x/", "not a url",
                           "http://127.0.0.1:99999/"}) {
     EXPECT_EQ(SendOnce(clock, transport, url).result.error,
@@ -186,13 +190,13 @@ TEST(HttpTransportTest, UnsupportedUrlsAreRefusedWithoutTraffic) {
   EXPECT_EQ(transport.stats().connections_opened, 0u);
 }
 
-TEST(HttpTransportTest, ResetConnectionIsReset) {
+TEST_P(HttpTransportTest, ResetConnectionIsReset) {
   RawTcpServer server([](int& fd, RawTcpServer& s) {
     s.ReadRequest(fd);
     RawTcpServer::Reset(fd);
   });
   RealClock clock;
-  HttpTransport transport(clock, kOneWorker);
+  HttpTransport transport(clock, Options(1));
   EXPECT_EQ(SendOnce(clock, transport, server.url()).result.error,
             AttemptError::kReset);
 }
@@ -212,7 +216,7 @@ size_t OpenFds() {
 // transport closes the rest (its cancel pipe, idle connections): many
 // resets through several workers leave the process's descriptors where they
 // were.
-TEST(HttpTransportTest, ResetAttemptsAndShutdownLeakNoDescriptors) {
+TEST_P(HttpTransportTest, ResetAttemptsAndShutdownLeakNoDescriptors) {
   constexpr int kAttempts = 48;  // Below RawTcpServer's 64 connections.
   const size_t before = OpenFds();
   {
@@ -221,8 +225,7 @@ TEST(HttpTransportTest, ResetAttemptsAndShutdownLeakNoDescriptors) {
       RawTcpServer::Reset(fd);
     });
     RealClock clock;
-    auto transport = std::make_unique<HttpTransport>(
-        clock, HttpTransportOptions{.workers = 4});
+    auto transport = std::make_unique<HttpTransport>(clock, Options(4));
     static const Header kNoHeaders[] = {{"X", "y"}};
     const std::string url = server.url();
     const HttpRequest request{"POST", url, kNoHeaders, kBody};
@@ -242,15 +245,15 @@ TEST(HttpTransportTest, ResetAttemptsAndShutdownLeakNoDescriptors) {
   EXPECT_EQ(OpenFds(), before);
 }
 
-TEST(HttpTransportTest, CloseWithoutAnswerIsEmptyReply) {
+TEST_P(HttpTransportTest, CloseWithoutAnswerIsEmptyReply) {
   RawTcpServer server([](int& fd, RawTcpServer& s) { s.ReadRequest(fd); });
   RealClock clock;
-  HttpTransport transport(clock, kOneWorker);
+  HttpTransport transport(clock, Options(1));
   EXPECT_EQ(SendOnce(clock, transport, server.url()).result.error,
             AttemptError::kEmptyReply);
 }
 
-TEST(HttpTransportTest, GarbageIsMalformedEvenWhenTheConnectionStaysOpen) {
+TEST_P(HttpTransportTest, GarbageIsMalformedEvenWhenTheConnectionStaysOpen) {
   for (bool stay_open : {false, true}) {
     RawTcpServer server([stay_open](int& fd, RawTcpServer& s) {
       s.ReadRequest(fd);
@@ -258,7 +261,7 @@ TEST(HttpTransportTest, GarbageIsMalformedEvenWhenTheConnectionStaysOpen) {
       if (stay_open) s.WaitReadable(fd, testing::kMaxWait);
     });
     RealClock clock;
-    HttpTransport transport(clock, kOneWorker);
+    HttpTransport transport(clock, Options(1));
     // With the connection open, only recognising the garbage ends the
     // attempt before its (generous) timeout.
     const Sent sent = SendOnce(clock, transport, server.url());
@@ -266,7 +269,7 @@ TEST(HttpTransportTest, GarbageIsMalformedEvenWhenTheConnectionStaysOpen) {
   }
 }
 
-TEST(HttpTransportTest, BrokenAnswersAreMalformed) {
+TEST_P(HttpTransportTest, BrokenAnswersAreMalformed) {
   for (const std::string answer :
        {std::string("HTTP/1.1 2xx OK\r\n\r\n"),
         std::string("HTTP/1.1 200 OK\r\nno colon here\r\n\r\n"),
@@ -278,40 +281,40 @@ TEST(HttpTransportTest, BrokenAnswersAreMalformed) {
       RawTcpServer::WriteAll(fd, answer);
     });
     RealClock clock;
-    HttpTransport transport(clock, kOneWorker);
+    HttpTransport transport(clock, Options(1));
     EXPECT_EQ(SendOnce(clock, transport, server.url()).result.error,
               AttemptError::kMalformed)
         << answer;
   }
 }
 
-TEST(HttpTransportTest, NeverAnsweringIsATimeoutAfterTheTimeout) {
+TEST_P(HttpTransportTest, NeverAnsweringIsATimeoutAfterTheTimeout) {
   RawTcpServer server([](int& fd, RawTcpServer& s) {
     s.ReadRequest(fd);
     s.WaitReadable(fd, testing::kMaxWait);  // Until the client gives up.
   });
   RealClock clock;
-  HttpTransport transport(clock, kOneWorker);
+  HttpTransport transport(clock, Options(1));
   const Sent sent = SendOnce(clock, transport, server.url(), Millis(200));
   EXPECT_EQ(sent.result.error, AttemptError::kTimeout);
   EXPECT_GE(sent.took, Millis(200));  // Not before the timeout.
 }
 
-TEST(HttpTransportTest, TimeoutIsRunTimeScaledToWallTime) {
+TEST_P(HttpTransportTest, TimeoutIsRunTimeScaledToWallTime) {
   RawTcpServer server([](int& fd, RawTcpServer& s) {
     s.ReadRequest(fd);
     s.WaitReadable(fd, testing::kMaxWait);
   });
   // 20 s of run time at scale 0.01 is 200 ms of wall time.
   RealClock clock(RealClockOptions{.time_scale = 0.01});
-  HttpTransport transport(clock, kOneWorker);
+  HttpTransport transport(clock, Options(1));
   const Sent sent =
       SendOnce(clock, transport, server.url(), std::chrono::seconds(20));
   EXPECT_EQ(sent.result.error, AttemptError::kTimeout);
   EXPECT_GE(sent.took, std::chrono::seconds(20));
 }
 
-TEST(HttpTransportTest, DribbledAnswerPastTheDeadlineIsATimeout) {
+TEST_P(HttpTransportTest, DribbledAnswerPastTheDeadlineIsATimeout) {
   // Every byte arrives well within any per-read timeout, but the whole
   // answer takes at least 40 x 25 ms = 1 s, five times the attempt's 200 ms.
   RawTcpServer server([](int& fd, RawTcpServer& s) {
@@ -324,7 +327,7 @@ TEST(HttpTransportTest, DribbledAnswerPastTheDeadlineIsATimeout) {
     }
   });
   RealClock clock;
-  HttpTransport transport(clock, kOneWorker);
+  HttpTransport transport(clock, Options(1));
   const Sent sent = SendOnce(clock, transport, server.url(), Millis(200));
   EXPECT_EQ(sent.result.error, AttemptError::kTimeout);
   EXPECT_GE(sent.took, Millis(200));
@@ -340,27 +343,27 @@ RawTcpServer::Handler Answering(std::string answer, int count) {
   };
 }
 
-TEST(HttpTransportTest, ChunkedAnswersKeepTheConnection) {
+TEST_P(HttpTransportTest, ChunkedAnswersKeepTheConnection) {
   RawTcpServer server(
       Answering("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
                 "5;ext=1\r\nhello\r\n6\r\n world\r\n0\r\nX-Trailer: t\r\n\r\n",
                 3));
   RealClock clock;
-  HttpTransport transport(clock, kOneWorker);
+  HttpTransport transport(clock, Options(1));
   for (int i = 0; i < 3; ++i) {
     EXPECT_EQ(SendOnce(clock, transport, server.url()).result.status, 200);
   }
   EXPECT_EQ(server.accepted(), 1);
 }
 
-TEST(HttpTransportTest, ConnectionCloseAndUnframedAnswersAreNotReused) {
+TEST_P(HttpTransportTest, ConnectionCloseAndUnframedAnswersAreNotReused) {
   for (const std::string answer :
        {std::string("HTTP/1.1 500 Oops\r\nConnection: close\r\n"
                     "Content-Length: 0\r\n\r\n"),
         std::string("HTTP/1.0 500 Oops\r\n\r\nbody until close")}) {
     RawTcpServer server(Answering(answer, 1));
     RealClock clock;
-    HttpTransport transport(clock, kOneWorker);
+    HttpTransport transport(clock, Options(1));
     EXPECT_EQ(SendOnce(clock, transport, server.url()).result.status, 500);
     EXPECT_EQ(SendOnce(clock, transport, server.url()).result.status, 500);
     EXPECT_EQ(server.accepted(), 2) << answer;
@@ -368,17 +371,17 @@ TEST(HttpTransportTest, ConnectionCloseAndUnframedAnswersAreNotReused) {
   }
 }
 
-TEST(HttpTransportTest, InterimAnswersAreSkipped) {
+TEST_P(HttpTransportTest, InterimAnswersAreSkipped) {
   RawTcpServer server(
       Answering("HTTP/1.1 100 Continue\r\n\r\n"
                 "HTTP/1.1 201 Created\r\nContent-Length: 0\r\n\r\n",
                 1));
   RealClock clock;
-  HttpTransport transport(clock, kOneWorker);
+  HttpTransport transport(clock, Options(1));
   EXPECT_EQ(SendOnce(clock, transport, server.url()).result.status, 201);
 }
 
-TEST(HttpTransportTest, LargeBodyStillCountsItsStatus) {
+TEST_P(HttpTransportTest, LargeBodyStillCountsItsStatus) {
   const std::string body(3 << 20, 'x');
   RawTcpServer server([&body](int& fd, RawTcpServer& s) {
     s.ReadRequest(fd);
@@ -387,11 +390,11 @@ TEST(HttpTransportTest, LargeBodyStillCountsItsStatus) {
     RawTcpServer::WriteAll(fd, body);
   });
   RealClock clock;
-  HttpTransport transport(clock, kOneWorker);
+  HttpTransport transport(clock, Options(1));
   EXPECT_EQ(SendOnce(clock, transport, server.url()).result.status, 200);
 }
 
-TEST(HttpTransportTest, StaleKeepAliveConnectionIsReplacedNotReattempted) {
+TEST_P(HttpTransportTest, StaleKeepAliveConnectionIsReplacedNotReattempted) {
   for (bool with_rst : {false, true}) {
     std::mutex mu;
     std::condition_variable cv;
@@ -416,7 +419,7 @@ TEST(HttpTransportTest, StaleKeepAliveConnectionIsReplacedNotReattempted) {
       cv.notify_all();
     });
     RealClock clock;
-    HttpTransport transport(clock, kOneWorker);
+    HttpTransport transport(clock, Options(1));
     EXPECT_EQ(SendOnce(clock, transport, server.url()).result.status, 200);
     {
       std::unique_lock<std::mutex> lock(mu);
@@ -438,13 +441,13 @@ TEST(HttpTransportTest, StaleKeepAliveConnectionIsReplacedNotReattempted) {
   }
 }
 
-TEST(HttpTransportTest, ShutdownAbandonsAnAttemptInFlightPromptly) {
+TEST_P(HttpTransportTest, ShutdownAbandonsAnAttemptInFlightPromptly) {
   RawTcpServer server([](int& fd, RawTcpServer& s) {
     s.ReadRequest(fd);
     s.WaitReadable(fd, testing::kMaxWait);
   });
   RealClock clock;
-  auto transport = std::make_unique<HttpTransport>(clock, kOneWorker);
+  auto transport = std::make_unique<HttpTransport>(clock, Options(1));
   static const Header kNoHeaders[] = {{"X", "y"}};
   const std::string url = server.url();
   const HttpRequest request{"POST", url, kNoHeaders, kBody};
@@ -467,6 +470,138 @@ TEST(HttpTransportTest, ShutdownAbandonsAnAttemptInFlightPromptly) {
   EXPECT_FALSE(done_called);
 }
 
+// An answer over the caps: a head too long is malformed; an endless body
+// is not read (nor buffered) past max_drained_body_bytes: the status
+// counts and the connection is closed, so the receiver's writes fail.
+TEST_P(HttpTransportTest, AnswerCapsBoundWhatIsRead) {
+  RawTcpServer long_head([](int& fd, RawTcpServer& s) {
+    s.ReadRequest(fd);
+    RawTcpServer::WriteAll(
+        fd, "HTTP/1.1 200 OK\r\nX-Pad: " + std::string(4096, 'p') + "\r\n\r\n");
+    s.WaitReadable(fd, testing::kMaxWait);
+  });
+  HttpTransportOptions options = Options(1);
+  options.max_answer_head_bytes = 1024;
+  options.max_drained_body_bytes = 64 << 10;
+  {
+    RealClock clock;
+    HttpTransport transport(clock, options);
+    EXPECT_EQ(SendOnce(clock, transport, long_head.url()).result.error,
+              AttemptError::kMalformed);
+  }
+  constexpr size_t kEndless = size_t{100} << 20;
+  std::atomic<size_t> written{0};
+  RawTcpServer endless([&written](int& fd, RawTcpServer& s) {
+    s.ReadRequest(fd);
+    // Delimited by close: the sender would have to read to the end.
+    RawTcpServer::WriteAll(fd, "HTTP/1.1 200 OK\r\n\r\n");
+    const std::string piece(64 << 10, 'b');
+    // Bounded: 100 MB at most; ends when the sender closes.
+    while (written < kEndless) {
+      const ssize_t n = send(fd, piece.data(), piece.size(), MSG_NOSIGNAL);
+      if (n <= 0) break;
+      written += static_cast<size_t>(n);
+    }
+  });
+  RealClock clock;
+  HttpTransport transport(clock, options);
+  const Sent sent = SendOnce(clock, transport, endless.url());
+  EXPECT_EQ(sent.result.error, AttemptError::kNone);
+  EXPECT_EQ(sent.result.status, 200);
+  transport.Shutdown();
+  EXPECT_LT(written.load(), kEndless) << "the sender read the whole body";
+}
+
+// Many attempts are in flight at once, also when one thread (an I/O thread,
+// or the clock's loop) carries them all: the receiver answers none until
+// all of them have arrived on their own connections.
+TEST_P(HttpTransportTest, ManyConnectionsInFlightAtOnce) {
+  constexpr int kAttempts = 12;
+  std::mutex mu;
+  std::condition_variable cv;
+  int arrived = 0;
+  RawTcpServer server([&](int& fd, RawTcpServer& s) {
+    if (s.ReadRequest(fd).empty()) return;
+    {
+      std::unique_lock<std::mutex> lock(mu);
+      ++arrived;
+      cv.notify_all();
+      if (!cv.wait_for(lock, testing::kMaxWait,
+                       [&] { return arrived == kAttempts; })) {
+        return;  // Closed without an answer: the test fails.
+      }
+    }
+    RawTcpServer::WriteAll(fd,
+                           "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+    s.WaitReadable(fd, testing::kMaxWait);
+  });
+  RealClock clock;
+  HttpTransport transport(clock, Options(kAttempts));
+  static const Header kNoHeaders[] = {{"X", "y"}};
+  const std::string url = server.url();
+  const HttpRequest request{"POST", url, kNoHeaders, kBody};
+  std::map<int, int> statuses;
+  clock.ScheduleAfter(Duration::zero(), [&] {
+    for (int i = 0; i < kAttempts; ++i) {
+      transport.Send(request, kGenerous,
+                     [&](AttemptResult r) { ++statuses[r.status]; });
+    }
+  });
+  ASSERT_FALSE(clock.Run(RealRunLimits{.wall_limit = testing::kMaxWait}));
+  EXPECT_EQ(statuses[200], kAttempts);
+  EXPECT_EQ(transport.stats().connections_opened,
+            static_cast<uint64_t>(kAttempts));
+  transport.Shutdown();
+}
+
+// A deadline fires while other attempts on the same thread are in
+// progress; they go on and succeed after it.
+TEST_P(HttpTransportTest, DeadlineFiresWhileOthersAreInProgress) {
+  constexpr int kHeld = 3;
+  std::mutex mu;
+  std::condition_variable cv;
+  bool timed_out = false;
+  RawTcpServer server([&](int& fd, RawTcpServer& s) {
+    const std::string request = s.ReadRequest(fd);
+    if (request.find("/slow") != std::string::npos) {
+      s.WaitReadable(fd, testing::kMaxWait);  // Never answers.
+      return;
+    }
+    {
+      std::unique_lock<std::mutex> lock(mu);
+      cv.wait_for(lock, testing::kMaxWait, [&] { return timed_out; });
+    }
+    RawTcpServer::WriteAll(fd,
+                           "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+    s.WaitReadable(fd, testing::kMaxWait);
+  });
+  RealClock clock;
+  HttpTransport transport(clock, Options(kHeld + 1));
+  static const Header kNoHeaders[] = {{"X", "y"}};
+  const std::string slow_url = server.url("/slow");
+  const std::string held_url = server.url("/held");
+  const HttpRequest slow{"POST", slow_url, kNoHeaders, kBody};
+  const HttpRequest held{"POST", held_url, kNoHeaders, kBody};
+  std::vector<AttemptResult> order;
+  clock.ScheduleAfter(Duration::zero(), [&] {
+    for (int i = 0; i < kHeld; ++i) {
+      transport.Send(held, kGenerous,
+                     [&](AttemptResult r) { order.push_back(r); });
+    }
+    transport.Send(slow, std::chrono::milliseconds(200), [&](AttemptResult r) {
+      order.push_back(r);
+      std::lock_guard<std::mutex> lock(mu);
+      timed_out = true;
+      cv.notify_all();
+    });
+  });
+  ASSERT_FALSE(clock.Run(RealRunLimits{.wall_limit = testing::kMaxWait}));
+  ASSERT_EQ(order.size(), static_cast<size_t>(kHeld + 1));
+  EXPECT_EQ(order[0].error, AttemptError::kTimeout);
+  for (int i = 1; i <= kHeld; ++i) EXPECT_EQ(order[i].status, 200) << i;
+  transport.Shutdown();
+}
+
 // The engine on the real clock and this transport against loopback.
 
 EngineOptions FastRetries() {
@@ -478,7 +613,7 @@ EngineOptions FastRetries() {
   return options;
 }
 
-TEST(HttpTransportEngineTest, TwoFailuresThenSuccessIsDeliveredInThree) {
+TEST_P(HttpTransportEngineTest, TwoFailuresThenSuccessIsDeliveredInThree) {
   HttplibServer server;
   std::mutex mu;
   std::map<std::string, int> per_delivery;
@@ -489,7 +624,7 @@ TEST(HttpTransportEngineTest, TwoFailuresThenSuccessIsDeliveredInThree) {
   });
   server.Start();
   RealClock clock;
-  HttpTransport transport(clock, HttpTransportOptions{.workers = 4});
+  HttpTransport transport(clock, Options(4));
   DeliveryEngine engine(clock, transport, FastRetries());
   engine.AddHook(Hook{"h", server.url()});
   for (int i = 0; i < 5; ++i) {
@@ -509,10 +644,10 @@ TEST(HttpTransportEngineTest, TwoFailuresThenSuccessIsDeliveredInThree) {
   for (const auto& [id, n] : per_delivery) EXPECT_EQ(n, 3) << id;
 }
 
-TEST(HttpTransportEngineTest, RefusedPortGivesUpAfterSixAttempts) {
+TEST_P(HttpTransportEngineTest, RefusedPortGivesUpAfterSixAttempts) {
   RefusedPort port;
   RealClock clock;
-  HttpTransport transport(clock, HttpTransportOptions{.workers = 2});
+  HttpTransport transport(clock, Options(2));
   DeliveryEngine engine(clock, transport, FastRetries());
   engine.AddHook(Hook{"h", port.url()});
   ASSERT_TRUE(engine.Publish("release", std::string(kBody)).ok());

@@ -1,7 +1,11 @@
 #include "sim/real_clock.h"
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <poll.h>
+#include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <thread>
@@ -193,6 +197,91 @@ TEST(RealClockTest, WallLimitIsAnError) {
       << s->message;
   EXPECT_NE(s->message.find("1 timers queued"), std::string::npos)
       << s->message;
+}
+
+// A poller that waits on a pipe: Wake() writes a byte to it.
+class PipePoller : public RealClockPoller {
+ public:
+  PipePoller() { EXPECT_EQ(pipe2(fds_, O_CLOEXEC | O_NONBLOCK), 0); }
+  ~PipePoller() override {
+    close(fds_[0]);
+    close(fds_[1]);
+  }
+  void Poll(std::chrono::steady_clock::time_point until) override {
+    ++polls;
+    const auto left = until - std::chrono::steady_clock::now();
+    const int ms = static_cast<int>(std::clamp<int64_t>(
+        std::chrono::ceil<std::chrono::milliseconds>(left).count(), 0, 60'000));
+    pollfd fd{fds_[0], POLLIN, 0};
+    if (poll(&fd, 1, ms) > 0) {
+      char buf[64];
+      [[maybe_unused]] const ssize_t n = read(fds_[0], buf, sizeof(buf));
+    }
+  }
+  void Wake() override {
+    ++wakes;
+    const char byte = 'w';
+    [[maybe_unused]] const ssize_t n = write(fds_[1], &byte, 1);
+  }
+  std::atomic<int> polls{0};
+  std::atomic<int> wakes{0};
+
+ private:
+  int fds_[2] = {-1, -1};
+};
+
+TEST(RealClockTest, WaitsInThePollerWhichOtherThreadsWake) {
+  RealClock clock;
+  PipePoller poller;
+  ASSERT_TRUE(clock.SetPoller(&poller));
+  std::atomic<bool> timer_ran{false};
+  bool completion_ran = false;
+  clock.ScheduleAfter(Millis(5), [&] { timer_ran = true; });
+  clock.BeginExternalWork();
+  // Completed from another thread once the loop waits in the poller (the
+  // wait has no timer left to end it: only the wake-up can).
+  std::thread worker([&] {
+    const auto until =
+        std::chrono::steady_clock::now() + std::chrono::seconds(20);
+    while (!timer_ran && std::chrono::steady_clock::now() < until) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    clock.CompleteExternalWork([&] { completion_ran = true; });
+  });
+  const Status s =
+      clock.Run(RealRunLimits{.wall_limit = std::chrono::seconds(60)});
+  worker.join();
+  EXPECT_FALSE(s.has_value());
+  EXPECT_TRUE(timer_ran);
+  EXPECT_TRUE(completion_ran);
+  EXPECT_GE(poller.polls.load(), 1);
+  EXPECT_GE(poller.wakes.load(), 1);
+  clock.SetPoller(nullptr);
+}
+
+TEST(RealClockTest, CompletionsMadeInsidePollNeedNoWakeUp) {
+  RealClock clock;
+  struct InlinePoller : RealClockPoller {
+    explicit InlinePoller(RealClock& c) : clock(c) {}
+    void Poll(std::chrono::steady_clock::time_point) override {
+      ++polls;
+      clock.CompleteExternalWork([this] { ++completed; });
+    }
+    void Wake() override { ++wakes; }
+    RealClock& clock;
+    int polls = 0;
+    int completed = 0;
+    int wakes = 0;
+  } poller(clock), other(clock);
+  ASSERT_TRUE(clock.SetPoller(&poller));
+  EXPECT_FALSE(clock.SetPoller(&other)) << "one poller at a time";
+  for (int i = 0; i < 3; ++i) clock.BeginExternalWork();
+  EXPECT_FALSE(clock.Run().has_value());
+  EXPECT_EQ(poller.polls, 3);
+  EXPECT_EQ(poller.completed, 3);
+  EXPECT_EQ(poller.wakes, 0);
+  clock.SetPoller(nullptr);
 }
 
 }  // namespace

@@ -339,8 +339,11 @@ class ServingPool final : public httplib::TaskQueue {
                      [&] { return jobs_.size() < max_queued_ || shutdown_; });
       jobs_.push_back(std::move(fn));
       queued_.store(jobs_.size(), std::memory_order_relaxed);
+      // Under the lock: shutdown() takes it before the pool is destroyed,
+      // so this signal is ordered before the condition's destruction (the
+      // HeadWaiter thread enqueues, cpp-httplib's listen thread destroys).
+      not_empty_.notify_one();
     }
-    not_empty_.notify_one();
   }
 
   void shutdown() override {

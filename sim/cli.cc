@@ -1,5 +1,6 @@
 #include "sim/cli.h"
 
+#include <cstdlib>
 #include <fstream>
 #include <optional>
 #include <sstream>
@@ -243,8 +244,12 @@ po::options_description ReceiverOptionsDesc() {
                 po::value<std::string>()->default_value("1024"),
                 "requests each receiver's journal keeps (1..1000000)")(
       "max-body-bytes", po::value<std::string>()->default_value("8388608"),
-      "request bodies larger than this get 413 Payload Too Large "
-      "(1..1073741824)");
+      "request bodies larger than this, chunked or not, get 413 Content Too "
+      "Large (1..1073741824)")(
+      "admin-token", po::value<std::string>(),
+      "require \"Authorization: Bearer TOKEN\" on /__hooksim/ (else 401); "
+      "also read from HOOKSIM_ADMIN_TOKEN. Without it, a non-loopback "
+      "--listen prints a warning: the admin API is open to the network");
   return d;
 }
 
@@ -394,11 +399,29 @@ int CmdRun(const std::vector<std::string>& args, std::ostream& out,
   return RunRunCommand(options, out, err);
 }
 
+// Prints "hooksim COMMAND: unexpected argument ..." and returns true when
+// `parsed` holds a positional argument (the command takes none).
+bool RejectPositional(const po::parsed_options& parsed,
+                      const std::string& command, std::ostream& err) {
+  for (const po::option& o : parsed.options) {
+    if (o.position_key >= 0) {
+      err << "hooksim " << command << ": unexpected argument \""
+          << (o.value.empty() ? o.string_key : o.value[0]) << "\"\n"
+          << "try: hooksim " << command << " --help\n";
+      return true;
+    }
+  }
+  return false;
+}
+
 int CmdEvents(const std::vector<std::string>& args, std::ostream& out,
               std::ostream& err) {
   po::options_description d = EventsOptionsDesc();
   po::variables_map vm;
-  po::store(po::command_line_parser(args).options(d).run(), vm);
+  const po::parsed_options parsed =
+      po::command_line_parser(args).options(d).run();
+  if (RejectPositional(parsed, "events", err)) return 2;
+  po::store(parsed, vm);
   po::notify(vm);
   if (vm.count("help")) {
     out << Help(kEventsUsage, d);
@@ -544,7 +567,10 @@ int CmdReceiver(const std::vector<std::string>& args, std::ostream& out,
                 std::ostream& err) {
   const po::options_description d = ReceiverOptionsDesc();
   po::variables_map vm;
-  po::store(po::command_line_parser(args).options(d).run(), vm);
+  const po::parsed_options parsed =
+      po::command_line_parser(args).options(d).run();
+  if (RejectPositional(parsed, "receiver", err)) return 2;
+  po::store(parsed, vm);
   po::notify(vm);
   if (vm.count("help")) {
     out << Help(kReceiverUsage, d);
@@ -595,6 +621,11 @@ int CmdReceiver(const std::vector<std::string>& args, std::ostream& out,
       return 2;
     }
     options.max_body_bytes = static_cast<size_t>(*value);
+  }
+  if (vm.count("admin-token")) {
+    options.admin_token = vm["admin-token"].as<std::string>();
+  } else if (const char* env = std::getenv("HOOKSIM_ADMIN_TOKEN")) {
+    options.admin_token = std::string(env);
   }
   return RunReceiverCommand(options, out, err);
 }
@@ -690,8 +721,16 @@ int RunCli(int argc, const char* const* argv, std::istream& in,
         out << HooksHelp();
       } else if (topic == "worker") {
         out << Help(kWorkerUsage, WorkerOptionsDesc());
-      } else {
+      } else if (topic.empty()) {
         out << kUsage;
+      } else {
+        err << "hooksim help: unknown command \"" << topic << "\"\n\n"
+            << kUsage;
+        return 2;
+      }
+      if (args.size() > 1) {
+        err << "hooksim help: unexpected argument \"" << args[1] << "\"\n";
+        return 2;
       }
       return 0;
     }

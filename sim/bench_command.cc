@@ -201,6 +201,7 @@ BehaviorSpec FailureBehavior(double failure_rate) {
 int Bench(const BenchOptions& options, std::ostream& out, std::ostream& err) {
   EngineOptions engine_options;
   engine_options.seed = options.seed;
+  engine_options.id_salt = options.id_salt;
   engine_options.policy.max_reattempts = kContractMaxReattempts;
   engine_options.policy.schedule = options.schedule;
   engine_options.policy.jitter = options.jitter;
@@ -506,12 +507,14 @@ po::options_description BenchOptionsDesc() {
       "in-process receivers, one hook each (1..64, default 1); with --target, "
       "hooks to the target")(
       "connections", po::value<std::string>(),
-      "sender connections: transport workers (1..1024, default 16)")(
+      "sender connections: at most this many attempts in flight, each on "
+      "its own keep-alive connection (1..1024, default 16)")(
       "payload-bytes", po::value<std::string>(),
       "pad bodies shorter than B bytes with trailing JSON whitespace "
       "(0..1048576, default 0: as generated, ~310 bytes)")(
       "failure-rate", po::value<std::string>(),
-      "receivers answer 500 with this probability, seeded (0..1, default 0)")(
+      "in-process receivers answer 500 with this probability, seeded (0..1, "
+      "default 0; not with --target)")(
       "target", po::value<std::string>(),
       "deliver to this http://host[:port]/path instead of in-process "
       "receivers")("json", po::value<std::string>(),
@@ -597,6 +600,11 @@ Result<BenchOptions> ParseBenchFlags(const BenchFlags& flags) {
       return MakeError("--target: " + url.error().message);
     }
     options.target = *flags.target;
+    if (flags.failure_rate) {
+      return MakeError(
+          "--failure-rate applies to the in-process receivers only; a "
+          "--target decides its own answers");
+    }
   }
   if (!options.target &&
       options.receivers * options.connections > kMaxBenchReceiverConnections) {
@@ -623,6 +631,7 @@ Result<BenchOptions> ParseBenchFlags(const BenchFlags& flags) {
   Result<DeliverOptions> parsed = ParseDeliverFlags(deliver);
   if (!parsed.ok()) return parsed.error();
   options.seed = parsed->seed;
+  options.id_salt = parsed->id_salt;
   if (flags.retry_schedule_ms) options.schedule = parsed->schedule;
   options.timeout = parsed->timeout;
   options.jitter = parsed->jitter;

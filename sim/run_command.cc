@@ -3,8 +3,11 @@
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <optional>
+#include <utility>
 #include <sstream>
 
+#include "sim/interrupt_watcher.h"
 #include "sim/report.h"
 #include "sim/runner.h"
 #include "sim/scenario.h"
@@ -18,6 +21,23 @@ constexpr size_t kMaxScenarioFiles = 10'000;
 bool EndsWith(const std::string& s, const std::string& suffix) {
   return s.size() >= suffix.size() &&
          s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+// Whether `path` can be written, checked before a run so a long run does
+// not end with "cannot write": a missing file is created and removed
+// again, an existing one opened for appending (its content is kept).
+Status CheckWritable(const std::string& path) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  const fs::file_status st = fs::status(path, ec);
+  if (fs::is_directory(st)) return Error{"is a directory", "", path};
+  const bool existed = fs::exists(st);
+  {
+    std::ofstream probe(path, std::ios::binary | std::ios::app);
+    if (!probe) return Error{"cannot open for writing", "", path};
+  }
+  if (!existed) fs::remove(path, ec);
+  return std::nullopt;
 }
 
 Status WriteFile(const std::string& path, const std::string& text) {
@@ -90,6 +110,24 @@ int RunRunCommand(const RunCommandOptions& options, std::ostream& out,
     scenarios.push_back(std::move(s).value());
   }
   if (bad) return 2;
+  for (const auto& [path, flag] :
+       {std::pair{&options.report_json, "--report-json"},
+        std::pair{&options.junit, "--junit"}}) {
+    if (path->empty()) continue;
+    if (Status s = CheckWritable(*path)) {
+      err << "hooksim run: " << flag << ": " << s->ToString() << "\n";
+      return 2;
+    }
+  }
+  // Over HTTP a run takes wall time: Ctrl-C and SIGTERM stop it, and what
+  // finished is still reported.
+  RunStop own_stop;
+  RunStop* stop = options.stop ? options.stop : &own_stop;
+  std::optional<InterruptWatcher> watcher;
+  if (options.world == World::kHttp && options.handle_interrupt) {
+    watcher.emplace([stop] { stop->Stop(); },
+                    InterruptWatcherOptions{.sigterm = true});
+  }
 
   // One validator (schemas parsed once) for every scenario of the run.
   Result<std::shared_ptr<const PayloadValidator>> validator =
@@ -105,6 +143,8 @@ int RunRunCommand(const RunCommandOptions& options, std::ostream& out,
     ropts.validator = *validator;
     ropts.world = options.world;
     ropts.time_scale = options.time_scale;
+    ropts.stop = stop;
+    if (stop->stopped()) break;
     if (options.world == World::kHttp) {
       const double wall_s =
           ToMillis(LongestRunTime(scenario)) / 1000.0 * options.time_scale;
@@ -124,6 +164,7 @@ int RunRunCommand(const RunCommandOptions& options, std::ostream& out,
       };
     }
     Result<std::unique_ptr<RunResult>> run = RunScenario(scenario, ropts);
+    if (stop->stopped()) break;  // Abandoned half way: not judged.
     if (!run.ok()) {
       err << "hooksim run: " << scenario.file << ": " << run.error().ToString()
           << "\n";
@@ -145,11 +186,21 @@ int RunRunCommand(const RunCommandOptions& options, std::ostream& out,
     outcomes.push_back(std::move(o));
   }
 
+  const bool interrupted = stop->stopped();
+  const int interrupt_code =
+      watcher && watcher->exit_code() != 0 ? watcher->exit_code() : 130;
+  watcher.reset();
   size_t passed = 0;
   for (const ScenarioOutcome& o : outcomes) passed += o.verdict.passed();
   out << outcomes.size() << " scenario" << (outcomes.size() == 1 ? "" : "s")
       << ": " << passed << " passed, " << (outcomes.size() - passed)
-      << " failed\n";
+      << " failed";
+  if (interrupted) {
+    out << " (interrupted: " << outcomes.size() << " of " << scenarios.size()
+        << " finished)";
+  }
+  out << "\n";
+  out.flush();
 
   if (!options.report_json.empty()) {
     if (Status s = WriteFile(options.report_json,
@@ -165,6 +216,16 @@ int RunRunCommand(const RunCommandOptions& options, std::ostream& out,
       err << "hooksim run: --junit: " << s->ToString() << "\n";
       return 2;
     }
+  }
+  if (interrupted) {
+    err << "hooksim run: interrupted: " << outcomes.size() << " of "
+        << scenarios.size() << " scenario" << (scenarios.size() == 1 ? "" : "s")
+        << " finished; the one in progress was abandoned";
+    if (!options.report_json.empty() || !options.junit.empty()) {
+      err << "; the reports hold the finished ones";
+    }
+    err << "\n";
+    return interrupt_code;
   }
   return passed == outcomes.size() ? 0 : 1;
 }

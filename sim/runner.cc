@@ -92,6 +92,23 @@ std::string RunResult::Fingerprint() const {
   return buf;
 }
 
+void RunStop::Stop() {
+  std::lock_guard<std::mutex> lock(mu_);
+  stopped_ = true;
+  if (clock_ != nullptr) clock_->Stop();
+}
+
+void RunStop::Attach(RealClock* clock) {
+  std::lock_guard<std::mutex> lock(mu_);
+  clock_ = clock;
+  if (stopped_) clock_->Stop();
+}
+
+void RunStop::Detach() {
+  std::lock_guard<std::mutex> lock(mu_);
+  clock_ = nullptr;
+}
+
 Result<std::unique_ptr<RunResult>> RunScenario(const Scenario& scenario,
                                                const RunOptions& options) {
   const auto wall_start = std::chrono::steady_clock::now();
@@ -264,7 +281,9 @@ Result<std::unique_ptr<RunResult>> RunScenario(const Scenario& scenario,
         std::chrono::duration_cast<std::chrono::steady_clock::duration>(
             run->real->clock->ToWall(LongestRunTime(scenario)) * 3) +
         std::chrono::minutes(1);
+    if (options.stop) options.stop->Attach(run->real->clock.get());
     run->clock_status = run->real->clock->Run(limits);
+    if (options.stop) options.stop->Detach();
     run->ended_at = run->real->clock->Now();
     run->real->Shutdown();
   } else {

@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "mock-receivers/behavior_parser.h"
+#include "sim/http_url.h"
 #include "sim/json_reader.h"
 #include "sim/webhook_signature.h"
 
@@ -249,11 +250,12 @@ Status ParseHooks(const nlohmann::json* j, Scenario& out) {
                            "\" in /receivers",
                        path + "/receiver");
     }
-    if (!hook.url.empty() && hook.url.rfind("http://", 0) != 0 &&
-        hook.url.rfind("https://", 0) != 0) {
-      return MakeError("expected an http:// or https:// URL, got \"" +
-                           hook.url + "\"",
-                       path + "/url");
+    // The same check as `deliver --url` and `hooks add`: plain http only
+    // (hooksim speaks no TLS; an https hook would only ever be refused).
+    if (!hook.url.empty()) {
+      if (Result<HttpUrl> url = ParseHttpUrl(hook.url); !url.ok()) {
+        return MakeError(url.error().message, path + "/url");
+      }
     }
     if (hook.id.empty()) hook.id = "hook-" + std::to_string(i + 1);
     if (!ids.insert(hook.id).second) {

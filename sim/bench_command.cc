@@ -106,7 +106,7 @@ struct Figures {
   uint64_t attempts = 0;  // Ended attempts.
   uint64_t body_bytes = 0;
   std::array<uint64_t, kMaxStatus> status{};  // Attempts per HTTP status.
-  std::array<uint64_t, 6> errors{};           // Per AttemptError.
+  std::array<uint64_t, kAttemptErrorKinds> errors{};  // Per AttemptError.
   LatencyHistogram delivery_latency;
   LatencyHistogram attempt_latency;
   SteadyClock::time_point start{};

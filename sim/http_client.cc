@@ -286,7 +286,7 @@ AttemptResult HttpClient::Send(const HttpRequest& request, Deadline deadline) {
   if (!url.ok()) return Failed(AttemptError::kRefused);
   const Result<AddressList> addresses =
       addresses_.Resolve(url->host, url->port);
-  if (!addresses.ok()) return Failed(AttemptError::kRefused);
+  if (!addresses.ok()) return Failed(AttemptError::kDns);
   BuildRequestHead(request, *url, &head_);
   const std::string key = url->host + "|" + std::to_string(url->port);
   // At most two rounds: the second only after a reused connection failed

@@ -110,6 +110,27 @@ int RunRunCommand(const RunCommandOptions& options, std::ostream& out,
     scenarios.push_back(std::move(s).value());
   }
   if (bad) return 2;
+  if (options.world == World::kHttp) {
+    // A scaled timeout below a loopback round trip under load makes
+    // timeouts the receiver never caused, blamed on the sender.
+    for (const Scenario& scenario : scenarios) {
+      const double wall_ms =
+          ToMillis(scenario.retry.timeout) * options.time_scale;
+      if (wall_ms < kMinScaledTimeoutMs) {
+        const double floor_scale =
+            kMinScaledTimeoutMs / static_cast<double>(ToMillis(scenario.retry.timeout));
+        err << "hooksim run: --time-scale " << options.time_scale << ": "
+            << scenario.name << "'s " << ToMillis(scenario.retry.timeout)
+            << " ms timeout becomes " << wall_ms
+            << " ms of wall time, below the floor of " << kMinScaledTimeoutMs
+            << " ms (a loopback round trip under load can take longer, and the "
+               "sender would be blamed for timeouts it did not cause); use "
+               "--time-scale "
+            << floor_scale << " or more\n";
+        return 2;
+      }
+    }
+  }
   for (const auto& [path, flag] :
        {std::pair{&options.report_json, "--report-json"},
         std::pair{&options.junit, "--junit"}}) {

@@ -26,6 +26,10 @@
 
 namespace hooksim {
 
+// --mode http: the smallest wall-time timeout a --time-scale may make of a
+// scenario's attempt timeout; below it the run is refused (exit 2).
+inline constexpr double kMinScaledTimeoutMs = 5;
+
 struct RunCommandOptions {
   std::vector<std::string> inputs;  // Files or directories.
   std::optional<uint64_t> seed;

@@ -15,6 +15,10 @@
 #include <thread>
 #include <vector>
 
+#include "mock-receivers/http_receiver_server.h"
+#include "mock-receivers/receiver.h"
+#include "sim/http_types.h"
+#include "sim/random.h"
 #include "sim/receiver_command.h"
 #include "tests/test_util.h"
 
@@ -158,12 +162,78 @@ TEST(CliHardeningTest, ReportPathsAreCheckedBeforeTheRun) {
   EXPECT_TRUE(fs::exists(dir / "r.json"));
 }
 
+// Item 10.
+TEST(CliHardeningTest, TimeScaleBelowTheTimeoutFloorIsRefused) {
+  const std::string scenario = testing::SourcePath("scenarios/always-200.json");
+  const CliResult r =
+      Cli({"run", scenario, "--mode", "http", "--time-scale", "0.0001"});
+  EXPECT_EQ(r.code, 2);
+  EXPECT_EQ(r.out.find("FAIL"), std::string::npos) << "nothing ran: " << r.out;
+  EXPECT_NE(r.err.find("10000 ms timeout becomes 1 ms of wall time, below the "
+                       "floor of 5 ms"),
+            std::string::npos)
+      << r.err;
+  EXPECT_NE(r.err.find("--time-scale 0.0005 or more"), std::string::npos)
+      << r.err;
+}
+
 // Item 12.
 TEST(CliHardeningTest, BenchTargetWithFailureRateIsAUsageError) {
   const CliResult r = Cli({"bench", "--target", "http://127.0.0.1:9/hook",
                            "--failure-rate", "0.5"});
   EXPECT_EQ(r.code, 2);
   EXPECT_NE(r.err.find("--failure-rate"), std::string::npos) << r.err;
+}
+
+// Item 15: two ad hoc runs against a receiver that stays up are two sets
+// of deliveries, not re-attempts; with --seed they repeat exactly.
+TEST(CliHardeningTest, AdHocDeliveriesGetPerRunIdsUnlessSeeded) {
+  MockReceiver receiver(ReceiverOptions{"ids", {}, nullptr}, BehaviorSpec{},
+                        Random(1));
+  HttpReceiverServer server(receiver, {});
+  ASSERT_FALSE(server.Start().has_value());
+  const std::string url = server.base_url() + "/hook";
+  auto counts = [&](size_t* deliveries, int* after_success) {
+    receiver.WithJournal([&](const Journal& j) {
+      *deliveries = j.deliveries().size();
+      *after_success = 0;
+      for (const auto& d : j.deliveries()) {
+        *after_success += d.second.attempts_after_success();
+      }
+    });
+  };
+  for (int run = 0; run < 2; ++run) {
+    const CliResult r = Cli({"deliver", "--url", url, "--count", "3"});
+    ASSERT_EQ(r.code, 0) << r.out << r.err;
+  }
+  size_t deliveries = 0;
+  int after_success = 0;
+  counts(&deliveries, &after_success);
+  EXPECT_EQ(deliveries, 6u);
+  EXPECT_EQ(after_success, 0);
+  receiver.Reset();
+  for (int run = 0; run < 2; ++run) {
+    const CliResult r =
+        Cli({"deliver", "--url", url, "--count", "3", "--seed", "7"});
+    ASSERT_EQ(r.code, 0) << r.out << r.err;
+  }
+  counts(&deliveries, &after_success);
+  EXPECT_EQ(deliveries, 3u) << "seeded runs reuse their ids";
+  EXPECT_EQ(after_success, 3);
+  server.Stop();
+}
+
+// Item 14: a host name that does not resolve is its own outcome. (An
+// empty label makes the resolver refuse the name locally: no DNS query
+// leaves the machine.)
+TEST(CliHardeningTest, AnUnresolvableHostIsDnsNotRefused) {
+  const CliResult r = Cli({"deliver", "--url", "http://no-such-host..invalid/hook",
+                           "--retry-schedule-ms", "0", "--timeout-ms", "200"});
+  EXPECT_EQ(r.code, 1) << r.err;
+  EXPECT_NE(r.out.find("attempt 1/6  dns"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("last=dns"), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find("refused"), std::string::npos) << r.out;
+  EXPECT_EQ(ParseAttemptError("dns"), AttemptError::kDns);
 }
 
 // Item 16.

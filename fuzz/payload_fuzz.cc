@@ -1,4 +1,4 @@
-// libFuzzer target: payload validation (sim/payload_validator.h), the
+// libFuzzer target: payload validation (sim/contract/payload_validator.h), the
 // bundled schemas, bytes in as a webhook body.
 //
 // Checks: Validate never crashes or throws; every issue is C3 or C4; and,
@@ -13,7 +13,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "sim/payload_validator.h"
+#include "sim/contract/payload_validator.h"
 
 namespace {
 
@@ -37,7 +37,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string_view body(reinterpret_cast<const char*>(data), size);
   const hooksim::PayloadVerdict verdict = Validator().Validate(body);
   for (const hooksim::PayloadIssue& issue : verdict.issues) {
-    Check(issue.rule == "C3" || issue.rule == "C4");
+    Check(issue.rule == Rule::kC3Envelope ||
+          issue.rule == Rule::kC4ReleaseSchema);
     Check(!issue.message.empty());
   }
   Check(verdict.valid() == verdict.FirstIssue().empty());

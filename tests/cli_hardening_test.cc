@@ -10,16 +10,18 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <set>
+#include <sstream>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <thread>
 #include <vector>
 
-#include "mock-receivers/http_receiver_server.h"
+#include "mock-receivers/http/http_receiver_server.h"
 #include "mock-receivers/receiver.h"
-#include "sim/http_types.h"
-#include "sim/random.h"
-#include "sim/receiver_command.h"
+#include "sim/contract/http_types.h"
+#include "sim/base/random.h"
+#include "sim/cli/receiver_command.h"
 #include "tests/test_util.h"
 
 extern char** environ;
@@ -234,6 +236,36 @@ TEST(CliHardeningTest, AnUnresolvableHostIsDnsNotRefused) {
   EXPECT_NE(r.out.find("last=dns"), std::string::npos) << r.out;
   EXPECT_EQ(r.out.find("refused"), std::string::npos) << r.out;
   EXPECT_EQ(ParseAttemptError("dns"), AttemptError::kDns);
+}
+
+// Item 17: a file given twice gives no duplicate (classname, name) pair;
+// virtual-world cases have a time; suites carry timestamp and hostname.
+TEST(CliHardeningTest, JUnitHasUniqueCasesTimesTimestampAndHostname) {
+  TempDir dir;
+  const std::string scenario = testing::SourcePath("scenarios/always-200.json");
+  const std::string junit = dir / "junit.xml";
+  const CliResult r = Cli({"run", scenario, scenario, "--junit", junit});
+  ASSERT_EQ(r.code, 0) << r.err;
+  std::ifstream f(junit);
+  std::stringstream text;
+  text << f.rdbuf();
+  const std::string xml = text.str();
+  std::set<std::string> pairs;
+  size_t cases = 0;
+  for (size_t at = xml.find("<testcase "); at != std::string::npos;
+       at = xml.find("<testcase ", at + 1)) {
+    const std::string tag = xml.substr(at, xml.find('>', at) - at);
+    const size_t name_end = tag.find("\" time=");
+    pairs.insert(tag.substr(0, name_end));
+    ++cases;
+    EXPECT_EQ(tag.find("time=\"0.000\""), std::string::npos) << tag;
+  }
+  EXPECT_GT(cases, 2u);
+  EXPECT_EQ(pairs.size(), cases) << xml;
+  EXPECT_NE(xml.find(" (2)\""), std::string::npos);
+  EXPECT_NE(xml.find("<testsuite name=\"always-200\""), std::string::npos);
+  EXPECT_NE(xml.find(" timestamp=\"20"), std::string::npos) << xml.substr(0, 400);
+  EXPECT_NE(xml.find(" hostname=\""), std::string::npos);
 }
 
 // Item 16.

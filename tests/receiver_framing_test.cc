@@ -24,10 +24,10 @@
 #include <thread>
 
 #include "mock-receivers/behavior_parser.h"
-#include "mock-receivers/http_receiver_server.h"
+#include "mock-receivers/http/http_receiver_server.h"
 #include "mock-receivers/receiver.h"
-#include "mock-receivers/request_framer.h"
-#include "sim/random.h"
+#include "mock-receivers/http/request_framer.h"
+#include "sim/base/random.h"
 
 namespace hooksim {
 namespace {

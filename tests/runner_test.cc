@@ -1,12 +1,12 @@
 // The runner and the verifier together: bundled scenarios pass, runs are
 // deterministic, and a sender that breaks a rule is caught from both sides.
-#include "sim/runner.h"
+#include "sim/world/runner.h"
 
 #include <gtest/gtest.h>
 
 #include <string>
 
-#include "sim/verifier.h"
+#include "sim/judge/verifier.h"
 #include "tests/test_util.h"
 
 namespace hooksim {
@@ -24,9 +24,9 @@ std::unique_ptr<RunResult> RunIt(const Scenario& s, RunOptions options = {}) {
   return r.ok() ? std::move(r).value() : nullptr;
 }
 
-const RuleResult& Rule(const Verdict& v, const std::string& rule) {
+const RuleResult& RuleOf(const Verdict& v, const std::string& rule) {
   for (const RuleResult& r : v.rules) {
-    if (r.rule == rule) return r;
+    if (r.id() == rule) return r;
   }
   ADD_FAILURE() << "no rule " << rule;
   static RuleResult none;
@@ -37,7 +37,7 @@ std::string Failures(const Verdict& v) {
   std::string out;
   for (const RuleResult& r : v.rules) {
     for (const Finding& f : r.examples) {
-      out += r.rule + " " + f.side + " " + f.subject + ": expected " +
+      out += std::string(r.id()) + " " + f.side + " " + f.subject + ": expected " +
              f.expected + "; got " + f.actual + "\n";
     }
   }
@@ -50,13 +50,13 @@ TEST_P(BundledScenarioTest, PassesEveryRule) {
   Scenario s = Load(std::string("scenarios/") + GetParam() + ".json");
   auto run = RunIt(s);
   ASSERT_NE(run, nullptr);
-  const Verdict v = Verify(*run);
+  const Verdict v = Verify(run->Record());
   EXPECT_TRUE(v.passed()) << Failures(v);
   EXPECT_EQ(v.deliveries, s.DeliveryCount());
   EXPECT_EQ(v.delivered + v.gave_up + v.held, v.deliveries);
   for (const RuleResult& r : v.rules) {
-    if (r.rule == "C4" || r.rule == "expect") continue;
-    EXPECT_GT(r.checked, 0u) << r.rule << " checked nothing";
+    if (r.id() == "C4" || r.id() == "expect") continue;
+    EXPECT_GT(r.checked, 0u) << r.id() << " checked nothing";
   }
 }
 
@@ -151,9 +151,9 @@ TEST(RunnerTest, TooFewRetriesBreaksC6FromBothSides) {
   Scenario s = Load("examples/failing/too-few-retries.json");
   auto run = RunIt(s);
   ASSERT_NE(run, nullptr);
-  const Verdict v = Verify(*run);
+  const Verdict v = Verify(run->Record());
   EXPECT_FALSE(v.passed());
-  const RuleResult& c6 = Rule(v, "C6");
+  const RuleResult& c6 = RuleOf(v, "C6");
   EXPECT_EQ(c6.failed, 6u);  // 3 deliveries x (sender + receiver).
   bool sender = false, receiver = false;
   for (const Finding& f : c6.examples) {
@@ -167,18 +167,18 @@ TEST(RunnerTest, TooFewRetriesBreaksC6FromBothSides) {
   }
   EXPECT_TRUE(sender);
   EXPECT_TRUE(receiver);
-  EXPECT_TRUE(Rule(v, "expect").passed());  // Its outcome is gave_up.
+  EXPECT_TRUE(RuleOf(v, "expect").passed());  // Its outcome is gave_up.
 }
 
 TEST(RunnerTest, AWrongExpectationFailsOnlyTheExpectation) {
   Scenario s = Load("examples/failing/wrong-expectation.json");
   auto run = RunIt(s);
   ASSERT_NE(run, nullptr);
-  const Verdict v = Verify(*run);
+  const Verdict v = Verify(run->Record());
   EXPECT_FALSE(v.passed());
-  EXPECT_EQ(Rule(v, "expect").failed, 2u);
+  EXPECT_EQ(RuleOf(v, "expect").failed, 2u);
   for (const char* rule : {"C1", "C2", "C3", "C4", "C5", "C6", "C7", "C8"}) {
-    EXPECT_TRUE(Rule(v, rule).passed()) << rule;
+    EXPECT_TRUE(RuleOf(v, rule).passed()) << rule;
   }
 }
 
@@ -253,7 +253,7 @@ Verdict RunWithBadSender(BadSender::Fault fault) {
     return std::make_unique<BadSender>(inner, fault);
   };
   auto run = RunIt(s, options);
-  return run ? Verify(*run) : Verdict{};
+  return run ? Verify(run->Record()) : Verdict{};
 }
 
 bool FailedOnBothSides(const RuleResult& r) {
@@ -267,26 +267,26 @@ bool FailedOnBothSides(const RuleResult& r) {
 
 TEST(RunnerTest, VerifierCatchesAMethodChange) {
   const Verdict v = RunWithBadSender(BadSender::Fault::kPutOnRetry);
-  EXPECT_FALSE(Rule(v, "C1").passed());
-  EXPECT_TRUE(FailedOnBothSides(Rule(v, "C1")));
-  EXPECT_TRUE(Rule(v, "C2").passed());
+  EXPECT_FALSE(RuleOf(v, "C1").passed());
+  EXPECT_TRUE(FailedOnBothSides(RuleOf(v, "C1")));
+  EXPECT_TRUE(RuleOf(v, "C2").passed());
 }
 
 TEST(RunnerTest, VerifierCatchesAWrongContentType) {
   const Verdict v = RunWithBadSender(BadSender::Fault::kTextPlain);
-  EXPECT_FALSE(Rule(v, "C2").passed());
-  EXPECT_TRUE(FailedOnBothSides(Rule(v, "C2")));
+  EXPECT_FALSE(RuleOf(v, "C2").passed());
+  EXPECT_TRUE(FailedOnBothSides(RuleOf(v, "C2")));
 }
 
 TEST(RunnerTest, VerifierCatchesABodyThatChangesOnRetry) {
   const Verdict v = RunWithBadSender(BadSender::Fault::kBodyChangesOnRetry);
-  EXPECT_FALSE(Rule(v, "C7").passed());
-  EXPECT_TRUE(FailedOnBothSides(Rule(v, "C7")));
+  EXPECT_FALSE(RuleOf(v, "C7").passed());
+  EXPECT_TRUE(FailedOnBothSides(RuleOf(v, "C7")));
 }
 
 TEST(RunnerTest, VerifierCatchesADeliveryThatNeverArrives) {
   const Verdict v = RunWithBadSender(BadSender::Fault::kSwallowOneDelivery);
-  const RuleResult& c8 = Rule(v, "C8");
+  const RuleResult& c8 = RuleOf(v, "C8");
   EXPECT_FALSE(c8.passed());
   bool never_arrived = false;
   for (const Finding& f : c8.examples) {
@@ -295,7 +295,7 @@ TEST(RunnerTest, VerifierCatchesADeliveryThatNeverArrives) {
   EXPECT_TRUE(never_arrived) << Failures(v);
   // The sender's side shows it too: the wire recorder saw the stand-in
   // requests without a delivery id, and none of that delivery's attempts.
-  EXPECT_FALSE(Rule(v, "C7").passed());
+  EXPECT_FALSE(RuleOf(v, "C7").passed());
 }
 
 TEST(RunnerTest, PausedHookReceivesNothing) {
@@ -319,22 +319,22 @@ TEST(RunnerTest, InvalidPayloadsFailC3AndC4UnlessExpected) {
   ASSERT_TRUE(s.ok()) << s.error().ToString();
   auto run = RunIt(*s);
   ASSERT_NE(run, nullptr);
-  Verdict v = Verify(*run);
-  EXPECT_FALSE(Rule(v, "C3").passed());
-  EXPECT_FALSE(Rule(v, "C4").passed());
-  EXPECT_TRUE(FailedOnBothSides(Rule(v, "C3")));
+  Verdict v = Verify(run->Record());
+  EXPECT_FALSE(RuleOf(v, "C3").passed());
+  EXPECT_FALSE(RuleOf(v, "C4").passed());
+  EXPECT_TRUE(FailedOnBothSides(RuleOf(v, "C3")));
 
   s->expect.all_payloads_schema_valid = false;
   run = RunIt(*s);
-  v = Verify(*run);
+  v = Verify(run->Record());
   EXPECT_TRUE(v.passed()) << Failures(v);
 
   // Expecting invalid payloads when all are valid is itself a failure.
   Scenario good = Load("scenarios/always-200.json");
   good.expect.all_payloads_schema_valid = false;
   run = RunIt(good);
-  v = Verify(*run);
-  EXPECT_FALSE(Rule(v, "expect").passed());
+  v = Verify(run->Record());
+  EXPECT_FALSE(RuleOf(v, "expect").passed());
 }
 
 }  // namespace
@@ -383,7 +383,7 @@ TEST(PauseVerifierTest, HeldDeliveriesGoOutAfterResumeAndNotBefore) {
   Scenario s = Load("scenarios/pause-resume-signed.json");
   auto run = RunIt(s);
   ASSERT_NE(run, nullptr);
-  const Verdict v = Verify(*run);
+  const Verdict v = Verify(run->Record());
   EXPECT_TRUE(v.passed()) << Failures(v);
   int pausable = 0;
   for (const Delivery& d : run->engine->deliveries()) {
@@ -421,8 +421,8 @@ TEST(PauseVerifierTest, ARequestReachingAPausedHookFailsC8AtTheReceiver) {
   };
   auto run = RunIt(s, options);
   ASSERT_NE(run, nullptr);
-  const Verdict v = Verify(*run);
-  const RuleResult& c8 = Rule(v, "C8");
+  const Verdict v = Verify(run->Record());
+  const RuleResult& c8 = RuleOf(v, "C8");
   EXPECT_FALSE(c8.passed());
   bool found = false;
   for (const Finding& f : c8.examples) {
@@ -437,19 +437,19 @@ TEST(PauseVerifierTest, PausesNotAppliedAsStatedFailC8AtTheSender) {
   Scenario s = Load("scenarios/pause-resume-signed.json");
   auto run = RunIt(s);
   ASSERT_NE(run, nullptr);
-  ASSERT_TRUE(Verify(*run).passed());
+  ASSERT_TRUE(Verify(run->Record()).passed());
   // The run resumed at 60 s; a scenario that says 120 s was not obeyed.
   s.timeline[1].at = Millis(120'000);
-  const Verdict v = Verify(*run);
-  EXPECT_FALSE(Rule(v, "C8").passed());
-  EXPECT_EQ(Rule(v, "C8").examples.at(0).side, "sender");
+  const Verdict v = Verify(run->Record());
+  EXPECT_FALSE(RuleOf(v, "C8").passed());
+  EXPECT_EQ(RuleOf(v, "C8").examples.at(0).side, "sender");
 }
 
 TEST(PauseVerifierTest, AHookPausedToTheEndKeepsItsDeliveriesHeld) {
   Scenario s = Load("scenarios/spec-example-payload.json");
   auto run = RunIt(s);
   ASSERT_NE(run, nullptr);
-  const Verdict v = Verify(*run);
+  const Verdict v = Verify(run->Record());
   EXPECT_TRUE(v.passed()) << Failures(v);
   EXPECT_EQ(v.held, 1u);
   EXPECT_EQ(v.delivered, 1u);

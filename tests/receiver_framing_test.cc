@@ -438,7 +438,7 @@ size_t RssKiB() {
 }
 
 TEST(ReceiverFramingTest, JournalPagesStreamAndKeepRssFlat) {
-  constexpr size_t kEntries = 60'000;
+  constexpr size_t kEntries = 30'000;
   Running r({}, "{}", kEntries);
   for (size_t i = 0; i < kEntries; ++i) {
     const std::vector<Header> headers = {
@@ -478,9 +478,17 @@ TEST(ReceiverFramingTest, JournalPagesStreamAndKeepRssFlat) {
   };
   ASSERT_EQ(read_all(), kEntries);
   const size_t before = RssKiB();
-  for (int i = 0; i < 5; ++i) ASSERT_EQ(read_all(), kEntries);
+  for (int i = 0; i < 4; ++i) ASSERT_EQ(read_all(), kEntries);
   const size_t after = RssKiB();
-  EXPECT_LT(after, before + 64 * 1024)
+  // Generous: before paging and streaming, each full read of this journal
+  // left hundreds of MB behind. Under ASan freed memory sits in its
+  // quarantine (256 MB) before it is reused.
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+  constexpr size_t kBoundKiB = 512 * 1024;
+#else
+  constexpr size_t kBoundKiB = 64 * 1024;
+#endif
+  EXPECT_LT(after, before + kBoundKiB)
       << "RSS grew from " << before << " KiB to " << after << " KiB";
 }
 

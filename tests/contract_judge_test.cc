@@ -37,8 +37,7 @@ TEST(ContractTest, RulesKeepTheirReportNames) {
   EXPECT_EQ(RuleTitle(Rule::kC5NothingAfterSuccess),
             "no further attempt after a 2xx");
   EXPECT_EQ(SchemaRuleOf("C3 /: not JSON"), Rule::kC3Envelope);
-  EXPECT_EQ(SchemaRuleOf("C4 /data/release: missing"),
-            Rule::kC4ReleaseSchema);
+  EXPECT_EQ(SchemaRuleOf("C4 /data/release: missing"), Rule::kC4ReleaseSchema);
 }
 
 ObservedRequest Request(std::string method, std::string content_type,
@@ -85,10 +84,10 @@ TEST(ContractJudgeTest, CountsAttemptsUpToTheFirstSuccessTheSenderSaw) {
 
 TEST(ContractJudgeTest, JudgesC5AndC6OnOneDelivery) {
   const Contract& c = DivshotContract();
-  EXPECT_TRUE(JudgeAttempts({1, 1}, c).ok());   // 2xx at once.
-  EXPECT_TRUE(JudgeAttempts({3, 3}, c).ok());   // Failures, then a 2xx.
-  EXPECT_TRUE(JudgeAttempts({6, 0}, c).ok());   // Never a 2xx: exactly 6.
-  EXPECT_EQ(JudgeAttempts({3, 1}, c).after_success, 2);       // C5.
+  EXPECT_TRUE(JudgeAttempts({1, 1}, c).ok());  // 2xx at once.
+  EXPECT_TRUE(JudgeAttempts({3, 3}, c).ok());  // Failures, then a 2xx.
+  EXPECT_TRUE(JudgeAttempts({6, 0}, c).ok());  // Never a 2xx: exactly 6.
+  EXPECT_EQ(JudgeAttempts({3, 1}, c).after_success, 2);  // C5.
   // C6: gave up early.
   EXPECT_TRUE(JudgeAttempts({4, 0}, c).unsuccessful_not_max);
   const AttemptJudgement too_many = JudgeAttempts({7, 0}, c);

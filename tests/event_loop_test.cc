@@ -25,7 +25,8 @@ struct LoopParam {
 
 const LoopParam kLoops[] = {
     {"Virtual", [] { return std::make_unique<VirtualClock>(); }},
-    {"Real", [] {
+    {"Real",
+     [] {
        RealClockOptions options;
        options.time_scale = 0.001;  // 1 s of run time in 1 ms.
        return std::make_unique<RealClock>(options);

@@ -8,18 +8,18 @@
 
 namespace hooksim::internal {
 
-[[noreturn]] void CheckFailed(const char* file, int line,
-                              const char* condition, const char* format, ...)
+[[noreturn]] void CheckFailed(const char* file, int line, const char* condition,
+                              const char* format, ...)
     __attribute__((format(printf, 4, 5)));
 
 }  // namespace hooksim::internal
 
-#define HOOKSIM_CHECK(condition, ...)                                   \
-  do {                                                                  \
-    if (!(condition)) [[unlikely]] {                                    \
-      ::hooksim::internal::CheckFailed(__FILE__, __LINE__, #condition,  \
-                                       __VA_ARGS__);                    \
-    }                                                                   \
+#define HOOKSIM_CHECK(condition, ...)                                  \
+  do {                                                                 \
+    if (!(condition)) [[unlikely]] {                                   \
+      ::hooksim::internal::CheckFailed(__FILE__, __LINE__, #condition, \
+                                       __VA_ARGS__);                   \
+    }                                                                  \
   } while (0)
 
 #endif  // HOOKSIM_SIM_BASE_CHECK_H_

@@ -106,9 +106,8 @@ std::string ExplainMiss(const ConformCase& c, const CaseObservation& o,
            c.behaviour.substr(c.behaviour.find("after ") + 6) +
            " (--slow-ms) and retried: its timeout is shorter than that";
   }
-  return "the sender kept retrying past " + Attempts(expected) +
-         " (at most " + std::to_string(DivshotContract().max_reattempts) +
-         " re-attempts)";
+  return "the sender kept retrying past " + Attempts(expected) + " (at most " +
+         std::to_string(DivshotContract().max_reattempts) + " re-attempts)";
 }
 
 RuleVerdict JudgeAttemptsRow(const ConformCase& c, const CaseObservation& o) {

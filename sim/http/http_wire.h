@@ -11,16 +11,17 @@
 //
 // What one attempt does, all before its deadline (connect + write + read of the
 // complete answer; poll() on non-blocking sockets):
-//   - parses the URL (sim/http/http_url.h) and resolves host:port once (cached in
-//     the shared AddressCache), trying IPv4 addresses first;
+//   - parses the URL (sim/http/http_url.h) and resolves host:port once
+//     (cached in the shared AddressCache), trying IPv4 addresses first;
 //   - takes this client's idle keep-alive connection to that host:port, or
 //     connects a new one (TCP_NODELAY on);
 //   - writes "METHOD TARGET HTTP/1.1", Host, the request's headers (any Host,
 //     Content-Length, Connection or Transfer-Encoding among them, and any
 //     header with CR, LF or NUL in it, are dropped), Content-Length,
 //     "Connection: keep-alive", then the body, in one sendmsg where it fits;
-//   - reads the answer with HttpAnswerParser (sim/http/http_answer_parser.h: the
-//     parsing rules, caps and kEmptyReply / kMalformed verdicts live there):
+//   - reads the answer with HttpAnswerParser (sim/http/http_answer_parser.h:
+//     the parsing rules, caps and kEmptyReply / kMalformed verdicts live
+//     there):
 //     the status line and headers (at most max_head_bytes; 1xx interim
 //     answers other than 101 are skipped), then the body, which is
 //     discarded: chunked, Content-Length, or until the server closes.

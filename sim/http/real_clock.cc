@@ -156,11 +156,9 @@ Status RealClock::Run(const LoopLimits& limits) {
           lock.lock();
           polling_ = false;
         } else {
-          cv_.wait_until(lock, wake,
-                         [this] {
-                           return stop_ || !completions_.empty() ||
-                                  !posted_.empty();
-                         });
+          cv_.wait_until(lock, wake, [this] {
+            return stop_ || !completions_.empty() || !posted_.empty();
+          });
         }
         if (stop_) continue;
       }

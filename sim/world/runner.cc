@@ -112,7 +112,7 @@ void RunStop::Stop() {
   if (clock_ != nullptr) clock_->Stop();
 }
 
-void RunStop::Attach(RealClock* clock) {
+void RunStop::Attach(EventLoop* clock) {
   std::lock_guard<std::mutex> lock(mu_);
   clock_ = clock;
   if (stopped_) clock_->Stop();
@@ -154,8 +154,8 @@ Result<std::unique_ptr<RunResult>> RunScenario(const Scenario& scenario,
           ? UnixTimeNow()
           : Duration(std::chrono::seconds(scenario.start_unix_s));
 
-  // The world: a clock and the network the engine sends through.
-  Clock* clock = &run->clock;
+  // The world: its event loop and the network the engine sends through.
+  EventLoop* clock = &run->clock;
   Transport* network = nullptr;
   if (options.world == World::kHttp) {
     run->real = std::make_unique<RealWorld>();
@@ -288,22 +288,21 @@ Result<std::unique_ptr<RunResult>> RunScenario(const Scenario& scenario,
     }
   }
 
-  if (options.world == World::kHttp) {
-    // Generous: three times the longest possible timeline, plus a minute.
-    RealRunLimits limits;
+  // Bounded in both worlds: the step limit, and over HTTP a generous wall
+  // limit (three times the longest possible timeline, plus a minute).
+  LoopLimits limits;
+  limits.max_steps = options.max_steps;
+  if (run->real) {
     limits.wall_limit =
         std::chrono::duration_cast<std::chrono::steady_clock::duration>(
-            run->real->clock->ToWall(LongestRunTime(scenario)) * 3) +
+            clock->ToWall(LongestRunTime(scenario)) * 3) +
         std::chrono::minutes(1);
-    if (options.stop) options.stop->Attach(run->real->clock.get());
-    run->clock_status = run->real->clock->Run(limits);
-    if (options.stop) options.stop->Detach();
-    run->ended_at = run->real->clock->Now();
-    run->real->Shutdown();
-  } else {
-    run->clock_status = run->clock.Run(options.max_steps);
-    run->ended_at = run->clock.Now();
   }
+  if (options.stop) options.stop->Attach(clock);
+  run->clock_status = clock->Run(limits);
+  if (options.stop) options.stop->Detach();
+  run->ended_at = clock->Now();
+  if (run->real) run->real->Shutdown();
   if (publish_error) return *publish_error;
   run->wall_seconds = std::chrono::duration<double>(
                           std::chrono::steady_clock::now() - wall_start)

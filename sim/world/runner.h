@@ -36,6 +36,7 @@
 #include "mock-receivers/receiver.h"
 #include "sim/contract/payload_validator.h"
 #include "sim/engine/delivery_engine.h"
+#include "sim/engine/event_loop.h"
 #include "sim/engine/wire_recorder.h"
 #include "sim/scenario/run_record.h"
 #include "sim/scenario/scenario.h"
@@ -47,8 +48,6 @@ namespace hooksim {
 enum class World { kVirtual, kHttp };
 std::string_view WorldName(World world);  // "sim", "http"
 
-class RealClock;
-
 // Stops HTTP-world runs from another thread (a signal watcher): the run in
 // progress returns at once (attempts in flight are abandoned), and runs
 // started afterwards return at once too. Thread: Stop and stopped from any
@@ -57,12 +56,12 @@ class RunStop {
  public:
   void Stop();
   bool stopped() const { return stopped_; }
-  void Attach(RealClock* clock);  // Stops it at once when already stopped.
+  void Attach(EventLoop* clock);  // Stops it at once when already stopped.
   void Detach();
 
  private:
   std::mutex mu_;
-  RealClock* clock_ = nullptr;  // Guarded by mu_.
+  EventLoop* clock_ = nullptr;  // Guarded by mu_.
   std::atomic<bool> stopped_{false};
 };
 
@@ -73,7 +72,8 @@ struct RunOptions {
   // HTTP world: attempts in flight at once (transport workers).
   size_t http_workers = 16;
   std::optional<uint64_t> seed;  // Overrides the scenario's seed.
-  // Receives one line per attempt (see FormatAttemptLine in sim/engine/attempt_line.h) when set.
+  // Receives one line per attempt when set (see FormatAttemptLine in
+  // sim/engine/attempt_line.h).
   std::function<void(const std::string&)> trace;
   // Bound on virtual-clock steps; the run fails when it is reached.
   uint64_t max_steps = 500'000'000;

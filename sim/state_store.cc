@@ -252,7 +252,7 @@ Result<std::unique_ptr<StateStore>> StateStore::Open(const std::string& path,
   struct stat st {};
   bool created = false;
   if (stat(path.c_str(), &st) != 0) {
-    if (errno != ENOENT) {
+    if (errno != ENOENT && errno != ENOTDIR) {
       return MakeError(path + ": cannot read the state database: " +
                        std::strerror(errno));
     }
@@ -307,6 +307,13 @@ Result<std::unique_ptr<StateStore>> StateStore::Open(const std::string& path,
   }
   std::unique_ptr<StateStore> store(new StateStore(path, db, options));
   sqlite3_busy_handler(db, &StateStore::OnBusy, store.get());
+  sqlite3_commit_hook(
+      db,
+      [](void* self) {
+        ++static_cast<StateStore*>(self)->commits_;
+        return 0;
+      },
+      store.get());
   if (Status s = store->Exec("PRAGMA journal_mode=WAL", "set WAL mode")) {
     return *s;
   }
@@ -984,6 +991,7 @@ Result<AttemptGate> StateStore::BeginAttempt(const std::string& owner,
     attempts = s.Int(2);
     hook_state = s.Text(3);
   }
+  if (state == "cancelled") return AttemptGate::kCancelled;
   if (state != "pending" || row_owner != owner || attempts != attempt - 1 ||
       attempt > kStoreMaxAttempts) {
     return AttemptGate::kNotOurs;

@@ -309,6 +309,8 @@ class StateStore : public DeliveryStore {
   // not ended), in order. For tests and diagnostics.
   Result<std::vector<std::pair<int, std::string>>> Attempts(
       const std::string& delivery_id);
+  // Transactions this connection has committed (diagnostics and tests).
+  uint64_t commits() const { return commits_; }
   // State name and reason ("" when none) of one delivery.
   Result<std::pair<std::string, std::string>> DeliveryState(
       const std::string& delivery_id);
@@ -333,6 +335,7 @@ class StateStore : public DeliveryStore {
   sqlite3* db_ = nullptr;
   std::map<std::string, sqlite3_stmt*, std::less<>> statements_;  // By SQL.
   uint64_t id_state_ = 0;
+  uint64_t commits_ = 0;
 };
 
 // A token naming one runner: "<pid>-<random hex>" (the pid is only for

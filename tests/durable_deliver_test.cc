@@ -147,7 +147,13 @@ size_t CountPath(const std::vector<Seen>& seen, const std::string& path) {
 }
 
 TEST_F(DurableDeliverTest, NoHooksIsAUsageError) {
-  const CliResult r = Run({"deliver", "--generate", "1"});
+  CliResult r = Run({"deliver", "--generate", "1"});
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("no state database at " + state_), std::string::npos)
+      << r.err;
+  const std::string id = Add("http://127.0.0.1:1/a");
+  ASSERT_EQ(Run({"hooks", "remove", id}).code, 0);
+  r = Run({"deliver", "--generate", "1"});
   EXPECT_EQ(r.code, 2);
   EXPECT_NE(r.err.find("no hooks registered"), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("hooksim hooks add URL"), std::string::npos) << r.err;
@@ -396,7 +402,7 @@ TEST_F(DurableDeliverTest, KilledMidScheduleAndResumedLosesAndRepeatsNothing) {
   const pid_t pid =
       Spawn({"deliver", "--state", state_, "--generate", "4", "--seed", "9",
              "--retry-schedule-ms", "200", "--jitter", "0", "--timeout-ms",
-             "60000", "--concurrency", "4"},
+             "60000", "--concurrency", "4", "--lease-ms", "1000"},
             log);
   ASSERT_GT(pid, 0);
   const bool blocked = receiver.WaitBlocked();
@@ -422,7 +428,8 @@ TEST_F(DurableDeliverTest, KilledMidScheduleAndResumedLosesAndRepeatsNothing) {
   // Started again, it carries on where it stopped.
   const CliResult r =
       Run({"deliver", "--resume", "--retry-schedule-ms", "20", "--jitter", "0",
-           "--timeout-ms", "60000", "--concurrency", "4"});
+           "--timeout-ms", "60000", "--concurrency", "4", "--lease-ms",
+           "1000"});
   EXPECT_EQ(r.code, 1) << "the failing hook's deliveries gave up\n"
                        << r.out << r.err;
   const std::vector<Seen> seen = receiver.seen();

@@ -28,6 +28,7 @@
 #include "mock-receivers/receiver.h"
 #include "sim/durable_delivery.h"
 #include "sim/random.h"
+#include "sim/release_events.h"
 #include "sim/state_store.h"
 #include "sim/time.h"
 #include "tests/loopback_servers.h"
@@ -1130,14 +1131,25 @@ TEST_F(DurableDeliverTest, SeededCrashAndResumeCountedAtTheReceiver) {
   const std::vector<std::string> common = {
       "--state", state_, "--retry-schedule-ms", "30,60", "--jitter", "0.2",
       "--timeout-ms", "5000", "--concurrency", "4", "--lease-ms", "1000"};
+  // The events are stored first (a runner killed before its import
+  // committed would leave nothing to count).
+  {
+    Result<std::unique_ptr<StateStore>> store = StateStore::Open(state_);
+    ASSERT_TRUE(store.ok());
+    ReleaseEventGenerator generator(ReleaseEventOptions{},
+                                    Random(seed).Fork("events"));
+    std::vector<FileEvent> events;
+    for (int i = 0; i < 60; ++i) {
+      events.push_back({"release", generator.Next().body});
+    }
+    ASSERT_TRUE((*store)->Enqueue(events, WallNowMs()).ok());
+  }
   int64_t paused_at = 0;
   std::string rounds;
   constexpr int kRounds = 10;
   for (int round = 0; round < kRounds; ++round) {
     std::vector<std::string> args;
-    if (round == 0) {
-      args = {"deliver", "--generate", "60", "--seed", std::to_string(seed)};
-    } else if (rng.Bernoulli(0.5)) {
+    if (rng.Bernoulli(0.5)) {
       args = {"worker", "--poll-ms", "20"};
     } else {
       args = {"deliver", "--resume"};
@@ -1147,11 +1159,13 @@ TEST_F(DurableDeliverTest, SeededCrashAndResumeCountedAtTheReceiver) {
     const pid_t pid = Spawn(args, log);
     ASSERT_GT(pid, 0);
     const int64_t run_ms = rng.UniformInt(30, 700);
-    std::this_thread::sleep_for(std::chrono::milliseconds(run_ms));
-    if (round == 2) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(run_ms / 2));
+    if (round == 0) {
+      // While the first runner still has most of the work.
       ASSERT_EQ(Run({"hooks", "pause", paused}).code, 0);
       paused_at = Receiver::WallMs();
     }
+    std::this_thread::sleep_for(std::chrono::milliseconds(run_ms - run_ms / 2));
     const int64_t pick = rng.UniformInt(0, 9);
     const int sig = pick < 6 ? SIGKILL : pick < 8 ? SIGTERM : SIGINT;
     kill(pid, sig);
@@ -1168,8 +1182,10 @@ TEST_F(DurableDeliverTest, SeededCrashAndResumeCountedAtTheReceiver) {
   const CliResult last =
       Run({"deliver", "--resume", "--retry-schedule-ms", "30,60",
            "--timeout-ms", "5000", "--concurrency", "4", "--lease-ms", "1000"});
-  EXPECT_EQ(last.code, 1) << "the failing hook's deliveries gave up\n"
-                          << last.out << last.err;
+  // 1 when deliveries of the failing hook gave up in this last run; 0 when
+  // they had all given up before it.
+  EXPECT_TRUE(last.code == 0 || last.code == 1) << last.out << last.err;
+  EXPECT_NE(last.out.find(" 0 pending"), std::string::npos) << last.out;
 
   std::map<std::string, std::vector<Seen>> by_delivery;
   for (const Seen& s : receiver.seen()) by_delivery[s.delivery].push_back(s);

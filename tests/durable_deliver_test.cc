@@ -769,7 +769,8 @@ TEST_F(DurableDeliverTest, Finding2_AKillChargesNoAttemptToUnsentDeliveries) {
                      "SELECT COUNT(*) FROM deliveries WHERE attempts = 0"),
             10);
   // Resumed: the 10 unsent ones go out once each, as attempt 1.
-  const CliResult r = Run({"deliver", "--resume", "--lease-ms", "1000"});
+  const CliResult r = Run(
+      {"deliver", "--resume", "--lease-ms", "1000", "--concurrency", "2"});
   EXPECT_EQ(r.code, 0) << r.out << r.err;
   size_t first_attempts = 0;
   for (const Seen& s : receiver.seen()) first_attempts += s.attempt == 1;
@@ -959,7 +960,8 @@ TEST_F(DurableDeliverTest, Finding5_AHungRunnersRowsAreTakenOverWhenItsLeaseEnds
   kill(pid, SIGSTOP);
   receiver.Release();
   const auto started = std::chrono::steady_clock::now();
-  const CliResult r = Run({"deliver", "--resume", "--lease-ms", "1000"});
+  const CliResult r = Run(
+      {"deliver", "--resume", "--lease-ms", "1000", "--concurrency", "2"});
   EXPECT_EQ(r.code, 0) << r.out << r.err;
   EXPECT_GE(std::chrono::steady_clock::now() - started,
             std::chrono::milliseconds(500))
@@ -994,7 +996,7 @@ TEST_F(DurableDeliverTest, Finding6_ALongWriteLockDoesNotStopRunners) {
   const std::string dlog = dir_ + "/deliver.log";
   const pid_t deliver =
       Spawn({"deliver", "--state", state_, "--generate", "5", "--lease-ms",
-             "1000"},
+             "1000", "--concurrency", "2"},
             dlog);
   std::this_thread::sleep_for(std::chrono::milliseconds(1500));
   int status = 0;
@@ -1021,7 +1023,7 @@ TEST_F(DurableDeliverTest, Finding7_ACorruptedStoredBodyIsNeverSent) {
                         << "\n"
                         << R"({"event":"release","data":{"s":"MARKER-42"}})"
                         << "\n";
-  CliResult r = Run({"deliver", "--event-file", events});
+  CliResult r = Run({"deliver", "--event-file", events, "--concurrency", "2"});
   ASSERT_EQ(r.code, 0) << r.out << r.err;  // Held: nothing sent yet.
   {
     std::fstream f(state_, std::ios::in | std::ios::out | std::ios::binary);
@@ -1032,7 +1034,7 @@ TEST_F(DurableDeliverTest, Finding7_ACorruptedStoredBodyIsNeverSent) {
     f.put('m');
   }
   ASSERT_EQ(Run({"hooks", "resume", hook}).code, 0);
-  r = Run({"deliver", "--resume"});
+  r = Run({"deliver", "--resume", "--concurrency", "2"});
   EXPECT_EQ(r.code, 1) << r.out << r.err;
   EXPECT_NE(r.out.find("stored body does not match its checksum: not sent"),
             std::string::npos)

@@ -749,12 +749,12 @@ Result<EnqueueResult> StateStore::Enqueue(const std::vector<FileEvent>& events,
   EnqueueResult result;
   result.batch = NewId("b_", 16);
   // Chunks keep each write lock short (another process's `hooks pause`, a
-  // runner's attempt records); bounded by events.size() / kEnqueueChunk.
+  // runner's attempt records); each stores at least one event.
   size_t done = 0;
   do {
-    const size_t n = std::min(kEnqueueChunk, events.size() - done);
-    Result<EnqueueResult> chunk =
-        EnqueueChunk(events.data() + done, n, now_ms, result.batch);
+    size_t n = 0;
+    Result<EnqueueResult> chunk = EnqueueChunk(
+        events.data() + done, events.size() - done, now_ms, result.batch, &n);
     if (!chunk.ok()) return chunk.error();
     if (done == 0) result.first_event = chunk->first_event;
     if (n > 0) result.last_event = chunk->last_event;
@@ -775,11 +775,29 @@ Result<EnqueueResult> StateStore::Enqueue(const std::vector<FileEvent>& events,
 
 Result<EnqueueResult> StateStore::EnqueueChunk(const FileEvent* events,
                                                size_t n, int64_t now_ms,
-                                               const std::string& batch) {
+                                               const std::string& batch,
+                                               size_t* stored) {
+  *stored = 0;
   Transaction txn(db_);
   if (!txn.began()) return SqlError("store the events");
-  Result<std::vector<StoredHook>> hooks = ListHooks(false);
-  if (!hooks.ok()) return hooks.error();
+  // The hooks as they are now (ids and states only: ListHooks would count
+  // every delivery, once per chunk).
+  Result<sqlite3_stmt*> live = Prepare(
+      "SELECT id, state FROM hooks WHERE state != 'removed' ORDER BY seq",
+      "read the hooks");
+  if (!live.ok()) return live.error();
+  Result<std::vector<StoredHook>> hooks = std::vector<StoredHook>();
+  {
+    Stmt s(*live);
+    int rc;
+    while ((rc = s.Step()) == SQLITE_ROW) {
+      StoredHook h;
+      h.id = s.Text(0);
+      h.state = ParseHookState(s.Text(1)).value_or(HookState::kRemoved);
+      hooks->push_back(std::move(h));
+    }
+    if (rc != SQLITE_DONE) return SqlError("read the hooks");
+  }
   if (hooks->empty()) {
     return MakeError(path_ +
                      ": no hooks registered (add one with "
@@ -797,7 +815,8 @@ Result<EnqueueResult> StateStore::EnqueueChunk(const FileEvent* events,
   if (!ins_delivery.ok()) return ins_delivery.error();
   EnqueueResult result;
   for (const StoredHook& h : *hooks) result.hooks.push_back(h.id);
-  for (size_t i = 0; i < n; ++i) {
+  for (size_t i = 0; i < n && result.deliveries < kEnqueueChunk; ++i) {
+    ++*stored;
     const FileEvent& e = events[i];
     int64_t event_id = 0;
     {

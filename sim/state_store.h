@@ -77,8 +77,9 @@ inline constexpr int kStateSchemaVersion = 2;
 inline constexpr int32_t kStateApplicationId = 0x686b736d;
 // Default lease of a claim, ms.
 inline constexpr int64_t kDefaultLeaseMs = 30'000;
-// Events stored per transaction by Enqueue (short write locks).
-inline constexpr size_t kEnqueueChunk = 500;
+// Deliveries Enqueue stores per transaction, at most (short write locks;
+// an event's deliveries are never split).
+inline constexpr int64_t kEnqueueChunk = 2000;
 inline constexpr const char* kDefaultStatePath = "./.hooksim/state.db";
 inline constexpr const char* kStateEnvVar = "HOOKSIM_STATE";
 // Attempts a delivery may start in all (the contract's six).
@@ -276,9 +277,9 @@ class StateStore : public DeliveryStore {
 
   // Stores the events and one delivery per event and hook that is not
   // removed: pending for active hooks, held for paused ones, in
-  // transactions of kEnqueueChunk events (each chunk sees the hooks as they
-  // are then; a crash keeps the chunks committed). Fails when there is no
-  // hook.
+  // transactions of about kEnqueueChunk deliveries (each chunk sees the
+  // hooks as they are then; a crash keeps the chunks committed). Fails when
+  // there is no hook.
   Result<EnqueueResult> Enqueue(const std::vector<FileEvent>& events,
                                 int64_t now_ms);
 
@@ -325,8 +326,11 @@ class StateStore : public DeliveryStore {
   Status Migrate(bool created);
   Status MigrateFromV1();
   std::string NewId(std::string_view prefix, int hex_digits);
+  // Stores events from `events` (n at most) until kEnqueueChunk deliveries;
+  // *stored: how many events it stored.
   Result<EnqueueResult> EnqueueChunk(const FileEvent* events, size_t n,
-                                     int64_t now_ms, const std::string& batch);
+                                     int64_t now_ms, const std::string& batch,
+                                     size_t* stored);
   static int OnBusy(void* self, int count);
 
   std::string path_;

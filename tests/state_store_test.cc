@@ -598,7 +598,7 @@ TEST(StateStoreTest, Finding6_LongImportsCommitInChunks) {
   std::unique_ptr<StateStore> store = MustOpen(path);
   ASSERT_TRUE(store);
   store->AddHook("http://127.0.0.1:1/a", "", 1);
-  const int n = static_cast<int>(kEnqueueChunk) * 2 + 7;
+  const int n = static_cast<int>(kEnqueueChunk) * 2 + 7;  // One hook.
   const uint64_t before = store->commits();
   Result<EnqueueResult> e = store->Enqueue(Events(n), 10);
   ASSERT_TRUE(e.ok());

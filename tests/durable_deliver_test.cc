@@ -24,13 +24,13 @@
 #include <vector>
 
 #include "mock-receivers/behavior_parser.h"
-#include "mock-receivers/http_receiver_server.h"
+#include "mock-receivers/http/http_receiver_server.h"
 #include "mock-receivers/receiver.h"
-#include "sim/durable_delivery.h"
-#include "sim/random.h"
-#include "sim/release_events.h"
-#include "sim/state_store.h"
-#include "sim/time.h"
+#include "sim/base/random.h"
+#include "sim/base/time.h"
+#include "sim/contract/release_events.h"
+#include "sim/durable/durable_delivery.h"
+#include "sim/durable/state_store.h"
 #include "tests/loopback_servers.h"
 #include "tests/test_util.h"
 
@@ -1261,6 +1261,84 @@ TEST_F(DurableDeliverTest, SeededCrashAndResumeCountedAtTheReceiver) {
             << gave_up << " gave up, " << held << " held; " << lost
             << " attempts lost their outcome to a stop\n"
             << rounds;
+}
+
+// A store that fails every BeginAttempt from the n-th on ("disk full"), and
+// otherwise passes through to a StateStore.
+class FailingStore : public DeliveryStore {
+ public:
+  FailingStore(StateStore& store, int fail_from)
+      : store_(store), fail_from_(fail_from) {}
+  Result<ClaimResult> Claim(const std::string& owner, const ClaimOptions& o,
+                            int64_t now_ms) override {
+    return store_.Claim(owner, o, now_ms);
+  }
+  Result<int64_t> RenewLeases(const std::string& owner, int64_t now_ms,
+                              int64_t lease_ms) override {
+    return store_.RenewLeases(owner, now_ms, lease_ms);
+  }
+  Result<AttemptGate> BeginAttempt(const std::string& owner,
+                                   const std::string& id, int attempt,
+                                   int64_t now_ms, int64_t lease_ms) override {
+    if (++begins_ >= fail_from_) return MakeError("disk full (simulated)");
+    return store_.BeginAttempt(owner, id, attempt, now_ms, lease_ms);
+  }
+  Result<bool> EndAttempt(const std::string& owner,
+                          const AttemptEnd& end) override {
+    return store_.EndAttempt(owner, end);
+  }
+  Status Release(const std::string& owner) override {
+    return store_.Release(owner);
+  }
+  Result<PendingInfo> Pending(const std::string& owner,
+                              const DeliveryScope& scope,
+                              int64_t now_ms) override {
+    return store_.Pending(owner, scope, now_ms);
+  }
+  Result<int64_t> MaxSeq() override { return store_.MaxSeq(); }
+
+ private:
+  StateStore& store_;
+  int fail_from_;
+  int begins_ = 0;
+};
+
+// A storage error drains like a stop: no new attempt, the attempts in
+// flight end and their outcomes are recorded, every row is released, and
+// the run returns the error.
+TEST_F(DurableDeliverTest, AStorageErrorDrainsAndRecordsTheAttemptsInFlight) {
+  Receiver receiver;
+  receiver.SetLatency(0, 100);
+  Add(receiver.url("/slowa"));
+  Result<std::unique_ptr<StateStore>> store = StateStore::Open(state_);
+  ASSERT_TRUE(store.ok());
+  std::vector<FileEvent> events;
+  for (int i = 0; i < 20; ++i) {
+    events.push_back({"release", "{\"n\":" + std::to_string(i) + "}"});
+  }
+  ASSERT_TRUE((*store)->Enqueue(events, 1).ok());
+  FailingStore failing(**store, 5);  // Attempts 1-4 start, then errors.
+  DurableRunOptions options;
+  options.concurrency = 2;
+  options.handle_signals = false;
+  std::ostringstream out;
+  const DurableRunSummary summary = RunDurableDeliveries(failing, options, out);
+  ASSERT_TRUE(summary.error.has_value());
+  EXPECT_NE(summary.error->message.find("disk full"), std::string::npos);
+  EXPECT_EQ(summary.abandoned, 0u) << "in-flight attempts were awaited";
+  EXPECT_EQ(receiver.seen().size(), 4u);
+  EXPECT_EQ(QueryInt(state_, "SELECT COUNT(*) FROM attempts"), 4);
+  EXPECT_EQ(QueryInt(state_,
+                     "SELECT COUNT(*) FROM attempts WHERE ended_ms IS NULL"),
+            0)
+      << "every outcome recorded";
+  EXPECT_EQ(QueryInt(state_, "SELECT COUNT(*) FROM deliveries WHERE "
+                             "state = 'delivered'"),
+            4);
+  EXPECT_EQ(QueryInt(state_, "SELECT COUNT(*) FROM deliveries WHERE "
+                             "lease_owner IS NOT NULL"),
+            0)
+      << "released for the next runner";
 }
 
 }  // namespace

@@ -1,0 +1,385 @@
+#include "sim/durable/durable_delivery.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <memory>
+#include <unordered_map>
+
+#include "sim/base/time.h"
+#include "sim/engine/attempt_line.h"
+#include "sim/engine/delivery_engine.h"
+#include "sim/engine/retry_policy.h"
+#include "sim/http/http_transport.h"
+#include "sim/http/real_clock.h"
+#include "sim/os/interrupt_watcher.h"
+
+namespace hooksim {
+namespace {
+
+// Claims reach this far ahead; a retry due later is handed back.
+constexpr Duration kMinHorizon = std::chrono::seconds(5);
+// Past the attempt timeout, how long a drain waits for attempts in flight.
+constexpr Duration kDrainSlack = std::chrono::seconds(2);
+
+class Runner {
+ public:
+  Runner(DeliveryStore& store, const DurableRunOptions& options,
+         std::ostream& out)
+      : store_(store),
+        options_(options),
+        out_(out),
+        owner_(NewOwnerToken()),
+        lease_ms_(std::max<int64_t>(1, ToMillis(options.lease))),
+        horizon_(std::max(kMinHorizon, options.poll_interval)),
+        max_open_(std::clamp<size_t>(
+            static_cast<size_t>(std::max<int64_t>(1, options.concurrency)) *
+                32,
+            256, kMaxOpenDeliveries)),
+        transport_(clock_, HttpTransportOptions{.workers = static_cast<size_t>(
+                                                    options.concurrency)}) {}
+
+  DurableRunSummary Run() {
+    EngineOptions engine_options;
+    engine_options.seed = options_.seed;
+    engine_options.policy.max_reattempts = kContractMaxReattempts;
+    engine_options.policy.schedule = options_.schedule;
+    engine_options.policy.jitter = options_.jitter;
+    engine_options.policy.timeout = options_.timeout;
+    engine_options.keep_attempt_log = false;
+    engine_options.retain_ended = false;  // Slots are reused: bounded.
+    // As many attempts in flight as the transport has connections: an
+    // attempt started is written at once, never queued in the transport.
+    engine_options.max_in_flight = static_cast<size_t>(options_.concurrency);
+    // webhook-timestamp: the clock's zero in Unix time.
+    engine_options.unix_origin =
+        UnixTimeNow() - clock_.Now().time_since_epoch();
+    if (Status s = engine_options.policy.Validate()) {
+      summary_.error = MakeError("retry policy " + s->ToString());
+      return std::move(summary_);
+    }
+    engine_ =
+        std::make_unique<DeliveryEngine>(clock_, transport_, engine_options);
+    engine_->SetAttemptGate(
+        [this](const Delivery& d, uint32_t) { return Gate(d); });
+    engine_->SetRetryHook([this](const Delivery&, Duration delay) {
+      hand_back_ = draining_ || delay > horizon_;
+      return !hand_back_;
+    });
+    engine_->SetAttemptObserver(
+        [this](const AttemptRecord& record) { OnAttemptEnded(record); });
+
+    // Signals reach the loop thread as external work: the first drains,
+    // the second stops at once.
+    clock_.BeginExternalWork();
+    std::optional<InterruptWatcher> watcher;
+    if (options_.handle_signals) {
+      InterruptWatcherOptions w;
+      w.sigterm = true;
+      w.on_repeat = [this] {
+        if (options_.abort) options_.abort->store(true);
+        clock_.Stop();
+      };
+      watcher.emplace(
+          [this] {
+            clock_.CompleteExternalWork([this] { BeginDrain(true); });
+          },
+          std::move(w));
+    }
+    clock_.ScheduleAfter(Duration::zero(), [this] { Poll(); });
+    ScheduleRenewal();
+    RealRunLimits limits;
+    if (options_.keep_running) limits.wall_limit = std::chrono::hours(24 * 3650);
+    const Status run = clock_.Run(limits);
+    // Attempts still in flight are abandoned here: recorded as started,
+    // not ended; the next runner counts them.
+    summary_.abandoned = engine_->in_flight();
+    transport_.Shutdown();
+    if (watcher) {
+      summary_.interrupted = watcher->interrupted();
+      summary_.signal = watcher->signal();
+    }
+    watcher.reset();
+    if (run && !summary_.error) summary_.error = run;
+    if (Status s = store_.Release(owner_); s && !summary_.error) {
+      summary_.error = s;
+    }
+    // Whatever it still held stays pending in the store.
+    for (const auto& [id, hook] : open_) ++summary_.by_hook[hook].pending;
+    if (options_.progress && progress_shown_) out_ << "\n";
+    out_.flush();
+    return std::move(summary_);
+  }
+
+ private:
+  void Finish() {
+    finished_ = true;
+    clock_.Stop();
+  }
+
+  // A store error: record it, then drain (outcomes of attempts in flight
+  // are still recorded where the store can).
+  void StorageFailure(Error error) {
+    if (!summary_.error) summary_.error = std::move(error);
+    BeginDrain(false);
+  }
+
+  void BeginDrain(bool by_signal) {
+    if (draining_ || finished_) return;
+    draining_ = true;
+    const size_t in_flight = engine_->in_flight();
+    if (by_signal) {
+      out_ << (options_.progress && progress_shown_ ? "\n" : "")
+           << "stopping: no new attempts; waiting for " << in_flight
+           << (in_flight == 1 ? " attempt" : " attempts")
+           << " in flight (a second signal stops at once)\n";
+      out_.flush();
+    }
+    if (in_flight == 0) return Finish();
+    clock_.ScheduleAfter(options_.timeout + kDrainSlack, [this] {
+      if (!finished_) Finish();
+    });
+  }
+
+  void ScheduleRenewal() {
+    clock_.ScheduleAfter(Millis(std::max<int64_t>(1, lease_ms_ / 3)), [this] {
+      if (finished_) return;
+      Result<int64_t> n = store_.RenewLeases(owner_, WallNowMs(), lease_ms_);
+      if (!n.ok()) return StorageFailure(n.error());
+      ScheduleRenewal();
+    });
+  }
+
+  // At most one poll is pending; a sooner request replaces a later one.
+  void SchedulePoll(Duration delay) {
+    const auto due = std::chrono::steady_clock::now() + delay;
+    if (poll_pending_ && poll_due_ <= due) return;
+    poll_pending_ = true;
+    poll_due_ = due;
+    const uint64_t token = ++poll_token_;
+    clock_.ScheduleAfter(delay, [this, token] {
+      if (token == poll_token_) Poll();
+    });
+  }
+
+  void Poll() {
+    poll_pending_ = false;
+    if (draining_ || finished_) return;
+    const int64_t now_ms = WallNowMs();
+    size_t claimed = 0;
+    size_t limit = 0;
+    if (open_.size() < max_open_) {
+      ClaimOptions claim;
+      claim.scope = options_.scope;
+      limit = std::min(kMaxClaimBatch, max_open_ - open_.size());
+      claim.limit = limit;
+      claim.due_by_ms = now_ms + ToMillis(horizon_);
+      claim.lease_ms = lease_ms_;
+      Result<ClaimResult> result = store_.Claim(owner_, claim, now_ms);
+      if (!result.ok()) return StorageFailure(result.error());
+      for (const ClaimedDelivery& d : result->gave_up) {
+        ++summary_.by_hook[d.hook_id].gave_up;
+        if (options_.trace) {
+          out_ << d.id << "  hook=" << d.hook_id << "  " << kStoreMaxAttempts
+               << " attempts started before a stop  -> gave_up\n";
+        }
+      }
+      for (const ClaimedDelivery& d : result->failed) {
+        ++summary_.by_hook[d.hook_id].failed;
+        out_ << d.id << "  hook=" << d.hook_id
+             << "  stored body does not match its checksum: not sent  -> "
+                "failed\n";
+      }
+      for (ClaimedDelivery& d : result->deliveries) {
+        if (Status s = Restore(std::move(d), now_ms)) {
+          return StorageFailure(*s);
+        }
+        ++claimed;
+      }
+      claimed_total_ += claimed;
+    }
+    backlog_ = limit > 0 && claimed == limit;
+    if (!options_.keep_running && open_.empty() && claimed == 0) {
+      Result<PendingInfo> pending =
+          store_.Pending(owner_, options_.scope, now_ms);
+      if (!pending.ok()) return StorageFailure(pending.error());
+      if (pending->pending == 0) return Finish();
+      if (pending->leased_by_others > 0 && !waiting_shown_) {
+        waiting_shown_ = true;
+        out_ << "waiting for " << pending->leased_by_others
+             << " pending deliveries another runner holds (its lease ends in "
+             << std::max<int64_t>(0, pending->next_lease_end_ms - now_ms) /
+                    1000
+             << " s unless renewed)\n";
+        out_.flush();
+      }
+    }
+    SchedulePoll(claimed > 0 && !backlog_ && !options_.keep_running
+                     ? Duration::zero()
+                     : options_.poll_interval);
+  }
+
+  Status Restore(ClaimedDelivery d, int64_t now_ms) {
+    auto hook = hook_index_.find(d.hook_id);
+    if (hook == hook_index_.end()) {
+      const uint32_t index =
+          engine_->AddHook(Hook{d.hook_id, d.url, true, d.secret});
+      hook = hook_index_.emplace(d.hook_id, index).first;
+    }
+    RestoredDelivery restored;
+    restored.id = d.id;
+    restored.hook = hook->second;
+    restored.event =
+        engine_->RecordEvent(std::move(d.event_type), std::move(d.body));
+    restored.attempts_made = d.attempts_started;
+    restored.delay = Millis(std::max<int64_t>(0, d.next_at_ms - now_ms));
+    Result<uint32_t> index = engine_->RestoreDelivery(std::move(restored));
+    if (!index.ok()) return index.error();
+    open_[d.id] = d.hook_id;
+    summary_.peak_open = std::max(summary_.peak_open, open_.size());
+    return std::nullopt;
+  }
+
+  // A delivery left this runner (ended, handed back, held, ...).
+  void Left(const std::string& id) {
+    open_.erase(id);
+    if (backlog_ && !draining_ && open_.size() <= max_open_ / 2) {
+      SchedulePoll(Duration::zero());
+    }
+  }
+
+  bool Gate(const Delivery& d) {
+    // Draining: the row stays held until Release, then pending.
+    if (draining_ || finished_) return false;
+    Result<AttemptGate> gate = store_.BeginAttempt(
+        owner_, d.id, d.attempts + 1, WallNowMs(), lease_ms_);
+    if (!gate.ok()) {
+      StorageFailure(gate.error());
+      return false;
+    }
+    if (*gate == AttemptGate::kStart) return true;
+    const std::string hook = engine_->hooks()[d.hook].id;
+    const char* what = "";
+    switch (*gate) {
+      case AttemptGate::kHeld:
+        ++summary_.by_hook[hook].held;
+        what = "held: hook paused";
+        break;
+      case AttemptGate::kCancelled:
+        ++summary_.by_hook[hook].cancelled;
+        what = "cancelled: hook removed";
+        break;
+      default:
+        what = "dropped: another runner holds it now";
+        break;
+    }
+    if (options_.trace) out_ << d.id << "  hook=" << hook << "  " << what << "\n";
+    Left(d.id);
+    return false;
+  }
+
+  void OnAttemptEnded(const AttemptRecord& record) {
+    ++summary_.attempts;
+    const Delivery& d = engine_->deliveries()[record.delivery];
+    const std::string hook = engine_->hooks()[d.hook].id;
+    const std::string id = d.id;
+    AttemptEnd end;
+    end.delivery_id = id;
+    end.attempt = record.attempt;
+    end.ended_ms = WallNowMs();
+    end.result = DescribeAttemptResult(record.result);
+    end.state = std::string(DeliveryStateName(d.state));
+    end.next_at_ms = end.ended_ms;
+    if (record.next_at) {
+      end.next_at_ms += ToMillis(*record.next_at - clock_.Now());
+    }
+    const bool handed_back = d.state == DeliveryState::kPending && hand_back_;
+    end.release = handed_back;
+    hand_back_ = false;
+    Result<bool> stored = store_.EndAttempt(owner_, end);
+    if (!stored.ok()) {
+      // The outcome is lost, as in a crash: the attempt still counts.
+      StorageFailure(stored.error());
+    }
+    if (options_.trace) {
+      out_ << FormatAttemptLine(*engine_, record) << "\n";
+      out_.flush();
+    }
+    if (d.state == DeliveryState::kDelivered) {
+      ++summary_.by_hook[hook].delivered;
+      Left(id);
+    } else if (d.state == DeliveryState::kGaveUp) {
+      ++summary_.by_hook[hook].gave_up;
+      Left(id);
+    } else if (handed_back) {
+      Left(id);
+    }
+    if (options_.progress) ShowProgress();
+    // (This attempt no longer counts in flight here.)
+    if (draining_ && engine_->in_flight() == 0) Finish();
+  }
+
+  void ShowProgress() {
+    const auto now = std::chrono::steady_clock::now();
+    if (progress_shown_ &&
+        now - last_progress_ < std::chrono::milliseconds(100)) {
+      return;
+    }
+    last_progress_ = now;
+    progress_shown_ = true;
+    uint64_t delivered = 0, gave_up = 0;
+    for (const auto& [hook, c] : summary_.by_hook) {
+      delivered += static_cast<uint64_t>(c.delivered);
+      gave_up += static_cast<uint64_t>(c.gave_up);
+    }
+    out_ << "\r" << (delivered + gave_up) << "/" << claimed_total_
+         << " ended: " << delivered << " delivered, " << gave_up << " gave_up, "
+         << summary_.attempts << " attempts";
+    out_.flush();
+  }
+
+  DeliveryStore& store_;
+  const DurableRunOptions& options_;
+  std::ostream& out_;
+  const std::string owner_;
+  const int64_t lease_ms_;
+  const Duration horizon_;
+  const size_t max_open_;
+  RealClock clock_;
+  HttpTransport transport_;
+  std::unique_ptr<DeliveryEngine> engine_;
+  std::unordered_map<std::string, uint32_t> hook_index_;
+  // Deliveries this runner holds: id -> hook id. At most max_open_.
+  std::unordered_map<std::string, std::string> open_;
+  DurableRunSummary summary_;
+  uint64_t claimed_total_ = 0;
+  bool draining_ = false;
+  bool finished_ = false;
+  bool hand_back_ = false;  // Set by the retry hook for the observer.
+  bool backlog_ = false;    // The last claim was full: more may wait.
+  bool waiting_shown_ = false;
+  bool poll_pending_ = false;
+  std::chrono::steady_clock::time_point poll_due_{};
+  uint64_t poll_token_ = 0;
+  bool progress_shown_ = false;
+  std::chrono::steady_clock::time_point last_progress_{};
+};
+
+}  // namespace
+
+int64_t WallNowMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+DurableRunSummary RunDurableDeliveries(DeliveryStore& store,
+                                       const DurableRunOptions& options,
+                                       std::ostream& out) {
+  Runner runner(store, options, out);
+  return runner.Run();
+}
+
+}  // namespace hooksim

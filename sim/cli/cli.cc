@@ -158,7 +158,11 @@ po::options_description DeliverOptionsDesc() {
       "without --url: deliver what is pending in the state (held deliveries "
       "of resumed hooks, and any a stopped run left)")(
       "trace", po::bool_switch(),
-      "without --url: print every attempt as it ends");
+      "without --url: print every attempt as it ends")(
+      "lease-ms", po::value<std::string>(),
+      "without --url: lease on claimed deliveries, renewed every third of "
+      "it; another runner takes them over this long after a crash "
+      "(1000..3600000, default 30000)");
   return d;
 }
 
@@ -173,20 +177,26 @@ constexpr const char* kDeliverUsage =
     "re-attempted after the scheduled delay, 6 attempts at most. Prints each\n"
     "attempt as it ends, one line per delivery, and a summary.\n"
     "Exit codes: 0 all delivered, 1 some gave up, 2 bad usage,\n"
-    "130 interrupted (Ctrl-C; open deliveries are listed as pending).\n"
+    "130 interrupted (Ctrl-C), 143 SIGTERM (open deliveries are listed as\n"
+    "pending).\n"
     "\n"
     "usage: hooksim deliver [--count N | --generate N | --event-file F]\n"
-    "         [--state FILE] [--trace] [retry flags as above]\n"
-    "       hooksim deliver --resume [--state FILE] [--trace] [retry flags]\n"
+    "         [--state FILE] [--trace] [--lease-ms L] [retry flags as above]\n"
+    "       hooksim deliver --resume [--state FILE] [--trace] [--lease-ms L]\n"
+    "         [retry flags]\n"
     "\n"
     "Without --url, delivers to every hook of the state database (see\n"
     "hooksim hooks): the events and their deliveries are stored first\n"
-    "(held for paused hooks), every attempt is recorded as it starts and\n"
-    "ends, and the command returns once every delivery to an active hook has\n"
-    "ended, with one line per hook. After a crash or Ctrl-C, --resume\n"
-    "carries on where it stopped (attempts made before count toward the 6).\n"
-    "Exit codes: 0 all delivered, 1 some gave up (or a state error), 2 bad\n"
-    "usage or no hooks, 130 interrupted (deliveries stay stored).\n";
+    "(held for paused hooks), every attempt is recorded as started just\n"
+    "before its first byte is written and as ended with its result, and the\n"
+    "command returns once every delivery to an active hook has ended, with\n"
+    "one line per hook. SIGINT or SIGTERM drains: no new attempts, those in\n"
+    "flight end and are recorded, the rest is released; a second signal\n"
+    "stops at once. After a crash or a stop, --resume carries on where it\n"
+    "stopped (attempts made before count toward the 6).\n"
+    "Exit codes: 0 all delivered, 1 some gave up or failed (or a state\n"
+    "error), 2 bad usage, no hooks, or no state database at the path,\n"
+    "130 SIGINT, 143 SIGTERM (deliveries stay stored).\n";
 
 po::options_description WorkerOptionsDesc() {
   po::options_description d("options");
@@ -206,6 +216,10 @@ po::options_description WorkerOptionsDesc() {
       "each delay is scaled by 1 +- this fraction (0..1, default 0.2)")(
       "concurrency", po::value<std::string>(),
       "attempts in flight at once (1..1024, default 16)")(
+      "lease-ms", po::value<std::string>(),
+      "lease on claimed deliveries, renewed every third of it; another "
+      "runner takes them over this long after a crash (1000..3600000, "
+      "default 30000)")(
       "trace", po::bool_switch(), "print every attempt as it ends");
   return d;
 }
@@ -213,15 +227,17 @@ po::options_description WorkerOptionsDesc() {
 constexpr const char* kWorkerUsage =
     "usage: hooksim worker [--state FILE] [--poll-ms N] [--trace]\n"
     "         [--retry-schedule-ms D1,...,D5] [--timeout-ms T] [--jitter F]\n"
-    "         [--concurrency C] [--seed S]\n"
+    "         [--concurrency C] [--seed S] [--lease-ms L]\n"
     "\n"
     "Delivers, until SIGINT or SIGTERM, whatever becomes deliverable in the\n"
-    "state database: pending deliveries nobody alive is working on (left by\n"
-    "a stopped run, or stored by another process), and held ones whose hook\n"
-    "was resumed. Attempts are recorded as in hooksim deliver. On a stop,\n"
-    "attempts in flight are abandoned and the rows released for the next\n"
-    "run. Exit codes: 0 stopped by a signal, 1 a state database error,\n"
-    "2 bad usage.\n";
+    "state database: pending deliveries nobody holds a lease on (new ones,\n"
+    "ones a stopped or crashed runner left), and held ones whose hook was\n"
+    "resumed. Attempts are recorded as in hooksim deliver. The first SIGINT\n"
+    "or SIGTERM drains (no new attempts; those in flight end and are\n"
+    "recorded; the rest is released); a second one stops at once.\n"
+    "Exit codes: 0 stopped by a signal after draining, 1 a state database\n"
+    "error, 2 bad usage or no state database at the path, 130/143 stopped at\n"
+    "once by a second SIGINT/SIGTERM (attempts in flight abandoned).\n";
 
 po::options_description ReceiverOptionsDesc() {
   po::options_description d("options");
@@ -515,6 +531,7 @@ int CmdDeliver(const std::vector<std::string>& args, std::ostream& out,
   flags.state = flag("state");
   flags.resume = vm["resume"].as<bool>();
   flags.trace = vm["trace"].as<bool>();
+  flags.lease_ms = flag("lease-ms");
   Result<DeliverOptions> options = ParseDeliverFlags(flags);
   if (!options.ok()) {
     err << "hooksim deliver: " << options.error().message << "\n"
@@ -556,6 +573,7 @@ int CmdWorker(const std::vector<std::string>& args, std::ostream& out,
   flags.deliver.jitter = flag("jitter");
   flags.deliver.concurrency = flag("concurrency");
   flags.deliver.trace = vm["trace"].as<bool>();
+  flags.deliver.lease_ms = flag("lease-ms");
   flags.poll_ms = flag("poll-ms");
   Result<WorkerOptions> options = ParseWorkerFlags(flags);
   if (!options.ok()) {

@@ -150,7 +150,11 @@ int Deliver(const DeliverOptions& options, std::ostream& out,
   });
   // From here on, Ctrl-C stops the clock instead of killing the process.
   std::optional<InterruptWatcher> watcher;
-  if (options.handle_interrupt) watcher.emplace([&clock] { clock.Stop(); });
+  if (options.handle_interrupt) {
+    InterruptWatcherOptions watch;
+    watch.sigterm = true;
+    watcher.emplace([&clock] { clock.Stop(); }, std::move(watch));
+  }
 
   const int64_t count = options.events
                             ? static_cast<int64_t>(options.events->size())
@@ -191,6 +195,7 @@ int Deliver(const DeliverOptions& options, std::ostream& out,
   // here; nothing touches the engine's requests afterwards.
   transport.Shutdown();
   const bool interrupted = watcher && watcher->interrupted();
+  const int interrupted_code = interrupted ? watcher->exit_code() : 0;
   watcher.reset();
   const double wall_s = std::chrono::duration<double>(
                             std::chrono::steady_clock::now() - wall_start)
@@ -215,10 +220,13 @@ int Deliver(const DeliverOptions& options, std::ostream& out,
   out.flush();
 
   if (interrupted) {
-    err << "hooksim deliver: interrupted: " << pending
-        << (pending == 1 ? " delivery" : " deliveries") << " still pending ("
-        << (count - published) << " events not published)\n";
-    return kInterruptedExitCode;
+    err << "hooksim deliver: "
+        << (interrupted_code == kTerminatedExitCode ? "terminated (SIGTERM)"
+                                                    : "interrupted")
+        << ": " << pending << (pending == 1 ? " delivery" : " deliveries")
+        << " still pending (" << (count - published)
+        << " events not published)\n";
+    return interrupted_code;
   }
   if (run) {
     err << "hooksim deliver: " << run->message << "\n";
@@ -247,6 +255,15 @@ Result<DeliverOptions> ParseDeliverFlags(const DeliverFlags& flags) {
           "hooks add URL --secret)");
     }
     if (flags.interval_ms) return MakeError("--interval-ms: only with --url");
+  }
+  if (flags.lease_ms) {
+    if (flags.url) {
+      return MakeError("--lease-ms: not with --url (nothing is stored)");
+    }
+    Result<int64_t> v =
+        ParseInt("lease-ms", *flags.lease_ms, kMinLeaseMs, kMaxLeaseMs);
+    if (!v.ok()) return v.error();
+    options.lease = Millis(*v);
   }
   options.state = flags.state;
   options.resume = flags.resume;

@@ -18,6 +18,7 @@
 #include "mock-receivers/http_receiver_server.h"
 #include "mock-receivers/receiver.h"
 #include "sim/child_process.h"
+#include "sim/conform_html.h"
 #include "sim/deliver_command.h"
 #include "sim/event_file.h"
 #include "sim/interrupt_watcher.h"
@@ -303,13 +304,15 @@ Result<ConformOptions> ParseConformFlags(const ConformFlags& flags) {
   }
   for (const auto& [file, flag] :
        {std::pair{&flags.junit, "--junit"},
-        std::pair{&flags.report_json, "--report-json"}}) {
+        std::pair{&flags.report_json, "--report-json"},
+        std::pair{&flags.report_html, "--report-html"}}) {
     if (*file && (*file)->empty()) {
       return MakeError(std::string(flag) + ": expected a file name, got \"\"");
     }
   }
   o.junit = flags.junit;
   o.report_json = flags.report_json;
+  o.report_html = flags.report_html;
   return o;
 }
 
@@ -458,7 +461,8 @@ int RunConform(const ConformOptions& options, std::ostream& out,
     return 2;
   }
   // Reports go to files that must be writable: check before the run.
-  for (const auto& file : {options.junit, options.report_json}) {
+  for (const auto& file :
+       {options.junit, options.report_json, options.report_html}) {
     if (!file) continue;
     std::ofstream probe(*file, std::ios::app);
     if (!probe) {
@@ -535,6 +539,15 @@ int RunConform(const ConformOptions& options, std::ostream& out,
       << "\n";
     if (!f) {
       err << "hooksim conform: " << *options.report_json << ": write failed\n";
+      code = 2;
+    }
+  }
+  if (options.report_html) {
+    std::ofstream f(*options.report_html, std::ios::binary | std::ios::trunc);
+    f << RenderConformHtml(
+        ConformHtmlPicture(options, results, total, interrupted));
+    if (!f) {
+      err << "hooksim conform: " << *options.report_html << ": write failed\n";
       code = 2;
     }
   }

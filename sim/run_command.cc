@@ -5,6 +5,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "sim/html_report.h"
 #include "sim/report.h"
 #include "sim/runner.h"
 #include "sim/scenario.h"
@@ -90,6 +91,15 @@ int RunRunCommand(const RunCommandOptions& options, std::ostream& out,
     scenarios.push_back(std::move(s).value());
   }
   if (bad) return 2;
+  if (!options.report_html.empty()) {
+    // Checked before the run, so a long run does not end in a bad path.
+    std::ofstream probe(options.report_html, std::ios::app);
+    if (!probe) {
+      err << "hooksim run: --report-html: cannot write " << options.report_html
+          << "\n";
+      return 2;
+    }
+  }
 
   // One validator (schemas parsed once) for every scenario of the run.
   Result<std::shared_ptr<const PayloadValidator>> validator =
@@ -99,6 +109,8 @@ int RunRunCommand(const RunCommandOptions& options, std::ostream& out,
     return 2;
   }
   std::vector<ScenarioOutcome> outcomes;
+  const RunHtmlOptions html_options{.command = options.command};
+  std::vector<RunPicture> pictures;  // Only with --report-html.
   for (const Scenario& scenario : scenarios) {
     RunOptions ropts;
     ropts.seed = options.seed;
@@ -142,6 +154,9 @@ int RunRunCommand(const RunCommandOptions& options, std::ostream& out,
     out << FormatScenarioLine(o) << "\n";
     PrintFailureDetails(o, out);
     out.flush();
+    if (!options.report_html.empty()) {
+      pictures.push_back(CollectRunPicture(**run, o, html_options));
+    }
     outcomes.push_back(std::move(o));
   }
 
@@ -163,6 +178,13 @@ int RunRunCommand(const RunCommandOptions& options, std::ostream& out,
     WriteJUnit(ReportJUnit(outcomes), xml);
     if (Status s = WriteFile(options.junit, xml.str())) {
       err << "hooksim run: --junit: " << s->ToString() << "\n";
+      return 2;
+    }
+  }
+  if (!options.report_html.empty()) {
+    if (Status s = WriteFile(options.report_html,
+                             RenderRunHtml(pictures, html_options))) {
+      err << "hooksim run: --report-html: " << s->ToString() << "\n";
       return 2;
     }
   }

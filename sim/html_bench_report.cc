@@ -31,12 +31,32 @@ std::string Str(const Json& j, const char* key) {
   return it->is_string() ? it->get<std::string>() : it->dump();
 }
 
+// "1, 2, 4 ms" from [1.0, 2.0, 4.0].
+std::string Milliseconds(const Json& j) {
+  std::string s;
+  if (j.is_array()) {
+    for (const Json& v : j) {
+      if (!s.empty()) s += ", ";
+      s += v.is_number() ? ReadableSpan(static_cast<int64_t>(
+                               std::llround(v.get<double>() * 1000)))
+                         : v.dump();
+    }
+  } else if (j.is_number()) {
+    s = ReadableSpan(static_cast<int64_t>(std::llround(j.get<double>() * 1000)));
+  }
+  return s;
+}
+
+std::string Rate(double v) {
+  return GroupedNumber(static_cast<uint64_t>(std::llround(std::max(v, 0.0))));
+}
+
 std::string Kpi(const std::string& value, const std::string& label) {
   return "<div class=\"kpi\"><b>" + value + "</b><span>" + label +
          "</span></div>";
 }
 
-std::string ThroughputChart(const ThroughputSeries& series) {
+std::string ThroughputChart(const ThroughputSeries& series, double wall_s) {
   const std::vector<uint64_t>& d = series.deliveries();
   const std::vector<uint64_t>& a = series.attempts();
   const double bucket_s = static_cast<double>(series.bucket().count()) / 1e6;
@@ -110,6 +130,11 @@ std::string ThroughputChart(const ThroughputSeries& series) {
        "background:var(--timeout)\"></i>attempts ended per second</span>"
        "<span>interval " + FixedNumber(bucket_s, bucket_s < 10 ? 1 : 0) +
        " s</span></div>";
+  const double last = wall_s - bucket_s * static_cast<double>(n - 1);
+  if (!d.empty() && last > 0 && last < bucket_s * 0.999) {
+    s += "<p class=\"note\">The last interval is partial: the run ended " +
+         FixedNumber(last, 2) + " s into it, so its bar is lower.</p>";
+  }
   return s;
 }
 
@@ -139,7 +164,7 @@ std::string LatencyChart(const std::string& name, const LatencyHistogram& h) {
   }
   if (below < h.count() && bins > 0) counts[bins - 1] += h.count() - below;
   peak = std::max(peak, counts.empty() ? 1 : counts[bins - 1]);
-  const double w = 480, ht = 200, x0 = 44, y0 = 16, pw = w - x0 - 12,
+  const double w = 480, ht = 200, x0 = 30, y0 = 16, pw = w - x0 - 34,
                ph = ht - y0 - 36;
   const double bw = pw / std::max(bins, 1);
   const auto xv = [&](double us) {
@@ -194,7 +219,7 @@ std::string LatencyChart(const std::string& name, const LatencyHistogram& h) {
 std::string RenderBenchHtml(const BenchPicture& p) {
   const Json& f = p.figures;
   std::string s = PageStart("hooksim bench: " +
-                            FixedNumber(Num(f, "deliveries_per_s"), 0) +
+                            Rate(Num(f, "deliveries_per_s")) +
                             " deliveries/s");
   s += "<header class=\"top\"><h1>hooksim bench report</h1><div class=\"sub\">"
        "delivery throughput over real HTTP on loopback</div></header>\n"
@@ -207,15 +232,16 @@ std::string RenderBenchHtml(const BenchPicture& p) {
        " connections &#xB7; failure rate " +
        HtmlEscape(Str(f, "failure_rate")) + " &#xB7; seed " +
        std::to_string(Count(f, "seed")) + " &#xB7; retry schedule " +
-       HtmlEscape(Str(f, "retry_schedule_ms")) + " ms &#xB7; timeout " +
-       HtmlEscape(Str(f, "timeout_ms")) + " ms" +
+       HtmlEscape(Milliseconds(f.value("retry_schedule_ms", Json()))) +
+       " &#xB7; timeout " +
+       HtmlEscape(Milliseconds(f.value("timeout_ms", Json()))) +
        (f.value("interrupted", false) ? " &#xB7; <b>interrupted</b>" : "") +
        "</div></div>\n";
   s += "<div class=\"kpis summary\" data-deliveries=\"" +
        std::to_string(Count(f, "deliveries")) + "\" data-attempts=\"" +
        std::to_string(Count(f, "attempts")) + "\">" +
-       Kpi(FixedNumber(Num(f, "deliveries_per_s"), 0), "deliveries/s") +
-       Kpi(FixedNumber(Num(f, "attempts_per_s"), 0), "attempts/s") +
+       Kpi(Rate(Num(f, "deliveries_per_s")), "deliveries/s") +
+       Kpi(Rate(Num(f, "attempts_per_s")), "attempts/s") +
        Kpi(GroupedNumber(Count(f, "deliveries")), "deliveries ended") +
        Kpi(GroupedNumber(Count(f, "delivered")), "delivered") +
        Kpi(GroupedNumber(Count(f, "gave_up")), "gave up") +
@@ -226,7 +252,7 @@ std::string RenderBenchHtml(const BenchPicture& p) {
            "peak RSS") +
        "</div>\n";
   s += "<h2>Throughput over time</h2><div class=\"card chart\">" +
-       ThroughputChart(p.throughput) + "</div>\n";
+       ThroughputChart(p.throughput, Num(f, "wall_s")) + "</div>\n";
   s += "<h2>Latency</h2><div class=\"split\"><div class=\"card grow\"><h3>Per "
        "delivery</h3><p class=\"note\">from its publication (its first "
        "attempt is due at once) to its final outcome</p>" +

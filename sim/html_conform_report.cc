@@ -68,7 +68,7 @@ std::string RequestTimeline(const ConformCasePicture& c) {
     end_us = std::max(end_us, c.requests[i].at_us);
   }
   end_us = std::max<int64_t>(end_us + end_us / 40, 1000);
-  const double label_w = 96, plot_w = 560, lane_h = 18, top = 24;
+  const double label_w = 70, plot_w = 480, lane_h = 18, top = 24;
   const size_t lanes = c.events + 1;  // One per event, then "other".
   const double height = top + lane_h * static_cast<double>(lanes) + 8;
   const double width = label_w + plot_w + 16;
@@ -253,10 +253,12 @@ std::string RenderConformHtml(const ConformPicture& p) {
            HtmlEscape(r.seen) + "</td><td>" + HtmlEscape(r.message) +
            "</td></tr>";
     }
-    s += "</table>\n<div class=\"split\" style=\"margin-top:10px\"><div>"
-         "<h3>Requests the receiver saw</h3>" +
+    s += "</table>\n<div class=\"split\" style=\"margin-top:10px\"><div "
+         "style=\"flex:0 0 auto;max-width:600px\"><h3>Requests the receiver "
+         "saw</h3>" +
          RequestTimeline(c) +
-         "</div><div class=\"grow\"><h3>Sender's standard error</h3>" +
+         "</div><div style=\"flex:1 1 0;min-width:280px\"><h3>Sender's "
+         "standard error</h3>" +
          OutputBlock("stderr", c.stderr_text) +
          "<details><summary>standard output</summary>" +
          OutputBlock("stdout", c.stdout_text) + "</details></div></div>\n";

@@ -297,7 +297,7 @@ std::string AttemptsChart(const RunPicture& p) {
   for (const auto& [n, c] : p.attempts_per_delivery) {
     peak = std::max(peak, c.delivered + c.gave_up + c.held + c.open);
   }
-  const double w = 500, h = 210, x0 = 36, y0 = 18, ph = 150;
+  const double w = 500, h = 226, x0 = 36, y0 = 34, ph = 150;
   const double bw = (w - x0 - 10) / (top + 1);
   std::string s = "<svg class=\"attempts-chart\" width=\"" + Coord(w) +
                   "\" height=\"" + Coord(h) + "\" viewBox=\"0 0 " + Coord(w) +
@@ -340,9 +340,10 @@ std::string AttemptsChart(const RunPicture& p) {
   }
   const double lx = x0 + bw * (kContractLimit + 1);
   s += "<line class=\"limit\" x1=\"" + Coord(lx) + "\" x2=\"" + Coord(lx) +
-       "\" y1=\"" + Coord(y0 - 6) + "\" y2=\"" + Coord(y0 + ph) + "\"/>";
-  s += "<text x=\"" + Coord(lx - 4) + "\" y=\"" + Coord(y0 + 2) +
-       "\" text-anchor=\"end\" style=\"fill:var(--reset)\">contract limit: " +
+       "\" y1=\"16\" y2=\"" + Coord(y0 + ph) + "\"/>";
+  s += "<text x=\"" + Coord(lx) + "\" y=\"12\" text-anchor=\"" +
+       (lx > w / 2 ? "end" : "start") +
+       "\" style=\"fill:var(--reset)\">contract limit: " +
        std::to_string(kContractLimit) + " attempts</text>";
   s += "<text x=\"" + Coord(x0 + (w - x0) / 2) + "\" y=\"" + Coord(h - 4) +
        "\" text-anchor=\"middle\">attempts per delivery</text>";
@@ -656,13 +657,11 @@ std::string RenderRunHtml(const std::vector<RunPicture>& pictures,
        std::to_string(pictures.size()) + "\" data-passed=\"" +
        std::to_string(passed) + "\" data-failed=\"" + std::to_string(failed) +
        "\">" + Kpi(std::to_string(pictures.size()), "scenarios") +
-       Kpi("<span style=\"color:var(--ok)\">" + std::to_string(passed) +
-               "</span>",
-           "passed") +
-       Kpi("<span style=\"color:" +
-               std::string(failed ? "var(--reset)" : "inherit") + "\">" +
-               std::to_string(failed) + "</span>",
-           "failed") +
+       "<div class=\"kpi\"><b style=\"color:var(--ok)\">" +
+       std::to_string(passed) +
+       "</b><span>passed</span></div><div class=\"kpi\"><b style=\"color:" +
+       std::string(failed ? "var(--reset)" : "inherit") + "\">" +
+       std::to_string(failed) + "</b><span>failed</span></div>" +
        Kpi(GroupedNumber(deliveries), "deliveries") +
        Kpi(GroupedNumber(attempts), "attempts") + "</div>\n";
   s += "<div class=\"card\"><table class=\"scenarios\"><tr><th>verdict</th>"

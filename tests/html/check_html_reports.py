@@ -203,6 +203,24 @@ class Chromium:
         with open(path, "wb") as f:
             f.write(base64.b64decode(shot["data"]))
 
+    def screenshot_element(self, session, selector, path):
+        box = self.evaluate(session, """(() => {
+            const e = document.querySelector(%s);
+            if (!e) return null;
+            const b = e.getBoundingClientRect();
+            return [b.x, b.y + window.scrollY, b.width, b.height];
+        })()""" % json.dumps(selector))
+        if not check(box is not None, "no element %s to photograph" % selector):
+            return
+        clip = {"x": box[0] - 8, "y": box[1] - 8, "width": box[2] + 16,
+                "height": box[3] + 16, "scale": 1}
+        shot = self.call("Page.captureScreenshot",
+                         {"format": "png", "clip": clip,
+                          "captureBeyondViewport": True}, session=session,
+                         timeout=60)
+        with open(path, "wb") as f:
+            f.write(base64.b64decode(shot["data"]))
+
     def close(self):
         try:
             self.call("Browser.close", timeout=10)
@@ -470,6 +488,11 @@ def main():
                 checker(chromium.evaluate(session, dom_js), json.load(f))
             chromium.screenshot(session, p(page + ".png"), shot_height)
             print("  %s: screenshot %s" % (page, p(page + ".png")), flush=True)
+            if page == "run-pass":
+                # The README's picture (docs/run-report.png is a copy).
+                chromium.screenshot_element(
+                    session, 'section[data-name="two-hour-outage"]',
+                    p("readme-run-report.png"))
     finally:
         chromium.close()
 

@@ -378,6 +378,10 @@ int CmdRun(const std::vector<std::string>& args, std::ostream& out,
   if (vm.count("report-html")) {
     options.report_html = vm["report-html"].as<std::string>();
     options.command = CommandLine("run", args);
+    if (options.report_html.empty()) {
+      err << "hooksim run: --report-html: expected a file name, got \"\"\n";
+      return 2;
+    }
   }
   options.trace = vm["trace"].as<bool>();
   const std::string mode = vm["mode"].as<std::string>();

@@ -214,9 +214,10 @@ std::string ReadableSpan(int64_t us) {
   return negative ? "-" + s : s;
 }
 
-TimeAxis::TimeAxis(Kind kind, int64_t end_us, double x0, double width)
-    : kind_(kind), end_us_(std::max<int64_t>(end_us, kMs)), x0_(x0),
-      width_(width) {}
+TimeAxis::TimeAxis(Kind kind, int64_t end_us, double x0, double width,
+                   int64_t log_unit_us)
+    : kind_(kind), end_us_(std::max<int64_t>(end_us, kMs)),
+      unit_us_(std::max<int64_t>(log_unit_us, kMs)), x0_(x0), width_(width) {}
 
 double TimeAxis::X(int64_t us) const {
   const double t = static_cast<double>(std::clamp<int64_t>(us, 0, end_us_));
@@ -224,8 +225,9 @@ double TimeAxis::X(int64_t us) const {
   if (kind_ == Kind::kLinear) {
     f = t / static_cast<double>(end_us_);
   } else {
-    f = std::log10(1 + t / kMs) /
-        std::log10(1 + static_cast<double>(end_us_) / kMs);
+    const double unit = static_cast<double>(unit_us_);
+    f = std::log10(1 + t / unit) /
+        std::log10(1 + static_cast<double>(end_us_) / unit);
   }
   return x0_ + f * width_;
 }
@@ -234,8 +236,9 @@ std::vector<int64_t> TimeAxis::Ticks() const {
   std::vector<int64_t> ticks = {0};
   if (kind_ == Kind::kLog) {
     static constexpr int64_t kLogTicks[] = {
-        kMs, 10 * kMs, 100 * kMs, kS, 10 * kS, kMin, 10 * kMin,
-        kH,  6 * kH,   kD,        7 * kD,      30 * kD};
+        kMs,      10 * kMs, 100 * kMs, kS,     5 * kS, 10 * kS, 30 * kS,
+        kMin,     5 * kMin, 10 * kMin, 30 * kMin, kH,  2 * kH,  6 * kH,
+        12 * kH,  kD,       7 * kD,    30 * kD};
     double last_x = X(0);
     for (int64_t t : kLogTicks) {
       if (t > end_us_) break;
@@ -284,6 +287,18 @@ TimeAxis::Kind ChooseAxisKind(const std::vector<int64_t>& gaps_us,
   }
   return tight * 10 > gaps_us.size() ? TimeAxis::Kind::kLog
                                      : TimeAxis::Kind::kLinear;
+}
+
+TimeAxis FitTimeAxis(const std::vector<int64_t>& gaps_us, int64_t end_us,
+                     double x0, double width) {
+  const TimeAxis::Kind kind = ChooseAxisKind(gaps_us, end_us, width);
+  int64_t shortest = end_us;
+  for (int64_t g : gaps_us) {
+    if (g > 0) shortest = std::min(shortest, g);
+  }
+  const int64_t unit =
+      std::clamp<int64_t>(shortest / 2, kMs, std::max<int64_t>(end_us / 1000, kMs));
+  return TimeAxis(kind, end_us, x0, width, unit);
 }
 
 std::string CommandLine(std::string_view command,

@@ -39,15 +39,17 @@ std::string FixedNumber(double value, int decimals);
 std::string ReadableSpan(int64_t micros);
 
 // Maps run time (microseconds since the run's start) to an x pixel.
-// Linear, or logarithmic (log10(1 + t / 1 ms)) when the run's attempts
+// Linear, or logarithmic (log10(1 + t / unit)) when the run's attempts
 // span several orders of magnitude (a retry schedule from seconds to
 // hours).
 class TimeAxis {
  public:
   enum class Kind { kLinear, kLog };
 
-  // Domain [0, end_us] (end_us at least 1 ms) onto [x0, x0 + width].
-  TimeAxis(Kind kind, int64_t end_us, double x0, double width);
+  // Domain [0, end_us] (end_us at least 1 ms) onto [x0, x0 + width]; a
+  // log axis is linear below about `log_unit_us` (at least 1 ms).
+  TimeAxis(Kind kind, int64_t end_us, double x0, double width,
+           int64_t log_unit_us = 1000);
 
   double X(int64_t micros) const;
   Kind kind() const { return kind_; }
@@ -61,6 +63,7 @@ class TimeAxis {
  private:
   Kind kind_;
   int64_t end_us_;
+  int64_t unit_us_;
   double x0_;
   double width_;
 };
@@ -70,6 +73,12 @@ class TimeAxis {
 // under 3 px wide on a linear axis of `width` px over [0, end_us].
 TimeAxis::Kind ChooseAxisKind(const std::vector<int64_t>& gaps_us,
                               int64_t end_us, double width);
+
+// The axis for those gaps: ChooseAxisKind's kind; a log axis's unit is half
+// the shortest gap (1 ms .. end / 1000), so no width is spent on
+// milliseconds when nothing happens that fast.
+TimeAxis FitTimeAxis(const std::vector<int64_t>& gaps_us, int64_t end_us,
+                     double x0, double width);
 
 // "hooksim CMD ARG ..." with each argument shell-quoted where needed.
 std::string CommandLine(std::string_view command,

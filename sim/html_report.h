@@ -11,8 +11,9 @@
 // page byte for byte (no timestamps, no wall times).
 //
 // Size: a run page draws at most RunHtmlOptions::max_lanes deliveries per
-// scenario (those named in a finding first, then those that gave up, then
-// a sample seeded by the scenario's seed) and says how many of how many.
+// scenario (those named in a finding first, then those that gave up, up to
+// half of the lanes left while others wait, then a sample seeded by the
+// scenario's seed) and says how many of how many.
 // Thread: pure functions over values.
 #ifndef HOOKSIM_SIM_HTML_REPORT_H_
 #define HOOKSIM_SIM_HTML_REPORT_H_

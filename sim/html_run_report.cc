@@ -131,8 +131,7 @@ std::string TimelineSvg(const RunPicture& p, size_t scenario_index) {
     }
   }
   const int64_t end_us = std::max<int64_t>(p.end_us + p.end_us / 50, 1000);
-  const TimeAxis axis(ChooseAxisKind(gaps, end_us, kPlotW), end_us, kLabelW,
-                      kPlotW);
+  const TimeAxis axis = FitTimeAxis(gaps, end_us, kLabelW, kPlotW);
 
   // Rows: a header per hook, then its lanes.
   std::vector<std::vector<const Lane*>> by_hook(p.hooks.size());
@@ -474,8 +473,8 @@ std::string ScenarioSection(const RunPicture& p, size_t index,
        " of " + GroupedNumber(v.deliveries) +
        " deliveries drawn (at most " + std::to_string(options.max_lanes) +
        " per scenario: those named in a finding first, then those that gave "
-       "up, then a sample seeded by the scenario's seed), one lane each, "
-       "grouped by hook.</p>\n";
+       "up (at most half of the lanes left while others wait), then a sample "
+       "seeded by the scenario's seed), one lane each, grouped by hook.</p>\n";
   s += Legend() + "\n" + TimelineSvg(p, index);
   s += "<div class=\"split\"><div class=\"side\" style=\"flex-basis:520px\">"
        "<h3>Attempts per delivery</h3>" +
@@ -578,9 +577,28 @@ RunPicture CollectRunPicture(const RunResult& run,
                                                              : 2;
     order.emplace_back(tier, Hash64(d.id, outcome.seed), i);
   }
+  // Findings first; gave-ups take at most half of the lanes left while
+  // other deliveries wait, so the page still shows what normal looks like.
+  std::sort(order.begin(), order.end());
+  size_t findings = 0, gave_up = 0;
+  for (const auto& o : order) {
+    findings += std::get<0>(o) == 0;
+    gave_up += std::get<0>(o) == 1;
+  }
   const size_t keep = std::min(options.max_lanes, order.size());
-  std::partial_sort(order.begin(), order.begin() + keep, order.end());
-  order.resize(keep);
+  const size_t left = keep - std::min(keep, findings);
+  const size_t others = order.size() - findings - gave_up;
+  const size_t take_gave_up =
+      std::min(gave_up, std::max(left - std::min(left, others), (left + 1) / 2));
+  std::vector<std::tuple<int, uint64_t, uint32_t>> chosen;
+  chosen.reserve(keep);
+  size_t taken_gave_up = 0;
+  for (const auto& o : order) {
+    if (chosen.size() >= keep) break;
+    if (std::get<0>(o) == 1 && taken_gave_up++ >= take_gave_up) continue;
+    chosen.push_back(o);
+  }
+  order = std::move(chosen);
   std::sort(order.begin(), order.end(), [&](const auto& a, const auto& b) {
     const Delivery& da = deliveries[std::get<2>(a)];
     const Delivery& db = deliveries[std::get<2>(b)];

@@ -147,6 +147,26 @@ TEST(RunHtmlTest, SamplesAtMostTheLaneLimitWithFindingsAndGaveUpFirst) {
   ExpectSelfContained(page);
 }
 
+TEST(RunHtmlTest, GaveUpDeliveriesTakeAtMostHalfOfTheLanesLeft) {
+  Ran r = RunFile("scenarios/mixed-fleet.json");  // 50 of 350 give up.
+  ASSERT_TRUE(r.outcome.verdict.passed());
+  RunHtmlOptions options;
+  options.max_lanes = 20;
+  const RunPicture p = CollectRunPicture(*r.run, r.outcome, options);
+  ASSERT_EQ(p.lanes.size(), 20u);
+  size_t gave_up = 0;
+  for (const Lane& lane : p.lanes) gave_up += lane.state == DeliveryState::kGaveUp;
+  EXPECT_EQ(gave_up, 10u);
+  // Lanes are in hook order, then in the order deliveries were created.
+  for (size_t i = 1; i < p.lanes.size(); ++i) {
+    EXPECT_LE(p.lanes[i - 1].hook, p.lanes[i].hook);
+  }
+  // All of them fit: every gave-up delivery is drawn.
+  options.max_lanes = 1000;
+  const RunPicture all = CollectRunPicture(*r.run, r.outcome, options);
+  EXPECT_EQ(all.lanes.size(), 350u);
+}
+
 TEST(RunHtmlTest, SameRunGivesTheSamePageByteForByte) {
   Ran a = RunFile("scenarios/two-hour-outage.json");
   Ran b = RunFile("scenarios/two-hour-outage.json");

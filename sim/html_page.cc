@@ -271,9 +271,9 @@ std::vector<int64_t> TimeAxis::Ticks() const {
 std::string TimeAxis::Describe(std::string_view since) const {
   return std::string(since) +
          (kind_ == Kind::kLinear ? " (linear scale)"
-                                 : " (log scale: each step right is 10x "
-                                   "longer, so milliseconds and hours both "
-                                   "show)");
+                                 : " (log scale: equal widths are equal "
+                                   "ratios of time, so the first seconds "
+                                   "and the last hours both show)");
 }
 
 TimeAxis::Kind ChooseAxisKind(const std::vector<int64_t>& gaps_us,

@@ -79,8 +79,9 @@ po::options_description RunOptionsDesc() {
 
 constexpr const char* kRunUsage =
     "usage: hooksim run FILE|DIR... [--seed N] [--report-json FILE] "
-    "[--junit FILE] [--report-html FILE] [--trace]\n"
-    "                   [--mode sim|http] [--time-scale F]\n"
+    "[--junit FILE]\n"
+    "                   [--report-html FILE] [--trace] [--mode sim|http] "
+    "[--time-scale F]\n"
     "\n"
     "Runs each scenario (a DIR runs its *.json files, *.schema.json aside)\n"
     "in virtual time (or, with --mode http, over real sockets on loopback,\n"

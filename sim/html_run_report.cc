@@ -102,6 +102,8 @@ std::string Legend() {
   s += "<span style=\"color:var(--reset);font-weight:700\">&#x2715;</span>"
        "<span>gave up</span>";
   s += "<span>&#x25CB; held at the end</span>";
+  s += "<span><b style=\"color:var(--reset)\">!</b> named in a finding"
+       "</span>";
   s += "<span>grey line: the retries of one delivery</span></div>";
   return s;
 }

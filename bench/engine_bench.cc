@@ -18,14 +18,14 @@
 #include <string>
 
 #include "mock-receivers/receiver.h"
-#include "sim/delivery_engine.h"
-#include "sim/release_events.h"
-#include "sim/runner.h"
-#include "sim/scenario.h"
-#include "sim/sim_network.h"
-#include "sim/verifier.h"
-#include "sim/virtual_clock.h"
-#include "sim/wire_recorder.h"
+#include "sim/contract/release_events.h"
+#include "sim/engine/delivery_engine.h"
+#include "sim/engine/wire_recorder.h"
+#include "sim/judge/verifier.h"
+#include "sim/scenario/scenario.h"
+#include "sim/virtual/virtual_clock.h"
+#include "sim/virtual/virtual_network.h"
+#include "sim/world/runner.h"
 
 namespace hooksim {
 namespace {
@@ -71,7 +71,7 @@ void BM_VirtualWorldVerify(benchmark::State& state) {
   const Scenario scenario = MakeScenario(state.range(0), state.range(1));
   for (auto _ : state) {
     auto run = RunScenario(scenario, RunOptions{});
-    Verdict v = Verify(**run);
+    Verdict v = Verify((*run)->Record());
     if (!v.passed()) state.SkipWithError("verdict failed");
     benchmark::DoNotOptimize(v);
   }
@@ -160,7 +160,7 @@ void BM_WorldWithoutSchema(benchmark::State& state) {
   uint64_t attempts = 0;
   for (auto _ : state) {
     VirtualClock clock;
-    SimNetwork network(clock);
+    VirtualNetwork network(clock);
     WireRecorder wire(network);
     MockReceiver receiver(ReceiverOptions{"r", {}, nullptr}, behavior,
                           Random(9));

@@ -6,9 +6,9 @@
 #include <string>
 #include <vector>
 
-#include "sim/payload_validator.h"
-#include "sim/random.h"
-#include "sim/release_events.h"
+#include "sim/base/random.h"
+#include "sim/contract/payload_validator.h"
+#include "sim/contract/release_events.h"
 
 namespace hooksim {
 namespace {

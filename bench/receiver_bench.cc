@@ -19,11 +19,11 @@
 
 #include "mock-receivers/journal.h"
 #include "mock-receivers/receiver.h"
-#include "sim/http_types.h"
-#include "sim/payload_validator.h"
-#include "sim/random.h"
-#include "sim/release_events.h"
-#include "sim/retry_policy.h"
+#include "sim/base/random.h"
+#include "sim/contract/http_types.h"
+#include "sim/contract/payload_validator.h"
+#include "sim/contract/release_events.h"
+#include "sim/engine/retry_policy.h"
 
 namespace hooksim {
 namespace {

@@ -14,7 +14,7 @@
 
 #include "mock-receivers/behavior.h"
 #include "mock-receivers/behavior_parser.h"
-#include "sim/random.h"
+#include "sim/base/random.h"
 
 namespace {
 

@@ -1,4 +1,4 @@
-// libFuzzer target: payload validation (sim/payload_validator.h), the
+// libFuzzer target: payload validation (sim/contract/payload_validator.h), the
 // bundled schemas, bytes in as a webhook body.
 //
 // Checks: Validate never crashes or throws; every issue is C3 or C4; and,
@@ -13,7 +13,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "sim/payload_validator.h"
+#include "sim/contract/payload_validator.h"
 
 namespace {
 

@@ -37,10 +37,10 @@
 #include <nlohmann/json.hpp>
 
 #include "mock-receivers/behavior_parser.h"
-#include "mock-receivers/http_receiver_server.h"
+#include "mock-receivers/http/http_receiver_server.h"
 #include "mock-receivers/receiver.h"
-#include "sim/payload_validator.h"
-#include "sim/random.h"
+#include "sim/base/random.h"
+#include "sim/contract/payload_validator.h"
 
 namespace {
 

@@ -1,4 +1,4 @@
-// libFuzzer target: scenario parsing (sim/scenario.h), bytes in.
+// libFuzzer target: scenario parsing (sim/scenario/scenario.h), bytes in.
 //
 // Checks: ParseScenarioText never crashes, throws or hangs on any bytes;
 // a scenario it accepts keeps the documented limits (events, receivers,
@@ -10,7 +10,7 @@
 #include <cstdlib>
 #include <string_view>
 
-#include "sim/scenario.h"
+#include "sim/scenario/scenario.h"
 
 namespace {
 

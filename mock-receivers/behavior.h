@@ -19,9 +19,9 @@
 #include <vector>
 
 #include "mock-receivers/signature_check.h"
-#include "sim/http_types.h"
-#include "sim/random.h"
-#include "sim/time.h"
+#include "sim/base/random.h"
+#include "sim/base/time.h"
+#include "sim/contract/http_types.h"
 
 namespace hooksim {
 
@@ -38,6 +38,11 @@ enum class Fault {
 
 std::string_view FaultName(Fault fault);  // "none", "hang", "reset", ...
 std::optional<Fault> ParseFault(std::string_view name);
+
+// Where 3xx answers point. A webhook path on purpose: a sender that follows
+// the redirect shows up in the journal as an extra request to this target.
+inline constexpr char kRedirectLocation[] =
+    "/hooksim-redirect-not-to-be-followed";
 
 // One way of answering: an HTTP status or a fault.
 struct Answer {

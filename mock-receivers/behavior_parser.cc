@@ -10,8 +10,8 @@
 #include <utility>
 #include <vector>
 
-#include "sim/json_reader.h"
-#include "sim/webhook_signature.h"
+#include "sim/base/json_reader.h"
+#include "sim/contract/webhook_signature.h"
 
 namespace hooksim {
 namespace {

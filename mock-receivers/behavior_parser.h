@@ -47,7 +47,7 @@
 #include <nlohmann/json.hpp>
 
 #include "mock-receivers/behavior.h"
-#include "sim/result.h"
+#include "sim/base/result.h"
 
 namespace hooksim {
 

@@ -4,7 +4,7 @@
 #include <string_view>
 #include <utility>
 
-#include "sim/http_types.h"
+#include "sim/contract/http_types.h"
 
 namespace hooksim {
 namespace {

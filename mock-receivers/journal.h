@@ -24,8 +24,8 @@
 #include <vector>
 
 #include "mock-receivers/behavior.h"
-#include "sim/flat_index.h"
-#include "sim/time.h"
+#include "sim/base/flat_index.h"
+#include "sim/base/time.h"
 
 namespace hooksim {
 

@@ -17,9 +17,9 @@
 
 #include "mock-receivers/behavior.h"
 #include "mock-receivers/journal.h"
-#include "sim/http_types.h"
-#include "sim/payload_validator.h"
-#include "sim/random.h"
+#include "sim/base/random.h"
+#include "sim/contract/http_types.h"
+#include "sim/contract/payload_validator.h"
 
 namespace hooksim {
 

@@ -4,7 +4,7 @@
 #include <optional>
 #include <string>
 
-#include "sim/webhook_signature.h"
+#include "sim/contract/webhook_signature.h"
 
 namespace hooksim {
 namespace {

@@ -1,5 +1,5 @@
 // Checking Standard Webhooks signatures at a receiver (the receiver side of
-// sim/webhook_signature.h).
+// sim/contract/webhook_signature.h).
 //
 // A request passes when it carries webhook-id, webhook-timestamp and
 // webhook-signature, the timestamp (Unix seconds, a plain decimal number) is
@@ -16,8 +16,8 @@
 #include <cstdint>
 #include <string_view>
 
-#include "sim/http_types.h"
-#include "sim/time.h"
+#include "sim/base/time.h"
+#include "sim/contract/http_types.h"
 
 namespace hooksim {
 

@@ -1,4 +1,4 @@
-#include "sim/attempt_oracle.h"
+#include "sim/judge/attempt_oracle.h"
 
 #include <gtest/gtest.h>
 

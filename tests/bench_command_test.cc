@@ -1,6 +1,6 @@
 // `hooksim bench`: flag parsing and small end-to-end runs over loopback
 // HTTP, checking the figures' counts (never their speed).
-#include "sim/bench_command.h"
+#include "sim/cli/bench_command.h"
 
 #include <gtest/gtest.h>
 #include <unistd.h>

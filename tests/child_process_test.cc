@@ -1,6 +1,6 @@
 // ChildProcess: exit codes, captured output, environment, and stopping a
 // command (and what it started in the background) for sure.
-#include "sim/child_process.h"
+#include "sim/os/child_process.h"
 
 #include <gtest/gtest.h>
 #include <signal.h>

@@ -1,4 +1,4 @@
-#include "sim/cli.h"
+#include "sim/cli/cli.h"
 
 #include <gtest/gtest.h>
 #include <httplib.h>
@@ -16,7 +16,7 @@
 #include <thread>
 #include <vector>
 
-#include "mock-receivers/http_receiver_server.h"
+#include "mock-receivers/http/http_receiver_server.h"
 #include "tests/test_util.h"
 
 namespace hooksim {

@@ -2,7 +2,7 @@
 // (over real loopback sockets, with a compressed schedule), and broken
 // senders are reported with the rule they break and why, within the
 // budget, with no process left behind.
-#include "sim/conform_command.h"
+#include "sim/cli/conform_command.h"
 
 #include <gtest/gtest.h>
 #include <signal.h>

@@ -1,11 +1,11 @@
 // The conformance judge, without sockets: recorded requests in, verdicts
 // out.
-#include "sim/conform_judge.h"
+#include "sim/conform/conform_judge.h"
 
 #include <gtest/gtest.h>
 
-#include "mock-receivers/http_receiver_server.h"
-#include "sim/random.h"
+#include "mock-receivers/http/http_receiver_server.h"
+#include "sim/base/random.h"
 
 namespace hooksim {
 namespace {

@@ -1,4 +1,4 @@
-#include "sim/deliver_command.h"
+#include "sim/cli/deliver_command.h"
 
 #include <gtest/gtest.h>
 #include <signal.h>
@@ -13,9 +13,9 @@
 #include <thread>
 #include <vector>
 
-#include "sim/cli.h"
-#include "tests/test_util.h"
+#include "sim/cli/cli.h"
 #include "tests/loopback_servers.h"
+#include "tests/test_util.h"
 
 namespace hooksim {
 namespace {

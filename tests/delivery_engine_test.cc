@@ -1,4 +1,4 @@
-#include "sim/delivery_engine.h"
+#include "sim/engine/delivery_engine.h"
 
 #include <gtest/gtest.h>
 
@@ -8,8 +8,8 @@
 #include <string>
 #include <vector>
 
-#include "sim/virtual_clock.h"
-#include "sim/webhook_signature.h"
+#include "sim/contract/webhook_signature.h"
+#include "sim/virtual/virtual_clock.h"
 
 namespace hooksim {
 namespace {

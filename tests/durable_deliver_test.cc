@@ -21,11 +21,11 @@
 #include <vector>
 
 #include "mock-receivers/behavior_parser.h"
-#include "mock-receivers/http_receiver_server.h"
+#include "mock-receivers/http/http_receiver_server.h"
 #include "mock-receivers/receiver.h"
-#include "sim/random.h"
-#include "sim/state_store.h"
-#include "sim/time.h"
+#include "sim/base/random.h"
+#include "sim/base/time.h"
+#include "sim/durable/state_store.h"
 #include "tests/loopback_servers.h"
 #include "tests/test_util.h"
 

@@ -7,8 +7,8 @@
 #include <string>
 #include <vector>
 
-#include "sim/delivery_engine.h"
-#include "sim/virtual_clock.h"
+#include "sim/engine/delivery_engine.h"
+#include "sim/virtual/virtual_clock.h"
 
 namespace hooksim {
 namespace {

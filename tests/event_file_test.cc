@@ -1,4 +1,4 @@
-#include "sim/event_file.h"
+#include "sim/contract/event_file.h"
 
 #include <gtest/gtest.h>
 #include <unistd.h>

@@ -1,4 +1,4 @@
-#include "sim/flat_index.h"
+#include "sim/base/flat_index.h"
 
 #include <gtest/gtest.h>
 

@@ -3,7 +3,7 @@
 // begun head does not complete in time, closed when idle too long or when
 // the peer closes, and closed by Stop; each connection exactly once.
 // Timeouts tested are short; the waits for them are bounded by kPatience.
-#include "mock-receivers/head_waiter.h"
+#include "mock-receivers/http/head_waiter.h"
 
 #include <gtest/gtest.h>
 #include <poll.h>

@@ -1,4 +1,4 @@
-#include "sim/hooks_command.h"
+#include "sim/cli/hooks_command.h"
 
 #include <gtest/gtest.h>
 #include <unistd.h>

@@ -8,9 +8,9 @@
 
 #include "mock-receivers/admin_api.h"
 #include "mock-receivers/receiver.h"
-#include "sim/payload_validator.h"
-#include "sim/random.h"
-#include "sim/scenario.h"
+#include "sim/base/random.h"
+#include "sim/contract/payload_validator.h"
+#include "sim/scenario/scenario.h"
 
 namespace hooksim {
 namespace {

@@ -1,17 +1,18 @@
 // The HTML reports: escaping, axes, lane sampling, determinism and the
 // self-containedness of the pages (tests/html/check_html_reports.py opens
 // them in a real browser).
-#include "sim/html_report.h"
+#include "sim/report/html_report.h"
 
 #include <gtest/gtest.h>
 
 #include <string>
 
-#include "sim/html_bench_report.h"
-#include "sim/html_conform_report.h"
-#include "sim/html_page.h"
-#include "sim/throughput_series.h"
-#include "sim/verifier.h"
+#include "sim/base/throughput_series.h"
+#include "sim/judge/verifier.h"
+#include "sim/report/html_bench_report.h"
+#include "sim/report/html_conform_report.h"
+#include "sim/report/html_page.h"
+#include "sim/world/runner.h"
 #include "tests/test_util.h"
 
 namespace hooksim {
@@ -54,7 +55,7 @@ Ran RunFile(const std::string& relative) {
   r.outcome.file = relative;
   r.outcome.name = r.scenario.name;
   r.outcome.seed = r.run->seed;
-  r.outcome.verdict = Verify(*r.run);
+  r.outcome.verdict = Verify(r.run->Record());
   r.outcome.fingerprint = r.run->Fingerprint();
   r.outcome.virtual_ms = ToMillis(r.run->ended_at);
   return r;
@@ -125,7 +126,7 @@ TEST(RunHtmlTest, SamplesAtMostTheLaneLimitWithFindingsAndGaveUpFirst) {
   ASSERT_FALSE(r.outcome.verdict.passed());
   RunHtmlOptions options;
   options.max_lanes = 2;
-  const RunPicture p = CollectRunPicture(*r.run, r.outcome, options);
+  const RunPicture p = CollectRunPicture(r.run->Record(), r.outcome, options);
   ASSERT_EQ(p.lanes.size(), 2u);
   for (const Lane& lane : p.lanes) {
     EXPECT_TRUE(lane.in_finding) << lane.delivery;
@@ -152,7 +153,7 @@ TEST(RunHtmlTest, GaveUpDeliveriesTakeAtMostHalfOfTheLanesLeft) {
   ASSERT_TRUE(r.outcome.verdict.passed());
   RunHtmlOptions options;
   options.max_lanes = 20;
-  const RunPicture p = CollectRunPicture(*r.run, r.outcome, options);
+  const RunPicture p = CollectRunPicture(r.run->Record(), r.outcome, options);
   ASSERT_EQ(p.lanes.size(), 20u);
   size_t gave_up = 0;
   for (const Lane& lane : p.lanes) gave_up += lane.state == DeliveryState::kGaveUp;
@@ -163,7 +164,7 @@ TEST(RunHtmlTest, GaveUpDeliveriesTakeAtMostHalfOfTheLanesLeft) {
   }
   // All of them fit: every gave-up delivery is drawn.
   options.max_lanes = 1000;
-  const RunPicture all = CollectRunPicture(*r.run, r.outcome, options);
+  const RunPicture all = CollectRunPicture(r.run->Record(), r.outcome, options);
   EXPECT_EQ(all.lanes.size(), 350u);
 }
 
@@ -185,7 +186,7 @@ TEST(RunHtmlTest, SameRunGivesTheSamePageByteForByte) {
 TEST(RunHtmlTest, PausedHooksAreShadedAndHeldDeliveriesMarked) {
   Ran r = RunFile("scenarios/spec-example-payload.json");
   const RunHtmlOptions options;
-  const RunPicture p = CollectRunPicture(*r.run, r.outcome, options);
+  const RunPicture p = CollectRunPicture(r.run->Record(), r.outcome, options);
   bool paused = false;
   for (const HookPicture& h : p.hooks) paused |= !h.paused.empty();
   EXPECT_TRUE(paused);
@@ -198,7 +199,7 @@ TEST(RunHtmlTest, PausedHooksAreShadedAndHeldDeliveriesMarked) {
 TEST(RunHtmlTest, EscapesScenarioNamesAndDescriptions) {
   Ran r = RunFile("scenarios/always-200.json");
   r.outcome.name = "<script>alert('x')</script>";
-  RunPicture p = CollectRunPicture(*r.run, r.outcome, {});
+  RunPicture p = CollectRunPicture(r.run->Record(), r.outcome, {});
   p.description = "a & b <iframe onload=alert(1)>";
   const std::string page = RenderRunHtml({p}, {.command = "hooksim run \"<x>\""});
   EXPECT_EQ(page.find("<script>alert"), std::string::npos);

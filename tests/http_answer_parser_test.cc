@@ -1,4 +1,4 @@
-#include "sim/http_answer_parser.h"
+#include "sim/http/http_answer_parser.h"
 
 #include <gtest/gtest.h>
 

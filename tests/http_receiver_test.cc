@@ -24,8 +24,8 @@
 #include <thread>
 
 #include "mock-receivers/behavior_parser.h"
-#include "mock-receivers/connection_faults.h"
-#include "mock-receivers/http_receiver_server.h"
+#include "mock-receivers/http/connection_faults.h"
+#include "mock-receivers/http/http_receiver_server.h"
 
 namespace hooksim {
 namespace {

@@ -1,4 +1,4 @@
-#include "sim/http_transport.h"
+#include "sim/http/http_transport.h"
 
 #include <gtest/gtest.h>
 
@@ -13,9 +13,9 @@
 #include <thread>
 #include <vector>
 
-#include "sim/delivery_engine.h"
-#include "sim/http_url.h"
-#include "sim/real_clock.h"
+#include "sim/engine/delivery_engine.h"
+#include "sim/http/http_url.h"
+#include "sim/http/real_clock.h"
 #include "tests/loopback_servers.h"
 
 namespace hooksim {

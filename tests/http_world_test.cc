@@ -6,9 +6,9 @@
 
 #include <string>
 
-#include "sim/runner.h"
-#include "sim/scenario.h"
-#include "sim/verifier.h"
+#include "sim/judge/verifier.h"
+#include "sim/scenario/scenario.h"
+#include "sim/world/runner.h"
 #include "tests/loopback_servers.h"
 
 namespace hooksim {
@@ -66,7 +66,7 @@ TEST_P(HttpFaultTest, FaultIsSeenAsItsErrorKindAndRetried) {
   for (const Delivery& d : run->engine->deliveries()) {
     EXPECT_EQ(d.state, DeliveryState::kDelivered);
   }
-  const Verdict v = Verify(*run);
+  const Verdict v = Verify(run->Record());
   EXPECT_TRUE(v.passed());
 }
 
@@ -95,7 +95,7 @@ TEST(HttpWorldTest, SlowAnswerPastTheTimeoutIsATimeoutAndAbandoned) {
   EXPECT_EQ(d.attempts, 6);
   EXPECT_EQ(d.state, DeliveryState::kGaveUp);
   EXPECT_EQ(d.last.error, AttemptError::kTimeout);
-  const Verdict v = Verify(*run);
+  const Verdict v = Verify(run->Record());
   for (const RuleResult& r : v.rules) {
     EXPECT_TRUE(r.passed()) << r.rule << " " << r.title;
   }
@@ -137,7 +137,7 @@ TEST(HttpWorldTest, DribbleWithinAndPastTheTimeout) {
         EXPECT_EQ(d.last.error, AttemptError::kTimeout);
       }
     }
-    const Verdict v = Verify(*run);
+    const Verdict v = Verify(run->Record());
     for (const RuleResult& r : v.rules) {
       EXPECT_TRUE(r.passed()) << latency_ms << " ms: " << r.rule;
     }

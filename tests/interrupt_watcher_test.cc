@@ -1,4 +1,4 @@
-#include "sim/interrupt_watcher.h"
+#include "sim/os/interrupt_watcher.h"
 
 #include <gtest/gtest.h>
 #include <signal.h>

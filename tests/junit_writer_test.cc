@@ -1,4 +1,4 @@
-#include "sim/junit_writer.h"
+#include "sim/report/junit_writer.h"
 
 #include <gtest/gtest.h>
 

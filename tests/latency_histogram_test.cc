@@ -1,4 +1,4 @@
-#include "sim/latency_histogram.h"
+#include "sim/base/latency_histogram.h"
 
 #include <gtest/gtest.h>
 
@@ -6,7 +6,7 @@
 #include <cmath>
 #include <vector>
 
-#include "sim/random.h"
+#include "sim/base/random.h"
 
 namespace hooksim {
 namespace {

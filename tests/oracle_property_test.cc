@@ -6,9 +6,9 @@
 
 #include <string>
 
-#include "sim/attempt_oracle.h"
-#include "sim/runner.h"
-#include "sim/verifier.h"
+#include "sim/judge/attempt_oracle.h"
+#include "sim/judge/verifier.h"
+#include "sim/world/runner.h"
 
 namespace hooksim {
 namespace {
@@ -82,7 +82,7 @@ TEST(OraclePropertyTest, EngineAgreesWithTheOracleOnRandomBehaviours) {
       }
     }
     // And the whole run verifies: expectations are derived the same way.
-    const Verdict v = Verify(**run);
+    const Verdict v = Verify((*run)->Record());
     EXPECT_TRUE(v.passed()) << text;
   }
   EXPECT_EQ(derived, 300 * 8);

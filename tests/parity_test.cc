@@ -22,9 +22,9 @@
 #include <map>
 #include <string>
 
-#include "sim/runner.h"
-#include "sim/scenario.h"
-#include "sim/verifier.h"
+#include "sim/judge/verifier.h"
+#include "sim/scenario/scenario.h"
+#include "sim/world/runner.h"
 #include "tests/test_util.h"
 
 namespace hooksim {
@@ -135,8 +135,8 @@ TEST_P(ParityTest, SameVerdictAndAttemptsInBothWorlds) {
   ASSERT_FALSE(http->clock_status.has_value())
       << http->clock_status->ToString();
 
-  const Verdict sim_verdict = Verify(*sim);
-  const Verdict http_verdict = Verify(*http);
+  const Verdict sim_verdict = Verify(sim->Record());
+  const Verdict http_verdict = Verify(http->Record());
   EXPECT_TRUE(sim_verdict.passed()) << DescribeRules(sim_verdict);
   EXPECT_EQ(DescribeRules(sim_verdict), DescribeRules(http_verdict));
   EXPECT_EQ(sim_verdict.delivered, http_verdict.delivered);

@@ -1,4 +1,4 @@
-#include "sim/payload_validator.h"
+#include "sim/contract/payload_validator.h"
 
 #include <gtest/gtest.h>
 
@@ -9,8 +9,8 @@
 #include <thread>
 #include <vector>
 
-#include "sim/embedded_schemas.h"
-#include "sim/random.h"
+#include "sim/base/random.h"
+#include "sim/contract/embedded_schemas.h"
 #include "tests/test_util.h"
 
 namespace hooksim {

@@ -1,4 +1,4 @@
-#include "sim/real_clock.h"
+#include "sim/http/real_clock.h"
 
 #include <fcntl.h>
 #include <gtest/gtest.h>

@@ -23,9 +23,9 @@
 #include <vector>
 
 #include "mock-receivers/behavior.h"
-#include "mock-receivers/http_receiver_server.h"
+#include "mock-receivers/http/http_receiver_server.h"
 #include "mock-receivers/receiver.h"
-#include "sim/random.h"
+#include "sim/base/random.h"
 #include "tests/test_util.h"
 
 namespace hooksim {

@@ -1,4 +1,4 @@
-#include "sim/release_events.h"
+#include "sim/contract/release_events.h"
 
 #include <gtest/gtest.h>
 
@@ -9,8 +9,8 @@
 #include <utility>
 #include <vector>
 
-#include "sim/payload_validator.h"
-#include "sim/random.h"
+#include "sim/base/random.h"
+#include "sim/contract/payload_validator.h"
 
 namespace hooksim {
 namespace {

@@ -1,4 +1,4 @@
-#include "sim/retry_policy.h"
+#include "sim/engine/retry_policy.h"
 
 #include <gtest/gtest.h>
 

@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "sim/cli.h"
+#include "sim/cli/cli.h"
 #include "tests/test_util.h"
 
 namespace hooksim {

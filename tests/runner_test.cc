@@ -1,12 +1,12 @@
 // The runner and the verifier together: bundled scenarios pass, runs are
 // deterministic, and a sender that breaks a rule is caught from both sides.
-#include "sim/runner.h"
+#include "sim/world/runner.h"
 
 #include <gtest/gtest.h>
 
 #include <string>
 
-#include "sim/verifier.h"
+#include "sim/judge/verifier.h"
 #include "tests/test_util.h"
 
 namespace hooksim {
@@ -50,7 +50,7 @@ TEST_P(BundledScenarioTest, PassesEveryRule) {
   Scenario s = Load(std::string("scenarios/") + GetParam() + ".json");
   auto run = RunIt(s);
   ASSERT_NE(run, nullptr);
-  const Verdict v = Verify(*run);
+  const Verdict v = Verify(run->Record());
   EXPECT_TRUE(v.passed()) << Failures(v);
   EXPECT_EQ(v.deliveries, s.DeliveryCount());
   EXPECT_EQ(v.delivered + v.gave_up + v.held, v.deliveries);
@@ -151,7 +151,7 @@ TEST(RunnerTest, TooFewRetriesBreaksC6FromBothSides) {
   Scenario s = Load("examples/failing/too-few-retries.json");
   auto run = RunIt(s);
   ASSERT_NE(run, nullptr);
-  const Verdict v = Verify(*run);
+  const Verdict v = Verify(run->Record());
   EXPECT_FALSE(v.passed());
   const RuleResult& c6 = Rule(v, "C6");
   EXPECT_EQ(c6.failed, 6u);  // 3 deliveries x (sender + receiver).
@@ -174,7 +174,7 @@ TEST(RunnerTest, AWrongExpectationFailsOnlyTheExpectation) {
   Scenario s = Load("examples/failing/wrong-expectation.json");
   auto run = RunIt(s);
   ASSERT_NE(run, nullptr);
-  const Verdict v = Verify(*run);
+  const Verdict v = Verify(run->Record());
   EXPECT_FALSE(v.passed());
   EXPECT_EQ(Rule(v, "expect").failed, 2u);
   for (const char* rule : {"C1", "C2", "C3", "C4", "C5", "C6", "C7", "C8"}) {
@@ -253,7 +253,7 @@ Verdict RunWithBadSender(BadSender::Fault fault) {
     return std::make_unique<BadSender>(inner, fault);
   };
   auto run = RunIt(s, options);
-  return run ? Verify(*run) : Verdict{};
+  return run ? Verify(run->Record()) : Verdict{};
 }
 
 bool FailedOnBothSides(const RuleResult& r) {
@@ -319,21 +319,21 @@ TEST(RunnerTest, InvalidPayloadsFailC3AndC4UnlessExpected) {
   ASSERT_TRUE(s.ok()) << s.error().ToString();
   auto run = RunIt(*s);
   ASSERT_NE(run, nullptr);
-  Verdict v = Verify(*run);
+  Verdict v = Verify(run->Record());
   EXPECT_FALSE(Rule(v, "C3").passed());
   EXPECT_FALSE(Rule(v, "C4").passed());
   EXPECT_TRUE(FailedOnBothSides(Rule(v, "C3")));
 
   s->expect.all_payloads_schema_valid = false;
   run = RunIt(*s);
-  v = Verify(*run);
+  v = Verify(run->Record());
   EXPECT_TRUE(v.passed()) << Failures(v);
 
   // Expecting invalid payloads when all are valid is itself a failure.
   Scenario good = Load("scenarios/always-200.json");
   good.expect.all_payloads_schema_valid = false;
   run = RunIt(good);
-  v = Verify(*run);
+  v = Verify(run->Record());
   EXPECT_FALSE(Rule(v, "expect").passed());
 }
 
@@ -383,7 +383,7 @@ TEST(PauseVerifierTest, HeldDeliveriesGoOutAfterResumeAndNotBefore) {
   Scenario s = Load("scenarios/pause-resume-signed.json");
   auto run = RunIt(s);
   ASSERT_NE(run, nullptr);
-  const Verdict v = Verify(*run);
+  const Verdict v = Verify(run->Record());
   EXPECT_TRUE(v.passed()) << Failures(v);
   int pausable = 0;
   for (const Delivery& d : run->engine->deliveries()) {
@@ -421,7 +421,7 @@ TEST(PauseVerifierTest, ARequestReachingAPausedHookFailsC8AtTheReceiver) {
   };
   auto run = RunIt(s, options);
   ASSERT_NE(run, nullptr);
-  const Verdict v = Verify(*run);
+  const Verdict v = Verify(run->Record());
   const RuleResult& c8 = Rule(v, "C8");
   EXPECT_FALSE(c8.passed());
   bool found = false;
@@ -437,10 +437,10 @@ TEST(PauseVerifierTest, PausesNotAppliedAsStatedFailC8AtTheSender) {
   Scenario s = Load("scenarios/pause-resume-signed.json");
   auto run = RunIt(s);
   ASSERT_NE(run, nullptr);
-  ASSERT_TRUE(Verify(*run).passed());
+  ASSERT_TRUE(Verify(run->Record()).passed());
   // The run resumed at 60 s; a scenario that says 120 s was not obeyed.
   s.timeline[1].at = Millis(120'000);
-  const Verdict v = Verify(*run);
+  const Verdict v = Verify(run->Record());
   EXPECT_FALSE(Rule(v, "C8").passed());
   EXPECT_EQ(Rule(v, "C8").examples.at(0).side, "sender");
 }
@@ -449,7 +449,7 @@ TEST(PauseVerifierTest, AHookPausedToTheEndKeepsItsDeliveriesHeld) {
   Scenario s = Load("scenarios/spec-example-payload.json");
   auto run = RunIt(s);
   ASSERT_NE(run, nullptr);
-  const Verdict v = Verify(*run);
+  const Verdict v = Verify(run->Record());
   EXPECT_TRUE(v.passed()) << Failures(v);
   EXPECT_EQ(v.held, 1u);
   EXPECT_EQ(v.delivered, 1u);

@@ -21,9 +21,9 @@
 #include <thread>
 #include <vector>
 
-#include "sim/delivery_engine.h"
-#include "sim/http_transport.h"
-#include "sim/real_clock.h"
+#include "sim/engine/delivery_engine.h"
+#include "sim/http/http_transport.h"
+#include "sim/http/real_clock.h"
 #include "tests/loopback_servers.h"
 
 namespace hooksim {

@@ -10,7 +10,7 @@
 #include "mock-receivers/admin_api.h"
 #include "mock-receivers/behavior_parser.h"
 #include "mock-receivers/receiver.h"
-#include "sim/webhook_signature.h"
+#include "sim/contract/webhook_signature.h"
 
 namespace hooksim {
 namespace {

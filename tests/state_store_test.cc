@@ -1,4 +1,4 @@
-#include "sim/state_store.h"
+#include "sim/durable/state_store.h"
 
 #include <gtest/gtest.h>
 #include <sqlite3.h>

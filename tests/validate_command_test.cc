@@ -1,4 +1,4 @@
-#include "sim/validate_command.h"
+#include "sim/cli/validate_command.h"
 
 #include <gtest/gtest.h>
 
@@ -6,7 +6,7 @@
 #include <sstream>
 #include <string>
 
-#include "sim/release_events.h"
+#include "sim/contract/release_events.h"
 #include "tests/test_util.h"
 
 namespace hooksim {

@@ -1,4 +1,4 @@
-#include "sim/virtual_clock.h"
+#include "sim/virtual/virtual_clock.h"
 
 #include <gtest/gtest.h>
 

@@ -1,4 +1,4 @@
-#include "sim/webhook_signature.h"
+#include "sim/contract/webhook_signature.h"
 
 #include <gtest/gtest.h>
 

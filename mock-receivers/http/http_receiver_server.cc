@@ -1,0 +1,896 @@
+#include "mock-receivers/http/http_receiver_server.h"
+
+#include <arpa/inet.h>
+#include <httplib.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <condition_variable>
+#include <cstring>
+#include <deque>
+#include <exception>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <nlohmann/json.hpp>
+#include <string_view>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "mock-receivers/admin_api.h"
+#include "mock-receivers/http/connection_faults.h"
+#include "mock-receivers/http/head_waiter.h"
+#include "mock-receivers/http/stop_signal.h"
+
+namespace hooksim {
+namespace {
+
+int HexValue(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+// Percent-decodes a query component ('+' is a space); a malformed escape
+// is kept as is.
+std::string DecodeQueryComponent(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (size_t i = 0; i < text.size(); ++i) {
+    if (text[i] == '+') {
+      out += ' ';
+    } else if (text[i] == '%' && i + 2 < text.size() &&
+               HexValue(text[i + 1]) >= 0 && HexValue(text[i + 2]) >= 0) {
+      out +=
+          static_cast<char>(HexValue(text[i + 1]) * 16 + HexValue(text[i + 2]));
+      i += 2;
+    } else {
+      out += text[i];
+    }
+  }
+  return out;
+}
+
+// The query parameters of a request target ("/p?a=1&b" -> {a: 1, b: ""});
+// the first of repeated keys wins; at most 64 parameters.
+std::map<std::string, std::string> ParseTargetQuery(std::string_view target) {
+  std::map<std::string, std::string> query;
+  const size_t q = target.find('?');
+  if (q == std::string_view::npos) return query;
+  std::string_view rest = target.substr(q + 1);
+  const size_t hash = rest.find('#');
+  if (hash != std::string_view::npos) rest = rest.substr(0, hash);
+  while (!rest.empty() && query.size() < 64) {
+    const size_t amp = rest.find('&');
+    const std::string_view pair = rest.substr(0, amp);
+    rest = amp == std::string_view::npos ? std::string_view()
+                                         : rest.substr(amp + 1);
+    if (pair.empty()) continue;
+    const size_t eq = pair.find('=');
+    query.emplace(DecodeQueryComponent(pair.substr(0, eq)),
+                  eq == std::string_view::npos
+                      ? std::string()
+                      : DecodeQueryComponent(pair.substr(eq + 1)));
+  }
+  return query;
+}
+
+using SteadyClock = std::chrono::steady_clock;
+
+// A dribbled answer goes out in at most this many parts.
+constexpr size_t kDribblePieces = 16;
+// Start() waits at most this long for the server to accept connections.
+constexpr auto kStartTimeout = std::chrono::seconds(5);
+constexpr size_t kReadBufferBytes = 4096;
+// A serving thread waits for the next request of its connection itself
+// (one wake-up when it comes, as cpp-httplib does) while no other
+// connection waits for a thread; it checks for waiting ones this often,
+// and then parks its connection in the HeadWaiter.
+constexpr auto kPressureCheck = std::chrono::milliseconds(20);
+
+// The connection the current thread serves, set by ReceiverHttpServer for
+// the whole of one connection (cpp-httplib runs a connection's requests,
+// handlers included, on one thread).
+struct Connection {
+  int fd = -1;
+  // A fault took the connection over: nothing more is read from or
+  // written to it, and the keep-alive loop ends and closes it.
+  bool taken_over = false;
+  // Close after the current answer (an unparsable or refused request: what
+  // follows on the connection cannot be trusted to be a request).
+  bool close_after = false;
+};
+thread_local Connection* t_connection = nullptr;
+
+// poll() on one descriptor, retrying on EINTR; true when an event came.
+bool WaitFor(int fd, short events, std::chrono::milliseconds timeout) {
+  const auto deadline = SteadyClock::now() + timeout;
+  while (true) {
+    pollfd p{fd, events, 0};
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - SteadyClock::now());
+    const int r =
+        poll(&p, 1, static_cast<int>(std::max<int64_t>(0, left.count())));
+    if (r > 0) return true;
+    if (r == 0 || errno != EINTR) return false;
+  }
+}
+
+void AddressOf(int fd, bool peer, std::string& ip, int& port) {
+  sockaddr_storage addr{};
+  socklen_t len = sizeof(addr);
+  const int r = peer
+                    ? getpeername(fd, reinterpret_cast<sockaddr*>(&addr), &len)
+                    : getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  ip.clear();
+  port = -1;
+  if (r != 0) return;
+  char buf[INET6_ADDRSTRLEN] = {};
+  if (addr.ss_family == AF_INET) {
+    const auto* a = reinterpret_cast<const sockaddr_in*>(&addr);
+    inet_ntop(AF_INET, &a->sin_addr, buf, sizeof(buf));
+    port = ntohs(a->sin_port);
+  } else if (addr.ss_family == AF_INET6) {
+    const auto* a = reinterpret_cast<const sockaddr_in6*>(&addr);
+    inet_ntop(AF_INET6, &a->sin6_addr, buf, sizeof(buf));
+    port = ntohs(a->sin6_port);
+  }
+  ip = buf;
+}
+
+// cpp-httplib's view of one connection: buffered reads, writes that never
+// raise SIGPIPE, and nothing at all once a fault has taken the connection
+// over.
+class ConnectionStream final : public httplib::Stream {
+ public:
+  ConnectionStream(Connection& connection, std::chrono::milliseconds timeout)
+      : connection_(connection), timeout_(timeout) {}
+
+  bool is_readable() const override {
+    if (connection_.taken_over || PastDeadline()) return false;
+    return off_ < pending_.size() || WaitFor(connection_.fd, POLLIN, Wait());
+  }
+  bool is_writable() const override {
+    return !connection_.taken_over &&
+           WaitFor(connection_.fd, POLLOUT, timeout_);
+  }
+
+  // Both try the call first and wait only when the socket is not ready:
+  // one system call per read or write on a busy keep-alive connection.
+  ssize_t read(char* ptr, size_t size) override {
+    if (connection_.taken_over) return -1;
+    if (off_ < pending_.size()) return FromBuffer(ptr, size);
+    // A request that goes on past its deadline or its byte budget (a
+    // trickled body, endless headers) is cut off: the library then
+    // refuses it and the connection is closed.
+    if (PastDeadline() || read_budget_ == 0) return -1;
+    pending_.resize(std::min(kReadBufferBytes, read_budget_));
+    ssize_t n = Retry([&] {
+      return recv(connection_.fd, pending_.data(), pending_.size(),
+                  MSG_DONTWAIT);
+    });
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+      if (!WaitFor(connection_.fd, POLLIN, Wait())) n = -1;
+      else
+        n = Retry([&] {
+          return recv(connection_.fd, pending_.data(), pending_.size(),
+                      MSG_DONTWAIT);
+        });
+    }
+    pending_.resize(n > 0 ? static_cast<size_t>(n) : 0);
+    off_ = 0;
+    if (n <= 0) return n;
+    read_budget_ -= static_cast<size_t>(n);
+    return FromBuffer(ptr, size);
+  }
+
+  ssize_t write(const char* ptr, size_t size) override {
+    if (connection_.taken_over) return -1;
+    ssize_t n = Retry([&] {
+      return send(connection_.fd, ptr, size, MSG_NOSIGNAL | MSG_DONTWAIT);
+    });
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+      if (!WaitFor(connection_.fd, POLLOUT, timeout_)) return -1;
+      n = Retry([&] {
+        return send(connection_.fd, ptr, size, MSG_NOSIGNAL | MSG_DONTWAIT);
+      });
+    }
+    return n;
+  }
+
+  void get_remote_ip_and_port(std::string& ip, int& port) const override {
+    AddressOf(connection_.fd, /*peer=*/true, ip, port);
+  }
+  void get_local_ip_and_port(std::string& ip, int& port) const override {
+    AddressOf(connection_.fd, /*peer=*/false, ip, port);
+  }
+  socket_t socket() const override { return connection_.fd; }
+
+  // Bytes read from the connection before this stream (by a HeadWaiter).
+  void Preload(std::string bytes) {
+    pending_ = std::move(bytes);
+    off_ = 0;
+  }
+  // The bytes read and not parsed yet (the start of a next request).
+  std::string TakeUnread() {
+    std::string rest = pending_.substr(std::min(off_, pending_.size()));
+    pending_.clear();
+    off_ = 0;
+    return rest;
+  }
+  // Bounds the reads of the request being served: none after `deadline`,
+  // at most `budget` bytes read from the socket. Cleared by ClearLimits.
+  void LimitRequest(SteadyClock::time_point deadline, size_t budget) {
+    deadline_ = deadline;
+    read_budget_ = budget;
+  }
+  void ClearLimits() {
+    deadline_.reset();
+    read_budget_ = SIZE_MAX;
+  }
+
+  enum class NextHead { kReady, kPark, kClosed };
+  // Whether the next request's head is here whole (serve it now), not yet
+  // (park the connection), or will never come (the peer closed, a stop, or
+  // `idle` passed without a byte). Waits for a first byte until `idle`
+  // passes or `parking_wanted()` (checked every kPressureCheck) says to
+  // park; a head begun but incomplete is parked at once.
+  template <typename ParkingWanted>
+  NextHead AwaitHead(std::chrono::milliseconds idle, int wake_fd,
+                     size_t max_head, std::string& peek,
+                     ParkingWanted parking_wanted) {
+    const std::string_view unread =
+        std::string_view(pending_).substr(std::min(off_, pending_.size()));
+    if (HasCompleteHead(unread) || unread.size() >= max_head) {
+      return NextHead::kReady;
+    }
+    if (!unread.empty()) return NextHead::kPark;
+    const auto deadline = SteadyClock::now() + idle;
+    peek.resize(std::max<size_t>(max_head, 1));
+    while (true) {
+      const ssize_t n = Retry([&] {
+        return recv(connection_.fd, peek.data(), peek.size(),
+                    MSG_PEEK | MSG_DONTWAIT);
+      });
+      if (n == 0) return NextHead::kClosed;
+      if (n > 0) {
+        const std::string_view got(peek.data(), static_cast<size_t>(n));
+        return HasCompleteHead(got) || got.size() >= max_head
+                   ? NextHead::kReady
+                   : NextHead::kPark;
+      }
+      if (errno != EAGAIN && errno != EWOULDBLOCK) return NextHead::kClosed;
+      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+          deadline - SteadyClock::now());
+      if (left.count() <= 0) return NextHead::kClosed;
+      if (parking_wanted()) return NextHead::kPark;
+      pollfd fds[2] = {{connection_.fd, POLLIN, 0}, {wake_fd, POLLIN, 0}};
+      const int r = poll(fds, wake_fd >= 0 ? 2 : 1,
+                         static_cast<int>(std::min(left, kPressureCheck).count()));
+      if (r < 0 && errno != EINTR) return NextHead::kClosed;
+      if (r > 0 && wake_fd >= 0 && (fds[1].revents & POLLIN)) {
+        return NextHead::kClosed;
+      }
+    }
+  }
+
+ private:
+  template <typename Call>
+  static ssize_t Retry(Call call) {
+    ssize_t n;
+    do {
+      n = call();
+    } while (n < 0 && errno == EINTR);
+    return n;
+  }
+
+  ssize_t FromBuffer(char* ptr, size_t size) {
+    const size_t n = std::min(size, pending_.size() - off_);
+    std::memcpy(ptr, pending_.data() + off_, n);
+    off_ += n;
+    return static_cast<ssize_t>(n);
+  }
+
+  bool PastDeadline() const {
+    return deadline_ && SteadyClock::now() >= *deadline_;
+  }
+  // The per-wait timeout, shortened to the request's deadline.
+  std::chrono::milliseconds Wait() const {
+    if (!deadline_) return timeout_;
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        *deadline_ - SteadyClock::now());
+    return std::clamp(left, std::chrono::milliseconds(0), timeout_);
+  }
+
+  Connection& connection_;
+  std::chrono::milliseconds timeout_;
+  std::string pending_;  // Read from the socket; [off_, size) not parsed.
+  size_t off_ = 0;
+  std::optional<SteadyClock::time_point> deadline_;
+  size_t read_budget_ = SIZE_MAX;
+};
+
+// The serving threads: cpp-httplib's ThreadPool with a bounded queue (the
+// accept thread and the HeadWaiter block while it is full) and a count of
+// waiting jobs, so a serving thread can tell that others are waiting.
+class ServingPool final : public httplib::TaskQueue {
+ public:
+  ServingPool(size_t threads, size_t max_queued) : max_queued_(max_queued) {
+    for (size_t i = 0; i < threads; ++i) {
+      threads_.emplace_back([this] { Work(); });
+    }
+  }
+  ~ServingPool() override = default;
+
+  void enqueue(std::function<void()> fn) override {
+    {
+      std::unique_lock<std::mutex> lock(mu_);
+      not_full_.wait(lock,
+                     [&] { return jobs_.size() < max_queued_ || shutdown_; });
+      jobs_.push_back(std::move(fn));
+      queued_.store(jobs_.size(), std::memory_order_relaxed);
+      // Under the lock: shutdown() takes it before the pool is destroyed,
+      // so this signal is ordered before the condition's destruction (the
+      // HeadWaiter thread enqueues, cpp-httplib's listen thread destroys).
+      not_empty_.notify_one();
+    }
+  }
+
+  void shutdown() override {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      shutdown_ = true;
+    }
+    not_empty_.notify_all();
+    not_full_.notify_all();
+    for (std::thread& t : threads_) t.join();
+  }
+
+  size_t queued() const { return queued_.load(std::memory_order_relaxed); }
+
+ private:
+  void Work() {
+    while (true) {
+      std::function<void()> fn;
+      {
+        std::unique_lock<std::mutex> lock(mu_);
+        not_empty_.wait(lock, [&] { return !jobs_.empty() || shutdown_; });
+        if (jobs_.empty()) return;  // Shut down, and every job done.
+        fn = std::move(jobs_.front());
+        jobs_.pop_front();
+        queued_.store(jobs_.size(), std::memory_order_relaxed);
+      }
+      not_full_.notify_one();
+      fn();
+    }
+  }
+
+  const size_t max_queued_;
+  std::mutex mu_;
+  std::condition_variable not_empty_;
+  std::condition_variable not_full_;
+  std::deque<std::function<void()>> jobs_;  // Guarded by mu_.
+  bool shutdown_ = false;                   // Guarded by mu_.
+  std::atomic<size_t> queued_{0};
+  std::vector<std::thread> threads_;
+};
+
+// cpp-httplib's Server with its per-connection loop replaced by one that
+// tells the handlers which connection they serve (t_connection) and that
+// a stop wakes at once. Requests are still parsed, routed and answered by
+// the library (Server::process_request).
+class ReceiverHttpServer final : public httplib::Server {
+ public:
+  ReceiverHttpServer(const HttpReceiverOptions& options, StopSignal& stop)
+      : options_(options),
+        stop_(stop),
+        waiter_(
+            HeadWaiterOptions{options.max_head_bytes,
+                              options.keep_alive_timeout,
+                              options.header_timeout},
+            [this](ParkedConnection c) {
+              // Serving threads exist: only connections they parked come
+              // here, and the waiter is stopped before they are joined.
+              ServingPool* pool = pool_.load(std::memory_order_acquire);
+              pool->enqueue([this, c = std::move(c)]() mutable {
+                Serve(std::move(c));
+              });
+            },
+            [this] { open_.fetch_sub(1, std::memory_order_relaxed); }) {
+    const size_t threads = std::max<size_t>(1, options.threads);
+    const size_t max_queued = std::max<size_t>(1, options.max_connections);
+    new_task_queue = [this, threads, max_queued] {
+      auto* pool = new ServingPool(threads, max_queued);
+      pool_.store(pool, std::memory_order_release);
+      return pool;
+    };
+  }
+
+  Status StartWaiter() { return waiter_.Start(); }
+  // Closes the parked connections; call before stopping the server, so no
+  // parked connection is handed to serving threads being joined.
+  void StopWaiter() { waiter_.Stop(); }
+
+  // cpp-httplib 0.11 listens with a backlog of 5 (CPPHTTPLIB_LISTEN_BACKLOG,
+  // compiled into the shared library). When more connections arrive at
+  // once than the accept thread takes in time (a transport opens one per
+  // worker, 16 by default), Linux drops the excess handshakes: the client
+  // believes it is connected, sends its request, and the server sees it only
+  // after a SYN-ACK retransmission a second or more later, long after a
+  // scaled timeout, so the sender logs an attempt the receiver never got.
+  // listen() again on the bound socket widens the queue (capped by
+  // net.core.somaxconn). Call after binding, before serving. On failure
+  // (errno set) the listening socket is closed.
+  bool WidenListenBacklog() {
+    if (::listen(svr_sock_, SOMAXCONN) == 0) return true;
+    const int err = errno;
+    close(svr_sock_.exchange(INVALID_SOCKET));
+    errno = err;
+    return false;
+  }
+
+ private:
+  // A new connection (on a serving thread): admitted under
+  // max_connections, then served like a parked one.
+  bool process_and_close_socket(socket_t sock) override {
+    if (open_.fetch_add(1, std::memory_order_relaxed) >=
+        options_.max_connections) {
+      open_.fetch_sub(1, std::memory_order_relaxed);
+      close(sock);
+      return false;
+    }
+    const int one = 1;  // Also inherited from the listener; made sure of.
+    setsockopt(sock, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    Serve(ParkedConnection{
+        sock, {}, std::max<size_t>(1, options_.keep_alive_max_requests)});
+    return true;
+  }
+
+  // Serves the requests of one connection whose heads are here, then parks
+  // it (no next head yet) or closes it.
+  void Serve(ParkedConnection parked) {
+    const int sock = parked.fd;
+    Connection connection{sock, false, false};
+    ConnectionStream stream(connection, options_.io_timeout);
+    stream.Preload(std::move(parked.buffered));
+    thread_local std::string peek;
+    t_connection = &connection;
+    bool park = false;
+    // Bytes one request may take: its head, its body, and room for chunk
+    // framing.
+    const size_t budget =
+        options_.max_head_bytes + 2 * options_.max_body_bytes + (64 << 10);
+    // Bounded by the keep-alive request limit.
+    size_t left = parked.requests_left;
+    for (; left > 0; --left) {
+      if (svr_sock_ == INVALID_SOCKET || stop_.raised()) break;
+      ServingPool* pool = pool_.load(std::memory_order_acquire);
+      const auto next = stream.AwaitHead(
+          options_.keep_alive_timeout, stop_.fd(), options_.max_head_bytes,
+          peek, [pool] { return pool != nullptr && pool->queued() > 0; });
+      if (next == ConnectionStream::NextHead::kPark) {
+        park = true;
+        break;
+      }
+      if (next == ConnectionStream::NextHead::kClosed) break;
+      stream.LimitRequest(SteadyClock::now() + options_.request_timeout,
+                          budget);
+      bool connection_closed = false;
+      const bool ok = process_request(stream, /*close_connection=*/left == 1,
+                                      connection_closed, nullptr);
+      stream.ClearLimits();
+      if (!ok || connection_closed || connection.taken_over ||
+          connection.close_after) {
+        break;
+      }
+    }
+    t_connection = nullptr;
+    if (park && !connection.taken_over) {
+      waiter_.Park(ParkedConnection{sock, stream.TakeUnread(), left});
+      return;
+    }
+    // After a reset the number names a harmless replacement socket; after
+    // other faults the connection is already shut down.
+    if (!connection.taken_over) shutdown(sock, SHUT_RDWR);
+    close(sock);
+    open_.fetch_sub(1, std::memory_order_relaxed);
+  }
+
+  const HttpReceiverOptions& options_;
+  StopSignal& stop_;
+  std::atomic<ServingPool*> pool_{nullptr};
+  std::atomic<size_t> open_{0};  // Connections admitted and not closed.
+  HeadWaiter waiter_;
+};
+
+// Why binding host:port fails, from the kernel ("Address already in use").
+std::string DescribeBindFailure(const std::string& host, int port) {
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+  addrinfo* found = nullptr;
+  const std::string service = std::to_string(port);
+  if (const int r =
+          getaddrinfo(host.c_str(), service.c_str(), &hints, &found)) {
+    return gai_strerror(r);
+  }
+  std::string reason = "cannot listen";
+  for (addrinfo* a = found; a != nullptr; a = a->ai_next) {
+    const int fd =
+        socket(a->ai_family, a->ai_socktype | SOCK_CLOEXEC, a->ai_protocol);
+    if (fd < 0) {
+      reason = std::strerror(errno);
+      continue;
+    }
+    const int yes = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
+    if (bind(fd, a->ai_addr, a->ai_addrlen) != 0 || listen(fd, 1) != 0) {
+      reason = std::strerror(errno);
+    }
+    close(fd);
+  }
+  freeaddrinfo(found);
+  return reason;
+}
+
+std::string JsonBody(const nlohmann::json& j) {
+  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+// The whole answer of a dribble, written by hand (status line included) so
+// every byte of it can be spread over the latency.
+std::string DribbleAnswer(int status, bool head) {
+  const std::string body = JsonBody(nlohmann::json{{"ok", true}});
+  std::string out = "HTTP/1.1 " + std::to_string(status) +
+                    (status == 200 ? " OK" : " Dribbled") + "\r\n";
+  out += "Content-Type: application/json\r\n";
+  out += "Content-Length: " + std::to_string(body.size()) + "\r\n";
+  out += "Connection: close\r\n\r\n";
+  if (!head) out += body;
+  return out;
+}
+
+}  // namespace
+
+class HttpReceiverServer::Impl {
+ public:
+  Impl(MockReceiver& receiver, HttpReceiverOptions options)
+      : receiver_(receiver), options_(std::move(options)) {}
+  ~Impl() { Stop(); }
+
+  Status Start();
+  void Stop();
+  int port() const { return port_; }
+  const std::string& host() const { return options_.host; }
+
+ private:
+  void Serve(const httplib::Request& req, httplib::Response& res);
+  void ServeAdmin(const httplib::Request& req, httplib::Response& res);
+  void ServeWebhook(const httplib::Request& req, httplib::Response& res);
+  TimePoint Now() const;
+  SteadyClock::duration WallDelay(Duration run_time) const;
+
+  MockReceiver& receiver_;
+  const HttpReceiverOptions options_;
+  StopSignal stop_;
+  std::unique_ptr<ReceiverHttpServer> server_;
+  std::thread listener_;
+  std::atomic<bool> listener_done_{false};
+  bool listener_started_ = false;
+  SteadyClock::time_point started_at_{};
+  int port_ = 0;
+  bool started_ = false;
+  bool stopped_ = false;
+};
+
+Status HttpReceiverServer::Impl::Start() {
+  const std::string where = options_.host + ":" + std::to_string(options_.port);
+  if (started_) return MakeError(where + ": the server was already started");
+  started_ = true;
+  if (!(options_.time_scale > 0 && options_.time_scale <= 1)) {
+    return MakeError("time scale must be in (0, 1], got " +
+                     std::to_string(options_.time_scale));
+  }
+  if (options_.port < 0 || options_.port > 65535) {
+    return MakeError(where + ": port must be 0..65535");
+  }
+  if (options_.threads == 0) return MakeError("threads must be at least 1");
+  if (!stop_.valid()) {
+    return MakeError(std::string("cannot create an eventfd: ") +
+                     std::strerror(errno));
+  }
+
+  if (options_.max_connections == 0 || options_.max_head_bytes == 0) {
+    return MakeError("max_connections and max_head_bytes must be at least 1");
+  }
+
+  server_ = std::make_unique<ReceiverHttpServer>(options_, stop_);
+  httplib::Server& s = *server_;
+  if (Status status = server_->StartWaiter()) {
+    return MakeError(where + ": " + status->message);
+  }
+  s.set_tcp_nodelay(true);
+  // cpp-httplib's default also sets SO_REUSEPORT, which lets a second
+  // server bind a port already in use (and share its connections): only
+  // SO_REUSEADDR here, so a used port is an error.
+  s.set_socket_options([](socket_t sock) {
+    const int yes = 1;
+    setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
+  });
+  s.set_keep_alive_max_count(
+      std::max<size_t>(1, options_.keep_alive_max_requests));
+  s.set_read_timeout(options_.io_timeout);
+  s.set_write_timeout(options_.io_timeout);
+  s.set_payload_max_length(options_.max_body_bytes);
+  const size_t max_body = options_.max_body_bytes;
+  s.set_error_handler(httplib::Server::HandlerWithResponse(
+      [max_body](const httplib::Request&, httplib::Response& res) {
+        if (!res.body.empty())
+          return httplib::Server::HandlerResponse::Unhandled;
+        // The library's own refusal (400 unparsable, 413 too large, ...): the
+        // rest of the connection's bytes are not a request to trust.
+        if (t_connection != nullptr) t_connection->close_after = true;
+        res.set_header("Connection", "close");
+        std::string message = "HTTP " + std::to_string(res.status);
+        if (res.status == 413) {
+          message =
+              "request body larger than " + std::to_string(max_body) + " bytes";
+        } else if (res.status == 400) {
+          message = "bad request";
+        }
+        res.set_content(JsonBody({{"error", message}}), "application/json");
+        return httplib::Server::HandlerResponse::Handled;
+      }));
+  s.set_exception_handler([](const httplib::Request&, httplib::Response& res,
+                             std::exception_ptr ep) {
+    std::string what = "unknown error";
+    try {
+      if (ep) std::rethrow_exception(ep);
+    } catch (const std::exception& e) {
+      what = e.what();
+    } catch (...) {
+    }
+    res.status = 500;
+    res.set_content(JsonBody({{"error", what}}), "application/json");
+  });
+  auto handler = [this](const httplib::Request& req, httplib::Response& res) {
+    Serve(req, res);
+  };
+  // Every path, every method cpp-httplib parses (HEAD goes with GET).
+  s.Get(".*", handler);
+  s.Post(".*", handler);
+  s.Put(".*", handler);
+  s.Patch(".*", handler);
+  s.Delete(".*", handler);
+  s.Options(".*", handler);
+
+  if (options_.port == 0) {
+    port_ = s.bind_to_any_port(options_.host);
+    if (port_ <= 0) {
+      return MakeError(where + ": " + DescribeBindFailure(options_.host, 0));
+    }
+  } else {
+    if (!s.bind_to_port(options_.host, options_.port)) {
+      return MakeError(where + ": " +
+                       DescribeBindFailure(options_.host, options_.port));
+    }
+    port_ = options_.port;
+  }
+  if (!server_->WidenListenBacklog()) {
+    return MakeError(
+        where + ": cannot widen the listen backlog: " + std::strerror(errno));
+  }
+
+  started_at_ = SteadyClock::now();
+  listener_started_ = true;
+  listener_ = std::thread([this] {
+    // Connection threads inherit this mask: signals meant for the process
+    // (SIGINT, SIGTERM to a command waiting in sigwait) never land on them,
+    // and SIGPIPE cannot kill the process from them.
+    sigset_t all;
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, nullptr);
+    server_->listen_after_bind();
+    listener_done_ = true;
+  });
+  // Bounded: kStartTimeout in 1 ms steps.
+  const auto deadline = SteadyClock::now() + kStartTimeout;
+  while (!server_->is_running()) {
+    if (listener_done_ || SteadyClock::now() > deadline) {
+      Stop();
+      return MakeError(where + ": the server did not start");
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  return std::nullopt;
+}
+
+void HttpReceiverServer::Impl::Stop() {
+  if (stopped_ || !server_) return;
+  stopped_ = true;
+  stop_.Raise();  // Wakes sleeping, hanging and idle keep-alive handlers.
+  server_->StopWaiter();  // Closes parked connections.
+  // listen_after_bind may not have set is_running yet; stop() is a no-op
+  // then, so retry until the listener has returned (bounded: each pass
+  // either stops it or it is about to run).
+  for (int i = 0; listener_started_ && i < 5000 && !listener_done_; ++i) {
+    server_->stop();
+    if (listener_done_) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  if (listener_.joinable()) listener_.join();
+}
+
+TimePoint HttpReceiverServer::Impl::Now() const {
+  if (options_.now) return options_.now();
+  const std::chrono::duration<double, std::micro> wall =
+      SteadyClock::now() - started_at_;
+  return TimePoint(
+      std::chrono::duration_cast<Duration>(wall / options_.time_scale));
+}
+
+SteadyClock::duration HttpReceiverServer::Impl::WallDelay(
+    Duration run_time) const {
+  const std::chrono::duration<double, std::micro> wall =
+      std::chrono::duration<double, std::micro>(run_time.count()) *
+      options_.time_scale;
+  return std::chrono::duration_cast<SteadyClock::duration>(wall);
+}
+
+void HttpReceiverServer::Impl::Serve(const httplib::Request& req,
+                                     httplib::Response& res) {
+  if (IsAdminPath(req.path)) {
+    ServeAdmin(req, res);
+  } else {
+    ServeWebhook(req, res);
+  }
+}
+
+void HttpReceiverServer::Impl::ServeAdmin(const httplib::Request& req,
+                                          httplib::Response& res) {
+  AdminRequest request;
+  request.method = req.method;
+  request.path = req.path;
+  // From the request target only: cpp-httplib also files the fields of a
+  // form-encoded body under params, and `curl -d` sends behaviours that way.
+  request.query = ParseTargetQuery(req.target);
+  request.body = req.body;
+  AdminResponse answer = HandleAdminRequest(receiver_, request);
+  res.status = answer.status;
+  if (!answer.allow.empty()) res.set_header("Allow", answer.allow);
+  res.set_content(std::move(answer.body), "application/json");
+}
+
+void HttpReceiverServer::Impl::ServeWebhook(const httplib::Request& req,
+                                            httplib::Response& res) {
+  const auto arrived = SteadyClock::now();
+  std::vector<Header> headers;
+  headers.reserve(req.headers.size());
+  for (const auto& [name, value] : req.headers) {
+    headers.push_back(Header{name, value});
+  }
+  const HttpRequest request{req.method, req.target, headers, req.body};
+  int attempt = 0;
+  const Reply reply = receiver_.Handle(request, Now(), &attempt);
+  const auto wall = WallDelay(reply.latency);
+  const Fault fault = reply.answer.fault;
+
+  Connection* connection = t_connection;
+  if (connection == nullptr && fault != Fault::kNone) {
+    // Cannot happen: every connection is served by ReceiverHttpServer.
+    res.status = 500;
+    res.set_content(JsonBody({{"error", "no connection for a socket fault"}}),
+                    "application/json");
+    return;
+  }
+  const int fd = connection ? connection->fd : -1;
+  const std::chrono::milliseconds io_timeout = options_.io_timeout;
+
+  if (fault == Fault::kHang) {
+    connection->taken_over = true;
+    // Whatever ended the hang, no answer was ever written.
+    HoldUntilPeerCloses(fd, stop_.fd());
+    receiver_.MarkAbandoned(request, attempt);
+    ShutDownConnection(fd);
+    return;
+  }
+  if (fault == Fault::kDribble) {
+    connection->taken_over = true;
+    const DribbleEnd end = DribbleBytes(
+        fd, DribbleAnswer(reply.answer.status, req.method == "HEAD"), wall,
+        kDribblePieces, io_timeout,
+        [this](SteadyClock::time_point at) { return stop_.WaitUntil(at); });
+    if (end != DribbleEnd::kSent) receiver_.MarkAbandoned(request, attempt);
+    ShutDownConnection(fd);
+    return;
+  }
+
+  // No latency (the common case under load): no wait, and the peer cannot
+  // have given up waiting.
+  const bool waited = wall > SteadyClock::duration::zero();
+  if (waited ? !stop_.WaitUntil(arrived + wall) : stop_.raised()) {
+    // Stopping: close, no answer. The sender never sees this reply (as
+    // when it gives up waiting), so it is abandoned: a 2xx that was never
+    // written must not count as a success at the receiver.
+    receiver_.MarkAbandoned(request, attempt);
+    if (connection) {
+      connection->taken_over = true;
+      ShutDownConnection(fd);
+    }
+    return;
+  }
+  if (waited && connection && PeerHasClosed(fd)) {
+    // The sender stopped waiting: nothing to write to, and it never saw
+    // this answer.
+    receiver_.MarkAbandoned(request, attempt);
+    connection->taken_over = true;
+    ShutDownConnection(fd);
+    return;
+  }
+  switch (fault) {
+    case Fault::kReset:
+      connection->taken_over = true;
+      ResetConnection(fd);
+      return;
+    case Fault::kEmpty:
+      connection->taken_over = true;
+      ShutDownConnection(fd);
+      return;
+    case Fault::kGarbage:
+      connection->taken_over = true;
+      SendGarbageAndClose(fd, io_timeout);
+      return;
+    case Fault::kNone:
+    case Fault::kHang:
+    case Fault::kDribble:
+      break;
+  }
+  const int status = reply.answer.status;
+  res.status = status;
+  if (status >= 300 && status < 400)
+    res.set_header("Location", kRedirectLocation);
+  // 1xx, 204 and 304 carry no body.
+  if (reply.signature != SignatureVerdict::kNotChecked &&
+      reply.signature != SignatureVerdict::kValid) {
+    // Why the signature was refused, in a word ("missing", "bad", "stale").
+    res.set_content(
+        JsonBody({{"status", status},
+                  {"signature",
+                   std::string(SignatureVerdictName(reply.signature))}}),
+        "application/json");
+  } else if (status >= 200 && status != 204 && status != 304) {
+    res.set_content(status < 300 ? JsonBody({{"ok", true}})
+                                 : JsonBody({{"status", status}}),
+                    "application/json");
+  }
+}
+
+HttpReceiverServer::HttpReceiverServer(MockReceiver& receiver,
+                                       HttpReceiverOptions options)
+    : impl_(std::make_unique<Impl>(receiver, std::move(options))) {}
+
+HttpReceiverServer::~HttpReceiverServer() = default;
+
+Status HttpReceiverServer::Start() { return impl_->Start(); }
+void HttpReceiverServer::Stop() { impl_->Stop(); }
+int HttpReceiverServer::port() const { return impl_->port(); }
+std::string HttpReceiverServer::base_url() const {
+  const std::string& host = impl_->host();
+  // An IPv6 literal needs brackets in a URL.
+  const bool v6 = host.find(':') != std::string::npos;
+  return "http://" + (v6 ? "[" + host + "]" : host) + ":" +
+         std::to_string(impl_->port());
+}
+
+}  // namespace hooksim

@@ -1,0 +1,116 @@
+// A mock receiver behind a real HTTP/1.1 server (cpp-httplib) on loopback.
+//
+// Every request outside the admin prefix (any path, any method cpp-httplib
+// parses: GET HEAD POST PUT PATCH DELETE OPTIONS) is handed to the
+// MockReceiver (behaviour, journal, schema check) and answered as its Reply
+// says, after the reply's latency (run time, converted to wall time with
+// time_scale): a status with a small JSON body ({"ok":true} for 2xx,
+// {"status":N} otherwise; 3xx carry a Location the sender must not
+// follow), or a fault at the socket level: hang (hold the connection,
+// answer nothing, until the peer closes or the server stops), reset (RST),
+// empty (close with no answer), garbage (bytes that are not HTTP, then
+// close), dribble (a 200 whose bytes, status line included, are spread
+// over the latency, with Connection: close). When the peer has closed the
+// connection by the time the answer would be written, nothing is written
+// and the attempt is marked abandoned in the journal (the sender stopped
+// waiting: see Journal::MarkAbandoned), for any answer, as the virtual
+// world does for every timeout.
+//
+// Admin API under /__hooksim/ (see admin_api.h): GET requests[?limit=N]
+// (journal, newest last), GET stats, POST reset, GET|PUT behavior.
+// Bodies over max_body_bytes get 413; unparsable requests get 400 and the
+// connection is closed; the server keeps serving.
+//
+// Idle and slow connections do not hold serving threads: a connection with
+// no complete request head is parked in a HeadWaiter (head_waiter.h), one
+// thread for all of them (at once when a head has begun; when idle, as soon
+// as another connection waits for a serving thread), until its head has
+// arrived (or it times out:
+// keep_alive_timeout while idle, header_timeout once a head has begun,
+// then 408 and close). A serving thread takes it only to serve a complete
+// head (and read its body, within request_timeout). So hundreds of idle
+// keep-alive connections or clients trickling their headers (slowloris)
+// cost a descriptor and at most max_head_bytes each, and well-formed
+// senders keep being answered; `threads` bounds only requests being
+// served at once (slow bodies, latencies, hangs). At most max_connections
+// are open; more are closed on arrival.
+//
+// How faults reach the socket: the server owns each connection's keep-alive
+// loop (it overrides cpp-httplib's per-connection entry point and calls the
+// library's request parser/dispatcher for each request), so handlers know
+// their connection's descriptor, and a fault can take the connection over:
+// after one, nothing more is written to it and the loop closes it.
+//
+// Thread: Start/Stop from one controlling thread; the server runs its own
+// threads (one accept thread, `threads` serving threads, one head-waiting
+// thread; a hanging or sleeping request holds its serving thread). Ownership: the receiver is borrowed
+// and must outlive the server. A server is started at most once.
+#ifndef HOOKSIM_MOCK_RECEIVERS_HTTP_HTTP_RECEIVER_SERVER_H_
+#define HOOKSIM_MOCK_RECEIVERS_HTTP_HTTP_RECEIVER_SERVER_H_
+
+#include <chrono>
+#include <cstddef>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "mock-receivers/receiver.h"
+#include "sim/base/result.h"
+#include "sim/base/time.h"
+
+namespace hooksim {
+
+struct HttpReceiverOptions {
+  std::string host = "127.0.0.1";
+  int port = 0;  // 0: a kernel-chosen port.
+  // Wall seconds per run-time second for latencies; in (0, 1].
+  double time_scale = 1.0;
+  // The run timeline (outage windows, journal times). Null: run time since
+  // Start(), scaled by time_scale. Must be thread-safe.
+  std::function<TimePoint()> now;
+  size_t max_body_bytes = 8 << 20;  // Larger bodies get 413.
+  size_t threads = 32;              // Requests served at once.
+  // Per read/write wait on a connection (cpp-httplib's default is 300 s).
+  std::chrono::milliseconds io_timeout{5000};
+  // How long an idle keep-alive connection is kept, and how many requests
+  // one connection may carry (cpp-httplib's default of 5 forces reconnects).
+  std::chrono::milliseconds keep_alive_timeout{5000};
+  size_t keep_alive_max_requests = 10000;
+  // A request head (request line and headers) must arrive whole within
+  // header_timeout of its first byte, and be at most max_head_bytes
+  // (larger heads are refused); after the head, reading the body must end
+  // within request_timeout.
+  std::chrono::milliseconds header_timeout{10000};
+  size_t max_head_bytes = 64 << 10;
+  std::chrono::milliseconds request_timeout{30000};
+  // Open connections at most; beyond, a new connection is closed at once.
+  size_t max_connections = 4096;
+};
+
+class HttpReceiverServer {
+ public:
+  HttpReceiverServer(MockReceiver& receiver, HttpReceiverOptions options);
+  ~HttpReceiverServer();  // Stops and joins.
+  HttpReceiverServer(const HttpReceiverServer&) = delete;
+  HttpReceiverServer& operator=(const HttpReceiverServer&) = delete;
+
+  // Binds and starts serving; returns once the server accepts connections.
+  // Errors name the address ("127.0.0.1:8080: Address already in use"); a
+  // second Start, a bad option or a server that does not come up within
+  // 5 s are errors too.
+  Status Start();
+  // Stops accepting, wakes hanging and sleeping handlers, joins. Idempotent.
+  void Stop();
+
+  int port() const;
+  // "http://127.0.0.1:PORT" (no path): the base URL of the receiver.
+  std::string base_url() const;
+
+ private:
+  class Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace hooksim
+
+#endif  // HOOKSIM_MOCK_RECEIVERS_HTTP_HTTP_RECEIVER_SERVER_H_

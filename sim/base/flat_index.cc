@@ -1,0 +1,101 @@
+#include "sim/base/flat_index.h"
+
+#include <algorithm>
+#include <bit>
+
+#include "sim/base/random.h"
+
+namespace hooksim {
+namespace {
+
+// Tables start at this many slots once the first key arrives.
+constexpr size_t kMinCapacity = 16;
+
+uint32_t TagOf(uint64_t hash) { return static_cast<uint32_t>(hash >> 32); }
+
+}  // namespace
+
+FlatIndex::FlatIndex(size_t max_keys)
+    : max_keys_(std::min(max_keys, kMaxKeys)) {}
+
+uint64_t FlatIndex::HashKey(std::string_view key) {
+  // Hash64 memcpy's from data(), which must not be null.
+  if (key.data() == nullptr) key = std::string_view("", 0);
+  return Hash64(key);
+}
+
+size_t FlatIndex::CapacityFor(size_t keys) {
+  return std::max(kMinCapacity, std::bit_ceil(keys * 2 + 1));
+}
+
+std::optional<uint32_t> FlatIndex::Find(std::string_view key,
+                                        uint64_t hash) const {
+  if (slots_.empty()) return std::nullopt;
+  const size_t mask = slots_.size() - 1;
+  const uint32_t tag = TagOf(hash);
+  // At most half full, so an empty slot always ends the probe.
+  for (size_t pos = hash & mask;; pos = (pos + 1) & mask) {
+    const uint64_t slot = slots_[pos];
+    if (slot == kEmpty) return std::nullopt;
+    if (static_cast<uint32_t>(slot >> 32) == tag) {
+      const uint32_t index = static_cast<uint32_t>(slot) - 1;
+      if (this->key(index) == key) return index;
+    }
+  }
+}
+
+std::optional<FlatIndex::Slot> FlatIndex::FindOrInsert(std::string_view key,
+                                                       uint64_t hash) {
+  if (slots_.empty()) Rehash(kMinCapacity);
+  const size_t mask = slots_.size() - 1;
+  const uint32_t tag = TagOf(hash);
+  size_t pos = hash & mask;
+  for (;; pos = (pos + 1) & mask) {
+    const uint64_t slot = slots_[pos];
+    if (slot == kEmpty) break;
+    if (static_cast<uint32_t>(slot >> 32) == tag) {
+      const uint32_t index = static_cast<uint32_t>(slot) - 1;
+      if (this->key(index) == key) return Slot{index, false};
+    }
+  }
+  if (size() >= max_keys_) return std::nullopt;
+  const uint32_t index = static_cast<uint32_t>(size());
+  arena_.append(key);
+  offsets_.push_back(arena_.size());
+  hashes_.push_back(hash);
+  slots_[pos] = (static_cast<uint64_t>(tag) << 32) | (uint64_t{index} + 1);
+  // Keep the table at most half full (the probe loops rely on it).
+  if (size() * 2 >= slots_.size()) Rehash(slots_.size() * 2);
+  return Slot{index, true};
+}
+
+void FlatIndex::Rehash(size_t capacity) {
+  slots_.assign(capacity, kEmpty);
+  const size_t mask = capacity - 1;
+  for (size_t i = 0; i < hashes_.size(); ++i) {
+    const uint64_t hash = hashes_[i];
+    size_t pos = hash & mask;
+    while (slots_[pos] != kEmpty) pos = (pos + 1) & mask;
+    slots_[pos] = (static_cast<uint64_t>(TagOf(hash)) << 32) |
+                  (static_cast<uint64_t>(i) + 1);
+  }
+}
+
+void FlatIndex::Reserve(size_t keys, size_t key_bytes) {
+  keys = std::min(keys, max_keys_);
+  if (keys == 0) return;
+  offsets_.reserve(keys + 1);
+  hashes_.reserve(keys);
+  if (key_bytes > 0) arena_.reserve(keys * key_bytes);
+  const size_t capacity = CapacityFor(keys);
+  if (capacity > slots_.size()) Rehash(capacity);
+}
+
+void FlatIndex::Clear() {
+  std::fill(slots_.begin(), slots_.end(), kEmpty);
+  arena_.clear();
+  hashes_.clear();
+  offsets_.assign(1, 0);
+}
+
+}  // namespace hooksim

@@ -1,0 +1,216 @@
+// Flat, insertion-ordered tables keyed by strings, for the per-delivery
+// counters on the virtual world's hot path (journal, wire recorder).
+//
+// FlatIndex numbers distinct keys 0, 1, 2, ... in insertion order. Lookup is
+// open addressing with linear probing over a power-of-two array of 8-byte
+// slots, each holding the upper half of the key's 64-bit hash (a tag) and
+// the key's number; a tag match is confirmed by comparing the stored key, so
+// hash collisions never merge two keys. Keys are copied into one contiguous
+// arena: the index allocates O(log n) times as it grows, never once per key,
+// and is freed in a handful of calls.
+//
+// FlatTable<V> pairs a FlatIndex with a std::vector<V> indexed by key
+// number: values are contiguous and iterate in insertion order, so anything
+// derived from an iteration is deterministic.
+//
+// Bounds: an index holds at most `max_keys` keys (fixed at construction);
+// FindOrInsert of a new key beyond that reports that the index is full.
+// Memory is O(keys + key bytes).
+// Thread: not thread-safe; const calls may run concurrently with each other.
+#ifndef HOOKSIM_SIM_BASE_FLAT_INDEX_H_
+#define HOOKSIM_SIM_BASE_FLAT_INDEX_H_
+
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+#include <iterator>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace hooksim {
+
+class FlatIndex {
+ public:
+  // The most keys any index can hold (key numbers are 32-bit).
+  static constexpr size_t kMaxKeys = (size_t{1} << 31) - 1;
+
+  // max_keys is clamped to kMaxKeys.
+  explicit FlatIndex(size_t max_keys = kMaxKeys);
+
+  // The hash to pass for `key` (Hash64 of its bytes). Callers that look a
+  // key up more than once may compute it once and pass it. Any hash works
+  // as long as a key is always given the same one (the index keeps it for
+  // rehashing); equal hashes of different keys cost speed, not correctness.
+  // The one-argument Find (and FlatTable's map-like reads) use HashKey.
+  static uint64_t HashKey(std::string_view key);
+
+  // The number of `key`, or nullopt when absent. `hash` is HashKey(key).
+  std::optional<uint32_t> Find(std::string_view key, uint64_t hash) const;
+  std::optional<uint32_t> Find(std::string_view key) const {
+    return Find(key, HashKey(key));
+  }
+
+  struct Slot {
+    uint32_t index = 0;  // The key's number.
+    bool added = false;  // True when this call inserted the key.
+  };
+  // The number of `key`, inserting it (as number size()) when absent;
+  // nullopt when it is absent and the index already holds max_keys keys.
+  // `hash` is HashKey(key).
+  std::optional<Slot> FindOrInsert(std::string_view key, uint64_t hash);
+
+  // The key numbered `index` (< size()). The view is valid until the next
+  // FindOrInsert or Clear.
+  std::string_view key(uint32_t index) const {
+    return std::string_view(arena_).substr(
+        offsets_[index], offsets_[index + 1] - offsets_[index]);
+  }
+
+  size_t size() const { return offsets_.size() - 1; }
+  bool empty() const { return size() == 0; }
+  size_t max_keys() const { return max_keys_; }
+
+  // Makes room for `keys` keys (capped at max_keys) of about `key_bytes`
+  // bytes each, so the table does not grow while they are inserted.
+  void Reserve(size_t keys, size_t key_bytes = 0);
+
+  // Removes every key; keeps the allocated memory.
+  void Clear();
+
+ private:
+  // A slot is (tag << 32) | (number + 1); 0 marks an empty slot.
+  static constexpr uint64_t kEmpty = 0;
+
+  // Rebuilds the slot array with `capacity` slots (a power of two).
+  void Rehash(size_t capacity);
+  // The smallest power-of-two slot count that keeps `keys` keys at most
+  // half full.
+  static size_t CapacityFor(size_t keys);
+
+  size_t max_keys_;
+  std::vector<uint64_t> slots_;     // Power-of-two size, or empty.
+  std::vector<uint64_t> hashes_;    // Per key number, for rehashing.
+  std::string arena_;               // Every key's bytes, back to back.
+  std::vector<size_t> offsets_{0};  // Key i is arena_[offsets_[i], [i+1]).
+};
+
+// A FlatIndex with one V per key, contiguous and in insertion order.
+// Read access mirrors a map's (size, find, at, contains, range-for over
+// {key, value} pairs); only the owner mutates, through FindOrInsert.
+template <typename V>
+class FlatTable {
+ public:
+  explicit FlatTable(size_t max_keys = FlatIndex::kMaxKeys)
+      : index_(max_keys) {}
+
+  // One {key, value} pair of an iteration. `first` is valid until the
+  // table next changes.
+  struct Entry {
+    std::string_view first;
+    const V& second;
+  };
+
+  class const_iterator {
+   public:
+    using iterator_category = std::forward_iterator_tag;
+    using value_type = Entry;
+    using difference_type = std::ptrdiff_t;
+    using reference = Entry;
+
+    // Lets it->first and it->second work on the temporary Entry.
+    struct Arrow {
+      Entry entry;
+      const Entry* operator->() const { return &entry; }
+    };
+
+    const_iterator() = default;
+    Entry operator*() const {
+      return Entry{table_->index_.key(i_), table_->values_[i_]};
+    }
+    Arrow operator->() const { return Arrow{**this}; }
+    const_iterator& operator++() {
+      ++i_;
+      return *this;
+    }
+    const_iterator operator++(int) {
+      const_iterator old = *this;
+      ++i_;
+      return old;
+    }
+    bool operator==(const const_iterator& other) const {
+      return i_ == other.i_;
+    }
+
+   private:
+    friend class FlatTable;
+    const_iterator(const FlatTable* table, uint32_t i) : table_(table), i_(i) {}
+    const FlatTable* table_ = nullptr;
+    uint32_t i_ = 0;
+  };
+
+  const_iterator begin() const { return const_iterator(this, 0); }
+  const_iterator end() const {
+    return const_iterator(this, static_cast<uint32_t>(values_.size()));
+  }
+  size_t size() const { return values_.size(); }
+  bool empty() const { return values_.empty(); }
+
+  // The value for `key`, or null when absent.
+  const V* find(std::string_view key) const {
+    std::optional<uint32_t> i = index_.Find(key);
+    return i ? &values_[*i] : nullptr;
+  }
+  bool contains(std::string_view key) const { return find(key) != nullptr; }
+  // Throws std::out_of_range when absent, like std::map::at.
+  const V& at(std::string_view key) const {
+    const V* v = find(key);
+    if (v == nullptr) throw std::out_of_range("FlatTable::at: no such key");
+    return *v;
+  }
+
+  // --- For the owner -------------------------------------------------------
+
+  // The value for `key` (hash: FlatIndex::HashKey(key)), or null.
+  V* Find(std::string_view key, uint64_t hash) {
+    std::optional<uint32_t> i = index_.Find(key, hash);
+    return i ? &values_[*i] : nullptr;
+  }
+  // The value for `key`, value-initialised when the key is new; null when
+  // the key is new and the table is full. *added tells whether it was new.
+  V* FindOrInsert(std::string_view key, uint64_t hash, bool* added = nullptr) {
+    std::optional<FlatIndex::Slot> slot = index_.FindOrInsert(key, hash);
+    if (!slot) return nullptr;
+    if (slot->added) values_.emplace_back();
+    if (added) *added = slot->added;
+    return &values_[slot->index];
+  }
+  // The number of `key`, or nullopt when absent.
+  std::optional<uint32_t> IndexOf(std::string_view key) const {
+    return index_.Find(key);
+  }
+  // The value numbered `index` (< size()) and its key.
+  V& value(uint32_t index) { return values_[index]; }
+  const V& value(uint32_t index) const { return values_[index]; }
+  std::string_view key(uint32_t index) const { return index_.key(index); }
+
+  void Reserve(size_t keys, size_t key_bytes = 0) {
+    index_.Reserve(keys, key_bytes);
+    values_.reserve(std::min(keys, index_.max_keys()));
+  }
+  void Clear() {
+    index_.Clear();
+    values_.clear();
+  }
+  size_t max_keys() const { return index_.max_keys(); }
+
+ private:
+  FlatIndex index_;
+  std::vector<V> values_;
+};
+
+}  // namespace hooksim
+
+#endif  // HOOKSIM_SIM_BASE_FLAT_INDEX_H_

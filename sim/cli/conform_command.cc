@@ -1,0 +1,561 @@
+#include "sim/cli/conform_command.h"
+
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iomanip>
+#include <memory>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <ostream>
+#include <sstream>
+#include <thread>
+
+#include "mock-receivers/behavior_parser.h"
+#include "mock-receivers/http/http_receiver_server.h"
+#include "mock-receivers/receiver.h"
+#include "sim/base/parse_number.h"
+#include "sim/base/random.h"
+#include "sim/cli/conform_html.h"
+#include "sim/cli/deliver_command.h"
+#include "sim/contract/event_file.h"
+#include "sim/contract/payload_validator.h"
+#include "sim/os/child_process.h"
+#include "sim/os/interrupt_watcher.h"
+#include "sim/report/junit_writer.h"
+
+namespace hooksim {
+namespace {
+
+using SteadyClock = std::chrono::steady_clock;
+
+constexpr size_t kJournalCapacity = 4096;
+constexpr auto kPollStep = Millis(50);
+constexpr auto kStopGrace = std::chrono::seconds(2);
+
+Duration Since(SteadyClock::time_point t) {
+  return std::chrono::duration_cast<Duration>(SteadyClock::now() - t);
+}
+
+double ToSeconds(Duration d) { return static_cast<double>(d.count()) / 1e6; }
+
+Result<int64_t> IntFlag(const std::optional<std::string>& text,
+                        const char* flag, int64_t lo, int64_t hi,
+                        int64_t fallback) {
+  if (!text) return fallback;
+  const std::optional<uint64_t> v = ParseUint64(*text);
+  if (!v || *v < static_cast<uint64_t>(lo) || *v > static_cast<uint64_t>(hi)) {
+    return MakeError(std::string(flag) + ": expected an integer " +
+                     std::to_string(lo) + ".." + std::to_string(hi) +
+                     ", got \"" + *text + "\"");
+  }
+  return static_cast<int64_t>(*v);
+}
+
+// A temporary directory removed on scope exit.
+class TempDir {
+ public:
+  TempDir() {
+    const char* base = getenv("TMPDIR");
+    std::string templ =
+        std::string(base && *base ? base : "/tmp") + "/hooksim-conform-XXXXXX";
+    if (mkdtemp(templ.data()) != nullptr) path_ = templ;
+  }
+  ~TempDir() {
+    if (path_.empty()) return;
+    std::error_code ec;
+    std::filesystem::remove_all(path_, ec);
+  }
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
+ObservedRequest Observe(const JournalEntry& e, Duration offset) {
+  ObservedRequest r;
+  r.at = e.at.time_since_epoch() - offset;
+  r.method = e.method;
+  r.target = e.target;
+  r.content_type = e.content_type;
+  r.body_hash = e.body_hash;
+  r.body_size = e.body_size;
+  if (e.has_delivery_id) r.delivery_id = e.delivery_key;
+  r.schema_issue = e.schema_issue;
+  r.answer = e.reply.answer;
+  r.abandoned = e.abandoned;
+  return r;
+}
+
+std::shared_ptr<CachedPayloadValidator> SharedValidator() {
+  static std::shared_ptr<CachedPayloadValidator> cache = [] {
+    Result<std::shared_ptr<const PayloadValidator>> bundled =
+        PayloadValidator::Bundled();
+    return bundled.ok() ? std::make_shared<CachedPayloadValidator>(*bundled)
+                        : nullptr;
+  }();
+  return cache;
+}
+
+std::string RowDetail(const RuleVerdict& v) {
+  return v.verdict == Verdict::kPass ? v.seen : v.message;
+}
+
+JUnitCase::Status ToJUnit(Verdict v) {
+  switch (v) {
+    case Verdict::kPass:
+      return JUnitCase::Status::kPassed;
+    case Verdict::kFail:
+      return JUnitCase::Status::kFailed;
+    case Verdict::kCouldNotJudge:
+      return JUnitCase::Status::kError;
+  }
+  return JUnitCase::Status::kError;
+}
+
+std::string OutputNote(const std::string& text, bool truncated) {
+  return truncated ? text + "\n[hooksim: output cut at 1 MiB]\n" : text;
+}
+
+}  // namespace
+
+std::vector<JUnitSuite> ConformJUnit(const std::vector<CaseResult>& results,
+                                     Duration total) {
+  JUnitSuite suite;
+  suite.name = "hooksim conform";
+  suite.seconds = ToSeconds(total);
+  for (const CaseResult& r : results) {
+    bool first = true;
+    for (const RuleVerdict& v : r.verdicts) {
+      JUnitCase jc;
+      jc.classname = "conform." + r.c.name;
+      jc.name = r.c.name + "/" + v.rule;
+      jc.seconds = first ? ToSeconds(r.elapsed) : 0;
+      jc.status = ToJUnit(v.verdict);
+      if (v.verdict != Verdict::kPass) {
+        jc.message = v.message;
+        jc.details = "case: " + r.c.name + " (receiver: " + r.c.behaviour +
+                     ")\nrule: " + v.rule + " (" + v.contract +
+                     ")\nexpected: " + v.expected + "\nseen: " + v.seen + "\n" +
+                     v.message + "\nsender: " + DescribeSender(r.observation) +
+                     "\n";
+      }
+      if (first || v.verdict != Verdict::kPass) {
+        const ChildOutcome& s = r.observation.sender;
+        jc.system_out = OutputNote(s.stdout_text, s.stdout_truncated);
+        jc.system_err = OutputNote(s.stderr_text, s.stderr_truncated);
+      }
+      first = false;
+      suite.cases.push_back(std::move(jc));
+    }
+  }
+  return {suite};
+}
+
+namespace {
+
+nlohmann::json ToJson(const ConformOptions& options,
+                      const std::vector<CaseResult>& results, Duration total,
+                      bool interrupted) {
+  using nlohmann::json;
+  json cases = json::array();
+  size_t passed = 0, failed = 0, unjudged = 0;
+  for (const CaseResult& r : results) {
+    const CaseObservation& o = r.observation;
+    json requests = json::array();
+    for (const ObservedRequest& q : o.requests) {
+      const int event = MatchEvent(r.c, q.body_hash, q.body_size);
+      requests.push_back(
+          {{"at_ms", ToMillis(q.at)},
+           {"method", q.method},
+           {"target", q.target},
+           {"content_type", q.content_type},
+           {"event", event < 0 ? json(nullptr) : json(event + 1)},
+           {"body_bytes", q.body_size},
+           {"delivery_id", q.delivery_id},
+           {"answer", DescribeAnswer(q.answer)},
+           {"abandoned", q.abandoned},
+           {"schema_issue", q.schema_issue}});
+    }
+    json rules = json::array();
+    for (const RuleVerdict& v : r.verdicts) {
+      passed += v.verdict == Verdict::kPass;
+      failed += v.verdict == Verdict::kFail;
+      unjudged += v.verdict == Verdict::kCouldNotJudge;
+      rules.push_back({{"rule", v.rule},
+                       {"contract", v.contract},
+                       {"verdict", VerdictName(v.verdict)},
+                       {"expected", v.expected},
+                       {"seen", v.seen},
+                       {"message", v.message}});
+    }
+    const ChildOutcome& s = o.sender;
+    json sender = {{"description", DescribeSender(o)},
+                   {"ended", s.ended},
+                   {"stopped_by_hooksim", s.stopped},
+                   {"exit_code", s.ended && s.signal == 0 ? json(s.exit_code)
+                                                          : json(nullptr)},
+                   {"signal", s.signal == 0 ? json(nullptr) : json(s.signal)},
+                   {"ran_ms", ToMillis(s.ran)},
+                   {"budget_ended", o.budget_ended},
+                   {"stdout", s.stdout_text},
+                   {"stdout_truncated", s.stdout_truncated},
+                   {"stderr", s.stderr_text},
+                   {"stderr_truncated", s.stderr_truncated}};
+    cases.push_back({{"name", r.c.name},
+                     {"receiver", r.c.behaviour},
+                     {"behavior", BehaviorToJson(r.c.behavior)},
+                     {"events", r.c.events.size()},
+                     {"expected_attempts_per_event", r.c.expected_attempts},
+                     {"why", r.c.why},
+                     {"url", r.url},
+                     {"elapsed_ms", ToMillis(r.elapsed)},
+                     {"requests_dropped", o.dropped_requests},
+                     {"sender", sender},
+                     {"requests", requests},
+                     {"rules", rules}});
+  }
+  return {{"command", "conform"},
+          {"sender_cmd", options.sender_cmd},
+          {"options",
+           {{"case_timeout_s", ToMillis(options.case_budget) / 1000},
+            {"quiet_ms", ToMillis(options.quiet)},
+            {"slow_ms", ToMillis(options.battery.slow)},
+            {"hang_ms", ToMillis(options.battery.hang)},
+            {"parallel", options.parallel},
+            {"seed", options.battery.seed}}},
+          {"interrupted", interrupted},
+          {"elapsed_ms", ToMillis(total)},
+          {"summary",
+           {{"cases", results.size()},
+            {"rules", passed + failed + unjudged},
+            {"passed", passed},
+            {"failed", failed},
+            {"could_not_judge", unjudged}}},
+          {"cases", cases}};
+}
+
+}  // namespace
+
+Result<ConformOptions> ParseConformFlags(const ConformFlags& flags) {
+  ConformOptions o;
+  if (!flags.sender_cmd) {
+    return MakeError(
+        "--sender-cmd is required (the command that delivers "
+        "$HOOKSIM_EVENT_FILE to $HOOKSIM_URL)");
+  }
+  if (flags.sender_cmd->find_first_not_of(" \t\n") == std::string::npos) {
+    return MakeError("--sender-cmd: expected a shell command, got \"" +
+                     *flags.sender_cmd + "\"");
+  }
+  o.sender_cmd = *flags.sender_cmd;
+  Result<int64_t> budget = IntFlag(flags.case_timeout_s, "--case-timeout-s", 1,
+                                   kMaxCaseBudgetS, 120);
+  if (!budget.ok()) return budget.error();
+  o.case_budget = std::chrono::seconds(*budget);
+  Result<int64_t> quiet =
+      IntFlag(flags.quiet_ms, "--quiet-ms", 0, 600'000, 3000);
+  if (!quiet.ok()) return quiet.error();
+  o.quiet = Millis(*quiet);
+  if (o.quiet >= o.case_budget) {
+    return MakeError("--quiet-ms: must be below the case budget (" +
+                     std::to_string(*budget) + " s), got \"" +
+                     std::to_string(*quiet) + "\"");
+  }
+  Result<int64_t> slow = IntFlag(flags.slow_ms, "--slow-ms", 0, 600'000, 1500);
+  if (!slow.ok()) return slow.error();
+  Result<int64_t> hang =
+      IntFlag(flags.hang_ms, "--hang-ms", 1, 3'600'000, 30'000);
+  if (!hang.ok()) return hang.error();
+  if (*slow >= *hang) {
+    return MakeError("--slow-ms: must be below --hang-ms (" +
+                     std::to_string(*hang) + "), got \"" +
+                     std::to_string(*slow) + "\"");
+  }
+  o.battery.slow = Millis(*slow);
+  o.battery.hang = Millis(*hang);
+  if (flags.seed) {
+    const std::optional<uint64_t> seed = ParseUint64(*flags.seed);
+    if (!seed) {
+      return MakeError(
+          "--seed: expected an integer 0..18446744073709551615, "
+          "got \"" +
+          *flags.seed + "\"");
+    }
+    o.battery.seed = *seed;
+  }
+  Result<int64_t> parallel =
+      IntFlag(flags.parallel, "--parallel", 1, kMaxConformParallel, 4);
+  if (!parallel.ok()) return parallel.error();
+  o.parallel = static_cast<int>(*parallel);
+  const std::vector<ConformCase> battery = ConformBattery(o.battery);
+  if (flags.cases) {
+    Result<std::vector<ConformCase>> selected =
+        SelectCases(battery, *flags.cases);
+    if (!selected.ok()) {
+      return MakeError("--cases: " + selected.error().message);
+    }
+    o.cases = std::move(*selected);
+  } else {
+    o.cases = battery;
+  }
+  for (const auto& [file, flag] :
+       {std::pair{&flags.junit, "--junit"},
+        std::pair{&flags.report_json, "--report-json"},
+        std::pair{&flags.report_html, "--report-html"}}) {
+    if (*file && (*file)->empty()) {
+      return MakeError(std::string(flag) + ": expected a file name, got \"\"");
+    }
+  }
+  o.junit = flags.junit;
+  o.report_json = flags.report_json;
+  o.report_html = flags.report_html;
+  return o;
+}
+
+CaseResult RunConformCase(const ConformCase& c, const ConformOptions& options,
+                          const std::atomic<bool>& stop) {
+  CaseResult result;
+  result.c = c;
+  CaseObservation& obs = result.observation;
+  obs.budget = options.case_budget;
+  const auto started = SteadyClock::now();
+  const auto fail_start = [&](std::string why) {
+    obs.start_failed = true;
+    obs.start_error = std::move(why);
+    result.verdicts = JudgeCase(c, obs);
+    result.elapsed = Since(started);
+    return result;
+  };
+
+  TempDir dir;
+  if (dir.path().empty()) return fail_start("cannot create a temporary dir");
+  const std::string event_file = dir.path() + "/events.jsonl";
+  if (Status s = WriteEventFile(event_file, c.events)) {
+    return fail_start(s->message);
+  }
+
+  ReceiverOptions receiver_options;
+  receiver_options.name = c.name;
+  receiver_options.journal.capacity = kJournalCapacity;
+  receiver_options.journal.max_deliveries = kJournalCapacity;
+  receiver_options.validator = SharedValidator();
+  MockReceiver receiver(receiver_options, c.behavior,
+                        Random(options.battery.seed).Fork(c.name));
+  HttpReceiverOptions server_options;
+  server_options.threads = 16;
+  // The run timeline starts at `started`, so journal times are offsets.
+  server_options.now = [started] { return TimePoint(Since(started)); };
+  HttpReceiverServer server(receiver, server_options);
+  if (Status s = server.Start()) return fail_start(s->message);
+  result.url = server.base_url() + kConformHookPath;
+
+  ChildOptions child_options;
+  child_options.command = options.sender_cmd;
+  child_options.env = {{"HOOKSIM_URL", result.url},
+                       {"HOOKSIM_EVENT_FILE", event_file},
+                       {"HOOKSIM_CASE", c.name}};
+  const Duration spawn_offset = Since(started);
+  Result<std::unique_ptr<ChildProcess>> child =
+      ChildProcess::Start(child_options);
+  if (!child.ok()) {
+    server.Stop();
+    return fail_start(child.error().message);
+  }
+  ChildProcess& sender = **child;
+
+  uint64_t seen = 0;
+  auto last_activity = SteadyClock::now();
+  const auto deadline = started + options.case_budget;
+  // Bounded by the budget: each turn waits up to kPollStep.
+  while (true) {
+    const bool was_ended = sender.ended();
+    if (sender.Poll(kPollStep)) {
+      if (!was_ended) last_activity = SteadyClock::now();
+      std::this_thread::sleep_for(
+          std::chrono::milliseconds(was_ended ? ToMillis(kPollStep) : 0));
+    }
+    uint64_t total = 0;
+    receiver.WithJournal([&](const Journal& j) { total = j.total_requests(); });
+    const auto now = SteadyClock::now();
+    if (total != seen) {
+      seen = total;
+      last_activity = now;
+    }
+    if (stop.load()) {
+      obs.interrupted = true;
+      break;
+    }
+    if (sender.ended() && now - last_activity >= options.quiet) break;
+    if (now >= deadline) {
+      obs.budget_ended = !sender.ended();
+      break;
+    }
+  }
+  sender.Stop(kStopGrace);
+  sender.KillGroup();
+  server.Stop();  // Answers still held are marked abandoned.
+  obs.sender = sender.outcome();
+  receiver.WithJournal([&](const Journal& j) {
+    for (const JournalEntry& e : j.Recent()) {
+      obs.requests.push_back(Observe(e, spawn_offset));
+    }
+    obs.dropped_requests = j.dropped();
+  });
+  result.verdicts = JudgeCase(c, obs);
+  result.elapsed = Since(started);
+  return result;
+}
+
+void PrintConformCases(const std::vector<ConformCase>& cases,
+                       std::ostream& out) {
+  size_t name_w = 4, behaviour_w = 8;
+  for (const ConformCase& c : cases) {
+    name_w = std::max(name_w, c.name.size());
+    behaviour_w = std::max(behaviour_w, c.behaviour.size());
+  }
+  out << std::left << std::setw(static_cast<int>(name_w) + 2) << "CASE"
+      << std::setw(static_cast<int>(behaviour_w) + 2) << "RECEIVER"
+      << std::setw(10) << "EVENTS" << std::setw(10) << "ATTEMPTS"
+      << "WHY\n";
+  for (const ConformCase& c : cases) {
+    out << std::setw(static_cast<int>(name_w) + 2) << c.name
+        << std::setw(static_cast<int>(behaviour_w) + 2) << c.behaviour
+        << std::setw(10) << c.events.size() << std::setw(10)
+        << c.expected_attempts << c.why << "\n";
+  }
+  out << std::right;
+}
+
+void PrintConformTable(const std::vector<CaseResult>& results,
+                       std::ostream& out) {
+  size_t case_w = 4, rule_w = 4;
+  for (const CaseResult& r : results) {
+    case_w = std::max(case_w, r.c.name.size());
+    for (const RuleVerdict& v : r.verdicts) {
+      rule_w = std::max(rule_w, v.rule.size() + v.contract.size() + 3);
+    }
+  }
+  out << std::left << std::setw(static_cast<int>(case_w) + 2) << "CASE"
+      << std::setw(static_cast<int>(rule_w) + 2) << "RULE" << std::setw(17)
+      << "VERDICT"
+      << "DETAIL\n";
+  for (const CaseResult& r : results) {
+    for (const RuleVerdict& v : r.verdicts) {
+      out << std::left << std::setw(static_cast<int>(case_w) + 2) << r.c.name
+          << std::setw(static_cast<int>(rule_w) + 2)
+          << (v.rule + " (" + v.contract + ")") << std::setw(17)
+          << VerdictName(v.verdict) << RowDetail(v) << "\n";
+    }
+  }
+  out << std::right;
+}
+
+int RunConform(const ConformOptions& options, std::ostream& out,
+               std::ostream& err) {
+  if (options.cases.empty() || options.parallel < 1) {
+    err << "hooksim conform: nothing to run\n";
+    return 2;
+  }
+  // Reports go to files that must be writable: check before the run.
+  for (const auto& file :
+       {options.junit, options.report_json, options.report_html}) {
+    if (!file) continue;
+    std::ofstream probe(*file, std::ios::app);
+    if (!probe) {
+      err << "hooksim conform: " << *file << ": cannot write the file\n";
+      return 2;
+    }
+  }
+  BecomeSubreaper();
+  std::atomic<bool> stop{false};
+  std::optional<InterruptWatcher> watcher;
+  if (options.handle_interrupt) watcher.emplace([&stop] { stop = true; });
+
+  const auto started = SteadyClock::now();
+  std::vector<CaseResult> results(options.cases.size());
+  std::atomic<size_t> next{0};
+  std::mutex progress_mu;
+  const auto work = [&] {
+    // Bounded: each turn takes one case off the list.
+    for (size_t i = next++; i < options.cases.size(); i = next++) {
+      results[i] = RunConformCase(options.cases[i], options, stop);
+      size_t failing = 0;
+      for (const RuleVerdict& v : results[i].verdicts) {
+        failing += v.verdict != Verdict::kPass;
+      }
+      std::lock_guard<std::mutex> lock(progress_mu);
+      err << "conform: " << options.cases[i].name << " done in " << std::fixed
+          << std::setprecision(1) << ToSeconds(results[i].elapsed) << " s, "
+          << results[i].observation.requests.size() << " requests, "
+          << (failing ? std::to_string(failing) + " rules not passed"
+                      : std::string("all rules passed"))
+          << std::defaultfloat << "\n";
+    }
+  };
+  const size_t workers =
+      std::min(options.cases.size(), static_cast<size_t>(options.parallel));
+  std::vector<std::thread> threads;
+  for (size_t i = 1; i < workers; ++i) threads.emplace_back(work);
+  work();
+  for (std::thread& t : threads) t.join();
+  const Duration total = Since(started);
+  const bool interrupted = stop.load();
+  watcher.reset();
+
+  PrintConformTable(results, out);
+  size_t passed = 0, failed = 0, unjudged = 0;
+  for (const CaseResult& r : results) {
+    for (const RuleVerdict& v : r.verdicts) {
+      passed += v.verdict == Verdict::kPass;
+      failed += v.verdict == Verdict::kFail;
+      unjudged += v.verdict == Verdict::kCouldNotJudge;
+    }
+  }
+  out << "\nconform: " << results.size() << " cases, "
+      << passed + failed + unjudged << " rules: " << passed << " passed, "
+      << failed << " failed, " << unjudged << " could not be judged ("
+      << std::fixed << std::setprecision(1) << ToSeconds(total) << " s)"
+      << std::defaultfloat << "\n";
+  out << "sender: " << options.sender_cmd << "\n"
+      << "events seed: " << options.battery.seed << "\n";
+
+  int code = (failed + unjudged) == 0 ? 0 : 1;
+  if (options.junit) {
+    std::ofstream f(*options.junit, std::ios::trunc);
+    WriteJUnit(ConformJUnit(results, total), f);
+    if (!f) {
+      err << "hooksim conform: " << *options.junit << ": write failed\n";
+      code = 2;
+    }
+  }
+  if (options.report_json) {
+    std::ofstream f(*options.report_json, std::ios::trunc);
+    f << ToJson(options, results, total, interrupted)
+             .dump(2, ' ', false, nlohmann::json::error_handler_t::replace)
+      << "\n";
+    if (!f) {
+      err << "hooksim conform: " << *options.report_json << ": write failed\n";
+      code = 2;
+    }
+  }
+  if (options.report_html) {
+    std::ofstream f(*options.report_html, std::ios::binary | std::ios::trunc);
+    f << RenderConformHtml(
+        ConformHtmlPicture(options, results, total, interrupted));
+    if (!f) {
+      err << "hooksim conform: " << *options.report_html << ": write failed\n";
+      code = 2;
+    }
+  }
+  if (interrupted) {
+    err << "hooksim conform: interrupted; senders stopped\n";
+    return kInterruptedExitCode;
+  }
+  return code;
+}
+
+}  // namespace hooksim

@@ -1,0 +1,248 @@
+#include "sim/cli/hooks_command.h"
+
+#include <boost/program_options.hpp>
+#include <cstdio>
+#include <ctime>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <sstream>
+
+#include "sim/contract/webhook_signature.h"
+#include "sim/durable/durable_delivery.h"
+#include "sim/durable/state_store.h"
+#include "sim/http/http_url.h"
+
+namespace hooksim {
+namespace {
+
+namespace po = boost::program_options;
+
+constexpr const char* kHooksUsage =
+    "usage: hooksim hooks add URL [--secret whsec_...] [--state FILE]\n"
+    "       hooksim hooks list [--json] [--all] [--state FILE]\n"
+    "       hooksim hooks pause ID | resume ID | remove ID [--state FILE]\n"
+    "\n"
+    "Manages the hooks `hooksim deliver` (without --url) and `hooksim worker`\n"
+    "deliver to. State lives in an SQLite file: --state FILE, else\n"
+    "$HOOKSIM_STATE, else ./.hooksim/state.db (its directory is created).\n"
+    "  add      registers an active hook and prints its id (hk_...); with\n"
+    "           --secret every attempt is signed (Standard Webhooks headers)\n"
+    "  list     id, state, created time, deliveries (delivered, gave_up,\n"
+    "           pending, held, cancelled) and URL; --json prints an array of\n"
+    "           objects; --all includes removed hooks\n"
+    "  pause    holds the hook's deliveries: nothing is sent to it\n"
+    "  resume   makes its held deliveries deliverable again, in order\n"
+    "           (`hooksim deliver --resume` or a running worker sends them)\n"
+    "  remove   removes the hook; its pending and held deliveries end\n"
+    "           cancelled (reason: hook removed)\n"
+    "Exit codes: 0 done, 1 already paused/active or a state database error,\n"
+    "2 bad usage (bad URL or secret, unknown id, unreadable state file).\n";
+
+po::options_description HooksOptionsDesc() {
+  po::options_description d("options");
+  d.add_options()("help,h", "show this help")(
+      "state", po::value<std::string>(),
+      "state database (default $HOOKSIM_STATE or ./.hooksim/state.db)")(
+      "secret", po::value<std::string>(),
+      "add: sign attempts with this whsec_... secret")(
+      "json", po::bool_switch(), "list: print a JSON array")(
+      "all", po::bool_switch(), "list: include removed hooks");
+  return d;
+}
+
+std::string FormatCreated(int64_t ms) {
+  const std::time_t t = static_cast<std::time_t>(ms / 1000);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+nlohmann::json HookJson(const StoredHook& h) {
+  return {{"id", h.id},
+          {"url", h.url},
+          {"state", std::string(HookStateName(h.state))},
+          {"created_ms", h.created_ms},
+          {"created", FormatCreated(h.created_ms)},
+          {"signed", !h.secret.empty()},
+          {"deliveries",
+           {{"delivered", h.counts.delivered},
+            {"gave_up", h.counts.gave_up},
+            {"pending", h.counts.pending},
+            {"held", h.counts.held},
+            {"cancelled", h.counts.cancelled}}}};
+}
+
+void PrintHookTable(const std::vector<StoredHook>& hooks, std::ostream& out) {
+  char line[256];
+  std::snprintf(line, sizeof(line),
+                "%-15s  %-7s  %-20s  %9s %7s %7s %6s %9s  %s", "ID", "STATE",
+                "CREATED", "DELIVERED", "GAVE_UP", "PENDING", "HELD",
+                "CANCELLED", "URL");
+  out << line << "\n";
+  for (const StoredHook& h : hooks) {
+    std::snprintf(line, sizeof(line),
+                  "%-15s  %-7s  %-20s  %9lld %7lld %7lld %6lld %9lld  ",
+                  h.id.c_str(), std::string(HookStateName(h.state)).c_str(),
+                  FormatCreated(h.created_ms).c_str(),
+                  static_cast<long long>(h.counts.delivered),
+                  static_cast<long long>(h.counts.gave_up),
+                  static_cast<long long>(h.counts.pending),
+                  static_cast<long long>(h.counts.held),
+                  static_cast<long long>(h.counts.cancelled));
+    out << line << h.url << (h.secret.empty() ? "" : "  (signed)") << "\n";
+  }
+}
+
+}  // namespace
+
+std::string HooksHelp() {
+  std::ostringstream s;
+  s << kHooksUsage << "\n" << HooksOptionsDesc();
+  return s.str();
+}
+
+int RunHooksCommand(const std::vector<std::string>& args, std::ostream& out,
+                    std::ostream& err) {
+  const po::options_description d = HooksOptionsDesc();
+  po::options_description all;
+  all.add(d).add_options()("words", po::value<std::vector<std::string>>());
+  po::positional_options_description positional;
+  positional.add("words", -1);
+  po::variables_map vm;
+  po::store(
+      po::command_line_parser(args).options(all).positional(positional).run(),
+      vm);
+  po::notify(vm);
+  if (vm.count("help")) {
+    out << HooksHelp();
+    return 0;
+  }
+  const std::vector<std::string> words =
+      vm.count("words") ? vm["words"].as<std::vector<std::string>>()
+                        : std::vector<std::string>{};
+  if (words.empty()) {
+    err << "hooksim hooks: give a subcommand: add, list, pause, resume, "
+           "remove\ntry: hooksim hooks --help\n";
+    return 2;
+  }
+  const std::string& sub = words[0];
+  const std::string prefix = "hooksim hooks " + sub + ": ";
+  const bool takes_one =
+      sub == "add" || sub == "pause" || sub == "resume" || sub == "remove";
+  if (!takes_one && sub != "list") {
+    err << "hooksim hooks: unknown subcommand \"" << sub
+        << "\" (add, list, pause, resume, remove)\ntry: hooksim hooks --help\n";
+    return 2;
+  }
+  const size_t want = takes_one ? 2 : 1;
+  if (words.size() != want) {
+    err << prefix
+        << (words.size() < want
+                ? std::string(sub == "add" ? "give the hook's URL"
+                                           : "give the hook's id (see "
+                                             "hooksim hooks list)")
+                : "unexpected argument \"" + words[want] + "\"")
+        << "\ntry: hooksim hooks --help\n";
+    return 2;
+  }
+  if (vm.count("secret") && sub != "add") {
+    err << prefix << "--secret: only for hooks add\n";
+    return 2;
+  }
+  if ((vm["json"].as<bool>() || vm["all"].as<bool>()) && sub != "list") {
+    err << prefix << "--json and --all: only for hooks list\n";
+    return 2;
+  }
+  std::string secret;
+  if (sub == "add") {
+    if (Result<HttpUrl> url = ParseHttpUrl(words[1]); !url.ok()) {
+      err << prefix << "URL \"" << words[1] << "\": " << url.error().message
+          << "\n";
+      return 2;
+    }
+    if (vm.count("secret")) {
+      secret = vm["secret"].as<std::string>();
+      if (Result<std::string> key = DecodeWebhookSecret(secret); !key.ok()) {
+        err << prefix << "--secret: " << key.error().message << "\n";
+        return 2;
+      }
+    }
+  }
+  std::optional<std::string> state_flag;
+  if (vm.count("state")) state_flag = vm["state"].as<std::string>();
+  const std::string path = ResolveStatePath(state_flag);
+  Result<std::unique_ptr<StateStore>> store = StateStore::Open(path);
+  if (!store.ok()) {
+    err << prefix << store.error().ToString() << "\n";
+    return 2;
+  }
+  StateStore& s = **store;
+
+  if (sub == "add") {
+    Result<StoredHook> hook = s.AddHook(words[1], secret, WallNowMs());
+    if (!hook.ok()) {
+      err << prefix << hook.error().ToString() << "\n";
+      return 1;
+    }
+    out << hook->id << "\n";
+    return 0;
+  }
+  if (sub == "list") {
+    Result<std::vector<StoredHook>> hooks = s.ListHooks(vm["all"].as<bool>());
+    if (!hooks.ok()) {
+      err << prefix << hooks.error().ToString() << "\n";
+      return 1;
+    }
+    if (vm["json"].as<bool>()) {
+      nlohmann::json array = nlohmann::json::array();
+      for (const StoredHook& h : *hooks) array.push_back(HookJson(h));
+      out << array.dump(2) << "\n";
+    } else if (hooks->empty()) {
+      out << "no hooks in " << path
+          << " (add one with: hooksim hooks add URL)\n";
+    } else {
+      PrintHookTable(*hooks, out);
+    }
+    return 0;
+  }
+  const std::string& id = words[1];
+  const int64_t now = WallNowMs();
+  Result<HookChangeResult> change = sub == "pause"    ? s.PauseHook(id)
+                                    : sub == "resume" ? s.ResumeHook(id, now)
+                                                      : s.RemoveHook(id, now);
+  if (!change.ok()) {
+    err << prefix << change.error().ToString() << "\n";
+    return 1;
+  }
+  switch (change->change) {
+    case HookChange::kNotFound:
+      err << prefix << "no hook \"" << id << "\" in " << path
+          << " (see hooksim hooks list)\n";
+      return 2;
+    case HookChange::kAlreadyInState:
+      err << prefix << "hook " << id << " is already "
+          << (sub == "pause" ? "paused" : "active") << "\n";
+      return 1;
+    case HookChange::kChanged:
+      break;
+  }
+  const int64_t n = change->deliveries;
+  const std::string deliveries =
+      std::to_string(n) + (n == 1 ? " delivery" : " deliveries");
+  if (sub == "pause") {
+    out << "paused " << id << "; " << deliveries
+        << " held (more as their next attempt comes due)\n";
+  } else if (sub == "resume") {
+    out << "resumed " << id << "; " << deliveries
+        << " deliverable again (a running worker or hooksim deliver --resume "
+           "sends them)\n";
+  } else {
+    out << "removed " << id << "; " << deliveries
+        << " cancelled (reason: hook removed)\n";
+  }
+  return 0;
+}
+
+}  // namespace hooksim

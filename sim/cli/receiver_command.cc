@@ -1,0 +1,289 @@
+#include "sim/cli/receiver_command.h"
+
+#include <signal.h>
+
+#include <charconv>
+#include <fstream>
+#include <iterator>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <utility>
+#include <vector>
+
+#include "mock-receivers/behavior_parser.h"
+#include "mock-receivers/http/http_receiver_server.h"
+#include "mock-receivers/receiver.h"
+#include "sim/base/random.h"
+#include "sim/contract/payload_validator.h"
+#include "sim/scenario/scenario.h"
+
+namespace hooksim {
+namespace {
+
+constexpr size_t kMaxBehaviorFileBytes = 1 << 20;
+constexpr char kPrefix[] = "hooksim receiver: ";
+
+struct Served {
+  std::unique_ptr<MockReceiver> receiver;
+  std::unique_ptr<HttpReceiverServer> server;
+};
+
+// Blocks SIGINT and SIGTERM in this thread for its lifetime, so they wait
+// for sigwait instead of killing the process; restores the old mask.
+class TerminationSignals {
+ public:
+  TerminationSignals() {
+    sigemptyset(&set_);
+    sigaddset(&set_, SIGINT);
+    sigaddset(&set_, SIGTERM);
+    // A shell without job control starts `hooksim receiver &` with SIGINT
+    // ignored, and an ignored signal never reaches sigwait: `kill -INT`
+    // would not stop it. Asked to stop on SIGINT, it does.
+    for (int sig : {SIGINT, SIGTERM}) {
+      struct sigaction current {};
+      if (sigaction(sig, nullptr, &current) == 0 &&
+          current.sa_handler == SIG_IGN) {
+        signal(sig, SIG_DFL);
+      }
+    }
+    pthread_sigmask(SIG_BLOCK, &set_, &old_);
+  }
+  ~TerminationSignals() { pthread_sigmask(SIG_SETMASK, &old_, nullptr); }
+  void Wait() {
+    int signal = 0;
+    // Bounded: sigwait only returns early on an error, which is retried
+    // at most a few times.
+    for (int i = 0; i < 100; ++i) {
+      if (sigwait(&set_, &signal) == 0) return;
+    }
+  }
+
+ private:
+  sigset_t set_;
+  sigset_t old_;
+};
+
+Result<std::string> ReadSmallFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return MakeError(path + ": cannot open the file");
+  std::string text;
+  char buf[65536];
+  while (in.read(buf, sizeof(buf)) || in.gcount() > 0) {
+    text.append(buf, static_cast<size_t>(in.gcount()));
+    if (text.size() > kMaxBehaviorFileBytes) {
+      return MakeError(path + ": larger than " +
+                       std::to_string(kMaxBehaviorFileBytes) + " bytes");
+    }
+  }
+  if (in.bad()) return MakeError(path + ": cannot read the file");
+  return text;
+}
+
+Result<BehaviorSpec> ParseBehaviorText(const std::string& text) {
+  nlohmann::json doc = nlohmann::json::parse(text, nullptr, false);
+  if (doc.is_discarded()) return MakeError("invalid JSON");
+  Result<BehaviorSpec> spec = ParseBehavior(doc, "");
+  if (!spec.ok()) {
+    const Error& e = spec.error();
+    return MakeError((e.path.empty() ? "/" : e.path) + ": " + e.message);
+  }
+  return spec;
+}
+
+std::string Summary(const MockReceiver& receiver) {
+  std::string line = "receiver " + receiver.name();
+  receiver.WithJournal([&](const Journal& j) {
+    uint64_t delivered = 0;
+    for (const auto& entry : j.deliveries()) {
+      delivered += entry.second.success_attempt() != 0 ? 1 : 0;
+    }
+    line += "  requests=" + std::to_string(j.total_requests()) +
+            " deliveries=" + std::to_string(j.deliveries().size()) +
+            " delivered=" + std::to_string(delivered) +
+            " abandoned=" + std::to_string(j.abandoned()) +
+            " schema_failures=" + std::to_string(j.schema_failures());
+    if (j.signatures_checked() > 0) {
+      line += " signature_failures=" + std::to_string(j.signature_failures());
+    }
+    if (!j.answers().empty()) {
+      line += "  answers:";
+      for (const auto& [answer, count] : j.answers()) {
+        line += " " + answer + "=" + std::to_string(count);
+      }
+    }
+  });
+  return line;
+}
+
+}  // namespace
+
+Result<ListenAddress> ParseListenAddress(std::string_view text) {
+  const auto bad = [&] {
+    return MakeError("expected HOST:PORT with PORT 0..65535, got \"" +
+                     std::string(text) + "\"");
+  };
+  const size_t colon = text.rfind(':');
+  if (colon == std::string_view::npos || colon == 0) return bad();
+  std::string_view host = text.substr(0, colon);
+  const std::string_view port_text = text.substr(colon + 1);
+  if (host.front() == '[') {
+    if (host.size() < 3 || host.back() != ']') return bad();
+    host = host.substr(1, host.size() - 2);
+  } else if (host.find(':') != std::string_view::npos) {
+    return bad();  // An IPv6 literal needs brackets.
+  }
+  int port = -1;
+  const char* end = port_text.data() + port_text.size();
+  auto [ptr, ec] = std::from_chars(port_text.data(), end, port);
+  if (port_text.empty() || ec != std::errc() || ptr != end || port < 0 ||
+      port > 65535) {
+    return bad();
+  }
+  return ListenAddress{std::string(host), port};
+}
+
+int RunReceiverCommand(const ReceiverCommandOptions& options, std::ostream& out,
+                       std::ostream& err,
+                       const std::function<void()>& wait_for_stop) {
+  Result<ListenAddress> listen = ParseListenAddress(options.listen);
+  if (!listen.ok()) {
+    err << kPrefix << "--listen: " << listen.error().message << "\n";
+    return 2;
+  }
+  const int sources = options.behavior.has_value() +
+                      options.behavior_file.has_value() +
+                      options.scenario.has_value();
+  if (sources > 1) {
+    err << kPrefix
+        << "give at most one of --behavior, --behavior-file, --scenario\n";
+    return 2;
+  }
+  if (!(options.time_scale > 0 && options.time_scale <= 1)) {
+    err << kPrefix << "--time-scale: expected a number in (0, 1], got "
+        << options.time_scale << "\n";
+    return 2;
+  }
+  if (options.journal_capacity < 1 ||
+      options.journal_capacity > kMaxJournalCapacity) {
+    err << kPrefix << "--journal-capacity: expected 1.." << kMaxJournalCapacity
+        << ", got " << options.journal_capacity << "\n";
+    return 2;
+  }
+  if (options.max_body_bytes < 1 ||
+      options.max_body_bytes > kMaxBodyBytesLimit) {
+    err << kPrefix << "--max-body-bytes: expected 1.." << kMaxBodyBytesLimit
+        << ", got " << options.max_body_bytes << "\n";
+    return 2;
+  }
+
+  // What to serve: (name, behaviour) pairs and the seed.
+  std::vector<std::pair<std::string, BehaviorSpec>> specs;
+  uint64_t seed = options.seed.value_or(1);
+  if (options.scenario) {
+    Result<Scenario> scenario = LoadScenarioFile(*options.scenario);
+    if (!scenario.ok()) {
+      err << kPrefix << "--scenario: " << scenario.error().ToString() << "\n";
+      return 2;
+    }
+    seed = options.seed.value_or(scenario->seed);
+    for (const ReceiverSpec& r : scenario->receivers) {
+      specs.emplace_back(r.name, r.behavior);
+    }
+    if (specs.empty()) {
+      err << kPrefix << "--scenario: " << *options.scenario
+          << ": no receivers\n";
+      return 2;
+    }
+  } else {
+    BehaviorSpec spec;
+    if (options.behavior) {
+      Result<BehaviorSpec> parsed = ParseBehaviorText(*options.behavior);
+      if (!parsed.ok()) {
+        err << kPrefix << "--behavior '" << *options.behavior
+            << "': " << parsed.error().message << "\n";
+        return 2;
+      }
+      spec = *parsed;
+    } else if (options.behavior_file) {
+      Result<std::string> text = ReadSmallFile(*options.behavior_file);
+      if (!text.ok()) {
+        err << kPrefix << "--behavior-file: " << text.error().message << "\n";
+        return 2;
+      }
+      Result<BehaviorSpec> parsed = ParseBehaviorText(*text);
+      if (!parsed.ok()) {
+        err << kPrefix << "--behavior-file: " << *options.behavior_file << ": "
+            << parsed.error().message << "\n";
+        return 2;
+      }
+      spec = *parsed;
+    }
+    specs.emplace_back("default", std::move(spec));
+  }
+
+  Result<std::shared_ptr<const PayloadValidator>> bundled =
+      PayloadValidator::Bundled();
+  if (!bundled.ok()) {
+    err << kPrefix
+        << "cannot load the bundled schemas: " << bundled.error().ToString()
+        << "\n";
+    return 2;
+  }
+  auto cache = std::make_shared<CachedPayloadValidator>(*bundled);
+  const Random master(seed);
+
+  // Signals are blocked before any server thread exists and before any
+  // URL is printed, so a SIGINT from a caller that read the URL is never
+  // lost or fatal.
+  std::optional<TerminationSignals> signals;
+  if (!wait_for_stop) signals.emplace();
+
+  std::vector<Served> served;
+  for (size_t i = 0; i < specs.size(); ++i) {
+    ReceiverOptions ropts;
+    ropts.name = specs[i].first;
+    ropts.validator = cache;
+    ropts.journal.capacity = options.journal_capacity;
+    // The server's time starts about now: signature timestamps are judged
+    // against the wall clock (scaled by --time-scale, like outage windows).
+    ropts.unix_origin = UnixTimeNow();
+    Served s;
+    s.receiver = std::make_unique<MockReceiver>(
+        ropts, specs[i].second, master.Fork("receiver:" + specs[i].first));
+    HttpReceiverOptions hopts;
+    hopts.host = listen->host;
+    hopts.port = i == 0 ? listen->port : 0;
+    hopts.time_scale = options.time_scale;
+    hopts.max_body_bytes = options.max_body_bytes;
+    s.server = std::make_unique<HttpReceiverServer>(*s.receiver, hopts);
+    if (Status status = s.server->Start()) {
+      err << kPrefix << "--listen " << options.listen
+          << ": cannot serve receiver " << specs[i].first << " at "
+          << status->message << "\n";
+      for (Served& running : served) running.server->Stop();
+      return 2;
+    }
+    served.push_back(std::move(s));
+  }
+
+  for (const Served& s : served) {
+    const std::string base = s.server->base_url();
+    out << "receiver " << s.receiver->name() << "  " << base << "/hook  admin "
+        << base << "/__hooksim/\n";
+  }
+  out << "seed " << seed << "; serving until SIGINT or SIGTERM" << std::endl;
+
+  if (wait_for_stop) {
+    wait_for_stop();
+  } else {
+    signals->Wait();
+  }
+
+  for (Served& s : served) s.server->Stop();
+  for (const Served& s : served) out << Summary(*s.receiver) << "\n";
+  out.flush();
+  return 0;
+}
+
+}  // namespace hooksim

@@ -1,0 +1,70 @@
+// `hooksim receiver`: serves mock receivers over real HTTP on loopback (or
+// the address given) until SIGINT or SIGTERM.
+//
+// One receiver from --behavior JSON (or --behavior-file), named "default",
+// or every receiver of a --scenario, each on its own port: the first one
+// (in name order) on --listen's port, the others on kernel-chosen ports
+// (all kernel-chosen when that port is 0). Each receiver checks bodies
+// against the bundled schemas (C3/C4), journals what it received, draws
+// its randomness from Random(seed).Fork("receiver:NAME") as `hooksim run`
+// does, and serves the admin API under /__hooksim/.
+//
+// Output: one line per receiver once all are listening (stdout, flushed):
+//   receiver NAME  http://HOST:PORT/hook  admin http://HOST:PORT/__hooksim/
+// and, after the stop signal, one summary line per receiver.
+// Exit codes: 0 after a clean stop; 2 for bad input (bad --listen, port in
+// use, bad behaviour, unreadable or malformed file, bad number, a body
+// limit out of range), with a
+// message on `err` naming the flag and the value.
+// Thread: call from the main thread; the signal wait blocks SIGINT and
+// SIGTERM in the calling thread while it runs (restored on return).
+#ifndef HOOKSIM_SIM_CLI_RECEIVER_COMMAND_H_
+#define HOOKSIM_SIM_CLI_RECEIVER_COMMAND_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <ostream>
+#include <string>
+#include <string_view>
+
+#include "sim/base/result.h"
+
+namespace hooksim {
+
+inline constexpr size_t kMaxJournalCapacity = 1'000'000;
+// Request bodies above --max-body-bytes get 413; the limit itself is
+// 1..kMaxBodyBytesLimit.
+inline constexpr size_t kMaxBodyBytesLimit = size_t{1} << 30;
+
+struct ReceiverCommandOptions {
+  std::string listen = "127.0.0.1:8080";  // HOST:PORT ("[::1]:80" for IPv6).
+  // At most one behaviour source; none: always 200.
+  std::optional<std::string> behavior;       // --behavior JSON text.
+  std::optional<std::string> behavior_file;  // --behavior-file path.
+  std::optional<std::string> scenario;       // --scenario path.
+  std::optional<uint64_t> seed;              // Default: scenario's, or 1.
+  double time_scale = 1.0;                   // (0, 1].
+  size_t journal_capacity = 1024;            // 1..kMaxJournalCapacity.
+  size_t max_body_bytes = 8 << 20;           // 1..kMaxBodyBytesLimit.
+};
+
+struct ListenAddress {
+  std::string host;
+  int port = 0;
+};
+
+// "127.0.0.1:8080" -> {127.0.0.1, 8080}; "[::1]:0" -> {::1, 0}. The port
+// is 0..65535; the host is not resolved here.
+Result<ListenAddress> ParseListenAddress(std::string_view text);
+
+// Runs the command. `wait_for_stop` blocks until it is time to stop; null
+// waits for SIGINT or SIGTERM (sigwait).
+int RunReceiverCommand(const ReceiverCommandOptions& options, std::ostream& out,
+                       std::ostream& err,
+                       const std::function<void()>& wait_for_stop = nullptr);
+
+}  // namespace hooksim
+
+#endif  // HOOKSIM_SIM_CLI_RECEIVER_COMMAND_H_

@@ -1,0 +1,412 @@
+#include "sim/conform/conform_judge.h"
+
+#include <cstdio>
+#include <map>
+#include <set>
+
+#include "sim/base/random.h"
+#include "sim/contract/http_types.h"
+
+namespace hooksim {
+namespace {
+
+std::string Path(const std::string& target) {
+  return target.substr(0, target.find('?'));
+}
+
+std::string SecondsText(Duration d) {
+  char buf[32];
+  std::snprintf(buf, sizeof(buf), "%.1f s",
+                static_cast<double>(d.count()) / 1e6);
+  return buf;
+}
+
+std::string Attempts(int n) {
+  return std::to_string(n) + (n == 1 ? " attempt" : " attempts");
+}
+
+std::string AnswerWords(const ObservedRequest& r) {
+  if (r.abandoned) {
+    return "a timeout (it stopped waiting for the answer)";
+  }
+  switch (r.answer.fault) {
+    case Fault::kNone:
+    case Fault::kDribble:
+      return std::to_string(r.answer.status);
+    case Fault::kHang:
+      return "a timeout";
+    case Fault::kReset:
+      return "a connection reset";
+    case Fault::kEmpty:
+      return "an empty reply";
+    case Fault::kGarbage:
+      return "a garbage response";
+  }
+  return DescribeAnswer(r.answer);
+}
+
+std::string AllRequests(size_t n) {
+  return n == 1 ? "the 1 request" : "all " + std::to_string(n) + " requests";
+}
+
+bool SeenSuccess(const ObservedRequest& r) {
+  return r.answer.IsSuccess() && !r.abandoned;
+}
+
+RuleVerdict Make(std::string rule, std::string contract) {
+  RuleVerdict v;
+  v.rule = std::move(rule);
+  v.contract = std::move(contract);
+  return v;
+}
+
+// Why event `requests` (its attempts, in order) missed `expected`.
+std::string ExplainMiss(const ConformCase& c, const CaseObservation& o,
+                        const std::vector<const ObservedRequest*>& attempts,
+                        int expected) {
+  const int n = static_cast<int>(attempts.size());
+  if (n == 0) {
+    if (o.requests.empty()) return DescribeSender(o);
+    for (const ObservedRequest& r : o.requests) {
+      const std::string path = Path(r.target);
+      if (path != kConformHookPath && path != kRedirectLocation) {
+        return "this event was never delivered to " +
+               std::string(kConformHookPath) + " (a request went to " + path +
+               ": deliver to $HOOKSIM_URL as given)";
+      }
+    }
+    return "this event was never delivered";
+  }
+  const ObservedRequest& last = *attempts.back();
+  if (n < expected) {
+    std::string why;
+    if (SeenSuccess(last)) {
+      why = "the sender waited for the answer (" + c.behaviour +
+            ") and took its " + std::to_string(last.answer.status) +
+            ": its timeout is missing or longer than that";
+    } else {
+      why = "the sender stopped after " + AnswerWords(last);
+    }
+    if (o.budget_ended) {
+      return why + ", within the " + SecondsText(o.budget) +
+             " budget: the sender was still running when it ended (still "
+             "retrying, or stuck)";
+    }
+    return why + "; " + DescribeSender(o);
+  }
+  // Too many.
+  for (int i = 0; i + 1 < n; ++i) {
+    if (SeenSuccess(*attempts[i])) {
+      return "the sender retried after the " +
+             std::to_string(attempts[i]->answer.status) + " of attempt " +
+             std::to_string(i + 1) + " (C5)";
+    }
+  }
+  if (c.kind == CaseKind::kSlowSuccess && attempts.front()->abandoned) {
+    return "the sender stopped waiting for a 2xx that takes " +
+           c.behaviour.substr(c.behaviour.find("after ") + 6) +
+           " (--slow-ms) and retried: its timeout is shorter than that";
+  }
+  return "the sender kept retrying past " + Attempts(expected) +
+         " (at most 5 re-attempts)";
+}
+
+RuleVerdict JudgeAttempts(const ConformCase& c, const CaseObservation& o) {
+  RuleVerdict v = Make("attempts", "C5/C6");
+  const size_t events = c.events.size();
+  v.expected =
+      Attempts(c.expected_attempts) +
+      (events > 1 ? " for each of " + std::to_string(events) + " events" : "");
+  std::vector<std::vector<const ObservedRequest*>> per_event(events);
+  int unmatched = 0;
+  for (const ObservedRequest& r : o.requests) {
+    if (Path(r.target) != kConformHookPath) continue;
+    int i = MatchEvent(c, r.body_hash, r.body_size);
+    if (i < 0 && events == 1) i = 0;  // Changed body, but only one event.
+    if (i < 0) {
+      ++unmatched;
+      continue;
+    }
+    per_event[static_cast<size_t>(i)].push_back(&r);
+  }
+  std::string seen;
+  for (size_t i = 0; i < events; ++i) {
+    seen += (i ? ", " : "") + std::to_string(per_event[i].size());
+  }
+  v.seen = events == 1 ? Attempts(static_cast<int>(per_event[0].size()))
+                       : seen + " attempts";
+  if (unmatched > 0) {
+    v.verdict = Verdict::kCouldNotJudge;
+    v.message = std::to_string(unmatched) +
+                " requests carry a body that matches no event: which event "
+                "they retry cannot be told (see body-unchanged)";
+    return v;
+  }
+  for (size_t i = 0; i < events; ++i) {
+    const int n = static_cast<int>(per_event[i].size());
+    if (n == c.expected_attempts) continue;
+    v.verdict = Verdict::kFail;
+    std::string prefix;
+    if (events > 1) {
+      prefix = "event " + std::to_string(i + 1) + " of " +
+               std::to_string(events) + ": ";
+    }
+    v.message = prefix + "expected " + Attempts(c.expected_attempts) +
+                ", saw " + std::to_string(n) + ": " +
+                ExplainMiss(c, o, per_event[i], c.expected_attempts);
+    return v;
+  }
+  v.message = v.seen + (events > 1 ? " each" : "") + ": " + c.why;
+  return v;
+}
+
+// Requests the shape rules look at: all but redirect follow-ups.
+std::vector<const ObservedRequest*> Judged(const CaseObservation& o) {
+  std::vector<const ObservedRequest*> out;
+  for (const ObservedRequest& r : o.requests) {
+    if (Path(r.target) != kRedirectLocation) out.push_back(&r);
+  }
+  return out;
+}
+
+// A shape rule: `bad` says what is wrong with a request ("" = fine).
+template <typename Bad>
+RuleVerdict JudgeEach(std::string rule, std::string contract,
+                      std::string expected, const CaseObservation& o, Bad bad) {
+  RuleVerdict v = Make(std::move(rule), std::move(contract));
+  v.expected = std::move(expected);
+  const auto judged = Judged(o);
+  if (judged.empty()) {
+    v.verdict = Verdict::kCouldNotJudge;
+    v.seen = "no request";
+    v.message = "no request to judge: " + DescribeSender(o);
+    return v;
+  }
+  int count = 0;
+  std::string first;
+  for (const ObservedRequest* r : judged) {
+    const std::string what = bad(*r);
+    if (what.empty()) continue;
+    if (count++ == 0) first = what;
+  }
+  if (count == 0) {
+    v.seen = AllRequests(judged.size());
+    v.message = v.expected + " on " + v.seen;
+    return v;
+  }
+  v.verdict = Verdict::kFail;
+  v.seen = first + " on " + std::to_string(count) + " of " +
+           std::to_string(judged.size()) + " requests";
+  v.message = "expected " + v.expected + ", saw " + v.seen;
+  return v;
+}
+
+RuleVerdict JudgeRedirect(const CaseObservation& o) {
+  RuleVerdict v = Make("no-redirect", "C6");
+  v.expected = std::string("no request to the Location ") + kRedirectLocation;
+  if (o.requests.empty()) {
+    v.verdict = Verdict::kCouldNotJudge;
+    v.seen = "no request";
+    v.message = "no request to judge: " + DescribeSender(o);
+    return v;
+  }
+  int followed = 0;
+  std::set<std::string> methods;
+  for (const ObservedRequest& r : o.requests) {
+    if (Path(r.target) != kRedirectLocation) continue;
+    ++followed;
+    methods.insert(r.method);
+  }
+  if (followed == 0) {
+    v.seen = "none";
+    v.message = "the 302 was treated as a failure, its Location never asked";
+    return v;
+  }
+  std::string m;
+  for (const std::string& s : methods) m += (m.empty() ? "" : "/") + s;
+  v.verdict = Verdict::kFail;
+  v.seen = std::to_string(followed) + " " + m + " requests to the Location";
+  v.message = "the sender followed the 302 to " +
+              std::string(kRedirectLocation) + " (" + v.seen +
+              "): redirects must not be followed, a 3xx is a failure to retry";
+  return v;
+}
+
+RuleVerdict JudgeBodies(const ConformCase& c, const CaseObservation& o) {
+  RuleVerdict v = Make("body-unchanged", "C7");
+  v.expected = "every body byte-identical to its event's line";
+  const auto judged = Judged(o);
+  if (judged.empty()) {
+    v.verdict = Verdict::kCouldNotJudge;
+    v.seen = "no request";
+    v.message = "no request to judge: " + DescribeSender(o);
+    return v;
+  }
+  int unmatched = 0;
+  size_t first_size = 0;
+  std::map<std::string, std::set<int>> events_per_id;
+  std::map<int, std::set<std::string>> ids_per_event;
+  bool any_id = false;
+  for (const ObservedRequest* r : judged) {
+    const int i = MatchEvent(c, r->body_hash, r->body_size);
+    if (i < 0) {
+      if (unmatched++ == 0) first_size = r->body_size;
+      continue;
+    }
+    if (!r->delivery_id.empty()) {
+      any_id = true;
+      events_per_id[r->delivery_id].insert(i);
+      ids_per_event[i].insert(r->delivery_id);
+    }
+  }
+  if (unmatched > 0) {
+    v.verdict = Verdict::kFail;
+    v.seen = std::to_string(unmatched) + " of " +
+             std::to_string(judged.size()) +
+             " requests with a body that matches no event (first: " +
+             std::to_string(first_size) + " bytes, the event " +
+             std::to_string(c.events.front().size()) + ")";
+    v.message = "the sender changed the body: " + v.seen +
+                "; it must send the event's bytes unchanged on every attempt";
+    return v;
+  }
+  for (const auto& [id, evs] : events_per_id) {
+    if (evs.size() > 1) {
+      v.verdict = Verdict::kFail;
+      v.seen = "delivery id " + id + " on " + std::to_string(evs.size()) +
+               " different bodies";
+      v.message = "one delivery id must carry one body: " + v.seen;
+      return v;
+    }
+  }
+  for (const auto& [i, ids] : ids_per_event) {
+    if (ids.size() > 1) {
+      v.verdict = Verdict::kFail;
+      v.seen = "event " + std::to_string(i + 1) + " sent under " +
+               std::to_string(ids.size()) + " delivery ids";
+      v.message =
+          "every attempt of a delivery carries the same delivery "
+          "id: " +
+          v.seen;
+      return v;
+    }
+  }
+  v.seen = AllRequests(judged.size());
+  v.message = "every body is its event's, byte for byte" +
+              std::string(any_id ? ", one delivery id per event"
+                                 : " (no delivery id header: grouped by "
+                                   "body)");
+  return v;
+}
+
+}  // namespace
+
+std::string_view VerdictName(Verdict v) {
+  switch (v) {
+    case Verdict::kPass:
+      return "pass";
+    case Verdict::kFail:
+      return "fail";
+    case Verdict::kCouldNotJudge:
+      return "could-not-judge";
+  }
+  return "?";
+}
+
+int MatchEvent(const ConformCase& c, uint64_t body_hash, size_t body_size) {
+  for (size_t i = 0; i < c.events.size(); ++i) {
+    if (c.events[i].size() == body_size && Hash64(c.events[i]) == body_hash) {
+      return static_cast<int>(i);
+    }
+  }
+  return -1;
+}
+
+std::string DescribeSender(const CaseObservation& o) {
+  if (o.start_failed) {
+    return "the sender could not be started: " + o.start_error;
+  }
+  const ChildOutcome& s = o.sender;
+  std::string text;
+  if (o.budget_ended) {
+    text = "the sender was still running when the " + SecondsText(o.budget) +
+           " budget ended and was stopped";
+  } else if (!s.ended) {
+    text = "the sender was still running";
+  } else if (s.signal != 0) {
+    text = "the sender was killed by signal " + std::to_string(s.signal) +
+           " after " + SecondsText(s.ran);
+  } else {
+    text = "the sender exited with " + std::to_string(s.exit_code) + " after " +
+           SecondsText(s.ran);
+  }
+  if (o.requests.empty()) text += " and sent nothing";
+  const bool failed = o.budget_ended || s.signal != 0 || s.exit_code != 0;
+  if (failed && !s.stderr_text.empty()) {
+    std::string line = s.stderr_text.substr(0, s.stderr_text.find('\n'));
+    if (line.size() > 200) line = line.substr(0, 200) + "...";
+    text += " (stderr: " + line + ")";
+  }
+  return text;
+}
+
+std::vector<RuleVerdict> JudgeCase(const ConformCase& c,
+                                   const CaseObservation& o) {
+  std::vector<RuleVerdict> out;
+  out.push_back(JudgeAttempts(c, o));
+  if (c.is_redirect) out.push_back(JudgeRedirect(o));
+  out.push_back(
+      JudgeEach("method", "C1", "POST", o, [](const ObservedRequest& r) {
+        return r.method == "POST" ? std::string() : r.method;
+      }));
+  out.push_back(JudgeEach(
+      "content-type", "C2", "Content-Type: application/json", o,
+      [](const ObservedRequest& r) {
+        if (IsJsonContentType(r.content_type)) return std::string();
+        return r.content_type.empty() ? std::string("no Content-Type")
+                                      : "Content-Type: " + r.content_type;
+      }));
+  out.push_back(JudgeEach(
+      "body-shape", "C3", "a JSON body with event (string) and data (object)",
+      o, [](const ObservedRequest& r) {
+        return r.schema_issue.rfind("C3", 0) == 0 ? r.schema_issue
+                                                  : std::string();
+      }));
+  RuleVerdict schema = JudgeEach(
+      "release-schema", "C4", "a release body matching the release schema", o,
+      [](const ObservedRequest& r) {
+        return r.schema_issue.rfind("C4", 0) == 0 ? r.schema_issue
+                                                  : std::string();
+      });
+  if (schema.verdict == Verdict::kPass &&
+      out.back().verdict == Verdict::kFail) {
+    schema.verdict = Verdict::kCouldNotJudge;
+    schema.message =
+        "bodies that are not a webhook envelope (C3) cannot be "
+        "checked against the release schema";
+  }
+  out.push_back(std::move(schema));
+  out.push_back(JudgeBodies(c, o));
+
+  if (o.interrupted || o.dropped_requests > 0) {
+    const std::string why =
+        o.interrupted ? "hooksim was interrupted before the case ended"
+                      : "the receiver's journal overflowed (" +
+                            std::to_string(o.dropped_requests) +
+                            " requests not kept): the sender sent far more "
+                            "than the contract allows";
+    for (RuleVerdict& v : out) {
+      if (o.dropped_requests > 0 && v.rule == "attempts") {
+        v.verdict = Verdict::kFail;
+        v.seen = "more than " + std::to_string(o.requests.size()) + " requests";
+        v.message = "expected " + v.expected + ", saw " + v.seen + ": " + why;
+        continue;
+      }
+      v.verdict = Verdict::kCouldNotJudge;
+      v.message = why;
+    }
+  }
+  return out;
+}
+
+}  // namespace hooksim

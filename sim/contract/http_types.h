@@ -1,0 +1,79 @@
+// The HTTP request/answer vocabulary shared by the engine, the transports
+// and the receivers, in both worlds.
+//
+// HttpRequest is a non-owning view: the party that builds it keeps the bytes
+// alive for as long as the contract of the call that takes it says (for
+// Transport::Send, until `done` has been called). This keeps the virtual
+// world free of per-attempt allocations.
+#ifndef HOOKSIM_SIM_CONTRACT_HTTP_TYPES_H_
+#define HOOKSIM_SIM_CONTRACT_HTTP_TYPES_H_
+
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+
+#include "sim/base/time.h"
+
+namespace hooksim {
+
+// Headers hooksim's engine sends on every attempt.
+inline constexpr std::string_view kDeliveryIdHeader = "X-Hooksim-Delivery";
+inline constexpr std::string_view kEventTypeHeader = "X-Hooksim-Event";
+inline constexpr std::string_view kAttemptHeader = "X-Hooksim-Attempt";
+inline constexpr std::string_view kHooksimVersion = "0.1.0";
+inline constexpr std::string_view kUserAgent = "hooksim/0.1.0";
+
+struct Header {
+  std::string_view name;
+  std::string_view value;
+};
+
+struct HttpRequest {
+  std::string_view method;
+  // Sender side: the absolute URL. Receiver side: the request target (path).
+  std::string_view target;
+  std::span<const Header> headers;
+  std::string_view body;
+
+  // Case-insensitive header lookup; the first match wins.
+  std::optional<std::string_view> FindHeader(std::string_view name) const;
+};
+
+// Why an attempt got no HTTP answer.
+enum class AttemptError {
+  kNone,        // An HTTP status was received.
+  kTimeout,     // No complete answer within the per-attempt timeout.
+  kRefused,     // Nothing listens at the URL.
+  kReset,       // The connection was reset.
+  kEmptyReply,  // The connection closed with no answer at all.
+  kMalformed,   // Bytes came back, but not an HTTP answer.
+};
+
+// "timeout", "refused", ... ("none" for kNone).
+std::string_view AttemptErrorName(AttemptError error);
+std::optional<AttemptError> ParseAttemptError(std::string_view name);
+
+// What one attempt ended with, as seen by the sender.
+struct AttemptResult {
+  AttemptError error = AttemptError::kNone;
+  int status = 0;  // Meaningful only when error == kNone.
+
+  bool IsSuccess() const {
+    return error == AttemptError::kNone && status >= 200 && status < 300;
+  }
+};
+
+// "200", "timeout", "reset", ... for logs and traces.
+std::string DescribeAttemptResult(const AttemptResult& result);
+
+bool EqualsIgnoreCase(std::string_view a, std::string_view b);
+
+// True when a Content-Type value's media type is application/json
+// (parameters such as "; charset=utf-8" allowed, case-insensitive).
+bool IsJsonContentType(std::string_view value);
+
+}  // namespace hooksim
+
+#endif  // HOOKSIM_SIM_CONTRACT_HTTP_TYPES_H_

@@ -1,0 +1,836 @@
+#include "sim/contract/payload_validator.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <exception>
+#include <locale>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <utility>
+#include <valijson/adapters/nlohmann_json_adapter.hpp>
+#include <valijson/schema.hpp>
+#include <valijson/schema_parser.hpp>
+#include <valijson/validation_results.hpp>
+#include <valijson/validator.hpp>
+#include <vector>
+
+#include "sim/base/json_reader.h"
+#include "sim/base/random.h"
+#include "sim/contract/embedded_schemas.h"
+
+namespace hooksim {
+namespace {
+
+using Json = nlohmann::json;
+using Path = std::vector<std::string>;  // Unescaped JSON pointer segments.
+
+// Bodies larger than this are refused without parsing.
+constexpr size_t kMaxBodyBytes = size_t{64} << 20;
+// Deeper nesting is refused before parsing: valijson and the helpers below
+// recurse once per level, and a webhook body is a few levels deep.
+constexpr int kMaxDepth = 128;
+// Strings are cut to this many bytes before schema validation: valijson
+// matches 'pattern' with std::regex, whose libstdc++ matcher recurses per
+// character and can overflow the stack on long input. The cut copies stay
+// longer than every maxLength in the schemas, so those still fire.
+constexpr size_t kMaxCheckedStringBytes = 4096;
+// At most this many issues per verdict; the last one says how many were cut.
+constexpr size_t kMaxIssues = 64;
+// At most this many valijson errors are looked at per schema; a hostile
+// body (or a permissive custom schema) cannot make reporting quadratic.
+constexpr size_t kMaxSchemaErrors = 4 * kMaxIssues;
+// Idle valijson::Validator objects kept for reuse (each caches its regexes).
+constexpr size_t kMaxPooledValidators = 16;
+// Longest quoted value in a message.
+constexpr size_t kMaxQuotedBytes = 80;
+
+constexpr char kRuleEnvelope[] = "C3";
+constexpr char kRuleRelease[] = "C4";
+
+// --- Small helpers ---------------------------------------------------------
+
+std::string ToPointer(const Path& path) {
+  std::string out;
+  for (const std::string& segment : path) out = JoinPointer(out, segment);
+  return out;
+}
+
+// valijson's context: {"<root>", "[data]", "[release]", "[0]"}.
+Path PathFromContext(const std::vector<std::string>& context) {
+  Path path;
+  for (const std::string& entry : context) {
+    if (entry == "<root>") continue;
+    if (entry.size() >= 2 && entry.front() == '[' && entry.back() == ']') {
+      path.push_back(entry.substr(1, entry.size() - 2));
+    } else {
+      path.push_back(entry);
+    }
+  }
+  return path;
+}
+
+bool IsPrefix(const Path& prefix, const Path& path) {
+  return prefix.size() <= path.size() &&
+         std::equal(prefix.begin(), prefix.end(), path.begin());
+}
+
+// The value at path in doc, or nullptr.
+const Json* Find(const Json& doc, const Path& path) {
+  const Json* node = &doc;
+  for (const std::string& segment : path) {
+    if (node->is_object()) {
+      auto it = node->find(segment);
+      if (it == node->end()) return nullptr;
+      node = &*it;
+    } else if (node->is_array()) {
+      if (segment.empty() || segment.size() > 9 ||
+          segment.find_first_not_of("0123456789") != std::string::npos) {
+        return nullptr;
+      }
+      const size_t index = std::stoul(segment);
+      if (index >= node->size()) return nullptr;
+      node = &(*node)[index];
+    } else {
+      return nullptr;
+    }
+  }
+  return node;
+}
+
+// The subschema that applies to the value at path, following "properties",
+// "additionalProperties" and "items" only; nullptr when unknown.
+const Json* FindSchema(const Json& schema, const Path& path) {
+  const Json* node = &schema;
+  for (const std::string& segment : path) {
+    if (!node->is_object()) return nullptr;
+    auto props = node->find("properties");
+    if (props != node->end() && props->is_object() &&
+        props->contains(segment)) {
+      node = &(*props)[segment];
+      continue;
+    }
+    auto additional = node->find("additionalProperties");
+    if (additional != node->end() && additional->is_object()) {
+      node = &*additional;
+      continue;
+    }
+    auto items = node->find("items");
+    if (items != node->end() && items->is_object()) {
+      node = &*items;
+      continue;
+    }
+    return nullptr;
+  }
+  return node;
+}
+
+std::string Quote(const std::string& text) {
+  std::string cut = text;
+  bool truncated = false;
+  if (cut.size() > kMaxQuotedBytes) {
+    size_t end = kMaxQuotedBytes;
+    // Do not split a UTF-8 sequence.
+    while (end > 0 && (static_cast<unsigned char>(cut[end]) & 0xC0) == 0x80) {
+      --end;
+    }
+    cut.resize(end);
+    truncated = true;
+  }
+  std::string out =
+      Json(cut).dump(-1, ' ', false, Json::error_handler_t::replace);
+  if (truncated) out.insert(out.size() - 1, "...");
+  return out;
+}
+
+std::string DumpShort(const Json& value) {
+  if (value.is_string()) return Quote(value.get<std::string>());
+  std::string out = value.dump(-1, ' ', false, Json::error_handler_t::replace);
+  if (out.size() > kMaxQuotedBytes)
+    out = out.substr(0, kMaxQuotedBytes) + "...";
+  return out;
+}
+
+// "string \"12\"", "integer 12", "object", ...
+std::string DescribeValue(const Json* value) {
+  if (value == nullptr) return "nothing";
+  switch (value->type()) {
+    case Json::value_t::string: {
+      const auto& text = value->get_ref<const std::string&>();
+      if (text.size() > kMaxQuotedBytes) {
+        return "string of " + std::to_string(text.size()) + " bytes " +
+               Quote(text);
+      }
+      return "string " + Quote(text);
+    }
+    case Json::value_t::number_integer:
+    case Json::value_t::number_unsigned:
+      return "integer " + value->dump();
+    case Json::value_t::number_float:
+      return "number " + value->dump();
+    case Json::value_t::boolean:
+      return std::string("boolean ") + (value->get<bool>() ? "true" : "false");
+    case Json::value_t::null:
+      return "null";
+    case Json::value_t::object:
+      return "object";
+    case Json::value_t::array:
+      return "array";
+    default:
+      return "a value of unknown type";
+  }
+}
+
+std::string JoinTypes(const Json& type) {
+  if (type.is_string()) return type.get<std::string>();
+  std::string out;
+  if (type.is_array()) {
+    for (const Json& t : type) {
+      if (!t.is_string()) continue;
+      if (!out.empty()) out += " or ";
+      out += t.get<std::string>();
+    }
+  }
+  return out;
+}
+
+// What a subschema accepts, in words: "integer >= 1", "false or integer >= 1".
+std::string DescribeSchema(const Json& schema, int depth = 0) {
+  if (schema.is_boolean()) {
+    return schema.get<bool>() ? "anything" : "nothing (not allowed)";
+  }
+  if (!schema.is_object() || depth > 8) return "a value matching the schema";
+  if (auto it = schema.find("const"); it != schema.end()) return DumpShort(*it);
+  if (auto it = schema.find("enum"); it != schema.end() && it->is_array()) {
+    std::string out = "one of ";
+    for (size_t i = 0; i < it->size(); ++i) {
+      if (i > 0) out += ", ";
+      out += DumpShort((*it)[i]);
+    }
+    return out;
+  }
+  for (const char* key : {"oneOf", "anyOf"}) {
+    auto it = schema.find(key);
+    if (it == schema.end() || !it->is_array() || it->empty()) continue;
+    std::string out;
+    for (const Json& alternative : *it) {
+      if (!out.empty()) out += " or ";
+      out += DescribeSchema(alternative, depth + 1);
+    }
+    return out;
+  }
+  auto type_it = schema.find("type");
+  if (type_it == schema.end()) return "a value matching the schema";
+  std::string type = JoinTypes(*type_it);
+  std::string out = type;
+  auto number = [&](const char* key, const char* op) {
+    auto it = schema.find(key);
+    if (it != schema.end() && it->is_number()) {
+      out += std::string(" ") + op + " " + it->dump();
+    }
+  };
+  if (type == "integer" || type == "number") {
+    number("minimum", ">=");
+    number("exclusiveMinimum", ">");
+    number("maximum", "<=");
+    number("exclusiveMaximum", "<");
+  } else if (type == "string") {
+    auto min_length = schema.find("minLength");
+    auto max_length = schema.find("maxLength");
+    auto pattern = schema.find("pattern");
+    if (min_length != schema.end() && min_length->is_number_integer() &&
+        min_length->get<int64_t>() == 1) {
+      out = "non-empty string";
+    } else if (min_length != schema.end() && min_length->is_number_integer()) {
+      out += " of at least " + min_length->dump() + " characters";
+    }
+    if (pattern != schema.end() && pattern->is_string()) {
+      out += " matching /" + pattern->get<std::string>() + "/";
+    }
+    if (max_length != schema.end() && max_length->is_number_integer()) {
+      out += " of at most " + max_length->dump() + " characters";
+    }
+  }
+  return out;
+}
+
+// A copy of doc whose strings are cut to kMaxCheckedStringBytes, or nullopt
+// when no string is that long. depth is bounded by the pre-parse check.
+bool HasLongString(const Json& doc) {
+  if (doc.is_string()) {
+    return doc.get_ref<const std::string&>().size() > kMaxCheckedStringBytes;
+  }
+  if (doc.is_structured()) {
+    for (const auto& child : doc) {
+      if (HasLongString(child)) return true;
+    }
+  }
+  return false;
+}
+
+Json CutLongStrings(const Json& doc) {
+  if (doc.is_string()) {
+    const auto& text = doc.get_ref<const std::string&>();
+    if (text.size() <= kMaxCheckedStringBytes) return doc;
+    size_t end = kMaxCheckedStringBytes;
+    while (end > 0 && (static_cast<unsigned char>(text[end]) & 0xC0) == 0x80) {
+      --end;
+    }
+    return Json(text.substr(0, end));
+  }
+  if (doc.is_object()) {
+    Json out = Json::object();
+    for (auto it = doc.begin(); it != doc.end(); ++it) {
+      out[it.key()] = CutLongStrings(it.value());
+    }
+    return out;
+  }
+  if (doc.is_array()) {
+    Json out = Json::array();
+    for (const Json& child : doc) out.push_back(CutLongStrings(child));
+    return out;
+  }
+  return doc;
+}
+
+// Nesting depth of JSON text, counted on the bytes (strings skipped), so
+// that deep input is refused before anything recurses over it. Returns the
+// byte offset where kMaxDepth is first exceeded, or nullopt.
+std::optional<size_t> FindTooDeep(std::string_view text) {
+  int depth = 0;
+  bool in_string = false;
+  bool escaped = false;
+  for (size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (in_string) {
+      if (escaped) {
+        escaped = false;
+      } else if (c == '\\') {
+        escaped = true;
+      } else if (c == '"') {
+        in_string = false;
+      }
+      continue;
+    }
+    if (c == '"') {
+      in_string = true;
+    } else if (c == '[' || c == '{') {
+      if (++depth > kMaxDepth) return i;
+    } else if (c == ']' || c == '}') {
+      if (depth > 0) --depth;
+    }
+  }
+  return std::nullopt;
+}
+
+// "[json.exception.parse_error.101] parse error at line 1, column 2: ..." ->
+// "parse error at line 1, column 2: ...".
+std::string StripExceptionTag(const std::string& what) {
+  if (!what.empty() && what.front() == '[') {
+    const size_t end = what.find("] ");
+    if (end != std::string::npos) return what.substr(end + 2);
+  }
+  return what;
+}
+
+bool StartsWith(const std::string& text, std::string_view prefix) {
+  return text.size() >= prefix.size() &&
+         text.compare(0, prefix.size(), prefix) == 0;
+}
+
+// The host part of an http(s) URL, or "" when it has no such scheme.
+std::string UrlHost(const std::string& url) {
+  size_t start;
+  if (StartsWith(url, "http://")) {
+    start = 7;
+  } else if (StartsWith(url, "https://")) {
+    start = 8;
+  } else {
+    return "";
+  }
+  const size_t end = url.find_first_of("/:?#", start);
+  return url.substr(start,
+                    end == std::string::npos ? std::string::npos : end - start);
+}
+
+// --- Collecting issues -----------------------------------------------------
+
+struct Candidate {
+  Path path;
+  std::string message;
+};
+
+// Issues of one verdict: at most one per pointer, at most kMaxIssues.
+class IssueList {
+ public:
+  explicit IssueList(PayloadVerdict* verdict) : verdict_(verdict) {}
+
+  bool Has(const std::string& pointer) const {
+    for (const PayloadIssue& issue : verdict_->issues) {
+      if (issue.pointer == pointer) return true;
+    }
+    return false;
+  }
+
+  // Some issues were never looked at (see kMaxSchemaErrors).
+  void NoteTruncated() { truncated_ = true; }
+
+  void Add(const char* rule, std::string pointer, std::string message) {
+    if (Has(pointer)) return;
+    if (verdict_->issues.size() >= kMaxIssues) {
+      ++dropped_;
+      return;
+    }
+    verdict_->issues.push_back(
+        PayloadIssue{rule, std::move(pointer), std::move(message)});
+  }
+
+  void Finish() {
+    if (verdict_->issues.empty() || (dropped_ == 0 && !truncated_)) return;
+    std::string count = truncated_ ? "" : std::to_string(dropped_) + " ";
+    verdict_->issues.push_back(PayloadIssue{verdict_->issues.back().rule, "",
+                                            count + "more issues not shown"});
+  }
+
+ private:
+  PayloadVerdict* verdict_;
+  size_t dropped_ = 0;
+  bool truncated_ = false;
+};
+
+bool IsCascade(const std::string& description) {
+  static constexpr std::string_view kCascades[] = {
+      "Failed to validate against schema associated with property name",
+      "Failed to validate against schema associated with pattern",
+      "Failed to validate against additional properties schema",
+      "Failed to validate item #",
+      "Failed to validate against a conditional schema",
+      "Failed to validate against dependent schema",
+  };
+  for (std::string_view prefix : kCascades) {
+    if (StartsWith(description, prefix)) return true;
+  }
+  return false;
+}
+
+bool IsAlternatives(const std::string& description) {
+  return StartsWith(description,
+                    "Failed to validate against any schemas "
+                    "allowed by anyOf") ||
+         StartsWith(description,
+                    "Failed to validate against any child "
+                    "schemas allowed by oneOf") ||
+         StartsWith(description, "Failed to validate against exactly one");
+}
+
+// "additionalProperties": false. valijson names only the first extra key,
+// so the caller lists them all.
+bool IsAdditionalProperty(const std::string& description) {
+  return StartsWith(description, "Object contains a property that could not");
+}
+
+// Turns valijson's errors into one readable issue per bad field: the leaves
+// are kept, and the parents' "a child failed" errors are dropped.
+void ReportSchemaErrors(const valijson::ValidationResults& results,
+                        const Json& doc, const Json& schema, const char* rule,
+                        IssueList& issues) {
+  std::vector<Candidate> leaves;
+  std::vector<Candidate> cascades;
+  auto add_leaf = [&](Path path, std::string message) {
+    for (const Candidate& leaf : leaves) {
+      if (leaf.path == path) return;
+    }
+    if (leaves.size() >= kMaxSchemaErrors) {
+      issues.NoteTruncated();
+      return;
+    }
+    leaves.push_back(Candidate{std::move(path), std::move(message)});
+  };
+  std::vector<Path> objects_with_extras;
+  size_t seen = 0;
+  for (const auto& error : results) {
+    if (++seen > kMaxSchemaErrors) {
+      issues.NoteTruncated();
+      break;
+    }
+    Path path = PathFromContext(error.context);
+    const std::string& description = error.description;
+    if (IsCascade(description)) {
+      cascades.push_back(Candidate{std::move(path), description});
+      continue;
+    }
+    if (StartsWith(description, "Missing required property '")) {
+      const size_t start = description.find('\'') + 1;
+      const size_t end = description.rfind('\'');
+      const std::string name = description.substr(start, end - start);
+      Path child = path;
+      child.push_back(name);
+      add_leaf(std::move(child), "missing required property \"" + name + "\"");
+      continue;
+    }
+    if (IsAdditionalProperty(description)) {
+      if (std::find(objects_with_extras.begin(), objects_with_extras.end(),
+                    path) != objects_with_extras.end()) {
+        continue;
+      }
+      objects_with_extras.push_back(path);
+      const Json* object = Find(doc, path);
+      const Json* object_schema = FindSchema(schema, path);
+      const Json* props = nullptr;
+      if (object_schema != nullptr && object_schema->is_object()) {
+        auto it = object_schema->find("properties");
+        if (it != object_schema->end() && it->is_object()) props = &*it;
+      }
+      if (object == nullptr || !object->is_object() || props == nullptr) {
+        add_leaf(std::move(path), description);
+        continue;
+      }
+      std::string allowed;
+      for (auto it = props->begin(); it != props->end(); ++it) {
+        if (!allowed.empty()) allowed += ", ";
+        allowed += it.key();
+      }
+      size_t reported = 0;
+      for (auto it = object->begin(); it != object->end(); ++it) {
+        if (props->contains(it.key())) continue;
+        if (++reported > kMaxIssues) {
+          issues.NoteTruncated();
+          break;
+        }
+        Path child = path;
+        child.push_back(it.key());
+        add_leaf(std::move(child), "unexpected property " + Quote(it.key()) +
+                                       "; allowed: " + allowed);
+      }
+      continue;
+    }
+    const Json* value = Find(doc, path);
+    const Json* subschema = FindSchema(schema, path);
+    std::string expected =
+        subschema != nullptr ? DescribeSchema(*subschema) : description;
+    std::string message =
+        "expected " + expected + ", got " + DescribeValue(value);
+    if (IsAlternatives(description)) {
+      // The alternatives' own failures were reported just before, at this
+      // path or below; one line about the whole field replaces them.
+      leaves.erase(std::remove_if(leaves.begin(), leaves.end(),
+                                  [&](const Candidate& leaf) {
+                                    return IsPrefix(path, leaf.path);
+                                  }),
+                   leaves.end());
+    }
+    add_leaf(std::move(path), std::move(message));
+  }
+  for (const Candidate& leaf : leaves) {
+    issues.Add(rule, ToPointer(leaf.path), leaf.message);
+  }
+  // A parent's "child failed" is kept only when no child explains it.
+  for (Candidate& cascade : cascades) {
+    bool explained = false;
+    for (const Candidate& leaf : leaves) {
+      if (IsPrefix(cascade.path, leaf.path)) {
+        explained = true;
+        break;
+      }
+    }
+    if (!explained) {
+      issues.Add(rule, ToPointer(cascade.path), cascade.message);
+    }
+  }
+}
+
+// C4 rules a schema cannot express. Runs on a body that passed the release
+// schema, but still checks each type it relies on.
+void CheckReleaseSemantics(const Json& doc, IssueList& issues) {
+  const Json* name = Find(doc, {"data", "app", "name"});
+  const Json* release = Find(doc, {"data", "release"});
+  if (release == nullptr || !release->is_object()) return;
+  const Json* env = Find(*release, {"env"});
+  const Json* version = Find(*release, {"version"});
+  const Json* rollback = Find(*release, {"rollback"});
+  const Json* source_env = Find(*release, {"source_env"});
+  const Json* url = Find(*release, {"url"});
+  const Json* permanent_url = Find(*release, {"permanent_url"});
+  // A field that already has an issue is not used again, so one bad field
+  // gives one line.
+  const bool have_name =
+      name != nullptr && name->is_string() && !issues.Has("/data/app/name");
+  const bool have_version = version != nullptr &&
+                            version->is_number_integer() &&
+                            !issues.Has("/data/release/version");
+  const std::string app = have_name ? name->get<std::string>() : "";
+
+  if (permanent_url != nullptr && permanent_url->is_string() && have_version) {
+    const std::string text = permanent_url->get<std::string>();
+    const std::string host = UrlHost(text);
+    const std::string want = "v" + version->dump() + ".";
+    if (!StartsWith(host, want) ||
+        (have_name && host.find(app) == std::string::npos)) {
+      issues.Add(kRuleRelease, "/data/release/permanent_url",
+                 "expected a host starting with " + Quote(want) +
+                     (have_name ? " and naming app " + Quote(app) : "") +
+                     " (version " + version->dump() + "), got " + Quote(text));
+    }
+  }
+  if (url != nullptr && url->is_string() && have_name) {
+    const std::string text = url->get<std::string>();
+    if (UrlHost(text).find(app) == std::string::npos) {
+      issues.Add(
+          kRuleRelease, "/data/release/url",
+          "expected a host naming app " + Quote(app) + ", got " + Quote(text));
+    }
+  }
+  if (rollback != nullptr && rollback->is_number_integer() && have_version &&
+      rollback->get<int64_t>() >= version->get<int64_t>()) {
+    issues.Add(kRuleRelease, "/data/release/rollback",
+               "expected an earlier version than this release's " +
+                   version->dump() + ", got " + rollback->dump());
+  }
+  if (source_env != nullptr && source_env->is_string()) {
+    if (env != nullptr && env->is_string() && *env == *source_env) {
+      issues.Add(kRuleRelease, "/data/release/source_env",
+                 "expected an environment other than env " +
+                     Quote(env->get<std::string>()) +
+                     " (a promotion comes from another environment), got " +
+                     Quote(source_env->get<std::string>()));
+    } else if (rollback != nullptr &&
+               !(rollback->is_boolean() && !rollback->get<bool>()) &&
+               !issues.Has("/data/release/rollback")) {
+      issues.Add(kRuleRelease, "/data/release/source_env",
+                 "expected no source_env on a rollback (rollback is " +
+                     DumpShort(*rollback) +
+                     "; a rollback is not a promotion)"
+                     ", got " +
+                     Quote(source_env->get<std::string>()));
+    }
+  }
+}
+
+}  // namespace
+
+// --- PayloadVerdict ---------------------------------------------------------
+
+std::string PayloadVerdict::FirstIssue() const {
+  if (issues.empty()) return "";
+  const PayloadIssue& issue = issues.front();
+  return (issue.pointer.empty() ? std::string("/") : issue.pointer) + ": " +
+         issue.message;
+}
+
+// --- PayloadValidator --------------------------------------------------------
+
+struct PayloadValidator::Impl {
+  Json envelope_json;
+  Json release_json;
+  valijson::Schema envelope;
+  valijson::Schema release;
+
+  // valijson::Validator is not const-callable (it caches compiled regexes),
+  // so Validate borrows one from this pool.
+  mutable std::mutex mu;
+  mutable std::vector<std::unique_ptr<valijson::Validator>> pool;
+
+  std::unique_ptr<valijson::Validator> Borrow() const {
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      if (!pool.empty()) {
+        auto validator = std::move(pool.back());
+        pool.pop_back();
+        return validator;
+      }
+    }
+    return std::make_unique<valijson::Validator>(
+        valijson::Validator::kStrongTypes);
+  }
+
+  void Return(std::unique_ptr<valijson::Validator> validator) const {
+    std::lock_guard<std::mutex> lock(mu);
+    if (pool.size() < kMaxPooledValidators)
+      pool.push_back(std::move(validator));
+  }
+
+  // Runs one schema; adds issues and returns whether it passed.
+  bool Check(const valijson::Schema& schema, const Json& schema_json,
+             const Json& doc, const Json& checked, const char* rule,
+             IssueList& issues) const {
+    auto validator = Borrow();
+    valijson::ValidationResults results;
+    valijson::adapters::NlohmannJsonAdapter adapter(checked);
+    const bool ok = validator->validate(schema, adapter, &results);
+    Return(std::move(validator));
+    if (ok) return true;
+    ReportSchemaErrors(results, doc, schema_json, rule, issues);
+    if (results.numErrors() == 0) {
+      issues.Add(rule, "", "does not match the schema");
+    }
+    return false;
+  }
+};
+
+namespace {
+
+Result<Json> ParseSchema(std::string_view text, const char* what) {
+  try {
+    Json schema = Json::parse(text);
+    if (!schema.is_object()) {
+      return MakeError(std::string(what) + " schema is not a JSON object");
+    }
+    return schema;
+  } catch (const std::exception& e) {
+    return MakeError(std::string(what) +
+                     " schema is not JSON: " + StripExceptionTag(e.what()));
+  }
+}
+
+Status BuildSchema(const Json& schema_json, valijson::Schema& schema,
+                   const char* what) {
+  try {
+    valijson::SchemaParser parser(valijson::SchemaParser::kDraft7);
+    valijson::adapters::NlohmannJsonAdapter adapter(schema_json);
+    parser.populateSchema(adapter, schema);
+    return std::nullopt;
+  } catch (const std::exception& e) {
+    return MakeError(std::string(what) +
+                     " schema is not a usable JSON "
+                     "Schema: " +
+                     e.what());
+  }
+}
+
+// valijson compiles a schema's "pattern" regexes on the threads that
+// validate (HTTP receivers validate on their connection threads, at once).
+// std::regex narrows every pattern character through the global locale's
+// ctype<char> facet, and libstdc++'s ctype<char>::narrow fills a per-
+// character cache in that shared facet on first use, without
+// synchronisation (GCC PR 77704): two first compilations race on it (TSan
+// reports it). Filling the cache before any validation leaves them only
+// reading it: after narrow(c, '\0') for every c but NUL (which that call
+// never caches), narrow() only reads the cache for any default.
+void FillCtypeNarrowCache() {
+  const auto& ctype = std::use_facet<std::ctype<char>>(std::locale());
+  for (int c = 1; c < 256; ++c) ctype.narrow(static_cast<char>(c), '\0');
+}
+
+}  // namespace
+
+PayloadValidator::PayloadValidator(std::unique_ptr<Impl> impl)
+    : impl_(std::move(impl)) {}
+
+PayloadValidator::~PayloadValidator() = default;
+
+Result<std::shared_ptr<const PayloadValidator>> PayloadValidator::Bundled() {
+  return FromSchemaText(EmbeddedEnvelopeSchema(), EmbeddedReleaseSchema());
+}
+
+Result<std::shared_ptr<const PayloadValidator>>
+PayloadValidator::FromSchemaText(std::string_view envelope_schema,
+                                 std::string_view release_schema) {
+  auto impl = std::make_unique<Impl>();
+  Result<Json> envelope = ParseSchema(envelope_schema, "envelope");
+  if (!envelope.ok()) return envelope.error();
+  Result<Json> release = ParseSchema(release_schema, "release");
+  if (!release.ok()) return release.error();
+  impl->envelope_json = std::move(envelope).value();
+  impl->release_json = std::move(release).value();
+  if (Status s = BuildSchema(impl->envelope_json, impl->envelope, "envelope")) {
+    return *s;
+  }
+  if (Status s = BuildSchema(impl->release_json, impl->release, "release")) {
+    return *s;
+  }
+  FillCtypeNarrowCache();
+  return std::shared_ptr<const PayloadValidator>(
+      new PayloadValidator(std::move(impl)));
+}
+
+PayloadVerdict PayloadValidator::Validate(std::string_view body) const {
+  PayloadVerdict verdict;
+  IssueList issues(&verdict);
+  try {
+    if (body.size() > kMaxBodyBytes) {
+      issues.Add(kRuleEnvelope, "",
+                 "not checked: body is " + std::to_string(body.size()) +
+                     " bytes, more than the limit of " +
+                     std::to_string(kMaxBodyBytes));
+      return verdict;
+    }
+    if (std::optional<size_t> at = FindTooDeep(body)) {
+      issues.Add(kRuleEnvelope, "",
+                 "not checked: nesting deeper than " +
+                     std::to_string(kMaxDepth) + " levels at byte " +
+                     std::to_string(*at + 1));
+      return verdict;
+    }
+    Json doc;
+    try {
+      doc = Json::parse(body);
+    } catch (const Json::exception& e) {
+      issues.Add(kRuleEnvelope, "", "not JSON: " + StripExceptionTag(e.what()));
+      return verdict;
+    }
+    if (doc.is_object()) {
+      auto event = doc.find("event");
+      if (event != doc.end() && event->is_string()) {
+        verdict.event = event->get<std::string>();
+      }
+    }
+    std::optional<Json> cut;
+    if (HasLongString(doc)) cut = CutLongStrings(doc);
+    const Json& checked = cut ? *cut : doc;
+    if (!impl_->Check(impl_->envelope, impl_->envelope_json, doc, checked,
+                      kRuleEnvelope, issues)) {
+      issues.Finish();
+      return verdict;
+    }
+    if (verdict.event == "release") {
+      impl_->Check(impl_->release, impl_->release_json, doc, checked,
+                   kRuleRelease, issues);
+      CheckReleaseSemantics(doc, issues);
+    }
+    issues.Finish();
+  } catch (const std::exception& e) {
+    verdict.issues.push_back(PayloadIssue{
+        kRuleEnvelope, "", std::string("could not be checked: ") + e.what()});
+  } catch (...) {
+    verdict.issues.push_back(
+        PayloadIssue{kRuleEnvelope, "", "could not be checked"});
+  }
+  return verdict;
+}
+
+// --- CachedPayloadValidator --------------------------------------------------
+
+CachedPayloadValidator::CachedPayloadValidator(
+    std::shared_ptr<const PayloadValidator> validator, size_t max_entries)
+    : validator_(std::move(validator)), max_entries_(max_entries) {}
+
+std::shared_ptr<const PayloadVerdict> CachedPayloadValidator::Validate(
+    std::string_view body, uint64_t body_hash) {
+  // The key mixes the size into the hash, so bodies whose hashes collide
+  // but whose sizes differ do not share a verdict.
+  // ("" rather than a default string_view: Hash64 memcpy's from data(),
+  // which must not be null.)
+  const uint64_t key = body_hash ^ Hash64(std::string_view("", 0), body.size());
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = cache_.find(key);
+    if (it != cache_.end()) return it->second;
+  }
+  std::shared_ptr<const PayloadVerdict> verdict;
+  if (validator_ == nullptr) {
+    PayloadVerdict missing;
+    missing.issues.push_back(
+        PayloadIssue{kRuleEnvelope, "", "not checked: no validator"});
+    verdict = std::make_shared<const PayloadVerdict>(std::move(missing));
+  } else {
+    verdict =
+        std::make_shared<const PayloadVerdict>(validator_->Validate(body));
+  }
+  if (max_entries_ == 0) return verdict;
+  std::lock_guard<std::mutex> lock(mu_);
+  if (cache_.size() >= max_entries_) cache_.clear();
+  cache_.emplace(key, verdict);
+  return verdict;
+}
+
+}  // namespace hooksim

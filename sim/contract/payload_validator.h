@@ -1,0 +1,82 @@
+// Checks webhook payloads against the contract's rules C3 and C4.
+//
+// C3: the body parses as JSON, an object with "event" (string) and "data"
+// (object): checked with the envelope JSON Schema.
+// C4: a "release" body matches the release JSON Schema and is
+// self-consistent (permanent_url names the version and app; url names the
+// app; rollback is false or an earlier version number; source_env appears
+// only for promotions and differs from env).
+// Schemas are checked with valijson. The bundled schemas are the files in
+// scenarios/schemas/, compiled into the binary.
+// Thread: Validate is const and safe to call concurrently.
+#ifndef HOOKSIM_SIM_CONTRACT_PAYLOAD_VALIDATOR_H_
+#define HOOKSIM_SIM_CONTRACT_PAYLOAD_VALIDATOR_H_
+
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "sim/base/result.h"
+
+namespace hooksim {
+
+struct PayloadIssue {
+  std::string rule;     // "C3" or "C4".
+  std::string pointer;  // JSON pointer of the offending field ("" = root).
+  std::string message;  // Why, in words.
+};
+
+struct PayloadVerdict {
+  std::string event;  // The "event" value when there is one.
+  std::vector<PayloadIssue> issues;
+
+  bool valid() const { return issues.empty(); }
+  // "pointer: message" of the first issue, or "" when valid.
+  std::string FirstIssue() const;
+};
+
+class PayloadValidator {
+ public:
+  // The schemas compiled into the binary.
+  static Result<std::shared_ptr<const PayloadValidator>> Bundled();
+  // Schemas from JSON text (for tests and --schema overrides).
+  static Result<std::shared_ptr<const PayloadValidator>> FromSchemaText(
+      std::string_view envelope_schema, std::string_view release_schema);
+
+  ~PayloadValidator();
+
+  PayloadVerdict Validate(std::string_view body) const;
+
+ private:
+  struct Impl;
+  explicit PayloadValidator(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+// A bounded, thread-safe cache of verdicts keyed by body hash and size, so a
+// receiver can check every request without re-validating retries of the
+// same body. When full, it is cleared (bounded memory, simple).
+class CachedPayloadValidator {
+ public:
+  explicit CachedPayloadValidator(
+      std::shared_ptr<const PayloadValidator> validator,
+      size_t max_entries = 65536);
+
+  // Returns the verdict for body; body_hash must be Hash64(body).
+  std::shared_ptr<const PayloadVerdict> Validate(std::string_view body,
+                                                 uint64_t body_hash);
+
+ private:
+  std::shared_ptr<const PayloadValidator> validator_;
+  size_t max_entries_;
+  std::mutex mu_;
+  std::unordered_map<uint64_t, std::shared_ptr<const PayloadVerdict>> cache_;
+};
+
+}  // namespace hooksim
+
+#endif  // HOOKSIM_SIM_CONTRACT_PAYLOAD_VALIDATOR_H_

@@ -1,0 +1,27 @@
+#include "sim/engine/attempt_line.h"
+
+namespace hooksim {
+
+std::string FormatAttemptLine(const DeliveryEngine& engine,
+                              const AttemptRecord& record,
+                              AttemptLineOptions options) {
+  const Delivery& d = engine.deliveries()[record.delivery];
+  std::string line = FormatRunTime(record.started);
+  if (options.show_hook) line += "  hook=" + engine.hooks()[d.hook].id;
+  line += "  " + d.id;
+  line += "  attempt " + std::to_string(record.attempt) + "/" +
+          std::to_string(engine.options().policy.max_attempts());
+  line += "  " + DescribeAttemptResult(record.result);
+  line += " after " + std::to_string(ToMillis(record.ended - record.started)) +
+          " ms";
+  if (record.result.IsSuccess()) {
+    line += "  -> delivered";
+  } else if (record.next_at) {
+    line += "  -> retry at " + FormatRunTime(*record.next_at);
+  } else {
+    line += "  -> gave_up";
+  }
+  return line;
+}
+
+}  // namespace hooksim

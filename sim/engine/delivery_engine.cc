@@ -1,0 +1,295 @@
+#include "sim/engine/delivery_engine.h"
+
+#include <algorithm>
+#include <charconv>
+
+#include "sim/contract/webhook_signature.h"
+
+namespace hooksim {
+namespace {
+
+constexpr std::string_view kPost = "POST";
+constexpr std::string_view kJson = "application/json";
+
+// "dlv_" + 16 lowercase hex digits of `value` (as printf's "dlv_%016llx",
+// without the formatting machinery: this runs once per delivery).
+std::string DeliveryId(uint64_t value) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string id = "dlv_0000000000000000";
+  for (size_t i = id.size(); i-- > 4;) {
+    id[i] = kHex[value & 0xf];
+    value >>= 4;
+  }
+  return id;
+}
+
+}  // namespace
+
+std::string_view DeliveryStateName(DeliveryState state) {
+  switch (state) {
+    case DeliveryState::kPending:
+      return "pending";
+    case DeliveryState::kInFlight:
+      return "in_flight";
+    case DeliveryState::kDelivered:
+      return "delivered";
+    case DeliveryState::kGaveUp:
+      return "gave_up";
+    case DeliveryState::kHeld:
+      return "held";
+  }
+  return "unknown";
+}
+
+DeliveryEngine::DeliveryEngine(Clock& clock, Transport& transport,
+                               EngineOptions options)
+    : clock_(clock),
+      transport_(transport),
+      options_(std::move(options)),
+      rng_(options_.seed) {}
+
+uint32_t DeliveryEngine::AddHook(Hook hook) {
+  std::string key;
+  if (!hook.secret.empty()) {
+    Result<std::string> decoded = DecodeWebhookSecret(hook.secret);
+    if (decoded.ok()) key = std::move(decoded).value();
+  }
+  hooks_.push_back(std::move(hook));
+  hook_keys_.push_back(std::move(key));
+  held_.emplace_back();
+  const uint32_t index = static_cast<uint32_t>(hooks_.size() - 1);
+  if (!hooks_.back().active) {
+    hook_changes_.push_back(HookStateChange{index, clock_.Now(), false});
+  }
+  return index;
+}
+
+void DeliveryEngine::SetHookActive(uint32_t hook, bool active) {
+  if (hook >= hooks_.size() || hooks_[hook].active == active) return;
+  hooks_[hook].active = active;
+  hook_changes_.push_back(HookStateChange{hook, clock_.Now(), active});
+  if (!active) return;
+  // Resume: every held delivery becomes due now, in creation order.
+  std::vector<uint32_t> held = std::move(held_[hook]);
+  held_[hook].clear();
+  std::sort(held.begin(), held.end());
+  held_count_ -= held.size();
+  for (uint32_t index : held) {
+    deliveries_[index].state = DeliveryState::kPending;
+    clock_.ScheduleAfter(Duration::zero(),
+                         [this, index] { StartAttempt(index); });
+  }
+}
+
+void DeliveryEngine::Hold(uint32_t index) {
+  Delivery& d = deliveries_[index];
+  d.state = DeliveryState::kHeld;
+  ++d.holds;
+  held_[d.hook].push_back(index);
+  ++held_count_;
+}
+
+void DeliveryEngine::SignAttempt(Delivery& d) {
+  const int64_t unix_s =
+      std::chrono::duration_cast<std::chrono::seconds>(
+          options_.unix_origin + clock_.Now().time_since_epoch())
+          .count();
+  const std::to_chars_result printed = std::to_chars(
+      d.timestamp_text, d.timestamp_text + sizeof(d.timestamp_text), unix_s);
+  d.headers[6].value = std::string_view(
+      d.timestamp_text, static_cast<size_t>(printed.ptr - d.timestamp_text));
+  d.signature =
+      SignWebhook(hook_keys_[d.hook], d.id, unix_s, events_[d.event].body);
+  d.headers[7].value = d.signature;
+}
+
+void DeliveryEngine::SetRequestHeaders(Delivery& d) {
+  d.headers = {Header{"Content-Type", kJson},
+               Header{"User-Agent", kUserAgent},
+               Header{kDeliveryIdHeader, d.id},
+               Header{kEventTypeHeader, events_[d.event].type},
+               Header{kAttemptHeader, {}}};
+  d.header_count = 5;
+  if (!hooks_[d.hook].secret.empty()) {
+    d.headers[5] = Header{kWebhookIdHeader, d.id};
+    d.headers[6] = Header{kWebhookTimestampHeader, {}};
+    d.headers[7] = Header{kWebhookSignatureHeader, {}};
+    d.header_count = 8;
+  }
+}
+
+Result<uint32_t> DeliveryEngine::Publish(std::string event_type,
+                                         std::string body) {
+  // Paused hooks get a delivery too (held until they are resumed).
+  const size_t live = deliveries_.size() - free_deliveries_.size();
+  if (live + hooks_.size() > options_.max_deliveries) {
+    return MakeError("delivery limit of " +
+                     std::to_string(options_.max_deliveries) + " reached");
+  }
+  const bool recycle = !options_.retain_ended;
+  uint32_t event_index = static_cast<uint32_t>(events_.size());
+  EventRecord record{std::move(event_type), std::move(body), clock_.Now()};
+  if (recycle && !free_events_.empty()) {
+    event_index = free_events_.back();
+    free_events_.pop_back();
+    events_[event_index] = std::move(record);
+  } else {
+    events_.push_back(std::move(record));
+    if (recycle) event_open_.push_back(0);
+  }
+  for (uint32_t h = 0; h < hooks_.size(); ++h) {
+    uint32_t index = static_cast<uint32_t>(deliveries_.size());
+    if (recycle && !free_deliveries_.empty()) {
+      index = free_deliveries_.back();
+      free_deliveries_.pop_back();
+      deliveries_[index] = Delivery{};
+    } else {
+      deliveries_.emplace_back();
+      if (recycle) ordinal_.push_back(0);
+    }
+    // The delivery's ordinal in the run; equal to its index when retained.
+    const uint64_t ordinal = published_deliveries_++;
+    if (recycle) {
+      ordinal_[index] = ordinal;
+      ++event_open_[event_index];
+    }
+    Delivery& d = deliveries_[index];
+    uint64_t id_state = options_.seed ^ (0x9e3779b97f4a7c15ULL * (ordinal + 1));
+    d.id = DeliveryId(SplitMix64(id_state));
+    d.hook = h;
+    d.event = event_index;
+    d.created = clock_.Now();
+    SetRequestHeaders(d);
+    ++open_;
+    if (!hooks_[h].active) {
+      Hold(index);
+      continue;
+    }
+    clock_.ScheduleAfter(Duration::zero(), [this, index] {
+      StartAttempt(index);
+    });
+  }
+  if (recycle && event_open_[event_index] == 0) {
+    // No active hook: nothing will end, so the event is released now.
+    events_[event_index] = EventRecord{};
+    free_events_.push_back(event_index);
+  }
+  return event_index;
+}
+
+uint32_t DeliveryEngine::RecordEvent(std::string event_type,
+                                     std::string body) {
+  events_.push_back(
+      EventRecord{std::move(event_type), std::move(body), clock_.Now()});
+  return static_cast<uint32_t>(events_.size() - 1);
+}
+
+Result<uint32_t> DeliveryEngine::RestoreDelivery(RestoredDelivery restored) {
+  if (restored.hook >= hooks_.size() || restored.event >= events_.size()) {
+    return MakeError("restored delivery " + restored.id +
+                     ": unknown hook or event index");
+  }
+  if (restored.attempts_made < 0 ||
+      restored.attempts_made >= options_.policy.max_attempts()) {
+    return MakeError("restored delivery " + restored.id + ": " +
+                     std::to_string(restored.attempts_made) +
+                     " attempts made, no attempt left");
+  }
+  if (!options_.retain_ended) {
+    return MakeError("restored delivery " + restored.id +
+                     ": restoring needs retain_ended");
+  }
+  if (deliveries_.size() + 1 > options_.max_deliveries) {
+    return MakeError("delivery limit of " +
+                     std::to_string(options_.max_deliveries) + " reached");
+  }
+  const uint32_t index = static_cast<uint32_t>(deliveries_.size());
+  Delivery& d = deliveries_.emplace_back();
+  d.id = std::move(restored.id);
+  d.hook = restored.hook;
+  d.event = restored.event;
+  d.attempts = restored.attempts_made;
+  d.created = clock_.Now();
+  SetRequestHeaders(d);
+  ++open_;
+  clock_.ScheduleAfter(std::max(restored.delay, Duration::zero()),
+                       [this, index] { StartAttempt(index); });
+  return index;
+}
+
+void DeliveryEngine::StartAttempt(uint32_t index) {
+  Delivery& d = deliveries_[index];
+  if (!hooks_[d.hook].active) {
+    Hold(index);
+    return;
+  }
+  // The gate (a durable store) may park the delivery: it stops being open
+  // here and is restored later.
+  if (gate_ && !gate_(d, index)) {
+    --open_;
+    return;
+  }
+  ++d.attempts;
+  ++total_attempts_;
+  d.state = DeliveryState::kInFlight;
+  // Decimal, as "%d"; attempts are bounded by max_attempts (at most 101 by
+  // RetryPolicy's validation), far below the 8 chars attempt_text holds.
+  const std::to_chars_result printed = std::to_chars(
+      d.attempt_text, d.attempt_text + sizeof(d.attempt_text), d.attempts);
+  d.headers[4].value = std::string_view(
+      d.attempt_text, static_cast<size_t>(printed.ptr - d.attempt_text));
+  if (d.header_count > 5) SignAttempt(d);
+  HttpRequest request{kPost, hooks_[d.hook].url,
+                      std::span<const Header>(d.headers.data(), d.header_count),
+                      events_[d.event].body};
+  d.attempt_started = clock_.Now();
+  // Two words of capture: fits std::function's inline buffer, no allocation.
+  transport_.Send(request, options_.policy.timeout,
+                  [this, index](AttemptResult result) {
+                    OnAttemptDone(index, result);
+                  });
+}
+
+void DeliveryEngine::OnAttemptDone(uint32_t index, AttemptResult result) {
+  Delivery& d = deliveries_[index];
+  const TimePoint now = clock_.Now();
+  d.last = result;
+  AttemptRecord record{index, static_cast<uint16_t>(d.attempts),
+                       d.attempt_started, now, result, std::nullopt};
+  if (result.IsSuccess()) {
+    d.state = DeliveryState::kDelivered;
+    d.ended = now;
+    --open_;
+  } else if (d.attempts < options_.policy.max_attempts()) {
+    d.state = DeliveryState::kPending;
+    const uint64_t ordinal = options_.retain_ended ? index : ordinal_[index];
+    Random jitter_rng =
+        rng_.Fork((ordinal << 8) | static_cast<uint64_t>(d.attempts));
+    const Duration delay =
+        options_.policy.DelayBefore(d.attempts, jitter_rng);
+    record.next_at = now + delay;
+    clock_.ScheduleAfter(delay, [this, index] { StartAttempt(index); });
+  } else {
+    d.state = DeliveryState::kGaveUp;
+    d.ended = now;
+    --open_;
+  }
+  if (observer_) observer_(record);
+  if (options_.keep_attempt_log) attempts_.push_back(record);
+  if (d.state == DeliveryState::kDelivered ||
+      d.state == DeliveryState::kGaveUp) {
+    if (ended_observer_) ended_observer_(d, events_[d.event]);
+    if (!options_.retain_ended) Release(index);
+  }
+}
+
+void DeliveryEngine::Release(uint32_t index) {
+  const uint32_t event = deliveries_[index].event;
+  free_deliveries_.push_back(index);
+  if (--event_open_[event] == 0) {
+    events_[event] = EventRecord{};  // Frees the body.
+    free_events_.push_back(event);
+  }
+}
+
+}  // namespace hooksim

@@ -1,0 +1,260 @@
+// The delivery engine: one delivery per event and active hook, attempts with
+// retries under a RetryPolicy, and a log of every attempt.
+//
+// The engine does no I/O and keeps no time of its own: attempts go through
+// the Transport, delays through the Clock. Each attempt is a POST with
+// Content-Type application/json, the event's raw JSON body, User-Agent
+// hooksim/<version>, the delivery id (X-Hooksim-Delivery, the same on every
+// attempt), the event type (X-Hooksim-Event) and the attempt number
+// (X-Hooksim-Attempt, 1-based). A 2xx ends the delivery `delivered`;
+// anything else is re-attempted until max_attempts, then `gave_up`.
+//
+// Signed payloads: a hook with a secret ("whsec_...") also gets the
+// Standard Webhooks headers on every attempt (webhook_signature.h):
+// webhook-id (the delivery id), webhook-timestamp (Unix seconds when the
+// attempt starts: EngineOptions::unix_origin + the clock's Now()) and
+// webhook-signature. The key is decoded once, in AddHook.
+//
+// Paused hooks: while a hook is paused no attempt of its deliveries starts.
+// Events published meanwhile still get a delivery to it, created `held`;
+// a re-attempt that falls due is held too. An attempt already in flight
+// when the hook is paused is not recalled: it ends, and its re-attempt (if
+// any) is then held. Resuming the hook makes its held deliveries due at
+// once, in delivery order (the order they were created). A delivery still
+// held when the run ends is not lost: it would go out after a resume.
+//
+// Jitter for re-attempt k of delivery d comes from a generator forked from
+// the engine's seed by (d, k), so delays do not depend on the order in which
+// answers arrive: the virtual and the real world draw the same delays.
+// Thread: all calls on the clock's loop thread. Ownership: the engine keeps
+// references to the clock and transport, which must outlive it.
+#ifndef HOOKSIM_SIM_ENGINE_DELIVERY_ENGINE_H_
+#define HOOKSIM_SIM_ENGINE_DELIVERY_ENGINE_H_
+
+#include <array>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "sim/base/random.h"
+#include "sim/base/result.h"
+#include "sim/contract/http_types.h"
+#include "sim/engine/clock.h"
+#include "sim/engine/retry_policy.h"
+#include "sim/engine/transport.h"
+
+namespace hooksim {
+
+struct Hook {
+  std::string id;
+  std::string url;
+  bool active = true;  // False: paused from the start (see SetHookActive).
+  // "whsec_..." (see webhook_signature.h), or empty: attempts carry no
+  // signature headers.
+  std::string secret;
+};
+
+enum class DeliveryState {
+  kPending,
+  kInFlight,
+  kDelivered,
+  kGaveUp,
+  kHeld,  // Its hook is paused; no attempt starts until it is resumed.
+};
+std::string_view DeliveryStateName(DeliveryState state);
+
+struct Delivery {
+  std::string id;        // "dlv_" + 16 hex digits, unique in the run.
+  uint32_t hook = 0;     // Index into hooks().
+  uint32_t event = 0;    // Index into events().
+  DeliveryState state = DeliveryState::kPending;
+  int attempts = 0;
+  TimePoint created{};
+  TimePoint ended{};
+  TimePoint attempt_started{};  // Start of the latest attempt.
+  AttemptResult last;
+
+  // Times the delivery was held because its hook was paused.
+  int holds = 0;
+
+  // Request parts that must outlive an in-flight attempt: the first
+  // header_count of headers (5, or 8 for a hook with a secret).
+  char attempt_text[8] = {};
+  std::array<Header, 8> headers{};
+  uint8_t header_count = 5;
+  char timestamp_text[24] = {};  // webhook-timestamp of the latest attempt.
+  std::string signature;         // webhook-signature of the latest attempt.
+};
+
+// A hook paused (active false) or resumed (active true) at `at`. A hook
+// added paused gets a change at the time it was added.
+struct HookStateChange {
+  uint32_t hook = 0;
+  TimePoint at{};
+  bool active = false;
+};
+
+struct EventRecord {
+  std::string type;  // "release", ...
+  std::string body;  // Raw JSON, sent byte for byte on every attempt.
+  TimePoint published{};
+};
+
+struct AttemptRecord {
+  uint32_t delivery = 0;  // Index into deliveries().
+  uint16_t attempt = 0;   // 1-based.
+  TimePoint started{};
+  TimePoint ended{};
+  AttemptResult result;
+  std::optional<TimePoint> next_at;  // When the next attempt is due.
+};
+
+// A delivery created elsewhere (a durable store) and handed to the engine
+// to carry on: it keeps its id, and the attempts already made count toward
+// the policy's max_attempts.
+struct RestoredDelivery {
+  std::string id;
+  uint32_t hook = 0;   // Index into hooks().
+  uint32_t event = 0;  // Index into events() (see RecordEvent).
+  int attempts_made = 0;
+  Duration delay{};  // Until the next attempt is due (zero: at once).
+};
+
+struct EngineOptions {
+  RetryPolicy policy;
+  uint64_t seed = 1;
+  // Limits: publishing more than this many deliveries fails.
+  size_t max_deliveries = 20'000'000;
+  // Keep every attempt in attempts() (a run's log); off for long benches.
+  bool keep_attempt_log = true;
+  // Keep every ended delivery and its event in deliveries() and events()
+  // (a run's record, for verifiers and reports). Off (long benches): once a
+  // delivery has ended and the ended observer has seen it, its slot is
+  // reused by a later delivery, and an event's slot (and body) is released
+  // once all its deliveries have ended, so memory follows the deliveries
+  // open at once, not the run's length. Indices in an AttemptRecord or a
+  // Delivery are then valid only during the observer calls, max_deliveries
+  // bounds the deliveries open at once, and Publish returns the event's
+  // slot, not its ordinal. Delivery ids stay unique in the run either way.
+  bool retain_ended = true;
+  // The Unix time of the clock's zero (as a duration since the epoch), for
+  // webhook-timestamp. Real world: UnixTimeNow() when the run starts;
+  // virtual world: a fixed origin so runs stay reproducible.
+  Duration unix_origin = std::chrono::seconds(kDefaultStartUnixSeconds);
+};
+
+class DeliveryEngine {
+ public:
+  DeliveryEngine(Clock& clock, Transport& transport, EngineOptions options);
+  DeliveryEngine(const DeliveryEngine&) = delete;
+  DeliveryEngine& operator=(const DeliveryEngine&) = delete;
+
+  // Registers a hook; returns its index. A secret must be valid (callers
+  // check it with DecodeWebhookSecret first): one that does not decode
+  // signs with an empty key, which every verifying receiver rejects.
+  uint32_t AddHook(Hook hook);
+  // Pauses (false) or resumes (true) a hook from now on; see "Paused hooks"
+  // above. Setting the state a hook already has changes nothing.
+  void SetHookActive(uint32_t hook, bool active);
+
+  // Publishes one event: a delivery to each hook, first attempt as soon as
+  // the clock runs (held instead for a paused hook). Fails when max_deliveries
+  // would be exceeded.
+  Result<uint32_t> Publish(std::string event_type, std::string body);
+
+  // Records an event without creating deliveries (RestoreDelivery refers
+  // to it); returns its index. Both need retain_ended (the default).
+  uint32_t RecordEvent(std::string event_type, std::string body);
+  // Takes over a delivery created elsewhere: its next attempt (number
+  // attempts_made + 1) starts after `delay`. Fails when the hook or event
+  // index is unknown, attempts_made is not below max_attempts,
+  // max_deliveries would be exceeded, or retain_ended is off.
+  Result<uint32_t> RestoreDelivery(RestoredDelivery restored);
+
+  // Called before every attempt starts, before anything is sent. Returning
+  // false parks the delivery: the attempt is not made, nothing is scheduled
+  // for it again, it no longer counts as open and its state stays as it was
+  // (kPending); whoever parked it owns it from then on. A durable store
+  // uses this to record the attempt before its request can reach anyone.
+  void SetAttemptGate(std::function<bool(const Delivery&, uint32_t)> fn) {
+    gate_ = std::move(fn);
+  }
+
+  // Called after every attempt has ended (for traces and progress).
+  void SetAttemptObserver(std::function<void(const AttemptRecord&)> fn) {
+    observer_ = std::move(fn);
+  }
+  // Called once per delivery as it ends (delivered or gave_up), after the
+  // attempt observer, with the delivery and its event (for summaries when
+  // retain_ended is off and the slot is about to be reused).
+  void SetEndedObserver(
+      std::function<void(const Delivery&, const EventRecord&)> fn) {
+    ended_observer_ = std::move(fn);
+  }
+
+  const std::vector<Hook>& hooks() const { return hooks_; }
+  const std::deque<EventRecord>& events() const { return events_; }
+  const std::deque<Delivery>& deliveries() const { return deliveries_; }
+  const std::vector<AttemptRecord>& attempts() const { return attempts_; }
+  const EngineOptions& options() const { return options_; }
+
+  // Every pause and resume, in time order.
+  const std::vector<HookStateChange>& hook_changes() const {
+    return hook_changes_;
+  }
+  // Deliveries held now (their hooks are paused).
+  size_t held_deliveries() const { return held_count_; }
+
+  // Deliveries not yet delivered or given up (held ones included).
+  size_t open_deliveries() const { return open_; }
+  uint64_t total_attempts() const { return total_attempts_; }
+
+ private:
+  void StartAttempt(uint32_t index);
+  void OnAttemptDone(uint32_t index, AttemptResult result);
+  // retain_ended off: frees delivery `index` and, with its last delivery,
+  // its event, for reuse by Publish.
+  void Release(uint32_t index);
+  void Hold(uint32_t index);
+  // Fills d's request headers (the webhook-* ones too when its hook has a
+  // secret); d.id, d.hook and d.event must be set.
+  void SetRequestHeaders(Delivery& d);
+  // Sets the webhook-* headers of delivery `d` for an attempt now.
+  void SignAttempt(Delivery& d);
+
+  Clock& clock_;
+  Transport& transport_;
+  EngineOptions options_;
+  Random rng_;
+  std::vector<Hook> hooks_;
+  std::deque<EventRecord> events_;
+  std::deque<Delivery> deliveries_;
+  std::vector<AttemptRecord> attempts_;
+  std::function<void(const AttemptRecord&)> observer_;
+  std::function<void(const Delivery&, const EventRecord&)> ended_observer_;
+  std::function<bool(const Delivery&, uint32_t)> gate_;
+  size_t open_ = 0;
+  uint64_t total_attempts_ = 0;
+  // retain_ended off only: slots free for reuse, deliveries still open per
+  // event slot, and each delivery slot's ordinal in the run (ids and
+  // jitter derive from it, so they do not depend on slot reuse).
+  std::vector<uint32_t> free_deliveries_;
+  std::vector<uint32_t> free_events_;
+  std::vector<uint32_t> event_open_;
+  std::vector<uint64_t> ordinal_;
+  uint64_t published_deliveries_ = 0;
+  // Per hook: the decoded secret (empty when the hook has none), and the
+  // deliveries held while it is paused (bounded by deliveries_).
+  std::vector<std::string> hook_keys_;
+  std::vector<std::vector<uint32_t>> held_;
+  size_t held_count_ = 0;
+  std::vector<HookStateChange> hook_changes_;
+};
+
+}  // namespace hooksim
+
+#endif  // HOOKSIM_SIM_ENGINE_DELIVERY_ENGINE_H_

@@ -1,0 +1,64 @@
+#include "sim/engine/retry_policy.h"
+
+#include <cmath>
+#include <string>
+
+namespace hooksim {
+namespace {
+
+constexpr Duration kMaxDelay = std::chrono::hours(24 * 30);
+
+Duration Scale(Duration d, double factor) {
+  return Duration(static_cast<Duration::rep>(
+      std::llround(static_cast<double>(d.count()) * factor)));
+}
+
+}  // namespace
+
+Status RetryPolicy::Validate() const {
+  if (max_reattempts < 0 || max_reattempts > 100) {
+    return MakeError("expected 0..100 re-attempts, got " +
+                         std::to_string(max_reattempts),
+                     "/max_reattempts");
+  }
+  if (schedule.empty()) {
+    return MakeError("expected at least one delay", "/schedule_ms");
+  }
+  for (size_t i = 0; i < schedule.size(); ++i) {
+    if (schedule[i] < Duration::zero() || schedule[i] > kMaxDelay) {
+      return MakeError("expected a delay of 0..2592000000 ms, got " +
+                           std::to_string(ToMillis(schedule[i])),
+                       "/schedule_ms/" + std::to_string(i));
+    }
+  }
+  if (!(jitter >= 0.0 && jitter <= 1.0)) {
+    return MakeError("expected a fraction 0..1, got " + std::to_string(jitter),
+                     "/jitter");
+  }
+  if (timeout < std::chrono::milliseconds(1) ||
+      timeout > std::chrono::hours(1)) {
+    return MakeError("expected 1..3600000 ms, got " +
+                         std::to_string(ToMillis(timeout)),
+                     "/timeout_ms");
+  }
+  return std::nullopt;
+}
+
+Duration RetryPolicy::BaseDelay(int reattempt) const {
+  if (schedule.empty()) return Duration::zero();
+  size_t i = reattempt < 1 ? 0 : static_cast<size_t>(reattempt - 1);
+  if (i >= schedule.size()) i = schedule.size() - 1;
+  return schedule[i];
+}
+
+Duration RetryPolicy::DelayBefore(int reattempt, Random& rng) const {
+  const double factor = 1.0 + rng.Uniform(-jitter, jitter);
+  return Scale(BaseDelay(reattempt), factor);
+}
+
+std::pair<Duration, Duration> RetryPolicy::DelayBounds(int reattempt) const {
+  const Duration base = BaseDelay(reattempt);
+  return {Scale(base, 1.0 - jitter), Scale(base, 1.0 + jitter)};
+}
+
+}  // namespace hooksim

@@ -1,0 +1,49 @@
+// The retry policy is a value: how many re-attempts, the delays between
+// them, their jitter and the per-attempt timeout.
+//
+// Defaults follow the contract: 5 re-attempts (6 attempts at most), delays
+// 5 s, 5 min, 30 min, 2 h, 5 h (the delay before re-attempt k is
+// schedule[k-1]; past the end the last delay repeats), +-20 % jitter and a
+// 10 s timeout per attempt. The delay runs from the end of the previous
+// attempt (its answer, error or timeout).
+#ifndef HOOKSIM_SIM_ENGINE_RETRY_POLICY_H_
+#define HOOKSIM_SIM_ENGINE_RETRY_POLICY_H_
+
+#include <utility>
+#include <vector>
+
+#include "sim/base/random.h"
+#include "sim/base/result.h"
+#include "sim/base/time.h"
+
+namespace hooksim {
+
+inline constexpr int kContractMaxReattempts = 5;
+
+struct RetryPolicy {
+  int max_reattempts = kContractMaxReattempts;
+  std::vector<Duration> schedule = {
+      std::chrono::seconds(5), std::chrono::minutes(5),
+      std::chrono::minutes(30), std::chrono::hours(2), std::chrono::hours(5)};
+  double jitter = 0.2;  // Fraction: the delay is scaled by 1 +- jitter.
+  Duration timeout = std::chrono::seconds(10);
+
+  int max_attempts() const { return max_reattempts + 1; }
+
+  // Checks the ranges (max_reattempts 0..100, schedule non-empty with each
+  // delay 0..30 days, jitter 0..1, timeout 1 ms..1 h); the error's path
+  // names the field ("/max_reattempts", "/schedule_ms/2", ...).
+  Status Validate() const;
+
+  // Un-jittered delay before re-attempt `reattempt` (1-based).
+  Duration BaseDelay(int reattempt) const;
+  // The jittered delay before re-attempt `reattempt`; draws one number
+  // from rng when jitter > 0.
+  Duration DelayBefore(int reattempt, Random& rng) const;
+  // Smallest and largest delay DelayBefore can return.
+  std::pair<Duration, Duration> DelayBounds(int reattempt) const;
+};
+
+}  // namespace hooksim
+
+#endif  // HOOKSIM_SIM_ENGINE_RETRY_POLICY_H_

@@ -1,0 +1,42 @@
+#include "sim/engine/wire_recorder.h"
+
+#include "sim/base/random.h"
+
+namespace hooksim {
+
+void WireRecorder::Reserve(size_t deliveries) {
+  // Ids are "dlv_" + 16 hex digits.
+  deliveries_.Reserve(deliveries, /*key_bytes=*/20);
+}
+
+void WireRecorder::Send(const HttpRequest& request, Duration timeout,
+                        std::function<void(AttemptResult)> done) {
+  const std::optional<std::string_view> id =
+      request.FindHeader(kDeliveryIdHeader);
+  if (!id) {
+    ++missing_id_;
+  } else {
+    WireCounters* counters =
+        deliveries_.FindOrInsert(*id, FlatIndex::HashKey(*id));
+    if (counters == nullptr) {  // New, and max_deliveries are tracked.
+      ++untracked_;
+    } else {
+      WireCounters& c = *counters;
+      const uint64_t hash = Hash64(request.body);
+      if (c.requests == 0) {
+        c.first_body_hash = hash;
+        c.first_body_size = request.body.size();
+      } else if (hash != c.first_body_hash ||
+                 request.body.size() != c.first_body_size) {
+        ++c.body_changes;
+      }
+      ++c.requests;
+      if (request.method != "POST") ++c.non_post;
+      const auto ct = request.FindHeader("Content-Type");
+      if (!ct || !IsJsonContentType(*ct)) ++c.bad_content_type;
+    }
+  }
+  inner_.Send(request, timeout, std::move(done));
+}
+
+}  // namespace hooksim

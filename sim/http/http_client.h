@@ -1,0 +1,147 @@
+// A small blocking HTTP/1.1 client on POSIX sockets: sends one request and
+// reads one answer under one deadline, and reports precisely why there was
+// no answer. It is the engine of HttpTransport's kWorkerThreads engine (one
+// HttpClient per worker); its rules, and the wire helpers declared below,
+// are also those of the event-driven engine (sim/http/http_io_loop.h).
+//
+// Why not cpp-httplib's client: it reports a reset, an empty reply, bytes
+// that are not HTTP and a read timeout all as Error::Read, and its timeouts
+// bound each socket operation, not the exchange, so a receiver that dribbles
+// its answer one byte at a time holds it forever. hooksim must tell these
+// apart (they are different receiver faults) and bound the whole attempt.
+//
+// What one Send does, all before `deadline` (connect + write + read of the
+// complete answer; poll() on non-blocking sockets):
+//   - parses the URL (sim/http/http_url.h) and resolves host:port once (cached in
+//     the shared AddressCache), trying IPv4 addresses first;
+//   - takes this client's idle keep-alive connection to that host:port, or
+//     connects a new one (TCP_NODELAY on);
+//   - writes "METHOD TARGET HTTP/1.1", Host, the request's headers (any Host,
+//     Content-Length, Connection or Transfer-Encoding among them, and any
+//     header with CR, LF or NUL in it, are dropped), Content-Length,
+//     "Connection: keep-alive", then the body, in one sendmsg where it fits;
+//   - reads the answer with HttpAnswerParser (sim/http/http_answer_parser.h: the
+//     parsing rules, caps and kEmptyReply / kMalformed verdicts live there):
+//     the status line and headers (at most max_head_bytes; 1xx interim
+//     answers other than 101 are skipped), then the body, which is
+//     discarded: chunked, Content-Length, or until the server closes.
+//     Redirects are never followed: a 3xx is an answer like any other.
+//
+// Errors (AttemptResult::error):
+//   kRefused     the URL is not http://host[:port]/path, the host does not
+//                resolve, or no address accepted the connection;
+//   kTimeout     the deadline passed at any stage, including in the middle
+//                of a slowly dribbled answer;
+//   kReset       the connection was reset (ECONNRESET, or another socket
+//                error) while writing or reading;
+//   kEmptyReply  the server closed the connection before any answer byte;
+//   kMalformed   bytes that are not an HTTP/1.x answer (checked from the
+//                first five bytes on, so garbage is reported at once), a
+//                status line or header that does not parse, a head larger
+//                than max_head_bytes, or a connection closed in the middle
+//                of an answer.
+// A body larger than max_drained_body_bytes is not read to its end: the
+// status counts (the receiver has answered) and the connection is closed.
+//
+// Keep-alive: after a complete answer with HTTP/1.1 (without
+// "Connection: close") or HTTP/1.0 with "Connection: keep-alive", and with
+// no stray bytes after it, the connection is kept idle for the next request
+// to the same host:port. An idle connection older than max_idle, or one
+// that shows EOF, a reset or unexpected bytes when it is taken (the server
+// closed it while idle), is discarded and a new one is connected. When
+// writing on a reused connection fails before any byte of the request was
+// accepted, the request is sent once more on a new connection: the server
+// cannot have seen it, so this is not a new attempt. A request that was
+// fully written is never sent again, even if the reused connection then
+// closes without an answer: the receiver may have processed it (a receiver
+// whose fault is "empty" does exactly that), and sending it twice would
+// make one attempt look like two at the receiver. (This is the rule of
+// Go's net/http for non-idempotent requests.) max_idle defaults below
+// cpp-httplib's 5 s server keep-alive timeout so that race is avoided with
+// hooksim's own receivers.
+//
+// Cancellation: when cancel_fd (if >= 0) becomes readable, every wait ends
+// and Send returns kTimeout soon; used to stop workers at shutdown.
+// Thread: an HttpClient is used by one thread at a time. The request's
+// views are read during Send only.
+#ifndef HOOKSIM_SIM_HTTP_HTTP_CLIENT_H_
+#define HOOKSIM_SIM_HTTP_HTTP_CLIENT_H_
+
+#include <atomic>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <string>
+
+#include "sim/contract/http_types.h"
+#include "sim/http/address_cache.h"
+#include "sim/http/http_answer_parser.h"
+#include "sim/http/http_url.h"
+
+namespace hooksim {
+
+struct HttpClientOptions {
+  size_t max_head_bytes = 64 << 10;         // Status line + headers.
+  size_t max_drained_body_bytes = 1 << 20;  // Bodies read to their end.
+  size_t max_idle_connections = 64;         // Distinct host:port pairs.
+  std::chrono::steady_clock::duration max_idle = std::chrono::seconds(4);
+  int cancel_fd = -1;
+};
+
+// Counters shared by the clients of one transport.
+struct HttpClientCounters {
+  std::atomic<uint64_t> connections_opened{0};
+  std::atomic<uint64_t> connections_reused{0};  // Requests on a kept one.
+  // Idle connections found closed by the server, and requests sent again
+  // because writing on a reused connection failed.
+  std::atomic<uint64_t> stale_connections{0};
+};
+
+// Wire rules shared with HttpTransport's event loop:
+// The request head BuildRequestHead writes into *head (see above).
+void BuildRequestHead(const HttpRequest& request, const HttpUrl& url,
+                      std::string* head);
+// The AttemptError of a failed connect(), and of a send/recv error.
+AttemptError ConnectErrorKind(int err);
+AttemptError SocketErrorKind(int err);
+// False when an idle connection shows EOF, an error or unexpected bytes:
+// the server closed (or broke) it while idle.
+bool IdleConnectionLooksOpen(int fd);
+
+class HttpClient {
+ public:
+  // `addresses` and `counters` (may be null) are borrowed and must outlive
+  // the client.
+  HttpClient(AddressCache& addresses, HttpClientOptions options,
+             HttpClientCounters* counters);
+  ~HttpClient();  // Closes idle connections.
+  HttpClient(const HttpClient&) = delete;
+  HttpClient& operator=(const HttpClient&) = delete;
+
+  // One request and its answer (or the error), all before `deadline`.
+  AttemptResult Send(const HttpRequest& request,
+                     std::chrono::steady_clock::time_point deadline);
+
+  size_t idle_connections() const { return idle_.size(); }
+
+ private:
+  struct Idle {
+    int fd;
+    std::chrono::steady_clock::time_point since;
+  };
+  // An idle connection to `key` that still looks open, or -1.
+  int TakeIdle(const std::string& key);
+  void PutIdle(const std::string& key, int fd);
+
+  AddressCache& addresses_;
+  const HttpClientOptions options_;
+  HttpClientCounters* counters_;
+  std::map<std::string, Idle> idle_;  // Key "host|port".
+  std::string head_;                  // Reused request-head buffer.
+  HttpAnswerParser parser_;
+};
+
+}  // namespace hooksim
+
+#endif  // HOOKSIM_SIM_HTTP_HTTP_CLIENT_H_

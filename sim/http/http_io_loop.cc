@@ -1,0 +1,531 @@
+#include "sim/http/http_io_loop.h"
+
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <climits>
+#include <cstdio>
+#include <cstdlib>
+#include <deque>
+#include <map>
+#include <string>
+#include <unordered_map>
+
+#include "sim/http/http_url.h"
+
+namespace hooksim {
+namespace {
+
+using SteadyClock = std::chrono::steady_clock;
+using Deadline = SteadyClock::time_point;
+
+constexpr size_t kRecvChunk = 16 << 10;
+constexpr int kMaxEvents = 256;
+
+[[noreturn]] void Die(const char* what) {
+  std::perror(what);
+  std::abort();
+}
+
+}  // namespace
+
+class HttpIoLoop::State {
+ public:
+  State(RealClock& clock, AddressCache& addresses, HttpClientCounters& counters,
+        HttpIoLoopOptions options, int wake_fd)
+      : clock_(clock),
+        addresses_(addresses),
+        counters_(counters),
+        options_(options),
+        wake_fd_(wake_fd) {
+    options_.slots = std::max<size_t>(options_.slots, 1);
+    epoll_fd_ = epoll_create1(EPOLL_CLOEXEC);
+    if (epoll_fd_ < 0) Die("HttpIoLoop: epoll_create1");
+    epoll_event ev{};
+    ev.events = EPOLLIN;
+    ev.data.ptr = nullptr;  // The wake-up eventfd.
+    if (epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, wake_fd_, &ev) != 0) {
+      Die("HttpIoLoop: epoll_ctl");
+    }
+    attempts_.reserve(options_.slots);
+    for (size_t i = 0; i < options_.slots; ++i) {
+      attempts_.push_back(std::make_unique<Attempt>(options_.parser));
+      free_.push_back(attempts_.back().get());
+    }
+    recv_buf_.resize(kRecvChunk);
+  }
+
+  ~State() {
+    for (auto& [conn, owned] : conns_) {
+      if (owned->fd >= 0) close(owned->fd);
+    }
+    close(epoll_fd_);
+  }
+
+  // Queues a job; loop thread only (the in-loop mode's Submit).
+  void Enqueue(HttpIoJob job) { waiting_.push_back(std::move(job)); }
+
+  // One round: starts waiting attempts, waits for I/O until `until` or the
+  // earliest attempt deadline (not at all when completions are pending),
+  // handles what is ready, and hands the completions to the clock.
+  void PollOnce(Deadline until, const std::atomic<bool>& stop, std::mutex& mu,
+                std::vector<HttpIoJob>& inbox, bool& wake_pending) {
+    StartWaiting();
+    Deadline wake = until;
+    if (!timers_.empty()) wake = std::min(wake, timers_.begin()->first);
+    // Nanosecond timeout (epoll_pwait2): the clock's timers are due to
+    // the microsecond, and rounding to milliseconds would delay them.
+    timespec timeout{};
+    const timespec* timeout_ptr = &timeout;
+    if (completions_.empty()) {
+      if (wake == Deadline::max()) {
+        timeout_ptr = nullptr;  // Until I/O or a wake-up.
+      } else {
+        const int64_t ns = std::clamp<int64_t>(
+            std::chrono::nanoseconds(wake - SteadyClock::now()).count(), 0,
+            int64_t{86'400} * 1'000'000'000);
+        timeout.tv_sec = static_cast<time_t>(ns / 1'000'000'000);
+        timeout.tv_nsec = static_cast<long>(ns % 1'000'000'000);
+      }
+    }
+    epoll_event events[kMaxEvents];
+    int n = epoll_pwait2(epoll_fd_, events, kMaxEvents, timeout_ptr, nullptr);
+    if (n < 0 && errno == ENOSYS) {
+      // Kernels before 5.11: milliseconds, rounded up (never early).
+      const int ms = timeout_ptr == nullptr
+                         ? -1
+                         : static_cast<int>(std::min<int64_t>(
+                               (int64_t{timeout.tv_sec} * 1'000'000'000 +
+                                timeout.tv_nsec + 999'999) /
+                                   1'000'000,
+                               INT_MAX));
+      n = epoll_wait(epoll_fd_, events, kMaxEvents, ms);
+    }
+    if (n < 0 && errno != EINTR) Die("HttpIoLoop: epoll_wait");
+    if (stop.load(std::memory_order_acquire)) return;
+    for (int i = 0; i < n; ++i) {
+      if (events[i].data.ptr == nullptr) {
+        uint64_t count;
+        [[maybe_unused]] const ssize_t r = read(wake_fd_, &count, 8);
+        std::lock_guard<std::mutex> lock(mu);
+        for (HttpIoJob& job : inbox) waiting_.push_back(std::move(job));
+        inbox.clear();
+        wake_pending = false;
+      } else {
+        OnEvent(static_cast<Conn*>(events[i].data.ptr), events[i].events);
+      }
+    }
+    ExpireTimers();
+    StartWaiting();
+    graveyard_.clear();
+    if (!completions_.empty() && !stop.load(std::memory_order_acquire)) {
+      clock_.CompleteExternalWorkBatch(&completions_);
+    }
+  }
+
+ private:
+  struct Attempt;
+  struct Conn {
+    int fd = -1;
+    std::string key;
+    Attempt* attempt = nullptr;  // Null while idle.
+    Deadline idle_since{};
+  };
+  enum class Stage { kConnecting, kWriting, kReading };
+  struct Attempt {
+    explicit Attempt(const HttpAnswerParserOptions& parser_options)
+        : parser(parser_options) {}
+    HttpIoJob job;
+    Deadline deadline{};
+    std::multimap<Deadline, Attempt*>::iterator timer;
+    AddressList addresses;
+    size_t next_address = 0;
+    AttemptError last_connect_error = AttemptError::kRefused;
+    std::string key;
+    std::string head;
+    size_t sent = 0;
+    bool reused = false;
+    bool resent = false;  // Sent once more after a stale reused connection.
+    Stage stage = Stage::kConnecting;
+    Conn* conn = nullptr;
+    HttpAnswerParser parser;
+  };
+
+  void StartWaiting() {
+    // Bounded by the waiting attempts; a start that fails at once frees
+    // its slot for the next.
+    while (!free_.empty() && !waiting_.empty()) {
+      Attempt* a = free_.back();
+      free_.pop_back();
+      a->job = std::move(waiting_.front());
+      waiting_.pop_front();
+      Start(a);
+    }
+  }
+
+  void Start(Attempt* a) {
+    const Deadline now = SteadyClock::now();
+    a->deadline = now + a->job.timeout;
+    a->timer = timers_.emplace(a->deadline, a);
+    a->next_address = 0;
+    a->last_connect_error = AttemptError::kRefused;
+    a->sent = 0;
+    a->reused = false;
+    a->resent = false;
+    a->conn = nullptr;
+    a->parser.Reset();
+    const Result<HttpUrl> url = ParseHttpUrl(a->job.request.target);
+    if (!url.ok()) return Finish(a, AttemptResult{AttemptError::kRefused, 0});
+    Result<AddressList> addresses = addresses_.Resolve(url->host, url->port);
+    if (!addresses.ok()) {
+      return Finish(a, AttemptResult{AttemptError::kRefused, 0});
+    }
+    a->addresses = std::move(*addresses);
+    BuildRequestHead(a->job.request, *url, &a->head);
+    a->key = url->host + "|" + std::to_string(url->port);
+    if (Conn* c = TakeIdle(a->key, now)) {
+      ++counters_.connections_reused;
+      a->reused = true;
+      a->conn = c;
+      c->attempt = a;
+      a->stage = Stage::kWriting;
+      return TryWrite(a);
+    }
+    ConnectNext(a);
+  }
+
+  // The most recent idle connection to `key` that still looks open.
+  Conn* TakeIdle(const std::string& key, Deadline now) {
+    const auto it = idle_.find(key);
+    if (it == idle_.end()) return nullptr;
+    std::vector<Conn*>& list = it->second;
+    Conn* found = nullptr;
+    // Bounded by the list, which holds at most `slots` connections.
+    while (!list.empty() && found == nullptr) {
+      Conn* c = list.back();
+      list.pop_back();
+      if (now - c->idle_since > options_.max_idle) {
+        Close(c);
+      } else if (!IdleConnectionLooksOpen(c->fd)) {
+        ++counters_.stale_connections;
+        Close(c);
+      } else {
+        found = c;
+      }
+    }
+    if (list.empty()) idle_.erase(it);
+    return found;
+  }
+
+  void PutIdle(Conn* c) {
+    c->attempt = nullptr;
+    c->idle_since = SteadyClock::now();
+    auto it = idle_.find(c->key);
+    if (it == idle_.end()) {
+      if (idle_.size() >= options_.max_idle_keys) EvictOldestKey();
+      it = idle_.emplace(c->key, std::vector<Conn*>()).first;
+    }
+    if (it->second.size() >= options_.slots) {
+      Close(it->second.front());
+      it->second.erase(it->second.begin());
+    }
+    it->second.push_back(c);
+  }
+
+  void EvictOldestKey() {
+    auto oldest = idle_.begin();
+    for (auto it = idle_.begin(); it != idle_.end(); ++it) {
+      if (it->second.back()->idle_since < oldest->second.back()->idle_since) {
+        oldest = it;
+      }
+    }
+    for (Conn* c : oldest->second) Close(c);
+    idle_.erase(oldest);
+  }
+
+  // Connects to the attempt's next address; on failure tries the one after
+  // (a timeout ends the attempt), as HttpClient does.
+  void ConnectNext(Attempt* a) {
+    const std::vector<SocketAddress>& list = *a->addresses;
+    // Bounded by the address list.
+    while (a->next_address < list.size()) {
+      const SocketAddress& addr = list[a->next_address++];
+      const int fd =
+          socket(addr.family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+      if (fd < 0) continue;
+      const int one = 1;
+      setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+      const int rc = connect(
+          fd, reinterpret_cast<const sockaddr*>(&addr.storage), addr.length);
+      const int err = rc == 0 ? 0 : errno;
+      if (rc != 0 && err != EINPROGRESS) {
+        close(fd);
+        a->last_connect_error = ConnectErrorKind(err);
+        if (a->last_connect_error == AttemptError::kTimeout) break;
+        continue;
+      }
+      Conn* c = NewConn(fd, a->key);
+      c->attempt = a;
+      a->conn = c;
+      if (rc == 0) return Connected(a);
+      a->stage = Stage::kConnecting;
+      return;  // EPOLLOUT tells when it is done.
+    }
+    Finish(a, AttemptResult{a->last_connect_error, 0});
+  }
+
+  Conn* NewConn(int fd, const std::string& key) {
+    auto owned = std::make_unique<Conn>();
+    Conn* c = owned.get();
+    c->fd = fd;
+    c->key = key;
+    epoll_event ev{};
+    ev.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
+    ev.data.ptr = c;
+    if (epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &ev) != 0) {
+      Die("HttpIoLoop: epoll_ctl add");
+    }
+    conns_.emplace(c, std::move(owned));
+    return c;
+  }
+
+  // Closes the connection; its object lives until the end of this round,
+  // since events already fetched may still name it.
+  void Close(Conn* c) {
+    if (c->fd >= 0) close(c->fd);
+    c->fd = -1;
+    c->attempt = nullptr;
+    const auto it = conns_.find(c);
+    if (it != conns_.end()) {
+      graveyard_.push_back(std::move(it->second));
+      conns_.erase(it);
+    }
+  }
+
+  void Connected(Attempt* a) {
+    ++counters_.connections_opened;
+    a->stage = Stage::kWriting;
+    TryWrite(a);
+  }
+
+  void OnEvent(Conn* c, uint32_t events) {
+    Attempt* a = c->attempt;
+    if (c->fd < 0 || a == nullptr) return;  // Closed, or idle.
+    switch (a->stage) {
+      case Stage::kConnecting: {
+        if ((events & (EPOLLOUT | EPOLLERR | EPOLLHUP)) == 0) return;
+        int err = 0;
+        socklen_t len = sizeof(err);
+        if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0) {
+          err = errno;
+        }
+        if (err == 0) return Connected(a);
+        Close(c);
+        a->conn = nullptr;
+        a->last_connect_error = ConnectErrorKind(err);
+        if (a->last_connect_error == AttemptError::kTimeout) {
+          return Finish(a, AttemptResult{AttemptError::kTimeout, 0});
+        }
+        return ConnectNext(a);
+      }
+      case Stage::kWriting:
+        if (events & (EPOLLOUT | EPOLLERR | EPOLLHUP)) TryWrite(a);
+        return;
+      case Stage::kReading:
+        TryRead(a);
+        return;
+    }
+  }
+
+  void TryWrite(Attempt* a) {
+    const std::string_view head = a->head;
+    const std::string_view body = a->job.request.body;
+    const size_t total = head.size() + body.size();
+    // Bounded: every round sends bytes, or ends this try.
+    while (a->sent < total) {
+      iovec iov[2];
+      int count = 0;
+      if (a->sent < head.size()) {
+        iov[count++] = {const_cast<char*>(head.data() + a->sent),
+                        head.size() - a->sent};
+        if (!body.empty()) {
+          iov[count++] = {const_cast<char*>(body.data()), body.size()};
+        }
+      } else {
+        const size_t off = a->sent - head.size();
+        iov[count++] = {const_cast<char*>(body.data() + off),
+                        body.size() - off};
+      }
+      msghdr msg{};
+      msg.msg_iov = iov;
+      msg.msg_iovlen = static_cast<size_t>(count);
+      const ssize_t n = sendmsg(a->conn->fd, &msg, MSG_NOSIGNAL);
+      if (n > 0) {
+        a->sent += static_cast<size_t>(n);
+        continue;
+      }
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return;
+      const int err = n < 0 ? errno : EPIPE;
+      if (a->reused && !a->resent && a->sent == 0) {
+        // The server closed the kept connection before reading a byte of
+        // this request: it cannot have seen it, so send it on a new one.
+        ++counters_.stale_connections;
+        Close(a->conn);
+        a->conn = nullptr;
+        a->reused = false;
+        a->resent = true;
+        return ConnectNext(a);
+      }
+      return Finish(a, AttemptResult{SocketErrorKind(err), 0});
+    }
+    a->stage = Stage::kReading;
+    TryRead(a);
+  }
+
+  void TryRead(Attempt* a) {
+    // Bounded: the parser ends an answer within its caps (head, chunk
+    // lines, drained body), and each round feeds it bytes or stops.
+    while (true) {
+      const ssize_t n =
+          recv(a->conn->fd, recv_buf_.data(), recv_buf_.size(), 0);
+      HttpAnswerParser::State state;
+      if (n > 0) {
+        state = a->parser.Feed(
+            std::string_view(recv_buf_.data(), static_cast<size_t>(n)));
+      } else if (n == 0) {
+        state = a->parser.OnEof();
+      } else if (errno == EINTR) {
+        continue;
+      } else if (errno == EAGAIN || errno == EWOULDBLOCK) {
+        return;
+      } else {
+        return Finish(a, AttemptResult{SocketErrorKind(errno), 0});
+      }
+      if (state == HttpAnswerParser::State::kNeedMore) continue;
+      const bool keep = a->parser.keep_alive();
+      return Finish(a, a->parser.result(), keep);
+    }
+  }
+
+  void ExpireTimers() {
+    const Deadline now = SteadyClock::now();
+    // Bounded by the attempts in flight (each has one timer).
+    while (!timers_.empty() && timers_.begin()->first <= now) {
+      Finish(timers_.begin()->second, AttemptResult{AttemptError::kTimeout, 0});
+    }
+  }
+
+  // Ends the attempt: keeps or closes its connection, queues its
+  // completion and frees its slot.
+  void Finish(Attempt* a, AttemptResult result, bool keep = false) {
+    timers_.erase(a->timer);
+    if (Conn* c = a->conn) {
+      if (keep) {
+        PutIdle(c);
+      } else {
+        Close(c);
+      }
+      a->conn = nullptr;
+    }
+    completions_.push_back(
+        [done = std::move(a->job.done), result] { done(result); });
+    a->job = HttpIoJob{};
+    a->addresses.reset();
+    free_.push_back(a);
+  }
+
+  RealClock& clock_;
+  AddressCache& addresses_;
+  HttpClientCounters& counters_;
+  HttpIoLoopOptions options_;
+  const int wake_fd_;
+  int epoll_fd_ = -1;
+
+  std::vector<std::unique_ptr<Attempt>> attempts_;  // `slots` of them.
+  std::vector<Attempt*> free_;
+  std::deque<HttpIoJob> waiting_;  // Bounded by the transport's queue cap.
+  std::multimap<Deadline, Attempt*> timers_;
+  std::unordered_map<Conn*, std::unique_ptr<Conn>> conns_;
+  std::vector<std::unique_ptr<Conn>> graveyard_;
+  std::map<std::string, std::vector<Conn*>> idle_;
+  std::vector<std::function<void()>> completions_;
+  std::string recv_buf_;
+};
+
+HttpIoLoop::HttpIoLoop(RealClock& clock, AddressCache& addresses,
+                       HttpClientCounters& counters, HttpIoLoopOptions options)
+    : clock_(clock), in_loop_(options.in_clock_loop) {
+  wake_fd_ = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  if (wake_fd_ < 0) Die("HttpIoLoop: eventfd");
+  state_ =
+      std::make_unique<State>(clock, addresses, counters, options, wake_fd_);
+  // Another poller on this clock (a second transport): a thread of its own.
+  if (in_loop_ && !clock_.SetPoller(this)) in_loop_ = false;
+  if (!in_loop_) {
+    thread_ = std::thread([this] { Run(); });
+  }
+}
+
+HttpIoLoop::~HttpIoLoop() {
+  Stop();
+  state_.reset();
+  close(wake_fd_);
+}
+
+void HttpIoLoop::Run() {
+  // Runs until Stop(); every round is bounded by epoll_wait's batch.
+  while (!stop_.load(std::memory_order_acquire)) {
+    state_->PollOnce(std::chrono::steady_clock::time_point::max(), stop_, mu_,
+                     inbox_, wake_pending_);
+  }
+}
+
+void HttpIoLoop::Poll(std::chrono::steady_clock::time_point until) {
+  if (stop_.load(std::memory_order_acquire)) return;
+  state_->PollOnce(until, stop_, mu_, inbox_, wake_pending_);
+}
+
+void HttpIoLoop::Wake() {
+  const uint64_t one = 1;
+  [[maybe_unused]] const ssize_t n = write(wake_fd_, &one, 8);
+}
+
+void HttpIoLoop::Submit(HttpIoJob job) {
+  if (in_loop_) {
+    state_->Enqueue(std::move(job));
+    return;
+  }
+  bool wake = false;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    inbox_.push_back(std::move(job));
+    wake = !wake_pending_;
+    wake_pending_ = true;
+  }
+  if (wake) {
+    const uint64_t one = 1;
+    [[maybe_unused]] const ssize_t n = write(wake_fd_, &one, 8);
+  }
+}
+
+void HttpIoLoop::Stop() {
+  if (stop_.exchange(true)) return;
+  if (in_loop_) {
+    clock_.SetPoller(nullptr);
+  } else {
+    Wake();
+    thread_.join();
+  }
+  std::lock_guard<std::mutex> lock(mu_);
+  inbox_.clear();
+}
+
+}  // namespace hooksim

@@ -1,0 +1,107 @@
+// One event-driven I/O thread of HttpTransport: non-blocking sockets on
+// epoll (edge-triggered), many connections, up to `slots` attempts in
+// flight at once; attempts submitted beyond that wait in order.
+//
+// Each attempt follows HttpClient's rules (sim/http/http_client.h) exactly: the
+// same request head, TCP_NODELAY, IPv4 addresses first, the same
+// AttemptError kinds, the same answer parser (sim/http/http_answer_parser.h,
+// whose caps bound what an answer may make it read), keep-alive reuse per
+// host:port, and the stale rule: a kept connection found closed when taken
+// is replaced, and a request whose write on a reused connection failed
+// before any byte was accepted is sent once more on a new connection; a
+// request fully written is never sent again. Idle connections are kept per
+// host:port (most recent first, at most max_idle_keys host:port pairs, each
+// at most `slots` connections, none older than max_idle).
+//
+// Deadline: `timeout` (wall time) bounds connect, write and reading the
+// complete answer, from the moment the attempt starts (takes a slot); time
+// waiting for a slot is not counted.
+//
+// Completions: each finished attempt's `done(result)` is handed to the
+// clock's loop thread with RealClock::CompleteExternalWorkBatch, batched
+// per round of the I/O loop; never run on the I/O thread.
+//
+// Thread: Submit from any thread; the loop runs on its own thread. Or, with
+// in_clock_loop, no thread of its own: the clock's loop thread runs it
+// while it waits for timers and completions (RealClock::SetPoller), so an
+// attempt's answer is read and its `done` run without any thread handoff;
+// Submit is then for the clock's loop thread only.
+// Ownership: clock, addresses and counters are borrowed and must outlive
+// the loop. Stop() (also run by the destructor) ends the thread, closes
+// every connection and drops attempts in flight or waiting without calling
+// their `done`. Aborts (with a message) if epoll or eventfd cannot be made.
+#ifndef HOOKSIM_SIM_HTTP_HTTP_IO_LOOP_H_
+#define HOOKSIM_SIM_HTTP_HTTP_IO_LOOP_H_
+
+#include <atomic>
+#include <chrono>
+#include <cstddef>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "sim/contract/http_types.h"
+#include "sim/http/address_cache.h"
+#include "sim/http/http_answer_parser.h"
+#include "sim/http/http_client.h"
+#include "sim/http/real_clock.h"
+
+namespace hooksim {
+
+struct HttpIoLoopOptions {
+  // False: the loop runs on its own thread. True: no thread; the loop is
+  // the clock's poller (RealClock::SetPoller), run by the clock's loop
+  // thread while it waits, and Submit must be called on that thread. When
+  // the clock has another poller already, it runs on its own thread.
+  bool in_clock_loop = false;
+  size_t slots = 16;  // Attempts in flight at once (>= 1).
+  std::chrono::steady_clock::duration max_idle = std::chrono::seconds(4);
+  size_t max_idle_keys = 64;  // Distinct host:port pairs kept idle.
+  HttpAnswerParserOptions parser;
+};
+
+struct HttpIoJob {
+  HttpRequest request;  // Views valid until `done` is called.
+  std::chrono::steady_clock::duration timeout;  // Wall time.
+  std::function<void(AttemptResult)> done;
+};
+
+class HttpIoLoop : public RealClockPoller {
+ public:
+  HttpIoLoop(RealClock& clock, AddressCache& addresses,
+             HttpClientCounters& counters, HttpIoLoopOptions options);
+  ~HttpIoLoop() override;
+  HttpIoLoop(const HttpIoLoop&) = delete;
+  HttpIoLoop& operator=(const HttpIoLoop&) = delete;
+
+  void Submit(HttpIoJob job);
+  // Idempotent; see the header comment. In the in-loop mode, call it on
+  // the clock's loop thread while the clock is not running.
+  void Stop();
+
+  // RealClockPoller (in_clock_loop only).
+  void Poll(std::chrono::steady_clock::time_point until) override;
+  void Wake() override;
+
+ private:
+  class State;  // Everything the I/O thread owns.
+
+  void Run();
+
+  RealClock& clock_;
+  bool in_loop_;  // Set in the constructor.
+  std::unique_ptr<State> state_;
+  int wake_fd_ = -1;  // eventfd: Submit and Stop wake the loop.
+
+  std::mutex mu_;
+  std::vector<HttpIoJob> inbox_;  // Guarded by mu_.
+  bool wake_pending_ = false;     // Guarded by mu_.
+  std::atomic<bool> stop_{false};
+  std::thread thread_;
+};
+
+}  // namespace hooksim
+
+#endif  // HOOKSIM_SIM_HTTP_HTTP_IO_LOOP_H_

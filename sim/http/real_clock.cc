@@ -1,0 +1,188 @@
+#include "sim/http/real_clock.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+#include <thread>
+
+namespace hooksim {
+namespace {
+
+// 100 years of nanoseconds: ToWall's ceiling, well inside int64.
+constexpr double kMaxWallNanos = 100.0 * 365 * 24 * 3600 * 1e9;
+// Due timers run per pass of Run's loop before it looks at completions and
+// Stop() again: bounds the inner loop and keeps Stop() responsive.
+constexpr size_t kMaxTimersPerPass = 4096;
+
+}  // namespace
+
+RealClock::RealClock(RealClockOptions options)
+    : options_(options), origin_(std::chrono::steady_clock::now()) {
+  if (!(options_.time_scale > 0) || options_.time_scale > 1) {
+    std::fprintf(stderr, "RealClock: time_scale must be in (0, 1], got %g\n",
+                 options_.time_scale);
+    std::abort();
+  }
+}
+
+TimePoint RealClock::Now() const {
+  const std::chrono::duration<double, std::micro> wall =
+      std::chrono::steady_clock::now() - origin_;
+  return TimePoint(
+      Duration(static_cast<int64_t>(wall.count() / options_.time_scale)));
+}
+
+std::chrono::steady_clock::duration RealClock::ToWall(Duration run_time) const {
+  if (run_time <= Duration(0)) return std::chrono::steady_clock::duration(0);
+  // Rounded up, so that a timer never fires before Now() has reached its
+  // due time (truncation could make it fire up to 1/time_scale ns early,
+  // which Now() can see as a whole microsecond). Clamped far below
+  // int64 overflow (~292 years of nanoseconds).
+  double ns = std::ceil(static_cast<double>(run_time.count()) * 1000.0 *
+                        options_.time_scale);
+  ns = std::min(ns, kMaxWallNanos);
+  return std::max<std::chrono::steady_clock::duration>(
+      std::chrono::microseconds(1),
+      std::chrono::nanoseconds(static_cast<int64_t>(ns)));
+}
+
+void RealClock::ScheduleAfter(Duration delay, std::function<void()> fn) {
+  if (timers_.size() >= options_.max_timers) {
+    std::fprintf(stderr, "RealClock: more than %zu timers queued\n",
+                 options_.max_timers);
+    std::abort();
+  }
+  // Due times are kept on the run timeline's wall image so that a timer
+  // scheduled at run time t fires when Now() reaches t + delay.
+  const auto now = std::chrono::steady_clock::now();
+  timers_.push(Timer{now + ToWall(delay), next_seq_++, std::move(fn)});
+}
+
+void RealClock::BeginExternalWork() { ++outstanding_; }
+
+void RealClock::CompleteExternalWork(std::function<void()> fn) {
+  RealClockPoller* wake = nullptr;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    completions_.push_back(std::move(fn));
+    wake = PollerToWake();
+  }
+  if (wake) wake->Wake();
+  cv_.notify_one();
+}
+
+RealClockPoller* RealClock::PollerToWake() const {
+  // A completion the loop thread makes itself, inside Poll, is seen when
+  // Poll returns: no wake-up.
+  return polling_ && std::this_thread::get_id() != loop_thread_ ? poller_
+                                                                : nullptr;
+}
+
+bool RealClock::SetPoller(RealClockPoller* poller) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (poller != nullptr && poller_ != nullptr && poller != poller_) {
+    return false;
+  }
+  poller_ = poller;
+  return true;
+}
+
+void RealClock::CompleteExternalWorkBatch(
+    std::vector<std::function<void()>>* fns) {
+  if (fns->empty()) return;
+  RealClockPoller* wake = nullptr;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (auto& fn : *fns) completions_.push_back(std::move(fn));
+    wake = PollerToWake();
+  }
+  fns->clear();
+  if (wake) wake->Wake();
+  cv_.notify_one();
+}
+
+void RealClock::Stop() {
+  RealClockPoller* wake = nullptr;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stop_ = true;
+    wake = PollerToWake();
+  }
+  if (wake) wake->Wake();
+  cv_.notify_one();
+}
+
+Status RealClock::Run(const RealRunLimits& limits) {
+  const auto deadline = std::chrono::steady_clock::now() + limits.wall_limit;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    loop_thread_ = std::this_thread::get_id();
+  }
+  std::deque<std::function<void()>> ready;
+  while (true) {
+    {
+      std::unique_lock<std::mutex> lock(mu_);
+      if (stop_) {
+        stop_ = false;
+        return std::nullopt;
+      }
+      if (completions_.empty()) {
+        if (timers_.empty() && outstanding_ == 0) return std::nullopt;
+        auto wake = deadline;
+        if (!timers_.empty() && timers_.top().at < wake)
+          wake = timers_.top().at;
+        if (poller_ != nullptr) {
+          polling_ = true;
+          RealClockPoller* poller = poller_;
+          lock.unlock();
+          poller->Poll(wake);
+          lock.lock();
+          polling_ = false;
+        } else {
+          cv_.wait_until(lock, wake,
+                         [this] { return stop_ || !completions_.empty(); });
+        }
+        if (stop_) continue;
+      }
+      ready.swap(completions_);
+    }
+    // Completions first (each ends one piece of external work), then every
+    // timer that is due, in (due time, insertion) order.
+    for (auto& fn : ready) {
+      if (outstanding_ <= 0) {
+        std::fprintf(stderr,
+                     "RealClock: CompleteExternalWork without a matching "
+                     "BeginExternalWork\n");
+        std::abort();
+      }
+      --outstanding_;
+      fn();
+    }
+    ready.clear();
+    // Timers scheduled by these callbacks are due after `now` (their due
+    // time is read later), so this pass ends; it is also capped.
+    const auto now = std::chrono::steady_clock::now();
+    for (size_t ran = 0;
+         ran < kMaxTimersPerPass && !timers_.empty() && timers_.top().at <= now;
+         ++ran) {
+      // priority_queue::top is const; the timer is moved out before pop.
+      std::function<void()> fn =
+          std::move(const_cast<Timer&>(timers_.top()).fn);
+      timers_.pop();
+      fn();
+    }
+    if (std::chrono::steady_clock::now() >= deadline) {
+      return MakeError(
+          "the run did not finish within its wall-time limit (" +
+          std::to_string(std::chrono::duration_cast<std::chrono::seconds>(
+                             limits.wall_limit)
+                             .count()) +
+          " s): " + std::to_string(outstanding_) + " attempts in flight, " +
+          std::to_string(timers_.size()) + " timers queued");
+    }
+  }
+}
+
+}  // namespace hooksim

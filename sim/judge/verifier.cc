@@ -1,0 +1,733 @@
+#include "sim/judge/verifier.h"
+
+#include <map>
+#include <unordered_map>
+
+#include "sim/base/string_hash.h"
+#include "sim/contract/webhook_signature.h"
+#include "sim/judge/attempt_oracle.h"
+
+namespace hooksim {
+namespace {
+
+constexpr int kContractMaxAttempts = kContractMaxReattempts + 1;
+
+class RuleBook {
+ public:
+  RuleBook() {
+    Add("C1", "method is POST");
+    Add("C2", "Content-Type is application/json");
+    Add("C3", "body is JSON with \"event\" (string) and \"data\" (object)");
+    Add("C4", "release body matches the release schema and is consistent");
+    Add("C5", "no further attempt after a 2xx");
+    Add("C6", "non-2xx, timeout or error is re-attempted, 6 attempts at most, "
+              "exactly 6 when never delivered");
+    Add("C7", "every attempt carries the same body and delivery id");
+    Add("C8",
+        "nothing reaches a paused hook; no delivery is lost (held "
+        "deliveries go out after resume)");
+    Add("expect", "the scenario's expectations");
+  }
+
+  RuleResult& operator[](const std::string& rule) {
+    return rules_[index_.at(rule)];
+  }
+  void Checked(const std::string& rule, uint64_t n = 1) {
+    (*this)[rule].checked += n;
+  }
+  void Fail(const std::string& rule, Finding finding) {
+    RuleResult& r = (*this)[rule];
+    ++r.failed;
+    size_t same_side = 0;
+    for (const Finding& f : r.examples) same_side += f.side == finding.side;
+    if (same_side < RuleResult::kMaxExamplesPerSide) {
+      r.examples.push_back(std::move(finding));
+    }
+  }
+  std::vector<RuleResult> Take() { return std::move(rules_); }
+
+ private:
+  void Add(const std::string& rule, const std::string& title) {
+    index_[rule] = rules_.size();
+    rules_.push_back(RuleResult{rule, title, 0, 0, {}, {}});
+  }
+  std::vector<RuleResult> rules_;
+  std::map<std::string, size_t> index_;
+};
+
+std::string Plural(uint64_t n, const std::string& word) {
+  return std::to_string(n) + " " + word + (n == 1 ? "" : "s");
+}
+
+std::string DeliverySubject(const DeliveryEngine& engine, const Delivery& d) {
+  return "delivery " + d.id + " (hook " + engine.hooks()[d.hook].id +
+         ", event " + std::to_string(d.event + 1) + ")";
+}
+
+std::string OutcomeName(OutcomeExpectation o) {
+  switch (o) {
+    case OutcomeExpectation::kDelivered:
+      return "delivered";
+    case OutcomeExpectation::kGaveUp:
+      return "gave_up";
+    case OutcomeExpectation::kAny:
+      break;
+  }
+  return "any";
+}
+
+bool OutcomeMatches(OutcomeExpectation want, DeliveryState state) {
+  switch (want) {
+    case OutcomeExpectation::kDelivered:
+      return state == DeliveryState::kDelivered;
+    case OutcomeExpectation::kGaveUp:
+      return state == DeliveryState::kGaveUp;
+    case OutcomeExpectation::kAny:
+      break;
+  }
+  return true;
+}
+
+// The schema rule an issue text belongs to ("C3 ..." or "C4 ...").
+std::string SchemaRuleOf(const std::string& issue) {
+  return issue.rfind("C3", 0) == 0 ? "C3" : "C4";
+}
+
+// Counts of attempts that broke C1 (method), C2 (content type) or C7 (body)
+// for one delivery, as seen from one side.
+struct ShapeCounts {
+  int non_post = 0;
+  int bad_content_type = 0;
+  int body_changes = 0;
+};
+
+void CheckRequestShape(RuleBook& book, const std::string& side,
+                       const std::string& subject, const ShapeCounts& n) {
+  if (n.non_post > 0) {
+    book.Fail("C1", Finding{side, subject, "POST on every attempt",
+                            Plural(n.non_post, "attempt") +
+                                " with another method"});
+  }
+  if (n.bad_content_type > 0) {
+    book.Fail("C2", Finding{side, subject, "Content-Type: application/json",
+                            Plural(n.bad_content_type, "attempt") +
+                                " without it"});
+  }
+  if (n.body_changes > 0) {
+    book.Fail("C7", Finding{side, subject,
+                            "a byte-identical body on every attempt",
+                            Plural(n.body_changes, "attempt") +
+                                " with a different body"});
+  }
+}
+
+// When each hook was paused, from the engine's record of the pauses it
+// applied (checked against the scenario's timeline in CheckPauses).
+struct PauseWindow {
+  TimePoint from;
+  std::optional<TimePoint> to;  // Unset: still paused when the run ended.
+};
+
+std::vector<std::vector<PauseWindow>> PauseWindows(
+    const DeliveryEngine& engine) {
+  std::vector<std::vector<PauseWindow>> windows(engine.hooks().size());
+  for (const HookStateChange& c : engine.hook_changes()) {
+    if (c.hook >= windows.size()) continue;
+    std::vector<PauseWindow>& w = windows[c.hook];
+    if (!c.active) {
+      w.push_back(PauseWindow{c.at, std::nullopt});
+    } else if (!w.empty() && !w.back().to) {
+      w.back().to = c.at;
+    }
+  }
+  return windows;
+}
+
+// The window `t` falls strictly inside (an attempt at the very instant of a
+// pause or resume may have run just before or after it), or null.
+const PauseWindow* PausedAt(const std::vector<PauseWindow>& windows,
+                            TimePoint t) {
+  for (const PauseWindow& w : windows) {
+    if (t > w.from && (!w.to || t < *w.to)) return &w;
+  }
+  return nullptr;
+}
+
+std::string DescribeWindow(const PauseWindow& w) {
+  return "paused " + FormatRunTime(w.from) + " to " +
+         (w.to ? FormatRunTime(*w.to) : std::string("the end"));
+}
+
+// The engine applied the scenario's pauses and resumes, in order, no earlier
+// than stated (a real clock runs timers late, never early).
+void CheckPauses(const RunRecord& run, RuleBook& book) {
+  const Scenario& scenario = *run.scenario;
+  const DeliveryEngine& engine = *run.engine;
+  std::vector<HookStateChange> want;
+  for (size_t h = 0; h < scenario.hooks.size(); ++h) {
+    if (scenario.hooks[h].paused) {
+      want.push_back(
+          HookStateChange{static_cast<uint32_t>(h), TimePoint{}, false});
+    }
+  }
+  for (const TimelineStep& step : scenario.timeline) {
+    want.push_back(HookStateChange{static_cast<uint32_t>(step.hook_index),
+                                   TimePoint{} + step.at, !step.pause});
+  }
+  const auto& got = engine.hook_changes();
+  book.Checked("C8");
+  bool same = got.size() == want.size();
+  for (size_t i = 0; same && i < got.size(); ++i) {
+    same = got[i].hook == want[i].hook && got[i].active == want[i].active &&
+           got[i].at >= want[i].at;
+  }
+  if (!same) {
+    book.Fail("C8", Finding{"sender", "the run",
+                            Plural(want.size(), "pause or resume") +
+                                " as the scenario states",
+                            Plural(got.size(), "pause or resume") +
+                                " applied, not as stated"});
+  }
+}
+
+// --- Sender side ------------------------------------------------------------
+
+void CheckSenderPayloads(const RunRecord& run, RuleBook& book,
+                         uint64_t& invalid_payloads) {
+  const DeliveryEngine& engine = *run.engine;
+  const auto& events = engine.events();
+  for (size_t e = 0; e < events.size(); ++e) {
+    const PayloadVerdict verdict = run.validator->Validate(events[e].body);
+    book.Checked("C3");
+    if (verdict.event == "release") book.Checked("C4");
+    if (verdict.valid()) continue;
+    ++invalid_payloads;
+    for (const PayloadIssue& issue : verdict.issues) {
+      const std::string rule = issue.rule == "C3" ? "C3" : "C4";
+      book.Fail(rule, Finding{"sender", "event " + std::to_string(e + 1),
+                              "a valid payload",
+                              (issue.pointer.empty() ? "/" : issue.pointer) +
+                                  ": " + issue.message});
+      break;  // One finding per payload; the first issue says enough.
+    }
+  }
+}
+
+void CheckSenderLog(const RunRecord& run, RuleBook& book) {
+  const DeliveryEngine& engine = *run.engine;
+  const auto& deliveries = engine.deliveries();
+  // Replays the attempt log per delivery.
+  struct Replay {
+    int seen = 0;
+    int success_at = 0;
+    bool broken_order = false;
+  };
+  std::vector<Replay> replay(deliveries.size());
+  for (const AttemptRecord& a : engine.attempts()) {
+    Replay& r = replay[a.delivery];
+    if (a.attempt != r.seen + 1) r.broken_order = true;
+    r.seen = a.attempt;
+    if (r.success_at != 0) {
+      book.Fail("C5",
+                Finding{"sender", DeliverySubject(engine, deliveries[a.delivery]),
+                        "no attempt after the 2xx of attempt " +
+                            std::to_string(r.success_at),
+                        "attempt " + std::to_string(a.attempt) + " was made"});
+    }
+    if (a.result.IsSuccess() && r.success_at == 0) r.success_at = a.attempt;
+  }
+
+  const size_t hooks = engine.hooks().size();
+  book.Checked("C8");
+  if (deliveries.size() != engine.events().size() * hooks) {
+    book.Fail("C8", Finding{"sender", "the run",
+                            Plural(engine.events().size() * hooks, "delivery") +
+                                " (events x hooks)",
+                            Plural(deliveries.size(), "delivery")});
+  }
+  // No attempt started while its hook was paused.
+  const std::vector<std::vector<PauseWindow>> windows = PauseWindows(engine);
+  for (const AttemptRecord& a : engine.attempts()) {
+    const Delivery& d = deliveries[a.delivery];
+    if (windows[d.hook].empty()) continue;
+    book.Checked("C8");
+    if (const PauseWindow* w = PausedAt(windows[d.hook], a.started)) {
+      book.Fail("C8",
+                Finding{"sender", DeliverySubject(engine, d),
+                        "no attempt while hook " + engine.hooks()[d.hook].id +
+                            " is " + DescribeWindow(*w),
+                        "attempt " + std::to_string(a.attempt) +
+                            " started at " + FormatRunTime(a.started)});
+    }
+  }
+  uint64_t held_at_end = 0;
+  uint64_t resumed = 0;
+
+  for (size_t i = 0; i < deliveries.size(); ++i) {
+    const Delivery& d = deliveries[i];
+    const Replay& r = replay[i];
+    const std::string subject = DeliverySubject(engine, d);
+    book.Checked("C5");
+    book.Checked("C6");
+    book.Checked("C8");
+    if (d.state == DeliveryState::kHeld && !engine.hooks()[d.hook].active) {
+      ++held_at_end;  // Not lost: it goes out when the hook is resumed.
+      continue;
+    }
+    if (d.holds > 0) ++resumed;
+    if (d.state != DeliveryState::kDelivered &&
+        d.state != DeliveryState::kGaveUp) {
+      book.Fail("C8", Finding{"sender", subject, "delivered or gave_up",
+                              std::string(DeliveryStateName(d.state)) +
+                                  " when the run ended"});
+      continue;
+    }
+    if (r.broken_order || r.seen != d.attempts) {
+      book.Fail("C6", Finding{"sender", subject,
+                              "attempts numbered 1.." +
+                                  std::to_string(d.attempts) + " in order",
+                              "the log has a gap or repeats"});
+    }
+    if (d.attempts > kContractMaxAttempts) {
+      book.Fail("C6", Finding{"sender", subject,
+                              "at most 6 attempts (5 re-attempts)",
+                              Plural(d.attempts, "attempt")});
+    } else if (d.state == DeliveryState::kGaveUp &&
+               d.attempts != kContractMaxAttempts) {
+      book.Fail("C6",
+                Finding{"sender", subject,
+                        "6 attempts before giving up (5 re-attempts)",
+                        Plural(d.attempts, "attempt") +
+                            ": the sender stopped after " +
+                            DescribeAttemptResult(d.last)});
+    }
+    if (d.state == DeliveryState::kDelivered && !d.last.IsSuccess()) {
+      book.Fail("C6", Finding{"sender", subject,
+                              "delivered only after a 2xx",
+                              "last answer was " +
+                                  DescribeAttemptResult(d.last)});
+    }
+  }
+  if (resumed > 0) {
+    book["C8"].notes.push_back(std::to_string(resumed) +
+                               " held by a pause, then resumed and ended");
+  }
+  if (held_at_end > 0) {
+    book["C8"].notes.push_back(
+        std::to_string(held_at_end) +
+        " still held at the end (hook paused): not lost, they would go out "
+        "on a resume");
+  }
+}
+
+void CheckSenderWire(const RunRecord& run, RuleBook& book) {
+  const DeliveryEngine& engine = *run.engine;
+  const auto& wire = run.wire->deliveries();
+  if (run.wire->missing_id() > 0) {
+    book.Fail("C7", Finding{"sender", "the run",
+                            "a delivery id header on every attempt",
+                            Plural(run.wire->missing_id(), "request") +
+                                " without one"});
+  }
+  for (const Delivery& d : engine.deliveries()) {
+    if (d.attempts == 0) continue;
+    const std::string subject = DeliverySubject(engine, d);
+    book.Checked("C1");
+    book.Checked("C2");
+    book.Checked("C7");
+    const WireCounters* found = wire.find(d.id);
+    if (found == nullptr) {
+      if (run.wire->untracked() == 0) {
+        book.Fail("C7", Finding{"sender", subject,
+                                "its id on the wire on every attempt",
+                                "no request carried its id"});
+      }
+      continue;
+    }
+    const WireCounters& w = *found;
+    CheckRequestShape(book, "sender", subject,
+                      {w.non_post, w.bad_content_type, w.body_changes});
+    if (w.requests != d.attempts) {
+      book.Fail("C7", Finding{"sender", subject,
+                              Plural(d.attempts, "request") +
+                                  " with its id on the wire",
+                              Plural(w.requests, "request")});
+    }
+  }
+}
+
+// --- Receiver side ------------------------------------------------------------
+
+void CheckReceivers(const RunRecord& run, RuleBook& book) {
+  const DeliveryEngine& engine = *run.engine;
+  const auto& deliveries = engine.deliveries();
+  StringMap<uint32_t> by_id;
+  by_id.reserve(deliveries.size());
+  for (uint32_t i = 0; i < deliveries.size(); ++i) {
+    by_id.emplace(deliveries[i].id, i);
+  }
+  std::vector<char> seen(deliveries.size(), 0);  // Arrived at its receiver.
+  std::vector<char> complete(run.receivers.size(), 1);  // Tracked all.
+  const std::vector<std::vector<PauseWindow>> windows = PauseWindows(engine);
+  // When the sender started each attempt of deliveries to hooks that were
+  // ever paused: a request arriving during a pause is allowed only when its
+  // attempt was already in flight when the pause began.
+  std::map<std::pair<uint32_t, int>, TimePoint> started;
+  for (const AttemptRecord& a : engine.attempts()) {
+    if (!windows[deliveries[a.delivery].hook].empty()) {
+      started[{a.delivery, a.attempt}] = a.started;
+    }
+  }
+  for (size_t ri = 0; ri < run.receivers.size(); ++ri) {
+    const MockReceiver& receiver = *run.receivers[ri];
+    const std::string rsubject = "receiver " + receiver.name();
+    receiver.WithJournal([&](const Journal& journal) {
+      if (journal.untracked_requests() > 0) complete[ri] = 0;
+      // Arrivals during a pause (the journal's ring: its newest entries).
+      if (journal.dropped() > 0) {
+        book["C8"].notes.push_back(
+            rsubject + ": arrivals during pauses checked for the newest " +
+            Plural(journal.total_requests() - journal.dropped(), "request") +
+            " (journal ring)");
+      }
+      for (const JournalEntry& e : journal.Recent()) {
+        auto id = by_id.find(e.delivery_key);
+        if (id == by_id.end()) continue;
+        const Delivery& d = deliveries[id->second];
+        if (windows[d.hook].empty()) continue;
+        book.Checked("C8");
+        const PauseWindow* w = PausedAt(windows[d.hook], e.at);
+        if (w == nullptr) continue;
+        auto s = started.find({id->second, e.delivery_attempt});
+        if (s != started.end() && s->second <= w->from) continue;  // In flight.
+        book.Fail("C8",
+                  Finding{"receiver", rsubject + ", delivery " + e.delivery_key,
+                          "nothing while hook " + engine.hooks()[d.hook].id +
+                              " is " + DescribeWindow(*w) +
+                              " (but attempts in flight at the pause)",
+                          "request " + std::to_string(e.delivery_attempt) +
+                              " arrived at " + FormatRunTime(e.at)});
+      }
+      // In order of first arrival at the receiver: findings come out in a
+      // deterministic order.
+      for (const auto& [key, c] : journal.deliveries()) {
+        const std::string subject =
+            rsubject + ", delivery " + std::string(key);
+        book.Checked("C1");
+        book.Checked("C2");
+        book.Checked("C5");
+        book.Checked("C6");
+        book.Checked("C7");
+        book.Checked("C8");
+        CheckRequestShape(book, "receiver", subject,
+                          {c.non_post, c.bad_content_type, c.body_changes});
+        if (c.schema_invalid > 0) {
+          const std::string rule = SchemaRuleOf(c.first_schema_issue);
+          book.Checked(rule);
+          book.Fail(rule, Finding{"receiver", subject, "a valid payload",
+                                  c.first_schema_issue});
+        }
+        if (c.attempts_after_success() > 0) {
+          book.Fail("C5", Finding{"receiver", subject,
+                                  "nothing after the 2xx answer to attempt " +
+                                      std::to_string(c.success_attempt()),
+                                  Plural(c.attempts_after_success(),
+                                         "more request")});
+        }
+        auto sent = by_id.find(key);
+        const bool held_at_end =
+            sent != by_id.end() &&
+            deliveries[sent->second].state == DeliveryState::kHeld &&
+            !engine.hooks()[deliveries[sent->second].hook].active;
+        if (held_at_end) {
+          // Its hook is paused: the rest of its attempts wait for a resume.
+        } else if (c.success_attempt() == 0 &&
+                   c.attempts != kContractMaxAttempts) {
+          book.Fail("C6", Finding{"receiver", subject,
+                                  "6 attempts when no 2xx was given",
+                                  Plural(c.attempts, "attempt") + " seen"});
+        } else if (c.attempts > kContractMaxAttempts) {
+          book.Fail("C6", Finding{"receiver", subject, "at most 6 attempts",
+                                  Plural(c.attempts, "attempt") + " seen"});
+        }
+        if (c.attempt_header_mismatches > 0) {
+          book.Fail("C7", Finding{"receiver", subject,
+                                  "attempt numbers counting up from 1",
+                                  Plural(c.attempt_header_mismatches,
+                                         "attempt") +
+                                      " numbered otherwise"});
+        }
+        auto it = by_id.find(key);
+        if (it == by_id.end()) {
+          const bool no_id = key.rfind("body:", 0) == 0;
+          book.Fail(no_id ? "C7" : "C8",
+                    Finding{"receiver", subject,
+                            no_id ? "a delivery id header"
+                                  : "only deliveries the sender made",
+                            no_id ? "requests without one"
+                                  : "an id the sender never used"});
+          continue;
+        }
+        const Delivery& d = deliveries[it->second];
+        if (run.hook_receiver[d.hook] == static_cast<int>(ri)) {
+          seen[it->second] = 1;
+        } else {
+          book.Fail("C8", Finding{"receiver", subject,
+                                  "deliveries of hook " +
+                                      engine.hooks()[d.hook].id +
+                                      " at its own receiver",
+                                  "it arrived here"});
+        }
+        if (c.attempts != d.attempts) {
+          book.Fail("C8", Finding{"receiver", subject,
+                                  Plural(d.attempts, "attempt") +
+                                      " (as the sender logged)",
+                                  Plural(c.attempts, "attempt") +
+                                      " arrived"});
+        }
+      }
+    });
+  }
+  // Every delivery made to a receiver's hooks must have arrived there
+  // (judged only where the receiver tracked every delivery it saw).
+  for (uint32_t i = 0; i < deliveries.size(); ++i) {
+    const Delivery& d = deliveries[i];
+    const int ri = run.hook_receiver[d.hook];
+    if (ri < 0 || seen[i] || d.attempts == 0 || !complete[ri]) continue;
+    book.Fail("C8", Finding{"receiver", "receiver " + run.receivers[ri]->name(),
+                            DeliverySubject(engine, d) + " to arrive",
+                            "it never arrived"});
+  }
+}
+
+// --- Expectations -------------------------------------------------------------
+
+void CheckExpectations(const RunRecord& run, uint64_t invalid_payloads,
+                       RuleBook& book) {
+  const Scenario& scenario = *run.scenario;
+  const DeliveryEngine& engine = *run.engine;
+  RuleResult& expect = book["expect"];
+  if (!scenario.expect.all_payloads_schema_valid) {
+    // The scenario sends broken payloads on purpose: C3/C4 findings are
+    // what it expects, and there must be at least one.
+    for (const char* rule : {"C3", "C4"}) {
+      RuleResult& r = book[rule];
+      if (r.failed > 0) {
+        r.notes.push_back(Plural(r.failed, "finding") +
+                          " expected: the scenario sends invalid payloads");
+        r.failed = 0;
+        r.examples.clear();
+      }
+    }
+    book.Checked("expect");
+    if (invalid_payloads == 0) {
+      book.Fail("expect", Finding{"expectation", "payloads",
+                                  "at least one schema-invalid payload",
+                                  "every payload was valid"});
+    }
+  }
+
+  // Per receiver (and per URL hook), stated or derived expectations.
+  struct Group {
+    std::string subject;
+    const ReceiverExpectation* stated = nullptr;
+    const BehaviorSpec* behavior = nullptr;  // Null for URL hooks.
+    std::vector<uint32_t> deliveries;
+  };
+  std::vector<Group> groups(scenario.receivers.size());
+  for (size_t i = 0; i < scenario.receivers.size(); ++i) {
+    groups[i].subject = "receiver " + scenario.receivers[i].name;
+    groups[i].behavior = &scenario.receivers[i].behavior;
+    for (const ReceiverExpectation& e : scenario.expect.receivers) {
+      if (e.receiver == scenario.receivers[i].name) groups[i].stated = &e;
+    }
+  }
+  std::map<uint32_t, size_t> url_hook_group;
+  for (uint32_t i = 0; i < engine.deliveries().size(); ++i) {
+    const Delivery& d = engine.deliveries()[i];
+    const int ri = run.hook_receiver[d.hook];
+    if (ri >= 0) {
+      groups[ri].deliveries.push_back(i);
+      continue;
+    }
+    auto [it, added] = url_hook_group.emplace(d.hook, groups.size());
+    if (added) {
+      groups.push_back(Group{"hook " + engine.hooks()[d.hook].id + " (" +
+                                 engine.hooks()[d.hook].url + ")",
+                             nullptr, nullptr, {}});
+    }
+    groups[it->second].deliveries.push_back(i);
+  }
+
+  for (const Group& g : groups) {
+    if (g.deliveries.empty()) continue;
+    const ReceiverExpectation* stated = g.stated;
+    const bool has_outages = g.behavior && !g.behavior->outages.empty();
+    std::optional<DerivedAttempts> derived_once;
+    if (g.behavior && !has_outages) {
+      derived_once = DeriveAttempts(*g.behavior, scenario.retry, TimePoint{});
+    } else if (!g.behavior) {
+      derived_once = DeriveRefusedAttempts(scenario.retry);
+    }
+    const bool use_derived =
+        !(stated && stated->attempts) &&
+        (derived_once.has_value() ||
+         (has_outages && DeriveAttempts(*g.behavior, scenario.retry,
+                                        TimePoint{})
+                             .has_value()));
+    // A receiver that verifies signatures answers 401 to every attempt of
+    // a hook whose secret is not its own (or that has none): 6 attempts,
+    // gave_up, unless an outage window may answer first (not derived).
+    auto signature_fails = [&](uint32_t hook) {
+      if (!g.behavior || g.behavior->verify_secret.empty()) return false;
+      Result<std::string> key =
+          DecodeWebhookSecret(engine.hooks()[hook].secret);
+      return !key.ok() || *key != g.behavior->verify_key;
+    };
+    // The note on derived attempts speaks of deliveries that ended and
+    // were signed as the receiver expects; skip it when there are none.
+    bool any_plain = false;
+    for (uint32_t i : g.deliveries) {
+      const Delivery& d = engine.deliveries()[i];
+      const bool held =
+          d.state == DeliveryState::kHeld && !engine.hooks()[d.hook].active;
+      any_plain |= !held && !signature_fails(d.hook);
+    }
+    if (use_derived && any_plain) {
+      expect.notes.push_back(
+          g.subject + ": attempts derived from the behaviour" +
+          (derived_once ? ": " + derived_once->attempts.ToString() +
+                              " per delivery, " +
+                              OutcomeName(derived_once->outcome)
+                        : " and each event's time (outage windows)"));
+    }
+    uint64_t delivered = 0;
+    uint64_t judged = 0;
+    bool noted_signature = false;
+    for (uint32_t i : g.deliveries) {
+      const Delivery& d = engine.deliveries()[i];
+      const std::string subject = g.subject + ", " + DeliverySubject(engine, d);
+      if (d.state == DeliveryState::kHeld && !engine.hooks()[d.hook].active) {
+        continue;  // Still held (its hook is paused): nothing to judge yet.
+      }
+      ++judged;
+      if (d.state == DeliveryState::kDelivered) ++delivered;
+      std::optional<Range> attempts;
+      OutcomeExpectation outcome = OutcomeExpectation::kAny;
+      std::string why;
+      if (stated && stated->attempts) {
+        attempts = stated->attempts;
+      }
+      if (stated) outcome = stated->outcome;
+      if (use_derived) {
+        std::optional<DerivedAttempts> derived = derived_once;
+        if (!derived) {
+          derived = DeriveAttempts(
+              *g.behavior, scenario.retry,
+              TimePoint{} + scenario.events.interval *
+                                static_cast<int64_t>(d.event));
+        }
+        // Outage windows are judged from the event's time, which a pause
+        // shifts: no derivation for a hook that was ever paused.
+        if (has_outages && scenario.EverPaused(d.hook)) derived.reset();
+        if (derived) {
+          attempts = derived->attempts;
+          if (outcome == OutcomeExpectation::kAny) outcome = derived->outcome;
+          why = " (derived)";
+        }
+      }
+      if (!(stated && stated->attempts) && signature_fails(d.hook)) {
+        attempts.reset();
+        if (!has_outages) {
+          const double max = scenario.retry.max_attempts();
+          attempts = Range{max, max};
+          if (!stated || stated->outcome == OutcomeExpectation::kAny) {
+            outcome = OutcomeExpectation::kGaveUp;
+          }
+          why = " (derived: every attempt answered 401, wrong signature)";
+          if (!noted_signature) {
+            expect.notes.push_back(g.subject + ": hook " +
+                                   engine.hooks()[d.hook].id +
+                                   " signs with another secret or none: "
+                                   "every attempt 401, gave_up");
+            noted_signature = true;
+          }
+        } else if (!stated || stated->outcome == OutcomeExpectation::kAny) {
+          outcome = OutcomeExpectation::kAny;
+        }
+      }
+      if (attempts) {
+        book.Checked("expect");
+        if (!attempts->Contains(d.attempts)) {
+          book.Fail("expect",
+                    Finding{"expectation", subject,
+                            attempts->ToString() + " attempts" + why,
+                            Plural(d.attempts, "attempt") + ", last " +
+                                DescribeAttemptResult(d.last)});
+        }
+      }
+      if (outcome != OutcomeExpectation::kAny) {
+        book.Checked("expect");
+        if (!OutcomeMatches(outcome, d.state)) {
+          book.Fail("expect",
+                    Finding{"expectation", subject, OutcomeName(outcome) + why,
+                            std::string(DeliveryStateName(d.state)) +
+                                " after " + Plural(d.attempts, "attempt")});
+        }
+      }
+    }
+    if (stated && stated->delivered_ratio) {
+      book.Checked("expect");
+      const double ratio =
+          judged == 0 ? 0.0 : static_cast<double>(delivered) / judged;
+      if (!stated->delivered_ratio->Contains(ratio)) {
+        char buf[64];
+        std::snprintf(buf, sizeof(buf), "%.4f", ratio);
+        book.Fail(
+            "expect",
+            Finding{"expectation", g.subject,
+                    "delivered ratio " + stated->delivered_ratio->ToString(),
+                    std::string(buf) + " (" + std::to_string(delivered) +
+                        " of " + std::to_string(judged) + ")"});
+      }
+    }
+  }
+}
+
+}  // namespace
+
+bool Verdict::passed() const {
+  for (const RuleResult& r : rules) {
+    if (!r.passed()) return false;
+  }
+  return true;
+}
+
+Verdict Verify(const RunRecord& run) {
+  RuleBook book;
+  if (run.clock_status) {
+    book.Fail("C8", Finding{"sender", "the run",
+                            "every delivery ends within the step limit",
+                            run.clock_status->message});
+  }
+  uint64_t invalid_payloads = 0;
+  CheckSenderPayloads(run, book, invalid_payloads);
+  CheckPauses(run, book);
+  CheckSenderLog(run, book);
+  CheckSenderWire(run, book);
+  CheckReceivers(run, book);
+  CheckExpectations(run, invalid_payloads, book);
+
+  Verdict verdict;
+  verdict.rules = book.Take();
+  verdict.deliveries = run.engine->deliveries().size();
+  verdict.attempts = run.engine->total_attempts();
+  for (const Delivery& d : run.engine->deliveries()) {
+    if (d.state == DeliveryState::kDelivered) ++verdict.delivered;
+    if (d.state == DeliveryState::kGaveUp) ++verdict.gave_up;
+    if (d.state == DeliveryState::kHeld) ++verdict.held;
+  }
+  return verdict;
+}
+
+}  // namespace hooksim

@@ -1,9 +1,0 @@
-// hooksim's entry point; everything else lives in sim/cli.cc.
-#include <iostream>
-
-#include "sim/cli.h"
-
-int main(int argc, char** argv) {
-  std::ios::sync_with_stdio(false);
-  return hooksim::RunCli(argc, argv, std::cin, std::cout, std::cerr);
-}

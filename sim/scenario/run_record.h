@@ -1,0 +1,33 @@
+// What a finished run of a scenario leaves for the judge, whichever world
+// ran it: the scenario, the engine's attempt log, what the sender put on the
+// wire and what each receiver recorded. The judge needs only this, not how
+// the world was built (sim/world/runner.h makes one: RunResult::Record()).
+// Ownership: every pointer is borrowed from the run, which must outlive the
+// record. Thread: read-only once the run has ended.
+#ifndef HOOKSIM_SIM_SCENARIO_RUN_RECORD_H_
+#define HOOKSIM_SIM_SCENARIO_RUN_RECORD_H_
+
+#include <vector>
+
+#include "mock-receivers/receiver.h"
+#include "sim/base/result.h"
+#include "sim/contract/payload_validator.h"
+#include "sim/engine/delivery_engine.h"
+#include "sim/engine/wire_recorder.h"
+#include "sim/scenario/scenario.h"
+
+namespace hooksim {
+
+struct RunRecord {
+  const Scenario* scenario = nullptr;
+  const DeliveryEngine* engine = nullptr;
+  const WireRecorder* wire = nullptr;
+  std::vector<const MockReceiver*> receivers;  // In the scenario's order.
+  std::vector<int> hook_receiver;  // Per engine hook: receiver index or -1.
+  const PayloadValidator* validator = nullptr;
+  Status clock_status;  // Set when a step or wall-time limit stopped the run.
+};
+
+}  // namespace hooksim
+
+#endif  // HOOKSIM_SIM_SCENARIO_RUN_RECORD_H_

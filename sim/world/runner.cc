@@ -1,0 +1,295 @@
+#include "sim/world/runner.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+
+#include "mock-receivers/http/http_receiver_server.h"
+#include "sim/engine/attempt_line.h"
+#include "sim/http/http_transport.h"
+#include "sim/http/real_clock.h"
+
+namespace hooksim {
+
+struct RealWorld {
+  std::unique_ptr<RealClock> clock;
+  std::unique_ptr<HttpTransport> transport;
+  std::vector<std::unique_ptr<HttpReceiverServer>> servers;
+
+  // Stops the servers (waking handlers that hang or sleep) and joins the
+  // transport's workers. Idempotent.
+  void Shutdown() {
+    for (auto& server : servers) server->Stop();
+    transport.reset();
+  }
+};
+
+namespace {
+
+// Deliveries the run will make to `receiver`: events x its hooks (paused
+// ones included: their deliveries are held, and may go out on resume).
+size_t ExpectedDeliveries(const Scenario& scenario,
+                          const std::string& receiver) {
+  const size_t events = scenario.EventCount();
+  size_t hooks = 0;
+  for (const HookSpec& h : scenario.hooks) {
+    hooks += h.receiver == receiver ? 1 : 0;
+  }
+  return events * hooks;
+}
+
+}  // namespace
+
+Duration LongestRunTime(const Scenario& scenario) {
+  const size_t events = scenario.EventCount();
+  Duration total = scenario.events.interval *
+                   static_cast<int64_t>(events > 0 ? events - 1 : 0);
+  // A delivery held by a pause starts over no later than the last resume.
+  if (!scenario.timeline.empty()) {
+    total = std::max(total, scenario.timeline.back().at);
+  }
+  const RetryPolicy& p = scenario.retry;
+  for (int k = 1; k <= p.max_reattempts; ++k) {
+    total += p.DelayBounds(k).second;
+  }
+  total += p.timeout * p.max_attempts();
+  return total;
+}
+
+std::string_view WorldName(World world) {
+  return world == World::kHttp ? "http" : "sim";
+}
+
+RunResult::RunResult() = default;
+RunResult::~RunResult() {
+  // Stop every thread first, then drop what refers to the clock and the
+  // transports (engine, wrapper, wire recorder) before they go.
+  if (real) real->Shutdown();
+  engine.reset();
+  sender_wrapper.reset();
+  wire.reset();
+}
+
+RunRecord RunResult::Record() const {
+  RunRecord record;
+  record.scenario = scenario;
+  record.engine = engine.get();
+  record.wire = wire.get();
+  for (const std::unique_ptr<MockReceiver>& r : receivers) {
+    record.receivers.push_back(r.get());
+  }
+  record.hook_receiver = hook_receiver;
+  record.validator = validator.get();
+  record.clock_status = clock_status;
+  return record;
+}
+
+std::string RunResult::Fingerprint() const {
+  uint64_t h = 0x6a09e667f3bcc908ULL;
+  auto mix = [&h](uint64_t v) {
+    uint64_t state = h ^ v;
+    h = SplitMix64(state);
+  };
+  for (const AttemptRecord& a : engine->attempts()) {
+    mix(Hash64(engine->deliveries()[a.delivery].id));
+    mix(a.attempt);
+    mix(static_cast<uint64_t>(a.started.time_since_epoch().count()));
+    mix(static_cast<uint64_t>(a.ended.time_since_epoch().count()));
+    mix(static_cast<uint64_t>(a.result.error));
+    mix(static_cast<uint64_t>(a.result.status));
+    mix(a.next_at ? static_cast<uint64_t>(a.next_at->time_since_epoch().count())
+                  : ~0ULL);
+  }
+  char buf[20];
+  std::snprintf(buf, sizeof(buf), "%016llx",
+                static_cast<unsigned long long>(h));
+  return buf;
+}
+
+Result<std::unique_ptr<RunResult>> RunScenario(const Scenario& scenario,
+                                               const RunOptions& options) {
+  const auto wall_start = std::chrono::steady_clock::now();
+  auto run = std::make_unique<RunResult>();
+  run->scenario = &scenario;
+  run->seed = options.seed.value_or(scenario.seed);
+  run->world = options.world;
+  run->time_scale = options.world == World::kHttp ? options.time_scale : 1.0;
+  const Random master(run->seed);
+  if (options.world == World::kHttp &&
+      !(options.time_scale > 0 && options.time_scale <= 1)) {
+    return MakeError("time scale must be in (0, 1], got " +
+                     std::to_string(options.time_scale));
+  }
+
+  run->validator = options.validator;
+  if (!run->validator) {
+    Result<std::shared_ptr<const PayloadValidator>> bundled =
+        PayloadValidator::Bundled();
+    if (!bundled.ok()) return bundled.error();
+    run->validator = *bundled;
+  }
+  auto cache = std::make_shared<CachedPayloadValidator>(run->validator);
+  // The Unix time of the timeline's zero, for signed deliveries and the
+  // receivers that verify them: fixed by the scenario in the virtual world
+  // (reproducible), the system time in the HTTP world.
+  run->unix_origin =
+      options.world == World::kHttp
+          ? UnixTimeNow()
+          : Duration(std::chrono::seconds(scenario.start_unix_s));
+
+  // The world: a clock and the network the engine sends through.
+  Clock* clock = &run->clock;
+  Transport* network = nullptr;
+  if (options.world == World::kHttp) {
+    run->real = std::make_unique<RealWorld>();
+    RealClockOptions copts;
+    copts.time_scale = options.time_scale;
+    run->real->clock = std::make_unique<RealClock>(copts);
+    HttpTransportOptions topts;
+    topts.workers = options.http_workers;
+    run->real->transport =
+        std::make_unique<HttpTransport>(*run->real->clock, topts);
+    clock = run->real->clock.get();
+    network = run->real->transport.get();
+  } else {
+    run->network = std::make_unique<VirtualNetwork>(run->clock);
+    network = run->network.get();
+  }
+  run->wire = std::make_unique<WireRecorder>(*network);
+  // The run's size is known: size the per-delivery tables once.
+  run->wire->Reserve(scenario.DeliveryCount());
+  for (const ReceiverSpec& spec : scenario.receivers) {
+    ReceiverOptions ropts;
+    ropts.name = spec.name;
+    ropts.validator = cache;
+    ropts.journal.expected_deliveries = ExpectedDeliveries(scenario, spec.name);
+    ropts.unix_origin = run->unix_origin;
+    auto receiver = std::make_unique<MockReceiver>(
+        ropts, spec.behavior, master.Fork("receiver:" + spec.name));
+    run->receivers.push_back(std::move(receiver));
+  }
+  // Where each receiver is reached: sim://NAME/hook in the virtual world,
+  // its own server's URL in the HTTP world.
+  std::vector<std::string> receiver_urls;
+  for (size_t i = 0; i < scenario.receivers.size(); ++i) {
+    MockReceiver* receiver = run->receivers[i].get();
+    if (options.world == World::kVirtual) {
+      receiver_urls.push_back(SimReceiverUrl(receiver->name()));
+      run->network->Attach(receiver_urls.back(), receiver);
+      continue;
+    }
+    HttpReceiverOptions sopts;
+    sopts.time_scale = options.time_scale;
+    RealClock* real_clock = run->real->clock.get();
+    sopts.now = [real_clock] { return real_clock->Now(); };
+    // Each transport worker may hold a keep-alive connection to every
+    // receiver, and the server keeps a thread per open connection: room
+    // for all of them, so no request waits behind an idle connection.
+    sopts.threads = options.http_workers + 8;
+    auto server = std::make_unique<HttpReceiverServer>(*receiver, sopts);
+    if (Status s = server->Start()) {
+      return MakeError("receiver " + receiver->name() + ": " + s->ToString());
+    }
+    receiver_urls.push_back(server->base_url() + "/hook");
+    run->real->servers.push_back(std::move(server));
+  }
+
+  EngineOptions eopts;
+  eopts.policy = scenario.retry;
+  eopts.seed = master.Fork("engine").seed();
+  eopts.max_deliveries = kMaxScenarioDeliveries;
+  eopts.unix_origin = run->unix_origin;
+  Transport* sender_transport = run->wire.get();
+  if (options.wrap_sender) {
+    run->sender_wrapper = options.wrap_sender(*run->wire);
+    sender_transport = run->sender_wrapper.get();
+  }
+  run->engine =
+      std::make_unique<DeliveryEngine>(*clock, *sender_transport, eopts);
+  for (const HookSpec& h : scenario.hooks) {
+    int receiver_index = -1;
+    for (size_t i = 0; i < scenario.receivers.size(); ++i) {
+      if (scenario.receivers[i].name == h.receiver) {
+        receiver_index = static_cast<int>(i);
+      }
+    }
+    run->engine->AddHook(
+        Hook{h.id, receiver_index >= 0 ? receiver_urls[receiver_index] : h.url,
+             !h.paused, h.secret});
+    run->hook_receiver.push_back(receiver_index);
+  }
+  if (options.trace) {
+    DeliveryEngine* engine = run->engine.get();
+    run->engine->SetAttemptObserver(
+        [engine, trace = options.trace](const AttemptRecord& r) {
+          trace(FormatAttemptLine(*engine, r));
+        });
+  }
+
+  // The timeline's pauses and resumes, scheduled before the events so a
+  // step and an event at the same time take the step first. Engine hooks
+  // were added in the scenario's order: the indices match.
+  for (const TimelineStep& step : scenario.timeline) {
+    clock->ScheduleAfter(step.at, [engine = run->engine.get(), step] {
+      engine->SetHookActive(static_cast<uint32_t>(step.hook_index),
+                            !step.pause);
+    });
+  }
+
+  // Publish the events on the virtual timeline, one every interval.
+  Status publish_error;
+  DeliveryEngine* engine = run->engine.get();
+  auto publish = [engine, &publish_error](std::string type, std::string body) {
+    Result<uint32_t> r = engine->Publish(std::move(type), std::move(body));
+    if (!r.ok() && !publish_error) publish_error = r.error();
+  };
+  if (!scenario.events.payloads.empty()) {
+    for (size_t i = 0; i < scenario.events.payloads.size(); ++i) {
+      std::string body = scenario.events.payloads[i];
+      std::string type = "unknown";
+      nlohmann::json parsed =
+          nlohmann::json::parse(body, nullptr, /*allow_exceptions=*/false);
+      if (parsed.is_object() && parsed.contains("event") &&
+          parsed["event"].is_string()) {
+        type = parsed["event"].get<std::string>();
+      }
+      clock->ScheduleAfter(
+          scenario.events.interval * static_cast<int64_t>(i),
+          [publish, type = std::move(type), body = std::move(body)]() mutable {
+            publish(std::move(type), std::move(body));
+          });
+    }
+  } else {
+    ReleaseEventGenerator generator(scenario.events.generator,
+                                    master.Fork("events"));
+    for (int64_t i = 0; i < scenario.events.count; ++i) {
+      ReleaseEvent event = generator.Next();
+      clock->ScheduleAfter(scenario.events.interval * i,
+                           [publish, body = std::move(event.body)]() mutable {
+                             publish("release", std::move(body));
+                           });
+    }
+  }
+
+  if (options.world == World::kHttp) {
+    // Generous: three times the longest possible timeline, plus a minute.
+    RealRunLimits limits;
+    limits.wall_limit =
+        std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+            run->real->clock->ToWall(LongestRunTime(scenario)) * 3) +
+        std::chrono::minutes(1);
+    run->clock_status = run->real->clock->Run(limits);
+    run->ended_at = run->real->clock->Now();
+    run->real->Shutdown();
+  } else {
+    run->clock_status = run->clock.Run(options.max_steps);
+    run->ended_at = run->clock.Now();
+  }
+  if (publish_error) return *publish_error;
+  run->wall_seconds = std::chrono::duration<double>(
+                          std::chrono::steady_clock::now() - wall_start)
+                          .count();
+  return run;
+}
+
+}  // namespace hooksim

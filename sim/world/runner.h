@@ -1,0 +1,113 @@
+// Runs a scenario in one of two worlds and keeps the whole world for the
+// verifier and the reports.
+//
+// Virtual world: receivers behind the in-process network, a virtual clock
+// that jumps to the next timer; runs until every delivery has ended.
+// HTTP world: each receiver behind its own HTTP server on 127.0.0.1 (a
+// kernel-chosen port), the engine sending over real sockets with the HTTP
+// transport, on a real clock compressed by time_scale (retry delays,
+// timeouts, latencies, outage windows and event intervals all shrink by
+// the same factor). The same engine and the same receiver objects run in
+// both; with the same seed they draw the same jitter and the same answers,
+// so verdicts and per-delivery attempt counts are the same (the parity
+// test checks it).
+//
+// All randomness is forked from the run's seed: "events" for the event
+// generator, "receiver:NAME" for each receiver, "engine" for jitter. The
+// same scenario and seed give the same attempt log, byte for byte
+// (Fingerprint()).
+// Thread: RunScenario is called from one thread; in the HTTP world it runs
+// the clock's loop on that thread while servers and transport workers run
+// their own threads, all stopped and joined before it returns.
+#ifndef HOOKSIM_SIM_WORLD_RUNNER_H_
+#define HOOKSIM_SIM_WORLD_RUNNER_H_
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <ostream>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "mock-receivers/receiver.h"
+#include "sim/contract/payload_validator.h"
+#include "sim/engine/delivery_engine.h"
+#include "sim/engine/wire_recorder.h"
+#include "sim/scenario/run_record.h"
+#include "sim/scenario/scenario.h"
+#include "sim/virtual/virtual_clock.h"
+#include "sim/virtual/virtual_network.h"
+
+namespace hooksim {
+
+enum class World { kVirtual, kHttp };
+std::string_view WorldName(World world);  // "sim", "http"
+
+struct RunOptions {
+  World world = World::kVirtual;
+  // HTTP world: wall seconds per run-time second, in (0, 1].
+  double time_scale = 1.0;
+  // HTTP world: attempts in flight at once (transport workers).
+  size_t http_workers = 16;
+  std::optional<uint64_t> seed;  // Overrides the scenario's seed.
+  // Receives one line per attempt (see FormatAttemptLine in sim/engine/attempt_line.h) when set.
+  std::function<void(const std::string&)> trace;
+  // Bound on virtual-clock steps; the run fails when it is reached.
+  uint64_t max_steps = 500'000'000;
+  // The payload validator to use; null builds the bundled one. Pass one to
+  // share it (and its parsed schemas) across many runs.
+  std::shared_ptr<const PayloadValidator> validator;
+  // Test seam: wraps the transport the engine sends through (before the
+  // wire recorder), to play a sender that breaks the contract.
+  std::function<std::unique_ptr<Transport>(Transport& inner)> wrap_sender;
+};
+
+struct RealWorld;  // The HTTP world's clock, transport and servers.
+
+// Everything a finished run leaves behind. Owns the world; addresses are
+// stable (the object is only handed out by unique_ptr).
+struct RunResult {
+  RunResult();
+  ~RunResult();
+
+  const Scenario* scenario = nullptr;  // Borrowed; must outlive the result.
+  uint64_t seed = 0;
+  World world = World::kVirtual;
+  double time_scale = 1.0;
+  VirtualClock clock;  // The virtual world's clock (idle in the HTTP world).
+  TimePoint ended_at{};  // Run time when the last delivery ended.
+  // The Unix time of the run timeline's zero (signature timestamps).
+  Duration unix_origin{0};
+  std::unique_ptr<VirtualNetwork> network;
+  std::unique_ptr<WireRecorder> wire;
+  std::unique_ptr<Transport> sender_wrapper;  // From RunOptions, or null.
+  std::vector<std::unique_ptr<MockReceiver>> receivers;  // As scenario's.
+  std::vector<int> hook_receiver;  // Per engine hook: receiver index or -1.
+  std::unique_ptr<DeliveryEngine> engine;
+  std::shared_ptr<const PayloadValidator> validator;
+  Status clock_status;  // Set when a step or wall-time limit stopped the run.
+  double wall_seconds = 0;
+  // HTTP world only (stopped and joined: servers no longer serve). Declared
+  // last so it goes first, before the receivers its servers borrow.
+  std::unique_ptr<RealWorld> real;
+
+  // Hex digest of the attempt log (delivery ids, attempt numbers, times,
+  // results, next-attempt times).
+  std::string Fingerprint() const;
+
+  // The view the judge reads (borrows from this result).
+  RunRecord Record() const;
+};
+
+// Upper bound of a scenario's timeline (run time): the last event, then
+// every retry delay at its longest, every attempt running into its timeout.
+Duration LongestRunTime(const Scenario& scenario);
+
+Result<std::unique_ptr<RunResult>> RunScenario(const Scenario& scenario,
+                                               const RunOptions& options);
+
+}  // namespace hooksim
+
+#endif  // HOOKSIM_SIM_WORLD_RUNNER_H_

@@ -65,10 +65,15 @@ TEST(HtmlEscapeTest, EscapesMarkupAndReplacesInvalidUtf8) {
   EXPECT_EQ(HtmlEscape("<a href=\"x\">'&'</a>"),
             "&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;");
   EXPECT_EQ(HtmlEscape("caf\xC3\xA9 \xE2\x9C\x93"), "caf\xC3\xA9 \xE2\x9C\x93");
-  EXPECT_EQ(HtmlEscape("a\xFF" "b\xC3"), "a\xEF\xBF\xBD" "b\xEF\xBF\xBD");
+  EXPECT_EQ(HtmlEscape("a\xFF"
+                       "b\xC3"),
+            "a\xEF\xBF\xBD"
+            "b\xEF\xBF\xBD");
   EXPECT_EQ(HtmlEscape("\xED\xA0\x80"),  // A UTF-16 surrogate: invalid.
             "\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD");
-  EXPECT_EQ(HtmlEscape(std::string("a\0b", 3)), "a\xEF\xBF\xBD" "b");
+  EXPECT_EQ(HtmlEscape(std::string("a\0b", 3)),
+            "a\xEF\xBF\xBD"
+            "b");
 }
 
 TEST(HtmlEscapeTest, CutTextKeepsWholeCharacters) {
@@ -156,7 +161,8 @@ TEST(RunHtmlTest, GaveUpDeliveriesTakeAtMostHalfOfTheLanesLeft) {
   const RunPicture p = CollectRunPicture(r.run->Record(), r.outcome, options);
   ASSERT_EQ(p.lanes.size(), 20u);
   size_t gave_up = 0;
-  for (const Lane& lane : p.lanes) gave_up += lane.state == DeliveryState::kGaveUp;
+  for (const Lane& lane : p.lanes)
+    gave_up += lane.state == DeliveryState::kGaveUp;
   EXPECT_EQ(gave_up, 10u);
   // Lanes are in hook order, then in the order deliveries were created.
   for (size_t i = 1; i < p.lanes.size(); ++i) {
@@ -172,10 +178,10 @@ TEST(RunHtmlTest, SameRunGivesTheSamePageByteForByte) {
   Ran a = RunFile("scenarios/two-hour-outage.json");
   Ran b = RunFile("scenarios/two-hour-outage.json");
   const RunHtmlOptions options;
-  const std::string pa =
-      RenderRunHtml({CollectRunPicture(*a.run, a.outcome, options)}, options);
-  const std::string pb =
-      RenderRunHtml({CollectRunPicture(*b.run, b.outcome, options)}, options);
+  const std::string pa = RenderRunHtml(
+      {CollectRunPicture(a.run->Record(), a.outcome, options)}, options);
+  const std::string pb = RenderRunHtml(
+      {CollectRunPicture(b.run->Record(), b.outcome, options)}, options);
   EXPECT_EQ(pa, pb);
   // The outage window is shaded, on a log axis (retries from 5 s to hours).
   EXPECT_NE(pa.find("class=\"outage\""), std::string::npos);
@@ -201,7 +207,8 @@ TEST(RunHtmlTest, EscapesScenarioNamesAndDescriptions) {
   r.outcome.name = "<script>alert('x')</script>";
   RunPicture p = CollectRunPicture(r.run->Record(), r.outcome, {});
   p.description = "a & b <iframe onload=alert(1)>";
-  const std::string page = RenderRunHtml({p}, {.command = "hooksim run \"<x>\""});
+  const std::string page =
+      RenderRunHtml({p}, {.command = "hooksim run \"<x>\""});
   EXPECT_EQ(page.find("<script>alert"), std::string::npos);
   EXPECT_EQ(page.find("<iframe"), std::string::npos);
   EXPECT_NE(page.find("a &amp; b &lt;iframe"), std::string::npos);
@@ -240,7 +247,8 @@ TEST(ConformHtmlTest, MatrixCellsAndEscapedSenderOutput) {
 TEST(BenchHtmlTest, DrawsEverySecondAndTheOutcomes) {
   BenchPicture p;
   p.command = "hooksim bench --events 10";
-  p.figures = {{"deliveries", 3}, {"attempts", 4},
+  p.figures = {{"deliveries", 3},
+               {"attempts", 4},
                {"outcomes", {{"http_200", 3}, {"http_500", 1}}},
                {"errors", {{"http_500", 1}}}};
   p.throughput.RecordDelivery(Millis(100));

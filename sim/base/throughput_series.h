@@ -7,9 +7,8 @@
 #define HOOKSIM_SIM_BASE_THROUGHPUT_SERIES_H_
 
 #include <cstdint>
-#include <vector>
-
 #include <nlohmann/json.hpp>
+#include <vector>
 
 #include "sim/base/time.h"
 

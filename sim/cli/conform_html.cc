@@ -33,8 +33,9 @@ ConformPicture ConformHtmlPicture(const ConformOptions& options,
                             q.abandoned});
     }
     for (const RuleVerdict& v : r.verdicts) {
-      c.rules.push_back({v.rule, v.contract, std::string(VerdictName(v.verdict)),
-                         v.expected, v.seen, v.message});
+      c.rules.push_back({v.rule, v.contract,
+                         std::string(VerdictName(v.verdict)), v.expected,
+                         v.seen, v.message});
     }
     p.cases.push_back(std::move(c));
   }

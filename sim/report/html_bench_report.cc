@@ -5,8 +5,8 @@
 #include <algorithm>
 #include <cmath>
 
-#include "sim/report/html_page.h"
 #include "sim/contract/http_types.h"
+#include "sim/report/html_page.h"
 
 namespace hooksim {
 namespace {
@@ -42,7 +42,8 @@ std::string Milliseconds(const Json& j) {
                          : v.dump();
     }
   } else if (j.is_number()) {
-    s = ReadableSpan(static_cast<int64_t>(std::llround(j.get<double>() * 1000)));
+    s = ReadableSpan(
+        static_cast<int64_t>(std::llround(j.get<double>() * 1000)));
   }
   return s;
 }
@@ -69,16 +70,20 @@ std::string ThroughputChart(const ThroughputSeries& series, double wall_s) {
   }
   const size_t n = std::max<size_t>(d.size(), 1);
   const double bw = pw / static_cast<double>(n);
-  const auto rate = [&](uint64_t v) { return static_cast<double>(v) / bucket_s; };
+  const auto rate = [&](uint64_t v) {
+    return static_cast<double>(v) / bucket_s;
+  };
   const auto yv = [&](uint64_t v) {
     return y0 + ph - ph * static_cast<double>(v) / static_cast<double>(peak);
   };
   std::string s = "<svg class=\"throughput\" width=\"" + Coord(w) +
                   "\" height=\"" + Coord(h) + "\" viewBox=\"0 0 " + Coord(w) +
-                  " " + Coord(h) + "\" role=\"img\" aria-label=\"throughput "
-                  "over time\" data-buckets=\"" + std::to_string(d.size()) +
-                  "\" data-bucket-s=\"" + FixedNumber(bucket_s, 3) +
-                  "\" data-deliveries=\"" + std::to_string(total) + "\">";
+                  " " + Coord(h) +
+                  "\" role=\"img\" aria-label=\"throughput "
+                  "over time\" data-buckets=\"" +
+                  std::to_string(d.size()) + "\" data-bucket-s=\"" +
+                  FixedNumber(bucket_s, 3) + "\" data-deliveries=\"" +
+                  std::to_string(total) + "\">";
   // Horizontal grid: four steps of the peak rate.
   for (int k = 0; k <= 4; ++k) {
     const double y = y0 + ph - ph * k / 4.0;
@@ -86,8 +91,8 @@ std::string ThroughputChart(const ThroughputSeries& series, double wall_s) {
          Coord(x0 + pw) + "\" y1=\"" + Coord(y) + "\" y2=\"" + Coord(y) +
          "\"/><text x=\"" + Coord(x0 - 6) + "\" y=\"" + Coord(y + 4) +
          "\" text-anchor=\"end\">" +
-         GroupedNumber(static_cast<uint64_t>(
-             std::llround(rate(peak) * k / 4.0))) +
+         GroupedNumber(
+             static_cast<uint64_t>(std::llround(rate(peak) * k / 4.0))) +
          "</text>";
   }
   if (d.size() <= kMaxBars) {
@@ -95,16 +100,15 @@ std::string ThroughputChart(const ThroughputSeries& series, double wall_s) {
       const double y = yv(d[i]);
       s += "<rect class=\"bar tp\" data-n=\"" + std::to_string(d[i]) +
            "\" x=\"" + Coord(x0 + bw * i + (bw > 4 ? 1 : 0)) + "\" y=\"" +
-           Coord(y) + "\" width=\"" + Coord(std::max(bw - (bw > 4 ? 2 : 0), 0.5)) +
-           "\" height=\"" + Coord(y0 + ph - y) + "\"><title>" +
-           FixedNumber(bucket_s * i, 0) + "-" +
-           FixedNumber(bucket_s * (i + 1), 0) + " s: " +
-           GroupedNumber(d[i]) + " deliveries ended, " + GroupedNumber(a[i]) +
-           " attempts</title></rect>";
+           Coord(y) + "\" width=\"" +
+           Coord(std::max(bw - (bw > 4 ? 2 : 0), 0.5)) + "\" height=\"" +
+           Coord(y0 + ph - y) + "\"><title>" + FixedNumber(bucket_s * i, 0) +
+           "-" + FixedNumber(bucket_s * (i + 1), 0) +
+           " s: " + GroupedNumber(d[i]) + " deliveries ended, " +
+           GroupedNumber(a[i]) + " attempts</title></rect>";
     }
   } else {
-    s += "<polygon class=\"bar\" points=\"" + Coord(x0) + "," +
-         Coord(y0 + ph);
+    s += "<polygon class=\"bar\" points=\"" + Coord(x0) + "," + Coord(y0 + ph);
     for (size_t i = 0; i < d.size(); ++i) {
       s += " " + Coord(x0 + bw * (i + 0.5)) + "," + Coord(yv(d[i]));
     }
@@ -128,8 +132,8 @@ std::string ThroughputChart(const ThroughputSeries& series, double wall_s) {
   s += "</svg><div class=\"legend\"><span><i class=\"sq\" style=\"background:"
        "var(--accent)\"></i>deliveries ended per second</span><span><i style=\""
        "background:var(--timeout)\"></i>attempts ended per second</span>"
-       "<span>interval " + FixedNumber(bucket_s, bucket_s < 10 ? 1 : 0) +
-       " s</span></div>";
+       "<span>interval " +
+       FixedNumber(bucket_s, bucket_s < 10 ? 1 : 0) + " s</span></div>";
   const double last = wall_s - bucket_s * static_cast<double>(n - 1);
   if (!d.empty() && last > 0 && last < bucket_s * 0.999) {
     s += "<p class=\"note\">The last interval is partial: the run ended " +
@@ -143,16 +147,15 @@ std::string LatencyChart(const std::string& name, const LatencyHistogram& h) {
                   "\" data-count=\"" + std::to_string(h.count()) + "\">";
   if (h.count() == 0) return s + "<p class=\"muted\">no sample</p></div>";
   // Ten bins per decade between the decades around min and max.
-  const double lo_dec = std::floor(std::log10(std::max<double>(
-      static_cast<double>(h.min().count()), 1.0)));
+  const double lo_dec = std::floor(
+      std::log10(std::max<double>(static_cast<double>(h.min().count()), 1.0)));
   const double hi_dec = std::max(
-      lo_dec + 1,
-      std::ceil(std::log10(std::max<double>(
-          static_cast<double>(h.max().count()) + 1, 1.0))));
+      lo_dec + 1, std::ceil(std::log10(std::max<double>(
+                      static_cast<double>(h.max().count()) + 1, 1.0))));
   const int bins = static_cast<int>((hi_dec - lo_dec) * 10);
   std::vector<uint64_t> counts(bins, 0);
-  uint64_t below = h.CountAtOrBelow(Duration(static_cast<int64_t>(
-      std::pow(10.0, lo_dec))) - Duration(1));
+  uint64_t below = h.CountAtOrBelow(
+      Duration(static_cast<int64_t>(std::pow(10.0, lo_dec))) - Duration(1));
   uint64_t peak = 1;
   for (int b = 0; b < bins; ++b) {
     const int64_t edge = static_cast<int64_t>(
@@ -168,7 +171,8 @@ std::string LatencyChart(const std::string& name, const LatencyHistogram& h) {
                ph = ht - y0 - 36;
   const double bw = pw / std::max(bins, 1);
   const auto xv = [&](double us) {
-    return x0 + pw * (std::log10(std::max(us, 1.0)) - lo_dec) / (hi_dec - lo_dec);
+    return x0 +
+           pw * (std::log10(std::max(us, 1.0)) - lo_dec) / (hi_dec - lo_dec);
   };
   s += "<svg width=\"" + Coord(w) + "\" height=\"" + Coord(ht) +
        "\" viewBox=\"0 0 " + Coord(w) + " " + Coord(ht) + "\" role=\"img\">";
@@ -204,11 +208,12 @@ std::string LatencyChart(const std::string& name, const LatencyHistogram& h) {
   }
   s += "<text x=\"" + Coord(x0 + pw / 2) + "\" y=\"" + Coord(ht - 4) +
        "\" text-anchor=\"middle\">latency (log scale)</text></svg>";
-  s += "<div class=\"note mono\">p50 " + ReadableSpan(h.Percentile(0.5).count()) +
-       " &#xB7; p90 " + ReadableSpan(h.Percentile(0.9).count()) +
-       " &#xB7; p99 " + ReadableSpan(h.Percentile(0.99).count()) +
-       " &#xB7; p99.9 " + ReadableSpan(h.Percentile(0.999).count()) +
-       " &#xB7; max " + ReadableSpan(h.max().count()) + " &#xB7; mean " +
+  s += "<div class=\"note mono\">p50 " +
+       ReadableSpan(h.Percentile(0.5).count()) + " &#xB7; p90 " +
+       ReadableSpan(h.Percentile(0.9).count()) + " &#xB7; p99 " +
+       ReadableSpan(h.Percentile(0.99).count()) + " &#xB7; p99.9 " +
+       ReadableSpan(h.Percentile(0.999).count()) + " &#xB7; max " +
+       ReadableSpan(h.max().count()) + " &#xB7; mean " +
        ReadableSpan(h.mean().count()) + " &#xB7; " + GroupedNumber(h.count()) +
        " samples</div></div>";
   return s;
@@ -218,9 +223,8 @@ std::string LatencyChart(const std::string& name, const LatencyHistogram& h) {
 
 std::string RenderBenchHtml(const BenchPicture& p) {
   const Json& f = p.figures;
-  std::string s = PageStart("hooksim bench: " +
-                            Rate(Num(f, "deliveries_per_s")) +
-                            " deliveries/s");
+  std::string s = PageStart(
+      "hooksim bench: " + Rate(Num(f, "deliveries_per_s")) + " deliveries/s");
   s += "<header class=\"top\"><h1>hooksim bench report</h1><div class=\"sub\">"
        "delivery throughput over real HTTP on loopback</div></header>\n"
        "<main>\n";
@@ -301,8 +305,10 @@ std::string RenderBenchHtml(const BenchPicture& p) {
   const Json machine = f.value("machine", Json::object());
   s += "<h2>Machine</h2><div class=\"card\"><table><tr><th>cores</th><td>" +
        HtmlEscape(Str(machine, "cores")) + "</td></tr><tr><th>CPU</th><td>" +
-       HtmlEscape(Str(machine, "cpu_model")) + "</td></tr><tr><th>hooksim"
-       "</th><td>" + HtmlEscape(Str(f, "hooksim_version")) +
+       HtmlEscape(Str(machine, "cpu_model")) +
+       "</td></tr><tr><th>hooksim"
+       "</th><td>" +
+       HtmlEscape(Str(f, "hooksim_version")) +
        "</td></tr><tr><th>peak RSS</th><td>" +
        GroupedNumber(Count(f, "peak_rss_bytes")) + " bytes</td></tr>";
   if (f.contains("receiver_requests")) {

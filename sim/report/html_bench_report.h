@@ -7,9 +7,8 @@
 #ifndef HOOKSIM_SIM_REPORT_HTML_BENCH_REPORT_H_
 #define HOOKSIM_SIM_REPORT_HTML_BENCH_REPORT_H_
 
-#include <string>
-
 #include <nlohmann/json.hpp>
+#include <string>
 
 #include "sim/base/latency_histogram.h"
 #include "sim/base/throughput_series.h"
@@ -17,7 +16,7 @@
 namespace hooksim {
 
 struct BenchPicture {
-  std::string command;          // The hooksim bench command line.
+  std::string command;             // The hooksim bench command line.
   nlohmann::ordered_json figures;  // As written by --json.
   LatencyHistogram delivery_latency;
   LatencyHistogram attempt_latency;

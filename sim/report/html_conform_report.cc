@@ -1,19 +1,19 @@
-// The conform page of html_conform_report.h: the case x rule matrix, then per case
-// the rules with expected / seen / why, the request timeline and the
+// The conform page of html_conform_report.h: the case x rule matrix, then per
+// case the rules with expected / seen / why, the request timeline and the
 // sender's standard error beside it.
 #include "sim/report/html_conform_report.h"
 
 #include <algorithm>
 #include <cctype>
 
-#include "sim/report/html_page.h"
 #include "sim/contract/http_types.h"
+#include "sim/report/html_page.h"
 
 namespace hooksim {
 namespace {
 
 constexpr size_t kMaxOutputBytes = 64 * 1024;  // Per stream, in the page.
-constexpr size_t kMaxDrawnRequests = 2000;      // Per case.
+constexpr size_t kMaxDrawnRequests = 2000;     // Per case.
 
 std::string VerdictCss(const std::string& verdict) {
   if (verdict == "pass") return "pass";
@@ -77,7 +77,8 @@ std::string RequestTimeline(const ConformCasePicture& c) {
                   "\" height=\"" + Coord(height) + "\" viewBox=\"0 0 " +
                   Coord(width) + " " + Coord(height) +
                   "\" role=\"img\" aria-label=\"requests over time\" "
-                  "data-requests=\"" + std::to_string(drawn) + "\">";
+                  "data-requests=\"" +
+                  std::to_string(drawn) + "\">";
   for (int64_t t : axis.Ticks()) {
     const std::string x = Coord(axis.X(t));
     s += "<line class=\"grid\" x1=\"" + x + "\" x2=\"" + x + "\" y1=\"" +
@@ -105,9 +106,9 @@ std::string RequestTimeline(const ConformCasePicture& c) {
   std::vector<int> attempt_no(c.events + 1, 0);
   for (size_t i = 0; i < drawn; ++i) {
     const ConformRequestPicture& r = c.requests[i];
-    const size_t lane =
-        r.event >= 0 && static_cast<size_t>(r.event) < c.events ? r.event
-                                                                : c.events;
+    const size_t lane = r.event >= 0 && static_cast<size_t>(r.event) < c.events
+                            ? r.event
+                            : c.events;
     ++attempt_no[lane];
     const double cy = top + lane_h * (static_cast<double>(lane) + 0.5);
     const std::string title =
@@ -134,8 +135,8 @@ std::string RequestTimeline(const ConformCasePicture& c) {
          GroupedNumber(c.requests.size()) + " requests are drawn.";
   }
   if (c.dropped_requests) {
-    s += " The receiver's journal dropped " + GroupedNumber(c.dropped_requests) +
-         " older requests.";
+    s += " The receiver's journal dropped " +
+         GroupedNumber(c.dropped_requests) + " older requests.";
   }
   s += "</p>";
   return s;
@@ -159,12 +160,13 @@ std::string RenderConformHtml(const ConformPicture& p) {
       unjudged += r.verdict != "pass" && r.verdict != "fail";
     }
   }
-  std::string s = PageStart("hooksim conform: " + std::to_string(passed) +
-                            " of " + std::to_string(passed + failed + unjudged) +
-                            " rules passed");
-  s += "<header class=\"top\"><h1>hooksim conform report</h1><div class=\"sub\">"
-       "a webhook sender checked against the contract, one case of the "
-       "battery at a time</div></header>\n<main>\n";
+  std::string s =
+      PageStart("hooksim conform: " + std::to_string(passed) + " of " +
+                std::to_string(passed + failed + unjudged) + " rules passed");
+  s +=
+      "<header class=\"top\"><h1>hooksim conform report</h1><div class=\"sub\">"
+      "a webhook sender checked against the contract, one case of the "
+      "battery at a time</div></header>\n<main>\n";
   s += "<div class=\"card\"><div>sender: <code>" + HtmlEscape(p.sender_cmd) +
        "</code></div>";
   if (!p.command.empty()) {
@@ -182,11 +184,14 @@ std::string RenderConformHtml(const ConformPicture& p) {
        "\" data-could-not-judge=\"" + std::to_string(unjudged) + "\">";
   s += "<div class=\"kpi\"><b>" + std::to_string(p.cases.size()) +
        "</b><span>cases</span></div><div class=\"kpi\"><b style=\"color:var("
-       "--ok)\">" + std::to_string(passed) +
+       "--ok)\">" +
+       std::to_string(passed) +
        "</b><span>rules passed</span></div><div class=\"kpi\"><b style=\""
-       "color:var(--reset)\">" + std::to_string(failed) +
+       "color:var(--reset)\">" +
+       std::to_string(failed) +
        "</b><span>failed</span></div><div class=\"kpi\"><b style=\"color:"
-       "#f59f00\">" + std::to_string(unjudged) +
+       "#f59f00\">" +
+       std::to_string(unjudged) +
        "</b><span>could not be judged</span></div></div>\n";
 
   // The matrix.
@@ -205,16 +210,16 @@ std::string RenderConformHtml(const ConformPicture& p) {
          "</td><td class=\"num\">" + std::to_string(c.expected_attempts) +
          "</td>";
     for (const auto& [rule, contract] : columns) {
-      const auto it =
-          std::find_if(c.rules.begin(), c.rules.end(),
-                       [&](const ConformRulePicture& r) { return r.rule == rule; });
+      const auto it = std::find_if(
+          c.rules.begin(), c.rules.end(),
+          [&](const ConformRulePicture& r) { return r.rule == rule; });
       if (it == c.rules.end()) {
         s += "<td class=\"cell\"><a class=\"na\" title=\"not checked in this "
              "case\">&#x2013;</a></td>";
         continue;
       }
-      const std::string title = "expected: " + it->expected + "\nseen: " +
-                                it->seen + "\nwhy: " + it->message;
+      const std::string title = "expected: " + it->expected +
+                                "\nseen: " + it->seen + "\nwhy: " + it->message;
       s += "<td class=\"cell\" data-verdict=\"" + HtmlEscape(it->verdict) +
            "\"><a class=\"pill " + VerdictCss(it->verdict) + "\" href=\"#" +
            CaseAnchor(c.name) + "\" title=\"" + HtmlEscape(title) + "\">" +
@@ -236,8 +241,8 @@ std::string RenderConformHtml(const ConformPicture& p) {
          " &#xB7; " + std::to_string(c.events) + " event" +
          (c.events == 1 ? "" : "s") + " &#xB7; expected " +
          std::to_string(c.expected_attempts) + " attempt" +
-         (c.expected_attempts == 1 ? "" : "s") + " per event: " +
-         HtmlEscape(c.why) + "</div>";
+         (c.expected_attempts == 1 ? "" : "s") +
+         " per event: " + HtmlEscape(c.why) + "</div>";
     s += "<div>the sender " + HtmlEscape(c.sender) + "; " +
          GroupedNumber(c.requests.size()) + " request" +
          (c.requests.size() == 1 ? "" : "s") + " in " +

@@ -20,7 +20,7 @@ struct ConformRequestPicture {
   int64_t at_us = 0;  // Since the sender started.
   std::string method;
   std::string target;
-  int event = -1;  // Index of the event its body matched, or -1.
+  int event = -1;      // Index of the event its body matched, or -1.
   std::string answer;  // "200", "hang", ...
   bool success = false;
   bool abandoned = false;
@@ -52,7 +52,7 @@ struct ConformCasePicture {
 };
 
 struct ConformPicture {
-  std::string command;     // The hooksim conform command line.
+  std::string command;  // The hooksim conform command line.
   std::string sender_cmd;
   uint64_t seed = 1;
   double total_s = 0;

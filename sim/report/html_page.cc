@@ -125,13 +125,26 @@ std::string HtmlEscape(std::string_view text) {
     }
     const char c = text[i++];
     switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&#39;"; break;
-      case '\0': out += "\xEF\xBF\xBD"; break;
-      default: out += c;
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      case '\'':
+        out += "&#39;";
+        break;
+      case '\0':
+        out += "\xEF\xBF\xBD";
+        break;
+      default:
+        out += c;
     }
   }
   return out;
@@ -154,7 +167,8 @@ std::string_view CutText(std::string_view text, size_t max_bytes, bool* cut) {
 std::string PageStart(std::string_view title) {
   std::string page =
       "<!doctype html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
-      "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
+      "<meta name=\"viewport\" content=\"width=device-width, "
+      "initial-scale=1\">\n"
       "<title>";
   page += HtmlEscape(title);
   page += "</title>\n<style>";
@@ -184,8 +198,8 @@ std::string FixedNumber(double value, int decimals) {
 std::string ReadableSpan(int64_t us) {
   if (us == 0) return "0";
   const bool negative = us < 0;
-  const uint64_t a = negative ? static_cast<uint64_t>(-us)
-                              : static_cast<uint64_t>(us);
+  const uint64_t a =
+      negative ? static_cast<uint64_t>(-us) : static_cast<uint64_t>(us);
   std::string s;
   const auto trim = [](double v) {
     // One decimal below 10, none above; "1.0" reads as "1".
@@ -203,7 +217,8 @@ std::string ReadableSpan(int64_t us) {
     s = trim(static_cast<double>(a) / kS) + " s";
   } else if (a < static_cast<uint64_t>(kH)) {
     const uint64_t m = a / kMin, sec = (a % kMin) / kS;
-    s = std::to_string(m) + " min" + (sec ? " " + std::to_string(sec) + " s" : "");
+    s = std::to_string(m) + " min" +
+        (sec ? " " + std::to_string(sec) + " s" : "");
   } else if (a < static_cast<uint64_t>(kD)) {
     const uint64_t h = a / kH, m = (a % kH) / kMin;
     s = std::to_string(h) + " h" + (m ? " " + std::to_string(m) + " min" : "");
@@ -216,8 +231,11 @@ std::string ReadableSpan(int64_t us) {
 
 TimeAxis::TimeAxis(Kind kind, int64_t end_us, double x0, double width,
                    int64_t log_unit_us)
-    : kind_(kind), end_us_(std::max<int64_t>(end_us, kMs)),
-      unit_us_(std::max<int64_t>(log_unit_us, kMs)), x0_(x0), width_(width) {}
+    : kind_(kind),
+      end_us_(std::max<int64_t>(end_us, kMs)),
+      unit_us_(std::max<int64_t>(log_unit_us, kMs)),
+      x0_(x0),
+      width_(width) {}
 
 double TimeAxis::X(int64_t us) const {
   const double t = static_cast<double>(std::clamp<int64_t>(us, 0, end_us_));
@@ -236,9 +254,9 @@ std::vector<int64_t> TimeAxis::Ticks() const {
   std::vector<int64_t> ticks = {0};
   if (kind_ == Kind::kLog) {
     static constexpr int64_t kLogTicks[] = {
-        kMs,      10 * kMs, 100 * kMs, kS,     5 * kS, 10 * kS, 30 * kS,
-        kMin,     5 * kMin, 10 * kMin, 30 * kMin, kH,  2 * kH,  6 * kH,
-        12 * kH,  kD,       7 * kD,    30 * kD};
+        kMs,     10 * kMs, 100 * kMs, kS,        5 * kS,    10 * kS,
+        30 * kS, kMin,     5 * kMin,  10 * kMin, 30 * kMin, kH,
+        2 * kH,  6 * kH,   12 * kH,   kD,        7 * kD,    30 * kD};
     double last_x = X(0);
     for (int64_t t : kLogTicks) {
       if (t > end_us_) break;
@@ -249,12 +267,12 @@ std::vector<int64_t> TimeAxis::Ticks() const {
     return ticks;
   }
   static constexpr int64_t kSteps[] = {
-      1,        2,        5,        10,       20,       50,      100,
-      200,      500,      kMs,      2 * kMs,  5 * kMs,  10 * kMs, 20 * kMs,
-      50 * kMs, 100 * kMs, 200 * kMs, 500 * kMs, kS,     2 * kS,  5 * kS,
-      10 * kS,  15 * kS,  30 * kS,  kMin,     2 * kMin, 5 * kMin, 10 * kMin,
-      15 * kMin, 30 * kMin, kH,     2 * kH,   3 * kH,   6 * kH,  12 * kH,
-      kD,       2 * kD,   7 * kD,   14 * kD,  30 * kD};
+      1,         2,         5,         10,        20,       50,       100,
+      200,       500,       kMs,       2 * kMs,   5 * kMs,  10 * kMs, 20 * kMs,
+      50 * kMs,  100 * kMs, 200 * kMs, 500 * kMs, kS,       2 * kS,   5 * kS,
+      10 * kS,   15 * kS,   30 * kS,   kMin,      2 * kMin, 5 * kMin, 10 * kMin,
+      15 * kMin, 30 * kMin, kH,        2 * kH,    3 * kH,   6 * kH,   12 * kH,
+      kD,        2 * kD,    7 * kD,    14 * kD,   30 * kD};
   int64_t step = kSteps[std::size(kSteps) - 1];
   for (int64_t s : kSteps) {
     if (end_us_ / s <= 8) {
@@ -269,11 +287,11 @@ std::vector<int64_t> TimeAxis::Ticks() const {
 }
 
 std::string TimeAxis::Describe(std::string_view since) const {
-  return std::string(since) +
-         (kind_ == Kind::kLinear ? " (linear scale)"
-                                 : " (log scale: equal widths are equal "
-                                   "ratios of time, so the first seconds "
-                                   "and the last hours both show)");
+  return std::string(since) + (kind_ == Kind::kLinear
+                                   ? " (linear scale)"
+                                   : " (log scale: equal widths are equal "
+                                     "ratios of time, so the first seconds "
+                                     "and the last hours both show)");
 }
 
 TimeAxis::Kind ChooseAxisKind(const std::vector<int64_t>& gaps_us,
@@ -296,8 +314,8 @@ TimeAxis FitTimeAxis(const std::vector<int64_t>& gaps_us, int64_t end_us,
   for (int64_t g : gaps_us) {
     if (g > 0) shortest = std::min(shortest, g);
   }
-  const int64_t unit =
-      std::clamp<int64_t>(shortest / 2, kMs, std::max<int64_t>(end_us / 1000, kMs));
+  const int64_t unit = std::clamp<int64_t>(
+      shortest / 2, kMs, std::max<int64_t>(end_us / 1000, kMs));
   return TimeAxis(kind, end_us, x0, width, unit);
 }
 
@@ -334,7 +352,8 @@ std::string Coord(double v) {
   char text[32];
   std::snprintf(text, sizeof(text), "%.1f", v);
   std::string s = text;
-  if (s.size() > 2 && s.compare(s.size() - 2, 2, ".0") == 0) s.resize(s.size() - 2);
+  if (s.size() > 2 && s.compare(s.size() - 2, 2, ".0") == 0)
+    s.resize(s.size() - 2);
   if (s == "-0") s = "0";
   return s;
 }

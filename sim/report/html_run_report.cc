@@ -1,6 +1,4 @@
 // The run page of html_report.h: collecting a run's picture and drawing it.
-#include "sim/report/html_report.h"
-
 #include <algorithm>
 #include <cctype>
 #include <set>
@@ -8,6 +6,7 @@
 
 #include "sim/base/random.h"
 #include "sim/report/html_page.h"
+#include "sim/report/html_report.h"
 
 namespace hooksim {
 namespace {
@@ -22,7 +21,7 @@ constexpr double kLaneH = 15;
 constexpr double kBottomPad = 10;
 
 constexpr const char* kMarkCss[] = {"a2", "ax", "at", "ar", "af", "ab"};
-constexpr const char* kMarkName[] = {"2xx", "non-2xx", "timeout",
+constexpr const char* kMarkName[] = {"2xx",   "non-2xx", "timeout",
                                      "reset", "refused", "empty or garbage"};
 
 int64_t Us(TimePoint t) { return t.time_since_epoch().count(); }
@@ -44,11 +43,16 @@ void CollectDeliveryIds(const std::string& text, std::set<std::string>& out) {
 
 const char* StateName(DeliveryState s) {
   switch (s) {
-    case DeliveryState::kDelivered: return "delivered";
-    case DeliveryState::kGaveUp: return "gave_up";
-    case DeliveryState::kHeld: return "held";
-    case DeliveryState::kInFlight: return "in_flight";
-    case DeliveryState::kPending: return "pending";
+    case DeliveryState::kDelivered:
+      return "delivered";
+    case DeliveryState::kGaveUp:
+      return "gave_up";
+    case DeliveryState::kHeld:
+      return "held";
+    case DeliveryState::kInFlight:
+      return "in_flight";
+    case DeliveryState::kPending:
+      return "pending";
   }
   return "pending";
 }
@@ -89,9 +93,12 @@ std::string Legend() {
     s += "<span><i class=\"";
     s += square ? "sq " : "";
     s += "\" style=\"background:";
-    s += AnswerColor(i == 0 ? "200" : i == 1 ? "503" : i == 2 ? "timeout"
-                             : i == 3 ? "reset" : i == 4 ? "refused"
-                                                         : "garbage");
+    s += AnswerColor(i == 0   ? "200"
+                     : i == 1 ? "503"
+                     : i == 2 ? "timeout"
+                     : i == 3 ? "reset"
+                     : i == 4 ? "refused"
+                              : "garbage");
     s += "\"></i>";
     s += kMarkName[i];
     s += "</span>";
@@ -149,9 +156,10 @@ std::string TimelineSvg(const RunPicture& p, size_t scenario_index) {
   const double total_w = kLabelW + kPlotW + kRightPad;
 
   std::string s;
-  s += "<div class=\"chart\"><svg class=\"timeline\" width=\"" + Coord(total_w) +
-       "\" height=\"" + Coord(height) + "\" viewBox=\"0 0 " + Coord(total_w) +
-       " " + Coord(height) + "\" role=\"img\" aria-label=\"attempt timeline\""
+  s += "<div class=\"chart\"><svg class=\"timeline\" width=\"" +
+       Coord(total_w) + "\" height=\"" + Coord(height) + "\" viewBox=\"0 0 " +
+       Coord(total_w) + " " + Coord(height) +
+       "\" role=\"img\" aria-label=\"attempt timeline\""
        " data-axis=\"" +
        (axis.kind() == TimeAxis::Kind::kLinear ? "linear" : "log") + "\">\n";
   const std::string hatch = "hatch" + std::to_string(scenario_index + 1);
@@ -194,8 +202,8 @@ std::string TimelineSvg(const RunPicture& p, size_t scenario_index) {
       s += "<rect class=\"outage\" x=\"" + Coord(x1) + "\" y=\"" +
            Coord(band_top) + "\" width=\"" + Coord(std::max(x2 - x1, 1.0)) +
            "\" height=\"" + Coord(band_h) + "\"><title>outage: the receiver " +
-           HtmlEscape(w.label) + " from +" + ReadableSpan(w.from_us) +
-           " to +" + ReadableSpan(w.to_us) + "</title></rect>";
+           HtmlEscape(w.label) + " from +" + ReadableSpan(w.from_us) + " to +" +
+           ReadableSpan(w.to_us) + "</title></rect>";
     }
     for (const TimeWindow& w : hook.paused) {
       const double x1 = axis.X(w.from_us), x2 = axis.X(w.to_us);
@@ -222,19 +230,18 @@ std::string TimelineSvg(const RunPicture& p, size_t scenario_index) {
                 ? " style=\"fill:var(--reset)\""
                 : "") +
            ">" + (lane->in_finding ? "! " : "") + lane->delivery.substr(0, 12) +
-           " e" + std::to_string(lane->event + 1) + "<title>" +
-           lane->delivery + ", event " + std::to_string(lane->event + 1) +
-           ": " + state + " after " + std::to_string(lane->attempts.size()) +
-           " attempt" + (lane->attempts.size() == 1 ? "" : "s") +
-           (lane->in_finding ? "; named in a finding" : "") +
-           "</title></text>";
+           " e" + std::to_string(lane->event + 1) + "<title>" + lane->delivery +
+           ", event " + std::to_string(lane->event + 1) + ": " + state +
+           " after " + std::to_string(lane->attempts.size()) + " attempt" +
+           (lane->attempts.size() == 1 ? "" : "s") +
+           (lane->in_finding ? "; named in a finding" : "") + "</title></text>";
       const int64_t life_end =
           lane->ended_us > lane->created_us ? lane->ended_us
           : lane->attempts.empty()          ? axis.end_us()
                                             : lane->attempts.back().end_us;
       s += "<line class=\"life\" x1=\"" + Coord(axis.X(lane->created_us)) +
-           "\" x2=\"" + Coord(std::max(axis.X(life_end),
-                                       axis.X(lane->created_us) + 0.5)) +
+           "\" x2=\"" +
+           Coord(std::max(axis.X(life_end), axis.X(lane->created_us) + 0.5)) +
            "\" y1=\"" + Coord(cy) + "\" y2=\"" + Coord(cy) + "\"/>";
       if (lane->attempts.size() > 1) {
         s += "<polyline class=\"join\" fill=\"none\" points=\"";
@@ -261,17 +268,18 @@ std::string TimelineSvg(const RunPicture& p, size_t scenario_index) {
         s += MarkShape(a, x1, cy, title);
       }
       if (lane->state == DeliveryState::kGaveUp) {
-        const double x = (lane->attempts.empty()
-                              ? axis.X(lane->ended_us)
-                              : axis.X(lane->attempts.back().end_us)) +
-                         9;
+        const double x =
+            (lane->attempts.empty() ? axis.X(lane->ended_us)
+                                    : axis.X(lane->attempts.back().end_us)) +
+            9;
         s += "<g class=\"gaveup-mark\"><path class=\"gaveup\" d=\"M" +
-             Coord(x - 3.5) + " " + Coord(cy - 3.5) + "l7 7m0 -7l-7 7\"/>"
+             Coord(x - 3.5) + " " + Coord(cy - 3.5) +
+             "l7 7m0 -7l-7 7\"/>"
              "<title>gave up after " +
              std::to_string(lane->attempts.size()) + " attempts</title></g>";
       } else if (lane->state == DeliveryState::kHeld) {
-        s += "<circle class=\"held\" cx=\"" +
-             Coord(axis.X(axis.end_us()) - 4) + "\" cy=\"" + Coord(cy) +
+        s += "<circle class=\"held\" cx=\"" + Coord(axis.X(axis.end_us()) - 4) +
+             "\" cy=\"" + Coord(cy) +
              "\" r=\"3.5\"><title>held at the end: its hook is paused"
              "</title></circle>";
       }
@@ -283,7 +291,8 @@ std::string TimelineSvg(const RunPicture& p, size_t scenario_index) {
   }
   s += "</svg></div>\n";
   s += "<p class=\"note\">x axis: " +
-       axis.Describe("time since the run started") + "; hover a mark for the "
+       axis.Describe("time since the run started") +
+       "; hover a mark for the "
        "attempt, its answer and how long it took.</p>\n";
   return s;
 }
@@ -303,15 +312,16 @@ std::string AttemptsChart(const RunPicture& p) {
   const double bw = (w - x0 - 10) / (top + 1);
   std::string s = "<svg class=\"attempts-chart\" width=\"" + Coord(w) +
                   "\" height=\"" + Coord(h) + "\" viewBox=\"0 0 " + Coord(w) +
-                  " " + Coord(h) + "\" role=\"img\" aria-label=\"attempts per "
+                  " " + Coord(h) +
+                  "\" role=\"img\" aria-label=\"attempts per "
                   "delivery\">";
   s += "<line class=\"axis\" x1=\"" + Coord(x0) + "\" x2=\"" + Coord(w - 8) +
        "\" y1=\"" + Coord(y0 + ph) + "\" y2=\"" + Coord(y0 + ph) + "\"/>";
   for (int n = 0; n <= top; ++n) {
     const double x = x0 + bw * n;
     auto it = p.attempts_per_delivery.find(n);
-    const AttemptCount c = it == p.attempts_per_delivery.end() ? AttemptCount{}
-                                                               : it->second;
+    const AttemptCount c =
+        it == p.attempts_per_delivery.end() ? AttemptCount{} : it->second;
     const uint64_t total = c.delivered + c.gave_up + c.held + c.open;
     s += "<g class=\"attempt-bar\" data-attempts=\"" + std::to_string(n) +
          "\" data-count=\"" + std::to_string(total) + "\">";
@@ -363,8 +373,9 @@ std::string AttemptsChart(const RunPicture& p) {
 }
 
 std::string AnswerMixTable(const RunPicture& p) {
-  std::string s = "<table class=\"mix\"><tr><th>receiver</th><th class=\"num\">"
-                  "requests</th><th>answers</th></tr>";
+  std::string s =
+      "<table class=\"mix\"><tr><th>receiver</th><th class=\"num\">"
+      "requests</th><th>answers</th></tr>";
   for (const AnswerMix& m : p.answer_mix) {
     uint64_t total = 0;
     for (const auto& [answer, n] : m.answers) total += n;
@@ -397,9 +408,10 @@ std::string AnswerMixTable(const RunPicture& p) {
 }
 
 std::string RulesTable(const Verdict& verdict) {
-  std::string s = "<table class=\"rules\"><tr><th>rule</th><th>what</th>"
-                  "<th class=\"num\">checked</th><th class=\"num\">failed</th>"
-                  "<th>verdict</th></tr>";
+  std::string s =
+      "<table class=\"rules\"><tr><th>rule</th><th>what</th>"
+      "<th class=\"num\">checked</th><th class=\"num\">failed</th>"
+      "<th>verdict</th></tr>";
   for (const RuleResult& r : verdict.rules) {
     s += "<tr class=\"rule\" data-rule=\"" + HtmlEscape(r.rule) +
          "\" data-passed=\"" + (r.passed() ? "1" : "0") + "\"><td><b>" +
@@ -439,25 +451,26 @@ std::string ScenarioSection(const RunPicture& p, size_t index,
     if (!r.passed()) failing += (failing.empty() ? "" : ",") + r.rule;
   }
   std::string s = "<section class=\"scenario card\" id=\"" + Anchor(index) +
-                  "\" data-name=\"" + HtmlEscape(o.name) +
-                  "\" data-passed=\"" + (v.passed() ? "1" : "0") +
-                  "\" data-deliveries=\"" + std::to_string(v.deliveries) +
-                  "\" data-attempts=\"" + std::to_string(v.attempts) +
-                  "\" data-delivered=\"" + std::to_string(v.delivered) +
-                  "\" data-gave-up=\"" + std::to_string(v.gave_up) +
-                  "\" data-held=\"" + std::to_string(v.held) +
-                  "\" data-lanes=\"" + std::to_string(p.lanes.size()) +
-                  "\" data-lane-limit=\"" + std::to_string(options.max_lanes) +
+                  "\" data-name=\"" + HtmlEscape(o.name) + "\" data-passed=\"" +
+                  (v.passed() ? "1" : "0") + "\" data-deliveries=\"" +
+                  std::to_string(v.deliveries) + "\" data-attempts=\"" +
+                  std::to_string(v.attempts) + "\" data-delivered=\"" +
+                  std::to_string(v.delivered) + "\" data-gave-up=\"" +
+                  std::to_string(v.gave_up) + "\" data-held=\"" +
+                  std::to_string(v.held) + "\" data-lanes=\"" +
+                  std::to_string(p.lanes.size()) + "\" data-lane-limit=\"" +
+                  std::to_string(options.max_lanes) +
                   "\" data-failing-rules=\"" + HtmlEscape(failing) + "\">\n";
   s += "<h2>" +
        std::string(v.passed() ? "<span class=\"pill pass\">PASS</span> "
                               : "<span class=\"pill fail\">FAIL</span> ") +
        HtmlEscape(o.name) + "</h2>\n";
-  s += "<div class=\"muted\">" + HtmlEscape(o.file) + " &#xB7; seed " +
-       std::to_string(o.seed) + " &#xB7; " + HtmlEscape(o.mode) +
-       (o.mode == "http" ? " world at time scale " + FixedNumber(o.time_scale, 4)
-                         : std::string(" world (virtual time)")) +
-       "</div>\n";
+  s +=
+      "<div class=\"muted\">" + HtmlEscape(o.file) + " &#xB7; seed " +
+      std::to_string(o.seed) + " &#xB7; " + HtmlEscape(o.mode) +
+      (o.mode == "http" ? " world at time scale " + FixedNumber(o.time_scale, 4)
+                        : std::string(" world (virtual time)")) +
+      "</div>\n";
   if (!p.description.empty()) {
     s += "<p>" + HtmlEscape(p.description) + "</p>\n";
   }
@@ -473,8 +486,8 @@ std::string ScenarioSection(const RunPicture& p, size_t index,
   s += "<h3>Verdict per rule</h3>\n" + RulesTable(v) + "\n";
   s += "<h3>Attempt timeline</h3>\n";
   s += "<p class=\"note lanes-note\">" + GroupedNumber(p.lanes.size()) +
-       " of " + GroupedNumber(v.deliveries) +
-       " deliveries drawn (at most " + std::to_string(options.max_lanes) +
+       " of " + GroupedNumber(v.deliveries) + " deliveries drawn (at most " +
+       std::to_string(options.max_lanes) +
        " per scenario: those named in a finding first, then those that gave "
        "up (at most half of the lanes left while others wait), then a sample "
        "seeded by the scenario's seed), one lane each, grouped by hook.</p>\n";
@@ -494,11 +507,15 @@ MarkClass ClassifyAttempt(const AttemptResult& r) {
   switch (r.error) {
     case AttemptError::kNone:
       return r.IsSuccess() ? MarkClass::k2xx : MarkClass::kNon2xx;
-    case AttemptError::kTimeout: return MarkClass::kTimeout;
-    case AttemptError::kReset: return MarkClass::kReset;
-    case AttemptError::kRefused: return MarkClass::kRefused;
+    case AttemptError::kTimeout:
+      return MarkClass::kTimeout;
+    case AttemptError::kReset:
+      return MarkClass::kReset;
+    case AttemptError::kRefused:
+      return MarkClass::kRefused;
     case AttemptError::kEmptyReply:
-    case AttemptError::kMalformed: return MarkClass::kBroken;
+    case AttemptError::kMalformed:
+      return MarkClass::kBroken;
   }
   return MarkClass::kBroken;
 }
@@ -570,14 +587,21 @@ RunPicture CollectRunPicture(const RunRecord& run,
     if (d.hook < p.hooks.size()) ++p.hooks[d.hook].deliveries;
     AttemptCount& count = p.attempts_per_delivery[d.attempts];
     switch (d.state) {
-      case DeliveryState::kDelivered: ++count.delivered; break;
-      case DeliveryState::kGaveUp: ++count.gave_up; break;
-      case DeliveryState::kHeld: ++count.held; break;
-      default: ++count.open;
+      case DeliveryState::kDelivered:
+        ++count.delivered;
+        break;
+      case DeliveryState::kGaveUp:
+        ++count.gave_up;
+        break;
+      case DeliveryState::kHeld:
+        ++count.held;
+        break;
+      default:
+        ++count.open;
     }
-    const int tier = named.count(d.id)                       ? 0
+    const int tier = named.count(d.id)                   ? 0
                      : d.state == DeliveryState::kGaveUp ? 1
-                                                             : 2;
+                                                         : 2;
     order.emplace_back(tier, Hash64(d.id, outcome.seed), i);
   }
   // Findings first; gave-ups take at most half of the lanes left while
@@ -591,8 +615,8 @@ RunPicture CollectRunPicture(const RunRecord& run,
   const size_t keep = std::min(options.max_lanes, order.size());
   const size_t left = keep - std::min(keep, findings);
   const size_t others = order.size() - findings - gave_up;
-  const size_t take_gave_up =
-      std::min(gave_up, std::max(left - std::min(left, others), (left + 1) / 2));
+  const size_t take_gave_up = std::min(
+      gave_up, std::max(left - std::min(left, others), (left + 1) / 2));
   std::vector<std::tuple<int, uint64_t, uint32_t>> chosen;
   chosen.reserve(keep);
   size_t taken_gave_up = 0;
@@ -605,7 +629,8 @@ RunPicture CollectRunPicture(const RunRecord& run,
   std::sort(order.begin(), order.end(), [&](const auto& a, const auto& b) {
     const Delivery& da = deliveries[std::get<2>(a)];
     const Delivery& db = deliveries[std::get<2>(b)];
-    return std::tie(da.hook, std::get<2>(a)) < std::tie(db.hook, std::get<2>(b));
+    return std::tie(da.hook, std::get<2>(a)) <
+           std::tie(db.hook, std::get<2>(b));
   });
   std::vector<int32_t> lane_of(deliveries.size(), -1);
   for (const auto& [tier, score, i] : order) {
@@ -640,14 +665,14 @@ RunPicture CollectRunPicture(const RunRecord& run,
   for (const auto& receiver : run.receivers) {
     AnswerMix mix;
     mix.name = receiver->name();
-    receiver->WithJournal([&mix](const Journal& j) { mix.answers = j.answers(); });
+    receiver->WithJournal(
+        [&mix](const Journal& j) { mix.answers = j.answers(); });
     p.answer_mix.push_back(std::move(mix));
   }
   for (size_t h = 0; h < hooks.size(); ++h) {
     if (h < run.hook_receiver.size() && run.hook_receiver[h] < 0) {
-      p.answer_mix.push_back(
-          {"hook " + hooks[h].id + " (" + hooks[h].url + ")", true,
-           sender_side[h]});
+      p.answer_mix.push_back({"hook " + hooks[h].id + " (" + hooks[h].url + ")",
+                              true, sender_side[h]});
     }
   }
   return p;
@@ -663,16 +688,15 @@ std::string RenderRunHtml(const std::vector<RunPicture>& pictures,
     attempts += p.outcome.verdict.attempts;
   }
   const size_t failed = pictures.size() - passed;
-  std::string s = PageStart("hooksim run: " + std::to_string(passed) + " of " +
-                            std::to_string(pictures.size()) +
-                            " scenarios passed");
+  std::string s =
+      PageStart("hooksim run: " + std::to_string(passed) + " of " +
+                std::to_string(pictures.size()) + " scenarios passed");
   s += "<header class=\"top\"><h1>hooksim run report</h1><div class=\"sub\">"
        "webhook delivery checked against the contract (C1-C8 and each "
        "scenario's expectations)" +
-       (options.command.empty()
-            ? std::string()
-            : " &#xB7; <span class=\"mono\">" + HtmlEscape(options.command) +
-                  "</span>") +
+       (options.command.empty() ? std::string()
+                                : " &#xB7; <span class=\"mono\">" +
+                                      HtmlEscape(options.command) + "</span>") +
        "</div></header>\n<main>\n";
   s += "<div class=\"kpis summary\" data-scenarios=\"" +
        std::to_string(pictures.size()) + "\" data-passed=\"" +
@@ -695,9 +719,10 @@ std::string RenderRunHtml(const std::vector<RunPicture>& pictures,
     const Verdict& v = o.verdict;
     std::string rules;
     for (const RuleResult& r : v.rules) {
-      rules += "<span class=\"pill " + std::string(r.passed() ? "pass" : "fail") +
-               "\" title=\"" + HtmlEscape(r.rule + " " + r.title) + "\">" +
-               HtmlEscape(r.rule) + "</span> ";
+      rules += "<span class=\"pill " +
+               std::string(r.passed() ? "pass" : "fail") + "\" title=\"" +
+               HtmlEscape(r.rule + " " + r.title) + "\">" + HtmlEscape(r.rule) +
+               "</span> ";
     }
     s += "<tr><td>" +
          std::string(v.passed() ? "<span class=\"pill pass\">PASS</span>"

@@ -4,6 +4,7 @@
 #include <string_view>
 #include <utility>
 
+#include "sim/contract/contract.h"
 #include "sim/contract/http_types.h"
 
 namespace hooksim {
@@ -102,8 +103,10 @@ void Journal::Count(const JournalEntry& entry, const DeliveryLookup& lookup) {
     ++c.body_changes;
   }
   c.last_at = entry.at;
-  if (entry.method != "POST") ++c.non_post;
-  if (!IsJsonContentType(entry.content_type)) ++c.bad_content_type;
+  if (!DivshotContract().MethodOk(entry.method)) ++c.non_post;
+  if (!DivshotContract().ContentTypeOk(entry.content_type)) {
+    ++c.bad_content_type;
+  }
   if (!entry.schema_valid) {
     if (c.schema_invalid == 0) c.first_schema_issue = entry.schema_issue;
     ++c.schema_invalid;

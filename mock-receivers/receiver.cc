@@ -116,7 +116,7 @@ Reply MockReceiver::Handle(const HttpRequest& request, TimePoint now,
   if (e.schema_valid) {
     e.schema_issue.clear();
   } else {
-    e.schema_issue = verdict->issues.front().rule + " " + verdict->FirstIssue();
+    e.schema_issue = std::string(RuleId(verdict->issues.front().rule)) + " " + verdict->FirstIssue();
   }
   e.reply = reply;
   e.signature = reply.signature;

@@ -41,7 +41,7 @@ CaseObservation Exited(int code, std::vector<ObservedRequest> requests) {
   return o;
 }
 
-RuleVerdict Rule(const std::vector<RuleVerdict>& verdicts,
+RuleVerdict Row(const std::vector<RuleVerdict>& verdicts,
                  const std::string& rule) {
   for (const RuleVerdict& v : verdicts) {
     if (v.rule == rule) return v;
@@ -63,15 +63,15 @@ TEST(ConformJudgeTest, SixAttemptsOnAlways500PassEveryRule) {
       JudgeCase(c, Exited(1, Repeat(c.events[0], Answer{500}, 6)));
   ASSERT_EQ(verdicts.size(), 6u);
   for (const RuleVerdict& v : verdicts) {
-    EXPECT_EQ(v.verdict, Verdict::kPass) << v.rule << ": " << v.message;
+    EXPECT_EQ(v.verdict, CaseVerdict::kPass) << v.rule << ": " << v.message;
   }
 }
 
 TEST(ConformJudgeTest, StoppingAfter404SaysSoWithTheCounts) {
   const ConformCase c = Case("not-found-404");
-  const RuleVerdict& v = Rule(
+  const RuleVerdict& v = Row(
       JudgeCase(c, Exited(1, Repeat(c.events[0], Answer{404}, 1))), "attempts");
-  EXPECT_EQ(v.verdict, Verdict::kFail);
+  EXPECT_EQ(v.verdict, CaseVerdict::kFail);
   EXPECT_EQ(v.expected, "6 attempts");
   EXPECT_EQ(v.seen, "1 attempt");
   EXPECT_NE(v.message.find("expected 6 attempts, saw 1: the sender stopped "
@@ -88,8 +88,8 @@ TEST(ConformJudgeTest, TooFewWhenTheBudgetEndedSaysTheBudget) {
   o.sender.ended = true;
   o.sender.stopped = true;
   o.sender.signal = 15;
-  const RuleVerdict& v = Rule(JudgeCase(c, o), "attempts");
-  EXPECT_EQ(v.verdict, Verdict::kFail);
+  const RuleVerdict& v = Row(JudgeCase(c, o), "attempts");
+  EXPECT_EQ(v.verdict, CaseVerdict::kFail);
   EXPECT_NE(v.message.find("saw 3"), std::string::npos);
   EXPECT_NE(v.message.find("within the 60.0 s budget"), std::string::npos)
       << v.message;
@@ -97,9 +97,9 @@ TEST(ConformJudgeTest, TooFewWhenTheBudgetEndedSaysTheBudget) {
 
 TEST(ConformJudgeTest, RetryAfterA2xxIsAC5Failure) {
   const ConformCase c = Case("ok-200");
-  const RuleVerdict& v = Rule(
+  const RuleVerdict& v = Row(
       JudgeCase(c, Exited(0, Repeat(c.events[0], Answer{200}, 2))), "attempts");
-  EXPECT_EQ(v.verdict, Verdict::kFail);
+  EXPECT_EQ(v.verdict, CaseVerdict::kFail);
   EXPECT_NE(v.message.find("retried after the 200 of attempt 1 (C5)"),
             std::string::npos)
       << v.message;
@@ -107,34 +107,34 @@ TEST(ConformJudgeTest, RetryAfterA2xxIsAC5Failure) {
 
 TEST(ConformJudgeTest, SevenAttemptsAreTooMany) {
   const ConformCase c = Case("always-500");
-  const RuleVerdict& v = Rule(
+  const RuleVerdict& v = Row(
       JudgeCase(c, Exited(1, Repeat(c.events[0], Answer{500}, 7))), "attempts");
-  EXPECT_EQ(v.verdict, Verdict::kFail);
+  EXPECT_EQ(v.verdict, CaseVerdict::kFail);
   EXPECT_NE(v.message.find("kept retrying past 6 attempts"), std::string::npos)
       << v.message;
 }
 
 TEST(ConformJudgeTest, ASenderWithoutTimeoutTakesTheHeldAnswer) {
   const ConformCase c = Case("reply-past-timeout");
-  const RuleVerdict& v = Rule(
+  const RuleVerdict& v = Row(
       JudgeCase(c, Exited(0, Repeat(c.events[0], Answer{200}, 1))), "attempts");
-  EXPECT_EQ(v.verdict, Verdict::kFail);
+  EXPECT_EQ(v.verdict, CaseVerdict::kFail);
   EXPECT_NE(v.message.find("its timeout is missing or longer"),
             std::string::npos)
       << v.message;
   // Six abandoned answers: every attempt timed out and was retried.
   auto six = Repeat(c.events[0], Answer{200}, 6);
   for (auto& r : six) r.abandoned = true;
-  EXPECT_EQ(Rule(JudgeCase(c, Exited(1, six)), "attempts").verdict,
-            Verdict::kPass);
+  EXPECT_EQ(Row(JudgeCase(c, Exited(1, six)), "attempts").verdict,
+            CaseVerdict::kPass);
 }
 
 TEST(ConformJudgeTest, TimingOutOnTheSlow2xxIsExplained) {
   const ConformCase c = Case("slow-2xx");
   auto requests = Repeat(c.events[0], Answer{200}, 2);
   requests[0].abandoned = true;
-  const RuleVerdict& v = Rule(JudgeCase(c, Exited(0, requests)), "attempts");
-  EXPECT_EQ(v.verdict, Verdict::kFail);
+  const RuleVerdict& v = Row(JudgeCase(c, Exited(0, requests)), "attempts");
+  EXPECT_EQ(v.verdict, CaseVerdict::kFail);
   EXPECT_NE(v.message.find("its timeout is shorter"), std::string::npos)
       << v.message;
 }
@@ -144,8 +144,8 @@ TEST(ConformJudgeTest, NothingSentNamesTheExitCodeAndStderr) {
   CaseObservation o = Exited(127, {});
   o.sender.stderr_text = "sh: 1: no-such-sender: not found\n";
   const auto verdicts = JudgeCase(c, o);
-  const RuleVerdict& attempts = Rule(verdicts, "attempts");
-  EXPECT_EQ(attempts.verdict, Verdict::kFail);
+  const RuleVerdict& attempts = Row(verdicts, "attempts");
+  EXPECT_EQ(attempts.verdict, CaseVerdict::kFail);
   EXPECT_NE(attempts.message.find("saw 0: the sender exited with 127 after "
                                   "1.2 s and sent nothing (stderr: sh: 1: "
                                   "no-such-sender: not found)"),
@@ -153,8 +153,8 @@ TEST(ConformJudgeTest, NothingSentNamesTheExitCodeAndStderr) {
       << attempts.message;
   for (const char* rule : {"method", "content-type", "body-shape",
                            "release-schema", "body-unchanged"}) {
-    const RuleVerdict& v = Rule(verdicts, rule);
-    EXPECT_EQ(v.verdict, Verdict::kCouldNotJudge) << rule;
+    const RuleVerdict& v = Row(verdicts, rule);
+    EXPECT_EQ(v.verdict, CaseVerdict::kCouldNotJudge) << rule;
     EXPECT_NE(v.message.find("sent nothing"), std::string::npos) << rule;
   }
 }
@@ -165,29 +165,29 @@ TEST(ConformJudgeTest, ShapeRulesNameWhatWasWrong) {
   r.method = "PUT";
   r.content_type = "text/plain";
   const auto verdicts = JudgeCase(c, Exited(0, {r}));
-  EXPECT_EQ(Rule(verdicts, "method").verdict, Verdict::kFail);
-  EXPECT_EQ(Rule(verdicts, "method").seen, "PUT on 1 of 1 requests");
-  EXPECT_EQ(Rule(verdicts, "content-type").seen,
+  EXPECT_EQ(Row(verdicts, "method").verdict, CaseVerdict::kFail);
+  EXPECT_EQ(Row(verdicts, "method").seen, "PUT on 1 of 1 requests");
+  EXPECT_EQ(Row(verdicts, "content-type").seen,
             "Content-Type: text/plain on 1 of 1 requests");
-  EXPECT_EQ(Rule(verdicts, "attempts").verdict, Verdict::kPass);
+  EXPECT_EQ(Row(verdicts, "attempts").verdict, CaseVerdict::kPass);
   // A charset parameter is still application/json.
   r.method = "POST";
   r.content_type = "application/json; charset=utf-8";
-  EXPECT_EQ(Rule(JudgeCase(c, Exited(0, {r})), "content-type").verdict,
-            Verdict::kPass);
+  EXPECT_EQ(Row(JudgeCase(c, Exited(0, {r})), "content-type").verdict,
+            CaseVerdict::kPass);
 }
 
 TEST(ConformJudgeTest, RequestsToAnotherPathAreNotAttempts) {
   const ConformCase c = Case("ok-200");
   ObservedRequest r = Request(c.events[0], Answer{200});
   r.target = "/other?x=1";
-  const RuleVerdict v = Rule(JudgeCase(c, Exited(0, {r})), "attempts");
-  EXPECT_EQ(v.verdict, Verdict::kFail);
+  const RuleVerdict v = Row(JudgeCase(c, Exited(0, {r})), "attempts");
+  EXPECT_EQ(v.verdict, CaseVerdict::kFail);
   EXPECT_NE(v.message.find("a request went to /other"), std::string::npos)
       << v.message;
   r.target = "/hook?x=1";  // A query string is still the hook path.
-  EXPECT_EQ(Rule(JudgeCase(c, Exited(0, {r})), "attempts").verdict,
-            Verdict::kPass);
+  EXPECT_EQ(Row(JudgeCase(c, Exited(0, {r})), "attempts").verdict,
+            CaseVerdict::kPass);
 }
 
 TEST(ConformJudgeTest, SchemaIssuesSplitIntoC3AndC4) {
@@ -195,12 +195,12 @@ TEST(ConformJudgeTest, SchemaIssuesSplitIntoC3AndC4) {
   ObservedRequest r = Request(c.events[0], Answer{200});
   r.schema_issue = "C4 /data/release/version: must be an integer";
   auto verdicts = JudgeCase(c, Exited(0, {r}));
-  EXPECT_EQ(Rule(verdicts, "body-shape").verdict, Verdict::kPass);
-  EXPECT_EQ(Rule(verdicts, "release-schema").verdict, Verdict::kFail);
+  EXPECT_EQ(Row(verdicts, "body-shape").verdict, CaseVerdict::kPass);
+  EXPECT_EQ(Row(verdicts, "release-schema").verdict, CaseVerdict::kFail);
   r.schema_issue = "C3 : not JSON";
   verdicts = JudgeCase(c, Exited(0, {r}));
-  EXPECT_EQ(Rule(verdicts, "body-shape").verdict, Verdict::kFail);
-  EXPECT_EQ(Rule(verdicts, "release-schema").verdict, Verdict::kCouldNotJudge);
+  EXPECT_EQ(Row(verdicts, "body-shape").verdict, CaseVerdict::kFail);
+  EXPECT_EQ(Row(verdicts, "release-schema").verdict, CaseVerdict::kCouldNotJudge);
 }
 
 TEST(ConformJudgeTest, AChangedBodyFailsC7) {
@@ -209,11 +209,11 @@ TEST(ConformJudgeTest, AChangedBodyFailsC7) {
   const auto verdicts =
       JudgeCase(c, Exited(0, {Request(c.events[0], Answer{503}, 0),
                               Request(reformatted, Answer{200}, 100)}));
-  const RuleVerdict& v = Rule(verdicts, "body-unchanged");
-  EXPECT_EQ(v.verdict, Verdict::kFail);
+  const RuleVerdict& v = Row(verdicts, "body-unchanged");
+  EXPECT_EQ(v.verdict, CaseVerdict::kFail);
   EXPECT_NE(v.message.find("changed the body"), std::string::npos);
   // With one event the attempts are still counted.
-  EXPECT_EQ(Rule(verdicts, "attempts").verdict, Verdict::kPass);
+  EXPECT_EQ(Row(verdicts, "attempts").verdict, CaseVerdict::kPass);
 }
 
 TEST(ConformJudgeTest, SeveralEventsAreCountedPerEvent) {
@@ -224,16 +224,16 @@ TEST(ConformJudgeTest, SeveralEventsAreCountedPerEvent) {
     requests.push_back(Request(c.events[i], Answer{503}));
     if (i != 1) requests.push_back(Request(c.events[i], Answer{200}));
   }
-  const RuleVerdict& v = Rule(JudgeCase(c, Exited(0, requests)), "attempts");
-  EXPECT_EQ(v.verdict, Verdict::kFail);
+  const RuleVerdict& v = Row(JudgeCase(c, Exited(0, requests)), "attempts");
+  EXPECT_EQ(v.verdict, CaseVerdict::kFail);
   EXPECT_EQ(v.seen, "2, 1, 2 attempts");
   EXPECT_NE(v.message.find("event 2 of 3: expected 2 attempts, saw 1: the "
                            "sender stopped after 503"),
             std::string::npos)
       << v.message;
   requests.push_back(Request(c.events[1], Answer{200}));
-  EXPECT_EQ(Rule(JudgeCase(c, Exited(0, requests)), "attempts").verdict,
-            Verdict::kPass);
+  EXPECT_EQ(Row(JudgeCase(c, Exited(0, requests)), "attempts").verdict,
+            CaseVerdict::kPass);
 }
 
 TEST(ConformJudgeTest, DeliveryIdsMustStayWithTheirEvent) {
@@ -246,12 +246,12 @@ TEST(ConformJudgeTest, DeliveryIdsMustStayWithTheirEvent) {
       requests.push_back(r);
     }
   }
-  EXPECT_EQ(Rule(JudgeCase(c, Exited(0, requests)), "body-unchanged").verdict,
-            Verdict::kPass);
+  EXPECT_EQ(Row(JudgeCase(c, Exited(0, requests)), "body-unchanged").verdict,
+            CaseVerdict::kPass);
   requests[1].delivery_id = "other";
   const RuleVerdict& v =
-      Rule(JudgeCase(c, Exited(0, requests)), "body-unchanged");
-  EXPECT_EQ(v.verdict, Verdict::kFail);
+      Row(JudgeCase(c, Exited(0, requests)), "body-unchanged");
+  EXPECT_EQ(v.verdict, CaseVerdict::kFail);
   EXPECT_NE(v.seen.find("event 1 sent under 2 delivery ids"), std::string::npos)
       << v.seen;
 }
@@ -259,20 +259,20 @@ TEST(ConformJudgeTest, DeliveryIdsMustStayWithTheirEvent) {
 TEST(ConformJudgeTest, FollowingTheRedirectFails) {
   const ConformCase c = Case("redirect-302");
   auto requests = Repeat(c.events[0], Answer{302}, 6);
-  EXPECT_EQ(Rule(JudgeCase(c, Exited(1, requests)), "no-redirect").verdict,
-            Verdict::kPass);
+  EXPECT_EQ(Row(JudgeCase(c, Exited(1, requests)), "no-redirect").verdict,
+            CaseVerdict::kPass);
   ObservedRequest follow = Request("", Answer{302});
   follow.method = "GET";
   follow.target = kRedirectLocation;
   follow.content_type = "";
   requests.push_back(follow);
   const auto verdicts = JudgeCase(c, Exited(1, requests));
-  const RuleVerdict& v = Rule(verdicts, "no-redirect");
-  EXPECT_EQ(v.verdict, Verdict::kFail);
+  const RuleVerdict& v = Row(verdicts, "no-redirect");
+  EXPECT_EQ(v.verdict, CaseVerdict::kFail);
   EXPECT_EQ(v.seen, "1 GET requests to the Location");
   // The follow-up is not an attempt, nor judged as one by C1/C2.
-  EXPECT_EQ(Rule(verdicts, "attempts").verdict, Verdict::kPass);
-  EXPECT_EQ(Rule(verdicts, "method").verdict, Verdict::kPass);
+  EXPECT_EQ(Row(verdicts, "attempts").verdict, CaseVerdict::kPass);
+  EXPECT_EQ(Row(verdicts, "method").verdict, CaseVerdict::kPass);
 }
 
 TEST(ConformJudgeTest, InterruptedCasesAreNotJudged) {
@@ -280,7 +280,7 @@ TEST(ConformJudgeTest, InterruptedCasesAreNotJudged) {
   CaseObservation o = Exited(0, Repeat(c.events[0], Answer{200}, 1));
   o.interrupted = true;
   for (const RuleVerdict& v : JudgeCase(c, o)) {
-    EXPECT_EQ(v.verdict, Verdict::kCouldNotJudge) << v.rule;
+    EXPECT_EQ(v.verdict, CaseVerdict::kCouldNotJudge) << v.rule;
   }
 }
 

@@ -38,7 +38,7 @@ TEST(HostileInputTest, PayloadWithANumberOverflowIsAC3Issue) {
           ->Validate(std::string(R"({"event":"release","data":{"n":)") +
                      kOverflowNumber + "}}");
   ASSERT_FALSE(verdict.valid());
-  EXPECT_EQ(verdict.issues[0].rule, "C3");
+  EXPECT_EQ(RuleId(verdict.issues[0].rule), "C3");
   EXPECT_NE(verdict.FirstIssue().find("not JSON"), std::string::npos)
       << verdict.FirstIssue();
 }

@@ -97,7 +97,7 @@ TEST(HttpWorldTest, SlowAnswerPastTheTimeoutIsATimeoutAndAbandoned) {
   EXPECT_EQ(d.last.error, AttemptError::kTimeout);
   const Verdict v = Verify(run->Record());
   for (const RuleResult& r : v.rules) {
-    EXPECT_TRUE(r.passed()) << r.rule << " " << r.title;
+    EXPECT_TRUE(r.passed()) << r.id() << " " << r.title();
   }
 }
 
@@ -139,7 +139,7 @@ TEST(HttpWorldTest, DribbleWithinAndPastTheTimeout) {
     }
     const Verdict v = Verify(run->Record());
     for (const RuleResult& r : v.rules) {
-      EXPECT_TRUE(r.passed()) << latency_ms << " ms: " << r.rule;
+      EXPECT_TRUE(r.passed()) << latency_ms << " ms: " << r.id();
     }
   }
 }

@@ -115,7 +115,7 @@ std::unique_ptr<RunResult> MustRun(const Scenario& s, World world,
 std::string DescribeRules(const Verdict& v) {
   std::string text;
   for (const RuleResult& r : v.rules) {
-    text += r.rule + (r.passed() ? "=pass " : "=FAIL ");
+    text += std::string(r.id()) + (r.passed() ? "=pass " : "=FAIL ");
   }
   return text;
 }

@@ -38,7 +38,7 @@ Json Deploy() {
 std::string Describe(const PayloadVerdict& verdict) {
   std::string out;
   for (const PayloadIssue& issue : verdict.issues) {
-    out += issue.rule + " " + issue.pointer + ": " + issue.message + "\n";
+    out += std::string(RuleId(issue.rule)) + " " + issue.pointer + ": " + issue.message + "\n";
   }
   return out;
 }
@@ -47,7 +47,7 @@ std::string Describe(const PayloadVerdict& verdict) {
 void ExpectOneIssue(const PayloadVerdict& verdict, const std::string& rule,
                     const std::string& pointer) {
   ASSERT_EQ(verdict.issues.size(), 1u) << Describe(verdict);
-  EXPECT_EQ(verdict.issues[0].rule, rule) << Describe(verdict);
+  EXPECT_EQ(RuleId(verdict.issues[0].rule), rule) << Describe(verdict);
   EXPECT_EQ(verdict.issues[0].pointer, pointer) << Describe(verdict);
   EXPECT_FALSE(verdict.issues[0].message.empty());
 }
@@ -261,7 +261,7 @@ TEST(PayloadValidatorTest, TwoBadFieldsAreTwoIssues) {
   std::sort(pointers.begin(), pointers.end());
   EXPECT_EQ(pointers, (std::vector<std::string>{"/data/release/timestamp",
                                                 "/data/release/version"}));
-  for (const PayloadIssue& issue : verdict.issues) EXPECT_EQ(issue.rule, "C4");
+  for (const PayloadIssue& issue : verdict.issues) EXPECT_EQ(RuleId(issue.rule), "C4");
 }
 
 TEST(PayloadValidatorTest, GarbageDoesNotCrash) {

@@ -24,9 +24,9 @@ std::unique_ptr<RunResult> RunIt(const Scenario& s, RunOptions options = {}) {
   return r.ok() ? std::move(r).value() : nullptr;
 }
 
-const RuleResult& Rule(const Verdict& v, const std::string& rule) {
+const RuleResult& RuleOf(const Verdict& v, const std::string& rule) {
   for (const RuleResult& r : v.rules) {
-    if (r.rule == rule) return r;
+    if (r.id() == rule) return r;
   }
   ADD_FAILURE() << "no rule " << rule;
   static RuleResult none;
@@ -37,7 +37,7 @@ std::string Failures(const Verdict& v) {
   std::string out;
   for (const RuleResult& r : v.rules) {
     for (const Finding& f : r.examples) {
-      out += r.rule + " " + f.side + " " + f.subject + ": expected " +
+      out += std::string(r.id()) + " " + f.side + " " + f.subject + ": expected " +
              f.expected + "; got " + f.actual + "\n";
     }
   }
@@ -55,8 +55,8 @@ TEST_P(BundledScenarioTest, PassesEveryRule) {
   EXPECT_EQ(v.deliveries, s.DeliveryCount());
   EXPECT_EQ(v.delivered + v.gave_up + v.held, v.deliveries);
   for (const RuleResult& r : v.rules) {
-    if (r.rule == "C4" || r.rule == "expect") continue;
-    EXPECT_GT(r.checked, 0u) << r.rule << " checked nothing";
+    if (r.id() == "C4" || r.id() == "expect") continue;
+    EXPECT_GT(r.checked, 0u) << r.id() << " checked nothing";
   }
 }
 
@@ -153,7 +153,7 @@ TEST(RunnerTest, TooFewRetriesBreaksC6FromBothSides) {
   ASSERT_NE(run, nullptr);
   const Verdict v = Verify(run->Record());
   EXPECT_FALSE(v.passed());
-  const RuleResult& c6 = Rule(v, "C6");
+  const RuleResult& c6 = RuleOf(v, "C6");
   EXPECT_EQ(c6.failed, 6u);  // 3 deliveries x (sender + receiver).
   bool sender = false, receiver = false;
   for (const Finding& f : c6.examples) {
@@ -167,7 +167,7 @@ TEST(RunnerTest, TooFewRetriesBreaksC6FromBothSides) {
   }
   EXPECT_TRUE(sender);
   EXPECT_TRUE(receiver);
-  EXPECT_TRUE(Rule(v, "expect").passed());  // Its outcome is gave_up.
+  EXPECT_TRUE(RuleOf(v, "expect").passed());  // Its outcome is gave_up.
 }
 
 TEST(RunnerTest, AWrongExpectationFailsOnlyTheExpectation) {
@@ -176,9 +176,9 @@ TEST(RunnerTest, AWrongExpectationFailsOnlyTheExpectation) {
   ASSERT_NE(run, nullptr);
   const Verdict v = Verify(run->Record());
   EXPECT_FALSE(v.passed());
-  EXPECT_EQ(Rule(v, "expect").failed, 2u);
+  EXPECT_EQ(RuleOf(v, "expect").failed, 2u);
   for (const char* rule : {"C1", "C2", "C3", "C4", "C5", "C6", "C7", "C8"}) {
-    EXPECT_TRUE(Rule(v, rule).passed()) << rule;
+    EXPECT_TRUE(RuleOf(v, rule).passed()) << rule;
   }
 }
 
@@ -267,26 +267,26 @@ bool FailedOnBothSides(const RuleResult& r) {
 
 TEST(RunnerTest, VerifierCatchesAMethodChange) {
   const Verdict v = RunWithBadSender(BadSender::Fault::kPutOnRetry);
-  EXPECT_FALSE(Rule(v, "C1").passed());
-  EXPECT_TRUE(FailedOnBothSides(Rule(v, "C1")));
-  EXPECT_TRUE(Rule(v, "C2").passed());
+  EXPECT_FALSE(RuleOf(v, "C1").passed());
+  EXPECT_TRUE(FailedOnBothSides(RuleOf(v, "C1")));
+  EXPECT_TRUE(RuleOf(v, "C2").passed());
 }
 
 TEST(RunnerTest, VerifierCatchesAWrongContentType) {
   const Verdict v = RunWithBadSender(BadSender::Fault::kTextPlain);
-  EXPECT_FALSE(Rule(v, "C2").passed());
-  EXPECT_TRUE(FailedOnBothSides(Rule(v, "C2")));
+  EXPECT_FALSE(RuleOf(v, "C2").passed());
+  EXPECT_TRUE(FailedOnBothSides(RuleOf(v, "C2")));
 }
 
 TEST(RunnerTest, VerifierCatchesABodyThatChangesOnRetry) {
   const Verdict v = RunWithBadSender(BadSender::Fault::kBodyChangesOnRetry);
-  EXPECT_FALSE(Rule(v, "C7").passed());
-  EXPECT_TRUE(FailedOnBothSides(Rule(v, "C7")));
+  EXPECT_FALSE(RuleOf(v, "C7").passed());
+  EXPECT_TRUE(FailedOnBothSides(RuleOf(v, "C7")));
 }
 
 TEST(RunnerTest, VerifierCatchesADeliveryThatNeverArrives) {
   const Verdict v = RunWithBadSender(BadSender::Fault::kSwallowOneDelivery);
-  const RuleResult& c8 = Rule(v, "C8");
+  const RuleResult& c8 = RuleOf(v, "C8");
   EXPECT_FALSE(c8.passed());
   bool never_arrived = false;
   for (const Finding& f : c8.examples) {
@@ -295,7 +295,7 @@ TEST(RunnerTest, VerifierCatchesADeliveryThatNeverArrives) {
   EXPECT_TRUE(never_arrived) << Failures(v);
   // The sender's side shows it too: the wire recorder saw the stand-in
   // requests without a delivery id, and none of that delivery's attempts.
-  EXPECT_FALSE(Rule(v, "C7").passed());
+  EXPECT_FALSE(RuleOf(v, "C7").passed());
 }
 
 TEST(RunnerTest, PausedHookReceivesNothing) {
@@ -320,9 +320,9 @@ TEST(RunnerTest, InvalidPayloadsFailC3AndC4UnlessExpected) {
   auto run = RunIt(*s);
   ASSERT_NE(run, nullptr);
   Verdict v = Verify(run->Record());
-  EXPECT_FALSE(Rule(v, "C3").passed());
-  EXPECT_FALSE(Rule(v, "C4").passed());
-  EXPECT_TRUE(FailedOnBothSides(Rule(v, "C3")));
+  EXPECT_FALSE(RuleOf(v, "C3").passed());
+  EXPECT_FALSE(RuleOf(v, "C4").passed());
+  EXPECT_TRUE(FailedOnBothSides(RuleOf(v, "C3")));
 
   s->expect.all_payloads_schema_valid = false;
   run = RunIt(*s);
@@ -334,7 +334,7 @@ TEST(RunnerTest, InvalidPayloadsFailC3AndC4UnlessExpected) {
   good.expect.all_payloads_schema_valid = false;
   run = RunIt(good);
   v = Verify(run->Record());
-  EXPECT_FALSE(Rule(v, "expect").passed());
+  EXPECT_FALSE(RuleOf(v, "expect").passed());
 }
 
 }  // namespace
@@ -422,7 +422,7 @@ TEST(PauseVerifierTest, ARequestReachingAPausedHookFailsC8AtTheReceiver) {
   auto run = RunIt(s, options);
   ASSERT_NE(run, nullptr);
   const Verdict v = Verify(run->Record());
-  const RuleResult& c8 = Rule(v, "C8");
+  const RuleResult& c8 = RuleOf(v, "C8");
   EXPECT_FALSE(c8.passed());
   bool found = false;
   for (const Finding& f : c8.examples) {
@@ -441,8 +441,8 @@ TEST(PauseVerifierTest, PausesNotAppliedAsStatedFailC8AtTheSender) {
   // The run resumed at 60 s; a scenario that says 120 s was not obeyed.
   s.timeline[1].at = Millis(120'000);
   const Verdict v = Verify(run->Record());
-  EXPECT_FALSE(Rule(v, "C8").passed());
-  EXPECT_EQ(Rule(v, "C8").examples.at(0).side, "sender");
+  EXPECT_FALSE(RuleOf(v, "C8").passed());
+  EXPECT_EQ(RuleOf(v, "C8").examples.at(0).side, "sender");
 }
 
 TEST(PauseVerifierTest, AHookPausedToTheEndKeepsItsDeliveriesHeld) {

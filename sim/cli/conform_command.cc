@@ -101,16 +101,16 @@ std::shared_ptr<CachedPayloadValidator> SharedValidator() {
 }
 
 std::string RowDetail(const RuleVerdict& v) {
-  return v.verdict == Verdict::kPass ? v.seen : v.message;
+  return v.verdict == CaseVerdict::kPass ? v.seen : v.message;
 }
 
-JUnitCase::Status ToJUnit(Verdict v) {
+JUnitCase::Status ToJUnit(CaseVerdict v) {
   switch (v) {
-    case Verdict::kPass:
+    case CaseVerdict::kPass:
       return JUnitCase::Status::kPassed;
-    case Verdict::kFail:
+    case CaseVerdict::kFail:
       return JUnitCase::Status::kFailed;
-    case Verdict::kCouldNotJudge:
+    case CaseVerdict::kCouldNotJudge:
       return JUnitCase::Status::kError;
   }
   return JUnitCase::Status::kError;
@@ -135,7 +135,7 @@ std::vector<JUnitSuite> ConformJUnit(const std::vector<CaseResult>& results,
       jc.name = r.c.name + "/" + v.rule;
       jc.seconds = first ? ToSeconds(r.elapsed) : 0;
       jc.status = ToJUnit(v.verdict);
-      if (v.verdict != Verdict::kPass) {
+      if (v.verdict != CaseVerdict::kPass) {
         jc.message = v.message;
         jc.details = "case: " + r.c.name + " (receiver: " + r.c.behaviour +
                      ")\nrule: " + v.rule + " (" + v.contract +
@@ -143,7 +143,7 @@ std::vector<JUnitSuite> ConformJUnit(const std::vector<CaseResult>& results,
                      v.message + "\nsender: " + DescribeSender(r.observation) +
                      "\n";
       }
-      if (first || v.verdict != Verdict::kPass) {
+      if (first || v.verdict != CaseVerdict::kPass) {
         const ChildOutcome& s = r.observation.sender;
         jc.system_out = OutputNote(s.stdout_text, s.stdout_truncated);
         jc.system_err = OutputNote(s.stderr_text, s.stderr_truncated);
@@ -182,9 +182,9 @@ nlohmann::json ToJson(const ConformOptions& options,
     }
     json rules = json::array();
     for (const RuleVerdict& v : r.verdicts) {
-      passed += v.verdict == Verdict::kPass;
-      failed += v.verdict == Verdict::kFail;
-      unjudged += v.verdict == Verdict::kCouldNotJudge;
+      passed += v.verdict == CaseVerdict::kPass;
+      failed += v.verdict == CaseVerdict::kFail;
+      unjudged += v.verdict == CaseVerdict::kCouldNotJudge;
       rules.push_back({{"rule", v.rule},
                        {"contract", v.contract},
                        {"verdict", VerdictName(v.verdict)},
@@ -485,7 +485,7 @@ int RunConform(const ConformOptions& options, std::ostream& out,
       results[i] = RunConformCase(options.cases[i], options, stop);
       size_t failing = 0;
       for (const RuleVerdict& v : results[i].verdicts) {
-        failing += v.verdict != Verdict::kPass;
+        failing += v.verdict != CaseVerdict::kPass;
       }
       std::lock_guard<std::mutex> lock(progress_mu);
       err << "conform: " << options.cases[i].name << " done in " << std::fixed
@@ -510,9 +510,9 @@ int RunConform(const ConformOptions& options, std::ostream& out,
   size_t passed = 0, failed = 0, unjudged = 0;
   for (const CaseResult& r : results) {
     for (const RuleVerdict& v : r.verdicts) {
-      passed += v.verdict == Verdict::kPass;
-      failed += v.verdict == Verdict::kFail;
-      unjudged += v.verdict == Verdict::kCouldNotJudge;
+      passed += v.verdict == CaseVerdict::kPass;
+      failed += v.verdict == CaseVerdict::kFail;
+      unjudged += v.verdict == CaseVerdict::kCouldNotJudge;
     }
   }
   out << "\nconform: " << results.size() << " cases, "

@@ -124,7 +124,7 @@ int Validate(std::istream& in, const std::string& source_name,
       continue;
     }
     for (const PayloadIssue& issue : verdict.issues) {
-      out << source_name << ":" << payload.line << ": " << issue.rule << " "
+      out << source_name << ":" << payload.line << ": " << RuleId(issue.rule) << " "
           << (issue.pointer.empty() ? "/" : issue.pointer) << ": "
           << issue.message << "\n";
     }

@@ -3,6 +3,7 @@
 #include <set>
 
 #include "sim/base/random.h"
+#include "sim/contract/contract.h"
 #include "sim/contract/release_events.h"
 
 namespace hooksim {
@@ -52,12 +53,12 @@ std::vector<ConformCase> ConformBattery(const BatteryOptions& options) {
   const auto fails = [&](std::string name, int status, std::string why) {
     add(std::move(name), "always " + std::to_string(status),
         CaseKind::kAlwaysFails, Fixed(Answer{status, Fault::kNone}),
-        kContractMaxAttempts, std::move(why));
+        DivshotContract().max_attempts(), std::move(why));
   };
   const auto fault = [&](std::string name, Fault f, std::string behaviour,
                          std::string why) {
     add(std::move(name), std::move(behaviour), CaseKind::kAlwaysFails,
-        Fixed(Answer{200, f}), kContractMaxAttempts, std::move(why));
+        Fixed(Answer{200, f}), DivshotContract().max_attempts(), std::move(why));
   };
 
   add("ok-200", "200", CaseKind::kSuccess, Fixed(Answer{200, Fault::kNone}), 1,
@@ -75,7 +76,7 @@ std::vector<ConformCase> ConformBattery(const BatteryOptions& options) {
   fails("gone-410", 410, "a 4xx is a failure like any other: retried (C6)");
   add("reply-past-timeout", "200, but only after " + Seconds(options.hang),
       CaseKind::kHeld, Fixed(Answer{200, Fault::kNone}, options.hang),
-      kContractMaxAttempts,
+      DivshotContract().max_attempts(),
       "each answer comes after " + Seconds(options.hang) +
           " (--hang-ms), past a sane sender timeout: every attempt times "
           "out and is retried (C6)");

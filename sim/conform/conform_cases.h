@@ -28,7 +28,6 @@ namespace hooksim {
 
 // The path of HOOKSIM_URL; requests elsewhere are not attempts.
 inline constexpr char kConformHookPath[] = "/hook";
-inline constexpr int kContractMaxAttempts = 6;
 
 struct BatteryOptions {
   Duration slow = Millis(1500);

@@ -2,9 +2,11 @@
 
 #include <cstdio>
 #include <map>
+#include <optional>
 #include <set>
 
 #include "sim/base/random.h"
+#include "sim/contract/contract.h"
 #include "sim/contract/http_types.h"
 
 namespace hooksim {
@@ -49,14 +51,11 @@ std::string AllRequests(size_t n) {
   return n == 1 ? "the 1 request" : "all " + std::to_string(n) + " requests";
 }
 
-bool SeenSuccess(const ObservedRequest& r) {
-  return r.answer.IsSuccess() && !r.abandoned;
-}
-
-RuleVerdict Make(std::string rule, std::string contract) {
+RuleVerdict Make(CaseRule check) {
   RuleVerdict v;
-  v.rule = std::move(rule);
-  v.contract = std::move(contract);
+  v.check = check;
+  v.rule = std::string(CaseRuleName(check));
+  v.contract = CaseRuleContract(check);
   return v;
 }
 
@@ -80,7 +79,7 @@ std::string ExplainMiss(const ConformCase& c, const CaseObservation& o,
   const ObservedRequest& last = *attempts.back();
   if (n < expected) {
     std::string why;
-    if (SeenSuccess(last)) {
+    if (SeenSuccess(last, DivshotContract())) {
       why = "the sender waited for the answer (" + c.behaviour +
             ") and took its " + std::to_string(last.answer.status) +
             ": its timeout is missing or longer than that";
@@ -95,12 +94,12 @@ std::string ExplainMiss(const ConformCase& c, const CaseObservation& o,
     return why + "; " + DescribeSender(o);
   }
   // Too many.
-  for (int i = 0; i + 1 < n; ++i) {
-    if (SeenSuccess(*attempts[i])) {
-      return "the sender retried after the " +
-             std::to_string(attempts[i]->answer.status) + " of attempt " +
-             std::to_string(i + 1) + " (C5)";
-    }
+  const AttemptCount count = CountAttempts(attempts, DivshotContract());
+  if (JudgeAttempts(count, DivshotContract()).after_success > 0) {
+    const ObservedRequest& success = *attempts[count.success_attempt - 1];
+    return "the sender retried after the " +
+           std::to_string(success.answer.status) + " of attempt " +
+           std::to_string(count.success_attempt) + " (C5)";
   }
   if (c.kind == CaseKind::kSlowSuccess && attempts.front()->abandoned) {
     return "the sender stopped waiting for a 2xx that takes " +
@@ -108,11 +107,12 @@ std::string ExplainMiss(const ConformCase& c, const CaseObservation& o,
            " (--slow-ms) and retried: its timeout is shorter than that";
   }
   return "the sender kept retrying past " + Attempts(expected) +
-         " (at most 5 re-attempts)";
+         " (at most " + std::to_string(DivshotContract().max_reattempts) +
+         " re-attempts)";
 }
 
-RuleVerdict JudgeAttempts(const ConformCase& c, const CaseObservation& o) {
-  RuleVerdict v = Make("attempts", "C5/C6");
+RuleVerdict JudgeAttemptsRow(const ConformCase& c, const CaseObservation& o) {
+  RuleVerdict v = Make(CaseRule::kAttempts);
   const size_t events = c.events.size();
   v.expected =
       Attempts(c.expected_attempts) +
@@ -136,7 +136,7 @@ RuleVerdict JudgeAttempts(const ConformCase& c, const CaseObservation& o) {
   v.seen = events == 1 ? Attempts(static_cast<int>(per_event[0].size()))
                        : seen + " attempts";
   if (unmatched > 0) {
-    v.verdict = Verdict::kCouldNotJudge;
+    v.verdict = CaseVerdict::kCouldNotJudge;
     v.message = std::to_string(unmatched) +
                 " requests carry a body that matches no event: which event "
                 "they retry cannot be told (see body-unchanged)";
@@ -145,7 +145,7 @@ RuleVerdict JudgeAttempts(const ConformCase& c, const CaseObservation& o) {
   for (size_t i = 0; i < events; ++i) {
     const int n = static_cast<int>(per_event[i].size());
     if (n == c.expected_attempts) continue;
-    v.verdict = Verdict::kFail;
+    v.verdict = CaseVerdict::kFail;
     std::string prefix;
     if (events > 1) {
       prefix = "event " + std::to_string(i + 1) + " of " +
@@ -169,15 +169,15 @@ std::vector<const ObservedRequest*> Judged(const CaseObservation& o) {
   return out;
 }
 
-// A shape rule: `bad` says what is wrong with a request ("" = fine).
-template <typename Bad>
-RuleVerdict JudgeEach(std::string rule, std::string contract,
-                      std::string expected, const CaseObservation& o, Bad bad) {
-  RuleVerdict v = Make(std::move(rule), std::move(contract));
+// A request rule (C1-C4) on every judged request, through the judge's
+// RequestBreach.
+RuleVerdict JudgeEach(CaseRule check, Rule rule, std::string expected,
+                      const CaseObservation& o) {
+  RuleVerdict v = Make(check);
   v.expected = std::move(expected);
   const auto judged = Judged(o);
   if (judged.empty()) {
-    v.verdict = Verdict::kCouldNotJudge;
+    v.verdict = CaseVerdict::kCouldNotJudge;
     v.seen = "no request";
     v.message = "no request to judge: " + DescribeSender(o);
     return v;
@@ -185,7 +185,7 @@ RuleVerdict JudgeEach(std::string rule, std::string contract,
   int count = 0;
   std::string first;
   for (const ObservedRequest* r : judged) {
-    const std::string what = bad(*r);
+    const std::string what = RequestBreach(rule, *r, DivshotContract());
     if (what.empty()) continue;
     if (count++ == 0) first = what;
   }
@@ -194,7 +194,7 @@ RuleVerdict JudgeEach(std::string rule, std::string contract,
     v.message = v.expected + " on " + v.seen;
     return v;
   }
-  v.verdict = Verdict::kFail;
+  v.verdict = CaseVerdict::kFail;
   v.seen = first + " on " + std::to_string(count) + " of " +
            std::to_string(judged.size()) + " requests";
   v.message = "expected " + v.expected + ", saw " + v.seen;
@@ -202,10 +202,10 @@ RuleVerdict JudgeEach(std::string rule, std::string contract,
 }
 
 RuleVerdict JudgeRedirect(const CaseObservation& o) {
-  RuleVerdict v = Make("no-redirect", "C6");
+  RuleVerdict v = Make(CaseRule::kNoRedirect);
   v.expected = std::string("no request to the Location ") + kRedirectLocation;
   if (o.requests.empty()) {
-    v.verdict = Verdict::kCouldNotJudge;
+    v.verdict = CaseVerdict::kCouldNotJudge;
     v.seen = "no request";
     v.message = "no request to judge: " + DescribeSender(o);
     return v;
@@ -224,7 +224,7 @@ RuleVerdict JudgeRedirect(const CaseObservation& o) {
   }
   std::string m;
   for (const std::string& s : methods) m += (m.empty() ? "" : "/") + s;
-  v.verdict = Verdict::kFail;
+  v.verdict = CaseVerdict::kFail;
   v.seen = std::to_string(followed) + " " + m + " requests to the Location";
   v.message = "the sender followed the 302 to " +
               std::string(kRedirectLocation) + " (" + v.seen +
@@ -233,11 +233,11 @@ RuleVerdict JudgeRedirect(const CaseObservation& o) {
 }
 
 RuleVerdict JudgeBodies(const ConformCase& c, const CaseObservation& o) {
-  RuleVerdict v = Make("body-unchanged", "C7");
+  RuleVerdict v = Make(CaseRule::kBodyUnchanged);
   v.expected = "every body byte-identical to its event's line";
   const auto judged = Judged(o);
   if (judged.empty()) {
-    v.verdict = Verdict::kCouldNotJudge;
+    v.verdict = CaseVerdict::kCouldNotJudge;
     v.seen = "no request";
     v.message = "no request to judge: " + DescribeSender(o);
     return v;
@@ -260,7 +260,7 @@ RuleVerdict JudgeBodies(const ConformCase& c, const CaseObservation& o) {
     }
   }
   if (unmatched > 0) {
-    v.verdict = Verdict::kFail;
+    v.verdict = CaseVerdict::kFail;
     v.seen = std::to_string(unmatched) + " of " +
              std::to_string(judged.size()) +
              " requests with a body that matches no event (first: " +
@@ -272,7 +272,7 @@ RuleVerdict JudgeBodies(const ConformCase& c, const CaseObservation& o) {
   }
   for (const auto& [id, evs] : events_per_id) {
     if (evs.size() > 1) {
-      v.verdict = Verdict::kFail;
+      v.verdict = CaseVerdict::kFail;
       v.seen = "delivery id " + id + " on " + std::to_string(evs.size()) +
                " different bodies";
       v.message = "one delivery id must carry one body: " + v.seen;
@@ -281,7 +281,7 @@ RuleVerdict JudgeBodies(const ConformCase& c, const CaseObservation& o) {
   }
   for (const auto& [i, ids] : ids_per_event) {
     if (ids.size() > 1) {
-      v.verdict = Verdict::kFail;
+      v.verdict = CaseVerdict::kFail;
       v.seen = "event " + std::to_string(i + 1) + " sent under " +
                std::to_string(ids.size()) + " delivery ids";
       v.message =
@@ -301,16 +301,48 @@ RuleVerdict JudgeBodies(const ConformCase& c, const CaseObservation& o) {
 
 }  // namespace
 
-std::string_view VerdictName(Verdict v) {
+std::string_view VerdictName(CaseVerdict v) {
   switch (v) {
-    case Verdict::kPass:
+    case CaseVerdict::kPass:
       return "pass";
-    case Verdict::kFail:
+    case CaseVerdict::kFail:
       return "fail";
-    case Verdict::kCouldNotJudge:
+    case CaseVerdict::kCouldNotJudge:
       return "could-not-judge";
   }
   return "?";
+}
+
+namespace {
+
+// Per CaseRule, in its order: the row's name and the contract rules it
+// checks (one or two).
+struct CaseRuleInfo {
+  std::string_view name;
+  Rule rule;
+  std::optional<Rule> also;
+};
+constexpr CaseRuleInfo kCaseRules[] = {
+    {"attempts", Rule::kC5NothingAfterSuccess, Rule::kC6RetriedUntilSuccess},
+    {"no-redirect", Rule::kC6RetriedUntilSuccess, std::nullopt},
+    {"method", Rule::kC1Method, std::nullopt},
+    {"content-type", Rule::kC2ContentType, std::nullopt},
+    {"body-shape", Rule::kC3Envelope, std::nullopt},
+    {"release-schema", Rule::kC4ReleaseSchema, std::nullopt},
+    {"body-unchanged", Rule::kC7SameBodyAndId, std::nullopt},
+};
+
+}  // namespace
+
+std::string_view CaseRuleName(CaseRule rule) {
+  return kCaseRules[static_cast<size_t>(rule)].name;
+}
+
+std::string CaseRuleContract(CaseRule rule) {
+  const CaseRuleInfo& info = kCaseRules[static_cast<size_t>(rule)];
+  std::string text(RuleId(info.rule));
+  if (info.also) text += "/" + std::string(RuleId(*info.also));
+  return text;
 }
 
 int MatchEvent(const ConformCase& c, uint64_t body_hash, size_t body_size) {
@@ -353,34 +385,20 @@ std::string DescribeSender(const CaseObservation& o) {
 std::vector<RuleVerdict> JudgeCase(const ConformCase& c,
                                    const CaseObservation& o) {
   std::vector<RuleVerdict> out;
-  out.push_back(JudgeAttempts(c, o));
+  out.push_back(JudgeAttemptsRow(c, o));
   if (c.is_redirect) out.push_back(JudgeRedirect(o));
-  out.push_back(
-      JudgeEach("method", "C1", "POST", o, [](const ObservedRequest& r) {
-        return r.method == "POST" ? std::string() : r.method;
-      }));
-  out.push_back(JudgeEach(
-      "content-type", "C2", "Content-Type: application/json", o,
-      [](const ObservedRequest& r) {
-        if (IsJsonContentType(r.content_type)) return std::string();
-        return r.content_type.empty() ? std::string("no Content-Type")
-                                      : "Content-Type: " + r.content_type;
-      }));
-  out.push_back(JudgeEach(
-      "body-shape", "C3", "a JSON body with event (string) and data (object)",
-      o, [](const ObservedRequest& r) {
-        return r.schema_issue.rfind("C3", 0) == 0 ? r.schema_issue
-                                                  : std::string();
-      }));
-  RuleVerdict schema = JudgeEach(
-      "release-schema", "C4", "a release body matching the release schema", o,
-      [](const ObservedRequest& r) {
-        return r.schema_issue.rfind("C4", 0) == 0 ? r.schema_issue
-                                                  : std::string();
-      });
-  if (schema.verdict == Verdict::kPass &&
-      out.back().verdict == Verdict::kFail) {
-    schema.verdict = Verdict::kCouldNotJudge;
+  out.push_back(JudgeEach(CaseRule::kMethod, Rule::kC1Method, "POST", o));
+  out.push_back(JudgeEach(CaseRule::kContentType, Rule::kC2ContentType,
+                          "Content-Type: application/json", o));
+  out.push_back(JudgeEach(CaseRule::kBodyShape, Rule::kC3Envelope,
+                          "a JSON body with event (string) and data (object)",
+                          o));
+  RuleVerdict schema =
+      JudgeEach(CaseRule::kReleaseSchema, Rule::kC4ReleaseSchema,
+                "a release body matching the release schema", o);
+  if (schema.verdict == CaseVerdict::kPass &&
+      out.back().verdict == CaseVerdict::kFail) {
+    schema.verdict = CaseVerdict::kCouldNotJudge;
     schema.message =
         "bodies that are not a webhook envelope (C3) cannot be "
         "checked against the release schema";
@@ -396,13 +414,13 @@ std::vector<RuleVerdict> JudgeCase(const ConformCase& c,
                             " requests not kept): the sender sent far more "
                             "than the contract allows";
     for (RuleVerdict& v : out) {
-      if (o.dropped_requests > 0 && v.rule == "attempts") {
-        v.verdict = Verdict::kFail;
+      if (o.dropped_requests > 0 && v.check == CaseRule::kAttempts) {
+        v.verdict = CaseVerdict::kFail;
         v.seen = "more than " + std::to_string(o.requests.size()) + " requests";
         v.message = "expected " + v.expected + ", saw " + v.seen + ": " + why;
         continue;
       }
-      v.verdict = Verdict::kCouldNotJudge;
+      v.verdict = CaseVerdict::kCouldNotJudge;
       v.message = why;
     }
   }

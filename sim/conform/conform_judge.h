@@ -1,6 +1,8 @@
 // Judging one conformance case: from what the receiver recorded and how
-// the sender ran, one verdict per rule (pass, fail or could-not-judge),
-// each with what was expected and what was seen in words.
+// the sender ran, one verdict per row (pass, fail or could-not-judge),
+// each with what was expected and what was seen in words. The contract's
+// checks themselves are the judge's (sim/judge/contract_judge.h, with the
+// divshot Contract); this file maps a case onto them and words the rows.
 //
 // Requests are mapped to the case's events by body (hash and size of the
 // exact bytes the harness wrote), so a sender needs no id header of its
@@ -30,26 +32,12 @@
 #include <string_view>
 #include <vector>
 
-#include "mock-receivers/behavior.h"
 #include "sim/base/time.h"
 #include "sim/conform/conform_cases.h"
-#include "sim/os/child_process.h"
+#include "sim/judge/contract_judge.h"
+#include "sim/os/child_outcome.h"
 
 namespace hooksim {
-
-// One request as the case's receiver recorded it.
-struct ObservedRequest {
-  Duration at{};  // Since the sender was started.
-  std::string method;
-  std::string target;
-  std::string content_type;  // "" when missing.
-  uint64_t body_hash = 0;    // Hash64 of the body.
-  size_t body_size = 0;
-  std::string delivery_id;   // X-Hooksim-Delivery, "" when none.
-  std::string schema_issue;  // "C3 ..." or "C4 ...", "" when valid.
-  Answer answer;
-  bool abandoned = false;  // The sender stopped waiting for the answer.
-};
 
 // What the harness saw of the case as a whole.
 struct CaseObservation {
@@ -63,13 +51,28 @@ struct CaseObservation {
   Duration budget{};
 };
 
-enum class Verdict { kPass, kFail, kCouldNotJudge };
-std::string_view VerdictName(Verdict v);  // "pass", "fail", "could-not-judge"
+enum class CaseVerdict { kPass, kFail, kCouldNotJudge };
+std::string_view VerdictName(CaseVerdict v);  // "pass", "fail", "could-not-judge"
+
+// The rows of a case's report, in report order; each checks one or two of
+// the contract's rules (Rule) on what the case's receiver saw.
+enum class CaseRule {
+  kAttempts,       // "attempts" (C5/C6): the case's expected count.
+  kNoRedirect,     // "no-redirect" (C6): the 3xx's Location never asked.
+  kMethod,         // "method" (C1).
+  kContentType,    // "content-type" (C2).
+  kBodyShape,      // "body-shape" (C3).
+  kReleaseSchema,  // "release-schema" (C4).
+  kBodyUnchanged,  // "body-unchanged" (C7).
+};
+std::string_view CaseRuleName(CaseRule rule);      // "attempts", ...
+std::string CaseRuleContract(CaseRule rule);       // "C5/C6", "C1", ...
 
 struct RuleVerdict {
-  std::string rule;      // "attempts", "method", ...
-  std::string contract;  // "C5/C6", "C1", ...
-  Verdict verdict = Verdict::kPass;
+  CaseRule check = CaseRule::kAttempts;
+  std::string rule;      // CaseRuleName(check), as reports print it.
+  std::string contract;  // CaseRuleContract(check).
+  CaseVerdict verdict = CaseVerdict::kPass;
   std::string expected;  // "6 attempts"
   std::string seen;      // "4 attempts"
   std::string message;   // One line: why it passed or failed, in words.
@@ -78,6 +81,7 @@ struct RuleVerdict {
 // The index of the event whose body is (hash, size), or -1.
 int MatchEvent(const ConformCase& c, uint64_t body_hash, size_t body_size);
 
+// Judged against the seed's contract (DivshotContract()).
 std::vector<RuleVerdict> JudgeCase(const ConformCase& c,
                                    const CaseObservation& observation);
 

@@ -45,8 +45,8 @@ constexpr size_t kMaxPooledValidators = 16;
 // Longest quoted value in a message.
 constexpr size_t kMaxQuotedBytes = 80;
 
-constexpr char kRuleEnvelope[] = "C3";
-constexpr char kRuleRelease[] = "C4";
+constexpr Rule kRuleEnvelope = Rule::kC3Envelope;
+constexpr Rule kRuleRelease = Rule::kC4ReleaseSchema;
 
 // --- Small helpers ---------------------------------------------------------
 
@@ -375,7 +375,7 @@ class IssueList {
   // Some issues were never looked at (see kMaxSchemaErrors).
   void NoteTruncated() { truncated_ = true; }
 
-  void Add(const char* rule, std::string pointer, std::string message) {
+  void Add(Rule rule, std::string pointer, std::string message) {
     if (Has(pointer)) return;
     if (verdict_->issues.size() >= kMaxIssues) {
       ++dropped_;
@@ -432,7 +432,7 @@ bool IsAdditionalProperty(const std::string& description) {
 // Turns valijson's errors into one readable issue per bad field: the leaves
 // are kept, and the parents' "a child failed" errors are dropped.
 void ReportSchemaErrors(const valijson::ValidationResults& results,
-                        const Json& doc, const Json& schema, const char* rule,
+                        const Json& doc, const Json& schema, Rule rule,
                         IssueList& issues) {
   std::vector<Candidate> leaves;
   std::vector<Candidate> cascades;
@@ -651,7 +651,7 @@ struct PayloadValidator::Impl {
 
   // Runs one schema; adds issues and returns whether it passed.
   bool Check(const valijson::Schema& schema, const Json& schema_json,
-             const Json& doc, const Json& checked, const char* rule,
+             const Json& doc, const Json& checked, Rule rule,
              IssueList& issues) const {
     auto validator = Borrow();
     valijson::ValidationResults results;

@@ -21,11 +21,12 @@
 #include <vector>
 
 #include "sim/base/result.h"
+#include "sim/contract/contract.h"
 
 namespace hooksim {
 
 struct PayloadIssue {
-  std::string rule;     // "C3" or "C4".
+  Rule rule = Rule::kC3Envelope;  // kC3Envelope or kC4ReleaseSchema.
   std::string pointer;  // JSON pointer of the offending field ("" = root).
   std::string message;  // Why, in words.
 };

@@ -1,7 +1,7 @@
 // The retry policy is a value: how many re-attempts, the delays between
 // them, their jitter and the per-attempt timeout.
 //
-// Defaults follow the contract: 5 re-attempts (6 attempts at most), delays
+// Defaults follow the contract (DivshotContract(), sim/contract/contract.h): 5 re-attempts (6 attempts at most), delays
 // 5 s, 5 min, 30 min, 2 h, 5 h (the delay before re-attempt k is
 // schedule[k-1]; past the end the last delay repeats), +-20 % jitter and a
 // 10 s timeout per attempt. The delay runs from the end of the previous
@@ -15,18 +15,16 @@
 #include "sim/base/random.h"
 #include "sim/base/result.h"
 #include "sim/base/time.h"
+#include "sim/contract/contract.h"
 
 namespace hooksim {
 
-inline constexpr int kContractMaxReattempts = 5;
-
 struct RetryPolicy {
-  int max_reattempts = kContractMaxReattempts;
-  std::vector<Duration> schedule = {
-      std::chrono::seconds(5), std::chrono::minutes(5),
-      std::chrono::minutes(30), std::chrono::hours(2), std::chrono::hours(5)};
-  double jitter = 0.2;  // Fraction: the delay is scaled by 1 +- jitter.
-  Duration timeout = std::chrono::seconds(10);
+  int max_reattempts = DivshotContract().max_reattempts;
+  std::vector<Duration> schedule = DivshotContract().retry_schedule;
+  // Fraction: the delay is scaled by 1 +- jitter.
+  double jitter = DivshotContract().jitter;
+  Duration timeout = DivshotContract().timeout;
 
   int max_attempts() const { return max_reattempts + 1; }
 

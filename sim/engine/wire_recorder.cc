@@ -1,6 +1,7 @@
 #include "sim/engine/wire_recorder.h"
 
 #include "sim/base/random.h"
+#include "sim/contract/contract.h"
 
 namespace hooksim {
 
@@ -31,9 +32,9 @@ void WireRecorder::Send(const HttpRequest& request, Duration timeout,
         ++c.body_changes;
       }
       ++c.requests;
-      if (request.method != "POST") ++c.non_post;
+      if (!DivshotContract().MethodOk(request.method)) ++c.non_post;
       const auto ct = request.FindHeader("Content-Type");
-      if (!ct || !IsJsonContentType(*ct)) ++c.bad_content_type;
+      if (!ct || !DivshotContract().ContentTypeOk(*ct)) ++c.bad_content_type;
     }
   }
   inner_.Send(request, timeout, std::move(done));

@@ -1,41 +1,31 @@
 #include "sim/judge/verifier.h"
 
+#include <array>
 #include <map>
 #include <unordered_map>
 
 #include "sim/base/string_hash.h"
 #include "sim/contract/webhook_signature.h"
 #include "sim/judge/attempt_oracle.h"
+#include "sim/judge/contract_judge.h"
 
 namespace hooksim {
 namespace {
 
-constexpr int kContractMaxAttempts = kContractMaxReattempts + 1;
-
+// The rule results of one run, indexed by Rule, in report order.
 class RuleBook {
  public:
   RuleBook() {
-    Add("C1", "method is POST");
-    Add("C2", "Content-Type is application/json");
-    Add("C3", "body is JSON with \"event\" (string) and \"data\" (object)");
-    Add("C4", "release body matches the release schema and is consistent");
-    Add("C5", "no further attempt after a 2xx");
-    Add("C6", "non-2xx, timeout or error is re-attempted, 6 attempts at most, "
-              "exactly 6 when never delivered");
-    Add("C7", "every attempt carries the same body and delivery id");
-    Add("C8",
-        "nothing reaches a paused hook; no delivery is lost (held "
-        "deliveries go out after resume)");
-    Add("expect", "the scenario's expectations");
+    for (size_t i = 0; i < kRuleCount; ++i) {
+      rules_[i].rule = static_cast<Rule>(i);
+    }
   }
 
-  RuleResult& operator[](const std::string& rule) {
-    return rules_[index_.at(rule)];
+  RuleResult& operator[](Rule rule) {
+    return rules_[static_cast<size_t>(rule)];
   }
-  void Checked(const std::string& rule, uint64_t n = 1) {
-    (*this)[rule].checked += n;
-  }
-  void Fail(const std::string& rule, Finding finding) {
+  void Checked(Rule rule, uint64_t n = 1) { (*this)[rule].checked += n; }
+  void Fail(Rule rule, Finding finding) {
     RuleResult& r = (*this)[rule];
     ++r.failed;
     size_t same_side = 0;
@@ -44,19 +34,24 @@ class RuleBook {
       r.examples.push_back(std::move(finding));
     }
   }
-  std::vector<RuleResult> Take() { return std::move(rules_); }
+  std::vector<RuleResult> Take() {
+    return std::vector<RuleResult>(rules_.begin(), rules_.end());
+  }
 
  private:
-  void Add(const std::string& rule, const std::string& title) {
-    index_[rule] = rules_.size();
-    rules_.push_back(RuleResult{rule, title, 0, 0, {}, {}});
-  }
-  std::vector<RuleResult> rules_;
-  std::map<std::string, size_t> index_;
+  std::array<RuleResult, kRuleCount> rules_;
 };
 
 std::string Plural(uint64_t n, const std::string& word) {
   return std::to_string(n) + " " + word + (n == 1 ? "" : "s");
+}
+
+// "6" and "5 re-attempts" for the divshot contract.
+std::string AtMost(const Contract& contract) {
+  return std::to_string(contract.max_attempts());
+}
+std::string Reattempts(const Contract& contract) {
+  return Plural(contract.max_reattempts, "re-attempt");
 }
 
 std::string DeliverySubject(const DeliveryEngine& engine, const Delivery& d) {
@@ -88,11 +83,6 @@ bool OutcomeMatches(OutcomeExpectation want, DeliveryState state) {
   return true;
 }
 
-// The schema rule an issue text belongs to ("C3 ..." or "C4 ...").
-std::string SchemaRuleOf(const std::string& issue) {
-  return issue.rfind("C3", 0) == 0 ? "C3" : "C4";
-}
-
 // Counts of attempts that broke C1 (method), C2 (content type) or C7 (body)
 // for one delivery, as seen from one side.
 struct ShapeCounts {
@@ -104,17 +94,17 @@ struct ShapeCounts {
 void CheckRequestShape(RuleBook& book, const std::string& side,
                        const std::string& subject, const ShapeCounts& n) {
   if (n.non_post > 0) {
-    book.Fail("C1", Finding{side, subject, "POST on every attempt",
+    book.Fail(Rule::kC1Method, Finding{side, subject, "POST on every attempt",
                             Plural(n.non_post, "attempt") +
                                 " with another method"});
   }
   if (n.bad_content_type > 0) {
-    book.Fail("C2", Finding{side, subject, "Content-Type: application/json",
+    book.Fail(Rule::kC2ContentType, Finding{side, subject, "Content-Type: application/json",
                             Plural(n.bad_content_type, "attempt") +
                                 " without it"});
   }
   if (n.body_changes > 0) {
-    book.Fail("C7", Finding{side, subject,
+    book.Fail(Rule::kC7SameBodyAndId, Finding{side, subject,
                             "a byte-identical body on every attempt",
                             Plural(n.body_changes, "attempt") +
                                 " with a different body"});
@@ -175,14 +165,14 @@ void CheckPauses(const RunRecord& run, RuleBook& book) {
                                    TimePoint{} + step.at, !step.pause});
   }
   const auto& got = engine.hook_changes();
-  book.Checked("C8");
+  book.Checked(Rule::kC8PausedAndNoneLost);
   bool same = got.size() == want.size();
   for (size_t i = 0; same && i < got.size(); ++i) {
     same = got[i].hook == want[i].hook && got[i].active == want[i].active &&
            got[i].at >= want[i].at;
   }
   if (!same) {
-    book.Fail("C8", Finding{"sender", "the run",
+    book.Fail(Rule::kC8PausedAndNoneLost, Finding{"sender", "the run",
                             Plural(want.size(), "pause or resume") +
                                 " as the scenario states",
                             Plural(got.size(), "pause or resume") +
@@ -198,12 +188,12 @@ void CheckSenderPayloads(const RunRecord& run, RuleBook& book,
   const auto& events = engine.events();
   for (size_t e = 0; e < events.size(); ++e) {
     const PayloadVerdict verdict = run.validator->Validate(events[e].body);
-    book.Checked("C3");
-    if (verdict.event == "release") book.Checked("C4");
+    book.Checked(Rule::kC3Envelope);
+    if (verdict.event == "release") book.Checked(Rule::kC4ReleaseSchema);
     if (verdict.valid()) continue;
     ++invalid_payloads;
     for (const PayloadIssue& issue : verdict.issues) {
-      const std::string rule = issue.rule == "C3" ? "C3" : "C4";
+      const Rule rule = issue.rule;
       book.Fail(rule, Finding{"sender", "event " + std::to_string(e + 1),
                               "a valid payload",
                               (issue.pointer.empty() ? "/" : issue.pointer) +
@@ -215,6 +205,7 @@ void CheckSenderPayloads(const RunRecord& run, RuleBook& book,
 
 void CheckSenderLog(const RunRecord& run, RuleBook& book) {
   const DeliveryEngine& engine = *run.engine;
+  const Contract& contract = *run.contract;
   const auto& deliveries = engine.deliveries();
   // Replays the attempt log per delivery.
   struct Replay {
@@ -228,7 +219,7 @@ void CheckSenderLog(const RunRecord& run, RuleBook& book) {
     if (a.attempt != r.seen + 1) r.broken_order = true;
     r.seen = a.attempt;
     if (r.success_at != 0) {
-      book.Fail("C5",
+      book.Fail(Rule::kC5NothingAfterSuccess,
                 Finding{"sender", DeliverySubject(engine, deliveries[a.delivery]),
                         "no attempt after the 2xx of attempt " +
                             std::to_string(r.success_at),
@@ -238,9 +229,9 @@ void CheckSenderLog(const RunRecord& run, RuleBook& book) {
   }
 
   const size_t hooks = engine.hooks().size();
-  book.Checked("C8");
+  book.Checked(Rule::kC8PausedAndNoneLost);
   if (deliveries.size() != engine.events().size() * hooks) {
-    book.Fail("C8", Finding{"sender", "the run",
+    book.Fail(Rule::kC8PausedAndNoneLost, Finding{"sender", "the run",
                             Plural(engine.events().size() * hooks, "delivery") +
                                 " (events x hooks)",
                             Plural(deliveries.size(), "delivery")});
@@ -250,9 +241,9 @@ void CheckSenderLog(const RunRecord& run, RuleBook& book) {
   for (const AttemptRecord& a : engine.attempts()) {
     const Delivery& d = deliveries[a.delivery];
     if (windows[d.hook].empty()) continue;
-    book.Checked("C8");
+    book.Checked(Rule::kC8PausedAndNoneLost);
     if (const PauseWindow* w = PausedAt(windows[d.hook], a.started)) {
-      book.Fail("C8",
+      book.Fail(Rule::kC8PausedAndNoneLost,
                 Finding{"sender", DeliverySubject(engine, d),
                         "no attempt while hook " + engine.hooks()[d.hook].id +
                             " is " + DescribeWindow(*w),
@@ -267,9 +258,9 @@ void CheckSenderLog(const RunRecord& run, RuleBook& book) {
     const Delivery& d = deliveries[i];
     const Replay& r = replay[i];
     const std::string subject = DeliverySubject(engine, d);
-    book.Checked("C5");
-    book.Checked("C6");
-    book.Checked("C8");
+    book.Checked(Rule::kC5NothingAfterSuccess);
+    book.Checked(Rule::kC6RetriedUntilSuccess);
+    book.Checked(Rule::kC8PausedAndNoneLost);
     if (d.state == DeliveryState::kHeld && !engine.hooks()[d.hook].active) {
       ++held_at_end;  // Not lost: it goes out when the hook is resumed.
       continue;
@@ -277,43 +268,48 @@ void CheckSenderLog(const RunRecord& run, RuleBook& book) {
     if (d.holds > 0) ++resumed;
     if (d.state != DeliveryState::kDelivered &&
         d.state != DeliveryState::kGaveUp) {
-      book.Fail("C8", Finding{"sender", subject, "delivered or gave_up",
+      book.Fail(Rule::kC8PausedAndNoneLost, Finding{"sender", subject, "delivered or gave_up",
                               std::string(DeliveryStateName(d.state)) +
                                   " when the run ended"});
       continue;
     }
     if (r.broken_order || r.seen != d.attempts) {
-      book.Fail("C6", Finding{"sender", subject,
+      book.Fail(Rule::kC6RetriedUntilSuccess, Finding{"sender", subject,
                               "attempts numbered 1.." +
                                   std::to_string(d.attempts) + " in order",
                               "the log has a gap or repeats"});
     }
-    if (d.attempts > kContractMaxAttempts) {
-      book.Fail("C6", Finding{"sender", subject,
-                              "at most 6 attempts (5 re-attempts)",
-                              Plural(d.attempts, "attempt")});
-    } else if (d.state == DeliveryState::kGaveUp &&
-               d.attempts != kContractMaxAttempts) {
-      book.Fail("C6",
+    const AttemptJudgement judged =
+        JudgeAttempts(AttemptCount{d.attempts, r.success_at}, contract);
+    if (judged.over_max) {
+      book.Fail(Rule::kC6RetriedUntilSuccess,
                 Finding{"sender", subject,
-                        "6 attempts before giving up (5 re-attempts)",
+                        "at most " + AtMost(contract) + " attempts (" +
+                            Reattempts(contract) + ")",
+                        Plural(d.attempts, "attempt")});
+    } else if (d.state == DeliveryState::kGaveUp &&
+               d.attempts != contract.max_attempts()) {
+      book.Fail(Rule::kC6RetriedUntilSuccess,
+                Finding{"sender", subject,
+                        AtMost(contract) + " attempts before giving up (" +
+                            Reattempts(contract) + ")",
                         Plural(d.attempts, "attempt") +
                             ": the sender stopped after " +
                             DescribeAttemptResult(d.last)});
     }
     if (d.state == DeliveryState::kDelivered && !d.last.IsSuccess()) {
-      book.Fail("C6", Finding{"sender", subject,
+      book.Fail(Rule::kC6RetriedUntilSuccess, Finding{"sender", subject,
                               "delivered only after a 2xx",
                               "last answer was " +
                                   DescribeAttemptResult(d.last)});
     }
   }
   if (resumed > 0) {
-    book["C8"].notes.push_back(std::to_string(resumed) +
+    book[Rule::kC8PausedAndNoneLost].notes.push_back(std::to_string(resumed) +
                                " held by a pause, then resumed and ended");
   }
   if (held_at_end > 0) {
-    book["C8"].notes.push_back(
+    book[Rule::kC8PausedAndNoneLost].notes.push_back(
         std::to_string(held_at_end) +
         " still held at the end (hook paused): not lost, they would go out "
         "on a resume");
@@ -324,7 +320,7 @@ void CheckSenderWire(const RunRecord& run, RuleBook& book) {
   const DeliveryEngine& engine = *run.engine;
   const auto& wire = run.wire->deliveries();
   if (run.wire->missing_id() > 0) {
-    book.Fail("C7", Finding{"sender", "the run",
+    book.Fail(Rule::kC7SameBodyAndId, Finding{"sender", "the run",
                             "a delivery id header on every attempt",
                             Plural(run.wire->missing_id(), "request") +
                                 " without one"});
@@ -332,13 +328,13 @@ void CheckSenderWire(const RunRecord& run, RuleBook& book) {
   for (const Delivery& d : engine.deliveries()) {
     if (d.attempts == 0) continue;
     const std::string subject = DeliverySubject(engine, d);
-    book.Checked("C1");
-    book.Checked("C2");
-    book.Checked("C7");
+    book.Checked(Rule::kC1Method);
+    book.Checked(Rule::kC2ContentType);
+    book.Checked(Rule::kC7SameBodyAndId);
     const WireCounters* found = wire.find(d.id);
     if (found == nullptr) {
       if (run.wire->untracked() == 0) {
-        book.Fail("C7", Finding{"sender", subject,
+        book.Fail(Rule::kC7SameBodyAndId, Finding{"sender", subject,
                                 "its id on the wire on every attempt",
                                 "no request carried its id"});
       }
@@ -348,7 +344,7 @@ void CheckSenderWire(const RunRecord& run, RuleBook& book) {
     CheckRequestShape(book, "sender", subject,
                       {w.non_post, w.bad_content_type, w.body_changes});
     if (w.requests != d.attempts) {
-      book.Fail("C7", Finding{"sender", subject,
+      book.Fail(Rule::kC7SameBodyAndId, Finding{"sender", subject,
                               Plural(d.attempts, "request") +
                                   " with its id on the wire",
                               Plural(w.requests, "request")});
@@ -360,6 +356,7 @@ void CheckSenderWire(const RunRecord& run, RuleBook& book) {
 
 void CheckReceivers(const RunRecord& run, RuleBook& book) {
   const DeliveryEngine& engine = *run.engine;
+  const Contract& contract = *run.contract;
   const auto& deliveries = engine.deliveries();
   StringMap<uint32_t> by_id;
   by_id.reserve(deliveries.size());
@@ -385,7 +382,7 @@ void CheckReceivers(const RunRecord& run, RuleBook& book) {
       if (journal.untracked_requests() > 0) complete[ri] = 0;
       // Arrivals during a pause (the journal's ring: its newest entries).
       if (journal.dropped() > 0) {
-        book["C8"].notes.push_back(
+        book[Rule::kC8PausedAndNoneLost].notes.push_back(
             rsubject + ": arrivals during pauses checked for the newest " +
             Plural(journal.total_requests() - journal.dropped(), "request") +
             " (journal ring)");
@@ -395,12 +392,12 @@ void CheckReceivers(const RunRecord& run, RuleBook& book) {
         if (id == by_id.end()) continue;
         const Delivery& d = deliveries[id->second];
         if (windows[d.hook].empty()) continue;
-        book.Checked("C8");
+        book.Checked(Rule::kC8PausedAndNoneLost);
         const PauseWindow* w = PausedAt(windows[d.hook], e.at);
         if (w == nullptr) continue;
         auto s = started.find({id->second, e.delivery_attempt});
         if (s != started.end() && s->second <= w->from) continue;  // In flight.
-        book.Fail("C8",
+        book.Fail(Rule::kC8PausedAndNoneLost,
                   Finding{"receiver", rsubject + ", delivery " + e.delivery_key,
                           "nothing while hook " + engine.hooks()[d.hook].id +
                               " is " + DescribeWindow(*w) +
@@ -413,26 +410,28 @@ void CheckReceivers(const RunRecord& run, RuleBook& book) {
       for (const auto& [key, c] : journal.deliveries()) {
         const std::string subject =
             rsubject + ", delivery " + std::string(key);
-        book.Checked("C1");
-        book.Checked("C2");
-        book.Checked("C5");
-        book.Checked("C6");
-        book.Checked("C7");
-        book.Checked("C8");
+        book.Checked(Rule::kC1Method);
+        book.Checked(Rule::kC2ContentType);
+        book.Checked(Rule::kC5NothingAfterSuccess);
+        book.Checked(Rule::kC6RetriedUntilSuccess);
+        book.Checked(Rule::kC7SameBodyAndId);
+        book.Checked(Rule::kC8PausedAndNoneLost);
         CheckRequestShape(book, "receiver", subject,
                           {c.non_post, c.bad_content_type, c.body_changes});
         if (c.schema_invalid > 0) {
-          const std::string rule = SchemaRuleOf(c.first_schema_issue);
+          const Rule rule = SchemaRuleOf(c.first_schema_issue);
           book.Checked(rule);
           book.Fail(rule, Finding{"receiver", subject, "a valid payload",
                                   c.first_schema_issue});
         }
-        if (c.attempts_after_success() > 0) {
-          book.Fail("C5", Finding{"receiver", subject,
-                                  "nothing after the 2xx answer to attempt " +
-                                      std::to_string(c.success_attempt()),
-                                  Plural(c.attempts_after_success(),
-                                         "more request")});
+        const AttemptJudgement judged = JudgeAttempts(
+            AttemptCount{c.attempts, c.success_attempt()}, contract);
+        if (judged.after_success > 0) {
+          book.Fail(Rule::kC5NothingAfterSuccess,
+                    Finding{"receiver", subject,
+                            "nothing after the 2xx answer to attempt " +
+                                std::to_string(c.success_attempt()),
+                            Plural(judged.after_success, "more request")});
         }
         auto sent = by_id.find(key);
         const bool held_at_end =
@@ -441,17 +440,19 @@ void CheckReceivers(const RunRecord& run, RuleBook& book) {
             !engine.hooks()[deliveries[sent->second].hook].active;
         if (held_at_end) {
           // Its hook is paused: the rest of its attempts wait for a resume.
-        } else if (c.success_attempt() == 0 &&
-                   c.attempts != kContractMaxAttempts) {
-          book.Fail("C6", Finding{"receiver", subject,
-                                  "6 attempts when no 2xx was given",
-                                  Plural(c.attempts, "attempt") + " seen"});
-        } else if (c.attempts > kContractMaxAttempts) {
-          book.Fail("C6", Finding{"receiver", subject, "at most 6 attempts",
-                                  Plural(c.attempts, "attempt") + " seen"});
+        } else if (judged.unsuccessful_not_max) {
+          book.Fail(Rule::kC6RetriedUntilSuccess,
+                    Finding{"receiver", subject,
+                            AtMost(contract) + " attempts when no 2xx was given",
+                            Plural(c.attempts, "attempt") + " seen"});
+        } else if (judged.over_max) {
+          book.Fail(Rule::kC6RetriedUntilSuccess,
+                    Finding{"receiver", subject,
+                            "at most " + AtMost(contract) + " attempts",
+                            Plural(c.attempts, "attempt") + " seen"});
         }
         if (c.attempt_header_mismatches > 0) {
-          book.Fail("C7", Finding{"receiver", subject,
+          book.Fail(Rule::kC7SameBodyAndId, Finding{"receiver", subject,
                                   "attempt numbers counting up from 1",
                                   Plural(c.attempt_header_mismatches,
                                          "attempt") +
@@ -460,7 +461,7 @@ void CheckReceivers(const RunRecord& run, RuleBook& book) {
         auto it = by_id.find(key);
         if (it == by_id.end()) {
           const bool no_id = key.rfind("body:", 0) == 0;
-          book.Fail(no_id ? "C7" : "C8",
+          book.Fail(no_id ? Rule::kC7SameBodyAndId : Rule::kC8PausedAndNoneLost,
                     Finding{"receiver", subject,
                             no_id ? "a delivery id header"
                                   : "only deliveries the sender made",
@@ -472,14 +473,14 @@ void CheckReceivers(const RunRecord& run, RuleBook& book) {
         if (run.hook_receiver[d.hook] == static_cast<int>(ri)) {
           seen[it->second] = 1;
         } else {
-          book.Fail("C8", Finding{"receiver", subject,
+          book.Fail(Rule::kC8PausedAndNoneLost, Finding{"receiver", subject,
                                   "deliveries of hook " +
                                       engine.hooks()[d.hook].id +
                                       " at its own receiver",
                                   "it arrived here"});
         }
         if (c.attempts != d.attempts) {
-          book.Fail("C8", Finding{"receiver", subject,
+          book.Fail(Rule::kC8PausedAndNoneLost, Finding{"receiver", subject,
                                   Plural(d.attempts, "attempt") +
                                       " (as the sender logged)",
                                   Plural(c.attempts, "attempt") +
@@ -494,7 +495,7 @@ void CheckReceivers(const RunRecord& run, RuleBook& book) {
     const Delivery& d = deliveries[i];
     const int ri = run.hook_receiver[d.hook];
     if (ri < 0 || seen[i] || d.attempts == 0 || !complete[ri]) continue;
-    book.Fail("C8", Finding{"receiver", "receiver " + run.receivers[ri]->name(),
+    book.Fail(Rule::kC8PausedAndNoneLost, Finding{"receiver", "receiver " + run.receivers[ri]->name(),
                             DeliverySubject(engine, d) + " to arrive",
                             "it never arrived"});
   }
@@ -506,11 +507,11 @@ void CheckExpectations(const RunRecord& run, uint64_t invalid_payloads,
                        RuleBook& book) {
   const Scenario& scenario = *run.scenario;
   const DeliveryEngine& engine = *run.engine;
-  RuleResult& expect = book["expect"];
+  RuleResult& expect = book[Rule::kExpectations];
   if (!scenario.expect.all_payloads_schema_valid) {
     // The scenario sends broken payloads on purpose: C3/C4 findings are
     // what it expects, and there must be at least one.
-    for (const char* rule : {"C3", "C4"}) {
+    for (Rule rule : {Rule::kC3Envelope, Rule::kC4ReleaseSchema}) {
       RuleResult& r = book[rule];
       if (r.failed > 0) {
         r.notes.push_back(Plural(r.failed, "finding") +
@@ -519,9 +520,9 @@ void CheckExpectations(const RunRecord& run, uint64_t invalid_payloads,
         r.examples.clear();
       }
     }
-    book.Checked("expect");
+    book.Checked(Rule::kExpectations);
     if (invalid_payloads == 0) {
-      book.Fail("expect", Finding{"expectation", "payloads",
+      book.Fail(Rule::kExpectations, Finding{"expectation", "payloads",
                                   "at least one schema-invalid payload",
                                   "every payload was valid"});
     }
@@ -657,9 +658,9 @@ void CheckExpectations(const RunRecord& run, uint64_t invalid_payloads,
         }
       }
       if (attempts) {
-        book.Checked("expect");
+        book.Checked(Rule::kExpectations);
         if (!attempts->Contains(d.attempts)) {
-          book.Fail("expect",
+          book.Fail(Rule::kExpectations,
                     Finding{"expectation", subject,
                             attempts->ToString() + " attempts" + why,
                             Plural(d.attempts, "attempt") + ", last " +
@@ -667,9 +668,9 @@ void CheckExpectations(const RunRecord& run, uint64_t invalid_payloads,
         }
       }
       if (outcome != OutcomeExpectation::kAny) {
-        book.Checked("expect");
+        book.Checked(Rule::kExpectations);
         if (!OutcomeMatches(outcome, d.state)) {
-          book.Fail("expect",
+          book.Fail(Rule::kExpectations,
                     Finding{"expectation", subject, OutcomeName(outcome) + why,
                             std::string(DeliveryStateName(d.state)) +
                                 " after " + Plural(d.attempts, "attempt")});
@@ -677,14 +678,14 @@ void CheckExpectations(const RunRecord& run, uint64_t invalid_payloads,
       }
     }
     if (stated && stated->delivered_ratio) {
-      book.Checked("expect");
+      book.Checked(Rule::kExpectations);
       const double ratio =
           judged == 0 ? 0.0 : static_cast<double>(delivered) / judged;
       if (!stated->delivered_ratio->Contains(ratio)) {
         char buf[64];
         std::snprintf(buf, sizeof(buf), "%.4f", ratio);
         book.Fail(
-            "expect",
+            Rule::kExpectations,
             Finding{"expectation", g.subject,
                     "delivered ratio " + stated->delivered_ratio->ToString(),
                     std::string(buf) + " (" + std::to_string(delivered) +
@@ -706,7 +707,7 @@ bool Verdict::passed() const {
 Verdict Verify(const RunRecord& run) {
   RuleBook book;
   if (run.clock_status) {
-    book.Fail("C8", Finding{"sender", "the run",
+    book.Fail(Rule::kC8PausedAndNoneLost, Finding{"sender", "the run",
                             "every delivery ends within the step limit",
                             run.clock_status->message});
   }

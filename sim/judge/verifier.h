@@ -1,4 +1,5 @@
-// Judges a finished run: the contract's rules C1-C8, checked from the
+// Judges a finished run: the contract's rules C1-C8 (run.contract, the
+// checks of sim/judge/contract_judge.h), checked from the
 // sender's side (the engine's attempt log and what it put on the wire) and,
 // independently, from the receivers' side (their journals), plus the
 // scenario's expectations (stated, or derived by the attempt oracle when a
@@ -11,8 +12,10 @@
 #define HOOKSIM_SIM_JUDGE_VERIFIER_H_
 
 #include <string>
+#include <string_view>
 #include <vector>
 
+#include "sim/contract/contract.h"
 #include "sim/scenario/run_record.h"
 
 namespace hooksim {
@@ -25,8 +28,9 @@ struct Finding {
 };
 
 struct RuleResult {
-  std::string rule;   // "C1".."C8" or "expect".
-  std::string title;  // What the rule says.
+  Rule rule = Rule::kC1Method;
+  std::string_view id() const { return RuleId(rule); }        // "C1", ...
+  std::string_view title() const { return RuleTitle(rule); }  // In words.
   uint64_t checked = 0;   // Items checked.
   uint64_t failed = 0;    // Items that broke the rule.
   std::vector<Finding> examples;  // At most kMaxExamplesPerSide per side.

@@ -32,6 +32,7 @@
 
 #include "sim/base/result.h"
 #include "sim/base/time.h"
+#include "sim/os/child_outcome.h"
 
 namespace hooksim {
 
@@ -39,22 +40,6 @@ struct ChildOptions {
   std::string command;  // Run by /bin/sh -c.
   std::vector<std::pair<std::string, std::string>> env;
   size_t max_output_bytes = 1 << 20;  // Kept per stream.
-};
-
-// How the child ended and what it printed.
-struct ChildOutcome {
-  bool ended = false;    // The shell has been reaped.
-  bool stopped = false;  // Ended by Stop() rather than on its own.
-  int exit_code = -1;    // When it exited normally.
-  int signal = 0;        // When a signal ended it.
-  Duration ran{};        // From start to the end (or to now).
-  std::string stdout_text;
-  std::string stderr_text;
-  bool stdout_truncated = false;
-  bool stderr_truncated = false;
-
-  // "exited with 0", "killed by signal 9 (stopped by hooksim)", "running".
-  std::string Describe() const;
 };
 
 // Makes this process the reaper of its descendants' orphans (Linux

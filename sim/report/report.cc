@@ -69,7 +69,7 @@ void PrintFailureDetails(const ScenarioOutcome& o, std::ostream& out) {
   if (o.verdict.passed()) return;
   for (const RuleResult& r : o.verdict.rules) {
     if (r.passed()) continue;
-    out << "      " << r.rule << " " << r.title << ": " << r.failed << " of "
+    out << "      " << r.id() << " " << r.title() << ": " << r.failed << " of "
         << r.checked << " checks failed\n";
     for (const Finding& f : r.examples) {
       out << "        " << FindingText(f) << "\n";
@@ -95,8 +95,8 @@ nlohmann::json ReportJson(const std::vector<ScenarioOutcome>& outcomes) {
                             {"expected", f.expected},
                             {"actual", f.actual}});
       }
-      rules.push_back({{"rule", r.rule},
-                       {"title", r.title},
+      rules.push_back({{"rule", r.id()},
+                       {"title", r.title()},
                        {"passed", r.passed()},
                        {"checked", r.checked},
                        {"failed", r.failed},
@@ -138,7 +138,7 @@ std::vector<JUnitSuite> ReportJUnit(
     for (const RuleResult& r : o.verdict.rules) {
       JUnitCase c;
       c.classname = "hooksim.run." + o.name;
-      c.name = r.rule + " " + r.title;
+      c.name = std::string(r.id()) + " " + std::string(r.title());
       if (!r.passed()) {
         c.status = JUnitCase::Status::kFailed;
         c.message = std::to_string(r.failed) + " of " +

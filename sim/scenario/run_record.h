@@ -11,6 +11,7 @@
 
 #include "mock-receivers/receiver.h"
 #include "sim/base/result.h"
+#include "sim/contract/contract.h"
 #include "sim/contract/payload_validator.h"
 #include "sim/engine/delivery_engine.h"
 #include "sim/engine/wire_recorder.h"
@@ -26,6 +27,7 @@ struct RunRecord {
   std::vector<int> hook_receiver;  // Per engine hook: receiver index or -1.
   const PayloadValidator* validator = nullptr;
   Status clock_status;  // Set when a step or wall-time limit stopped the run.
+  const Contract* contract = &DivshotContract();  // What the judge checks.
 };
 
 }  // namespace hooksim

@@ -413,9 +413,9 @@ std::string RulesTable(const Verdict& verdict) {
       "<th class=\"num\">checked</th><th class=\"num\">failed</th>"
       "<th>verdict</th></tr>";
   for (const RuleResult& r : verdict.rules) {
-    s += "<tr class=\"rule\" data-rule=\"" + HtmlEscape(r.rule) +
+    s += "<tr class=\"rule\" data-rule=\"" + HtmlEscape(r.id()) +
          "\" data-passed=\"" + (r.passed() ? "1" : "0") + "\"><td><b>" +
-         HtmlEscape(r.rule) + "</b></td><td>" + HtmlEscape(r.title);
+         HtmlEscape(r.id()) + "</b></td><td>" + HtmlEscape(r.title());
     if (!r.passed()) {
       s += "<ul class=\"findings\">";
       for (const Finding& f : r.examples) {
@@ -448,7 +448,8 @@ std::string ScenarioSection(const RunPicture& p, size_t index,
   const Verdict& v = o.verdict;
   std::string failing;
   for (const RuleResult& r : v.rules) {
-    if (!r.passed()) failing += (failing.empty() ? "" : ",") + r.rule;
+    if (!r.passed())
+      failing += (failing.empty() ? "" : ",") + std::string(r.id());
   }
   std::string s = "<section class=\"scenario card\" id=\"" + Anchor(index) +
                   "\" data-name=\"" + HtmlEscape(o.name) + "\" data-passed=\"" +
@@ -721,8 +722,8 @@ std::string RenderRunHtml(const std::vector<RunPicture>& pictures,
     for (const RuleResult& r : v.rules) {
       rules += "<span class=\"pill " +
                std::string(r.passed() ? "pass" : "fail") + "\" title=\"" +
-               HtmlEscape(r.rule + " " + r.title) + "\">" + HtmlEscape(r.rule) +
-               "</span> ";
+               HtmlEscape(std::string(r.id()) + " " + std::string(r.title())) +
+               "\">" + HtmlEscape(r.id()) + "</span> ";
     }
     s += "<tr><td>" +
          std::string(v.passed() ? "<span class=\"pill pass\">PASS</span>"

@@ -106,9 +106,8 @@ std::string ExplainMiss(const ConformCase& c, const CaseObservation& o,
            c.behaviour.substr(c.behaviour.find("after ") + 6) +
            " (--slow-ms) and retried: its timeout is shorter than that";
   }
-  return "the sender kept retrying past " + Attempts(expected) +
-         " (at most " + std::to_string(DivshotContract().max_reattempts) +
-         " re-attempts)";
+  return "the sender kept retrying past " + Attempts(expected) + " (at most " +
+         std::to_string(DivshotContract().max_reattempts) + " re-attempts)";
 }
 
 RuleVerdict JudgeAttemptsRow(const ConformCase& c, const CaseObservation& o) {
@@ -160,6 +159,14 @@ RuleVerdict JudgeAttemptsRow(const ConformCase& c, const CaseObservation& o) {
   return v;
 }
 
+// A row with no request to judge: could-not-judge, saying why.
+RuleVerdict NoRequest(RuleVerdict v, const CaseObservation& o) {
+  v.verdict = CaseVerdict::kCouldNotJudge;
+  v.seen = "no request";
+  v.message = "no request to judge: " + DescribeSender(o);
+  return v;
+}
+
 // Requests the shape rules look at: all but redirect follow-ups.
 std::vector<const ObservedRequest*> Judged(const CaseObservation& o) {
   std::vector<const ObservedRequest*> out;
@@ -176,12 +183,7 @@ RuleVerdict JudgeEach(CaseRule check, Rule rule, std::string expected,
   RuleVerdict v = Make(check);
   v.expected = std::move(expected);
   const auto judged = Judged(o);
-  if (judged.empty()) {
-    v.verdict = CaseVerdict::kCouldNotJudge;
-    v.seen = "no request";
-    v.message = "no request to judge: " + DescribeSender(o);
-    return v;
-  }
+  if (judged.empty()) return NoRequest(std::move(v), o);
   int count = 0;
   std::string first;
   for (const ObservedRequest* r : judged) {
@@ -204,12 +206,7 @@ RuleVerdict JudgeEach(CaseRule check, Rule rule, std::string expected,
 RuleVerdict JudgeRedirect(const CaseObservation& o) {
   RuleVerdict v = Make(CaseRule::kNoRedirect);
   v.expected = std::string("no request to the Location ") + kRedirectLocation;
-  if (o.requests.empty()) {
-    v.verdict = CaseVerdict::kCouldNotJudge;
-    v.seen = "no request";
-    v.message = "no request to judge: " + DescribeSender(o);
-    return v;
-  }
+  if (o.requests.empty()) return NoRequest(std::move(v), o);
   int followed = 0;
   std::set<std::string> methods;
   for (const ObservedRequest& r : o.requests) {
@@ -236,12 +233,7 @@ RuleVerdict JudgeBodies(const ConformCase& c, const CaseObservation& o) {
   RuleVerdict v = Make(CaseRule::kBodyUnchanged);
   v.expected = "every body byte-identical to its event's line";
   const auto judged = Judged(o);
-  if (judged.empty()) {
-    v.verdict = CaseVerdict::kCouldNotJudge;
-    v.seen = "no request";
-    v.message = "no request to judge: " + DescribeSender(o);
-    return v;
-  }
+  if (judged.empty()) return NoRequest(std::move(v), o);
   int unmatched = 0;
   size_t first_size = 0;
   std::map<std::string, std::set<int>> events_per_id;
@@ -302,15 +294,9 @@ RuleVerdict JudgeBodies(const ConformCase& c, const CaseObservation& o) {
 }  // namespace
 
 std::string_view VerdictName(CaseVerdict v) {
-  switch (v) {
-    case CaseVerdict::kPass:
-      return "pass";
-    case CaseVerdict::kFail:
-      return "fail";
-    case CaseVerdict::kCouldNotJudge:
-      return "could-not-judge";
-  }
-  return "?";
+  static constexpr std::string_view kNames[] = {"pass", "fail",
+                                                "could-not-judge"};
+  return kNames[static_cast<size_t>(v)];
 }
 
 namespace {

@@ -94,20 +94,20 @@ struct ShapeCounts {
 void CheckRequestShape(RuleBook& book, const std::string& side,
                        const std::string& subject, const ShapeCounts& n) {
   if (n.non_post > 0) {
-    book.Fail(Rule::kC1Method, Finding{side, subject, "POST on every attempt",
-                            Plural(n.non_post, "attempt") +
-                                " with another method"});
+    book.Fail(Rule::kC1Method,
+              Finding{side, subject, "POST on every attempt",
+                      Plural(n.non_post, "attempt") + " with another method"});
   }
   if (n.bad_content_type > 0) {
-    book.Fail(Rule::kC2ContentType, Finding{side, subject, "Content-Type: application/json",
-                            Plural(n.bad_content_type, "attempt") +
-                                " without it"});
+    book.Fail(Rule::kC2ContentType,
+              Finding{side, subject, "Content-Type: application/json",
+                      Plural(n.bad_content_type, "attempt") + " without it"});
   }
   if (n.body_changes > 0) {
-    book.Fail(Rule::kC7SameBodyAndId, Finding{side, subject,
-                            "a byte-identical body on every attempt",
-                            Plural(n.body_changes, "attempt") +
-                                " with a different body"});
+    book.Fail(
+        Rule::kC7SameBodyAndId,
+        Finding{side, subject, "a byte-identical body on every attempt",
+                Plural(n.body_changes, "attempt") + " with a different body"});
   }
 }
 
@@ -172,11 +172,12 @@ void CheckPauses(const RunRecord& run, RuleBook& book) {
            got[i].at >= want[i].at;
   }
   if (!same) {
-    book.Fail(Rule::kC8PausedAndNoneLost, Finding{"sender", "the run",
-                            Plural(want.size(), "pause or resume") +
-                                " as the scenario states",
-                            Plural(got.size(), "pause or resume") +
-                                " applied, not as stated"});
+    book.Fail(
+        Rule::kC8PausedAndNoneLost,
+        Finding{
+            "sender", "the run",
+            Plural(want.size(), "pause or resume") + " as the scenario states",
+            Plural(got.size(), "pause or resume") + " applied, not as stated"});
   }
 }
 
@@ -219,11 +220,12 @@ void CheckSenderLog(const RunRecord& run, RuleBook& book) {
     if (a.attempt != r.seen + 1) r.broken_order = true;
     r.seen = a.attempt;
     if (r.success_at != 0) {
-      book.Fail(Rule::kC5NothingAfterSuccess,
-                Finding{"sender", DeliverySubject(engine, deliveries[a.delivery]),
-                        "no attempt after the 2xx of attempt " +
-                            std::to_string(r.success_at),
-                        "attempt " + std::to_string(a.attempt) + " was made"});
+      book.Fail(
+          Rule::kC5NothingAfterSuccess,
+          Finding{"sender", DeliverySubject(engine, deliveries[a.delivery]),
+                  "no attempt after the 2xx of attempt " +
+                      std::to_string(r.success_at),
+                  "attempt " + std::to_string(a.attempt) + " was made"});
     }
     if (a.result.IsSuccess() && r.success_at == 0) r.success_at = a.attempt;
   }
@@ -231,10 +233,11 @@ void CheckSenderLog(const RunRecord& run, RuleBook& book) {
   const size_t hooks = engine.hooks().size();
   book.Checked(Rule::kC8PausedAndNoneLost);
   if (deliveries.size() != engine.events().size() * hooks) {
-    book.Fail(Rule::kC8PausedAndNoneLost, Finding{"sender", "the run",
-                            Plural(engine.events().size() * hooks, "delivery") +
-                                " (events x hooks)",
-                            Plural(deliveries.size(), "delivery")});
+    book.Fail(Rule::kC8PausedAndNoneLost,
+              Finding{"sender", "the run",
+                      Plural(engine.events().size() * hooks, "delivery") +
+                          " (events x hooks)",
+                      Plural(deliveries.size(), "delivery")});
   }
   // No attempt started while its hook was paused.
   const std::vector<std::vector<PauseWindow>> windows = PauseWindows(engine);
@@ -268,16 +271,18 @@ void CheckSenderLog(const RunRecord& run, RuleBook& book) {
     if (d.holds > 0) ++resumed;
     if (d.state != DeliveryState::kDelivered &&
         d.state != DeliveryState::kGaveUp) {
-      book.Fail(Rule::kC8PausedAndNoneLost, Finding{"sender", subject, "delivered or gave_up",
-                              std::string(DeliveryStateName(d.state)) +
-                                  " when the run ended"});
+      book.Fail(Rule::kC8PausedAndNoneLost,
+                Finding{"sender", subject, "delivered or gave_up",
+                        std::string(DeliveryStateName(d.state)) +
+                            " when the run ended"});
       continue;
     }
     if (r.broken_order || r.seen != d.attempts) {
-      book.Fail(Rule::kC6RetriedUntilSuccess, Finding{"sender", subject,
-                              "attempts numbered 1.." +
-                                  std::to_string(d.attempts) + " in order",
-                              "the log has a gap or repeats"});
+      book.Fail(Rule::kC6RetriedUntilSuccess,
+                Finding{"sender", subject,
+                        "attempts numbered 1.." + std::to_string(d.attempts) +
+                            " in order",
+                        "the log has a gap or repeats"});
     }
     const AttemptJudgement judged =
         JudgeAttempts(AttemptCount{d.attempts, r.success_at}, contract);
@@ -298,15 +303,14 @@ void CheckSenderLog(const RunRecord& run, RuleBook& book) {
                             DescribeAttemptResult(d.last)});
     }
     if (d.state == DeliveryState::kDelivered && !d.last.IsSuccess()) {
-      book.Fail(Rule::kC6RetriedUntilSuccess, Finding{"sender", subject,
-                              "delivered only after a 2xx",
-                              "last answer was " +
-                                  DescribeAttemptResult(d.last)});
+      book.Fail(Rule::kC6RetriedUntilSuccess,
+                Finding{"sender", subject, "delivered only after a 2xx",
+                        "last answer was " + DescribeAttemptResult(d.last)});
     }
   }
   if (resumed > 0) {
-    book[Rule::kC8PausedAndNoneLost].notes.push_back(std::to_string(resumed) +
-                               " held by a pause, then resumed and ended");
+    book[Rule::kC8PausedAndNoneLost].notes.push_back(
+        std::to_string(resumed) + " held by a pause, then resumed and ended");
   }
   if (held_at_end > 0) {
     book[Rule::kC8PausedAndNoneLost].notes.push_back(
@@ -320,10 +324,10 @@ void CheckSenderWire(const RunRecord& run, RuleBook& book) {
   const DeliveryEngine& engine = *run.engine;
   const auto& wire = run.wire->deliveries();
   if (run.wire->missing_id() > 0) {
-    book.Fail(Rule::kC7SameBodyAndId, Finding{"sender", "the run",
-                            "a delivery id header on every attempt",
-                            Plural(run.wire->missing_id(), "request") +
-                                " without one"});
+    book.Fail(
+        Rule::kC7SameBodyAndId,
+        Finding{"sender", "the run", "a delivery id header on every attempt",
+                Plural(run.wire->missing_id(), "request") + " without one"});
   }
   for (const Delivery& d : engine.deliveries()) {
     if (d.attempts == 0) continue;
@@ -334,9 +338,10 @@ void CheckSenderWire(const RunRecord& run, RuleBook& book) {
     const WireCounters* found = wire.find(d.id);
     if (found == nullptr) {
       if (run.wire->untracked() == 0) {
-        book.Fail(Rule::kC7SameBodyAndId, Finding{"sender", subject,
-                                "its id on the wire on every attempt",
-                                "no request carried its id"});
+        book.Fail(
+            Rule::kC7SameBodyAndId,
+            Finding{"sender", subject, "its id on the wire on every attempt",
+                    "no request carried its id"});
       }
       continue;
     }
@@ -345,14 +350,15 @@ void CheckSenderWire(const RunRecord& run, RuleBook& book) {
                       {w.non_post, w.bad_content_type, w.body_changes});
     if (w.requests != d.attempts) {
       book.Fail(Rule::kC7SameBodyAndId, Finding{"sender", subject,
-                              Plural(d.attempts, "request") +
-                                  " with its id on the wire",
-                              Plural(w.requests, "request")});
+                                                Plural(d.attempts, "request") +
+                                                    " with its id on the wire",
+                                                Plural(w.requests, "request")});
     }
   }
 }
 
-// --- Receiver side ------------------------------------------------------------
+// --- Receiver side
+// ------------------------------------------------------------
 
 void CheckReceivers(const RunRecord& run, RuleBook& book) {
   const DeliveryEngine& engine = *run.engine;
@@ -408,8 +414,7 @@ void CheckReceivers(const RunRecord& run, RuleBook& book) {
       // In order of first arrival at the receiver: findings come out in a
       // deterministic order.
       for (const auto& [key, c] : journal.deliveries()) {
-        const std::string subject =
-            rsubject + ", delivery " + std::string(key);
+        const std::string subject = rsubject + ", delivery " + std::string(key);
         book.Checked(Rule::kC1Method);
         book.Checked(Rule::kC2ContentType);
         book.Checked(Rule::kC5NothingAfterSuccess);
@@ -441,10 +446,11 @@ void CheckReceivers(const RunRecord& run, RuleBook& book) {
         if (held_at_end) {
           // Its hook is paused: the rest of its attempts wait for a resume.
         } else if (judged.unsuccessful_not_max) {
-          book.Fail(Rule::kC6RetriedUntilSuccess,
-                    Finding{"receiver", subject,
-                            AtMost(contract) + " attempts when no 2xx was given",
-                            Plural(c.attempts, "attempt") + " seen"});
+          book.Fail(
+              Rule::kC6RetriedUntilSuccess,
+              Finding{"receiver", subject,
+                      AtMost(contract) + " attempts when no 2xx was given",
+                      Plural(c.attempts, "attempt") + " seen"});
         } else if (judged.over_max) {
           book.Fail(Rule::kC6RetriedUntilSuccess,
                     Finding{"receiver", subject,
@@ -452,11 +458,11 @@ void CheckReceivers(const RunRecord& run, RuleBook& book) {
                             Plural(c.attempts, "attempt") + " seen"});
         }
         if (c.attempt_header_mismatches > 0) {
-          book.Fail(Rule::kC7SameBodyAndId, Finding{"receiver", subject,
-                                  "attempt numbers counting up from 1",
-                                  Plural(c.attempt_header_mismatches,
-                                         "attempt") +
-                                      " numbered otherwise"});
+          book.Fail(
+              Rule::kC7SameBodyAndId,
+              Finding{"receiver", subject, "attempt numbers counting up from 1",
+                      Plural(c.attempt_header_mismatches, "attempt") +
+                          " numbered otherwise"});
         }
         auto it = by_id.find(key);
         if (it == by_id.end()) {
@@ -473,18 +479,18 @@ void CheckReceivers(const RunRecord& run, RuleBook& book) {
         if (run.hook_receiver[d.hook] == static_cast<int>(ri)) {
           seen[it->second] = 1;
         } else {
-          book.Fail(Rule::kC8PausedAndNoneLost, Finding{"receiver", subject,
-                                  "deliveries of hook " +
-                                      engine.hooks()[d.hook].id +
-                                      " at its own receiver",
-                                  "it arrived here"});
+          book.Fail(Rule::kC8PausedAndNoneLost,
+                    Finding{"receiver", subject,
+                            "deliveries of hook " + engine.hooks()[d.hook].id +
+                                " at its own receiver",
+                            "it arrived here"});
         }
         if (c.attempts != d.attempts) {
-          book.Fail(Rule::kC8PausedAndNoneLost, Finding{"receiver", subject,
-                                  Plural(d.attempts, "attempt") +
-                                      " (as the sender logged)",
-                                  Plural(c.attempts, "attempt") +
-                                      " arrived"});
+          book.Fail(
+              Rule::kC8PausedAndNoneLost,
+              Finding{"receiver", subject,
+                      Plural(d.attempts, "attempt") + " (as the sender logged)",
+                      Plural(c.attempts, "attempt") + " arrived"});
         }
       }
     });
@@ -495,13 +501,15 @@ void CheckReceivers(const RunRecord& run, RuleBook& book) {
     const Delivery& d = deliveries[i];
     const int ri = run.hook_receiver[d.hook];
     if (ri < 0 || seen[i] || d.attempts == 0 || !complete[ri]) continue;
-    book.Fail(Rule::kC8PausedAndNoneLost, Finding{"receiver", "receiver " + run.receivers[ri]->name(),
-                            DeliverySubject(engine, d) + " to arrive",
-                            "it never arrived"});
+    book.Fail(
+        Rule::kC8PausedAndNoneLost,
+        Finding{"receiver", "receiver " + run.receivers[ri]->name(),
+                DeliverySubject(engine, d) + " to arrive", "it never arrived"});
   }
 }
 
-// --- Expectations -------------------------------------------------------------
+// --- Expectations
+// -------------------------------------------------------------
 
 void CheckExpectations(const RunRecord& run, uint64_t invalid_payloads,
                        RuleBook& book) {
@@ -522,9 +530,10 @@ void CheckExpectations(const RunRecord& run, uint64_t invalid_payloads,
     }
     book.Checked(Rule::kExpectations);
     if (invalid_payloads == 0) {
-      book.Fail(Rule::kExpectations, Finding{"expectation", "payloads",
-                                  "at least one schema-invalid payload",
-                                  "every payload was valid"});
+      book.Fail(Rule::kExpectations,
+                Finding{"expectation", "payloads",
+                        "at least one schema-invalid payload",
+                        "every payload was valid"});
     }
   }
 
@@ -555,7 +564,9 @@ void CheckExpectations(const RunRecord& run, uint64_t invalid_payloads,
     if (added) {
       groups.push_back(Group{"hook " + engine.hooks()[d.hook].id + " (" +
                                  engine.hooks()[d.hook].url + ")",
-                             nullptr, nullptr, {}});
+                             nullptr,
+                             nullptr,
+                             {}});
     }
     groups[it->second].deliveries.push_back(i);
   }
@@ -573,9 +584,9 @@ void CheckExpectations(const RunRecord& run, uint64_t invalid_payloads,
     const bool use_derived =
         !(stated && stated->attempts) &&
         (derived_once.has_value() ||
-         (has_outages && DeriveAttempts(*g.behavior, scenario.retry,
-                                        TimePoint{})
-                             .has_value()));
+         (has_outages &&
+          DeriveAttempts(*g.behavior, scenario.retry, TimePoint{})
+              .has_value()));
     // A receiver that verifies signatures answers 401 to every attempt of
     // a hook whose secret is not its own (or that has none): 6 attempts,
     // gave_up, unless an outage window may answer first (not derived).
@@ -597,10 +608,10 @@ void CheckExpectations(const RunRecord& run, uint64_t invalid_payloads,
     if (use_derived && any_plain) {
       expect.notes.push_back(
           g.subject + ": attempts derived from the behaviour" +
-          (derived_once ? ": " + derived_once->attempts.ToString() +
-                              " per delivery, " +
-                              OutcomeName(derived_once->outcome)
-                        : " and each event's time (outage windows)"));
+          (derived_once
+               ? ": " + derived_once->attempts.ToString() + " per delivery, " +
+                     OutcomeName(derived_once->outcome)
+               : " and each event's time (outage windows)"));
     }
     uint64_t delivered = 0;
     uint64_t judged = 0;
@@ -623,10 +634,10 @@ void CheckExpectations(const RunRecord& run, uint64_t invalid_payloads,
       if (use_derived) {
         std::optional<DerivedAttempts> derived = derived_once;
         if (!derived) {
-          derived = DeriveAttempts(
-              *g.behavior, scenario.retry,
-              TimePoint{} + scenario.events.interval *
-                                static_cast<int64_t>(d.event));
+          derived =
+              DeriveAttempts(*g.behavior, scenario.retry,
+                             TimePoint{} + scenario.events.interval *
+                                               static_cast<int64_t>(d.event));
         }
         // Outage windows are judged from the event's time, which a pause
         // shifts: no derivation for a hook that was ever paused.
@@ -707,9 +718,10 @@ bool Verdict::passed() const {
 Verdict Verify(const RunRecord& run) {
   RuleBook book;
   if (run.clock_status) {
-    book.Fail(Rule::kC8PausedAndNoneLost, Finding{"sender", "the run",
-                            "every delivery ends within the step limit",
-                            run.clock_status->message});
+    book.Fail(Rule::kC8PausedAndNoneLost,
+              Finding{"sender", "the run",
+                      "every delivery ends within the step limit",
+                      run.clock_status->message});
   }
   uint64_t invalid_payloads = 0;
   CheckSenderPayloads(run, book, invalid_payloads);

@@ -147,7 +147,18 @@ size_t CountPath(const std::vector<Seen>& seen, const std::string& path) {
 }
 
 TEST_F(DurableDeliverTest, NoHooksIsAUsageError) {
-  const CliResult r = Run({"deliver", "--generate", "1"});
+  // No state at all: said so, and none is created (issue 13 item 7).
+  CliResult r = Run({"deliver", "--generate", "1"});
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("no state database at"), std::string::npos) << r.err;
+  EXPECT_FALSE(std::filesystem::exists(state_));
+  // A state with no hooks.
+  ASSERT_EQ(Run({"hooks", "add", "http://127.0.0.1:9/x"}).code, 0);
+  const std::string id = Run({"hooks", "list", "--json"}).out;
+  r = Run({"hooks", "remove",
+           nlohmann::json::parse(id).at(0).at("id").get<std::string>()});
+  ASSERT_EQ(r.code, 0) << r.err;
+  r = Run({"deliver", "--generate", "1"});
   EXPECT_EQ(r.code, 2);
   EXPECT_NE(r.err.find("no hooks registered"), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("hooksim hooks add URL"), std::string::npos) << r.err;

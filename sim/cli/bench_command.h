@@ -71,6 +71,7 @@ struct BenchOptions {
   std::optional<std::string> report_html;  // See html_bench_report.h.
   std::string command;  // The command line, shown in the HTML page.
   uint64_t seed = 1;
+  uint64_t id_salt = 0;  // EngineOptions::id_salt (per run without --seed).
   // Delays before re-attempts 1..5 (the last repeating), compressed so
   // retries happen within a bench run.
   std::vector<Duration> schedule = {Millis(1), Millis(2), Millis(4), Millis(8),

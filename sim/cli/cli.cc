@@ -1,5 +1,6 @@
 #include "sim/cli/cli.h"
 
+#include <cstdlib>
 #include <fstream>
 #include <optional>
 #include <sstream>
@@ -244,12 +245,18 @@ po::options_description ReceiverOptionsDesc() {
       "seed of the receivers' random answers (default: the scenario's, or 1)")(
       "time-scale", po::value<std::string>()->default_value("1"),
       "wall seconds per run second for latencies and outage windows, in "
-      "(0, 1]")("journal-capacity",
+      "(0, 1]; the receiver's clock runs at this scale too, so with "
+      "verify_signature a real sender's webhook-timestamp is stale after "
+      "F x 300 s of wall time (keep 1 for senders that sign)")("journal-capacity",
                 po::value<std::string>()->default_value("1024"),
                 "requests each receiver's journal keeps (1..1000000)")(
       "max-body-bytes", po::value<std::string>()->default_value("8388608"),
-      "request bodies larger than this get 413 Payload Too Large "
-      "(1..1073741824)");
+      "request bodies larger than this, chunked or not, get 413 Content Too "
+      "Large (1..1073741824)")(
+      "admin-token", po::value<std::string>(),
+      "require \"Authorization: Bearer TOKEN\" on /__hooksim/ (else 401); "
+      "also read from HOOKSIM_ADMIN_TOKEN. Without it, a non-loopback "
+      "--listen prints a warning: the admin API is open to the network");
   return d;
 }
 
@@ -268,7 +275,8 @@ constexpr const char* kReceiverUsage =
     "bad or more than 5 minutes off its clock. Prints one line per receiver\n"
     "with its URL and admin URL; on stop, one summary line per receiver.\n"
     "Admin API:\n"
-    "  GET  /__hooksim/requests[?limit=N]   journal, newest last\n"
+    "  GET  /__hooksim/requests[?limit=N&from=I] journal page, oldest first\n"
+    "       (default the newest 1000, at most 10000; from=I: index I on)\n"
     "  GET  /__hooksim/stats                counts per answer and delivery\n"
     "  POST /__hooksim/reset                clear the journal\n"
     "  GET|PUT /__hooksim/behavior          read or replace the behaviour\n"
@@ -411,11 +419,29 @@ int CmdRun(const std::vector<std::string>& args, std::ostream& out,
   return RunRunCommand(options, out, err);
 }
 
+// Prints "hooksim COMMAND: unexpected argument ..." and returns true when
+// `parsed` holds a positional argument (the command takes none).
+bool RejectPositional(const po::parsed_options& parsed,
+                      const std::string& command, std::ostream& err) {
+  for (const po::option& o : parsed.options) {
+    if (o.position_key >= 0) {
+      err << "hooksim " << command << ": unexpected argument \""
+          << (o.value.empty() ? o.string_key : o.value[0]) << "\"\n"
+          << "try: hooksim " << command << " --help\n";
+      return true;
+    }
+  }
+  return false;
+}
+
 int CmdEvents(const std::vector<std::string>& args, std::ostream& out,
               std::ostream& err) {
   po::options_description d = EventsOptionsDesc();
   po::variables_map vm;
-  po::store(po::command_line_parser(args).options(d).run(), vm);
+  const po::parsed_options parsed =
+      po::command_line_parser(args).options(d).run();
+  if (RejectPositional(parsed, "events", err)) return 2;
+  po::store(parsed, vm);
   po::notify(vm);
   if (vm.count("help")) {
     out << Help(kEventsUsage, d);
@@ -561,7 +587,10 @@ int CmdReceiver(const std::vector<std::string>& args, std::ostream& out,
                 std::ostream& err) {
   const po::options_description d = ReceiverOptionsDesc();
   po::variables_map vm;
-  po::store(po::command_line_parser(args).options(d).run(), vm);
+  const po::parsed_options parsed =
+      po::command_line_parser(args).options(d).run();
+  if (RejectPositional(parsed, "receiver", err)) return 2;
+  po::store(parsed, vm);
   po::notify(vm);
   if (vm.count("help")) {
     out << Help(kReceiverUsage, d);
@@ -612,6 +641,11 @@ int CmdReceiver(const std::vector<std::string>& args, std::ostream& out,
       return 2;
     }
     options.max_body_bytes = static_cast<size_t>(*value);
+  }
+  if (vm.count("admin-token")) {
+    options.admin_token = vm["admin-token"].as<std::string>();
+  } else if (const char* env = std::getenv("HOOKSIM_ADMIN_TOKEN")) {
+    options.admin_token = std::string(env);
   }
   return RunReceiverCommand(options, out, err);
 }
@@ -709,8 +743,16 @@ int RunCli(int argc, const char* const* argv, std::istream& in,
         out << HooksHelp();
       } else if (topic == "worker") {
         out << Help(kWorkerUsage, WorkerOptionsDesc());
-      } else {
+      } else if (topic.empty()) {
         out << kUsage;
+      } else {
+        err << "hooksim help: unknown command \"" << topic << "\"\n\n"
+            << kUsage;
+        return 2;
+      }
+      if (args.size() > 1) {
+        err << "hooksim help: unexpected argument \"" << args[1] << "\"\n";
+        return 2;
       }
       return 0;
     }

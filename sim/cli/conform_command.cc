@@ -471,8 +471,12 @@ int RunConform(const ConformOptions& options, std::ostream& out,
       std::lock_guard<std::mutex> lock(progress_mu);
       err << "conform: " << options.cases[i].name << " done in " << std::fixed
           << std::setprecision(1) << ToSeconds(results[i].elapsed) << " s, "
-          << results[i].observation.requests.size() << " requests, "
-          << (failing ? std::to_string(failing) + " rules not passed"
+          << results[i].observation.requests.size()
+          << (results[i].observation.requests.size() == 1 ? " request, "
+                                                          : " requests, ")
+          << (failing ? std::to_string(failing) +
+                            (failing == 1 ? " rule not passed"
+                                          : " rules not passed")
                       : std::string("all rules passed"))
           << std::defaultfloat << "\n";
     }

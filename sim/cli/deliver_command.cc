@@ -2,6 +2,7 @@
 
 #include <charconv>
 #include <chrono>
+#include <random>
 #include <cstdio>
 #include <exception>
 #include <functional>
@@ -114,6 +115,7 @@ int Deliver(const DeliverOptions& options, std::ostream& out,
             std::ostream& err) {
   EngineOptions engine_options;
   engine_options.seed = options.seed;
+  engine_options.id_salt = options.id_salt;
   // Signed deliveries carry Unix timestamps: the clock starts about now.
   engine_options.unix_origin = UnixTimeNow();
   engine_options.policy.max_reattempts = kContractMaxReattempts;
@@ -291,6 +293,16 @@ Result<DeliverOptions> ParseDeliverFlags(const DeliverFlags& flags) {
                        *flags.seed);
     }
     options.seed = *seed;
+  } else {
+    // No --seed: events are still seed 1's, but delivery ids are this
+    // run's own, so a second run against a receiver that stayed up is not
+    // taken for re-attempts of the first run's deliveries.
+    std::random_device device;
+    options.id_salt =
+        (uint64_t{device()} << 32 | device()) ^
+        static_cast<uint64_t>(
+            std::chrono::steady_clock::now().time_since_epoch().count());
+    if (options.id_salt == 0) options.id_salt = 1;
   }
   if (flags.retry_schedule_ms) {
     Result<std::vector<Duration>> s = ParseSchedule(*flags.retry_schedule_ms);

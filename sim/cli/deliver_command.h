@@ -47,6 +47,8 @@ struct DeliverOptions {
   // generated ones, in file order.
   std::optional<std::vector<FileEvent>> events;
   uint64_t seed = 1;
+  // EngineOptions::id_salt: a per-run value when no --seed was given.
+  uint64_t id_salt = 0;
   // Delays before re-attempts 1..5, the last repeating (see above).
   std::vector<Duration> schedule = {Millis(100), Millis(200), Millis(400),
                                     Millis(800), Millis(1600)};

@@ -173,7 +173,10 @@ int RunHooksCommand(const std::vector<std::string>& args, std::ostream& out,
   std::optional<std::string> state_flag;
   if (vm.count("state")) state_flag = vm["state"].as<std::string>();
   const std::string path = ResolveStatePath(state_flag);
-  Result<std::unique_ptr<StateStore>> store = StateStore::Open(path);
+  // Only `hooks add` creates a state; the others read or change one.
+  Result<std::unique_ptr<StateStore>> store = StateStore::Open(
+      path, sub == "add" ? StateStore::OpenMode::kCreate
+                         : StateStore::OpenMode::kExisting);
   if (!store.ok()) {
     err << prefix << store.error().ToString() << "\n";
     return 2;

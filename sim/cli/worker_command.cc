@@ -123,7 +123,7 @@ Result<WorkerOptions> ParseWorkerFlags(const WorkerFlags& flags) {
 int RunStoreDeliver(const DeliverOptions& options, std::ostream& out,
                     std::ostream& err) {
   const std::string path = ResolveStatePath(options.state);
-  Result<std::unique_ptr<StateStore>> opened = StateStore::Open(path);
+  Result<std::unique_ptr<StateStore>> opened = StateStore::Open(path, StateStore::OpenMode::kExisting);
   if (!opened.ok()) {
     err << "hooksim deliver: --state: " << opened.error().ToString() << "\n";
     return 2;
@@ -206,7 +206,7 @@ int RunStoreDeliver(const DeliverOptions& options, std::ostream& out,
 int RunWorker(const WorkerOptions& options, std::ostream& out,
               std::ostream& err) {
   const std::string path = ResolveStatePath(options.deliver.state);
-  Result<std::unique_ptr<StateStore>> opened = StateStore::Open(path);
+  Result<std::unique_ptr<StateStore>> opened = StateStore::Open(path, StateStore::OpenMode::kExisting);
   if (!opened.ok()) {
     err << "hooksim worker: --state: " << opened.error().ToString() << "\n";
     return 2;

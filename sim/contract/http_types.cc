@@ -55,6 +55,8 @@ std::string_view AttemptErrorName(AttemptError error) {
       return "empty_reply";
     case AttemptError::kMalformed:
       return "malformed";
+    case AttemptError::kDns:
+      return "dns";
   }
   return "unknown";
 }
@@ -63,7 +65,7 @@ std::optional<AttemptError> ParseAttemptError(std::string_view name) {
   for (AttemptError e :
        {AttemptError::kNone, AttemptError::kTimeout, AttemptError::kRefused,
         AttemptError::kReset, AttemptError::kEmptyReply,
-        AttemptError::kMalformed}) {
+        AttemptError::kMalformed, AttemptError::kDns}) {
     if (AttemptErrorName(e) == name) return e;
   }
   return std::nullopt;

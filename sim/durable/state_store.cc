@@ -202,13 +202,63 @@ StateStore::~StateStore() {
   sqlite3_close(db_);
 }
 
-Result<std::unique_ptr<StateStore>> StateStore::Open(const std::string& path) {
+namespace {
+
+// Why opening the state at `path` failed, in words a user can act on;
+// `rc` is SQLite's (extended) result code.
+Error OpenError(const std::string& path, int rc) {
+  switch (rc & 0xff) {
+    case SQLITE_READONLY:
+      return MakeError(path +
+                       ": read-only (the file or its directory is not "
+                       "writable): hooksim writes its state there");
+    case SQLITE_NOTADB:
+    case SQLITE_CORRUPT:
+      return MakeError(path + ": not a hooksim state database");
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+      return MakeError(path +
+                       ": locked by another process (another hooksim "
+                       "deliver or worker?); try again when it is done");
+    case SQLITE_CANTOPEN:
+      return MakeError(path +
+                       ": cannot open the state database (is it a "
+                       "directory, or is its directory missing or not "
+                       "readable?)");
+    case SQLITE_PERM:
+    case SQLITE_AUTH:
+      return MakeError(path + ": permission denied");
+    case SQLITE_FULL:
+      return MakeError(path + ": the disk is full");
+    default:
+      return MakeError(path + ": cannot open the state database: " +
+                       sqlite3_errstr(rc));
+  }
+}
+
+}  // namespace
+
+Result<std::unique_ptr<StateStore>> StateStore::Open(const std::string& path,
+                                                     OpenMode mode) {
   if (path.empty()) {
     return MakeError("state file: empty path");
   }
+  if (mode == OpenMode::kExisting) {
+    std::error_code ec;
+    const auto status = std::filesystem::status(path, ec);
+    if (!std::filesystem::exists(status)) {
+      return MakeError("no state database at " + path +
+                       " (hooks add creates one)");
+    }
+    if (std::filesystem::is_regular_file(status) &&
+        std::filesystem::file_size(path, ec) == 0 && !ec) {
+      return MakeError("no state database at " + path +
+                       " (the file is empty; hooks add creates one)");
+    }
+  }
   const std::filesystem::path parent =
       std::filesystem::path(path).parent_path();
-  if (!parent.empty()) {
+  if (mode == OpenMode::kCreate && !parent.empty()) {
     std::error_code ec;
     std::filesystem::create_directories(parent, ec);
     if (ec) {
@@ -217,25 +267,30 @@ Result<std::unique_ptr<StateStore>> StateStore::Open(const std::string& path) {
     }
   }
   sqlite3* db = nullptr;
-  const int rc = sqlite3_open_v2(
-      path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr);
+  const int flags = SQLITE_OPEN_READWRITE |
+                    (mode == OpenMode::kCreate ? SQLITE_OPEN_CREATE : 0);
+  const int rc = sqlite3_open_v2(path.c_str(), &db, flags, nullptr);
   if (rc != SQLITE_OK) {
-    std::string message = path + ": cannot open the state database: " +
-                          (db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
+    const int code = db ? sqlite3_extended_errcode(db) : rc;
     sqlite3_close(db);
-    return MakeError(std::move(message));
+    return OpenError(path, code);
   }
   std::unique_ptr<StateStore> store(new StateStore(path, db));
+  sqlite3_extended_result_codes(db, 1);
   sqlite3_busy_timeout(db, kBusyTimeoutMs);
-  if (Status s = store->Exec("PRAGMA journal_mode=WAL", "set WAL mode")) {
-    return *s;
+  if (store->Exec("PRAGMA journal_mode=WAL", "set WAL mode") ||
+      store->Exec("PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON",
+                  "set pragmas")) {
+    return OpenError(path, sqlite3_extended_errcode(db));
   }
-  if (Status s = store->Exec("PRAGMA synchronous=NORMAL; "
-                             "PRAGMA foreign_keys=ON",
-                             "set pragmas")) {
-    return *s;
+  if (Status s = store->Migrate()) {
+    const int code = sqlite3_extended_errcode(db);
+    // A schema version error is already in words; SQLite's are not.
+    if (code == SQLITE_OK || code == SQLITE_DONE || code == SQLITE_ROW) {
+      return *s;
+    }
+    return OpenError(path, code);
   }
-  if (Status s = store->Migrate()) return *s;
   return store;
 }
 

@@ -140,10 +140,16 @@ struct AttemptEnd {
 
 class StateStore {
  public:
-  // Opens (creating when missing) the database at `path`, and its parent
-  // directory when missing. Fails on a file that is not a hooksim state
-  // database, or one from a newer schema version.
-  static Result<std::unique_ptr<StateStore>> Open(const std::string& path);
+  // kCreate: only `hooks add` (a missing state is created, with its parent
+  // directory). kExisting: every other command; a missing or empty file is
+  // "no state database at PATH" and nothing is created.
+  enum class OpenMode { kCreate, kExisting };
+  // Opens the database at `path`. Fails on a file that is not a hooksim
+  // state database, or one from a newer schema version. Errors say what
+  // the user can act on (the path; read-only; not a hooksim state; locked
+  // by another process), not SQLite's internals.
+  static Result<std::unique_ptr<StateStore>> Open(
+      const std::string& path, OpenMode mode = OpenMode::kCreate);
   ~StateStore();
   StateStore(const StateStore&) = delete;
   StateStore& operator=(const StateStore&) = delete;

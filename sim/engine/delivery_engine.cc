@@ -154,7 +154,8 @@ Result<uint32_t> DeliveryEngine::Publish(std::string event_type,
       ++event_open_[event_index];
     }
     Delivery& d = deliveries_[index];
-    uint64_t id_state = options_.seed ^ (0x9e3779b97f4a7c15ULL * (ordinal + 1));
+    uint64_t id_state = options_.seed ^ options_.id_salt ^
+                        (0x9e3779b97f4a7c15ULL * (ordinal + 1));
     d.id = DeliveryId(SplitMix64(id_state));
     d.hook = h;
     d.event = event_index;

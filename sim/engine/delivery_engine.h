@@ -127,6 +127,11 @@ struct RestoredDelivery {
 struct EngineOptions {
   RetryPolicy policy;
   uint64_t seed = 1;
+  // Mixed into delivery ids only (events, jitter and answers follow the
+  // seed alone). 0 for scenario runs, which stay exactly reproducible;
+  // ad hoc sends without --seed (deliver --url, bench) give a per-run value
+  // so two runs against one receiver never share delivery ids.
+  uint64_t id_salt = 0;
   // Limits: publishing more than this many deliveries fails.
   size_t max_deliveries = 20'000'000;
   // Keep every attempt in attempts() (a run's log); off for long benches.

@@ -37,11 +37,17 @@ class InterruptWatcher {
   bool installed() const { return installed_; }
   // True once a SIGINT has been handled (on_interrupt has been called).
   bool interrupted() const { return interrupted_; }
+  // The signal that interrupted (SIGINT or SIGTERM); 0 before one has.
+  int signal() const { return signal_; }
+  // The conventional exit code for it: 128 + signal (130 SIGINT, 143
+  // SIGTERM); 0 before one has.
+  int exit_code() const { return signal_ == 0 ? 0 : 128 + signal_; }
 
  private:
   std::function<void()> on_interrupt_;
   bool installed_ = false;
   std::atomic<bool> interrupted_{false};
+  std::atomic<int> signal_{0};
   int pipe_[2] = {-1, -1};
   struct sigaction previous_ {};
   bool sigterm_ = false;

@@ -26,6 +26,10 @@ struct ScenarioOutcome {
   int64_t virtual_ms = 0;  // Run time when the last delivery ended.
   std::string mode = "sim";  // "sim" or "http" (see WorldName).
   double time_scale = 1.0;   // HTTP world only.
+  // When the run started (ISO 8601, UTC) and where: JUnit only (the JSON
+  // report stays reproducible).
+  std::string started_at;
+  std::string hostname;
 };
 
 // "PASS  name  deliveries=.. attempts=.. delivered=.. gave_up=.. seed=.."

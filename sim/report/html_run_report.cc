@@ -513,6 +513,7 @@ MarkClass ClassifyAttempt(const AttemptResult& r) {
     case AttemptError::kReset:
       return MarkClass::kReset;
     case AttemptError::kRefused:
+    case AttemptError::kDns:
       return MarkClass::kRefused;
     case AttemptError::kEmptyReply:
     case AttemptError::kMalformed:

@@ -14,6 +14,7 @@ packages=(
   libvalijson-dev libgtest-dev libgmock-dev libbenchmark-dev
   libsqlite3-dev libssl-dev
   curl python3-requests  # the example senders run by hooksim conform's tests
+  chromium fonts-dejavu-core  # tests/html: the HTML reports in headless Chromium
 )
 
 missing=()

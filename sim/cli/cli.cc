@@ -20,6 +20,7 @@
 #include "sim/cli/worker_command.h"
 #include "sim/contract/http_types.h"
 #include "sim/contract/release_events.h"
+#include "sim/report/html_page.h"
 
 namespace hooksim {
 namespace {
@@ -62,6 +63,9 @@ po::options_description RunOptionsDesc() {
       "report-json", po::value<std::string>(),
       "write the full results as JSON to FILE")(
       "junit", po::value<std::string>(), "write JUnit XML to FILE")(
+      "report-html", po::value<std::string>(),
+      "write one self-contained HTML page to FILE: verdicts, an attempt "
+      "timeline per scenario, attempts per delivery, answers per receiver")(
       "trace", po::bool_switch(),
       "print every attempt: run time, hook, delivery id, attempt n/6, "
       "outcome, next retry")(
@@ -76,8 +80,9 @@ po::options_description RunOptionsDesc() {
 
 constexpr const char* kRunUsage =
     "usage: hooksim run FILE|DIR... [--seed N] [--report-json FILE] "
-    "[--junit FILE] [--trace]\n"
-    "                   [--mode sim|http] [--time-scale F]\n"
+    "[--junit FILE]\n"
+    "                   [--report-html FILE] [--trace] [--mode sim|http] "
+    "[--time-scale F]\n"
     "\n"
     "Runs each scenario (a DIR runs its *.json files, *.schema.json aside)\n"
     "in virtual time (or, with --mode http, over real sockets on loopback,\n"
@@ -321,6 +326,9 @@ po::options_description ConformOptionsDesc() {
       "write JUnit XML to FILE (one testcase per case and rule)")(
       "report-json", po::value<std::string>(),
       "write the full results as JSON to FILE (requests, sender output)")(
+      "report-html", po::value<std::string>(),
+      "write one self-contained HTML page to FILE: the case x rule matrix, "
+      "each case's requests and the sender's stderr")(
       "list-cases", po::bool_switch(),
       "print the battery (case, receiver behaviour, expectation) and exit");
   return d;
@@ -330,7 +338,8 @@ constexpr const char* kConformUsage =
     "usage: hooksim conform --sender-cmd CMD [--cases LIST] "
     "[--case-timeout-s S] [--quiet-ms Q]\n"
     "         [--slow-ms MS] [--hang-ms MS] [--parallel N] [--seed S]\n"
-    "         [--junit FILE] [--report-json FILE] [--list-cases]\n"
+    "         [--junit FILE] [--report-json FILE] [--report-html FILE]\n"
+    "         [--list-cases]\n"
     "\n"
     "Checks a webhook sender written in any language against the contract.\n"
     "For each case of the battery, starts a mock receiver with the case's\n"
@@ -391,6 +400,14 @@ int CmdRun(const std::vector<std::string>& args, std::ostream& out,
     options.report_json = vm["report-json"].as<std::string>();
   }
   if (vm.count("junit")) options.junit = vm["junit"].as<std::string>();
+  if (vm.count("report-html")) {
+    options.report_html = vm["report-html"].as<std::string>();
+    options.command = CommandLine("run", args);
+    if (options.report_html.empty()) {
+      err << "hooksim run: --report-html: expected a file name, got \"\"\n";
+      return 2;
+    }
+  }
   options.trace = vm["trace"].as<bool>();
   const std::string mode = vm["mode"].as<std::string>();
   if (mode == "http") {
@@ -687,6 +704,7 @@ int CmdConform(const std::vector<std::string>& args, std::ostream& out,
   flags.seed = flag("seed");
   flags.junit = flag("junit");
   flags.report_json = flag("report-json");
+  flags.report_html = flag("report-html");
   if (vm["list-cases"].as<bool>()) {
     // The battery needs no sender to be listed.
     if (!flags.sender_cmd) flags.sender_cmd = "true";
@@ -704,6 +722,7 @@ int CmdConform(const std::vector<std::string>& args, std::ostream& out,
         << "try: hooksim conform --help\n";
     return 2;
   }
+  options->command = CommandLine("conform", args);
   return RunConform(*options, out, err);
 }
 

@@ -12,6 +12,7 @@
 
 #include "sim/judge/verifier.h"
 #include "sim/os/interrupt_watcher.h"
+#include "sim/report/html_report.h"
 #include "sim/report/report.h"
 #include "sim/scenario/scenario.h"
 #include "sim/world/runner.h"
@@ -151,7 +152,8 @@ int RunRunCommand(const RunCommandOptions& options, std::ostream& out,
   }
   for (const auto& [path, flag] :
        {std::pair{&options.report_json, "--report-json"},
-        std::pair{&options.junit, "--junit"}}) {
+        std::pair{&options.junit, "--junit"},
+        std::pair{&options.report_html, "--report-html"}}) {
     if (path->empty()) continue;
     if (Status s = CheckWritable(*path)) {
       err << "hooksim run: " << flag << ": " << s->ToString() << "\n";
@@ -176,6 +178,8 @@ int RunRunCommand(const RunCommandOptions& options, std::ostream& out,
     return 2;
   }
   std::vector<ScenarioOutcome> outcomes;
+  const RunHtmlOptions html_options{.command = options.command};
+  std::vector<RunPicture> pictures;  // Only with --report-html.
   for (const Scenario& scenario : scenarios) {
     RunOptions ropts;
     ropts.seed = options.seed;
@@ -225,6 +229,9 @@ int RunRunCommand(const RunCommandOptions& options, std::ostream& out,
     out << FormatScenarioLine(o) << "\n";
     PrintFailureDetails(o, out);
     out.flush();
+    if (!options.report_html.empty()) {
+      pictures.push_back(CollectRunPicture((*run)->Record(), o, html_options));
+    }
     outcomes.push_back(std::move(o));
   }
 
@@ -259,11 +266,19 @@ int RunRunCommand(const RunCommandOptions& options, std::ostream& out,
       return 2;
     }
   }
+  if (!options.report_html.empty()) {
+    if (Status s = WriteFile(options.report_html,
+                             RenderRunHtml(pictures, html_options))) {
+      err << "hooksim run: --report-html: " << s->ToString() << "\n";
+      return 2;
+    }
+  }
   if (interrupted) {
     err << "hooksim run: interrupted: " << outcomes.size() << " of "
         << scenarios.size() << " scenario" << (scenarios.size() == 1 ? "" : "s")
         << " finished; the one in progress was abandoned";
-    if (!options.report_json.empty() || !options.junit.empty()) {
+    if (!options.report_json.empty() || !options.junit.empty() ||
+        !options.report_html.empty()) {
       err << "; the reports hold the finished ones";
     }
     err << "\n";

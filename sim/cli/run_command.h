@@ -35,6 +35,8 @@ struct RunCommandOptions {
   std::optional<uint64_t> seed;
   std::string report_json;  // Path, "" for none.
   std::string junit;        // Path, "" for none.
+  std::string report_html;  // Path, "" for none (see html_report.h).
+  std::string command;      // The command line, shown in the HTML page.
   bool trace = false;
   World world = World::kVirtual;
   double time_scale = 1.0;  // HTTP world: wall seconds per run second.

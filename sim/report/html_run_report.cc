@@ -5,6 +5,7 @@
 #include <tuple>
 
 #include "sim/base/random.h"
+#include "sim/engine/delivery_engine.h"
 #include "sim/report/html_page.h"
 #include "sim/report/html_report.h"
 
@@ -39,22 +40,6 @@ void CollectDeliveryIds(const std::string& text, std::set<std::string>& out) {
     if (end - at == 20) out.insert(text.substr(at, 20));
     at = end;
   }
-}
-
-const char* StateName(DeliveryState s) {
-  switch (s) {
-    case DeliveryState::kDelivered:
-      return "delivered";
-    case DeliveryState::kGaveUp:
-      return "gave_up";
-    case DeliveryState::kHeld:
-      return "held";
-    case DeliveryState::kInFlight:
-      return "in_flight";
-    case DeliveryState::kPending:
-      return "pending";
-  }
-  return "pending";
 }
 
 // The CSS class of an answer name in the answer mix ("200", "hang", ...).
@@ -219,7 +204,7 @@ std::string TimelineSvg(const RunPicture& p, size_t scenario_index) {
     double ly = lanes_top;
     for (const Lane* lane : lanes) {
       const double cy = ly + kLaneH / 2;
-      const std::string state = StateName(lane->state);
+      const std::string state(DeliveryStateName(lane->state));
       s += "<g class=\"lane\" data-delivery=\"" + lane->delivery +
            "\" data-state=\"" + state + "\" data-attempts=\"" +
            std::to_string(lane->attempts.size()) + "\"" +

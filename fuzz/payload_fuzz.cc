@@ -37,8 +37,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string_view body(reinterpret_cast<const char*>(data), size);
   const hooksim::PayloadVerdict verdict = Validator().Validate(body);
   for (const hooksim::PayloadIssue& issue : verdict.issues) {
-    Check(issue.rule == Rule::kC3Envelope ||
-          issue.rule == Rule::kC4ReleaseSchema);
+    Check(issue.rule == hooksim::Rule::kC3Envelope ||
+          issue.rule == hooksim::Rule::kC4ReleaseSchema);
     Check(!issue.message.empty());
   }
   Check(verdict.valid() == verdict.FirstIssue().empty());

@@ -128,9 +128,11 @@ Reply ReceiverBehavior::Decide(const HttpRequest& request,
       },
       spec_.answers);
   reply.latency = DrawLatency(spec_.latency, rng);
+  if (reply.answer.fault == Fault::kNone) reply.retry_after = spec_.retry_after;
   for (const OutageWindow& window : spec_.outages) {
     if (now >= window.from && now < window.to) {
       reply.answer = window.answer;
+      reply.retry_after = {};
       return reply;  // A receiver that is down checks no signature.
     }
   }
@@ -140,6 +142,7 @@ Reply ReceiverBehavior::Decide(const HttpRequest& request,
                        context.unix_origin + now.time_since_epoch());
     if (reply.signature != SignatureVerdict::kValid) {
       reply.answer = Answer{401, Fault::kNone};
+      reply.retry_after = {};
     }
   }
   return reply;

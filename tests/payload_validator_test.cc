@@ -287,7 +287,7 @@ TEST(PayloadValidatorTest, GarbageDoesNotCrash) {
   for (const std::string& input : inputs) {
     const PayloadVerdict verdict = validator->Validate(input);
     ASSERT_FALSE(verdict.valid()) << input.substr(0, 40);
-    EXPECT_EQ(verdict.issues[0].rule, "C3") << input.substr(0, 40);
+    EXPECT_EQ(verdict.issues[0].rule, Rule::kC3Envelope) << input.substr(0, 40);
     EXPECT_EQ(verdict.issues[0].pointer, "") << input.substr(0, 40);
   }
 }

@@ -12,6 +12,7 @@
 #include "sim/cli/bench_command.h"
 #include "sim/cli/conform_command.h"
 #include "sim/cli/deliver_command.h"
+#include "sim/cli/contracts_command.h"
 #include "sim/cli/hooks_command.h"
 #include "sim/cli/receiver_command.h"
 #include "sim/cli/run_command.h"
@@ -42,6 +43,8 @@ constexpr const char* kUsage =
     "  hooks SUBCOMMAND  add, list, pause, resume, remove registered hooks\n"
     "  deliver           deliver events to every registered hook (durable)\n"
     "  worker            deliver pending deliveries until SIGINT/SIGTERM\n"
+    "  contracts list | show NAME|FILE\n"
+    "                    print the built-in contract profiles as JSON\n"
     "  help [COMMAND]    show help (also: COMMAND --help)\n"
     "\n"
     "exit codes: 0 all passed, 1 a rule or expectation failed,\n"
@@ -69,14 +72,18 @@ po::options_description RunOptionsDesc() {
       "127.0.0.1, each receiver an HTTP server on a kernel-chosen port")(
       "time-scale", po::value<std::string>(),
       "--mode http: wall seconds per scenario second, in (0, 1] (default 1; "
-      "0.001 runs an hour of retries in 3.6 s)");
+      "0.001 runs an hour of retries in 3.6 s)")(
+      "contract", po::value<std::string>(),
+      "NAME|FILE: send and judge every scenario by this contract profile "
+      "(hooksim contracts list; default: each scenario's \"contract\", "
+      "else divshot)");
   return d;
 }
 
 constexpr const char* kRunUsage =
     "usage: hooksim run FILE|DIR... [--seed N] [--report-json FILE] "
     "[--junit FILE] [--trace]\n"
-    "                   [--mode sim|http] [--time-scale F]\n"
+    "                   [--mode sim|http] [--time-scale F] [--contract NAME|FILE]\n"
     "\n"
     "Runs each scenario (a DIR runs its *.json files, *.schema.json aside)\n"
     "in virtual time (or, with --mode http, over real sockets on loopback,\n"
@@ -148,6 +155,10 @@ po::options_description DeliverOptionsDesc() {
       "secret", po::value<std::string>(),
       "--url only: sign every attempt (Standard Webhooks headers) with this "
       "whsec_... secret")(
+      "contract", po::value<std::string>(),
+      "--url only: NAME|FILE, send as this contract profile says (attempts, "
+      "schedule, jitter, timeout, 410, Retry-After, signing; the retry "
+      "flags override its timing; default divshot)")(
       "generate", po::value<std::string>(),
       "the same as --count: how many release events")(
       "state", po::value<std::string>(),
@@ -164,7 +175,7 @@ po::options_description DeliverOptionsDesc() {
 constexpr const char* kDeliverUsage =
     "usage: hooksim deliver --url URL [--count N | --event-file F] [--seed S]\n"
     "         [--retry-schedule-ms D1,...,D5] [--timeout-ms T] [--jitter F]\n"
-    "         [--concurrency C] [--interval-ms I]\n"
+    "         [--concurrency C] [--interval-ms I] [--secret S] [--contract NAME|FILE]\n"
     "\n"
     "Delivers generated release events to URL over real HTTP/1.1, in real\n"
     "time, as the contract says: a POST of the raw JSON body; any answer but\n"
@@ -297,6 +308,10 @@ po::options_description ConformOptionsDesc() {
       "write JUnit XML to FILE (one testcase per case and rule)")(
       "report-json", po::value<std::string>(),
       "write the full results as JSON to FILE (requests, sender output)")(
+      "contract", po::value<std::string>(),
+      "NAME|FILE: the contract profile the sender promises (expected "
+      "attempts, 410 handling; default divshot); the sender gets its name "
+      "in HOOKSIM_CONTRACT")(
       "list-cases", po::bool_switch(),
       "print the battery (case, receiver behaviour, expectation) and exit");
   return d;
@@ -306,7 +321,8 @@ constexpr const char* kConformUsage =
     "usage: hooksim conform --sender-cmd CMD [--cases LIST] "
     "[--case-timeout-s S] [--quiet-ms Q]\n"
     "         [--slow-ms MS] [--hang-ms MS] [--parallel N] [--seed S]\n"
-    "         [--junit FILE] [--report-json FILE] [--list-cases]\n"
+    "         [--junit FILE] [--report-json FILE] [--contract NAME|FILE] "
+    "[--list-cases]\n"
     "\n"
     "Checks a webhook sender written in any language against the contract.\n"
     "For each case of the battery, starts a mock receiver with the case's\n"
@@ -391,6 +407,7 @@ int CmdRun(const std::vector<std::string>& args, std::ostream& out,
     }
     options.time_scale = *scale;
   }
+  if (vm.count("contract")) options.contract = vm["contract"].as<std::string>();
   return RunRunCommand(options, out, err);
 }
 
@@ -485,6 +502,7 @@ int CmdDeliver(const std::vector<std::string>& args, std::ostream& out,
   flags.concurrency = flag("concurrency");
   flags.interval_ms = flag("interval-ms");
   flags.secret = flag("secret");
+  flags.contract = flag("contract");
   flags.generate = flag("generate");
   flags.state = flag("state");
   flags.resume = vm["resume"].as<bool>();
@@ -635,6 +653,7 @@ int CmdConform(const std::vector<std::string>& args, std::ostream& out,
   flags.seed = flag("seed");
   flags.junit = flag("junit");
   flags.report_json = flag("report-json");
+  flags.contract = flag("contract");
   if (vm["list-cases"].as<bool>()) {
     // The battery needs no sender to be listed.
     if (!flags.sender_cmd) flags.sender_cmd = "true";
@@ -688,6 +707,8 @@ int RunCli(int argc, const char* const* argv, std::istream& in,
         out << Help(kConformUsage, ConformOptionsDesc());
       } else if (topic == "hooks") {
         out << HooksHelp();
+      } else if (topic == "contracts") {
+        out << ContractsHelp();
       } else if (topic == "worker") {
         out << Help(kWorkerUsage, WorkerOptionsDesc());
       } else {
@@ -708,6 +729,7 @@ int RunCli(int argc, const char* const* argv, std::istream& in,
     if (command == "conform") return CmdConform(args, out, err);
     if (command == "hooks") return RunHooksCommand(args, out, err);
     if (command == "worker") return CmdWorker(args, out, err);
+    if (command == "contracts") return RunContractsCommand(args, out, err);
     err << "hooksim: unknown command \"" << command << "\"\n\n" << kUsage;
     return 2;
   } catch (const po::error& e) {

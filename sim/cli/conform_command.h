@@ -69,6 +69,7 @@ struct ConformFlags {
   std::optional<std::string> seed;
   std::optional<std::string> junit;
   std::optional<std::string> report_json;
+  std::optional<std::string> contract;  // NAME|FILE.
 };
 
 // Strict parsing and range checks; errors name the flag and the value

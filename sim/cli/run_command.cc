@@ -5,6 +5,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "sim/contract/contract_file.h"
 #include "sim/judge/verifier.h"
 #include "sim/report/report.h"
 #include "sim/scenario/scenario.h"
@@ -90,6 +91,20 @@ int RunRunCommand(const RunCommandOptions& options, std::ostream& out,
     scenarios.push_back(std::move(s).value());
   }
   if (bad) return 2;
+  if (options.contract) {
+    Result<Contract> contract = LoadContract(*options.contract);
+    if (!contract.ok()) {
+      err << "hooksim run: --contract: " << contract.error().ToString()
+          << "\n";
+      return 2;
+    }
+    for (Scenario& scenario : scenarios) {
+      scenario.contract = *contract;
+      if (!scenario.retry_given) {
+        scenario.retry = RetryPolicy::FromContract(*contract);
+      }
+    }
+  }
 
   // One validator (schemas parsed once) for every scenario of the run.
   Result<std::shared_ptr<const PayloadValidator>> validator =
@@ -132,6 +147,7 @@ int RunRunCommand(const RunCommandOptions& options, std::ostream& out,
     ScenarioOutcome o;
     o.file = scenario.file;
     o.name = scenario.name;
+    o.contract_flag = options.contract.value_or("");
     o.seed = (*run)->seed;
     o.verdict = Verify((*run)->Record());
     o.fingerprint = (*run)->Fingerprint();

@@ -31,6 +31,9 @@ struct RuleResult {
   Rule rule = Rule::kC1Method;
   std::string_view id() const { return RuleId(rule); }        // "C1", ...
   std::string_view title() const { return RuleTitle(rule); }  // In words.
+  // The contract profile that judged the rule ("divshot", "svix", ...);
+  // "" for the scenario's expectations.
+  std::string contract;
   uint64_t checked = 0;   // Items checked.
   uint64_t failed = 0;    // Items that broke the rule.
   std::vector<Finding> examples;  // At most kMaxExamplesPerSide per side.

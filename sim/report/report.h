@@ -26,6 +26,9 @@ struct ScenarioOutcome {
   int64_t virtual_ms = 0;  // Run time when the last delivery ended.
   std::string mode = "sim";  // "sim" or "http" (see WorldName).
   double time_scale = 1.0;   // HTTP world only.
+  // `hooksim run --contract` as given ("" when not): the reproduce line
+  // repeats it.
+  std::string contract_flag;
 };
 
 // "PASS  name  deliveries=.. attempts=.. delivered=.. gave_up=.. seed=.."

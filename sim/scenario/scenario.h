@@ -18,6 +18,7 @@
 #include "mock-receivers/behavior.h"
 #include "sim/base/result.h"
 #include "sim/contract/release_events.h"
+#include "sim/contract/contract.h"
 #include "sim/engine/retry_policy.h"
 
 namespace hooksim {
@@ -84,6 +85,13 @@ struct Scenario {
   std::vector<ReceiverSpec> receivers;  // Sorted by name.
   std::vector<HookSpec> hooks;          // In file order.
   RetryPolicy retry;
+  // The contract the sender keeps and is judged by (key "contract": a
+  // built-in profile name, a contract file path relative to the working
+  // directory, or an inline contract object); divshot when absent. Its
+  // attempts, schedule, jitter and timeout are `retry`'s defaults; a
+  // "retry" object overrides them (e.g. a compressed schedule).
+  Contract contract = DivshotContract();
+  bool retry_given = false;  // The file has a "retry" object.
   Expectations expect;
   // Unix seconds at the start of the run timeline in the virtual world
   // (webhook-timestamp of signed deliveries); the HTTP world uses the

@@ -47,15 +47,28 @@ TEST(ConformProfilesTest, BatteryTakesItsExpectationsFromTheProfile) {
 
 class ConformProfileTest : public ::testing::TestWithParam<std::string> {};
 
-// The engine as the sender, by the same profile: a compressed schedule
-// (50 ms), a 1 s timeout, the held answers 3 s.
+// The engine as the sender, by the same profile compressed: every delay
+// 50 ms, the throttle floor 100 ms, Retry-After capped at 1 s, a 1 s
+// timeout (written as a contract file, the format `contracts show`
+// prints); conform judges by the built-in profile itself. The held answers
+// take 3 s.
 TEST_P(ConformProfileTest, TheEnginePassesUnderTheProfile) {
   const Contract& contract = *FindBuiltinContract(GetParam());
-  std::string sender = std::string(HOOKSIM_BINARY) +
-                       " deliver --url \"$HOOKSIM_URL\" --event-file "
-                       "\"$HOOKSIM_EVENT_FILE\" --contract " + GetParam() +
-                       " --timeout-ms 1000 --jitter 0";
-  if (contract.max_reattempts > 0) sender += " --retry-schedule-ms 50";
+  nlohmann::json compressed = ContractToJson(contract);
+  for (auto& d : compressed["schedule_ms"]) d = 50;
+  compressed["timeout_ms"] = 1000;
+  if (compressed["throttle_floor_ms"] > 0) compressed["throttle_floor_ms"] = 100;
+  compressed["retry_after"]["max_ms"] = 1000;
+  const std::string contract_file =
+      ::testing::TempDir() + "conform-profile-" + GetParam() + ".contract.json";
+  {
+    std::ofstream f(contract_file);
+    f << compressed.dump();
+  }
+  const std::string sender = std::string(HOOKSIM_BINARY) +
+                             " deliver --url \"$HOOKSIM_URL\" --event-file "
+                             "\"$HOOKSIM_EVENT_FILE\" --contract " +
+                             contract_file;
   const std::string report_file =
       ::testing::TempDir() + "conform-profile-" + GetParam() + ".json";
   const CliResult r =
@@ -81,6 +94,7 @@ TEST_P(ConformProfileTest, TheEnginePassesUnderTheProfile) {
     }
   }
   std::filesystem::remove(report_file);
+  std::filesystem::remove(contract_file);
 }
 
 INSTANTIATE_TEST_SUITE_P(Builtins, ConformProfileTest,

@@ -9,9 +9,12 @@
 
 #include <nlohmann/json.hpp>
 
+#include "mock-receivers/admin_api.h"
+#include "mock-receivers/behavior_parser.h"
 #include "sim/contract/contract_file.h"
 #include "sim/contract/webhook_signature.h"
 #include "sim/engine/delivery_engine.h"
+#include "sim/http/http_answer_parser.h"
 #include "sim/judge/verifier.h"
 #include "sim/virtual/virtual_clock.h"
 #include "sim/world/runner.h"
@@ -334,6 +337,95 @@ TEST(RetryAfterTest, ParsesSecondsAndDatesAndRefusesTheRest) {
   EXPECT_EQ(ParseRetryAfter("soon", 0), kBadRetryAfter);
   EXPECT_EQ(ParseRetryAfter("-5", 0), kBadRetryAfter);
   EXPECT_EQ(ParseRetryAfter("", 0), kBadRetryAfter);
+}
+
+// Over HTTP the transport's answer parser reads the header the receiver
+// sends.
+TEST(RetryAfterTest, TheAnswerParserReadsRetryAfter) {
+  HttpAnswerParser parser;
+  ASSERT_EQ(parser.Feed("HTTP/1.1 429 Too Many Requests\r\nRetry-After: 2\r\n"
+                        "Content-Length: 0\r\n\r\n"),
+            HttpAnswerParser::State::kDone);
+  EXPECT_EQ(parser.result().status, 429);
+  EXPECT_EQ(parser.result().retry_after_ms, 2000);
+  parser.Reset();
+  ASSERT_EQ(parser.Feed("HTTP/1.1 503 Busy\r\nRetry-After: later\r\n"
+                        "Content-Length: 0\r\n\r\n"),
+            HttpAnswerParser::State::kDone);
+  EXPECT_EQ(parser.result().retry_after_ms, kBadRetryAfter);
+  parser.Reset();
+  ASSERT_EQ(parser.Feed("HTTP/1.1 500 No\r\nContent-Length: 0\r\n\r\n"),
+            HttpAnswerParser::State::kDone);
+  EXPECT_EQ(parser.result().retry_after_ms, kNoRetryAfter);
+}
+
+// The behaviour key "headers": Retry-After only, a one-line string; it
+// round-trips and reaches the reply of status answers only.
+TEST(RetryAfterTest, BehaviourHeadersKey) {
+  Result<BehaviorSpec> spec = ParseBehavior(
+      json::parse(R"({"status":429,"headers":{"Retry-After":"2"}})"), "");
+  ASSERT_TRUE(spec.ok()) << spec.error().ToString();
+  EXPECT_EQ(spec->retry_after, "2");
+  EXPECT_EQ(BehaviorToJson(*spec)["headers"]["Retry-After"], "2");
+  Result<BehaviorSpec> bad = ParseBehavior(
+      json::parse(R"({"status":429,"headers":{"X-Other":"2"}})"), "");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.error().path, "/headers/X-Other");
+  bad = ParseBehavior(
+      json::parse(R"({"status":429,"headers":{"Retry-After":"1\r\nX: y"}})"),
+      "");
+  EXPECT_FALSE(bad.ok());
+  bad = ParseBehavior(json::parse(R"({"status":429,"headers":{"Retry-After":5}})"),
+                      "");
+  EXPECT_FALSE(bad.ok());
+}
+
+// `hooksim receiver --contract`: /__hooksim/stats judges the deliveries it
+// saw by the profile: a sender that re-sent after a 410 under
+// standard-webhooks is named; without a contract the stats carry no
+// judgement.
+TEST(ReceiverStatsTest, StatsJudgeByTheContract) {
+  BehaviorSpec spec;
+  spec.answers = FixedAnswer{Answer{410, Fault::kNone}};
+  ReceiverOptions options{"gone", {}, nullptr};
+  options.contract = *FindBuiltinContract("standard-webhooks");
+  MockReceiver receiver(options, spec, Random(1));
+  for (int k = 1; k <= 3; ++k) {
+    const std::string attempt = std::to_string(k);
+    const Header headers[] = {{"Content-Type", "application/json"},
+                              {kDeliveryIdHeader, "d1"},
+                              {kAttemptHeader, attempt}};
+    receiver.Handle(HttpRequest{"POST", "/hook", headers, "{}"},
+                    TimePoint{} + Millis(k));
+  }
+  json stats = json::parse(
+      HandleAdminRequest(receiver, AdminRequest{"GET", "/__hooksim/stats", {}, ""})
+          .body);
+  EXPECT_EQ(stats["contract"]["profile"], "standard-webhooks");
+  EXPECT_EQ(stats["contract"]["after_gone"], 2);
+  EXPECT_EQ(stats["contract"]["over_max"], 0);
+  EXPECT_EQ(stats["contract"]["passed"], false);
+
+  MockReceiver plain(ReceiverOptions{"plain", {}, nullptr}, spec, Random(1));
+  stats = json::parse(
+      HandleAdminRequest(plain, AdminRequest{"GET", "/__hooksim/stats", {}, ""})
+          .body);
+  EXPECT_FALSE(stats.contains("contract"));
+  // Under divshot the same three requests break nothing.
+  ReceiverOptions d{"d", {}, nullptr};
+  d.contract = DivshotContract();
+  MockReceiver divshot(d, spec, Random(1));
+  for (int k = 1; k <= 3; ++k) {
+    const std::string attempt = std::to_string(k);
+    const Header headers[] = {{kDeliveryIdHeader, "d1"},
+                              {kAttemptHeader, attempt}};
+    divshot.Handle(HttpRequest{"POST", "/hook", headers, "{}"},
+                   TimePoint{} + Millis(k));
+  }
+  stats = json::parse(
+      HandleAdminRequest(divshot, AdminRequest{"GET", "/__hooksim/stats", {}, ""})
+          .body);
+  EXPECT_EQ(stats["contract"]["passed"], true);
 }
 
 }  // namespace

@@ -255,7 +255,11 @@ po::options_description ReceiverOptionsDesc() {
                 "requests each receiver's journal keeps (1..1000000)")(
       "max-body-bytes", po::value<std::string>()->default_value("8388608"),
       "request bodies larger than this get 413 Payload Too Large "
-      "(1..1073741824)");
+      "(1..1073741824)")(
+      "contract", po::value<std::string>(),
+      "NAME|FILE: judge the deliveries seen by this contract profile in "
+      "/__hooksim/stats (\"contract\": over_max, after_success, "
+      "after_gone, passed)");
   return d;
 }
 
@@ -264,7 +268,7 @@ constexpr const char* kReceiverUsage =
     "--behavior-file FILE | --scenario FILE]\n"
     "                        [--seed N] [--time-scale F] "
     "[--journal-capacity N]\n"
-    "                        [--max-body-bytes N]\n"
+    "                        [--max-body-bytes N] [--contract NAME|FILE]\n"
     "\n"
     "Serves mock webhook receivers over HTTP/1.1 until SIGINT or SIGTERM.\n"
     "Every path outside /__hooksim/ is the webhook endpoint; answers follow\n"
@@ -614,6 +618,7 @@ int CmdReceiver(const std::vector<std::string>& args, std::ostream& out,
     }
     options.max_body_bytes = static_cast<size_t>(*value);
   }
+  if (vm.count("contract")) options.contract = vm["contract"].as<std::string>();
   return RunReceiverCommand(options, out, err);
 }
 

@@ -48,6 +48,8 @@ struct ReceiverCommandOptions {
   double time_scale = 1.0;                   // (0, 1].
   size_t journal_capacity = 1024;            // 1..kMaxJournalCapacity.
   size_t max_body_bytes = 8 << 20;           // 1..kMaxBodyBytesLimit.
+  // --contract NAME|FILE: the stats' judgement (admin_api.h).
+  std::optional<std::string> contract;
 };
 
 struct ListenAddress {

@@ -173,11 +173,10 @@ AdminResponse HandleAdminRequest(MockReceiver& receiver,
   }
   if (n == "stats") {
     json out;
-    receiver.WithJournal(
-        [&](const Journal& j) {
-          out = JournalStatsToJson(
-              j, receiver.contract() ? &*receiver.contract() : nullptr);
-        });
+    receiver.WithJournal([&](const Journal& j) {
+      out = JournalStatsToJson(
+          j, receiver.contract() ? &*receiver.contract() : nullptr);
+    });
     out["receiver"] = receiver.name();
     return JsonAnswer(200, out);
   }

@@ -63,8 +63,8 @@ Duration DrawLatency(const LatencySpec& latency, Random& rng) {
           [&rng](const LatencyLogNormal& l) {
             const double z = rng.Normal(0.0, 1.0);
             const double cap = static_cast<double>(l.cap.count());
-            double us = static_cast<double>(l.median.count()) *
-                        std::exp(l.sigma * z);
+            double us =
+                static_cast<double>(l.median.count()) * std::exp(l.sigma * z);
             // Also catches inf and NaN from extreme inputs.
             if (!(us <= cap)) us = cap;
             if (!(us >= 0)) us = 0;
@@ -109,7 +109,8 @@ std::string DescribeAnswer(const Answer& answer) {
   return std::to_string(answer.status);
 }
 
-ReceiverBehavior::ReceiverBehavior(BehaviorSpec spec) : spec_(std::move(spec)) {}
+ReceiverBehavior::ReceiverBehavior(BehaviorSpec spec)
+    : spec_(std::move(spec)) {}
 
 Reply ReceiverBehavior::Decide(const HttpRequest& request,
                                const DecisionContext& context, TimePoint now,

@@ -115,7 +115,8 @@ struct LatencyLogNormal {
   double sigma = 0.5;
   Duration cap{0};  // Draws above cap are cut to cap.
 };
-using LatencySpec = std::variant<LatencyFixed, LatencyUniform, LatencyLogNormal>;
+using LatencySpec =
+    std::variant<LatencyFixed, LatencyUniform, LatencyLogNormal>;
 
 // During [from, to) of the run timeline the receiver answers `answer`.
 struct OutageWindow {

@@ -2,6 +2,7 @@
 // (over real loopback sockets, with a compressed schedule), and broken
 // senders are reported with the rule they break and why, within the
 // budget, with no process left behind.
+#include "sim/os/temp_dir.h"
 #include "sim/cli/conform_command.h"
 
 #include <gtest/gtest.h>
@@ -23,22 +24,6 @@ namespace {
 
 using testing::Cli;
 using testing::CliResult;
-
-class TempDir {
- public:
-  TempDir() {
-    std::string templ = ::testing::TempDir() + "conform-test-XXXXXX";
-    if (mkdtemp(templ.data()) != nullptr) path_ = templ;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  std::string File(const std::string& name) const { return path_ + "/" + name; }
-
- private:
-  std::string path_;
-};
 
 std::string ReadAll(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
@@ -73,7 +58,7 @@ const nlohmann::json* FindRule(const nlohmann::json& c,
 }
 
 TEST(ConformCommandTest, TheEngineConformsToEveryCase) {
-  TempDir dir;
+  TempDir dir("conform-test");
   const std::string json_file = dir.File("report.json");
   const std::string junit_file = dir.File("report.xml");
   const CliResult r = Cli(
@@ -117,7 +102,7 @@ TEST(ConformCommandTest, TheEngineConformsToEveryCase) {
 }
 
 TEST(ConformCommandTest, ACommandThatIsNotFoundIsReportedPerCase) {
-  TempDir dir;
+  TempDir dir("conform-test");
   const std::string json_file = dir.File("report.json");
   const auto started = std::chrono::steady_clock::now();
   const CliResult r =
@@ -156,7 +141,7 @@ TEST(ConformCommandTest, ASenderThatExitsAtOnceSentNothing) {
 }
 
 TEST(ConformCommandTest, ASenderThatNeverExitsIsStoppedAtTheBudget) {
-  TempDir dir;
+  TempDir dir("conform-test");
   const std::string pid_file = dir.File("pid");
   // Its own background child too: both must be gone afterwards.
   const std::string cmd =
@@ -186,7 +171,7 @@ TEST(ConformCommandTest, ARuleBreakingSenderIsReportedWithTheRule) {
       "/usr/bin/curl -s -o /dev/null -X PUT -H 'Content-Type: "
       "application/json' --data-binary \"$(cat \"$HOOKSIM_EVENT_FILE\")\" "
       "\"$HOOKSIM_URL\"";
-  TempDir dir;
+  TempDir dir("conform-test");
   const std::string junit_file = dir.File("report.xml");
   const CliResult r =
       Cli({"conform", "--sender-cmd", cmd, "--cases", "ok-200,not-found-404",
@@ -209,7 +194,7 @@ TEST(ConformCommandTest, ARuleBreakingSenderIsReportedWithTheRule) {
 // (the others take a full schedule of real backoffs and timeouts).
 nlohmann::json RunExample(const std::string& cmd, const std::string& cases,
                           int* code) {
-  TempDir dir;
+  TempDir dir("conform-test");
   const std::string json_file = dir.File("report.json");
   const CliResult r =
       Cli({"conform", "--sender-cmd", cmd, "--cases", cases, "--parallel", "4",

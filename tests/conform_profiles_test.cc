@@ -10,8 +10,8 @@
 #include <sstream>
 #include <string>
 
-#include "sim/contract/contract_file.h"
 #include "sim/conform/conform_cases.h"
+#include "sim/contract/contract_file.h"
 #include "tests/test_util.h"
 
 namespace hooksim {
@@ -41,7 +41,8 @@ TEST(ConformProfilesTest, BatteryTakesItsExpectationsFromTheProfile) {
         << contract.profile;
     EXPECT_EQ(ExpectedOf(cases, "503-then-200"), max >= 2 ? 2 : 1);
     EXPECT_EQ(ExpectedOf(cases, "ok-200"), 1);
-    for (const ConformCase& c : cases) EXPECT_EQ(c.contract.profile, contract.profile);
+    for (const ConformCase& c : cases)
+      EXPECT_EQ(c.contract.profile, contract.profile);
   }
 }
 
@@ -57,7 +58,8 @@ TEST_P(ConformProfileTest, TheEnginePassesUnderTheProfile) {
   nlohmann::json compressed = ContractToJson(contract);
   for (auto& d : compressed["schedule_ms"]) d = 50;
   compressed["timeout_ms"] = 1000;
-  if (compressed["throttle_floor_ms"] > 0) compressed["throttle_floor_ms"] = 100;
+  if (compressed["throttle_floor_ms"] > 0)
+    compressed["throttle_floor_ms"] = 100;
   compressed["retry_after"]["max_ms"] = 1000;
   const std::string contract_file =
       ::testing::TempDir() + "conform-profile-" + GetParam() + ".contract.json";
@@ -71,11 +73,10 @@ TEST_P(ConformProfileTest, TheEnginePassesUnderTheProfile) {
                              contract_file;
   const std::string report_file =
       ::testing::TempDir() + "conform-profile-" + GetParam() + ".json";
-  const CliResult r =
-      Cli({"conform", "--sender-cmd", sender, "--contract", GetParam(),
-           "--slow-ms", "200", "--hang-ms", "3000", "--quiet-ms", "500",
-           "--case-timeout-s", "90", "--parallel", "6", "--report-json",
-           report_file});
+  const CliResult r = Cli({"conform", "--sender-cmd", sender, "--contract",
+                           GetParam(), "--slow-ms", "200", "--hang-ms", "3000",
+                           "--quiet-ms", "500", "--case-timeout-s", "90",
+                           "--parallel", "6", "--report-json", report_file});
   EXPECT_EQ(r.code, 0) << r.out << r.err;
   EXPECT_NE(r.out.find("0 failed, 0 could not be judged"), std::string::npos)
       << r.out;
@@ -108,9 +109,9 @@ TEST(ConformProfilesTest, ASenderRetrying410FailsUnderStandardWebhooks) {
                              " deliver --url \"$HOOKSIM_URL\" --event-file "
                              "\"$HOOKSIM_EVENT_FILE\" --retry-schedule-ms 20 "
                              "--timeout-ms 1000 --jitter 0";
-  const CliResult r = Cli({"conform", "--sender-cmd", sender, "--contract",
-                           "standard-webhooks", "--cases", "gone-410",
-                           "--quiet-ms", "300"});
+  const CliResult r =
+      Cli({"conform", "--sender-cmd", sender, "--contract", "standard-webhooks",
+           "--cases", "gone-410", "--quiet-ms", "300"});
   EXPECT_EQ(r.code, 1) << r.out << r.err;
   EXPECT_NE(r.out.find("410 disables the endpoint"), std::string::npos)
       << r.out;

@@ -5,9 +5,8 @@
 #include <gtest/gtest.h>
 
 #include <memory>
-#include <string>
-
 #include <nlohmann/json.hpp>
+#include <string>
 
 #include "mock-receivers/admin_api.h"
 #include "mock-receivers/behavior_parser.h"
@@ -25,8 +24,8 @@ namespace {
 using nlohmann::json;
 
 // A scenario of `events` events, one hour apart, to one receiver.
-Scenario Make(const std::string& contract, const json& behavior,
-              int events = 2, const json& retry = nullptr) {
+Scenario Make(const std::string& contract, const json& behavior, int events = 2,
+              const json& retry = nullptr) {
   json doc = {{"name", "profile-" + contract},
               {"seed", 11},
               {"contract", contract},
@@ -144,15 +143,16 @@ TEST_P(ProfileTest, GoneStopsOnlyWhereTheProfileSaysSo) {
 // profile says; a Retry-After that is no number leaves the schedule.
 TEST_P(ProfileTest, RetryAfterOn429IsTreatedAsTheProfileSays) {
   if (contract().max_reattempts == 0) GTEST_SKIP() << "no re-attempt";
-  const Scenario s =
-      Make(GetParam(), {{"status", 429}, {"headers", {{"Retry-After", "7200"}}}}, 1);
+  const Scenario s = Make(
+      GetParam(), {{"status", 429}, {"headers", {{"Retry-After", "7200"}}}}, 1);
   auto run = RunIt(s);
   ASSERT_NE(run, nullptr);
   const Verdict v = Verify(run->Record());
   EXPECT_TRUE(v.passed()) << Failures(v);
   const std::vector<int64_t> gaps = Gaps(*run->engine, 0);
   ASSERT_FALSE(gaps.empty());
-  const double base = static_cast<double>(ToMillis(contract().retry_schedule[0]));
+  const double base =
+      static_cast<double>(ToMillis(contract().retry_schedule[0]));
   const double lo = base * (1 - contract().jitter);
   const double hi = base * (1 + contract().jitter);
   switch (contract().retry_after) {
@@ -169,7 +169,8 @@ TEST_P(ProfileTest, RetryAfterOn429IsTreatedAsTheProfileSays) {
       const double floor =
           static_cast<double>(ToMillis(contract().throttle_floor));
       EXPECT_LE(gaps[0], std::max(clamped, floor) + 1);
-      EXPECT_GE(gaps[0], std::max(lo * contract().retry_after_clamp_min, floor) - 1);
+      EXPECT_GE(gaps[0],
+                std::max(lo * contract().retry_after_clamp_min, floor) - 1);
       EXPECT_LT(gaps[0], 7200 * 1000);
       break;
     }
@@ -236,8 +237,8 @@ TEST(ProfileJudgeTest, CatchesASenderThatIgnores410) {
 
 // A sender giving up early (6 attempts) under svix, which promises 8.
 TEST(ProfileJudgeTest, CatchesASenderGivingUpBeforeTheProfilesAttempts) {
-  const Scenario s = Make("svix", {{"status", 500}}, 1,
-                          {{"max_reattempts", 5}});
+  const Scenario s =
+      Make("svix", {{"status", 500}}, 1, {{"max_reattempts", 5}});
   auto run = RunIt(s);
   ASSERT_NE(run, nullptr);
   const Verdict v = Verify(run->Record());
@@ -272,8 +273,10 @@ TEST(ProfileScenarioTest, ContractKeyParsesAndRefuses) {
   ASSERT_FALSE(s.ok());
   EXPECT_EQ(s.error().path, "/contract");
   EXPECT_NE(s.error().message.find("known: divshot"), std::string::npos);
-  doc["contract"] = {{"name", "inline"}, {"attempts", 2},
-                     {"schedule_ms", {1, 2}}, {"timeout_ms", 100}};
+  doc["contract"] = {{"name", "inline"},
+                     {"attempts", 2},
+                     {"schedule_ms", {1, 2}},
+                     {"timeout_ms", 100}};
   s = ParseScenario(doc);
   ASSERT_FALSE(s.ok());
   EXPECT_EQ(s.error().path, "/contract/schedule_ms/1");
@@ -315,7 +318,8 @@ TEST(ProfileEngineTest, GithubProfileSignsWithXHubSignature256) {
   options.policy = RetryPolicy::FromContract(options.contract);
   DeliveryEngine engine(clock, transport, options);
   engine.AddHook(Hook{"h", "http://127.0.0.1:1/hook", true, "It's a Secret"});
-  ASSERT_TRUE(engine.Publish("release", R"({"event":"release","data":{}})").ok());
+  ASSERT_TRUE(
+      engine.Publish("release", R"({"event":"release","data":{}})").ok());
   ASSERT_FALSE(clock.Run(100).has_value());
   EXPECT_EQ(transport.headers.count("webhook-signature"), 0u);
   EXPECT_EQ(transport.headers["X-Hub-Signature-256"],
@@ -375,8 +379,8 @@ TEST(RetryAfterTest, BehaviourHeadersKey) {
       json::parse(R"({"status":429,"headers":{"Retry-After":"1\r\nX: y"}})"),
       "");
   EXPECT_FALSE(bad.ok());
-  bad = ParseBehavior(json::parse(R"({"status":429,"headers":{"Retry-After":5}})"),
-                      "");
+  bad = ParseBehavior(
+      json::parse(R"({"status":429,"headers":{"Retry-After":5}})"), "");
   EXPECT_FALSE(bad.ok());
 }
 
@@ -398,9 +402,10 @@ TEST(ReceiverStatsTest, StatsJudgeByTheContract) {
     receiver.Handle(HttpRequest{"POST", "/hook", headers, "{}"},
                     TimePoint{} + Millis(k));
   }
-  json stats = json::parse(
-      HandleAdminRequest(receiver, AdminRequest{"GET", "/__hooksim/stats", {}, ""})
-          .body);
+  json stats =
+      json::parse(HandleAdminRequest(
+                      receiver, AdminRequest{"GET", "/__hooksim/stats", {}, ""})
+                      .body);
   EXPECT_EQ(stats["contract"]["profile"], "standard-webhooks");
   EXPECT_EQ(stats["contract"]["after_gone"], 2);
   EXPECT_EQ(stats["contract"]["over_max"], 0);
@@ -422,9 +427,10 @@ TEST(ReceiverStatsTest, StatsJudgeByTheContract) {
     divshot.Handle(HttpRequest{"POST", "/hook", headers, "{}"},
                    TimePoint{} + Millis(k));
   }
-  stats = json::parse(
-      HandleAdminRequest(divshot, AdminRequest{"GET", "/__hooksim/stats", {}, ""})
-          .body);
+  stats =
+      json::parse(HandleAdminRequest(
+                      divshot, AdminRequest{"GET", "/__hooksim/stats", {}, ""})
+                      .body);
   EXPECT_EQ(stats["contract"]["passed"], true);
 }
 

@@ -65,23 +65,20 @@ Sent SendOnce(RealClock& clock, HttpTransport& transport,
 
 // Every transport test runs against every engine: same semantics.
 struct EngineParam {
-  HttpTransportEngine engine;
   size_t io_threads;
   const char* name;
 };
 
 const EngineParam kEngines[] = {
-    {HttpTransportEngine::kEventLoop, 0, "EventLoopInClockLoop"},
-    {HttpTransportEngine::kEventLoop, 1, "EventLoopOneThread"},
-    {HttpTransportEngine::kEventLoop, 2, "EventLoopTwoThreads"},
-    {HttpTransportEngine::kWorkerThreads, 0, "WorkerThreads"},
+    {0, "EventLoopInClockLoop"},
+    {1, "EventLoopOneThread"},
+    {2, "EventLoopTwoThreads"},
 };
 
 class HttpTransportTest : public ::testing::TestWithParam<EngineParam> {
  protected:
   HttpTransportOptions Options(size_t workers) const {
     return HttpTransportOptions{.workers = workers,
-                                .engine = GetParam().engine,
                                 .io_threads = GetParam().io_threads};
   }
 };

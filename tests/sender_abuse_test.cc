@@ -1,4 +1,4 @@
-// The sender (DeliveryEngine + HttpTransport + HttpClient) against
+// The sender (DeliveryEngine + HttpTransport) against
 // receivers that misbehave at the socket level, over loopback: they reset,
 // hang, answer garbage, answer 100 MB bodies or an endless chunked stream,
 // or answer without a length and never close. Whatever they do, every

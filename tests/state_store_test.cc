@@ -1,3 +1,4 @@
+#include "sim/os/temp_dir.h"
 #include "sim/durable/state_store.h"
 
 #include <gtest/gtest.h>
@@ -15,20 +16,6 @@
 
 namespace hooksim {
 namespace {
-
-// A fresh directory under /tmp, removed at the end of the test.
-class TempDir {
- public:
-  TempDir() {
-    char tmpl[] = "/tmp/hooksim_store_XXXXXX";
-    path_ = mkdtemp(tmpl);
-  }
-  ~TempDir() { std::filesystem::remove_all(path_); }
-  std::string File(const std::string& name) const { return path_ + "/" + name; }
-
- private:
-  std::string path_;
-};
 
 std::unique_ptr<StateStore> MustOpen(const std::string& path) {
   Result<std::unique_ptr<StateStore>> s = StateStore::Open(path);
@@ -56,7 +43,7 @@ int64_t DeadPid() {
 }
 
 TEST(StateStoreTest, CreatesTheDirectoryAndKeepsHooksAcrossReopening) {
-  TempDir dir;
+  TempDir dir("hooksim_store");
   const std::string path = dir.File("nested/deeper/state.db");
   std::string id;
   {
@@ -87,7 +74,7 @@ TEST(StateStoreTest, CreatesTheDirectoryAndKeepsHooksAcrossReopening) {
 }
 
 TEST(StateStoreTest, RefusesFilesThatAreNotItsDatabase) {
-  TempDir dir;
+  TempDir dir("hooksim_store");
   const std::string junk = dir.File("junk.db");
   std::ofstream(junk) << "this is not an SQLite database, just some text that "
                          "is long enough to fill a header page............";
@@ -118,7 +105,7 @@ TEST(StateStoreTest, RefusesFilesThatAreNotItsDatabase) {
 }
 
 TEST(StateStoreTest, PauseResumeRemoveReportUnknownIdsAndNoOps) {
-  TempDir dir;
+  TempDir dir("hooksim_store");
   std::unique_ptr<StateStore> store = MustOpen(dir.File("s.db"));
   ASSERT_TRUE(store);
   const std::string id = store->AddHook("http://127.0.0.1:1/a", "", 1)->id;
@@ -136,7 +123,7 @@ TEST(StateStoreTest, PauseResumeRemoveReportUnknownIdsAndNoOps) {
 }
 
 TEST(StateStoreTest, EnqueueHoldsForPausedHooksAndResumeReleasesInOrder) {
-  TempDir dir;
+  TempDir dir("hooksim_store");
   std::unique_ptr<StateStore> store = MustOpen(dir.File("s.db"));
   ASSERT_TRUE(store);
   EXPECT_FALSE(store->Enqueue(Events(1), 1).ok()) << "no hooks";
@@ -176,7 +163,7 @@ TEST(StateStoreTest, EnqueueHoldsForPausedHooksAndResumeReleasesInOrder) {
 }
 
 TEST(StateStoreTest, AttemptsAreRecordedBeforeAndAfterAndSurviveReopening) {
-  TempDir dir;
+  TempDir dir("hooksim_store");
   const std::string path = dir.File("s.db");
   std::string delivery;
   {
@@ -226,7 +213,7 @@ TEST(StateStoreTest, AttemptsAreRecordedBeforeAndAfterAndSurviveReopening) {
 }
 
 TEST(StateStoreTest, SixStartedAttemptsEndGaveUpOnClaim) {
-  TempDir dir;
+  TempDir dir("hooksim_store");
   std::unique_ptr<StateStore> store = MustOpen(dir.File("s.db"));
   ASSERT_TRUE(store);
   store->AddHook("http://127.0.0.1:1/a", "", 1);
@@ -251,7 +238,7 @@ TEST(StateStoreTest, SixStartedAttemptsEndGaveUpOnClaim) {
 }
 
 TEST(StateStoreTest, RowsOfADeadOwnerAreClaimableAgain) {
-  TempDir dir;
+  TempDir dir("hooksim_store");
   const std::string path = dir.File("s.db");
   std::unique_ptr<StateStore> store = MustOpen(path);
   ASSERT_TRUE(store);
@@ -271,7 +258,7 @@ TEST(StateStoreTest, RowsOfADeadOwnerAreClaimableAgain) {
 }
 
 TEST(StateStoreTest, RowsADeadOwnerLeftForAPausedHookBecomeHeld) {
-  TempDir dir;
+  TempDir dir("hooksim_store");
   const std::string path = dir.File("s.db");
   std::unique_ptr<StateStore> store = MustOpen(path);
   ASSERT_TRUE(store);
@@ -298,7 +285,7 @@ TEST(StateStoreTest, RowsADeadOwnerLeftForAPausedHookBecomeHeld) {
 }
 
 TEST(StateStoreTest, PauseAndRemoveReachRowsARunnerHolds) {
-  TempDir dir;
+  TempDir dir("hooksim_store");
   std::unique_ptr<StateStore> store = MustOpen(dir.File("s.db"));
   ASSERT_TRUE(store);
   const std::string a = store->AddHook("http://127.0.0.1:1/a", "", 1)->id;
@@ -326,7 +313,7 @@ TEST(StateStoreTest, PauseAndRemoveReachRowsARunnerHolds) {
 }
 
 TEST(StateStoreTest, ASecondConnectionWaitsForTheWriteLockInsteadOfFailing) {
-  TempDir dir;
+  TempDir dir("hooksim_store");
   const std::string path = dir.File("s.db");
   std::unique_ptr<StateStore> store = MustOpen(path);
   ASSERT_TRUE(store);

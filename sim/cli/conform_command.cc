@@ -25,6 +25,7 @@
 #include "sim/contract/payload_validator.h"
 #include "sim/os/child_process.h"
 #include "sim/os/interrupt_watcher.h"
+#include "sim/os/temp_dir.h"
 #include "sim/report/junit_writer.h"
 
 namespace hooksim {
@@ -54,26 +55,6 @@ Result<int64_t> IntFlag(const std::optional<std::string>& text,
   }
   return static_cast<int64_t>(*v);
 }
-
-// A temporary directory removed on scope exit.
-class TempDir {
- public:
-  TempDir() {
-    const char* base = getenv("TMPDIR");
-    std::string templ =
-        std::string(base && *base ? base : "/tmp") + "/hooksim-conform-XXXXXX";
-    if (mkdtemp(templ.data()) != nullptr) path_ = templ;
-  }
-  ~TempDir() {
-    if (path_.empty()) return;
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
 
 ObservedRequest Observe(const JournalEntry& e, Duration offset) {
   ObservedRequest r;
@@ -337,7 +318,7 @@ CaseResult RunConformCase(const ConformCase& c, const ConformOptions& options,
     return result;
   };
 
-  TempDir dir;
+  TempDir dir("hooksim-conform");
   if (dir.path().empty()) return fail_start("cannot create a temporary dir");
   const std::string event_file = dir.path() + "/events.jsonl";
   if (Status s = WriteEventFile(event_file, c.events)) {

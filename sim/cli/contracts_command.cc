@@ -21,8 +21,8 @@ std::string ContractsHelp() {
          "exit codes: 0 printed, 2 unknown name, bad file or bad usage\n";
 }
 
-int RunContractsCommand(const std::vector<std::string>& args,
-                        std::ostream& out, std::ostream& err) {
+int RunContractsCommand(const std::vector<std::string>& args, std::ostream& out,
+                        std::ostream& err) {
   if (!args.empty() && (args[0] == "--help" || args[0] == "-h")) {
     out << ContractsHelp();
     return 0;

@@ -18,8 +18,8 @@
 namespace hooksim {
 
 // `args` are the words after "contracts".
-int RunContractsCommand(const std::vector<std::string>& args,
-                        std::ostream& out, std::ostream& err);
+int RunContractsCommand(const std::vector<std::string>& args, std::ostream& out,
+                        std::ostream& err);
 
 std::string ContractsHelp();
 

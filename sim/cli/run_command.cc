@@ -94,8 +94,7 @@ int RunRunCommand(const RunCommandOptions& options, std::ostream& out,
   if (options.contract) {
     Result<Contract> contract = LoadContract(*options.contract);
     if (!contract.ok()) {
-      err << "hooksim run: --contract: " << contract.error().ToString()
-          << "\n";
+      err << "hooksim run: --contract: " << contract.error().ToString() << "\n";
       return 2;
     }
     for (Scenario& scenario : scenarios) {

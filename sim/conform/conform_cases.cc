@@ -75,9 +75,8 @@ std::vector<ConformCase> ConformBattery(const BatteryOptions& options) {
   const int recovers = max_attempts >= 2 ? 2 : 1;
   add("503-then-200", "503, then 200", CaseKind::kRecovers, FailThenOk(503),
       recovers,
-      max_attempts >= 2
-          ? "503 is retried, the 200 ends the delivery (C6, C5)"
-          : "503 is a failure, " + retried + " (C6)");
+      max_attempts >= 2 ? "503 is retried, the 200 ends the delivery (C6, C5)"
+                        : "503 is a failure, " + retried + " (C6)");
   fails("always-500", 500,
         "every answer fails: 1 attempt + " +
             std::to_string(contract.max_reattempts) +

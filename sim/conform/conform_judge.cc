@@ -111,9 +111,8 @@ std::string ExplainMiss(const ConformCase& c, const CaseObservation& o,
            c.contract.profile +
            " a 410 disables the endpoint, nothing more is sent (C6)";
   }
-  return "the sender kept retrying past " + Attempts(expected) +
-         " (at most " + std::to_string(c.contract.max_reattempts) +
-         " re-attempts)";
+  return "the sender kept retrying past " + Attempts(expected) + " (at most " +
+         std::to_string(c.contract.max_reattempts) + " re-attempts)";
 }
 
 RuleVerdict JudgeAttemptsRow(const ConformCase& c, const CaseObservation& o) {
@@ -165,6 +164,14 @@ RuleVerdict JudgeAttemptsRow(const ConformCase& c, const CaseObservation& o) {
   return v;
 }
 
+// A row with no request to judge: could-not-judge, saying why.
+RuleVerdict NoRequest(RuleVerdict v, const CaseObservation& o) {
+  v.verdict = CaseVerdict::kCouldNotJudge;
+  v.seen = "no request";
+  v.message = "no request to judge: " + DescribeSender(o);
+  return v;
+}
+
 // Requests the shape rules look at: all but redirect follow-ups.
 std::vector<const ObservedRequest*> Judged(const CaseObservation& o) {
   std::vector<const ObservedRequest*> out;
@@ -181,12 +188,7 @@ RuleVerdict JudgeEach(const ConformCase& c, CaseRule check, Rule rule,
   RuleVerdict v = Make(check);
   v.expected = std::move(expected);
   const auto judged = Judged(o);
-  if (judged.empty()) {
-    v.verdict = CaseVerdict::kCouldNotJudge;
-    v.seen = "no request";
-    v.message = "no request to judge: " + DescribeSender(o);
-    return v;
-  }
+  if (judged.empty()) return NoRequest(std::move(v), o);
   int count = 0;
   std::string first;
   for (const ObservedRequest* r : judged) {
@@ -209,12 +211,7 @@ RuleVerdict JudgeEach(const ConformCase& c, CaseRule check, Rule rule,
 RuleVerdict JudgeRedirect(const CaseObservation& o) {
   RuleVerdict v = Make(CaseRule::kNoRedirect);
   v.expected = std::string("no request to the Location ") + kRedirectLocation;
-  if (o.requests.empty()) {
-    v.verdict = CaseVerdict::kCouldNotJudge;
-    v.seen = "no request";
-    v.message = "no request to judge: " + DescribeSender(o);
-    return v;
-  }
+  if (o.requests.empty()) return NoRequest(std::move(v), o);
   int followed = 0;
   std::set<std::string> methods;
   for (const ObservedRequest& r : o.requests) {
@@ -241,12 +238,7 @@ RuleVerdict JudgeBodies(const ConformCase& c, const CaseObservation& o) {
   RuleVerdict v = Make(CaseRule::kBodyUnchanged);
   v.expected = "every body byte-identical to its event's line";
   const auto judged = Judged(o);
-  if (judged.empty()) {
-    v.verdict = CaseVerdict::kCouldNotJudge;
-    v.seen = "no request";
-    v.message = "no request to judge: " + DescribeSender(o);
-    return v;
-  }
+  if (judged.empty()) return NoRequest(std::move(v), o);
   int unmatched = 0;
   size_t first_size = 0;
   std::map<std::string, std::set<int>> events_per_id;
@@ -307,15 +299,9 @@ RuleVerdict JudgeBodies(const ConformCase& c, const CaseObservation& o) {
 }  // namespace
 
 std::string_view VerdictName(CaseVerdict v) {
-  switch (v) {
-    case CaseVerdict::kPass:
-      return "pass";
-    case CaseVerdict::kFail:
-      return "fail";
-    case CaseVerdict::kCouldNotJudge:
-      return "could-not-judge";
-  }
-  return "?";
+  static constexpr std::string_view kNames[] = {"pass", "fail",
+                                                "could-not-judge"};
+  return kNames[static_cast<size_t>(v)];
 }
 
 namespace {

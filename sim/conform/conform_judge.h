@@ -52,7 +52,8 @@ struct CaseObservation {
 };
 
 enum class CaseVerdict { kPass, kFail, kCouldNotJudge };
-std::string_view VerdictName(CaseVerdict v);  // "pass", "fail", "could-not-judge"
+// "pass", "fail", "could-not-judge".
+std::string_view VerdictName(CaseVerdict v);
 
 // The rows of a case's report, in report order; each checks one or two of
 // the contract's rules (Rule) on what the case's receiver saw.
@@ -65,8 +66,8 @@ enum class CaseRule {
   kReleaseSchema,  // "release-schema" (C4).
   kBodyUnchanged,  // "body-unchanged" (C7).
 };
-std::string_view CaseRuleName(CaseRule rule);      // "attempts", ...
-std::string CaseRuleContract(CaseRule rule);       // "C5/C6", "C1", ...
+std::string_view CaseRuleName(CaseRule rule);  // "attempts", ...
+std::string CaseRuleContract(CaseRule rule);   // "C5/C6", "C1", ...
 
 struct RuleVerdict {
   CaseRule check = CaseRule::kAttempts;

@@ -2,7 +2,6 @@
 
 #include <fstream>
 #include <memory>
-
 #include <valijson/adapters/nlohmann_json_adapter.hpp>
 #include <valijson/schema.hpp>
 #include <valijson/schema_parser.hpp>
@@ -94,13 +93,12 @@ Status Consistency(const Contract& c) {
     }
   }
   if (!(c.jitter >= 0.0 && c.jitter < 1.0)) {
-    return MakeError("expected jitter in [0, 1), got " +
-                         std::to_string(c.jitter),
-                     "/jitter");
+    return MakeError(
+        "expected jitter in [0, 1), got " + std::to_string(c.jitter),
+        "/jitter");
   }
   if (c.success_min > c.success_max) {
-    return MakeError("expected [first, last] with first <= last",
-                     "/success");
+    return MakeError("expected [first, last] with first <= last", "/success");
   }
   if (c.retry_after_clamp_min > c.retry_after_clamp_max) {
     return MakeError("expected [min, max] with min <= max",
@@ -146,8 +144,8 @@ Result<Contract> ContractFromJson(const Json& doc) {
     static constexpr RetryAfterMode kModes[] = {RetryAfterMode::kIgnore,
                                                 RetryAfterMode::kHonour,
                                                 RetryAfterMode::kClamp};
-    c.retry_after = EnumOf(it->at("mode").get<std::string>(), kModes,
-                           &RetryAfterModeName);
+    c.retry_after =
+        EnumOf(it->at("mode").get<std::string>(), kModes, &RetryAfterModeName);
     if (const auto s = it->find("statuses"); s != it->end()) {
       for (const Json& status : *s) {
         c.retry_after_statuses.push_back(status.get<int>());
@@ -162,9 +160,9 @@ Result<Contract> ContractFromJson(const Json& doc) {
     }
   }
   c.throttle_floor = Ms(doc.value("throttle_floor_ms", int64_t{0}));
-  static constexpr SigningScheme kSigning[] = {
-      SigningScheme::kNone, SigningScheme::kStandardWebhooks,
-      SigningScheme::kGithubSha256};
+  static constexpr SigningScheme kSigning[] = {SigningScheme::kNone,
+                                               SigningScheme::kStandardWebhooks,
+                                               SigningScheme::kGithubSha256};
   c.signing = EnumOf(doc.value("signing", std::string("none")), kSigning,
                      &SigningSchemeName);
   if (Status s = Consistency(c)) return *s;
@@ -178,9 +176,8 @@ Result<Contract> ParseContractText(std::string_view text,
     return e;
   };
   if (text.size() > kMaxContractFileBytes) {
-    return with_file(MakeError("larger than " +
-                               std::to_string(kMaxContractFileBytes) +
-                               " bytes"));
+    return with_file(MakeError(
+        "larger than " + std::to_string(kMaxContractFileBytes) + " bytes"));
   }
   const Json doc = Json::parse(text, nullptr, false);
   if (doc.is_discarded()) return with_file(MakeError("not a JSON document"));
@@ -234,9 +231,9 @@ const std::vector<Contract>& BuiltinContracts() {
     sw.source =
         "https://github.com/standard-webhooks/standard-webhooks/blob/main/"
         "spec/standard-webhooks.md";
-    sw.retry_schedule = {seconds(5), minutes(5), minutes(30), hours(2),
-                         hours(5),   hours(10),  hours(14),   hours(20),
-                         hours(24)};
+    sw.retry_schedule = {seconds(5), minutes(5), minutes(30),
+                         hours(2),   hours(5),   hours(10),
+                         hours(14),  hours(20),  hours(24)};
     sw.max_reattempts = 9;
     sw.jitter = 0.0;
     sw.timeout = seconds(15);
@@ -270,7 +267,8 @@ const std::vector<Contract>& BuiltinContracts() {
     svix.throttle_floor = seconds(60);
     list->push_back(svix);
 
-    // github: https://docs.github.com/en/webhooks/using-webhooks/handling-failed-webhook-deliveries
+    // github:
+    // https://docs.github.com/en/webhooks/using-webhooks/handling-failed-webhook-deliveries
     // ("GitHub does not automatically redeliver failed deliveries"; a
     // response slower than 10 s is a failure) and
     // https://docs.github.com/en/webhooks/using-webhooks/validating-webhook-deliveries

@@ -10,11 +10,10 @@
 #ifndef HOOKSIM_SIM_CONTRACT_CONTRACT_FILE_H_
 #define HOOKSIM_SIM_CONTRACT_CONTRACT_FILE_H_
 
+#include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "sim/base/result.h"
 #include "sim/contract/contract.h"

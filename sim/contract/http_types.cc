@@ -62,10 +62,9 @@ std::string_view AttemptErrorName(AttemptError error) {
 }
 
 std::optional<AttemptError> ParseAttemptError(std::string_view name) {
-  for (AttemptError e :
-       {AttemptError::kNone, AttemptError::kTimeout, AttemptError::kRefused,
-        AttemptError::kReset, AttemptError::kEmptyReply,
-        AttemptError::kMalformed}) {
+  for (AttemptError e : {AttemptError::kNone, AttemptError::kTimeout,
+                         AttemptError::kRefused, AttemptError::kReset,
+                         AttemptError::kEmptyReply, AttemptError::kMalformed}) {
     if (AttemptErrorName(e) == name) return e;
   }
   return std::nullopt;

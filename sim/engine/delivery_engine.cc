@@ -108,8 +108,7 @@ void DeliveryEngine::SignAttempt(Delivery& d) {
 }
 
 void DeliveryEngine::SetRequestHeaders(Delivery& d) {
-  d.headers = {Header{"Content-Type", kJson},
-               Header{"User-Agent", kUserAgent},
+  d.headers = {Header{"Content-Type", kJson}, Header{"User-Agent", kUserAgent},
                Header{kDeliveryIdHeader, d.id},
                Header{kEventTypeHeader, events_[d.event].type},
                Header{kAttemptHeader, {}}};
@@ -186,9 +185,8 @@ Result<uint32_t> DeliveryEngine::Publish(std::string event_type,
       Hold(index);
       continue;
     }
-    clock_.ScheduleAfter(Duration::zero(), [this, index] {
-      StartAttempt(index);
-    });
+    clock_.ScheduleAfter(Duration::zero(),
+                         [this, index] { StartAttempt(index); });
   }
   if (recycle && event_open_[event_index] == 0) {
     // No active hook: nothing will end, so the event is released now.
@@ -198,8 +196,7 @@ Result<uint32_t> DeliveryEngine::Publish(std::string event_type,
   return event_index;
 }
 
-uint32_t DeliveryEngine::RecordEvent(std::string event_type,
-                                     std::string body) {
+uint32_t DeliveryEngine::RecordEvent(std::string event_type, std::string body) {
   events_.push_back(
       EventRecord{std::move(event_type), std::move(body), clock_.Now()});
   return static_cast<uint32_t>(events_.size() - 1);
@@ -269,18 +266,21 @@ void DeliveryEngine::StartAttempt(uint32_t index) {
                       events_[d.event].body};
   d.attempt_started = clock_.Now();
   // Two words of capture: fits std::function's inline buffer, no allocation.
-  transport_.Send(request, options_.policy.timeout,
-                  [this, index](AttemptResult result) {
-                    OnAttemptDone(index, result);
-                  });
+  transport_.Send(
+      request, options_.policy.timeout,
+      [this, index](AttemptResult result) { OnAttemptDone(index, result); });
 }
 
 void DeliveryEngine::OnAttemptDone(uint32_t index, AttemptResult result) {
   Delivery& d = deliveries_[index];
   const TimePoint now = clock_.Now();
   d.last = result;
-  AttemptRecord record{index, static_cast<uint16_t>(d.attempts),
-                       d.attempt_started, now, result, std::nullopt};
+  AttemptRecord record{index,
+                       static_cast<uint16_t>(d.attempts),
+                       d.attempt_started,
+                       now,
+                       result,
+                       std::nullopt};
   const Contract& contract = options_.contract;
   const bool answered = result.error == AttemptError::kNone;
   if (answered && contract.IsSuccessStatus(result.status)) {

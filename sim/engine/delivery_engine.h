@@ -70,9 +70,9 @@ enum class DeliveryState {
 std::string_view DeliveryStateName(DeliveryState state);
 
 struct Delivery {
-  std::string id;        // "dlv_" + 16 hex digits, unique in the run.
-  uint32_t hook = 0;     // Index into hooks().
-  uint32_t event = 0;    // Index into events().
+  std::string id;      // "dlv_" + 16 hex digits, unique in the run.
+  uint32_t hook = 0;   // Index into hooks().
+  uint32_t event = 0;  // Index into events().
   DeliveryState state = DeliveryState::kPending;
   int attempts = 0;
   TimePoint created{};

@@ -1,7 +1,6 @@
 #include "sim/engine/retry_policy.h"
 
 #include <algorithm>
-
 #include <cmath>
 #include <string>
 
@@ -19,9 +18,9 @@ Duration Scale(Duration d, double factor) {
 
 Status RetryPolicy::Validate() const {
   if (max_reattempts < 0 || max_reattempts > 100) {
-    return MakeError("expected 0..100 re-attempts, got " +
-                         std::to_string(max_reattempts),
-                     "/max_reattempts");
+    return MakeError(
+        "expected 0..100 re-attempts, got " + std::to_string(max_reattempts),
+        "/max_reattempts");
   }
   if (schedule.empty() && max_reattempts > 0) {
     return MakeError("expected at least one delay", "/schedule_ms");
@@ -39,9 +38,9 @@ Status RetryPolicy::Validate() const {
   }
   if (timeout < std::chrono::milliseconds(1) ||
       timeout > std::chrono::hours(1)) {
-    return MakeError("expected 1..3600000 ms, got " +
-                         std::to_string(ToMillis(timeout)),
-                     "/timeout_ms");
+    return MakeError(
+        "expected 1..3600000 ms, got " + std::to_string(ToMillis(timeout)),
+        "/timeout_ms");
   }
   return std::nullopt;
 }

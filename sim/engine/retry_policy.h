@@ -1,11 +1,11 @@
 // The retry policy is a value: how many re-attempts, the delays between
 // them, their jitter and the per-attempt timeout.
 //
-// Defaults follow the contract (DivshotContract(), sim/contract/contract.h): 5 re-attempts (6 attempts at most), delays
-// 5 s, 5 min, 30 min, 2 h, 5 h (the delay before re-attempt k is
-// schedule[k-1]; past the end the last delay repeats), +-20 % jitter and a
-// 10 s timeout per attempt. The delay runs from the end of the previous
-// attempt (its answer, error or timeout).
+// Defaults follow the contract (DivshotContract(), sim/contract/contract.h):
+// 5 re-attempts (6 attempts at most), delays 5 s, 5 min, 30 min, 2 h, 5 h
+// (the delay before re-attempt k is schedule[k-1]; past the end the last
+// delay repeats), +-20 % jitter and a 10 s timeout per attempt. The delay
+// runs from the end of the previous attempt (its answer, error or timeout).
 #ifndef HOOKSIM_SIM_ENGINE_RETRY_POLICY_H_
 #define HOOKSIM_SIM_ENGINE_RETRY_POLICY_H_
 

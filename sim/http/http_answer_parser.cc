@@ -311,8 +311,8 @@ bool HttpAnswerParser::ParseHead(std::string_view text, Head* head) const {
       head->chunked = EqualsIgnoreCase(LastToken(value), "chunked");
     } else if (EqualsIgnoreCase(name, "Retry-After")) {
       // Dates against the wall clock: the parser only runs over real HTTP.
-      head->retry_after_ms = ParseRetryAfter(
-          value, static_cast<int64_t>(std::time(nullptr)));
+      head->retry_after_ms =
+          ParseRetryAfter(value, static_cast<int64_t>(std::time(nullptr)));
     } else if (EqualsIgnoreCase(name, "Connection")) {
       conn_close = conn_close || HasToken(value, "close");
       conn_keep_alive = conn_keep_alive || HasToken(value, "keep-alive");

@@ -1,6 +1,6 @@
 // An incremental parser for one HTTP/1.x answer, fed the bytes a sender
 // reads from its connection in whatever pieces they arrive. Pure: no I/O,
-// no clock. Used by the blocking HttpClient and by the event-driven
+// no clock. Used by the event-driven
 // HttpTransport, so both apply the same rules.
 //
 // Feed() takes the next bytes; OnEof() says the server closed. Both return

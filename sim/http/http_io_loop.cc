@@ -13,11 +13,13 @@
 #include <climits>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <deque>
 #include <map>
 #include <string>
 #include <unordered_map>
 
+#include "sim/base/check.h"
 #include "sim/http/http_url.h"
 
 namespace hooksim {
@@ -29,16 +31,19 @@ using Deadline = SteadyClock::time_point;
 constexpr size_t kRecvChunk = 16 << 10;
 constexpr int kMaxEvents = 256;
 
+// A system call the loop cannot do without failed: an invariant of the
+// process (descriptors, memory), not of the input.
 [[noreturn]] void Die(const char* what) {
-  std::perror(what);
-  std::abort();
+  const int err = errno;
+  HOOKSIM_CHECK(false, "%s: %s", what, std::strerror(err));
+  std::abort();  // Not reached.
 }
 
 }  // namespace
 
 class HttpIoLoop::State {
  public:
-  State(RealClock& clock, AddressCache& addresses, HttpClientCounters& counters,
+  State(EventLoop& clock, AddressCache& addresses, HttpClientCounters& counters,
         HttpIoLoopOptions options, int wake_fd)
       : clock_(clock),
         addresses_(addresses),
@@ -251,7 +256,7 @@ class HttpIoLoop::State {
   }
 
   // Connects to the attempt's next address; on failure tries the one after
-  // (a timeout ends the attempt), as HttpClient does.
+  // (a timeout ends the attempt), as the wire rules say.
   void ConnectNext(Attempt* a) {
     const std::vector<SocketAddress>& list = *a->addresses;
     // Bounded by the address list.
@@ -442,7 +447,7 @@ class HttpIoLoop::State {
     free_.push_back(a);
   }
 
-  RealClock& clock_;
+  EventLoop& clock_;
   AddressCache& addresses_;
   HttpClientCounters& counters_;
   HttpIoLoopOptions options_;
@@ -460,7 +465,7 @@ class HttpIoLoop::State {
   std::string recv_buf_;
 };
 
-HttpIoLoop::HttpIoLoop(RealClock& clock, AddressCache& addresses,
+HttpIoLoop::HttpIoLoop(EventLoop& clock, AddressCache& addresses,
                        HttpClientCounters& counters, HttpIoLoopOptions options)
     : clock_(clock), in_loop_(options.in_clock_loop) {
   wake_fd_ = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);

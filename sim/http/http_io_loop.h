@@ -2,7 +2,7 @@
 // epoll (edge-triggered), many connections, up to `slots` attempts in
 // flight at once; attempts submitted beyond that wait in order.
 //
-// Each attempt follows HttpClient's rules (sim/http/http_client.h) exactly: the
+// Each attempt follows the wire rules of sim/http/http_wire.h exactly: the
 // same request head, TCP_NODELAY, IPv4 addresses first, the same
 // AttemptError kinds, the same answer parser (sim/http/http_answer_parser.h,
 // whose caps bound what an answer may make it read), keep-alive reuse per
@@ -18,12 +18,12 @@
 // waiting for a slot is not counted.
 //
 // Completions: each finished attempt's `done(result)` is handed to the
-// clock's loop thread with RealClock::CompleteExternalWorkBatch, batched
+// clock's loop thread with EventLoop::CompleteExternalWorkBatch, batched
 // per round of the I/O loop; never run on the I/O thread.
 //
 // Thread: Submit from any thread; the loop runs on its own thread. Or, with
 // in_clock_loop, no thread of its own: the clock's loop thread runs it
-// while it waits for timers and completions (RealClock::SetPoller), so an
+// while it waits for timers and completions (EventLoop::SetPoller), so an
 // attempt's answer is read and its `done` run without any thread handoff;
 // Submit is then for the clock's loop thread only.
 // Ownership: clock, addresses and counters are borrowed and must outlive
@@ -45,14 +45,14 @@
 #include "sim/contract/http_types.h"
 #include "sim/http/address_cache.h"
 #include "sim/http/http_answer_parser.h"
-#include "sim/http/http_client.h"
-#include "sim/http/real_clock.h"
+#include "sim/http/http_wire.h"
+#include "sim/engine/event_loop.h"
 
 namespace hooksim {
 
 struct HttpIoLoopOptions {
   // False: the loop runs on its own thread. True: no thread; the loop is
-  // the clock's poller (RealClock::SetPoller), run by the clock's loop
+  // the clock's poller (EventLoop::SetPoller), run by the clock's loop
   // thread while it waits, and Submit must be called on that thread. When
   // the clock has another poller already, it runs on its own thread.
   bool in_clock_loop = false;
@@ -68,9 +68,9 @@ struct HttpIoJob {
   std::function<void(AttemptResult)> done;
 };
 
-class HttpIoLoop : public RealClockPoller {
+class HttpIoLoop : public LoopPoller {
  public:
-  HttpIoLoop(RealClock& clock, AddressCache& addresses,
+  HttpIoLoop(EventLoop& clock, AddressCache& addresses,
              HttpClientCounters& counters, HttpIoLoopOptions options);
   ~HttpIoLoop() override;
   HttpIoLoop(const HttpIoLoop&) = delete;
@@ -81,7 +81,7 @@ class HttpIoLoop : public RealClockPoller {
   // the clock's loop thread while the clock is not running.
   void Stop();
 
-  // RealClockPoller (in_clock_loop only).
+  // LoopPoller (in_clock_loop only).
   void Poll(std::chrono::steady_clock::time_point until) override;
   void Wake() override;
 
@@ -90,7 +90,7 @@ class HttpIoLoop : public RealClockPoller {
 
   void Run();
 
-  RealClock& clock_;
+  EventLoop& clock_;
   bool in_loop_;  // Set in the constructor.
   std::unique_ptr<State> state_;
   int wake_fd_ = -1;  // eventfd: Submit and Stop wake the loop.

@@ -1,29 +1,26 @@
 // The real world's network: a Transport that sends each attempt as an
 // HTTP/1.1 request over TCP, with at most `workers` attempts in flight.
 //
-// Send() (on the clock's loop thread) calls clock.BeginExternalWork() and
-// hands the attempt to the engine, which sends it by HttpClient's rules
-// (sim/http/http_client.h: the wire format, keep-alive and error rules live
-// there; sim/http/http_answer_parser.h reads the answer) and hands the result
-// back with clock.CompleteExternalWork(Batch), so `done` runs on the loop
-// thread, never inline inside Send(). Two engines, same semantics:
-//   kEventLoop (default): `io_threads` threads (default 1), each an epoll
-//     loop over non-blocking sockets (sim/http/http_io_loop.h) carrying its
-//     share of the `workers` connections; completions are handed over in
-//     batches, one wake-up of the clock's loop per batch.
-//   kWorkerThreads: `workers` threads, each sending one attempt at a time
-//     with a blocking HttpClient.
+// Send() (on the loop's thread) calls loop.BeginExternalWork() and hands
+// the attempt to the engine, which sends it by the wire rules of
+// sim/http/http_wire.h (sim/http/http_answer_parser.h reads the answer) and
+// hands the result back with loop.CompleteExternalWork(Batch), so `done`
+// runs on the loop thread, never inline inside Send(). The engine:
+// `io_threads` threads (default 1), each an epoll loop over non-blocking
+// sockets (sim/http/http_io_loop.h) carrying its share of the `workers`
+// connections; completions are handed over in batches, one wake-up of the
+// loop per batch. The loop is any EventLoop (sim/engine/event_loop.h): the
+// real clock in the HTTP world.
 //
 // - Capacity: at most `workers` attempts in flight; at most `max_queued`
-//   more wait for a connection (kEventLoop counts an attempt until its
-//   completion has run on the loop thread). An attempt beyond that is not
+//   more wait for a connection (an attempt counts until its completion
+//   has run on the loop thread). An attempt beyond that is not
 //   sent: it completes with kRefused (counted in stats().rejected).
 // - Connections: idle keep-alive connections are kept per host:port
-//   (TCP_NODELAY on) and reused for the next attempts there (kWorkerThreads:
-//   one per worker and host:port; kEventLoop: up to its share of `workers`
-//   per host:port).
+//   (TCP_NODELAY on) and reused for the next attempts there (up to a
+//   loop's share of `workers` per host:port).
 //   An idle connection the server has closed is replaced by a new one,
-//   without making a new attempt (see HttpClient for the exact rule).
+//   without making a new attempt (see sim/http/http_wire.h for the exact rule).
 // - Timeout: the attempt's timeout is run time; ToWall() converts it at the
 //   clock's scale. It bounds the whole attempt from the moment it takes a
 //   connection slot: connect, write, and reading the complete answer (a
@@ -59,25 +56,18 @@
 #include <cstdint>
 #include <memory>
 
+#include "sim/engine/event_loop.h"
 #include "sim/engine/transport.h"
-#include "sim/http/real_clock.h"
 
 namespace hooksim {
 
-enum class HttpTransportEngine {
-  kEventLoop,      // Non-blocking sockets on epoll, io_threads threads.
-  kWorkerThreads,  // One blocking HttpClient per worker thread (the
-                   // former engine, kept for comparison).
-};
-
 struct HttpTransportOptions {
-  // Connections: attempts in flight at once (1..1024), whatever the engine.
+  // Connections: attempts in flight at once (1..1024).
   size_t workers = 16;
   size_t max_queued = 1'000'000;  // Attempts waiting for a connection.
-  HttpTransportEngine engine = HttpTransportEngine::kEventLoop;
-  // kEventLoop: I/O threads (1..workers), each carrying an equal share of
+  // I/O threads (1..workers), each carrying an equal share of
   // the `workers` connections; 0: none, the clock's loop thread runs the
-  // epoll loop while it waits (RealClock::SetPoller), so answers are read
+  // epoll loop while it waits (EventLoop::SetPoller), so answers are read
   // and their `done` run with no thread handoff at all.
   size_t io_threads = 1;
   // Caps on one answer (sim/http/http_answer_parser.h): a longer head is
@@ -98,7 +88,7 @@ struct HttpTransportStats {
 
 class HttpTransport : public Transport {
  public:
-  HttpTransport(RealClock& clock, HttpTransportOptions options = {});
+  HttpTransport(EventLoop& clock, HttpTransportOptions options = {});
   ~HttpTransport() override;
   HttpTransport(const HttpTransport&) = delete;
   HttpTransport& operator=(const HttpTransport&) = delete;

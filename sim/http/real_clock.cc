@@ -7,6 +7,8 @@
 #include <string>
 #include <thread>
 
+#include "sim/base/check.h"
+
 namespace hooksim {
 namespace {
 
@@ -20,11 +22,9 @@ constexpr size_t kMaxTimersPerPass = 4096;
 
 RealClock::RealClock(RealClockOptions options)
     : options_(options), origin_(std::chrono::steady_clock::now()) {
-  if (!(options_.time_scale > 0) || options_.time_scale > 1) {
-    std::fprintf(stderr, "RealClock: time_scale must be in (0, 1], got %g\n",
-                 options_.time_scale);
-    std::abort();
-  }
+  HOOKSIM_CHECK(options_.time_scale > 0 && options_.time_scale <= 1,
+                "RealClock: time_scale must be in (0, 1], got %g",
+                options_.time_scale);
 }
 
 TimePoint RealClock::Now() const {
@@ -49,11 +49,8 @@ std::chrono::steady_clock::duration RealClock::ToWall(Duration run_time) const {
 }
 
 void RealClock::ScheduleAfter(Duration delay, std::function<void()> fn) {
-  if (timers_.size() >= options_.max_timers) {
-    std::fprintf(stderr, "RealClock: more than %zu timers queued\n",
-                 options_.max_timers);
-    std::abort();
-  }
+  HOOKSIM_CHECK(timers_.size() < options_.max_timers,
+                "RealClock: more than %zu timers queued", options_.max_timers);
   // Due times are kept on the run timeline's wall image so that a timer
   // scheduled at run time t fires when Now() reaches t + delay.
   const auto now = std::chrono::steady_clock::now();
@@ -63,7 +60,7 @@ void RealClock::ScheduleAfter(Duration delay, std::function<void()> fn) {
 void RealClock::BeginExternalWork() { ++outstanding_; }
 
 void RealClock::CompleteExternalWork(std::function<void()> fn) {
-  RealClockPoller* wake = nullptr;
+  LoopPoller* wake = nullptr;
   {
     std::lock_guard<std::mutex> lock(mu_);
     completions_.push_back(std::move(fn));
@@ -73,14 +70,14 @@ void RealClock::CompleteExternalWork(std::function<void()> fn) {
   cv_.notify_one();
 }
 
-RealClockPoller* RealClock::PollerToWake() const {
+LoopPoller* RealClock::PollerToWake() const {
   // A completion the loop thread makes itself, inside Poll, is seen when
   // Poll returns: no wake-up.
   return polling_ && std::this_thread::get_id() != loop_thread_ ? poller_
                                                                 : nullptr;
 }
 
-bool RealClock::SetPoller(RealClockPoller* poller) {
+bool RealClock::SetPoller(LoopPoller* poller) {
   std::lock_guard<std::mutex> lock(mu_);
   if (poller != nullptr && poller_ != nullptr && poller != poller_) {
     return false;
@@ -92,7 +89,7 @@ bool RealClock::SetPoller(RealClockPoller* poller) {
 void RealClock::CompleteExternalWorkBatch(
     std::vector<std::function<void()>>* fns) {
   if (fns->empty()) return;
-  RealClockPoller* wake = nullptr;
+  LoopPoller* wake = nullptr;
   {
     std::lock_guard<std::mutex> lock(mu_);
     for (auto& fn : *fns) completions_.push_back(std::move(fn));
@@ -103,8 +100,19 @@ void RealClock::CompleteExternalWorkBatch(
   cv_.notify_one();
 }
 
+void RealClock::Post(std::function<void()> fn) {
+  LoopPoller* wake = nullptr;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    posted_.push_back(std::move(fn));
+    wake = PollerToWake();
+  }
+  if (wake) wake->Wake();
+  cv_.notify_one();
+}
+
 void RealClock::Stop() {
-  RealClockPoller* wake = nullptr;
+  LoopPoller* wake = nullptr;
   {
     std::lock_guard<std::mutex> lock(mu_);
     stop_ = true;
@@ -114,53 +122,65 @@ void RealClock::Stop() {
   cv_.notify_one();
 }
 
-Status RealClock::Run(const RealRunLimits& limits) {
+Status RealClock::Run(const LoopLimits& limits) {
   const auto deadline = std::chrono::steady_clock::now() + limits.wall_limit;
   {
     std::lock_guard<std::mutex> lock(mu_);
     loop_thread_ = std::this_thread::get_id();
   }
   std::deque<std::function<void()>> ready;
+  std::deque<std::function<void()>> posted;
+  uint64_t steps = 0;
   while (true) {
+    if (steps >= limits.max_steps) {
+      return MakeError("the real clock stopped after " +
+                       std::to_string(limits.max_steps) + " callbacks with " +
+                       std::to_string(timers_.size()) + " timers queued");
+    }
     {
       std::unique_lock<std::mutex> lock(mu_);
       if (stop_) {
         stop_ = false;
         return std::nullopt;
       }
-      if (completions_.empty()) {
+      if (completions_.empty() && posted_.empty()) {
         if (timers_.empty() && outstanding_ == 0) return std::nullopt;
         auto wake = deadline;
         if (!timers_.empty() && timers_.top().at < wake)
           wake = timers_.top().at;
         if (poller_ != nullptr) {
           polling_ = true;
-          RealClockPoller* poller = poller_;
+          LoopPoller* poller = poller_;
           lock.unlock();
           poller->Poll(wake);
           lock.lock();
           polling_ = false;
         } else {
-          cv_.wait_until(lock, wake,
-                         [this] { return stop_ || !completions_.empty(); });
+          cv_.wait_until(lock, wake, [this] {
+            return stop_ || !completions_.empty() || !posted_.empty();
+          });
         }
         if (stop_) continue;
       }
       ready.swap(completions_);
+      posted.swap(posted_);
     }
     // Completions first (each ends one piece of external work), then every
     // timer that is due, in (due time, insertion) order.
     for (auto& fn : ready) {
-      if (outstanding_ <= 0) {
-        std::fprintf(stderr,
-                     "RealClock: CompleteExternalWork without a matching "
-                     "BeginExternalWork\n");
-        std::abort();
-      }
+      HOOKSIM_CHECK(outstanding_ > 0,
+                    "RealClock: CompleteExternalWork without a matching "
+                    "BeginExternalWork");
       --outstanding_;
+      ++steps;
       fn();
     }
     ready.clear();
+    for (auto& fn : posted) {
+      ++steps;
+      fn();
+    }
+    posted.clear();
     // Timers scheduled by these callbacks are due after `now` (their due
     // time is read later), so this pass ends; it is also capped.
     const auto now = std::chrono::steady_clock::now();
@@ -171,6 +191,7 @@ Status RealClock::Run(const RealRunLimits& limits) {
       std::function<void()> fn =
           std::move(const_cast<Timer&>(timers_.top()).fn);
       timers_.pop();
+      ++steps;
       fn();
     }
     if (std::chrono::steady_clock::now() >= deadline) {

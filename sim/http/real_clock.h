@@ -43,23 +43,13 @@
 
 #include "sim/base/result.h"
 #include "sim/base/time.h"
-#include "sim/engine/clock.h"
+#include "sim/engine/event_loop.h"
 
 namespace hooksim {
 
-// What the loop waits in, instead of a condition variable, when set with
-// RealClock::SetPoller: an I/O multiplexer (HttpTransport's in-loop
-// engine), so the loop thread itself reads answers and runs their `done`.
-class RealClockPoller {
- public:
-  virtual ~RealClockPoller() = default;
-  // Loop thread: waits until `until` (time_point::max(): no limit), I/O
-  // readiness or Wake(), whichever is first, and handles what is ready
-  // (it may call CompleteExternalWork*). May return early.
-  virtual void Poll(std::chrono::steady_clock::time_point until) = 0;
-  // Any thread: makes a Poll in progress, or the next one, return soon.
-  virtual void Wake() = 0;
-};
+// The former names of the loop's poller and limits.
+using RealClockPoller = LoopPoller;
+using RealRunLimits = LoopLimits;
 
 struct RealClockOptions {
   // Wall seconds per run-time second; in (0, 1]. 0.001 runs hours in seconds.
@@ -69,12 +59,7 @@ struct RealClockOptions {
   size_t max_timers = 50'000'000;
 };
 
-struct RealRunLimits {
-  // Run() gives up (and returns an error) after this much wall time.
-  std::chrono::steady_clock::duration wall_limit = std::chrono::hours(24);
-};
-
-class RealClock : public Clock {
+class RealClock : public EventLoop {
  public:
   explicit RealClock(RealClockOptions options = {});
   RealClock(const RealClock&) = delete;
@@ -85,31 +70,35 @@ class RealClock : public Clock {
 
   // Wall time that `run_time` takes at this clock's scale (at least 1 us for
   // a positive duration).
-  std::chrono::steady_clock::duration ToWall(Duration run_time) const;
+  std::chrono::steady_clock::duration ToWall(Duration run_time) const override;
   double time_scale() const { return options_.time_scale; }
 
-  void BeginExternalWork();
-  void CompleteExternalWork(std::function<void()> fn);
+  void BeginExternalWork() override;
+  void CompleteExternalWork(std::function<void()> fn) override;
   // Completes fns->size() pieces of external work at once (one lock, one
   // wake-up), in order; empties *fns (its capacity is kept for reuse).
-  void CompleteExternalWorkBatch(std::vector<std::function<void()>>* fns);
+  void CompleteExternalWorkBatch(
+      std::vector<std::function<void()>>* fns) override;
+  // Runs fn on the loop thread (with the completions); any thread.
+  void Post(std::function<void()> fn) override;
 
   // Runs timers and completions until none is queued and no external work
-  // is outstanding, Stop() was called, or the wall limit passed (an error).
-  Status Run(const RealRunLimits& limits = {});
+  // is outstanding, Stop() was called, or a limit passed (an error).
+  Status Run(const LoopLimits& limits) override;
+  Status Run() { return Run(LoopLimits{}); }
   // Makes Run() return soon: after the callback running now, at most a
   // bounded pass of due timers. Pending timers, completions and external
   // work stay queued for a later Run(). A Stop() while Run() is not running
   // makes the next Run() return at once. Thread-safe (not async-signal-safe:
   // from a signal handler, hand over to a thread first).
-  void Stop();
+  void Stop() override;
 
   // Makes Run() wait in poller->Poll (woken by CompleteExternalWork from
   // other threads and by Stop) instead of a condition variable; null
   // restores the condition variable. At most one poller: false (and no
   // change) when another one is set. Not while Run() is running; the
   // poller is borrowed until it is unset.
-  bool SetPoller(RealClockPoller* poller);
+  bool SetPoller(LoopPoller* poller) override;
 
   // Loop thread only.
   size_t pending_timers() const { return timers_.size(); }
@@ -140,6 +129,7 @@ class RealClock : public Clock {
   std::mutex mu_;  // Guards completions_, stop_, poller_ and polling_.
   std::condition_variable cv_;
   std::deque<std::function<void()>> completions_;
+  std::deque<std::function<void()>> posted_;  // Post(): no external work.
   bool stop_ = false;
   RealClockPoller* poller_ = nullptr;
   bool polling_ = false;         // The loop is (about to be) in poller_->Poll.

@@ -96,9 +96,9 @@ std::optional<DerivedAttempts> DeriveAttempts(const BehaviorSpec& spec,
     if (can_succeed && min_success == 0) min_success = k;
     if (!can_fail) {
       // Success is certain here; it may have come earlier.
-      return DerivedAttempts{Range{static_cast<double>(min_success),
-                                   static_cast<double>(k)},
-                             OutcomeExpectation::kDelivered};
+      return DerivedAttempts{
+          Range{static_cast<double>(min_success), static_cast<double>(k)},
+          OutcomeExpectation::kDelivered};
     }
     const auto [delay_lo, delay_hi] = policy.DelayBounds(k);
     lo += fail_lo + delay_lo;
@@ -109,10 +109,9 @@ std::optional<DerivedAttempts> DeriveAttempts(const BehaviorSpec& spec,
                                  static_cast<double>(max_attempts)},
                            OutcomeExpectation::kGaveUp};
   }
-  return DerivedAttempts{
-      Range{static_cast<double>(min_success),
-            static_cast<double>(max_attempts)},
-      OutcomeExpectation::kAny};
+  return DerivedAttempts{Range{static_cast<double>(min_success),
+                               static_cast<double>(max_attempts)},
+                         OutcomeExpectation::kAny};
 }
 
 DerivedAttempts DeriveRefusedAttempts(const RetryPolicy& policy) {

@@ -60,9 +60,9 @@ AttemptCount CountAttempts(const std::vector<const ObservedRequest*>& requests,
 
 // C5 and C6 on one delivery's count.
 struct AttemptJudgement {
-  int after_success = 0;   // C5: attempts after the first 2xx.
-  int after_gone = 0;      // C6: attempts after a 410 the profile stops on.
-  bool over_max = false;   // C6: more than max_attempts.
+  int after_success = 0;  // C5: attempts after the first 2xx.
+  int after_gone = 0;     // C6: attempts after a 410 the profile stops on.
+  bool over_max = false;  // C6: more than max_attempts.
   // C6: never a 2xx nor a stopping 410, yet not exactly max_attempts
   // (fewer: gave up early).
   bool unsuccessful_not_max = false;

@@ -95,20 +95,20 @@ struct ShapeCounts {
 void CheckRequestShape(RuleBook& book, const std::string& side,
                        const std::string& subject, const ShapeCounts& n) {
   if (n.non_post > 0) {
-    book.Fail(Rule::kC1Method, Finding{side, subject, "POST on every attempt",
-                            Plural(n.non_post, "attempt") +
-                                " with another method"});
+    book.Fail(Rule::kC1Method,
+              Finding{side, subject, "POST on every attempt",
+                      Plural(n.non_post, "attempt") + " with another method"});
   }
   if (n.bad_content_type > 0) {
-    book.Fail(Rule::kC2ContentType, Finding{side, subject, "Content-Type: application/json",
-                            Plural(n.bad_content_type, "attempt") +
-                                " without it"});
+    book.Fail(Rule::kC2ContentType,
+              Finding{side, subject, "Content-Type: application/json",
+                      Plural(n.bad_content_type, "attempt") + " without it"});
   }
   if (n.body_changes > 0) {
-    book.Fail(Rule::kC7SameBodyAndId, Finding{side, subject,
-                            "a byte-identical body on every attempt",
-                            Plural(n.body_changes, "attempt") +
-                                " with a different body"});
+    book.Fail(
+        Rule::kC7SameBodyAndId,
+        Finding{side, subject, "a byte-identical body on every attempt",
+                Plural(n.body_changes, "attempt") + " with a different body"});
   }
 }
 
@@ -173,11 +173,12 @@ void CheckPauses(const RunRecord& run, RuleBook& book) {
            got[i].at >= want[i].at;
   }
   if (!same) {
-    book.Fail(Rule::kC8PausedAndNoneLost, Finding{"sender", "the run",
-                            Plural(want.size(), "pause or resume") +
-                                " as the scenario states",
-                            Plural(got.size(), "pause or resume") +
-                                " applied, not as stated"});
+    book.Fail(
+        Rule::kC8PausedAndNoneLost,
+        Finding{
+            "sender", "the run",
+            Plural(want.size(), "pause or resume") + " as the scenario states",
+            Plural(got.size(), "pause or resume") + " applied, not as stated"});
   }
 }
 
@@ -222,14 +223,15 @@ void CheckSenderLog(const RunRecord& run, RuleBook& book) {
   for (const AttemptRecord& a : engine.attempts()) {
     const uint32_t hook = deliveries[a.delivery].hook;
     if (hook_gone[hook] && a.started > *hook_gone[hook]) {
-      book.Fail(Rule::kC6RetriedUntilSuccess,
-                Finding{"sender", DeliverySubject(engine, deliveries[a.delivery]),
-                        "nothing to hook " + engine.hooks()[hook].id +
-                            " after its 410 Gone at " +
-                            FormatRunTime(*hook_gone[hook]) + " (contract " +
-                            contract.profile + ")",
-                        "attempt " + std::to_string(a.attempt) +
-                            " started at " + FormatRunTime(a.started)});
+      book.Fail(
+          Rule::kC6RetriedUntilSuccess,
+          Finding{"sender", DeliverySubject(engine, deliveries[a.delivery]),
+                  "nothing to hook " + engine.hooks()[hook].id +
+                      " after its 410 Gone at " +
+                      FormatRunTime(*hook_gone[hook]) + " (contract " +
+                      contract.profile + ")",
+                  "attempt " + std::to_string(a.attempt) + " started at " +
+                      FormatRunTime(a.started)});
     }
     if (a.result.error == AttemptError::kNone &&
         contract.StopsOn(a.result.status) && !hook_gone[hook]) {
@@ -241,11 +243,12 @@ void CheckSenderLog(const RunRecord& run, RuleBook& book) {
     if (a.attempt != r.seen + 1) r.broken_order = true;
     r.seen = a.attempt;
     if (r.success_at != 0) {
-      book.Fail(Rule::kC5NothingAfterSuccess,
-                Finding{"sender", DeliverySubject(engine, deliveries[a.delivery]),
-                        "no attempt after the 2xx of attempt " +
-                            std::to_string(r.success_at),
-                        "attempt " + std::to_string(a.attempt) + " was made"});
+      book.Fail(
+          Rule::kC5NothingAfterSuccess,
+          Finding{"sender", DeliverySubject(engine, deliveries[a.delivery]),
+                  "no attempt after the 2xx of attempt " +
+                      std::to_string(r.success_at),
+                  "attempt " + std::to_string(a.attempt) + " was made"});
     }
     if (a.result.IsSuccess() && r.success_at == 0) r.success_at = a.attempt;
     if (a.result.error == AttemptError::kNone &&
@@ -258,10 +261,11 @@ void CheckSenderLog(const RunRecord& run, RuleBook& book) {
   const size_t hooks = engine.hooks().size();
   book.Checked(Rule::kC8PausedAndNoneLost);
   if (deliveries.size() != engine.events().size() * hooks) {
-    book.Fail(Rule::kC8PausedAndNoneLost, Finding{"sender", "the run",
-                            Plural(engine.events().size() * hooks, "delivery") +
-                                " (events x hooks)",
-                            Plural(deliveries.size(), "delivery")});
+    book.Fail(Rule::kC8PausedAndNoneLost,
+              Finding{"sender", "the run",
+                      Plural(engine.events().size() * hooks, "delivery") +
+                          " (events x hooks)",
+                      Plural(deliveries.size(), "delivery")});
   }
   // No attempt started while its hook was paused.
   const std::vector<std::vector<PauseWindow>> windows = PauseWindows(engine);
@@ -295,23 +299,25 @@ void CheckSenderLog(const RunRecord& run, RuleBook& book) {
     if (d.holds > 0) ++resumed;
     if (d.state != DeliveryState::kDelivered &&
         d.state != DeliveryState::kGaveUp) {
-      book.Fail(Rule::kC8PausedAndNoneLost, Finding{"sender", subject, "delivered or gave_up",
-                              std::string(DeliveryStateName(d.state)) +
-                                  " when the run ended"});
+      book.Fail(Rule::kC8PausedAndNoneLost,
+                Finding{"sender", subject, "delivered or gave_up",
+                        std::string(DeliveryStateName(d.state)) +
+                            " when the run ended"});
       continue;
     }
     if (r.broken_order || r.seen != d.attempts) {
-      book.Fail(Rule::kC6RetriedUntilSuccess, Finding{"sender", subject,
-                              "attempts numbered 1.." +
-                                  std::to_string(d.attempts) + " in order",
-                              "the log has a gap or repeats"});
+      book.Fail(Rule::kC6RetriedUntilSuccess,
+                Finding{"sender", subject,
+                        "attempts numbered 1.." + std::to_string(d.attempts) +
+                            " in order",
+                        "the log has a gap or repeats"});
     }
     const AttemptJudgement judged = JudgeAttempts(
         AttemptCount{d.attempts, r.success_at, r.gone_at}, contract);
     // Stopped because its endpoint answered 410 Gone (this delivery or
     // another one to the same hook, before this one ended).
-    const bool gone_stop = r.gone_at > 0 || (hook_gone[d.hook] &&
-                                             *hook_gone[d.hook] <= d.ended);
+    const bool gone_stop =
+        r.gone_at > 0 || (hook_gone[d.hook] && *hook_gone[d.hook] <= d.ended);
     if (judged.after_gone > 0) {
       book.Fail(Rule::kC6RetriedUntilSuccess,
                 Finding{"sender", subject,
@@ -337,15 +343,14 @@ void CheckSenderLog(const RunRecord& run, RuleBook& book) {
                             DescribeAttemptResult(d.last)});
     }
     if (d.state == DeliveryState::kDelivered && !d.last.IsSuccess()) {
-      book.Fail(Rule::kC6RetriedUntilSuccess, Finding{"sender", subject,
-                              "delivered only after a 2xx",
-                              "last answer was " +
-                                  DescribeAttemptResult(d.last)});
+      book.Fail(Rule::kC6RetriedUntilSuccess,
+                Finding{"sender", subject, "delivered only after a 2xx",
+                        "last answer was " + DescribeAttemptResult(d.last)});
     }
   }
   if (resumed > 0) {
-    book[Rule::kC8PausedAndNoneLost].notes.push_back(std::to_string(resumed) +
-                               " held by a pause, then resumed and ended");
+    book[Rule::kC8PausedAndNoneLost].notes.push_back(
+        std::to_string(resumed) + " held by a pause, then resumed and ended");
   }
   if (held_at_end > 0) {
     book[Rule::kC8PausedAndNoneLost].notes.push_back(
@@ -359,10 +364,10 @@ void CheckSenderWire(const RunRecord& run, RuleBook& book) {
   const DeliveryEngine& engine = *run.engine;
   const auto& wire = run.wire->deliveries();
   if (run.wire->missing_id() > 0) {
-    book.Fail(Rule::kC7SameBodyAndId, Finding{"sender", "the run",
-                            "a delivery id header on every attempt",
-                            Plural(run.wire->missing_id(), "request") +
-                                " without one"});
+    book.Fail(
+        Rule::kC7SameBodyAndId,
+        Finding{"sender", "the run", "a delivery id header on every attempt",
+                Plural(run.wire->missing_id(), "request") + " without one"});
   }
   for (const Delivery& d : engine.deliveries()) {
     if (d.attempts == 0) continue;
@@ -373,9 +378,10 @@ void CheckSenderWire(const RunRecord& run, RuleBook& book) {
     const WireCounters* found = wire.find(d.id);
     if (found == nullptr) {
       if (run.wire->untracked() == 0) {
-        book.Fail(Rule::kC7SameBodyAndId, Finding{"sender", subject,
-                                "its id on the wire on every attempt",
-                                "no request carried its id"});
+        book.Fail(
+            Rule::kC7SameBodyAndId,
+            Finding{"sender", subject, "its id on the wire on every attempt",
+                    "no request carried its id"});
       }
       continue;
     }
@@ -384,14 +390,15 @@ void CheckSenderWire(const RunRecord& run, RuleBook& book) {
                       {w.non_post, w.bad_content_type, w.body_changes});
     if (w.requests != d.attempts) {
       book.Fail(Rule::kC7SameBodyAndId, Finding{"sender", subject,
-                              Plural(d.attempts, "request") +
-                                  " with its id on the wire",
-                              Plural(w.requests, "request")});
+                                                Plural(d.attempts, "request") +
+                                                    " with its id on the wire",
+                                                Plural(w.requests, "request")});
     }
   }
 }
 
-// --- Receiver side ------------------------------------------------------------
+// --- Receiver side
+// ------------------------------------------------------------
 
 void CheckReceivers(const RunRecord& run, RuleBook& book) {
   const DeliveryEngine& engine = *run.engine;
@@ -447,8 +454,7 @@ void CheckReceivers(const RunRecord& run, RuleBook& book) {
       // In order of first arrival at the receiver: findings come out in a
       // deterministic order.
       for (const auto& [key, c] : journal.deliveries()) {
-        const std::string subject =
-            rsubject + ", delivery " + std::string(key);
+        const std::string subject = rsubject + ", delivery " + std::string(key);
         book.Checked(Rule::kC1Method);
         book.Checked(Rule::kC2ContentType);
         book.Checked(Rule::kC5NothingAfterSuccess);
@@ -489,9 +495,9 @@ void CheckReceivers(const RunRecord& run, RuleBook& book) {
             !engine.hooks()[deliveries[sent->second].hook].active;
         // Its endpoint was disabled by another delivery's 410 (the sender
         // side judges that from the attempt log).
-        const bool gone_elsewhere =
-            sent != by_id.end() &&
-            deliveries[sent->second].stopped_by_gone && gone_attempt == 0;
+        const bool gone_elsewhere = sent != by_id.end() &&
+                                    deliveries[sent->second].stopped_by_gone &&
+                                    gone_attempt == 0;
         if (judged.after_gone > 0) {
           book.Fail(Rule::kC6RetriedUntilSuccess,
                     Finding{"receiver", subject,
@@ -503,10 +509,11 @@ void CheckReceivers(const RunRecord& run, RuleBook& book) {
         if (held_at_end || gone_elsewhere) {
           // Its hook is paused: the rest of its attempts wait for a resume.
         } else if (judged.unsuccessful_not_max) {
-          book.Fail(Rule::kC6RetriedUntilSuccess,
-                    Finding{"receiver", subject,
-                            AtMost(contract) + " attempts when no 2xx was given",
-                            Plural(c.attempts, "attempt") + " seen"});
+          book.Fail(
+              Rule::kC6RetriedUntilSuccess,
+              Finding{"receiver", subject,
+                      AtMost(contract) + " attempts when no 2xx was given",
+                      Plural(c.attempts, "attempt") + " seen"});
         } else if (judged.over_max) {
           book.Fail(Rule::kC6RetriedUntilSuccess,
                     Finding{"receiver", subject,
@@ -514,11 +521,11 @@ void CheckReceivers(const RunRecord& run, RuleBook& book) {
                             Plural(c.attempts, "attempt") + " seen"});
         }
         if (c.attempt_header_mismatches > 0) {
-          book.Fail(Rule::kC7SameBodyAndId, Finding{"receiver", subject,
-                                  "attempt numbers counting up from 1",
-                                  Plural(c.attempt_header_mismatches,
-                                         "attempt") +
-                                      " numbered otherwise"});
+          book.Fail(
+              Rule::kC7SameBodyAndId,
+              Finding{"receiver", subject, "attempt numbers counting up from 1",
+                      Plural(c.attempt_header_mismatches, "attempt") +
+                          " numbered otherwise"});
         }
         auto it = by_id.find(key);
         if (it == by_id.end()) {
@@ -535,18 +542,18 @@ void CheckReceivers(const RunRecord& run, RuleBook& book) {
         if (run.hook_receiver[d.hook] == static_cast<int>(ri)) {
           seen[it->second] = 1;
         } else {
-          book.Fail(Rule::kC8PausedAndNoneLost, Finding{"receiver", subject,
-                                  "deliveries of hook " +
-                                      engine.hooks()[d.hook].id +
-                                      " at its own receiver",
-                                  "it arrived here"});
+          book.Fail(Rule::kC8PausedAndNoneLost,
+                    Finding{"receiver", subject,
+                            "deliveries of hook " + engine.hooks()[d.hook].id +
+                                " at its own receiver",
+                            "it arrived here"});
         }
         if (c.attempts != d.attempts) {
-          book.Fail(Rule::kC8PausedAndNoneLost, Finding{"receiver", subject,
-                                  Plural(d.attempts, "attempt") +
-                                      " (as the sender logged)",
-                                  Plural(c.attempts, "attempt") +
-                                      " arrived"});
+          book.Fail(
+              Rule::kC8PausedAndNoneLost,
+              Finding{"receiver", subject,
+                      Plural(d.attempts, "attempt") + " (as the sender logged)",
+                      Plural(c.attempts, "attempt") + " arrived"});
         }
       }
     });
@@ -557,13 +564,15 @@ void CheckReceivers(const RunRecord& run, RuleBook& book) {
     const Delivery& d = deliveries[i];
     const int ri = run.hook_receiver[d.hook];
     if (ri < 0 || seen[i] || d.attempts == 0 || !complete[ri]) continue;
-    book.Fail(Rule::kC8PausedAndNoneLost, Finding{"receiver", "receiver " + run.receivers[ri]->name(),
-                            DeliverySubject(engine, d) + " to arrive",
-                            "it never arrived"});
+    book.Fail(
+        Rule::kC8PausedAndNoneLost,
+        Finding{"receiver", "receiver " + run.receivers[ri]->name(),
+                DeliverySubject(engine, d) + " to arrive", "it never arrived"});
   }
 }
 
-// --- Expectations -------------------------------------------------------------
+// --- Expectations
+// -------------------------------------------------------------
 
 void CheckExpectations(const RunRecord& run, uint64_t invalid_payloads,
                        RuleBook& book) {
@@ -584,9 +593,10 @@ void CheckExpectations(const RunRecord& run, uint64_t invalid_payloads,
     }
     book.Checked(Rule::kExpectations);
     if (invalid_payloads == 0) {
-      book.Fail(Rule::kExpectations, Finding{"expectation", "payloads",
-                                  "at least one schema-invalid payload",
-                                  "every payload was valid"});
+      book.Fail(Rule::kExpectations,
+                Finding{"expectation", "payloads",
+                        "at least one schema-invalid payload",
+                        "every payload was valid"});
     }
   }
 
@@ -617,7 +627,9 @@ void CheckExpectations(const RunRecord& run, uint64_t invalid_payloads,
     if (added) {
       groups.push_back(Group{"hook " + engine.hooks()[d.hook].id + " (" +
                                  engine.hooks()[d.hook].url + ")",
-                             nullptr, nullptr, {}});
+                             nullptr,
+                             nullptr,
+                             {}});
     }
     groups[it->second].deliveries.push_back(i);
   }
@@ -660,10 +672,10 @@ void CheckExpectations(const RunRecord& run, uint64_t invalid_payloads,
     if (use_derived && any_plain) {
       expect.notes.push_back(
           g.subject + ": attempts derived from the behaviour" +
-          (derived_once ? ": " + derived_once->attempts.ToString() +
-                              " per delivery, " +
-                              OutcomeName(derived_once->outcome)
-                        : " and each event's time (outage windows)"));
+          (derived_once
+               ? ": " + derived_once->attempts.ToString() + " per delivery, " +
+                     OutcomeName(derived_once->outcome)
+               : " and each event's time (outage windows)"));
     }
     uint64_t delivered = 0;
     uint64_t judged = 0;
@@ -686,11 +698,11 @@ void CheckExpectations(const RunRecord& run, uint64_t invalid_payloads,
       if (use_derived) {
         std::optional<DerivedAttempts> derived = derived_once;
         if (!derived) {
-          derived = DeriveAttempts(
-              *g.behavior, scenario.retry,
-              TimePoint{} + scenario.events.interval *
-                                static_cast<int64_t>(d.event),
-              *run.contract);
+          derived =
+              DeriveAttempts(*g.behavior, scenario.retry,
+                             TimePoint{} + scenario.events.interval *
+                                               static_cast<int64_t>(d.event),
+                             *run.contract);
         }
         // Outage windows are judged from the event's time, which a pause
         // shifts: no derivation for a hook that was ever paused.
@@ -771,9 +783,10 @@ bool Verdict::passed() const {
 Verdict Verify(const RunRecord& run) {
   RuleBook book;
   if (run.clock_status) {
-    book.Fail(Rule::kC8PausedAndNoneLost, Finding{"sender", "the run",
-                            "every delivery ends within the step limit",
-                            run.clock_status->message});
+    book.Fail(Rule::kC8PausedAndNoneLost,
+              Finding{"sender", "the run",
+                      "every delivery ends within the step limit",
+                      run.clock_status->message});
   }
   uint64_t invalid_payloads = 0;
   CheckSenderPayloads(run, book, invalid_payloads);

@@ -21,8 +21,8 @@
 namespace hooksim {
 
 struct Finding {
-  std::string side;      // "sender", "receiver" or "expectation".
-  std::string subject;   // "delivery dlv_... (hook h1)", "receiver flaky".
+  std::string side;     // "sender", "receiver" or "expectation".
+  std::string subject;  // "delivery dlv_... (hook h1)", "receiver flaky".
   std::string expected;
   std::string actual;
 };
@@ -34,10 +34,10 @@ struct RuleResult {
   // The contract profile that judged the rule ("divshot", "svix", ...);
   // "" for the scenario's expectations.
   std::string contract;
-  uint64_t checked = 0;   // Items checked.
-  uint64_t failed = 0;    // Items that broke the rule.
-  std::vector<Finding> examples;  // At most kMaxExamplesPerSide per side.
-  std::vector<std::string> notes; // E.g. "attempts derived: 3 per delivery".
+  uint64_t checked = 0;            // Items checked.
+  uint64_t failed = 0;             // Items that broke the rule.
+  std::vector<Finding> examples;   // At most kMaxExamplesPerSide per side.
+  std::vector<std::string> notes;  // E.g. "attempts derived: 3 per delivery".
 
   static constexpr size_t kMaxExamplesPerSide = 3;
   bool passed() const { return failed == 0; }

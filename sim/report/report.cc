@@ -103,12 +103,9 @@ nlohmann::json ReportJson(const std::vector<ScenarioOutcome>& outcomes) {
                             {"expected", f.expected},
                             {"actual", f.actual}});
       }
-      nlohmann::json rule = {{"rule", r.id()},
-                             {"title", r.title()},
-                             {"passed", r.passed()},
-                             {"checked", r.checked},
-                             {"failed", r.failed},
-                             {"examples", examples},
+      nlohmann::json rule = {{"rule", r.id()},       {"title", r.title()},
+                             {"passed", r.passed()}, {"checked", r.checked},
+                             {"failed", r.failed},   {"examples", examples},
                              {"notes", r.notes}};
       // Named when not the default (divshot), so default reports keep
       // their bytes.

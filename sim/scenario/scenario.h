@@ -9,16 +9,15 @@
 #define HOOKSIM_SIM_SCENARIO_SCENARIO_H_
 
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
 
-#include <nlohmann/json.hpp>
-
 #include "mock-receivers/behavior.h"
 #include "sim/base/result.h"
-#include "sim/contract/release_events.h"
 #include "sim/contract/contract.h"
+#include "sim/contract/release_events.h"
 #include "sim/engine/retry_policy.h"
 
 namespace hooksim {
@@ -66,7 +65,7 @@ enum class OutcomeExpectation { kAny, kDelivered, kGaveUp };
 
 struct ReceiverExpectation {
   std::string receiver;
-  std::optional<Range> attempts;         // Per delivery.
+  std::optional<Range> attempts;  // Per delivery.
   OutcomeExpectation outcome = OutcomeExpectation::kAny;
   std::optional<Range> delivered_ratio;  // Of this receiver's deliveries.
 };
@@ -101,7 +100,7 @@ struct Scenario {
   // order).
   std::vector<TimelineStep> timeline;
 
-  size_t EventCount() const;     // Payloads given, or events generated.
+  size_t EventCount() const;  // Payloads given, or events generated.
   // events x hooks: a paused hook gets deliveries too (held).
   size_t DeliveryCount() const;
   // Whether hook `index` is ever paused (from the start or by the

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <string>
 
+#include "sim/base/check.h"
+
 namespace hooksim {
 
 void VirtualClock::ScheduleAfter(Duration delay, std::function<void()> fn) {
@@ -20,12 +22,98 @@ void VirtualClock::ScheduleAfter(Duration delay, std::function<void()> fn) {
   std::push_heap(heap_.begin(), heap_.end(), Later{});
 }
 
-Status VirtualClock::Run(uint64_t max_steps) {
+void VirtualClock::Hand(std::vector<Handed> items) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (Handed& h : items) inbox_.push_back(std::move(h));
+    handed_.store(true, std::memory_order_release);
+  }
+  cv_.notify_one();
+}
+
+void VirtualClock::Stop() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stop_ = true;
+    handed_.store(true, std::memory_order_release);
+  }
+  cv_.notify_one();
+}
+
+void VirtualClock::Post(std::function<void()> fn) {
+  std::vector<Handed> items;
+  items.push_back(Handed{std::move(fn), false});
+  Hand(std::move(items));
+}
+
+void VirtualClock::CompleteExternalWork(std::function<void()> fn) {
+  std::vector<Handed> items;
+  items.push_back(Handed{std::move(fn), true});
+  Hand(std::move(items));
+}
+
+void VirtualClock::CompleteExternalWorkBatch(
+    std::vector<std::function<void()>>* fns) {
+  if (fns->empty()) return;
+  std::vector<Handed> items;
+  items.reserve(fns->size());
+  for (auto& fn : *fns) items.push_back(Handed{std::move(fn), true});
+  fns->clear();
+  Hand(std::move(items));
+}
+
+std::chrono::steady_clock::duration VirtualClock::ToWall(
+    Duration run_time) const {
+  if (run_time <= Duration(0)) return std::chrono::steady_clock::duration(0);
+  return std::max<std::chrono::steady_clock::duration>(
+      std::chrono::microseconds(1), run_time);
+}
+
+Status VirtualClock::Run(const LoopLimits& limits) {
+  const auto deadline = std::chrono::steady_clock::now() + limits.wall_limit;
   uint64_t run_steps = 0;
-  while (!heap_.empty()) {
-    if (run_steps >= max_steps) {
+  std::vector<Handed> ready;
+  while (true) {
+    if (handed_.load(std::memory_order_acquire)) {
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        if (stop_) {
+          stop_ = false;
+          handed_.store(!inbox_.empty(), std::memory_order_release);
+          return std::nullopt;
+        }
+        ready.swap(inbox_);
+        handed_.store(false, std::memory_order_release);
+      }
+      for (Handed& h : ready) {
+        if (h.ends_external_work) {
+          HOOKSIM_CHECK(outstanding_ > 0,
+                        "VirtualClock: CompleteExternalWork without a "
+                        "matching BeginExternalWork");
+          --outstanding_;
+        }
+        ++run_steps;
+        ++steps_;
+        h.fn();
+      }
+      ready.clear();
+      continue;
+    }
+    if (heap_.empty()) {
+      if (outstanding_ == 0) return std::nullopt;
+      std::unique_lock<std::mutex> lock(mu_);
+      if (!cv_.wait_until(lock, deadline, [this] {
+            return handed_.load(std::memory_order_acquire);
+          })) {
+        return MakeError("the run did not finish within its wall-time limit: " +
+                         std::to_string(outstanding_) +
+                         " pieces of external work outstanding");
+      }
+      continue;
+    }
+    if (run_steps >= limits.max_steps) {
       return MakeError("virtual clock stopped after " +
-                       std::to_string(max_steps) + " timers with " +
+                       std::to_string(limits.max_steps) + " timers with " +
                        std::to_string(heap_.size()) + " still pending");
     }
     std::pop_heap(heap_.begin(), heap_.end(), Later{});
@@ -39,7 +127,6 @@ Status VirtualClock::Run(uint64_t max_steps) {
     ++steps_;
     fn();
   }
-  return std::nullopt;
 }
 
 }  // namespace hooksim

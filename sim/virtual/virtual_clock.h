@@ -1,22 +1,31 @@
-// Virtual time: a timer heap whose time jumps to the next timer.
+// Virtual time: a timer heap whose time jumps to the next timer; the
+// virtual world's EventLoop.
 //
 // Ties are broken by insertion order, so a run is a pure function of its
 // inputs. Run() executes timers until none is left or a step limit is hit
-// (every loop in hooksim is bounded).
-// Thread: single-threaded; everything runs on the caller of Run().
+// (every loop in hooksim is bounded). Work handed over from other threads
+// (Post, CompleteExternalWork) runs at the current virtual time before the
+// next timer; while external work is outstanding and no timer is left, Run()
+// waits for it (bounded by the wall limit).
+// Thread: everything runs on the caller of Run(); Stop, Post and
+// CompleteExternalWork(Batch) are safe from any thread.
 #ifndef HOOKSIM_SIM_VIRTUAL_VIRTUAL_CLOCK_H_
 #define HOOKSIM_SIM_VIRTUAL_VIRTUAL_CLOCK_H_
 
+#include <atomic>
+#include <condition_variable>
 #include <cstdint>
 #include <functional>
+#include <mutex>
+#include <utility>
 #include <vector>
 
 #include "sim/base/result.h"
-#include "sim/engine/clock.h"
+#include "sim/engine/event_loop.h"
 
 namespace hooksim {
 
-class VirtualClock : public Clock {
+class VirtualClock : public EventLoop {
  public:
   VirtualClock() = default;
   VirtualClock(const VirtualClock&) = delete;
@@ -26,8 +35,21 @@ class VirtualClock : public Clock {
   void ScheduleAfter(Duration delay, std::function<void()> fn) override;
 
   // Runs timers in (time, insertion) order until none is left. Stops with an
-  // error after max_steps timers (the run is then incomplete).
-  Status Run(uint64_t max_steps);
+  // error after limits.max_steps callbacks (the run is then incomplete).
+  Status Run(const LoopLimits& limits) override;
+  Status Run(uint64_t max_steps) { return Run(LoopLimits{max_steps}); }
+  void Stop() override;
+  void Post(std::function<void()> fn) override;
+
+  void BeginExternalWork() override { ++outstanding_; }
+  void CompleteExternalWork(std::function<void()> fn) override;
+  void CompleteExternalWorkBatch(
+      std::vector<std::function<void()>>* fns) override;
+  // Virtual time has no wall image: the same duration (at least 1 us when
+  // positive).
+  std::chrono::steady_clock::duration ToWall(Duration run_time) const override;
+  // A virtual loop never waits in a poller: true only for null.
+  bool SetPoller(LoopPoller* poller) override { return poller == nullptr; }
 
   size_t pending() const { return heap_.size(); }
   uint64_t steps() const { return steps_; }
@@ -43,13 +65,27 @@ class VirtualClock : public Clock {
       return a.at != b.at ? a.at > b.at : a.seq > b.seq;
     }
   };
+  struct Handed {
+    std::function<void()> fn;
+    bool ends_external_work;
+  };
+  void Hand(std::vector<Handed> items);
 
   TimePoint now_{};
   uint64_t next_seq_ = 0;
   uint64_t steps_ = 0;
+  int64_t outstanding_ = 0;  // Loop thread only.
   std::vector<Timer> heap_;
   std::vector<std::function<void()>> slots_;  // Callbacks, by slot.
   std::vector<uint32_t> free_slots_;
+
+  // Handed over from any thread; `handed_` is set when inbox_ or stop_ has
+  // something, so the loop reads one atomic per step and takes no lock.
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::vector<Handed> inbox_;  // Under mu_.
+  bool stop_ = false;          // Under mu_.
+  std::atomic<bool> handed_{false};
 };
 
 }  // namespace hooksim

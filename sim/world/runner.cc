@@ -138,8 +138,8 @@ Result<std::unique_ptr<RunResult>> RunScenario(const Scenario& scenario,
           ? UnixTimeNow()
           : Duration(std::chrono::seconds(scenario.start_unix_s));
 
-  // The world: a clock and the network the engine sends through.
-  Clock* clock = &run->clock;
+  // The world: its event loop and the network the engine sends through.
+  EventLoop* clock = &run->clock;
   Transport* network = nullptr;
   if (options.world == World::kHttp) {
     run->real = std::make_unique<RealWorld>();
@@ -273,20 +273,19 @@ Result<std::unique_ptr<RunResult>> RunScenario(const Scenario& scenario,
     }
   }
 
-  if (options.world == World::kHttp) {
-    // Generous: three times the longest possible timeline, plus a minute.
-    RealRunLimits limits;
+  // Bounded in both worlds: the step limit, and over HTTP a generous wall
+  // limit (three times the longest possible timeline, plus a minute).
+  LoopLimits limits;
+  limits.max_steps = options.max_steps;
+  if (run->real) {
     limits.wall_limit =
         std::chrono::duration_cast<std::chrono::steady_clock::duration>(
-            run->real->clock->ToWall(LongestRunTime(scenario)) * 3) +
+            clock->ToWall(LongestRunTime(scenario)) * 3) +
         std::chrono::minutes(1);
-    run->clock_status = run->real->clock->Run(limits);
-    run->ended_at = run->real->clock->Now();
-    run->real->Shutdown();
-  } else {
-    run->clock_status = run->clock.Run(options.max_steps);
-    run->ended_at = run->clock.Now();
   }
+  run->clock_status = clock->Run(limits);
+  run->ended_at = clock->Now();
+  if (run->real) run->real->Shutdown();
   if (publish_error) return *publish_error;
   run->wall_seconds = std::chrono::duration<double>(
                           std::chrono::steady_clock::now() - wall_start)

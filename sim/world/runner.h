@@ -52,7 +52,8 @@ struct RunOptions {
   // HTTP world: attempts in flight at once (transport workers).
   size_t http_workers = 16;
   std::optional<uint64_t> seed;  // Overrides the scenario's seed.
-  // Receives one line per attempt (see FormatAttemptLine in sim/engine/attempt_line.h) when set.
+  // Receives one line per attempt when set (see FormatAttemptLine in
+  // sim/engine/attempt_line.h).
   std::function<void(const std::string&)> trace;
   // Bound on virtual-clock steps; the run fails when it is reached.
   uint64_t max_steps = 500'000'000;

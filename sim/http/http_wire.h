@@ -1,8 +1,7 @@
-// A small blocking HTTP/1.1 client on POSIX sockets: sends one request and
-// reads one answer under one deadline, and reports precisely why there was
-// no answer. It is the engine of HttpTransport's kWorkerThreads engine (one
-// HttpClient per worker); its rules, and the wire helpers declared below,
-// are also those of the event-driven engine (sim/http/http_io_loop.h).
+// The wire rules of hooksim's HTTP client, which HttpTransport's
+// event-driven engine (sim/http/http_io_loop.h) follows, and the helpers it
+// shares: the request head, the AttemptError of a socket error, and the
+// check of an idle keep-alive connection.
 //
 // Why not cpp-httplib's client: it reports a reset, an empty reply, bytes
 // that are not HTTP and a read timeout all as Error::Read, and its timeouts
@@ -10,18 +9,19 @@
 // its answer one byte at a time holds it forever. hooksim must tell these
 // apart (they are different receiver faults) and bound the whole attempt.
 //
-// What one Send does, all before `deadline` (connect + write + read of the
+// What one attempt does, all before its deadline (connect + write + read of the
 // complete answer; poll() on non-blocking sockets):
-//   - parses the URL (sim/http/http_url.h) and resolves host:port once (cached in
-//     the shared AddressCache), trying IPv4 addresses first;
+//   - parses the URL (sim/http/http_url.h) and resolves host:port once
+//     (cached in the shared AddressCache), trying IPv4 addresses first;
 //   - takes this client's idle keep-alive connection to that host:port, or
 //     connects a new one (TCP_NODELAY on);
 //   - writes "METHOD TARGET HTTP/1.1", Host, the request's headers (any Host,
 //     Content-Length, Connection or Transfer-Encoding among them, and any
 //     header with CR, LF or NUL in it, are dropped), Content-Length,
 //     "Connection: keep-alive", then the body, in one sendmsg where it fits;
-//   - reads the answer with HttpAnswerParser (sim/http/http_answer_parser.h: the
-//     parsing rules, caps and kEmptyReply / kMalformed verdicts live there):
+//   - reads the answer with HttpAnswerParser (sim/http/http_answer_parser.h:
+//     the parsing rules, caps and kEmptyReply / kMalformed verdicts live
+//     there):
 //     the status line and headers (at most max_head_bytes; 1xx interim
 //     answers other than 101 are skipped), then the body, which is
 //     discarded: chunked, Content-Length, or until the server closes.
@@ -60,18 +60,14 @@
 // cpp-httplib's 5 s server keep-alive timeout so that race is avoided with
 // hooksim's own receivers.
 //
-// Cancellation: when cancel_fd (if >= 0) becomes readable, every wait ends
-// and Send returns kTimeout soon; used to stop workers at shutdown.
-// Thread: an HttpClient is used by one thread at a time. The request's
-// views are read during Send only.
-#ifndef HOOKSIM_SIM_HTTP_HTTP_CLIENT_H_
-#define HOOKSIM_SIM_HTTP_HTTP_CLIENT_H_
+// Thread: the functions are pure or act on the given descriptor only.
+#ifndef HOOKSIM_SIM_HTTP_HTTP_WIRE_H_
+#define HOOKSIM_SIM_HTTP_HTTP_WIRE_H_
 
 #include <atomic>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
-#include <map>
 #include <string>
 
 #include "sim/contract/http_types.h"
@@ -80,14 +76,6 @@
 #include "sim/http/http_url.h"
 
 namespace hooksim {
-
-struct HttpClientOptions {
-  size_t max_head_bytes = 64 << 10;         // Status line + headers.
-  size_t max_drained_body_bytes = 1 << 20;  // Bodies read to their end.
-  size_t max_idle_connections = 64;         // Distinct host:port pairs.
-  std::chrono::steady_clock::duration max_idle = std::chrono::seconds(4);
-  int cancel_fd = -1;
-};
 
 // Counters shared by the clients of one transport.
 struct HttpClientCounters {
@@ -98,7 +86,6 @@ struct HttpClientCounters {
   std::atomic<uint64_t> stale_connections{0};
 };
 
-// Wire rules shared with HttpTransport's event loop:
 // The request head BuildRequestHead writes into *head (see above).
 void BuildRequestHead(const HttpRequest& request, const HttpUrl& url,
                       std::string* head);
@@ -109,39 +96,6 @@ AttemptError SocketErrorKind(int err);
 // the server closed (or broke) it while idle.
 bool IdleConnectionLooksOpen(int fd);
 
-class HttpClient {
- public:
-  // `addresses` and `counters` (may be null) are borrowed and must outlive
-  // the client.
-  HttpClient(AddressCache& addresses, HttpClientOptions options,
-             HttpClientCounters* counters);
-  ~HttpClient();  // Closes idle connections.
-  HttpClient(const HttpClient&) = delete;
-  HttpClient& operator=(const HttpClient&) = delete;
-
-  // One request and its answer (or the error), all before `deadline`.
-  AttemptResult Send(const HttpRequest& request,
-                     std::chrono::steady_clock::time_point deadline);
-
-  size_t idle_connections() const { return idle_.size(); }
-
- private:
-  struct Idle {
-    int fd;
-    std::chrono::steady_clock::time_point since;
-  };
-  // An idle connection to `key` that still looks open, or -1.
-  int TakeIdle(const std::string& key);
-  void PutIdle(const std::string& key, int fd);
-
-  AddressCache& addresses_;
-  const HttpClientOptions options_;
-  HttpClientCounters* counters_;
-  std::map<std::string, Idle> idle_;  // Key "host|port".
-  std::string head_;                  // Reused request-head buffer.
-  HttpAnswerParser parser_;
-};
-
 }  // namespace hooksim
 
-#endif  // HOOKSIM_SIM_HTTP_HTTP_CLIENT_H_
+#endif  // HOOKSIM_SIM_HTTP_HTTP_WIRE_H_

@@ -12,6 +12,7 @@
 
 #include "sim/conform/conform_cases.h"
 #include "sim/contract/contract_file.h"
+#include "sim/os/temp_dir.h"
 #include "tests/test_util.h"
 
 namespace hooksim {
@@ -61,8 +62,10 @@ TEST_P(ConformProfileTest, TheEnginePassesUnderTheProfile) {
   if (compressed["throttle_floor_ms"] > 0)
     compressed["throttle_floor_ms"] = 100;
   compressed["retry_after"]["max_ms"] = 1000;
-  const std::string contract_file =
-      ::testing::TempDir() + "conform-profile-" + GetParam() + ".contract.json";
+  // A directory of its own: parallel runs of this test never share files.
+  const TempDir dir("conform-profile");
+  ASSERT_TRUE(dir.ok());
+  const std::string contract_file = dir.File(GetParam() + ".contract.json");
   {
     std::ofstream f(contract_file);
     f << compressed.dump();
@@ -71,8 +74,7 @@ TEST_P(ConformProfileTest, TheEnginePassesUnderTheProfile) {
                              " deliver --url \"$HOOKSIM_URL\" --event-file "
                              "\"$HOOKSIM_EVENT_FILE\" --contract " +
                              contract_file;
-  const std::string report_file =
-      ::testing::TempDir() + "conform-profile-" + GetParam() + ".json";
+  const std::string report_file = dir.File(GetParam() + ".json");
   const CliResult r = Cli({"conform", "--sender-cmd", sender, "--contract",
                            GetParam(), "--slow-ms", "200", "--hang-ms", "3000",
                            "--quiet-ms", "500", "--case-timeout-s", "90",
@@ -94,8 +96,6 @@ TEST_P(ConformProfileTest, TheEnginePassesUnderTheProfile) {
       EXPECT_EQ(c["requests"].size(), want) << c["name"];
     }
   }
-  std::filesystem::remove(report_file);
-  std::filesystem::remove(contract_file);
 }
 
 INSTANTIATE_TEST_SUITE_P(Builtins, ConformProfileTest,

@@ -11,7 +11,12 @@
 //     well-formed HTTP/1.1 answers: status line "HTTP/1.1 NNN ...", header
 //     lines "Name: value", CRLF CRLF, then exactly Content-Length body
 //     bytes (none for 1xx, 204, 304 and answers to HEAD), ending at the
-//     close.
+//     close; an answer with "Connection: close" (every refusal: request
+//     smuggling shapes, limits) is the last one, so nothing sent behind a
+//     refused request is ever served;
+//   - an input whose first head frames its body ambiguously (both
+//     Content-Length and Transfer-Encoding, either twice, a
+//     Transfer-Encoding other than chunked) gets one 400 (or 431) only.
 // An input may swap the behaviour through the admin API (PUT
 // /__hooksim/behavior); a behaviour with socket faults (garbage, reset,
 // dribble) answers bytes that are not HTTP on purpose, so when the
@@ -205,6 +210,7 @@ void CheckAnswers(std::string_view bytes, bool maybe_head) {
                        (status_line[10] - '0') * 10 + (status_line[11] - '0');
     Check(status >= 100 && status <= 599, "a status in 100..599");
     std::optional<size_t> length;
+    bool closes = false;
     std::string_view rest = line_end == std::string_view::npos
                                 ? std::string_view()
                                 : head.substr(line_end + 2);
@@ -218,6 +224,10 @@ void CheckAnswers(std::string_view bytes, bool maybe_head) {
       Check(line.find('\n') == std::string_view::npos &&
                 line.find('\r') == std::string_view::npos,
             "no bare CR or LF in a header");
+      if (Lower(line.substr(0, colon)) == "connection" &&
+          Lower(line.substr(colon + 1)).find("close") != std::string::npos) {
+        closes = true;
+      }
       if (Lower(line.substr(0, colon)) == "content-length") {
         std::string_view value = line.substr(colon + 1);
         while (!value.empty() && value.front() == ' ') value.remove_prefix(1);
@@ -231,7 +241,49 @@ void CheckAnswers(std::string_view bytes, bool maybe_head) {
     if (maybe_head && (bytes.empty() || bytes.substr(0, 5) == "HTTP/")) continue;
     Check(bytes.size() >= body, "the whole body, as Content-Length says");
     bytes.remove_prefix(body);
+    // A refusal (400, 405, 413, 431 for a smuggling shape or a limit)
+    // says Connection: close and is the last answer: nothing behind the
+    // refused request was served.
+    if (closes) Check(bytes.empty(), "nothing after a Connection: close answer");
   }
+}
+
+// True when the input's first request head (up to CRLF CRLF) frames its
+// body ambiguously (RFC 9112 6.3): both Content-Length and
+// Transfer-Encoding, either one twice, or a Transfer-Encoding other than
+// "chunked". The receiver must refuse it (400, or 431 when the head is
+// also over a limit) and serve nothing after it.
+bool SmugglingShape(std::string_view input) {
+  const size_t end = input.find("\r\n\r\n");
+  if (end == std::string_view::npos) return false;
+  std::string_view head = input.substr(0, end + 2);
+  const size_t first = head.find("\r\n");
+  head.remove_prefix(first + 2);
+  int lengths = 0;
+  int encodings = 0;
+  std::string encoding;
+  while (!head.empty()) {
+    const size_t eol = head.find("\r\n");
+    const std::string_view line = head.substr(0, eol);
+    head.remove_prefix(eol + 2);
+    const size_t colon = line.find(':');
+    if (colon == std::string_view::npos) continue;
+    const std::string name = Lower(line.substr(0, colon));
+    std::string value = Lower(line.substr(colon + 1));
+    while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) {
+      value.erase(0, 1);
+    }
+    while (!value.empty() && (value.back() == ' ' || value.back() == '\t')) {
+      value.pop_back();
+    }
+    if (name == "content-length") ++lengths;
+    if (name == "transfer-encoding") {
+      ++encodings;
+      encoding = value;
+    }
+  }
+  return (lengths > 0 && encodings > 0) || lengths > 1 || encodings > 1 ||
+         (encodings == 1 && encoding != "chunked");
 }
 
 }  // namespace
@@ -245,6 +297,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const nlohmann::json now = hooksim::BehaviorToJson(f.receiver->behavior_spec());
   if (now == f.behavior_json) {
     CheckAnswers(answer, input.find("HEAD") != std::string_view::npos);
+    if (SmugglingShape(input)) {
+      Check(answer.rfind("HTTP/1.1 400 ", 0) == 0 ||
+                answer.rfind("HTTP/1.1 431 ", 0) == 0,
+            "a smuggling shape is refused with 400 (or 431)");
+      Check(answer.find("HTTP/1.1 ", 1) == std::string::npos,
+            "nothing after a refused smuggling shape is served");
+    }
   } else {
     f.receiver->SetBehavior(hooksim::BehaviorSpec{});
   }

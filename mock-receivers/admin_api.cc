@@ -3,6 +3,7 @@
 #include <charconv>
 #include <cstdio>
 #include <exception>
+#include <memory>
 #include <optional>
 #include <utility>
 #include <vector>
@@ -74,7 +75,7 @@ bool Allowed(std::string_view allow, std::string_view method) {
 }
 
 std::string RouteList() {
-  return "GET /__hooksim/requests[?limit=N], GET /__hooksim/stats, "
+  return "GET /__hooksim/requests[?limit=N&from=INDEX], GET /__hooksim/stats, "
          "POST /__hooksim/reset, GET|PUT /__hooksim/behavior";
 }
 
@@ -93,24 +94,96 @@ std::optional<AdminResponse> UnknownQuery(
   return std::nullopt;
 }
 
-AdminResponse Requests(MockReceiver& receiver, const AdminRequest& request) {
-  if (auto bad = UnknownQuery(request, {"limit"})) return *bad;
-  size_t limit = SIZE_MAX;
-  if (auto it = request.query.find("limit"); it != request.query.end()) {
-    const std::string& text = it->second;
-    uint64_t value = 0;
-    const char* end = text.data() + text.size();
-    auto [ptr, ec] = std::from_chars(text.data(), end, value);
-    if (text.empty() || ec != std::errc() || ptr != end) {
-      return ErrorAnswer(
-          400, "limit: expected a non-negative integer, got \"" + text + "\"");
-    }
-    limit = static_cast<size_t>(std::min<uint64_t>(value, SIZE_MAX));
+// A non-negative integer query parameter; nullopt (and *error set) when
+// it is not one.
+std::optional<uint64_t> QueryNumber(const AdminRequest& request,
+                                    const std::string& key,
+                                    std::optional<AdminResponse>* error) {
+  auto it = request.query.find(key);
+  if (it == request.query.end()) return std::nullopt;
+  const std::string& text = it->second;
+  uint64_t value = 0;
+  const char* end = text.data() + text.size();
+  auto [ptr, ec] = std::from_chars(text.data(), end, value);
+  if (text.empty() || ec != std::errc() || ptr != end) {
+    *error = ErrorAnswer(400, key + ": expected a non-negative integer, got \"" +
+                                  text + "\"");
+    return std::nullopt;
   }
-  json out;
-  receiver.WithJournal(
-      [&](const Journal& j) { out = JournalRequestsToJson(j, limit); });
-  return JsonAnswer(200, out);
+  return value;
+}
+
+// Renders entries [next, end) of the journal as JSON array text, a page of
+// kJournalChunk entries per call (each under the receiver's lock, without
+// copying entries); entries that left the ring meanwhile are skipped.
+class JournalStream {
+ public:
+  JournalStream(MockReceiver& receiver, uint64_t first, uint64_t end)
+      : receiver_(receiver), next_(first), end_(end) {}
+  // Appends the next part to `out`; false once the array is closed.
+  bool Next(std::string& out) {
+    if (done_) return false;
+    if (next_ == first_sent_) out += '[';
+    const uint64_t to = std::min(end_, next_ + kJournalChunk);
+    receiver_.WithJournal([&](const Journal& j) {
+      j.ForEach(next_, static_cast<size_t>(to - next_),
+                [&](const JournalEntry& e) {
+                  if (!first_) out += ',';
+                  first_ = false;
+                  out += Dump(JournalEntryToJson(e));
+                });
+    });
+    next_ = to;
+    if (next_ >= end_) {
+      out += ']';
+      done_ = true;
+    }
+    return true;
+  }
+
+ private:
+  static constexpr uint64_t kJournalChunk = 256;
+  MockReceiver& receiver_;
+  uint64_t next_;
+  const uint64_t first_sent_ = next_;
+  const uint64_t end_;
+  bool first_ = true;
+  bool done_ = false;
+};
+
+AdminResponse Requests(MockReceiver& receiver, const AdminRequest& request) {
+  if (auto bad = UnknownQuery(request, {"limit", "from"})) return *bad;
+  std::optional<AdminResponse> error;
+  const std::optional<uint64_t> limit_arg = QueryNumber(request, "limit", &error);
+  if (error) return *error;
+  const std::optional<uint64_t> from = QueryNumber(request, "from", &error);
+  if (error) return *error;
+  const uint64_t limit = limit_arg.value_or(kJournalPageDefault);
+  if (limit > kJournalPageMax) {
+    return ErrorAnswer(400, "limit: at most " + std::to_string(kJournalPageMax) +
+                                ", got " + std::to_string(limit) +
+                                " (page on with from=INDEX)");
+  }
+  uint64_t first = 0;
+  uint64_t total = 0;
+  receiver.WithJournal([&](const Journal& j) {
+    first = j.first_index();
+    total = j.total_requests();
+  });
+  uint64_t begin = from ? std::max(first, *from)
+                         : std::max(first, total - std::min(total, limit));
+  begin = std::min(begin, total);
+  const uint64_t end = begin + std::min(limit, total - begin);
+  auto stream = std::make_shared<JournalStream>(receiver, begin, end);
+  if (end - begin <= kJournalStreamAbove) {
+    AdminResponse answer{200, "", ""};
+    while (stream->Next(answer.body)) {
+    }
+    return answer;
+  }
+  AdminResponse answer{200, "", ""};
+  answer.stream = [stream](std::string& out) { return stream->Next(out); };
+  return answer;
 }
 
 AdminResponse PutBehavior(MockReceiver& receiver, const AdminRequest& request) {
@@ -140,6 +213,16 @@ AdminResponse PutBehavior(MockReceiver& receiver, const AdminRequest& request) {
 
 bool IsAdminPath(std::string_view path) { return RouteName(path).has_value(); }
 
+std::string AdminAllow(std::string_view target) {
+  const std::optional<std::string_view> name =
+      RouteName(target.substr(0, target.find('?')));
+  if (!name) return "";
+  for (const Route& r : kRoutes) {
+    if (r.path == *name) return std::string(r.allow);
+  }
+  return "";
+}
+
 AdminResponse HandleAdminRequest(MockReceiver& receiver,
                                  const AdminRequest& request) {
   const std::optional<std::string_view> name = RouteName(request.path);
@@ -167,7 +250,7 @@ AdminResponse HandleAdminRequest(MockReceiver& receiver,
     return JsonAnswer(
         200, json{{"receiver", receiver.name()},
                   {"routes",
-                   {"GET /__hooksim/requests?limit=N", "GET /__hooksim/stats",
+                   {"GET /__hooksim/requests?limit=N&from=INDEX", "GET /__hooksim/stats",
                     "POST /__hooksim/reset", "GET /__hooksim/behavior",
                     "PUT /__hooksim/behavior"}}});
   }

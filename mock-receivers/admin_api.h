@@ -4,7 +4,14 @@
 //
 // Routes (JSON in and out, UTF-8, invalid bytes replaced):
 //   GET  /__hooksim/                  the receiver's name and these routes
-//   GET  /__hooksim/requests[?limit=N] journal entries, newest last
+//   GET  /__hooksim/requests[?limit=N&from=INDEX]
+//                                     journal entries, oldest first: the
+//                                     newest `limit` (default 1000, at most
+//                                     10000), or with `from` the first
+//                                     `limit` whose index is INDEX or more
+//                                     (page on with the last index + 1);
+//                                     pages of more than 256 entries are
+//                                     streamed (chunked), never built whole
 //   GET  /__hooksim/stats             counts per answer, attempts per
 //                                     delivery, deliveries, schema failures
 //   POST /__hooksim/reset             clears the journal and counters
@@ -20,6 +27,8 @@
 #define HOOKSIM_MOCK_RECEIVERS_ADMIN_API_H_
 
 #include <cstddef>
+#include <cstdint>
+#include <functional>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -35,6 +44,10 @@ inline constexpr std::string_view kAdminPrefix = "/__hooksim/";
 // True for "/__hooksim" and everything under "/__hooksim/".
 bool IsAdminPath(std::string_view path);
 
+// The methods an admin route allows ("GET, PUT"), for a request target
+// (a query is ignored); "" when the target is not a known admin route.
+std::string AdminAllow(std::string_view target);
+
 struct AdminRequest {
   std::string method;                        // "GET", "PUT", ...
   std::string path;                          // Decoded, without the query.
@@ -42,10 +55,19 @@ struct AdminRequest {
   std::string body;
 };
 
+inline constexpr uint64_t kJournalPageDefault = 1000;
+inline constexpr uint64_t kJournalPageMax = 10000;
+// Journal pages of more entries than this are streamed.
+inline constexpr uint64_t kJournalStreamAbove = 256;
+
 struct AdminResponse {
   int status = 200;
   std::string body;   // JSON.
   std::string allow;  // For 405: "GET, PUT".
+  // When set, the body (JSON) is this producer's output instead: each call
+  // appends the next part to `out` and returns false once done (nothing
+  // appended then). Called from the thread writing the answer.
+  std::function<bool(std::string& out)> stream;
 };
 
 AdminResponse HandleAdminRequest(MockReceiver& receiver,

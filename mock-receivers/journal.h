@@ -14,6 +14,7 @@
 #ifndef HOOKSIM_MOCK_RECEIVERS_JOURNAL_H_
 #define HOOKSIM_MOCK_RECEIVERS_JOURNAL_H_
 
+#include <algorithm>
 #include <array>
 #include <bit>
 #include <cstdint>
@@ -162,6 +163,21 @@ class Journal {
 
   // Oldest first, at most capacity entries; `limit` keeps the newest ones.
   std::vector<JournalEntry> Recent(size_t limit = SIZE_MAX) const;
+  // The index of the oldest entry still kept (== total_requests() when
+  // none is).
+  uint64_t first_index() const { return total_ - ring_.size(); }
+  // Calls fn on the kept entries whose index is in [first, first + count),
+  // oldest first, without copying them.
+  template <typename Fn>
+  void ForEach(uint64_t first, size_t count, Fn fn) const {
+    const uint64_t from = std::max(first, first_index());
+    const uint64_t to = first + std::min<uint64_t>(count, total_ - std::min(first, total_));
+    const size_t size = ring_.size();
+    const size_t oldest = size < limits_.capacity ? 0 : next_;
+    for (uint64_t k = from; k < to; ++k) {
+      fn(ring_[(oldest + static_cast<size_t>(k - first_index())) % size]);
+    }
+  }
 
   // Per delivery key, in order of each delivery's first request (so
   // anything derived from iterating it is deterministic).

@@ -59,7 +59,7 @@ MockReceiver::MockReceiver(ReceiverOptions options, BehaviorSpec behavior,
       journal_(options_.journal) {}
 
 Reply MockReceiver::Handle(const HttpRequest& request, TimePoint now,
-                           int* delivery_attempt) {
+                           int* delivery_attempt, std::string* delivery_key) {
   // Hashing and validation need no receiver state: done before the lock so
   // concurrent HTTP handlers do not queue behind a slow schema check.
   // options_ is never written after construction.
@@ -101,6 +101,7 @@ Reply MockReceiver::Handle(const HttpRequest& request, TimePoint now,
                            static_cast<uint64_t>(context.delivery_attempt));
   const Reply reply = behavior_.Decide(request, context, now, draws);
   if (delivery_attempt) *delivery_attempt = context.delivery_attempt;
+  if (delivery_key) delivery_key->assign(e.delivery_key);
 
   e.index = context.request_index;
   e.at = now;
@@ -135,6 +136,12 @@ void MockReceiver::MarkAbandoned(const HttpRequest& request,
   }
   std::lock_guard<std::mutex> lock(mu_);
   journal_.MarkAbandoned(key, delivery_attempt);
+}
+
+void MockReceiver::MarkAbandonedKey(std::string_view delivery_key,
+                                    int delivery_attempt) {
+  std::lock_guard<std::mutex> lock(mu_);
+  journal_.MarkAbandoned(delivery_key, delivery_attempt);
 }
 
 void MockReceiver::SetBehavior(BehaviorSpec behavior) {

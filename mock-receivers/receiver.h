@@ -15,6 +15,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "mock-receivers/behavior.h"
 #include "mock-receivers/journal.h"
@@ -52,12 +53,17 @@ class MockReceiver {
   // A delivery the journal cannot track (past JournalLimits::max_deliveries)
   // takes its attempt number from the X-Hooksim-Attempt header when that is
   // a positive integer, and is attempt 1 otherwise.
+  // `delivery_key`, when given, receives the delivery's key (for
+  // MarkAbandonedKey).
   Reply Handle(const HttpRequest& request, TimePoint now,
-               int* delivery_attempt = nullptr);
+               int* delivery_attempt = nullptr,
+               std::string* delivery_key = nullptr);
 
   // The sender gave up waiting for the answer to `request` (attempt
   // `delivery_attempt` of its delivery): see Journal::MarkAbandoned.
   void MarkAbandoned(const HttpRequest& request, int delivery_attempt);
+  // The same, by the delivery key Handle gave.
+  void MarkAbandonedKey(std::string_view delivery_key, int delivery_attempt);
 
   // Replaces the behaviour (counters and journal are kept).
   void SetBehavior(BehaviorSpec behavior);

@@ -10,9 +10,11 @@ HOOKSIM_BUILD="${HOOKSIM_BUILD:-$HOOKSIM_ROOT/build}"
 packages=(
   build-essential cmake pkg-config
   libcpp-httplib-dev nlohmann-json3-dev libboost-program-options-dev
+  libboost-dev  # Boost.Beast (header-only): the receiver's request framing
   libvalijson-dev libgtest-dev libgmock-dev libbenchmark-dev
   libsqlite3-dev libssl-dev
   curl python3-requests  # the example senders run by hooksim conform's tests
+  chromium fonts-dejavu-core  # tests/html: the HTML reports in headless Chromium
 )
 
 missing=()

@@ -45,7 +45,6 @@ TEST(BenchFlagsTest, DefaultsAndValues) {
   f.connections = "8";
   f.payload_bytes = "2048";
   f.failure_rate = "0.3";
-  f.target = "http://127.0.0.1:9/hook";
   f.retry_schedule_ms = "0,5";
   f.timeout_ms = "250";
   f.seed = "7";
@@ -56,7 +55,16 @@ TEST(BenchFlagsTest, DefaultsAndValues) {
   EXPECT_EQ(o->connections, 8);
   EXPECT_EQ(o->payload_bytes, 2048);
   EXPECT_DOUBLE_EQ(o->failure_rate, 0.3);
-  EXPECT_EQ(*o->target, "http://127.0.0.1:9/hook");
+  EXPECT_FALSE(o->target);
+  // An external target decides its own answers: no --failure-rate with it.
+  f.target = "http://127.0.0.1:9/hook";
+  Result<BenchOptions> both = ParseBenchFlags(f);
+  ASSERT_FALSE(both.ok());
+  EXPECT_NE(both.error().message.find("--failure-rate"), std::string::npos);
+  f.failure_rate.reset();
+  Result<BenchOptions> targeted = ParseBenchFlags(f);
+  ASSERT_TRUE(targeted.ok()) << targeted.error().message;
+  EXPECT_EQ(*targeted->target, "http://127.0.0.1:9/hook");
   EXPECT_EQ(o->schedule, (std::vector<Duration>{Millis(0), Millis(5)}));
   EXPECT_EQ(o->timeout, Millis(250));
   EXPECT_EQ(o->seed, 7u);

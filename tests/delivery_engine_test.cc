@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <deque>
 #include <map>
 #include <set>
@@ -385,6 +386,76 @@ TEST_F(DeliveryEngineTest, AttemptGateSeesEachAttemptFirstAndCanPark) {
   EXPECT_EQ(engine.open_deliveries(), 0u) << "a parked delivery is not open";
   EXPECT_EQ(engine.deliveries()[0].state, DeliveryState::kPending);
   EXPECT_EQ(engine.deliveries()[0].attempts, 2);
+}
+
+// Issue 12, findings 2 and 8, in the virtual world: with max_in_flight, a
+// due attempt waits in the engine until a connection is free, and only then
+// is it gated (recorded, in a durable runner), signed and sent: the gate
+// never sees a waiting attempt, and webhook-timestamp is the send time, not
+// the time the attempt fell due.
+TEST_F(DeliveryEngineTest, MaxInFlightGatesAndSignsAnAttemptOnlyWhenItIsSent) {
+  EngineOptions options;
+  options.max_in_flight = 2;
+  DeliveryEngine engine(clock_, transport_, options);
+  engine.AddHook(
+      Hook{"h1", "http://127.0.0.1:1/h", true,
+           "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"});
+  transport_.latency = std::chrono::seconds(60);  // A slow receiver.
+  std::vector<int64_t> gated_ms;
+  size_t most_waiting = 0;
+  engine.SetAttemptGate([&](const Delivery&, uint32_t) {
+    gated_ms.push_back(ToMillis(clock_.Now()));
+    most_waiting = std::max(most_waiting, engine.waiting());
+    EXPECT_LT(engine.in_flight(), 2u) << "gated only with a free connection";
+    return true;
+  });
+  for (int i = 0; i < 6; ++i) ASSERT_TRUE(engine.Publish("release", "{}").ok());
+  ASSERT_FALSE(clock_.Run(1000).has_value());
+  EXPECT_EQ(most_waiting, 3u) << "four waited; the gate saw none of them";
+  EXPECT_EQ(gated_ms, (std::vector<int64_t>{0, 0, 60000, 60000, 120000,
+                                            120000}));
+  ASSERT_EQ(transport_.seen.size(), 6u);
+  for (const auto& seen : transport_.seen) {
+    const int64_t stamp = std::stoll(seen.headers.at("webhook-timestamp"));
+    EXPECT_EQ(stamp, kDefaultStartUnixSeconds + seen.at_ms / 1000)
+        << "signed when sent";
+  }
+  EXPECT_EQ(transport_.seen[5].at_ms, 120000);
+  EXPECT_EQ(engine.open_deliveries(), 0u);
+}
+
+// Issue 12, finding 9: with retain_ended off, restored deliveries reuse the
+// slots of ended ones, and a retry the hook declines hands the delivery
+// back (no re-attempt, not open, slot free).
+TEST_F(DeliveryEngineTest, RestoredDeliveriesReuseSlotsAndRetriesCanBeHandedBack) {
+  EngineOptions options;
+  options.retain_ended = false;
+  options.policy.schedule = {std::chrono::hours(1)};
+  options.policy.jitter = 0;
+  DeliveryEngine engine(clock_, transport_, options);
+  const uint32_t hook = engine.AddHook(Hook{"h1", "http://127.0.0.1:1/h", true});
+  int handed_back = 0;
+  engine.SetRetryHook([&](const Delivery&, Duration delay) {
+    EXPECT_EQ(delay, std::chrono::hours(1));
+    ++handed_back;
+    return false;
+  });
+  for (int round = 0; round < 5; ++round) {
+    for (int i = 0; i < 100; ++i) {
+      RestoredDelivery r;
+      r.id = "dlv_" + std::to_string(round * 100 + i);
+      r.hook = hook;
+      r.event = engine.RecordEvent("release", "{\"n\":" + std::to_string(i) + "}");
+      ASSERT_TRUE(engine.RestoreDelivery(std::move(r)).ok());
+    }
+    transport_.script.assign(100, Status(500));
+    ASSERT_FALSE(clock_.Run(100'000).has_value());
+    EXPECT_EQ(engine.open_deliveries(), 0u);
+  }
+  EXPECT_EQ(handed_back, 500);
+  EXPECT_EQ(transport_.seen.size(), 500u) << "no re-attempt after hand-back";
+  EXPECT_EQ(engine.slots(), 100u) << "slots reused, not grown";
+  EXPECT_LE(engine.events().size(), 100u);
 }
 
 }  // namespace

@@ -5,6 +5,7 @@
 
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <nlohmann/json.hpp>
 #include <string>
 
@@ -120,7 +121,8 @@ TEST_F(HooksCommandTest, BadInputIsAUsageErrorNamingWhatIsWrong) {
       {{"add"}, "give the hook's URL"},
       {{"add", "http://a/", "http://b/"}, "unexpected argument \"http://b/\""},
       {{"pause"}, "give the hook's id"},
-      {{"pause", "hk_000000000000"}, "no hook \"hk_000000000000\""},
+      {{"pause", "hk_000000000000"}, "no state database at "},
+      {{"list"}, "no state database at "},
       {{"frobnicate"}, "unknown subcommand \"frobnicate\""},
       {{"list", "--bogus"}, "bogus"},
       {{"pause", "x", "--secret", kSecret}, "--secret: only for hooks add"},
@@ -158,6 +160,41 @@ TEST_F(HooksCommandTest, HelpAndTheStateEnvironmentVariable) {
   EXPECT_TRUE(std::filesystem::exists(env_state));
   const CliResult listed = Cli({"hooks", "list", "--state", env_state});
   EXPECT_NE(listed.out.find("http://127.0.0.1:1/e"), std::string::npos);
+}
+
+// Finding 7: only `hooks add` creates a state; every other command says
+// there is none at the path (exit 2) and creates nothing, and a zero-length
+// file (a state lost to a bad copy or a full disk) is refused by all of
+// them, `add` included, instead of being re-created empty.
+TEST_F(HooksCommandTest, Finding7_OnlyAddCreatesAStateAndAnEmptyFileIsRefused) {
+  const std::vector<std::vector<std::string>> others = {
+      {"hooks", "list"}, {"hooks", "pause", "hk_000000000000"},
+      {"deliver", "--resume"}, {"deliver", "--generate", "1"},
+      {"worker", "--poll-ms", "10"}};
+  for (std::vector<std::string> args : others) {
+    args.push_back("--state");
+    args.push_back(state_);
+    const CliResult r = Cli(args);
+    EXPECT_EQ(r.code, 2) << args[0] << " " << args[1] << "\n" << r.out << r.err;
+    EXPECT_NE(r.err.find("no state database at " + state_), std::string::npos)
+        << r.err;
+  }
+  EXPECT_FALSE(std::filesystem::exists(dir_ + "/sub")) << "nothing created";
+
+  std::filesystem::create_directories(dir_ + "/sub");
+  { std::ofstream touch(state_); }
+  for (std::vector<std::string> args :
+       {std::vector<std::string>{"hooks", "add", "http://127.0.0.1:1/a"},
+        others[0], others[2], others[4]}) {
+    args.push_back("--state");
+    args.push_back(state_);
+    const CliResult r = Cli(args);
+    EXPECT_EQ(r.code, 2) << args[0] << "\n" << r.out << r.err;
+    EXPECT_NE(r.err.find(state_ + ": an empty file (0 bytes)"),
+              std::string::npos)
+        << r.err;
+  }
+  EXPECT_EQ(std::filesystem::file_size(state_), 0u) << "left as it was";
 }
 
 }  // namespace

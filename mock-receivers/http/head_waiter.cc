@@ -194,6 +194,10 @@ void HeadWaiter::Loop() {
       } while (got < 0 && errno == EINTR);
       if (got < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) continue;
       if (got <= 0) {  // The peer closed or reset the connection.
+        if (got < 0 && errno == ECONNRESET && buffered.empty() &&
+            it->second.connection.on_reset) {
+          it->second.connection.on_reset();
+        }
         forget(it);
         Close(fd, false);
         continue;

@@ -50,6 +50,9 @@ struct ParkedConnection {
   int fd = -1;
   std::string buffered;      // Bytes read from fd and not yet parsed.
   size_t requests_left = 0;  // The owner's keep-alive budget, carried along.
+  // Runs (on the waiter's thread) when the peer resets the connection
+  // before a byte of a next request: it never read the last answer.
+  std::function<void()> on_reset;
 };
 
 struct HeadWaiterOptions {

@@ -29,6 +29,7 @@
 #include "mock-receivers/admin_api.h"
 #include "mock-receivers/http/connection_faults.h"
 #include "mock-receivers/http/head_waiter.h"
+#include "mock-receivers/http/request_framer.h"
 #include "mock-receivers/http/stop_signal.h"
 
 namespace hooksim {
@@ -109,6 +110,11 @@ struct Connection {
   // Close after the current answer (an unparsable or refused request: what
   // follows on the connection cannot be trusted to be a request).
   bool close_after = false;
+  // The last answer written was a 2xx to this attempt of this delivery
+  // (empty key: it was not): a reset from the peer before its next
+  // request means the peer never read it (see Serve).
+  std::string answered_key;
+  int answered_attempt = 0;
 };
 thread_local Connection* t_connection = nullptr;
 
@@ -146,6 +152,56 @@ void AddressOf(int fd, bool peer, std::string& ip, int& port) {
     port = ntohs(a->sin6_port);
   }
   ip = buf;
+}
+
+const char* ReasonPhrase(int status) {
+  switch (status) {
+    case 400: return "Bad Request";
+    case 405: return "Method Not Allowed";
+    case 413: return "Content Too Large";
+    case 431: return "Request Header Fields Too Large";
+    default: return "Error";
+  }
+}
+
+// Answers a refused request (status, {"error": reason}, Connection: close)
+// and closes the connection's writing side, then reads and discards what
+// the peer still sends, for a bounded time and number of bytes, so the
+// answer is not destroyed by the RST a close with unread bytes would send
+// (the peer may still be writing the body being refused). Never buffers.
+void RefuseAndClose(int fd, int status, const std::string& reason,
+                    const std::string& allow,
+                    std::chrono::milliseconds timeout) {
+  const std::string body =
+      nlohmann::json{{"error", reason}}.dump(
+          -1, ' ', false, nlohmann::json::error_handler_t::replace);
+  std::string answer = "HTTP/1.1 " + std::to_string(status) + " " +
+                       ReasonPhrase(status) + "\r\n";
+  answer += "Content-Type: application/json\r\n";
+  answer += "Content-Length: " + std::to_string(body.size()) + "\r\n";
+  if (!allow.empty()) answer += "Allow: " + allow + "\r\n";
+  answer += "Connection: close\r\n\r\n" + body;
+  if (!SendAll(fd, answer, timeout)) return;
+  shutdown(fd, SHUT_WR);
+  constexpr size_t kMaxDiscard = 4 << 20;
+  constexpr auto kMaxLinger = std::chrono::seconds(2);
+  const auto deadline = SteadyClock::now() + kMaxLinger;
+  char buf[16384];
+  size_t discarded = 0;
+  // Bounded by kMaxLinger and kMaxDiscard.
+  while (discarded < kMaxDiscard && SteadyClock::now() < deadline) {
+    if (!WaitFor(fd, POLLIN, std::chrono::duration_cast<std::chrono::milliseconds>(
+                                 deadline - SteadyClock::now()))) {
+      break;
+    }
+    const ssize_t n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
+    if (n == 0) break;
+    if (n < 0) {
+      if (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK) continue;
+      break;
+    }
+    discarded += static_cast<size_t>(n);
+  }
 }
 
 // cpp-httplib's view of one connection: buffered reads, writes that never
@@ -238,8 +294,10 @@ class ConnectionStream final : public httplib::Stream {
     deadline_.reset();
     read_budget_ = SIZE_MAX;
   }
+  // The request's byte budget is spent (a read failed for want of it).
+  bool budget_spent() const { return read_budget_ == 0; }
 
-  enum class NextHead { kReady, kPark, kClosed };
+  enum class NextHead { kReady, kPark, kClosed, kReset };
   // Whether the next request's head is here whole (serve it now), not yet
   // (park the connection), or will never come (the peer closed, a stop, or
   // `idle` passed without a byte). Waits for a first byte until `idle`
@@ -263,6 +321,7 @@ class ConnectionStream final : public httplib::Stream {
                     MSG_PEEK | MSG_DONTWAIT);
       });
       if (n == 0) return NextHead::kClosed;
+      if (n < 0 && errno == ECONNRESET) return NextHead::kReset;
       if (n > 0) {
         const std::string_view got(peek.data(), static_cast<size_t>(n));
         return HasCompleteHead(got) || got.size() >= max_head
@@ -391,9 +450,12 @@ class ServingPool final : public httplib::TaskQueue {
 // the library (Server::process_request).
 class ReceiverHttpServer final : public httplib::Server {
  public:
-  ReceiverHttpServer(const HttpReceiverOptions& options, StopSignal& stop)
+  // mark_abandoned(key, attempt): the peer never read a 2xx written to it.
+  ReceiverHttpServer(const HttpReceiverOptions& options, StopSignal& stop,
+                     std::function<void(std::string_view, int)> mark_abandoned)
       : options_(options),
         stop_(stop),
+        mark_abandoned_(std::move(mark_abandoned)),
         waiter_(
             HeadWaiterOptions{options.max_head_bytes,
                               options.keep_alive_timeout,
@@ -482,13 +544,24 @@ class ReceiverHttpServer final : public httplib::Server {
         park = true;
         break;
       }
+      if (next == ConnectionStream::NextHead::kReset) {
+        // The peer closed with bytes unread: the last answer among them.
+        AbandonAnswered(connection);
+        break;
+      }
       if (next == ConnectionStream::NextHead::kClosed) break;
+      connection.answered_key.clear();
       stream.LimitRequest(SteadyClock::now() + options_.request_timeout,
                           budget);
+      // The head (and a chunked body) checked and re-framed before
+      // cpp-httplib reads them: what it would accept wrongly is refused
+      // here, and the connection closed.
+      if (!FrameRequest(connection, stream)) break;
       bool connection_closed = false;
       const bool ok = process_request(stream, /*close_connection=*/left == 1,
                                       connection_closed, nullptr);
       stream.ClearLimits();
+      if (!ok) AbandonAnswered(connection);  // The answer was not written.
       if (!ok || connection_closed || connection.taken_over ||
           connection.close_after) {
         break;
@@ -496,7 +569,14 @@ class ReceiverHttpServer final : public httplib::Server {
     }
     t_connection = nullptr;
     if (park && !connection.taken_over) {
-      waiter_.Park(ParkedConnection{sock, stream.TakeUnread(), left});
+      ParkedConnection parked_again{sock, stream.TakeUnread(), left, {}};
+      if (!connection.answered_key.empty()) {
+        parked_again.on_reset = [this, key = std::move(connection.answered_key),
+                                 attempt = connection.answered_attempt] {
+          mark_abandoned_(key, attempt);
+        };
+      }
+      waiter_.Park(std::move(parked_again));
       return;
     }
     // After a reset the number names a harmless replacement socket; after
@@ -506,8 +586,58 @@ class ReceiverHttpServer final : public httplib::Server {
     open_.fetch_sub(1, std::memory_order_relaxed);
   }
 
+  void AbandonAnswered(Connection& connection) {
+    if (connection.answered_key.empty()) return;
+    mark_abandoned_(connection.answered_key, connection.answered_attempt);
+    connection.answered_key.clear();
+  }
+
+  // Reads the next request's framing (RequestFramer) and leaves the
+  // request, as cpp-httplib is to parse it, in `stream`. False when the
+  // connection is to be closed: the request was refused (the refusal was
+  // answered), or the peer closed, timed out or spent the byte budget.
+  bool FrameRequest(Connection& connection, ConnectionStream& stream) {
+    RequestFramer framer(RequestFramerLimits{
+        options_.max_head_bytes, options_.max_headers, options_.max_body_bytes});
+    FramerState state = framer.Feed(stream.TakeUnread());
+    char buf[16384];
+    // Bounded by the request's deadline and byte budget (stream.read).
+    while (state == FramerState::kNeedMore) {
+      if (framer.wants_continue()) {
+        framer.ContinueSent();
+        if (!SendAll(connection.fd, "HTTP/1.1 100 Continue\r\n\r\n",
+                     options_.io_timeout)) {
+          return false;
+        }
+      }
+      const ssize_t n = stream.read(buf, sizeof(buf));
+      if (n <= 0) {
+        if (!stream.budget_spent()) return false;
+        state = FramerState::kBodyTooLarge;
+        break;
+      }
+      state = framer.Feed(std::string_view(buf, static_cast<size_t>(n)));
+    }
+    if (state == FramerState::kReady) {
+      stream.Preload(framer.TakeRequest());
+      return true;
+    }
+    const int status = FramerStatus(state);
+    std::string reason = framer.reason();
+    if (reason.empty()) reason = "request larger than its byte budget";
+    std::string allow;
+    if (state == FramerState::kMethodNotAllowed) {
+      allow = AdminAllow(framer.target());
+      if (allow.empty()) allow = "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS";
+    }
+    connection.taken_over = true;
+    RefuseAndClose(connection.fd, status, reason, allow, options_.io_timeout);
+    return false;
+  }
+
   const HttpReceiverOptions& options_;
   StopSignal& stop_;
+  const std::function<void(std::string_view, int)> mark_abandoned_;
   std::atomic<ServingPool*> pool_{nullptr};
   std::atomic<size_t> open_{0};  // Connections admitted and not closed.
   HeadWaiter waiter_;
@@ -615,7 +745,10 @@ Status HttpReceiverServer::Impl::Start() {
     return MakeError("max_connections and max_head_bytes must be at least 1");
   }
 
-  server_ = std::make_unique<ReceiverHttpServer>(options_, stop_);
+  server_ = std::make_unique<ReceiverHttpServer>(
+      options_, stop_, [this](std::string_view key, int attempt) {
+        receiver_.MarkAbandonedKey(key, attempt);
+      });
   httplib::Server& s = *server_;
   if (Status status = server_->StartWaiter()) {
     return MakeError(where + ": " + status->message);
@@ -757,8 +890,34 @@ void HttpReceiverServer::Impl::Serve(const httplib::Request& req,
   }
 }
 
+// Compares in time independent of where the strings differ.
+static bool SameSecret(std::string_view a, std::string_view b) {
+  unsigned char diff = a.size() == b.size() ? 0 : 1;
+  for (size_t i = 0; i < a.size(); ++i) {
+    diff |= static_cast<unsigned char>(a[i] ^ (i < b.size() ? b[i] : 0));
+  }
+  return diff == 0;
+}
+
 void HttpReceiverServer::Impl::ServeAdmin(const httplib::Request& req,
                                           httplib::Response& res) {
+  if (!options_.admin_token.empty()) {
+    const std::string auth = req.get_header_value("Authorization");
+    constexpr std::string_view kBearer = "Bearer ";
+    if (auth.size() <= kBearer.size() ||
+        auth.compare(0, kBearer.size(), kBearer) != 0 ||
+        !SameSecret(std::string_view(auth).substr(kBearer.size()),
+                    options_.admin_token)) {
+      res.status = 401;
+      res.set_header("WWW-Authenticate", "Bearer realm=\"hooksim admin\"");
+      res.set_content(
+          JsonBody({{"error",
+                     "the admin API needs \"Authorization: Bearer TOKEN\" "
+                     "(the receiver's --admin-token)"}}),
+          "application/json");
+      return;
+    }
+  }
   AdminRequest request;
   request.method = req.method;
   request.path = req.path;
@@ -769,6 +928,24 @@ void HttpReceiverServer::Impl::ServeAdmin(const httplib::Request& req,
   AdminResponse answer = HandleAdminRequest(receiver_, request);
   res.status = answer.status;
   if (!answer.allow.empty()) res.set_header("Allow", answer.allow);
+  if (answer.stream) {
+    // Streamed (chunked), one part at a time: a large journal page is
+    // never held whole in memory.
+    res.set_chunked_content_provider(
+        "application/json",
+        [stream = std::move(answer.stream), part = std::string()](
+            size_t, httplib::DataSink& sink) mutable {
+          part.clear();
+          while (part.empty()) {
+            if (!stream(part)) {
+              sink.done();
+              return true;
+            }
+          }
+          return sink.write(part.data(), part.size());
+        });
+    return;
+  }
   res.set_content(std::move(answer.body), "application/json");
 }
 
@@ -782,7 +959,8 @@ void HttpReceiverServer::Impl::ServeWebhook(const httplib::Request& req,
   }
   const HttpRequest request{req.method, req.target, headers, req.body};
   int attempt = 0;
-  const Reply reply = receiver_.Handle(request, Now(), &attempt);
+  thread_local std::string key;
+  const Reply reply = receiver_.Handle(request, Now(), &attempt, &key);
   const auto wall = WallDelay(reply.latency);
   const Fault fault = reply.answer.fault;
 
@@ -830,9 +1008,9 @@ void HttpReceiverServer::Impl::ServeWebhook(const httplib::Request& req,
     }
     return;
   }
-  if (waited && connection && PeerHasClosed(fd)) {
-    // The sender stopped waiting: nothing to write to, and it never saw
-    // this answer.
+  if (connection && PeerHasClosed(fd)) {
+    // The sender stopped waiting (or the receiver was paused past its
+    // timeout): nothing to write to, and it never saw this answer.
     receiver_.MarkAbandoned(request, attempt);
     connection->taken_over = true;
     ShutDownConnection(fd);
@@ -858,6 +1036,11 @@ void HttpReceiverServer::Impl::ServeWebhook(const httplib::Request& req,
   }
   const int status = reply.answer.status;
   res.status = status;
+  if (connection && status >= 200 && status < 300) {
+    // Delivered only if the peer reads it (see ReceiverHttpServer::Serve).
+    connection->answered_key = key;
+    connection->answered_attempt = attempt;
+  }
   if (status >= 300 && status < 400)
     res.set_header("Location", kRedirectLocation);
   if (!reply.retry_after.empty()) {

@@ -18,8 +18,15 @@
 //
 // Admin API under /__hooksim/ (see admin_api.h): GET requests[?limit=N]
 // (journal, newest last), GET stats, POST reset, GET|PUT behavior.
-// Bodies over max_body_bytes get 413; unparsable requests get 400 and the
-// connection is closed; the server keeps serving.
+// Every request's framing is checked before cpp-httplib parses it
+// (request_framer.h, with Boost.Beast's parser): both Content-Length and
+// Transfer-Encoding, repeated or malformed Content-Length, a
+// Transfer-Encoding other than "chunked" and unparsable heads get 400; a
+// head over max_head_bytes or with more than max_headers fields gets 431;
+// a body over max_body_bytes, chunked or not, gets 413 before it is read
+// (never buffered past the limit); a method cpp-httplib does not route
+// gets 405 with Allow. Each of these answers closes the connection; the
+// server keeps serving others.
 //
 // Idle and slow connections do not hold serving threads: a connection with
 // no complete request head is parked in a HeadWaiter (head_waiter.h), one
@@ -82,7 +89,12 @@ struct HttpReceiverOptions {
   // within request_timeout.
   std::chrono::milliseconds header_timeout{10000};
   size_t max_head_bytes = 64 << 10;
+  // Header fields a request head may carry; more get 431.
+  size_t max_headers = 100;
   std::chrono::milliseconds request_timeout{30000};
+  // When not empty, admin requests (/__hooksim/) must carry
+  // "Authorization: Bearer <admin_token>"; others get 401.
+  std::string admin_token;
   // Open connections at most; beyond, a new connection is closed at once.
   size_t max_connections = 4096;
 };

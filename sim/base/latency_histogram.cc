@@ -78,4 +78,12 @@ Duration LatencyHistogram::Percentile(double q) const {
   return Duration(static_cast<int64_t>(max_));
 }
 
+uint64_t LatencyHistogram::CountAtOrBelow(Duration value) const {
+  if (value.count() < 0) return 0;
+  const size_t last = BucketOf(static_cast<uint64_t>(value.count()));
+  uint64_t n = 0;
+  for (size_t i = 0; i <= last && i < buckets_.size(); ++i) n += buckets_[i];
+  return n;
+}
+
 }  // namespace hooksim

@@ -36,6 +36,9 @@ class LatencyHistogram {
   // q in [0, 1] (clamped); 0 when empty. Percentile(0.99) is p99.
   Duration Percentile(double q) const;
 
+  // Samples at or below `value` (bucket resolution: at most 1.6 % off).
+  uint64_t CountAtOrBelow(Duration value) const;
+
  private:
   static constexpr int kLinearBits = 7;  // 128 single-value buckets.
   static constexpr int kSubBits = 6;     // 64 buckets per power of two.

@@ -22,6 +22,7 @@
 #include "mock-receivers/receiver.h"
 #include "sim/base/latency_histogram.h"
 #include "sim/base/parse_number.h"
+#include "sim/base/throughput_series.h"
 #include "sim/cli/deliver_command.h"
 #include "sim/contract/payload_validator.h"
 #include "sim/contract/release_events.h"
@@ -32,6 +33,8 @@
 #include "sim/http/real_clock.h"
 #include "sim/os/interrupt_watcher.h"
 #include "sim/os/peak_memory.h"
+#include "sim/report/html_bench_report.h"
+#include "sim/report/html_page.h"
 
 namespace hooksim {
 namespace {
@@ -106,9 +109,10 @@ struct Figures {
   uint64_t attempts = 0;  // Ended attempts.
   uint64_t body_bytes = 0;
   std::array<uint64_t, kMaxStatus> status{};  // Attempts per HTTP status.
-  std::array<uint64_t, 6> errors{};           // Per AttemptError.
+  std::array<uint64_t, kAttemptErrorKinds> errors{};  // Per AttemptError.
   LatencyHistogram delivery_latency;
   LatencyHistogram attempt_latency;
+  ThroughputSeries throughput;  // Per second since `start`.
   SteadyClock::time_point start{};
   SteadyClock::time_point last_end{};
   uint64_t receiver_requests = 0;
@@ -201,6 +205,7 @@ BehaviorSpec FailureBehavior(double failure_rate) {
 int Bench(const BenchOptions& options, std::ostream& out, std::ostream& err) {
   EngineOptions engine_options;
   engine_options.seed = options.seed;
+  engine_options.id_salt = options.id_salt;
   engine_options.policy.max_reattempts = kContractMaxReattempts;
   engine_options.policy.schedule = options.schedule;
   engine_options.policy.jitter = options.jitter;
@@ -232,6 +237,15 @@ int Bench(const BenchOptions& options, std::ostream& out, std::ostream& err) {
   if (options.target) {
     if (Result<HttpUrl> url = ParseHttpUrl(*options.target); !url.ok()) {
       err << kPrefix << "--target: " << url.error().message << "\n";
+      return 2;
+    }
+  }
+  if (options.report_html) {
+    // Checked before the run, so the figures are not lost to a bad path.
+    std::ofstream probe(*options.report_html, std::ios::app);
+    if (!probe) {
+      err << kPrefix << "--report-html: cannot write " << *options.report_html
+          << "\n";
       return 2;
     }
   }
@@ -304,6 +318,9 @@ int Bench(const BenchOptions& options, std::ostream& out, std::ostream& err) {
       ++f.errors[static_cast<size_t>(r.error)];
     }
     f.attempt_latency.Record(record.ended - record.started);
+    f.throughput.RecordAttempt(
+        std::chrono::duration_cast<Duration>(SteadyClock::now() - f.start),
+        !r.IsSuccess());
   });
   engine.SetEndedObserver([&f](const Delivery& d, const EventRecord&) {
     if (d.state == DeliveryState::kDelivered) {
@@ -313,6 +330,8 @@ int Bench(const BenchOptions& options, std::ostream& out, std::ostream& err) {
     }
     f.delivery_latency.Record(d.ended - d.created);
     f.last_end = SteadyClock::now();
+    f.throughput.RecordDelivery(
+        std::chrono::duration_cast<Duration>(f.last_end - f.start));
   });
 
   ReleaseEventGenerator generator(ReleaseEventOptions{},
@@ -429,6 +448,7 @@ int Bench(const BenchOptions& options, std::ostream& out, std::ostream& err) {
   }
   j["peak_rss_bytes"] = peak.value_or(0);
   j["interrupted"] = interrupted;
+  j["throughput"] = f.throughput.ToJson();
 
   // The text report.
   out << "hooksim bench: " << f.events_published << " events x " << hooks
@@ -462,8 +482,11 @@ int Bench(const BenchOptions& options, std::ostream& out, std::ostream& err) {
   }
   out << "\n";
   if (!options.target) {
-    out << "  receivers   " << f.receiver_requests << " requests, "
-        << f.receiver_schema_failures << " schema failures\n";
+    out << "  receivers   " << f.receiver_requests
+        << (f.receiver_requests == 1 ? " request, " : " requests, ")
+        << f.receiver_schema_failures
+        << (f.receiver_schema_failures == 1 ? " schema failure\n"
+                                            : " schema failures\n");
   }
   out << "  peak rss    "
       << (peak ? Fixed(static_cast<double>(*peak) / (1 << 20), 1) + " MB"
@@ -478,6 +501,19 @@ int Bench(const BenchOptions& options, std::ostream& out, std::ostream& err) {
     file.close();
     if (!file) {
       err << kPrefix << "--json: cannot write " << *options.json << "\n";
+      code = 1;
+    }
+  }
+  if (options.report_html) {
+    BenchPicture picture{options.command, j, f.delivery_latency,
+                         f.attempt_latency, f.throughput};
+    picture.figures.erase("started_at");  // No timestamp in the page.
+    std::ofstream file(*options.report_html, std::ios::binary | std::ios::trunc);
+    file << RenderBenchHtml(picture);
+    file.close();
+    if (!file) {
+      err << kPrefix << "--report-html: cannot write " << *options.report_html
+          << "\n";
       code = 1;
     }
   }
@@ -506,12 +542,14 @@ po::options_description BenchOptionsDesc() {
       "in-process receivers, one hook each (1..64, default 1); with --target, "
       "hooks to the target")(
       "connections", po::value<std::string>(),
-      "sender connections: transport workers (1..1024, default 16)")(
+      "sender connections: at most this many attempts in flight, each on "
+      "its own keep-alive connection (1..1024, default 16)")(
       "payload-bytes", po::value<std::string>(),
       "pad bodies shorter than B bytes with trailing JSON whitespace "
       "(0..1048576, default 0: as generated, ~310 bytes)")(
       "failure-rate", po::value<std::string>(),
-      "receivers answer 500 with this probability, seeded (0..1, default 0)")(
+      "in-process receivers answer 500 with this probability, seeded (0..1, "
+      "default 0; not with --target)")(
       "target", po::value<std::string>(),
       "deliver to this http://host[:port]/path instead of in-process "
       "receivers")("json", po::value<std::string>(),
@@ -523,14 +561,17 @@ po::options_description BenchOptionsDesc() {
       "1,2,4,8,16)")("timeout-ms", po::value<std::string>(),
                      "per-attempt timeout (1..3600000, default 10000)")(
       "jitter", po::value<std::string>(),
-      "each delay is scaled by 1 +- this fraction (0..1, default 0.2)");
+      "each delay is scaled by 1 +- this fraction (0..1, default 0.2)")(
+      "report-html", po::value<std::string>(),
+      "write one self-contained HTML page to FILE: throughput per second, "
+      "latency histograms, attempts by outcome, the machine and the command");
   return d;
 }
 
 constexpr const char* kBenchUsage =
     "usage: hooksim bench [--events N | --duration S] [--receivers R]\n"
     "         [--connections C] [--payload-bytes B] [--failure-rate P]\n"
-    "         [--target URL] [--json FILE] [--seed S]\n"
+    "         [--target URL] [--json FILE] [--report-html FILE] [--seed S]\n"
     "         [--retry-schedule-ms D1,...] [--timeout-ms T] [--jitter F]\n"
     "\n"
     "Delivers generated release events over real HTTP/1.1 with the delivery\n"
@@ -597,6 +638,11 @@ Result<BenchOptions> ParseBenchFlags(const BenchFlags& flags) {
       return MakeError("--target: " + url.error().message);
     }
     options.target = *flags.target;
+    if (flags.failure_rate) {
+      return MakeError(
+          "--failure-rate applies to the in-process receivers only; a "
+          "--target decides its own answers");
+    }
   }
   if (!options.target &&
       options.receivers * options.connections > kMaxBenchReceiverConnections) {
@@ -612,6 +658,12 @@ Result<BenchOptions> ParseBenchFlags(const BenchFlags& flags) {
     if (flags.json->empty()) return FlagError("json", "a file name", "");
     options.json = *flags.json;
   }
+  if (flags.report_html) {
+    if (flags.report_html->empty()) {
+      return FlagError("report-html", "a file name", "");
+    }
+    options.report_html = *flags.report_html;
+  }
   // Seed, schedule, timeout and jitter mean what they mean for `hooksim
   // deliver`: its parser checks them (and names the flag in its errors).
   DeliverFlags deliver;
@@ -623,6 +675,7 @@ Result<BenchOptions> ParseBenchFlags(const BenchFlags& flags) {
   Result<DeliverOptions> parsed = ParseDeliverFlags(deliver);
   if (!parsed.ok()) return parsed.error();
   options.seed = parsed->seed;
+  options.id_salt = parsed->id_salt;
   if (flags.retry_schedule_ms) options.schedule = parsed->schedule;
   options.timeout = parsed->timeout;
   options.jitter = parsed->jitter;
@@ -675,13 +728,15 @@ int RunBenchCli(const std::vector<std::string>& args, std::ostream& out,
                          flag("payload-bytes"), flag("failure-rate"),
                          flag("target"),        flag("json"),
                          flag("seed"),          flag("retry-schedule-ms"),
-                         flag("timeout-ms"),    flag("jitter")};
+                         flag("timeout-ms"),    flag("jitter"),
+                         flag("report-html")};
   Result<BenchOptions> options = ParseBenchFlags(flags);
   if (!options.ok()) {
     err << "hooksim bench: " << options.error().message << "\n"
         << "try: hooksim bench --help\n";
     return 2;
   }
+  options->command = CommandLine("bench", args);
   return RunBench(*options, out, err);
 }
 

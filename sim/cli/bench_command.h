@@ -68,7 +68,10 @@ struct BenchOptions {
   double failure_rate = 0;            // Receivers' 500 probability.
   std::optional<std::string> target;  // External URL instead of receivers.
   std::optional<std::string> json;    // Write the figures to this file.
+  std::optional<std::string> report_html;  // See html_bench_report.h.
+  std::string command;  // The command line, shown in the HTML page.
   uint64_t seed = 1;
+  uint64_t id_salt = 0;  // EngineOptions::id_salt (per run without --seed).
   // Delays before re-attempts 1..5 (the last repeating), compressed so
   // retries happen within a bench run.
   std::vector<Duration> schedule = {Millis(1), Millis(2), Millis(4), Millis(8),
@@ -94,6 +97,7 @@ struct BenchFlags {
   std::optional<std::string> retry_schedule_ms;
   std::optional<std::string> timeout_ms;
   std::optional<std::string> jitter;
+  std::optional<std::string> report_html;
 };
 
 // Strict parsing and range checks; the error names the flag and the value,

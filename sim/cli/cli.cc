@@ -1,5 +1,6 @@
 #include "sim/cli/cli.h"
 
+#include <cstdlib>
 #include <fstream>
 #include <optional>
 #include <sstream>
@@ -20,6 +21,7 @@
 #include "sim/cli/worker_command.h"
 #include "sim/contract/http_types.h"
 #include "sim/contract/release_events.h"
+#include "sim/report/html_page.h"
 
 namespace hooksim {
 namespace {
@@ -64,6 +66,9 @@ po::options_description RunOptionsDesc() {
       "report-json", po::value<std::string>(),
       "write the full results as JSON to FILE")(
       "junit", po::value<std::string>(), "write JUnit XML to FILE")(
+      "report-html", po::value<std::string>(),
+      "write one self-contained HTML page to FILE: verdicts, an attempt "
+      "timeline per scenario, attempts per delivery, answers per receiver")(
       "trace", po::bool_switch(),
       "print every attempt: run time, hook, delivery id, attempt n/6, "
       "outcome, next retry")(
@@ -82,8 +87,10 @@ po::options_description RunOptionsDesc() {
 
 constexpr const char* kRunUsage =
     "usage: hooksim run FILE|DIR... [--seed N] [--report-json FILE] "
-    "[--junit FILE] [--trace]\n"
-    "                   [--mode sim|http] [--time-scale F] [--contract NAME|FILE]\n"
+    "[--junit FILE]\n"
+    "                   [--report-html FILE] [--trace] [--mode sim|http] "
+    "[--time-scale F]\n"
+    "                   [--contract NAME|FILE]\n"
     "\n"
     "Runs each scenario (a DIR runs its *.json files, *.schema.json aside)\n"
     "in virtual time (or, with --mode http, over real sockets on loopback,\n"
@@ -168,7 +175,11 @@ po::options_description DeliverOptionsDesc() {
       "without --url: deliver what is pending in the state (held deliveries "
       "of resumed hooks, and any a stopped run left)")(
       "trace", po::bool_switch(),
-      "without --url: print every attempt as it ends");
+      "without --url: print every attempt as it ends")(
+      "lease-ms", po::value<std::string>(),
+      "without --url: lease on claimed deliveries, renewed every third of "
+      "it; another runner takes them over this long after a crash "
+      "(1000..3600000, default 30000)");
   return d;
 }
 
@@ -183,20 +194,26 @@ constexpr const char* kDeliverUsage =
     "re-attempted after the scheduled delay, 6 attempts at most. Prints each\n"
     "attempt as it ends, one line per delivery, and a summary.\n"
     "Exit codes: 0 all delivered, 1 some gave up, 2 bad usage,\n"
-    "130 interrupted (Ctrl-C; open deliveries are listed as pending).\n"
+    "130 interrupted (Ctrl-C), 143 SIGTERM (open deliveries are listed as\n"
+    "pending).\n"
     "\n"
     "usage: hooksim deliver [--count N | --generate N | --event-file F]\n"
-    "         [--state FILE] [--trace] [retry flags as above]\n"
-    "       hooksim deliver --resume [--state FILE] [--trace] [retry flags]\n"
+    "         [--state FILE] [--trace] [--lease-ms L] [retry flags as above]\n"
+    "       hooksim deliver --resume [--state FILE] [--trace] [--lease-ms L]\n"
+    "         [retry flags]\n"
     "\n"
     "Without --url, delivers to every hook of the state database (see\n"
     "hooksim hooks): the events and their deliveries are stored first\n"
-    "(held for paused hooks), every attempt is recorded as it starts and\n"
-    "ends, and the command returns once every delivery to an active hook has\n"
-    "ended, with one line per hook. After a crash or Ctrl-C, --resume\n"
-    "carries on where it stopped (attempts made before count toward the 6).\n"
-    "Exit codes: 0 all delivered, 1 some gave up (or a state error), 2 bad\n"
-    "usage or no hooks, 130 interrupted (deliveries stay stored).\n";
+    "(held for paused hooks), every attempt is recorded as started just\n"
+    "before its first byte is written and as ended with its result, and the\n"
+    "command returns once every delivery to an active hook has ended, with\n"
+    "one line per hook. SIGINT or SIGTERM drains: no new attempts, those in\n"
+    "flight end and are recorded, the rest is released; a second signal\n"
+    "stops at once. After a crash or a stop, --resume carries on where it\n"
+    "stopped (attempts made before count toward the 6).\n"
+    "Exit codes: 0 all delivered, 1 some gave up or failed (or a state\n"
+    "error), 2 bad usage, no hooks, or no state database at the path,\n"
+    "130 SIGINT, 143 SIGTERM (deliveries stay stored).\n";
 
 po::options_description WorkerOptionsDesc() {
   po::options_description d("options");
@@ -216,6 +233,10 @@ po::options_description WorkerOptionsDesc() {
       "each delay is scaled by 1 +- this fraction (0..1, default 0.2)")(
       "concurrency", po::value<std::string>(),
       "attempts in flight at once (1..1024, default 16)")(
+      "lease-ms", po::value<std::string>(),
+      "lease on claimed deliveries, renewed every third of it; another "
+      "runner takes them over this long after a crash (1000..3600000, "
+      "default 30000)")(
       "trace", po::bool_switch(), "print every attempt as it ends");
   return d;
 }
@@ -223,15 +244,17 @@ po::options_description WorkerOptionsDesc() {
 constexpr const char* kWorkerUsage =
     "usage: hooksim worker [--state FILE] [--poll-ms N] [--trace]\n"
     "         [--retry-schedule-ms D1,...,D5] [--timeout-ms T] [--jitter F]\n"
-    "         [--concurrency C] [--seed S]\n"
+    "         [--concurrency C] [--seed S] [--lease-ms L]\n"
     "\n"
     "Delivers, until SIGINT or SIGTERM, whatever becomes deliverable in the\n"
-    "state database: pending deliveries nobody alive is working on (left by\n"
-    "a stopped run, or stored by another process), and held ones whose hook\n"
-    "was resumed. Attempts are recorded as in hooksim deliver. On a stop,\n"
-    "attempts in flight are abandoned and the rows released for the next\n"
-    "run. Exit codes: 0 stopped by a signal, 1 a state database error,\n"
-    "2 bad usage.\n";
+    "state database: pending deliveries nobody holds a lease on (new ones,\n"
+    "ones a stopped or crashed runner left), and held ones whose hook was\n"
+    "resumed. Attempts are recorded as in hooksim deliver. The first SIGINT\n"
+    "or SIGTERM drains (no new attempts; those in flight end and are\n"
+    "recorded; the rest is released); a second one stops at once.\n"
+    "Exit codes: 0 stopped by a signal after draining, 1 a state database\n"
+    "error, 2 bad usage or no state database at the path, 130/143 stopped at\n"
+    "once by a second SIGINT/SIGTERM (attempts in flight abandoned).\n";
 
 po::options_description ReceiverOptionsDesc() {
   po::options_description d("options");
@@ -250,12 +273,18 @@ po::options_description ReceiverOptionsDesc() {
       "seed of the receivers' random answers (default: the scenario's, or 1)")(
       "time-scale", po::value<std::string>()->default_value("1"),
       "wall seconds per run second for latencies and outage windows, in "
-      "(0, 1]")("journal-capacity",
+      "(0, 1]; the receiver's clock runs at this scale too, so with "
+      "verify_signature a real sender's webhook-timestamp is stale after "
+      "F x 300 s of wall time (keep 1 for senders that sign)")("journal-capacity",
                 po::value<std::string>()->default_value("1024"),
                 "requests each receiver's journal keeps (1..1000000)")(
       "max-body-bytes", po::value<std::string>()->default_value("8388608"),
-      "request bodies larger than this get 413 Payload Too Large "
-      "(1..1073741824)")(
+      "request bodies larger than this, chunked or not, get 413 Content Too "
+      "Large (1..1073741824)")(
+      "admin-token", po::value<std::string>(),
+      "require \"Authorization: Bearer TOKEN\" on /__hooksim/ (else 401); "
+      "also read from HOOKSIM_ADMIN_TOKEN. Without it, a non-loopback "
+      "--listen prints a warning: the admin API is open to the network")(
       "contract", po::value<std::string>(),
       "NAME|FILE: judge the deliveries seen by this contract profile in "
       "/__hooksim/stats (\"contract\": over_max, after_success, "
@@ -278,7 +307,8 @@ constexpr const char* kReceiverUsage =
     "bad or more than 5 minutes off its clock. Prints one line per receiver\n"
     "with its URL and admin URL; on stop, one summary line per receiver.\n"
     "Admin API:\n"
-    "  GET  /__hooksim/requests[?limit=N]   journal, newest last\n"
+    "  GET  /__hooksim/requests[?limit=N&from=I] journal page, oldest first\n"
+    "       (default the newest 1000, at most 10000; from=I: index I on)\n"
     "  GET  /__hooksim/stats                counts per answer and delivery\n"
     "  POST /__hooksim/reset                clear the journal\n"
     "  GET|PUT /__hooksim/behavior          read or replace the behaviour\n"
@@ -316,6 +346,9 @@ po::options_description ConformOptionsDesc() {
       "NAME|FILE: the contract profile the sender promises (expected "
       "attempts, 410 handling; default divshot); the sender gets its name "
       "in HOOKSIM_CONTRACT")(
+      "report-html", po::value<std::string>(),
+      "write one self-contained HTML page to FILE: the case x rule matrix, "
+      "each case's requests and the sender's stderr")(
       "list-cases", po::bool_switch(),
       "print the battery (case, receiver behaviour, expectation) and exit");
   return d;
@@ -325,8 +358,8 @@ constexpr const char* kConformUsage =
     "usage: hooksim conform --sender-cmd CMD [--cases LIST] "
     "[--case-timeout-s S] [--quiet-ms Q]\n"
     "         [--slow-ms MS] [--hang-ms MS] [--parallel N] [--seed S]\n"
-    "         [--junit FILE] [--report-json FILE] [--contract NAME|FILE] "
-    "[--list-cases]\n"
+    "         [--junit FILE] [--report-json FILE] [--report-html FILE]\n"
+    "         [--contract NAME|FILE] [--list-cases]\n"
     "\n"
     "Checks a webhook sender written in any language against the contract.\n"
     "For each case of the battery, starts a mock receiver with the case's\n"
@@ -387,6 +420,14 @@ int CmdRun(const std::vector<std::string>& args, std::ostream& out,
     options.report_json = vm["report-json"].as<std::string>();
   }
   if (vm.count("junit")) options.junit = vm["junit"].as<std::string>();
+  if (vm.count("report-html")) {
+    options.report_html = vm["report-html"].as<std::string>();
+    options.command = CommandLine("run", args);
+    if (options.report_html.empty()) {
+      err << "hooksim run: --report-html: expected a file name, got \"\"\n";
+      return 2;
+    }
+  }
   options.trace = vm["trace"].as<bool>();
   const std::string mode = vm["mode"].as<std::string>();
   if (mode == "http") {
@@ -415,11 +456,29 @@ int CmdRun(const std::vector<std::string>& args, std::ostream& out,
   return RunRunCommand(options, out, err);
 }
 
+// Prints "hooksim COMMAND: unexpected argument ..." and returns true when
+// `parsed` holds a positional argument (the command takes none).
+bool RejectPositional(const po::parsed_options& parsed,
+                      const std::string& command, std::ostream& err) {
+  for (const po::option& o : parsed.options) {
+    if (o.position_key >= 0) {
+      err << "hooksim " << command << ": unexpected argument \""
+          << (o.value.empty() ? o.string_key : o.value[0]) << "\"\n"
+          << "try: hooksim " << command << " --help\n";
+      return true;
+    }
+  }
+  return false;
+}
+
 int CmdEvents(const std::vector<std::string>& args, std::ostream& out,
               std::ostream& err) {
   po::options_description d = EventsOptionsDesc();
   po::variables_map vm;
-  po::store(po::command_line_parser(args).options(d).run(), vm);
+  const po::parsed_options parsed =
+      po::command_line_parser(args).options(d).run();
+  if (RejectPositional(parsed, "events", err)) return 2;
+  po::store(parsed, vm);
   po::notify(vm);
   if (vm.count("help")) {
     out << Help(kEventsUsage, d);
@@ -511,6 +570,7 @@ int CmdDeliver(const std::vector<std::string>& args, std::ostream& out,
   flags.state = flag("state");
   flags.resume = vm["resume"].as<bool>();
   flags.trace = vm["trace"].as<bool>();
+  flags.lease_ms = flag("lease-ms");
   Result<DeliverOptions> options = ParseDeliverFlags(flags);
   if (!options.ok()) {
     err << "hooksim deliver: " << options.error().message << "\n"
@@ -552,6 +612,7 @@ int CmdWorker(const std::vector<std::string>& args, std::ostream& out,
   flags.deliver.jitter = flag("jitter");
   flags.deliver.concurrency = flag("concurrency");
   flags.deliver.trace = vm["trace"].as<bool>();
+  flags.deliver.lease_ms = flag("lease-ms");
   flags.poll_ms = flag("poll-ms");
   Result<WorkerOptions> options = ParseWorkerFlags(flags);
   if (!options.ok()) {
@@ -566,7 +627,10 @@ int CmdReceiver(const std::vector<std::string>& args, std::ostream& out,
                 std::ostream& err) {
   const po::options_description d = ReceiverOptionsDesc();
   po::variables_map vm;
-  po::store(po::command_line_parser(args).options(d).run(), vm);
+  const po::parsed_options parsed =
+      po::command_line_parser(args).options(d).run();
+  if (RejectPositional(parsed, "receiver", err)) return 2;
+  po::store(parsed, vm);
   po::notify(vm);
   if (vm.count("help")) {
     out << Help(kReceiverUsage, d);
@@ -618,6 +682,11 @@ int CmdReceiver(const std::vector<std::string>& args, std::ostream& out,
     }
     options.max_body_bytes = static_cast<size_t>(*value);
   }
+  if (vm.count("admin-token")) {
+    options.admin_token = vm["admin-token"].as<std::string>();
+  } else if (const char* env = std::getenv("HOOKSIM_ADMIN_TOKEN")) {
+    options.admin_token = std::string(env);
+  }
   if (vm.count("contract")) options.contract = vm["contract"].as<std::string>();
   return RunReceiverCommand(options, out, err);
 }
@@ -658,6 +727,7 @@ int CmdConform(const std::vector<std::string>& args, std::ostream& out,
   flags.seed = flag("seed");
   flags.junit = flag("junit");
   flags.report_json = flag("report-json");
+  flags.report_html = flag("report-html");
   flags.contract = flag("contract");
   if (vm["list-cases"].as<bool>()) {
     // The battery needs no sender to be listed.
@@ -676,6 +746,7 @@ int CmdConform(const std::vector<std::string>& args, std::ostream& out,
         << "try: hooksim conform --help\n";
     return 2;
   }
+  options->command = CommandLine("conform", args);
   return RunConform(*options, out, err);
 }
 
@@ -716,8 +787,16 @@ int RunCli(int argc, const char* const* argv, std::istream& in,
         out << ContractsHelp();
       } else if (topic == "worker") {
         out << Help(kWorkerUsage, WorkerOptionsDesc());
-      } else {
+      } else if (topic.empty()) {
         out << kUsage;
+      } else {
+        err << "hooksim help: unknown command \"" << topic << "\"\n\n"
+            << kUsage;
+        return 2;
+      }
+      if (args.size() > 1) {
+        err << "hooksim help: unexpected argument \"" << args[1] << "\"\n";
+        return 2;
       }
       return 0;
     }

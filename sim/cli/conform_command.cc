@@ -19,6 +19,7 @@
 #include "mock-receivers/receiver.h"
 #include "sim/base/parse_number.h"
 #include "sim/base/random.h"
+#include "sim/cli/conform_html.h"
 #include "sim/cli/deliver_command.h"
 #include "sim/contract/contract_file.h"
 #include "sim/contract/event_file.h"
@@ -293,13 +294,15 @@ Result<ConformOptions> ParseConformFlags(const ConformFlags& flags) {
   }
   for (const auto& [file, flag] :
        {std::pair{&flags.junit, "--junit"},
-        std::pair{&flags.report_json, "--report-json"}}) {
+        std::pair{&flags.report_json, "--report-json"},
+        std::pair{&flags.report_html, "--report-html"}}) {
     if (*file && (*file)->empty()) {
       return MakeError(std::string(flag) + ": expected a file name, got \"\"");
     }
   }
   o.junit = flags.junit;
   o.report_json = flags.report_json;
+  o.report_html = flags.report_html;
   return o;
 }
 
@@ -449,7 +452,8 @@ int RunConform(const ConformOptions& options, std::ostream& out,
     return 2;
   }
   // Reports go to files that must be writable: check before the run.
-  for (const auto& file : {options.junit, options.report_json}) {
+  for (const auto& file :
+       {options.junit, options.report_json, options.report_html}) {
     if (!file) continue;
     std::ofstream probe(*file, std::ios::app);
     if (!probe) {
@@ -477,8 +481,12 @@ int RunConform(const ConformOptions& options, std::ostream& out,
       std::lock_guard<std::mutex> lock(progress_mu);
       err << "conform: " << options.cases[i].name << " done in " << std::fixed
           << std::setprecision(1) << ToSeconds(results[i].elapsed) << " s, "
-          << results[i].observation.requests.size() << " requests, "
-          << (failing ? std::to_string(failing) + " rules not passed"
+          << results[i].observation.requests.size()
+          << (results[i].observation.requests.size() == 1 ? " request, "
+                                                          : " requests, ")
+          << (failing ? std::to_string(failing) +
+                            (failing == 1 ? " rule not passed"
+                                          : " rules not passed")
                       : std::string("all rules passed"))
           << std::defaultfloat << "\n";
     }
@@ -527,6 +535,15 @@ int RunConform(const ConformOptions& options, std::ostream& out,
       << "\n";
     if (!f) {
       err << "hooksim conform: " << *options.report_json << ": write failed\n";
+      code = 2;
+    }
+  }
+  if (options.report_html) {
+    std::ofstream f(*options.report_html, std::ios::binary | std::ios::trunc);
+    f << RenderConformHtml(
+        ConformHtmlPicture(options, results, total, interrupted));
+    if (!f) {
+      err << "hooksim conform: " << *options.report_html << ": write failed\n";
       code = 2;
     }
   }

@@ -54,6 +54,8 @@ struct ConformOptions {
   int parallel = 4;
   std::optional<std::string> junit;
   std::optional<std::string> report_json;
+  std::optional<std::string> report_html;  // See html_report.h.
+  std::string command;  // The command line, shown in the HTML page.
   bool handle_interrupt = true;  // Install the SIGINT handling.
 };
 
@@ -70,6 +72,7 @@ struct ConformFlags {
   std::optional<std::string> junit;
   std::optional<std::string> report_json;
   std::optional<std::string> contract;  // NAME|FILE.
+  std::optional<std::string> report_html;
 };
 
 // Strict parsing and range checks; errors name the flag and the value

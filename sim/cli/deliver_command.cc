@@ -2,6 +2,7 @@
 
 #include <charconv>
 #include <chrono>
+#include <random>
 #include <cstdio>
 #include <exception>
 #include <functional>
@@ -118,6 +119,7 @@ int Deliver(const DeliverOptions& options, std::ostream& out,
             std::ostream& err) {
   EngineOptions engine_options;
   engine_options.seed = options.seed;
+  engine_options.id_salt = options.id_salt;
   // Signed deliveries carry Unix timestamps: the clock starts about now.
   engine_options.unix_origin = UnixTimeNow();
   engine_options.policy.max_reattempts = options.contract.max_reattempts;
@@ -153,7 +155,11 @@ int Deliver(const DeliverOptions& options, std::ostream& out,
   });
   // From here on, Ctrl-C stops the clock instead of killing the process.
   std::optional<InterruptWatcher> watcher;
-  if (options.handle_interrupt) watcher.emplace([&clock] { clock.Stop(); });
+  if (options.handle_interrupt) {
+    InterruptWatcherOptions watch;
+    watch.sigterm = true;
+    watcher.emplace([&clock] { clock.Stop(); }, std::move(watch));
+  }
 
   const int64_t count = options.events
                             ? static_cast<int64_t>(options.events->size())
@@ -194,6 +200,7 @@ int Deliver(const DeliverOptions& options, std::ostream& out,
   // here; nothing touches the engine's requests afterwards.
   transport.Shutdown();
   const bool interrupted = watcher && watcher->interrupted();
+  const int interrupted_code = interrupted ? watcher->exit_code() : 0;
   watcher.reset();
   const double wall_s = std::chrono::duration<double>(
                             std::chrono::steady_clock::now() - wall_start)
@@ -218,10 +225,13 @@ int Deliver(const DeliverOptions& options, std::ostream& out,
   out.flush();
 
   if (interrupted) {
-    err << "hooksim deliver: interrupted: " << pending
-        << (pending == 1 ? " delivery" : " deliveries") << " still pending ("
-        << (count - published) << " events not published)\n";
-    return kInterruptedExitCode;
+    err << "hooksim deliver: "
+        << (interrupted_code == kTerminatedExitCode ? "terminated (SIGTERM)"
+                                                    : "interrupted")
+        << ": " << pending << (pending == 1 ? " delivery" : " deliveries")
+        << " still pending (" << (count - published)
+        << " events not published)\n";
+    return interrupted_code;
   }
   if (run) {
     err << "hooksim deliver: " << run->message << "\n";
@@ -250,6 +260,15 @@ Result<DeliverOptions> ParseDeliverFlags(const DeliverFlags& flags) {
           "hooks add URL --secret)");
     }
     if (flags.interval_ms) return MakeError("--interval-ms: only with --url");
+  }
+  if (flags.lease_ms) {
+    if (flags.url) {
+      return MakeError("--lease-ms: not with --url (nothing is stored)");
+    }
+    Result<int64_t> v =
+        ParseInt("lease-ms", *flags.lease_ms, kMinLeaseMs, kMaxLeaseMs);
+    if (!v.ok()) return v.error();
+    options.lease = Millis(*v);
   }
   options.state = flags.state;
   options.resume = flags.resume;
@@ -296,6 +315,16 @@ Result<DeliverOptions> ParseDeliverFlags(const DeliverFlags& flags) {
                        *flags.seed);
     }
     options.seed = *seed;
+  } else {
+    // No --seed: events are still seed 1's, but delivery ids are this
+    // run's own, so a second run against a receiver that stayed up is not
+    // taken for re-attempts of the first run's deliveries.
+    std::random_device device;
+    options.id_salt =
+        (uint64_t{device()} << 32 | device()) ^
+        static_cast<uint64_t>(
+            std::chrono::steady_clock::now().time_since_epoch().count());
+    if (options.id_salt == 0) options.id_salt = 1;
   }
   if (flags.contract) {
     if (!flags.url) {

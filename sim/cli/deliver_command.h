@@ -13,13 +13,14 @@
 //
 // Exit codes: 0 every delivery was delivered; 1 a delivery gave up (or the
 // run hit its wall-time limit); 2 bad usage (ParseDeliverFlags' errors);
-// 130 interrupted by SIGINT (Ctrl-C): the clock is stopped, attempts in
-// flight are abandoned, and the deliveries still open are listed as
-// `pending`.
+// 130 interrupted by SIGINT (Ctrl-C), 143 by SIGTERM: the clock is stopped,
+// attempts in flight are abandoned, and the deliveries still open are
+// listed as `pending`.
 //
 // Errors: RunDeliver reports through its exit code and streams and never
 // throws. Thread: RunDeliver runs its loop on the calling thread; while it
-// runs it owns the process's SIGINT handling (see InterruptWatcher).
+// runs it owns the process's SIGINT and SIGTERM handling (see
+// InterruptWatcher).
 #ifndef HOOKSIM_SIM_CLI_DELIVER_COMMAND_H_
 #define HOOKSIM_SIM_CLI_DELIVER_COMMAND_H_
 
@@ -40,6 +41,9 @@ inline constexpr int64_t kMaxDeliverCount = 100'000;
 inline constexpr int64_t kMaxDeliverConcurrency = 1024;
 inline constexpr int64_t kMaxDeliverIntervalMs = 24LL * 3600 * 1000;
 inline constexpr int kInterruptedExitCode = 130;
+inline constexpr int kTerminatedExitCode = 143;
+inline constexpr int64_t kMinLeaseMs = 1'000;
+inline constexpr int64_t kMaxLeaseMs = 3'600'000;
 
 struct DeliverOptions {
   std::string url;
@@ -48,6 +52,8 @@ struct DeliverOptions {
   // generated ones, in file order.
   std::optional<std::vector<FileEvent>> events;
   uint64_t seed = 1;
+  // EngineOptions::id_salt: a per-run value when no --seed was given.
+  uint64_t id_salt = 0;
   // Delays before re-attempts 1..5, the last repeating (see above).
   std::vector<Duration> schedule = {Millis(100), Millis(200), Millis(400),
                                     Millis(800), Millis(1600)};
@@ -68,6 +74,8 @@ struct DeliverOptions {
   std::optional<std::string> state;
   bool resume = false;
   bool trace = false;
+  // Without --url: the lease on claimed deliveries (see state_store.h).
+  Duration lease = Millis(30'000);
 };
 
 // The flags as typed; nullopt when absent (the default applies).
@@ -85,6 +93,7 @@ struct DeliverFlags {
   std::optional<std::string> contract;
   std::optional<std::string> state;
   std::optional<std::string> generate;  // Same as count.
+  std::optional<std::string> lease_ms;
   bool resume = false;
   bool trace = false;
 };

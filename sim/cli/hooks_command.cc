@@ -24,19 +24,23 @@ constexpr const char* kHooksUsage =
     "\n"
     "Manages the hooks `hooksim deliver` (without --url) and `hooksim worker`\n"
     "deliver to. State lives in an SQLite file: --state FILE, else\n"
-    "$HOOKSIM_STATE, else ./.hooksim/state.db (its directory is created).\n"
+    "$HOOKSIM_STATE, else ./.hooksim/state.db; only `add` creates it (and\n"
+    "its directory): the others say there is no state there (exit 2).\n"
     "  add      registers an active hook and prints its id (hk_...); with\n"
     "           --secret every attempt is signed (Standard Webhooks headers)\n"
     "  list     id, state, created time, deliveries (delivered, gave_up,\n"
     "           pending, held, cancelled) and URL; --json prints an array of\n"
     "           objects; --all includes removed hooks\n"
-    "  pause    holds the hook's deliveries: nothing is sent to it\n"
+    "  pause    holds the hook's deliveries: once it returns, no new attempt\n"
+    "           starts (one already being written may finish)\n"
     "  resume   makes its held deliveries deliverable again, in order\n"
     "           (`hooksim deliver --resume` or a running worker sends them)\n"
     "  remove   removes the hook; its pending and held deliveries end\n"
-    "           cancelled (reason: hook removed)\n"
+    "           cancelled (reason: hook removed); once it returns, no new\n"
+    "           attempt starts (one already being written may finish)\n"
     "Exit codes: 0 done, 1 already paused/active or a state database error,\n"
-    "2 bad usage (bad URL or secret, unknown id, unreadable state file).\n";
+    "2 bad usage (bad URL or secret, unknown id, no state database at the\n"
+    "path, or a file that is not one: empty, foreign or newer).\n";
 
 po::options_description HooksOptionsDesc() {
   po::options_description d("options");
@@ -71,7 +75,8 @@ nlohmann::json HookJson(const StoredHook& h) {
             {"gave_up", h.counts.gave_up},
             {"pending", h.counts.pending},
             {"held", h.counts.held},
-            {"cancelled", h.counts.cancelled}}}};
+            {"cancelled", h.counts.cancelled},
+            {"failed", h.counts.failed}}}};
 }
 
 void PrintHookTable(const std::vector<StoredHook>& hooks, std::ostream& out) {
@@ -173,7 +178,11 @@ int RunHooksCommand(const std::vector<std::string>& args, std::ostream& out,
   std::optional<std::string> state_flag;
   if (vm.count("state")) state_flag = vm["state"].as<std::string>();
   const std::string path = ResolveStatePath(state_flag);
-  Result<std::unique_ptr<StateStore>> store = StateStore::Open(path);
+  // Only `add` creates a state; the others need one.
+  StoreOptions store_options;
+  store_options.create = sub == "add";
+  Result<std::unique_ptr<StateStore>> store =
+      StateStore::Open(path, store_options);
   if (!store.ok()) {
     err << prefix << store.error().ToString() << "\n";
     return 2;
@@ -209,7 +218,7 @@ int RunHooksCommand(const std::vector<std::string>& args, std::ostream& out,
   }
   const std::string& id = words[1];
   const int64_t now = WallNowMs();
-  Result<HookChangeResult> change = sub == "pause"    ? s.PauseHook(id)
+  Result<HookChangeResult> change = sub == "pause"    ? s.PauseHook(id, now)
                                     : sub == "resume" ? s.ResumeHook(id, now)
                                                       : s.RemoveHook(id, now);
   if (!change.ok()) {
@@ -233,7 +242,8 @@ int RunHooksCommand(const std::vector<std::string>& args, std::ostream& out,
       std::to_string(n) + (n == 1 ? " delivery" : " deliveries");
   if (sub == "pause") {
     out << "paused " << id << "; " << deliveries
-        << " held (more as their next attempt comes due)\n";
+        << " held (more as their next attempt comes due; no new attempt "
+           "starts from now on)\n";
   } else if (sub == "resume") {
     out << "resumed " << id << "; " << deliveries
         << " deliverable again (a running worker or hooksim deliver --resume "

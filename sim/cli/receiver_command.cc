@@ -1,5 +1,7 @@
 #include "sim/cli/receiver_command.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <signal.h>
 
 #include <charconv>
@@ -144,6 +146,20 @@ Result<ListenAddress> ParseListenAddress(std::string_view text) {
   return ListenAddress{std::string(host), port};
 }
 
+bool IsLoopbackHost(std::string_view host) {
+  if (host == "localhost" || host == "::1") return true;
+  in_addr v4{};
+  const std::string text(host);
+  if (inet_pton(AF_INET, text.c_str(), &v4) == 1) {
+    return (ntohl(v4.s_addr) >> 24) == 127;
+  }
+  in6_addr v6{};
+  if (inet_pton(AF_INET6, text.c_str(), &v6) == 1) {
+    return IN6_IS_ADDR_LOOPBACK(&v6);
+  }
+  return false;
+}
+
 int RunReceiverCommand(const ReceiverCommandOptions& options, std::ostream& out,
                        std::ostream& err,
                        const std::function<void()>& wait_for_stop) {
@@ -151,6 +167,23 @@ int RunReceiverCommand(const ReceiverCommandOptions& options, std::ostream& out,
   if (!listen.ok()) {
     err << kPrefix << "--listen: " << listen.error().message << "\n";
     return 2;
+  }
+  if (options.admin_token) {
+    const std::string& t = *options.admin_token;
+    bool printable = !t.empty() && t.size() <= 1024;
+    for (char c : t) printable = printable && c > ' ' && c < 0x7f;
+    if (!printable) {
+      err << kPrefix
+          << "--admin-token: expected 1..1024 printable characters without "
+             "spaces\n";
+      return 2;
+    }
+  } else if (!IsLoopbackHost(listen->host)) {
+    err << kPrefix << "warning: --listen " << options.listen
+        << " is not a loopback address: the admin API (/__hooksim/: reset "
+           "the journal, replace the behaviour) is open to every host that "
+           "can reach it; give --admin-token TOKEN (or HOOKSIM_ADMIN_TOKEN) "
+           "to require it\n";
   }
   const int sources = options.behavior.has_value() +
                       options.behavior_file.has_value() +
@@ -267,6 +300,7 @@ int RunReceiverCommand(const ReceiverCommandOptions& options, std::ostream& out,
     hopts.port = i == 0 ? listen->port : 0;
     hopts.time_scale = options.time_scale;
     hopts.max_body_bytes = options.max_body_bytes;
+    hopts.admin_token = options.admin_token.value_or("");
     s.server = std::make_unique<HttpReceiverServer>(*s.receiver, hopts);
     if (Status status = s.server->Start()) {
       err << kPrefix << "--listen " << options.listen

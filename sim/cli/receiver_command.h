@@ -12,6 +12,9 @@
 // Output: one line per receiver once all are listening (stdout, flushed):
 //   receiver NAME  http://HOST:PORT/hook  admin http://HOST:PORT/__hooksim/
 // and, after the stop signal, one summary line per receiver.
+// A --listen host that is not loopback (IsLoopbackHost) without
+// --admin-token prints a warning on `err` first: anyone who can reach the
+// port can reset the journal and replace the behaviour.
 // Exit codes: 0 after a clean stop; 2 for bad input (bad --listen, port in
 // use, bad behaviour, unreadable or malformed file, bad number, a body
 // limit out of range), with a
@@ -50,7 +53,14 @@ struct ReceiverCommandOptions {
   size_t max_body_bytes = 8 << 20;           // 1..kMaxBodyBytesLimit.
   // --contract NAME|FILE: the stats' judgement (admin_api.h).
   std::optional<std::string> contract;
+  // Required as "Authorization: Bearer TOKEN" on /__hooksim/ when set
+  // (not empty, at most 1024 printable bytes).
+  std::optional<std::string> admin_token;
 };
+
+// True for an address only this machine can reach: 127.0.0.0/8, ::1,
+// "localhost" (--listen's host, unresolved).
+bool IsLoopbackHost(std::string_view host);
 
 struct ListenAddress {
   std::string host;

@@ -1,12 +1,19 @@
 #include "sim/cli/run_command.h"
 
+#include <unistd.h>
+
 #include <algorithm>
+#include <ctime>
 #include <filesystem>
 #include <fstream>
+#include <optional>
+#include <utility>
 #include <sstream>
 
 #include "sim/contract/contract_file.h"
 #include "sim/judge/verifier.h"
+#include "sim/os/interrupt_watcher.h"
+#include "sim/report/html_report.h"
 #include "sim/report/report.h"
 #include "sim/scenario/scenario.h"
 #include "sim/world/runner.h"
@@ -19,6 +26,38 @@ constexpr size_t kMaxScenarioFiles = 10'000;
 bool EndsWith(const std::string& s, const std::string& suffix) {
   return s.size() >= suffix.size() &&
          s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+std::string IsoNowUtc() {
+  const std::time_t now = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&now, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+std::string HostName() {
+  char buf[256] = {};
+  if (gethostname(buf, sizeof(buf) - 1) != 0) return "";
+  return buf;
+}
+
+// Whether `path` can be written, checked before a run so a long run does
+// not end with "cannot write": a missing file is created and removed
+// again, an existing one opened for appending (its content is kept).
+Status CheckWritable(const std::string& path) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  const fs::file_status st = fs::status(path, ec);
+  if (fs::is_directory(st)) return Error{"is a directory", "", path};
+  const bool existed = fs::exists(st);
+  {
+    std::ofstream probe(path, std::ios::binary | std::ios::app);
+    if (!probe) return Error{"cannot open for writing", "", path};
+  }
+  if (!existed) fs::remove(path, ec);
+  return std::nullopt;
 }
 
 Status WriteFile(const std::string& path, const std::string& text) {
@@ -104,6 +143,46 @@ int RunRunCommand(const RunCommandOptions& options, std::ostream& out,
       }
     }
   }
+  if (options.world == World::kHttp) {
+    // A scaled timeout below a loopback round trip under load makes
+    // timeouts the receiver never caused, blamed on the sender.
+    for (const Scenario& scenario : scenarios) {
+      const double wall_ms =
+          ToMillis(scenario.retry.timeout) * options.time_scale;
+      if (wall_ms < kMinScaledTimeoutMs) {
+        const double floor_scale =
+            kMinScaledTimeoutMs / static_cast<double>(ToMillis(scenario.retry.timeout));
+        err << "hooksim run: --time-scale " << options.time_scale << ": "
+            << scenario.name << "'s " << ToMillis(scenario.retry.timeout)
+            << " ms timeout becomes " << wall_ms
+            << " ms of wall time, below the floor of " << kMinScaledTimeoutMs
+            << " ms (a loopback round trip under load can take longer, and the "
+               "sender would be blamed for timeouts it did not cause); use "
+               "--time-scale "
+            << floor_scale << " or more\n";
+        return 2;
+      }
+    }
+  }
+  for (const auto& [path, flag] :
+       {std::pair{&options.report_json, "--report-json"},
+        std::pair{&options.junit, "--junit"},
+        std::pair{&options.report_html, "--report-html"}}) {
+    if (path->empty()) continue;
+    if (Status s = CheckWritable(*path)) {
+      err << "hooksim run: " << flag << ": " << s->ToString() << "\n";
+      return 2;
+    }
+  }
+  // Over HTTP a run takes wall time: Ctrl-C and SIGTERM stop it, and what
+  // finished is still reported.
+  RunStop own_stop;
+  RunStop* stop = options.stop ? options.stop : &own_stop;
+  std::optional<InterruptWatcher> watcher;
+  if (options.world == World::kHttp && options.handle_interrupt) {
+    watcher.emplace([stop] { stop->Stop(); },
+                    InterruptWatcherOptions{.sigterm = true});
+  }
 
   // One validator (schemas parsed once) for every scenario of the run.
   Result<std::shared_ptr<const PayloadValidator>> validator =
@@ -113,12 +192,16 @@ int RunRunCommand(const RunCommandOptions& options, std::ostream& out,
     return 2;
   }
   std::vector<ScenarioOutcome> outcomes;
+  const RunHtmlOptions html_options{.command = options.command};
+  std::vector<RunPicture> pictures;  // Only with --report-html.
   for (const Scenario& scenario : scenarios) {
     RunOptions ropts;
     ropts.seed = options.seed;
     ropts.validator = *validator;
     ropts.world = options.world;
     ropts.time_scale = options.time_scale;
+    ropts.stop = stop;
+    if (stop->stopped()) break;
     if (options.world == World::kHttp) {
       const double wall_s =
           ToMillis(LongestRunTime(scenario)) / 1000.0 * options.time_scale;
@@ -137,7 +220,9 @@ int RunRunCommand(const RunCommandOptions& options, std::ostream& out,
         out << "  " << line << "\n";
       };
     }
+    const std::string started_at = IsoNowUtc();
     Result<std::unique_ptr<RunResult>> run = RunScenario(scenario, ropts);
+    if (stop->stopped()) break;  // Abandoned half way: not judged.
     if (!run.ok()) {
       err << "hooksim run: " << scenario.file << ": " << run.error().ToString()
           << "\n";
@@ -154,17 +239,32 @@ int RunRunCommand(const RunCommandOptions& options, std::ostream& out,
     o.virtual_ms = ToMillis((*run)->ended_at);
     o.mode = std::string(WorldName((*run)->world));
     o.time_scale = (*run)->time_scale;
+    o.started_at = started_at;
+    o.hostname = HostName();
     out << FormatScenarioLine(o) << "\n";
     PrintFailureDetails(o, out);
     out.flush();
+    if (!options.report_html.empty()) {
+      pictures.push_back(CollectRunPicture((*run)->Record(), o, html_options));
+    }
     outcomes.push_back(std::move(o));
   }
 
+  const bool interrupted = stop->stopped();
+  const int interrupt_code =
+      watcher && watcher->exit_code() != 0 ? watcher->exit_code() : 130;
+  watcher.reset();
   size_t passed = 0;
   for (const ScenarioOutcome& o : outcomes) passed += o.verdict.passed();
   out << outcomes.size() << " scenario" << (outcomes.size() == 1 ? "" : "s")
       << ": " << passed << " passed, " << (outcomes.size() - passed)
-      << " failed\n";
+      << " failed";
+  if (interrupted) {
+    out << " (interrupted: " << outcomes.size() << " of " << scenarios.size()
+        << " finished)";
+  }
+  out << "\n";
+  out.flush();
 
   if (!options.report_json.empty()) {
     if (Status s = WriteFile(options.report_json,
@@ -180,6 +280,24 @@ int RunRunCommand(const RunCommandOptions& options, std::ostream& out,
       err << "hooksim run: --junit: " << s->ToString() << "\n";
       return 2;
     }
+  }
+  if (!options.report_html.empty()) {
+    if (Status s = WriteFile(options.report_html,
+                             RenderRunHtml(pictures, html_options))) {
+      err << "hooksim run: --report-html: " << s->ToString() << "\n";
+      return 2;
+    }
+  }
+  if (interrupted) {
+    err << "hooksim run: interrupted: " << outcomes.size() << " of "
+        << scenarios.size() << " scenario" << (scenarios.size() == 1 ? "" : "s")
+        << " finished; the one in progress was abandoned";
+    if (!options.report_json.empty() || !options.junit.empty() ||
+        !options.report_html.empty()) {
+      err << "; the reports hold the finished ones";
+    }
+    err << "\n";
+    return interrupt_code;
   }
   return passed == outcomes.size() ? 0 : 1;
 }

@@ -103,6 +103,15 @@ int Validate(std::istream& in, const std::string& source_name,
     err << "hooksim validate: " << source_name << ": could not read input\n";
     return 2;
   }
+  // JSON text never holds a NUL byte: such input is binary (an
+  // executable, an image, a compressed file), not payloads; one line for
+  // it, not one parse error per stretch of bytes.
+  if (const size_t nul = text.find('\0'); nul != std::string::npos) {
+    err << "hooksim validate: " << source_name
+        << ": not a text file (a NUL byte at offset " << nul
+        << "); give JSON payloads, one per line or one document\n";
+    return 2;
+  }
   const std::vector<Payload> payloads = SplitPayloads(text);
   if (payloads.empty()) {
     err << "hooksim validate: " << source_name

@@ -1,6 +1,9 @@
 #include "sim/cli/worker_command.h"
 
+#include <signal.h>
 #include <unistd.h>
+
+#include <atomic>
 
 #include <chrono>
 #include <cstdio>
@@ -33,7 +36,22 @@ DurableRunOptions ToRunOptions(const DeliverOptions& options,
   run.trace = options.trace;
   run.progress = !options.trace && IsTerminal(out);
   run.handle_signals = options.handle_interrupt;
+  run.lease = options.lease;
   return run;
+}
+
+// Runners wait for a busy database as long as it takes (until a second
+// signal sets `abort`); they never create a state.
+StoreOptions RunnerStoreOptions(std::atomic<bool>* abort) {
+  StoreOptions o;
+  o.create = false;
+  o.busy_timeout = Duration::max();
+  o.abort = abort;
+  return o;
+}
+
+const char* SignalName(int signal) {
+  return signal == SIGTERM ? "SIGTERM" : "SIGINT";
 }
 
 std::string Plural(int64_t n, const char* one, const char* many) {
@@ -52,12 +70,15 @@ DeliveryCounts PrintSummary(
     out << h.id << "  " << HookStateName(h.state)
         << "  delivered=" << c.delivered << " gave_up=" << c.gave_up
         << " held=" << c.held << " cancelled=" << c.cancelled
-        << " pending=" << c.pending << "  " << h.url << "\n";
+        << " pending=" << c.pending;
+    if (c.failed > 0) out << " failed=" << c.failed;
+    out << "  " << h.url << "\n";
     total.delivered += c.delivered;
     total.gave_up += c.gave_up;
     total.held += c.held;
     total.cancelled += c.cancelled;
     total.pending += c.pending;
+    total.failed += c.failed;
   }
   return total;
 }
@@ -65,23 +86,35 @@ DeliveryCounts PrintSummary(
 void PrintTotal(const DeliveryCounts& t, uint64_t attempts, double wall_s,
                 std::ostream& out) {
   const int64_t all =
-      t.delivered + t.gave_up + t.held + t.cancelled + t.pending;
+      t.delivered + t.gave_up + t.held + t.cancelled + t.pending + t.failed;
   char wall[32];
   std::snprintf(wall, sizeof(wall), "%.3f", wall_s);
   out << Plural(all, "delivery", "deliveries") << ": " << t.delivered
       << " delivered, " << t.gave_up << " gave_up, " << t.held << " held, "
-      << t.cancelled << " cancelled, " << t.pending << " pending; " << attempts
-      << " attempts in " << wall << " s\n";
+      << t.cancelled << " cancelled, " << t.pending << " pending";
+  if (t.failed > 0) out << ", " << t.failed << " failed";
+  out << "; " << attempts << " attempts in " << wall << " s\n";
 }
 
 int FinishRun(const DurableRunSummary& summary, const DeliveryCounts& total,
               const std::string& path, std::ostream& err) {
   if (summary.interrupted) {
-    err << "hooksim deliver: interrupted: "
-        << Plural(total.pending, "delivery", "deliveries")
+    err << "hooksim deliver: "
+        << (summary.signal == SIGTERM ? "terminated (SIGTERM)" : "interrupted")
+        << ": " << Plural(total.pending, "delivery", "deliveries")
         << " still pending in " << path
-        << " (hooksim deliver --resume continues them)\n";
-    return kInterruptedExitCode;
+        << " (hooksim deliver --resume continues them)";
+    if (summary.abandoned > 0) {
+      err << "; stopped at once: "
+          << Plural(static_cast<int64_t>(summary.abandoned), "attempt",
+                    "attempts")
+          << " in flight abandoned (they count as made)";
+    }
+    err << "\n";
+    if (summary.error) {
+      err << "hooksim deliver: " << summary.error->ToString() << "\n";
+    }
+    return 128 + summary.signal;
   }
   if (summary.error) {
     err << "hooksim deliver: " << summary.error->ToString() << "\n";
@@ -92,7 +125,8 @@ int FinishRun(const DurableRunSummary& summary, const DeliveryCounts& total,
         << Plural(total.pending, "delivery", "deliveries")
         << " still pending in " << path << "\n";
   }
-  return total.gave_up == 0 && total.pending == 0 ? 0 : 1;
+  return total.gave_up == 0 && total.pending == 0 && total.failed == 0 ? 0
+                                                                       : 1;
 }
 
 }  // namespace
@@ -123,7 +157,9 @@ Result<WorkerOptions> ParseWorkerFlags(const WorkerFlags& flags) {
 int RunStoreDeliver(const DeliverOptions& options, std::ostream& out,
                     std::ostream& err) {
   const std::string path = ResolveStatePath(options.state);
-  Result<std::unique_ptr<StateStore>> opened = StateStore::Open(path);
+  std::atomic<bool> abort{false};
+  Result<std::unique_ptr<StateStore>> opened =
+      StateStore::Open(path, RunnerStoreOptions(&abort));
   if (!opened.ok()) {
     err << "hooksim deliver: --state: " << opened.error().ToString() << "\n";
     return 2;
@@ -131,9 +167,16 @@ int RunStoreDeliver(const DeliverOptions& options, std::ostream& out,
   StateStore& store = **opened;
   const auto wall_start = std::chrono::steady_clock::now();
   DurableRunOptions run = ToRunOptions(options, out);
+  run.abort = &abort;
 
-  std::optional<std::pair<int64_t, int64_t>> batch;
+  std::optional<std::string> batch;
   if (options.resume) {
+    Result<int64_t> max_seq = store.MaxSeq();
+    if (!max_seq.ok()) {
+      err << "hooksim deliver: " << max_seq.error().ToString() << "\n";
+      return 1;
+    }
+    run.scope.max_seq = *max_seq;
     out << "resuming the pending deliveries in " << path << " (seed "
         << options.seed << ")\n";
   } else {
@@ -171,8 +214,8 @@ int RunStoreDeliver(const DeliverOptions& options, std::ostream& out,
         << " (" << paused << " paused: held) from " << path << " (seed "
         << options.seed << ")\n";
     out.flush();
-    batch = std::make_pair(enqueued->first_event, enqueued->last_event);
-    run.events = batch;
+    batch = enqueued->batch;
+    run.scope.batch = batch;
   }
 
   const DurableRunSummary summary = RunDurableDeliveries(store, run, out);
@@ -188,7 +231,7 @@ int RunStoreDeliver(const DeliverOptions& options, std::ostream& out,
   if (batch) {
     // The batch's own record, whoever delivered it.
     Result<std::map<std::string, DeliveryCounts>> counts =
-        store.CountByHook(batch->first, batch->second);
+        store.CountBatch(*batch);
     if (!counts.ok()) {
       err << "hooksim deliver: " << counts.error().ToString() << "\n";
       return 1;
@@ -206,7 +249,9 @@ int RunStoreDeliver(const DeliverOptions& options, std::ostream& out,
 int RunWorker(const WorkerOptions& options, std::ostream& out,
               std::ostream& err) {
   const std::string path = ResolveStatePath(options.deliver.state);
-  Result<std::unique_ptr<StateStore>> opened = StateStore::Open(path);
+  std::atomic<bool> abort{false};
+  Result<std::unique_ptr<StateStore>> opened =
+      StateStore::Open(path, RunnerStoreOptions(&abort));
   if (!opened.ok()) {
     err << "hooksim worker: --state: " << opened.error().ToString() << "\n";
     return 2;
@@ -215,8 +260,8 @@ int RunWorker(const WorkerOptions& options, std::ostream& out,
   const auto wall_start = std::chrono::steady_clock::now();
   DurableRunOptions run = ToRunOptions(options.deliver, out);
   run.keep_running = true;
-  run.sigterm = true;
   run.poll_interval = options.poll;
+  run.abort = &abort;
   out << "worker: delivering from " << path
       << " until SIGINT or SIGTERM (poll every " << ToMillis(options.poll)
       << " ms, seed " << options.deliver.seed << ")" << std::endl;
@@ -235,6 +280,14 @@ int RunWorker(const WorkerOptions& options, std::ostream& out,
   if (summary.error) {
     err << "hooksim worker: " << summary.error->ToString() << "\n";
     return 1;
+  }
+  if (summary.interrupted && summary.abandoned > 0) {
+    err << "hooksim worker: stopped at once by a second signal ("
+        << SignalName(summary.signal) << "): "
+        << Plural(static_cast<int64_t>(summary.abandoned), "attempt",
+                  "attempts")
+        << " in flight abandoned (they count as made)\n";
+    return 128 + summary.signal;
   }
   return 0;
 }

@@ -57,14 +57,17 @@ std::string_view AttemptErrorName(AttemptError error) {
       return "empty_reply";
     case AttemptError::kMalformed:
       return "malformed";
+    case AttemptError::kDns:
+      return "dns";
   }
   return "unknown";
 }
 
 std::optional<AttemptError> ParseAttemptError(std::string_view name) {
-  for (AttemptError e : {AttemptError::kNone, AttemptError::kTimeout,
-                         AttemptError::kRefused, AttemptError::kReset,
-                         AttemptError::kEmptyReply, AttemptError::kMalformed}) {
+  for (AttemptError e :
+       {AttemptError::kNone, AttemptError::kTimeout, AttemptError::kRefused,
+        AttemptError::kReset, AttemptError::kEmptyReply,
+        AttemptError::kMalformed, AttemptError::kDns}) {
     if (AttemptErrorName(e) == name) return e;
   }
   return std::nullopt;

@@ -49,7 +49,9 @@ enum class AttemptError {
   kReset,       // The connection was reset.
   kEmptyReply,  // The connection closed with no answer at all.
   kMalformed,   // Bytes came back, but not an HTTP answer.
+  kDns,         // The URL's host name does not resolve.
 };
+inline constexpr size_t kAttemptErrorKinds = 7;  // kNone .. kDns.
 
 // "timeout", "refused", ... ("none" for kNone).
 std::string_view AttemptErrorName(AttemptError error);

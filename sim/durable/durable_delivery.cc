@@ -19,17 +19,25 @@
 namespace hooksim {
 namespace {
 
-// An engine that has handled this many deliveries and has none open is
-// replaced by a fresh one, so a long-running worker's memory stays flat.
-constexpr size_t kEngineRecycleAt = 200'000;
+// Claims reach this far ahead; a retry due later is handed back.
+constexpr Duration kMinHorizon = std::chrono::seconds(5);
+// Past the attempt timeout, how long a drain waits for attempts in flight.
+constexpr Duration kDrainSlack = std::chrono::seconds(2);
 
 class Runner {
  public:
-  Runner(StateStore& store, const DurableRunOptions& options, std::ostream& out)
+  Runner(DeliveryStore& store, const DurableRunOptions& options,
+         std::ostream& out)
       : store_(store),
         options_(options),
         out_(out),
         owner_(NewOwnerToken()),
+        lease_ms_(std::max<int64_t>(1, ToMillis(options.lease))),
+        horizon_(std::max(kMinHorizon, options.poll_interval)),
+        max_open_(std::clamp<size_t>(
+            static_cast<size_t>(std::max<int64_t>(1, options.concurrency)) *
+                32,
+            256, kMaxOpenDeliveries)),
         transport_(clock_, HttpTransportOptions{.workers = static_cast<size_t>(
                                                     options.concurrency)}) {}
 
@@ -41,6 +49,10 @@ class Runner {
     engine_options.policy.jitter = options_.jitter;
     engine_options.policy.timeout = options_.timeout;
     engine_options.keep_attempt_log = false;
+    engine_options.retain_ended = false;  // Slots are reused: bounded.
+    // As many attempts in flight as the transport has connections: an
+    // attempt started is written at once, never queued in the transport.
+    engine_options.max_in_flight = static_cast<size_t>(options_.concurrency);
     // webhook-timestamp: the clock's zero in Unix time.
     engine_options.unix_origin =
         UnixTimeNow() - clock_.Now().time_since_epoch();
@@ -48,28 +60,53 @@ class Runner {
       summary_.error = MakeError("retry policy " + s->ToString());
       return std::move(summary_);
     }
-    engine_options_ = engine_options;
-    NewEngine();
+    engine_ =
+        std::make_unique<DeliveryEngine>(clock_, transport_, engine_options);
+    engine_->SetAttemptGate(
+        [this](const Delivery& d, uint32_t) { return Gate(d); });
+    engine_->SetRetryHook([this](const Delivery&, Duration delay) {
+      hand_back_ = draining_ || delay > horizon_;
+      return !hand_back_;
+    });
+    engine_->SetAttemptObserver(
+        [this](const AttemptRecord& record) { OnAttemptEnded(record); });
+
+    // Signals reach the loop thread as external work: the first drains,
+    // the second stops at once.
+    clock_.BeginExternalWork();
     std::optional<InterruptWatcher> watcher;
     if (options_.handle_signals) {
-      watcher.emplace([this] { clock_.Stop(); },
-                      InterruptWatcherOptions{.sigterm = options_.sigterm});
+      InterruptWatcherOptions w;
+      w.sigterm = true;
+      w.on_repeat = [this] {
+        if (options_.abort) options_.abort->store(true);
+        clock_.Stop();
+      };
+      watcher.emplace(
+          [this] {
+            clock_.CompleteExternalWork([this] { BeginDrain(true); });
+          },
+          std::move(w));
     }
     clock_.ScheduleAfter(Duration::zero(), [this] { Poll(); });
+    ScheduleRenewal();
     RealRunLimits limits;
-    if (options_.keep_running)
-      limits.wall_limit = std::chrono::hours(24 * 3650);
+    if (options_.keep_running) limits.wall_limit = std::chrono::hours(24 * 3650);
     const Status run = clock_.Run(limits);
-    // Attempts in flight are abandoned here: recorded as started, not
-    // ended; the next runner counts them.
+    // Attempts still in flight are abandoned here: recorded as started,
+    // not ended; the next runner counts them.
+    summary_.abandoned = engine_->in_flight();
     transport_.Shutdown();
-    summary_.interrupted = watcher && watcher->interrupted();
+    if (watcher) {
+      summary_.interrupted = watcher->interrupted();
+      summary_.signal = watcher->signal();
+    }
     watcher.reset();
     if (run && !summary_.error) summary_.error = run;
     if (Status s = store_.Release(owner_); s && !summary_.error) {
       summary_.error = s;
     }
-    // Whatever is still open stays pending in the store.
+    // Whatever it still held stays pending in the store.
     for (const auto& [id, hook] : open_) ++summary_.by_hook[hook].pending;
     if (options_.progress && progress_shown_) out_ << "\n";
     out_.flush();
@@ -77,37 +114,71 @@ class Runner {
   }
 
  private:
-  void NewEngine() {
-    engine_ =
-        std::make_unique<DeliveryEngine>(clock_, transport_, engine_options_);
-    hook_index_.clear();
-    event_index_.clear();
-    engine_->SetAttemptGate(
-        [this](const Delivery& d, uint32_t) { return Gate(d); });
-    engine_->SetAttemptObserver(
-        [this](const AttemptRecord& record) { OnAttemptEnded(record); });
-  }
-
-  void Fail(Error error) {
-    if (!summary_.error) summary_.error = std::move(error);
+  void Finish() {
+    finished_ = true;
     clock_.Stop();
   }
 
-  void Poll() {
-    if (summary_.error) return;
-    if (engine_->open_deliveries() == 0 &&
-        engine_->deliveries().size() >= kEngineRecycleAt) {
-      NewEngine();
+  // A store error: record it, then drain (outcomes of attempts in flight
+  // are still recorded where the store can).
+  void StorageFailure(Error error) {
+    if (!summary_.error) summary_.error = std::move(error);
+    BeginDrain(false);
+  }
+
+  void BeginDrain(bool by_signal) {
+    if (draining_ || finished_) return;
+    draining_ = true;
+    const size_t in_flight = engine_->in_flight();
+    if (by_signal) {
+      out_ << (options_.progress && progress_shown_ ? "\n" : "")
+           << "stopping: no new attempts; waiting for " << in_flight
+           << (in_flight == 1 ? " attempt" : " attempts")
+           << " in flight (a second signal stops at once)\n";
+      out_.flush();
     }
-    const size_t open = engine_->open_deliveries();
+    if (in_flight == 0) return Finish();
+    clock_.ScheduleAfter(options_.timeout + kDrainSlack, [this] {
+      if (!finished_) Finish();
+    });
+  }
+
+  void ScheduleRenewal() {
+    clock_.ScheduleAfter(Millis(std::max<int64_t>(1, lease_ms_ / 3)), [this] {
+      if (finished_) return;
+      Result<int64_t> n = store_.RenewLeases(owner_, WallNowMs(), lease_ms_);
+      if (!n.ok()) return StorageFailure(n.error());
+      ScheduleRenewal();
+    });
+  }
+
+  // At most one poll is pending; a sooner request replaces a later one.
+  void SchedulePoll(Duration delay) {
+    const auto due = std::chrono::steady_clock::now() + delay;
+    if (poll_pending_ && poll_due_ <= due) return;
+    poll_pending_ = true;
+    poll_due_ = due;
+    const uint64_t token = ++poll_token_;
+    clock_.ScheduleAfter(delay, [this, token] {
+      if (token == poll_token_) Poll();
+    });
+  }
+
+  void Poll() {
+    poll_pending_ = false;
+    if (draining_ || finished_) return;
+    const int64_t now_ms = WallNowMs();
     size_t claimed = 0;
-    if (open < kMaxOpenDeliveries) {
+    size_t limit = 0;
+    if (open_.size() < max_open_) {
       ClaimOptions claim;
-      claim.events = options_.events;
-      claim.limit = std::min(kMaxClaimBatch, kMaxOpenDeliveries - open);
-      const int64_t now_ms = WallNowMs();
+      claim.scope = options_.scope;
+      limit = std::min(kMaxClaimBatch, max_open_ - open_.size());
+      claim.limit = limit;
+      claim.due_by_ms = now_ms + ToMillis(horizon_);
+      claim.lease_ms = lease_ms_;
       Result<ClaimResult> result = store_.Claim(owner_, claim, now_ms);
-      if (!result.ok()) return Fail(result.error());
+      if (!result.ok()) return StorageFailure(result.error());
       for (const ClaimedDelivery& d : result->gave_up) {
         ++summary_.by_hook[d.hook_id].gave_up;
         if (options_.trace) {
@@ -115,29 +186,39 @@ class Runner {
                << " attempts started before a stop  -> gave_up\n";
         }
       }
+      for (const ClaimedDelivery& d : result->failed) {
+        ++summary_.by_hook[d.hook_id].failed;
+        out_ << d.id << "  hook=" << d.hook_id
+             << "  stored body does not match its checksum: not sent  -> "
+                "failed\n";
+      }
       for (ClaimedDelivery& d : result->deliveries) {
-        if (Status s = Restore(std::move(d), now_ms)) return Fail(*s);
+        if (Status s = Restore(std::move(d), now_ms)) {
+          return StorageFailure(*s);
+        }
         ++claimed;
       }
       claimed_total_ += claimed;
     }
-    // Without keep_running: stop polling once nothing is open and nothing
-    // more was found (for a batch: once no delivery of it is pending, as
-    // another runner may hold some).
-    bool more =
-        options_.keep_running || engine_->open_deliveries() > 0 || claimed > 0;
-    if (!more && options_.events) {
-      Result<std::map<std::string, DeliveryCounts>> counts =
-          store_.CountByHook(options_.events->first, options_.events->second);
-      if (!counts.ok()) return Fail(counts.error());
-      for (const auto& [hook, c] : *counts) more = more || c.pending > 0;
+    backlog_ = limit > 0 && claimed == limit;
+    if (!options_.keep_running && open_.empty() && claimed == 0) {
+      Result<PendingInfo> pending =
+          store_.Pending(owner_, options_.scope, now_ms);
+      if (!pending.ok()) return StorageFailure(pending.error());
+      if (pending->pending == 0) return Finish();
+      if (pending->leased_by_others > 0 && !waiting_shown_) {
+        waiting_shown_ = true;
+        out_ << "waiting for " << pending->leased_by_others
+             << " pending deliveries another runner holds (its lease ends in "
+             << std::max<int64_t>(0, pending->next_lease_end_ms - now_ms) /
+                    1000
+             << " s unless renewed)\n";
+        out_.flush();
+      }
     }
-    if (more) {
-      clock_.ScheduleAfter(claimed > 0 && !options_.keep_running
-                               ? Duration::zero()
-                               : options_.poll_interval,
-                           [this] { Poll(); });
-    }
+    SchedulePoll(claimed > 0 && !backlog_ && !options_.keep_running
+                     ? Duration::zero()
+                     : options_.poll_interval);
   }
 
   Status Restore(ClaimedDelivery d, int64_t now_ms) {
@@ -147,55 +228,65 @@ class Runner {
           engine_->AddHook(Hook{d.hook_id, d.url, true, d.secret});
       hook = hook_index_.emplace(d.hook_id, index).first;
     }
-    auto event = event_index_.find(d.event_id);
-    if (event == event_index_.end()) {
-      const uint32_t index =
-          engine_->RecordEvent(std::move(d.event_type), std::move(d.body));
-      event = event_index_.emplace(d.event_id, index).first;
-    }
     RestoredDelivery restored;
     restored.id = d.id;
     restored.hook = hook->second;
-    restored.event = event->second;
+    restored.event =
+        engine_->RecordEvent(std::move(d.event_type), std::move(d.body));
     restored.attempts_made = d.attempts_started;
     restored.delay = Millis(std::max<int64_t>(0, d.next_at_ms - now_ms));
     Result<uint32_t> index = engine_->RestoreDelivery(std::move(restored));
     if (!index.ok()) return index.error();
     open_[d.id] = d.hook_id;
+    summary_.peak_open = std::max(summary_.peak_open, open_.size());
     return std::nullopt;
   }
 
+  // A delivery left this runner (ended, handed back, held, ...).
+  void Left(const std::string& id) {
+    open_.erase(id);
+    if (backlog_ && !draining_ && open_.size() <= max_open_ / 2) {
+      SchedulePoll(Duration::zero());
+    }
+  }
+
   bool Gate(const Delivery& d) {
-    if (summary_.error) return false;
-    Result<AttemptGate> gate =
-        store_.BeginAttempt(owner_, d.id, d.attempts + 1, WallNowMs());
+    // Draining: the row stays held until Release, then pending.
+    if (draining_ || finished_) return false;
+    Result<AttemptGate> gate = store_.BeginAttempt(
+        owner_, d.id, d.attempts + 1, WallNowMs(), lease_ms_);
     if (!gate.ok()) {
-      Fail(gate.error());
+      StorageFailure(gate.error());
       return false;
     }
     if (*gate == AttemptGate::kStart) return true;
-    const std::string& hook = engine_->hooks()[d.hook].id;
-    if (*gate == AttemptGate::kHeld) {
-      ++summary_.by_hook[hook].held;
-    } else {
-      ++summary_.by_hook[hook].cancelled;
+    const std::string hook = engine_->hooks()[d.hook].id;
+    const char* what = "";
+    switch (*gate) {
+      case AttemptGate::kHeld:
+        ++summary_.by_hook[hook].held;
+        what = "held: hook paused";
+        break;
+      case AttemptGate::kCancelled:
+        ++summary_.by_hook[hook].cancelled;
+        what = "cancelled: hook removed";
+        break;
+      default:
+        what = "dropped: another runner holds it now";
+        break;
     }
-    if (options_.trace) {
-      out_ << d.id << "  hook=" << hook << "  "
-           << (*gate == AttemptGate::kHeld ? "held: hook paused"
-                                           : "dropped: hook removed")
-           << "\n";
-    }
-    open_.erase(d.id);
+    if (options_.trace) out_ << d.id << "  hook=" << hook << "  " << what << "\n";
+    Left(d.id);
     return false;
   }
 
   void OnAttemptEnded(const AttemptRecord& record) {
     ++summary_.attempts;
     const Delivery& d = engine_->deliveries()[record.delivery];
-    const std::string& hook = engine_->hooks()[d.hook].id;
+    const std::string hook = engine_->hooks()[d.hook].id;
+    const std::string id = d.id;
     AttemptEnd end;
-    end.delivery_id = d.id;
+    end.delivery_id = id;
     end.attempt = record.attempt;
     end.ended_ms = WallNowMs();
     end.result = DescribeAttemptResult(record.result);
@@ -204,19 +295,30 @@ class Runner {
     if (record.next_at) {
       end.next_at_ms += ToMillis(*record.next_at - clock_.Now());
     }
-    if (Status s = store_.EndAttempt(owner_, end)) return Fail(*s);
-    if (d.state == DeliveryState::kDelivered) {
-      ++summary_.by_hook[hook].delivered;
-      open_.erase(d.id);
-    } else if (d.state == DeliveryState::kGaveUp) {
-      ++summary_.by_hook[hook].gave_up;
-      open_.erase(d.id);
+    const bool handed_back = d.state == DeliveryState::kPending && hand_back_;
+    end.release = handed_back;
+    hand_back_ = false;
+    Result<bool> stored = store_.EndAttempt(owner_, end);
+    if (!stored.ok()) {
+      // The outcome is lost, as in a crash: the attempt still counts.
+      StorageFailure(stored.error());
     }
     if (options_.trace) {
       out_ << FormatAttemptLine(*engine_, record) << "\n";
       out_.flush();
     }
+    if (d.state == DeliveryState::kDelivered) {
+      ++summary_.by_hook[hook].delivered;
+      Left(id);
+    } else if (d.state == DeliveryState::kGaveUp) {
+      ++summary_.by_hook[hook].gave_up;
+      Left(id);
+    } else if (handed_back) {
+      Left(id);
+    }
     if (options_.progress) ShowProgress();
+    // (This attempt no longer counts in flight here.)
+    if (draining_ && engine_->in_flight() == 0) Finish();
   }
 
   void ShowProgress() {
@@ -238,19 +340,29 @@ class Runner {
     out_.flush();
   }
 
-  StateStore& store_;
+  DeliveryStore& store_;
   const DurableRunOptions& options_;
   std::ostream& out_;
   const std::string owner_;
+  const int64_t lease_ms_;
+  const Duration horizon_;
+  const size_t max_open_;
   RealClock clock_;
   HttpTransport transport_;
-  EngineOptions engine_options_;
   std::unique_ptr<DeliveryEngine> engine_;
   std::unordered_map<std::string, uint32_t> hook_index_;
-  std::unordered_map<int64_t, uint32_t> event_index_;
-  std::map<std::string, std::string> open_;  // Delivery id -> hook id.
+  // Deliveries this runner holds: id -> hook id. At most max_open_.
+  std::unordered_map<std::string, std::string> open_;
   DurableRunSummary summary_;
   uint64_t claimed_total_ = 0;
+  bool draining_ = false;
+  bool finished_ = false;
+  bool hand_back_ = false;  // Set by the retry hook for the observer.
+  bool backlog_ = false;    // The last claim was full: more may wait.
+  bool waiting_shown_ = false;
+  bool poll_pending_ = false;
+  std::chrono::steady_clock::time_point poll_due_{};
+  uint64_t poll_token_ = 0;
   bool progress_shown_ = false;
   std::chrono::steady_clock::time_point last_progress_{};
 };
@@ -263,7 +375,7 @@ int64_t WallNowMs() {
       .count();
 }
 
-DurableRunSummary RunDurableDeliveries(StateStore& store,
+DurableRunSummary RunDurableDeliveries(DeliveryStore& store,
                                        const DurableRunOptions& options,
                                        std::ostream& out) {
   Runner runner(store, options, out);

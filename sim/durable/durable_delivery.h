@@ -1,32 +1,42 @@
 // Durable delivery: the DeliveryEngine on real sockets (RealClock +
-// HttpTransport), fed from and recorded into a StateStore, so deliveries
-// survive the process being killed.
+// HttpTransport), fed from and recorded into a DeliveryStore by its lease
+// protocol (state_store.h), so deliveries survive the process being killed
+// and several runners can share one store.
 //
-// The runner claims pending deliveries of active hooks (state_store.h) and
-// hands them to the engine with their stored id, the attempts already
-// started, and the time their next attempt is due (stored as wall-clock
-// time: an overdue one starts at once). Before each attempt, the engine's
-// attempt gate records it as started in the store (so an attempt whose
-// outcome a crash loses still counts toward the six); if the hook was
-// paused meanwhile, the delivery becomes held instead and nothing is sent;
-// if it was removed, the delivery stays cancelled. Each attempt's end and
-// the delivery's new state are recorded as the attempt ends.
+// The runner claims pending deliveries of active hooks due within
+// max(5 s, poll_interval) under a lease (`lease`, renewed every lease / 3
+// while it runs) and hands them to the engine with their stored id, the
+// attempts already made, and the time their next attempt is due (stored as
+// wall-clock time: an overdue one starts at once). At most `concurrency`
+// attempts are in flight, as many as the transport has connections, so an
+// attempt the engine starts takes a connection at once: its gate then
+// records it as started in the store, just before its first byte is
+// written, and only if the hook is still active and the row still the
+// runner's (a paused hook holds the delivery, a removed one cancels it,
+// both without sending). It is then signed (webhook-timestamp is the send
+// time) and written. Due attempts waiting for a connection are not
+// attempts: nothing about them is recorded. Each attempt's end and the
+// delivery's new state are recorded as the attempt ends; a retry due
+// later than the claim horizon is handed back to the store, so memory and
+// leases follow the deliveries due soon, not all that are open.
 //
-// The runner polls the store every poll_interval for more deliverable rows
-// (held ones whose hook was resumed, ones released by a stopped runner),
-// at most kMaxOpenDeliveries open at once. Without keep_running it returns
-// once nothing it claimed is open and a poll finds nothing more (with
-// `events`: nothing of the batch pending, whoever holds it); with it
-// (`hooksim worker`) it runs until SIGINT/SIGTERM. On a stop, attempts in
-// flight are abandoned (recorded as started, never ended) and every row it
-// still holds is released for the next runner.
+// Stops. The first SIGINT (or SIGTERM), or a store error, starts a drain:
+// no more claims or attempts; attempts in flight end (bounded by the
+// attempt timeout, plus 2 s), their outcomes are recorded, every row still
+// held is released, and Run returns. A second signal stops at once:
+// attempts in flight are abandoned (recorded as started, so they count),
+// and waiting for a busy database gives up (`abort`).
 //
-// Errors: a store error stops the run and is returned in the summary.
-// Thread: Run() on the calling thread; it owns SIGINT (and SIGTERM when
-// asked) while it runs (see InterruptWatcher).
+// Without keep_running, Run returns once nothing in `scope` is pending
+// (whoever holds it: it waits for other runners' leases to end or their
+// deliveries to finish); with it (`hooksim worker`) it runs until stopped.
+//
+// Thread: Run() on the calling thread; it owns SIGINT and SIGTERM while it
+// runs (see InterruptWatcher).
 #ifndef HOOKSIM_SIM_DURABLE_DURABLE_DELIVERY_H_
 #define HOOKSIM_SIM_DURABLE_DURABLE_DELIVERY_H_
 
+#include <atomic>
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -41,6 +51,7 @@
 
 namespace hooksim {
 
+// Deliveries one runner keeps at once, at most.
 inline constexpr size_t kMaxOpenDeliveries = 100'000;
 
 struct DurableRunOptions {
@@ -51,25 +62,35 @@ struct DurableRunOptions {
   double jitter = 0.2;
   int64_t concurrency = 16;
   uint64_t seed = 1;
-  // Only deliveries of these event ids (a `deliver` batch); all when unset.
-  std::optional<std::pair<int64_t, int64_t>> events;
+  // Which deliveries: a `deliver` batch, or those that existed when
+  // `deliver --resume` started; all when empty.
+  DeliveryScope scope;
   bool keep_running = false;  // `worker`: poll until stopped.
   Duration poll_interval = Millis(200);
+  Duration lease = Millis(kDefaultLeaseMs);
   bool trace = false;     // One line per ended attempt on `out`.
   bool progress = false;  // A progress line on `out` (a terminal).
-  bool handle_signals = true;
-  bool sigterm = false;  // Stop on SIGTERM too.
+  bool handle_signals = true;  // SIGINT and SIGTERM drain, see above.
+  // Set on the second signal; the store's busy waits watch it (pass the
+  // same flag in StoreOptions::abort). May be null.
+  std::atomic<bool>* abort = nullptr;
 };
 
 struct DurableRunSummary {
-  // Outcomes of the deliveries this run handled, per hook id.
+  // Outcomes of the deliveries this run handled, per hook id; `pending`:
+  // rows it held when it stopped (released, still pending in the store).
   std::map<std::string, DeliveryCounts> by_hook;
   uint64_t attempts = 0;
   bool interrupted = false;
-  Status error;  // A store or engine error that stopped the run.
+  int signal = 0;  // The first signal (SIGINT, SIGTERM), 0 when none.
+  // Attempts in flight abandoned at the stop (second signal, drain past
+  // its bound, or a wall limit): recorded as started, outcome unknown.
+  uint64_t abandoned = 0;
+  size_t peak_open = 0;  // Most deliveries the runner kept at once.
+  Status error;          // A store or engine error that stopped the run.
 };
 
-DurableRunSummary RunDurableDeliveries(StateStore& store,
+DurableRunSummary RunDurableDeliveries(DeliveryStore& store,
                                        const DurableRunOptions& options,
                                        std::ostream& out);
 

@@ -1,27 +1,32 @@
 #include "sim/durable/state_store.h"
 
 #include <fcntl.h>
-#include <signal.h>
+#include <openssl/evp.h>
 #include <sqlite3.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <cstring>
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
 #include <set>
 #include <system_error>
+#include <thread>
 
 #include "sim/base/random.h"
 
 namespace hooksim {
 namespace {
 
-constexpr int kBusyTimeoutMs = 10'000;
-
+// Version 2. Version 1 differs in: deliveries.owner / owner_pid instead of
+// lease_owner / lease_until_ms and no 'failed' state; events without
+// body_sha256 and batch; index deliveries_by_state (state, seq).
 const char* const kSchema = R"sql(
-CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL);
-CREATE TABLE IF NOT EXISTS hooks (
+CREATE TABLE schema_version (version INTEGER NOT NULL);
+CREATE TABLE hooks (
   seq INTEGER PRIMARY KEY AUTOINCREMENT,
   id TEXT NOT NULL UNIQUE,
   url TEXT NOT NULL,
@@ -30,32 +35,47 @@ CREATE TABLE IF NOT EXISTS hooks (
   created_ms INTEGER NOT NULL,
   removed_ms INTEGER
 );
-CREATE TABLE IF NOT EXISTS events (
+CREATE TABLE events (
   id INTEGER PRIMARY KEY AUTOINCREMENT,
   type TEXT NOT NULL,
   body TEXT NOT NULL,
-  created_ms INTEGER NOT NULL
+  created_ms INTEGER NOT NULL,
+  body_sha256 TEXT NOT NULL DEFAULT '',
+  batch TEXT NOT NULL DEFAULT ''
 );
-CREATE TABLE IF NOT EXISTS deliveries (
+CREATE INDEX events_by_batch ON events (batch);
+)sql";
+
+// The deliveries table of version 2 (also the migration's target).
+const char* const kDeliveriesV2 = R"sql(
+CREATE TABLE deliveries (
   seq INTEGER PRIMARY KEY AUTOINCREMENT,
   id TEXT NOT NULL UNIQUE,
   hook_id TEXT NOT NULL REFERENCES hooks(id),
   event_id INTEGER NOT NULL REFERENCES events(id),
   state TEXT NOT NULL CHECK (state IN
-    ('pending', 'held', 'delivered', 'gave_up', 'cancelled')),
+    ('pending', 'held', 'delivered', 'gave_up', 'cancelled', 'failed')),
   attempts INTEGER NOT NULL DEFAULT 0,
   next_at_ms INTEGER NOT NULL,
   last_result TEXT NOT NULL DEFAULT '',
   reason TEXT NOT NULL DEFAULT '',
-  owner TEXT,
-  owner_pid INTEGER,
+  lease_owner TEXT,
+  lease_until_ms INTEGER,
   created_ms INTEGER NOT NULL,
   ended_ms INTEGER
 );
-CREATE INDEX IF NOT EXISTS deliveries_by_state ON deliveries (state, seq);
-CREATE INDEX IF NOT EXISTS deliveries_by_hook ON deliveries (hook_id, state);
-CREATE INDEX IF NOT EXISTS deliveries_by_event ON deliveries (event_id);
-CREATE TABLE IF NOT EXISTS attempts (
+)sql";
+
+const char* const kDeliveryIndexes = R"sql(
+CREATE INDEX deliveries_due ON deliveries (state, next_at_ms, seq);
+CREATE INDEX deliveries_by_hook ON deliveries (hook_id, state);
+CREATE INDEX deliveries_by_event ON deliveries (event_id);
+CREATE INDEX deliveries_by_lease ON deliveries (lease_owner)
+  WHERE lease_owner IS NOT NULL;
+)sql";
+
+const char* const kAttempts = R"sql(
+CREATE TABLE attempts (
   delivery_id TEXT NOT NULL REFERENCES deliveries(id),
   attempt INTEGER NOT NULL,
   started_ms INTEGER NOT NULL,
@@ -138,12 +158,6 @@ std::string Hex(uint64_t value, int digits) {
   return out;
 }
 
-bool ProcessAlive(int64_t pid) {
-  if (pid <= 0) return false;
-  if (pid == getpid()) return true;  // Another runner in this process.
-  return kill(static_cast<pid_t>(pid), 0) == 0 || errno == EPERM;
-}
-
 // BEGIN IMMEDIATE on construction (takes the write lock at once, so two
 // writers queue on busy_timeout instead of deadlocking); ROLLBACK unless
 // Commit() succeeded.
@@ -194,48 +208,158 @@ std::string NewOwnerToken() {
   return std::to_string(getpid()) + "-" + Hex(SplitMix64(state), 16);
 }
 
-StateStore::StateStore(std::string path, sqlite3* db)
-    : path_(std::move(path)), db_(db), id_state_(UrandomSeed()) {}
+std::string Sha256Hex(std::string_view data) {
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int size = 0;
+  EVP_Digest(data.data(), data.size(), digest, &size, EVP_sha256(), nullptr);
+  std::string out;
+  out.reserve(size * 2);
+  for (unsigned int i = 0; i < size; ++i) out += Hex(digest[i], 2);
+  return out;
+}
+
+StateStore::StateStore(std::string path, sqlite3* db, StoreOptions options)
+    : path_(std::move(path)),
+      options_(options),
+      db_(db),
+      id_state_(UrandomSeed()) {}
 
 StateStore::~StateStore() {
   for (auto& [sql, stmt] : statements_) sqlite3_finalize(stmt);
   sqlite3_close(db_);
 }
 
-Result<std::unique_ptr<StateStore>> StateStore::Open(const std::string& path) {
+namespace {
+
+// Why opening the state at `path` failed, in words a user can act on;
+// `rc` is SQLite's (extended) result code.
+Error OpenError(const std::string& path, int rc) {
+  switch (rc & 0xff) {
+    case SQLITE_READONLY:
+      return MakeError(path +
+                       ": read-only (the file or its directory is not "
+                       "writable): hooksim writes its state there");
+    case SQLITE_NOTADB:
+    case SQLITE_CORRUPT:
+      return MakeError(path + ": not a hooksim state database");
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+      return MakeError(path +
+                       ": locked by another process (another hooksim "
+                       "deliver or worker?); try again when it is done");
+    case SQLITE_CANTOPEN:
+      return MakeError(path +
+                       ": cannot open the state database (is it a "
+                       "directory, or is its directory missing or not "
+                       "readable?)");
+    case SQLITE_PERM:
+    case SQLITE_AUTH:
+      return MakeError(path + ": permission denied");
+    case SQLITE_FULL:
+      return MakeError(path + ": the disk is full");
+    default:
+      return MakeError(path + ": cannot open the state database: " +
+                       sqlite3_errstr(rc));
+  }
+}
+
+}  // namespace
+
+int StateStore::OnBusy(void* self, int count) {
+  StateStore& store = *static_cast<StateStore*>(self);
+  const auto now = std::chrono::steady_clock::now();
+  if (count == 0) store.busy_since_ = now;
+  if (store.options_.abort != nullptr && store.options_.abort->load()) return 0;
+  if (store.options_.busy_timeout != Duration::max() &&
+      now - store.busy_since_ >= store.options_.busy_timeout) {
+    return 0;
+  }
+  // 1 ms doubling to 100 ms: short locks cost little, long ones few wakes.
+  const int64_t sleep_ms = std::min<int64_t>(100, int64_t{1} << std::min(count, 7));
+  std::this_thread::sleep_for(std::chrono::milliseconds(sleep_ms));
+  return 1;
+}
+
+Result<std::unique_ptr<StateStore>> StateStore::Open(const std::string& path,
+                                                     StoreOptions options) {
   if (path.empty()) {
     return MakeError("state file: empty path");
   }
-  const std::filesystem::path parent =
-      std::filesystem::path(path).parent_path();
-  if (!parent.empty()) {
-    std::error_code ec;
-    std::filesystem::create_directories(parent, ec);
-    if (ec) {
-      return MakeError(path + ": cannot create the directory " +
-                       parent.string() + ": " + ec.message());
+  struct stat st {};
+  bool created = false;
+  if (stat(path.c_str(), &st) != 0) {
+    if (errno != ENOENT && errno != ENOTDIR) {
+      return MakeError(path + ": cannot read the state database: " +
+                       std::strerror(errno));
+    }
+    const std::filesystem::path parent =
+        std::filesystem::path(path).parent_path();
+    if (!options.create) {
+      std::error_code ec;
+      if (!parent.empty() && std::filesystem::is_regular_file(parent, ec)) {
+        return MakeError(path + ": cannot create the directory " +
+                         parent.string() + ": it is a file");
+      }
+      return MakeError("no state database at " + path +
+                       " (hooksim hooks add URL creates one)");
+    }
+    if (!parent.empty()) {
+      std::error_code ec;
+      std::filesystem::create_directories(parent, ec);
+      if (ec) {
+        return MakeError(path + ": cannot create the directory " +
+                         parent.string() + ": " + ec.message());
+      }
+    }
+    created = true;
+  } else if (!S_ISREG(st.st_mode)) {
+    return MakeError(path + ": not a state database (not a regular file)");
+  } else if (st.st_size == 0) {
+    return MakeError(path +
+                     ": an empty file (0 bytes), not a hooksim state "
+                     "database: refusing to use it (restore it, or remove "
+                     "it to start afresh)");
+  } else {
+    char header[16] = {};
+    const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    const ssize_t n = fd >= 0 ? read(fd, header, sizeof(header)) : -1;
+    if (fd >= 0) close(fd);
+    if (n != static_cast<ssize_t>(sizeof(header)) ||
+        std::memcmp(header, "SQLite format 3", 16) != 0) {
+      return MakeError(path +
+                       ": not a hooksim state database (not an SQLite file): "
+                       "refusing to use it");
     }
   }
   sqlite3* db = nullptr;
-  const int rc = sqlite3_open_v2(
-      path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr);
+  const int flags =
+      SQLITE_OPEN_READWRITE | (created ? SQLITE_OPEN_CREATE : 0);
+  const int rc = sqlite3_open_v2(path.c_str(), &db, flags, nullptr);
   if (rc != SQLITE_OK) {
-    std::string message = path + ": cannot open the state database: " +
-                          (db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
+    const int code = db ? sqlite3_extended_errcode(db) : rc;
     sqlite3_close(db);
-    return MakeError(std::move(message));
+    return OpenError(path, code);
   }
-  std::unique_ptr<StateStore> store(new StateStore(path, db));
-  sqlite3_busy_timeout(db, kBusyTimeoutMs);
-  if (Status s = store->Exec("PRAGMA journal_mode=WAL", "set WAL mode")) {
+  std::unique_ptr<StateStore> store(new StateStore(path, db, options));
+  sqlite3_busy_handler(db, &StateStore::OnBusy, store.get());
+  sqlite3_commit_hook(
+      db,
+      [](void* self) {
+        ++static_cast<StateStore*>(self)->commits_;
+        return 0;
+      },
+      store.get());
+  sqlite3_extended_result_codes(db, 1);
+  // SQLite's words for these ("attempt to write a readonly database") are
+  // not what a user can act on: OpenError says it with the path.
+  if (store->Exec("PRAGMA journal_mode=WAL", "set WAL mode") ||
+      store->Exec("PRAGMA synchronous=NORMAL", "set pragmas")) {
+    return OpenError(path, sqlite3_extended_errcode(db));
+  }
+  if (Status s = store->Migrate(created)) return *s;
+  if (Status s = store->Exec("PRAGMA foreign_keys=ON", "set pragmas")) {
     return *s;
   }
-  if (Status s = store->Exec("PRAGMA synchronous=NORMAL; "
-                             "PRAGMA foreign_keys=ON",
-                             "set pragmas")) {
-    return *s;
-  }
-  if (Status s = store->Migrate()) return *s;
   return store;
 }
 
@@ -268,34 +392,168 @@ Result<sqlite3_stmt*> StateStore::Prepare(const char* sql,
   return stmt;
 }
 
-Status StateStore::Migrate() {
+namespace {
+// The first column of the first row of `sql`, or nullopt when no row.
+Result<std::optional<int64_t>> ReadInt(sqlite3* db, const char* sql) {
+  sqlite3_stmt* stmt = nullptr;
+  if (sqlite3_prepare_v2(db, sql, -1, &stmt, nullptr) != SQLITE_OK) {
+    return MakeError(sqlite3_errmsg(db));
+  }
+  const int rc = sqlite3_step(stmt);
+  std::optional<int64_t> value;
+  if (rc == SQLITE_ROW) value = sqlite3_column_int64(stmt, 0);
+  std::string message = rc == SQLITE_ROW || rc == SQLITE_DONE
+                            ? std::string()
+                            : std::string(sqlite3_errmsg(db));
+  sqlite3_finalize(stmt);
+  if (!message.empty()) return MakeError(std::move(message));
+  return value;
+}
+}  // namespace
+
+Status StateStore::Migrate(bool created) {
+  // A read first: a current file needs no write lock.
+  const auto inspect = [this]() -> Result<std::pair<int64_t, int64_t>> {
+    Result<std::optional<int64_t>> app =
+        ReadInt(db_, "PRAGMA application_id");
+    if (!app.ok()) return MakeError(path_ + ": " + app.error().message);
+    Result<std::optional<int64_t>> tables = ReadInt(
+        db_, "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table'");
+    if (!tables.ok()) {
+      return MakeError(path_ + ": not a hooksim state database (" +
+                       tables.error().message + "): refusing to use it");
+    }
+    Result<std::optional<int64_t>> has_version = ReadInt(
+        db_,
+        "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = "
+        "'schema_version'");
+    if (!has_version.ok()) return MakeError(path_ + ": " + has_version.error().message);
+    int64_t version = 0;
+    if (has_version->value_or(0) > 0) {
+      Result<std::optional<int64_t>> v =
+          ReadInt(db_, "SELECT version FROM schema_version");
+      if (!v.ok()) return MakeError(path_ + ": " + v.error().message);
+      version = v->value_or(0);
+    }
+    const int64_t id = app->value_or(0);
+    if ((id != 0 && id != kStateApplicationId) ||
+        (tables->value_or(0) > 0 && version == 0)) {
+      return MakeError(path_ +
+                       ": an SQLite database that is not a hooksim state "
+                       "database: refusing to use it");
+    }
+    return std::make_pair(version, tables->value_or(0));
+  };
+  Result<std::pair<int64_t, int64_t>> seen = inspect();
+  if (!seen.ok()) return seen.error();
+  if (seen->first == kStateSchemaVersion) return std::nullopt;
+  if (seen->first > kStateSchemaVersion) {
+    return MakeError(path_ + ": state schema version " +
+                     std::to_string(seen->first) + ", this hooksim knows " +
+                     std::to_string(kStateSchemaVersion));
+  }
+  if (seen->first == 0 && !created) {
+    return MakeError(path_ +
+                     ": an SQLite database without hooksim's tables: "
+                     "refusing to use it");
+  }
   Transaction txn(db_);
   if (!txn.began()) return SqlError("read the schema");
-  if (Status s = Exec(kSchema, "create the schema")) return s;
-  Result<sqlite3_stmt*> get =
-      Prepare("SELECT version FROM schema_version", "read the schema version");
-  if (!get.ok()) return get.error();
-  Stmt q(*get);
-  int rc = q.Step();
-  if (rc == SQLITE_ROW) {
-    const int64_t version = q.Int(0);
-    if (version != kStateSchemaVersion) {
-      return MakeError(path_ + ": state schema version " +
-                       std::to_string(version) + ", this hooksim knows " +
-                       std::to_string(kStateSchemaVersion));
-    }
-  } else if (rc == SQLITE_DONE) {
-    Result<sqlite3_stmt*> put = Prepare(
-        "INSERT INTO schema_version (version) VALUES (?)", "write the schema");
-    if (!put.ok()) return put.error();
-    Stmt p(*put);
-    if (p.Bind(1, int64_t{kStateSchemaVersion}).Step() != SQLITE_DONE) {
-      return SqlError("write the schema version");
-    }
+  // Again under the write lock: another process may have done it.
+  seen = inspect();
+  if (!seen.ok()) return seen.error();
+  if (seen->first == kStateSchemaVersion) return std::nullopt;
+  if (seen->first == 0) {
+    if (Status s = Exec(kSchema, "create the schema")) return s;
+    if (Status s = Exec(kDeliveriesV2, "create the schema")) return s;
+    if (Status s = Exec(kDeliveryIndexes, "create the schema")) return s;
+    if (Status s = Exec(kAttempts, "create the schema")) return s;
+    const std::string put = "INSERT INTO schema_version (version) VALUES (" +
+                            std::to_string(kStateSchemaVersion) + ")";
+    if (Status s = Exec(put.c_str(), "write the schema version")) return s;
+  } else if (seen->first == 1) {
+    if (Status s = MigrateFromV1()) return s;
   } else {
-    return SqlError("read the schema version");
+    return MakeError(path_ + ": state schema version " +
+                     std::to_string(seen->first) + ", this hooksim knows " +
+                     std::to_string(kStateSchemaVersion));
   }
+  const std::string app = "PRAGMA application_id = " +
+                          std::to_string(kStateApplicationId);
+  if (Status s = Exec(app.c_str(), "mark the file")) return s;
   if (!txn.Commit()) return SqlError("commit the schema");
+  return std::nullopt;
+}
+
+Status StateStore::MigrateFromV1() {
+  // Events: checksums of the bodies as stored now; no batch.
+  if (Status s = Exec("ALTER TABLE events ADD COLUMN body_sha256 TEXT NOT "
+                      "NULL DEFAULT ''; "
+                      "ALTER TABLE events ADD COLUMN batch TEXT NOT NULL "
+                      "DEFAULT ''; "
+                      "CREATE INDEX events_by_batch ON events (batch);",
+                      "migrate the events (schema 1 to 2)")) {
+    return s;
+  }
+  {
+    sqlite3_stmt* read = nullptr;
+    sqlite3_stmt* write = nullptr;
+    if (sqlite3_prepare_v2(db_, "SELECT id, body FROM events", -1, &read,
+                           nullptr) != SQLITE_OK ||
+        sqlite3_prepare_v2(db_,
+                           "UPDATE events SET body_sha256 = ? WHERE id = ?",
+                           -1, &write, nullptr) != SQLITE_OK) {
+      Error e = SqlError("migrate the events (schema 1 to 2)");
+      sqlite3_finalize(read);
+      sqlite3_finalize(write);
+      return e;
+    }
+    int rc;
+    bool ok = true;
+    while (ok && (rc = sqlite3_step(read)) == SQLITE_ROW) {
+      const char* body =
+          reinterpret_cast<const char*>(sqlite3_column_text(read, 1));
+      const int n = sqlite3_column_bytes(read, 1);
+      const std::string sum =
+          Sha256Hex(std::string_view(body ? body : "", static_cast<size_t>(n)));
+      sqlite3_bind_text(write, 1, sum.data(), static_cast<int>(sum.size()),
+                        SQLITE_TRANSIENT);
+      sqlite3_bind_int64(write, 2, sqlite3_column_int64(read, 0));
+      ok = sqlite3_step(write) == SQLITE_DONE;
+      sqlite3_reset(write);
+    }
+    ok = ok && rc == SQLITE_DONE;
+    Status result;
+    if (!ok) result = SqlError("migrate the events (schema 1 to 2)");
+    sqlite3_finalize(read);
+    sqlite3_finalize(write);
+    if (result) return result;
+  }
+  // Deliveries: leases replace owner pids. Rows a v1 runner held are
+  // released (a v1 runner cannot write this schema; its attempts in flight
+  // count, as attempts whose outcome was lost).
+  // (A new table renamed into place, so the attempts' reference to
+  // `deliveries` stays as it is; foreign keys are not enforced yet here.)
+  std::string create = kDeliveriesV2;
+  create.replace(create.find("deliveries ("), 11, "deliveries_new");
+  if (Status s = Exec(create.c_str(), "migrate the deliveries (schema 1 to 2)")) {
+    return s;
+  }
+  if (Status s = Exec(
+          "INSERT INTO deliveries_new (seq, id, hook_id, event_id, state, "
+          "attempts, next_at_ms, last_result, reason, lease_owner, "
+          "lease_until_ms, created_ms, ended_ms) SELECT seq, id, hook_id, "
+          "event_id, state, attempts, next_at_ms, last_result, reason, NULL, "
+          "NULL, created_ms, ended_ms FROM deliveries ORDER BY seq; "
+          "DROP TABLE deliveries; "
+          "ALTER TABLE deliveries_new RENAME TO deliveries; "
+          "UPDATE schema_version SET version = 2;",
+          "migrate the deliveries (schema 1 to 2)")) {
+    return s;
+  }
+  if (Status s = Exec(kDeliveryIndexes, "migrate the deliveries (schema 1 to 2)")) {
+    return s;
+  }
   return std::nullopt;
 }
 
@@ -335,7 +593,8 @@ constexpr const char* kHookColumns =
     "COALESCE(SUM(d.state = 'gave_up'), 0), "
     "COALESCE(SUM(d.state = 'pending'), 0), "
     "COALESCE(SUM(d.state = 'held'), 0), "
-    "COALESCE(SUM(d.state = 'cancelled'), 0) "
+    "COALESCE(SUM(d.state = 'cancelled'), 0), "
+    "COALESCE(SUM(d.state = 'failed'), 0) "
     "FROM hooks h LEFT JOIN deliveries d ON d.hook_id = h.id ";
 
 StoredHook ReadHook(const Stmt& s) {
@@ -345,7 +604,7 @@ StoredHook ReadHook(const Stmt& s) {
   h.secret = s.Text(2);
   h.state = ParseHookState(s.Text(3)).value_or(HookState::kRemoved);
   h.created_ms = s.Int(4);
-  h.counts = {s.Int(5), s.Int(6), s.Int(7), s.Int(8), s.Int(9)};
+  h.counts = {s.Int(5), s.Int(6), s.Int(7), s.Int(8), s.Int(9), s.Int(10)};
   return h;
 }
 }  // namespace
@@ -394,7 +653,8 @@ Result<std::optional<HookState>> HookStateOf(sqlite3_stmt* q,
 }
 }  // namespace
 
-Result<HookChangeResult> StateStore::PauseHook(const std::string& id) {
+Result<HookChangeResult> StateStore::PauseHook(const std::string& id,
+                                               int64_t now_ms) {
   Transaction txn(db_);
   if (!txn.began()) return SqlError("pause hook " + id);
   Result<sqlite3_stmt*> get =
@@ -408,7 +668,6 @@ Result<HookChangeResult> StateStore::PauseHook(const std::string& id) {
   if (**state == HookState::kPaused) {
     return HookChangeResult{HookChange::kAlreadyInState, 0};
   }
-  if (Status s = ReleaseDeadOwners("pause hook " + id)) return *s;
   Result<sqlite3_stmt*> set =
       Prepare("UPDATE hooks SET state = 'paused' WHERE id = ?", "pause a hook");
   if (!set.ok()) return set.error();
@@ -417,17 +676,18 @@ Result<HookChangeResult> StateStore::PauseHook(const std::string& id) {
     if (s.Bind(1, id).Step() != SQLITE_DONE)
       return SqlError("pause hook " + id);
   }
-  // Rows a live runner holds become held at their next attempt's start
-  // (BeginAttempt); the others right now.
+  // Rows under a live lease become held at their runner's next
+  // BeginAttempt; the others right now.
   Result<sqlite3_stmt*> hold = Prepare(
-      "UPDATE deliveries SET state = 'held' "
-      "WHERE hook_id = ? AND state = 'pending' AND owner IS NULL",
+      "UPDATE deliveries SET state = 'held', lease_owner = NULL, "
+      "lease_until_ms = NULL WHERE hook_id = ? AND state = 'pending' AND "
+      "(lease_owner IS NULL OR lease_until_ms <= ?)",
       "hold deliveries");
   if (!hold.ok()) return hold.error();
   int64_t held = 0;
   {
     Stmt s(*hold);
-    if (s.Bind(1, id).Step() != SQLITE_DONE)
+    if (s.Bind(1, id).Bind(2, now_ms).Step() != SQLITE_DONE)
       return SqlError("pause hook " + id);
     held = sqlite3_changes(db_);
   }
@@ -462,8 +722,8 @@ Result<HookChangeResult> StateStore::ResumeHook(const std::string& id,
   // Never-tried ones are due at once, retries when their delay ends (at
   // once when overdue); runners take them in creation order.
   Result<sqlite3_stmt*> release = Prepare(
-      "UPDATE deliveries SET state = 'pending', owner = NULL, "
-      "owner_pid = NULL, "
+      "UPDATE deliveries SET state = 'pending', lease_owner = NULL, "
+      "lease_until_ms = NULL, "
       "next_at_ms = CASE WHEN attempts = 0 THEN ? ELSE next_at_ms END "
       "WHERE hook_id = ? AND state = 'held'",
       "release held deliveries");
@@ -504,7 +764,7 @@ Result<HookChangeResult> StateStore::RemoveHook(const std::string& id,
   }
   Result<sqlite3_stmt*> cancel = Prepare(
       "UPDATE deliveries SET state = 'cancelled', reason = 'hook removed', "
-      "ended_ms = ?, owner = NULL, owner_pid = NULL "
+      "ended_ms = ?, lease_owner = NULL, lease_until_ms = NULL "
       "WHERE hook_id = ? AND state IN ('pending', 'held')",
       "cancel deliveries");
   if (!cancel.ok()) return cancel.error();
@@ -522,18 +782,67 @@ Result<HookChangeResult> StateStore::RemoveHook(const std::string& id,
 
 Result<EnqueueResult> StateStore::Enqueue(const std::vector<FileEvent>& events,
                                           int64_t now_ms) {
+  EnqueueResult result;
+  result.batch = NewId("b_", 16);
+  // Chunks keep each write lock short (another process's `hooks pause`, a
+  // runner's attempt records); each stores at least one event.
+  size_t done = 0;
+  do {
+    size_t n = 0;
+    Result<EnqueueResult> chunk = EnqueueChunk(
+        events.data() + done, events.size() - done, now_ms, result.batch, &n);
+    if (!chunk.ok()) return chunk.error();
+    if (done == 0) result.first_event = chunk->first_event;
+    if (n > 0) result.last_event = chunk->last_event;
+    result.deliveries += chunk->deliveries;
+    for (const auto& [hook, held] : chunk->held_by_hook) {
+      result.held_by_hook[hook] += held;
+    }
+    for (const std::string& hook : chunk->hooks) {
+      if (std::find(result.hooks.begin(), result.hooks.end(), hook) ==
+          result.hooks.end()) {
+        result.hooks.push_back(hook);
+      }
+    }
+    done += n;
+  } while (done < events.size());
+  return result;
+}
+
+Result<EnqueueResult> StateStore::EnqueueChunk(const FileEvent* events,
+                                               size_t n, int64_t now_ms,
+                                               const std::string& batch,
+                                               size_t* stored) {
+  *stored = 0;
   Transaction txn(db_);
   if (!txn.began()) return SqlError("store the events");
-  Result<std::vector<StoredHook>> hooks = ListHooks(false);
-  if (!hooks.ok()) return hooks.error();
+  // The hooks as they are now (ids and states only: ListHooks would count
+  // every delivery, once per chunk).
+  Result<sqlite3_stmt*> live = Prepare(
+      "SELECT id, state FROM hooks WHERE state != 'removed' ORDER BY seq",
+      "read the hooks");
+  if (!live.ok()) return live.error();
+  Result<std::vector<StoredHook>> hooks = std::vector<StoredHook>();
+  {
+    Stmt s(*live);
+    int rc;
+    while ((rc = s.Step()) == SQLITE_ROW) {
+      StoredHook h;
+      h.id = s.Text(0);
+      h.state = ParseHookState(s.Text(1)).value_or(HookState::kRemoved);
+      hooks->push_back(std::move(h));
+    }
+    if (rc != SQLITE_DONE) return SqlError("read the hooks");
+  }
   if (hooks->empty()) {
     return MakeError(path_ +
                      ": no hooks registered (add one with "
                      "`hooksim hooks add URL`)");
   }
-  Result<sqlite3_stmt*> ins_event =
-      Prepare("INSERT INTO events (type, body, created_ms) VALUES (?, ?, ?)",
-              "store an event");
+  Result<sqlite3_stmt*> ins_event = Prepare(
+      "INSERT INTO events (type, body, body_sha256, batch, created_ms) "
+      "VALUES (?, ?, ?, ?, ?)",
+      "store an event");
   if (!ins_event.ok()) return ins_event.error();
   Result<sqlite3_stmt*> ins_delivery = Prepare(
       "INSERT INTO deliveries (id, hook_id, event_id, state, next_at_ms, "
@@ -542,19 +851,23 @@ Result<EnqueueResult> StateStore::Enqueue(const std::vector<FileEvent>& events,
   if (!ins_delivery.ok()) return ins_delivery.error();
   EnqueueResult result;
   for (const StoredHook& h : *hooks) result.hooks.push_back(h.id);
-  bool first = true;
-  for (const FileEvent& e : events) {
+  for (size_t i = 0; i < n && result.deliveries < kEnqueueChunk; ++i) {
+    ++*stored;
+    const FileEvent& e = events[i];
     int64_t event_id = 0;
     {
       Stmt s(*ins_event);
-      if (s.Bind(1, e.type).Bind(2, e.body).Bind(3, now_ms).Step() !=
-          SQLITE_DONE) {
+      if (s.Bind(1, e.type)
+              .Bind(2, e.body)
+              .Bind(3, Sha256Hex(e.body))
+              .Bind(4, batch)
+              .Bind(5, now_ms)
+              .Step() != SQLITE_DONE) {
         return SqlError("store an event");
       }
       event_id = sqlite3_last_insert_rowid(db_);
     }
-    if (first) result.first_event = event_id;
-    first = false;
+    if (i == 0) result.first_event = event_id;
     result.last_event = event_id;
     for (const StoredHook& h : *hooks) {
       const bool held = h.state == HookState::kPaused;
@@ -578,74 +891,62 @@ Result<EnqueueResult> StateStore::Enqueue(const std::vector<FileEvent>& events,
   return result;
 }
 
-Status StateStore::ReleaseDeadOwners(std::string_view operation) {
-  Result<sqlite3_stmt*> owners = Prepare(
-      "SELECT DISTINCT owner_pid FROM deliveries "
-      "WHERE state = 'pending' AND owner IS NOT NULL",
-      "read owners");
-  if (!owners.ok()) return owners.error();
-  std::vector<int64_t> dead;
-  {
-    Stmt s(*owners);
-    int rc;
-    while ((rc = s.Step()) == SQLITE_ROW) {
-      if (!ProcessAlive(s.Int(0))) dead.push_back(s.Int(0));
-    }
-    if (rc != SQLITE_DONE) return SqlError(operation);
-  }
-  Result<sqlite3_stmt*> release = Prepare(
-      "UPDATE deliveries SET owner = NULL, owner_pid = NULL "
-      "WHERE state = 'pending' AND owner_pid = ?",
-      "release rows of stopped runners");
-  if (!release.ok()) return release.error();
-  for (int64_t pid : dead) {
-    Stmt s(*release);
-    if (s.Bind(1, pid).Step() != SQLITE_DONE) return SqlError(operation);
-  }
-  return std::nullopt;
+namespace {
+// The scope's conditions on deliveries d joined with events e; binds ?1
+// (batch, '' for any) and ?2 (max seq).
+constexpr const char* kScope =
+    "(?1 = '' OR e.batch = ?1) AND d.seq <= ?2 ";
+void BindScope(Stmt& s, const DeliveryScope& scope) {
+  s.Bind(1, scope.batch.value_or(""))
+      .Bind(2, scope.max_seq.value_or(INT64_MAX));
 }
+}  // namespace
 
 Result<ClaimResult> StateStore::Claim(const std::string& owner,
                                       const ClaimOptions& o, int64_t now_ms) {
   Transaction txn(db_);
   if (!txn.began()) return SqlError("claim deliveries");
-  if (Status s = ReleaseDeadOwners("claim deliveries")) return *s;
   // Rows a stopped runner left behind for a hook paused since are held.
   Result<sqlite3_stmt*> hold = Prepare(
-      "UPDATE deliveries SET state = 'held' WHERE state = 'pending' AND "
-      "owner IS NULL AND hook_id IN (SELECT id FROM hooks "
-      "WHERE state = 'paused')",
+      "UPDATE deliveries SET state = 'held', lease_owner = NULL, "
+      "lease_until_ms = NULL WHERE state = 'pending' AND "
+      "(lease_owner IS NULL OR lease_until_ms <= ?) AND hook_id IN "
+      "(SELECT id FROM hooks WHERE state = 'paused')",
       "hold deliveries of paused hooks");
   if (!hold.ok()) return hold.error();
   {
     Stmt s(*hold);
-    if (s.Step() != SQLITE_DONE) return SqlError("claim deliveries");
+    if (s.Bind(1, now_ms).Step() != SQLITE_DONE) {
+      return SqlError("claim deliveries");
+    }
   }
-  Result<sqlite3_stmt*> q = Prepare(
-      "SELECT d.id, d.seq, d.hook_id, h.url, h.secret, d.event_id, e.type, "
-      "e.body, d.attempts, d.next_at_ms "
-      "FROM deliveries d JOIN hooks h ON h.id = d.hook_id "
-      "JOIN events e ON e.id = d.event_id "
-      "WHERE d.state = 'pending' AND d.owner IS NULL AND h.state = 'active' "
-      "AND d.event_id BETWEEN ? AND ? ORDER BY d.seq LIMIT ?",
-      "claim deliveries");
+  static const std::string kSelect =
+      std::string(
+          "SELECT d.id, d.seq, d.hook_id, h.url, h.secret, d.event_id, "
+          "e.type, e.body, d.attempts, d.next_at_ms, e.body_sha256 "
+          "FROM deliveries d JOIN hooks h ON h.id = d.hook_id "
+          "JOIN events e ON e.id = d.event_id "
+          "WHERE d.state = 'pending' AND h.state = 'active' AND "
+          "(d.lease_owner IS NULL OR d.lease_until_ms <= ?3) AND "
+          "d.next_at_ms <= ?4 AND ") +
+      kScope + "ORDER BY d.next_at_ms, d.seq LIMIT ?5";
+  Result<sqlite3_stmt*> q = Prepare(kSelect.c_str(), "claim deliveries");
   if (!q.ok()) return q.error();
-  Result<sqlite3_stmt*> take =
-      Prepare("UPDATE deliveries SET owner = ?, owner_pid = ? WHERE id = ?",
-              "claim a delivery");
+  Result<sqlite3_stmt*> take = Prepare(
+      "UPDATE deliveries SET lease_owner = ?, lease_until_ms = ? WHERE id = ?",
+      "claim a delivery");
   if (!take.ok()) return take.error();
-  Result<sqlite3_stmt*> give_up = Prepare(
-      "UPDATE deliveries SET state = 'gave_up', ended_ms = ?, "
-      "reason = 'all attempts started; the last outcome was lost' "
-      "WHERE id = ?",
+  Result<sqlite3_stmt*> end = Prepare(
+      "UPDATE deliveries SET state = ?, ended_ms = ?, reason = ?, "
+      "lease_owner = NULL, lease_until_ms = NULL WHERE id = ?",
       "end a delivery");
-  if (!give_up.ok()) return give_up.error();
+  if (!end.ok()) return end.error();
   ClaimResult result;
+  std::vector<std::string> reasons;  // Of result.failed.
   {
     Stmt s(*q);
-    s.Bind(1, o.events ? o.events->first : int64_t{0})
-        .Bind(2, o.events ? o.events->second : INT64_MAX)
-        .Bind(3, static_cast<int64_t>(o.limit));
+    BindScope(s, o.scope);
+    s.Bind(3, now_ms).Bind(4, o.due_by_ms).Bind(5, static_cast<int64_t>(o.limit));
     int rc;
     while ((rc = s.Step()) == SQLITE_ROW) {
       ClaimedDelivery d;
@@ -659,7 +960,17 @@ Result<ClaimResult> StateStore::Claim(const std::string& owner,
       d.body = s.Text(7);
       d.attempts_started = static_cast<int>(s.Int(8));
       d.next_at_ms = s.Int(9);
-      if (d.attempts_started >= kStoreMaxAttempts) {
+      const std::string stored_sum = s.Text(10);
+      const std::string sum = Sha256Hex(d.body);
+      if (sum != stored_sum) {
+        reasons.push_back("stored body does not match its checksum (sha256 " +
+                          sum.substr(0, 12) + "..., stored " +
+                          (stored_sum.empty() ? std::string("none")
+                                              : stored_sum.substr(0, 12) +
+                                                    "...") +
+                          "): not sent");
+        result.failed.push_back(std::move(d));
+      } else if (d.attempts_started >= kStoreMaxAttempts) {
         result.gave_up.push_back(std::move(d));
       } else {
         result.deliveries.push_back(std::move(d));
@@ -668,15 +979,29 @@ Result<ClaimResult> StateStore::Claim(const std::string& owner,
     if (rc != SQLITE_DONE) return SqlError("claim deliveries");
   }
   for (const ClaimedDelivery& d : result.gave_up) {
-    Stmt s(*give_up);
-    if (s.Bind(1, now_ms).Bind(2, d.id).Step() != SQLITE_DONE) {
+    Stmt s(*end);
+    if (s.Bind(1, "gave_up")
+            .Bind(2, now_ms)
+            .Bind(3, "all attempts started; the last outcome was lost")
+            .Bind(4, d.id)
+            .Step() != SQLITE_DONE) {
       return SqlError("end a delivery");
     }
   }
-  const int64_t pid = getpid();
+  for (size_t i = 0; i < result.failed.size(); ++i) {
+    Stmt s(*end);
+    if (s.Bind(1, "failed")
+            .Bind(2, now_ms)
+            .Bind(3, reasons[i])
+            .Bind(4, result.failed[i].id)
+            .Step() != SQLITE_DONE) {
+      return SqlError("end a delivery");
+    }
+  }
   for (const ClaimedDelivery& d : result.deliveries) {
     Stmt s(*take);
-    if (s.Bind(1, owner).Bind(2, pid).Bind(3, d.id).Step() != SQLITE_DONE) {
+    if (s.Bind(1, owner).Bind(2, now_ms + o.lease_ms).Bind(3, d.id).Step() !=
+        SQLITE_DONE) {
       return SqlError("claim a delivery");
     }
   }
@@ -684,31 +1009,52 @@ Result<ClaimResult> StateStore::Claim(const std::string& owner,
   return result;
 }
 
+Result<int64_t> StateStore::RenewLeases(const std::string& owner,
+                                        int64_t now_ms, int64_t lease_ms) {
+  Result<sqlite3_stmt*> q = Prepare(
+      "UPDATE deliveries SET lease_until_ms = ? "
+      "WHERE lease_owner = ? AND state = 'pending'",
+      "renew leases");
+  if (!q.ok()) return q.error();
+  Stmt s(*q);
+  if (s.Bind(1, now_ms + lease_ms).Bind(2, owner).Step() != SQLITE_DONE) {
+    return SqlError("renew leases");
+  }
+  return static_cast<int64_t>(sqlite3_changes(db_));
+}
+
 Result<AttemptGate> StateStore::BeginAttempt(const std::string& owner,
                                              const std::string& delivery_id,
-                                             int attempt, int64_t now_ms) {
+                                             int attempt, int64_t now_ms,
+                                             int64_t lease_ms) {
   Transaction txn(db_);
   if (!txn.began()) return SqlError("start an attempt");
   Result<sqlite3_stmt*> q = Prepare(
-      "SELECT d.state, d.owner, h.state FROM deliveries d "
-      "JOIN hooks h ON h.id = d.hook_id WHERE d.id = ?",
+      "SELECT d.state, COALESCE(d.lease_owner, ''), d.attempts, h.state "
+      "FROM deliveries d JOIN hooks h ON h.id = d.hook_id WHERE d.id = ?",
       "read a delivery");
   if (!q.ok()) return q.error();
   std::string state, row_owner, hook_state;
+  int64_t attempts = 0;
   {
     Stmt s(*q);
     const int rc = s.Bind(1, delivery_id).Step();
-    if (rc == SQLITE_DONE) return AttemptGate::kDropped;
+    if (rc == SQLITE_DONE) return AttemptGate::kNotOurs;
     if (rc != SQLITE_ROW) return SqlError("read delivery " + delivery_id);
     state = s.Text(0);
     row_owner = s.Text(1);
-    hook_state = s.Text(2);
+    attempts = s.Int(2);
+    hook_state = s.Text(3);
   }
-  if (state != "pending" || row_owner != owner) return AttemptGate::kDropped;
+  if (state == "cancelled") return AttemptGate::kCancelled;
+  if (state != "pending" || row_owner != owner || attempts != attempt - 1 ||
+      attempt > kStoreMaxAttempts) {
+    return AttemptGate::kNotOurs;
+  }
   if (hook_state != "active") {
     Result<sqlite3_stmt*> hold = Prepare(
-        "UPDATE deliveries SET state = ?, owner = NULL, owner_pid = NULL, "
-        "reason = ?, ended_ms = ? WHERE id = ?",
+        "UPDATE deliveries SET state = ?, lease_owner = NULL, "
+        "lease_until_ms = NULL, reason = ?, ended_ms = ? WHERE id = ?",
         "hold a delivery");
     if (!hold.ok()) return hold.error();
     const bool paused = hook_state == "paused";
@@ -725,7 +1071,7 @@ Result<AttemptGate> StateStore::BeginAttempt(const std::string& owner,
       if (s.Step() != SQLITE_DONE) return SqlError("hold " + delivery_id);
     }
     if (!txn.Commit()) return SqlError("hold " + delivery_id);
-    return paused ? AttemptGate::kHeld : AttemptGate::kDropped;
+    return paused ? AttemptGate::kHeld : AttemptGate::kCancelled;
   }
   Result<sqlite3_stmt*> ins = Prepare(
       "INSERT INTO attempts (delivery_id, attempt, started_ms) "
@@ -743,12 +1089,15 @@ Result<AttemptGate> StateStore::BeginAttempt(const std::string& owner,
     }
   }
   Result<sqlite3_stmt*> upd = Prepare(
-      "UPDATE deliveries SET attempts = ? WHERE id = ?", "count an attempt");
+      "UPDATE deliveries SET attempts = ?, lease_until_ms = ? WHERE id = ?",
+      "count an attempt");
   if (!upd.ok()) return upd.error();
   {
     Stmt s(*upd);
-    if (s.Bind(1, int64_t{attempt}).Bind(2, delivery_id).Step() !=
-        SQLITE_DONE) {
+    if (s.Bind(1, int64_t{attempt})
+            .Bind(2, now_ms + lease_ms)
+            .Bind(3, delivery_id)
+            .Step() != SQLITE_DONE) {
       return SqlError("count an attempt of " + delivery_id);
     }
   }
@@ -756,7 +1105,8 @@ Result<AttemptGate> StateStore::BeginAttempt(const std::string& owner,
   return AttemptGate::kStart;
 }
 
-Status StateStore::EndAttempt(const std::string& owner, const AttemptEnd& end) {
+Result<bool> StateStore::EndAttempt(const std::string& owner,
+                                    const AttemptEnd& end) {
   Transaction txn(db_);
   if (!txn.began()) return SqlError("end an attempt");
   Result<sqlite3_stmt*> att = Prepare(
@@ -775,22 +1125,27 @@ Status StateStore::EndAttempt(const std::string& owner, const AttemptEnd& end) {
     }
   }
   const bool final_state = end.state != "pending";
+  const bool release = final_state || end.release;
+  // A 2xx is recorded whoever holds the row now: the receiver has it.
   Result<sqlite3_stmt*> upd = Prepare(
       "UPDATE deliveries SET state = ?, last_result = ?, next_at_ms = ?, "
-      "ended_ms = ?, owner = CASE WHEN ? THEN NULL ELSE owner END, "
-      "owner_pid = CASE WHEN ? THEN NULL ELSE owner_pid END "
-      "WHERE id = ? AND state = 'pending' AND owner = ?",
+      "ended_ms = ?, "
+      "lease_owner = CASE WHEN ? THEN NULL ELSE lease_owner END, "
+      "lease_until_ms = CASE WHEN ? THEN NULL ELSE lease_until_ms END "
+      "WHERE id = ? AND state = 'pending' AND (lease_owner = ? OR ?)",
       "update a delivery");
   if (!upd.ok()) return upd.error();
+  bool updated = false;
   {
     Stmt s(*upd);
     s.Bind(1, end.state)
         .Bind(2, end.result)
         .Bind(3, end.next_at_ms)
-        .Bind(5, int64_t{final_state})
-        .Bind(6, int64_t{final_state})
+        .Bind(5, int64_t{release})
+        .Bind(6, int64_t{release})
         .Bind(7, end.delivery_id)
-        .Bind(8, owner);
+        .Bind(8, owner)
+        .Bind(9, int64_t{end.state == "delivered"});
     if (final_state) {
       s.Bind(4, end.ended_ms);
     } else {
@@ -799,14 +1154,16 @@ Status StateStore::EndAttempt(const std::string& owner, const AttemptEnd& end) {
     if (s.Step() != SQLITE_DONE) {
       return SqlError("update delivery " + end.delivery_id);
     }
+    updated = sqlite3_changes(db_) > 0;
   }
   if (!txn.Commit()) return SqlError("end an attempt of " + end.delivery_id);
-  return std::nullopt;
+  return updated;
 }
 
 Status StateStore::Release(const std::string& owner) {
   Result<sqlite3_stmt*> q = Prepare(
-      "UPDATE deliveries SET owner = NULL, owner_pid = NULL WHERE owner = ?",
+      "UPDATE deliveries SET lease_owner = NULL, lease_until_ms = NULL "
+      "WHERE lease_owner = ?",
       "release deliveries");
   if (!q.ok()) return q.error();
   Stmt s(*q);
@@ -815,6 +1172,49 @@ Status StateStore::Release(const std::string& owner) {
   }
   return std::nullopt;
 }
+
+Result<PendingInfo> StateStore::Pending(const std::string& owner,
+                                        const DeliveryScope& scope,
+                                        int64_t now_ms) {
+  static const std::string kSql =
+      std::string(
+          "SELECT COUNT(*), "
+          "COALESCE(SUM(d.lease_owner IS NOT NULL AND d.lease_owner != ?3 "
+          "AND d.lease_until_ms > ?4), 0), "
+          "COALESCE(MIN(CASE WHEN d.lease_owner IS NOT NULL AND "
+          "d.lease_owner != ?3 AND d.lease_until_ms > ?4 THEN "
+          "d.lease_until_ms END), 0) "
+          "FROM deliveries d JOIN events e ON e.id = d.event_id "
+          "WHERE d.state = 'pending' AND ") +
+      kScope;
+  Result<sqlite3_stmt*> q = Prepare(kSql.c_str(), "count pending deliveries");
+  if (!q.ok()) return q.error();
+  Stmt s(*q);
+  BindScope(s, scope);
+  s.Bind(3, owner).Bind(4, now_ms);
+  if (s.Step() != SQLITE_ROW) return SqlError("count pending deliveries");
+  return PendingInfo{s.Int(0), s.Int(1), s.Int(2)};
+}
+
+Result<int64_t> StateStore::MaxSeq() {
+  Result<sqlite3_stmt*> q = Prepare(
+      "SELECT COALESCE(MAX(seq), 0) FROM deliveries", "read the deliveries");
+  if (!q.ok()) return q.error();
+  Stmt s(*q);
+  if (s.Step() != SQLITE_ROW) return SqlError("read the deliveries");
+  return s.Int(0);
+}
+
+namespace {
+void AddCount(DeliveryCounts& c, const std::string& state, int64_t n) {
+  if (state == "delivered") c.delivered += n;
+  if (state == "gave_up") c.gave_up += n;
+  if (state == "pending") c.pending += n;
+  if (state == "held") c.held += n;
+  if (state == "cancelled") c.cancelled += n;
+  if (state == "failed") c.failed += n;
+}
+}  // namespace
 
 Result<std::map<std::string, DeliveryCounts>> StateStore::CountByHook(
     int64_t first_event, int64_t last_event) {
@@ -828,14 +1228,26 @@ Result<std::map<std::string, DeliveryCounts>> StateStore::CountByHook(
   std::map<std::string, DeliveryCounts> counts;
   int rc;
   while ((rc = s.Step()) == SQLITE_ROW) {
-    DeliveryCounts& c = counts[s.Text(0)];
-    const std::string state = s.Text(1);
-    const int64_t n = s.Int(2);
-    if (state == "delivered") c.delivered += n;
-    if (state == "gave_up") c.gave_up += n;
-    if (state == "pending") c.pending += n;
-    if (state == "held") c.held += n;
-    if (state == "cancelled") c.cancelled += n;
+    AddCount(counts[s.Text(0)], s.Text(1), s.Int(2));
+  }
+  if (rc != SQLITE_DONE) return SqlError("count deliveries");
+  return counts;
+}
+
+Result<std::map<std::string, DeliveryCounts>> StateStore::CountBatch(
+    const std::string& batch) {
+  Result<sqlite3_stmt*> q = Prepare(
+      "SELECT d.hook_id, d.state, COUNT(*) FROM deliveries d "
+      "JOIN events e ON e.id = d.event_id WHERE e.batch = ? "
+      "GROUP BY d.hook_id, d.state",
+      "count deliveries");
+  if (!q.ok()) return q.error();
+  Stmt s(*q);
+  s.Bind(1, batch);
+  std::map<std::string, DeliveryCounts> counts;
+  int rc;
+  while ((rc = s.Step()) == SQLITE_ROW) {
+    AddCount(counts[s.Text(0)], s.Text(1), s.Int(2));
   }
   if (rc != SQLITE_DONE) return SqlError("count deliveries");
   return counts;

@@ -5,6 +5,8 @@
 // optional "whsec_..." secret, state active | paused | removed (removed
 // hooks are kept, so their cancelled deliveries stay accounted for), and a
 // creation time.
+// Events: type, body (sent byte for byte) and the body's SHA-256, checked
+// whenever the body is read to be sent.
 // Deliveries: one per event and hook, id "dlv_" + 16 hex digits (random,
 // unique in the file; the id the receiver sees on every attempt), in
 // creation order (`seq`). States:
@@ -12,20 +14,39 @@
 //   held       its hook is paused: nothing is sent until the hook resumes;
 //   delivered  an attempt got a 2xx; never sent again;
 //   gave_up    the sixth attempt failed (or its outcome was lost);
-//   cancelled  its hook was removed (reason "hook removed").
-// An attempt is recorded as started (BeginAttempt) before its request is
-// sent, and ended (EndAttempt) with its result: so an attempt whose outcome
-// a crash lost still counts toward the six-attempt cap.
+//   cancelled  its hook was removed (reason "hook removed");
+//   failed     never sent: its stored body no longer matches its checksum.
 //
-// Ownership of pending deliveries: a runner (a `deliver` or `worker`
-// process) claims rows with its owner token and pid; rows owned by a pid
-// that no longer exists (killed, crashed) are claimable again. A runner
-// releases what it still owns when it stops.
+// The lease protocol (DeliveryStore below; the same for every backend):
+// - A runner (a `deliver` or `worker` process) names itself with an owner
+//   token (NewOwnerToken) and claims pending rows of active hooks: a claim
+//   is (owner, lease expiry). A row is claimable when nobody holds it or
+//   its lease has expired, whoever held it and whatever their pid.
+// - The runner renews its leases (RenewLeases) well before they expire
+//   while it works; a runner that stops renewing (killed, hung) loses its
+//   rows when their leases end, and any runner takes them over.
+// - An attempt is recorded as started (BeginAttempt) just before its
+//   request is written, and only while the runner still holds the row and
+//   the hook is active: that is where pause and remove take effect. An
+//   attempt whose outcome is lost still counts toward the six.
+// - EndAttempt records the outcome; a final state, or a retry the runner
+//   does not keep, releases the row. Release gives back every row a runner
+//   holds (they stay pending for the next runner).
+// One transaction per call; a call never waits on a network.
 //
 // Durability: WAL journal, synchronous=NORMAL: every committed change
 // survives the process being killed (kill -9); a power loss may lose the
-// last commits. busy_timeout lets another process (`hooks pause` while a
-// `worker` runs) wait for the write lock instead of failing.
+// last commits. While another connection holds the write lock, a call
+// retries with backoff (1 ms doubling to 100 ms) for up to
+// StoreOptions::busy_timeout, or until *abort is set.
+//
+// Files: only Open with `create` makes a new database (and its
+// directory); a missing file is otherwise "no state database at PATH". A
+// zero-length file, a file that is not SQLite, an SQLite database that is
+// not hooksim's, and a newer schema are refused. Schema version 1 files
+// are migrated to version 2 in one transaction on first open (leases
+// replace owner pids: rows a v1 runner held are released; body checksums
+// are computed from the bodies as stored).
 //
 // Errors: every failure is an Error naming the file and the operation.
 // Thread: one StateStore per thread (not thread-safe); several processes
@@ -33,6 +54,7 @@
 #ifndef HOOKSIM_SIM_DURABLE_STATE_STORE_H_
 #define HOOKSIM_SIM_DURABLE_STATE_STORE_H_
 
+#include <atomic>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -42,6 +64,7 @@
 #include <vector>
 
 #include "sim/base/result.h"
+#include "sim/base/time.h"
 #include "sim/contract/event_file.h"
 
 struct sqlite3;
@@ -49,7 +72,14 @@ struct sqlite3_stmt;
 
 namespace hooksim {
 
-inline constexpr int kStateSchemaVersion = 1;
+inline constexpr int kStateSchemaVersion = 2;
+// PRAGMA application_id of a hooksim state database ("hksm").
+inline constexpr int32_t kStateApplicationId = 0x686b736d;
+// Default lease of a claim, ms.
+inline constexpr int64_t kDefaultLeaseMs = 30'000;
+// Deliveries Enqueue stores per transaction, at most (short write locks;
+// an event's deliveries are never split).
+inline constexpr int64_t kEnqueueChunk = 2000;
 inline constexpr const char* kDefaultStatePath = "./.hooksim/state.db";
 inline constexpr const char* kStateEnvVar = "HOOKSIM_STATE";
 // Attempts a delivery may start in all (the contract's six).
@@ -70,6 +100,7 @@ struct DeliveryCounts {
   int64_t pending = 0;
   int64_t held = 0;
   int64_t cancelled = 0;
+  int64_t failed = 0;
 };
 
 struct StoredHook {
@@ -91,6 +122,7 @@ struct HookChangeResult {
 };
 
 struct EnqueueResult {
+  std::string batch;        // Names this call's events (ClaimOptions).
   int64_t first_event = 0;  // Event ids of this batch: [first, last].
   int64_t last_event = -1;
   int64_t deliveries = 0;
@@ -112,20 +144,45 @@ struct ClaimedDelivery {
   int64_t next_at_ms = 0;  // Unix time the next attempt is due.
 };
 
+// Which deliveries a call is about: all, one Enqueue batch, and/or those
+// created up to a sequence number.
+struct DeliveryScope {
+  std::optional<std::string> batch;
+  std::optional<int64_t> max_seq;
+};
+
 struct ClaimOptions {
-  // Only deliveries of these events (a deliver batch); all when unset.
-  std::optional<std::pair<int64_t, int64_t>> events;
+  DeliveryScope scope;
   size_t limit = kMaxClaimBatch;
+  // Only deliveries whose next attempt is due by then (Unix ms).
+  int64_t due_by_ms = INT64_MAX;
+  int64_t lease_ms = kDefaultLeaseMs;
 };
 
 struct ClaimResult {
-  std::vector<ClaimedDelivery> deliveries;
+  std::vector<ClaimedDelivery> deliveries;  // In due order, then seq.
   // Deliveries found with all six attempts started (the last one's outcome
   // lost in a crash): ended gave_up now, not claimed.
   std::vector<ClaimedDelivery> gave_up;
+  // Deliveries whose stored body failed its checksum: ended failed now,
+  // with the reason, never sent.
+  std::vector<ClaimedDelivery> failed;
 };
 
-enum class AttemptGate { kStart, kHeld, kDropped };
+// What BeginAttempt decided.
+enum class AttemptGate {
+  kStart,      // Recorded as started: send it now.
+  kHeld,       // The hook is paused: the delivery is held and released.
+  kCancelled,  // The hook was removed: the delivery is cancelled.
+  kNotOurs,    // No longer pending, or another runner holds it now.
+};
+
+// Pending deliveries in a scope, for a runner deciding whether to wait.
+struct PendingInfo {
+  int64_t pending = 0;           // Pending (not held), whoever holds them.
+  int64_t leased_by_others = 0;  // Of those, under another live lease.
+  int64_t next_lease_end_ms = 0;  // Earliest such lease's end (0: none).
+};
 
 struct AttemptEnd {
   std::string delivery_id;
@@ -136,15 +193,71 @@ struct AttemptEnd {
   // "gave_up".
   std::string state;
   int64_t next_at_ms = 0;
+  // "pending" only: give the row back (the runner does not keep it until
+  // its next attempt).
+  bool release = false;
 };
 
-class StateStore {
+struct StoreOptions {
+  // Create the database (and its directory) when the file is missing
+  // (`hooks add`); otherwise a missing file is an error.
+  bool create = false;
+  // How long a call waits for another connection's write lock, retrying
+  // with backoff, before it fails. Duration::max(): until *abort.
+  Duration busy_timeout = std::chrono::seconds(10);
+  // When set and true, a call waiting for the lock gives up at once.
+  const std::atomic<bool>* abort = nullptr;
+};
+
+// The lease protocol (see the top of this file), as a runner uses it. A
+// backend implements it once; RunDurableDeliveries only talks to this.
+class DeliveryStore {
  public:
-  // Opens (creating when missing) the database at `path`, and its parent
-  // directory when missing. Fails on a file that is not a hooksim state
-  // database, or one from a newer schema version.
-  static Result<std::unique_ptr<StateStore>> Open(const std::string& path);
-  ~StateStore();
+  virtual ~DeliveryStore() = default;
+  // Claims up to o.limit pending deliveries of active hooks in o.scope,
+  // due by o.due_by_ms, that nobody holds or whose lease has ended, for
+  // `owner` until now_ms + o.lease_ms. Ends gave_up those that already
+  // started all six attempts, and failed those whose body fails its
+  // checksum. Holds (state held) unleased rows of paused hooks.
+  virtual Result<ClaimResult> Claim(const std::string& owner,
+                                    const ClaimOptions& o, int64_t now_ms) = 0;
+  // Extends every lease `owner` holds to now_ms + lease_ms; returns how
+  // many rows it holds.
+  virtual Result<int64_t> RenewLeases(const std::string& owner,
+                                      int64_t now_ms, int64_t lease_ms) = 0;
+  // Just before attempt `attempt` is written: when the delivery is pending,
+  // held by `owner`, has made attempt - 1 attempts and its hook is active,
+  // records the attempt as started and extends the lease (kStart). A
+  // paused hook holds the delivery (kHeld), a removed one cancels it
+  // (kCancelled); both release it. Otherwise kNotOurs, nothing changes.
+  virtual Result<AttemptGate> BeginAttempt(const std::string& owner,
+                                           const std::string& delivery_id,
+                                           int attempt, int64_t now_ms,
+                                           int64_t lease_ms) = 0;
+  // Records an attempt's end, and the delivery's new state when `owner`
+  // still holds it (a 2xx is recorded whoever holds it, while the delivery
+  // is pending). A final state or end.release releases the row. Returns
+  // whether the row was updated.
+  virtual Result<bool> EndAttempt(const std::string& owner,
+                                  const AttemptEnd& end) = 0;
+  // Releases every row `owner` still holds (they stay pending).
+  virtual Status Release(const std::string& owner) = 0;
+  // Pending deliveries in `scope` (held ones not counted).
+  virtual Result<PendingInfo> Pending(const std::string& owner,
+                                      const DeliveryScope& scope,
+                                      int64_t now_ms) = 0;
+  // The highest delivery seq so far (0 when none).
+  virtual Result<int64_t> MaxSeq() = 0;
+};
+
+
+class StateStore : public DeliveryStore {
+ public:
+  // Opens the database at `path` (see "Files" above). Takes no write lock
+  // when the file is at the current schema.
+  static Result<std::unique_ptr<StateStore>> Open(const std::string& path,
+                                                  StoreOptions options = {});
+  ~StateStore() override;
   StateStore(const StateStore&) = delete;
   StateStore& operator=(const StateStore&) = delete;
 
@@ -156,63 +269,85 @@ class StateStore {
   // In creation order; removed hooks only when include_removed.
   Result<std::vector<StoredHook>> ListHooks(bool include_removed);
   Result<std::optional<StoredHook>> FindHook(const std::string& id);
-  Result<HookChangeResult> PauseHook(const std::string& id);
+  // Pause: unleased pending rows become held now; leased ones at their
+  // runner's next BeginAttempt (nothing new is sent after the commit).
+  Result<HookChangeResult> PauseHook(const std::string& id, int64_t now_ms);
   Result<HookChangeResult> ResumeHook(const std::string& id, int64_t now_ms);
   Result<HookChangeResult> RemoveHook(const std::string& id, int64_t now_ms);
 
   // Stores the events and one delivery per event and hook that is not
-  // removed: pending for active hooks, held for paused ones. One
-  // transaction. Fails when there is no hook.
+  // removed: pending for active hooks, held for paused ones, in
+  // transactions of about kEnqueueChunk deliveries (each chunk sees the
+  // hooks as they are then; a crash keeps the chunks committed). Fails when
+  // there is no hook.
   Result<EnqueueResult> Enqueue(const std::vector<FileEvent>& events,
                                 int64_t now_ms);
 
-  // Claims pending deliveries of active hooks that nobody alive owns, in
-  // creation order, for `owner` (a token unique to the runner; the
-  // process's pid is stored beside it). Ends gave_up those that already
-  // started all six attempts.
+  // DeliveryStore.
   Result<ClaimResult> Claim(const std::string& owner, const ClaimOptions& o,
-                            int64_t now_ms);
-  // Before an attempt: when the delivery is still pending, owned by
-  // `owner`, and its hook active, records the attempt as started (kStart).
-  // A paused hook makes the delivery held and releases it (kHeld); a
-  // delivery no longer pending or owned (cancelled, ...) gives kDropped.
+                            int64_t now_ms) override;
+  Result<int64_t> RenewLeases(const std::string& owner, int64_t now_ms,
+                              int64_t lease_ms) override;
   Result<AttemptGate> BeginAttempt(const std::string& owner,
                                    const std::string& delivery_id, int attempt,
-                                   int64_t now_ms);
-  // Records an attempt's end and the delivery's new state (unless the
-  // delivery was cancelled meanwhile); a final state releases the row.
-  Status EndAttempt(const std::string& owner, const AttemptEnd& end);
-  // Releases every row `owner` still holds (they stay pending).
-  Status Release(const std::string& owner);
+                                   int64_t now_ms,
+                                   int64_t lease_ms = kDefaultLeaseMs) override;
+  Result<bool> EndAttempt(const std::string& owner,
+                          const AttemptEnd& end) override;
+  Status Release(const std::string& owner) override;
+  Result<PendingInfo> Pending(const std::string& owner,
+                              const DeliveryScope& scope,
+                              int64_t now_ms) override;
+  Result<int64_t> MaxSeq() override;
 
   // Deliveries of the events [first, last], per hook id.
   Result<std::map<std::string, DeliveryCounts>> CountByHook(int64_t first_event,
                                                             int64_t last_event);
+  // Deliveries of one Enqueue batch, per hook id.
+  Result<std::map<std::string, DeliveryCounts>> CountBatch(
+      const std::string& batch);
   // Attempts recorded for one delivery: (attempt, result or "" if it has
   // not ended), in order. For tests and diagnostics.
   Result<std::vector<std::pair<int, std::string>>> Attempts(
       const std::string& delivery_id);
+  // Transactions this connection has committed (diagnostics and tests).
+  uint64_t commits() const { return commits_; }
   // State name and reason ("" when none) of one delivery.
   Result<std::pair<std::string, std::string>> DeliveryState(
       const std::string& delivery_id);
 
  private:
-  StateStore(std::string path, sqlite3* db);
+  StateStore(std::string path, sqlite3* db, StoreOptions options);
   Error SqlError(std::string_view operation) const;
   Status Exec(const char* sql, std::string_view operation);
   Result<sqlite3_stmt*> Prepare(const char* sql, std::string_view operation);
-  Status Migrate();
+  // Creates the schema in a new file, migrates a version 1 file, or checks
+  // the version (a read, no write lock) of a current one.
+  Status Migrate(bool created);
+  Status MigrateFromV1();
   std::string NewId(std::string_view prefix, int hex_digits);
-  Status ReleaseDeadOwners(std::string_view operation);
+  // Stores events from `events` (n at most) until kEnqueueChunk deliveries;
+  // *stored: how many events it stored.
+  Result<EnqueueResult> EnqueueChunk(const FileEvent* events, size_t n,
+                                     int64_t now_ms, const std::string& batch,
+                                     size_t* stored);
+  static int OnBusy(void* self, int count);
 
   std::string path_;
+  StoreOptions options_;
+  std::chrono::steady_clock::time_point busy_since_{};
   sqlite3* db_ = nullptr;
   std::map<std::string, sqlite3_stmt*, std::less<>> statements_;  // By SQL.
   uint64_t id_state_ = 0;
+  uint64_t commits_ = 0;
 };
 
-// A token naming one runner: "<pid>-<random hex>".
+// A token naming one runner: "<pid>-<random hex>" (the pid is only for
+// people reading the database; leases never look at it).
 std::string NewOwnerToken();
+
+// Lowercase hex SHA-256 of `data`.
+std::string Sha256Hex(std::string_view data);
 
 }  // namespace hooksim
 

@@ -147,23 +147,12 @@ Result<uint32_t> DeliveryEngine::Publish(std::string event_type,
     if (recycle) event_open_.push_back(0);
   }
   for (uint32_t h = 0; h < hooks_.size(); ++h) {
-    uint32_t index = static_cast<uint32_t>(deliveries_.size());
-    if (recycle && !free_deliveries_.empty()) {
-      index = free_deliveries_.back();
-      free_deliveries_.pop_back();
-      deliveries_[index] = Delivery{};
-    } else {
-      deliveries_.emplace_back();
-      if (recycle) ordinal_.push_back(0);
-    }
-    // The delivery's ordinal in the run; equal to its index when retained.
-    const uint64_t ordinal = published_deliveries_++;
-    if (recycle) {
-      ordinal_[index] = ordinal;
-      ++event_open_[event_index];
-    }
+    const uint32_t index = NewDeliverySlot();
+    const uint64_t ordinal = published_deliveries_ - 1;
+    if (recycle) ++event_open_[event_index];
     Delivery& d = deliveries_[index];
-    uint64_t id_state = options_.seed ^ (0x9e3779b97f4a7c15ULL * (ordinal + 1));
+    uint64_t id_state = options_.seed ^ options_.id_salt ^
+                        (0x9e3779b97f4a7c15ULL * (ordinal + 1));
     d.id = DeliveryId(SplitMix64(id_state));
     d.hook = h;
     d.event = event_index;
@@ -196,9 +185,34 @@ Result<uint32_t> DeliveryEngine::Publish(std::string event_type,
   return event_index;
 }
 
-uint32_t DeliveryEngine::RecordEvent(std::string event_type, std::string body) {
-  events_.push_back(
-      EventRecord{std::move(event_type), std::move(body), clock_.Now()});
+uint32_t DeliveryEngine::NewDeliverySlot() {
+  uint32_t index = static_cast<uint32_t>(deliveries_.size());
+  if (!options_.retain_ended && !free_deliveries_.empty()) {
+    index = free_deliveries_.back();
+    free_deliveries_.pop_back();
+    deliveries_[index] = Delivery{};
+  } else {
+    deliveries_.emplace_back();
+    if (!options_.retain_ended) ordinal_.push_back(0);
+  }
+  // The delivery's ordinal in the run; equal to its index when retained.
+  const uint64_t ordinal = published_deliveries_++;
+  if (!options_.retain_ended) ordinal_[index] = ordinal;
+  return index;
+}
+
+uint32_t DeliveryEngine::RecordEvent(std::string event_type,
+                                     std::string body) {
+  EventRecord record{std::move(event_type), std::move(body), clock_.Now()};
+  if (!options_.retain_ended && !free_events_.empty()) {
+    const uint32_t index = free_events_.back();
+    free_events_.pop_back();
+    events_[index] = std::move(record);
+    event_open_[index] = 0;
+    return index;
+  }
+  events_.push_back(std::move(record));
+  if (!options_.retain_ended) event_open_.push_back(0);
   return static_cast<uint32_t>(events_.size() - 1);
 }
 
@@ -213,16 +227,14 @@ Result<uint32_t> DeliveryEngine::RestoreDelivery(RestoredDelivery restored) {
                      std::to_string(restored.attempts_made) +
                      " attempts made, no attempt left");
   }
-  if (!options_.retain_ended) {
-    return MakeError("restored delivery " + restored.id +
-                     ": restoring needs retain_ended");
-  }
-  if (deliveries_.size() + 1 > options_.max_deliveries) {
+  if (deliveries_.size() - free_deliveries_.size() + 1 >
+      options_.max_deliveries) {
     return MakeError("delivery limit of " +
                      std::to_string(options_.max_deliveries) + " reached");
   }
-  const uint32_t index = static_cast<uint32_t>(deliveries_.size());
-  Delivery& d = deliveries_.emplace_back();
+  const uint32_t index = NewDeliverySlot();
+  if (!options_.retain_ended) ++event_open_[restored.event];
+  Delivery& d = deliveries_[index];
   d.id = std::move(restored.id);
   d.hook = restored.hook;
   d.event = restored.event;
@@ -245,12 +257,18 @@ void DeliveryEngine::StartAttempt(uint32_t index) {
     Hold(index);
     return;
   }
+  if (options_.max_in_flight > 0 && in_flight_ >= options_.max_in_flight) {
+    ready_.push_back(index);  // Not an attempt yet: nothing recorded.
+    return;
+  }
   // The gate (a durable store) may park the delivery: it stops being open
   // here and is restored later.
   if (gate_ && !gate_(d, index)) {
     --open_;
+    if (!options_.retain_ended) Release(index);
     return;
   }
+  ++in_flight_;
   ++d.attempts;
   ++total_attempts_;
   d.state = DeliveryState::kInFlight;
@@ -271,9 +289,21 @@ void DeliveryEngine::StartAttempt(uint32_t index) {
       [this, index](AttemptResult result) { OnAttemptDone(index, result); });
 }
 
+void DeliveryEngine::StartWaiting() {
+  // Bounded by the waiting attempts; each start either takes a place in
+  // flight or leaves the queue.
+  while (!ready_.empty() && in_flight_ < options_.max_in_flight) {
+    const uint32_t index = ready_.front();
+    ready_.pop_front();
+    StartAttempt(index);
+  }
+}
+
 void DeliveryEngine::OnAttemptDone(uint32_t index, AttemptResult result) {
+  --in_flight_;
   Delivery& d = deliveries_[index];
   const TimePoint now = clock_.Now();
+  bool handed_back = false;
   d.last = result;
   AttemptRecord record{index,
                        static_cast<uint16_t>(d.attempts),
@@ -301,7 +331,12 @@ void DeliveryEngine::OnAttemptDone(uint32_t index, AttemptResult result) {
     const Duration delay = ContractDelay(
         contract, result, options_.policy.DelayBefore(d.attempts, jitter_rng));
     record.next_at = now + delay;
-    clock_.ScheduleAfter(delay, [this, index] { StartAttempt(index); });
+    if (retry_hook_ && !retry_hook_(d, delay)) {
+      handed_back = true;
+      --open_;
+    } else {
+      clock_.ScheduleAfter(delay, [this, index] { StartAttempt(index); });
+    }
   } else {
     d.state = DeliveryState::kGaveUp;
     d.ended = now;
@@ -313,7 +348,10 @@ void DeliveryEngine::OnAttemptDone(uint32_t index, AttemptResult result) {
       d.state == DeliveryState::kGaveUp) {
     if (ended_observer_) ended_observer_(d, events_[d.event]);
     if (!options_.retain_ended) Release(index);
+  } else if (handed_back && !options_.retain_ended) {
+    Release(index);
   }
+  StartWaiting();
 }
 
 void DeliveryEngine::StopGone(uint32_t index, bool release) {

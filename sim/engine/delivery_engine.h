@@ -142,6 +142,11 @@ struct EngineOptions {
   // (RetryPolicy::FromContract for the profile's own).
   Contract contract = DivshotContract();
   uint64_t seed = 1;
+  // Mixed into delivery ids only (events, jitter and answers follow the
+  // seed alone). 0 for scenario runs, which stay exactly reproducible;
+  // ad hoc sends without --seed (deliver --url, bench) give a per-run value
+  // so two runs against one receiver never share delivery ids.
+  uint64_t id_salt = 0;
   // Limits: publishing more than this many deliveries fails.
   size_t max_deliveries = 20'000'000;
   // Keep every attempt in attempts() (a run's log); off for long benches.
@@ -156,6 +161,12 @@ struct EngineOptions {
   // bounds the deliveries open at once, and Publish returns the event's
   // slot, not its ordinal. Delivery ids stay unique in the run either way.
   bool retain_ended = true;
+  // Attempts in flight at once (0: no limit). Beyond it, a due attempt
+  // waits in the engine, in the order it fell due, and is not an attempt
+  // yet: the gate has not run, nothing is signed or sent. Set it to the
+  // transport's connections, so an attempt the engine starts takes a
+  // connection at once and its first byte goes out right after the gate.
+  size_t max_in_flight = 0;
   // The Unix time of the clock's zero (as a duration since the epoch), for
   // webhook-timestamp. Real world: UnixTimeNow() when the run starts;
   // virtual world: a fixed origin so runs stay reproducible.
@@ -182,21 +193,34 @@ class DeliveryEngine {
   Result<uint32_t> Publish(std::string event_type, std::string body);
 
   // Records an event without creating deliveries (RestoreDelivery refers
-  // to it); returns its index. Both need retain_ended (the default).
+  // to it); returns its index. With retain_ended off, the event's slot is
+  // released once the last delivery restored with it has ended or was
+  // handed back, so restore at least one delivery with it right away.
   uint32_t RecordEvent(std::string event_type, std::string body);
   // Takes over a delivery created elsewhere: its next attempt (number
   // attempts_made + 1) starts after `delay`. Fails when the hook or event
-  // index is unknown, attempts_made is not below max_attempts,
-  // max_deliveries would be exceeded, or retain_ended is off.
+  // index is unknown, attempts_made is not below max_attempts, or
+  // max_deliveries would be exceeded.
   Result<uint32_t> RestoreDelivery(RestoredDelivery restored);
 
-  // Called before every attempt starts, before anything is sent. Returning
-  // false parks the delivery: the attempt is not made, nothing is scheduled
-  // for it again, it no longer counts as open and its state stays as it was
-  // (kPending); whoever parked it owns it from then on. A durable store
-  // uses this to record the attempt before its request can reach anyone.
+  // Called before every attempt starts, once it may take a connection
+  // (see max_in_flight) and before it is signed or sent. Returning false
+  // parks the delivery: the attempt is not made, nothing is scheduled for
+  // it again, it no longer counts as open and its state stays as it was
+  // (kPending); whoever parked it owns it from then on (with retain_ended
+  // off its slot is released on return). A durable store uses this to
+  // check the hook and record the attempt before its request can reach
+  // anyone.
   void SetAttemptGate(std::function<bool(const Delivery&, uint32_t)> fn) {
     gate_ = std::move(fn);
+  }
+  // Called when an attempt failed and another is due after `delay`, before
+  // the observers. Returning false hands the delivery back: no re-attempt
+  // is scheduled, it no longer counts as open, its state stays kPending,
+  // and (retain_ended off) its slot is released after the observers ran.
+  // A durable runner hands back retries due too far ahead to keep.
+  void SetRetryHook(std::function<bool(const Delivery&, Duration)> fn) {
+    retry_hook_ = std::move(fn);
   }
 
   // Called after every attempt has ended (for traces and progress).
@@ -230,10 +254,21 @@ class DeliveryEngine {
 
   // Deliveries not yet delivered or given up (held ones included).
   size_t open_deliveries() const { return open_; }
+  // Attempts sent and not yet ended.
+  size_t in_flight() const { return in_flight_; }
+  // Due attempts waiting for max_in_flight to allow them.
+  size_t waiting() const { return ready_.size(); }
+  // Delivery slots allocated (ended and free ones included).
+  size_t slots() const { return deliveries_.size(); }
   uint64_t total_attempts() const { return total_attempts_; }
 
  private:
   void StartAttempt(uint32_t index);
+  // Starts waiting attempts while max_in_flight allows.
+  void StartWaiting();
+  // A new delivery slot (reused when retain_ended is off) for the run's
+  // next ordinal.
+  uint32_t NewDeliverySlot();
   void OnAttemptDone(uint32_t index, AttemptResult result);
   // retain_ended off: frees delivery `index` and, with its last delivery,
   // its event, for reuse by Publish.
@@ -259,7 +294,10 @@ class DeliveryEngine {
   std::function<void(const AttemptRecord&)> observer_;
   std::function<void(const Delivery&, const EventRecord&)> ended_observer_;
   std::function<bool(const Delivery&, uint32_t)> gate_;
+  std::function<bool(const Delivery&, Duration)> retry_hook_;
   size_t open_ = 0;
+  size_t in_flight_ = 0;
+  std::deque<uint32_t> ready_;  // Due, waiting for max_in_flight.
   uint64_t total_attempts_ = 0;
   // retain_ended off only: slots free for reuse, deliveries still open per
   // event slot, and each delivery slot's ordinal in the run (ids and

@@ -189,8 +189,8 @@ class HttpIoLoop::State {
     const Result<HttpUrl> url = ParseHttpUrl(a->job.request.target);
     if (!url.ok()) return Finish(a, AttemptResult{AttemptError::kRefused, 0});
     Result<AddressList> addresses = addresses_.Resolve(url->host, url->port);
-    if (!addresses.ok()) {
-      return Finish(a, AttemptResult{AttemptError::kRefused, 0});
+    if (!addresses.ok()) {  // The host name does not resolve.
+      return Finish(a, AttemptResult{AttemptError::kDns, 0});
     }
     a->addresses = std::move(*addresses);
     BuildRequestHead(a->job.request, *url, &a->head);

@@ -31,8 +31,8 @@
 // - Answers: any status, 3xx included, is returned as is; redirects are
 //   never followed.
 // - Errors map to AttemptError: kRefused (nothing listens, connection
-//   refused, a URL that is not http://host[:port]/path, a host that does
-//   not resolve), kTimeout, kReset (ECONNRESET), kEmptyReply (closed before
+//   refused, a URL that is not http://host[:port]/path), kDns (a host
+//   name that does not resolve), kTimeout, kReset (ECONNRESET), kEmptyReply (closed before
 //   any byte of an answer), kMalformed (bytes that are not an HTTP answer,
 //   or an answer cut short).
 //

@@ -738,7 +738,11 @@ void CheckExpectations(const RunRecord& run, uint64_t invalid_payloads,
         if (!attempts->Contains(d.attempts)) {
           book.Fail(Rule::kExpectations,
                     Finding{"expectation", subject,
-                            attempts->ToString() + " attempts" + why,
+                            attempts->ToString() +
+                                (attempts->min == 1 && attempts->max == 1
+                                     ? " attempt"
+                                     : " attempts") +
+                                why,
                             Plural(d.attempts, "attempt") + ", last " +
                                 DescribeAttemptResult(d.last)});
         }

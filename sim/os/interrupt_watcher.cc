@@ -14,13 +14,15 @@ std::atomic<int> g_interrupt_fd{-1};
 static_assert(std::atomic<int>::is_always_lock_free);
 
 constexpr char kInterrupt = 'i';
+constexpr char kTerminate = 't';
 constexpr char kQuit = 'q';
 
-void OnSigint(int) {
+void OnSigint(int sig) {
   const int saved_errno = errno;
   const int fd = g_interrupt_fd.load();
   if (fd >= 0) {
-    [[maybe_unused]] const ssize_t n = write(fd, &kInterrupt, 1);
+    const char byte = sig == SIGTERM ? kTerminate : kInterrupt;
+    [[maybe_unused]] const ssize_t n = write(fd, &byte, 1);
   }
   errno = saved_errno;
 }
@@ -29,7 +31,9 @@ void OnSigint(int) {
 
 InterruptWatcher::InterruptWatcher(std::function<void()> on_interrupt,
                                    InterruptWatcherOptions options)
-    : on_interrupt_(std::move(on_interrupt)), sigterm_(options.sigterm) {
+    : on_interrupt_(std::move(on_interrupt)),
+      on_repeat_(std::move(options.on_repeat)),
+      sigterm_(options.sigterm) {
   if (pipe2(pipe_, O_CLOEXEC) != 0) return;
   int expected = -1;
   if (!g_interrupt_fd.compare_exchange_strong(expected, pipe_[1])) {
@@ -52,7 +56,14 @@ InterruptWatcher::InterruptWatcher(std::function<void()> on_interrupt,
       const ssize_t n = read(pipe_[0], &byte, 1);
       if (n < 0 && errno == EINTR) continue;
       if (n <= 0 || byte == kQuit) return;
-      if (!interrupted_.exchange(true) && on_interrupt_) on_interrupt_();
+      const int n_seen = ++count_;
+      if (n_seen == 1) {
+        signal_ = byte == kTerminate ? SIGTERM : SIGINT;
+        interrupted_ = true;
+        if (on_interrupt_) on_interrupt_();
+      } else if (n_seen == 2 && on_repeat_) {
+        on_repeat_();
+      }
     }
   });
 }

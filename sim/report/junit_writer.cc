@@ -9,7 +9,8 @@ namespace {
 
 std::string Seconds(double s) {
   char buf[32];
-  std::snprintf(buf, sizeof(buf), "%.3f", s < 0 ? 0.0 : s);
+  s = s < 0 ? 0.0 : s;
+  std::snprintf(buf, sizeof(buf), s > 0 && s < 0.001 ? "%.6f" : "%.3f", s);
   return buf;
 }
 
@@ -69,6 +70,9 @@ void WriteJUnit(const std::vector<JUnitSuite>& suites, std::ostream& out) {
       skipped += c.status == JUnitCase::Status::kSkipped;
     }
   }
+  // CI systems key results by (classname, name): a repeated pair would
+  // hide one result behind another, so repeats get " (2)", " (3)", ...
+  std::map<std::pair<std::string, std::string>, int> seen;
   out << "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n";
   out << "<testsuites name=\"hooksim\" tests=\"" << tests << "\" failures=\""
       << failures << "\" errors=\"" << errors << "\" skipped=\"" << skipped
@@ -83,10 +87,14 @@ void WriteJUnit(const std::vector<JUnitSuite>& suites, std::ostream& out) {
     out << "  <testsuite name=\"" << XmlEscape(s.name) << "\" tests=\""
         << s.cases.size() << "\" failures=\"" << f << "\" errors=\"" << e
         << "\" skipped=\"" << k << "\" time=\"" << Seconds(s.seconds)
-        << "\">\n";
-    // CI systems key results by (classname, name): a repeated pair would
-    // hide one result behind another, so repeats get " (2)", " (3)", ...
-    std::map<std::pair<std::string, std::string>, int> seen;
+        << "\"";
+    if (!s.timestamp.empty()) {
+      out << " timestamp=\"" << XmlEscape(s.timestamp) << "\"";
+    }
+    if (!s.hostname.empty()) {
+      out << " hostname=\"" << XmlEscape(s.hostname) << "\"";
+    }
+    out << ">\n";
     for (const JUnitCase& c : s.cases) {
       std::string name = c.name;
       const int n = ++seen[{c.classname, c.name}];

@@ -7,7 +7,10 @@
 // elements with classname, name, time and an optional <failure>, <error>
 // or <skipped> child plus <system-out>/<system-err>. All text is escaped;
 // characters XML 1.0 forbids are replaced. Testcase names are unique per
-// (classname, name) within a suite: a repeat is written as "NAME (2)".
+// (classname, name) in the whole document (two suites of one name, e.g. a
+// scenario given twice, would otherwise collide): a repeat is written as
+// "NAME (2)". Times under a millisecond keep microseconds, so fast cases
+// do not all read 0.000.
 #ifndef HOOKSIM_SIM_REPORT_JUNIT_WRITER_H_
 #define HOOKSIM_SIM_REPORT_JUNIT_WRITER_H_
 
@@ -33,6 +36,8 @@ struct JUnitCase {
 struct JUnitSuite {
   std::string name;
   double seconds = 0;
+  std::string timestamp;  // ISO 8601 start time ("" : not written).
+  std::string hostname;   // "" : not written.
   std::vector<JUnitCase> cases;
 };
 

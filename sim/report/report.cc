@@ -146,6 +146,8 @@ std::vector<JUnitSuite> ReportJUnit(
     JUnitSuite suite;
     suite.name = o.name;
     suite.seconds = o.wall_seconds;
+    suite.timestamp = o.started_at;
+    suite.hostname = o.hostname;
     for (const RuleResult& r : o.verdict.rules) {
       JUnitCase c;
       c.classname = "hooksim.run." + o.name;
@@ -160,6 +162,8 @@ std::vector<JUnitSuite> ReportJUnit(
         c.details += "reproduce: " + ReproduceCommand(o) + "\n";
       }
       for (const std::string& note : r.notes) c.system_out += note + "\n";
+      // The rules are judged over the whole run: its time, shared out.
+      c.seconds = o.wall_seconds / static_cast<double>(o.verdict.rules.size());
       suite.cases.push_back(std::move(c));
     }
     suites.push_back(std::move(suite));

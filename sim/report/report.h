@@ -28,6 +28,10 @@ struct ScenarioOutcome {
   // `hooksim run --contract` as given ("" when not): the reproduce line
   // repeats it.
   std::string contract_flag;
+  // When the run started (ISO 8601, UTC) and where: JUnit only (the JSON
+  // report stays reproducible).
+  std::string started_at;
+  std::string hostname;
 };
 
 // "PASS  name  deliveries=.. attempts=.. delivered=.. gave_up=.. seed=.."

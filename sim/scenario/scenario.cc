@@ -9,6 +9,7 @@
 #include "mock-receivers/behavior_parser.h"
 #include "sim/base/json_reader.h"
 #include "sim/contract/contract_file.h"
+#include "sim/contract/http_types.h"
 #include "sim/contract/webhook_signature.h"
 
 namespace hooksim {
@@ -250,11 +251,17 @@ Status ParseHooks(const nlohmann::json* j, Scenario& out) {
                            "\" in /receivers",
                        path + "/receiver");
     }
-    if (!hook.url.empty() && hook.url.rfind("http://", 0) != 0 &&
-        hook.url.rfind("https://", 0) != 0) {
-      return MakeError("expected an http:// or https:// URL, got \"" +
-                           hook.url + "\"",
-                       path + "/url");
+    // The same check as `deliver --url` and `hooks add`: plain http only
+    // (hooksim speaks no TLS; an https hook would only ever be refused).
+    if (!hook.url.empty() && !EqualsIgnoreCase(std::string_view(hook.url).substr(0, 7), "http://")) {
+      const size_t colon = hook.url.find("://");
+      return MakeError(
+          colon != std::string::npos && colon > 0
+              ? "unsupported scheme \"" + hook.url.substr(0, colon) +
+                    "\": only http:// URLs are supported"
+              : "expected an http://host[:port]/path URL, got \"" +
+                    hook.url + "\"",
+          path + "/url");
     }
     if (hook.id.empty()) hook.id = "hook-" + std::to_string(i + 1);
     if (!ids.insert(hook.id).second) {

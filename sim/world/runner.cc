@@ -107,6 +107,23 @@ std::string RunResult::Fingerprint() const {
   return buf;
 }
 
+void RunStop::Stop() {
+  std::lock_guard<std::mutex> lock(mu_);
+  stopped_ = true;
+  if (clock_ != nullptr) clock_->Stop();
+}
+
+void RunStop::Attach(EventLoop* clock) {
+  std::lock_guard<std::mutex> lock(mu_);
+  clock_ = clock;
+  if (stopped_) clock_->Stop();
+}
+
+void RunStop::Detach() {
+  std::lock_guard<std::mutex> lock(mu_);
+  clock_ = nullptr;
+}
+
 Result<std::unique_ptr<RunResult>> RunScenario(const Scenario& scenario,
                                                const RunOptions& options) {
   const auto wall_start = std::chrono::steady_clock::now();
@@ -283,7 +300,9 @@ Result<std::unique_ptr<RunResult>> RunScenario(const Scenario& scenario,
             clock->ToWall(LongestRunTime(scenario)) * 3) +
         std::chrono::minutes(1);
   }
+  if (options.stop) options.stop->Attach(clock);
   run->clock_status = clock->Run(limits);
+  if (options.stop) options.stop->Detach();
   run->ended_at = clock->Now();
   if (run->real) run->real->Shutdown();
   if (publish_error) return *publish_error;

@@ -22,9 +22,11 @@
 #ifndef HOOKSIM_SIM_WORLD_RUNNER_H_
 #define HOOKSIM_SIM_WORLD_RUNNER_H_
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <ostream>
 #include <string>
@@ -34,6 +36,7 @@
 #include "mock-receivers/receiver.h"
 #include "sim/contract/payload_validator.h"
 #include "sim/engine/delivery_engine.h"
+#include "sim/engine/event_loop.h"
 #include "sim/engine/wire_recorder.h"
 #include "sim/scenario/run_record.h"
 #include "sim/scenario/scenario.h"
@@ -44,6 +47,23 @@ namespace hooksim {
 
 enum class World { kVirtual, kHttp };
 std::string_view WorldName(World world);  // "sim", "http"
+
+// Stops HTTP-world runs from another thread (a signal watcher): the run in
+// progress returns at once (attempts in flight are abandoned), and runs
+// started afterwards return at once too. Thread: Stop and stopped from any
+// thread; Attach/Detach from RunScenario's thread.
+class RunStop {
+ public:
+  void Stop();
+  bool stopped() const { return stopped_; }
+  void Attach(EventLoop* clock);  // Stops it at once when already stopped.
+  void Detach();
+
+ private:
+  std::mutex mu_;
+  EventLoop* clock_ = nullptr;  // Guarded by mu_.
+  std::atomic<bool> stopped_{false};
+};
 
 struct RunOptions {
   World world = World::kVirtual;
@@ -63,6 +83,8 @@ struct RunOptions {
   // Test seam: wraps the transport the engine sends through (before the
   // wire recorder), to play a sender that breaks the contract.
   std::function<std::unique_ptr<Transport>(Transport& inner)> wrap_sender;
+  // HTTP world: stops the run when stopped (null: none). Borrowed.
+  RunStop* stop = nullptr;
 };
 
 struct RealWorld;  // The HTTP world's clock, transport and servers.

@@ -1,0 +1,110 @@
+// Reads the framing of one HTTP/1.1 request (its head, and its body when
+// chunked) before cpp-httplib sees it, and refuses what cpp-httplib 0.11
+// would get wrong or let through (RFC 9112 section 6.3, request smuggling,
+// unbounded heads and chunked bodies).
+//
+// The head and the chunked framing are parsed by Boost.Beast's
+// http::request_parser (header-only, on plain buffers; no Asio I/O); the
+// rules of this file are checked on the fields it parsed:
+//   400 (bad request, close): a head Beast cannot parse; both
+//       Content-Length and Transfer-Encoding; Content-Length given twice
+//       (even with the same value) or not a plain decimal; a
+//       Transfer-Encoding other than exactly "chunked" (one field, one
+//       coding: "xchunked", "gzip, chunked", "chunked, chunked" are all
+//       refused); malformed chunk framing;
+//   431 (close): a head over max_head_bytes, or more than max_headers
+//       header fields;
+//   413 (close): a body over max_body_bytes: a Content-Length over it at
+//       once (no body byte is read), a chunked body as soon as the chunk
+//       sizes announced pass it (the body is never buffered past it).
+// A request that passes is handed on as bytes for cpp-httplib to parse:
+//   - with Content-Length: as it came (cpp-httplib reads the body);
+//   - chunked: the body decoded and re-framed with Content-Length (the
+//     Transfer-Encoding and Expect fields dropped, chunk trailers dropped),
+//     so cpp-httplib never reads chunked framing;
+//   - with no body framing at all: "Content-Length: 0" added after the
+//     request line (RFC 9112 6.3: such a request has no body; cpp-httplib
+//     0.11 refuses a POST without Content-Length).
+// A method cpp-httplib does not route is reported (kMethodNotAllowed).
+//
+// Thread: an object serves one request on one thread; not thread-safe.
+#ifndef HOOKSIM_MOCK_RECEIVERS_HTTP_REQUEST_FRAMER_H_
+#define HOOKSIM_MOCK_RECEIVERS_HTTP_REQUEST_FRAMER_H_
+
+#include <cstddef>
+#include <memory>
+#include <string>
+#include <string_view>
+
+namespace hooksim {
+
+struct RequestFramerLimits {
+  size_t max_head_bytes = 64 << 10;  // Request line and header fields.
+  size_t max_headers = 100;          // Header fields.
+  size_t max_body_bytes = 8 << 20;   // Decoded body bytes.
+};
+
+enum class FramerState {
+  kNeedMore,          // Feed more bytes.
+  kReady,             // TakeRequest() holds the request for cpp-httplib.
+  kBadRequest,        // 400 and close.
+  kHeadTooLarge,      // 431 and close (head bytes or header count).
+  kBodyTooLarge,      // 413 and close.
+  kMethodNotAllowed,  // 405 and close: a method cpp-httplib does not route.
+};
+
+// The status answered for a refusal state (400, 431, 413, 405); 0 for
+// kNeedMore and kReady.
+int FramerStatus(FramerState state);
+
+class RequestFramer {
+ public:
+  explicit RequestFramer(RequestFramerLimits limits);
+  ~RequestFramer();
+  RequestFramer(const RequestFramer&) = delete;
+  RequestFramer& operator=(const RequestFramer&) = delete;
+
+  // Appends `bytes` (read from the connection, in order) and parses as far
+  // as they go. Once the state is not kNeedMore, further calls change
+  // nothing and return it.
+  FramerState Feed(std::string_view bytes);
+  FramerState state() const { return state_; }
+  // Why the request was refused, for the answer's body ("both
+  // Content-Length and Transfer-Encoding"); "" unless refused.
+  const std::string& reason() const { return reason_; }
+  // The head is complete, the body is chunked and the client asked for
+  // "Expect: 100-continue": it waits for an interim 100 before sending the
+  // body (send it once, then keep feeding).
+  bool wants_continue() const;
+  void ContinueSent();
+  // The request's method and target ("" before the head is parsed).
+  const std::string& method() const { return method_; }
+  const std::string& target() const { return target_; }
+  // After kReady: the bytes to hand to cpp-httplib (the request, then any
+  // bytes fed after it: the start of a next request or, with
+  // Content-Length, the part of the body fed so far). Call once.
+  std::string TakeRequest();
+
+ private:
+  struct Parser;
+  FramerState Refuse(FramerState state, std::string reason);
+  FramerState CheckHead();
+  FramerState ParseBody();
+
+  const RequestFramerLimits limits_;
+  std::unique_ptr<Parser> parser_;
+  FramerState state_ = FramerState::kNeedMore;
+  std::string reason_;
+  std::string buffer_;     // Fed and not consumed by the parser.
+  std::string head_;       // The head as it came (once parsed).
+  std::string method_;
+  std::string target_;
+  bool chunked_ = false;
+  bool expect_continue_ = false;
+  bool continue_sent_ = false;
+  bool add_zero_length_ = false;
+};
+
+}  // namespace hooksim
+
+#endif  // HOOKSIM_MOCK_RECEIVERS_HTTP_REQUEST_FRAMER_H_

@@ -256,8 +256,10 @@ AdminResponse HandleAdminRequest(MockReceiver& receiver,
   }
   if (n == "stats") {
     json out;
-    receiver.WithJournal(
-        [&](const Journal& j) { out = JournalStatsToJson(j); });
+    receiver.WithJournal([&](const Journal& j) {
+      out = JournalStatsToJson(
+          j, receiver.contract() ? &*receiver.contract() : nullptr);
+    });
     out["receiver"] = receiver.name();
     return JsonAnswer(200, out);
   }
@@ -314,7 +316,7 @@ json JournalRequestsToJson(const Journal& journal, size_t limit) {
   return out;
 }
 
-json JournalStatsToJson(const Journal& journal) {
+json JournalStatsToJson(const Journal& journal, const Contract* contract) {
   json answers = json::object();
   for (const auto& [answer, count] : journal.answers()) answers[answer] = count;
   // attempts -> deliveries with that many attempts, in attempt order.
@@ -328,7 +330,7 @@ json JournalStatsToJson(const Journal& journal) {
   for (const auto& [n, count] : histogram) {
     attempts[std::to_string(n)] = count;
   }
-  return json{
+  json out{
       {"requests", journal.total_requests()},
       {"answers", std::move(answers)},
       {"deliveries", journal.deliveries().size()},
@@ -341,6 +343,30 @@ json JournalStatsToJson(const Journal& journal) {
       {"journal_dropped", journal.dropped()},
       {"untracked_requests", journal.untracked_requests()},
   };
+  if (contract != nullptr) {
+    uint64_t over_max = 0;
+    uint64_t after_success = 0;
+    uint64_t after_gone = 0;
+    for (const auto& [key, c] : journal.deliveries()) {
+      if (c.attempts > contract->max_attempts()) ++over_max;
+      after_success += static_cast<uint64_t>(c.attempts_after_success());
+      for (size_t k = 0; k < c.answers.size(); ++k) {
+        const Answer& a = c.answers[k];
+        if (a.fault == Fault::kNone && contract->StopsOn(a.status)) {
+          after_gone += static_cast<uint64_t>(c.attempts) - (k + 1);
+          break;
+        }
+      }
+    }
+    out["contract"] = json{
+        {"profile", contract->profile},
+        {"max_attempts", contract->max_attempts()},
+        {"over_max", over_max},
+        {"after_success", after_success},
+        {"after_gone", after_gone},
+        {"passed", over_max == 0 && after_success == 0 && after_gone == 0}};
+  }
+  return out;
 }
 
 }  // namespace hooksim

@@ -80,7 +80,15 @@ AdminResponse HandleAdminRequest(MockReceiver& receiver,
 nlohmann::json JournalEntryToJson(const JournalEntry& entry);
 // The newest `limit` entries, oldest first.
 nlohmann::json JournalRequestsToJson(const Journal& journal, size_t limit);
-nlohmann::json JournalStatsToJson(const Journal& journal);
+// With a contract, also "contract": what the deliveries seen say about the
+// sender under that profile (the receiver cannot know whether a sender is
+// still retrying, so "fewer attempts than promised" is not judged here):
+// {"profile", "max_attempts", "over_max" (deliveries with more attempts than
+// the profile allows), "after_success" (requests after a 2xx), "after_gone"
+// (requests after a 410 the profile stops on; the first kMaxAnswers
+// answers of each delivery), "passed"}.
+nlohmann::json JournalStatsToJson(const Journal& journal,
+                                  const Contract* contract = nullptr);
 
 }  // namespace hooksim
 

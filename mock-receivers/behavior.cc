@@ -63,8 +63,8 @@ Duration DrawLatency(const LatencySpec& latency, Random& rng) {
           [&rng](const LatencyLogNormal& l) {
             const double z = rng.Normal(0.0, 1.0);
             const double cap = static_cast<double>(l.cap.count());
-            double us = static_cast<double>(l.median.count()) *
-                        std::exp(l.sigma * z);
+            double us =
+                static_cast<double>(l.median.count()) * std::exp(l.sigma * z);
             // Also catches inf and NaN from extreme inputs.
             if (!(us <= cap)) us = cap;
             if (!(us >= 0)) us = 0;
@@ -109,7 +109,8 @@ std::string DescribeAnswer(const Answer& answer) {
   return std::to_string(answer.status);
 }
 
-ReceiverBehavior::ReceiverBehavior(BehaviorSpec spec) : spec_(std::move(spec)) {}
+ReceiverBehavior::ReceiverBehavior(BehaviorSpec spec)
+    : spec_(std::move(spec)) {}
 
 Reply ReceiverBehavior::Decide(const HttpRequest& request,
                                const DecisionContext& context, TimePoint now,
@@ -128,9 +129,11 @@ Reply ReceiverBehavior::Decide(const HttpRequest& request,
       },
       spec_.answers);
   reply.latency = DrawLatency(spec_.latency, rng);
+  if (reply.answer.fault == Fault::kNone) reply.retry_after = spec_.retry_after;
   for (const OutageWindow& window : spec_.outages) {
     if (now >= window.from && now < window.to) {
       reply.answer = window.answer;
+      reply.retry_after = {};
       return reply;  // A receiver that is down checks no signature.
     }
   }
@@ -140,6 +143,7 @@ Reply ReceiverBehavior::Decide(const HttpRequest& request,
                        context.unix_origin + now.time_since_epoch());
     if (reply.signature != SignatureVerdict::kValid) {
       reply.answer = Answer{401, Fault::kNone};
+      reply.retry_after = {};
     }
   }
   return reply;

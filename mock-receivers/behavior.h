@@ -67,6 +67,9 @@ struct Reply {
   // What the signature check found (kNotChecked when the behaviour checks
   // none, or an outage window answered instead).
   SignatureVerdict signature = SignatureVerdict::kNotChecked;
+  // The Retry-After header to send ("" none); points into the behaviour's
+  // spec, which outlives every reply.
+  std::string_view retry_after;
 };
 
 struct DecisionContext {
@@ -112,7 +115,8 @@ struct LatencyLogNormal {
   double sigma = 0.5;
   Duration cap{0};  // Draws above cap are cut to cap.
 };
-using LatencySpec = std::variant<LatencyFixed, LatencyUniform, LatencyLogNormal>;
+using LatencySpec =
+    std::variant<LatencyFixed, LatencyUniform, LatencyLogNormal>;
 
 // During [from, to) of the run timeline the receiver answers `answer`.
 struct OutageWindow {
@@ -132,6 +136,10 @@ struct BehaviorSpec {
   // the decoded secret (set by the parser along with verify_secret).
   std::string verify_secret;
   std::string verify_key;
+  // "headers": {"Retry-After": "2"}: sent, verbatim, with every status
+  // answer of the behaviour (not with faults, outage windows or a refused
+  // signature); "" for none. Only Retry-After so far (issue 15 extends it).
+  std::string retry_after;
 };
 
 // --- The decision ---------------------------------------------------------

@@ -464,7 +464,7 @@ class BehaviorParser {
     if (!j.is_object()) return Expected(path, "a behaviour object", j);
     if (!OnlyKeys(j, path,
                   {"status", "fault", "sequence", "per", "then", "weighted",
-                   "latency", "outages", "verify_signature"})) {
+                   "latency", "outages", "verify_signature", "headers"})) {
       return false;
     }
     std::optional<std::string> source;
@@ -508,6 +508,26 @@ class BehaviorParser {
       spec.answers = std::move(weighted);
     } else {
       spec.answers = FixedAnswer{Answer{200, Fault::kNone}};
+    }
+    if (auto it = j.find("headers"); it != j.end()) {
+      const std::string hpath = Child(path, "headers");
+      if (!it->is_object()) return Expected(hpath, "an object", *it);
+      for (const auto& [name, value] : it->items()) {
+        if (!EqualsIgnoreCase(name, "Retry-After")) {
+          return Fail(Child(hpath, name),
+                      "only \"Retry-After\" is supported in \"headers\"");
+        }
+        if (!value.is_string() || value.get<std::string>().empty() ||
+            value.get<std::string>().size() > 64 ||
+            value.get<std::string>().find_first_of("\r\n") !=
+                std::string::npos) {
+          return Expected(Child(hpath, name),
+                          "a header value: a non-empty string of at most 64 "
+                          "characters on one line",
+                          value);
+        }
+        spec.retry_after = value.get<std::string>();
+      }
     }
     if (auto it = j.find("latency"); it != j.end()) {
       if (!ParseLatency(*it, Child(path, "latency"), &spec.latency)) {
@@ -605,6 +625,9 @@ nlohmann::json BehaviorToJson(const BehaviorSpec& spec) {
     out["outages"] = std::move(outages);
   }
   if (!spec.verify_secret.empty()) out["verify_signature"] = spec.verify_secret;
+  if (!spec.retry_after.empty()) {
+    out["headers"] = {{"Retry-After", spec.retry_after}};
+  }
   return out;
 }
 

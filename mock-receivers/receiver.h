@@ -13,12 +13,14 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 
 #include "mock-receivers/behavior.h"
 #include "mock-receivers/journal.h"
 #include "sim/base/random.h"
+#include "sim/contract/contract.h"
 #include "sim/contract/http_types.h"
 #include "sim/contract/payload_validator.h"
 
@@ -31,6 +33,9 @@ struct ReceiverOptions {
   std::shared_ptr<CachedPayloadValidator> validator;
   // The Unix time of the receiver's time zero (see DecisionContext).
   Duration unix_origin = std::chrono::seconds(kDefaultStartUnixSeconds);
+  // `hooksim receiver --contract`: the profile /__hooksim/stats judges the
+  // deliveries it saw by; unset: no judgement in the stats.
+  std::optional<Contract> contract;
 };
 
 class MockReceiver {
@@ -69,6 +74,7 @@ class MockReceiver {
   void WithJournal(const std::function<void(const Journal&)>& fn) const;
 
   const std::string& name() const { return options_.name; }
+  const std::optional<Contract>& contract() const { return options_.contract; }
   BehaviorSpec behavior_spec() const;
 
  private:

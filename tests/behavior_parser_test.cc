@@ -162,7 +162,7 @@ TEST(BehaviorParserTest, ErrorUnknownKey) {
   ExpectError(json::parse(R"({"status": 200, "stauts": 500})"), "/stauts",
               "unknown key \"stauts\"; expected one of status, fault, "
               "sequence, per, then, weighted, latency, outages, "
-              "verify_signature");
+              "verify_signature, headers");
   ExpectError(json::parse(R"({"latency": {"fixed": 5}})"), "/latency/fixed",
               "unknown key \"fixed\"; expected one of fixed_ms, uniform_ms, "
               "lognormal");

@@ -18,7 +18,7 @@ TEST(ContractTest, DivshotIsTheSeedsContractAndTheRetryPolicysDefault) {
   EXPECT_EQ(c.profile, "divshot");
   EXPECT_EQ(c.max_attempts(), 6);
   EXPECT_TRUE(c.redirects_are_failures);
-  EXPECT_FALSE(c.signatures_required);
+  EXPECT_FALSE(c.signatures_required());
   EXPECT_TRUE(c.IsSuccessStatus(200));
   EXPECT_TRUE(c.IsSuccessStatus(299));
   EXPECT_FALSE(c.IsSuccessStatus(302));

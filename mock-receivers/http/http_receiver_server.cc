@@ -1043,6 +1043,9 @@ void HttpReceiverServer::Impl::ServeWebhook(const httplib::Request& req,
   }
   if (status >= 300 && status < 400)
     res.set_header("Location", kRedirectLocation);
+  if (!reply.retry_after.empty()) {
+    res.set_header("Retry-After", std::string(reply.retry_after));
+  }
   // 1xx, 204 and 304 carry no body.
   if (reply.signature != SignatureVerdict::kNotChecked &&
       reply.signature != SignatureVerdict::kValid) {

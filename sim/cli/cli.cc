@@ -13,6 +13,7 @@
 #include "sim/cli/bench_command.h"
 #include "sim/cli/conform_command.h"
 #include "sim/cli/deliver_command.h"
+#include "sim/cli/contracts_command.h"
 #include "sim/cli/hooks_command.h"
 #include "sim/cli/receiver_command.h"
 #include "sim/cli/run_command.h"
@@ -44,6 +45,8 @@ constexpr const char* kUsage =
     "  hooks SUBCOMMAND  add, list, pause, resume, remove registered hooks\n"
     "  deliver           deliver events to every registered hook (durable)\n"
     "  worker            deliver pending deliveries until SIGINT/SIGTERM\n"
+    "  contracts list | show NAME|FILE\n"
+    "                    print the built-in contract profiles as JSON\n"
     "  help [COMMAND]    show help (also: COMMAND --help)\n"
     "\n"
     "exit codes: 0 all passed, 1 a rule or expectation failed,\n"
@@ -74,7 +77,11 @@ po::options_description RunOptionsDesc() {
       "127.0.0.1, each receiver an HTTP server on a kernel-chosen port")(
       "time-scale", po::value<std::string>(),
       "--mode http: wall seconds per scenario second, in (0, 1] (default 1; "
-      "0.001 runs an hour of retries in 3.6 s)");
+      "0.001 runs an hour of retries in 3.6 s)")(
+      "contract", po::value<std::string>(),
+      "NAME|FILE: send and judge every scenario by this contract profile "
+      "(hooksim contracts list; default: each scenario's \"contract\", "
+      "else divshot)");
   return d;
 }
 
@@ -83,6 +90,7 @@ constexpr const char* kRunUsage =
     "[--junit FILE]\n"
     "                   [--report-html FILE] [--trace] [--mode sim|http] "
     "[--time-scale F]\n"
+    "                   [--contract NAME|FILE]\n"
     "\n"
     "Runs each scenario (a DIR runs its *.json files, *.schema.json aside)\n"
     "in virtual time (or, with --mode http, over real sockets on loopback,\n"
@@ -154,6 +162,10 @@ po::options_description DeliverOptionsDesc() {
       "secret", po::value<std::string>(),
       "--url only: sign every attempt (Standard Webhooks headers) with this "
       "whsec_... secret")(
+      "contract", po::value<std::string>(),
+      "--url only: NAME|FILE, send as this contract profile says (attempts, "
+      "schedule, jitter, timeout, 410, Retry-After, signing; the retry "
+      "flags override its timing; default divshot)")(
       "generate", po::value<std::string>(),
       "the same as --count: how many release events")(
       "state", po::value<std::string>(),
@@ -174,7 +186,7 @@ po::options_description DeliverOptionsDesc() {
 constexpr const char* kDeliverUsage =
     "usage: hooksim deliver --url URL [--count N | --event-file F] [--seed S]\n"
     "         [--retry-schedule-ms D1,...,D5] [--timeout-ms T] [--jitter F]\n"
-    "         [--concurrency C] [--interval-ms I]\n"
+    "         [--concurrency C] [--interval-ms I] [--secret S] [--contract NAME|FILE]\n"
     "\n"
     "Delivers generated release events to URL over real HTTP/1.1, in real\n"
     "time, as the contract says: a POST of the raw JSON body; any answer but\n"
@@ -272,7 +284,11 @@ po::options_description ReceiverOptionsDesc() {
       "admin-token", po::value<std::string>(),
       "require \"Authorization: Bearer TOKEN\" on /__hooksim/ (else 401); "
       "also read from HOOKSIM_ADMIN_TOKEN. Without it, a non-loopback "
-      "--listen prints a warning: the admin API is open to the network");
+      "--listen prints a warning: the admin API is open to the network")(
+      "contract", po::value<std::string>(),
+      "NAME|FILE: judge the deliveries seen by this contract profile in "
+      "/__hooksim/stats (\"contract\": over_max, after_success, "
+      "after_gone, passed)");
   return d;
 }
 
@@ -281,7 +297,7 @@ constexpr const char* kReceiverUsage =
     "--behavior-file FILE | --scenario FILE]\n"
     "                        [--seed N] [--time-scale F] "
     "[--journal-capacity N]\n"
-    "                        [--max-body-bytes N]\n"
+    "                        [--max-body-bytes N] [--contract NAME|FILE]\n"
     "\n"
     "Serves mock webhook receivers over HTTP/1.1 until SIGINT or SIGTERM.\n"
     "Every path outside /__hooksim/ is the webhook endpoint; answers follow\n"
@@ -326,6 +342,10 @@ po::options_description ConformOptionsDesc() {
       "write JUnit XML to FILE (one testcase per case and rule)")(
       "report-json", po::value<std::string>(),
       "write the full results as JSON to FILE (requests, sender output)")(
+      "contract", po::value<std::string>(),
+      "NAME|FILE: the contract profile the sender promises (expected "
+      "attempts, 410 handling; default divshot); the sender gets its name "
+      "in HOOKSIM_CONTRACT")(
       "report-html", po::value<std::string>(),
       "write one self-contained HTML page to FILE: the case x rule matrix, "
       "each case's requests and the sender's stderr")(
@@ -339,7 +359,7 @@ constexpr const char* kConformUsage =
     "[--case-timeout-s S] [--quiet-ms Q]\n"
     "         [--slow-ms MS] [--hang-ms MS] [--parallel N] [--seed S]\n"
     "         [--junit FILE] [--report-json FILE] [--report-html FILE]\n"
-    "         [--list-cases]\n"
+    "         [--contract NAME|FILE] [--list-cases]\n"
     "\n"
     "Checks a webhook sender written in any language against the contract.\n"
     "For each case of the battery, starts a mock receiver with the case's\n"
@@ -432,6 +452,7 @@ int CmdRun(const std::vector<std::string>& args, std::ostream& out,
     }
     options.time_scale = *scale;
   }
+  if (vm.count("contract")) options.contract = vm["contract"].as<std::string>();
   return RunRunCommand(options, out, err);
 }
 
@@ -544,6 +565,7 @@ int CmdDeliver(const std::vector<std::string>& args, std::ostream& out,
   flags.concurrency = flag("concurrency");
   flags.interval_ms = flag("interval-ms");
   flags.secret = flag("secret");
+  flags.contract = flag("contract");
   flags.generate = flag("generate");
   flags.state = flag("state");
   flags.resume = vm["resume"].as<bool>();
@@ -665,6 +687,7 @@ int CmdReceiver(const std::vector<std::string>& args, std::ostream& out,
   } else if (const char* env = std::getenv("HOOKSIM_ADMIN_TOKEN")) {
     options.admin_token = std::string(env);
   }
+  if (vm.count("contract")) options.contract = vm["contract"].as<std::string>();
   return RunReceiverCommand(options, out, err);
 }
 
@@ -705,6 +728,7 @@ int CmdConform(const std::vector<std::string>& args, std::ostream& out,
   flags.junit = flag("junit");
   flags.report_json = flag("report-json");
   flags.report_html = flag("report-html");
+  flags.contract = flag("contract");
   if (vm["list-cases"].as<bool>()) {
     // The battery needs no sender to be listed.
     if (!flags.sender_cmd) flags.sender_cmd = "true";
@@ -759,6 +783,8 @@ int RunCli(int argc, const char* const* argv, std::istream& in,
         out << Help(kConformUsage, ConformOptionsDesc());
       } else if (topic == "hooks") {
         out << HooksHelp();
+      } else if (topic == "contracts") {
+        out << ContractsHelp();
       } else if (topic == "worker") {
         out << Help(kWorkerUsage, WorkerOptionsDesc());
       } else if (topic.empty()) {
@@ -787,6 +813,7 @@ int RunCli(int argc, const char* const* argv, std::istream& in,
     if (command == "conform") return CmdConform(args, out, err);
     if (command == "hooks") return RunHooksCommand(args, out, err);
     if (command == "worker") return CmdWorker(args, out, err);
+    if (command == "contracts") return RunContractsCommand(args, out, err);
     err << "hooksim: unknown command \"" << command << "\"\n\n" << kUsage;
     return 2;
   } catch (const po::error& e) {

@@ -21,6 +21,7 @@
 #include "sim/base/random.h"
 #include "sim/cli/conform_html.h"
 #include "sim/cli/deliver_command.h"
+#include "sim/contract/contract_file.h"
 #include "sim/contract/event_file.h"
 #include "sim/contract/payload_validator.h"
 #include "sim/os/child_process.h"
@@ -207,7 +208,8 @@ nlohmann::json ToJson(const ConformOptions& options,
             {"slow_ms", ToMillis(options.battery.slow)},
             {"hang_ms", ToMillis(options.battery.hang)},
             {"parallel", options.parallel},
-            {"seed", options.battery.seed}}},
+            {"seed", options.battery.seed},
+            {"contract", options.battery.contract.profile}}},
           {"interrupted", interrupted},
           {"elapsed_ms", ToMillis(total)},
           {"summary",
@@ -272,6 +274,13 @@ Result<ConformOptions> ParseConformFlags(const ConformFlags& flags) {
       IntFlag(flags.parallel, "--parallel", 1, kMaxConformParallel, 4);
   if (!parallel.ok()) return parallel.error();
   o.parallel = static_cast<int>(*parallel);
+  if (flags.contract) {
+    Result<Contract> contract = LoadContract(*flags.contract);
+    if (!contract.ok()) {
+      return MakeError("--contract: " + contract.error().ToString());
+    }
+    o.battery.contract = std::move(contract).value();
+  }
   const std::vector<ConformCase> battery = ConformBattery(o.battery);
   if (flags.cases) {
     Result<std::vector<ConformCase>> selected =
@@ -338,7 +347,8 @@ CaseResult RunConformCase(const ConformCase& c, const ConformOptions& options,
   child_options.command = options.sender_cmd;
   child_options.env = {{"HOOKSIM_URL", result.url},
                        {"HOOKSIM_EVENT_FILE", event_file},
-                       {"HOOKSIM_CASE", c.name}};
+                       {"HOOKSIM_CASE", c.name},
+                       {"HOOKSIM_CONTRACT", c.contract.profile}};
   const Duration spawn_offset = Since(started);
   Result<std::unique_ptr<ChildProcess>> child =
       ChildProcess::Start(child_options);
@@ -506,7 +516,8 @@ int RunConform(const ConformOptions& options, std::ostream& out,
       << std::fixed << std::setprecision(1) << ToSeconds(total) << " s)"
       << std::defaultfloat << "\n";
   out << "sender: " << options.sender_cmd << "\n"
-      << "events seed: " << options.battery.seed << "\n";
+      << "events seed: " << options.battery.seed << "\n"
+      << "contract: " << options.battery.contract.profile << "\n";
 
   int code = (failed + unjudged) == 0 ? 0 : 1;
   if (options.junit) {

@@ -71,6 +71,7 @@ struct ConformFlags {
   std::optional<std::string> seed;
   std::optional<std::string> junit;
   std::optional<std::string> report_json;
+  std::optional<std::string> contract;  // NAME|FILE.
   std::optional<std::string> report_html;
 };
 

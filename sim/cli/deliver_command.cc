@@ -12,6 +12,7 @@
 
 #include "sim/base/parse_number.h"
 #include "sim/cli/worker_command.h"
+#include "sim/contract/contract_file.h"
 #include "sim/contract/release_events.h"
 #include "sim/contract/webhook_signature.h"
 #include "sim/engine/attempt_line.h"
@@ -50,10 +51,12 @@ Result<int64_t> ParseInt(std::string_view flag, std::string_view text,
   return value;
 }
 
-Result<std::vector<Duration>> ParseSchedule(std::string_view text) {
+// At most `max_delays` delays (the contract's re-attempts).
+Result<std::vector<Duration>> ParseSchedule(std::string_view text,
+                                            int max_delays) {
   constexpr std::string_view kFlag = "retry-schedule-ms";
   const std::string expected =
-      "1 to " + std::to_string(kContractMaxReattempts) +
+      "1 to " + std::to_string(max_delays) +
       " comma-separated delays in ms, each 0.." + std::to_string(kMaxDelayMs);
   std::vector<Duration> delays;
   size_t start = 0;
@@ -62,10 +65,11 @@ Result<std::vector<Duration>> ParseSchedule(std::string_view text) {
     const size_t comma = text.find(',', start);
     const std::string_view item = text.substr(
         start, comma == std::string_view::npos ? text.npos : comma - start);
-    if (delays.size() == static_cast<size_t>(kContractMaxReattempts)) {
+    if (delays.size() == static_cast<size_t>(max_delays)) {
       return MakeError("--retry-schedule-ms: at most " +
-                       std::to_string(kContractMaxReattempts) +
-                       " delays (the contract allows 5 re-attempts), got \"" +
+                       std::to_string(max_delays) +
+                       " delays (the contract allows " +
+                       std::to_string(max_delays) + " re-attempts), got \"" +
                        std::string(text) + "\"");
     }
     Result<int64_t> ms = ParseInt(kFlag, item, 0, kMaxDelayMs);
@@ -118,10 +122,11 @@ int Deliver(const DeliverOptions& options, std::ostream& out,
   engine_options.id_salt = options.id_salt;
   // Signed deliveries carry Unix timestamps: the clock starts about now.
   engine_options.unix_origin = UnixTimeNow();
-  engine_options.policy.max_reattempts = kContractMaxReattempts;
+  engine_options.policy.max_reattempts = options.contract.max_reattempts;
   engine_options.policy.schedule = options.schedule;
   engine_options.policy.jitter = options.jitter;
   engine_options.policy.timeout = options.timeout;
+  engine_options.contract = options.contract;
   if (Status s = engine_options.policy.Validate()) {
     err << "hooksim deliver: retry policy " << s->ToString() << "\n";
     return 2;
@@ -321,8 +326,22 @@ Result<DeliverOptions> ParseDeliverFlags(const DeliverFlags& flags) {
             std::chrono::steady_clock::now().time_since_epoch().count());
     if (options.id_salt == 0) options.id_salt = 1;
   }
+  if (flags.contract) {
+    if (!flags.url) {
+      return MakeError(
+          "--contract: only with --url for now (durable delivery keeps the "
+          "divshot contract)");
+    }
+    Result<Contract> contract = LoadContract(*flags.contract);
+    if (!contract.ok()) return MakeError("--contract: " + contract.error().ToString());
+    options.contract = std::move(contract).value();
+    options.schedule = options.contract.retry_schedule;
+    options.jitter = options.contract.jitter;
+    options.timeout = options.contract.timeout;
+  }
   if (flags.retry_schedule_ms) {
-    Result<std::vector<Duration>> s = ParseSchedule(*flags.retry_schedule_ms);
+    Result<std::vector<Duration>> s = ParseSchedule(
+        *flags.retry_schedule_ms, options.contract.max_reattempts);
     if (!s.ok()) return s.error();
     options.schedule = std::move(*s);
   }

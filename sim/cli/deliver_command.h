@@ -32,6 +32,7 @@
 
 #include "sim/base/result.h"
 #include "sim/base/time.h"
+#include "sim/contract/contract.h"
 #include "sim/contract/event_file.h"
 
 namespace hooksim {
@@ -63,6 +64,10 @@ struct DeliverOptions {
   bool handle_interrupt = true;  // Install the SIGINT handling.
   // --url only: sign every attempt with this "whsec_..." secret.
   std::string secret;
+  // --contract NAME|FILE (--url only): what ends a delivery (success
+  // statuses, 410, attempts), Retry-After and signing; its schedule, jitter
+  // and timeout replace the defaults above unless their flags are given.
+  Contract contract = DivshotContract();
   // Without --url (worker_command.h): deliver to every hook in the state
   // database at `state` (nullopt: $HOOKSIM_STATE or the default), or with
   // `resume` whatever is pending there; `trace` prints every attempt.
@@ -85,6 +90,7 @@ struct DeliverFlags {
   std::optional<std::string> concurrency;
   std::optional<std::string> interval_ms;
   std::optional<std::string> secret;
+  std::optional<std::string> contract;
   std::optional<std::string> state;
   std::optional<std::string> generate;  // Same as count.
   std::optional<std::string> lease_ms;

@@ -17,6 +17,7 @@
 #include "mock-receivers/http/http_receiver_server.h"
 #include "mock-receivers/receiver.h"
 #include "sim/base/random.h"
+#include "sim/contract/contract_file.h"
 #include "sim/contract/payload_validator.h"
 #include "sim/scenario/scenario.h"
 
@@ -265,6 +266,15 @@ int RunReceiverCommand(const ReceiverCommandOptions& options, std::ostream& out,
   }
   auto cache = std::make_shared<CachedPayloadValidator>(*bundled);
   const Random master(seed);
+  std::optional<Contract> contract;
+  if (options.contract) {
+    Result<Contract> loaded = LoadContract(*options.contract);
+    if (!loaded.ok()) {
+      err << kPrefix << "--contract: " << loaded.error().ToString() << "\n";
+      return 2;
+    }
+    contract = std::move(loaded).value();
+  }
 
   // Signals are blocked before any server thread exists and before any
   // URL is printed, so a SIGINT from a caller that read the URL is never
@@ -276,6 +286,7 @@ int RunReceiverCommand(const ReceiverCommandOptions& options, std::ostream& out,
   for (size_t i = 0; i < specs.size(); ++i) {
     ReceiverOptions ropts;
     ropts.name = specs[i].first;
+    ropts.contract = contract;
     ropts.validator = cache;
     ropts.journal.capacity = options.journal_capacity;
     // The server's time starts about now: signature timestamps are judged

@@ -51,6 +51,8 @@ struct ReceiverCommandOptions {
   double time_scale = 1.0;                   // (0, 1].
   size_t journal_capacity = 1024;            // 1..kMaxJournalCapacity.
   size_t max_body_bytes = 8 << 20;           // 1..kMaxBodyBytesLimit.
+  // --contract NAME|FILE: the stats' judgement (admin_api.h).
+  std::optional<std::string> contract;
   // Required as "Authorization: Bearer TOKEN" on /__hooksim/ when set
   // (not empty, at most 1024 printable bytes).
   std::optional<std::string> admin_token;

@@ -10,6 +10,7 @@
 #include <utility>
 #include <sstream>
 
+#include "sim/contract/contract_file.h"
 #include "sim/judge/verifier.h"
 #include "sim/os/interrupt_watcher.h"
 #include "sim/report/html_report.h"
@@ -129,6 +130,19 @@ int RunRunCommand(const RunCommandOptions& options, std::ostream& out,
     scenarios.push_back(std::move(s).value());
   }
   if (bad) return 2;
+  if (options.contract) {
+    Result<Contract> contract = LoadContract(*options.contract);
+    if (!contract.ok()) {
+      err << "hooksim run: --contract: " << contract.error().ToString() << "\n";
+      return 2;
+    }
+    for (Scenario& scenario : scenarios) {
+      scenario.contract = *contract;
+      if (!scenario.retry_given) {
+        scenario.retry = RetryPolicy::FromContract(*contract);
+      }
+    }
+  }
   if (options.world == World::kHttp) {
     // A scaled timeout below a loopback round trip under load makes
     // timeouts the receiver never caused, blamed on the sender.
@@ -217,6 +231,7 @@ int RunRunCommand(const RunCommandOptions& options, std::ostream& out,
     ScenarioOutcome o;
     o.file = scenario.file;
     o.name = scenario.name;
+    o.contract_flag = options.contract.value_or("");
     o.seed = (*run)->seed;
     o.verdict = Verify((*run)->Record());
     o.fingerprint = (*run)->Fingerprint();

@@ -40,6 +40,9 @@ struct RunCommandOptions {
   bool trace = false;
   World world = World::kVirtual;
   double time_scale = 1.0;  // HTTP world: wall seconds per run second.
+  // --contract NAME|FILE: every scenario's contract (its "retry" object,
+  // when it has one, still sets the timing); unset: each scenario's own.
+  std::optional<std::string> contract;
   bool handle_interrupt = true;  // HTTP world: own SIGINT and SIGTERM.
   // Test seam: the stop the run uses (null: its own). Borrowed.
   RunStop* stop = nullptr;

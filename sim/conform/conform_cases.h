@@ -23,6 +23,7 @@
 #include "mock-receivers/behavior.h"
 #include "sim/base/result.h"
 #include "sim/base/time.h"
+#include "sim/contract/contract.h"
 
 namespace hooksim {
 
@@ -33,6 +34,9 @@ struct BatteryOptions {
   Duration slow = Millis(1500);
   Duration hang = Millis(30000);
   uint64_t seed = 1;  // Of the generated release events.
+  // The profile the sender promises (--contract): the expected attempts
+  // per case, and what the judge holds it to.
+  Contract contract = DivshotContract();
 };
 
 // What kind of answer a case gives, so the judge can explain a miss.
@@ -42,6 +46,7 @@ enum class CaseKind {
   kAlwaysFails,  // Never a 2xx: exactly 6 attempts.
   kHeld,         // Every answer held past the sender's timeout: 6.
   kSlowSuccess,  // A 2xx after `slow`: 1 attempt (not a timeout).
+  kGone,         // 410 under a profile that stops on it: 1 attempt.
 };
 
 struct ConformCase {
@@ -54,6 +59,7 @@ struct ConformCase {
   // Why that count, for the report ("404 is a failure: retried").
   std::string why;
   bool is_redirect = false;  // Checks that the 3xx was not followed.
+  Contract contract = DivshotContract();  // What the case is judged by.
 };
 
 // The whole battery, in its fixed order.

@@ -79,7 +79,7 @@ std::string ExplainMiss(const ConformCase& c, const CaseObservation& o,
   const ObservedRequest& last = *attempts.back();
   if (n < expected) {
     std::string why;
-    if (SeenSuccess(last, DivshotContract())) {
+    if (SeenSuccess(last, c.contract)) {
       why = "the sender waited for the answer (" + c.behaviour +
             ") and took its " + std::to_string(last.answer.status) +
             ": its timeout is missing or longer than that";
@@ -94,8 +94,8 @@ std::string ExplainMiss(const ConformCase& c, const CaseObservation& o,
     return why + "; " + DescribeSender(o);
   }
   // Too many.
-  const AttemptCount count = CountAttempts(attempts, DivshotContract());
-  if (JudgeAttempts(count, DivshotContract()).after_success > 0) {
+  const AttemptCount count = CountAttempts(attempts, c.contract);
+  if (JudgeAttempts(count, c.contract).after_success > 0) {
     const ObservedRequest& success = *attempts[count.success_attempt - 1];
     return "the sender retried after the " +
            std::to_string(success.answer.status) + " of attempt " +
@@ -106,8 +106,13 @@ std::string ExplainMiss(const ConformCase& c, const CaseObservation& o,
            c.behaviour.substr(c.behaviour.find("after ") + 6) +
            " (--slow-ms) and retried: its timeout is shorter than that";
   }
+  if (c.kind == CaseKind::kGone) {
+    return "the sender re-attempted after the 410 Gone of attempt 1: under " +
+           c.contract.profile +
+           " a 410 disables the endpoint, nothing more is sent (C6)";
+  }
   return "the sender kept retrying past " + Attempts(expected) + " (at most " +
-         std::to_string(DivshotContract().max_reattempts) + " re-attempts)";
+         std::to_string(c.contract.max_reattempts) + " re-attempts)";
 }
 
 RuleVerdict JudgeAttemptsRow(const ConformCase& c, const CaseObservation& o) {
@@ -178,8 +183,8 @@ std::vector<const ObservedRequest*> Judged(const CaseObservation& o) {
 
 // A request rule (C1-C4) on every judged request, through the judge's
 // RequestBreach.
-RuleVerdict JudgeEach(CaseRule check, Rule rule, std::string expected,
-                      const CaseObservation& o) {
+RuleVerdict JudgeEach(const ConformCase& c, CaseRule check, Rule rule,
+                      std::string expected, const CaseObservation& o) {
   RuleVerdict v = Make(check);
   v.expected = std::move(expected);
   const auto judged = Judged(o);
@@ -187,7 +192,7 @@ RuleVerdict JudgeEach(CaseRule check, Rule rule, std::string expected,
   int count = 0;
   std::string first;
   for (const ObservedRequest* r : judged) {
-    const std::string what = RequestBreach(rule, *r, DivshotContract());
+    const std::string what = RequestBreach(rule, *r, c.contract);
     if (what.empty()) continue;
     if (count++ == 0) first = what;
   }
@@ -373,14 +378,14 @@ std::vector<RuleVerdict> JudgeCase(const ConformCase& c,
   std::vector<RuleVerdict> out;
   out.push_back(JudgeAttemptsRow(c, o));
   if (c.is_redirect) out.push_back(JudgeRedirect(o));
-  out.push_back(JudgeEach(CaseRule::kMethod, Rule::kC1Method, "POST", o));
-  out.push_back(JudgeEach(CaseRule::kContentType, Rule::kC2ContentType,
+  out.push_back(JudgeEach(c, CaseRule::kMethod, Rule::kC1Method, "POST", o));
+  out.push_back(JudgeEach(c, CaseRule::kContentType, Rule::kC2ContentType,
                           "Content-Type: application/json", o));
-  out.push_back(JudgeEach(CaseRule::kBodyShape, Rule::kC3Envelope,
+  out.push_back(JudgeEach(c, CaseRule::kBodyShape, Rule::kC3Envelope,
                           "a JSON body with event (string) and data (object)",
                           o));
   RuleVerdict schema =
-      JudgeEach(CaseRule::kReleaseSchema, Rule::kC4ReleaseSchema,
+      JudgeEach(c, CaseRule::kReleaseSchema, Rule::kC4ReleaseSchema,
                 "a release body matching the release schema", o);
   if (schema.verdict == CaseVerdict::kPass &&
       out.back().verdict == CaseVerdict::kFail) {

@@ -82,7 +82,7 @@ struct RuleVerdict {
 // The index of the event whose body is (hash, size), or -1.
 int MatchEvent(const ConformCase& c, uint64_t body_hash, size_t body_size);
 
-// Judged against the seed's contract (DivshotContract()).
+// Judged against the case's contract (ConformCase::contract).
 std::vector<RuleVerdict> JudgeCase(const ConformCase& c,
                                    const CaseObservation& observation);
 

@@ -46,6 +46,48 @@ bool Contract::ContentTypeOk(std::string_view content_type) const {
   return IsJsonContentType(content_type);
 }
 
+std::string_view GoneHandlingName(GoneHandling value) {
+  switch (value) {
+    case GoneHandling::kRetry:
+      return "retry";
+    case GoneHandling::kDisableEndpoint:
+      return "disable";
+  }
+  return "retry";
+}
+
+std::string_view RetryAfterModeName(RetryAfterMode value) {
+  switch (value) {
+    case RetryAfterMode::kIgnore:
+      return "ignore";
+    case RetryAfterMode::kHonour:
+      return "honour";
+    case RetryAfterMode::kClamp:
+      return "clamp";
+  }
+  return "ignore";
+}
+
+std::string_view SigningSchemeName(SigningScheme value) {
+  switch (value) {
+    case SigningScheme::kNone:
+      return "none";
+    case SigningScheme::kStandardWebhooks:
+      return "standard-webhooks";
+    case SigningScheme::kGithubSha256:
+      return "github-sha256";
+  }
+  return "none";
+}
+
+bool Contract::HonoursRetryAfter(int status) const {
+  if (retry_after == RetryAfterMode::kIgnore) return false;
+  for (int s : retry_after_statuses) {
+    if (s == status) return true;
+  }
+  return false;
+}
+
 const Contract& DivshotContract() {
   static const Contract* const contract = new Contract();
   return *contract;

@@ -9,6 +9,7 @@ namespace hooksim {
 
 std::string_view EmbeddedEnvelopeSchema();  // scenarios/schemas/envelope.schema.json
 std::string_view EmbeddedReleaseSchema();   // scenarios/schemas/release.schema.json
+std::string_view EmbeddedContractSchema();  // scenarios/schemas/contract.schema.json
 
 }  // namespace hooksim
 

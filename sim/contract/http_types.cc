@@ -1,5 +1,7 @@
 #include "sim/contract/http_types.h"
 
+#include <ctime>
+#include <string>
 
 namespace hooksim {
 
@@ -76,6 +78,31 @@ std::string DescribeAttemptResult(const AttemptResult& result) {
     return std::to_string(result.status);
   }
   return std::string(AttemptErrorName(result.error));
+}
+
+int64_t ParseRetryAfter(std::string_view value, int64_t now_unix_s) {
+  while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) {
+    value.remove_prefix(1);
+  }
+  while (!value.empty() && (value.back() == ' ' || value.back() == '\t')) {
+    value.remove_suffix(1);
+  }
+  if (value.empty()) return kBadRetryAfter;
+  bool digits = value.size() <= 10;
+  for (char c : value) digits = digits && c >= '0' && c <= '9';
+  if (digits) {
+    int64_t seconds = 0;
+    for (char c : value) seconds = seconds * 10 + (c - '0');
+    return seconds * 1000;
+  }
+  // IMF-fixdate only (the obsolete formats are refused as unreadable).
+  if (value.size() != 29 || value.substr(25) != " GMT") return kBadRetryAfter;
+  std::tm tm{};
+  const std::string text(value);
+  const char* end = strptime(text.c_str(), "%a, %d %b %Y %H:%M:%S GMT", &tm);
+  if (end == nullptr || *end != '\0') return kBadRetryAfter;
+  const int64_t at = static_cast<int64_t>(timegm(&tm));
+  return at <= now_unix_s ? 0 : (at - now_unix_s) * 1000;
 }
 
 }  // namespace hooksim

@@ -58,14 +58,26 @@ std::string_view AttemptErrorName(AttemptError error);
 std::optional<AttemptError> ParseAttemptError(std::string_view name);
 
 // What one attempt ended with, as seen by the sender.
+inline constexpr int64_t kNoRetryAfter = -1;
+inline constexpr int64_t kBadRetryAfter = -2;
+
 struct AttemptResult {
   AttemptError error = AttemptError::kNone;
   int status = 0;  // Meaningful only when error == kNone.
+  // The answer's Retry-After in ms when it held a number of seconds or an
+  // HTTP date (kNoRetryAfter: none); kBadRetryAfter: present but neither.
+  int64_t retry_after_ms = -1;
 
   bool IsSuccess() const {
     return error == AttemptError::kNone && status >= 200 && status < 300;
   }
 };
+
+// A Retry-After value (RFC 9110 10.2.3) in ms from `now_unix_s`: delay
+// seconds ("120") or an IMF-fixdate ("Sun, 06 Nov 1994 08:49:37 GMT"; a
+// date in the past is 0); kBadRetryAfter when it is neither (the sender
+// then treats the answer as if it had none, and the journal records it).
+int64_t ParseRetryAfter(std::string_view value, int64_t now_unix_s);
 
 // "200", "timeout", "reset", ... for logs and traces.
 std::string DescribeAttemptResult(const AttemptResult& result);

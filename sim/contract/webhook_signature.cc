@@ -111,4 +111,20 @@ std::string SignWebhook(std::string_view key, std::string_view id,
                      reinterpret_cast<const char*>(mac.data()), mac_len));
 }
 
+std::string SignGithubSha256(std::string_view key, std::string_view body) {
+  std::array<unsigned char, EVP_MAX_MD_SIZE> mac{};
+  unsigned int mac_len = 0;
+  HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
+       reinterpret_cast<const unsigned char*>(body.data()), body.size(),
+       mac.data(), &mac_len);
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out = "sha256=";
+  out.reserve(7 + 2 * mac_len);
+  for (unsigned int i = 0; i < mac_len; ++i) {
+    out.push_back(kHex[mac[i] >> 4]);
+    out.push_back(kHex[mac[i] & 0xf]);
+  }
+  return out;
+}
+
 }  // namespace hooksim

@@ -43,6 +43,14 @@ Result<std::string> DecodeWebhookSecret(std::string_view secret);
 std::string SignWebhook(std::string_view key, std::string_view id,
                         int64_t timestamp_s, std::string_view body);
 
+// GitHub's signature (https://docs.github.com/en/webhooks/using-webhooks/
+// validating-webhook-deliveries): the X-Hub-Signature-256 header value,
+// "sha256=" + lowercase hex of HMAC-SHA256(key, body). GitHub's key is the
+// secret text itself.
+inline constexpr std::string_view kGithubSignatureHeader =
+    "X-Hub-Signature-256";
+std::string SignGithubSha256(std::string_view key, std::string_view body);
+
 }  // namespace hooksim
 
 #endif  // HOOKSIM_SIM_CONTRACT_WEBHOOK_SIGNATURE_H_

@@ -50,12 +50,16 @@ DeliveryEngine::DeliveryEngine(Clock& clock, Transport& transport,
 
 uint32_t DeliveryEngine::AddHook(Hook hook) {
   std::string key;
-  if (!hook.secret.empty()) {
+  if (!hook.secret.empty() &&
+      options_.contract.signing == SigningScheme::kGithubSha256) {
+    key = hook.secret;  // GitHub's key is the secret text itself.
+  } else if (!hook.secret.empty()) {
     Result<std::string> decoded = DecodeWebhookSecret(hook.secret);
     if (decoded.ok()) key = std::move(decoded).value();
   }
   hooks_.push_back(std::move(hook));
   hook_keys_.push_back(std::move(key));
+  hook_disabled_.push_back(0);
   held_.emplace_back();
   const uint32_t index = static_cast<uint32_t>(hooks_.size() - 1);
   if (!hooks_.back().active) {
@@ -104,13 +108,18 @@ void DeliveryEngine::SignAttempt(Delivery& d) {
 }
 
 void DeliveryEngine::SetRequestHeaders(Delivery& d) {
-  d.headers = {Header{"Content-Type", kJson},
-               Header{"User-Agent", kUserAgent},
+  d.headers = {Header{"Content-Type", kJson}, Header{"User-Agent", kUserAgent},
                Header{kDeliveryIdHeader, d.id},
                Header{kEventTypeHeader, events_[d.event].type},
                Header{kAttemptHeader, {}}};
   d.header_count = 5;
-  if (!hooks_[d.hook].secret.empty()) {
+  if (!hooks_[d.hook].secret.empty() &&
+      options_.contract.signing == SigningScheme::kGithubSha256) {
+    // The body is the same on every attempt: signed once.
+    d.signature = SignGithubSha256(hook_keys_[d.hook], events_[d.event].body);
+    d.headers[5] = Header{kGithubSignatureHeader, d.signature};
+    d.header_count = 6;
+  } else if (!hooks_[d.hook].secret.empty()) {
     d.headers[5] = Header{kWebhookIdHeader, d.id};
     d.headers[6] = Header{kWebhookTimestampHeader, {}};
     d.headers[7] = Header{kWebhookSignatureHeader, {}};
@@ -150,13 +159,23 @@ Result<uint32_t> DeliveryEngine::Publish(std::string event_type,
     d.created = clock_.Now();
     SetRequestHeaders(d);
     ++open_;
+    if (hook_disabled_[h]) {
+      // A 410 Gone disabled the hook: the delivery is recorded (none is
+      // lost) and ends at once, nothing sent. Its slot is freed here; the
+      // event's, below, once no delivery of it is open.
+      StopGone(index, /*release=*/false);
+      if (recycle) {
+        free_deliveries_.push_back(index);
+        --event_open_[event_index];
+      }
+      continue;
+    }
     if (!hooks_[h].active) {
       Hold(index);
       continue;
     }
-    clock_.ScheduleAfter(Duration::zero(), [this, index] {
-      StartAttempt(index);
-    });
+    clock_.ScheduleAfter(Duration::zero(),
+                         [this, index] { StartAttempt(index); });
   }
   if (recycle && event_open_[event_index] == 0) {
     // No active hook: nothing will end, so the event is released now.
@@ -230,6 +249,10 @@ Result<uint32_t> DeliveryEngine::RestoreDelivery(RestoredDelivery restored) {
 
 void DeliveryEngine::StartAttempt(uint32_t index) {
   Delivery& d = deliveries_[index];
+  if (hook_disabled_[d.hook]) {
+    StopGone(index, /*release=*/true);
+    return;
+  }
   if (!hooks_[d.hook].active) {
     Hold(index);
     return;
@@ -255,16 +278,15 @@ void DeliveryEngine::StartAttempt(uint32_t index) {
       d.attempt_text, d.attempt_text + sizeof(d.attempt_text), d.attempts);
   d.headers[4].value = std::string_view(
       d.attempt_text, static_cast<size_t>(printed.ptr - d.attempt_text));
-  if (d.header_count > 5) SignAttempt(d);
+  if (d.header_count == 8) SignAttempt(d);
   HttpRequest request{kPost, hooks_[d.hook].url,
                       std::span<const Header>(d.headers.data(), d.header_count),
                       events_[d.event].body};
   d.attempt_started = clock_.Now();
   // Two words of capture: fits std::function's inline buffer, no allocation.
-  transport_.Send(request, options_.policy.timeout,
-                  [this, index](AttemptResult result) {
-                    OnAttemptDone(index, result);
-                  });
+  transport_.Send(
+      request, options_.policy.timeout,
+      [this, index](AttemptResult result) { OnAttemptDone(index, result); });
 }
 
 void DeliveryEngine::StartWaiting() {
@@ -283,19 +305,31 @@ void DeliveryEngine::OnAttemptDone(uint32_t index, AttemptResult result) {
   const TimePoint now = clock_.Now();
   bool handed_back = false;
   d.last = result;
-  AttemptRecord record{index, static_cast<uint16_t>(d.attempts),
-                       d.attempt_started, now, result, std::nullopt};
-  if (result.IsSuccess()) {
+  AttemptRecord record{index,
+                       static_cast<uint16_t>(d.attempts),
+                       d.attempt_started,
+                       now,
+                       result,
+                       std::nullopt};
+  const Contract& contract = options_.contract;
+  const bool answered = result.error == AttemptError::kNone;
+  if (answered && contract.IsSuccessStatus(result.status)) {
     d.state = DeliveryState::kDelivered;
     d.ended = now;
     --open_;
+  } else if (answered && contract.StopsOn(result.status)) {
+    d.state = DeliveryState::kGaveUp;
+    d.stopped_by_gone = true;
+    d.ended = now;
+    --open_;
+    hook_disabled_[d.hook] = 1;
   } else if (d.attempts < options_.policy.max_attempts()) {
     d.state = DeliveryState::kPending;
     const uint64_t ordinal = options_.retain_ended ? index : ordinal_[index];
     Random jitter_rng =
         rng_.Fork((ordinal << 8) | static_cast<uint64_t>(d.attempts));
-    const Duration delay =
-        options_.policy.DelayBefore(d.attempts, jitter_rng);
+    const Duration delay = ContractDelay(
+        contract, result, options_.policy.DelayBefore(d.attempts, jitter_rng));
     record.next_at = now + delay;
     if (retry_hook_ && !retry_hook_(d, delay)) {
       handed_back = true;
@@ -318,6 +352,16 @@ void DeliveryEngine::OnAttemptDone(uint32_t index, AttemptResult result) {
     Release(index);
   }
   StartWaiting();
+}
+
+void DeliveryEngine::StopGone(uint32_t index, bool release) {
+  Delivery& d = deliveries_[index];
+  d.state = DeliveryState::kGaveUp;
+  d.stopped_by_gone = true;
+  d.ended = clock_.Now();
+  --open_;
+  if (ended_observer_) ended_observer_(d, events_[d.event]);
+  if (release && !options_.retain_ended) Release(index);
 }
 
 void DeliveryEngine::Release(uint32_t index) {

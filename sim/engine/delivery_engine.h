@@ -9,7 +9,9 @@
 // (X-Hooksim-Attempt, 1-based). A 2xx ends the delivery `delivered`;
 // anything else is re-attempted until max_attempts, then `gave_up`.
 //
-// Signed payloads: a hook with a secret ("whsec_...") also gets the
+// Signed payloads (the github-sha256 contract instead: X-Hub-Signature-256
+// with the secret text as key, see EngineOptions::contract): a hook with a
+// secret ("whsec_...") also gets the
 // Standard Webhooks headers on every attempt (webhook_signature.h):
 // webhook-id (the delivery id), webhook-timestamp (Unix seconds when the
 // attempt starts: EngineOptions::unix_origin + the clock's Now()) and
@@ -68,9 +70,9 @@ enum class DeliveryState {
 std::string_view DeliveryStateName(DeliveryState state);
 
 struct Delivery {
-  std::string id;        // "dlv_" + 16 hex digits, unique in the run.
-  uint32_t hook = 0;     // Index into hooks().
-  uint32_t event = 0;    // Index into events().
+  std::string id;      // "dlv_" + 16 hex digits, unique in the run.
+  uint32_t hook = 0;   // Index into hooks().
+  uint32_t event = 0;  // Index into events().
   DeliveryState state = DeliveryState::kPending;
   int attempts = 0;
   TimePoint created{};
@@ -80,9 +82,15 @@ struct Delivery {
 
   // Times the delivery was held because its hook was paused.
   int holds = 0;
+  // Ended gave_up because the contract stops on a 410 Gone: its own attempt
+  // was answered 410, or its endpoint was disabled by another delivery's
+  // 410 before its next attempt (or before it was published: then it ends
+  // at once with 0 attempts).
+  bool stopped_by_gone = false;
 
   // Request parts that must outlive an in-flight attempt: the first
-  // header_count of headers (5, or 8 for a hook with a secret).
+  // header_count of headers (5; 8 for a hook with a secret, Standard
+  // Webhooks headers; 6 under a github-sha256 contract: X-Hub-Signature-256).
   char attempt_text[8] = {};
   std::array<Header, 8> headers{};
   uint8_t header_count = 5;
@@ -126,6 +134,13 @@ struct RestoredDelivery {
 
 struct EngineOptions {
   RetryPolicy policy;
+  // What ends a delivery besides the policy's attempts: the profile's
+  // success statuses, its 410 handling (Contract::StopsOn: the delivery
+  // stops and the hook is disabled: no attempt and no new delivery to it),
+  // its Retry-After handling and throttle floor (ContractDelay). The
+  // attempts, schedule, jitter and timeout come from `policy`
+  // (RetryPolicy::FromContract for the profile's own).
+  Contract contract = DivshotContract();
   uint64_t seed = 1;
   // Mixed into delivery ids only (events, jitter and answers follow the
   // seed alone). 0 for scenario runs, which stay exactly reproducible;
@@ -230,6 +245,10 @@ class DeliveryEngine {
   const std::vector<HookStateChange>& hook_changes() const {
     return hook_changes_;
   }
+  // Whether a 410 Gone disabled the hook (see EngineOptions::contract).
+  bool hook_disabled(uint32_t hook) const {
+    return hook < hook_disabled_.size() && hook_disabled_[hook] != 0;
+  }
   // Deliveries held now (their hooks are paused).
   size_t held_deliveries() const { return held_count_; }
 
@@ -255,6 +274,9 @@ class DeliveryEngine {
   // its event, for reuse by Publish.
   void Release(uint32_t index);
   void Hold(uint32_t index);
+  // Ends delivery `index` gave_up (stopped_by_gone), at the clock's now;
+  // `release`: frees its slot too (retain_ended off).
+  void StopGone(uint32_t index, bool release);
   // Fills d's request headers (the webhook-* ones too when its hook has a
   // secret); d.id, d.hook and d.event must be set.
   void SetRequestHeaders(Delivery& d);
@@ -288,6 +310,7 @@ class DeliveryEngine {
   // Per hook: the decoded secret (empty when the hook has none), and the
   // deliveries held while it is paused (bounded by deliveries_).
   std::vector<std::string> hook_keys_;
+  std::vector<uint8_t> hook_disabled_;  // 1: a 410 disabled it.
   std::vector<std::vector<uint32_t>> held_;
   size_t held_count_ = 0;
   std::vector<HookStateChange> hook_changes_;

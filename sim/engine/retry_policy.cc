@@ -1,5 +1,6 @@
 #include "sim/engine/retry_policy.h"
 
+#include <algorithm>
 #include <cmath>
 #include <string>
 
@@ -17,11 +18,11 @@ Duration Scale(Duration d, double factor) {
 
 Status RetryPolicy::Validate() const {
   if (max_reattempts < 0 || max_reattempts > 100) {
-    return MakeError("expected 0..100 re-attempts, got " +
-                         std::to_string(max_reattempts),
-                     "/max_reattempts");
+    return MakeError(
+        "expected 0..100 re-attempts, got " + std::to_string(max_reattempts),
+        "/max_reattempts");
   }
-  if (schedule.empty()) {
+  if (schedule.empty() && max_reattempts > 0) {
     return MakeError("expected at least one delay", "/schedule_ms");
   }
   for (size_t i = 0; i < schedule.size(); ++i) {
@@ -37,9 +38,9 @@ Status RetryPolicy::Validate() const {
   }
   if (timeout < std::chrono::milliseconds(1) ||
       timeout > std::chrono::hours(1)) {
-    return MakeError("expected 1..3600000 ms, got " +
-                         std::to_string(ToMillis(timeout)),
-                     "/timeout_ms");
+    return MakeError(
+        "expected 1..3600000 ms, got " + std::to_string(ToMillis(timeout)),
+        "/timeout_ms");
   }
   return std::nullopt;
 }
@@ -59,6 +60,37 @@ Duration RetryPolicy::DelayBefore(int reattempt, Random& rng) const {
 std::pair<Duration, Duration> RetryPolicy::DelayBounds(int reattempt) const {
   const Duration base = BaseDelay(reattempt);
   return {Scale(base, 1.0 - jitter), Scale(base, 1.0 + jitter)};
+}
+
+RetryPolicy RetryPolicy::FromContract(const Contract& contract) {
+  RetryPolicy policy;
+  policy.max_reattempts = contract.max_reattempts;
+  policy.schedule = contract.retry_schedule;
+  policy.jitter = contract.jitter;
+  policy.timeout = contract.timeout;
+  return policy;
+}
+
+Duration ContractDelay(const Contract& contract, const AttemptResult& result,
+                       Duration scheduled) {
+  Duration delay = scheduled;
+  const bool answered = result.error == AttemptError::kNone;
+  if (answered && result.retry_after_ms >= 0 &&
+      contract.HonoursRetryAfter(result.status)) {
+    const Duration hint = std::chrono::milliseconds(result.retry_after_ms);
+    if (contract.retry_after == RetryAfterMode::kHonour) {
+      delay = std::max(scheduled, std::min(hint, contract.retry_after_max));
+    } else {
+      delay = std::clamp(hint, Scale(scheduled, contract.retry_after_clamp_min),
+                         Scale(scheduled, contract.retry_after_clamp_max));
+    }
+  }
+  const bool throttled = result.error == AttemptError::kTimeout ||
+                         (answered && result.status == 429);
+  if (throttled && contract.throttle_floor > Duration::zero()) {
+    delay = std::max(delay, contract.throttle_floor);
+  }
+  return delay;
 }
 
 }  // namespace hooksim

@@ -16,6 +16,7 @@
 #include "sim/base/result.h"
 #include "sim/base/time.h"
 #include "sim/contract/contract.h"
+#include "sim/contract/http_types.h"
 
 namespace hooksim {
 
@@ -40,7 +41,19 @@ struct RetryPolicy {
   Duration DelayBefore(int reattempt, Random& rng) const;
   // Smallest and largest delay DelayBefore can return.
   std::pair<Duration, Duration> DelayBounds(int reattempt) const;
+
+  // The contract profile's attempts, schedule, jitter and timeout.
+  static RetryPolicy FromContract(const Contract& contract);
 };
+
+// The delay before the next attempt after `result` under `contract`, given
+// the jittered scheduled delay: a Retry-After the profile honours on that
+// status (kHonour: not before the hint capped at retry_after_max, i.e.
+// max(scheduled, hint); kClamp: the hint clamped into [min, max] x
+// scheduled), then at least the throttle floor after a timeout or a 429.
+// A missing or unreadable Retry-After leaves `scheduled`.
+Duration ContractDelay(const Contract& contract, const AttemptResult& result,
+                       Duration scheduled);
 
 }  // namespace hooksim
 

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <ctime>
 
 namespace hooksim {
 namespace {
@@ -170,6 +171,7 @@ void HttpAnswerParser::FeedHead(std::string_view& bytes) {
     return;  // An interim answer: the real one follows.
   }
   result_ = AttemptResult{AttemptError::kNone, head.status};
+  result_.retry_after_ms = head.retry_after_ms;
   StartBody(head);
 }
 
@@ -307,6 +309,10 @@ bool HttpAnswerParser::ParseHead(std::string_view text, Head* head) const {
     } else if (EqualsIgnoreCase(name, "Transfer-Encoding")) {
       has_transfer_encoding = true;
       head->chunked = EqualsIgnoreCase(LastToken(value), "chunked");
+    } else if (EqualsIgnoreCase(name, "Retry-After")) {
+      // Dates against the wall clock: the parser only runs over real HTTP.
+      head->retry_after_ms =
+          ParseRetryAfter(value, static_cast<int64_t>(std::time(nullptr)));
     } else if (EqualsIgnoreCase(name, "Connection")) {
       conn_close = conn_close || HasToken(value, "close");
       conn_keep_alive = conn_keep_alive || HasToken(value, "keep-alive");

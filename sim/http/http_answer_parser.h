@@ -92,6 +92,7 @@ class HttpAnswerParser {
     bool delimited_by_close = false;
     bool has_length = false;
     uint64_t content_length = 0;
+    int64_t retry_after_ms = kNoRetryAfter;  // AttemptResult's.
   };
 
   // Each consumes from `bytes` and may change phase_ or finish.

@@ -30,10 +30,15 @@ Answer AnswerAt(const BehaviorSpec& spec, int k, TimePoint t) {
 
 std::optional<DerivedAttempts> DeriveAttempts(const BehaviorSpec& spec,
                                               const RetryPolicy& policy,
-                                              TimePoint first_attempt) {
+                                              TimePoint first_attempt,
+                                              const Contract& contract) {
   if (std::holds_alternative<WeightedAnswer>(spec.answers)) {
     return std::nullopt;
   }
+  const bool stretched_delays =
+      contract.retry_after != RetryAfterMode::kIgnore ||
+      contract.throttle_floor > Duration::zero();
+  if (stretched_delays && !spec.outages.empty()) return std::nullopt;
   if (const auto* seq = std::get_if<SequenceAnswer>(&spec.answers);
       seq && seq->per == SequenceScope::kReceiver) {
     return std::nullopt;
@@ -51,7 +56,10 @@ std::optional<DerivedAttempts> DeriveAttempts(const BehaviorSpec& spec,
   auto duration_of = [&](const Answer& a) {
     return a.fault == Fault::kHang || slow ? policy.timeout : latency;
   };
-  auto succeeds = [&](const Answer& a) { return a.IsSuccess() && !slow; };
+  auto succeeds = [&](const Answer& a) {
+    return (a.fault == Fault::kNone || a.fault == Fault::kDribble) &&
+           contract.IsSuccessStatus(a.status) && !slow;
+  };
 
   const int max_attempts = policy.max_attempts();
   TimePoint lo = first_attempt;
@@ -74,6 +82,9 @@ std::optional<DerivedAttempts> DeriveAttempts(const BehaviorSpec& spec,
     Duration fail_hi = Duration::min();
     for (TimePoint t : probes) {
       const Answer a = AnswerAt(spec, k, t);
+      if (a.fault == Fault::kNone && contract.StopsOn(a.status)) {
+        return std::nullopt;  // Ends the hook's other deliveries too.
+      }
       if (succeeds(a)) {
         can_succeed = true;
       } else {
@@ -85,9 +96,9 @@ std::optional<DerivedAttempts> DeriveAttempts(const BehaviorSpec& spec,
     if (can_succeed && min_success == 0) min_success = k;
     if (!can_fail) {
       // Success is certain here; it may have come earlier.
-      return DerivedAttempts{Range{static_cast<double>(min_success),
-                                   static_cast<double>(k)},
-                             OutcomeExpectation::kDelivered};
+      return DerivedAttempts{
+          Range{static_cast<double>(min_success), static_cast<double>(k)},
+          OutcomeExpectation::kDelivered};
     }
     const auto [delay_lo, delay_hi] = policy.DelayBounds(k);
     lo += fail_lo + delay_lo;
@@ -98,10 +109,9 @@ std::optional<DerivedAttempts> DeriveAttempts(const BehaviorSpec& spec,
                                  static_cast<double>(max_attempts)},
                            OutcomeExpectation::kGaveUp};
   }
-  return DerivedAttempts{
-      Range{static_cast<double>(min_success),
-            static_cast<double>(max_attempts)},
-      OutcomeExpectation::kAny};
+  return DerivedAttempts{Range{static_cast<double>(min_success),
+                               static_cast<double>(max_attempts)},
+                         OutcomeExpectation::kAny};
 }
 
 DerivedAttempts DeriveRefusedAttempts(const RetryPolicy& policy) {

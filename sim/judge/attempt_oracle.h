@@ -14,6 +14,7 @@
 #include <optional>
 
 #include "mock-receivers/behavior.h"
+#include "sim/contract/contract.h"
 #include "sim/engine/retry_policy.h"
 #include "sim/scenario/scenario.h"
 
@@ -25,10 +26,14 @@ struct DerivedAttempts {
 };
 
 // `first_attempt` is when the delivery's first attempt starts on the run
-// timeline. Returns nullopt when the behaviour is not deterministic.
-std::optional<DerivedAttempts> DeriveAttempts(const BehaviorSpec& behavior,
-                                              const RetryPolicy& policy,
-                                              TimePoint first_attempt);
+// timeline. Returns nullopt when the behaviour is not deterministic, or
+// when the contract makes the outcome depend on more than this delivery:
+// a 410 it stops on (which also ends the hook's other deliveries), or
+// delays that Retry-After or a throttle floor stretch across an outage
+// window's edge.
+std::optional<DerivedAttempts> DeriveAttempts(
+    const BehaviorSpec& behavior, const RetryPolicy& policy,
+    TimePoint first_attempt, const Contract& contract = DivshotContract());
 
 // The same for a hook whose URL has nothing behind it: every attempt is
 // refused, so the delivery gives up after max_attempts.

@@ -27,6 +27,11 @@ bool SeenSuccess(const ObservedRequest& r, const Contract& contract) {
              : false;
 }
 
+bool SeenGone(const ObservedRequest& r, const Contract& contract) {
+  return r.answer.fault == Fault::kNone && !r.abandoned &&
+         contract.StopsOn(r.answer.status);
+}
+
 AttemptCount CountAttempts(const std::vector<const ObservedRequest*>& requests,
                            const Contract& contract) {
   AttemptCount count;
@@ -34,6 +39,10 @@ AttemptCount CountAttempts(const std::vector<const ObservedRequest*>& requests,
     ++count.attempts;
     if (count.success_attempt == 0 && SeenSuccess(*r, contract)) {
       count.success_attempt = count.attempts;
+    }
+    if (count.gone_attempt == 0 && count.success_attempt == 0 &&
+        SeenGone(*r, contract)) {
+      count.gone_attempt = count.attempts;
     }
   }
   return count;
@@ -45,9 +54,13 @@ AttemptJudgement JudgeAttempts(const AttemptCount& count,
   if (count.success_attempt > 0) {
     j.after_success = count.attempts - count.success_attempt;
   }
+  if (count.gone_attempt > 0) {
+    j.after_gone = count.attempts - count.gone_attempt;
+  }
   j.over_max = count.attempts > contract.max_attempts();
-  j.unsuccessful_not_max =
-      count.success_attempt == 0 && count.attempts != contract.max_attempts();
+  j.unsuccessful_not_max = count.success_attempt == 0 &&
+                           count.gone_attempt == 0 &&
+                           count.attempts != contract.max_attempts();
   return j;
 }
 

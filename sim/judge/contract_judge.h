@@ -43,7 +43,13 @@ std::string RequestBreach(Rule rule, const ObservedRequest& request,
 struct AttemptCount {
   int attempts = 0;
   int success_attempt = 0;  // The first attempt answered 2xx; 0 when none.
+  // The first attempt answered 410 under a profile that stops on it
+  // (Contract::StopsOn); 0 when none.
+  int gone_attempt = 0;
 };
+
+// An answer the sender saw as a stop: a 410 under a profile that stops on it.
+bool SeenGone(const ObservedRequest& request, const Contract& contract);
 
 // An answer the sender saw as a success: a 2xx it waited for.
 bool SeenSuccess(const ObservedRequest& request, const Contract& contract);
@@ -55,11 +61,14 @@ AttemptCount CountAttempts(const std::vector<const ObservedRequest*>& requests,
 // C5 and C6 on one delivery's count.
 struct AttemptJudgement {
   int after_success = 0;  // C5: attempts after the first 2xx.
+  int after_gone = 0;     // C6: attempts after a 410 the profile stops on.
   bool over_max = false;  // C6: more than max_attempts.
-  // C6: never a 2xx, yet not exactly max_attempts (fewer: gave up early).
+  // C6: never a 2xx nor a stopping 410, yet not exactly max_attempts
+  // (fewer: gave up early).
   bool unsuccessful_not_max = false;
   bool ok() const {
-    return after_success == 0 && !over_max && !unsuccessful_not_max;
+    return after_success == 0 && after_gone == 0 && !over_max &&
+           !unsuccessful_not_max;
   }
 };
 AttemptJudgement JudgeAttempts(const AttemptCount& count,

@@ -2,6 +2,7 @@
 
 #include <array>
 #include <map>
+#include <optional>
 #include <unordered_map>
 
 #include "sim/base/string_hash.h"
@@ -212,9 +213,31 @@ void CheckSenderLog(const RunRecord& run, RuleBook& book) {
   struct Replay {
     int seen = 0;
     int success_at = 0;
+    int gone_at = 0;  // First attempt answered a 410 the profile stops on.
     bool broken_order = false;
   };
   std::vector<Replay> replay(deliveries.size());
+  // Per hook: when an attempt to it was first answered a 410 the profile
+  // stops on (Contract::StopsOn): from then on nothing may reach it.
+  std::vector<std::optional<TimePoint>> hook_gone(engine.hooks().size());
+  for (const AttemptRecord& a : engine.attempts()) {
+    const uint32_t hook = deliveries[a.delivery].hook;
+    if (hook_gone[hook] && a.started > *hook_gone[hook]) {
+      book.Fail(
+          Rule::kC6RetriedUntilSuccess,
+          Finding{"sender", DeliverySubject(engine, deliveries[a.delivery]),
+                  "nothing to hook " + engine.hooks()[hook].id +
+                      " after its 410 Gone at " +
+                      FormatRunTime(*hook_gone[hook]) + " (contract " +
+                      contract.profile + ")",
+                  "attempt " + std::to_string(a.attempt) + " started at " +
+                      FormatRunTime(a.started)});
+    }
+    if (a.result.error == AttemptError::kNone &&
+        contract.StopsOn(a.result.status) && !hook_gone[hook]) {
+      hook_gone[hook] = a.ended;
+    }
+  }
   for (const AttemptRecord& a : engine.attempts()) {
     Replay& r = replay[a.delivery];
     if (a.attempt != r.seen + 1) r.broken_order = true;
@@ -228,6 +251,11 @@ void CheckSenderLog(const RunRecord& run, RuleBook& book) {
                   "attempt " + std::to_string(a.attempt) + " was made"});
     }
     if (a.result.IsSuccess() && r.success_at == 0) r.success_at = a.attempt;
+    if (a.result.error == AttemptError::kNone &&
+        contract.StopsOn(a.result.status) && r.gone_at == 0 &&
+        r.success_at == 0) {
+      r.gone_at = a.attempt;
+    }
   }
 
   const size_t hooks = engine.hooks().size();
@@ -284,15 +312,27 @@ void CheckSenderLog(const RunRecord& run, RuleBook& book) {
                             " in order",
                         "the log has a gap or repeats"});
     }
-    const AttemptJudgement judged =
-        JudgeAttempts(AttemptCount{d.attempts, r.success_at}, contract);
+    const AttemptJudgement judged = JudgeAttempts(
+        AttemptCount{d.attempts, r.success_at, r.gone_at}, contract);
+    // Stopped because its endpoint answered 410 Gone (this delivery or
+    // another one to the same hook, before this one ended).
+    const bool gone_stop =
+        r.gone_at > 0 || (hook_gone[d.hook] && *hook_gone[d.hook] <= d.ended);
+    if (judged.after_gone > 0) {
+      book.Fail(Rule::kC6RetriedUntilSuccess,
+                Finding{"sender", subject,
+                        "no attempt after the 410 Gone of attempt " +
+                            std::to_string(r.gone_at) + " (contract " +
+                            contract.profile + ")",
+                        Plural(judged.after_gone, "more attempt")});
+    }
     if (judged.over_max) {
       book.Fail(Rule::kC6RetriedUntilSuccess,
                 Finding{"sender", subject,
                         "at most " + AtMost(contract) + " attempts (" +
                             Reattempts(contract) + ")",
                         Plural(d.attempts, "attempt")});
-    } else if (d.state == DeliveryState::kGaveUp &&
+    } else if (d.state == DeliveryState::kGaveUp && !gone_stop &&
                d.attempts != contract.max_attempts()) {
       book.Fail(Rule::kC6RetriedUntilSuccess,
                 Finding{"sender", subject,
@@ -429,8 +469,18 @@ void CheckReceivers(const RunRecord& run, RuleBook& book) {
           book.Fail(rule, Finding{"receiver", subject, "a valid payload",
                                   c.first_schema_issue});
         }
+        int gone_attempt = 0;
+        for (size_t k = 0; k < c.answers.size() && gone_attempt == 0; ++k) {
+          const Answer& answer = c.answers[k];
+          if (answer.fault == Fault::kNone && contract.StopsOn(answer.status) &&
+              (c.success_attempt() == 0 ||
+               static_cast<int>(k) + 1 < c.success_attempt())) {
+            gone_attempt = static_cast<int>(k) + 1;
+          }
+        }
         const AttemptJudgement judged = JudgeAttempts(
-            AttemptCount{c.attempts, c.success_attempt()}, contract);
+            AttemptCount{c.attempts, c.success_attempt(), gone_attempt},
+            contract);
         if (judged.after_success > 0) {
           book.Fail(Rule::kC5NothingAfterSuccess,
                     Finding{"receiver", subject,
@@ -443,7 +493,20 @@ void CheckReceivers(const RunRecord& run, RuleBook& book) {
             sent != by_id.end() &&
             deliveries[sent->second].state == DeliveryState::kHeld &&
             !engine.hooks()[deliveries[sent->second].hook].active;
-        if (held_at_end) {
+        // Its endpoint was disabled by another delivery's 410 (the sender
+        // side judges that from the attempt log).
+        const bool gone_elsewhere = sent != by_id.end() &&
+                                    deliveries[sent->second].stopped_by_gone &&
+                                    gone_attempt == 0;
+        if (judged.after_gone > 0) {
+          book.Fail(Rule::kC6RetriedUntilSuccess,
+                    Finding{"receiver", subject,
+                            "nothing after the 410 Gone answer to attempt " +
+                                std::to_string(gone_attempt) + " (contract " +
+                                contract.profile + ")",
+                            Plural(judged.after_gone, "more request")});
+        }
+        if (held_at_end || gone_elsewhere) {
           // Its hook is paused: the rest of its attempts wait for a resume.
         } else if (judged.unsuccessful_not_max) {
           book.Fail(
@@ -577,16 +640,17 @@ void CheckExpectations(const RunRecord& run, uint64_t invalid_payloads,
     const bool has_outages = g.behavior && !g.behavior->outages.empty();
     std::optional<DerivedAttempts> derived_once;
     if (g.behavior && !has_outages) {
-      derived_once = DeriveAttempts(*g.behavior, scenario.retry, TimePoint{});
+      derived_once = DeriveAttempts(*g.behavior, scenario.retry, TimePoint{},
+                                    *run.contract);
     } else if (!g.behavior) {
       derived_once = DeriveRefusedAttempts(scenario.retry);
     }
     const bool use_derived =
         !(stated && stated->attempts) &&
         (derived_once.has_value() ||
-         (has_outages &&
-          DeriveAttempts(*g.behavior, scenario.retry, TimePoint{})
-              .has_value()));
+         (has_outages && DeriveAttempts(*g.behavior, scenario.retry,
+                                        TimePoint{}, *run.contract)
+                             .has_value()));
     // A receiver that verifies signatures answers 401 to every attempt of
     // a hook whose secret is not its own (or that has none): 6 attempts,
     // gave_up, unless an outage window may answer first (not derived).
@@ -637,7 +701,8 @@ void CheckExpectations(const RunRecord& run, uint64_t invalid_payloads,
           derived =
               DeriveAttempts(*g.behavior, scenario.retry,
                              TimePoint{} + scenario.events.interval *
-                                               static_cast<int64_t>(d.event));
+                                               static_cast<int64_t>(d.event),
+                             *run.contract);
         }
         // Outage windows are judged from the event's time, which a pause
         // shifts: no derivation for a hook that was ever paused.
@@ -737,6 +802,9 @@ Verdict Verify(const RunRecord& run) {
 
   Verdict verdict;
   verdict.rules = book.Take();
+  for (RuleResult& r : verdict.rules) {
+    if (r.rule != Rule::kExpectations) r.contract = run.contract->profile;
+  }
   verdict.deliveries = run.engine->deliveries().size();
   verdict.attempts = run.engine->total_attempts();
   for (const Delivery& d : run.engine->deliveries()) {

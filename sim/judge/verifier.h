@@ -21,8 +21,8 @@
 namespace hooksim {
 
 struct Finding {
-  std::string side;      // "sender", "receiver" or "expectation".
-  std::string subject;   // "delivery dlv_... (hook h1)", "receiver flaky".
+  std::string side;     // "sender", "receiver" or "expectation".
+  std::string subject;  // "delivery dlv_... (hook h1)", "receiver flaky".
   std::string expected;
   std::string actual;
 };
@@ -31,10 +31,13 @@ struct RuleResult {
   Rule rule = Rule::kC1Method;
   std::string_view id() const { return RuleId(rule); }        // "C1", ...
   std::string_view title() const { return RuleTitle(rule); }  // In words.
-  uint64_t checked = 0;   // Items checked.
-  uint64_t failed = 0;    // Items that broke the rule.
-  std::vector<Finding> examples;  // At most kMaxExamplesPerSide per side.
-  std::vector<std::string> notes; // E.g. "attempts derived: 3 per delivery".
+  // The contract profile that judged the rule ("divshot", "svix", ...);
+  // "" for the scenario's expectations.
+  std::string contract;
+  uint64_t checked = 0;            // Items checked.
+  uint64_t failed = 0;             // Items that broke the rule.
+  std::vector<Finding> examples;   // At most kMaxExamplesPerSide per side.
+  std::vector<std::string> notes;  // E.g. "attempts derived: 3 per delivery".
 
   static constexpr size_t kMaxExamplesPerSide = 3;
   bool passed() const { return failed == 0; }

@@ -43,6 +43,9 @@ std::string ReproduceCommand(const ScenarioOutcome& outcome) {
     command += " --mode http --time-scale ";
     command += scale;
   }
+  if (!outcome.contract_flag.empty()) {
+    command += " --contract " + ShellQuote(outcome.contract_flag);
+  }
   return command;
 }
 
@@ -69,8 +72,13 @@ void PrintFailureDetails(const ScenarioOutcome& o, std::ostream& out) {
   if (o.verdict.passed()) return;
   for (const RuleResult& r : o.verdict.rules) {
     if (r.passed()) continue;
-    out << "      " << r.id() << " " << r.title() << ": " << r.failed << " of "
-        << r.checked << " checks failed\n";
+    out << "      " << r.id() << " " << r.title();
+    // The default contract is not named, so the seed's reports stay as
+    // they were; any other profile is.
+    if (!r.contract.empty() && r.contract != "divshot") {
+      out << " (contract " << r.contract << ")";
+    }
+    out << ": " << r.failed << " of " << r.checked << " checks failed\n";
     for (const Finding& f : r.examples) {
       out << "        " << FindingText(f) << "\n";
     }
@@ -95,13 +103,16 @@ nlohmann::json ReportJson(const std::vector<ScenarioOutcome>& outcomes) {
                             {"expected", f.expected},
                             {"actual", f.actual}});
       }
-      rules.push_back({{"rule", r.id()},
-                       {"title", r.title()},
-                       {"passed", r.passed()},
-                       {"checked", r.checked},
-                       {"failed", r.failed},
-                       {"examples", examples},
-                       {"notes", r.notes}});
+      nlohmann::json rule = {{"rule", r.id()},       {"title", r.title()},
+                             {"passed", r.passed()}, {"checked", r.checked},
+                             {"failed", r.failed},   {"examples", examples},
+                             {"notes", r.notes}};
+      // Named when not the default (divshot), so default reports keep
+      // their bytes.
+      if (!r.contract.empty() && r.contract != "divshot") {
+        rule["contract"] = r.contract;
+      }
+      rules.push_back(std::move(rule));
     }
     scenarios.push_back({{"file", o.file},
                          {"name", o.name},

@@ -5,11 +5,10 @@
 #define HOOKSIM_SIM_REPORT_REPORT_H_
 
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <ostream>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "sim/judge/verifier.h"
 #include "sim/report/junit_writer.h"
@@ -23,9 +22,12 @@ struct ScenarioOutcome {
   Verdict verdict;
   std::string fingerprint;
   double wall_seconds = 0;
-  int64_t virtual_ms = 0;  // Run time when the last delivery ended.
+  int64_t virtual_ms = 0;    // Run time when the last delivery ended.
   std::string mode = "sim";  // "sim" or "http" (see WorldName).
   double time_scale = 1.0;   // HTTP world only.
+  // `hooksim run --contract` as given ("" when not): the reproduce line
+  // repeats it.
+  std::string contract_flag;
   // When the run started (ISO 8601, UTC) and where: JUnit only (the JSON
   // report stays reproducible).
   std::string started_at;

@@ -8,6 +8,7 @@
 
 #include "mock-receivers/behavior_parser.h"
 #include "sim/base/json_reader.h"
+#include "sim/contract/contract_file.h"
 #include "sim/contract/http_types.h"
 #include "sim/contract/webhook_signature.h"
 
@@ -428,6 +429,7 @@ Result<Scenario> ParseScenario(const nlohmann::json& doc) {
   const nlohmann::json* retry = r.Get("retry");
   const nlohmann::json* expect = r.Get("expect");
   const nlohmann::json* timeline = r.Get("timeline");
+  const nlohmann::json* contract = r.Get("contract");
   if (auto v = r.GetInt("start_unix_s", 0, 4'000'000'000LL)) {
     out.start_unix_s = *v;
   }
@@ -437,7 +439,26 @@ Result<Scenario> ParseScenario(const nlohmann::json& doc) {
   if (events) {
     if (Status s = ParseEvents(*events, out.events)) return *s;
   }
+  if (contract) {
+    Result<Contract> c = contract->is_string()
+                             ? LoadContract(contract->get<std::string>())
+                             : ContractFromJson(*contract);
+    if (!c.ok()) {
+      Error e = c.error();
+      e.message = (e.file.empty() ? "" : e.file + ": ") +
+                  (e.path.empty() || !contract->is_string()
+                       ? ""
+                       : e.path + ": ") +
+                  e.message;
+      e.file.clear();
+      e.path = contract->is_string() ? "/contract" : "/contract" + e.path;
+      return e;
+    }
+    out.contract = std::move(c).value();
+    out.retry = RetryPolicy::FromContract(out.contract);
+  }
   if (retry) {
+    out.retry_given = true;
     if (Status s = ParseRetry(*retry, out.retry)) return *s;
   }
   if (Status s = ParseReceivers(*receivers, out)) return *s;

@@ -9,14 +9,14 @@
 #define HOOKSIM_SIM_SCENARIO_SCENARIO_H_
 
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
 
-#include <nlohmann/json.hpp>
-
 #include "mock-receivers/behavior.h"
 #include "sim/base/result.h"
+#include "sim/contract/contract.h"
 #include "sim/contract/release_events.h"
 #include "sim/engine/retry_policy.h"
 
@@ -65,7 +65,7 @@ enum class OutcomeExpectation { kAny, kDelivered, kGaveUp };
 
 struct ReceiverExpectation {
   std::string receiver;
-  std::optional<Range> attempts;         // Per delivery.
+  std::optional<Range> attempts;  // Per delivery.
   OutcomeExpectation outcome = OutcomeExpectation::kAny;
   std::optional<Range> delivered_ratio;  // Of this receiver's deliveries.
 };
@@ -84,6 +84,13 @@ struct Scenario {
   std::vector<ReceiverSpec> receivers;  // Sorted by name.
   std::vector<HookSpec> hooks;          // In file order.
   RetryPolicy retry;
+  // The contract the sender keeps and is judged by (key "contract": a
+  // built-in profile name, a contract file path relative to the working
+  // directory, or an inline contract object); divshot when absent. Its
+  // attempts, schedule, jitter and timeout are `retry`'s defaults; a
+  // "retry" object overrides them (e.g. a compressed schedule).
+  Contract contract = DivshotContract();
+  bool retry_given = false;  // The file has a "retry" object.
   Expectations expect;
   // Unix seconds at the start of the run timeline in the virtual world
   // (webhook-timestamp of signed deliveries); the HTTP world uses the
@@ -93,7 +100,7 @@ struct Scenario {
   // order).
   std::vector<TimelineStep> timeline;
 
-  size_t EventCount() const;     // Payloads given, or events generated.
+  size_t EventCount() const;  // Payloads given, or events generated.
   // events x hooks: a paused hook gets deliveries too (held).
   size_t DeliveryCount() const;
   // Whether hook `index` is ever paused (from the start or by the

@@ -68,7 +68,18 @@ void VirtualNetwork::Send(const HttpRequest& request, Duration timeout,
   int delivery_attempt = 0;
   const Reply reply =
       it->second->Handle(at_receiver, clock_.Now(), &delivery_attempt);
-  const Outcome outcome = OutcomeOf(reply, timeout);
+  Outcome outcome = OutcomeOf(reply, timeout);
+  if (outcome.result.error == AttemptError::kNone &&
+      !reply.retry_after.empty()) {
+    // Dates are read against the virtual timeline's default Unix origin.
+    const int64_t now_unix_s =
+        kDefaultStartUnixSeconds +
+        std::chrono::duration_cast<std::chrono::seconds>(
+            clock_.Now().time_since_epoch())
+            .count();
+    outcome.result.retry_after_ms =
+        ParseRetryAfter(reply.retry_after, now_unix_s);
+  }
   if (outcome.result.error == AttemptError::kTimeout) {
     // The sender stops waiting before the answer is out; the receiver must
     // not count it as delivered.

@@ -73,6 +73,7 @@ RunResult::~RunResult() {
 RunRecord RunResult::Record() const {
   RunRecord record;
   record.scenario = scenario;
+  if (scenario != nullptr) record.contract = &scenario->contract;
   record.engine = engine.get();
   record.wire = wire.get();
   for (const std::unique_ptr<MockReceiver>& r : receivers) {
@@ -213,6 +214,7 @@ Result<std::unique_ptr<RunResult>> RunScenario(const Scenario& scenario,
 
   EngineOptions eopts;
   eopts.policy = scenario.retry;
+  eopts.contract = scenario.contract;
   eopts.seed = master.Fork("engine").seed();
   eopts.max_deliveries = kMaxScenarioDeliveries;
   eopts.unix_origin = run->unix_origin;

@@ -441,8 +441,9 @@ TEST(ReceiverFramingTest, JournalPagesStreamAndKeepRssFlat) {
   constexpr size_t kEntries = 30'000;
   Running r({}, "{}", kEntries);
   for (size_t i = 0; i < kEntries; ++i) {
-    const std::vector<Header> headers = {
-        {"X-Hooksim-Delivery", "dlv_" + std::to_string(i)}};
+    // Header holds views: the id must outlive the request.
+    const std::string id = "dlv_" + std::to_string(i);
+    const std::vector<Header> headers = {{"X-Hooksim-Delivery", id}};
     const HttpRequest request{"POST", "/hook", headers, kPing};
     r.receiver.Handle(request, TimePoint{});
   }

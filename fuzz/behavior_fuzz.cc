@@ -31,8 +31,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   hooksim::Result<hooksim::BehaviorSpec> spec =
       hooksim::ParseBehavior(doc, "/receivers/0/behavior");
   if (!spec.ok()) {
-    Check(!spec.error().message.empty());
-    Check(spec.error().path.rfind("/receivers/0/behavior", 0) == 0);
+    Check(!spec.error().message().empty());
+    Check(spec.error().path().rfind("/receivers/0/behavior", 0) == 0);
     return 0;
   }
   const nlohmann::json written = hooksim::BehaviorToJson(*spec);

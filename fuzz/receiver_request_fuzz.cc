@@ -90,7 +90,7 @@ Fixture& TheFixture() {
     server_options.keep_alive_timeout = std::chrono::milliseconds(2000);
     f->server = std::make_unique<hooksim::HttpReceiverServer>(*f->receiver,
                                                               server_options);
-    Check(!f->server->Start().has_value(), "receiver server starts");
+    Check(f->server->Start().ok(), "receiver server starts");
     return f;
   }();
   return *fixture;

@@ -25,7 +25,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   hooksim::Result<hooksim::Scenario> scenario =
       hooksim::ParseScenarioText(text);
   if (!scenario.ok()) {
-    Check(!scenario.error().message.empty());
+    Check(!scenario.error().message().empty());
     return 0;
   }
   const hooksim::Scenario& s = *scenario;

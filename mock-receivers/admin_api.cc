@@ -201,8 +201,8 @@ AdminResponse PutBehavior(MockReceiver& receiver, const AdminRequest& request) {
   }
   Result<BehaviorSpec> spec = ParseBehavior(doc, "");
   if (!spec.ok()) {
-    const Error& e = spec.error();
-    return ErrorAnswer(400, (e.path.empty() ? "/" : e.path) + ": " + e.message);
+    const Status& e = spec.error();
+    return ErrorAnswer(400, (e.path().empty() ? "/" : e.path()) + ": " + e.message());
   }
   receiver.SetBehavior(*spec);
   return JsonAnswer(200,

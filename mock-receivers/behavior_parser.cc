@@ -121,13 +121,13 @@ class BehaviorParser {
  public:
   Result<BehaviorSpec> Parse(const json& j, const std::string& path) {
     BehaviorSpec spec;
-    if (!ParseInto(j, path, spec)) return std::move(*error_);
+    if (!ParseInto(j, path, spec)) return std::move(error_);
     return spec;
   }
 
  private:
   bool Fail(std::string path, std::string message) {
-    error_ = MakeError(std::move(message), std::move(path));
+    error_ = Status::InvalidArgument(std::move(message), std::move(path));
     return false;
   }
 
@@ -546,14 +546,14 @@ class BehaviorParser {
       }
       Result<std::string> key =
           DecodeWebhookSecret(it->get_ref<const std::string&>());
-      if (!key.ok()) return Fail(secret_path, key.error().message);
+      if (!key.ok()) return Fail(secret_path, key.error().message());
       spec.verify_secret = it->get<std::string>();
       spec.verify_key = std::move(key).value();
     }
     return true;
   }
 
-  std::optional<Error> error_;
+  Status error_;
 };
 
 }  // namespace
@@ -564,9 +564,9 @@ Result<BehaviorSpec> ParseBehavior(const nlohmann::json& j,
     return BehaviorParser().Parse(j, path);
   } catch (const std::exception& e) {
     // Not expected (every access is checked first); never let it escape.
-    return MakeError(std::string("cannot read behaviour: ") + e.what(), path);
+    return Status::InvalidArgument(std::string("cannot read behaviour: ") + e.what(), path);
   } catch (...) {
-    return MakeError("cannot read behaviour", path);
+    return Status::InvalidArgument("cannot read behaviour", path);
   }
 }
 

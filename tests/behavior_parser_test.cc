@@ -23,8 +23,8 @@ void ExpectError(const json& j, const std::string& path,
                  const std::string& message) {
   Result<BehaviorSpec> r = ParseBehavior(j, kPrefix);
   ASSERT_FALSE(r.ok()) << "accepted " << j.dump();
-  EXPECT_EQ(r.error().path, kPrefix + path) << j.dump();
-  EXPECT_EQ(r.error().message, message) << j.dump();
+  EXPECT_EQ(r.error().path(), kPrefix + path) << j.dump();
+  EXPECT_EQ(r.error().message(), message) << j.dump();
 }
 
 TEST(BehaviorParserTest, EmptyObjectAnswers200) {
@@ -318,10 +318,10 @@ TEST(BehaviorParserTest, ErrorTwoAnswerSources) {
 TEST(BehaviorParserTest, EmptyPathPrefixAndLongStringsCut) {
   Result<BehaviorSpec> r = ParseBehavior(json::parse(R"({"fault": 1})"), "");
   ASSERT_FALSE(r.ok());
-  EXPECT_EQ(r.error().path, "/fault");
+  EXPECT_EQ(r.error().path(), "/fault");
   r = ParseBehavior(json{{"fault", std::string(200, 'x')}}, "");
   ASSERT_FALSE(r.ok());
-  EXPECT_LT(r.error().message.size(), 150u);
+  EXPECT_LT(r.error().message().size(), 150u);
 }
 
 TEST(BehaviorParserTest, NeverThrowsOnOddValues) {
@@ -340,7 +340,7 @@ TEST(BehaviorParserTest, NeverThrowsOnOddValues) {
     Result<BehaviorSpec> r = ParseBehavior(j, "/x");
     EXPECT_FALSE(r.ok());
     if (!r.ok()) {
-      EXPECT_EQ(r.error().path.rfind("/x", 0), 0u) << r.error().ToString();
+      EXPECT_EQ(r.error().path().rfind("/x", 0), 0u) << r.error().ToString();
     }
   }
 }
@@ -419,14 +419,14 @@ TEST(BehaviorParserTest, VerifySignatureRejectsBadSecretsWithTheirPointer) {
     Result<BehaviorSpec> spec =
         ParseBehavior(json::parse(text), "/receivers/r/behavior");
     ASSERT_FALSE(spec.ok()) << text;
-    EXPECT_EQ(spec.error().path, "/receivers/r/behavior/verify_signature");
-    EXPECT_NE(spec.error().message.find("secret"), std::string::npos)
-        << spec.error().message;
+    EXPECT_EQ(spec.error().path(), "/receivers/r/behavior/verify_signature");
+    EXPECT_NE(spec.error().message().find("secret"), std::string::npos)
+        << spec.error().message();
   }
   Result<BehaviorSpec> spec =
       ParseBehavior(json::parse(R"({"verify_signature": 5})"), "");
   ASSERT_FALSE(spec.ok());
-  EXPECT_EQ(spec.error().path, "/verify_signature");
+  EXPECT_EQ(spec.error().path(), "/verify_signature");
 }
 
 }  // namespace

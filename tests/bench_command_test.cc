@@ -49,7 +49,7 @@ TEST(BenchFlagsTest, DefaultsAndValues) {
   f.timeout_ms = "250";
   f.seed = "7";
   Result<BenchOptions> o = ParseBenchFlags(f);
-  ASSERT_TRUE(o.ok()) << o.error().message;
+  ASSERT_TRUE(o.ok()) << o.error().message();
   EXPECT_EQ(*o->duration, Millis(2500));
   EXPECT_EQ(o->receivers, 3);
   EXPECT_EQ(o->connections, 8);
@@ -60,10 +60,10 @@ TEST(BenchFlagsTest, DefaultsAndValues) {
   f.target = "http://127.0.0.1:9/hook";
   Result<BenchOptions> both = ParseBenchFlags(f);
   ASSERT_FALSE(both.ok());
-  EXPECT_NE(both.error().message.find("--failure-rate"), std::string::npos);
+  EXPECT_NE(both.error().message().find("--failure-rate"), std::string::npos);
   f.failure_rate.reset();
   Result<BenchOptions> targeted = ParseBenchFlags(f);
-  ASSERT_TRUE(targeted.ok()) << targeted.error().message;
+  ASSERT_TRUE(targeted.ok()) << targeted.error().message();
   EXPECT_EQ(*targeted->target, "http://127.0.0.1:9/hook");
   EXPECT_EQ(o->schedule, (std::vector<Duration>{Millis(0), Millis(5)}));
   EXPECT_EQ(o->timeout, Millis(250));

@@ -22,7 +22,7 @@ std::unique_ptr<ChildProcess> Start(const std::string& command,
                                     ChildOptions options = {}) {
   options.command = command;
   Result<std::unique_ptr<ChildProcess>> child = ChildProcess::Start(options);
-  EXPECT_TRUE(child.ok()) << (child.ok() ? "" : child.error().message);
+  EXPECT_TRUE(child.ok()) << (child.ok() ? "" : child.error().message());
   return child.ok() ? std::move(*child) : nullptr;
 }
 

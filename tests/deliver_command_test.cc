@@ -1,4 +1,5 @@
 #include "sim/cli/deliver_command.h"
+#include "sim/cli/exit_code.h"
 
 #include <gtest/gtest.h>
 #include <signal.h>
@@ -117,7 +118,7 @@ TEST(DeliverCommandTest, ParsesFlagsIntoOptions) {
   flags.interval_ms = "15";
   flags.secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
   const Result<DeliverOptions> o = ParseDeliverFlags(flags);
-  ASSERT_TRUE(o.ok()) << o.error().message;
+  ASSERT_TRUE(o.ok()) << o.error().message();
   EXPECT_EQ(o->secret, "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw");
   EXPECT_FALSE(o->state.has_value());
   EXPECT_FALSE(o->resume);
@@ -254,7 +255,7 @@ TEST(DeliverCommandTest, SigintStopsCleanlyAndReportsPendingDeliveries) {
   const CliResult r = Cli({"deliver", "--url", server.url(), "--count", "2",
                            "--retry-schedule-ms", "3600000"});
   interrupter.join();
-  EXPECT_EQ(r.code, kInterruptedExitCode) << r.out << r.err;
+  EXPECT_EQ(r.code, ToInt(ExitCode::kInterrupted)) << r.out << r.err;
   EXPECT_EQ(Count(r.out, "  pending  last="), 2u) << r.out;
   EXPECT_NE(r.out.find("2 deliveries: 0 delivered, 0 gave_up, 2 pending"),
             std::string::npos)

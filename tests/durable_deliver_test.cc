@@ -607,7 +607,7 @@ TEST_F(DurableDeliverTest, SignedHooksAreVerifiedByTheReceiver) {
   ASSERT_TRUE(spec.ok()) << spec.error().ToString();
   MockReceiver receiver(ropts, *spec, Random(3));
   HttpReceiverServer server(receiver, HttpReceiverOptions{});
-  ASSERT_FALSE(server.Start().has_value());
+  ASSERT_TRUE(server.Start().ok());
   struct Stop {
     HttpReceiverServer& s;
     ~Stop() { s.Stop(); }
@@ -1094,7 +1094,7 @@ TEST_F(DurableDeliverTest, Finding9_ARunnerKeepsOnlyWhatItsOpenDeliveriesNeed) {
   std::ostringstream out;
   const DurableRunSummary summary =
       RunDurableDeliveries(**store, options, out);
-  EXPECT_FALSE(summary.error) << summary.error->ToString();
+  EXPECT_TRUE(summary.error.ok()) << summary.error.ToString();
   int64_t delivered = 0;
   for (const auto& [hook, c] : summary.by_hook) delivered += c.delivered;
   EXPECT_EQ(delivered, 1500);
@@ -1280,7 +1280,7 @@ class FailingStore : public DeliveryStore {
   Result<AttemptGate> BeginAttempt(const std::string& owner,
                                    const std::string& id, int attempt,
                                    int64_t now_ms, int64_t lease_ms) override {
-    if (++begins_ >= fail_from_) return MakeError("disk full (simulated)");
+    if (++begins_ >= fail_from_) return Status::IoError("disk full (simulated)");
     return store_.BeginAttempt(owner, id, attempt, now_ms, lease_ms);
   }
   Result<bool> EndAttempt(const std::string& owner,
@@ -1323,8 +1323,8 @@ TEST_F(DurableDeliverTest, AStorageErrorDrainsAndRecordsTheAttemptsInFlight) {
   options.handle_signals = false;
   std::ostringstream out;
   const DurableRunSummary summary = RunDurableDeliveries(failing, options, out);
-  ASSERT_TRUE(summary.error.has_value());
-  EXPECT_NE(summary.error->message.find("disk full"), std::string::npos);
+  ASSERT_FALSE(summary.error.ok());
+  EXPECT_NE(summary.error.message().find("disk full"), std::string::npos);
   EXPECT_EQ(summary.abandoned, 0u) << "in-flight attempts were awaited";
   EXPECT_EQ(receiver.seen().size(), 4u);
   EXPECT_EQ(QueryInt(state_, "SELECT COUNT(*) FROM attempts"), 4);

@@ -73,7 +73,7 @@ Outcome PublishAndRun(bool retain_ended, int events) {
   for (int i = 0; i < events; ++i) {
     EXPECT_TRUE(
         engine.Publish("release", "{\"n\":" + std::to_string(i) + "}").ok());
-    EXPECT_FALSE(clock.Run(100000).has_value());
+    EXPECT_TRUE(clock.Run(100000).ok());
     out.max_slots_seen =
         std::max(out.max_slots_seen, engine.deliveries().size());
   }
@@ -123,7 +123,7 @@ TEST(EngineReleaseTest, EndedEventsLoseTheirBodies) {
   engine.AddHook(Hook{"a", "http://a/", true});
   ASSERT_TRUE(engine.Publish("release", std::string(4096, ' ') + "{}").ok());
   EXPECT_EQ(engine.events()[0].body.size(), 4098u);
-  ASSERT_FALSE(clock.Run(1000).has_value());
+  ASSERT_TRUE(clock.Run(1000).ok());
   EXPECT_TRUE(engine.events()[0].body.empty());
   EXPECT_EQ(engine.open_deliveries(), 0u);
 }
@@ -141,7 +141,7 @@ TEST(EngineReleaseTest, LimitBoundsOpenDeliveriesWhenReleasing) {
     ASSERT_TRUE(engine.Publish("release", "{}").ok()) << i;
     // Two open: a third delivery would pass the limit.
     EXPECT_FALSE(engine.Publish("release", "{}").ok());
-    ASSERT_FALSE(clock.Run(1000).has_value());
+    ASSERT_TRUE(clock.Run(1000).ok());
   }
   EXPECT_EQ(engine.deliveries().size(), 2u);
 }

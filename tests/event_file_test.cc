@@ -51,13 +51,13 @@ TEST(EventFileTest, WriteThenReadRoundTrips) {
   close(fd);
   const std::vector<std::string> bodies = {R"({"event":"release","data":{}})",
                                            R"({"event":"x","data":{"k":"v"}})"};
-  ASSERT_FALSE(WriteEventFile(path, bodies).has_value());
+  ASSERT_TRUE(WriteEventFile(path, bodies).ok());
   Result<std::vector<FileEvent>> events = ReadEventFile(path);
   ASSERT_TRUE(events.ok()) << events.error().ToString();
   ASSERT_EQ(events->size(), 2u);
   EXPECT_EQ((*events)[0].body, bodies[0]);
   EXPECT_EQ((*events)[1].body, bodies[1]);
-  EXPECT_TRUE(WriteEventFile(path, {"a\nb"}).has_value());
+  EXPECT_FALSE(WriteEventFile(path, {"a\nb"}).ok());
   std::remove(path);
   Result<std::vector<FileEvent>> missing = ReadEventFile(path);
   ASSERT_FALSE(missing.ok());

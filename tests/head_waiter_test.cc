@@ -32,7 +32,7 @@ struct Fixture {
               dispatched.push_back(std::move(c));
             },
             [this] { ++closed; }) {
-    EXPECT_FALSE(waiter.Start().has_value());
+    EXPECT_TRUE(waiter.Start().ok());
   }
   ~Fixture() {
     waiter.Stop();

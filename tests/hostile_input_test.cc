@@ -23,8 +23,8 @@ TEST(HostileInputTest, ScenarioWithANumberOverflowIsAnError) {
   // The exact input scenario_fuzz found.
   const Result<Scenario> s = ParseScenarioText(" 3E1666\"4l");
   ASSERT_FALSE(s.ok());
-  EXPECT_NE(s.error().message.find("not valid JSON"), std::string::npos)
-      << s.error().message;
+  EXPECT_NE(s.error().message().find("not valid JSON"), std::string::npos)
+      << s.error().message();
   const Result<Scenario> valid_json_bad_number =
       ParseScenarioText(std::string("{\"seed\": ") + kOverflowNumber + "}");
   EXPECT_FALSE(valid_json_bad_number.ok());

@@ -51,7 +51,7 @@ TEST_P(HttpFaultTest, FaultIsSeenAsItsErrorKindAndRetried) {
                          behavior + R"(}}, )" + kRetry + "}");
   std::unique_ptr<RunResult> run = RunHttp(s);
   ASSERT_TRUE(run);
-  ASSERT_FALSE(run->clock_status) << run->clock_status->ToString();
+  ASSERT_TRUE(run->clock_status.ok()) << run->clock_status.ToString();
   const auto& attempts = run->engine->attempts();
   ASSERT_EQ(attempts.size(), 4u);  // Two deliveries, two attempts each.
   for (const AttemptRecord& a : attempts) {
@@ -171,7 +171,7 @@ TEST(HttpWorldTest, BadTimeScaleIsAnError) {
   options.time_scale = 0;
   Result<std::unique_ptr<RunResult>> run = RunScenario(s, options);
   ASSERT_FALSE(run.ok());
-  EXPECT_NE(run.error().message.find("time scale"), std::string::npos);
+  EXPECT_NE(run.error().message().find("time scale"), std::string::npos);
 }
 
 }  // namespace

@@ -20,7 +20,10 @@
 #include <chrono>
 #include <functional>
 #include <mutex>
+#include <cerrno>
+#include <cstring>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -214,6 +217,56 @@ class RefusedPort {
   int fd_ = -1;
   int port_ = 0;
 };
+
+// A raw client for the receiver's socket-level tests: connects to
+// 127.0.0.1:port (a failure is a test failure; the fd is returned anyway,
+// possibly -1). The caller closes it.
+inline int Connect(int port) {
+  const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  EXPECT_GE(fd, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  EXPECT_EQ(connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0)
+      << strerror(errno);
+  return fd;
+}
+
+// Sends what the socket takes; false once the peer stopped reading
+// (closed) or `patience` passed.
+inline bool SendAll(
+    int fd, std::string_view bytes,
+    std::chrono::steady_clock::duration patience = std::chrono::seconds(30)) {
+  const auto deadline = std::chrono::steady_clock::now() + patience;
+  while (!bytes.empty() && std::chrono::steady_clock::now() < deadline) {
+    pollfd p{fd, POLLOUT, 0};
+    if (poll(&p, 1, 100) <= 0) continue;
+    const ssize_t n =
+        send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (n < 0 && (errno == EAGAIN || errno == EINTR)) continue;
+    if (n <= 0) return false;
+    bytes.remove_prefix(static_cast<size_t>(n));
+  }
+  return bytes.empty();
+}
+
+// Reads until the peer closes (true) or `patience` passes (false); what
+// was read is appended to `out` when it is not null.
+inline bool ReadUntilClosed(
+    int fd, std::string* out = nullptr,
+    std::chrono::steady_clock::duration patience = std::chrono::seconds(30)) {
+  const auto deadline = std::chrono::steady_clock::now() + patience;
+  char buf[65536];
+  while (std::chrono::steady_clock::now() < deadline) {
+    pollfd p{fd, POLLIN, 0};
+    if (poll(&p, 1, 100) <= 0) continue;
+    const ssize_t n = recv(fd, buf, sizeof(buf), 0);
+    if (n <= 0) return true;
+    if (out) out->append(buf, static_cast<size_t>(n));
+  }
+  return false;
+}
 
 }  // namespace hooksim::testing
 

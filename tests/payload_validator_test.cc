@@ -327,10 +327,10 @@ TEST(PayloadValidatorTest, ManyExtraKeysAreBounded) {
 TEST(PayloadValidatorTest, FromSchemaTextReportsBadSchemas) {
   auto not_json = PayloadValidator::FromSchemaText("{", "{}");
   ASSERT_FALSE(not_json.ok());
-  EXPECT_NE(not_json.error().message.find("envelope"), std::string::npos);
+  EXPECT_NE(not_json.error().message().find("envelope"), std::string::npos);
   auto not_object = PayloadValidator::FromSchemaText("{}", "[]");
   ASSERT_FALSE(not_object.ok());
-  EXPECT_NE(not_object.error().message.find("release"), std::string::npos);
+  EXPECT_NE(not_object.error().message().find("release"), std::string::npos);
   auto permissive = PayloadValidator::FromSchemaText("{}", "{}");
   ASSERT_TRUE(permissive.ok());
   // Semantic C4 checks still apply under a permissive schema.

@@ -26,6 +26,7 @@
 #include "mock-receivers/http/http_receiver_server.h"
 #include "mock-receivers/receiver.h"
 #include "sim/base/random.h"
+#include "tests/loopback_servers.h"
 #include "tests/test_util.h"
 
 namespace hooksim {
@@ -35,13 +36,17 @@ using SteadyClock = std::chrono::steady_clock;
 constexpr auto kPatience = std::chrono::seconds(30);
 constexpr auto kLong = std::chrono::seconds(600);  // Never reached.
 
+using testing::Connect;
+using testing::ReadUntilClosed;
+using testing::SendAll;
+
 struct Running {
   explicit Running(HttpReceiverOptions options, size_t journal_capacity = 64)
       : receiver(ReceiverOptions{"abuse", {journal_capacity}, nullptr},
                  BehaviorSpec{}, Random(1)),
         server(receiver, WithDefaults(options)) {
     const Status status = server.Start();
-    EXPECT_FALSE(status.has_value()) << status->ToString();
+    EXPECT_TRUE(status.ok()) << status.ToString();
   }
   ~Running() { server.Stop(); }
 
@@ -59,41 +64,6 @@ struct Running {
   MockReceiver receiver;
   HttpReceiverServer server;
 };
-
-int Connect(int port) {
-  const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  EXPECT_GE(fd, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = htons(static_cast<uint16_t>(port));
-  EXPECT_EQ(connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0)
-      << strerror(errno);
-  return fd;
-}
-
-void SendAll(int fd, std::string_view bytes) {
-  while (!bytes.empty()) {
-    const ssize_t n = send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL);
-    if (n <= 0) return;
-    bytes.remove_prefix(static_cast<size_t>(n));
-  }
-}
-
-// Reads until the peer closes (true) or kPatience passes (false); what was
-// read goes to `out`.
-bool ReadUntilClosed(int fd, std::string* out = nullptr) {
-  const auto deadline = SteadyClock::now() + kPatience;
-  char buf[4096];
-  while (SteadyClock::now() < deadline) {
-    pollfd p{fd, POLLIN, 0};
-    if (poll(&p, 1, 100) <= 0) continue;
-    const ssize_t n = recv(fd, buf, sizeof(buf), 0);
-    if (n <= 0) return true;
-    if (out) out->append(buf, static_cast<size_t>(n));
-  }
-  return false;
-}
 
 // True when the server has not closed fd: reading what is there (the
 // rest of an answer) ends with nothing more to read, not with EOF.

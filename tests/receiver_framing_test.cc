@@ -28,12 +28,17 @@
 #include "mock-receivers/receiver.h"
 #include "mock-receivers/http/request_framer.h"
 #include "sim/base/random.h"
+#include "tests/loopback_servers.h"
 
 namespace hooksim {
 namespace {
 
 using SteadyClock = std::chrono::steady_clock;
 constexpr auto kPatience = std::chrono::seconds(30);
+
+using testing::Connect;
+using testing::ReadUntilClosed;
+using testing::SendAll;
 
 BehaviorSpec Behavior(const std::string& text) {
   Result<BehaviorSpec> spec = ParseBehavior(nlohmann::json::parse(text), "");
@@ -49,7 +54,7 @@ struct Running {
                  Behavior(behavior), Random(1)),
         server(receiver, options) {
     const Status status = server.Start();
-    EXPECT_FALSE(status.has_value()) << status->ToString();
+    EXPECT_TRUE(status.ok()) << status.ToString();
   }
   ~Running() { server.Stop(); }
 
@@ -67,48 +72,6 @@ struct Running {
   MockReceiver receiver;
   HttpReceiverServer server;
 };
-
-int Connect(int port) {
-  const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  EXPECT_GE(fd, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = htons(static_cast<uint16_t>(port));
-  EXPECT_EQ(connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0)
-      << strerror(errno);
-  return fd;
-}
-
-// Sends what the socket takes; false once the server stopped reading
-// (closed) or kPatience passed.
-bool SendAll(int fd, std::string_view bytes) {
-  const auto deadline = SteadyClock::now() + kPatience;
-  while (!bytes.empty() && SteadyClock::now() < deadline) {
-    pollfd p{fd, POLLOUT, 0};
-    if (poll(&p, 1, 100) <= 0) continue;
-    const ssize_t n =
-        send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
-    if (n < 0 && (errno == EAGAIN || errno == EINTR)) continue;
-    if (n <= 0) return false;
-    bytes.remove_prefix(static_cast<size_t>(n));
-  }
-  return bytes.empty();
-}
-
-// Reads until the server closes (true) or kPatience passes (false).
-bool ReadUntilClosed(int fd, std::string* out) {
-  const auto deadline = SteadyClock::now() + kPatience;
-  char buf[65536];
-  while (SteadyClock::now() < deadline) {
-    pollfd p{fd, POLLIN, 0};
-    if (poll(&p, 1, 100) <= 0) continue;
-    const ssize_t n = recv(fd, buf, sizeof(buf), 0);
-    if (n <= 0) return true;
-    out->append(buf, static_cast<size_t>(n));
-  }
-  return false;
-}
 
 // One exchange: sends `request` (without closing the writing side: the
 // server must close by itself), returns what came back before the close.

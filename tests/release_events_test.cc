@@ -234,7 +234,7 @@ TEST(ReleaseEventTest, OnlyDeploysWhenMixSaysSo) {
 }
 
 TEST(ReleaseEventTest, DefaultOptionsAreValid) {
-  EXPECT_FALSE(ValidateReleaseEventOptions(ReleaseEventOptions{}));
+  EXPECT_TRUE(ValidateReleaseEventOptions(ReleaseEventOptions{}).ok());
 }
 
 TEST(ReleaseEventTest, OptionErrorsNameTheField) {
@@ -263,13 +263,13 @@ TEST(ReleaseEventTest, OptionErrorsNameTheField) {
   });
   for (const Case& c : cases) {
     const Status status = ValidateReleaseEventOptions(c.options);
-    ASSERT_TRUE(status.has_value()) << c.path;
-    EXPECT_EQ(status->path, c.path) << status->ToString();
-    EXPECT_FALSE(status->message.empty());
+    ASSERT_FALSE(status.ok()) << c.path;
+    EXPECT_EQ(status.path(), c.path) << status.ToString();
+    EXPECT_FALSE(status.message().empty());
   }
   ReleaseEventOptions sum;
   sum.mix.promotion = 0.1;
-  EXPECT_EQ(ValidateReleaseEventOptions(sum)->message,
+  EXPECT_EQ(ValidateReleaseEventOptions(sum).message(),
             "probabilities sum to 0.9, expected 1");
 }
 

@@ -17,7 +17,7 @@ TEST(RetryPolicyTest, DefaultsFollowTheContract) {
   EXPECT_EQ(p.BaseDelay(9), std::chrono::hours(5));  // Last one repeats.
   EXPECT_EQ(p.timeout, std::chrono::seconds(10));
   EXPECT_DOUBLE_EQ(p.jitter, 0.2);
-  EXPECT_FALSE(p.Validate().has_value());
+  EXPECT_TRUE(p.Validate().ok());
 }
 
 TEST(RetryPolicyTest, JitterStaysWithinBoundsAndVaries) {
@@ -62,25 +62,25 @@ TEST(RetryPolicyTest, ZeroJitterGivesExactDelays) {
 TEST(RetryPolicyTest, ValidateNamesTheBadField) {
   RetryPolicy p;
   p.max_reattempts = -1;
-  ASSERT_TRUE(p.Validate().has_value());
-  EXPECT_EQ(p.Validate()->path, "/max_reattempts");
+  ASSERT_FALSE(p.Validate().ok());
+  EXPECT_EQ(p.Validate().path(), "/max_reattempts");
 
   p = RetryPolicy{};
   p.schedule = {Millis(10), Millis(-5)};
-  ASSERT_TRUE(p.Validate().has_value());
-  EXPECT_EQ(p.Validate()->path, "/schedule_ms/1");
+  ASSERT_FALSE(p.Validate().ok());
+  EXPECT_EQ(p.Validate().path(), "/schedule_ms/1");
 
   p = RetryPolicy{};
   p.jitter = 1.5;
-  EXPECT_EQ(p.Validate()->path, "/jitter");
+  EXPECT_EQ(p.Validate().path(), "/jitter");
 
   p = RetryPolicy{};
   p.timeout = Duration::zero();
-  EXPECT_EQ(p.Validate()->path, "/timeout_ms");
+  EXPECT_EQ(p.Validate().path(), "/timeout_ms");
 
   p = RetryPolicy{};
   p.schedule.clear();
-  EXPECT_EQ(p.Validate()->path, "/schedule_ms");
+  EXPECT_EQ(p.Validate().path(), "/schedule_ms");
 }
 
 }  // namespace

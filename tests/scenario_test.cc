@@ -15,10 +15,10 @@ constexpr const char* kMinimal = R"({
   "receivers": {"r": {"behavior": {"status": 200}}}
 })";
 
-Error ParseError(const std::string& text) {
+Status ParseError(const std::string& text) {
   Result<Scenario> s = ParseScenarioText(text);
   EXPECT_FALSE(s.ok()) << "expected an error for: " << text;
-  return s.ok() ? Error{} : s.error();
+  return s.ok() ? Status{} : s.error();
 }
 
 TEST(ScenarioTest, MinimalScenarioGetsDefaults) {
@@ -78,108 +78,108 @@ TEST(ScenarioTest, ExplicitPayloadsAreSentAsGiven) {
 }
 
 TEST(ScenarioTest, BadJsonNamesThePosition) {
-  Error e = ParseError(R"({"name": "x",, })");
-  EXPECT_NE(e.message.find("not valid JSON"), std::string::npos);
-  EXPECT_NE(e.message.find("line 1"), std::string::npos) << e.message;
+  Status e = ParseError(R"({"name": "x",, })");
+  EXPECT_NE(e.message().find("not valid JSON"), std::string::npos);
+  EXPECT_NE(e.message().find("line 1"), std::string::npos) << e.message();
 }
 
 TEST(ScenarioTest, UnknownKeyIsAnError) {
-  Error e = ParseError(R"({"name": "x", "receivers": {"r": {}}, "sede": 3})");
-  EXPECT_EQ(e.path, "/sede");
-  EXPECT_NE(e.message.find("unknown key"), std::string::npos);
+  Status e = ParseError(R"({"name": "x", "receivers": {"r": {}}, "sede": 3})");
+  EXPECT_EQ(e.path(), "/sede");
+  EXPECT_NE(e.message().find("unknown key"), std::string::npos);
 
   e = ParseError(R"({"name": "x", "receivers": {"r": {"behaviour": {}}}})");
-  EXPECT_EQ(e.path, "/receivers/r/behaviour");
+  EXPECT_EQ(e.path(), "/receivers/r/behaviour");
 }
 
 TEST(ScenarioTest, WrongTypeNamesWhatWasExpectedAndFound) {
-  Error e = ParseError(
+  Status e = ParseError(
       R"({"name": "x", "receivers": {"r": {}}, "events": {"count": "ten"}})");
-  EXPECT_EQ(e.path, "/events/count");
-  EXPECT_NE(e.message.find("expected an integer"), std::string::npos);
-  EXPECT_NE(e.message.find("string \"ten\""), std::string::npos);
+  EXPECT_EQ(e.path(), "/events/count");
+  EXPECT_NE(e.message().find("expected an integer"), std::string::npos);
+  EXPECT_NE(e.message().find("string \"ten\""), std::string::npos);
 
   e = ParseError(R"({"name": 5, "receivers": {"r": {}}})");
-  EXPECT_EQ(e.path, "/name");
+  EXPECT_EQ(e.path(), "/name");
 
   e = ParseError(R"([1, 2])");
-  EXPECT_EQ(e.path, "/");
+  EXPECT_EQ(e.path(), "/");
 }
 
 TEST(ScenarioTest, NegativeCountIsRejected) {
-  Error e = ParseError(
+  Status e = ParseError(
       R"({"name": "x", "receivers": {"r": {}}, "events": {"count": -3}})");
-  EXPECT_EQ(e.path, "/events/count");
-  EXPECT_NE(e.message.find("got number -3"), std::string::npos);
+  EXPECT_EQ(e.path(), "/events/count");
+  EXPECT_NE(e.message().find("got number -3"), std::string::npos);
 }
 
 TEST(ScenarioTest, MixMustSumToOne) {
-  Error e = ParseError(R"({"name": "x", "receivers": {"r": {}},
+  Status e = ParseError(R"({"name": "x", "receivers": {"r": {}},
       "events": {"mix": {"deploy": 0.5, "promotion": 0.2, "rollback": 0.2}}})");
-  EXPECT_EQ(e.path, "/events/mix");
-  EXPECT_NE(e.message.find("sum to 0.9"), std::string::npos) << e.message;
+  EXPECT_EQ(e.path(), "/events/mix");
+  EXPECT_NE(e.message().find("sum to 0.9"), std::string::npos) << e.message();
 }
 
 TEST(ScenarioTest, WeightsMustSumToOne) {
-  Error e = ParseError(R"({"name": "x", "receivers": {"r": {"behavior":
+  Status e = ParseError(R"({"name": "x", "receivers": {"r": {"behavior":
       {"weighted": {"200": 0.5, "500": 0.4}}}}})");
-  EXPECT_EQ(e.path.rfind("/receivers/r/behavior/weighted", 0), 0u) << e.path;
+  EXPECT_EQ(e.path().rfind("/receivers/r/behavior/weighted", 0), 0u) << e.path();
 }
 
 TEST(ScenarioTest, HookToAnUndefinedReceiver) {
-  Error e = ParseError(R"({"name": "x", "receivers": {"r": {}},
+  Status e = ParseError(R"({"name": "x", "receivers": {"r": {}},
       "hooks": [{"id": "h", "receiver": "nope"}]})");
-  EXPECT_EQ(e.path, "/hooks/0/receiver");
-  EXPECT_NE(e.message.find("no receiver named \"nope\""), std::string::npos);
+  EXPECT_EQ(e.path(), "/hooks/0/receiver");
+  EXPECT_NE(e.message().find("no receiver named \"nope\""), std::string::npos);
 }
 
 TEST(ScenarioTest, OtherStructuralErrors) {
-  EXPECT_EQ(ParseError(R"({"name": "x"})").path, "/receivers");
-  EXPECT_EQ(ParseError(R"({"receivers": {"r": {}}})").path, "/name");
+  EXPECT_EQ(ParseError(R"({"name": "x"})").path(), "/receivers");
+  EXPECT_EQ(ParseError(R"({"receivers": {"r": {}}})").path(), "/name");
   EXPECT_EQ(ParseError(R"({"name": "x", "receivers": {"r": {}},
       "hooks": [{"id": "a", "receiver": "r"}, {"id": "a", "receiver": "r"}]})")
-                .path,
+                .path(),
             "/hooks/1/id");
   EXPECT_EQ(ParseError(R"({"name": "x", "receivers": {"r": {}},
       "hooks": [{"id": "a", "url": "ftp://x"}]})")
-                .path,
+                .path(),
             "/hooks/0/url");
   EXPECT_EQ(ParseError(R"({"name": "x", "receivers": {"r": {}},
       "retry": {"timeout_ms": 0}})")
-                .path,
+                .path(),
             "/retry/timeout_ms");
   EXPECT_EQ(ParseError(R"({"name": "x", "receivers": {"r": {}},
       "retry": {"schedule_ms": [5, -1]}})")
-                .path,
+                .path(),
             "/retry/schedule_ms/1");
   EXPECT_EQ(ParseError(R"({"name": "x", "receivers": {"r": {}},
       "expect": {"receivers": {"zz": {"attempts": 2}}}})")
-                .path,
+                .path(),
             "/expect/receivers/zz");
   EXPECT_EQ(ParseError(R"({"name": "x", "receivers": {"r": {}},
       "expect": {"receivers": {"r": {"attempts": 9}}}})")
-                .path,
+                .path(),
             "/expect/receivers/r/attempts");
   EXPECT_EQ(ParseError(R"({"name": "x", "receivers": {"r": {}},
       "expect": {"receivers": {"r": {"attempts": {"min": 4, "max": 2}}}}})")
-                .path,
+                .path(),
             "/expect/receivers/r/attempts");
   EXPECT_EQ(ParseError(R"({"name": "x", "receivers": {"r": {}},
       "expect": {"receivers": {"r": {"outcome": "maybe"}}}})")
-                .path,
+                .path(),
             "/expect/receivers/r/outcome");
   EXPECT_EQ(ParseError(R"({"name": "x", "receivers": {"r": {}},
       "events": {"count": 2000000}})")
-                .path,
+                .path(),
             "/events/count");
 }
 
 TEST(ScenarioTest, TooManyDeliveriesIsRejectedBeforeRunning) {
-  Error e = ParseError(R"({"name": "x", "events": {"count": 1000000},
+  Status e = ParseError(R"({"name": "x", "events": {"count": 1000000},
       "receivers": {"a": {}, "b": {}, "c": {}, "d": {}, "e": {}, "f": {}}})");
-  EXPECT_EQ(e.path, "/events");
-  EXPECT_NE(e.message.find("6000000 deliveries"), std::string::npos)
-      << e.message;
+  EXPECT_EQ(e.path(), "/events");
+  EXPECT_NE(e.message().find("6000000 deliveries"), std::string::npos)
+      << e.message();
 }
 
 TEST(ScenarioTest, LoadFileNamesTheFile) {
@@ -190,8 +190,8 @@ TEST(ScenarioTest, LoadFileNamesTheFile) {
   }
   Result<Scenario> s = LoadScenarioFile(path);
   ASSERT_FALSE(s.ok());
-  EXPECT_EQ(s.error().file, path);
-  EXPECT_EQ(s.error().path, "/receivers/r/behavior/status");
+  EXPECT_EQ(s.error().file(), path);
+  EXPECT_EQ(s.error().path(), "/receivers/r/behavior/status");
   EXPECT_EQ(s.error().ToString().rfind(path + ": /receivers/r/behavior/status: ", 0), 0u)
       << s.error().ToString();
   std::remove(path.c_str());
@@ -227,7 +227,7 @@ TEST(ScenarioTest, GarbageNeverCrashes) {
   for (const char* in : inputs) {
     Result<Scenario> s = ParseScenarioText(in);
     ASSERT_FALSE(s.ok()) << in;
-    EXPECT_FALSE(s.error().message.empty()) << in;
+    EXPECT_FALSE(s.error().message().empty()) << in;
   }
 }
 
@@ -297,21 +297,21 @@ TEST(ScenarioTimelineTest, BadStepsNameTheirPointer) {
       {R"({"at_ms": 5})", "/timeline", "expected an array"},
   };
   for (const Case& c : cases) {
-    const Error e = ParseError(WithTimeline(kTwoHooks, c.timeline));
-    EXPECT_EQ(e.path, c.path) << c.timeline << ": " << e.ToString();
-    EXPECT_NE(e.message.find(c.words), std::string::npos)
-        << c.timeline << ": " << e.message;
+    const Status e = ParseError(WithTimeline(kTwoHooks, c.timeline));
+    EXPECT_EQ(e.path(), c.path) << c.timeline << ": " << e.ToString();
+    EXPECT_NE(e.message().find(c.words), std::string::npos)
+        << c.timeline << ": " << e.message();
   }
 }
 
 TEST(ScenarioTimelineTest, BadSecretNamesTheHook) {
-  const Error e = ParseError(R"({"name": "t", "receivers": {"r": {}},
+  const Status e = ParseError(R"({"name": "t", "receivers": {"r": {}},
       "hooks": [{"receiver": "r"}, {"receiver": "r", "secret": "sekrit"}]})");
-  EXPECT_EQ(e.path, "/hooks/1/secret");
-  EXPECT_NE(e.message.find("whsec_"), std::string::npos) << e.message;
-  const Error range = ParseError(R"({"name": "t", "receivers": {"r": {}},
+  EXPECT_EQ(e.path(), "/hooks/1/secret");
+  EXPECT_NE(e.message().find("whsec_"), std::string::npos) << e.message();
+  const Status range = ParseError(R"({"name": "t", "receivers": {"r": {}},
       "start_unix_s": -1})");
-  EXPECT_EQ(range.path, "/start_unix_s");
+  EXPECT_EQ(range.path(), "/start_unix_s");
 }
 
 }  // namespace

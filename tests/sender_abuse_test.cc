@@ -159,7 +159,7 @@ TEST_P(SenderAbuseTest, EveryDeliveryEndsAndNothingLeaks) {
     for (int i = 0; i < kEvents; ++i) {
       ASSERT_TRUE(engine.Publish("release", std::string(kBody)).ok());
     }
-    ASSERT_FALSE(clock.Run(RealRunLimits{.wall_limit = testing::kMaxWait}));
+    ASSERT_TRUE(clock.Run(RealRunLimits{.wall_limit = testing::kMaxWait}).ok());
     transport.Shutdown();
 
     ASSERT_EQ(engine.deliveries().size(), static_cast<size_t>(kEvents));

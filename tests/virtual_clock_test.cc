@@ -13,7 +13,7 @@ TEST(VirtualClockTest, RunsTimersInTimeOrderAndJumpsTime) {
   clock.ScheduleAfter(Millis(300), [&] { ran.push_back({3, ToMillis(clock.Now())}); });
   clock.ScheduleAfter(Millis(100), [&] { ran.push_back({1, ToMillis(clock.Now())}); });
   clock.ScheduleAfter(Millis(200), [&] { ran.push_back({2, ToMillis(clock.Now())}); });
-  EXPECT_FALSE(clock.Run(100).has_value());
+  EXPECT_TRUE(clock.Run(100).ok());
   ASSERT_EQ(ran.size(), 3u);
   EXPECT_EQ(ran[0], std::make_pair(1, int64_t{100}));
   EXPECT_EQ(ran[1], std::make_pair(2, int64_t{200}));
@@ -27,7 +27,7 @@ TEST(VirtualClockTest, BreaksTiesByInsertionOrder) {
   for (int i = 0; i < 50; ++i) {
     clock.ScheduleAfter(Millis(5), [&ran, i] { ran.push_back(i); });
   }
-  ASSERT_FALSE(clock.Run(1000).has_value());
+  ASSERT_TRUE(clock.Run(1000).ok());
   for (int i = 0; i < 50; ++i) EXPECT_EQ(ran[i], i);
 }
 
@@ -49,7 +49,7 @@ TEST(VirtualClockTest, CallbacksCanScheduleMoreAndNeverRunInline) {
     EXPECT_FALSE(inside);
     tick();
   });
-  ASSERT_FALSE(clock.Run(100).has_value());
+  ASSERT_TRUE(clock.Run(100).ok());
   EXPECT_EQ(times, (std::vector<int64_t>{0, 10, 20, 30, 40}));
 }
 
@@ -57,7 +57,7 @@ TEST(VirtualClockTest, NegativeDelayCountsAsZero) {
   VirtualClock clock;
   int64_t at = -1;
   clock.ScheduleAfter(Millis(-50), [&] { at = ToMillis(clock.Now()); });
-  ASSERT_FALSE(clock.Run(10).has_value());
+  ASSERT_TRUE(clock.Run(10).ok());
   EXPECT_EQ(at, 0);
 }
 
@@ -68,8 +68,8 @@ TEST(VirtualClockTest, StepLimitStopsAnEndlessLoop) {
   };
   clock.ScheduleAfter(Millis(1), forever);
   Status s = clock.Run(1000);
-  ASSERT_TRUE(s.has_value());
-  EXPECT_NE(s->message.find("1000 timers"), std::string::npos);
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.message().find("1000 timers"), std::string::npos);
   EXPECT_EQ(clock.steps(), 1000u);
 }
 

@@ -55,8 +55,8 @@ TEST(WebhookSignatureTest, BadSecretsAreErrorsThatSayWhy) {
   for (const Case& c : cases) {
     Result<std::string> key = DecodeWebhookSecret(c.secret);
     ASSERT_FALSE(key.ok()) << c.secret;
-    EXPECT_NE(key.error().message.find(c.message), std::string::npos)
-        << c.secret << ": " << key.error().message;
+    EXPECT_NE(key.error().message().find(c.message), std::string::npos)
+        << c.secret << ": " << key.error().message();
   }
 }
 

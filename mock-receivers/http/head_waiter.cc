@@ -55,19 +55,19 @@ Status HeadWaiter::Start() {
   epoll_fd_ = epoll_create1(EPOLL_CLOEXEC);
   wake_fd_ = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
   if (epoll_fd_ < 0 || wake_fd_ < 0) {
-    return MakeError(std::string("cannot create epoll/eventfd: ") +
+    return Status::IoError(std::string("cannot create epoll/eventfd: ") +
                      std::strerror(errno));
   }
   epoll_event ev{};
   ev.events = EPOLLIN;
   ev.data.fd = wake_fd_;
   if (epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, wake_fd_, &ev) != 0) {
-    return MakeError(std::string("epoll_ctl: ") + std::strerror(errno));
+    return Status::IoError(std::string("epoll_ctl: ") + std::strerror(errno));
   }
   std::lock_guard<std::mutex> lock(mu_);
   running_ = true;
   thread_ = std::thread([this] { Loop(); });
-  return std::nullopt;
+  return Status::Ok();
 }
 
 void HeadWaiter::Park(ParkedConnection connection) {

@@ -726,23 +726,23 @@ class HttpReceiverServer::Impl {
 
 Status HttpReceiverServer::Impl::Start() {
   const std::string where = options_.host + ":" + std::to_string(options_.port);
-  if (started_) return MakeError(where + ": the server was already started");
+  if (started_) return Status::FailedPrecondition(where + ": the server was already started");
   started_ = true;
   if (!(options_.time_scale > 0 && options_.time_scale <= 1)) {
-    return MakeError("time scale must be in (0, 1], got " +
+    return Status::InvalidArgument("time scale must be in (0, 1], got " +
                      std::to_string(options_.time_scale));
   }
   if (options_.port < 0 || options_.port > 65535) {
-    return MakeError(where + ": port must be 0..65535");
+    return Status::InvalidArgument(where + ": port must be 0..65535");
   }
-  if (options_.threads == 0) return MakeError("threads must be at least 1");
+  if (options_.threads == 0) return Status::InvalidArgument("threads must be at least 1");
   if (!stop_.valid()) {
-    return MakeError(std::string("cannot create an eventfd: ") +
+    return Status::IoError(std::string("cannot create an eventfd: ") +
                      std::strerror(errno));
   }
 
   if (options_.max_connections == 0 || options_.max_head_bytes == 0) {
-    return MakeError("max_connections and max_head_bytes must be at least 1");
+    return Status::InvalidArgument("max_connections and max_head_bytes must be at least 1");
   }
 
   server_ = std::make_unique<ReceiverHttpServer>(
@@ -750,8 +750,8 @@ Status HttpReceiverServer::Impl::Start() {
         receiver_.MarkAbandonedKey(key, attempt);
       });
   httplib::Server& s = *server_;
-  if (Status status = server_->StartWaiter()) {
-    return MakeError(where + ": " + status->message);
+  if (Status status = server_->StartWaiter(); !status.ok()) {
+    return Status(status.code(), where + ": " + status.message());
   }
   s.set_tcp_nodelay(true);
   // cpp-httplib's default also sets SO_REUSEPORT, which lets a second
@@ -811,17 +811,17 @@ Status HttpReceiverServer::Impl::Start() {
   if (options_.port == 0) {
     port_ = s.bind_to_any_port(options_.host);
     if (port_ <= 0) {
-      return MakeError(where + ": " + DescribeBindFailure(options_.host, 0));
+      return Status::Unavailable(where + ": " + DescribeBindFailure(options_.host, 0));
     }
   } else {
     if (!s.bind_to_port(options_.host, options_.port)) {
-      return MakeError(where + ": " +
+      return Status::Unavailable(where + ": " +
                        DescribeBindFailure(options_.host, options_.port));
     }
     port_ = options_.port;
   }
   if (!server_->WidenListenBacklog()) {
-    return MakeError(
+    return Status::Unavailable(
         where + ": cannot widen the listen backlog: " + std::strerror(errno));
   }
 
@@ -842,11 +842,11 @@ Status HttpReceiverServer::Impl::Start() {
   while (!server_->is_running()) {
     if (listener_done_ || SteadyClock::now() > deadline) {
       Stop();
-      return MakeError(where + ": the server did not start");
+      return Status::Unavailable(where + ": the server did not start");
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }
-  return std::nullopt;
+  return Status::Ok();
 }
 
 void HttpReceiverServer::Impl::Stop() {

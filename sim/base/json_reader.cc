@@ -50,7 +50,7 @@ std::string DescribeJson(const nlohmann::json& value) {
 ObjectReader::ObjectReader(const nlohmann::json& value, std::string path)
     : value_(value), path_(std::move(path)) {
   if (!value_.is_object()) {
-    error_ = MakeError("expected an object, got " + DescribeJson(value_),
+    error_ = Status::InvalidArgument("expected an object, got " + DescribeJson(value_),
                        path_.empty() ? "/" : path_);
   }
 }
@@ -68,7 +68,7 @@ void ObjectReader::Fail(std::string_view key, std::string message) {
 }
 
 void ObjectReader::FailAt(std::string path, std::string message) {
-  if (!error_) error_ = MakeError(std::move(message), std::move(path));
+  if (error_.ok()) error_ = Status::InvalidArgument(std::move(message), std::move(path));
 }
 
 std::optional<std::string> ObjectReader::GetString(std::string_view key,
@@ -176,16 +176,16 @@ std::optional<bool> ObjectReader::GetBool(std::string_view key) {
 }
 
 Status ObjectReader::Finish() {
-  if (error_) return error_;
+  if (!error_.ok()) return error_;
   if (value_.is_object()) {
     for (auto it = value_.begin(); it != value_.end(); ++it) {
       if (!read_.count(it.key())) {
-        return MakeError("unknown key \"" + it.key() + "\"",
+        return Status::InvalidArgument("unknown key \"" + it.key() + "\"",
                          JoinPointer(path_, it.key()));
       }
     }
   }
-  return std::nullopt;
+  return Status::Ok();
 }
 
 }  // namespace hooksim

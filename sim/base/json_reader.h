@@ -31,7 +31,7 @@ class ObjectReader {
   // Records an error at once when `value` is not an object.
   ObjectReader(const nlohmann::json& value, std::string path);
 
-  bool ok() const { return !error_.has_value(); }
+  bool ok() const { return error_.ok(); }
   const std::string& path() const { return path_; }
 
   // The raw value of a key (marks it read); nullptr when missing.
@@ -50,7 +50,7 @@ class ObjectReader {
   void Fail(std::string_view key, std::string message);
   void FailAt(std::string path, std::string message);
 
-  // The first error, including unknown keys; nullopt when all is well.
+  // The first error, including unknown keys; ok when all is well.
   Status Finish();
 
  private:

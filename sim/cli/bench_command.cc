@@ -1,4 +1,5 @@
 #include "sim/cli/bench_command.h"
+#include "sim/cli/exit_code.h"
 
 #include <unistd.h>
 
@@ -47,9 +48,9 @@ constexpr int kMaxStatus = 600;
 
 using SteadyClock = std::chrono::steady_clock;
 
-Error FlagError(std::string_view flag, std::string_view expected,
+Status FlagError(std::string_view flag, std::string_view expected,
                 std::string_view got) {
-  return MakeError("--" + std::string(flag) + ": expected " +
+  return Status::InvalidArgument("--" + std::string(flag) + ": expected " +
                    std::string(expected) + ", got \"" + std::string(got) +
                    "\"");
 }
@@ -213,9 +214,9 @@ int Bench(const BenchOptions& options, std::ostream& out, std::ostream& err) {
   engine_options.keep_attempt_log = false;
   engine_options.retain_ended = false;
   engine_options.max_deliveries = kMaxBenchOpenDeliveries + kMaxBenchReceivers;
-  if (Status s = engine_options.policy.Validate()) {
-    err << kPrefix << "retry policy " << s->ToString() << "\n";
-    return 2;
+  if (Status s = engine_options.policy.Validate(); !s.ok()) {
+    err << kPrefix << "retry policy " << s.ToString() << "\n";
+    return ToInt(ExitCodeFor(s));
   }
   if (options.receivers < 1 || options.receivers > kMaxBenchReceivers ||
       options.connections < 1 || options.connections > kMaxBenchConnections ||
@@ -226,18 +227,18 @@ int Bench(const BenchOptions& options, std::ostream& out, std::ostream& err) {
       options.payload_bytes > kMaxBenchPayloadBytes ||
       !(options.failure_rate >= 0 && options.failure_rate <= 1)) {
     err << kPrefix << "an option is out of range (see hooksim bench --help)\n";
-    return 2;
+    return ToInt(ExitCode::kUsage);
   }
   if (!options.target &&
       options.receivers * options.connections > kMaxBenchReceiverConnections) {
     err << kPrefix << "--receivers x --connections: at most "
         << kMaxBenchReceiverConnections << "\n";
-    return 2;
+    return ToInt(ExitCode::kUsage);
   }
   if (options.target) {
     if (Result<HttpUrl> url = ParseHttpUrl(*options.target); !url.ok()) {
-      err << kPrefix << "--target: " << url.error().message << "\n";
-      return 2;
+      err << kPrefix << "--target: " << url.error().message() << "\n";
+      return ToInt(ExitCodeFor(url.error()));
     }
   }
   if (options.report_html) {
@@ -246,7 +247,7 @@ int Bench(const BenchOptions& options, std::ostream& out, std::ostream& err) {
     if (!probe) {
       err << kPrefix << "--report-html: cannot write " << *options.report_html
           << "\n";
-      return 2;
+      return ToInt(ExitCode::kUsage);
     }
   }
   const size_t hooks = static_cast<size_t>(options.receivers);
@@ -264,7 +265,7 @@ int Bench(const BenchOptions& options, std::ostream& out, std::ostream& err) {
       err << kPrefix
           << "cannot load the bundled schemas: " << bundled.error().ToString()
           << "\n";
-      return 1;
+      return ToInt(ExitCode::kFailed);
     }
     auto cache = std::make_shared<CachedPayloadValidator>(*bundled);
     const Random master(options.seed);
@@ -283,10 +284,10 @@ int Bench(const BenchOptions& options, std::ostream& out, std::ostream& err) {
       // Each transport worker keeps one connection to each receiver.
       hopts.threads = connections + 4;
       s.server = std::make_unique<HttpReceiverServer>(*s.receiver, hopts);
-      if (Status status = s.server->Start()) {
+      if (Status status = s.server->Start(); !status.ok()) {
         err << kPrefix << "cannot start receiver " << name << ": "
-            << status->message << "\n";
-        return 1;
+            << status.message() << "\n";
+        return ToInt(ExitCode::kFailed);
       }
       urls.push_back(s.server->base_url() + "/hook");
       served.push_back(std::move(s));
@@ -494,14 +495,14 @@ int Bench(const BenchOptions& options, std::ostream& out, std::ostream& err) {
       << "\n";
   out.flush();
 
-  int code = 0;
+  int code = ToInt(ExitCode::kOk);
   if (options.json) {
     std::ofstream file(*options.json, std::ios::binary | std::ios::trunc);
     file << j.dump(2) << "\n";
     file.close();
     if (!file) {
       err << kPrefix << "--json: cannot write " << *options.json << "\n";
-      code = 1;
+      code = ToInt(ExitCode::kFailed);
     }
   }
   if (options.report_html) {
@@ -514,17 +515,17 @@ int Bench(const BenchOptions& options, std::ostream& out, std::ostream& err) {
     if (!file) {
       err << kPrefix << "--report-html: cannot write " << *options.report_html
           << "\n";
-      code = 1;
+      code = ToInt(ExitCode::kFailed);
     }
   }
   if (interrupted) {
     err << kPrefix << "interrupted: " << f.deliveries_published - ended
         << " deliveries still open\n";
-    return kInterruptedExitCode;
+    return ToInt(ExitCode::kInterrupted);
   }
-  if (run) {
-    err << kPrefix << run->message << "\n";
-    return 1;
+  if (!run.ok()) {
+    err << kPrefix << run.message() << "\n";
+    return ToInt(ExitCode::kFailed);
   }
   return code;
 }
@@ -587,7 +588,7 @@ constexpr const char* kBenchUsage =
 Result<BenchOptions> ParseBenchFlags(const BenchFlags& flags) {
   BenchOptions options;
   if (flags.events && flags.duration) {
-    return MakeError(
+    return Status::InvalidArgument(
         "--events and --duration: give one (a run is either "
         "so many events or so long)");
   }
@@ -635,18 +636,18 @@ Result<BenchOptions> ParseBenchFlags(const BenchFlags& flags) {
   }
   if (flags.target) {
     if (Result<HttpUrl> url = ParseHttpUrl(*flags.target); !url.ok()) {
-      return MakeError("--target: " + url.error().message);
+      return Status::InvalidArgument("--target: " + url.error().message());
     }
     options.target = *flags.target;
     if (flags.failure_rate) {
-      return MakeError(
+      return Status::InvalidArgument(
           "--failure-rate applies to the in-process receivers only; a "
           "--target decides its own answers");
     }
   }
   if (!options.target &&
       options.receivers * options.connections > kMaxBenchReceiverConnections) {
-    return MakeError(
+    return Status::InvalidArgument(
         "--receivers x --connections: at most " +
         std::to_string(kMaxBenchReceiverConnections) +
         " in-process receiver connections (each has its own server thread), "
@@ -689,7 +690,7 @@ int RunBench(const BenchOptions& options, std::ostream& out,
   } catch (const std::exception& e) {
     err << kPrefix << e.what() << "\n";
   }
-  return 1;
+  return ToInt(ExitCode::kFailed);
 }
 
 std::string BenchHelp() {
@@ -710,14 +711,14 @@ int RunBenchCli(const std::vector<std::string>& args, std::ostream& out,
           << (o.value.empty() ? o.string_key : o.value[0])
           << "\" (every setting is a flag)\n"
           << "try: hooksim bench --help\n";
-      return 2;
+      return ToInt(ExitCode::kUsage);
     }
   }
   po::store(parsed, vm);
   po::notify(vm);
   if (vm.count("help")) {
     out << BenchHelp();
-    return 0;
+    return ToInt(ExitCode::kOk);
   }
   auto flag = [&vm](const char* name) -> std::optional<std::string> {
     if (!vm.count(name)) return std::nullopt;
@@ -732,9 +733,9 @@ int RunBenchCli(const std::vector<std::string>& args, std::ostream& out,
                          flag("report-html")};
   Result<BenchOptions> options = ParseBenchFlags(flags);
   if (!options.ok()) {
-    err << "hooksim bench: " << options.error().message << "\n"
+    err << "hooksim bench: " << options.error().message() << "\n"
         << "try: hooksim bench --help\n";
-    return 2;
+    return ToInt(ExitCodeFor(options.error()));
   }
   options->command = CommandLine("bench", args);
   return RunBench(*options, out, err);

@@ -1,4 +1,5 @@
 #include "sim/cli/cli.h"
+#include "sim/cli/exit_code.h"
 
 #include <cstdlib>
 #include <fstream>
@@ -401,19 +402,19 @@ int CmdRun(const std::vector<std::string>& args, std::ostream& out,
   options.inputs = ParseWithInputs(args, d, vm);
   if (vm.count("help")) {
     out << Help(kRunUsage, d);
-    return 0;
+    return ToInt(ExitCode::kOk);
   }
   if (options.inputs.empty()) {
     err << "hooksim run: give at least one scenario FILE or DIR\n"
         << kRunUsage;
-    return 2;
+    return ToInt(ExitCode::kUsage);
   }
   if (vm.count("seed")) {
     options.seed = ParseUint64(vm["seed"].as<std::string>());
     if (!options.seed) {
       err << "hooksim run: --seed: expected an integer 0..18446744073709551615,"
           << " got \"" << vm["seed"].as<std::string>() << "\"\n";
-      return 2;
+      return ToInt(ExitCode::kUsage);
     }
   }
   if (vm.count("report-json")) {
@@ -425,7 +426,7 @@ int CmdRun(const std::vector<std::string>& args, std::ostream& out,
     options.command = CommandLine("run", args);
     if (options.report_html.empty()) {
       err << "hooksim run: --report-html: expected a file name, got \"\"\n";
-      return 2;
+      return ToInt(ExitCode::kUsage);
     }
   }
   options.trace = vm["trace"].as<bool>();
@@ -435,7 +436,7 @@ int CmdRun(const std::vector<std::string>& args, std::ostream& out,
   } else if (mode != "sim") {
     err << "hooksim run: --mode: expected sim or http, got \"" << mode
         << "\"\n";
-    return 2;
+    return ToInt(ExitCode::kUsage);
   }
   if (vm.count("time-scale")) {
     const std::string text = vm["time-scale"].as<std::string>();
@@ -443,12 +444,12 @@ int CmdRun(const std::vector<std::string>& args, std::ostream& out,
     if (!scale || !(*scale > 0) || *scale > 1) {
       err << "hooksim run: --time-scale: expected a number in (0, 1], got \""
           << text << "\"\n";
-      return 2;
+      return ToInt(ExitCode::kUsage);
     }
     if (options.world != World::kHttp) {
       err << "hooksim run: --time-scale applies to --mode http only (the "
              "virtual world needs no compression)\n";
-      return 2;
+      return ToInt(ExitCode::kUsage);
     }
     options.time_scale = *scale;
   }
@@ -477,30 +478,30 @@ int CmdEvents(const std::vector<std::string>& args, std::ostream& out,
   po::variables_map vm;
   const po::parsed_options parsed =
       po::command_line_parser(args).options(d).run();
-  if (RejectPositional(parsed, "events", err)) return 2;
+  if (RejectPositional(parsed, "events", err)) return ToInt(ExitCode::kUsage);
   po::store(parsed, vm);
   po::notify(vm);
   if (vm.count("help")) {
     out << Help(kEventsUsage, d);
-    return 0;
+    return ToInt(ExitCode::kOk);
   }
   const int64_t count = vm["count"].as<int64_t>();
   if (count < 1 || count > 10'000'000) {
     err << "hooksim events: --count: expected 1..10000000, got " << count
         << "\n";
-    return 2;
+    return ToInt(ExitCode::kUsage);
   }
   ReleaseEventOptions options;
   options.apps = vm["apps"].as<int>();
-  if (Status s = ValidateReleaseEventOptions(options)) {
-    err << "hooksim events: --apps: " << s->message << "\n";
-    return 2;
+  if (Status s = ValidateReleaseEventOptions(options); !s.ok()) {
+    err << "hooksim events: --apps: " << s.message() << "\n";
+    return ToInt(ExitCodeFor(s));
   }
   const std::optional<uint64_t> seed = ParseUint64(vm["seed"].as<std::string>());
   if (!seed) {
     err << "hooksim events: --seed: expected an integer 0..18446744073709551615,"
         << " got \"" << vm["seed"].as<std::string>() << "\"\n";
-    return 2;
+    return ToInt(ExitCode::kUsage);
   }
   return RunEvents(count, *seed, options, out);
 }
@@ -512,11 +513,11 @@ int CmdValidate(const std::vector<std::string>& args, std::istream& in,
   const std::vector<std::string> inputs = ParseWithInputs(args, d, vm);
   if (vm.count("help")) {
     out << Help(kValidateUsage, d);
-    return 0;
+    return ToInt(ExitCode::kOk);
   }
   if (inputs.size() > 1) {
     err << "hooksim validate: give one FILE (or - for standard input)\n";
-    return 2;
+    return ToInt(ExitCode::kUsage);
   }
   if (inputs.empty() || inputs[0] == "-") {
     return RunValidate(in, "<stdin>", out, err);
@@ -524,7 +525,7 @@ int CmdValidate(const std::vector<std::string>& args, std::istream& in,
   std::ifstream file(inputs[0], std::ios::binary);
   if (!file) {
     err << "hooksim validate: " << inputs[0] << ": cannot open the file\n";
-    return 2;
+    return ToInt(ExitCode::kUsage);
   }
   return RunValidate(file, inputs[0], out, err);
 }
@@ -541,14 +542,14 @@ int CmdDeliver(const std::vector<std::string>& args, std::ostream& out,
           << (o.value.empty() ? o.string_key : o.value[0])
           << "\" (give the URL with --url)\n"
           << "try: hooksim deliver --help\n";
-      return 2;
+      return ToInt(ExitCode::kUsage);
     }
   }
   po::store(parsed, vm);
   po::notify(vm);
   if (vm.count("help")) {
     out << Help(kDeliverUsage, d);
-    return 0;
+    return ToInt(ExitCode::kOk);
   }
   auto flag = [&vm](const char* name) -> std::optional<std::string> {
     if (!vm.count(name)) return std::nullopt;
@@ -573,9 +574,9 @@ int CmdDeliver(const std::vector<std::string>& args, std::ostream& out,
   flags.lease_ms = flag("lease-ms");
   Result<DeliverOptions> options = ParseDeliverFlags(flags);
   if (!options.ok()) {
-    err << "hooksim deliver: " << options.error().message << "\n"
+    err << "hooksim deliver: " << options.error().message() << "\n"
         << "try: hooksim deliver --help\n";
-    return 2;
+    return ToInt(ExitCodeFor(options.error()));
   }
   return RunDeliver(*options, out, err);
 }
@@ -591,14 +592,14 @@ int CmdWorker(const std::vector<std::string>& args, std::ostream& out,
       err << "hooksim worker: unexpected argument \""
           << (o.value.empty() ? o.string_key : o.value[0]) << "\"\n"
           << "try: hooksim worker --help\n";
-      return 2;
+      return ToInt(ExitCode::kUsage);
     }
   }
   po::store(parsed, vm);
   po::notify(vm);
   if (vm.count("help")) {
     out << Help(kWorkerUsage, d);
-    return 0;
+    return ToInt(ExitCode::kOk);
   }
   auto flag = [&vm](const char* name) -> std::optional<std::string> {
     if (!vm.count(name)) return std::nullopt;
@@ -616,9 +617,9 @@ int CmdWorker(const std::vector<std::string>& args, std::ostream& out,
   flags.poll_ms = flag("poll-ms");
   Result<WorkerOptions> options = ParseWorkerFlags(flags);
   if (!options.ok()) {
-    err << "hooksim worker: " << options.error().message << "\n"
+    err << "hooksim worker: " << options.error().message() << "\n"
         << "try: hooksim worker --help\n";
-    return 2;
+    return ToInt(ExitCodeFor(options.error()));
   }
   return RunWorker(*options, out, err);
 }
@@ -629,12 +630,12 @@ int CmdReceiver(const std::vector<std::string>& args, std::ostream& out,
   po::variables_map vm;
   const po::parsed_options parsed =
       po::command_line_parser(args).options(d).run();
-  if (RejectPositional(parsed, "receiver", err)) return 2;
+  if (RejectPositional(parsed, "receiver", err)) return ToInt(ExitCode::kUsage);
   po::store(parsed, vm);
   po::notify(vm);
   if (vm.count("help")) {
     out << Help(kReceiverUsage, d);
-    return 0;
+    return ToInt(ExitCode::kOk);
   }
   ReceiverCommandOptions options;
   options.listen = vm["listen"].as<std::string>();
@@ -649,7 +650,7 @@ int CmdReceiver(const std::vector<std::string>& args, std::ostream& out,
       err << "hooksim receiver: --seed: expected an integer "
           << "0..18446744073709551615, got \"" << vm["seed"].as<std::string>()
           << "\"\n";
-      return 2;
+      return ToInt(ExitCode::kUsage);
     }
   }
   const std::string scale = vm["time-scale"].as<std::string>();
@@ -658,7 +659,7 @@ int CmdReceiver(const std::vector<std::string>& args, std::ostream& out,
     if (!value || !(*value > 0) || *value > 1) {
       err << "hooksim receiver: --time-scale: expected a number in (0, 1], "
           << "got \"" << scale << "\"\n";
-      return 2;
+      return ToInt(ExitCode::kUsage);
     }
     options.time_scale = *value;
   }
@@ -668,7 +669,7 @@ int CmdReceiver(const std::vector<std::string>& args, std::ostream& out,
     if (!value || *value < 1 || *value > kMaxJournalCapacity) {
       err << "hooksim receiver: --journal-capacity: expected an integer 1.."
           << kMaxJournalCapacity << ", got \"" << capacity << "\"\n";
-      return 2;
+      return ToInt(ExitCode::kUsage);
     }
     options.journal_capacity = static_cast<size_t>(*value);
   }
@@ -678,7 +679,7 @@ int CmdReceiver(const std::vector<std::string>& args, std::ostream& out,
     if (!value || *value < 1 || *value > kMaxBodyBytesLimit) {
       err << "hooksim receiver: --max-body-bytes: expected an integer 1.."
           << kMaxBodyBytesLimit << ", got \"" << max_body << "\"\n";
-      return 2;
+      return ToInt(ExitCode::kUsage);
     }
     options.max_body_bytes = static_cast<size_t>(*value);
   }
@@ -703,14 +704,14 @@ int CmdConform(const std::vector<std::string>& args, std::ostream& out,
           << (o.value.empty() ? o.string_key : o.value[0])
           << "\" (give the sender with --sender-cmd 'CMD')\n"
           << "try: hooksim conform --help\n";
-      return 2;
+      return ToInt(ExitCode::kUsage);
     }
   }
   po::store(parsed, vm);
   po::notify(vm);
   if (vm.count("help")) {
     out << Help(kConformUsage, d);
-    return 0;
+    return ToInt(ExitCode::kOk);
   }
   auto flag = [&vm](const char* name) -> std::optional<std::string> {
     if (!vm.count(name)) return std::nullopt;
@@ -734,17 +735,17 @@ int CmdConform(const std::vector<std::string>& args, std::ostream& out,
     if (!flags.sender_cmd) flags.sender_cmd = "true";
     Result<ConformOptions> options = ParseConformFlags(flags);
     if (!options.ok()) {
-      err << "hooksim conform: " << options.error().message << "\n";
-      return 2;
+      err << "hooksim conform: " << options.error().message() << "\n";
+      return ToInt(ExitCodeFor(options.error()));
     }
     PrintConformCases(options->cases, out);
-    return 0;
+    return ToInt(ExitCode::kOk);
   }
   Result<ConformOptions> options = ParseConformFlags(flags);
   if (!options.ok()) {
-    err << "hooksim conform: " << options.error().message << "\n"
+    err << "hooksim conform: " << options.error().message() << "\n"
         << "try: hooksim conform --help\n";
-    return 2;
+    return ToInt(ExitCodeFor(options.error()));
   }
   options->command = CommandLine("conform", args);
   return RunConform(*options, out, err);
@@ -756,14 +757,14 @@ int RunCli(int argc, const char* const* argv, std::istream& in,
            std::ostream& out, std::ostream& err) {
   if (argc < 2) {
     err << kUsage;
-    return 2;
+    return ToInt(ExitCode::kUsage);
   }
   const std::string command = argv[1];
   std::vector<std::string> args(argv + 2, argv + argc);
   try {
     if (command == "--help" || command == "-h") {
       out << kUsage;
-      return 0;
+      return ToInt(ExitCode::kOk);
     }
     if (command == "help") {
       const std::string topic = args.empty() ? "" : args[0];
@@ -792,17 +793,17 @@ int RunCli(int argc, const char* const* argv, std::istream& in,
       } else {
         err << "hooksim help: unknown command \"" << topic << "\"\n\n"
             << kUsage;
-        return 2;
+        return ToInt(ExitCode::kUsage);
       }
       if (args.size() > 1) {
         err << "hooksim help: unexpected argument \"" << args[1] << "\"\n";
-        return 2;
+        return ToInt(ExitCode::kUsage);
       }
-      return 0;
+      return ToInt(ExitCode::kOk);
     }
     if (command == "--version" || command == "version") {
       out << "hooksim " << kHooksimVersion << "\n";
-      return 0;
+      return ToInt(ExitCode::kOk);
     }
     if (command == "run") return CmdRun(args, out, err);
     if (command == "events") return CmdEvents(args, out, err);
@@ -815,14 +816,14 @@ int RunCli(int argc, const char* const* argv, std::istream& in,
     if (command == "worker") return CmdWorker(args, out, err);
     if (command == "contracts") return RunContractsCommand(args, out, err);
     err << "hooksim: unknown command \"" << command << "\"\n\n" << kUsage;
-    return 2;
+    return ToInt(ExitCode::kUsage);
   } catch (const po::error& e) {
     err << "hooksim " << command << ": " << e.what() << "\n"
         << "try: hooksim " << command << " --help\n";
-    return 2;
+    return ToInt(ExitCode::kUsage);
   } catch (const std::exception& e) {
     err << "hooksim " << command << ": " << e.what() << "\n";
-    return 2;
+    return ToInt(ExitCode::kUsage);
   }
 }
 

@@ -1,4 +1,5 @@
 #include "sim/cli/conform_command.h"
+#include "sim/cli/exit_code.h"
 
 #include <stdlib.h>
 #include <unistd.h>
@@ -50,7 +51,7 @@ Result<int64_t> IntFlag(const std::optional<std::string>& text,
   if (!text) return fallback;
   const std::optional<uint64_t> v = ParseUint64(*text);
   if (!v || *v < static_cast<uint64_t>(lo) || *v > static_cast<uint64_t>(hi)) {
-    return MakeError(std::string(flag) + ": expected an integer " +
+    return Status::InvalidArgument(std::string(flag) + ": expected an integer " +
                      std::to_string(lo) + ".." + std::to_string(hi) +
                      ", got \"" + *text + "\"");
   }
@@ -226,12 +227,12 @@ nlohmann::json ToJson(const ConformOptions& options,
 Result<ConformOptions> ParseConformFlags(const ConformFlags& flags) {
   ConformOptions o;
   if (!flags.sender_cmd) {
-    return MakeError(
+    return Status::InvalidArgument(
         "--sender-cmd is required (the command that delivers "
         "$HOOKSIM_EVENT_FILE to $HOOKSIM_URL)");
   }
   if (flags.sender_cmd->find_first_not_of(" \t\n") == std::string::npos) {
-    return MakeError("--sender-cmd: expected a shell command, got \"" +
+    return Status::InvalidArgument("--sender-cmd: expected a shell command, got \"" +
                      *flags.sender_cmd + "\"");
   }
   o.sender_cmd = *flags.sender_cmd;
@@ -244,7 +245,7 @@ Result<ConformOptions> ParseConformFlags(const ConformFlags& flags) {
   if (!quiet.ok()) return quiet.error();
   o.quiet = Millis(*quiet);
   if (o.quiet >= o.case_budget) {
-    return MakeError("--quiet-ms: must be below the case budget (" +
+    return Status::InvalidArgument("--quiet-ms: must be below the case budget (" +
                      std::to_string(*budget) + " s), got \"" +
                      std::to_string(*quiet) + "\"");
   }
@@ -254,7 +255,7 @@ Result<ConformOptions> ParseConformFlags(const ConformFlags& flags) {
       IntFlag(flags.hang_ms, "--hang-ms", 1, 3'600'000, 30'000);
   if (!hang.ok()) return hang.error();
   if (*slow >= *hang) {
-    return MakeError("--slow-ms: must be below --hang-ms (" +
+    return Status::InvalidArgument("--slow-ms: must be below --hang-ms (" +
                      std::to_string(*hang) + "), got \"" +
                      std::to_string(*slow) + "\"");
   }
@@ -263,7 +264,7 @@ Result<ConformOptions> ParseConformFlags(const ConformFlags& flags) {
   if (flags.seed) {
     const std::optional<uint64_t> seed = ParseUint64(*flags.seed);
     if (!seed) {
-      return MakeError(
+      return Status::InvalidArgument(
           "--seed: expected an integer 0..18446744073709551615, "
           "got \"" +
           *flags.seed + "\"");
@@ -277,7 +278,7 @@ Result<ConformOptions> ParseConformFlags(const ConformFlags& flags) {
   if (flags.contract) {
     Result<Contract> contract = LoadContract(*flags.contract);
     if (!contract.ok()) {
-      return MakeError("--contract: " + contract.error().ToString());
+      return Status(contract.error().code(), "--contract: " + contract.error().ToString());
     }
     o.battery.contract = std::move(contract).value();
   }
@@ -286,7 +287,7 @@ Result<ConformOptions> ParseConformFlags(const ConformFlags& flags) {
     Result<std::vector<ConformCase>> selected =
         SelectCases(battery, *flags.cases);
     if (!selected.ok()) {
-      return MakeError("--cases: " + selected.error().message);
+      return Status::InvalidArgument("--cases: " + selected.error().message());
     }
     o.cases = std::move(*selected);
   } else {
@@ -297,7 +298,7 @@ Result<ConformOptions> ParseConformFlags(const ConformFlags& flags) {
         std::pair{&flags.report_json, "--report-json"},
         std::pair{&flags.report_html, "--report-html"}}) {
     if (*file && (*file)->empty()) {
-      return MakeError(std::string(flag) + ": expected a file name, got \"\"");
+      return Status::InvalidArgument(std::string(flag) + ": expected a file name, got \"\"");
     }
   }
   o.junit = flags.junit;
@@ -324,8 +325,8 @@ CaseResult RunConformCase(const ConformCase& c, const ConformOptions& options,
   TempDir dir("hooksim-conform");
   if (dir.path().empty()) return fail_start("cannot create a temporary dir");
   const std::string event_file = dir.path() + "/events.jsonl";
-  if (Status s = WriteEventFile(event_file, c.events)) {
-    return fail_start(s->message);
+  if (Status s = WriteEventFile(event_file, c.events); !s.ok()) {
+    return fail_start(s.message());
   }
 
   ReceiverOptions receiver_options;
@@ -340,7 +341,7 @@ CaseResult RunConformCase(const ConformCase& c, const ConformOptions& options,
   // The run timeline starts at `started`, so journal times are offsets.
   server_options.now = [started] { return TimePoint(Since(started)); };
   HttpReceiverServer server(receiver, server_options);
-  if (Status s = server.Start()) return fail_start(s->message);
+  if (Status s = server.Start(); !s.ok()) return fail_start(s.message());
   result.url = server.base_url() + kConformHookPath;
 
   ChildOptions child_options;
@@ -354,7 +355,7 @@ CaseResult RunConformCase(const ConformCase& c, const ConformOptions& options,
       ChildProcess::Start(child_options);
   if (!child.ok()) {
     server.Stop();
-    return fail_start(child.error().message);
+    return fail_start(child.error().message());
   }
   ChildProcess& sender = **child;
 
@@ -449,7 +450,7 @@ int RunConform(const ConformOptions& options, std::ostream& out,
                std::ostream& err) {
   if (options.cases.empty() || options.parallel < 1) {
     err << "hooksim conform: nothing to run\n";
-    return 2;
+    return ToInt(ExitCode::kUsage);
   }
   // Reports go to files that must be writable: check before the run.
   for (const auto& file :
@@ -458,7 +459,7 @@ int RunConform(const ConformOptions& options, std::ostream& out,
     std::ofstream probe(*file, std::ios::app);
     if (!probe) {
       err << "hooksim conform: " << *file << ": cannot write the file\n";
-      return 2;
+      return ToInt(ExitCode::kUsage);
     }
   }
   BecomeSubreaper();
@@ -519,7 +520,7 @@ int RunConform(const ConformOptions& options, std::ostream& out,
       << "events seed: " << options.battery.seed << "\n"
       << "contract: " << options.battery.contract.profile << "\n";
 
-  int code = (failed + unjudged) == 0 ? 0 : 1;
+  int code = ToInt((failed + unjudged) == 0 ? ExitCode::kOk : ExitCode::kFailed);
   if (options.junit) {
     std::ofstream f(*options.junit, std::ios::trunc);
     WriteJUnit(ConformJUnit(results, total), f);
@@ -549,7 +550,7 @@ int RunConform(const ConformOptions& options, std::ostream& out,
   }
   if (interrupted) {
     err << "hooksim conform: interrupted; senders stopped\n";
-    return kInterruptedExitCode;
+    return ToInt(ExitCode::kInterrupted);
   }
   return code;
 }

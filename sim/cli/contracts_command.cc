@@ -1,4 +1,5 @@
 #include "sim/cli/contracts_command.h"
+#include "sim/cli/exit_code.h"
 
 #include <nlohmann/json.hpp>
 
@@ -25,7 +26,7 @@ int RunContractsCommand(const std::vector<std::string>& args, std::ostream& out,
                         std::ostream& err) {
   if (!args.empty() && (args[0] == "--help" || args[0] == "-h")) {
     out << ContractsHelp();
-    return 0;
+    return ToInt(ExitCode::kOk);
   }
   if (args.size() == 1 && args[0] == "list") {
     nlohmann::json list = nlohmann::json::array();
@@ -33,20 +34,20 @@ int RunContractsCommand(const std::vector<std::string>& args, std::ostream& out,
       list.push_back(ContractToJson(c));
     }
     out << list.dump(2) << "\n";
-    return 0;
+    return ToInt(ExitCode::kOk);
   }
   if (args.size() == 2 && args[0] == "show") {
     Result<Contract> contract = LoadContract(args[1]);
     if (!contract.ok()) {
       err << "hooksim contracts: " << contract.error().ToString() << "\n";
-      return 2;
+      return ToInt(ExitCodeFor(contract.error()));
     }
     out << ContractToJson(*contract).dump(2) << "\n";
-    return 0;
+    return ToInt(ExitCode::kOk);
   }
   err << "hooksim contracts: expected \"list\" or \"show NAME|FILE\"\n"
       << ContractsHelp();
-  return 2;
+  return ToInt(ExitCode::kUsage);
 }
 
 }  // namespace hooksim

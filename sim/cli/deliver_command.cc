@@ -1,4 +1,5 @@
 #include "sim/cli/deliver_command.h"
+#include "sim/cli/exit_code.h"
 
 #include <charconv>
 #include <chrono>
@@ -29,9 +30,9 @@ namespace {
 constexpr int64_t kMaxDelayMs = 30LL * 24 * 3600 * 1000;  // RetryPolicy's.
 constexpr int64_t kMaxTimeoutMs = 3600 * 1000;            // RetryPolicy's.
 
-Error FlagError(std::string_view flag, std::string_view expected,
+Status FlagError(std::string_view flag, std::string_view expected,
                 std::string_view got) {
-  return MakeError("--" + std::string(flag) + ": expected " +
+  return Status::InvalidArgument("--" + std::string(flag) + ": expected " +
                    std::string(expected) + ", got \"" + std::string(got) +
                    "\"");
 }
@@ -66,7 +67,7 @@ Result<std::vector<Duration>> ParseSchedule(std::string_view text,
     const std::string_view item = text.substr(
         start, comma == std::string_view::npos ? text.npos : comma - start);
     if (delays.size() == static_cast<size_t>(max_delays)) {
-      return MakeError("--retry-schedule-ms: at most " +
+      return Status::InvalidArgument("--retry-schedule-ms: at most " +
                        std::to_string(max_delays) +
                        " delays (the contract allows " +
                        std::to_string(max_delays) + " re-attempts), got \"" +
@@ -127,19 +128,19 @@ int Deliver(const DeliverOptions& options, std::ostream& out,
   engine_options.policy.jitter = options.jitter;
   engine_options.policy.timeout = options.timeout;
   engine_options.contract = options.contract;
-  if (Status s = engine_options.policy.Validate()) {
-    err << "hooksim deliver: retry policy " << s->ToString() << "\n";
-    return 2;
+  if (Status s = engine_options.policy.Validate(); !s.ok()) {
+    err << "hooksim deliver: retry policy " << s.ToString() << "\n";
+    return ToInt(ExitCodeFor(s));
   }
   if (Result<HttpUrl> url = ParseHttpUrl(options.url); !url.ok()) {
-    err << "hooksim deliver: --url: " << url.error().message << "\n";
-    return 2;
+    err << "hooksim deliver: --url: " << url.error().message() << "\n";
+    return ToInt(ExitCodeFor(url.error()));
   }
   if (options.count < 1 || options.count > kMaxDeliverCount ||
       options.concurrency < 1 || options.concurrency > kMaxDeliverConcurrency ||
       options.interval < Duration::zero()) {
     err << "hooksim deliver: count, concurrency or interval out of range\n";
-    return 2;
+    return ToInt(ExitCode::kUsage);
   }
 
   const auto wall_start = std::chrono::steady_clock::now();
@@ -226,18 +227,18 @@ int Deliver(const DeliverOptions& options, std::ostream& out,
 
   if (interrupted) {
     err << "hooksim deliver: "
-        << (interrupted_code == kTerminatedExitCode ? "terminated (SIGTERM)"
+        << (interrupted_code == ToInt(ExitCode::kTerminated) ? "terminated (SIGTERM)"
                                                     : "interrupted")
         << ": " << pending << (pending == 1 ? " delivery" : " deliveries")
         << " still pending (" << (count - published)
         << " events not published)\n";
     return interrupted_code;
   }
-  if (run) {
-    err << "hooksim deliver: " << run->message << "\n";
-    return 1;
+  if (!run.ok()) {
+    err << "hooksim deliver: " << run.message() << "\n";
+    return ToInt(ExitCode::kFailed);
   }
-  return gave_up == 0 && pending == 0 ? 0 : 1;
+  return ToInt(gave_up == 0 && pending == 0 ? ExitCode::kOk : ExitCode::kFailed);
 }
 
 }  // namespace
@@ -246,24 +247,24 @@ Result<DeliverOptions> ParseDeliverFlags(const DeliverFlags& flags) {
   DeliverOptions options;
   if (flags.url) {
     if (Result<HttpUrl> url = ParseHttpUrl(*flags.url); !url.ok()) {
-      return MakeError("--url: " + url.error().message);
+      return Status::InvalidArgument("--url: " + url.error().message());
     }
     options.url = *flags.url;
     if (flags.state || flags.resume) {
-      return MakeError(std::string(flags.resume ? "--resume" : "--state") +
+      return Status::InvalidArgument(std::string(flags.resume ? "--resume" : "--state") +
                        ": not with --url (it delivers to the state's hooks)");
     }
   } else {
     if (flags.secret) {
-      return MakeError(
+      return Status::InvalidArgument(
           "--secret: only with --url (registered hooks keep their own: "
           "hooks add URL --secret)");
     }
-    if (flags.interval_ms) return MakeError("--interval-ms: only with --url");
+    if (flags.interval_ms) return Status::InvalidArgument("--interval-ms: only with --url");
   }
   if (flags.lease_ms) {
     if (flags.url) {
-      return MakeError("--lease-ms: not with --url (nothing is stored)");
+      return Status::InvalidArgument("--lease-ms: not with --url (nothing is stored)");
     }
     Result<int64_t> v =
         ParseInt("lease-ms", *flags.lease_ms, kMinLeaseMs, kMaxLeaseMs);
@@ -274,19 +275,19 @@ Result<DeliverOptions> ParseDeliverFlags(const DeliverFlags& flags) {
   options.resume = flags.resume;
   options.trace = flags.trace;
   if (flags.resume && (flags.count || flags.generate || flags.event_file)) {
-    return MakeError(
+    return Status::InvalidArgument(
         "--resume: delivers what is pending; give no --count, --generate or "
         "--event-file");
   }
   if (flags.secret) {
     if (Result<std::string> key = DecodeWebhookSecret(*flags.secret);
         !key.ok()) {
-      return MakeError("--secret: " + key.error().message);
+      return Status::InvalidArgument("--secret: " + key.error().message());
     }
     options.secret = *flags.secret;
   }
   if (flags.count && flags.generate) {
-    return MakeError("--count and --generate: give one (they are synonyms)");
+    return Status::InvalidArgument("--count and --generate: give one (they are synonyms)");
   }
   if (flags.count || flags.generate) {
     const char* name = flags.count ? "count" : "generate";
@@ -298,13 +299,13 @@ Result<DeliverOptions> ParseDeliverFlags(const DeliverFlags& flags) {
   }
   if (flags.event_file) {
     if (flags.count || flags.generate) {
-      return MakeError(std::string("--event-file and --") +
+      return Status::InvalidArgument(std::string("--event-file and --") +
                        (flags.count ? "count" : "generate") +
                        ": give one (the file sets the count)");
     }
     Result<std::vector<FileEvent>> events = ReadEventFile(*flags.event_file);
     if (!events.ok()) {
-      return MakeError("--event-file: " + events.error().ToString());
+      return Status(events.error().code(), "--event-file: " + events.error().ToString());
     }
     options.events = std::move(*events);
   }
@@ -328,12 +329,12 @@ Result<DeliverOptions> ParseDeliverFlags(const DeliverFlags& flags) {
   }
   if (flags.contract) {
     if (!flags.url) {
-      return MakeError(
+      return Status::InvalidArgument(
           "--contract: only with --url for now (durable delivery keeps the "
           "divshot contract)");
     }
     Result<Contract> contract = LoadContract(*flags.contract);
-    if (!contract.ok()) return MakeError("--contract: " + contract.error().ToString());
+    if (!contract.ok()) return Status(contract.error().code(), "--contract: " + contract.error().ToString());
     options.contract = std::move(contract).value();
     options.schedule = options.contract.retry_schedule;
     options.jitter = options.contract.jitter;
@@ -379,7 +380,7 @@ int RunDeliver(const DeliverOptions& options, std::ostream& out,
   } catch (const std::exception& e) {
     err << "hooksim deliver: " << e.what() << "\n";
   }
-  return 1;
+  return ToInt(ExitCode::kFailed);
 }
 
 }  // namespace hooksim

@@ -40,8 +40,6 @@ namespace hooksim {
 inline constexpr int64_t kMaxDeliverCount = 100'000;
 inline constexpr int64_t kMaxDeliverConcurrency = 1024;
 inline constexpr int64_t kMaxDeliverIntervalMs = 24LL * 3600 * 1000;
-inline constexpr int kInterruptedExitCode = 130;
-inline constexpr int kTerminatedExitCode = 143;
 inline constexpr int64_t kMinLeaseMs = 1'000;
 inline constexpr int64_t kMaxLeaseMs = 3'600'000;
 

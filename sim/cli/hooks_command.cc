@@ -1,4 +1,5 @@
 #include "sim/cli/hooks_command.h"
+#include "sim/cli/exit_code.h"
 
 #include <boost/program_options.hpp>
 #include <cstdio>
@@ -122,7 +123,7 @@ int RunHooksCommand(const std::vector<std::string>& args, std::ostream& out,
   po::notify(vm);
   if (vm.count("help")) {
     out << HooksHelp();
-    return 0;
+    return ToInt(ExitCode::kOk);
   }
   const std::vector<std::string> words =
       vm.count("words") ? vm["words"].as<std::vector<std::string>>()
@@ -130,7 +131,7 @@ int RunHooksCommand(const std::vector<std::string>& args, std::ostream& out,
   if (words.empty()) {
     err << "hooksim hooks: give a subcommand: add, list, pause, resume, "
            "remove\ntry: hooksim hooks --help\n";
-    return 2;
+    return ToInt(ExitCode::kUsage);
   }
   const std::string& sub = words[0];
   const std::string prefix = "hooksim hooks " + sub + ": ";
@@ -139,7 +140,7 @@ int RunHooksCommand(const std::vector<std::string>& args, std::ostream& out,
   if (!takes_one && sub != "list") {
     err << "hooksim hooks: unknown subcommand \"" << sub
         << "\" (add, list, pause, resume, remove)\ntry: hooksim hooks --help\n";
-    return 2;
+    return ToInt(ExitCode::kUsage);
   }
   const size_t want = takes_one ? 2 : 1;
   if (words.size() != want) {
@@ -150,28 +151,28 @@ int RunHooksCommand(const std::vector<std::string>& args, std::ostream& out,
                                              "hooksim hooks list)")
                 : "unexpected argument \"" + words[want] + "\"")
         << "\ntry: hooksim hooks --help\n";
-    return 2;
+    return ToInt(ExitCode::kUsage);
   }
   if (vm.count("secret") && sub != "add") {
     err << prefix << "--secret: only for hooks add\n";
-    return 2;
+    return ToInt(ExitCode::kUsage);
   }
   if ((vm["json"].as<bool>() || vm["all"].as<bool>()) && sub != "list") {
     err << prefix << "--json and --all: only for hooks list\n";
-    return 2;
+    return ToInt(ExitCode::kUsage);
   }
   std::string secret;
   if (sub == "add") {
     if (Result<HttpUrl> url = ParseHttpUrl(words[1]); !url.ok()) {
-      err << prefix << "URL \"" << words[1] << "\": " << url.error().message
+      err << prefix << "URL \"" << words[1] << "\": " << url.error().message()
           << "\n";
-      return 2;
+      return ToInt(ExitCodeFor(url.error()));
     }
     if (vm.count("secret")) {
       secret = vm["secret"].as<std::string>();
       if (Result<std::string> key = DecodeWebhookSecret(secret); !key.ok()) {
-        err << prefix << "--secret: " << key.error().message << "\n";
-        return 2;
+        err << prefix << "--secret: " << key.error().message() << "\n";
+        return ToInt(ExitCodeFor(key.error()));
       }
     }
   }
@@ -185,7 +186,7 @@ int RunHooksCommand(const std::vector<std::string>& args, std::ostream& out,
       StateStore::Open(path, store_options);
   if (!store.ok()) {
     err << prefix << store.error().ToString() << "\n";
-    return 2;
+    return ToInt(ExitCodeFor(store.error()));
   }
   StateStore& s = **store;
 
@@ -193,16 +194,16 @@ int RunHooksCommand(const std::vector<std::string>& args, std::ostream& out,
     Result<StoredHook> hook = s.AddHook(words[1], secret, WallNowMs());
     if (!hook.ok()) {
       err << prefix << hook.error().ToString() << "\n";
-      return 1;
+      return ToInt(ExitCode::kFailed);
     }
     out << hook->id << "\n";
-    return 0;
+    return ToInt(ExitCode::kOk);
   }
   if (sub == "list") {
     Result<std::vector<StoredHook>> hooks = s.ListHooks(vm["all"].as<bool>());
     if (!hooks.ok()) {
       err << prefix << hooks.error().ToString() << "\n";
-      return 1;
+      return ToInt(ExitCode::kFailed);
     }
     if (vm["json"].as<bool>()) {
       nlohmann::json array = nlohmann::json::array();
@@ -214,7 +215,7 @@ int RunHooksCommand(const std::vector<std::string>& args, std::ostream& out,
     } else {
       PrintHookTable(*hooks, out);
     }
-    return 0;
+    return ToInt(ExitCode::kOk);
   }
   const std::string& id = words[1];
   const int64_t now = WallNowMs();
@@ -223,17 +224,17 @@ int RunHooksCommand(const std::vector<std::string>& args, std::ostream& out,
                                                       : s.RemoveHook(id, now);
   if (!change.ok()) {
     err << prefix << change.error().ToString() << "\n";
-    return 1;
+    return ToInt(ExitCode::kFailed);
   }
   switch (change->change) {
     case HookChange::kNotFound:
       err << prefix << "no hook \"" << id << "\" in " << path
           << " (see hooksim hooks list)\n";
-      return 2;
+      return ToInt(ExitCode::kUsage);
     case HookChange::kAlreadyInState:
       err << prefix << "hook " << id << " is already "
           << (sub == "pause" ? "paused" : "active") << "\n";
-      return 1;
+      return ToInt(ExitCode::kFailed);
     case HookChange::kChanged:
       break;
   }
@@ -252,7 +253,7 @@ int RunHooksCommand(const std::vector<std::string>& args, std::ostream& out,
     out << "removed " << id << "; " << deliveries
         << " cancelled (reason: hook removed)\n";
   }
-  return 0;
+  return ToInt(ExitCode::kOk);
 }
 
 }  // namespace hooksim

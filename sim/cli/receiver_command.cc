@@ -1,4 +1,5 @@
 #include "sim/cli/receiver_command.h"
+#include "sim/cli/exit_code.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -69,27 +70,27 @@ class TerminationSignals {
 
 Result<std::string> ReadSmallFile(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
-  if (!in) return MakeError(path + ": cannot open the file");
+  if (!in) return Status::IoError(path + ": cannot open the file");
   std::string text;
   char buf[65536];
   while (in.read(buf, sizeof(buf)) || in.gcount() > 0) {
     text.append(buf, static_cast<size_t>(in.gcount()));
     if (text.size() > kMaxBehaviorFileBytes) {
-      return MakeError(path + ": larger than " +
+      return Status::InvalidArgument(path + ": larger than " +
                        std::to_string(kMaxBehaviorFileBytes) + " bytes");
     }
   }
-  if (in.bad()) return MakeError(path + ": cannot read the file");
+  if (in.bad()) return Status::IoError(path + ": cannot read the file");
   return text;
 }
 
 Result<BehaviorSpec> ParseBehaviorText(const std::string& text) {
   nlohmann::json doc = nlohmann::json::parse(text, nullptr, false);
-  if (doc.is_discarded()) return MakeError("invalid JSON");
+  if (doc.is_discarded()) return Status::InvalidArgument("invalid JSON");
   Result<BehaviorSpec> spec = ParseBehavior(doc, "");
   if (!spec.ok()) {
-    const Error& e = spec.error();
-    return MakeError((e.path.empty() ? "/" : e.path) + ": " + e.message);
+    const Status& e = spec.error();
+    return Status::InvalidArgument((e.path().empty() ? "/" : e.path()) + ": " + e.message());
   }
   return spec;
 }
@@ -123,7 +124,7 @@ std::string Summary(const MockReceiver& receiver) {
 
 Result<ListenAddress> ParseListenAddress(std::string_view text) {
   const auto bad = [&] {
-    return MakeError("expected HOST:PORT with PORT 0..65535, got \"" +
+    return Status::InvalidArgument("expected HOST:PORT with PORT 0..65535, got \"" +
                      std::string(text) + "\"");
   };
   const size_t colon = text.rfind(':');
@@ -165,8 +166,8 @@ int RunReceiverCommand(const ReceiverCommandOptions& options, std::ostream& out,
                        const std::function<void()>& wait_for_stop) {
   Result<ListenAddress> listen = ParseListenAddress(options.listen);
   if (!listen.ok()) {
-    err << kPrefix << "--listen: " << listen.error().message << "\n";
-    return 2;
+    err << kPrefix << "--listen: " << listen.error().message() << "\n";
+    return ToInt(ExitCodeFor(listen.error()));
   }
   if (options.admin_token) {
     const std::string& t = *options.admin_token;
@@ -176,7 +177,7 @@ int RunReceiverCommand(const ReceiverCommandOptions& options, std::ostream& out,
       err << kPrefix
           << "--admin-token: expected 1..1024 printable characters without "
              "spaces\n";
-      return 2;
+      return ToInt(ExitCode::kUsage);
     }
   } else if (!IsLoopbackHost(listen->host)) {
     err << kPrefix << "warning: --listen " << options.listen
@@ -191,24 +192,24 @@ int RunReceiverCommand(const ReceiverCommandOptions& options, std::ostream& out,
   if (sources > 1) {
     err << kPrefix
         << "give at most one of --behavior, --behavior-file, --scenario\n";
-    return 2;
+    return ToInt(ExitCode::kUsage);
   }
   if (!(options.time_scale > 0 && options.time_scale <= 1)) {
     err << kPrefix << "--time-scale: expected a number in (0, 1], got "
         << options.time_scale << "\n";
-    return 2;
+    return ToInt(ExitCode::kUsage);
   }
   if (options.journal_capacity < 1 ||
       options.journal_capacity > kMaxJournalCapacity) {
     err << kPrefix << "--journal-capacity: expected 1.." << kMaxJournalCapacity
         << ", got " << options.journal_capacity << "\n";
-    return 2;
+    return ToInt(ExitCode::kUsage);
   }
   if (options.max_body_bytes < 1 ||
       options.max_body_bytes > kMaxBodyBytesLimit) {
     err << kPrefix << "--max-body-bytes: expected 1.." << kMaxBodyBytesLimit
         << ", got " << options.max_body_bytes << "\n";
-    return 2;
+    return ToInt(ExitCode::kUsage);
   }
 
   // What to serve: (name, behaviour) pairs and the seed.
@@ -218,7 +219,7 @@ int RunReceiverCommand(const ReceiverCommandOptions& options, std::ostream& out,
     Result<Scenario> scenario = LoadScenarioFile(*options.scenario);
     if (!scenario.ok()) {
       err << kPrefix << "--scenario: " << scenario.error().ToString() << "\n";
-      return 2;
+      return ToInt(ExitCodeFor(scenario.error()));
     }
     seed = options.seed.value_or(scenario->seed);
     for (const ReceiverSpec& r : scenario->receivers) {
@@ -227,7 +228,7 @@ int RunReceiverCommand(const ReceiverCommandOptions& options, std::ostream& out,
     if (specs.empty()) {
       err << kPrefix << "--scenario: " << *options.scenario
           << ": no receivers\n";
-      return 2;
+      return ToInt(ExitCode::kUsage);
     }
   } else {
     BehaviorSpec spec;
@@ -235,21 +236,21 @@ int RunReceiverCommand(const ReceiverCommandOptions& options, std::ostream& out,
       Result<BehaviorSpec> parsed = ParseBehaviorText(*options.behavior);
       if (!parsed.ok()) {
         err << kPrefix << "--behavior '" << *options.behavior
-            << "': " << parsed.error().message << "\n";
-        return 2;
+            << "': " << parsed.error().message() << "\n";
+        return ToInt(ExitCodeFor(parsed.error()));
       }
       spec = *parsed;
     } else if (options.behavior_file) {
       Result<std::string> text = ReadSmallFile(*options.behavior_file);
       if (!text.ok()) {
-        err << kPrefix << "--behavior-file: " << text.error().message << "\n";
-        return 2;
+        err << kPrefix << "--behavior-file: " << text.error().message() << "\n";
+        return ToInt(ExitCodeFor(text.error()));
       }
       Result<BehaviorSpec> parsed = ParseBehaviorText(*text);
       if (!parsed.ok()) {
         err << kPrefix << "--behavior-file: " << *options.behavior_file << ": "
-            << parsed.error().message << "\n";
-        return 2;
+            << parsed.error().message() << "\n";
+        return ToInt(ExitCodeFor(parsed.error()));
       }
       spec = *parsed;
     }
@@ -262,7 +263,7 @@ int RunReceiverCommand(const ReceiverCommandOptions& options, std::ostream& out,
     err << kPrefix
         << "cannot load the bundled schemas: " << bundled.error().ToString()
         << "\n";
-    return 2;
+    return ToInt(ExitCode::kUsage);
   }
   auto cache = std::make_shared<CachedPayloadValidator>(*bundled);
   const Random master(seed);
@@ -271,7 +272,7 @@ int RunReceiverCommand(const ReceiverCommandOptions& options, std::ostream& out,
     Result<Contract> loaded = LoadContract(*options.contract);
     if (!loaded.ok()) {
       err << kPrefix << "--contract: " << loaded.error().ToString() << "\n";
-      return 2;
+      return ToInt(ExitCodeFor(loaded.error()));
     }
     contract = std::move(loaded).value();
   }
@@ -302,12 +303,12 @@ int RunReceiverCommand(const ReceiverCommandOptions& options, std::ostream& out,
     hopts.max_body_bytes = options.max_body_bytes;
     hopts.admin_token = options.admin_token.value_or("");
     s.server = std::make_unique<HttpReceiverServer>(*s.receiver, hopts);
-    if (Status status = s.server->Start()) {
+    if (Status status = s.server->Start(); !status.ok()) {
       err << kPrefix << "--listen " << options.listen
           << ": cannot serve receiver " << specs[i].first << " at "
-          << status->message << "\n";
+          << status.message() << "\n";
       for (Served& running : served) running.server->Stop();
-      return 2;
+      return ToInt(ExitCodeFor(status));
     }
     served.push_back(std::move(s));
   }
@@ -328,7 +329,7 @@ int RunReceiverCommand(const ReceiverCommandOptions& options, std::ostream& out,
   for (Served& s : served) s.server->Stop();
   for (const Served& s : served) out << Summary(*s.receiver) << "\n";
   out.flush();
-  return 0;
+  return ToInt(ExitCode::kOk);
 }
 
 }  // namespace hooksim

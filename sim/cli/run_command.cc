@@ -1,4 +1,5 @@
 #include "sim/cli/run_command.h"
+#include "sim/cli/exit_code.h"
 
 #include <unistd.h>
 
@@ -43,6 +44,13 @@ std::string HostName() {
   return buf;
 }
 
+// An error about the file `file`, printed "FILE: MESSAGE".
+Status FileError(StatusCode code, std::string message, std::string file) {
+  Status s(code, std::move(message));
+  s.set_file(std::move(file));
+  return s;
+}
+
 // Whether `path` can be written, checked before a run so a long run does
 // not end with "cannot write": a missing file is created and removed
 // again, an existing one opened for appending (its content is kept).
@@ -50,23 +58,23 @@ Status CheckWritable(const std::string& path) {
   namespace fs = std::filesystem;
   std::error_code ec;
   const fs::file_status st = fs::status(path, ec);
-  if (fs::is_directory(st)) return Error{"is a directory", "", path};
+  if (fs::is_directory(st)) return FileError(StatusCode::kInvalidArgument, "is a directory", path);
   const bool existed = fs::exists(st);
   {
     std::ofstream probe(path, std::ios::binary | std::ios::app);
-    if (!probe) return Error{"cannot open for writing", "", path};
+    if (!probe) return FileError(StatusCode::kIoError, "cannot open for writing", path);
   }
   if (!existed) fs::remove(path, ec);
-  return std::nullopt;
+  return Status::Ok();
 }
 
 Status WriteFile(const std::string& path, const std::string& text) {
   std::ofstream f(path, std::ios::binary | std::ios::trunc);
-  if (!f) return Error{"cannot open for writing", "", path};
+  if (!f) return FileError(StatusCode::kIoError, "cannot open for writing", path);
   f << text;
   f.close();
-  if (!f) return Error{"cannot write", "", path};
-  return std::nullopt;
+  if (!f) return FileError(StatusCode::kIoError, "cannot write", path);
+  return Status::Ok();
 }
 
 }  // namespace
@@ -79,7 +87,7 @@ Result<std::vector<std::string>> ExpandScenarioInputs(
     std::error_code ec;
     const fs::file_status st = fs::status(input, ec);
     if (ec || !fs::exists(st)) {
-      return Error{"no such file or directory", "", input};
+      return FileError(StatusCode::kNotFound, "no such file or directory", input);
     }
     if (fs::is_directory(st)) {
       std::vector<std::string> found;
@@ -92,9 +100,9 @@ Result<std::vector<std::string>> ExpandScenarioInputs(
         }
         if (found.size() > kMaxScenarioFiles) break;
       }
-      if (ec) return Error{"cannot list the directory", "", input};
+      if (ec) return FileError(StatusCode::kIoError, "cannot list the directory", input);
       if (found.empty()) {
-        return Error{"no scenario files (*.json) in this directory", "", input};
+        return FileError(StatusCode::kInvalidArgument, "no scenario files (*.json) in this directory", input);
       }
       std::sort(found.begin(), found.end());
       files.insert(files.end(), found.begin(), found.end());
@@ -102,11 +110,11 @@ Result<std::vector<std::string>> ExpandScenarioInputs(
       files.push_back(input);
     }
     if (files.size() > kMaxScenarioFiles) {
-      return MakeError("more than " + std::to_string(kMaxScenarioFiles) +
+      return Status::InvalidArgument("more than " + std::to_string(kMaxScenarioFiles) +
                        " scenario files");
     }
   }
-  if (files.empty()) return MakeError("no scenario given");
+  if (files.empty()) return Status::InvalidArgument("no scenario given");
   return files;
 }
 
@@ -115,7 +123,7 @@ int RunRunCommand(const RunCommandOptions& options, std::ostream& out,
   Result<std::vector<std::string>> files = ExpandScenarioInputs(options.inputs);
   if (!files.ok()) {
     err << "hooksim run: " << files.error().ToString() << "\n";
-    return 2;
+    return ToInt(ExitCodeFor(files.error()));
   }
   // Load everything first: a bad file stops the run before anything runs.
   std::vector<Scenario> scenarios;
@@ -129,12 +137,12 @@ int RunRunCommand(const RunCommandOptions& options, std::ostream& out,
     }
     scenarios.push_back(std::move(s).value());
   }
-  if (bad) return 2;
+  if (bad) return ToInt(ExitCode::kUsage);
   if (options.contract) {
     Result<Contract> contract = LoadContract(*options.contract);
     if (!contract.ok()) {
       err << "hooksim run: --contract: " << contract.error().ToString() << "\n";
-      return 2;
+      return ToInt(ExitCodeFor(contract.error()));
     }
     for (Scenario& scenario : scenarios) {
       scenario.contract = *contract;
@@ -160,7 +168,7 @@ int RunRunCommand(const RunCommandOptions& options, std::ostream& out,
                "sender would be blamed for timeouts it did not cause); use "
                "--time-scale "
             << floor_scale << " or more\n";
-        return 2;
+        return ToInt(ExitCode::kUsage);
       }
     }
   }
@@ -169,9 +177,9 @@ int RunRunCommand(const RunCommandOptions& options, std::ostream& out,
         std::pair{&options.junit, "--junit"},
         std::pair{&options.report_html, "--report-html"}}) {
     if (path->empty()) continue;
-    if (Status s = CheckWritable(*path)) {
-      err << "hooksim run: " << flag << ": " << s->ToString() << "\n";
-      return 2;
+    if (Status s = CheckWritable(*path); !s.ok()) {
+      err << "hooksim run: " << flag << ": " << s.ToString() << "\n";
+      return ToInt(ExitCodeFor(s));
     }
   }
   // Over HTTP a run takes wall time: Ctrl-C and SIGTERM stop it, and what
@@ -189,7 +197,7 @@ int RunRunCommand(const RunCommandOptions& options, std::ostream& out,
       PayloadValidator::Bundled();
   if (!validator.ok()) {
     err << "hooksim run: " << validator.error().ToString() << "\n";
-    return 2;
+    return ToInt(ExitCode::kUsage);
   }
   std::vector<ScenarioOutcome> outcomes;
   const RunHtmlOptions html_options{.command = options.command};
@@ -226,7 +234,7 @@ int RunRunCommand(const RunCommandOptions& options, std::ostream& out,
     if (!run.ok()) {
       err << "hooksim run: " << scenario.file << ": " << run.error().ToString()
           << "\n";
-      return 2;
+      return ToInt(ExitCodeFor(run.error()));
     }
     ScenarioOutcome o;
     o.file = scenario.file;
@@ -252,7 +260,7 @@ int RunRunCommand(const RunCommandOptions& options, std::ostream& out,
 
   const bool interrupted = stop->stopped();
   const int interrupt_code =
-      watcher && watcher->exit_code() != 0 ? watcher->exit_code() : 130;
+      watcher && watcher->exit_code() != 0 ? watcher->exit_code() : ToInt(ExitCode::kInterrupted);
   watcher.reset();
   size_t passed = 0;
   for (const ScenarioOutcome& o : outcomes) passed += o.verdict.passed();
@@ -268,24 +276,26 @@ int RunRunCommand(const RunCommandOptions& options, std::ostream& out,
 
   if (!options.report_json.empty()) {
     if (Status s = WriteFile(options.report_json,
-                             ReportJson(outcomes).dump(2) + "\n")) {
-      err << "hooksim run: --report-json: " << s->ToString() << "\n";
-      return 2;
+                             ReportJson(outcomes).dump(2) + "\n");
+        !s.ok()) {
+      err << "hooksim run: --report-json: " << s.ToString() << "\n";
+      return ToInt(ExitCodeFor(s));
     }
   }
   if (!options.junit.empty()) {
     std::ostringstream xml;
     WriteJUnit(ReportJUnit(outcomes), xml);
-    if (Status s = WriteFile(options.junit, xml.str())) {
-      err << "hooksim run: --junit: " << s->ToString() << "\n";
-      return 2;
+    if (Status s = WriteFile(options.junit, xml.str()); !s.ok()) {
+      err << "hooksim run: --junit: " << s.ToString() << "\n";
+      return ToInt(ExitCodeFor(s));
     }
   }
   if (!options.report_html.empty()) {
     if (Status s = WriteFile(options.report_html,
-                             RenderRunHtml(pictures, html_options))) {
-      err << "hooksim run: --report-html: " << s->ToString() << "\n";
-      return 2;
+                             RenderRunHtml(pictures, html_options));
+        !s.ok()) {
+      err << "hooksim run: --report-html: " << s.ToString() << "\n";
+      return ToInt(ExitCodeFor(s));
     }
   }
   if (interrupted) {
@@ -299,7 +309,7 @@ int RunRunCommand(const RunCommandOptions& options, std::ostream& out,
     err << "\n";
     return interrupt_code;
   }
-  return passed == outcomes.size() ? 0 : 1;
+  return ToInt(passed == outcomes.size() ? ExitCode::kOk : ExitCode::kFailed);
 }
 
 }  // namespace hooksim

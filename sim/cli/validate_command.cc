@@ -1,4 +1,5 @@
 #include "sim/cli/validate_command.h"
+#include "sim/cli/exit_code.h"
 
 #include <exception>
 #include <istream>
@@ -97,11 +98,11 @@ int Validate(std::istream& in, const std::string& source_name,
     err << "hooksim validate: " << source_name << ": input is larger than "
         << (kMaxValidateInputBytes >> 20)
         << " MiB; split it into smaller files\n";
-    return 2;
+    return ToInt(ExitCode::kUsage);
   }
   if (in.bad()) {
     err << "hooksim validate: " << source_name << ": could not read input\n";
-    return 2;
+    return ToInt(ExitCode::kUsage);
   }
   // JSON text never holds a NUL byte: such input is binary (an
   // executable, an image, a compressed file), not payloads; one line for
@@ -110,20 +111,20 @@ int Validate(std::istream& in, const std::string& source_name,
     err << "hooksim validate: " << source_name
         << ": not a text file (a NUL byte at offset " << nul
         << "); give JSON payloads, one per line or one document\n";
-    return 2;
+    return ToInt(ExitCode::kUsage);
   }
   const std::vector<Payload> payloads = SplitPayloads(text);
   if (payloads.empty()) {
     err << "hooksim validate: " << source_name
         << ": no payload: the input is empty or blank\n";
-    return 2;
+    return ToInt(ExitCode::kUsage);
   }
   Result<std::shared_ptr<const PayloadValidator>> validator =
       PayloadValidator::Bundled();
   if (!validator.ok()) {
     err << "hooksim validate: cannot load the bundled schemas: "
         << validator.error().ToString() << "\n";
-    return 2;
+    return ToInt(ExitCode::kUsage);
   }
   size_t valid = 0;
   for (const Payload& payload : payloads) {
@@ -141,7 +142,7 @@ int Validate(std::istream& in, const std::string& source_name,
   out << payloads.size() << (payloads.size() == 1 ? " payload: " : " payloads: ")
       << valid << " valid, "
       << payloads.size() - valid << " invalid\n";
-  return valid == payloads.size() ? 0 : 1;
+  return ToInt(valid == payloads.size() ? ExitCode::kOk : ExitCode::kFailed);
 }
 
 }  // namespace
@@ -155,13 +156,15 @@ int RunValidate(std::istream& in, const std::string& source_name,
   } catch (...) {
     err << "hooksim validate: " << source_name << ": unexpected error\n";
   }
-  return 2;
+  return ToInt(ExitCode::kUsage);
 }
 
 int RunEvents(int64_t count, uint64_t seed, const ReleaseEventOptions& options,
               std::ostream& out) {
-  if (count < 0 || count > kMaxEventCount) return 2;
-  if (ValidateReleaseEventOptions(options)) return 2;
+  if (count < 0 || count > kMaxEventCount) return ToInt(ExitCode::kUsage);
+  if (Status s = ValidateReleaseEventOptions(options); !s.ok()) {
+    return ToInt(ExitCodeFor(s));
+  }
   try {
     ReleaseEventGenerator generator(options, Random(seed));
     for (int64_t i = 0; i < count && out; ++i) {
@@ -169,9 +172,9 @@ int RunEvents(int64_t count, uint64_t seed, const ReleaseEventOptions& options,
     }
     out.flush();
   } catch (const std::exception&) {
-    return 1;
+    return ToInt(ExitCode::kFailed);
   }
-  return out ? 0 : 1;
+  return ToInt(out ? ExitCode::kOk : ExitCode::kFailed);
 }
 
 }  // namespace hooksim

@@ -1,4 +1,5 @@
 #include "sim/cli/worker_command.h"
+#include "sim/cli/exit_code.h"
 
 #include <signal.h>
 #include <unistd.h>
@@ -111,14 +112,14 @@ int FinishRun(const DurableRunSummary& summary, const DeliveryCounts& total,
           << " in flight abandoned (they count as made)";
     }
     err << "\n";
-    if (summary.error) {
-      err << "hooksim deliver: " << summary.error->ToString() << "\n";
+    if (!summary.error.ok()) {
+      err << "hooksim deliver: " << summary.error.ToString() << "\n";
     }
-    return 128 + summary.signal;
+    return ToInt(ExitCodeForSignal(summary.signal));
   }
-  if (summary.error) {
-    err << "hooksim deliver: " << summary.error->ToString() << "\n";
-    return 1;
+  if (!summary.error.ok()) {
+    err << "hooksim deliver: " << summary.error.ToString() << "\n";
+    return ToInt(ExitCode::kFailed);
   }
   if (total.pending > 0) {
     err << "hooksim deliver: "
@@ -135,7 +136,7 @@ Result<WorkerOptions> ParseWorkerFlags(const WorkerFlags& flags) {
   if (flags.deliver.url || flags.deliver.count || flags.deliver.generate ||
       flags.deliver.event_file || flags.deliver.secret ||
       flags.deliver.interval_ms || flags.deliver.resume) {
-    return MakeError(
+    return Status::InvalidArgument(
         "takes no events or URL: it delivers what `hooksim deliver` stored");
   }
   Result<DeliverOptions> deliver = ParseDeliverFlags(flags.deliver);
@@ -145,7 +146,7 @@ Result<WorkerOptions> ParseWorkerFlags(const WorkerFlags& flags) {
   if (flags.poll_ms) {
     const std::optional<uint64_t> v = ParseUint64(*flags.poll_ms);
     if (!v || *v < 1 || *v > static_cast<uint64_t>(kMaxPollMs)) {
-      return MakeError("--poll-ms: expected an integer 1.." +
+      return Status::InvalidArgument("--poll-ms: expected an integer 1.." +
                        std::to_string(kMaxPollMs) + ", got \"" +
                        *flags.poll_ms + "\"");
     }
@@ -162,7 +163,7 @@ int RunStoreDeliver(const DeliverOptions& options, std::ostream& out,
       StateStore::Open(path, RunnerStoreOptions(&abort));
   if (!opened.ok()) {
     err << "hooksim deliver: --state: " << opened.error().ToString() << "\n";
-    return 2;
+    return ToInt(ExitCodeFor(opened.error()));
   }
   StateStore& store = **opened;
   const auto wall_start = std::chrono::steady_clock::now();
@@ -174,7 +175,7 @@ int RunStoreDeliver(const DeliverOptions& options, std::ostream& out,
     Result<int64_t> max_seq = store.MaxSeq();
     if (!max_seq.ok()) {
       err << "hooksim deliver: " << max_seq.error().ToString() << "\n";
-      return 1;
+      return ToInt(ExitCode::kFailed);
     }
     run.scope.max_seq = *max_seq;
     out << "resuming the pending deliveries in " << path << " (seed "
@@ -193,17 +194,17 @@ int RunStoreDeliver(const DeliverOptions& options, std::ostream& out,
     Result<std::vector<StoredHook>> hooks = store.ListHooks(false);
     if (!hooks.ok()) {
       err << "hooksim deliver: " << hooks.error().ToString() << "\n";
-      return 1;
+      return ToInt(ExitCode::kFailed);
     }
     if (hooks->empty()) {
       err << "hooksim deliver: no hooks registered in " << path
           << ": add one with `hooksim hooks add URL` (or give --url)\n";
-      return 2;
+      return ToInt(ExitCode::kUsage);
     }
     Result<EnqueueResult> enqueued = store.Enqueue(events, WallNowMs());
     if (!enqueued.ok()) {
       err << "hooksim deliver: " << enqueued.error().ToString() << "\n";
-      return 1;
+      return ToInt(ExitCode::kFailed);
     }
     int64_t paused = 0;
     for (const StoredHook& h : *hooks) paused += h.state == HookState::kPaused;
@@ -225,7 +226,7 @@ int RunStoreDeliver(const DeliverOptions& options, std::ostream& out,
   Result<std::vector<StoredHook>> hooks = store.ListHooks(true);
   if (!hooks.ok()) {
     err << "hooksim deliver: " << hooks.error().ToString() << "\n";
-    return 1;
+    return ToInt(ExitCode::kFailed);
   }
   std::map<std::string, DeliveryCounts> by_hook = summary.by_hook;
   if (batch) {
@@ -234,10 +235,10 @@ int RunStoreDeliver(const DeliverOptions& options, std::ostream& out,
         store.CountBatch(*batch);
     if (!counts.ok()) {
       err << "hooksim deliver: " << counts.error().ToString() << "\n";
-      return 1;
+      return ToInt(ExitCode::kFailed);
     }
     by_hook = std::move(*counts);
-  } else if (by_hook.empty() && !summary.error) {
+  } else if (by_hook.empty() && summary.error.ok()) {
     out << "nothing pending\n";
   }
   const DeliveryCounts total = PrintSummary(by_hook, *hooks, out);
@@ -254,7 +255,7 @@ int RunWorker(const WorkerOptions& options, std::ostream& out,
       StateStore::Open(path, RunnerStoreOptions(&abort));
   if (!opened.ok()) {
     err << "hooksim worker: --state: " << opened.error().ToString() << "\n";
-    return 2;
+    return ToInt(ExitCodeFor(opened.error()));
   }
   StateStore& store = **opened;
   const auto wall_start = std::chrono::steady_clock::now();
@@ -272,14 +273,14 @@ int RunWorker(const WorkerOptions& options, std::ostream& out,
   Result<std::vector<StoredHook>> hooks = store.ListHooks(true);
   if (!hooks.ok()) {
     err << "hooksim worker: " << hooks.error().ToString() << "\n";
-    return 1;
+    return ToInt(ExitCode::kFailed);
   }
   const DeliveryCounts total = PrintSummary(summary.by_hook, *hooks, out);
   PrintTotal(total, summary.attempts, wall_s, out);
   out.flush();
-  if (summary.error) {
-    err << "hooksim worker: " << summary.error->ToString() << "\n";
-    return 1;
+  if (!summary.error.ok()) {
+    err << "hooksim worker: " << summary.error.ToString() << "\n";
+    return ToInt(ExitCode::kFailed);
   }
   if (summary.interrupted && summary.abandoned > 0) {
     err << "hooksim worker: stopped at once by a second signal ("
@@ -287,9 +288,9 @@ int RunWorker(const WorkerOptions& options, std::ostream& out,
         << Plural(static_cast<int64_t>(summary.abandoned), "attempt",
                   "attempts")
         << " in flight abandoned (they count as made)\n";
-    return 128 + summary.signal;
+    return ToInt(ExitCodeForSignal(summary.signal));
   }
-  return 0;
+  return ToInt(ExitCode::kOk);
 }
 
 }  // namespace hooksim

@@ -133,10 +133,10 @@ Result<std::vector<ConformCase>> SelectCases(
     bool found = false;
     for (const ConformCase& c : battery) found = found || c.name == name;
     if (!found) {
-      return MakeError("unknown case \"" + name + "\" (known: " + known + ")");
+      return Status::InvalidArgument("unknown case \"" + name + "\" (known: " + known + ")");
     }
     if (!wanted.insert(name).second) {
-      return MakeError("case \"" + name + "\" given twice");
+      return Status::InvalidArgument("case \"" + name + "\" given twice");
     }
     start = comma + 1;
   }

@@ -54,7 +54,7 @@ Status SchemaCheck(const Json& doc) {
   valijson::ValidationResults results;
   valijson::adapters::NlohmannJsonAdapter adapter(doc);
   if (validator.validate(ContractSchema(), adapter, &results)) {
-    return std::nullopt;
+    return Status::Ok();
   }
   valijson::ValidationResults::Error error;
   valijson::ValidationResults::Error deepest;
@@ -67,9 +67,9 @@ Status SchemaCheck(const Json& doc) {
       any = true;
     }
   }
-  if (!any) return MakeError("does not match the contract schema");
+  if (!any) return Status::InvalidArgument("does not match the contract schema");
   const std::string pointer = PointerOf(deepest.context);
-  return MakeError(deepest.description, pointer.empty() ? "/" : pointer);
+  return Status::InvalidArgument(deepest.description, pointer.empty() ? "/" : pointer);
 }
 
 Duration Ms(int64_t ms) { return milliseconds(ms); }
@@ -77,34 +77,34 @@ Duration Ms(int64_t ms) { return milliseconds(ms); }
 Status Consistency(const Contract& c) {
   const size_t delays = c.retry_schedule.size();
   if (delays > static_cast<size_t>(c.max_reattempts)) {
-    return MakeError("more delays (" + std::to_string(delays) +
+    return Status::InvalidArgument("more delays (" + std::to_string(delays) +
                          ") than re-attempts (" +
                          std::to_string(c.max_reattempts) + " with " +
                          std::to_string(c.max_attempts()) + " attempts)",
                      "/schedule_ms/" + std::to_string(c.max_reattempts));
   }
   if (delays == 0 && c.max_reattempts > 0) {
-    return MakeError("expected at least one delay when attempts > 1",
+    return Status::InvalidArgument("expected at least one delay when attempts > 1",
                      "/schedule_ms");
   }
   for (size_t i = 0; i < delays; ++i) {
     if (c.retry_schedule[i] < Duration::zero()) {
-      return MakeError("negative delay", "/schedule_ms/" + std::to_string(i));
+      return Status::InvalidArgument("negative delay", "/schedule_ms/" + std::to_string(i));
     }
   }
   if (!(c.jitter >= 0.0 && c.jitter < 1.0)) {
-    return MakeError(
+    return Status::InvalidArgument(
         "expected jitter in [0, 1), got " + std::to_string(c.jitter),
         "/jitter");
   }
   if (c.success_min > c.success_max) {
-    return MakeError("expected [first, last] with first <= last", "/success");
+    return Status::InvalidArgument("expected [first, last] with first <= last", "/success");
   }
   if (c.retry_after_clamp_min > c.retry_after_clamp_max) {
-    return MakeError("expected [min, max] with min <= max",
+    return Status::InvalidArgument("expected [min, max] with min <= max",
                      "/retry_after/clamp");
   }
-  return std::nullopt;
+  return Status::Ok();
 }
 
 template <typename Enum, size_t N>
@@ -119,7 +119,7 @@ Enum EnumOf(const std::string& text, const Enum (&values)[N],
 }  // namespace
 
 Result<Contract> ContractFromJson(const Json& doc) {
-  if (Status s = SchemaCheck(doc)) return *s;
+  if (Status s = SchemaCheck(doc); !s.ok()) return s;
   // The schema fixed every type and range; read the values.
   Contract c;
   c.profile = doc.at("name").get<std::string>();
@@ -165,22 +165,22 @@ Result<Contract> ContractFromJson(const Json& doc) {
                                                SigningScheme::kGithubSha256};
   c.signing = EnumOf(doc.value("signing", std::string("none")), kSigning,
                      &SigningSchemeName);
-  if (Status s = Consistency(c)) return *s;
+  if (Status s = Consistency(c); !s.ok()) return s;
   return c;
 }
 
 Result<Contract> ParseContractText(std::string_view text,
                                    std::string_view name) {
-  auto with_file = [name](Error e) {
-    e.file = std::string(name);
+  auto with_file = [name](Status e) {
+    e.set_file(std::string(name));
     return e;
   };
   if (text.size() > kMaxContractFileBytes) {
-    return with_file(MakeError(
+    return with_file(Status::InvalidArgument(
         "larger than " + std::to_string(kMaxContractFileBytes) + " bytes"));
   }
   const Json doc = Json::parse(text, nullptr, false);
-  if (doc.is_discarded()) return with_file(MakeError("not a JSON document"));
+  if (doc.is_discarded()) return with_file(Status::InvalidArgument("not a JSON document"));
   Result<Contract> contract = ContractFromJson(doc);
   if (!contract.ok()) return with_file(contract.error());
   return contract;
@@ -313,15 +313,15 @@ Result<Contract> LoadContract(std::string_view name_or_file) {
       (name_or_file.size() > 5 &&
        name_or_file.substr(name_or_file.size() - 5) == ".json");
   if (!is_path) {
-    return MakeError("unknown contract \"" + std::string(name_or_file) +
+    return Status::NotFound("unknown contract \"" + std::string(name_or_file) +
                      "\" (known: " + BuiltinContractNames() +
                      "; or a contract file path)");
   }
   const std::string path(name_or_file);
   std::ifstream file(path, std::ios::binary);
   if (!file) {
-    Error e = MakeError("cannot open the contract file");
-    e.file = path;
+    Status e = Status::IoError("cannot open the contract file");
+    e.set_file(path);
     return e;
   }
   std::string text;

@@ -26,7 +26,7 @@ inline constexpr size_t kMaxContractFileBytes = 64 * 1024;
 // Checks `doc` against the contract schema (valijson), then its consistency
 // (at most attempts-1 delays, at least one delay when re-attempts are
 // allowed, jitter in [0, 1), success range ordered, clamp ordered). Errors
-// carry the JSON pointer of the bad field in Error::path.
+// carry the JSON pointer of the bad field in Status::path().
 Result<Contract> ContractFromJson(const nlohmann::json& doc);
 // Parses JSON text (`name` is the file name for errors).
 Result<Contract> ParseContractText(std::string_view text,

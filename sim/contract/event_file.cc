@@ -8,9 +8,9 @@
 namespace hooksim {
 namespace {
 
-Error LineError(std::string_view name, size_t line, const std::string& what) {
-  Error e = MakeError("line " + std::to_string(line) + ": " + what);
-  e.file = std::string(name);
+Status LineError(std::string_view name, size_t line, const std::string& what) {
+  Status e = Status::InvalidArgument("line " + std::to_string(line) + ": " + what);
+  e.set_file(std::string(name));
   return e;
 }
 
@@ -19,9 +19,9 @@ Error LineError(std::string_view name, size_t line, const std::string& what) {
 Result<std::vector<FileEvent>> ParseEventFile(std::string_view text,
                                               std::string_view name) {
   if (text.size() > kMaxEventFileBytes) {
-    Error e = MakeError("larger than " + std::to_string(kMaxEventFileBytes) +
+    Status e = Status::InvalidArgument("larger than " + std::to_string(kMaxEventFileBytes) +
                         " bytes");
-    e.file = std::string(name);
+    e.set_file(std::string(name));
     return e;
   }
   std::vector<FileEvent> events;
@@ -59,8 +59,8 @@ Result<std::vector<FileEvent>> ParseEventFile(std::string_view text,
     events.push_back(std::move(event));
   }
   if (events.empty()) {
-    Error e = MakeError("holds no event (one JSON document per line)");
-    e.file = std::string(name);
+    Status e = Status::InvalidArgument("holds no event (one JSON document per line)");
+    e.set_file(std::string(name));
     return e;
   }
   return events;
@@ -69,8 +69,8 @@ Result<std::vector<FileEvent>> ParseEventFile(std::string_view text,
 Result<std::vector<FileEvent>> ReadEventFile(const std::string& path) {
   std::ifstream file(path, std::ios::binary);
   if (!file) {
-    Error e = MakeError("cannot open the file");
-    e.file = path;
+    Status e = Status::IoError("cannot open the file");
+    e.set_file(path);
     return e;
   }
   std::string text;
@@ -82,8 +82,8 @@ Result<std::vector<FileEvent>> ReadEventFile(const std::string& path) {
     if (text.size() > kMaxEventFileBytes) break;
   }
   if (file.bad()) {
-    Error e = MakeError("read error");
-    e.file = path;
+    Status e = Status::IoError("read error");
+    e.set_file(path);
     return e;
   }
   return ParseEventFile(text, path);
@@ -92,16 +92,16 @@ Result<std::vector<FileEvent>> ReadEventFile(const std::string& path) {
 Status WriteEventFile(const std::string& path,
                       const std::vector<std::string>& bodies) {
   std::ofstream file(path, std::ios::binary | std::ios::trunc);
-  if (!file) return MakeError(path + ": cannot create the file");
+  if (!file) return Status::IoError(path + ": cannot create the file");
   for (const std::string& body : bodies) {
     if (body.find('\n') != std::string::npos) {
-      return MakeError(path + ": a body holds a newline");
+      return Status::InvalidArgument(path + ": a body holds a newline");
     }
     file << body << '\n';
   }
   file.flush();
-  if (!file) return MakeError(path + ": write error");
-  return std::nullopt;
+  if (!file) return Status::IoError(path + ": write error");
+  return Status::Ok();
 }
 
 }  // namespace hooksim

@@ -673,11 +673,11 @@ Result<Json> ParseSchema(std::string_view text, const char* what) {
   try {
     Json schema = Json::parse(text);
     if (!schema.is_object()) {
-      return MakeError(std::string(what) + " schema is not a JSON object");
+      return Status::InvalidArgument(std::string(what) + " schema is not a JSON object");
     }
     return schema;
   } catch (const std::exception& e) {
-    return MakeError(std::string(what) +
+    return Status::InvalidArgument(std::string(what) +
                      " schema is not JSON: " + StripExceptionTag(e.what()));
   }
 }
@@ -688,9 +688,9 @@ Status BuildSchema(const Json& schema_json, valijson::Schema& schema,
     valijson::SchemaParser parser(valijson::SchemaParser::kDraft7);
     valijson::adapters::NlohmannJsonAdapter adapter(schema_json);
     parser.populateSchema(adapter, schema);
-    return std::nullopt;
+    return Status::Ok();
   } catch (const std::exception& e) {
-    return MakeError(std::string(what) +
+    return Status::InvalidArgument(std::string(what) +
                      " schema is not a usable JSON "
                      "Schema: " +
                      e.what());
@@ -732,11 +732,11 @@ PayloadValidator::FromSchemaText(std::string_view envelope_schema,
   if (!release.ok()) return release.error();
   impl->envelope_json = std::move(envelope).value();
   impl->release_json = std::move(release).value();
-  if (Status s = BuildSchema(impl->envelope_json, impl->envelope, "envelope")) {
-    return *s;
+  if (Status s = BuildSchema(impl->envelope_json, impl->envelope, "envelope"); !s.ok()) {
+    return s;
   }
-  if (Status s = BuildSchema(impl->release_json, impl->release, "release")) {
-    return *s;
+  if (Status s = BuildSchema(impl->release_json, impl->release, "release"); !s.ok()) {
+    return s;
   }
   FillCtypeNarrowCache();
   return std::shared_ptr<const PayloadValidator>(

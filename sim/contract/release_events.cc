@@ -99,7 +99,7 @@ std::string_view ReleaseKindName(ReleaseKind kind) {
 
 Status ValidateReleaseEventOptions(const ReleaseEventOptions& options) {
   if (options.apps < 1 || options.apps > kMaxReleaseApps) {
-    return MakeError("is " + std::to_string(options.apps) + ", expected 1.." +
+    return Status::InvalidArgument("is " + std::to_string(options.apps) + ", expected 1.." +
                          std::to_string(kMaxReleaseApps),
                      "/apps");
   }
@@ -110,7 +110,7 @@ Status ValidateReleaseEventOptions(const ReleaseEventOptions& options) {
   };
   for (const auto& [name, p] : parts) {
     if (!std::isfinite(p) || p < 0 || p > 1) {
-      return MakeError(
+      return Status::InvalidArgument(
           "is " + FormatNumber(p) + ", expected a probability in [0, 1]",
           std::string("/mix/") + name);
     }
@@ -118,29 +118,29 @@ Status ValidateReleaseEventOptions(const ReleaseEventOptions& options) {
   const double sum =
       options.mix.deploy + options.mix.promotion + options.mix.rollback;
   if (std::fabs(sum - 1.0) > 1e-6) {
-    return MakeError(
+    return Status::InvalidArgument(
         "probabilities sum to " + FormatNumber(sum) + ", expected 1", "/mix");
   }
   if (options.start_timestamp < 0 ||
       options.start_timestamp > kMaxReleaseStartTimestamp) {
-    return MakeError("is " + std::to_string(options.start_timestamp) +
+    return Status::InvalidArgument("is " + std::to_string(options.start_timestamp) +
                          ", expected unix seconds in 0.." +
                          std::to_string(kMaxReleaseStartTimestamp),
                      "/start_timestamp");
   }
   if (options.min_gap_s < 0 || options.min_gap_s > kMaxReleaseGapS) {
-    return MakeError("is " + std::to_string(options.min_gap_s) +
+    return Status::InvalidArgument("is " + std::to_string(options.min_gap_s) +
                          ", expected 0.." + std::to_string(kMaxReleaseGapS),
                      "/min_gap_s");
   }
   if (options.max_gap_s < options.min_gap_s ||
       options.max_gap_s > kMaxReleaseGapS) {
-    return MakeError("is " + std::to_string(options.max_gap_s) + ", expected " +
+    return Status::InvalidArgument("is " + std::to_string(options.max_gap_s) + ", expected " +
                          std::to_string(options.min_gap_s) + " (min_gap_s).." +
                          std::to_string(kMaxReleaseGapS),
                      "/max_gap_s");
   }
-  return std::nullopt;
+  return Status::Ok();
 }
 
 ReleaseEventGenerator::ReleaseEventGenerator(ReleaseEventOptions options,

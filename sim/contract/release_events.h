@@ -62,7 +62,7 @@ inline constexpr int kMaxReleaseApps = 1000;
 inline constexpr int64_t kMaxReleaseStartTimestamp = 100'000'000'000;
 inline constexpr int64_t kMaxReleaseGapS = 366 * 24 * 3600;
 
-// nullopt when options are usable; otherwise an Error whose path names the
+// Ok when options are usable; otherwise an invalid argument whose path names the
 // field ("/apps", "/mix", "/mix/rollback", "/min_gap_s", ...) and whose
 // message says what was found and what was expected, e.g. path "/mix",
 // message "probabilities sum to 0.9, expected 1".

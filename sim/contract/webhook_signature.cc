@@ -77,19 +77,19 @@ std::optional<std::string> Base64Decode(std::string_view text) {
 
 Result<std::string> DecodeWebhookSecret(std::string_view secret) {
   if (secret.substr(0, kWebhookSecretPrefix.size()) != kWebhookSecretPrefix) {
-    return MakeError("a webhook secret starts with \"whsec_\", got \"" +
+    return Status::InvalidArgument("a webhook secret starts with \"whsec_\", got \"" +
                      std::string(secret.substr(0, 64)) + "\"");
   }
   const std::string_view encoded = secret.substr(kWebhookSecretPrefix.size());
   std::optional<std::string> key = Base64Decode(encoded);
   if (!key) {
-    return MakeError(
+    return Status::InvalidArgument(
         "the part of a webhook secret after \"whsec_\" must be standard "
         "base64 (A-Z a-z 0-9 + /, padded with =), got \"" +
         std::string(encoded.substr(0, 64)) + "\"");
   }
   if (key->empty() || key->size() > kMaxWebhookSecretBytes) {
-    return MakeError("a webhook secret must decode to 1.." +
+    return Status::InvalidArgument("a webhook secret must decode to 1.." +
                      std::to_string(kMaxWebhookSecretBytes) + " bytes, got " +
                      std::to_string(key->size()));
   }

@@ -56,8 +56,8 @@ class Runner {
     // webhook-timestamp: the clock's zero in Unix time.
     engine_options.unix_origin =
         UnixTimeNow() - clock_.Now().time_since_epoch();
-    if (Status s = engine_options.policy.Validate()) {
-      summary_.error = MakeError("retry policy " + s->ToString());
+    if (Status s = engine_options.policy.Validate(); !s.ok()) {
+      summary_.error = Status(s.code(), "retry policy " + s.ToString());
       return std::move(summary_);
     }
     engine_ =
@@ -102,8 +102,8 @@ class Runner {
       summary_.signal = watcher->signal();
     }
     watcher.reset();
-    if (run && !summary_.error) summary_.error = run;
-    if (Status s = store_.Release(owner_); s && !summary_.error) {
+    if (!run.ok() && summary_.error.ok()) summary_.error = run;
+    if (Status s = store_.Release(owner_); !s.ok() && summary_.error.ok()) {
       summary_.error = s;
     }
     // Whatever it still held stays pending in the store.
@@ -121,8 +121,8 @@ class Runner {
 
   // A store error: record it, then drain (outcomes of attempts in flight
   // are still recorded where the store can).
-  void StorageFailure(Error error) {
-    if (!summary_.error) summary_.error = std::move(error);
+  void StorageFailure(Status error) {
+    if (summary_.error.ok()) summary_.error = std::move(error);
     BeginDrain(false);
   }
 
@@ -193,8 +193,8 @@ class Runner {
                 "failed\n";
       }
       for (ClaimedDelivery& d : result->deliveries) {
-        if (Status s = Restore(std::move(d), now_ms)) {
-          return StorageFailure(*s);
+        if (Status s = Restore(std::move(d), now_ms); !s.ok()) {
+          return StorageFailure(s);
         }
         ++claimed;
       }
@@ -239,7 +239,7 @@ class Runner {
     if (!index.ok()) return index.error();
     open_[d.id] = d.hook_id;
     summary_.peak_open = std::max(summary_.peak_open, open_.size());
-    return std::nullopt;
+    return Status::Ok();
   }
 
   // A delivery left this runner (ended, handed back, held, ...).

@@ -233,32 +233,32 @@ namespace {
 
 // Why opening the state at `path` failed, in words a user can act on;
 // `rc` is SQLite's (extended) result code.
-Error OpenError(const std::string& path, int rc) {
+Status OpenError(const std::string& path, int rc) {
   switch (rc & 0xff) {
     case SQLITE_READONLY:
-      return MakeError(path +
+      return Status::IoError(path +
                        ": read-only (the file or its directory is not "
                        "writable): hooksim writes its state there");
     case SQLITE_NOTADB:
     case SQLITE_CORRUPT:
-      return MakeError(path + ": not a hooksim state database");
+      return Status::InvalidArgument(path + ": not a hooksim state database");
     case SQLITE_BUSY:
     case SQLITE_LOCKED:
-      return MakeError(path +
+      return Status::Unavailable(path +
                        ": locked by another process (another hooksim "
                        "deliver or worker?); try again when it is done");
     case SQLITE_CANTOPEN:
-      return MakeError(path +
+      return Status::IoError(path +
                        ": cannot open the state database (is it a "
                        "directory, or is its directory missing or not "
                        "readable?)");
     case SQLITE_PERM:
     case SQLITE_AUTH:
-      return MakeError(path + ": permission denied");
+      return Status::IoError(path + ": permission denied");
     case SQLITE_FULL:
-      return MakeError(path + ": the disk is full");
+      return Status::IoError(path + ": the disk is full");
     default:
-      return MakeError(path + ": cannot open the state database: " +
+      return Status::IoError(path + ": cannot open the state database: " +
                        sqlite3_errstr(rc));
   }
 }
@@ -283,13 +283,13 @@ int StateStore::OnBusy(void* self, int count) {
 Result<std::unique_ptr<StateStore>> StateStore::Open(const std::string& path,
                                                      StoreOptions options) {
   if (path.empty()) {
-    return MakeError("state file: empty path");
+    return Status::InvalidArgument("state file: empty path");
   }
   struct stat st {};
   bool created = false;
   if (stat(path.c_str(), &st) != 0) {
     if (errno != ENOENT && errno != ENOTDIR) {
-      return MakeError(path + ": cannot read the state database: " +
+      return Status::IoError(path + ": cannot read the state database: " +
                        std::strerror(errno));
     }
     const std::filesystem::path parent =
@@ -297,25 +297,25 @@ Result<std::unique_ptr<StateStore>> StateStore::Open(const std::string& path,
     if (!options.create) {
       std::error_code ec;
       if (!parent.empty() && std::filesystem::is_regular_file(parent, ec)) {
-        return MakeError(path + ": cannot create the directory " +
+        return Status::IoError(path + ": cannot create the directory " +
                          parent.string() + ": it is a file");
       }
-      return MakeError("no state database at " + path +
+      return Status::NotFound("no state database at " + path +
                        " (hooksim hooks add URL creates one)");
     }
     if (!parent.empty()) {
       std::error_code ec;
       std::filesystem::create_directories(parent, ec);
       if (ec) {
-        return MakeError(path + ": cannot create the directory " +
+        return Status::IoError(path + ": cannot create the directory " +
                          parent.string() + ": " + ec.message());
       }
     }
     created = true;
   } else if (!S_ISREG(st.st_mode)) {
-    return MakeError(path + ": not a state database (not a regular file)");
+    return Status::InvalidArgument(path + ": not a state database (not a regular file)");
   } else if (st.st_size == 0) {
-    return MakeError(path +
+    return Status::InvalidArgument(path +
                      ": an empty file (0 bytes), not a hooksim state "
                      "database: refusing to use it (restore it, or remove "
                      "it to start afresh)");
@@ -326,7 +326,7 @@ Result<std::unique_ptr<StateStore>> StateStore::Open(const std::string& path,
     if (fd >= 0) close(fd);
     if (n != static_cast<ssize_t>(sizeof(header)) ||
         std::memcmp(header, "SQLite format 3", 16) != 0) {
-      return MakeError(path +
+      return Status::InvalidArgument(path +
                        ": not a hooksim state database (not an SQLite file): "
                        "refusing to use it");
     }
@@ -352,31 +352,31 @@ Result<std::unique_ptr<StateStore>> StateStore::Open(const std::string& path,
   sqlite3_extended_result_codes(db, 1);
   // SQLite's words for these ("attempt to write a readonly database") are
   // not what a user can act on: OpenError says it with the path.
-  if (store->Exec("PRAGMA journal_mode=WAL", "set WAL mode") ||
-      store->Exec("PRAGMA synchronous=NORMAL", "set pragmas")) {
+  if (!store->Exec("PRAGMA journal_mode=WAL", "set WAL mode").ok() ||
+      !store->Exec("PRAGMA synchronous=NORMAL", "set pragmas").ok()) {
     return OpenError(path, sqlite3_extended_errcode(db));
   }
-  if (Status s = store->Migrate(created)) return *s;
-  if (Status s = store->Exec("PRAGMA foreign_keys=ON", "set pragmas")) {
-    return *s;
+  if (Status s = store->Migrate(created); !s.ok()) return s;
+  if (Status s = store->Exec("PRAGMA foreign_keys=ON", "set pragmas"); !s.ok()) {
+    return s;
   }
   return store;
 }
 
-Error StateStore::SqlError(std::string_view operation) const {
-  return MakeError(path_ + ": " + std::string(operation) + ": " +
+Status StateStore::SqlError(std::string_view operation) const {
+  return Status::IoError(path_ + ": " + std::string(operation) + ": " +
                    sqlite3_errmsg(db_));
 }
 
 Status StateStore::Exec(const char* sql, std::string_view operation) {
   char* message = nullptr;
   if (sqlite3_exec(db_, sql, nullptr, nullptr, &message) != SQLITE_OK) {
-    Error e = MakeError(path_ + ": " + std::string(operation) + ": " +
+    Status e = Status::IoError(path_ + ": " + std::string(operation) + ": " +
                         (message ? message : sqlite3_errmsg(db_)));
     sqlite3_free(message);
     return e;
   }
-  return std::nullopt;
+  return Status::Ok();
 }
 
 Result<sqlite3_stmt*> StateStore::Prepare(const char* sql,
@@ -397,7 +397,7 @@ namespace {
 Result<std::optional<int64_t>> ReadInt(sqlite3* db, const char* sql) {
   sqlite3_stmt* stmt = nullptr;
   if (sqlite3_prepare_v2(db, sql, -1, &stmt, nullptr) != SQLITE_OK) {
-    return MakeError(sqlite3_errmsg(db));
+    return Status::IoError(sqlite3_errmsg(db));
   }
   const int rc = sqlite3_step(stmt);
   std::optional<int64_t> value;
@@ -406,7 +406,7 @@ Result<std::optional<int64_t>> ReadInt(sqlite3* db, const char* sql) {
                             ? std::string()
                             : std::string(sqlite3_errmsg(db));
   sqlite3_finalize(stmt);
-  if (!message.empty()) return MakeError(std::move(message));
+  if (!message.empty()) return Status::IoError(std::move(message));
   return value;
 }
 }  // namespace
@@ -416,29 +416,29 @@ Status StateStore::Migrate(bool created) {
   const auto inspect = [this]() -> Result<std::pair<int64_t, int64_t>> {
     Result<std::optional<int64_t>> app =
         ReadInt(db_, "PRAGMA application_id");
-    if (!app.ok()) return MakeError(path_ + ": " + app.error().message);
+    if (!app.ok()) return Status(app.error().code(), path_ + ": " + app.error().message());
     Result<std::optional<int64_t>> tables = ReadInt(
         db_, "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table'");
     if (!tables.ok()) {
-      return MakeError(path_ + ": not a hooksim state database (" +
-                       tables.error().message + "): refusing to use it");
+      return Status::InvalidArgument(path_ + ": not a hooksim state database (" +
+                       tables.error().message() + "): refusing to use it");
     }
     Result<std::optional<int64_t>> has_version = ReadInt(
         db_,
         "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = "
         "'schema_version'");
-    if (!has_version.ok()) return MakeError(path_ + ": " + has_version.error().message);
+    if (!has_version.ok()) return Status(has_version.error().code(), path_ + ": " + has_version.error().message());
     int64_t version = 0;
     if (has_version->value_or(0) > 0) {
       Result<std::optional<int64_t>> v =
           ReadInt(db_, "SELECT version FROM schema_version");
-      if (!v.ok()) return MakeError(path_ + ": " + v.error().message);
+      if (!v.ok()) return Status(v.error().code(), path_ + ": " + v.error().message());
       version = v->value_or(0);
     }
     const int64_t id = app->value_or(0);
     if ((id != 0 && id != kStateApplicationId) ||
         (tables->value_or(0) > 0 && version == 0)) {
-      return MakeError(path_ +
+      return Status::InvalidArgument(path_ +
                        ": an SQLite database that is not a hooksim state "
                        "database: refusing to use it");
     }
@@ -446,14 +446,14 @@ Status StateStore::Migrate(bool created) {
   };
   Result<std::pair<int64_t, int64_t>> seen = inspect();
   if (!seen.ok()) return seen.error();
-  if (seen->first == kStateSchemaVersion) return std::nullopt;
+  if (seen->first == kStateSchemaVersion) return Status::Ok();
   if (seen->first > kStateSchemaVersion) {
-    return MakeError(path_ + ": state schema version " +
+    return Status::FailedPrecondition(path_ + ": state schema version " +
                      std::to_string(seen->first) + ", this hooksim knows " +
                      std::to_string(kStateSchemaVersion));
   }
   if (seen->first == 0 && !created) {
-    return MakeError(path_ +
+    return Status::InvalidArgument(path_ +
                      ": an SQLite database without hooksim's tables: "
                      "refusing to use it");
   }
@@ -462,27 +462,27 @@ Status StateStore::Migrate(bool created) {
   // Again under the write lock: another process may have done it.
   seen = inspect();
   if (!seen.ok()) return seen.error();
-  if (seen->first == kStateSchemaVersion) return std::nullopt;
+  if (seen->first == kStateSchemaVersion) return Status::Ok();
   if (seen->first == 0) {
-    if (Status s = Exec(kSchema, "create the schema")) return s;
-    if (Status s = Exec(kDeliveriesV2, "create the schema")) return s;
-    if (Status s = Exec(kDeliveryIndexes, "create the schema")) return s;
-    if (Status s = Exec(kAttempts, "create the schema")) return s;
+    if (Status s = Exec(kSchema, "create the schema"); !s.ok()) return s;
+    if (Status s = Exec(kDeliveriesV2, "create the schema"); !s.ok()) return s;
+    if (Status s = Exec(kDeliveryIndexes, "create the schema"); !s.ok()) return s;
+    if (Status s = Exec(kAttempts, "create the schema"); !s.ok()) return s;
     const std::string put = "INSERT INTO schema_version (version) VALUES (" +
                             std::to_string(kStateSchemaVersion) + ")";
-    if (Status s = Exec(put.c_str(), "write the schema version")) return s;
+    if (Status s = Exec(put.c_str(), "write the schema version"); !s.ok()) return s;
   } else if (seen->first == 1) {
-    if (Status s = MigrateFromV1()) return s;
+    if (Status s = MigrateFromV1(); !s.ok()) return s;
   } else {
-    return MakeError(path_ + ": state schema version " +
+    return Status::InvalidArgument(path_ + ": state schema version " +
                      std::to_string(seen->first) + ", this hooksim knows " +
                      std::to_string(kStateSchemaVersion));
   }
   const std::string app = "PRAGMA application_id = " +
                           std::to_string(kStateApplicationId);
-  if (Status s = Exec(app.c_str(), "mark the file")) return s;
+  if (Status s = Exec(app.c_str(), "mark the file"); !s.ok()) return s;
   if (!txn.Commit()) return SqlError("commit the schema");
-  return std::nullopt;
+  return Status::Ok();
 }
 
 Status StateStore::MigrateFromV1() {
@@ -492,7 +492,8 @@ Status StateStore::MigrateFromV1() {
                       "ALTER TABLE events ADD COLUMN batch TEXT NOT NULL "
                       "DEFAULT ''; "
                       "CREATE INDEX events_by_batch ON events (batch);",
-                      "migrate the events (schema 1 to 2)")) {
+                      "migrate the events (schema 1 to 2)");
+      !s.ok()) {
     return s;
   }
   {
@@ -503,7 +504,7 @@ Status StateStore::MigrateFromV1() {
         sqlite3_prepare_v2(db_,
                            "UPDATE events SET body_sha256 = ? WHERE id = ?",
                            -1, &write, nullptr) != SQLITE_OK) {
-      Error e = SqlError("migrate the events (schema 1 to 2)");
+      Status e = SqlError("migrate the events (schema 1 to 2)");
       sqlite3_finalize(read);
       sqlite3_finalize(write);
       return e;
@@ -527,7 +528,7 @@ Status StateStore::MigrateFromV1() {
     if (!ok) result = SqlError("migrate the events (schema 1 to 2)");
     sqlite3_finalize(read);
     sqlite3_finalize(write);
-    if (result) return result;
+    if (!result.ok()) return result;
   }
   // Deliveries: leases replace owner pids. Rows a v1 runner held are
   // released (a v1 runner cannot write this schema; its attempts in flight
@@ -536,7 +537,7 @@ Status StateStore::MigrateFromV1() {
   // `deliveries` stays as it is; foreign keys are not enforced yet here.)
   std::string create = kDeliveriesV2;
   create.replace(create.find("deliveries ("), 11, "deliveries_new");
-  if (Status s = Exec(create.c_str(), "migrate the deliveries (schema 1 to 2)")) {
+  if (Status s = Exec(create.c_str(), "migrate the deliveries (schema 1 to 2)"); !s.ok()) {
     return s;
   }
   if (Status s = Exec(
@@ -548,13 +549,14 @@ Status StateStore::MigrateFromV1() {
           "DROP TABLE deliveries; "
           "ALTER TABLE deliveries_new RENAME TO deliveries; "
           "UPDATE schema_version SET version = 2;",
-          "migrate the deliveries (schema 1 to 2)")) {
+          "migrate the deliveries (schema 1 to 2)");
+      !s.ok()) {
     return s;
   }
-  if (Status s = Exec(kDeliveryIndexes, "migrate the deliveries (schema 1 to 2)")) {
+  if (Status s = Exec(kDeliveryIndexes, "migrate the deliveries (schema 1 to 2)"); !s.ok()) {
     return s;
   }
-  return std::nullopt;
+  return Status::Ok();
 }
 
 std::string StateStore::NewId(std::string_view prefix, int hex_digits) {
@@ -649,7 +651,7 @@ Result<std::optional<HookState>> HookStateOf(sqlite3_stmt* q,
   if (rc == SQLITE_ROW)
     return std::optional<HookState>(ParseHookState(s.Text(0)));
   if (rc == SQLITE_DONE) return std::optional<HookState>();
-  return MakeError("read the hook's state");
+  return Status::IoError("read the hook's state");
 }
 }  // namespace
 
@@ -835,7 +837,7 @@ Result<EnqueueResult> StateStore::EnqueueChunk(const FileEvent* events,
     if (rc != SQLITE_DONE) return SqlError("read the hooks");
   }
   if (hooks->empty()) {
-    return MakeError(path_ +
+    return Status::FailedPrecondition(path_ +
                      ": no hooks registered (add one with "
                      "`hooksim hooks add URL`)");
   }
@@ -1170,7 +1172,7 @@ Status StateStore::Release(const std::string& owner) {
   if (s.Bind(1, owner).Step() != SQLITE_DONE) {
     return SqlError("release deliveries");
   }
-  return std::nullopt;
+  return Status::Ok();
 }
 
 Result<PendingInfo> StateStore::Pending(const std::string& owner,
@@ -1280,7 +1282,7 @@ Result<std::pair<std::string, std::string>> StateStore::DeliveryState(
   const int rc = s.Bind(1, delivery_id).Step();
   if (rc == SQLITE_ROW) return std::make_pair(s.Text(0), s.Text(1));
   if (rc == SQLITE_DONE) {
-    return MakeError(path_ + ": no delivery " + delivery_id);
+    return Status::NotFound(path_ + ": no delivery " + delivery_id);
   }
   return SqlError("read delivery " + delivery_id);
 }

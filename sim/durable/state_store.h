@@ -48,7 +48,7 @@
 // replace owner pids: rows a v1 runner held are released; body checksums
 // are computed from the bodies as stored).
 //
-// Errors: every failure is an Error naming the file and the operation.
+// Errors: every failure is a Status (I/O, not found, unavailable when locked, ...) naming the file and the operation.
 // Thread: one StateStore per thread (not thread-safe); several processes
 // and connections may share one file.
 #ifndef HOOKSIM_SIM_DURABLE_STATE_STORE_H_
@@ -318,7 +318,7 @@ class StateStore : public DeliveryStore {
 
  private:
   StateStore(std::string path, sqlite3* db, StoreOptions options);
-  Error SqlError(std::string_view operation) const;
+  Status SqlError(std::string_view operation) const;
   Status Exec(const char* sql, std::string_view operation);
   Result<sqlite3_stmt*> Prepare(const char* sql, std::string_view operation);
   // Creates the schema in a new file, migrates a version 1 file, or checks

@@ -132,7 +132,7 @@ Result<uint32_t> DeliveryEngine::Publish(std::string event_type,
   // Paused hooks get a delivery too (held until they are resumed).
   const size_t live = deliveries_.size() - free_deliveries_.size();
   if (live + hooks_.size() > options_.max_deliveries) {
-    return MakeError("delivery limit of " +
+    return Status::FailedPrecondition("delivery limit of " +
                      std::to_string(options_.max_deliveries) + " reached");
   }
   const bool recycle = !options_.retain_ended;
@@ -218,18 +218,18 @@ uint32_t DeliveryEngine::RecordEvent(std::string event_type,
 
 Result<uint32_t> DeliveryEngine::RestoreDelivery(RestoredDelivery restored) {
   if (restored.hook >= hooks_.size() || restored.event >= events_.size()) {
-    return MakeError("restored delivery " + restored.id +
+    return Status::InvalidArgument("restored delivery " + restored.id +
                      ": unknown hook or event index");
   }
   if (restored.attempts_made < 0 ||
       restored.attempts_made >= options_.policy.max_attempts()) {
-    return MakeError("restored delivery " + restored.id + ": " +
+    return Status::InvalidArgument("restored delivery " + restored.id + ": " +
                      std::to_string(restored.attempts_made) +
                      " attempts made, no attempt left");
   }
   if (deliveries_.size() - free_deliveries_.size() + 1 >
       options_.max_deliveries) {
-    return MakeError("delivery limit of " +
+    return Status::FailedPrecondition("delivery limit of " +
                      std::to_string(options_.max_deliveries) + " reached");
   }
   const uint32_t index = NewDeliverySlot();

@@ -18,31 +18,31 @@ Duration Scale(Duration d, double factor) {
 
 Status RetryPolicy::Validate() const {
   if (max_reattempts < 0 || max_reattempts > 100) {
-    return MakeError(
+    return Status::InvalidArgument(
         "expected 0..100 re-attempts, got " + std::to_string(max_reattempts),
         "/max_reattempts");
   }
   if (schedule.empty() && max_reattempts > 0) {
-    return MakeError("expected at least one delay", "/schedule_ms");
+    return Status::InvalidArgument("expected at least one delay", "/schedule_ms");
   }
   for (size_t i = 0; i < schedule.size(); ++i) {
     if (schedule[i] < Duration::zero() || schedule[i] > kMaxDelay) {
-      return MakeError("expected a delay of 0..2592000000 ms, got " +
+      return Status::InvalidArgument("expected a delay of 0..2592000000 ms, got " +
                            std::to_string(ToMillis(schedule[i])),
                        "/schedule_ms/" + std::to_string(i));
     }
   }
   if (!(jitter >= 0.0 && jitter <= 1.0)) {
-    return MakeError("expected a fraction 0..1, got " + std::to_string(jitter),
+    return Status::InvalidArgument("expected a fraction 0..1, got " + std::to_string(jitter),
                      "/jitter");
   }
   if (timeout < std::chrono::milliseconds(1) ||
       timeout > std::chrono::hours(1)) {
-    return MakeError(
+    return Status::InvalidArgument(
         "expected 1..3600000 ms, got " + std::to_string(ToMillis(timeout)),
         "/timeout_ms");
   }
-  return std::nullopt;
+  return Status::Ok();
 }
 
 Duration RetryPolicy::BaseDelay(int reattempt) const {

@@ -19,23 +19,23 @@ bool IsControlOrSpace(char c) {
 
 Result<HttpUrl> ParseHttpUrl(std::string_view url) {
   if (url.size() > kMaxUrlBytes) {
-    return MakeError("URL is longer than " + std::to_string(kMaxUrlBytes) +
+    return Status::InvalidArgument("URL is longer than " + std::to_string(kMaxUrlBytes) +
                      " bytes");
   }
   if (url.size() < kScheme.size() ||
       !EqualsIgnoreCase(url.substr(0, kScheme.size()), kScheme)) {
     const size_t colon = url.find("://");
     if (colon != std::string_view::npos && colon > 0) {
-      return MakeError("unsupported scheme \"" +
+      return Status::InvalidArgument("unsupported scheme \"" +
                        std::string(url.substr(0, colon)) +
                        "\": only http:// URLs are supported");
     }
-    return MakeError("expected an http://host[:port]/path URL, got \"" +
+    return Status::InvalidArgument("expected an http://host[:port]/path URL, got \"" +
                      std::string(url) + "\"");
   }
   for (char c : url) {
     if (IsControlOrSpace(c)) {
-      return MakeError("URL contains a space or control character");
+      return Status::InvalidArgument("URL contains a space or control character");
     }
   }
   std::string_view rest = url.substr(kScheme.size());
@@ -48,7 +48,7 @@ Result<HttpUrl> ParseHttpUrl(std::string_view url) {
                                 ? std::string_view()
                                 : rest.substr(authority_end);
   if (authority.find('@') != std::string_view::npos) {
-    return MakeError("user info (user@host) is not supported in URLs");
+    return Status::InvalidArgument("user info (user@host) is not supported in URLs");
   }
   HttpUrl out;
   std::string_view host;
@@ -57,12 +57,12 @@ Result<HttpUrl> ParseHttpUrl(std::string_view url) {
   if (!authority.empty() && authority.front() == '[') {
     const size_t close = authority.find(']');
     if (close == std::string_view::npos) {
-      return MakeError("unterminated IPv6 address in URL host");
+      return Status::InvalidArgument("unterminated IPv6 address in URL host");
     }
     host = authority.substr(1, close - 1);
     const std::string_view after = authority.substr(close + 1);
     if (!after.empty()) {
-      if (after.front() != ':') return MakeError("unexpected text after ']'");
+      if (after.front() != ':') return Status::InvalidArgument("unexpected text after ']'");
       has_port = true;
       port_text = after.substr(1);
     }
@@ -74,14 +74,14 @@ Result<HttpUrl> ParseHttpUrl(std::string_view url) {
       port_text = authority.substr(colon + 1);
     }
   }
-  if (host.empty()) return MakeError("URL has no host");
+  if (host.empty()) return Status::InvalidArgument("URL has no host");
   if (has_port) {
     unsigned port = 0;
     const char* end = port_text.data() + port_text.size();
     auto [ptr, ec] = std::from_chars(port_text.data(), end, port);
     if (port_text.empty() || ec != std::errc() || ptr != end || port < 1 ||
         port > 65535) {
-      return MakeError("expected a port 1..65535, got \"" +
+      return Status::InvalidArgument("expected a port 1..65535, got \"" +
                        std::string(port_text) + "\"");
     }
     out.port = static_cast<uint16_t>(port);

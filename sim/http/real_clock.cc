@@ -133,7 +133,7 @@ Status RealClock::Run(const LoopLimits& limits) {
   uint64_t steps = 0;
   while (true) {
     if (steps >= limits.max_steps) {
-      return MakeError("the real clock stopped after " +
+      return Status::DeadlineExceeded("the real clock stopped after " +
                        std::to_string(limits.max_steps) + " callbacks with " +
                        std::to_string(timers_.size()) + " timers queued");
     }
@@ -141,10 +141,10 @@ Status RealClock::Run(const LoopLimits& limits) {
       std::unique_lock<std::mutex> lock(mu_);
       if (stop_) {
         stop_ = false;
-        return std::nullopt;
+        return Status::Ok();
       }
       if (completions_.empty() && posted_.empty()) {
-        if (timers_.empty() && outstanding_ == 0) return std::nullopt;
+        if (timers_.empty() && outstanding_ == 0) return Status::Ok();
         auto wake = deadline;
         if (!timers_.empty() && timers_.top().at < wake)
           wake = timers_.top().at;
@@ -195,7 +195,7 @@ Status RealClock::Run(const LoopLimits& limits) {
       fn();
     }
     if (std::chrono::steady_clock::now() >= deadline) {
-      return MakeError(
+      return Status::DeadlineExceeded(
           "the run did not finish within its wall-time limit (" +
           std::to_string(std::chrono::duration_cast<std::chrono::seconds>(
                              limits.wall_limit)

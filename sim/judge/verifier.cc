@@ -786,11 +786,11 @@ bool Verdict::passed() const {
 
 Verdict Verify(const RunRecord& run) {
   RuleBook book;
-  if (run.clock_status) {
+  if (!run.clock_status.ok()) {
     book.Fail(Rule::kC8PausedAndNoneLost,
               Finding{"sender", "the run",
                       "every delivery ends within the step limit",
-                      run.clock_status->message});
+                      run.clock_status.message()});
   }
   uint64_t invalid_payloads = 0;
   CheckSenderPayloads(run, book, invalid_payloads);

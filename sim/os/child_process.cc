@@ -58,9 +58,9 @@ std::string ChildOutcome::Describe() const {
 Result<std::unique_ptr<ChildProcess>> ChildProcess::Start(
     const ChildOptions& options) {
   int out_pipe[2], err_pipe[2];
-  if (pipe2(out_pipe, O_CLOEXEC) != 0) return MakeError(Errno("pipe"));
+  if (pipe2(out_pipe, O_CLOEXEC) != 0) return Status::IoError(Errno("pipe"));
   if (pipe2(err_pipe, O_CLOEXEC) != 0) {
-    const Error e = MakeError(Errno("pipe"));
+    const Status e = Status::IoError(Errno("pipe"));
     close(out_pipe[0]);
     close(out_pipe[1]);
     return e;
@@ -111,7 +111,7 @@ Result<std::unique_ptr<ChildProcess>> ChildProcess::Start(
   if (rc != 0) {
     close(out_pipe[0]);
     close(err_pipe[0]);
-    return MakeError(std::string("cannot start /bin/sh: ") + strerror(rc));
+    return Status::IoError(std::string("cannot start /bin/sh: ") + strerror(rc));
   }
   fcntl(out_pipe[0], F_SETFL, O_NONBLOCK);
   fcntl(err_pipe[0], F_SETFL, O_NONBLOCK);

@@ -16,7 +16,7 @@
 // background processes behind). The destructor does both, so no child
 // outlives its ChildProcess. Bounded: every wait has a deadline.
 //
-// Errors: Start returns an Error when the pipes or the spawn fail (a
+// Errors: Start returns an I/O error Status when the pipes or the spawn fail (a
 // command that does not exist is not such an error: the shell runs and
 // exits with 127). Thread: one owner thread; not thread-safe.
 #ifndef HOOKSIM_SIM_OS_CHILD_PROCESS_H_

@@ -39,7 +39,7 @@ std::optional<Range> ReadRange(const nlohmann::json& value,
                                  : v.is_number();
     const double d = ok_type ? v.get<double>() : 0;
     if (!ok_type || d < lo || d > hi) {
-      error = MakeError(std::string("expected ") +
+      error = Status::InvalidArgument(std::string("expected ") +
                             (integer ? "an integer " : "a number ") +
                             FormatNumber(lo) + ".." + FormatNumber(hi) +
                             " or {\"min\": ..., \"max\": ...}, got " +
@@ -53,12 +53,12 @@ std::optional<Range> ReadRange(const nlohmann::json& value,
     ObjectReader r(value, path);
     const nlohmann::json* mn = r.Get("min");
     const nlohmann::json* mx = r.Get("max");
-    if (Status s = r.Finish()) {
+    if (Status s = r.Finish(); !s.ok()) {
       error = s;
       return std::nullopt;
     }
     if (!mn || !mx) {
-      error = MakeError("a range needs both \"min\" and \"max\"", path);
+      error = Status::InvalidArgument("a range needs both \"min\" and \"max\"", path);
       return std::nullopt;
     }
     auto a = check(*mn, JoinPointer(path, "min"));
@@ -66,7 +66,7 @@ std::optional<Range> ReadRange(const nlohmann::json& value,
     auto b = check(*mx, JoinPointer(path, "max"));
     if (!b) return std::nullopt;
     if (*a > *b) {
-      error = MakeError("min " + FormatNumber(*a) + " is greater than max " +
+      error = Status::InvalidArgument("min " + FormatNumber(*a) + " is greater than max " +
                             FormatNumber(*b),
                         path);
       return std::nullopt;
@@ -100,10 +100,10 @@ Status ParseEvents(const nlohmann::json& j, EventsSpec& out) {
     if (auto v = m.GetNumber("deploy", 0, 1)) parsed.deploy = *v;
     if (auto v = m.GetNumber("promotion", 0, 1)) parsed.promotion = *v;
     if (auto v = m.GetNumber("rollback", 0, 1)) parsed.rollback = *v;
-    if (Status s = m.Finish()) return s;
+    if (Status s = m.Finish(); !s.ok()) return s;
     const double sum = parsed.deploy + parsed.promotion + parsed.rollback;
     if (std::fabs(sum - 1.0) > 1e-6) {
-      return MakeError("probabilities sum to " + FormatNumber(sum) +
+      return Status::InvalidArgument("probabilities sum to " + FormatNumber(sum) +
                            ", expected 1",
                        "/events/mix");
     }
@@ -125,20 +125,19 @@ Status ParseEvents(const nlohmann::json& j, EventsSpec& out) {
       }
     }
   }
-  if (Status s = r.Finish()) return s;
+  if (Status s = r.Finish(); !s.ok()) return s;
   if (!out.payloads.empty() && j.contains("count")) {
-    return MakeError("give either \"count\" (generated events) or "
+    return Status::InvalidArgument("give either \"count\" (generated events) or "
                      "\"payloads\", not both",
                      "/events/count");
   }
   if (out.payloads.empty()) {
-    if (Status s = ValidateReleaseEventOptions(out.generator)) {
-      Error e = *s;
-      e.path = "/events" + e.path;
-      return e;
+    if (Status s = ValidateReleaseEventOptions(out.generator); !s.ok()) {
+      s.set_path("/events" + s.path());
+      return s;
     }
   }
-  return std::nullopt;
+  return Status::Ok();
 }
 
 Status ParseRetry(const nlohmann::json& j, RetryPolicy& policy) {
@@ -154,7 +153,7 @@ Status ParseRetry(const nlohmann::json& j, RetryPolicy& policy) {
         const nlohmann::json& d = (*sched)[i];
         if (!d.is_number_integer() || d.get<int64_t>() < 0 ||
             d.get<int64_t>() > kMaxMs) {
-          return MakeError("expected a delay of 0.." + std::to_string(kMaxMs) +
+          return Status::InvalidArgument("expected a delay of 0.." + std::to_string(kMaxMs) +
                                " ms, got " + DescribeJson(d),
                            "/retry/schedule_ms/" + std::to_string(i));
         }
@@ -166,30 +165,30 @@ Status ParseRetry(const nlohmann::json& j, RetryPolicy& policy) {
   if (auto v = r.GetInt("timeout_ms", 1, 3'600'000)) {
     policy.timeout = Millis(*v);
   }
-  if (Status s = r.Finish()) return s;
-  if (Status s = policy.Validate()) {
-    Error e = *s;
-    e.path = "/retry" + e.path;
+  if (Status s = r.Finish(); !s.ok()) return s;
+  if (Status s = policy.Validate(); !s.ok()) {
+    Status e = s;
+    e.set_path("/retry" + e.path());
     return e;
   }
-  return std::nullopt;
+  return Status::Ok();
 }
 
 Status ParseReceivers(const nlohmann::json& j, Scenario& out) {
   if (!j.is_object()) {
-    return MakeError("expected an object of receivers by name, got " +
+    return Status::InvalidArgument("expected an object of receivers by name, got " +
                          DescribeJson(j),
                      "/receivers");
   }
-  if (j.empty()) return MakeError("at least one receiver", "/receivers");
+  if (j.empty()) return Status::InvalidArgument("at least one receiver", "/receivers");
   if (j.size() > kMaxScenarioReceivers) {
-    return MakeError("at most " + std::to_string(kMaxScenarioReceivers) +
+    return Status::InvalidArgument("at most " + std::to_string(kMaxScenarioReceivers) +
                          " receivers",
                      "/receivers");
   }
   for (auto it = j.begin(); it != j.end(); ++it) {
     const std::string path = JoinPointer("/receivers", it.key());
-    if (it.key().empty()) return MakeError("empty receiver name", path);
+    if (it.key().empty()) return Status::InvalidArgument("empty receiver name", path);
     ObjectReader r(it.value(), path);
     ReceiverSpec spec;
     spec.name = it.key();
@@ -199,10 +198,10 @@ Status ParseReceivers(const nlohmann::json& j, Scenario& out) {
       if (!behavior.ok()) return behavior.error();
       spec.behavior = std::move(behavior).value();
     }
-    if (Status s = r.Finish()) return s;
+    if (Status s = r.Finish(); !s.ok()) return s;
     out.receivers.push_back(std::move(spec));
   }
-  return std::nullopt;
+  return Status::Ok();
 }
 
 Status ParseHooks(const nlohmann::json* j, Scenario& out) {
@@ -212,15 +211,15 @@ Status ParseHooks(const nlohmann::json* j, Scenario& out) {
     for (const ReceiverSpec& r : out.receivers) {
       out.hooks.push_back(HookSpec{r.name, r.name, "", false, ""});
     }
-    return std::nullopt;
+    return Status::Ok();
   }
   if (!j->is_array() || j->empty()) {
-    return MakeError("expected a non-empty array of hooks, got " +
+    return Status::InvalidArgument("expected a non-empty array of hooks, got " +
                          DescribeJson(*j),
                      "/hooks");
   }
   if (j->size() > kMaxScenarioHooks) {
-    return MakeError("at most " + std::to_string(kMaxScenarioHooks) +
+    return Status::InvalidArgument("at most " + std::to_string(kMaxScenarioHooks) +
                          " hooks",
                      "/hooks");
   }
@@ -234,20 +233,20 @@ Status ParseHooks(const nlohmann::json* j, Scenario& out) {
     hook.url = r.GetString("url").value_or("");
     hook.paused = r.GetBool("paused").value_or(false);
     hook.secret = r.GetString("secret").value_or("");
-    if (Status s = r.Finish()) return s;
+    if (Status s = r.Finish(); !s.ok()) return s;
     if ((*j)[i].contains("secret")) {
       if (Result<std::string> key = DecodeWebhookSecret(hook.secret);
           !key.ok()) {
-        return MakeError(key.error().message, path + "/secret");
+        return Status::InvalidArgument(key.error().message(), path + "/secret");
       }
     }
     if (hook.receiver.empty() == hook.url.empty()) {
-      return MakeError("give exactly one of \"receiver\" (a receiver's "
+      return Status::InvalidArgument("give exactly one of \"receiver\" (a receiver's "
                        "name) or \"url\"",
                        path);
     }
     if (!hook.receiver.empty() && !receiver_names.count(hook.receiver)) {
-      return MakeError("no receiver named \"" + hook.receiver +
+      return Status::InvalidArgument("no receiver named \"" + hook.receiver +
                            "\" in /receivers",
                        path + "/receiver");
     }
@@ -255,7 +254,7 @@ Status ParseHooks(const nlohmann::json* j, Scenario& out) {
     // (hooksim speaks no TLS; an https hook would only ever be refused).
     if (!hook.url.empty() && !EqualsIgnoreCase(std::string_view(hook.url).substr(0, 7), "http://")) {
       const size_t colon = hook.url.find("://");
-      return MakeError(
+      return Status::InvalidArgument(
           colon != std::string::npos && colon > 0
               ? "unsupported scheme \"" + hook.url.substr(0, colon) +
                     "\": only http:// URLs are supported"
@@ -265,23 +264,23 @@ Status ParseHooks(const nlohmann::json* j, Scenario& out) {
     }
     if (hook.id.empty()) hook.id = "hook-" + std::to_string(i + 1);
     if (!ids.insert(hook.id).second) {
-      return MakeError("duplicate hook id \"" + hook.id + "\"", path + "/id");
+      return Status::InvalidArgument("duplicate hook id \"" + hook.id + "\"", path + "/id");
     }
     out.hooks.push_back(std::move(hook));
   }
-  return std::nullopt;
+  return Status::Ok();
 }
 
 Status ParseTimeline(const nlohmann::json& j, Scenario& out) {
   if (!j.is_array()) {
-    return MakeError(
+    return Status::InvalidArgument(
         "expected an array of {\"at_ms\": ..., \"pause\" or "
         "\"resume\": hook id}, got " +
             DescribeJson(j),
         "/timeline");
   }
   if (j.size() > kMaxTimelineSteps) {
-    return MakeError("at most " + std::to_string(kMaxTimelineSteps) + " steps",
+    return Status::InvalidArgument("at most " + std::to_string(kMaxTimelineSteps) + " steps",
                      "/timeline");
   }
   // Each hook's state as the timeline goes: a step must change it.
@@ -294,10 +293,10 @@ Status ParseTimeline(const nlohmann::json& j, Scenario& out) {
     const std::optional<int64_t> at = r.GetInt("at_ms", 0, kMaxMs, true);
     const std::optional<std::string> pause = r.GetString("pause");
     const std::optional<std::string> resume = r.GetString("resume");
-    if (Status s = r.Finish()) return s;
+    if (Status s = r.Finish(); !s.ok()) return s;
     step.at = Millis(*at);
     if (pause.has_value() == resume.has_value()) {
-      return MakeError(
+      return Status::InvalidArgument(
           "give exactly one of \"pause\" or \"resume\" (a "
           "hook id)",
           path);
@@ -313,18 +312,18 @@ Status ParseTimeline(const nlohmann::json& j, Scenario& out) {
       }
     }
     if (!found) {
-      return MakeError("no hook with id \"" + step.hook + "\" in /hooks",
+      return Status::InvalidArgument("no hook with id \"" + step.hook + "\" in /hooks",
                        key_path);
     }
     if (!out.timeline.empty() && step.at < out.timeline.back().at) {
-      return MakeError("steps must be in time order: " + std::to_string(*at) +
+      return Status::InvalidArgument("steps must be in time order: " + std::to_string(*at) +
                            " ms comes after " +
                            std::to_string(ToMillis(out.timeline.back().at)) +
                            " ms",
                        path + "/at_ms");
     }
     if (paused[step.hook_index] == step.pause) {
-      return MakeError("hook \"" + step.hook + "\" is already " +
+      return Status::InvalidArgument("hook \"" + step.hook + "\" is already " +
                            (step.pause ? "paused" : "active") + " at " +
                            std::to_string(*at) + " ms",
                        key_path);
@@ -332,7 +331,7 @@ Status ParseTimeline(const nlohmann::json& j, Scenario& out) {
     paused[step.hook_index] = step.pause;
     out.timeline.push_back(std::move(step));
   }
-  return std::nullopt;
+  return Status::Ok();
 }
 
 Status ParseExpect(const nlohmann::json& j, Scenario& out) {
@@ -341,10 +340,10 @@ Status ParseExpect(const nlohmann::json& j, Scenario& out) {
     out.expect.all_payloads_schema_valid = *v;
   }
   const nlohmann::json* receivers = r.Get("receivers");
-  if (Status s = r.Finish()) return s;
-  if (!receivers) return std::nullopt;
+  if (Status s = r.Finish(); !s.ok()) return s;
+  if (!receivers) return Status::Ok();
   if (!receivers->is_object()) {
-    return MakeError("expected an object of expectations by receiver name, "
+    return Status::InvalidArgument("expected an object of expectations by receiver name, "
                      "got " + DescribeJson(*receivers),
                      "/expect/receivers");
   }
@@ -354,7 +353,7 @@ Status ParseExpect(const nlohmann::json& j, Scenario& out) {
   for (auto it = receivers->begin(); it != receivers->end(); ++it) {
     const std::string path = JoinPointer("/expect/receivers", it.key());
     if (!names.count(it.key())) {
-      return MakeError("no receiver named \"" + it.key() + "\" in /receivers",
+      return Status::InvalidArgument("no receiver named \"" + it.key() + "\" in /receivers",
                        path);
     }
     ObjectReader e(it.value(), path);
@@ -364,13 +363,13 @@ Status ParseExpect(const nlohmann::json& j, Scenario& out) {
     if (const nlohmann::json* a = e.Get("attempts")) {
       exp.attempts = ReadRange(*a, JoinPointer(path, "attempts"), 1,
                                max_attempts, true, error);
-      if (error) return error;
+      if (!error.ok()) return error;
     }
     if (const nlohmann::json* d = e.Get("delivered_ratio")) {
       exp.delivered_ratio =
           ReadRange(*d, JoinPointer(path, "delivered_ratio"), 0, 1, false,
                     error);
-      if (error) return error;
+      if (!error.ok()) return error;
     }
     if (auto o = e.GetString("outcome")) {
       if (*o == "delivered") {
@@ -380,15 +379,15 @@ Status ParseExpect(const nlohmann::json& j, Scenario& out) {
       } else if (*o == "any") {
         exp.outcome = OutcomeExpectation::kAny;
       } else {
-        return MakeError("expected \"delivered\", \"gave_up\" or \"any\", "
+        return Status::InvalidArgument("expected \"delivered\", \"gave_up\" or \"any\", "
                          "got \"" + *o + "\"",
                          JoinPointer(path, "outcome"));
       }
     }
-    if (Status s = e.Finish()) return s;
+    if (Status s = e.Finish(); !s.ok()) return s;
     out.expect.receivers.push_back(std::move(exp));
   }
-  return std::nullopt;
+  return Status::Ok();
 }
 
 }  // namespace
@@ -434,24 +433,24 @@ Result<Scenario> ParseScenario(const nlohmann::json& doc) {
     out.start_unix_s = *v;
   }
   if (!receivers && r.ok()) r.Fail("receivers", "required object is missing");
-  if (Status s = r.Finish()) return *s;
-  if (out.name.empty()) return MakeError("must not be empty", "/name");
+  if (Status s = r.Finish(); !s.ok()) return s;
+  if (out.name.empty()) return Status::InvalidArgument("must not be empty", "/name");
   if (events) {
-    if (Status s = ParseEvents(*events, out.events)) return *s;
+    if (Status s = ParseEvents(*events, out.events); !s.ok()) return s;
   }
   if (contract) {
     Result<Contract> c = contract->is_string()
                              ? LoadContract(contract->get<std::string>())
                              : ContractFromJson(*contract);
     if (!c.ok()) {
-      Error e = c.error();
-      e.message = (e.file.empty() ? "" : e.file + ": ") +
-                  (e.path.empty() || !contract->is_string()
-                       ? ""
-                       : e.path + ": ") +
-                  e.message;
-      e.file.clear();
-      e.path = contract->is_string() ? "/contract" : "/contract" + e.path;
+      Status e = c.error();
+      e.set_message((e.file().empty() ? "" : e.file() + ": ") +
+                    (e.path().empty() || !contract->is_string()
+                         ? ""
+                         : e.path() + ": ") +
+                    e.message());
+      e.set_file("");
+      e.set_path(contract->is_string() ? "/contract" : "/contract" + e.path());
       return e;
     }
     out.contract = std::move(c).value();
@@ -459,18 +458,18 @@ Result<Scenario> ParseScenario(const nlohmann::json& doc) {
   }
   if (retry) {
     out.retry_given = true;
-    if (Status s = ParseRetry(*retry, out.retry)) return *s;
+    if (Status s = ParseRetry(*retry, out.retry); !s.ok()) return s;
   }
-  if (Status s = ParseReceivers(*receivers, out)) return *s;
-  if (Status s = ParseHooks(hooks, out)) return *s;
+  if (Status s = ParseReceivers(*receivers, out); !s.ok()) return s;
+  if (Status s = ParseHooks(hooks, out); !s.ok()) return s;
   if (timeline) {
-    if (Status s = ParseTimeline(*timeline, out)) return *s;
+    if (Status s = ParseTimeline(*timeline, out); !s.ok()) return s;
   }
   if (expect) {
-    if (Status s = ParseExpect(*expect, out)) return *s;
+    if (Status s = ParseExpect(*expect, out); !s.ok()) return s;
   }
   if (out.DeliveryCount() > kMaxScenarioDeliveries) {
-    return MakeError("events x hooks is " +
+    return Status::InvalidArgument("events x hooks is " +
                          std::to_string(out.DeliveryCount()) +
                          " deliveries, more than the limit of " +
                          std::to_string(kMaxScenarioDeliveries),
@@ -491,31 +490,31 @@ Result<Scenario> ParseScenarioText(std::string_view text) {
       std::string what = e.what();
       const size_t colon = what.find("] ");
       if (colon != std::string::npos) what = what.substr(colon + 2);
-      return MakeError("not valid JSON: " + what);
+      return Status::InvalidArgument("not valid JSON: " + what);
     }
-    return MakeError("not valid JSON");
+    return Status::InvalidArgument("not valid JSON");
   }
   return ParseScenario(doc);
 }
 
 Result<Scenario> LoadScenarioFile(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
-  auto with_file = [&](Error e) {
-    e.file = path;
+  auto with_file = [&](Status e) {
+    e.set_file(path);
     return e;
   };
-  if (!in) return with_file(MakeError("cannot open the file"));
+  if (!in) return with_file(Status::IoError("cannot open the file"));
   std::string text;
   char buf[65536];
   while (in.read(buf, sizeof(buf)) || in.gcount() > 0) {
     text.append(buf, static_cast<size_t>(in.gcount()));
     if (text.size() > kMaxScenarioFileBytes) {
-      return with_file(MakeError("file is larger than " +
+      return with_file(Status::InvalidArgument("file is larger than " +
                                  std::to_string(kMaxScenarioFileBytes) +
                                  " bytes"));
     }
   }
-  if (in.bad()) return with_file(MakeError("cannot read the file"));
+  if (in.bad()) return with_file(Status::IoError("cannot read the file"));
   Result<Scenario> scenario = ParseScenarioText(text);
   if (!scenario.ok()) return with_file(scenario.error());
   scenario->file = path;

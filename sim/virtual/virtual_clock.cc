@@ -80,7 +80,7 @@ Status VirtualClock::Run(const LoopLimits& limits) {
         if (stop_) {
           stop_ = false;
           handed_.store(!inbox_.empty(), std::memory_order_release);
-          return std::nullopt;
+          return Status::Ok();
         }
         ready.swap(inbox_);
         handed_.store(false, std::memory_order_release);
@@ -100,19 +100,19 @@ Status VirtualClock::Run(const LoopLimits& limits) {
       continue;
     }
     if (heap_.empty()) {
-      if (outstanding_ == 0) return std::nullopt;
+      if (outstanding_ == 0) return Status::Ok();
       std::unique_lock<std::mutex> lock(mu_);
       if (!cv_.wait_until(lock, deadline, [this] {
             return handed_.load(std::memory_order_acquire);
           })) {
-        return MakeError("the run did not finish within its wall-time limit: " +
+        return Status::DeadlineExceeded("the run did not finish within its wall-time limit: " +
                          std::to_string(outstanding_) +
                          " pieces of external work outstanding");
       }
       continue;
     }
     if (run_steps >= limits.max_steps) {
-      return MakeError("virtual clock stopped after " +
+      return Status::DeadlineExceeded("virtual clock stopped after " +
                        std::to_string(limits.max_steps) + " timers with " +
                        std::to_string(heap_.size()) + " still pending");
     }

@@ -135,7 +135,7 @@ Result<std::unique_ptr<RunResult>> RunScenario(const Scenario& scenario,
   const Random master(run->seed);
   if (options.world == World::kHttp &&
       !(options.time_scale > 0 && options.time_scale <= 1)) {
-    return MakeError("time scale must be in (0, 1], got " +
+    return Status::InvalidArgument("time scale must be in (0, 1], got " +
                      std::to_string(options.time_scale));
   }
 
@@ -205,8 +205,8 @@ Result<std::unique_ptr<RunResult>> RunScenario(const Scenario& scenario,
     // for all of them, so no request waits behind an idle connection.
     sopts.threads = options.http_workers + 8;
     auto server = std::make_unique<HttpReceiverServer>(*receiver, sopts);
-    if (Status s = server->Start()) {
-      return MakeError("receiver " + receiver->name() + ": " + s->ToString());
+    if (Status s = server->Start(); !s.ok()) {
+      return Status(s.code(), "receiver " + receiver->name() + ": " + s.ToString());
     }
     receiver_urls.push_back(server->base_url() + "/hook");
     run->real->servers.push_back(std::move(server));
@@ -260,7 +260,7 @@ Result<std::unique_ptr<RunResult>> RunScenario(const Scenario& scenario,
   DeliveryEngine* engine = run->engine.get();
   auto publish = [engine, &publish_error](std::string type, std::string body) {
     Result<uint32_t> r = engine->Publish(std::move(type), std::move(body));
-    if (!r.ok() && !publish_error) publish_error = r.error();
+    if (!r.ok() && publish_error.ok()) publish_error = r.error();
   };
   if (!scenario.events.payloads.empty()) {
     for (size_t i = 0; i < scenario.events.payloads.size(); ++i) {
@@ -305,7 +305,7 @@ Result<std::unique_ptr<RunResult>> RunScenario(const Scenario& scenario,
   if (options.stop) options.stop->Detach();
   run->ended_at = clock->Now();
   if (run->real) run->real->Shutdown();
-  if (publish_error) return *publish_error;
+  if (!publish_error.ok()) return publish_error;
   run->wall_seconds = std::chrono::duration<double>(
                           std::chrono::steady_clock::now() - wall_start)
                           .count();

@@ -202,7 +202,8 @@ AdminResponse PutBehavior(MockReceiver& receiver, const AdminRequest& request) {
   Result<BehaviorSpec> spec = ParseBehavior(doc, "");
   if (!spec.ok()) {
     const Status& e = spec.error();
-    return ErrorAnswer(400, (e.path().empty() ? "/" : e.path()) + ": " + e.message());
+    return ErrorAnswer(
+        400, (e.path().empty() ? "/" : e.path()) + ": " + e.message());
   }
   receiver.SetBehavior(*spec);
   return JsonAnswer(200,

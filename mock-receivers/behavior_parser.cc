@@ -564,7 +564,8 @@ Result<BehaviorSpec> ParseBehavior(const nlohmann::json& j,
     return BehaviorParser().Parse(j, path);
   } catch (const std::exception& e) {
     // Not expected (every access is checked first); never let it escape.
-    return Status::InvalidArgument(std::string("cannot read behaviour: ") + e.what(), path);
+    return Status::InvalidArgument(
+        std::string("cannot read behaviour: ") + e.what(), path);
   } catch (...) {
     return Status::InvalidArgument("cannot read behaviour", path);
   }

@@ -33,8 +33,8 @@
 // numbers (fractions allowed, kept to the microsecond) in [0, 30 days].
 //
 // Errors: ParseBehavior never throws and accepts any JSON value. On bad
-// input it returns an invalid-argument Status whose `path` is the JSON pointer of the
-// offending field (the caller's `path` prefix + the place inside the
+// input it returns an invalid-argument Status whose `path` is the JSON pointer
+// of the offending field (the caller's `path` prefix + the place inside the
 // behaviour) and whose message says what was expected and what was found.
 // Thread: pure functions.
 #ifndef HOOKSIM_MOCK_RECEIVERS_BEHAVIOR_PARSER_H_

@@ -156,8 +156,9 @@ TEST(ContractFileTest, LoadByNameOrFile) {
   EXPECT_EQ(r->profile, "svix");
   r = LoadContract("nosuch");
   ASSERT_FALSE(r.ok());
-  EXPECT_NE(r.error().message().find("divshot, standard-webhooks, svix, github"),
-            std::string::npos)
+  EXPECT_NE(
+      r.error().message().find("divshot, standard-webhooks, svix, github"),
+      std::string::npos)
       << r.error().message();
   const std::string path = ::testing::TempDir() + "contract_load.json";
   {

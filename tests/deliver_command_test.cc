@@ -1,5 +1,4 @@
 #include "sim/cli/deliver_command.h"
-#include "sim/cli/exit_code.h"
 
 #include <gtest/gtest.h>
 #include <signal.h>
@@ -15,6 +14,7 @@
 #include <vector>
 
 #include "sim/cli/cli.h"
+#include "sim/cli/exit_code.h"
 #include "tests/loopback_servers.h"
 #include "tests/test_util.h"
 

@@ -1280,7 +1280,8 @@ class FailingStore : public DeliveryStore {
   Result<AttemptGate> BeginAttempt(const std::string& owner,
                                    const std::string& id, int attempt,
                                    int64_t now_ms, int64_t lease_ms) override {
-    if (++begins_ >= fail_from_) return Status::IoError("disk full (simulated)");
+    if (++begins_ >= fail_from_)
+      return Status::IoError("disk full (simulated)");
     return store_.BeginAttempt(owner, id, attempt, now_ms, lease_ms);
   }
   Result<bool> EndAttempt(const std::string& owner,

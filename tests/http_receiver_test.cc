@@ -485,8 +485,9 @@ TEST(HttpReceiverTest, AnUsedPortIsAnErrorNamingTheAddress) {
   HttpReceiverServer second(receiver, options);
   const Status s = second.Start();
   ASSERT_FALSE(s.ok());
-  EXPECT_NE(s.message().find("127.0.0.1:" + std::to_string(options.port) + ": "),
-            std::string::npos)
+  EXPECT_NE(
+      s.message().find("127.0.0.1:" + std::to_string(options.port) + ": "),
+      std::string::npos)
       << s.message();
   EXPECT_NE(s.message().find("in use"), std::string::npos) << s.message();
 }

@@ -17,11 +17,11 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cerrno>
 #include <chrono>
+#include <cstring>
 #include <functional>
 #include <mutex>
-#include <cerrno>
-#include <cstring>
 #include <string>
 #include <string_view>
 #include <thread>

@@ -132,8 +132,7 @@ TEST_P(ParityTest, SameVerdictAndAttemptsInBothWorlds) {
   std::unique_ptr<RunResult> http =
       MustRun(plan.scenario, World::kHttp, plan.time_scale);
   ASSERT_TRUE(sim && http);
-  ASSERT_TRUE(http->clock_status.ok())
-      << http->clock_status.ToString();
+  ASSERT_TRUE(http->clock_status.ok()) << http->clock_status.ToString();
 
   const Verdict sim_verdict = Verify(sim->Record());
   const Verdict http_verdict = Verify(http->Record());

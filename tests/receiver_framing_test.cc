@@ -25,8 +25,8 @@
 
 #include "mock-receivers/behavior_parser.h"
 #include "mock-receivers/http/http_receiver_server.h"
-#include "mock-receivers/receiver.h"
 #include "mock-receivers/http/request_framer.h"
+#include "mock-receivers/receiver.h"
 #include "sim/base/random.h"
 #include "tests/loopback_servers.h"
 

@@ -123,7 +123,8 @@ TEST(ScenarioTest, MixMustSumToOne) {
 TEST(ScenarioTest, WeightsMustSumToOne) {
   Status e = ParseError(R"({"name": "x", "receivers": {"r": {"behavior":
       {"weighted": {"200": 0.5, "500": 0.4}}}}})");
-  EXPECT_EQ(e.path().rfind("/receivers/r/behavior/weighted", 0), 0u) << e.path();
+  EXPECT_EQ(e.path().rfind("/receivers/r/behavior/weighted", 0), 0u)
+      << e.path();
 }
 
 TEST(ScenarioTest, HookToAnUndefinedReceiver) {

@@ -384,7 +384,7 @@ TEST(StateStoreTest, Finding7_AZeroLengthStateFileIsRefusedNotRecreated) {
   Result<std::unique_ptr<StateStore>> s = StateStore::Open(missing);
   ASSERT_FALSE(s.ok());
   EXPECT_EQ(s.error().message(), "no state database at " + missing +
-                                   " (hooksim hooks add URL creates one)");
+                                     " (hooksim hooks add URL creates one)");
   EXPECT_FALSE(std::filesystem::exists(dir.File("sub"))) << "nothing created";
   ASSERT_TRUE(MustOpen(missing));
   EXPECT_TRUE(StateStore::Open(missing).ok()) << "exists now";

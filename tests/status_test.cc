@@ -1,13 +1,13 @@
 // Status and Result<T> (sim/base/result.h): ok() means success, each
 // factory gives its code, ToString prints "file: path: message" as the
 // CLI documents, and Result holds a value or a non-ok Status.
-#include "sim/base/result.h"
-
 #include <gtest/gtest.h>
 
 #include <memory>
 #include <string>
 #include <utility>
+
+#include "sim/base/result.h"
 
 namespace hooksim {
 namespace {
@@ -47,8 +47,7 @@ TEST(StatusTest, CodeNamesAreDistinct) {
   EXPECT_EQ(StatusCodeName(StatusCode::kUnavailable), "unavailable");
   EXPECT_EQ(StatusCodeName(StatusCode::kFailedPrecondition),
             "failed precondition");
-  EXPECT_EQ(StatusCodeName(StatusCode::kDeadlineExceeded),
-            "deadline exceeded");
+  EXPECT_EQ(StatusCodeName(StatusCode::kDeadlineExceeded), "deadline exceeded");
   EXPECT_EQ(StatusCodeName(StatusCode::kInternal), "internal");
 }
 

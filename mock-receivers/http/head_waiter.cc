@@ -56,7 +56,7 @@ Status HeadWaiter::Start() {
   wake_fd_ = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
   if (epoll_fd_ < 0 || wake_fd_ < 0) {
     return Status::IoError(std::string("cannot create epoll/eventfd: ") +
-                     std::strerror(errno));
+                           std::strerror(errno));
   }
   epoll_event ev{};
   ev.events = EPOLLIN;

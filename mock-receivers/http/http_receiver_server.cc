@@ -726,23 +726,27 @@ class HttpReceiverServer::Impl {
 
 Status HttpReceiverServer::Impl::Start() {
   const std::string where = options_.host + ":" + std::to_string(options_.port);
-  if (started_) return Status::FailedPrecondition(where + ": the server was already started");
+  if (started_)
+    return Status::FailedPrecondition(where +
+                                      ": the server was already started");
   started_ = true;
   if (!(options_.time_scale > 0 && options_.time_scale <= 1)) {
     return Status::InvalidArgument("time scale must be in (0, 1], got " +
-                     std::to_string(options_.time_scale));
+                                   std::to_string(options_.time_scale));
   }
   if (options_.port < 0 || options_.port > 65535) {
     return Status::InvalidArgument(where + ": port must be 0..65535");
   }
-  if (options_.threads == 0) return Status::InvalidArgument("threads must be at least 1");
+  if (options_.threads == 0)
+    return Status::InvalidArgument("threads must be at least 1");
   if (!stop_.valid()) {
     return Status::IoError(std::string("cannot create an eventfd: ") +
-                     std::strerror(errno));
+                           std::strerror(errno));
   }
 
   if (options_.max_connections == 0 || options_.max_head_bytes == 0) {
-    return Status::InvalidArgument("max_connections and max_head_bytes must be at least 1");
+    return Status::InvalidArgument(
+        "max_connections and max_head_bytes must be at least 1");
   }
 
   server_ = std::make_unique<ReceiverHttpServer>(
@@ -811,12 +815,13 @@ Status HttpReceiverServer::Impl::Start() {
   if (options_.port == 0) {
     port_ = s.bind_to_any_port(options_.host);
     if (port_ <= 0) {
-      return Status::Unavailable(where + ": " + DescribeBindFailure(options_.host, 0));
+      return Status::Unavailable(where + ": " +
+                                 DescribeBindFailure(options_.host, 0));
     }
   } else {
     if (!s.bind_to_port(options_.host, options_.port)) {
-      return Status::Unavailable(where + ": " +
-                       DescribeBindFailure(options_.host, options_.port));
+      return Status::Unavailable(
+          where + ": " + DescribeBindFailure(options_.host, options_.port));
     }
     port_ = options_.port;
   }

@@ -50,8 +50,9 @@ std::string DescribeJson(const nlohmann::json& value) {
 ObjectReader::ObjectReader(const nlohmann::json& value, std::string path)
     : value_(value), path_(std::move(path)) {
   if (!value_.is_object()) {
-    error_ = Status::InvalidArgument("expected an object, got " + DescribeJson(value_),
-                       path_.empty() ? "/" : path_);
+    error_ = Status::InvalidArgument(
+        "expected an object, got " + DescribeJson(value_),
+        path_.empty() ? "/" : path_);
   }
 }
 
@@ -68,7 +69,8 @@ void ObjectReader::Fail(std::string_view key, std::string message) {
 }
 
 void ObjectReader::FailAt(std::string path, std::string message) {
-  if (error_.ok()) error_ = Status::InvalidArgument(std::move(message), std::move(path));
+  if (error_.ok())
+    error_ = Status::InvalidArgument(std::move(message), std::move(path));
 }
 
 std::optional<std::string> ObjectReader::GetString(std::string_view key,
@@ -181,7 +183,7 @@ Status ObjectReader::Finish() {
     for (auto it = value_.begin(); it != value_.end(); ++it) {
       if (!read_.count(it.key())) {
         return Status::InvalidArgument("unknown key \"" + it.key() + "\"",
-                         JoinPointer(path_, it.key()));
+                                       JoinPointer(path_, it.key()));
       }
     }
   }

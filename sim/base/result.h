@@ -60,8 +60,7 @@ class [[nodiscard]] Status {
     return Status(StatusCode::kUnavailable, std::move(message),
                   std::move(path));
   }
-  static Status FailedPrecondition(std::string message,
-                                   std::string path = {}) {
+  static Status FailedPrecondition(std::string message, std::string path = {}) {
     return Status(StatusCode::kFailedPrecondition, std::move(message),
                   std::move(path));
   }

@@ -1,5 +1,4 @@
 #include "sim/cli/bench_command.h"
-#include "sim/cli/exit_code.h"
 
 #include <unistd.h>
 
@@ -25,6 +24,7 @@
 #include "sim/base/parse_number.h"
 #include "sim/base/throughput_series.h"
 #include "sim/cli/deliver_command.h"
+#include "sim/cli/exit_code.h"
 #include "sim/contract/payload_validator.h"
 #include "sim/contract/release_events.h"
 #include "sim/engine/delivery_engine.h"
@@ -49,10 +49,10 @@ constexpr int kMaxStatus = 600;
 using SteadyClock = std::chrono::steady_clock;
 
 Status FlagError(std::string_view flag, std::string_view expected,
-                std::string_view got) {
+                 std::string_view got) {
   return Status::InvalidArgument("--" + std::string(flag) + ": expected " +
-                   std::string(expected) + ", got \"" + std::string(got) +
-                   "\"");
+                                 std::string(expected) + ", got \"" +
+                                 std::string(got) + "\"");
 }
 
 Result<int64_t> ParseRange(std::string_view flag, std::string_view text,

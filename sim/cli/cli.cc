@@ -1,6 +1,6 @@
 #include "sim/cli/cli.h"
-#include "sim/cli/exit_code.h"
 
+#include <boost/program_options.hpp>
 #include <cstdlib>
 #include <fstream>
 #include <optional>
@@ -8,13 +8,12 @@
 #include <string>
 #include <vector>
 
-#include <boost/program_options.hpp>
-
 #include "sim/base/parse_number.h"
 #include "sim/cli/bench_command.h"
 #include "sim/cli/conform_command.h"
-#include "sim/cli/deliver_command.h"
 #include "sim/cli/contracts_command.h"
+#include "sim/cli/deliver_command.h"
+#include "sim/cli/exit_code.h"
 #include "sim/cli/hooks_command.h"
 #include "sim/cli/receiver_command.h"
 #include "sim/cli/run_command.h"

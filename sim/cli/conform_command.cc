@@ -1,5 +1,4 @@
 #include "sim/cli/conform_command.h"
-#include "sim/cli/exit_code.h"
 
 #include <stdlib.h>
 #include <unistd.h>
@@ -22,6 +21,7 @@
 #include "sim/base/random.h"
 #include "sim/cli/conform_html.h"
 #include "sim/cli/deliver_command.h"
+#include "sim/cli/exit_code.h"
 #include "sim/contract/contract_file.h"
 #include "sim/contract/event_file.h"
 #include "sim/contract/payload_validator.h"
@@ -51,9 +51,9 @@ Result<int64_t> IntFlag(const std::optional<std::string>& text,
   if (!text) return fallback;
   const std::optional<uint64_t> v = ParseUint64(*text);
   if (!v || *v < static_cast<uint64_t>(lo) || *v > static_cast<uint64_t>(hi)) {
-    return Status::InvalidArgument(std::string(flag) + ": expected an integer " +
-                     std::to_string(lo) + ".." + std::to_string(hi) +
-                     ", got \"" + *text + "\"");
+    return Status::InvalidArgument(
+        std::string(flag) + ": expected an integer " + std::to_string(lo) +
+        ".." + std::to_string(hi) + ", got \"" + *text + "\"");
   }
   return static_cast<int64_t>(*v);
 }
@@ -232,8 +232,9 @@ Result<ConformOptions> ParseConformFlags(const ConformFlags& flags) {
         "$HOOKSIM_EVENT_FILE to $HOOKSIM_URL)");
   }
   if (flags.sender_cmd->find_first_not_of(" \t\n") == std::string::npos) {
-    return Status::InvalidArgument("--sender-cmd: expected a shell command, got \"" +
-                     *flags.sender_cmd + "\"");
+    return Status::InvalidArgument(
+        "--sender-cmd: expected a shell command, got \"" + *flags.sender_cmd +
+        "\"");
   }
   o.sender_cmd = *flags.sender_cmd;
   Result<int64_t> budget = IntFlag(flags.case_timeout_s, "--case-timeout-s", 1,
@@ -245,9 +246,10 @@ Result<ConformOptions> ParseConformFlags(const ConformFlags& flags) {
   if (!quiet.ok()) return quiet.error();
   o.quiet = Millis(*quiet);
   if (o.quiet >= o.case_budget) {
-    return Status::InvalidArgument("--quiet-ms: must be below the case budget (" +
-                     std::to_string(*budget) + " s), got \"" +
-                     std::to_string(*quiet) + "\"");
+    return Status::InvalidArgument(
+        "--quiet-ms: must be below the case budget (" +
+        std::to_string(*budget) + " s), got \"" + std::to_string(*quiet) +
+        "\"");
   }
   Result<int64_t> slow = IntFlag(flags.slow_ms, "--slow-ms", 0, 600'000, 1500);
   if (!slow.ok()) return slow.error();
@@ -256,8 +258,8 @@ Result<ConformOptions> ParseConformFlags(const ConformFlags& flags) {
   if (!hang.ok()) return hang.error();
   if (*slow >= *hang) {
     return Status::InvalidArgument("--slow-ms: must be below --hang-ms (" +
-                     std::to_string(*hang) + "), got \"" +
-                     std::to_string(*slow) + "\"");
+                                   std::to_string(*hang) + "), got \"" +
+                                   std::to_string(*slow) + "\"");
   }
   o.battery.slow = Millis(*slow);
   o.battery.hang = Millis(*hang);
@@ -278,7 +280,8 @@ Result<ConformOptions> ParseConformFlags(const ConformFlags& flags) {
   if (flags.contract) {
     Result<Contract> contract = LoadContract(*flags.contract);
     if (!contract.ok()) {
-      return Status(contract.error().code(), "--contract: " + contract.error().ToString());
+      return Status(contract.error().code(),
+                    "--contract: " + contract.error().ToString());
     }
     o.battery.contract = std::move(contract).value();
   }
@@ -298,7 +301,8 @@ Result<ConformOptions> ParseConformFlags(const ConformFlags& flags) {
         std::pair{&flags.report_json, "--report-json"},
         std::pair{&flags.report_html, "--report-html"}}) {
     if (*file && (*file)->empty()) {
-      return Status::InvalidArgument(std::string(flag) + ": expected a file name, got \"\"");
+      return Status::InvalidArgument(std::string(flag) +
+                                     ": expected a file name, got \"\"");
     }
   }
   o.junit = flags.junit;
@@ -520,7 +524,8 @@ int RunConform(const ConformOptions& options, std::ostream& out,
       << "events seed: " << options.battery.seed << "\n"
       << "contract: " << options.battery.contract.profile << "\n";
 
-  int code = ToInt((failed + unjudged) == 0 ? ExitCode::kOk : ExitCode::kFailed);
+  int code =
+      ToInt((failed + unjudged) == 0 ? ExitCode::kOk : ExitCode::kFailed);
   if (options.junit) {
     std::ofstream f(*options.junit, std::ios::trunc);
     WriteJUnit(ConformJUnit(results, total), f);

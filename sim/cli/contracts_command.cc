@@ -1,8 +1,8 @@
 #include "sim/cli/contracts_command.h"
-#include "sim/cli/exit_code.h"
 
 #include <nlohmann/json.hpp>
 
+#include "sim/cli/exit_code.h"
 #include "sim/contract/contract_file.h"
 
 namespace hooksim {

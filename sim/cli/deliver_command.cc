@@ -1,17 +1,17 @@
 #include "sim/cli/deliver_command.h"
-#include "sim/cli/exit_code.h"
 
 #include <charconv>
 #include <chrono>
-#include <random>
 #include <cstdio>
 #include <exception>
 #include <functional>
 #include <optional>
 #include <ostream>
+#include <random>
 #include <string_view>
 
 #include "sim/base/parse_number.h"
+#include "sim/cli/exit_code.h"
 #include "sim/cli/worker_command.h"
 #include "sim/contract/contract_file.h"
 #include "sim/contract/release_events.h"
@@ -31,10 +31,10 @@ constexpr int64_t kMaxDelayMs = 30LL * 24 * 3600 * 1000;  // RetryPolicy's.
 constexpr int64_t kMaxTimeoutMs = 3600 * 1000;            // RetryPolicy's.
 
 Status FlagError(std::string_view flag, std::string_view expected,
-                std::string_view got) {
+                 std::string_view got) {
   return Status::InvalidArgument("--" + std::string(flag) + ": expected " +
-                   std::string(expected) + ", got \"" + std::string(got) +
-                   "\"");
+                                 std::string(expected) + ", got \"" +
+                                 std::string(got) + "\"");
 }
 
 // Decimal integer in [min, max]: digits only, no sign, no spaces.
@@ -67,11 +67,10 @@ Result<std::vector<Duration>> ParseSchedule(std::string_view text,
     const std::string_view item = text.substr(
         start, comma == std::string_view::npos ? text.npos : comma - start);
     if (delays.size() == static_cast<size_t>(max_delays)) {
-      return Status::InvalidArgument("--retry-schedule-ms: at most " +
-                       std::to_string(max_delays) +
-                       " delays (the contract allows " +
-                       std::to_string(max_delays) + " re-attempts), got \"" +
-                       std::string(text) + "\"");
+      return Status::InvalidArgument(
+          "--retry-schedule-ms: at most " + std::to_string(max_delays) +
+          " delays (the contract allows " + std::to_string(max_delays) +
+          " re-attempts), got \"" + std::string(text) + "\"");
     }
     Result<int64_t> ms = ParseInt(kFlag, item, 0, kMaxDelayMs);
     if (!ms.ok()) return FlagError(kFlag, expected, text);
@@ -227,8 +226,9 @@ int Deliver(const DeliverOptions& options, std::ostream& out,
 
   if (interrupted) {
     err << "hooksim deliver: "
-        << (interrupted_code == ToInt(ExitCode::kTerminated) ? "terminated (SIGTERM)"
-                                                    : "interrupted")
+        << (interrupted_code == ToInt(ExitCode::kTerminated)
+                ? "terminated (SIGTERM)"
+                : "interrupted")
         << ": " << pending << (pending == 1 ? " delivery" : " deliveries")
         << " still pending (" << (count - published)
         << " events not published)\n";
@@ -238,7 +238,8 @@ int Deliver(const DeliverOptions& options, std::ostream& out,
     err << "hooksim deliver: " << run.message() << "\n";
     return ToInt(ExitCode::kFailed);
   }
-  return ToInt(gave_up == 0 && pending == 0 ? ExitCode::kOk : ExitCode::kFailed);
+  return ToInt(gave_up == 0 && pending == 0 ? ExitCode::kOk
+                                            : ExitCode::kFailed);
 }
 
 }  // namespace
@@ -251,8 +252,9 @@ Result<DeliverOptions> ParseDeliverFlags(const DeliverFlags& flags) {
     }
     options.url = *flags.url;
     if (flags.state || flags.resume) {
-      return Status::InvalidArgument(std::string(flags.resume ? "--resume" : "--state") +
-                       ": not with --url (it delivers to the state's hooks)");
+      return Status::InvalidArgument(
+          std::string(flags.resume ? "--resume" : "--state") +
+          ": not with --url (it delivers to the state's hooks)");
     }
   } else {
     if (flags.secret) {
@@ -260,11 +262,13 @@ Result<DeliverOptions> ParseDeliverFlags(const DeliverFlags& flags) {
           "--secret: only with --url (registered hooks keep their own: "
           "hooks add URL --secret)");
     }
-    if (flags.interval_ms) return Status::InvalidArgument("--interval-ms: only with --url");
+    if (flags.interval_ms)
+      return Status::InvalidArgument("--interval-ms: only with --url");
   }
   if (flags.lease_ms) {
     if (flags.url) {
-      return Status::InvalidArgument("--lease-ms: not with --url (nothing is stored)");
+      return Status::InvalidArgument(
+          "--lease-ms: not with --url (nothing is stored)");
     }
     Result<int64_t> v =
         ParseInt("lease-ms", *flags.lease_ms, kMinLeaseMs, kMaxLeaseMs);
@@ -287,7 +291,8 @@ Result<DeliverOptions> ParseDeliverFlags(const DeliverFlags& flags) {
     options.secret = *flags.secret;
   }
   if (flags.count && flags.generate) {
-    return Status::InvalidArgument("--count and --generate: give one (they are synonyms)");
+    return Status::InvalidArgument(
+        "--count and --generate: give one (they are synonyms)");
   }
   if (flags.count || flags.generate) {
     const char* name = flags.count ? "count" : "generate";
@@ -300,12 +305,13 @@ Result<DeliverOptions> ParseDeliverFlags(const DeliverFlags& flags) {
   if (flags.event_file) {
     if (flags.count || flags.generate) {
       return Status::InvalidArgument(std::string("--event-file and --") +
-                       (flags.count ? "count" : "generate") +
-                       ": give one (the file sets the count)");
+                                     (flags.count ? "count" : "generate") +
+                                     ": give one (the file sets the count)");
     }
     Result<std::vector<FileEvent>> events = ReadEventFile(*flags.event_file);
     if (!events.ok()) {
-      return Status(events.error().code(), "--event-file: " + events.error().ToString());
+      return Status(events.error().code(),
+                    "--event-file: " + events.error().ToString());
     }
     options.events = std::move(*events);
   }
@@ -334,7 +340,9 @@ Result<DeliverOptions> ParseDeliverFlags(const DeliverFlags& flags) {
           "divshot contract)");
     }
     Result<Contract> contract = LoadContract(*flags.contract);
-    if (!contract.ok()) return Status(contract.error().code(), "--contract: " + contract.error().ToString());
+    if (!contract.ok())
+      return Status(contract.error().code(),
+                    "--contract: " + contract.error().ToString());
     options.contract = std::move(contract).value();
     options.schedule = options.contract.retry_schedule;
     options.jitter = options.contract.jitter;

@@ -1,5 +1,4 @@
 #include "sim/cli/hooks_command.h"
-#include "sim/cli/exit_code.h"
 
 #include <boost/program_options.hpp>
 #include <cstdio>
@@ -8,6 +7,7 @@
 #include <optional>
 #include <sstream>
 
+#include "sim/cli/exit_code.h"
 #include "sim/contract/webhook_signature.h"
 #include "sim/durable/durable_delivery.h"
 #include "sim/durable/state_store.h"

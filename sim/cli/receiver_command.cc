@@ -1,5 +1,4 @@
 #include "sim/cli/receiver_command.h"
-#include "sim/cli/exit_code.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -18,6 +17,7 @@
 #include "mock-receivers/http/http_receiver_server.h"
 #include "mock-receivers/receiver.h"
 #include "sim/base/random.h"
+#include "sim/cli/exit_code.h"
 #include "sim/contract/contract_file.h"
 #include "sim/contract/payload_validator.h"
 #include "sim/scenario/scenario.h"
@@ -77,7 +77,8 @@ Result<std::string> ReadSmallFile(const std::string& path) {
     text.append(buf, static_cast<size_t>(in.gcount()));
     if (text.size() > kMaxBehaviorFileBytes) {
       return Status::InvalidArgument(path + ": larger than " +
-                       std::to_string(kMaxBehaviorFileBytes) + " bytes");
+                                     std::to_string(kMaxBehaviorFileBytes) +
+                                     " bytes");
     }
   }
   if (in.bad()) return Status::IoError(path + ": cannot read the file");
@@ -90,7 +91,8 @@ Result<BehaviorSpec> ParseBehaviorText(const std::string& text) {
   Result<BehaviorSpec> spec = ParseBehavior(doc, "");
   if (!spec.ok()) {
     const Status& e = spec.error();
-    return Status::InvalidArgument((e.path().empty() ? "/" : e.path()) + ": " + e.message());
+    return Status::InvalidArgument((e.path().empty() ? "/" : e.path()) + ": " +
+                                   e.message());
   }
   return spec;
 }
@@ -124,8 +126,9 @@ std::string Summary(const MockReceiver& receiver) {
 
 Result<ListenAddress> ParseListenAddress(std::string_view text) {
   const auto bad = [&] {
-    return Status::InvalidArgument("expected HOST:PORT with PORT 0..65535, got \"" +
-                     std::string(text) + "\"");
+    return Status::InvalidArgument(
+        "expected HOST:PORT with PORT 0..65535, got \"" + std::string(text) +
+        "\"");
   };
   const size_t colon = text.rfind(':');
   if (colon == std::string_view::npos || colon == 0) return bad();

@@ -1,5 +1,4 @@
 #include "sim/cli/run_command.h"
-#include "sim/cli/exit_code.h"
 
 #include <unistd.h>
 
@@ -8,9 +7,10 @@
 #include <filesystem>
 #include <fstream>
 #include <optional>
-#include <utility>
 #include <sstream>
+#include <utility>
 
+#include "sim/cli/exit_code.h"
 #include "sim/contract/contract_file.h"
 #include "sim/judge/verifier.h"
 #include "sim/os/interrupt_watcher.h"
@@ -58,11 +58,13 @@ Status CheckWritable(const std::string& path) {
   namespace fs = std::filesystem;
   std::error_code ec;
   const fs::file_status st = fs::status(path, ec);
-  if (fs::is_directory(st)) return FileError(StatusCode::kInvalidArgument, "is a directory", path);
+  if (fs::is_directory(st))
+    return FileError(StatusCode::kInvalidArgument, "is a directory", path);
   const bool existed = fs::exists(st);
   {
     std::ofstream probe(path, std::ios::binary | std::ios::app);
-    if (!probe) return FileError(StatusCode::kIoError, "cannot open for writing", path);
+    if (!probe)
+      return FileError(StatusCode::kIoError, "cannot open for writing", path);
   }
   if (!existed) fs::remove(path, ec);
   return Status::Ok();
@@ -70,7 +72,8 @@ Status CheckWritable(const std::string& path) {
 
 Status WriteFile(const std::string& path, const std::string& text) {
   std::ofstream f(path, std::ios::binary | std::ios::trunc);
-  if (!f) return FileError(StatusCode::kIoError, "cannot open for writing", path);
+  if (!f)
+    return FileError(StatusCode::kIoError, "cannot open for writing", path);
   f << text;
   f.close();
   if (!f) return FileError(StatusCode::kIoError, "cannot write", path);
@@ -87,7 +90,8 @@ Result<std::vector<std::string>> ExpandScenarioInputs(
     std::error_code ec;
     const fs::file_status st = fs::status(input, ec);
     if (ec || !fs::exists(st)) {
-      return FileError(StatusCode::kNotFound, "no such file or directory", input);
+      return FileError(StatusCode::kNotFound, "no such file or directory",
+                       input);
     }
     if (fs::is_directory(st)) {
       std::vector<std::string> found;
@@ -100,9 +104,12 @@ Result<std::vector<std::string>> ExpandScenarioInputs(
         }
         if (found.size() > kMaxScenarioFiles) break;
       }
-      if (ec) return FileError(StatusCode::kIoError, "cannot list the directory", input);
+      if (ec)
+        return FileError(StatusCode::kIoError, "cannot list the directory",
+                         input);
       if (found.empty()) {
-        return FileError(StatusCode::kInvalidArgument, "no scenario files (*.json) in this directory", input);
+        return FileError(StatusCode::kInvalidArgument,
+                         "no scenario files (*.json) in this directory", input);
       }
       std::sort(found.begin(), found.end());
       files.insert(files.end(), found.begin(), found.end());
@@ -110,8 +117,8 @@ Result<std::vector<std::string>> ExpandScenarioInputs(
       files.push_back(input);
     }
     if (files.size() > kMaxScenarioFiles) {
-      return Status::InvalidArgument("more than " + std::to_string(kMaxScenarioFiles) +
-                       " scenario files");
+      return Status::InvalidArgument(
+          "more than " + std::to_string(kMaxScenarioFiles) + " scenario files");
     }
   }
   if (files.empty()) return Status::InvalidArgument("no scenario given");
@@ -259,8 +266,9 @@ int RunRunCommand(const RunCommandOptions& options, std::ostream& out,
   }
 
   const bool interrupted = stop->stopped();
-  const int interrupt_code =
-      watcher && watcher->exit_code() != 0 ? watcher->exit_code() : ToInt(ExitCode::kInterrupted);
+  const int interrupt_code = watcher && watcher->exit_code() != 0
+                                 ? watcher->exit_code()
+                                 : ToInt(ExitCode::kInterrupted);
   watcher.reset();
   size_t passed = 0;
   for (const ScenarioOutcome& o : outcomes) passed += o.verdict.passed();
@@ -275,8 +283,8 @@ int RunRunCommand(const RunCommandOptions& options, std::ostream& out,
   out.flush();
 
   if (!options.report_json.empty()) {
-    if (Status s = WriteFile(options.report_json,
-                             ReportJson(outcomes).dump(2) + "\n");
+    if (Status s =
+            WriteFile(options.report_json, ReportJson(outcomes).dump(2) + "\n");
         !s.ok()) {
       err << "hooksim run: --report-json: " << s.ToString() << "\n";
       return ToInt(ExitCodeFor(s));

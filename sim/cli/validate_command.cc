@@ -1,5 +1,4 @@
 #include "sim/cli/validate_command.h"
-#include "sim/cli/exit_code.h"
 
 #include <exception>
 #include <istream>
@@ -11,6 +10,7 @@
 #include <vector>
 
 #include "sim/base/random.h"
+#include "sim/cli/exit_code.h"
 #include "sim/contract/payload_validator.h"
 
 namespace hooksim {

@@ -1,11 +1,9 @@
 #include "sim/cli/worker_command.h"
-#include "sim/cli/exit_code.h"
 
 #include <signal.h>
 #include <unistd.h>
 
 #include <atomic>
-
 #include <chrono>
 #include <cstdio>
 #include <iostream>
@@ -14,6 +12,7 @@
 
 #include "sim/base/parse_number.h"
 #include "sim/base/random.h"
+#include "sim/cli/exit_code.h"
 #include "sim/contract/release_events.h"
 #include "sim/durable/durable_delivery.h"
 #include "sim/durable/state_store.h"
@@ -147,8 +146,8 @@ Result<WorkerOptions> ParseWorkerFlags(const WorkerFlags& flags) {
     const std::optional<uint64_t> v = ParseUint64(*flags.poll_ms);
     if (!v || *v < 1 || *v > static_cast<uint64_t>(kMaxPollMs)) {
       return Status::InvalidArgument("--poll-ms: expected an integer 1.." +
-                       std::to_string(kMaxPollMs) + ", got \"" +
-                       *flags.poll_ms + "\"");
+                                     std::to_string(kMaxPollMs) + ", got \"" +
+                                     *flags.poll_ms + "\"");
     }
     options.poll = Millis(static_cast<int64_t>(*v));
   }

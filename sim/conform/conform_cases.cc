@@ -133,7 +133,8 @@ Result<std::vector<ConformCase>> SelectCases(
     bool found = false;
     for (const ConformCase& c : battery) found = found || c.name == name;
     if (!found) {
-      return Status::InvalidArgument("unknown case \"" + name + "\" (known: " + known + ")");
+      return Status::InvalidArgument("unknown case \"" + name +
+                                     "\" (known: " + known + ")");
     }
     if (!wanted.insert(name).second) {
       return Status::InvalidArgument("case \"" + name + "\" given twice");

@@ -67,9 +67,11 @@ Status SchemaCheck(const Json& doc) {
       any = true;
     }
   }
-  if (!any) return Status::InvalidArgument("does not match the contract schema");
+  if (!any)
+    return Status::InvalidArgument("does not match the contract schema");
   const std::string pointer = PointerOf(deepest.context);
-  return Status::InvalidArgument(deepest.description, pointer.empty() ? "/" : pointer);
+  return Status::InvalidArgument(deepest.description,
+                                 pointer.empty() ? "/" : pointer);
 }
 
 Duration Ms(int64_t ms) { return milliseconds(ms); }
@@ -77,19 +79,20 @@ Duration Ms(int64_t ms) { return milliseconds(ms); }
 Status Consistency(const Contract& c) {
   const size_t delays = c.retry_schedule.size();
   if (delays > static_cast<size_t>(c.max_reattempts)) {
-    return Status::InvalidArgument("more delays (" + std::to_string(delays) +
-                         ") than re-attempts (" +
-                         std::to_string(c.max_reattempts) + " with " +
-                         std::to_string(c.max_attempts()) + " attempts)",
-                     "/schedule_ms/" + std::to_string(c.max_reattempts));
+    return Status::InvalidArgument(
+        "more delays (" + std::to_string(delays) + ") than re-attempts (" +
+            std::to_string(c.max_reattempts) + " with " +
+            std::to_string(c.max_attempts()) + " attempts)",
+        "/schedule_ms/" + std::to_string(c.max_reattempts));
   }
   if (delays == 0 && c.max_reattempts > 0) {
-    return Status::InvalidArgument("expected at least one delay when attempts > 1",
-                     "/schedule_ms");
+    return Status::InvalidArgument(
+        "expected at least one delay when attempts > 1", "/schedule_ms");
   }
   for (size_t i = 0; i < delays; ++i) {
     if (c.retry_schedule[i] < Duration::zero()) {
-      return Status::InvalidArgument("negative delay", "/schedule_ms/" + std::to_string(i));
+      return Status::InvalidArgument("negative delay",
+                                     "/schedule_ms/" + std::to_string(i));
     }
   }
   if (!(c.jitter >= 0.0 && c.jitter < 1.0)) {
@@ -98,11 +101,12 @@ Status Consistency(const Contract& c) {
         "/jitter");
   }
   if (c.success_min > c.success_max) {
-    return Status::InvalidArgument("expected [first, last] with first <= last", "/success");
+    return Status::InvalidArgument("expected [first, last] with first <= last",
+                                   "/success");
   }
   if (c.retry_after_clamp_min > c.retry_after_clamp_max) {
     return Status::InvalidArgument("expected [min, max] with min <= max",
-                     "/retry_after/clamp");
+                                   "/retry_after/clamp");
   }
   return Status::Ok();
 }
@@ -180,7 +184,8 @@ Result<Contract> ParseContractText(std::string_view text,
         "larger than " + std::to_string(kMaxContractFileBytes) + " bytes"));
   }
   const Json doc = Json::parse(text, nullptr, false);
-  if (doc.is_discarded()) return with_file(Status::InvalidArgument("not a JSON document"));
+  if (doc.is_discarded())
+    return with_file(Status::InvalidArgument("not a JSON document"));
   Result<Contract> contract = ContractFromJson(doc);
   if (!contract.ok()) return with_file(contract.error());
   return contract;
@@ -314,8 +319,8 @@ Result<Contract> LoadContract(std::string_view name_or_file) {
        name_or_file.substr(name_or_file.size() - 5) == ".json");
   if (!is_path) {
     return Status::NotFound("unknown contract \"" + std::string(name_or_file) +
-                     "\" (known: " + BuiltinContractNames() +
-                     "; or a contract file path)");
+                            "\" (known: " + BuiltinContractNames() +
+                            "; or a contract file path)");
   }
   const std::string path(name_or_file);
   std::ifstream file(path, std::ios::binary);

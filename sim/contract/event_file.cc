@@ -9,7 +9,8 @@ namespace hooksim {
 namespace {
 
 Status LineError(std::string_view name, size_t line, const std::string& what) {
-  Status e = Status::InvalidArgument("line " + std::to_string(line) + ": " + what);
+  Status e =
+      Status::InvalidArgument("line " + std::to_string(line) + ": " + what);
   e.set_file(std::string(name));
   return e;
 }
@@ -19,8 +20,8 @@ Status LineError(std::string_view name, size_t line, const std::string& what) {
 Result<std::vector<FileEvent>> ParseEventFile(std::string_view text,
                                               std::string_view name) {
   if (text.size() > kMaxEventFileBytes) {
-    Status e = Status::InvalidArgument("larger than " + std::to_string(kMaxEventFileBytes) +
-                        " bytes");
+    Status e = Status::InvalidArgument(
+        "larger than " + std::to_string(kMaxEventFileBytes) + " bytes");
     e.set_file(std::string(name));
     return e;
   }
@@ -59,7 +60,8 @@ Result<std::vector<FileEvent>> ParseEventFile(std::string_view text,
     events.push_back(std::move(event));
   }
   if (events.empty()) {
-    Status e = Status::InvalidArgument("holds no event (one JSON document per line)");
+    Status e =
+        Status::InvalidArgument("holds no event (one JSON document per line)");
     e.set_file(std::string(name));
     return e;
   }

@@ -673,12 +673,13 @@ Result<Json> ParseSchema(std::string_view text, const char* what) {
   try {
     Json schema = Json::parse(text);
     if (!schema.is_object()) {
-      return Status::InvalidArgument(std::string(what) + " schema is not a JSON object");
+      return Status::InvalidArgument(std::string(what) +
+                                     " schema is not a JSON object");
     }
     return schema;
   } catch (const std::exception& e) {
-    return Status::InvalidArgument(std::string(what) +
-                     " schema is not JSON: " + StripExceptionTag(e.what()));
+    return Status::InvalidArgument(std::string(what) + " schema is not JSON: " +
+                                   StripExceptionTag(e.what()));
   }
 }
 
@@ -691,9 +692,9 @@ Status BuildSchema(const Json& schema_json, valijson::Schema& schema,
     return Status::Ok();
   } catch (const std::exception& e) {
     return Status::InvalidArgument(std::string(what) +
-                     " schema is not a usable JSON "
-                     "Schema: " +
-                     e.what());
+                                   " schema is not a usable JSON "
+                                   "Schema: " +
+                                   e.what());
   }
 }
 
@@ -732,10 +733,12 @@ PayloadValidator::FromSchemaText(std::string_view envelope_schema,
   if (!release.ok()) return release.error();
   impl->envelope_json = std::move(envelope).value();
   impl->release_json = std::move(release).value();
-  if (Status s = BuildSchema(impl->envelope_json, impl->envelope, "envelope"); !s.ok()) {
+  if (Status s = BuildSchema(impl->envelope_json, impl->envelope, "envelope");
+      !s.ok()) {
     return s;
   }
-  if (Status s = BuildSchema(impl->release_json, impl->release, "release"); !s.ok()) {
+  if (Status s = BuildSchema(impl->release_json, impl->release, "release");
+      !s.ok()) {
     return s;
   }
   FillCtypeNarrowCache();

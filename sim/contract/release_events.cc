@@ -99,9 +99,10 @@ std::string_view ReleaseKindName(ReleaseKind kind) {
 
 Status ValidateReleaseEventOptions(const ReleaseEventOptions& options) {
   if (options.apps < 1 || options.apps > kMaxReleaseApps) {
-    return Status::InvalidArgument("is " + std::to_string(options.apps) + ", expected 1.." +
-                         std::to_string(kMaxReleaseApps),
-                     "/apps");
+    return Status::InvalidArgument("is " + std::to_string(options.apps) +
+                                       ", expected 1.." +
+                                       std::to_string(kMaxReleaseApps),
+                                   "/apps");
   }
   const std::pair<const char*, double> parts[] = {
       {"deploy", options.mix.deploy},
@@ -123,22 +124,25 @@ Status ValidateReleaseEventOptions(const ReleaseEventOptions& options) {
   }
   if (options.start_timestamp < 0 ||
       options.start_timestamp > kMaxReleaseStartTimestamp) {
-    return Status::InvalidArgument("is " + std::to_string(options.start_timestamp) +
-                         ", expected unix seconds in 0.." +
-                         std::to_string(kMaxReleaseStartTimestamp),
-                     "/start_timestamp");
+    return Status::InvalidArgument(
+        "is " + std::to_string(options.start_timestamp) +
+            ", expected unix seconds in 0.." +
+            std::to_string(kMaxReleaseStartTimestamp),
+        "/start_timestamp");
   }
   if (options.min_gap_s < 0 || options.min_gap_s > kMaxReleaseGapS) {
     return Status::InvalidArgument("is " + std::to_string(options.min_gap_s) +
-                         ", expected 0.." + std::to_string(kMaxReleaseGapS),
-                     "/min_gap_s");
+                                       ", expected 0.." +
+                                       std::to_string(kMaxReleaseGapS),
+                                   "/min_gap_s");
   }
   if (options.max_gap_s < options.min_gap_s ||
       options.max_gap_s > kMaxReleaseGapS) {
-    return Status::InvalidArgument("is " + std::to_string(options.max_gap_s) + ", expected " +
-                         std::to_string(options.min_gap_s) + " (min_gap_s).." +
-                         std::to_string(kMaxReleaseGapS),
-                     "/max_gap_s");
+    return Status::InvalidArgument(
+        "is " + std::to_string(options.max_gap_s) + ", expected " +
+            std::to_string(options.min_gap_s) + " (min_gap_s).." +
+            std::to_string(kMaxReleaseGapS),
+        "/max_gap_s");
   }
   return Status::Ok();
 }

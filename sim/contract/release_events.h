@@ -62,8 +62,8 @@ inline constexpr int kMaxReleaseApps = 1000;
 inline constexpr int64_t kMaxReleaseStartTimestamp = 100'000'000'000;
 inline constexpr int64_t kMaxReleaseGapS = 366 * 24 * 3600;
 
-// Ok when options are usable; otherwise an invalid argument whose path names the
-// field ("/apps", "/mix", "/mix/rollback", "/min_gap_s", ...) and whose
+// Ok when options are usable; otherwise an invalid argument whose path names
+// the field ("/apps", "/mix", "/mix/rollback", "/min_gap_s", ...) and whose
 // message says what was found and what was expected, e.g. path "/mix",
 // message "probabilities sum to 0.9, expected 1".
 Status ValidateReleaseEventOptions(const ReleaseEventOptions& options);

@@ -77,8 +77,9 @@ std::optional<std::string> Base64Decode(std::string_view text) {
 
 Result<std::string> DecodeWebhookSecret(std::string_view secret) {
   if (secret.substr(0, kWebhookSecretPrefix.size()) != kWebhookSecretPrefix) {
-    return Status::InvalidArgument("a webhook secret starts with \"whsec_\", got \"" +
-                     std::string(secret.substr(0, 64)) + "\"");
+    return Status::InvalidArgument(
+        "a webhook secret starts with \"whsec_\", got \"" +
+        std::string(secret.substr(0, 64)) + "\"");
   }
   const std::string_view encoded = secret.substr(kWebhookSecretPrefix.size());
   std::optional<std::string> key = Base64Decode(encoded);
@@ -90,8 +91,9 @@ Result<std::string> DecodeWebhookSecret(std::string_view secret) {
   }
   if (key->empty() || key->size() > kMaxWebhookSecretBytes) {
     return Status::InvalidArgument("a webhook secret must decode to 1.." +
-                     std::to_string(kMaxWebhookSecretBytes) + " bytes, got " +
-                     std::to_string(key->size()));
+                                   std::to_string(kMaxWebhookSecretBytes) +
+                                   " bytes, got " +
+                                   std::to_string(key->size()));
   }
   return std::move(*key);
 }

@@ -9,9 +9,9 @@
 // HMAC-SHA256 comes from OpenSSL's libcrypto (a well-kept implementation;
 // writing our own HMAC would be the riskier choice).
 //
-// Errors: DecodeWebhookSecret returns an invalid-argument Status naming what is wrong with the
-// secret; the other functions cannot fail. Thread: plain functions, no
-// shared state (libcrypto's one-shot HMAC is thread-safe).
+// Errors: DecodeWebhookSecret returns an invalid-argument Status naming what is
+// wrong with the secret; the other functions cannot fail. Thread: plain
+// functions, no shared state (libcrypto's one-shot HMAC is thread-safe).
 #ifndef HOOKSIM_SIM_CONTRACT_WEBHOOK_SIGNATURE_H_
 #define HOOKSIM_SIM_CONTRACT_WEBHOOK_SIGNATURE_H_
 

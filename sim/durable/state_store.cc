@@ -237,29 +237,30 @@ Status OpenError(const std::string& path, int rc) {
   switch (rc & 0xff) {
     case SQLITE_READONLY:
       return Status::IoError(path +
-                       ": read-only (the file or its directory is not "
-                       "writable): hooksim writes its state there");
+                             ": read-only (the file or its directory is not "
+                             "writable): hooksim writes its state there");
     case SQLITE_NOTADB:
     case SQLITE_CORRUPT:
       return Status::InvalidArgument(path + ": not a hooksim state database");
     case SQLITE_BUSY:
     case SQLITE_LOCKED:
-      return Status::Unavailable(path +
-                       ": locked by another process (another hooksim "
-                       "deliver or worker?); try again when it is done");
+      return Status::Unavailable(
+          path +
+          ": locked by another process (another hooksim "
+          "deliver or worker?); try again when it is done");
     case SQLITE_CANTOPEN:
       return Status::IoError(path +
-                       ": cannot open the state database (is it a "
-                       "directory, or is its directory missing or not "
-                       "readable?)");
+                             ": cannot open the state database (is it a "
+                             "directory, or is its directory missing or not "
+                             "readable?)");
     case SQLITE_PERM:
     case SQLITE_AUTH:
       return Status::IoError(path + ": permission denied");
     case SQLITE_FULL:
       return Status::IoError(path + ": the disk is full");
     default:
-      return Status::IoError(path + ": cannot open the state database: " +
-                       sqlite3_errstr(rc));
+      return Status::IoError(
+          path + ": cannot open the state database: " + sqlite3_errstr(rc));
   }
 }
 
@@ -289,8 +290,8 @@ Result<std::unique_ptr<StateStore>> StateStore::Open(const std::string& path,
   bool created = false;
   if (stat(path.c_str(), &st) != 0) {
     if (errno != ENOENT && errno != ENOTDIR) {
-      return Status::IoError(path + ": cannot read the state database: " +
-                       std::strerror(errno));
+      return Status::IoError(
+          path + ": cannot read the state database: " + std::strerror(errno));
     }
     const std::filesystem::path parent =
         std::filesystem::path(path).parent_path();
@@ -298,27 +299,29 @@ Result<std::unique_ptr<StateStore>> StateStore::Open(const std::string& path,
       std::error_code ec;
       if (!parent.empty() && std::filesystem::is_regular_file(parent, ec)) {
         return Status::IoError(path + ": cannot create the directory " +
-                         parent.string() + ": it is a file");
+                               parent.string() + ": it is a file");
       }
       return Status::NotFound("no state database at " + path +
-                       " (hooksim hooks add URL creates one)");
+                              " (hooksim hooks add URL creates one)");
     }
     if (!parent.empty()) {
       std::error_code ec;
       std::filesystem::create_directories(parent, ec);
       if (ec) {
         return Status::IoError(path + ": cannot create the directory " +
-                         parent.string() + ": " + ec.message());
+                               parent.string() + ": " + ec.message());
       }
     }
     created = true;
   } else if (!S_ISREG(st.st_mode)) {
-    return Status::InvalidArgument(path + ": not a state database (not a regular file)");
+    return Status::InvalidArgument(
+        path + ": not a state database (not a regular file)");
   } else if (st.st_size == 0) {
-    return Status::InvalidArgument(path +
-                     ": an empty file (0 bytes), not a hooksim state "
-                     "database: refusing to use it (restore it, or remove "
-                     "it to start afresh)");
+    return Status::InvalidArgument(
+        path +
+        ": an empty file (0 bytes), not a hooksim state "
+        "database: refusing to use it (restore it, or remove "
+        "it to start afresh)");
   } else {
     char header[16] = {};
     const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
@@ -326,9 +329,10 @@ Result<std::unique_ptr<StateStore>> StateStore::Open(const std::string& path,
     if (fd >= 0) close(fd);
     if (n != static_cast<ssize_t>(sizeof(header)) ||
         std::memcmp(header, "SQLite format 3", 16) != 0) {
-      return Status::InvalidArgument(path +
-                       ": not a hooksim state database (not an SQLite file): "
-                       "refusing to use it");
+      return Status::InvalidArgument(
+          path +
+          ": not a hooksim state database (not an SQLite file): "
+          "refusing to use it");
     }
   }
   sqlite3* db = nullptr;
@@ -357,7 +361,8 @@ Result<std::unique_ptr<StateStore>> StateStore::Open(const std::string& path,
     return OpenError(path, sqlite3_extended_errcode(db));
   }
   if (Status s = store->Migrate(created); !s.ok()) return s;
-  if (Status s = store->Exec("PRAGMA foreign_keys=ON", "set pragmas"); !s.ok()) {
+  if (Status s = store->Exec("PRAGMA foreign_keys=ON", "set pragmas");
+      !s.ok()) {
     return s;
   }
   return store;
@@ -365,14 +370,14 @@ Result<std::unique_ptr<StateStore>> StateStore::Open(const std::string& path,
 
 Status StateStore::SqlError(std::string_view operation) const {
   return Status::IoError(path_ + ": " + std::string(operation) + ": " +
-                   sqlite3_errmsg(db_));
+                         sqlite3_errmsg(db_));
 }
 
 Status StateStore::Exec(const char* sql, std::string_view operation) {
   char* message = nullptr;
   if (sqlite3_exec(db_, sql, nullptr, nullptr, &message) != SQLITE_OK) {
     Status e = Status::IoError(path_ + ": " + std::string(operation) + ": " +
-                        (message ? message : sqlite3_errmsg(db_)));
+                               (message ? message : sqlite3_errmsg(db_)));
     sqlite3_free(message);
     return e;
   }
@@ -416,31 +421,37 @@ Status StateStore::Migrate(bool created) {
   const auto inspect = [this]() -> Result<std::pair<int64_t, int64_t>> {
     Result<std::optional<int64_t>> app =
         ReadInt(db_, "PRAGMA application_id");
-    if (!app.ok()) return Status(app.error().code(), path_ + ": " + app.error().message());
+    if (!app.ok())
+      return Status(app.error().code(), path_ + ": " + app.error().message());
     Result<std::optional<int64_t>> tables = ReadInt(
         db_, "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table'");
     if (!tables.ok()) {
-      return Status::InvalidArgument(path_ + ": not a hooksim state database (" +
-                       tables.error().message() + "): refusing to use it");
+      return Status::InvalidArgument(
+          path_ + ": not a hooksim state database (" +
+          tables.error().message() + "): refusing to use it");
     }
     Result<std::optional<int64_t>> has_version = ReadInt(
         db_,
         "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = "
         "'schema_version'");
-    if (!has_version.ok()) return Status(has_version.error().code(), path_ + ": " + has_version.error().message());
+    if (!has_version.ok())
+      return Status(has_version.error().code(),
+                    path_ + ": " + has_version.error().message());
     int64_t version = 0;
     if (has_version->value_or(0) > 0) {
       Result<std::optional<int64_t>> v =
           ReadInt(db_, "SELECT version FROM schema_version");
-      if (!v.ok()) return Status(v.error().code(), path_ + ": " + v.error().message());
+      if (!v.ok())
+        return Status(v.error().code(), path_ + ": " + v.error().message());
       version = v->value_or(0);
     }
     const int64_t id = app->value_or(0);
     if ((id != 0 && id != kStateApplicationId) ||
         (tables->value_or(0) > 0 && version == 0)) {
-      return Status::InvalidArgument(path_ +
-                       ": an SQLite database that is not a hooksim state "
-                       "database: refusing to use it");
+      return Status::InvalidArgument(
+          path_ +
+          ": an SQLite database that is not a hooksim state "
+          "database: refusing to use it");
     }
     return std::make_pair(version, tables->value_or(0));
   };
@@ -448,14 +459,15 @@ Status StateStore::Migrate(bool created) {
   if (!seen.ok()) return seen.error();
   if (seen->first == kStateSchemaVersion) return Status::Ok();
   if (seen->first > kStateSchemaVersion) {
-    return Status::FailedPrecondition(path_ + ": state schema version " +
-                     std::to_string(seen->first) + ", this hooksim knows " +
-                     std::to_string(kStateSchemaVersion));
+    return Status::FailedPrecondition(
+        path_ + ": state schema version " + std::to_string(seen->first) +
+        ", this hooksim knows " + std::to_string(kStateSchemaVersion));
   }
   if (seen->first == 0 && !created) {
-    return Status::InvalidArgument(path_ +
-                     ": an SQLite database without hooksim's tables: "
-                     "refusing to use it");
+    return Status::InvalidArgument(
+        path_ +
+        ": an SQLite database without hooksim's tables: "
+        "refusing to use it");
   }
   Transaction txn(db_);
   if (!txn.began()) return SqlError("read the schema");
@@ -466,17 +478,19 @@ Status StateStore::Migrate(bool created) {
   if (seen->first == 0) {
     if (Status s = Exec(kSchema, "create the schema"); !s.ok()) return s;
     if (Status s = Exec(kDeliveriesV2, "create the schema"); !s.ok()) return s;
-    if (Status s = Exec(kDeliveryIndexes, "create the schema"); !s.ok()) return s;
+    if (Status s = Exec(kDeliveryIndexes, "create the schema"); !s.ok())
+      return s;
     if (Status s = Exec(kAttempts, "create the schema"); !s.ok()) return s;
     const std::string put = "INSERT INTO schema_version (version) VALUES (" +
                             std::to_string(kStateSchemaVersion) + ")";
-    if (Status s = Exec(put.c_str(), "write the schema version"); !s.ok()) return s;
+    if (Status s = Exec(put.c_str(), "write the schema version"); !s.ok())
+      return s;
   } else if (seen->first == 1) {
     if (Status s = MigrateFromV1(); !s.ok()) return s;
   } else {
-    return Status::InvalidArgument(path_ + ": state schema version " +
-                     std::to_string(seen->first) + ", this hooksim knows " +
-                     std::to_string(kStateSchemaVersion));
+    return Status::InvalidArgument(
+        path_ + ": state schema version " + std::to_string(seen->first) +
+        ", this hooksim knows " + std::to_string(kStateSchemaVersion));
   }
   const std::string app = "PRAGMA application_id = " +
                           std::to_string(kStateApplicationId);
@@ -537,7 +551,8 @@ Status StateStore::MigrateFromV1() {
   // `deliveries` stays as it is; foreign keys are not enforced yet here.)
   std::string create = kDeliveriesV2;
   create.replace(create.find("deliveries ("), 11, "deliveries_new");
-  if (Status s = Exec(create.c_str(), "migrate the deliveries (schema 1 to 2)"); !s.ok()) {
+  if (Status s = Exec(create.c_str(), "migrate the deliveries (schema 1 to 2)");
+      !s.ok()) {
     return s;
   }
   if (Status s = Exec(
@@ -553,7 +568,9 @@ Status StateStore::MigrateFromV1() {
       !s.ok()) {
     return s;
   }
-  if (Status s = Exec(kDeliveryIndexes, "migrate the deliveries (schema 1 to 2)"); !s.ok()) {
+  if (Status s =
+          Exec(kDeliveryIndexes, "migrate the deliveries (schema 1 to 2)");
+      !s.ok()) {
     return s;
   }
   return Status::Ok();
@@ -838,8 +855,8 @@ Result<EnqueueResult> StateStore::EnqueueChunk(const FileEvent* events,
   }
   if (hooks->empty()) {
     return Status::FailedPrecondition(path_ +
-                     ": no hooks registered (add one with "
-                     "`hooksim hooks add URL`)");
+                                      ": no hooks registered (add one with "
+                                      "`hooksim hooks add URL`)");
   }
   Result<sqlite3_stmt*> ins_event = Prepare(
       "INSERT INTO events (type, body, body_sha256, batch, created_ms) "

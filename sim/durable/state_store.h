@@ -48,9 +48,9 @@
 // replace owner pids: rows a v1 runner held are released; body checksums
 // are computed from the bodies as stored).
 //
-// Errors: every failure is a Status (I/O, not found, unavailable when locked, ...) naming the file and the operation.
-// Thread: one StateStore per thread (not thread-safe); several processes
-// and connections may share one file.
+// Errors: every failure is a Status (I/O, not found, unavailable when locked,
+// ...) naming the file and the operation. Thread: one StateStore per thread
+// (not thread-safe); several processes and connections may share one file.
 #ifndef HOOKSIM_SIM_DURABLE_STATE_STORE_H_
 #define HOOKSIM_SIM_DURABLE_STATE_STORE_H_
 

@@ -133,7 +133,8 @@ Result<uint32_t> DeliveryEngine::Publish(std::string event_type,
   const size_t live = deliveries_.size() - free_deliveries_.size();
   if (live + hooks_.size() > options_.max_deliveries) {
     return Status::FailedPrecondition("delivery limit of " +
-                     std::to_string(options_.max_deliveries) + " reached");
+                                      std::to_string(options_.max_deliveries) +
+                                      " reached");
   }
   const bool recycle = !options_.retain_ended;
   uint32_t event_index = static_cast<uint32_t>(events_.size());
@@ -219,18 +220,19 @@ uint32_t DeliveryEngine::RecordEvent(std::string event_type,
 Result<uint32_t> DeliveryEngine::RestoreDelivery(RestoredDelivery restored) {
   if (restored.hook >= hooks_.size() || restored.event >= events_.size()) {
     return Status::InvalidArgument("restored delivery " + restored.id +
-                     ": unknown hook or event index");
+                                   ": unknown hook or event index");
   }
   if (restored.attempts_made < 0 ||
       restored.attempts_made >= options_.policy.max_attempts()) {
     return Status::InvalidArgument("restored delivery " + restored.id + ": " +
-                     std::to_string(restored.attempts_made) +
-                     " attempts made, no attempt left");
+                                   std::to_string(restored.attempts_made) +
+                                   " attempts made, no attempt left");
   }
   if (deliveries_.size() - free_deliveries_.size() + 1 >
       options_.max_deliveries) {
     return Status::FailedPrecondition("delivery limit of " +
-                     std::to_string(options_.max_deliveries) + " reached");
+                                      std::to_string(options_.max_deliveries) +
+                                      " reached");
   }
   const uint32_t index = NewDeliverySlot();
   if (!options_.retain_ended) ++event_open_[restored.event];

@@ -23,18 +23,20 @@ Status RetryPolicy::Validate() const {
         "/max_reattempts");
   }
   if (schedule.empty() && max_reattempts > 0) {
-    return Status::InvalidArgument("expected at least one delay", "/schedule_ms");
+    return Status::InvalidArgument("expected at least one delay",
+                                   "/schedule_ms");
   }
   for (size_t i = 0; i < schedule.size(); ++i) {
     if (schedule[i] < Duration::zero() || schedule[i] > kMaxDelay) {
-      return Status::InvalidArgument("expected a delay of 0..2592000000 ms, got " +
-                           std::to_string(ToMillis(schedule[i])),
-                       "/schedule_ms/" + std::to_string(i));
+      return Status::InvalidArgument(
+          "expected a delay of 0..2592000000 ms, got " +
+              std::to_string(ToMillis(schedule[i])),
+          "/schedule_ms/" + std::to_string(i));
     }
   }
   if (!(jitter >= 0.0 && jitter <= 1.0)) {
-    return Status::InvalidArgument("expected a fraction 0..1, got " + std::to_string(jitter),
-                     "/jitter");
+    return Status::InvalidArgument(
+        "expected a fraction 0..1, got " + std::to_string(jitter), "/jitter");
   }
   if (timeout < std::chrono::milliseconds(1) ||
       timeout > std::chrono::hours(1)) {

@@ -23,7 +23,8 @@ Result<AddressList> AddressCache::Resolve(const std::string& host,
   const std::string service = std::to_string(port);
   const int rc = getaddrinfo(host.c_str(), service.c_str(), &hints, &found);
   if (rc != 0) {
-    return Status::Unavailable("cannot resolve \"" + host + "\": " + gai_strerror(rc));
+    return Status::Unavailable("cannot resolve \"" + host +
+                               "\": " + gai_strerror(rc));
   }
   auto list = std::make_shared<std::vector<SocketAddress>>();
   constexpr size_t kMaxAddresses = 16;
@@ -40,7 +41,7 @@ Result<AddressList> AddressCache::Resolve(const std::string& host,
   freeaddrinfo(found);
   if (list->empty()) {
     return Status::Unavailable("cannot resolve \"" + host +
-                     "\": no IPv4 or IPv6 address");
+                               "\": no IPv4 or IPv6 address");
   }
   std::stable_partition(list->begin(), list->end(), [](const SocketAddress& a) {
     return a.family == AF_INET;

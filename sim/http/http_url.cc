@@ -19,23 +19,25 @@ bool IsControlOrSpace(char c) {
 
 Result<HttpUrl> ParseHttpUrl(std::string_view url) {
   if (url.size() > kMaxUrlBytes) {
-    return Status::InvalidArgument("URL is longer than " + std::to_string(kMaxUrlBytes) +
-                     " bytes");
+    return Status::InvalidArgument("URL is longer than " +
+                                   std::to_string(kMaxUrlBytes) + " bytes");
   }
   if (url.size() < kScheme.size() ||
       !EqualsIgnoreCase(url.substr(0, kScheme.size()), kScheme)) {
     const size_t colon = url.find("://");
     if (colon != std::string_view::npos && colon > 0) {
       return Status::InvalidArgument("unsupported scheme \"" +
-                       std::string(url.substr(0, colon)) +
-                       "\": only http:// URLs are supported");
+                                     std::string(url.substr(0, colon)) +
+                                     "\": only http:// URLs are supported");
     }
-    return Status::InvalidArgument("expected an http://host[:port]/path URL, got \"" +
-                     std::string(url) + "\"");
+    return Status::InvalidArgument(
+        "expected an http://host[:port]/path URL, got \"" + std::string(url) +
+        "\"");
   }
   for (char c : url) {
     if (IsControlOrSpace(c)) {
-      return Status::InvalidArgument("URL contains a space or control character");
+      return Status::InvalidArgument(
+          "URL contains a space or control character");
     }
   }
   std::string_view rest = url.substr(kScheme.size());
@@ -48,7 +50,8 @@ Result<HttpUrl> ParseHttpUrl(std::string_view url) {
                                 ? std::string_view()
                                 : rest.substr(authority_end);
   if (authority.find('@') != std::string_view::npos) {
-    return Status::InvalidArgument("user info (user@host) is not supported in URLs");
+    return Status::InvalidArgument(
+        "user info (user@host) is not supported in URLs");
   }
   HttpUrl out;
   std::string_view host;
@@ -62,7 +65,8 @@ Result<HttpUrl> ParseHttpUrl(std::string_view url) {
     host = authority.substr(1, close - 1);
     const std::string_view after = authority.substr(close + 1);
     if (!after.empty()) {
-      if (after.front() != ':') return Status::InvalidArgument("unexpected text after ']'");
+      if (after.front() != ':')
+        return Status::InvalidArgument("unexpected text after ']'");
       has_port = true;
       port_text = after.substr(1);
     }
@@ -82,7 +86,7 @@ Result<HttpUrl> ParseHttpUrl(std::string_view url) {
     if (port_text.empty() || ec != std::errc() || ptr != end || port < 1 ||
         port > 65535) {
       return Status::InvalidArgument("expected a port 1..65535, got \"" +
-                       std::string(port_text) + "\"");
+                                     std::string(port_text) + "\"");
     }
     out.port = static_cast<uint16_t>(port);
   }

@@ -133,9 +133,10 @@ Status RealClock::Run(const LoopLimits& limits) {
   uint64_t steps = 0;
   while (true) {
     if (steps >= limits.max_steps) {
-      return Status::DeadlineExceeded("the real clock stopped after " +
-                       std::to_string(limits.max_steps) + " callbacks with " +
-                       std::to_string(timers_.size()) + " timers queued");
+      return Status::DeadlineExceeded(
+          "the real clock stopped after " + std::to_string(limits.max_steps) +
+          " callbacks with " + std::to_string(timers_.size()) +
+          " timers queued");
     }
     {
       std::unique_lock<std::mutex> lock(mu_);

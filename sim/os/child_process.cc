@@ -111,7 +111,8 @@ Result<std::unique_ptr<ChildProcess>> ChildProcess::Start(
   if (rc != 0) {
     close(out_pipe[0]);
     close(err_pipe[0]);
-    return Status::IoError(std::string("cannot start /bin/sh: ") + strerror(rc));
+    return Status::IoError(std::string("cannot start /bin/sh: ") +
+                           strerror(rc));
   }
   fcntl(out_pipe[0], F_SETFL, O_NONBLOCK);
   fcntl(err_pipe[0], F_SETFL, O_NONBLOCK);

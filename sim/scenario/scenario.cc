@@ -39,12 +39,11 @@ std::optional<Range> ReadRange(const nlohmann::json& value,
                                  : v.is_number();
     const double d = ok_type ? v.get<double>() : 0;
     if (!ok_type || d < lo || d > hi) {
-      error = Status::InvalidArgument(std::string("expected ") +
-                            (integer ? "an integer " : "a number ") +
-                            FormatNumber(lo) + ".." + FormatNumber(hi) +
-                            " or {\"min\": ..., \"max\": ...}, got " +
-                            DescribeJson(v),
-                        at);
+      error = Status::InvalidArgument(
+          std::string("expected ") + (integer ? "an integer " : "a number ") +
+              FormatNumber(lo) + ".." + FormatNumber(hi) +
+              " or {\"min\": ..., \"max\": ...}, got " + DescribeJson(v),
+          at);
       return std::nullopt;
     }
     return d;
@@ -58,7 +57,8 @@ std::optional<Range> ReadRange(const nlohmann::json& value,
       return std::nullopt;
     }
     if (!mn || !mx) {
-      error = Status::InvalidArgument("a range needs both \"min\" and \"max\"", path);
+      error = Status::InvalidArgument("a range needs both \"min\" and \"max\"",
+                                      path);
       return std::nullopt;
     }
     auto a = check(*mn, JoinPointer(path, "min"));
@@ -66,9 +66,10 @@ std::optional<Range> ReadRange(const nlohmann::json& value,
     auto b = check(*mx, JoinPointer(path, "max"));
     if (!b) return std::nullopt;
     if (*a > *b) {
-      error = Status::InvalidArgument("min " + FormatNumber(*a) + " is greater than max " +
-                            FormatNumber(*b),
-                        path);
+      error = Status::InvalidArgument("min " + FormatNumber(*a) +
+                                          " is greater than max " +
+                                          FormatNumber(*b),
+                                      path);
       return std::nullopt;
     }
     return Range{*a, *b};
@@ -103,9 +104,9 @@ Status ParseEvents(const nlohmann::json& j, EventsSpec& out) {
     if (Status s = m.Finish(); !s.ok()) return s;
     const double sum = parsed.deploy + parsed.promotion + parsed.rollback;
     if (std::fabs(sum - 1.0) > 1e-6) {
-      return Status::InvalidArgument("probabilities sum to " + FormatNumber(sum) +
-                           ", expected 1",
-                       "/events/mix");
+      return Status::InvalidArgument(
+          "probabilities sum to " + FormatNumber(sum) + ", expected 1",
+          "/events/mix");
     }
     out.generator.mix = parsed;
   }
@@ -127,9 +128,10 @@ Status ParseEvents(const nlohmann::json& j, EventsSpec& out) {
   }
   if (Status s = r.Finish(); !s.ok()) return s;
   if (!out.payloads.empty() && j.contains("count")) {
-    return Status::InvalidArgument("give either \"count\" (generated events) or "
-                     "\"payloads\", not both",
-                     "/events/count");
+    return Status::InvalidArgument(
+        "give either \"count\" (generated events) or "
+        "\"payloads\", not both",
+        "/events/count");
   }
   if (out.payloads.empty()) {
     if (Status s = ValidateReleaseEventOptions(out.generator); !s.ok()) {
@@ -153,9 +155,10 @@ Status ParseRetry(const nlohmann::json& j, RetryPolicy& policy) {
         const nlohmann::json& d = (*sched)[i];
         if (!d.is_number_integer() || d.get<int64_t>() < 0 ||
             d.get<int64_t>() > kMaxMs) {
-          return Status::InvalidArgument("expected a delay of 0.." + std::to_string(kMaxMs) +
-                               " ms, got " + DescribeJson(d),
-                           "/retry/schedule_ms/" + std::to_string(i));
+          return Status::InvalidArgument(
+              "expected a delay of 0.." + std::to_string(kMaxMs) + " ms, got " +
+                  DescribeJson(d),
+              "/retry/schedule_ms/" + std::to_string(i));
         }
         policy.schedule.push_back(Millis(d.get<int64_t>()));
       }
@@ -176,19 +179,21 @@ Status ParseRetry(const nlohmann::json& j, RetryPolicy& policy) {
 
 Status ParseReceivers(const nlohmann::json& j, Scenario& out) {
   if (!j.is_object()) {
-    return Status::InvalidArgument("expected an object of receivers by name, got " +
-                         DescribeJson(j),
-                     "/receivers");
+    return Status::InvalidArgument(
+        "expected an object of receivers by name, got " + DescribeJson(j),
+        "/receivers");
   }
-  if (j.empty()) return Status::InvalidArgument("at least one receiver", "/receivers");
+  if (j.empty())
+    return Status::InvalidArgument("at least one receiver", "/receivers");
   if (j.size() > kMaxScenarioReceivers) {
-    return Status::InvalidArgument("at most " + std::to_string(kMaxScenarioReceivers) +
-                         " receivers",
-                     "/receivers");
+    return Status::InvalidArgument(
+        "at most " + std::to_string(kMaxScenarioReceivers) + " receivers",
+        "/receivers");
   }
   for (auto it = j.begin(); it != j.end(); ++it) {
     const std::string path = JoinPointer("/receivers", it.key());
-    if (it.key().empty()) return Status::InvalidArgument("empty receiver name", path);
+    if (it.key().empty())
+      return Status::InvalidArgument("empty receiver name", path);
     ObjectReader r(it.value(), path);
     ReceiverSpec spec;
     spec.name = it.key();
@@ -214,14 +219,13 @@ Status ParseHooks(const nlohmann::json* j, Scenario& out) {
     return Status::Ok();
   }
   if (!j->is_array() || j->empty()) {
-    return Status::InvalidArgument("expected a non-empty array of hooks, got " +
-                         DescribeJson(*j),
-                     "/hooks");
+    return Status::InvalidArgument(
+        "expected a non-empty array of hooks, got " + DescribeJson(*j),
+        "/hooks");
   }
   if (j->size() > kMaxScenarioHooks) {
-    return Status::InvalidArgument("at most " + std::to_string(kMaxScenarioHooks) +
-                         " hooks",
-                     "/hooks");
+    return Status::InvalidArgument(
+        "at most " + std::to_string(kMaxScenarioHooks) + " hooks", "/hooks");
   }
   std::set<std::string> ids;
   for (size_t i = 0; i < j->size(); ++i) {
@@ -241,14 +245,15 @@ Status ParseHooks(const nlohmann::json* j, Scenario& out) {
       }
     }
     if (hook.receiver.empty() == hook.url.empty()) {
-      return Status::InvalidArgument("give exactly one of \"receiver\" (a receiver's "
-                       "name) or \"url\"",
-                       path);
+      return Status::InvalidArgument(
+          "give exactly one of \"receiver\" (a receiver's "
+          "name) or \"url\"",
+          path);
     }
     if (!hook.receiver.empty() && !receiver_names.count(hook.receiver)) {
-      return Status::InvalidArgument("no receiver named \"" + hook.receiver +
-                           "\" in /receivers",
-                       path + "/receiver");
+      return Status::InvalidArgument(
+          "no receiver named \"" + hook.receiver + "\" in /receivers",
+          path + "/receiver");
     }
     // The same check as `deliver --url` and `hooks add`: plain http only
     // (hooksim speaks no TLS; an https hook would only ever be refused).
@@ -258,13 +263,14 @@ Status ParseHooks(const nlohmann::json* j, Scenario& out) {
           colon != std::string::npos && colon > 0
               ? "unsupported scheme \"" + hook.url.substr(0, colon) +
                     "\": only http:// URLs are supported"
-              : "expected an http://host[:port]/path URL, got \"" +
-                    hook.url + "\"",
+              : "expected an http://host[:port]/path URL, got \"" + hook.url +
+                    "\"",
           path + "/url");
     }
     if (hook.id.empty()) hook.id = "hook-" + std::to_string(i + 1);
     if (!ids.insert(hook.id).second) {
-      return Status::InvalidArgument("duplicate hook id \"" + hook.id + "\"", path + "/id");
+      return Status::InvalidArgument("duplicate hook id \"" + hook.id + "\"",
+                                     path + "/id");
     }
     out.hooks.push_back(std::move(hook));
   }
@@ -280,8 +286,8 @@ Status ParseTimeline(const nlohmann::json& j, Scenario& out) {
         "/timeline");
   }
   if (j.size() > kMaxTimelineSteps) {
-    return Status::InvalidArgument("at most " + std::to_string(kMaxTimelineSteps) + " steps",
-                     "/timeline");
+    return Status::InvalidArgument(
+        "at most " + std::to_string(kMaxTimelineSteps) + " steps", "/timeline");
   }
   // Each hook's state as the timeline goes: a step must change it.
   std::vector<bool> paused;
@@ -312,21 +318,21 @@ Status ParseTimeline(const nlohmann::json& j, Scenario& out) {
       }
     }
     if (!found) {
-      return Status::InvalidArgument("no hook with id \"" + step.hook + "\" in /hooks",
-                       key_path);
+      return Status::InvalidArgument(
+          "no hook with id \"" + step.hook + "\" in /hooks", key_path);
     }
     if (!out.timeline.empty() && step.at < out.timeline.back().at) {
-      return Status::InvalidArgument("steps must be in time order: " + std::to_string(*at) +
-                           " ms comes after " +
-                           std::to_string(ToMillis(out.timeline.back().at)) +
-                           " ms",
-                       path + "/at_ms");
+      return Status::InvalidArgument(
+          "steps must be in time order: " + std::to_string(*at) +
+              " ms comes after " +
+              std::to_string(ToMillis(out.timeline.back().at)) + " ms",
+          path + "/at_ms");
     }
     if (paused[step.hook_index] == step.pause) {
       return Status::InvalidArgument("hook \"" + step.hook + "\" is already " +
-                           (step.pause ? "paused" : "active") + " at " +
-                           std::to_string(*at) + " ms",
-                       key_path);
+                                         (step.pause ? "paused" : "active") +
+                                         " at " + std::to_string(*at) + " ms",
+                                     key_path);
     }
     paused[step.hook_index] = step.pause;
     out.timeline.push_back(std::move(step));
@@ -343,9 +349,11 @@ Status ParseExpect(const nlohmann::json& j, Scenario& out) {
   if (Status s = r.Finish(); !s.ok()) return s;
   if (!receivers) return Status::Ok();
   if (!receivers->is_object()) {
-    return Status::InvalidArgument("expected an object of expectations by receiver name, "
-                     "got " + DescribeJson(*receivers),
-                     "/expect/receivers");
+    return Status::InvalidArgument(
+        "expected an object of expectations by receiver name, "
+        "got " +
+            DescribeJson(*receivers),
+        "/expect/receivers");
   }
   std::set<std::string> names;
   for (const ReceiverSpec& rs : out.receivers) names.insert(rs.name);
@@ -353,8 +361,8 @@ Status ParseExpect(const nlohmann::json& j, Scenario& out) {
   for (auto it = receivers->begin(); it != receivers->end(); ++it) {
     const std::string path = JoinPointer("/expect/receivers", it.key());
     if (!names.count(it.key())) {
-      return Status::InvalidArgument("no receiver named \"" + it.key() + "\" in /receivers",
-                       path);
+      return Status::InvalidArgument(
+          "no receiver named \"" + it.key() + "\" in /receivers", path);
     }
     ObjectReader e(it.value(), path);
     ReceiverExpectation exp;
@@ -379,9 +387,11 @@ Status ParseExpect(const nlohmann::json& j, Scenario& out) {
       } else if (*o == "any") {
         exp.outcome = OutcomeExpectation::kAny;
       } else {
-        return Status::InvalidArgument("expected \"delivered\", \"gave_up\" or \"any\", "
-                         "got \"" + *o + "\"",
-                         JoinPointer(path, "outcome"));
+        return Status::InvalidArgument(
+            "expected \"delivered\", \"gave_up\" or \"any\", "
+            "got \"" +
+                *o + "\"",
+            JoinPointer(path, "outcome"));
       }
     }
     if (Status s = e.Finish(); !s.ok()) return s;
@@ -434,7 +444,8 @@ Result<Scenario> ParseScenario(const nlohmann::json& doc) {
   }
   if (!receivers && r.ok()) r.Fail("receivers", "required object is missing");
   if (Status s = r.Finish(); !s.ok()) return s;
-  if (out.name.empty()) return Status::InvalidArgument("must not be empty", "/name");
+  if (out.name.empty())
+    return Status::InvalidArgument("must not be empty", "/name");
   if (events) {
     if (Status s = ParseEvents(*events, out.events); !s.ok()) return s;
   }
@@ -444,11 +455,10 @@ Result<Scenario> ParseScenario(const nlohmann::json& doc) {
                              : ContractFromJson(*contract);
     if (!c.ok()) {
       Status e = c.error();
-      e.set_message((e.file().empty() ? "" : e.file() + ": ") +
-                    (e.path().empty() || !contract->is_string()
-                         ? ""
-                         : e.path() + ": ") +
-                    e.message());
+      e.set_message(
+          (e.file().empty() ? "" : e.file() + ": ") +
+          (e.path().empty() || !contract->is_string() ? "" : e.path() + ": ") +
+          e.message());
       e.set_file("");
       e.set_path(contract->is_string() ? "/contract" : "/contract" + e.path());
       return e;
@@ -470,10 +480,10 @@ Result<Scenario> ParseScenario(const nlohmann::json& doc) {
   }
   if (out.DeliveryCount() > kMaxScenarioDeliveries) {
     return Status::InvalidArgument("events x hooks is " +
-                         std::to_string(out.DeliveryCount()) +
-                         " deliveries, more than the limit of " +
-                         std::to_string(kMaxScenarioDeliveries),
-                     "/events");
+                                       std::to_string(out.DeliveryCount()) +
+                                       " deliveries, more than the limit of " +
+                                       std::to_string(kMaxScenarioDeliveries),
+                                   "/events");
   }
   return out;
 }
@@ -509,9 +519,9 @@ Result<Scenario> LoadScenarioFile(const std::string& path) {
   while (in.read(buf, sizeof(buf)) || in.gcount() > 0) {
     text.append(buf, static_cast<size_t>(in.gcount()));
     if (text.size() > kMaxScenarioFileBytes) {
-      return with_file(Status::InvalidArgument("file is larger than " +
-                                 std::to_string(kMaxScenarioFileBytes) +
-                                 " bytes"));
+      return with_file(Status::InvalidArgument(
+          "file is larger than " + std::to_string(kMaxScenarioFileBytes) +
+          " bytes"));
     }
   }
   if (in.bad()) return with_file(Status::IoError("cannot read the file"));

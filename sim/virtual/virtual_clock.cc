@@ -105,16 +105,17 @@ Status VirtualClock::Run(const LoopLimits& limits) {
       if (!cv_.wait_until(lock, deadline, [this] {
             return handed_.load(std::memory_order_acquire);
           })) {
-        return Status::DeadlineExceeded("the run did not finish within its wall-time limit: " +
-                         std::to_string(outstanding_) +
-                         " pieces of external work outstanding");
+        return Status::DeadlineExceeded(
+            "the run did not finish within its wall-time limit: " +
+            std::to_string(outstanding_) +
+            " pieces of external work outstanding");
       }
       continue;
     }
     if (run_steps >= limits.max_steps) {
-      return Status::DeadlineExceeded("virtual clock stopped after " +
-                       std::to_string(limits.max_steps) + " timers with " +
-                       std::to_string(heap_.size()) + " still pending");
+      return Status::DeadlineExceeded(
+          "virtual clock stopped after " + std::to_string(limits.max_steps) +
+          " timers with " + std::to_string(heap_.size()) + " still pending");
     }
     std::pop_heap(heap_.begin(), heap_.end(), Later{});
     const Timer timer = heap_.back();

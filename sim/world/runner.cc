@@ -136,7 +136,7 @@ Result<std::unique_ptr<RunResult>> RunScenario(const Scenario& scenario,
   if (options.world == World::kHttp &&
       !(options.time_scale > 0 && options.time_scale <= 1)) {
     return Status::InvalidArgument("time scale must be in (0, 1], got " +
-                     std::to_string(options.time_scale));
+                                   std::to_string(options.time_scale));
   }
 
   run->validator = options.validator;
@@ -206,7 +206,8 @@ Result<std::unique_ptr<RunResult>> RunScenario(const Scenario& scenario,
     sopts.threads = options.http_workers + 8;
     auto server = std::make_unique<HttpReceiverServer>(*receiver, sopts);
     if (Status s = server->Start(); !s.ok()) {
-      return Status(s.code(), "receiver " + receiver->name() + ": " + s.ToString());
+      return Status(s.code(),
+                    "receiver " + receiver->name() + ": " + s.ToString());
     }
     receiver_urls.push_back(server->base_url() + "/hook");
     run->real->servers.push_back(std::move(server));

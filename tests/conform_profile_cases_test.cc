@@ -11,6 +11,7 @@
 #include "sim/conform/conform_cases.h"
 #include "sim/conform/conform_judge.h"
 #include "sim/contract/contract_file.h"
+#include "sim/contract/webhook_signature.h"
 #include "tests/test_util.h"
 
 namespace hooksim {
@@ -202,6 +203,29 @@ TEST(ConformProfileCasesTest, SignedSaysWhichRequestAndWhy) {
               std::string::npos)
         << v.message;
   }
+}
+
+// The receiver side of GitHub's scheme: X-Hub-Signature-256 with the secret
+// text as key; missing or not matching.
+TEST(ConformProfileCasesTest, GithubSignatureCheck) {
+  const std::string body = R"({"event":"release","data":{}})";
+  const std::string good = SignGithubSha256(kConformSecret, body);
+  const std::string bad = SignGithubSha256("another secret", body);
+  const Header signed_headers[] = {{kGithubSignatureHeader, good}};
+  const Header bad_headers[] = {{kGithubSignatureHeader, bad}};
+  EXPECT_EQ(CheckGithubSignature(HttpRequest{"POST", "/hook", signed_headers,
+                                             body},
+                                 kConformSecret),
+            SignatureVerdict::kValid);
+  EXPECT_EQ(CheckGithubSignature(HttpRequest{"POST", "/hook", bad_headers,
+                                             body},
+                                 kConformSecret),
+            SignatureVerdict::kBad);
+  EXPECT_EQ(CheckGithubSignature(HttpRequest{"POST", "/hook", {}, body},
+                                 kConformSecret),
+            SignatureVerdict::kMissing);
+  const ConformCase c = CaseOf("github", "signed");
+  EXPECT_EQ(c.behavior.verify_scheme, SigningScheme::kGithubSha256);
 }
 
 // End to end: the engine without a secret fails `signed` (missing); the

@@ -148,7 +148,7 @@ int Deliver(const DeliverOptions& options, std::ostream& out,
       clock, HttpTransportOptions{
                  .workers = static_cast<size_t>(options.concurrency)});
   DeliveryEngine engine(clock, transport, engine_options);
-  engine.AddHook(Hook{"deliver", options.url, true, options.secret});
+  engine.AddHook(Hook{"deliver", options.url, true, options.secret, nullptr});
   engine.SetAttemptObserver([&](const AttemptRecord& record) {
     out << FormatAttemptLine(engine, record, {.show_hook = false}) << "\n";
     out.flush();
@@ -334,11 +334,6 @@ Result<DeliverOptions> ParseDeliverFlags(const DeliverFlags& flags) {
     if (options.id_salt == 0) options.id_salt = 1;
   }
   if (flags.contract) {
-    if (!flags.url) {
-      return Status::InvalidArgument(
-          "--contract: only with --url for now (durable delivery keeps the "
-          "divshot contract)");
-    }
     Result<Contract> contract = LoadContract(*flags.contract);
     if (!contract.ok())
       return Status(contract.error().code(),
@@ -353,17 +348,20 @@ Result<DeliverOptions> ParseDeliverFlags(const DeliverFlags& flags) {
         *flags.retry_schedule_ms, options.contract.max_reattempts);
     if (!s.ok()) return s.error();
     options.schedule = std::move(*s);
+    options.schedule_given = true;
   }
   if (flags.timeout_ms) {
     Result<int64_t> v =
         ParseInt("timeout-ms", *flags.timeout_ms, 1, kMaxTimeoutMs);
     if (!v.ok()) return v.error();
     options.timeout = Millis(*v);
+    options.timeout_given = true;
   }
   if (flags.jitter) {
     Result<double> v = ParseFraction("jitter", *flags.jitter);
     if (!v.ok()) return v.error();
     options.jitter = *v;
+    options.jitter_given = true;
   }
   if (flags.concurrency) {
     Result<int64_t> v =

@@ -211,7 +211,7 @@ int Bench(const BenchOptions& options, std::ostream& out, std::ostream& err) {
   engine_options.policy.jitter = options.jitter;
   engine_options.policy.timeout = options.timeout;
   engine_options.keep_attempt_log = false;
-  engine_options.retain_ended = false;
+  engine_options.slots = SlotReuse::kEnded;
   engine_options.max_deliveries = kMaxBenchOpenDeliveries + kMaxBenchReceivers;
   if (Status s = engine_options.policy.Validate()) {
     err << kPrefix << "retry policy " << s->ToString() << "\n";

@@ -10,7 +10,8 @@
 // otherwise.
 //
 // Memory is flat in the number of events: the engine runs with
-// retain_ended off, events are generated as they are published, at most
+// its slot pool reusing ended slots (SlotReuse::kEnded), events are
+// generated as they are published, at most
 // 2 x connections attempts are queued or in flight and at most
 // kMaxBenchOpenDeliveries deliveries are open at once; figures are folded
 // into counters and fixed-size histograms (sim/base/latency_histogram.h); the

@@ -18,10 +18,9 @@
 #include "sim/engine/attempt_line.h"
 #include "sim/engine/delivery_engine.h"
 #include "sim/engine/retry_policy.h"
-#include "sim/http/http_transport.h"
 #include "sim/http/http_url.h"
-#include "sim/http/real_clock.h"
 #include "sim/os/interrupt_watcher.h"
+#include "sim/world/sender_world.h"
 
 namespace hooksim {
 namespace {
@@ -143,11 +142,19 @@ int Deliver(const DeliverOptions& options, std::ostream& out,
   }
 
   const auto wall_start = std::chrono::steady_clock::now();
-  RealClock clock;
-  HttpTransport transport(
-      clock, HttpTransportOptions{
-                 .workers = static_cast<size_t>(options.concurrency)});
-  DeliveryEngine engine(clock, transport, engine_options);
+  // The real world (a RealClock, an HttpTransport with a connection per
+  // --concurrency), from the factory `run` and the durable sender use.
+  SenderWorldOptions world_options;
+  world_options.world = World::kHttp;
+  world_options.http_workers = static_cast<size_t>(options.concurrency);
+  Result<std::unique_ptr<SenderWorld>> world =
+      SenderWorld::Make(world_options);
+  if (!world.ok()) {
+    err << "hooksim deliver: " << world.error().ToString() << "\n";
+    return 1;
+  }
+  EventLoop& clock = (*world)->loop();
+  DeliveryEngine engine(clock, (*world)->transport(), engine_options);
   engine.AddHook(Hook{"deliver", options.url, true, options.secret});
   engine.SetAttemptObserver([&](const AttemptRecord& record) {
     out << FormatAttemptLine(engine, record, {.show_hook = false}) << "\n";
@@ -195,10 +202,10 @@ int Deliver(const DeliverOptions& options, std::ostream& out,
     clock.ScheduleAfter(Duration::zero(), publish_next);
   }
 
-  const Status run = clock.Run();
+  const Status run = clock.Run(LoopLimits{});
   // Attempts still in flight (after Ctrl-C or the wall limit) are abandoned
   // here; nothing touches the engine's requests afterwards.
-  transport.Shutdown();
+  (*world)->Shutdown();
   const bool interrupted = watcher && watcher->interrupted();
   const int interrupted_code = interrupted ? watcher->exit_code() : 0;
   watcher.reset();

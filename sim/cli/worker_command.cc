@@ -16,6 +16,7 @@
 #include "sim/contract/release_events.h"
 #include "sim/durable/durable_delivery.h"
 #include "sim/durable/state_store.h"
+#include "sim/world/sender_world.h"
 
 namespace hooksim {
 namespace {

@@ -12,8 +12,6 @@
 #include "sim/engine/attempt_line.h"
 #include "sim/engine/delivery_engine.h"
 #include "sim/engine/retry_policy.h"
-#include "sim/http/http_transport.h"
-#include "sim/http/real_clock.h"
 #include "sim/os/interrupt_watcher.h"
 
 namespace hooksim {
@@ -24,10 +22,12 @@ constexpr Duration kMinHorizon = std::chrono::seconds(5);
 // Past the attempt timeout, how long a drain waits for attempts in flight.
 constexpr Duration kDrainSlack = std::chrono::seconds(2);
 
-class Runner {
+}  // namespace
+
+class DurableRunner::Impl {
  public:
-  Runner(DeliveryStore& store, const DurableRunOptions& options,
-         std::ostream& out)
+  Impl(DeliveryStore& store, DurableEnv env, const DurableRunOptions& options,
+       std::ostream& out)
       : store_(store),
         options_(options),
         out_(out),
@@ -38,44 +38,20 @@ class Runner {
             static_cast<size_t>(std::max<int64_t>(1, options.concurrency)) *
                 32,
             256, kMaxOpenDeliveries)),
-        transport_(clock_, HttpTransportOptions{.workers = static_cast<size_t>(
-                                                    options.concurrency)}) {}
+        env_(std::move(env)),
+        clock_(*env_.loop),
+        transport_(*env_.transport) {}
 
-  DurableRunSummary Run() {
-    EngineOptions engine_options;
-    engine_options.seed = options_.seed;
-    engine_options.policy.max_reattempts = kContractMaxReattempts;
-    engine_options.policy.schedule = options_.schedule;
-    engine_options.policy.jitter = options_.jitter;
-    engine_options.policy.timeout = options_.timeout;
-    engine_options.keep_attempt_log = false;
-    engine_options.retain_ended = false;  // Slots are reused: bounded.
-    // As many attempts in flight as the transport has connections: an
-    // attempt started is written at once, never queued in the transport.
-    engine_options.max_in_flight = static_cast<size_t>(options_.concurrency);
-    // webhook-timestamp: the clock's zero in Unix time.
-    engine_options.unix_origin =
-        UnixTimeNow() - clock_.Now().time_since_epoch();
-    if (Status s = engine_options.policy.Validate()) {
-      summary_.error = MakeError("retry policy " + s->ToString());
+  DurableRunSummary Run(const LoopLimits& limits) {
+    if (Status s = Start()) {
+      summary_.error = std::move(s);
       return std::move(summary_);
     }
-    engine_ =
-        std::make_unique<DeliveryEngine>(clock_, transport_, engine_options);
-    engine_->SetAttemptGate(
-        [this](const Delivery& d, uint32_t) { return Gate(d); });
-    engine_->SetRetryHook([this](const Delivery&, Duration delay) {
-      hand_back_ = draining_ || delay > horizon_;
-      return !hand_back_;
-    });
-    engine_->SetAttemptObserver(
-        [this](const AttemptRecord& record) { OnAttemptEnded(record); });
-
     // Signals reach the loop thread as external work: the first drains,
     // the second stops at once.
-    clock_.BeginExternalWork();
     std::optional<InterruptWatcher> watcher;
     if (options_.handle_signals) {
+      clock_.BeginExternalWork();
       InterruptWatcherOptions w;
       w.sigterm = true;
       w.on_repeat = [this] {
@@ -88,20 +64,54 @@ class Runner {
           },
           std::move(w));
     }
+    const Status run = clock_.Run(limits);
+    return Finish(run, &watcher);
+  }
+
+  Status Start() {
+    EngineOptions engine_options;
+    engine_options.seed = options_.seed;
+    engine_options.policy.max_reattempts = kContractMaxReattempts;
+    engine_options.policy.schedule = options_.schedule;
+    engine_options.policy.jitter = options_.jitter;
+    engine_options.policy.timeout = options_.timeout;
+    engine_options.keep_attempt_log = false;
+    engine_options.slots = SlotReuse::kEnded;  // Bounded: slots are reused.
+    // As many attempts in flight as the transport has connections: an
+    // attempt started is written at once, never queued in the transport.
+    engine_options.max_in_flight = static_cast<size_t>(options_.concurrency);
+    // webhook-timestamp: the loop's zero in Unix time.
+    engine_options.unix_origin = env_.unix_origin;
+    if (Status s = engine_options.policy.Validate()) {
+      return MakeError("retry policy " + s->ToString());
+    }
+    engine_ =
+        std::make_unique<DeliveryEngine>(clock_, transport_, engine_options);
+    engine_->SetAttemptGate(
+        [this](const Delivery& d, uint32_t) { return Gate(d); });
+    engine_->SetRetryHook([this](const Delivery&, Duration delay) {
+      hand_back_ = draining_ || delay > horizon_;
+      return !hand_back_;
+    });
+    engine_->SetAttemptObserver(
+        [this](const AttemptRecord& record) { OnAttemptEnded(record); });
     clock_.ScheduleAfter(Duration::zero(), [this] { Poll(); });
     ScheduleRenewal();
-    RealRunLimits limits;
-    if (options_.keep_running) limits.wall_limit = std::chrono::hours(24 * 3650);
-    const Status run = clock_.Run(limits);
+    return std::nullopt;
+  }
+
+  // `watcher` (may be null): read, then stopped once the transport is.
+  DurableRunSummary Finish(Status run,
+                           std::optional<InterruptWatcher>* watcher) {
     // Attempts still in flight are abandoned here: recorded as started,
     // not ended; the next runner counts them.
-    summary_.abandoned = engine_->in_flight();
-    transport_.Shutdown();
-    if (watcher) {
-      summary_.interrupted = watcher->interrupted();
-      summary_.signal = watcher->signal();
+    summary_.abandoned = in_flight();
+    if (env_.stop_transport) env_.stop_transport();
+    if (watcher != nullptr && watcher->has_value()) {
+      summary_.interrupted = (*watcher)->interrupted();
+      summary_.signal = (*watcher)->signal();
+      watcher->reset();
     }
-    watcher.reset();
     if (run && !summary_.error) summary_.error = run;
     if (Status s = store_.Release(owner_); s && !summary_.error) {
       summary_.error = s;
@@ -113,8 +123,13 @@ class Runner {
     return std::move(summary_);
   }
 
+  size_t in_flight() const { return engine_ ? engine_->in_flight() : 0; }
+
  private:
-  void Finish() {
+  int64_t WallNow() const { return env_.wall_now_ms(); }
+
+  // Ends the run: the loop returns, then Finish runs.
+  void StopLoop() {
     finished_ = true;
     clock_.Stop();
   }
@@ -137,16 +152,16 @@ class Runner {
            << " in flight (a second signal stops at once)\n";
       out_.flush();
     }
-    if (in_flight == 0) return Finish();
+    if (in_flight == 0) return StopLoop();
     clock_.ScheduleAfter(options_.timeout + kDrainSlack, [this] {
-      if (!finished_) Finish();
+      if (!finished_) StopLoop();
     });
   }
 
   void ScheduleRenewal() {
     clock_.ScheduleAfter(Millis(std::max<int64_t>(1, lease_ms_ / 3)), [this] {
       if (finished_) return;
-      Result<int64_t> n = store_.RenewLeases(owner_, WallNowMs(), lease_ms_);
+      Result<int64_t> n = store_.RenewLeases(owner_, WallNow(), lease_ms_);
       if (!n.ok()) return StorageFailure(n.error());
       ScheduleRenewal();
     });
@@ -154,7 +169,7 @@ class Runner {
 
   // At most one poll is pending; a sooner request replaces a later one.
   void SchedulePoll(Duration delay) {
-    const auto due = std::chrono::steady_clock::now() + delay;
+    const TimePoint due = clock_.Now() + delay;
     if (poll_pending_ && poll_due_ <= due) return;
     poll_pending_ = true;
     poll_due_ = due;
@@ -167,7 +182,7 @@ class Runner {
   void Poll() {
     poll_pending_ = false;
     if (draining_ || finished_) return;
-    const int64_t now_ms = WallNowMs();
+    const int64_t now_ms = WallNow();
     size_t claimed = 0;
     size_t limit = 0;
     if (open_.size() < max_open_) {
@@ -205,7 +220,7 @@ class Runner {
       Result<PendingInfo> pending =
           store_.Pending(owner_, options_.scope, now_ms);
       if (!pending.ok()) return StorageFailure(pending.error());
-      if (pending->pending == 0) return Finish();
+      if (pending->pending == 0) return StopLoop();
       if (pending->leased_by_others > 0 && !waiting_shown_) {
         waiting_shown_ = true;
         out_ << "waiting for " << pending->leased_by_others
@@ -254,7 +269,7 @@ class Runner {
     // Draining: the row stays held until Release, then pending.
     if (draining_ || finished_) return false;
     Result<AttemptGate> gate = store_.BeginAttempt(
-        owner_, d.id, d.attempts + 1, WallNowMs(), lease_ms_);
+        owner_, d.id, d.attempts + 1, WallNow(), lease_ms_);
     if (!gate.ok()) {
       StorageFailure(gate.error());
       return false;
@@ -288,7 +303,7 @@ class Runner {
     AttemptEnd end;
     end.delivery_id = id;
     end.attempt = record.attempt;
-    end.ended_ms = WallNowMs();
+    end.ended_ms = WallNow();
     end.result = DescribeAttemptResult(record.result);
     end.state = std::string(DeliveryStateName(d.state));
     end.next_at_ms = end.ended_ms;
@@ -318,7 +333,7 @@ class Runner {
     }
     if (options_.progress) ShowProgress();
     // (This attempt no longer counts in flight here.)
-    if (draining_ && engine_->in_flight() == 0) Finish();
+    if (draining_ && engine_->in_flight() == 0) StopLoop();
   }
 
   void ShowProgress() {
@@ -347,8 +362,9 @@ class Runner {
   const int64_t lease_ms_;
   const Duration horizon_;
   const size_t max_open_;
-  RealClock clock_;
-  HttpTransport transport_;
+  DurableEnv env_;
+  EventLoop& clock_;
+  Transport& transport_;
   std::unique_ptr<DeliveryEngine> engine_;
   std::unordered_map<std::string, uint32_t> hook_index_;
   // Deliveries this runner holds: id -> hook id. At most max_open_.
@@ -361,13 +377,11 @@ class Runner {
   bool backlog_ = false;    // The last claim was full: more may wait.
   bool waiting_shown_ = false;
   bool poll_pending_ = false;
-  std::chrono::steady_clock::time_point poll_due_{};
+  TimePoint poll_due_{};
   uint64_t poll_token_ = 0;
   bool progress_shown_ = false;
   std::chrono::steady_clock::time_point last_progress_{};
 };
-
-}  // namespace
 
 int64_t WallNowMs() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -375,11 +389,23 @@ int64_t WallNowMs() {
       .count();
 }
 
-DurableRunSummary RunDurableDeliveries(DeliveryStore& store,
-                                       const DurableRunOptions& options,
-                                       std::ostream& out) {
-  Runner runner(store, options, out);
-  return runner.Run();
+DurableRunner::DurableRunner(DeliveryStore& store, DurableEnv env,
+                             const DurableRunOptions& options,
+                             std::ostream& out)
+    : impl_(std::make_unique<Impl>(store, std::move(env), options, out)) {}
+
+DurableRunner::~DurableRunner() = default;
+
+DurableRunSummary DurableRunner::Run(const LoopLimits& limits) {
+  return impl_->Run(limits);
 }
+
+Status DurableRunner::Start() { return impl_->Start(); }
+
+DurableRunSummary DurableRunner::Finish(Status run) {
+  return impl_->Finish(std::move(run), nullptr);
+}
+
+size_t DurableRunner::in_flight() const { return impl_->in_flight(); }
 
 }  // namespace hooksim

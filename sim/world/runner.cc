@@ -6,21 +6,18 @@
 
 #include "mock-receivers/http/http_receiver_server.h"
 #include "sim/engine/attempt_line.h"
-#include "sim/http/http_transport.h"
-#include "sim/http/real_clock.h"
 
 namespace hooksim {
 
 struct RealWorld {
-  std::unique_ptr<RealClock> clock;
-  std::unique_ptr<HttpTransport> transport;
+  std::unique_ptr<SenderWorld> sender;  // Real clock and HTTP transport.
   std::vector<std::unique_ptr<HttpReceiverServer>> servers;
 
   // Stops the servers (waking handlers that hang or sleep) and joins the
   // transport's workers. Idempotent.
   void Shutdown() {
     for (auto& server : servers) server->Stop();
-    transport.reset();
+    if (sender) sender->Shutdown();
   }
 };
 
@@ -54,10 +51,6 @@ Duration LongestRunTime(const Scenario& scenario) {
   }
   total += p.timeout * p.max_attempts();
   return total;
-}
-
-std::string_view WorldName(World world) {
-  return world == World::kHttp ? "http" : "sim";
 }
 
 RunResult::RunResult() = default;
@@ -160,15 +153,15 @@ Result<std::unique_ptr<RunResult>> RunScenario(const Scenario& scenario,
   Transport* network = nullptr;
   if (options.world == World::kHttp) {
     run->real = std::make_unique<RealWorld>();
-    RealClockOptions copts;
-    copts.time_scale = options.time_scale;
-    run->real->clock = std::make_unique<RealClock>(copts);
-    HttpTransportOptions topts;
-    topts.workers = options.http_workers;
-    run->real->transport =
-        std::make_unique<HttpTransport>(*run->real->clock, topts);
-    clock = run->real->clock.get();
-    network = run->real->transport.get();
+    SenderWorldOptions wopts;
+    wopts.world = World::kHttp;
+    wopts.time_scale = options.time_scale;
+    wopts.http_workers = options.http_workers;
+    Result<std::unique_ptr<SenderWorld>> sender = SenderWorld::Make(wopts);
+    if (!sender.ok()) return sender.error();
+    run->real->sender = std::move(*sender);
+    clock = &run->real->sender->loop();
+    network = &run->real->sender->transport();
   } else {
     run->network = std::make_unique<VirtualNetwork>(run->clock);
     network = run->network.get();
@@ -198,7 +191,7 @@ Result<std::unique_ptr<RunResult>> RunScenario(const Scenario& scenario,
     }
     HttpReceiverOptions sopts;
     sopts.time_scale = options.time_scale;
-    RealClock* real_clock = run->real->clock.get();
+    EventLoop* real_clock = &run->real->sender->loop();
     sopts.now = [real_clock] { return real_clock->Now(); };
     // Each transport worker may hold a keep-alive connection to every
     // receiver, and the server keeps a thread per open connection: room

@@ -206,7 +206,8 @@ int Bench(const BenchOptions& options, std::ostream& out, std::ostream& err) {
   EngineOptions engine_options;
   engine_options.seed = options.seed;
   engine_options.id_salt = options.id_salt;
-  engine_options.policy.max_reattempts = kContractMaxReattempts;
+  engine_options.policy.max_reattempts = options.contract.max_reattempts;
+  engine_options.contract = options.contract;
   engine_options.policy.schedule = options.schedule;
   engine_options.policy.jitter = options.jitter;
   engine_options.policy.timeout = options.timeout;
@@ -307,7 +308,7 @@ int Bench(const BenchOptions& options, std::ostream& out, std::ostream& err) {
   CountingTransport counting(http, [&top_up] { top_up(); });
   DeliveryEngine engine(clock, counting, engine_options);
   for (size_t h = 0; h < hooks; ++h) {
-    engine.AddHook(Hook{"bench" + std::to_string(h + 1), urls[h], true, ""});
+    engine.AddHook(Hook{"bench" + std::to_string(h + 1), urls[h], true, "", nullptr});
   }
   engine.SetAttemptObserver([&f](const AttemptRecord& record) {
     ++f.attempts;
@@ -564,7 +565,12 @@ po::options_description BenchOptionsDesc() {
       "each delay is scaled by 1 +- this fraction (0..1, default 0.2)")(
       "report-html", po::value<std::string>(),
       "write one self-contained HTML page to FILE: throughput per second, "
-      "latency histograms, attempts by outcome, the machine and the command");
+      "latency histograms, attempts by outcome, the machine and the command")(
+      "contract", po::value<std::string>(),
+      "NAME|FILE: send as this contract profile says (attempts, 410, "
+      "Retry-After, signing; its jitter and timeout unless given; the "
+      "schedule stays compressed unless --retry-schedule-ms; default "
+      "divshot)");
   return d;
 }
 
@@ -573,6 +579,7 @@ constexpr const char* kBenchUsage =
     "         [--connections C] [--payload-bytes B] [--failure-rate P]\n"
     "         [--target URL] [--json FILE] [--report-html FILE] [--seed S]\n"
     "         [--retry-schedule-ms D1,...] [--timeout-ms T] [--jitter F]\n"
+    "         [--contract NAME|FILE]\n"
     "\n"
     "Delivers generated release events over real HTTP/1.1 with the delivery\n"
     "engine to R in-process receivers on 127.0.0.1 (journal and schema check\n"
@@ -672,6 +679,7 @@ Result<BenchOptions> ParseBenchFlags(const BenchFlags& flags) {
   deliver.retry_schedule_ms = flags.retry_schedule_ms;
   deliver.timeout_ms = flags.timeout_ms;
   deliver.jitter = flags.jitter;
+  deliver.contract = flags.contract;
   Result<DeliverOptions> parsed = ParseDeliverFlags(deliver);
   if (!parsed.ok()) return parsed.error();
   options.seed = parsed->seed;
@@ -679,6 +687,16 @@ Result<BenchOptions> ParseBenchFlags(const BenchFlags& flags) {
   if (flags.retry_schedule_ms) options.schedule = parsed->schedule;
   options.timeout = parsed->timeout;
   options.jitter = parsed->jitter;
+  options.contract = parsed->contract;
+  if (!flags.retry_schedule_ms && options.schedule.size() >
+      static_cast<size_t>(options.contract.max_reattempts)) {
+    // A profile with fewer re-attempts keeps that many compressed delays.
+    options.schedule.resize(
+        static_cast<size_t>(options.contract.max_reattempts));
+    if (options.schedule.empty() && options.contract.max_reattempts > 0) {
+      options.schedule.push_back(Millis(1));
+    }
+  }
   return options;
 }
 
@@ -729,7 +747,7 @@ int RunBenchCli(const std::vector<std::string>& args, std::ostream& out,
                          flag("target"),        flag("json"),
                          flag("seed"),          flag("retry-schedule-ms"),
                          flag("timeout-ms"),    flag("jitter"),
-                         flag("report-html")};
+                         flag("report-html"),   flag("contract")};
   Result<BenchOptions> options = ParseBenchFlags(flags);
   if (!options.ok()) {
     err << "hooksim bench: " << options.error().message << "\n"

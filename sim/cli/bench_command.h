@@ -45,6 +45,7 @@
 
 #include "sim/base/result.h"
 #include "sim/base/time.h"
+#include "sim/contract/contract.h"
 
 namespace hooksim {
 
@@ -79,6 +80,10 @@ struct BenchOptions {
                                     Millis(16)};
   Duration timeout = std::chrono::seconds(10);
   double jitter = 0.2;
+  // --contract: attempts, success, 410, Retry-After and signing; its jitter
+  // and timeout unless their flags are given. The schedule stays the
+  // compressed one above unless --retry-schedule-ms.
+  Contract contract = DivshotContract();
   // Progress line on stderr: only when also a terminal.
   bool progress = true;
   bool handle_interrupt = true;  // Install the SIGINT handling.
@@ -99,6 +104,7 @@ struct BenchFlags {
   std::optional<std::string> timeout_ms;
   std::optional<std::string> jitter;
   std::optional<std::string> report_html;
+  std::optional<std::string> contract;
 };
 
 // Strict parsing and range checks; the error names the flag and the value,

@@ -163,9 +163,10 @@ po::options_description DeliverOptionsDesc() {
       "--url only: sign every attempt (Standard Webhooks headers) with this "
       "whsec_... secret")(
       "contract", po::value<std::string>(),
-      "--url only: NAME|FILE, send as this contract profile says (attempts, "
+      "NAME|FILE, send as this contract profile says (attempts, "
       "schedule, jitter, timeout, 410, Retry-After, signing; the retry "
-      "flags override its timing; default divshot)")(
+      "flags override its timing; default divshot). Without --url: for "
+      "hooks added without --contract of their own")(
       "generate", po::value<std::string>(),
       "the same as --count: how many release events")(
       "state", po::value<std::string>(),
@@ -191,7 +192,8 @@ constexpr const char* kDeliverUsage =
     "Delivers generated release events to URL over real HTTP/1.1, in real\n"
     "time, as the contract says: a POST of the raw JSON body; any answer but\n"
     "a 2xx (redirects are not followed), a timeout or a connection error is\n"
-    "re-attempted after the scheduled delay, 6 attempts at most. Prints each\n"
+    "re-attempted after the scheduled delay, 6 attempts at most (another\n"
+    "--contract profile: its attempts, 410 and Retry-After rules). Prints each\n"
     "attempt as it ends, one line per delivery, and a summary.\n"
     "Exit codes: 0 all delivered, 1 some gave up, 2 bad usage,\n"
     "130 interrupted (Ctrl-C), 143 SIGTERM (open deliveries are listed as\n"
@@ -199,8 +201,9 @@ constexpr const char* kDeliverUsage =
     "\n"
     "usage: hooksim deliver [--count N | --generate N | --event-file F]\n"
     "         [--state FILE] [--trace] [--lease-ms L] [retry flags as above]\n"
+    "         [--contract NAME|FILE]\n"
     "       hooksim deliver --resume [--state FILE] [--trace] [--lease-ms L]\n"
-    "         [retry flags]\n"
+    "         [retry flags] [--contract NAME|FILE]\n"
     "\n"
     "Without --url, delivers to every hook of the state database (see\n"
     "hooksim hooks): the events and their deliveries are stored first\n"
@@ -210,7 +213,8 @@ constexpr const char* kDeliverUsage =
     "one line per hook. SIGINT or SIGTERM drains: no new attempts, those in\n"
     "flight end and are recorded, the rest is released; a second signal\n"
     "stops at once. After a crash or a stop, --resume carries on where it\n"
-    "stopped (attempts made before count toward the 6).\n"
+    "stopped (attempts made before count toward the 6, or the contract's\n"
+    "attempts: the hook's own from hooks add --contract, else --contract's).\n"
     "Exit codes: 0 all delivered, 1 some gave up or failed (or a state\n"
     "error), 2 bad usage, no hooks, or no state database at the path,\n"
     "130 SIGINT, 143 SIGTERM (deliveries stay stored).\n";
@@ -237,6 +241,10 @@ po::options_description WorkerOptionsDesc() {
       "lease on claimed deliveries, renewed every third of it; another "
       "runner takes them over this long after a crash (1000..3600000, "
       "default 30000)")(
+      "contract", po::value<std::string>(),
+      "NAME|FILE: the contract profile of hooks added without one of their "
+      "own (attempts, 410, Retry-After, signing; its schedule, jitter and "
+      "timeout unless the flags above are given; default divshot)")(
       "trace", po::bool_switch(), "print every attempt as it ends");
   return d;
 }
@@ -244,7 +252,7 @@ po::options_description WorkerOptionsDesc() {
 constexpr const char* kWorkerUsage =
     "usage: hooksim worker [--state FILE] [--poll-ms N] [--trace]\n"
     "         [--retry-schedule-ms D1,...,D5] [--timeout-ms T] [--jitter F]\n"
-    "         [--concurrency C] [--seed S] [--lease-ms L]\n"
+    "         [--concurrency C] [--seed S] [--lease-ms L] [--contract NAME|FILE]\n"
     "\n"
     "Delivers, until SIGINT or SIGTERM, whatever becomes deliverable in the\n"
     "state database: pending deliveries nobody holds a lease on (new ones,\n"
@@ -345,7 +353,9 @@ po::options_description ConformOptionsDesc() {
       "contract", po::value<std::string>(),
       "NAME|FILE: the contract profile the sender promises (expected "
       "attempts, 410 handling; default divshot); the sender gets its name "
-      "in HOOKSIM_CONTRACT")(
+      "in HOOKSIM_CONTRACT; adds the profile's own cases (429-retry-after, "
+      "503-retry-after, signed, retry-timing) where it makes them "
+      "meaningful")(
       "report-html", po::value<std::string>(),
       "write one self-contained HTML page to FILE: the case x rule matrix, "
       "each case's requests and the sender's stderr")(
@@ -371,7 +381,10 @@ constexpr const char* kConformUsage =
     "attempts per event (C5/C6), no redirect followed, method (C1), content\n"
     "type (C2), body shape (C3), release schema (C4), unchanged body (C7).\n"
     "Prints one row per case and rule: pass, fail (what was expected and\n"
-    "seen) or could-not-judge.\n"
+    "seen) or could-not-judge. Every case also sets HOOKSIM_CONTRACT,\n"
+    "HOOKSIM_RETRY_SCHEDULE_MS (a compressed schedule, when the profile\n"
+    "re-attempts; retry-timing judges the gaps against it) and, under a\n"
+    "signing profile, HOOKSIM_SECRET (the signed case verifies it).\n"
     "Exit codes: 0 all rules passed, 1 a rule failed or could not be judged,\n"
     "2 bad usage, 130 interrupted (Ctrl-C; senders are stopped).\n";
 
@@ -613,6 +626,7 @@ int CmdWorker(const std::vector<std::string>& args, std::ostream& out,
   flags.deliver.concurrency = flag("concurrency");
   flags.deliver.trace = vm["trace"].as<bool>();
   flags.deliver.lease_ms = flag("lease-ms");
+  flags.deliver.contract = flag("contract");
   flags.poll_ms = flag("poll-ms");
   Result<WorkerOptions> options = ParseWorkerFlags(flags);
   if (!options.ok()) {

@@ -155,7 +155,7 @@ int Deliver(const DeliverOptions& options, std::ostream& out,
   }
   EventLoop& clock = (*world)->loop();
   DeliveryEngine engine(clock, (*world)->transport(), engine_options);
-  engine.AddHook(Hook{"deliver", options.url, true, options.secret});
+  engine.AddHook(Hook{"deliver", options.url, true, options.secret, nullptr});
   engine.SetAttemptObserver([&](const AttemptRecord& record) {
     out << FormatAttemptLine(engine, record, {.show_hook = false}) << "\n";
     out.flush();
@@ -334,11 +334,6 @@ Result<DeliverOptions> ParseDeliverFlags(const DeliverFlags& flags) {
     if (options.id_salt == 0) options.id_salt = 1;
   }
   if (flags.contract) {
-    if (!flags.url) {
-      return MakeError(
-          "--contract: only with --url for now (durable delivery keeps the "
-          "divshot contract)");
-    }
     Result<Contract> contract = LoadContract(*flags.contract);
     if (!contract.ok()) return MakeError("--contract: " + contract.error().ToString());
     options.contract = std::move(contract).value();
@@ -351,17 +346,20 @@ Result<DeliverOptions> ParseDeliverFlags(const DeliverFlags& flags) {
         *flags.retry_schedule_ms, options.contract.max_reattempts);
     if (!s.ok()) return s.error();
     options.schedule = std::move(*s);
+    options.schedule_given = true;
   }
   if (flags.timeout_ms) {
     Result<int64_t> v =
         ParseInt("timeout-ms", *flags.timeout_ms, 1, kMaxTimeoutMs);
     if (!v.ok()) return v.error();
     options.timeout = Millis(*v);
+    options.timeout_given = true;
   }
   if (flags.jitter) {
     Result<double> v = ParseFraction("jitter", *flags.jitter);
     if (!v.ok()) return v.error();
     options.jitter = *v;
+    options.jitter_given = true;
   }
   if (flags.concurrency) {
     Result<int64_t> v =

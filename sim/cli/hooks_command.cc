@@ -7,6 +7,7 @@
 #include <optional>
 #include <sstream>
 
+#include "sim/contract/contract_file.h"
 #include "sim/contract/webhook_signature.h"
 #include "sim/durable/durable_delivery.h"
 #include "sim/durable/state_store.h"
@@ -18,7 +19,8 @@ namespace {
 namespace po = boost::program_options;
 
 constexpr const char* kHooksUsage =
-    "usage: hooksim hooks add URL [--secret whsec_...] [--state FILE]\n"
+    "usage: hooksim hooks add URL [--secret whsec_...] [--contract NAME|FILE]\n"
+    "         [--state FILE]\n"
     "       hooksim hooks list [--json] [--all] [--state FILE]\n"
     "       hooksim hooks pause ID | resume ID | remove ID [--state FILE]\n"
     "\n"
@@ -27,7 +29,10 @@ constexpr const char* kHooksUsage =
     "$HOOKSIM_STATE, else ./.hooksim/state.db; only `add` creates it (and\n"
     "its directory): the others say there is no state there (exit 2).\n"
     "  add      registers an active hook and prints its id (hk_...); with\n"
-    "           --secret every attempt is signed (Standard Webhooks headers)\n"
+    "           --secret every attempt is signed (Standard Webhooks headers;\n"
+    "           X-Hub-Signature-256 under --contract github); with --contract\n"
+    "           every runner sends to it by that profile (attempts, schedule,\n"
+    "           jitter, timeout, 410, Retry-After, signing)\n"
     "  list     id, state, created time, deliveries (delivered, gave_up,\n"
     "           pending, held, cancelled) and URL; --json prints an array of\n"
     "           objects; --all includes removed hooks\n"
@@ -49,6 +54,9 @@ po::options_description HooksOptionsDesc() {
       "state database (default $HOOKSIM_STATE or ./.hooksim/state.db)")(
       "secret", po::value<std::string>(),
       "add: sign attempts with this whsec_... secret")(
+      "contract", po::value<std::string>(),
+      "add: NAME|FILE, the contract profile every runner sends to this "
+      "hook by (stored with it; default: the runner's --contract)")(
       "json", po::bool_switch(), "list: print a JSON array")(
       "all", po::bool_switch(), "list: include removed hooks");
   return d;
@@ -70,6 +78,14 @@ nlohmann::json HookJson(const StoredHook& h) {
           {"created_ms", h.created_ms},
           {"created", FormatCreated(h.created_ms)},
           {"signed", !h.secret.empty()},
+          {"contract", h.contract.empty()
+                           ? nlohmann::json(nullptr)
+                           : nlohmann::json(
+                                 nlohmann::json::parse(h.contract, nullptr,
+                                                       false)
+                                     .value("name", std::string()))},
+          {"disabled_ms", h.gone_ms ? nlohmann::json(*h.gone_ms)
+                                    : nlohmann::json(nullptr)},
           {"deliveries",
            {{"delivered", h.counts.delivered},
             {"gave_up", h.counts.gave_up},
@@ -96,7 +112,15 @@ void PrintHookTable(const std::vector<StoredHook>& hooks, std::ostream& out) {
                   static_cast<long long>(h.counts.pending),
                   static_cast<long long>(h.counts.held),
                   static_cast<long long>(h.counts.cancelled));
-    out << line << h.url << (h.secret.empty() ? "" : "  (signed)") << "\n";
+    out << line << h.url << (h.secret.empty() ? "" : "  (signed)");
+    if (!h.contract.empty()) {
+      out << "  (contract "
+          << nlohmann::json::parse(h.contract, nullptr, false)
+                 .value("name", std::string("?"))
+          << ")";
+    }
+    if (h.gone_ms) out << "  (disabled by a 410 Gone)";
+    out << "\n";
   }
 }
 
@@ -152,8 +176,9 @@ int RunHooksCommand(const std::vector<std::string>& args, std::ostream& out,
         << "\ntry: hooksim hooks --help\n";
     return 2;
   }
-  if (vm.count("secret") && sub != "add") {
-    err << prefix << "--secret: only for hooks add\n";
+  if ((vm.count("secret") || vm.count("contract")) && sub != "add") {
+    err << prefix << (vm.count("secret") ? "--secret" : "--contract")
+        << ": only for hooks add\n";
     return 2;
   }
   if ((vm["json"].as<bool>() || vm["all"].as<bool>()) && sub != "list") {
@@ -161,6 +186,19 @@ int RunHooksCommand(const std::vector<std::string>& args, std::ostream& out,
     return 2;
   }
   std::string secret;
+  std::string contract_json;
+  int contract_attempts = 0;
+  bool github_signing = false;
+  if (sub == "add" && vm.count("contract")) {
+    Result<Contract> contract = LoadContract(vm["contract"].as<std::string>());
+    if (!contract.ok()) {
+      err << prefix << "--contract: " << contract.error().ToString() << "\n";
+      return 2;
+    }
+    contract_json = ContractToJson(*contract).dump();
+    contract_attempts = contract->max_attempts();
+    github_signing = contract->signing == SigningScheme::kGithubSha256;
+  }
   if (sub == "add") {
     if (Result<HttpUrl> url = ParseHttpUrl(words[1]); !url.ok()) {
       err << prefix << "URL \"" << words[1] << "\": " << url.error().message
@@ -169,7 +207,13 @@ int RunHooksCommand(const std::vector<std::string>& args, std::ostream& out,
     }
     if (vm.count("secret")) {
       secret = vm["secret"].as<std::string>();
-      if (Result<std::string> key = DecodeWebhookSecret(secret); !key.ok()) {
+      // GitHub's key is the secret text itself; others are whsec_ + base64.
+      if (github_signing && secret.empty()) {
+        err << prefix << "--secret: expected a non-empty secret\n";
+        return 2;
+      }
+      if (Result<std::string> key = DecodeWebhookSecret(secret);
+          !github_signing && !key.ok()) {
         err << prefix << "--secret: " << key.error().message << "\n";
         return 2;
       }
@@ -190,7 +234,8 @@ int RunHooksCommand(const std::vector<std::string>& args, std::ostream& out,
   StateStore& s = **store;
 
   if (sub == "add") {
-    Result<StoredHook> hook = s.AddHook(words[1], secret, WallNowMs());
+    Result<StoredHook> hook = s.AddHook(words[1], secret, WallNowMs(),
+                                        contract_json, contract_attempts);
     if (!hook.ok()) {
       err << prefix << hook.error().ToString() << "\n";
       return 1;

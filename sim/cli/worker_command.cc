@@ -32,6 +32,10 @@ DurableRunOptions ToRunOptions(const DeliverOptions& options,
   run.schedule = options.schedule;
   run.timeout = options.timeout;
   run.jitter = options.jitter;
+  run.contract = options.contract;
+  run.schedule_given = options.schedule_given;
+  run.jitter_given = options.jitter_given;
+  run.timeout_given = options.timeout_given;
   run.concurrency = options.concurrency;
   run.seed = options.seed;
   run.trace = options.trace;

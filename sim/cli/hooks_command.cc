@@ -1,12 +1,12 @@
 #include "sim/cli/hooks_command.h"
 
-#include <boost/program_options.hpp>
 #include <cstdio>
 #include <ctime>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <sstream>
 
+#include "sim/cli/flags.h"
 #include "sim/contract/webhook_signature.h"
 #include "sim/durable/durable_delivery.h"
 #include "sim/durable/state_store.h"
@@ -15,7 +15,6 @@
 namespace hooksim {
 namespace {
 
-namespace po = boost::program_options;
 
 constexpr const char* kHooksUsage =
     "usage: hooksim hooks add URL [--secret whsec_...] [--state FILE]\n"
@@ -42,16 +41,25 @@ constexpr const char* kHooksUsage =
     "2 bad usage (bad URL or secret, unknown id, no state database at the\n"
     "path, or a file that is not one: empty, foreign or newer).\n";
 
-po::options_description HooksOptionsDesc() {
-  po::options_description d("options");
-  d.add_options()("help,h", "show this help")(
-      "state", po::value<std::string>(),
-      "state database (default $HOOKSIM_STATE or ./.hooksim/state.db)")(
-      "secret", po::value<std::string>(),
-      "add: sign attempts with this whsec_... secret")(
-      "json", po::bool_switch(), "list: print a JSON array")(
-      "all", po::bool_switch(), "list: include removed hooks");
-  return d;
+struct HooksOptions {
+  std::vector<std::string> words;  // SUBCOMMAND [URL|ID].
+  std::optional<std::string> state;
+  std::optional<std::string> secret;
+  bool json = false;
+  bool all = false;
+};
+
+FlagSet HooksFlagSet(HooksOptions* o) {
+  FlagSet flags("hooks", kHooksUsage);
+  AddStateFlag(flags,
+               "state database (default $HOOKSIM_STATE or ./.hooksim/state.db)",
+               &o->state);
+  flags.Text("secret", "add: sign attempts with this whsec_... secret",
+             &o->secret);
+  flags.Switch("json", "list: print a JSON array", &o->json);
+  flags.Switch("all", "list: include removed hooks", &o->all);
+  flags.Positionals(&o->words);
+  return flags;
 }
 
 std::string FormatCreated(int64_t ms) {
@@ -103,30 +111,16 @@ void PrintHookTable(const std::vector<StoredHook>& hooks, std::ostream& out) {
 }  // namespace
 
 std::string HooksHelp() {
-  std::ostringstream s;
-  s << kHooksUsage << "\n" << HooksOptionsDesc();
-  return s.str();
+  HooksOptions o;
+  return HooksFlagSet(&o).Help();
 }
 
 int RunHooksCommand(const std::vector<std::string>& args, std::ostream& out,
                     std::ostream& err) {
-  const po::options_description d = HooksOptionsDesc();
-  po::options_description all;
-  all.add(d).add_options()("words", po::value<std::vector<std::string>>());
-  po::positional_options_description positional;
-  positional.add("words", -1);
-  po::variables_map vm;
-  po::store(
-      po::command_line_parser(args).options(all).positional(positional).run(),
-      vm);
-  po::notify(vm);
-  if (vm.count("help")) {
-    out << HooksHelp();
-    return 0;
-  }
-  const std::vector<std::string> words =
-      vm.count("words") ? vm["words"].as<std::vector<std::string>>()
-                        : std::vector<std::string>{};
+  HooksOptions options;
+  FlagSet flags = HooksFlagSet(&options);
+  if (std::optional<int> code = ParseOrExit(flags, args, out, err)) return *code;
+  const std::vector<std::string>& words = options.words;
   if (words.empty()) {
     err << "hooksim hooks: give a subcommand: add, list, pause, resume, "
            "remove\ntry: hooksim hooks --help\n";
@@ -152,11 +146,11 @@ int RunHooksCommand(const std::vector<std::string>& args, std::ostream& out,
         << "\ntry: hooksim hooks --help\n";
     return 2;
   }
-  if (vm.count("secret") && sub != "add") {
+  if (options.secret && sub != "add") {
     err << prefix << "--secret: only for hooks add\n";
     return 2;
   }
-  if ((vm["json"].as<bool>() || vm["all"].as<bool>()) && sub != "list") {
+  if ((options.json || options.all) && sub != "list") {
     err << prefix << "--json and --all: only for hooks list\n";
     return 2;
   }
@@ -167,17 +161,15 @@ int RunHooksCommand(const std::vector<std::string>& args, std::ostream& out,
           << "\n";
       return 2;
     }
-    if (vm.count("secret")) {
-      secret = vm["secret"].as<std::string>();
+    if (options.secret) {
+      secret = *options.secret;
       if (Result<std::string> key = DecodeWebhookSecret(secret); !key.ok()) {
         err << prefix << "--secret: " << key.error().message << "\n";
         return 2;
       }
     }
   }
-  std::optional<std::string> state_flag;
-  if (vm.count("state")) state_flag = vm["state"].as<std::string>();
-  const std::string path = ResolveStatePath(state_flag);
+  const std::string path = ResolveStatePath(options.state);
   // Only `add` creates a state; the others need one.
   StoreOptions store_options;
   store_options.create = sub == "add";
@@ -199,12 +191,12 @@ int RunHooksCommand(const std::vector<std::string>& args, std::ostream& out,
     return 0;
   }
   if (sub == "list") {
-    Result<std::vector<StoredHook>> hooks = s.ListHooks(vm["all"].as<bool>());
+    Result<std::vector<StoredHook>> hooks = s.ListHooks(options.all);
     if (!hooks.ok()) {
       err << prefix << hooks.error().ToString() << "\n";
       return 1;
     }
-    if (vm["json"].as<bool>()) {
+    if (options.json) {
       nlohmann::json array = nlohmann::json::array();
       for (const StoredHook& h : *hooks) array.push_back(HookJson(h));
       out << array.dump(2) << "\n";

@@ -11,7 +11,6 @@
 #include <map>
 #include <vector>
 
-#include "sim/base/parse_number.h"
 #include "sim/base/random.h"
 #include "sim/contract/release_events.h"
 #include "sim/durable/durable_delivery.h"
@@ -19,6 +18,22 @@
 
 namespace hooksim {
 namespace {
+
+constexpr const char* kWorkerUsage =
+    "usage: hooksim worker [--state FILE] [--poll-ms N] [--trace]\n"
+    "         [--retry-schedule-ms D1,...,D5] [--timeout-ms T] [--jitter F]\n"
+    "         [--concurrency C] [--seed S] [--lease-ms L]\n"
+    "\n"
+    "Delivers, until SIGINT or SIGTERM, whatever becomes deliverable in the\n"
+    "state database: pending deliveries nobody holds a lease on (new ones,\n"
+    "ones a stopped or crashed runner left), and held ones whose hook was\n"
+    "resumed. Attempts are recorded as in hooksim deliver. The first SIGINT\n"
+    "or SIGTERM drains (no new attempts; those in flight end and are\n"
+    "recorded; the rest is released); a second one stops at once.\n"
+    "Exit codes: 0 stopped by a signal after draining, 1 a state database\n"
+    "error, 2 bad usage or no state database at the path, 130/143 stopped at\n"
+    "once by a second SIGINT/SIGTERM (attempts in flight abandoned).\n";
+
 
 // A progress line only when writing to a terminal.
 bool IsTerminal(const std::ostream& out) {
@@ -48,6 +63,37 @@ StoreOptions RunnerStoreOptions(std::atomic<bool>* abort) {
   o.busy_timeout = Duration::max();
   o.abort = abort;
   return o;
+}
+
+// What `deliver` (without --url) and `worker` run on: the state opened at
+// the resolved path, its abort flag, and the run options.
+struct Runner {
+  std::string path;
+  std::atomic<bool> abort{false};
+  std::unique_ptr<StateStore> store;
+  std::chrono::steady_clock::time_point wall_start;
+  DurableRunOptions run;
+};
+
+// Opens the state of `options.state`; on failure prints
+// "hooksim COMMAND: --state: ..." and returns null.
+std::unique_ptr<Runner> OpenRunner(const DeliverOptions& options,
+                                   const char* command, std::ostream& out,
+                                   std::ostream& err) {
+  auto runner = std::make_unique<Runner>();
+  runner->path = ResolveStatePath(options.state);
+  Result<std::unique_ptr<StateStore>> opened =
+      StateStore::Open(runner->path, RunnerStoreOptions(&runner->abort));
+  if (!opened.ok()) {
+    err << "hooksim " << command << ": --state: " << opened.error().ToString()
+        << "\n";
+    return nullptr;
+  }
+  runner->store = std::move(*opened);
+  runner->wall_start = std::chrono::steady_clock::now();
+  runner->run = ToRunOptions(options, out);
+  runner->run.abort = &runner->abort;
+  return runner;
 }
 
 const char* SignalName(int signal) {
@@ -131,43 +177,43 @@ int FinishRun(const DurableRunSummary& summary, const DeliveryCounts& total,
 
 }  // namespace
 
-Result<WorkerOptions> ParseWorkerFlags(const WorkerFlags& flags) {
-  if (flags.deliver.url || flags.deliver.count || flags.deliver.generate ||
-      flags.deliver.event_file || flags.deliver.secret ||
-      flags.deliver.interval_ms || flags.deliver.resume) {
-    return MakeError(
-        "takes no events or URL: it delivers what `hooksim deliver` stored");
-  }
-  Result<DeliverOptions> deliver = ParseDeliverFlags(flags.deliver);
-  if (!deliver.ok()) return deliver.error();
+FlagSet WorkerFlagSet(WorkerOptions* options) {
+  DeliverOptions* o = &options->deliver;
+  FlagSet flags("worker", kWorkerUsage);
+  AddStateFlag(flags,
+               "the state database (default $HOOKSIM_STATE or "
+               "./.hooksim/state.db)",
+               &o->state);
+  flags.Millis("poll-ms",
+               "how often to look for deliverable rows (1.." +
+                   std::to_string(kMaxPollMs) + ", default 200)",
+               1, kMaxPollMs, &options->poll);
+  AddSeedFlag(flags, "random seed for jitter (0..2^64-1, default 1)", &o->seed);
+  AddRetryFlags(flags, {&o->schedule, &o->timeout, &o->jitter,
+                        &o->contract.max_reattempts});
+  AddConcurrencyFlag(flags, "attempts in flight at once (1..1024, default 16)",
+                     kMaxDeliverConcurrency, &o->concurrency);
+  AddLeaseFlag(flags, "", &o->lease);
+  flags.Switch("trace", "print every attempt as it ends", &o->trace);
+  return flags;
+}
+
+int RunWorkerCli(const std::vector<std::string>& args, std::ostream& out,
+                 std::ostream& err) {
   WorkerOptions options;
-  options.deliver = std::move(*deliver);
-  if (flags.poll_ms) {
-    const std::optional<uint64_t> v = ParseUint64(*flags.poll_ms);
-    if (!v || *v < 1 || *v > static_cast<uint64_t>(kMaxPollMs)) {
-      return MakeError("--poll-ms: expected an integer 1.." +
-                       std::to_string(kMaxPollMs) + ", got \"" +
-                       *flags.poll_ms + "\"");
-    }
-    options.poll = Millis(static_cast<int64_t>(*v));
-  }
-  return options;
+  FlagSet flags = WorkerFlagSet(&options);
+  if (std::optional<int> code = ParseOrExit(flags, args, out, err)) return *code;
+  return RunWorker(options, out, err);
 }
 
 int RunStoreDeliver(const DeliverOptions& options, std::ostream& out,
                     std::ostream& err) {
-  const std::string path = ResolveStatePath(options.state);
-  std::atomic<bool> abort{false};
-  Result<std::unique_ptr<StateStore>> opened =
-      StateStore::Open(path, RunnerStoreOptions(&abort));
-  if (!opened.ok()) {
-    err << "hooksim deliver: --state: " << opened.error().ToString() << "\n";
-    return 2;
-  }
-  StateStore& store = **opened;
-  const auto wall_start = std::chrono::steady_clock::now();
-  DurableRunOptions run = ToRunOptions(options, out);
-  run.abort = &abort;
+  std::unique_ptr<Runner> runner = OpenRunner(options, "deliver", out, err);
+  if (!runner) return 2;
+  StateStore& store = *runner->store;
+  const std::string& path = runner->path;
+  const auto wall_start = runner->wall_start;
+  DurableRunOptions& run = runner->run;
 
   std::optional<std::string> batch;
   if (options.resume) {
@@ -248,20 +294,15 @@ int RunStoreDeliver(const DeliverOptions& options, std::ostream& out,
 
 int RunWorker(const WorkerOptions& options, std::ostream& out,
               std::ostream& err) {
-  const std::string path = ResolveStatePath(options.deliver.state);
-  std::atomic<bool> abort{false};
-  Result<std::unique_ptr<StateStore>> opened =
-      StateStore::Open(path, RunnerStoreOptions(&abort));
-  if (!opened.ok()) {
-    err << "hooksim worker: --state: " << opened.error().ToString() << "\n";
-    return 2;
-  }
-  StateStore& store = **opened;
-  const auto wall_start = std::chrono::steady_clock::now();
-  DurableRunOptions run = ToRunOptions(options.deliver, out);
+  std::unique_ptr<Runner> runner =
+      OpenRunner(options.deliver, "worker", out, err);
+  if (!runner) return 2;
+  StateStore& store = *runner->store;
+  const std::string& path = runner->path;
+  const auto wall_start = runner->wall_start;
+  DurableRunOptions& run = runner->run;
   run.keep_running = true;
   run.poll_interval = options.poll;
-  run.abort = &abort;
   out << "worker: delivering from " << path
       << " until SIGINT or SIGTERM (poll every " << ToMillis(options.poll)
       << " ms, seed " << options.deliver.seed << ")" << std::endl;

@@ -29,8 +29,20 @@ nlohmann::json ReadJson(const std::string& path) {
   return nlohmann::json::parse(in);
 }
 
+// `hooksim bench ARGS...` is exit 2 with `needle` in its message.
+void ExpectUsageError(const std::vector<std::string>& bench_args,
+                      const std::string& needle) {
+  std::vector<std::string> args = {"bench"};
+  args.insert(args.end(), bench_args.begin(), bench_args.end());
+  const CliResult r = Cli(args);
+  EXPECT_EQ(r.code, 2) << bench_args[0];
+  EXPECT_NE(r.err.find(needle), std::string::npos)
+      << bench_args[0] << ": " << r.err;
+  EXPECT_TRUE(r.out.empty()) << bench_args[0];
+}
+
 TEST(BenchFlagsTest, DefaultsAndValues) {
-  Result<BenchCommandOptions> d = ParseBenchArgs({});
+  Result<BenchCommandOptions> d = ParseArgs(kBenchFlags, {});
   ASSERT_TRUE(d.ok());
   EXPECT_FALSE(d->bench.count.has_value());
   EXPECT_FALSE(d->bench.duration.has_value());
@@ -46,7 +58,7 @@ TEST(BenchFlagsTest, DefaultsAndValues) {
       "0.3",                 "--retry-schedule-ms", "0,5", "--timeout-ms",
       "250",                 "--seed",              "7",   "--report-json",
       "figures.json"};
-  Result<BenchCommandOptions> o = ParseBenchArgs(f);
+  Result<BenchCommandOptions> o = ParseArgs(kBenchFlags, f);
   ASSERT_TRUE(o.ok()) << o.error().message;
   EXPECT_EQ(*o->bench.duration, Millis(2500));
   EXPECT_EQ(o->bench.receivers, 3);
@@ -61,11 +73,11 @@ TEST(BenchFlagsTest, DefaultsAndValues) {
   // An external target decides its own answers: no --failure-rate with it.
   f.push_back("--target");
   f.push_back("http://127.0.0.1:9/hook");
-  Result<BenchCommandOptions> both = ParseBenchArgs(f);
+  Result<BenchCommandOptions> both = ParseArgs(kBenchFlags, f);
   ASSERT_FALSE(both.ok());
   EXPECT_NE(both.error().message.find("--failure-rate"), std::string::npos);
   Result<BenchCommandOptions> targeted =
-      ParseBenchArgs({"--count", "5", "--target", "http://127.0.0.1:9/hook"});
+      ParseArgs(kBenchFlags, {"--count", "5", "--target", "http://127.0.0.1:9/hook"});
   ASSERT_TRUE(targeted.ok()) << targeted.error().message;
   EXPECT_EQ(*targeted->bench.target, "http://127.0.0.1:9/hook");
   EXPECT_EQ(targeted->bench.count, 5);
@@ -87,15 +99,7 @@ TEST(BenchFlagsTest, RenamedFlagsNameTheNewOne) {
       {{"--json"}, "--json was renamed: use --report-json FILE"},
       {{"--json=f.json"}, "--json was renamed: use --report-json FILE"},
   };
-  for (const Case& c : cases) {
-    std::vector<std::string> args = {"bench"};
-    args.insert(args.end(), c.args.begin(), c.args.end());
-    const CliResult r = Cli(args);
-    EXPECT_EQ(r.code, 2) << c.args[0];
-    EXPECT_NE(r.err.find(c.needle), std::string::npos)
-        << c.args[0] << ": " << r.err;
-    EXPECT_TRUE(r.out.empty()) << c.args[0];
-  }
+  for (const Case& c : cases) ExpectUsageError(c.args, c.needle);
 }
 
 TEST(BenchFlagsTest, BadValuesNameTheFlagAndValue) {
@@ -127,15 +131,7 @@ TEST(BenchFlagsTest, BadValuesNameTheFlagAndValue) {
       {{"--no-such-flag"}, "no-such-flag"},
       {{"stray"}, "hooksim bench"},
   };
-  for (const Case& c : cases) {
-    std::vector<std::string> args = {"bench"};
-    args.insert(args.end(), c.args.begin(), c.args.end());
-    const CliResult r = Cli(args);
-    EXPECT_EQ(r.code, 2) << c.args[0];
-    EXPECT_NE(r.err.find(c.needle), std::string::npos)
-        << c.args[0] << ": " << r.err;
-    EXPECT_TRUE(r.out.empty()) << c.args[0];
-  }
+  for (const Case& c : cases) ExpectUsageError(c.args, c.needle);
 }
 
 TEST(BenchFlagsTest, HelpListsTheFlags) {

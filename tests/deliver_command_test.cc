@@ -106,7 +106,8 @@ TEST(DeliverCommandTest, BadFlagsAreUsageErrorsNamingFlagAndValue) {
 }
 
 TEST(DeliverCommandTest, ParsesFlagsIntoOptions) {
-  const Result<DeliverOptions> o = ParseDeliverArgs(
+  const Result<DeliverOptions> o = ParseArgs(
+      kDeliverFlags,
       {"--url", "http://localhost:8080/h", "--count", "7", "--seed",
        "18446744073709551615", "--retry-schedule-ms", "10,20", "--timeout-ms",
        "250", "--jitter", "0.5", "--concurrency", "3", "--interval-ms", "15",

@@ -25,6 +25,7 @@
 #include "sim/http/real_clock.h"
 #include "sim/os/interrupt_watcher.h"
 #include "sim/os/peak_memory.h"
+#include "sim/os/wall_time.h"
 
 namespace hooksim {
 namespace {
@@ -34,16 +35,6 @@ constexpr auto kProgressEvery = std::chrono::milliseconds(250);
 constexpr size_t kReceiverJournalCapacity = 1024;
 
 using SteadyClock = std::chrono::steady_clock;
-
-double Rate(uint64_t n, double seconds) {
-  return seconds > 0 ? static_cast<double>(n) / seconds : 0.0;
-}
-
-std::string Fixed(double value, int digits) {
-  char text[64];
-  std::snprintf(text, sizeof(text), "%.*f", digits, value);
-  return text;
-}
 
 // Counts the attempts handed to the inner transport and not yet answered
 // (queued for a worker or in flight), and first attempts published but not
@@ -94,15 +85,6 @@ std::string CpuModel() {
     }
   }
   return "";
-}
-
-std::string UtcNow() {
-  const std::time_t now = std::time(nullptr);
-  std::tm tm{};
-  gmtime_r(&now, &tm);
-  char text[32];
-  std::strftime(text, sizeof(text), "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return text;
 }
 
 struct Served {
@@ -270,17 +252,17 @@ BenchRun Measure(const BenchOptions& options,
     const double elapsed =
         std::chrono::duration<double>(SteadyClock::now() - start).count();
     const uint64_t ended = f.delivered + f.gave_up;
-    err << "\r" << kPrefix << Fixed(elapsed, 1) << " s  " << ended << "/"
+    err << "\r" << kPrefix << FormatFixed(elapsed, 1) << " s  " << ended << "/"
         << (by_events ? event_limit * hooks : f.deliveries_published)
         << " deliveries  " << f.attempts << " attempts  "
-        << Fixed(Rate(ended, elapsed), 0) << " deliveries/s  rss "
+        << FormatFixed(PerSecond(ended, elapsed), 0) << " deliveries/s  rss "
         << CurrentRssBytes().value_or(0) / (1 << 20) << " MB   " << std::flush;
     if (!finished) clock.ScheduleAfter(kProgressEvery, show_progress);
   };
 
   std::optional<InterruptWatcher> watcher;
   if (options.handle_interrupt) watcher.emplace([&clock] { clock.Stop(); });
-  result.started_at = UtcNow();
+  result.started_at = UtcIsoNow();
   start = SteadyClock::now();
   last_end = start;
   clock.ScheduleAfter(Duration::zero(), top_up);
@@ -308,6 +290,16 @@ BenchRun Measure(const BenchOptions& options,
 }
 
 }  // namespace
+
+double PerSecond(uint64_t n, double seconds) {
+  return seconds > 0 ? static_cast<double>(n) / seconds : 0.0;
+}
+
+std::string FormatFixed(double value, int digits) {
+  char text[64];
+  std::snprintf(text, sizeof(text), "%.*f", digits, value);
+  return text;
+}
 
 Status ValidateBenchOptions(const BenchOptions& options) {
   RetryPolicy policy;

@@ -81,6 +81,11 @@ struct BenchOptions {
   bool handle_interrupt = true;  // Install the SIGINT handling.
 };
 
+// n per second over `seconds` (0 when no time passed).
+double PerSecond(uint64_t n, double seconds);
+// `value` with `digits` decimals ("12.345").
+std::string FormatFixed(double value, int digits);
+
 // The ranges above, the retry policy's rules and the target's URL; the
 // error names the option as its flag ("--concurrency").
 Status ValidateBenchOptions(const BenchOptions& options);

@@ -5,7 +5,6 @@
 #include <sstream>
 
 #include "sim/cli/deliver_command.h"
-#include "sim/http/http_url.h"
 #include "sim/report/bench_reporter.h"
 #include "sim/report/html_bench_report.h"
 #include "sim/report/html_page.h"
@@ -66,16 +65,10 @@ FlagSet BenchFlagSet(BenchCommandOptions* options) {
                "in-process receivers answer 500 with this probability, seeded "
                "(0..1, default 0; not with --target)",
                0, false, 1, "a fraction 0..1", &o->failure_rate);
-  flags.Custom("target",
-               "deliver to this http://host[:port]/path instead of "
-               "in-process receivers",
-               [o](const std::string& text) -> Status {
-                 if (Result<HttpUrl> url = ParseHttpUrl(text); !url.ok()) {
-                   return url.error();
-                 }
-                 o->target = text;
-                 return std::nullopt;
-               });
+  AddHttpUrlFlag(flags, "target",
+                 "deliver to this http://host[:port]/path instead of "
+                 "in-process receivers",
+                 &o->target);
   AddReportFlags(
       flags, {.report_json = &options->report_json,
               .report_html = &options->report_html},
@@ -110,31 +103,18 @@ Status CheckBenchFlags(const FlagSet& flags, BenchCommandOptions& options) {
   return ValidateBenchOptions(options.bench);
 }
 
-Result<BenchCommandOptions> ParseBenchArgs(
-    const std::vector<std::string>& args) {
-  BenchCommandOptions options;
-  FlagSet flags = BenchFlagSet(&options);
-  Result<FlagParse> parsed = flags.Parse(args);
-  if (!parsed.ok()) return parsed.error();
-  if (Status s = CheckBenchFlags(flags, options)) return *s;
-  return options;
-}
+const CommandFlags<BenchCommandOptions> kBenchFlags{BenchFlagSet,
+                                                    CheckBenchFlags};
 
-std::string BenchHelp() {
-  BenchCommandOptions options;
-  return BenchFlagSet(&options).Help();
-}
+std::string BenchHelp() { return HelpOf(kBenchFlags); }
 
 int RunBenchCli(const std::vector<std::string>& args, std::ostream& out,
                 std::ostream& err) {
-  BenchCommandOptions options;
-  FlagSet flags = BenchFlagSet(&options);
-  if (std::optional<int> code = ParseOrExit(flags, args, out, err)) return *code;
-  if (Status s = CheckBenchFlags(flags, options)) {
-    return UsageError("bench", *s, err);
-  }
-  options.command = CommandLine("bench", args);
-  return RunBench(options, out, err);
+  return ParseAndRun(kBenchFlags, args, out, err,
+                     [&](BenchCommandOptions& options) {
+                       options.command = CommandLine("bench", args);
+                       return RunBench(options, out, err);
+                     });
 }
 
 int RunBench(const BenchCommandOptions& options, std::ostream& out,

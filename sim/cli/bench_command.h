@@ -39,10 +39,10 @@ FlagSet BenchFlagSet(BenchCommandOptions* options);
 // (ValidateBenchOptions). Without --seed, `id_salt` becomes this run's own.
 Status CheckBenchFlags(const FlagSet& flags, BenchCommandOptions& options);
 
-// Parses and checks `args` (no --help); errors name the flag and the value,
-// e.g. `--concurrency: expected an integer 1..1024, got "0"`.
-Result<BenchCommandOptions> ParseBenchArgs(
-    const std::vector<std::string>& args);
+// Both: ParseArgs(kBenchFlags, args) gives the options, or the error naming
+// the flag and the value, e.g. `--concurrency: expected an integer 1..1024,
+// got "0"`.
+extern const CommandFlags<BenchCommandOptions> kBenchFlags;
 
 // `hooksim bench ARGS...`: --help, or parse, run and report.
 int RunBenchCli(const std::vector<std::string>& args, std::ostream& out,

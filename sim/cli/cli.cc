@@ -106,24 +106,28 @@ FlagSet RunFlagSet(RunCommandOptions* o) {
   return flags;
 }
 
+Status CheckRunFlags(const FlagSet& flags, RunCommandOptions& options) {
+  if (flags.Given("time-scale") && options.world != World::kHttp) {
+    return MakeError(
+        "--time-scale applies to --mode http only (the virtual world needs "
+        "no compression)");
+  }
+  return std::nullopt;
+}
+
+const CommandFlags<RunCommandOptions> kRunFlags{RunFlagSet, CheckRunFlags};
+
 int CmdRun(const std::vector<std::string>& args, std::ostream& out,
            std::ostream& err) {
-  RunCommandOptions options;
-  FlagSet flags = RunFlagSet(&options);
-  if (std::optional<int> code = ParseOrExit(flags, args, out, err)) return *code;
-  if (options.inputs.empty()) {
-    err << "hooksim run: give at least one scenario FILE or DIR\n"
-        << kRunUsage;
-    return 2;
-  }
-  if (flags.Given("time-scale") && options.world != World::kHttp) {
-    return UsageError("run",
-                      MakeError("--time-scale applies to --mode http only (the "
-                                "virtual world needs no compression)"),
-                      err);
-  }
-  if (options.report_html) options.command = CommandLine("run", args);
-  return RunRunCommand(options, out, err);
+  return ParseAndRun(kRunFlags, args, out, err, [&](RunCommandOptions& o) {
+    if (o.inputs.empty()) {
+      err << "hooksim run: give at least one scenario FILE or DIR\n"
+          << kRunUsage;
+      return 2;
+    }
+    if (o.report_html) o.command = CommandLine("run", args);
+    return RunRunCommand(o, out, err);
+  });
 }
 
 constexpr const char* kEventsUsage =
@@ -152,12 +156,13 @@ FlagSet EventsFlagSet(EventsOptions* o) {
   return flags;
 }
 
+const CommandFlags<EventsOptions> kEventsFlags{EventsFlagSet};
+
 int CmdEvents(const std::vector<std::string>& args, std::ostream& out,
               std::ostream& err) {
-  EventsOptions options;
-  FlagSet flags = EventsFlagSet(&options);
-  if (std::optional<int> code = ParseOrExit(flags, args, out, err)) return *code;
-  return RunEvents(options.count, options.seed, options.events, out);
+  return ParseAndRun(kEventsFlags, args, out, err, [&](const EventsOptions& o) {
+    return RunEvents(o.count, o.seed, o.events, out);
+  });
 }
 
 constexpr const char* kValidateUsage =
@@ -170,17 +175,21 @@ constexpr const char* kValidateUsage =
     "why. Reads standard input when FILE is - or missing.\n"
     "Exit codes: 0 all valid, 1 some invalid, 2 no payload or unreadable.\n";
 
-FlagSet ValidateFlagSet(std::vector<std::string>* inputs) {
+struct ValidateOptions {
+  std::vector<std::string> inputs;
+};
+
+FlagSet ValidateFlagSet(ValidateOptions* o) {
   FlagSet flags("validate", kValidateUsage);
-  flags.Positionals(inputs);
+  flags.Positionals(&o->inputs);
   return flags;
 }
 
-int CmdValidate(const std::vector<std::string>& args, std::istream& in,
-                std::ostream& out, std::ostream& err) {
-  std::vector<std::string> inputs;
-  FlagSet flags = ValidateFlagSet(&inputs);
-  if (std::optional<int> code = ParseOrExit(flags, args, out, err)) return *code;
+const CommandFlags<ValidateOptions> kValidateFlags{ValidateFlagSet};
+
+// Validates the one input (a file, or standard input for "-" or none).
+int ValidateInputs(const std::vector<std::string>& inputs, std::istream& in,
+                   std::ostream& out, std::ostream& err) {
   if (inputs.size() > 1) {
     err << "hooksim validate: give one FILE (or - for standard input)\n";
     return 2;
@@ -194,6 +203,14 @@ int CmdValidate(const std::vector<std::string>& args, std::istream& in,
     return 2;
   }
   return RunValidate(file, inputs[0], out, err);
+}
+
+int CmdValidate(const std::vector<std::string>& args, std::istream& in,
+                std::ostream& out, std::ostream& err) {
+  return ParseAndRun(kValidateFlags, args, out, err,
+                     [&](const ValidateOptions& o) {
+                       return ValidateInputs(o.inputs, in, out, err);
+                     });
 }
 
 constexpr const char* kReceiverUsage =
@@ -272,48 +289,27 @@ FlagSet ReceiverFlagSet(ReceiverCommandOptions* o) {
   return flags;
 }
 
+const CommandFlags<ReceiverCommandOptions> kReceiverFlags{ReceiverFlagSet};
+
 int CmdReceiver(const std::vector<std::string>& args, std::ostream& out,
                 std::ostream& err) {
-  ReceiverCommandOptions options;
-  FlagSet flags = ReceiverFlagSet(&options);
-  if (std::optional<int> code = ParseOrExit(flags, args, out, err)) return *code;
-  if (!options.admin_token) {
-    if (const char* env = std::getenv("HOOKSIM_ADMIN_TOKEN")) {
-      options.admin_token = std::string(env);
-    }
-  }
-  return RunReceiverCommand(options, out, err);
+  return ParseAndRun(kReceiverFlags, args, out, err,
+                     [&](ReceiverCommandOptions& o) {
+                       if (!o.admin_token) {
+                         if (const char* env =
+                                 std::getenv("HOOKSIM_ADMIN_TOKEN")) {
+                           o.admin_token = std::string(env);
+                         }
+                       }
+                       return RunReceiverCommand(o, out, err);
+                     });
 }
 
 // Help texts of the commands whose flags live in this file.
-std::string RunHelp() {
-  RunCommandOptions o;
-  return RunFlagSet(&o).Help();
-}
-std::string EventsHelp() {
-  EventsOptions o;
-  return EventsFlagSet(&o).Help();
-}
-std::string ValidateHelp() {
-  std::vector<std::string> inputs;
-  return ValidateFlagSet(&inputs).Help();
-}
-std::string ReceiverHelp() {
-  ReceiverCommandOptions o;
-  return ReceiverFlagSet(&o).Help();
-}
-std::string DeliverHelp() {
-  DeliverOptions o;
-  return DeliverFlagSet(&o).Help();
-}
-std::string WorkerHelp() {
-  WorkerOptions o;
-  return WorkerFlagSet(&o).Help();
-}
-std::string ConformHelp() {
-  ConformOptions o;
-  return ConformFlagSet(&o).Help();
-}
+std::string RunHelp() { return HelpOf(kRunFlags); }
+std::string EventsHelp() { return HelpOf(kEventsFlags); }
+std::string ValidateHelp() { return HelpOf(kValidateFlags); }
+std::string ReceiverHelp() { return HelpOf(kReceiverFlags); }
 
 // The command table: name, what runs it, its help.
 struct Command {

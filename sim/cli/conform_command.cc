@@ -324,30 +324,23 @@ Status CheckConformFlags(const FlagSet& flags, ConformOptions& o) {
   return std::nullopt;
 }
 
-Result<ConformOptions> ParseConformArgs(const std::vector<std::string>& args) {
-  ConformOptions options;
-  FlagSet flags = ConformFlagSet(&options);
-  Result<FlagParse> parsed = flags.Parse(args);
-  if (!parsed.ok()) return parsed.error();
-  if (Status s = CheckConformFlags(flags, options)) return *s;
-  return options;
-}
+const CommandFlags<ConformOptions> kConformFlags{ConformFlagSet,
+                                                  CheckConformFlags};
+
+std::string ConformHelp() { return HelpOf(kConformFlags); }
 
 int RunConformCli(const std::vector<std::string>& args, std::ostream& out,
                   std::ostream& err) {
-  ConformOptions options;
-  FlagSet flags = ConformFlagSet(&options);
-  if (std::optional<int> code = ParseOrExit(flags, args, out, err)) return *code;
-  if (Status s = CheckConformFlags(flags, options)) {
-    return UsageError("conform", *s, err);
-  }
-  if (options.list_cases) {
-    // The battery needs no sender to be listed.
-    PrintConformCases(options.cases, out);
-    return 0;
-  }
-  options.command = CommandLine("conform", args);
-  return RunConform(options, out, err);
+  return ParseAndRun(kConformFlags, args, out, err,
+                     [&](ConformOptions& options) {
+                       if (options.list_cases) {
+                         // The battery needs no sender to be listed.
+                         PrintConformCases(options.cases, out);
+                         return 0;
+                       }
+                       options.command = CommandLine("conform", args);
+                       return RunConform(options, out, err);
+                     });
 }
 
 CaseResult RunConformCase(const ConformCase& c, const ConformOptions& options,

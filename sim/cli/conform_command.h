@@ -20,7 +20,7 @@
 // data as JSON with each case's requests and the sender's stdout/stderr
 // (each capped at 1 MiB).
 // Exit codes: 0 every rule passed; 1 a rule failed or could not be judged;
-// 2 bad usage (ParseConformArgs' errors, or a report file that cannot be
+// 2 bad usage (kConformFlags' errors, or a report file that cannot be
 // written); 130 interrupted by SIGINT (senders are stopped, reports of
 // what ran are still written).
 // Thread: RunConform blocks; it starts `parallel` worker threads and owns
@@ -70,9 +70,12 @@ FlagSet ConformFlagSet(ConformOptions* options);
 // --quiet-ms below the case budget; --cases selects from the battery.
 Status CheckConformFlags(const FlagSet& flags, ConformOptions& options);
 
-// Parses and checks `args` (no --help); errors name the flag and the value
-// (`--parallel: expected an integer 1..32, got "0"`).
-Result<ConformOptions> ParseConformArgs(const std::vector<std::string>& args);
+// Both: ParseArgs(kConformFlags, args) gives the options, or the error
+// naming the flag and the value (`--parallel: expected an integer 1..32,
+// got "0"`).
+extern const CommandFlags<ConformOptions> kConformFlags;
+
+std::string ConformHelp();
 
 // `hooksim conform ARGS...`: --help, --list-cases, or parse and run.
 int RunConformCli(const std::vector<std::string>& args, std::ostream& out,

@@ -260,16 +260,10 @@ int Deliver(const DeliverOptions& options, std::ostream& out,
 
 FlagSet DeliverFlagSet(DeliverOptions* o) {
   FlagSet flags("deliver", kDeliverUsage);
-  flags.Custom("url",
-               "http://host[:port]/path to POST the events to; without it, to "
-               "every hook of the state database",
-               [o](const std::string& text) -> Status {
-                 if (Result<HttpUrl> url = ParseHttpUrl(text); !url.ok()) {
-                   return url.error();
-                 }
-                 o->url = text;
-                 return std::nullopt;
-               });
+  AddHttpUrlFlag(flags, "url",
+                 "http://host[:port]/path to POST the events to; without it, "
+                 "to every hook of the state database",
+                 &o->url);
   flags.Integer("count,n",
                 "how many release events (1.." +
                     std::to_string(kMaxDeliverCount) + ", default 1)",
@@ -378,14 +372,10 @@ Status CheckDeliverFlags(const FlagSet& flags, DeliverOptions& options) {
   return std::nullopt;
 }
 
-Result<DeliverOptions> ParseDeliverArgs(const std::vector<std::string>& args) {
-  DeliverOptions options;
-  FlagSet flags = DeliverFlagSet(&options);
-  Result<FlagParse> parsed = flags.Parse(args);
-  if (!parsed.ok()) return parsed.error();
-  if (Status s = CheckDeliverFlags(flags, options)) return *s;
-  return options;
-}
+const CommandFlags<DeliverOptions> kDeliverFlags{DeliverFlagSet,
+                                                  CheckDeliverFlags};
+
+std::string DeliverHelp() { return HelpOf(kDeliverFlags); }
 
 void AddLeaseFlag(FlagSet& flags, const std::string& prefix, Duration* lease) {
   flags.Millis("lease-ms",
@@ -406,13 +396,10 @@ uint64_t FreshIdSalt() {
 
 int RunDeliverCli(const std::vector<std::string>& args, std::ostream& out,
                   std::ostream& err) {
-  DeliverOptions options;
-  FlagSet flags = DeliverFlagSet(&options);
-  if (std::optional<int> code = ParseOrExit(flags, args, out, err)) return *code;
-  if (Status s = CheckDeliverFlags(flags, options)) {
-    return UsageError("deliver", *s, err);
-  }
-  return RunDeliver(options, out, err);
+  return ParseAndRun(kDeliverFlags, args, out, err,
+                     [&](const DeliverOptions& options) {
+                       return RunDeliver(options, out, err);
+                     });
 }
 
 int RunDeliver(const DeliverOptions& options, std::ostream& out,

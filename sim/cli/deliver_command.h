@@ -12,7 +12,7 @@
 // Without --url, see worker_command.h (RunDeliver hands over to it).
 //
 // Exit codes: 0 every delivery was delivered; 1 a delivery gave up (or the
-// run hit its wall-time limit); 2 bad usage (ParseDeliverArgs' errors);
+// run hit its wall-time limit); 2 bad usage (kDeliverFlags' errors);
 // 130 interrupted by SIGINT (Ctrl-C), 143 by SIGTERM: the clock is stopped,
 // attempts in flight are abandoned, and the deliveries still open are
 // listed as `pending`.
@@ -90,10 +90,10 @@ FlagSet DeliverFlagSet(DeliverOptions* options);
 // Without --seed, `id_salt` becomes this run's own.
 Status CheckDeliverFlags(const FlagSet& flags, DeliverOptions& options);
 
-// Parses and checks `args` (no --help): the options, or the error naming
-// the flag and the value, e.g. `--count: expected an integer 1..100000,
-// got "0"`.
-Result<DeliverOptions> ParseDeliverArgs(const std::vector<std::string>& args);
+// Both: ParseArgs(kDeliverFlags, args) gives the options, or the error
+// naming the flag and the value, e.g. `--count: expected an integer
+// 1..100000, got "0"`.
+extern const CommandFlags<DeliverOptions> kDeliverFlags;
 
 // --lease-ms L (kMinLeaseMs..kMaxLeaseMs): the lease on claimed
 // deliveries; `prefix` starts its help ("without --url: ").
@@ -102,12 +102,14 @@ void AddLeaseFlag(FlagSet& flags, const std::string& prefix, Duration* lease);
 // A per-run salt for delivery ids (EngineOptions::id_salt), never 0.
 uint64_t FreshIdSalt();
 
+std::string DeliverHelp();
+
 // `hooksim deliver ARGS...`: --help, or parse and run; the exit code.
 int RunDeliverCli(const std::vector<std::string>& args, std::ostream& out,
                   std::ostream& err);
 
 // Runs the deliveries; returns the exit code described above. `options`
-// should come from ParseDeliverArgs; invalid options print a message to
+// should come from kDeliverFlags; invalid options print a message to
 // `err` and return 2.
 int RunDeliver(const DeliverOptions& options, std::ostream& out,
                std::ostream& err);

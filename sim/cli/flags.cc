@@ -8,6 +8,7 @@
 
 #include "sim/base/parse_number.h"
 #include "sim/contract/contract_file.h"
+#include "sim/http/http_url.h"
 
 namespace hooksim {
 
@@ -42,16 +43,6 @@ Result<int64_t> ParseIntIn(std::string_view text, int64_t min, int64_t max) {
         text);
   }
   return static_cast<int64_t>(*v);
-}
-
-template <typename Int>
-FlagSet::Setter IntegerSetter(int64_t min, int64_t max, Int* target) {
-  return [min, max, target](const std::string& text) -> Status {
-    Result<int64_t> v = ParseIntIn(text, min, max);
-    if (!v.ok()) return v.error();
-    *target = static_cast<Int>(*v);
-    return std::nullopt;
-  };
 }
 
 Result<std::vector<Duration>> ParseSchedule(std::string_view text,
@@ -113,66 +104,23 @@ FlagSet::Flag FlagSet::Switch(const char* name, std::string help,
       true);
 }
 
-FlagSet::Flag FlagSet::Text(const char* name, std::string help,
-                            std::string* target) {
-  return Custom(name, std::move(help), [target](const std::string& text) {
-    *target = text;
-    return Status();
-  });
+FlagSet::Setter FlagSet::TextSetter(
+    bool non_empty, std::function<void(const std::string&)> store) {
+  return [non_empty, store](const std::string& text) -> Status {
+    if (non_empty && text.empty()) return Expected("a file name", text);
+    store(text);
+    return std::nullopt;
+  };
 }
 
-FlagSet::Flag FlagSet::Text(const char* name, std::string help,
-                            std::optional<std::string>* target) {
-  return Custom(name, std::move(help), [target](const std::string& text) {
-    *target = text;
-    return Status();
-  });
-}
-
-FlagSet::Flag FlagSet::File(const char* name, std::string help,
-                            std::optional<std::string>* target) {
-  return Custom(name, std::move(help),
-                [target](const std::string& text) -> Status {
-                  if (text.empty()) return Expected("a file name", text);
-                  *target = text;
-                  return std::nullopt;
-                });
-}
-
-FlagSet::Flag FlagSet::File(const char* name, std::string help,
-                            std::string* target) {
-  return Custom(name, std::move(help),
-                [target](const std::string& text) -> Status {
-                  if (text.empty()) return Expected("a file name", text);
-                  *target = text;
-                  return std::nullopt;
-                });
-}
-
-FlagSet::Flag FlagSet::Integer(const char* name, std::string help, int64_t min,
-                               int64_t max, int64_t* target) {
-  return Custom(name, std::move(help), IntegerSetter(min, max, target));
-}
-
-FlagSet::Flag FlagSet::Integer(const char* name, std::string help, int64_t min,
-                               int64_t max, int* target) {
-  return Custom(name, std::move(help), IntegerSetter(min, max, target));
-}
-
-FlagSet::Flag FlagSet::Integer(const char* name, std::string help, int64_t min,
-                               int64_t max, size_t* target) {
-  return Custom(name, std::move(help), IntegerSetter(min, max, target));
-}
-
-FlagSet::Flag FlagSet::Integer(const char* name, std::string help, int64_t min,
-                               int64_t max, std::optional<int64_t>* target) {
-  return Custom(name, std::move(help),
-                [min, max, target](const std::string& text) -> Status {
-                  Result<int64_t> v = ParseIntIn(text, min, max);
-                  if (!v.ok()) return v.error();
-                  *target = *v;
-                  return std::nullopt;
-                });
+FlagSet::Setter FlagSet::IntegerSetter(int64_t min, int64_t max,
+                                       std::function<void(int64_t)> store) {
+  return [min, max, store](const std::string& text) -> Status {
+    Result<int64_t> v = ParseIntIn(text, min, max);
+    if (!v.ok()) return v.error();
+    store(*v);
+    return std::nullopt;
+  };
 }
 
 FlagSet::Flag FlagSet::PositiveSeconds(const char* name, std::string help,
@@ -196,23 +144,17 @@ FlagSet::Flag FlagSet::PositiveSeconds(const char* name, std::string help,
 FlagSet::Flag FlagSet::Millis(const char* name, std::string help, int64_t min,
                               int64_t max, Duration* target) {
   return Custom(name, std::move(help),
-                [min, max, target](const std::string& text) -> Status {
-                  Result<int64_t> v = ParseIntIn(text, min, max);
-                  if (!v.ok()) return v.error();
-                  *target = hooksim::Millis(*v);
-                  return std::nullopt;
-                });
+                IntegerSetter(min, max, [target](int64_t v) {
+                  *target = hooksim::Millis(v);
+                }));
 }
 
 FlagSet::Flag FlagSet::Seconds(const char* name, std::string help, int64_t min,
                                int64_t max, Duration* target) {
   return Custom(name, std::move(help),
-                [min, max, target](const std::string& text) -> Status {
-                  Result<int64_t> v = ParseIntIn(text, min, max);
-                  if (!v.ok()) return v.error();
-                  *target = std::chrono::seconds(*v);
-                  return std::nullopt;
-                });
+                IntegerSetter(min, max, [target](int64_t v) {
+                  *target = std::chrono::seconds(v);
+                }));
 }
 
 FlagSet::Flag FlagSet::Number(const char* name, std::string help, double min,
@@ -337,43 +279,37 @@ int UsageError(std::string_view command, const Error& error,
   return 2;
 }
 
-std::optional<int> ParseOrExit(FlagSet& flags,
-                               const std::vector<std::string>& args,
-                               std::ostream& out, std::ostream& err) {
+std::optional<int> ParseCommandLine(FlagSet& flags,
+                                    const std::vector<std::string>& args,
+                                    const std::function<Status()>& check,
+                                    std::ostream& out, std::ostream& err) {
   Result<FlagParse> parsed = flags.Parse(args);
   if (!parsed.ok()) return UsageError(flags.command(), parsed.error(), err);
   if (*parsed == FlagParse::kHelp) {
     out << flags.Help();
     return 0;
   }
+  if (Status s = check()) return UsageError(flags.command(), *s, err);
   return std::nullopt;
 }
 
-FlagSet::Flag AddSeedFlag(FlagSet& flags, std::string help, uint64_t* target) {
-  return flags.Custom("seed", std::move(help),
-                      [target](const std::string& text) -> Status {
-                        const std::optional<uint64_t> v = ParseUint64(text);
-                        if (!v) {
-                          return Expected("an integer 0..18446744073709551615",
-                                          text);
-                        }
-                        *target = *v;
-                        return std::nullopt;
-                      });
+FlagSet::Setter SeedSetter(std::function<void(uint64_t)> store) {
+  return [store](const std::string& text) -> Status {
+    const std::optional<uint64_t> v = ParseUint64(text);
+    if (!v) return Expected("an integer 0..18446744073709551615", text);
+    store(*v);
+    return std::nullopt;
+  };
 }
 
-FlagSet::Flag AddSeedFlag(FlagSet& flags, std::string help,
-                          std::optional<uint64_t>* target) {
-  return flags.Custom("seed", std::move(help),
-                      [target](const std::string& text) -> Status {
-                        const std::optional<uint64_t> v = ParseUint64(text);
-                        if (!v) {
-                          return Expected("an integer 0..18446744073709551615",
-                                          text);
-                        }
-                        *target = *v;
-                        return std::nullopt;
-                      });
+FlagSet::Setter HttpUrlSetter(std::function<void(const std::string&)> store) {
+  return [store](const std::string& text) -> Status {
+    if (Result<HttpUrl> url = ParseHttpUrl(text); !url.ok()) {
+      return url.error();
+    }
+    store(text);
+    return std::nullopt;
+  };
 }
 
 void AddRetryFlags(FlagSet& flags, RetryTargets t, const RetryHelp& help) {

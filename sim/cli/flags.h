@@ -64,23 +64,32 @@ class FlagSet {
   using Setter = std::function<Status(const std::string& text)>;
 
   Flag Switch(const char* name, std::string help, bool* target);
-  // Any text (may be empty).
-  Flag Text(const char* name, std::string help, std::string* target);
-  Flag Text(const char* name, std::string help,
-            std::optional<std::string>* target);
+  // Any text (may be empty) into a std::string or optional<std::string>.
+  template <typename S>
+  Flag Text(const char* name, std::string help, S* target) {
+    return Custom(name, std::move(help),
+                  TextSetter(false, [target](const std::string& text) {
+                    *target = text;
+                  }));
+  }
   // A file name: not empty.
-  Flag File(const char* name, std::string help,
-            std::optional<std::string>* target);
-  Flag File(const char* name, std::string help, std::string* target);
-  // Decimal digits only in [min, max] (no sign, space or fraction).
+  template <typename S>
+  Flag File(const char* name, std::string help, S* target) {
+    return Custom(name, std::move(help),
+                  TextSetter(true, [target](const std::string& text) {
+                    *target = text;
+                  }));
+  }
+  // Decimal digits only in [min, max] (no sign, space or fraction), into
+  // an integer or an optional<int64_t>.
+  template <typename Int>
   Flag Integer(const char* name, std::string help, int64_t min, int64_t max,
-               int64_t* target);
-  Flag Integer(const char* name, std::string help, int64_t min, int64_t max,
-               int* target);
-  Flag Integer(const char* name, std::string help, int64_t min, int64_t max,
-               size_t* target);
-  Flag Integer(const char* name, std::string help, int64_t min, int64_t max,
-               std::optional<int64_t>* target);
+               Int* target) {
+    return Custom(name, std::move(help),
+                  IntegerSetter(min, max, [target](int64_t v) {
+                    *target = static_cast<Int>(v);
+                  }));
+  }
   // Seconds, a finite number in (0, max] ("2.5"), as a Duration.
   Flag PositiveSeconds(const char* name, std::string help, double max,
                        std::optional<Duration>* target);
@@ -112,6 +121,10 @@ class FlagSet {
 
  private:
   struct Spec;
+  static Setter TextSetter(bool non_empty,
+                           std::function<void(const std::string&)> store);
+  static Setter IntegerSetter(int64_t min, int64_t max,
+                              std::function<void(int64_t)> store);
   // The flag table (Boost's), for parsing and for --help.
   void Describe(boost::program_options::options_description& d) const;
   Flag Add(const char* name, std::string help, Setter set, bool is_switch);
@@ -128,18 +141,91 @@ class FlagSet {
 // `err`; returns the usage exit code (2).
 int UsageError(std::string_view command, const Error& error, std::ostream& err);
 
-// Parses `args` with `flags`: prints the help (returns 0) or the usage
-// error (returns 2) and returns nullopt to go on.
-std::optional<int> ParseOrExit(FlagSet& flags,
-                               const std::vector<std::string>& args,
-                               std::ostream& out, std::ostream& err);
+// A command's flags: how to declare them on a FlagSet bound to its options
+// struct, and the rules between flags checked after parsing (may be null).
+template <typename Options>
+struct CommandFlags {
+  FlagSet (*declare)(Options* options);
+  Status (*check)(const FlagSet& flags, Options& options) = nullptr;
+};
+
+// Parses `args` with `flags` and runs `check`: --help prints the help and
+// returns 0, a bad flag or rule prints the usage error and returns 2;
+// nullopt means run the command.
+std::optional<int> ParseCommandLine(FlagSet& flags,
+                                    const std::vector<std::string>& args,
+                                    const std::function<Status()>& check,
+                                    std::ostream& out, std::ostream& err);
+template <typename Options>
+std::optional<int> ParseCommandLine(const CommandFlags<Options>& spec,
+                                    const std::vector<std::string>& args,
+                                    Options* options, std::ostream& out,
+                                    std::ostream& err) {
+  FlagSet flags = spec.declare(options);
+  return ParseCommandLine(
+      flags, args,
+      [&] { return spec.check ? spec.check(flags, *options) : Status(); },
+      out, err);
+}
+
+// Parses `args` into a fresh Options (ParseCommandLine) and returns
+// run(options)'s exit code, or the help's (0) or the usage error's (2).
+template <typename Options, typename Run>
+int ParseAndRun(const CommandFlags<Options>& spec,
+                const std::vector<std::string>& args, std::ostream& out,
+                std::ostream& err, Run run) {
+  Options options;
+  if (std::optional<int> code =
+          ParseCommandLine(spec, args, &options, out, err)) {
+    return *code;
+  }
+  return run(options);
+}
+
+// The same without printing (--help is not expected): the options, or the
+// error naming the flag and the value. For tests and callers that build
+// options from words.
+template <typename Options>
+Result<Options> ParseArgs(const CommandFlags<Options>& spec,
+                          const std::vector<std::string>& args) {
+  Options options;
+  FlagSet flags = spec.declare(&options);
+  Result<FlagParse> parsed = flags.Parse(args);
+  if (!parsed.ok()) return parsed.error();
+  if (spec.check) {
+    if (Status s = spec.check(flags, options)) return *s;
+  }
+  return options;
+}
+
+// The --help text of a command.
+template <typename Options>
+std::string HelpOf(const CommandFlags<Options>& spec) {
+  Options options;
+  return spec.declare(&options).Help();
+}
 
 // --- Shared option groups: one meaning, one name, in every command. ---
 
-// --seed N (0..2^64-1). `help` says what it seeds.
-FlagSet::Flag AddSeedFlag(FlagSet& flags, std::string help, uint64_t* target);
-FlagSet::Flag AddSeedFlag(FlagSet& flags, std::string help,
-                          std::optional<uint64_t>* target);
+// --seed N (0..2^64-1) into a uint64_t or optional<uint64_t>; `help` says
+// what it seeds.
+FlagSet::Setter SeedSetter(std::function<void(uint64_t)> store);
+template <typename T>
+FlagSet::Flag AddSeedFlag(FlagSet& flags, std::string help, T* target) {
+  return flags.Custom("seed", std::move(help),
+                      SeedSetter([target](uint64_t v) { *target = v; }));
+}
+
+// --NAME URL: an http://host[:port]/path (http_url.h), into a std::string
+// or optional<std::string>.
+FlagSet::Setter HttpUrlSetter(std::function<void(const std::string&)> store);
+template <typename S>
+FlagSet::Flag AddHttpUrlFlag(FlagSet& flags, const char* name,
+                             std::string help, S* target) {
+  return flags.Custom(
+      name, std::move(help),
+      HttpUrlSetter([target](const std::string& url) { *target = url; }));
+}
 
 // Retry tuning: --retry-schedule-ms D1,...,Dn (at most the contract's
 // re-attempts, checked against `*max_reattempts` when set), --timeout-ms T

@@ -11,6 +11,7 @@
 #include "sim/durable/durable_delivery.h"
 #include "sim/durable/state_store.h"
 #include "sim/http/http_url.h"
+#include "sim/os/wall_time.h"
 
 namespace hooksim {
 namespace {
@@ -62,14 +63,7 @@ FlagSet HooksFlagSet(HooksOptions* o) {
   return flags;
 }
 
-std::string FormatCreated(int64_t ms) {
-  const std::time_t t = static_cast<std::time_t>(ms / 1000);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
+std::string FormatCreated(int64_t ms) { return UtcIsoTime(ms / 1000); }
 
 nlohmann::json HookJson(const StoredHook& h) {
   return {{"id", h.id},
@@ -108,18 +102,33 @@ void PrintHookTable(const std::vector<StoredHook>& hooks, std::ostream& out) {
   }
 }
 
+const CommandFlags<HooksOptions> kHooksFlags{HooksFlagSet};
+
+// One subcommand on the state (see the usage above); the exit code.
+int RunHooks(const HooksOptions& options, std::ostream& out,
+             std::ostream& err);
+
 }  // namespace
 
-std::string HooksHelp() {
-  HooksOptions o;
-  return HooksFlagSet(&o).Help();
-}
+std::string HooksHelp() { return HelpOf(kHooksFlags); }
 
 int RunHooksCommand(const std::vector<std::string>& args, std::ostream& out,
                     std::ostream& err) {
-  HooksOptions options;
-  FlagSet flags = HooksFlagSet(&options);
-  if (std::optional<int> code = ParseOrExit(flags, args, out, err)) return *code;
+  return ParseAndRun(
+      kHooksFlags, args, out, err,
+      [&](const HooksOptions& options) { return RunHooks(options, out, err); });
+}
+
+namespace {
+
+std::string Prefix(const HooksOptions& options) {
+  return "hooksim hooks " + options.words[0] + ": ";
+}
+
+// A bad subcommand, word count, URL, secret or flag for the subcommand:
+// prints why and returns 2; nullopt: the usage is right.
+std::optional<int> CheckHooksUsage(const HooksOptions& options,
+                                   std::ostream& err) {
   const std::vector<std::string>& words = options.words;
   if (words.empty()) {
     err << "hooksim hooks: give a subcommand: add, list, pause, resume, "
@@ -127,7 +136,7 @@ int RunHooksCommand(const std::vector<std::string>& args, std::ostream& out,
     return 2;
   }
   const std::string& sub = words[0];
-  const std::string prefix = "hooksim hooks " + sub + ": ";
+  const std::string prefix = Prefix(options);
   const bool takes_one =
       sub == "add" || sub == "pause" || sub == "resume" || sub == "remove";
   if (!takes_one && sub != "list") {
@@ -154,61 +163,60 @@ int RunHooksCommand(const std::vector<std::string>& args, std::ostream& out,
     err << prefix << "--json and --all: only for hooks list\n";
     return 2;
   }
-  std::string secret;
-  if (sub == "add") {
-    if (Result<HttpUrl> url = ParseHttpUrl(words[1]); !url.ok()) {
-      err << prefix << "URL \"" << words[1] << "\": " << url.error().message
-          << "\n";
-      return 2;
-    }
-    if (options.secret) {
-      secret = *options.secret;
-      if (Result<std::string> key = DecodeWebhookSecret(secret); !key.ok()) {
-        err << prefix << "--secret: " << key.error().message << "\n";
-        return 2;
-      }
-    }
-  }
-  const std::string path = ResolveStatePath(options.state);
-  // Only `add` creates a state; the others need one.
-  StoreOptions store_options;
-  store_options.create = sub == "add";
-  Result<std::unique_ptr<StateStore>> store =
-      StateStore::Open(path, store_options);
-  if (!store.ok()) {
-    err << prefix << store.error().ToString() << "\n";
+  if (sub != "add") return std::nullopt;
+  if (Result<HttpUrl> url = ParseHttpUrl(words[1]); !url.ok()) {
+    err << prefix << "URL \"" << words[1] << "\": " << url.error().message
+        << "\n";
     return 2;
   }
-  StateStore& s = **store;
+  if (options.secret) {
+    if (Result<std::string> key = DecodeWebhookSecret(*options.secret);
+        !key.ok()) {
+      err << prefix << "--secret: " << key.error().message << "\n";
+      return 2;
+    }
+  }
+  return std::nullopt;
+}
 
-  if (sub == "add") {
-    Result<StoredHook> hook = s.AddHook(words[1], secret, WallNowMs());
-    if (!hook.ok()) {
-      err << prefix << hook.error().ToString() << "\n";
-      return 1;
-    }
-    out << hook->id << "\n";
-    return 0;
+int AddHook(StateStore& s, const HooksOptions& options, std::ostream& out,
+            std::ostream& err) {
+  Result<StoredHook> hook =
+      s.AddHook(options.words[1], options.secret.value_or(""), WallNowMs());
+  if (!hook.ok()) {
+    err << Prefix(options) << hook.error().ToString() << "\n";
+    return 1;
   }
-  if (sub == "list") {
-    Result<std::vector<StoredHook>> hooks = s.ListHooks(options.all);
-    if (!hooks.ok()) {
-      err << prefix << hooks.error().ToString() << "\n";
-      return 1;
-    }
-    if (options.json) {
-      nlohmann::json array = nlohmann::json::array();
-      for (const StoredHook& h : *hooks) array.push_back(HookJson(h));
-      out << array.dump(2) << "\n";
-    } else if (hooks->empty()) {
-      out << "no hooks in " << path
-          << " (add one with: hooksim hooks add URL)\n";
-    } else {
-      PrintHookTable(*hooks, out);
-    }
-    return 0;
+  out << hook->id << "\n";
+  return 0;
+}
+
+int ListHooks(StateStore& s, const HooksOptions& options,
+              const std::string& path, std::ostream& out, std::ostream& err) {
+  Result<std::vector<StoredHook>> hooks = s.ListHooks(options.all);
+  if (!hooks.ok()) {
+    err << Prefix(options) << hooks.error().ToString() << "\n";
+    return 1;
   }
-  const std::string& id = words[1];
+  if (options.json) {
+    nlohmann::json array = nlohmann::json::array();
+    for (const StoredHook& h : *hooks) array.push_back(HookJson(h));
+    out << array.dump(2) << "\n";
+  } else if (hooks->empty()) {
+    out << "no hooks in " << path
+        << " (add one with: hooksim hooks add URL)\n";
+  } else {
+    PrintHookTable(*hooks, out);
+  }
+  return 0;
+}
+
+// pause, resume or remove.
+int ChangeHook(StateStore& s, const HooksOptions& options,
+               const std::string& path, std::ostream& out, std::ostream& err) {
+  const std::string& sub = options.words[0];
+  const std::string& id = options.words[1];
+  const std::string prefix = Prefix(options);
   const int64_t now = WallNowMs();
   Result<HookChangeResult> change = sub == "pause"    ? s.PauseHook(id, now)
                                     : sub == "resume" ? s.ResumeHook(id, now)
@@ -246,5 +254,26 @@ int RunHooksCommand(const std::vector<std::string>& args, std::ostream& out,
   }
   return 0;
 }
+
+int RunHooks(const HooksOptions& options, std::ostream& out,
+             std::ostream& err) {
+  if (std::optional<int> code = CheckHooksUsage(options, err)) return *code;
+  const std::string& sub = options.words[0];
+  const std::string path = ResolveStatePath(options.state);
+  // Only `add` creates a state; the others need one.
+  StoreOptions store_options;
+  store_options.create = sub == "add";
+  Result<std::unique_ptr<StateStore>> store =
+      StateStore::Open(path, store_options);
+  if (!store.ok()) {
+    err << Prefix(options) << store.error().ToString() << "\n";
+    return 2;
+  }
+  if (sub == "add") return AddHook(**store, options, out, err);
+  if (sub == "list") return ListHooks(**store, options, path, out, err);
+  return ChangeHook(**store, options, path, out, err);
+}
+
+}  // namespace
 
 }  // namespace hooksim

@@ -1,3 +1,4 @@
+#include "sim/os/wall_time.h"
 #include "sim/cli/run_command.h"
 
 #include <unistd.h>
@@ -26,15 +27,6 @@ constexpr size_t kMaxScenarioFiles = 10'000;
 bool EndsWith(const std::string& s, const std::string& suffix) {
   return s.size() >= suffix.size() &&
          s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
-}
-
-std::string IsoNowUtc() {
-  const std::time_t now = std::time(nullptr);
-  std::tm tm{};
-  gmtime_r(&now, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
 }
 
 std::string HostName() {
@@ -220,7 +212,7 @@ int RunRunCommand(const RunCommandOptions& options, std::ostream& out,
         out << "  " << line << "\n";
       };
     }
-    const std::string started_at = IsoNowUtc();
+    const std::string started_at = UtcIsoNow();
     Result<std::unique_ptr<RunResult>> run = RunScenario(scenario, ropts);
     if (stop->stopped()) break;  // Abandoned half way: not judged.
     if (!run.ok()) {

@@ -198,12 +198,15 @@ FlagSet WorkerFlagSet(WorkerOptions* options) {
   return flags;
 }
 
+const CommandFlags<WorkerOptions> kWorkerFlags{WorkerFlagSet};
+
+std::string WorkerHelp() { return HelpOf(kWorkerFlags); }
+
 int RunWorkerCli(const std::vector<std::string>& args, std::ostream& out,
                  std::ostream& err) {
-  WorkerOptions options;
-  FlagSet flags = WorkerFlagSet(&options);
-  if (std::optional<int> code = ParseOrExit(flags, args, out, err)) return *code;
-  return RunWorker(options, out, err);
+  return ParseAndRun(
+      kWorkerFlags, args, out, err,
+      [&](const WorkerOptions& options) { return RunWorker(options, out, err); });
 }
 
 int RunStoreDeliver(const DeliverOptions& options, std::ostream& out,

@@ -50,6 +50,8 @@ struct WorkerOptions {
 // --lease-ms, --trace.
 FlagSet WorkerFlagSet(WorkerOptions* options);
 
+std::string WorkerHelp();
+
 // `hooksim worker ARGS...`: --help, or parse and run; the exit code.
 int RunWorkerCli(const std::vector<std::string>& args, std::ostream& out,
                  std::ostream& err);

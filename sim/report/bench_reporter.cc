@@ -10,16 +10,6 @@ namespace {
 
 double Ms(Duration d) { return static_cast<double>(d.count()) / 1000.0; }
 
-double Rate(uint64_t n, double seconds) {
-  return seconds > 0 ? static_cast<double>(n) / seconds : 0.0;
-}
-
-std::string Fixed(double value, int digits) {
-  char text[64];
-  std::snprintf(text, sizeof(text), "%.*f", digits, value);
-  return text;
-}
-
 nlohmann::ordered_json LatencyJson(const LatencyHistogram& h) {
   nlohmann::ordered_json j;
   j["count"] = h.count();
@@ -76,8 +66,8 @@ nlohmann::ordered_json BenchJson(const BenchRun& run) {
   j["payload_bytes_mean"] =
       f.events_published ? f.body_bytes / f.events_published : 0;
   j["wall_s"] = wall_s;
-  j["deliveries_per_s"] = Rate(ended, wall_s);
-  j["attempts_per_s"] = Rate(f.attempts, wall_s);
+  j["deliveries_per_s"] = PerSecond(ended, wall_s);
+  j["attempts_per_s"] = PerSecond(f.attempts, wall_s);
   j["latency_ms"] = LatencyJson(f.delivery_latency);
   j["attempt_latency_ms"] = LatencyJson(f.attempt_latency);
   j["outcomes"] = OutcomesJson(f, false);
@@ -114,17 +104,17 @@ void TextBenchReporter::Report(const BenchRun& run) {
       << ", " << connections << " connections, failure rate "
       << options.failure_rate << ", seed " << options.seed << "\n";
   out << "  deliveries  " << ended << " (" << f.delivered << " delivered, "
-      << f.gave_up << " gave_up) in " << Fixed(wall_s, 3)
-      << " s: " << Fixed(Rate(ended, wall_s), 0) << " deliveries/s\n";
+      << f.gave_up << " gave_up) in " << FormatFixed(wall_s, 3)
+      << " s: " << FormatFixed(PerSecond(ended, wall_s), 0) << " deliveries/s\n";
   out << "  attempts    " << f.attempts << " ("
       << f.attempts - std::min(f.attempts, ended)
-      << " retries): " << Fixed(Rate(f.attempts, wall_s), 0) << " attempts/s\n";
+      << " retries): " << FormatFixed(PerSecond(f.attempts, wall_s), 0) << " attempts/s\n";
   out << "  latency ms  p50 / p90 / p99 / p99.9 / max\n";
   auto latency_line = [&out](const char* name, const LatencyHistogram& h) {
-    out << "    " << name << Fixed(Ms(h.Percentile(0.5)), 3) << " / "
-        << Fixed(Ms(h.Percentile(0.9)), 3) << " / "
-        << Fixed(Ms(h.Percentile(0.99)), 3) << " / "
-        << Fixed(Ms(h.Percentile(0.999)), 3) << " / " << Fixed(Ms(h.max()), 3)
+    out << "    " << name << FormatFixed(Ms(h.Percentile(0.5)), 3) << " / "
+        << FormatFixed(Ms(h.Percentile(0.9)), 3) << " / "
+        << FormatFixed(Ms(h.Percentile(0.99)), 3) << " / "
+        << FormatFixed(Ms(h.Percentile(0.999)), 3) << " / " << FormatFixed(Ms(h.max()), 3)
         << "\n";
   };
   latency_line("delivery  ", f.delivery_latency);
@@ -144,7 +134,7 @@ void TextBenchReporter::Report(const BenchRun& run) {
                                             : " schema failures\n");
   }
   out << "  peak rss    "
-      << (peak ? Fixed(static_cast<double>(*peak) / (1 << 20), 1) + " MB"
+      << (peak ? FormatFixed(static_cast<double>(*peak) / (1 << 20), 1) + " MB"
                : std::string("unknown"))
       << "\n";
   out.flush();

@@ -123,19 +123,15 @@ EngineOptions BenchEngineOptions(const BenchOptions& options) {
 // Starts one in-process receiver per hook; appends their URLs.
 Status StartReceivers(const BenchOptions& options, std::vector<Served>& served,
                       std::vector<std::string>& urls) {
-  Result<std::shared_ptr<const PayloadValidator>> bundled =
-      PayloadValidator::Bundled();
-  if (!bundled.ok()) {
-    return MakeError("cannot load the bundled schemas: " +
-                     bundled.error().ToString());
-  }
-  auto cache = std::make_shared<CachedPayloadValidator>(*bundled);
+  Result<std::shared_ptr<CachedPayloadValidator>> cache =
+      CachedPayloadValidator::Bundled();
+  if (!cache.ok()) return cache.error();
   const Random master(options.seed);
   for (int64_t i = 0; i < options.receivers; ++i) {
     const std::string name = "bench" + std::to_string(i + 1);
     ReceiverOptions ropts;
     ropts.name = name;
-    ropts.validator = cache;
+    ropts.validator = *cache;
     ropts.journal.capacity = kReceiverJournalCapacity;
     ropts.journal.max_deliveries = kBenchReceiverTrackedDeliveries;
     Served s;

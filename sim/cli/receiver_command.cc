@@ -277,20 +277,16 @@ Status StartServers(const ReceiverCommandOptions& options,
                     const ListenAddress& listen, const ServedSpecs& specs,
                     const std::optional<Contract>& contract,
                     std::vector<Served>& served) {
-  Result<std::shared_ptr<const PayloadValidator>> bundled =
-      PayloadValidator::Bundled();
-  if (!bundled.ok()) {
-    return MakeError("cannot load the bundled schemas: " +
-                     bundled.error().ToString());
-  }
-  auto cache = std::make_shared<CachedPayloadValidator>(*bundled);
+  Result<std::shared_ptr<CachedPayloadValidator>> cache =
+      CachedPayloadValidator::Bundled();
+  if (!cache.ok()) return cache.error();
   const Random master(specs.seed);
   for (size_t i = 0; i < specs.specs.size(); ++i) {
     const auto& [name, behavior] = specs.specs[i];
     ReceiverOptions ropts;
     ropts.name = name;
     ropts.contract = contract;
-    ropts.validator = cache;
+    ropts.validator = *cache;
     ropts.journal.capacity = options.journal_capacity;
     // The server's time starts about now: signature timestamps are judged
     // against the wall clock (scaled by --time-scale, like outage windows).

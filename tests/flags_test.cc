@@ -161,7 +161,7 @@ TEST(FlagsTest, HelpAndUsageErrorsGoThroughOnePath) {
             0);
   EXPECT_NE(out.str().find("usage: hooksim demo"), std::string::npos);
   EXPECT_NE(out.str().find("--wait-ms"), std::string::npos);
-  EXPECT_NE(out.str().find("--name arg (=x)"), std::string::npos);
+  EXPECT_NE(out.str().find("--name TEXT (=x)"), std::string::npos);
   EXPECT_EQ(out.str().find("--old"), std::string::npos);  // Not offered.
   std::ostringstream out2, err2;
   FlagSet again = Declare(&o);

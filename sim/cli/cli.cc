@@ -92,6 +92,7 @@ FlagSet RunFlagSet(RunCommandOptions* o) {
                 }
                 return std::nullopt;
               })
+      .Value("sim|http")
       .Default("sim");
   flags.Number("time-scale",
                "--mode http: wall seconds per scenario second, in (0, 1] "
@@ -241,16 +242,20 @@ FlagSet ReceiverFlagSet(ReceiverCommandOptions* o) {
              "HOST:PORT to listen on (PORT 0: kernel-chosen); with --scenario "
              "the first receiver gets this port, the others kernel-chosen ones",
              &o->listen)
+      .Value("HOST:PORT")
       .Default("127.0.0.1:8080");
   flags.Text("behavior",
              "the behaviour as JSON, e.g. '{\"sequence\":[503,503,200],"
              "\"per\":\"delivery\"}' (default: always 200)",
-             &o->behavior);
+             &o->behavior)
+      .Value("JSON");
   flags.Text("behavior-file", "read the behaviour JSON from FILE",
-             &o->behavior_file);
+             &o->behavior_file)
+      .Value("FILE");
   flags.Text("scenario",
              "serve every receiver of the scenario FILE, each on its own port",
-             &o->scenario);
+             &o->scenario)
+      .Value("FILE");
   AddSeedFlag(flags,
               "seed of the receivers' random answers (default: the "
               "scenario's, or 1)",
@@ -280,7 +285,8 @@ FlagSet ReceiverFlagSet(ReceiverCommandOptions* o) {
              "401); also read from HOOKSIM_ADMIN_TOKEN. Without it, a "
              "non-loopback --listen prints a warning: the admin API is open "
              "to the network",
-             &o->admin_token);
+             &o->admin_token)
+      .Value("TOKEN");
   AddContractNameFlag(flags,
                       "NAME|FILE: judge the deliveries seen by this contract "
                       "profile in /__hooksim/stats (\"contract\": over_max, "

@@ -238,11 +238,13 @@ FlagSet ConformFlagSet(ConformOptions* o) {
   flags.Text("sender-cmd",
              "required: the shell command (run by /bin/sh -c) that delivers "
              "the events of $HOOKSIM_EVENT_FILE to $HOOKSIM_URL",
-             &o->sender_cmd);
+             &o->sender_cmd)
+      .Value("CMD");
   flags.Text("cases",
              "comma-separated case names to run (default: all; see "
              "--list-cases)",
-             &o->case_names);
+             &o->case_names)
+      .Value("LIST");
   flags.Seconds("case-timeout-s",
                 "budget of one case, from the sender's start (1..3600, "
                 "default 120); a sender still running then is stopped",

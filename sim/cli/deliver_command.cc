@@ -295,7 +295,8 @@ FlagSet DeliverFlagSet(DeliverOptions* o) {
                  if (!events.ok()) return MakeError(events.error().ToString());
                  o->events = std::move(*events);
                  return std::nullopt;
-               });
+               })
+      .Value("FILE");
   flags.Custom("secret",
                "--url only: sign every attempt (Standard Webhooks headers) "
                "with this whsec_... secret",
@@ -306,7 +307,8 @@ FlagSet DeliverFlagSet(DeliverOptions* o) {
                  }
                  o->secret = text;
                  return std::nullopt;
-               });
+               })
+      .Value("whsec_...");
   flags.Integer("generate", "the same as --count: how many release events", 1,
                 kMaxDeliverCount, &o->count);
   AddStateFlag(flags,

@@ -20,6 +20,7 @@ struct FlagSet::Spec {
   Setter set;
   bool is_switch = false;
   std::optional<std::string> shown_default;
+  std::string value_name = "arg";
 
   std::string long_name() const { return name.substr(0, name.find(',')); }
 };
@@ -87,9 +88,15 @@ FlagSet::Flag& FlagSet::Flag::Default(std::string text) {
   return *this;
 }
 
+FlagSet::Flag& FlagSet::Flag::Value(std::string name) {
+  set_->specs_[index_].value_name = std::move(name);
+  return *this;
+}
+
 FlagSet::Flag FlagSet::Add(const char* name, std::string help, Setter set,
                            bool is_switch) {
-  specs_.push_back(Spec{name, std::move(help), std::move(set), is_switch, {}});
+  specs_.push_back(
+      Spec{name, std::move(help), std::move(set), is_switch, {}, "arg"});
   return Flag(specs_.size() - 1, this);
 }
 
@@ -138,7 +145,8 @@ FlagSet::Flag FlagSet::PositiveSeconds(const char* name, std::string help,
             std::chrono::duration<double>(*s));
         *target = d <= Duration::zero() ? Duration(1) : d;
         return std::nullopt;
-      });
+      })
+      .Value("S");
 }
 
 FlagSet::Flag FlagSet::Millis(const char* name, std::string help, int64_t min,
@@ -146,7 +154,8 @@ FlagSet::Flag FlagSet::Millis(const char* name, std::string help, int64_t min,
   return Custom(name, std::move(help),
                 IntegerSetter(min, max, [target](int64_t v) {
                   *target = hooksim::Millis(v);
-                }));
+                }))
+      .Value("MS");
 }
 
 FlagSet::Flag FlagSet::Seconds(const char* name, std::string help, int64_t min,
@@ -154,7 +163,8 @@ FlagSet::Flag FlagSet::Seconds(const char* name, std::string help, int64_t min,
   return Custom(name, std::move(help),
                 IntegerSetter(min, max, [target](int64_t v) {
                   *target = std::chrono::seconds(v);
-                }));
+                }))
+      .Value("S");
 }
 
 FlagSet::Flag FlagSet::Number(const char* name, std::string help, double min,
@@ -171,7 +181,8 @@ FlagSet::Flag FlagSet::Number(const char* name, std::string help, double min,
         }
         *target = *v;
         return std::nullopt;
-      });
+      })
+      .Value("F");
 }
 
 FlagSet::Flag FlagSet::Custom(const char* name, std::string help, Setter set) {
@@ -196,13 +207,15 @@ void FlagSet::Describe(po::options_description& visible) const {
     if (s.is_switch) {
       visible.add_options()(s.name.c_str(), po::bool_switch(), s.help.c_str());
     } else if (s.shown_default) {
-      visible.add_options()(
-          s.name.c_str(),
-          po::value<std::string>()->default_value(*s.shown_default),
-          s.help.c_str());
-    } else {
-      visible.add_options()(s.name.c_str(), po::value<std::string>(),
+      visible.add_options()(s.name.c_str(),
+                            po::value<std::string>()
+                                ->value_name(s.value_name)
+                                ->default_value(*s.shown_default),
                             s.help.c_str());
+    } else {
+      visible.add_options()(
+          s.name.c_str(), po::value<std::string>()->value_name(s.value_name),
+          s.help.c_str());
     }
   }
 }
@@ -323,7 +336,8 @@ void AddRetryFlags(FlagSet& flags, RetryTargets t, const RetryHelp& help) {
         if (!s.ok()) return s.error();
         *t.schedule = std::move(*s);
         return std::nullopt;
-      });
+      })
+      .Value("MS,...");
   flags.Millis("timeout-ms",
                help.timeout + " (1.." + std::to_string(kMaxTimeoutMs) +
                    ", default 10000)",
@@ -353,17 +367,18 @@ FlagSet::Flag AddContractFlag(FlagSet& flags, std::string help,
                           *retry->timeout = target->timeout;
                         }
                         return std::nullopt;
-                      });
+                      })
+      .Value("NAME|FILE");
 }
 
 FlagSet::Flag AddContractNameFlag(FlagSet& flags, std::string help,
                                   std::optional<std::string>* target) {
-  return flags.Text("contract", std::move(help), target);
+  return flags.Text("contract", std::move(help), target).Value("NAME|FILE");
 }
 
 FlagSet::Flag AddStateFlag(FlagSet& flags, std::string help,
                            std::optional<std::string>* target) {
-  return flags.Text("state", std::move(help), target);
+  return flags.Text("state", std::move(help), target).Value("FILE");
 }
 
 FlagSet::Flag AddConcurrencyFlag(FlagSet& flags, std::string help,

@@ -47,9 +47,13 @@ class FlagSet {
 
   // A declared flag; Default() sets the "(=...)" shown in --help (the
   // target already holds the value; the text is for the reader).
+  // --help names each value by its type: N (integer), MS, S (durations),
+  // F (number), FILE, TEXT, URL, unless Value() names it.
   class Flag {
    public:
     Flag& Default(std::string text);
+    // The value's name in --help ("N", "FILE"); each type has its own.
+    Flag& Value(std::string name);
 
    private:
     friend class FlagSet;
@@ -70,7 +74,8 @@ class FlagSet {
     return Custom(name, std::move(help),
                   TextSetter(false, [target](const std::string& text) {
                     *target = text;
-                  }));
+                  }))
+        .Value("TEXT");
   }
   // A file name: not empty.
   template <typename S>
@@ -78,7 +83,8 @@ class FlagSet {
     return Custom(name, std::move(help),
                   TextSetter(true, [target](const std::string& text) {
                     *target = text;
-                  }));
+                  }))
+        .Value("FILE");
   }
   // Decimal digits only in [min, max] (no sign, space or fraction), into
   // an integer or an optional<int64_t>.
@@ -88,7 +94,8 @@ class FlagSet {
     return Custom(name, std::move(help),
                   IntegerSetter(min, max, [target](int64_t v) {
                     *target = static_cast<Int>(v);
-                  }));
+                  }))
+        .Value("N");
   }
   // Seconds, a finite number in (0, max] ("2.5"), as a Duration.
   Flag PositiveSeconds(const char* name, std::string help, double max,
@@ -212,8 +219,10 @@ std::string HelpOf(const CommandFlags<Options>& spec) {
 FlagSet::Setter SeedSetter(std::function<void(uint64_t)> store);
 template <typename T>
 FlagSet::Flag AddSeedFlag(FlagSet& flags, std::string help, T* target) {
-  return flags.Custom("seed", std::move(help),
-                      SeedSetter([target](uint64_t v) { *target = v; }));
+  return flags
+      .Custom("seed", std::move(help),
+              SeedSetter([target](uint64_t v) { *target = v; }))
+      .Value("N");
 }
 
 // --NAME URL: an http://host[:port]/path (http_url.h), into a std::string
@@ -222,9 +231,10 @@ FlagSet::Setter HttpUrlSetter(std::function<void(const std::string&)> store);
 template <typename S>
 FlagSet::Flag AddHttpUrlFlag(FlagSet& flags, const char* name,
                              std::string help, S* target) {
-  return flags.Custom(
-      name, std::move(help),
-      HttpUrlSetter([target](const std::string& url) { *target = url; }));
+  return flags
+      .Custom(name, std::move(help),
+              HttpUrlSetter([target](const std::string& url) { *target = url; }))
+      .Value("URL");
 }
 
 // Retry tuning: --retry-schedule-ms D1,...,Dn (at most the contract's

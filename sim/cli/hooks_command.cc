@@ -56,7 +56,8 @@ FlagSet HooksFlagSet(HooksOptions* o) {
                "state database (default $HOOKSIM_STATE or ./.hooksim/state.db)",
                &o->state);
   flags.Text("secret", "add: sign attempts with this whsec_... secret",
-             &o->secret);
+             &o->secret)
+      .Value("whsec_...");
   flags.Switch("json", "list: print a JSON array", &o->json);
   flags.Switch("all", "list: include removed hooks", &o->all);
   flags.Positionals(&o->words);

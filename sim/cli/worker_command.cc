@@ -96,6 +96,31 @@ std::unique_ptr<Runner> OpenRunner(const DeliverOptions& options,
   return runner;
 }
 
+// What a run left: its summary, its wall time and every hook.
+struct RunOutcome {
+  DurableRunSummary summary;
+  double wall_s = 0;
+  std::vector<StoredHook> hooks;
+};
+
+// Runs the deliveries and lists the hooks; on a state error prints
+// "hooksim COMMAND: ..." and returns nullopt.
+std::optional<RunOutcome> RunAndList(Runner& runner, const char* command,
+                                     std::ostream& out, std::ostream& err) {
+  RunOutcome outcome;
+  outcome.summary = RunDurableDeliveries(*runner.store, runner.run, out);
+  outcome.wall_s = std::chrono::duration<double>(
+                       std::chrono::steady_clock::now() - runner.wall_start)
+                       .count();
+  Result<std::vector<StoredHook>> hooks = runner.store->ListHooks(true);
+  if (!hooks.ok()) {
+    err << "hooksim " << command << ": " << hooks.error().ToString() << "\n";
+    return std::nullopt;
+  }
+  outcome.hooks = std::move(*hooks);
+  return outcome;
+}
+
 const char* SignalName(int signal) {
   return signal == SIGTERM ? "SIGTERM" : "SIGINT";
 }
@@ -215,7 +240,6 @@ int RunStoreDeliver(const DeliverOptions& options, std::ostream& out,
   if (!runner) return 2;
   StateStore& store = *runner->store;
   const std::string& path = runner->path;
-  const auto wall_start = runner->wall_start;
   DurableRunOptions& run = runner->run;
 
   std::optional<std::string> batch;
@@ -267,15 +291,9 @@ int RunStoreDeliver(const DeliverOptions& options, std::ostream& out,
     run.scope.batch = batch;
   }
 
-  const DurableRunSummary summary = RunDurableDeliveries(store, run, out);
-  const double wall_s = std::chrono::duration<double>(
-                            std::chrono::steady_clock::now() - wall_start)
-                            .count();
-  Result<std::vector<StoredHook>> hooks = store.ListHooks(true);
-  if (!hooks.ok()) {
-    err << "hooksim deliver: " << hooks.error().ToString() << "\n";
-    return 1;
-  }
+  std::optional<RunOutcome> outcome = RunAndList(*runner, "deliver", out, err);
+  if (!outcome) return 1;
+  const DurableRunSummary& summary = outcome->summary;
   std::map<std::string, DeliveryCounts> by_hook = summary.by_hook;
   if (batch) {
     // The batch's own record, whoever delivered it.
@@ -289,8 +307,8 @@ int RunStoreDeliver(const DeliverOptions& options, std::ostream& out,
   } else if (by_hook.empty() && !summary.error) {
     out << "nothing pending\n";
   }
-  const DeliveryCounts total = PrintSummary(by_hook, *hooks, out);
-  PrintTotal(total, summary.attempts, wall_s, out);
+  const DeliveryCounts total = PrintSummary(by_hook, outcome->hooks, out);
+  PrintTotal(total, summary.attempts, outcome->wall_s, out);
   out.flush();
   return FinishRun(summary, total, path, err);
 }
@@ -300,26 +318,17 @@ int RunWorker(const WorkerOptions& options, std::ostream& out,
   std::unique_ptr<Runner> runner =
       OpenRunner(options.deliver, "worker", out, err);
   if (!runner) return 2;
-  StateStore& store = *runner->store;
-  const std::string& path = runner->path;
-  const auto wall_start = runner->wall_start;
-  DurableRunOptions& run = runner->run;
-  run.keep_running = true;
-  run.poll_interval = options.poll;
-  out << "worker: delivering from " << path
+  runner->run.keep_running = true;
+  runner->run.poll_interval = options.poll;
+  out << "worker: delivering from " << runner->path
       << " until SIGINT or SIGTERM (poll every " << ToMillis(options.poll)
       << " ms, seed " << options.deliver.seed << ")" << std::endl;
-  const DurableRunSummary summary = RunDurableDeliveries(store, run, out);
-  const double wall_s = std::chrono::duration<double>(
-                            std::chrono::steady_clock::now() - wall_start)
-                            .count();
-  Result<std::vector<StoredHook>> hooks = store.ListHooks(true);
-  if (!hooks.ok()) {
-    err << "hooksim worker: " << hooks.error().ToString() << "\n";
-    return 1;
-  }
-  const DeliveryCounts total = PrintSummary(summary.by_hook, *hooks, out);
-  PrintTotal(total, summary.attempts, wall_s, out);
+  std::optional<RunOutcome> outcome = RunAndList(*runner, "worker", out, err);
+  if (!outcome) return 1;
+  const DurableRunSummary& summary = outcome->summary;
+  const DeliveryCounts total =
+      PrintSummary(summary.by_hook, outcome->hooks, out);
+  PrintTotal(total, summary.attempts, outcome->wall_s, out);
   out.flush();
   if (summary.error) {
     err << "hooksim worker: " << summary.error->ToString() << "\n";

@@ -286,6 +286,11 @@ json JournalEntryToJson(const JournalEntry& e) {
   reply["fault"] = e.reply.answer.fault == Fault::kNone
                        ? json(nullptr)
                        : json(std::string(FaultName(e.reply.answer.fault)));
+  // What was sent, and whether a sender can read it (else: as absent).
+  reply["retry_after"] =
+      e.retry_after.empty() ? json(nullptr) : json(e.retry_after);
+  reply["retry_after_readable"] =
+      e.retry_after.empty() ? json(nullptr) : json(e.retry_after_readable);
   json issues = json::array();
   if (!e.schema_valid) issues.push_back(e.schema_issue);
   return json{

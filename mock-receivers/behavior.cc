@@ -139,8 +139,10 @@ Reply ReceiverBehavior::Decide(const HttpRequest& request,
   }
   if (!spec_.verify_secret.empty()) {
     reply.signature =
-        CheckSignature(request, spec_.verify_key,
-                       context.unix_origin + now.time_since_epoch());
+        spec_.verify_scheme == SigningScheme::kGithubSha256
+            ? CheckGithubSignature(request, spec_.verify_secret)
+            : CheckSignature(request, spec_.verify_key,
+                             context.unix_origin + now.time_since_epoch());
     if (reply.signature != SignatureVerdict::kValid) {
       reply.answer = Answer{401, Fault::kNone};
       reply.retry_after = {};

@@ -21,6 +21,7 @@
 #include "mock-receivers/signature_check.h"
 #include "sim/base/random.h"
 #include "sim/base/time.h"
+#include "sim/contract/contract.h"
 #include "sim/contract/http_types.h"
 
 namespace hooksim {
@@ -136,6 +137,10 @@ struct BehaviorSpec {
   // the decoded secret (set by the parser along with verify_secret).
   std::string verify_secret;
   std::string verify_key;
+  // How requests are verified when verify_secret is set: Standard Webhooks
+  // (above), or kGithubSha256: X-Hub-Signature-256 with the secret text
+  // itself as key (never stale). Set by `hooksim conform` under a profile.
+  SigningScheme verify_scheme = SigningScheme::kStandardWebhooks;
   // "headers": {"Retry-After": "2"}: sent, verbatim, with every status
   // answer of the behaviour (not with faults, outage windows or a refused
   // signature); "" for none. Only Retry-After so far (issue 15 extends it).

@@ -50,6 +50,12 @@ struct JournalEntry {
   bool abandoned = false;
   // The signature check's verdict (kNotChecked when none was checked).
   SignatureVerdict signature = SignatureVerdict::kNotChecked;
+  // The Retry-After header sent with the answer, verbatim ("" none), and
+  // whether it was a number of seconds or an HTTP date (a sender treats
+  // any other value as absent). reply.retry_after is cleared: it points
+  // into a behaviour that may since have been replaced.
+  std::string retry_after;
+  bool retry_after_readable = false;
 };
 
 // The first answers given to one delivery, kept inline (no allocation per

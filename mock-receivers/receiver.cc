@@ -120,6 +120,14 @@ Reply MockReceiver::Handle(const HttpRequest& request, TimePoint now,
     e.schema_issue = std::string(RuleId(verdict->issues.front().rule)) + " " + verdict->FirstIssue();
   }
   e.reply = reply;
+  e.reply.retry_after = {};
+  e.retry_after.assign(reply.retry_after);
+  e.retry_after_readable =
+      !reply.retry_after.empty() &&
+      ParseRetryAfter(reply.retry_after,
+                      std::chrono::duration_cast<std::chrono::seconds>(
+                          options_.unix_origin + now.time_since_epoch())
+                          .count()) != kBadRetryAfter;
   e.signature = reply.signature;
   journal_.RecordCopy(e, lookup);
   return reply;

@@ -81,4 +81,14 @@ SignatureVerdict CheckSignature(const HttpRequest& request,
   return SignatureVerdict::kBad;
 }
 
+SignatureVerdict CheckGithubSignature(const HttpRequest& request,
+                                      std::string_view key) {
+  const std::optional<std::string_view> header =
+      request.FindHeader(kGithubSignatureHeader);
+  if (!header || header->empty()) return SignatureVerdict::kMissing;
+  const std::string expected = SignGithubSha256(key, request.body);
+  return SameBytes(*header, expected) ? SignatureVerdict::kValid
+                                      : SignatureVerdict::kBad;
+}
+
 }  // namespace hooksim

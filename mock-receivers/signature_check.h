@@ -41,6 +41,12 @@ SignatureVerdict CheckSignature(const HttpRequest& request,
                                 std::string_view key, Duration unix_now,
                                 Duration tolerance = kSignatureTolerance);
 
+// Checks GitHub's X-Hub-Signature-256: "sha256=" + hex HMAC-SHA256 of the
+// body with `key` (the secret text itself). kMissing without the header;
+// kBad when it does not match (GitHub signs no timestamp: never kStale).
+SignatureVerdict CheckGithubSignature(const HttpRequest& request,
+                                      std::string_view key);
+
 }  // namespace hooksim
 
 #endif  // HOOKSIM_MOCK_RECEIVERS_SIGNATURE_CHECK_H_

@@ -49,11 +49,13 @@ TEST(ConformProfilesTest, BatteryTakesItsExpectationsFromTheProfile) {
 
 class ConformProfileTest : public ::testing::TestWithParam<std::string> {};
 
-// The engine as the sender, by the same profile compressed: every delay
-// 50 ms, the throttle floor 100 ms, Retry-After capped at 1 s, a 1 s
-// timeout (written as a contract file, the format `contracts show`
-// prints); conform judges by the built-in profile itself. The held answers
-// take 3 s.
+// The engine as the sender, by the same profile compressed: the throttle
+// floor 100 ms, Retry-After capped at 1 s (the cases' hint), a 1 s timeout
+// (written as a contract file, the format `contracts show` prints), the
+// schedule conform hands it in HOOKSIM_RETRY_SCHEDULE_MS and, under a
+// signing profile, the secret in HOOKSIM_SECRET; conform judges by the
+// built-in profile itself, its own cases included. The held answers take
+// 3 s.
 TEST_P(ConformProfileTest, TheEnginePassesUnderTheProfile) {
   const Contract& contract = *FindBuiltinContract(GetParam());
   nlohmann::json compressed = ContractToJson(contract);
@@ -70,15 +72,21 @@ TEST_P(ConformProfileTest, TheEnginePassesUnderTheProfile) {
     std::ofstream f(contract_file);
     f << compressed.dump();
   }
-  const std::string sender = std::string(HOOKSIM_BINARY) +
-                             " deliver --url \"$HOOKSIM_URL\" --event-file "
-                             "\"$HOOKSIM_EVENT_FILE\" --contract " +
-                             contract_file;
+  // The schedule and secret conform hands every case (retry-timing and
+  // signed judge them).
+  const std::string sender =
+      std::string(HOOKSIM_BINARY) +
+      " deliver --url \"$HOOKSIM_URL\" --event-file "
+      "\"$HOOKSIM_EVENT_FILE\" --contract " +
+      contract_file +
+      " ${HOOKSIM_RETRY_SCHEDULE_MS:+--retry-schedule-ms "
+      "\"$HOOKSIM_RETRY_SCHEDULE_MS\"} ${HOOKSIM_SECRET:+--secret "
+      "\"$HOOKSIM_SECRET\"}";
   const std::string report_file = dir.File(GetParam() + ".json");
   const CliResult r = Cli({"conform", "--sender-cmd", sender, "--contract",
                            GetParam(), "--slow-ms", "200", "--hang-ms", "3000",
                            "--quiet-ms", "500", "--case-timeout-s", "90",
-                           "--parallel", "6", "--report-json", report_file});
+                           "--parallel", "8", "--report-json", report_file});
   EXPECT_EQ(r.code, 0) << r.out << r.err;
   EXPECT_NE(r.out.find("0 failed, 0 could not be judged"), std::string::npos)
       << r.out;

@@ -1290,6 +1290,9 @@ class FailingStore : public DeliveryStore {
   Status Release(const std::string& owner) override {
     return store_.Release(owner);
   }
+  Status DisableHook(const std::string& hook_id, int64_t now_ms) override {
+    return store_.DisableHook(hook_id, now_ms);
+  }
   Result<PendingInfo> Pending(const std::string& owner,
                               const DeliveryScope& scope,
                               int64_t now_ms) override {

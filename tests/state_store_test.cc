@@ -535,6 +535,109 @@ INSERT INTO attempts VALUES ('dlv_0000000000000001', 1, 3, 4, '503'),
   EXPECT_TRUE(MustOpen(path));
 }
 
+// A state file of schema version 2 (no contracts) gains the hooks'
+// contract columns on open; its hooks keep the runner's contract.
+TEST(StateStoreTest, ASchemaVersionTwoFileIsMigratedToThree) {
+  TempDir dir;
+  const std::string path = dir.File("v2.db");
+  {
+    std::unique_ptr<StateStore> store = MustOpen(path);
+    ASSERT_TRUE(store);
+    store->AddHook("http://127.0.0.1:1/a", "", 1);
+    ASSERT_TRUE(store->Enqueue(Events(1), 10).ok());
+  }
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(db,
+                         "ALTER TABLE hooks DROP COLUMN contract; "
+                         "ALTER TABLE hooks DROP COLUMN contract_attempts; "
+                         "ALTER TABLE hooks DROP COLUMN gone_ms; "
+                         "UPDATE schema_version SET version = 2;",
+                         nullptr, nullptr, nullptr),
+            SQLITE_OK)
+      << sqlite3_errmsg(db);
+  sqlite3_close(db);
+  std::unique_ptr<StateStore> store = MustOpen(path);
+  ASSERT_TRUE(store);
+  const std::vector<StoredHook> hooks = *store->ListHooks(false);
+  ASSERT_EQ(hooks.size(), 1u);
+  EXPECT_EQ(hooks[0].contract, "");
+  EXPECT_FALSE(hooks[0].gone_ms);
+  Result<ClaimResult> c = store->Claim("me", {}, 100);
+  ASSERT_TRUE(c.ok()) << c.error().ToString();
+  ASSERT_EQ(c->deliveries.size(), 1u);
+  EXPECT_EQ(c->deliveries[0].contract, "");
+  store.reset();
+  ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+  sqlite3_stmt* q = nullptr;
+  sqlite3_prepare_v2(db, "SELECT version FROM schema_version", -1, &q,
+                     nullptr);
+  ASSERT_EQ(sqlite3_step(q), SQLITE_ROW);
+  EXPECT_EQ(sqlite3_column_int(q, 0), 3);
+  sqlite3_finalize(q);
+  sqlite3_close(db);
+}
+
+// A hook's stored contract sets its attempt cap; others take the claim's.
+TEST(StateStoreTest, TheHooksContractAttemptsCapItsDeliveries) {
+  TempDir dir;
+  std::unique_ptr<StateStore> store = MustOpen(dir.File("s.db"));
+  ASSERT_TRUE(store);
+  ASSERT_TRUE(
+      store->AddHook("http://127.0.0.1:1/a", "", 1, R"({"name":"x"})", 2)
+          .ok());
+  ASSERT_TRUE(store->AddHook("http://127.0.0.1:1/b", "", 1).ok());
+  ASSERT_TRUE(store->Enqueue(Events(1), 10).ok());
+  Result<ClaimResult> c = store->Claim("me", {}, 10);
+  ASSERT_EQ(c->deliveries.size(), 2u);
+  for (const ClaimedDelivery& d : c->deliveries) {
+    for (int attempt = 1; attempt <= 3; ++attempt) {
+      const bool own = !d.contract.empty();
+      const AttemptGate gate =
+          *store->BeginAttempt("me", d.id, attempt, 10 + attempt);
+      if (own && attempt == 3) {
+        EXPECT_EQ(gate, AttemptGate::kNotOurs) << "2 attempts at most";
+        break;
+      }
+      ASSERT_EQ(gate, AttemptGate::kStart) << d.hook_id << " " << attempt;
+    }
+  }
+  ASSERT_FALSE(store->Release("me"));
+  // Lost outcomes: the hook with 2 attempts has started both (gave_up);
+  // the other has started 3 of the claim's 4 (claimed again).
+  ClaimOptions o;
+  o.max_attempts = 4;
+  c = store->Claim("next", o, 100);
+  ASSERT_EQ(c->gave_up.size(), 1u);
+  EXPECT_NE(c->gave_up[0].contract, "");
+  ASSERT_EQ(c->deliveries.size(), 1u) << "3 of 4 started: one left";
+}
+
+// DisableHook: the hook's deliveries end gave_up, unsent, at the next claim
+// or attempt.
+TEST(StateStoreTest, ADisabledHooksDeliveriesEndWithoutAnAttempt) {
+  TempDir dir;
+  std::unique_ptr<StateStore> store = MustOpen(dir.File("s.db"));
+  ASSERT_TRUE(store);
+  Result<StoredHook> hook = store->AddHook("http://127.0.0.1:1/a", "", 1);
+  ASSERT_TRUE(hook.ok());
+  ASSERT_TRUE(store->Enqueue(Events(3), 10).ok());
+  Result<ClaimResult> c = store->Claim("me", {.limit = 1}, 10);
+  ASSERT_EQ(c->deliveries.size(), 1u);
+  const std::string held = c->deliveries[0].id;
+  ASSERT_FALSE(store->DisableHook(hook->id, 20));
+  ASSERT_FALSE(store->DisableHook(hook->id, 30)) << "idempotent";
+  EXPECT_EQ(*(*store->FindHook(hook->id))->gone_ms, 20);
+  EXPECT_EQ(*store->BeginAttempt("me", held, 1, 21), AttemptGate::kGone);
+  EXPECT_EQ(store->DeliveryState(held)->first, "gave_up");
+  EXPECT_EQ(store->DeliveryState(held)->second,
+            "endpoint disabled by a 410 Gone");
+  c = store->Claim("other", {}, 40);
+  EXPECT_TRUE(c->deliveries.empty());
+  EXPECT_EQ(c->gone.size(), 2u);
+  EXPECT_EQ((*store->FindHook(hook->id))->counts.gave_up, 3);
+}
+
 // Finding 6 (a busy database stopped runners): a call waits for another
 // connection's write lock with backoff for StoreOptions::busy_timeout (the
 // runners use Duration::max()), gives up at its end, and at once when

@@ -110,7 +110,8 @@ EngineOptions BenchEngineOptions(const BenchOptions& options) {
   EngineOptions engine_options;
   engine_options.seed = options.seed;
   engine_options.id_salt = options.id_salt;
-  engine_options.policy.max_reattempts = kContractMaxReattempts;
+  engine_options.policy.max_reattempts = options.contract.max_reattempts;
+  engine_options.contract = options.contract;
   engine_options.policy.schedule = options.schedule;
   engine_options.policy.jitter = options.jitter;
   engine_options.policy.timeout = options.timeout;
@@ -177,7 +178,8 @@ BenchRun Measure(const BenchOptions& options,
   CountingTransport counting(http, [&top_up] { top_up(); });
   DeliveryEngine engine(clock, counting, BenchEngineOptions(options));
   for (size_t h = 0; h < hooks; ++h) {
-    engine.AddHook(Hook{"bench" + std::to_string(h + 1), urls[h], true, ""});
+    engine.AddHook(
+        Hook{"bench" + std::to_string(h + 1), urls[h], true, "", nullptr});
   }
   engine.SetAttemptObserver([&f, &start](const AttemptRecord& record) {
     ++f.attempts;
@@ -299,7 +301,7 @@ std::string FormatFixed(double value, int digits) {
 
 Status ValidateBenchOptions(const BenchOptions& options) {
   RetryPolicy policy;
-  policy.max_reattempts = kContractMaxReattempts;
+  policy.max_reattempts = options.contract.max_reattempts;
   policy.schedule = options.schedule;
   policy.jitter = options.jitter;
   policy.timeout = options.timeout;

@@ -42,6 +42,7 @@
 #include "sim/base/result.h"
 #include "sim/base/throughput_series.h"
 #include "sim/base/time.h"
+#include "sim/contract/contract.h"
 #include "sim/contract/http_types.h"
 
 namespace hooksim {
@@ -76,6 +77,9 @@ struct BenchOptions {
                                     Millis(16)};
   Duration timeout = std::chrono::seconds(10);
   double jitter = 0.2;
+  // What the sender promises: attempts, success, 410, Retry-After and
+  // signing (its timing comes from the fields above).
+  Contract contract = DivshotContract();
   // Progress line on the progress stream: only when stderr is a terminal.
   bool progress = true;
   bool handle_interrupt = true;  // Install the SIGINT handling.

@@ -19,7 +19,7 @@ constexpr const char* kBenchUsage =
     "         [--concurrency C] [--payload-bytes B] [--failure-rate P]\n"
     "         [--target URL] [--report-json FILE] [--report-html FILE]\n"
     "         [--seed S] [--retry-schedule-ms D1,...] [--timeout-ms T]\n"
-    "         [--jitter F]\n"
+    "         [--jitter F] [--contract NAME|FILE]\n"
     "\n"
     "Delivers generated release events over real HTTP/1.1 with the delivery\n"
     "engine to R in-process receivers on 127.0.0.1 (journal and schema check\n"
@@ -78,7 +78,15 @@ FlagSet BenchFlagSet(BenchCommandOptions* options) {
                       "the machine and the command"});
   AddSeedFlag(flags, "seed of events, ids, jitter and answers (default 1)",
               &o->seed);
-  AddRetryFlags(flags, {&o->schedule, &o->timeout, &o->jitter, nullptr},
+  AddContractFlag(flags,
+                  "NAME|FILE: send as this contract profile says (attempts, "
+                  "410, Retry-After, signing; its jitter and timeout unless "
+                  "given; the schedule stays compressed unless "
+                  "--retry-schedule-ms; default divshot)",
+                  &o->contract);
+  AddRetryFlags(flags,
+                {&o->schedule, &o->timeout, &o->jitter,
+                 &o->contract.max_reattempts},
                 {.schedule_default = "1,2,4,8,16"});
   flags.Renamed("events", "count");
   flags.Renamed("duration", "duration-s");
@@ -100,6 +108,17 @@ Status CheckBenchFlags(const FlagSet& flags, BenchCommandOptions& options) {
         "decides its own answers");
   }
   if (!flags.Given("seed")) options.bench.id_salt = FreshIdSalt();
+  BenchOptions& o = options.bench;
+  if (flags.Given("contract")) {
+    if (!flags.Given("jitter")) o.jitter = o.contract.jitter;
+    if (!flags.Given("timeout-ms")) o.timeout = o.contract.timeout;
+    const size_t max = static_cast<size_t>(o.contract.max_reattempts);
+    if (!flags.Given("retry-schedule-ms") && o.schedule.size() > max) {
+      // A profile with fewer re-attempts keeps that many compressed delays.
+      o.schedule.resize(max);
+      if (o.schedule.empty() && max > 0) o.schedule.push_back(Millis(1));
+    }
+  }
   return ValidateBenchOptions(options.bench);
 }
 

@@ -79,6 +79,7 @@ ObservedRequest Observe(const JournalEntry& e, Duration offset) {
   r.schema_issue = e.schema_issue;
   r.answer = e.reply.answer;
   r.abandoned = e.abandoned;
+  r.signature = e.signature;
   return r;
 }
 
@@ -312,6 +313,8 @@ Status CheckConformFlags(const FlagSet& flags, ConformOptions& o) {
                      std::to_string(ToMillis(o.battery.hang)) + "), got \"" +
                      std::to_string(ToMillis(o.battery.slow)) + "\"");
   }
+  // A profile brings its own cases (conform_cases.h).
+  if (flags.Given("contract")) o.battery.profile_cases = true;
   const std::vector<ConformCase> battery = ConformBattery(o.battery);
   if (o.case_names) {
     Result<std::vector<ConformCase>> selected =
@@ -372,6 +375,8 @@ CaseResult RunConformCase(const ConformCase& c, const ConformOptions& options,
   receiver_options.journal.capacity = kJournalCapacity;
   receiver_options.journal.max_deliveries = kJournalCapacity;
   receiver_options.validator = SharedValidator();
+  // Signature timestamps are Unix seconds: the timeline's zero is `started`.
+  receiver_options.unix_origin = UnixTimeNow() - Since(started);
   MockReceiver receiver(receiver_options, c.behavior,
                         Random(options.battery.seed).Fork(c.name));
   HttpReceiverOptions server_options;
@@ -388,6 +393,17 @@ CaseResult RunConformCase(const ConformCase& c, const ConformOptions& options,
                        {"HOOKSIM_EVENT_FILE", event_file},
                        {"HOOKSIM_CASE", c.name},
                        {"HOOKSIM_CONTRACT", c.contract.profile}};
+  // Every case hands the sender the compressed schedule (a sender may take
+  // it throughout; retry-timing judges it) and, under a signing profile,
+  // the secret (the signed case verifies it).
+  if (c.contract.max_reattempts > 0) {
+    child_options.env.emplace_back(
+        "HOOKSIM_RETRY_SCHEDULE_MS",
+        ScheduleText(CompressedSchedule(c.contract)));
+  }
+  if (c.contract.signatures_required()) {
+    child_options.env.emplace_back("HOOKSIM_SECRET", kConformSecret);
+  }
   const Duration spawn_offset = Since(started);
   Result<std::unique_ptr<ChildProcess>> child =
       ChildProcess::Start(child_options);

@@ -34,7 +34,8 @@ constexpr const char* kDeliverUsage =
     "Delivers generated release events to URL over real HTTP/1.1, in real\n"
     "time, as the contract says: a POST of the raw JSON body; any answer but\n"
     "a 2xx (redirects are not followed), a timeout or a connection error is\n"
-    "re-attempted after the scheduled delay, 6 attempts at most. Prints each\n"
+    "re-attempted after the scheduled delay, 6 attempts at most (another\n"
+    "--contract profile: its attempts, 410 and Retry-After rules). Prints each\n"
     "attempt as it ends, one line per delivery, and a summary.\n"
     "Exit codes: 0 all delivered, 1 some gave up, 2 bad usage,\n"
     "130 interrupted (Ctrl-C), 143 SIGTERM (open deliveries are listed as\n"
@@ -42,8 +43,9 @@ constexpr const char* kDeliverUsage =
     "\n"
     "usage: hooksim deliver [--count N | --generate N | --event-file F]\n"
     "         [--state FILE] [--trace] [--lease-ms L] [retry flags as above]\n"
+    "         [--contract NAME|FILE]\n"
     "       hooksim deliver --resume [--state FILE] [--trace] [--lease-ms L]\n"
-    "         [retry flags]\n"
+    "         [retry flags] [--contract NAME|FILE]\n"
     "\n"
     "Without --url, delivers to every hook of the state database (see\n"
     "hooksim hooks): the events and their deliveries are stored first\n"
@@ -53,7 +55,8 @@ constexpr const char* kDeliverUsage =
     "one line per hook. SIGINT or SIGTERM drains: no new attempts, those in\n"
     "flight end and are recorded, the rest is released; a second signal\n"
     "stops at once. After a crash or a stop, --resume carries on where it\n"
-    "stopped (attempts made before count toward the 6).\n"
+    "stopped (attempts made before count toward the 6, or the contract's\n"
+    "attempts: the hook's own from hooks add --contract, else --contract's).\n"
     "Exit codes: 0 all delivered, 1 some gave up or failed (or a state\n"
     "error), 2 bad usage, no hooks, or no state database at the path,\n"
     "130 SIGINT, 143 SIGTERM (deliveries stay stored).\n";
@@ -205,7 +208,7 @@ int Deliver(const DeliverOptions& options, std::ostream& out,
       clock, HttpTransportOptions{
                  .workers = static_cast<size_t>(options.concurrency)});
   DeliveryEngine engine(clock, transport, engine_options);
-  engine.AddHook(Hook{"deliver", options.url, true, options.secret});
+  engine.AddHook(Hook{"deliver", options.url, true, options.secret, nullptr});
   engine.SetAttemptObserver([&](const AttemptRecord& record) {
     out << FormatAttemptLine(engine, record, {.show_hook = false}) << "\n";
     out.flush();
@@ -274,10 +277,11 @@ FlagSet DeliverFlagSet(DeliverOptions* o) {
   const RetryTargets retry{&o->schedule, &o->timeout, &o->jitter,
                            &o->contract.max_reattempts};
   AddContractFlag(flags,
-                  "--url only: NAME|FILE, send as this contract profile says "
-                  "(attempts, schedule, jitter, timeout, 410, Retry-After, "
-                  "signing; the retry flags override its timing; default "
-                  "divshot)",
+                  "NAME|FILE, send as this contract profile says (attempts, "
+                  "schedule, jitter, timeout, 410, Retry-After, signing; the "
+                  "retry flags override its timing; default divshot). "
+                  "Without --url: for hooks added without --contract of "
+                  "their own",
                   &o->contract, retry);
   AddRetryFlags(flags, retry,
                 {.timeout = "per-attempt timeout: connect, send and the whole "
@@ -346,11 +350,6 @@ Status CheckDeliverFlags(const FlagSet& flags, DeliverOptions& options) {
     if (flags.Given("interval-ms")) {
       return MakeError("--interval-ms: only with --url");
     }
-    if (flags.Given("contract")) {
-      return MakeError(
-          "--contract: only with --url for now (durable delivery keeps the "
-          "divshot contract)");
-    }
   }
   const bool count = flags.Given("count");
   const bool generate = flags.Given("generate");
@@ -367,6 +366,11 @@ Status CheckDeliverFlags(const FlagSet& flags, DeliverOptions& options) {
                      (count ? "count" : "generate") +
                      ": give one (the file sets the count)");
   }
+  // Hooks with a contract of their own keep its timing but for the flags
+  // given (durable_delivery.h).
+  options.schedule_given = flags.Given("retry-schedule-ms");
+  options.timeout_given = flags.Given("timeout-ms");
+  options.jitter_given = flags.Given("jitter");
   // No --seed: events are still seed 1's, but delivery ids are this run's
   // own, so a second run against a receiver that stayed up is not taken for
   // re-attempts of the first run's deliveries.

@@ -65,10 +65,16 @@ struct DeliverOptions {
   bool handle_interrupt = true;  // Install the SIGINT handling.
   // --url only: sign every attempt with this "whsec_..." secret.
   std::string secret;
-  // --contract NAME|FILE (--url only): what ends a delivery (success
-  // statuses, 410, attempts), Retry-After and signing; its schedule, jitter
-  // and timeout replace the defaults above unless their flags are given.
+  // --contract NAME|FILE: what ends a delivery (success statuses, 410,
+  // attempts), Retry-After and signing; its schedule, jitter and timeout
+  // replace the defaults above unless their flags are given. Without --url:
+  // for hooks stored without a contract of their own (hooks add
+  // --contract); those with one send by it, the flags given overriding its
+  // schedule, jitter and timeout (the *_given marks).
   Contract contract = DivshotContract();
+  bool schedule_given = false;
+  bool jitter_given = false;
+  bool timeout_given = false;
   // Without --url (worker_command.h): deliver to every hook in the state
   // database at `state` (nullopt: $HOOKSIM_STATE or the default), or with
   // `resume` whatever is pending there; `trace` prints every attempt.

@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "sim/cli/flags.h"
+#include "sim/contract/contract_file.h"
 #include "sim/contract/webhook_signature.h"
 #include "sim/durable/durable_delivery.h"
 #include "sim/durable/state_store.h"
@@ -18,7 +19,8 @@ namespace {
 
 
 constexpr const char* kHooksUsage =
-    "usage: hooksim hooks add URL [--secret whsec_...] [--state FILE]\n"
+    "usage: hooksim hooks add URL [--secret whsec_...] [--contract NAME|FILE]\n"
+    "         [--state FILE]\n"
     "       hooksim hooks list [--json] [--all] [--state FILE]\n"
     "       hooksim hooks pause ID | resume ID | remove ID [--state FILE]\n"
     "\n"
@@ -27,7 +29,10 @@ constexpr const char* kHooksUsage =
     "$HOOKSIM_STATE, else ./.hooksim/state.db; only `add` creates it (and\n"
     "its directory): the others say there is no state there (exit 2).\n"
     "  add      registers an active hook and prints its id (hk_...); with\n"
-    "           --secret every attempt is signed (Standard Webhooks headers)\n"
+    "           --secret every attempt is signed (Standard Webhooks headers;\n"
+    "           X-Hub-Signature-256 under --contract github); with --contract\n"
+    "           every runner sends to it by that profile (attempts, schedule,\n"
+    "           jitter, timeout, 410, Retry-After, signing)\n"
     "  list     id, state, created time, deliveries (delivered, gave_up,\n"
     "           pending, held, cancelled) and URL; --json prints an array of\n"
     "           objects; --all includes removed hooks\n"
@@ -46,6 +51,7 @@ struct HooksOptions {
   std::vector<std::string> words;  // SUBCOMMAND [URL|ID].
   std::optional<std::string> state;
   std::optional<std::string> secret;
+  std::optional<std::string> contract;  // add: NAME|FILE.
   bool json = false;
   bool all = false;
 };
@@ -58,6 +64,11 @@ FlagSet HooksFlagSet(HooksOptions* o) {
   flags.Text("secret", "add: sign attempts with this whsec_... secret",
              &o->secret)
       .Value("whsec_...");
+  AddContractNameFlag(flags,
+                      "add: NAME|FILE, the contract profile every runner "
+                      "sends to this hook by (stored with it; default: the "
+                      "runner's --contract)",
+                      &o->contract);
   flags.Switch("json", "list: print a JSON array", &o->json);
   flags.Switch("all", "list: include removed hooks", &o->all);
   flags.Positionals(&o->words);
@@ -73,6 +84,14 @@ nlohmann::json HookJson(const StoredHook& h) {
           {"created_ms", h.created_ms},
           {"created", FormatCreated(h.created_ms)},
           {"signed", !h.secret.empty()},
+          {"contract", h.contract.empty()
+                           ? nlohmann::json(nullptr)
+                           : nlohmann::json(
+                                 nlohmann::json::parse(h.contract, nullptr,
+                                                       false)
+                                     .value("name", std::string()))},
+          {"disabled_ms", h.gone_ms ? nlohmann::json(*h.gone_ms)
+                                    : nlohmann::json(nullptr)},
           {"deliveries",
            {{"delivered", h.counts.delivered},
             {"gave_up", h.counts.gave_up},
@@ -99,7 +118,15 @@ void PrintHookTable(const std::vector<StoredHook>& hooks, std::ostream& out) {
                   static_cast<long long>(h.counts.pending),
                   static_cast<long long>(h.counts.held),
                   static_cast<long long>(h.counts.cancelled));
-    out << line << h.url << (h.secret.empty() ? "" : "  (signed)") << "\n";
+    out << line << h.url << (h.secret.empty() ? "" : "  (signed)");
+    if (!h.contract.empty()) {
+      out << "  (contract "
+          << nlohmann::json::parse(h.contract, nullptr, false)
+                 .value("name", std::string("?"))
+          << ")";
+    }
+    if (h.gone_ms) out << "  (disabled by a 410 Gone)";
+    out << "\n";
   }
 }
 
@@ -156,8 +183,9 @@ std::optional<int> CheckHooksUsage(const HooksOptions& options,
         << "\ntry: hooksim hooks --help\n";
     return 2;
   }
-  if (options.secret && sub != "add") {
-    err << prefix << "--secret: only for hooks add\n";
+  if ((options.secret || options.contract) && sub != "add") {
+    err << prefix << (options.secret ? "--secret" : "--contract")
+        << ": only for hooks add\n";
     return 2;
   }
   if ((options.json || options.all) && sub != "list") {
@@ -170,9 +198,23 @@ std::optional<int> CheckHooksUsage(const HooksOptions& options,
         << "\n";
     return 2;
   }
+  bool github_signing = false;
+  if (options.contract) {
+    Result<Contract> contract = LoadContract(*options.contract);
+    if (!contract.ok()) {
+      err << prefix << "--contract: " << contract.error().ToString() << "\n";
+      return 2;
+    }
+    github_signing = contract->signing == SigningScheme::kGithubSha256;
+  }
   if (options.secret) {
+    // GitHub's key is the secret text itself; others are whsec_ + base64.
+    if (github_signing && options.secret->empty()) {
+      err << prefix << "--secret: expected a non-empty secret\n";
+      return 2;
+    }
     if (Result<std::string> key = DecodeWebhookSecret(*options.secret);
-        !key.ok()) {
+        !github_signing && !key.ok()) {
       err << prefix << "--secret: " << key.error().message << "\n";
       return 2;
     }
@@ -182,8 +224,22 @@ std::optional<int> CheckHooksUsage(const HooksOptions& options,
 
 int AddHook(StateStore& s, const HooksOptions& options, std::ostream& out,
             std::ostream& err) {
+  std::string contract_json;
+  int contract_attempts = 0;
+  if (options.contract) {
+    // Checked by CheckHooksUsage: it loads.
+    Result<Contract> contract = LoadContract(*options.contract);
+    if (!contract.ok()) {
+      err << Prefix(options) << "--contract: " << contract.error().ToString()
+          << "\n";
+      return 2;
+    }
+    contract_json = ContractToJson(*contract).dump();
+    contract_attempts = contract->max_attempts();
+  }
   Result<StoredHook> hook =
-      s.AddHook(options.words[1], options.secret.value_or(""), WallNowMs());
+      s.AddHook(options.words[1], options.secret.value_or(""), WallNowMs(),
+                contract_json, contract_attempts);
   if (!hook.ok()) {
     err << Prefix(options) << hook.error().ToString() << "\n";
     return 1;

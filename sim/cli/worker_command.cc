@@ -22,7 +22,7 @@ namespace {
 constexpr const char* kWorkerUsage =
     "usage: hooksim worker [--state FILE] [--poll-ms N] [--trace]\n"
     "         [--retry-schedule-ms D1,...,D5] [--timeout-ms T] [--jitter F]\n"
-    "         [--concurrency C] [--seed S] [--lease-ms L]\n"
+    "         [--concurrency C] [--seed S] [--lease-ms L] [--contract NAME|FILE]\n"
     "\n"
     "Delivers, until SIGINT or SIGTERM, whatever becomes deliverable in the\n"
     "state database: pending deliveries nobody holds a lease on (new ones,\n"
@@ -46,6 +46,10 @@ DurableRunOptions ToRunOptions(const DeliverOptions& options,
   run.schedule = options.schedule;
   run.timeout = options.timeout;
   run.jitter = options.jitter;
+  run.contract = options.contract;
+  run.schedule_given = options.schedule_given;
+  run.jitter_given = options.jitter_given;
+  run.timeout_given = options.timeout_given;
   run.concurrency = options.concurrency;
   run.seed = options.seed;
   run.trace = options.trace;
@@ -214,8 +218,15 @@ FlagSet WorkerFlagSet(WorkerOptions* options) {
                    std::to_string(kMaxPollMs) + ", default 200)",
                1, kMaxPollMs, &options->poll);
   AddSeedFlag(flags, "random seed for jitter (0..2^64-1, default 1)", &o->seed);
-  AddRetryFlags(flags, {&o->schedule, &o->timeout, &o->jitter,
-                        &o->contract.max_reattempts});
+  const RetryTargets retry{&o->schedule, &o->timeout, &o->jitter,
+                           &o->contract.max_reattempts};
+  AddContractFlag(flags,
+                  "NAME|FILE: the contract profile of hooks added without one "
+                  "of their own (attempts, 410, Retry-After, signing; its "
+                  "schedule, jitter and timeout unless the flags above are "
+                  "given; default divshot)",
+                  &o->contract, retry);
+  AddRetryFlags(flags, retry);
   AddConcurrencyFlag(flags, "attempts in flight at once (1..1024, default 16)",
                      kMaxDeliverConcurrency, &o->concurrency);
   AddLeaseFlag(flags, "", &o->lease);
@@ -223,7 +234,17 @@ FlagSet WorkerFlagSet(WorkerOptions* options) {
   return flags;
 }
 
-const CommandFlags<WorkerOptions> kWorkerFlags{WorkerFlagSet};
+// Hooks with a contract of their own keep its timing but for the flags
+// given (durable_delivery.h).
+Status CheckWorkerFlags(const FlagSet& flags, WorkerOptions& options) {
+  options.deliver.schedule_given = flags.Given("retry-schedule-ms");
+  options.deliver.timeout_given = flags.Given("timeout-ms");
+  options.deliver.jitter_given = flags.Given("jitter");
+  return std::nullopt;
+}
+
+const CommandFlags<WorkerOptions> kWorkerFlags{WorkerFlagSet,
+                                                CheckWorkerFlags};
 
 std::string WorkerHelp() { return HelpOf(kWorkerFlags); }
 

@@ -1,10 +1,12 @@
 #include "sim/conform/conform_cases.h"
 
+#include <algorithm>
 #include <set>
 
 #include "sim/base/random.h"
 #include "sim/contract/contract.h"
 #include "sim/contract/release_events.h"
+#include "sim/contract/webhook_signature.h"
 
 namespace hooksim {
 namespace {
@@ -24,6 +26,10 @@ BehaviorSpec FailThenOk(int status) {
   return spec;
 }
 
+std::string Attempts(int n) {
+  return std::to_string(n) + (n == 1 ? " attempt" : " attempts");
+}
+
 std::string Seconds(Duration d) {
   const int64_t ms = ToMillis(d);
   if (ms % 1000 == 0) return std::to_string(ms / 1000) + " s";
@@ -31,6 +37,23 @@ std::string Seconds(Duration d) {
 }
 
 }  // namespace
+
+std::vector<Duration> CompressedSchedule(const Contract& contract) {
+  std::vector<Duration> out;
+  for (int k = 0; k < contract.max_reattempts; ++k) {
+    out.push_back(Millis(std::min<int64_t>(500 + 250 * k, 2500)));
+  }
+  return out;
+}
+
+std::string ScheduleText(const std::vector<Duration>& schedule) {
+  std::string out;
+  for (Duration d : schedule) {
+    if (!out.empty()) out += ",";
+    out += std::to_string(ToMillis(d));
+  }
+  return out;
+}
 
 std::vector<ConformCase> ConformBattery(const BatteryOptions& options) {
   ReleaseEventGenerator events(ReleaseEventOptions{},
@@ -116,6 +139,52 @@ std::vector<ConformCase> ConformBattery(const BatteryOptions& options) {
       "each event is its own delivery with its own retries, each retry "
       "carrying its event's body byte for byte (C6, C7)",
       3);
+  if (!options.profile_cases) return cases;
+
+  // The profile's own cases.
+  for (int status : {429, 503}) {
+    if (contract.retry_after != RetryAfterMode::kHonour ||
+        !contract.HonoursRetryAfter(status) || max_attempts < 2) {
+      continue;
+    }
+    const std::string hint =
+        std::to_string(ToMillis(kConformRetryAfter) / 1000);
+    BehaviorSpec spec = FailThenOk(status);
+    spec.retry_after = hint;
+    add(std::to_string(status) + "-retry-after",
+        std::to_string(status) + " with Retry-After: " + hint + ", then 200",
+        CaseKind::kRecovers, std::move(spec), 2,
+        "the " + std::to_string(status) + " is retried, not before its " +
+            "Retry-After (" + contract.profile + " honours it), and the " +
+            "200 ends the delivery (C6, C5)");
+    cases.back().retry_after_hint = kConformRetryAfter;
+  }
+  if (contract.signatures_required()) {
+    BehaviorSpec spec = Fixed(Answer{200, Fault::kNone});
+    spec.verify_secret = kConformSecret;
+    spec.verify_scheme = contract.signing;
+    if (contract.signing == SigningScheme::kStandardWebhooks) {
+      spec.verify_key = DecodeWebhookSecret(kConformSecret).value();
+    }
+    add("signed",
+        "200 to a request signed with $HOOKSIM_SECRET (" +
+            std::string(SigningSchemeName(contract.signing)) +
+            "), else 401",
+        CaseKind::kSuccess, std::move(spec), 1,
+        "every request is signed with the secret (" + contract.profile +
+            "); a valid one is answered 200: 1 attempt");
+    cases.back().check_signature = true;
+  }
+  if (contract.max_reattempts >= 1) {
+    const std::vector<Duration> schedule = CompressedSchedule(contract);
+    fails("retry-timing", 500,
+          "every answer fails: " + Attempts(max_attempts) +
+              ", each re-attempt after the delay of $HOOKSIM_RETRY_SCHEDULE_MS "
+              "(" + ScheduleText(schedule) + " ms) +-" +
+              std::to_string(static_cast<int>(contract.jitter * 100)) +
+              " % (C6)");
+    cases.back().timing_schedule = schedule;
+  }
   return cases;
 }
 

@@ -17,6 +17,7 @@
 #ifndef HOOKSIM_SIM_CONFORM_CONFORM_CASES_H_
 #define HOOKSIM_SIM_CONFORM_CONFORM_CASES_H_
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -30,6 +31,21 @@ namespace hooksim {
 // The path of HOOKSIM_URL; requests elsewhere are not attempts.
 inline constexpr char kConformHookPath[] = "/hook";
 
+// The secret handed to the sender in HOOKSIM_SECRET under a signing
+// profile (the receiver of the `signed` case verifies with it; GitHub's
+// scheme takes the whole text as key).
+inline constexpr char kConformSecret[] = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+// The Retry-After the receiver of 429-retry-after / 503-retry-after sends.
+inline constexpr Duration kConformRetryAfter = std::chrono::seconds(1);
+// retry-timing: how far a gap may lie outside the jittered delay (the
+// request's travel, the answer, the sender's own scheduling), each way.
+inline constexpr Duration kConformTimingSlack = std::chrono::milliseconds(300);
+// Retry-after: how much earlier than the hint a next attempt may arrive
+// (clock granularity: the hint counts from the answer, which comes after
+// the request's arrival).
+inline constexpr Duration kConformRetryAfterSlack =
+    std::chrono::milliseconds(20);
+
 struct BatteryOptions {
   Duration slow = Millis(1500);
   Duration hang = Millis(30000);
@@ -37,7 +53,19 @@ struct BatteryOptions {
   // The profile the sender promises (--contract): the expected attempts
   // per case, and what the judge holds it to.
   Contract contract = DivshotContract();
+  // The profile's own cases where it makes them meaningful (--contract
+  // given): 429-retry-after and 503-retry-after (a profile that honours
+  // Retry-After on that status), signed (a signing profile), retry-timing
+  // (a profile with re-attempts). Off: the battery as before profiles.
+  bool profile_cases = false;
 };
+
+// The compressed schedule handed to the sender in HOOKSIM_RETRY_SCHEDULE_MS:
+// one delay per re-attempt of `contract`, 500 ms, 750 ms, ... (+250 ms
+// each, at most 2500 ms), so the gaps are distinct and short.
+std::vector<Duration> CompressedSchedule(const Contract& contract);
+// "500,750,1000" (ms).
+std::string ScheduleText(const std::vector<Duration>& schedule);
 
 // What kind of answer a case gives, so the judge can explain a miss.
 enum class CaseKind {
@@ -60,6 +88,15 @@ struct ConformCase {
   std::string why;
   bool is_redirect = false;  // Checks that the 3xx was not followed.
   Contract contract = DivshotContract();  // What the case is judged by.
+  // 429-retry-after, 503-retry-after: the Retry-After the receiver sends
+  // with its failure; the next attempt must not come before it.
+  std::optional<Duration> retry_after_hint;
+  // signed: every request must carry a valid signature of the profile's
+  // scheme made with kConformSecret (the receiver answers 401 otherwise).
+  bool check_signature = false;
+  // retry-timing: the schedule handed to the sender; each gap between
+  // attempts is judged against it (jitter bounds plus kConformTimingSlack).
+  std::vector<Duration> timing_schedule;
 };
 
 // The whole battery, in its fixed order.

@@ -1,5 +1,6 @@
 #include "sim/conform/conform_judge.h"
 
+#include <cmath>
 #include <cstdio>
 #include <map>
 #include <optional>
@@ -105,6 +106,11 @@ std::string ExplainMiss(const ConformCase& c, const CaseObservation& o,
     return "the sender stopped waiting for a 2xx that takes " +
            c.behaviour.substr(c.behaviour.find("after ") + 6) +
            " (--slow-ms) and retried: its timeout is shorter than that";
+  }
+  if (c.check_signature && last.answer.fault == Fault::kNone &&
+      last.answer.status == 401) {
+    return "the receiver answered 401 to requests not validly signed (see "
+           "the signed row) and the sender retried them";
   }
   if (c.kind == CaseKind::kGone) {
     return "the sender re-attempted after the 410 Gone of attempt 1: under " +
@@ -296,6 +302,162 @@ RuleVerdict JudgeBodies(const ConformCase& c, const CaseObservation& o) {
   return v;
 }
 
+std::string Ms(Duration d) { return std::to_string(ToMillis(d)) + " ms"; }
+
+Duration Scale(Duration d, double factor) {
+  return Duration(static_cast<Duration::rep>(
+      std::llround(static_cast<double>(d.count()) * factor)));
+}
+
+// The attempts at the hook path, in arrival order (the cases with these
+// rows have one event).
+std::vector<const ObservedRequest*> HookAttempts(const CaseObservation& o) {
+  std::vector<const ObservedRequest*> out;
+  for (const ObservedRequest& r : o.requests) {
+    if (Path(r.target) == kConformHookPath) out.push_back(&r);
+  }
+  return out;
+}
+
+RuleVerdict JudgeRetryAfter(const ConformCase& c, const CaseObservation& o) {
+  RuleVerdict v = Make(CaseRule::kRetryAfter);
+  const Duration hint = *c.retry_after_hint;
+  v.expected = "the next attempt no earlier than " + Ms(hint) +
+               " after the failure (Retry-After)";
+  const auto attempts = HookAttempts(o);
+  if (attempts.empty()) return NoRequest(std::move(v), o);
+  if (attempts.size() < 2) {
+    v.verdict = CaseVerdict::kCouldNotJudge;
+    v.seen = "1 attempt";
+    v.message = "no next attempt to time (see attempts)";
+    return v;
+  }
+  const Duration gap = attempts[1]->at - attempts[0]->at;
+  v.seen = "the next attempt after " + Ms(gap);
+  if (gap + kConformRetryAfterSlack >= hint) {
+    v.message = v.seen + ", not before the Retry-After of " + Ms(hint);
+    return v;
+  }
+  v.verdict = CaseVerdict::kFail;
+  v.message = "the sender re-attempted " + Ms(gap) + " after the " +
+              AnswerWords(*attempts[0]) + " whose Retry-After said " +
+              Ms(hint) + ": " + Ms(hint - gap) + " too early (" +
+              c.contract.profile + " honours Retry-After)";
+  return v;
+}
+
+RuleVerdict JudgeTiming(const ConformCase& c, const CaseObservation& o) {
+  RuleVerdict v = Make(CaseRule::kTiming);
+  const std::vector<Duration>& schedule = c.timing_schedule;
+  const double jitter = c.contract.jitter;
+  const std::string jitter_text =
+      std::to_string(static_cast<int>(jitter * 100 + 0.5)) + " %";
+  v.expected = "gaps of " + ScheduleText(schedule) + " ms +-" + jitter_text +
+               " jitter +-" + Ms(kConformTimingSlack) + " slack";
+  const auto attempts = HookAttempts(o);
+  if (attempts.empty()) return NoRequest(std::move(v), o);
+  if (attempts.size() < 2) {
+    v.verdict = CaseVerdict::kCouldNotJudge;
+    v.seen = "1 attempt";
+    v.message = "no gap between attempts to judge (see attempts)";
+    return v;
+  }
+  struct Gap {
+    size_t k;  // 1-based: between attempt k and k + 1.
+    Duration seen, want, lo, hi;
+  };
+  std::vector<Gap> gaps;
+  std::string seen_text;
+  size_t matched = 0;
+  // Bounded by the attempts the receiver kept.
+  for (size_t k = 1; k < attempts.size(); ++k) {
+    const Duration want = schedule[std::min(k - 1, schedule.size() - 1)];
+    Gap g{k, attempts[k]->at - attempts[k - 1]->at, want,
+          Scale(want, 1.0 - jitter) - kConformTimingSlack,
+          Scale(want, 1.0 + jitter) + kConformTimingSlack};
+    matched += g.seen >= g.lo && g.seen <= g.hi;
+    seen_text += (seen_text.empty() ? "" : ",") + std::to_string(ToMillis(g.seen));
+    gaps.push_back(g);
+  }
+  v.seen = "gaps of " + seen_text + " ms";
+  if (matched * 2 < gaps.size()) {
+    v.verdict = CaseVerdict::kCouldNotJudge;
+    v.message = std::to_string(matched) + " of " + std::to_string(gaps.size()) +
+                " gaps (" + seen_text + " ms) follow HOOKSIM_RETRY_SCHEDULE_MS "
+                "(" + ScheduleText(schedule) +
+                " ms): the sender does not seem to take the schedule, so its "
+                "timing cannot be judged";
+    return v;
+  }
+  for (const Gap& g : gaps) {
+    if (g.seen >= g.lo && g.seen <= g.hi) continue;
+    const Duration off = g.seen < g.lo ? g.lo - g.seen : g.seen - g.hi;
+    v.verdict = CaseVerdict::kFail;
+    v.message = "gap " + std::to_string(g.k) + " (attempt " +
+                std::to_string(g.k) + " to " + std::to_string(g.k + 1) +
+                ") was " + Ms(g.seen) + ", expected " + Ms(g.want) + " +-" +
+                jitter_text + " (" + Ms(g.lo) + ".." + Ms(g.hi) +
+                " with the " + Ms(kConformTimingSlack) + " slack): " +
+                Ms(off) + (g.seen < g.lo ? " too early" : " too late");
+    return v;
+  }
+  v.message = std::to_string(gaps.size()) + " gaps (" + seen_text +
+              " ms) within " + ScheduleText(schedule) + " ms +-" +
+              jitter_text + " +-" + Ms(kConformTimingSlack);
+  return v;
+}
+
+RuleVerdict JudgeSigned(const ConformCase& c, const CaseObservation& o) {
+  RuleVerdict v = Make(CaseRule::kSigned);
+  v.expected = "every request signed (" +
+               std::string(SigningSchemeName(c.contract.signing)) +
+               ") with $HOOKSIM_SECRET";
+  const auto judged = Judged(o);
+  if (judged.empty()) return NoRequest(std::move(v), o);
+  int bad = 0;
+  int unchecked = 0;
+  std::string first;
+  for (size_t i = 0; i < judged.size(); ++i) {
+    const SignatureVerdict s = judged[i]->signature;
+    if (s == SignatureVerdict::kValid) continue;
+    if (s == SignatureVerdict::kNotChecked) {
+      ++unchecked;
+      continue;
+    }
+    if (bad++ == 0) {
+      first = "request " + std::to_string(i + 1) + ": signature " +
+              std::string(SignatureVerdictName(s));
+      if (s == SignatureVerdict::kStale) {
+        first += " (webhook-timestamp not within 5 min of the receiver's "
+                 "clock, or not a number)";
+      } else if (s == SignatureVerdict::kMissing) {
+        first += c.contract.signing == SigningScheme::kGithubSha256
+                     ? " (no X-Hub-Signature-256)"
+                     : " (webhook-id, webhook-timestamp or webhook-signature "
+                       "absent)";
+      } else {
+        first += " (no signature matches the body with the secret)";
+      }
+    }
+  }
+  if (bad > 0) {
+    v.verdict = CaseVerdict::kFail;
+    v.seen = std::to_string(bad) + " of " + std::to_string(judged.size()) +
+             " requests not validly signed";
+    v.message = v.seen + "; " + first;
+    return v;
+  }
+  if (unchecked == static_cast<int>(judged.size())) {
+    v.verdict = CaseVerdict::kCouldNotJudge;
+    v.seen = "no request checked";
+    v.message = "the receiver checked no signature";
+    return v;
+  }
+  v.seen = AllRequests(judged.size()) + " validly signed";
+  v.message = v.seen;
+  return v;
+}
+
 }  // namespace
 
 std::string_view VerdictName(CaseVerdict v) {
@@ -321,6 +483,10 @@ constexpr CaseRuleInfo kCaseRules[] = {
     {"body-shape", Rule::kC3Envelope, std::nullopt},
     {"release-schema", Rule::kC4ReleaseSchema, std::nullopt},
     {"body-unchanged", Rule::kC7SameBodyAndId, std::nullopt},
+    {"retry-after", Rule::kC6RetriedUntilSuccess, std::nullopt},
+    {"timing", Rule::kC6RetriedUntilSuccess, std::nullopt},
+    // The profile's signing scheme: no C rule (CaseRuleContract says so).
+    {"signed", Rule::kC6RetriedUntilSuccess, std::nullopt},
 };
 
 }  // namespace
@@ -330,6 +496,7 @@ std::string_view CaseRuleName(CaseRule rule) {
 }
 
 std::string CaseRuleContract(CaseRule rule) {
+  if (rule == CaseRule::kSigned) return "signing";
   const CaseRuleInfo& info = kCaseRules[static_cast<size_t>(rule)];
   std::string text(RuleId(info.rule));
   if (info.also) text += "/" + std::string(RuleId(*info.also));
@@ -378,6 +545,9 @@ std::vector<RuleVerdict> JudgeCase(const ConformCase& c,
   std::vector<RuleVerdict> out;
   out.push_back(JudgeAttemptsRow(c, o));
   if (c.is_redirect) out.push_back(JudgeRedirect(o));
+  if (c.retry_after_hint) out.push_back(JudgeRetryAfter(c, o));
+  if (!c.timing_schedule.empty()) out.push_back(JudgeTiming(c, o));
+  if (c.check_signature) out.push_back(JudgeSigned(c, o));
   out.push_back(JudgeEach(c, CaseRule::kMethod, Rule::kC1Method, "POST", o));
   out.push_back(JudgeEach(c, CaseRule::kContentType, Rule::kC2ContentType,
                           "Content-Type: application/json", o));

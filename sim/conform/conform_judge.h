@@ -19,6 +19,16 @@
 //   release-schema (C4)    every release body matches the release schema
 //   body-unchanged (C7)    every body is an event's, byte for byte; with a
 //                          delivery id header, one id carries one body
+// and, in the profile's own cases, after no-redirect:
+//   retry-after (C6)       the attempt after a failure with Retry-After
+//                          comes no earlier than the hint
+//   timing (C6)            each gap between attempts lies within the
+//                          handed schedule's delay +- the profile's jitter
+//                          +- kConformTimingSlack; when fewer than half of
+//                          the gaps do, the sender is taken not to follow
+//                          the schedule at all: could-not-judge
+//   signed (signing)       the receiver found every request validly signed
+//                          (else: which request, and missing, bad or stale)
 // A rule with no request to judge is could-not-judge, as is every rule
 // when the run was interrupted; when the receiver's journal overflowed
 // (far more requests than the contract allows) `attempts` fails and the
@@ -65,6 +75,10 @@ enum class CaseRule {
   kBodyShape,      // "body-shape" (C3).
   kReleaseSchema,  // "release-schema" (C4).
   kBodyUnchanged,  // "body-unchanged" (C7).
+  // The profile's own cases (conform_cases.h):
+  kRetryAfter,  // "retry-after" (C6): the next attempt not before the hint.
+  kTiming,      // "timing" (C6): each gap follows the handed schedule.
+  kSigned,      // "signed" (signing): every request validly signed.
 };
 std::string_view CaseRuleName(CaseRule rule);  // "attempts", ...
 std::string CaseRuleContract(CaseRule rule);   // "C5/C6", "C1", ...

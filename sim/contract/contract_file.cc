@@ -285,6 +285,18 @@ const std::vector<Contract>& BuiltinContracts() {
     gh.timeout = seconds(10);
     gh.signing = SigningScheme::kGithubSha256;
     list->push_back(gh);
+
+    // No hook0 or convoy profile: their published defaults disagree, so no
+    // figure can be cited as theirs. hook0: its repository's
+    // documentation/explanation/webhook-retry-logic.md gives 3 s, 10 s,
+    // 3 min, 30 min, 1 h, 3 h, 5 h, then 10 h each, MAX_RETRIES 25;
+    // documentation.hook0.com a two-phase schedule (30 fast retries from 5 s
+    // to 5 min, 30 slow); one version of output-worker/src/main.rs
+    // min(5 s x retry count, 5 min) then 1 h. convoy:
+    // getconvoy.io/docs/glossary/retry-schedule listed 10 s, 30 s, 1 min,
+    // 3 min, 5 min, 10 min, 15 min, and now says there is no fixed sequence
+    // (interval x 2^n + jitter, per-project interval and count). README
+    // "Contracts".
     return list;
   }();
   return *profiles;

@@ -9,6 +9,7 @@
 #include <unordered_map>
 
 #include "sim/base/time.h"
+#include "sim/contract/contract_file.h"
 #include "sim/engine/attempt_line.h"
 #include "sim/engine/delivery_engine.h"
 #include "sim/engine/retry_policy.h"
@@ -44,7 +45,8 @@ class Runner {
   DurableRunSummary Run() {
     EngineOptions engine_options;
     engine_options.seed = options_.seed;
-    engine_options.policy.max_reattempts = kContractMaxReattempts;
+    engine_options.policy.max_reattempts = options_.contract.max_reattempts;
+    engine_options.contract = options_.contract;
     engine_options.policy.schedule = options_.schedule;
     engine_options.policy.jitter = options_.jitter;
     engine_options.policy.timeout = options_.timeout;
@@ -70,6 +72,28 @@ class Runner {
     });
     engine_->SetAttemptObserver(
         [this](const AttemptRecord& record) { OnAttemptEnded(record); });
+    // A delivery the engine ended without an attempt: its hook was disabled
+    // by another delivery's 410 Gone (the others end in OnAttemptEnded).
+    engine_->SetEndedObserver([this](const Delivery& d, const EventRecord&) {
+      if (open_.count(d.id) == 0) return;
+      const std::string hook = engine_->hooks()[d.hook].id;
+      AttemptEnd end;
+      end.delivery_id = d.id;
+      end.attempt = 0;  // No attempt: only the delivery's state changes.
+      end.ended_ms = WallNowMs();
+      end.result = d.attempts > 0 ? DescribeAttemptResult(d.last) : "";
+      end.state = "gave_up";
+      end.next_at_ms = end.ended_ms;
+      if (Result<bool> stored = store_.EndAttempt(owner_, end); !stored.ok()) {
+        StorageFailure(stored.error());
+      }
+      ++summary_.by_hook[hook].gave_up;
+      if (options_.trace) {
+        out_ << d.id << "  hook=" << hook
+             << "  endpoint disabled by a 410 Gone: not sent  -> gave_up\n";
+      }
+      Left(d.id);
+    });
 
     // Signals reach the loop thread as external work: the first drains,
     // the second stops at once.
@@ -177,13 +201,22 @@ class Runner {
       claim.limit = limit;
       claim.due_by_ms = now_ms + ToMillis(horizon_);
       claim.lease_ms = lease_ms_;
+      // Hooks without a contract of their own: the runner's attempts.
+      claim.max_attempts = options_.contract.max_attempts();
       Result<ClaimResult> result = store_.Claim(owner_, claim, now_ms);
       if (!result.ok()) return StorageFailure(result.error());
       for (const ClaimedDelivery& d : result->gave_up) {
         ++summary_.by_hook[d.hook_id].gave_up;
         if (options_.trace) {
-          out_ << d.id << "  hook=" << d.hook_id << "  " << kStoreMaxAttempts
+          out_ << d.id << "  hook=" << d.hook_id << "  " << d.attempts_started
                << " attempts started before a stop  -> gave_up\n";
+        }
+      }
+      for (const ClaimedDelivery& d : result->gone) {
+        ++summary_.by_hook[d.hook_id].gave_up;
+        if (options_.trace) {
+          out_ << d.id << "  hook=" << d.hook_id
+               << "  endpoint disabled by a 410 Gone: not sent  -> gave_up\n";
         }
       }
       for (const ClaimedDelivery& d : result->failed) {
@@ -221,11 +254,36 @@ class Runner {
                      : options_.poll_interval);
   }
 
+  // The hook's own contract (its stored JSON), with the runner's given
+  // flags over its schedule, jitter and timeout; null when it has none.
+  Result<std::shared_ptr<const HookContract>> HookProfile(
+      const ClaimedDelivery& d) {
+    if (d.contract.empty()) return std::shared_ptr<const HookContract>();
+    Result<Contract> contract = ParseContractText(d.contract, d.hook_id);
+    if (!contract.ok()) {
+      return MakeError("hook " + d.hook_id + ": its stored contract: " +
+                       contract.error().ToString());
+    }
+    auto profile = std::make_shared<HookContract>();
+    profile->contract = std::move(contract).value();
+    profile->policy = RetryPolicy::FromContract(profile->contract);
+    if (options_.schedule_given) profile->policy.schedule = options_.schedule;
+    if (options_.jitter_given) profile->policy.jitter = options_.jitter;
+    if (options_.timeout_given) profile->policy.timeout = options_.timeout;
+    if (Status s = profile->policy.Validate()) {
+      return MakeError("hook " + d.hook_id + ": retry policy " + s->ToString());
+    }
+    return std::shared_ptr<const HookContract>(std::move(profile));
+  }
+
   Status Restore(ClaimedDelivery d, int64_t now_ms) {
     auto hook = hook_index_.find(d.hook_id);
     if (hook == hook_index_.end()) {
-      const uint32_t index =
-          engine_->AddHook(Hook{d.hook_id, d.url, true, d.secret});
+      Result<std::shared_ptr<const HookContract>> profile = HookProfile(d);
+      if (!profile.ok()) return profile.error();
+      Hook h{d.hook_id, d.url, true, d.secret, nullptr};
+      h.contract = std::move(profile).value();
+      const uint32_t index = engine_->AddHook(std::move(h));
       hook = hook_index_.emplace(d.hook_id, index).first;
     }
     RestoredDelivery restored;
@@ -271,6 +329,10 @@ class Runner {
         ++summary_.by_hook[hook].cancelled;
         what = "cancelled: hook removed";
         break;
+      case AttemptGate::kGone:
+        ++summary_.by_hook[hook].gave_up;
+        what = "endpoint disabled by a 410 Gone: not sent  -> gave_up";
+        break;
       default:
         what = "dropped: another runner holds it now";
         break;
@@ -290,6 +352,10 @@ class Runner {
     end.attempt = record.attempt;
     end.ended_ms = WallNowMs();
     end.result = DescribeAttemptResult(record.result);
+    if (record.result.error == AttemptError::kNone &&
+        record.result.retry_after_ms == kBadRetryAfter) {
+      end.result += " (Retry-After unreadable: ignored)";
+    }
     end.state = std::string(DeliveryStateName(d.state));
     end.next_at_ms = end.ended_ms;
     if (record.next_at) {
@@ -312,6 +378,12 @@ class Runner {
       Left(id);
     } else if (d.state == DeliveryState::kGaveUp) {
       ++summary_.by_hook[hook].gave_up;
+      if (d.stopped_by_gone) {
+        // The contract disables the endpoint: for every runner, from now.
+        if (Status s = store_.DisableHook(hook, end.ended_ms)) {
+          StorageFailure(*s);
+        }
+      }
       Left(id);
     } else if (handed_back) {
       Left(id);

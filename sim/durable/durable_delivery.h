@@ -47,6 +47,7 @@
 
 #include "sim/base/result.h"
 #include "sim/base/time.h"
+#include "sim/contract/contract.h"
 #include "sim/durable/state_store.h"
 
 namespace hooksim {
@@ -60,6 +61,16 @@ struct DurableRunOptions {
                                     Millis(800), Millis(1600)};
   Duration timeout = std::chrono::seconds(10);
   double jitter = 0.2;
+  // The contract profile of hooks stored without one (`hooks add
+  // --contract`): its attempts, success statuses, 410 handling (the hook
+  // is disabled in the store: DeliveryStore::DisableHook), Retry-After and
+  // signing; the schedule, jitter and timeout above. A hook with its own
+  // contract sends by all of that profile's figures, except the schedule,
+  // jitter or timeout marked given here (the runner's flags).
+  Contract contract = DivshotContract();
+  bool schedule_given = false;
+  bool jitter_given = false;
+  bool timeout_given = false;
   int64_t concurrency = 16;
   uint64_t seed = 1;
   // Which deliveries: a `deliver` batch, or those that existed when

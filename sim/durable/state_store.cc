@@ -21,7 +21,8 @@
 namespace hooksim {
 namespace {
 
-// Version 2. Version 1 differs in: deliveries.owner / owner_pid instead of
+// Version 3. Version 2 differs in: hooks without contract,
+// contract_attempts and gone_ms. Version 1 also differs in: deliveries.owner / owner_pid instead of
 // lease_owner / lease_until_ms and no 'failed' state; events without
 // body_sha256 and batch; index deliveries_by_state (state, seq).
 const char* const kSchema = R"sql(
@@ -33,7 +34,10 @@ CREATE TABLE hooks (
   secret TEXT NOT NULL DEFAULT '',
   state TEXT NOT NULL CHECK (state IN ('active', 'paused', 'removed')),
   created_ms INTEGER NOT NULL,
-  removed_ms INTEGER
+  removed_ms INTEGER,
+  contract TEXT NOT NULL DEFAULT '',
+  contract_attempts INTEGER NOT NULL DEFAULT 0,
+  gone_ms INTEGER
 );
 CREATE TABLE events (
   id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -471,8 +475,11 @@ Status StateStore::Migrate(bool created) {
     const std::string put = "INSERT INTO schema_version (version) VALUES (" +
                             std::to_string(kStateSchemaVersion) + ")";
     if (Status s = Exec(put.c_str(), "write the schema version")) return s;
-  } else if (seen->first == 1) {
-    if (Status s = MigrateFromV1()) return s;
+  } else if (seen->first == 1 || seen->first == 2) {
+    if (seen->first == 1) {
+      if (Status s = MigrateFromV1()) return s;
+    }
+    if (Status s = MigrateFromV2()) return s;
   } else {
     return MakeError(path_ + ": state schema version " +
                      std::to_string(seen->first) + ", this hooksim knows " +
@@ -557,16 +564,29 @@ Status StateStore::MigrateFromV1() {
   return std::nullopt;
 }
 
+Status StateStore::MigrateFromV2() {
+  // Hooks: no contract of their own (the runner's applies), not disabled.
+  return Exec(
+      "ALTER TABLE hooks ADD COLUMN contract TEXT NOT NULL DEFAULT ''; "
+      "ALTER TABLE hooks ADD COLUMN contract_attempts INTEGER NOT NULL "
+      "DEFAULT 0; "
+      "ALTER TABLE hooks ADD COLUMN gone_ms INTEGER; "
+      "UPDATE schema_version SET version = 3;",
+      "migrate the hooks (schema 2 to 3)");
+}
+
 std::string StateStore::NewId(std::string_view prefix, int hex_digits) {
   return std::string(prefix) + Hex(SplitMix64(id_state_), hex_digits);
 }
 
 Result<StoredHook> StateStore::AddHook(const std::string& url,
                                        const std::string& secret,
-                                       int64_t now_ms) {
+                                       int64_t now_ms,
+                                       const std::string& contract,
+                                       int contract_attempts) {
   Result<sqlite3_stmt*> ins = Prepare(
-      "INSERT INTO hooks (id, url, secret, state, created_ms) "
-      "VALUES (?, ?, ?, 'active', ?)",
+      "INSERT INTO hooks (id, url, secret, state, created_ms, contract, "
+      "contract_attempts) VALUES (?, ?, ?, 'active', ?, ?, ?)",
       "add a hook");
   if (!ins.ok()) return ins.error();
   // A clash of 48 random bits is unlikely; a few tries make it impossible
@@ -574,11 +594,15 @@ Result<StoredHook> StateStore::AddHook(const std::string& url,
   for (int tries = 0; tries < 8; ++tries) {
     StoredHook hook{NewId("hk_", 12),   url,    secret,
                     HookState::kActive, now_ms, {}};
+    hook.contract = contract;
+    hook.contract_attempts = contract.empty() ? 0 : contract_attempts;
     Stmt s(*ins);
     const int rc = s.Bind(1, hook.id)
                        .Bind(2, hook.url)
                        .Bind(3, hook.secret)
                        .Bind(4, now_ms)
+                       .Bind(5, hook.contract)
+                       .Bind(6, int64_t{hook.contract_attempts})
                        .Step();
     if (rc == SQLITE_DONE) return hook;
     if (rc != SQLITE_CONSTRAINT) return SqlError("add a hook");
@@ -594,7 +618,8 @@ constexpr const char* kHookColumns =
     "COALESCE(SUM(d.state = 'pending'), 0), "
     "COALESCE(SUM(d.state = 'held'), 0), "
     "COALESCE(SUM(d.state = 'cancelled'), 0), "
-    "COALESCE(SUM(d.state = 'failed'), 0) "
+    "COALESCE(SUM(d.state = 'failed'), 0), "
+    "h.contract, h.contract_attempts, h.gone_ms "
     "FROM hooks h LEFT JOIN deliveries d ON d.hook_id = h.id ";
 
 StoredHook ReadHook(const Stmt& s) {
@@ -605,6 +630,9 @@ StoredHook ReadHook(const Stmt& s) {
   h.state = ParseHookState(s.Text(3)).value_or(HookState::kRemoved);
   h.created_ms = s.Int(4);
   h.counts = {s.Int(5), s.Int(6), s.Int(7), s.Int(8), s.Int(9), s.Int(10)};
+  h.contract = s.Text(11);
+  h.contract_attempts = static_cast<int>(s.Int(12));
+  if (!s.IsNull(13)) h.gone_ms = s.Int(13);
   return h;
 }
 }  // namespace
@@ -920,13 +948,39 @@ Result<ClaimResult> StateStore::Claim(const std::string& owner,
       return SqlError("claim deliveries");
     }
   }
+  // Unleased rows of hooks a 410 Gone disabled end gave_up, unsent.
+  ClaimResult result;
+  {
+    Result<sqlite3_stmt*> gone = Prepare(
+        "UPDATE deliveries SET state = 'gave_up', ended_ms = ?1, reason = "
+        "'endpoint disabled by a 410 Gone', lease_owner = NULL, "
+        "lease_until_ms = NULL WHERE state IN ('pending', 'held') AND "
+        "(lease_owner IS NULL OR lease_until_ms <= ?1) AND hook_id IN "
+        "(SELECT id FROM hooks WHERE gone_ms IS NOT NULL) "
+        "RETURNING id, hook_id",
+        "end deliveries of disabled hooks");
+    if (!gone.ok()) return gone.error();
+    Stmt s(*gone);
+    s.Bind(1, now_ms);
+    int rc;
+    // Bounded by the rows of the table.
+    while ((rc = s.Step()) == SQLITE_ROW) {
+      ClaimedDelivery d;
+      d.id = s.Text(0);
+      d.hook_id = s.Text(1);
+      result.gone.push_back(std::move(d));
+    }
+    if (rc != SQLITE_DONE) return SqlError("end deliveries of disabled hooks");
+  }
   static const std::string kSelect =
       std::string(
           "SELECT d.id, d.seq, d.hook_id, h.url, h.secret, d.event_id, "
-          "e.type, e.body, d.attempts, d.next_at_ms, e.body_sha256 "
+          "e.type, e.body, d.attempts, d.next_at_ms, e.body_sha256, "
+          "h.contract, h.contract_attempts "
           "FROM deliveries d JOIN hooks h ON h.id = d.hook_id "
           "JOIN events e ON e.id = d.event_id "
           "WHERE d.state = 'pending' AND h.state = 'active' AND "
+          "h.gone_ms IS NULL AND "
           "(d.lease_owner IS NULL OR d.lease_until_ms <= ?3) AND "
           "d.next_at_ms <= ?4 AND ") +
       kScope + "ORDER BY d.next_at_ms, d.seq LIMIT ?5";
@@ -941,7 +995,6 @@ Result<ClaimResult> StateStore::Claim(const std::string& owner,
       "lease_owner = NULL, lease_until_ms = NULL WHERE id = ?",
       "end a delivery");
   if (!end.ok()) return end.error();
-  ClaimResult result;
   std::vector<std::string> reasons;  // Of result.failed.
   {
     Stmt s(*q);
@@ -961,6 +1014,9 @@ Result<ClaimResult> StateStore::Claim(const std::string& owner,
       d.attempts_started = static_cast<int>(s.Int(8));
       d.next_at_ms = s.Int(9);
       const std::string stored_sum = s.Text(10);
+      d.contract = s.Text(11);
+      const int max_attempts =
+          d.contract.empty() ? o.max_attempts : static_cast<int>(s.Int(12));
       const std::string sum = Sha256Hex(d.body);
       if (sum != stored_sum) {
         reasons.push_back("stored body does not match its checksum (sha256 " +
@@ -970,7 +1026,7 @@ Result<ClaimResult> StateStore::Claim(const std::string& owner,
                                                     "...") +
                           "): not sent");
         result.failed.push_back(std::move(d));
-      } else if (d.attempts_started >= kStoreMaxAttempts) {
+      } else if (d.attempts_started >= max_attempts) {
         result.gave_up.push_back(std::move(d));
       } else {
         result.deliveries.push_back(std::move(d));
@@ -1030,12 +1086,15 @@ Result<AttemptGate> StateStore::BeginAttempt(const std::string& owner,
   Transaction txn(db_);
   if (!txn.began()) return SqlError("start an attempt");
   Result<sqlite3_stmt*> q = Prepare(
-      "SELECT d.state, COALESCE(d.lease_owner, ''), d.attempts, h.state "
+      "SELECT d.state, COALESCE(d.lease_owner, ''), d.attempts, h.state, "
+      "h.contract_attempts, h.gone_ms IS NOT NULL "
       "FROM deliveries d JOIN hooks h ON h.id = d.hook_id WHERE d.id = ?",
       "read a delivery");
   if (!q.ok()) return q.error();
   std::string state, row_owner, hook_state;
   int64_t attempts = 0;
+  int64_t max_attempts = kStoreAttemptsLimit;
+  bool gone = false;
   {
     Stmt s(*q);
     const int rc = s.Bind(1, delivery_id).Step();
@@ -1045,11 +1104,30 @@ Result<AttemptGate> StateStore::BeginAttempt(const std::string& owner,
     row_owner = s.Text(1);
     attempts = s.Int(2);
     hook_state = s.Text(3);
+    // The runner's engine keeps the runner's cap for hooks without one.
+    if (s.Int(4) > 0) max_attempts = s.Int(4);
+    gone = s.Int(5) != 0;
   }
   if (state == "cancelled") return AttemptGate::kCancelled;
   if (state != "pending" || row_owner != owner || attempts != attempt - 1 ||
-      attempt > kStoreMaxAttempts) {
+      attempt > max_attempts) {
     return AttemptGate::kNotOurs;
+  }
+  if (gone) {
+    Result<sqlite3_stmt*> stop = Prepare(
+        "UPDATE deliveries SET state = 'gave_up', lease_owner = NULL, "
+        "lease_until_ms = NULL, reason = 'endpoint disabled by a 410 Gone', "
+        "ended_ms = ? WHERE id = ?",
+        "end a delivery of a disabled hook");
+    if (!stop.ok()) return stop.error();
+    {
+      Stmt s(*stop);
+      if (s.Bind(1, now_ms).Bind(2, delivery_id).Step() != SQLITE_DONE) {
+        return SqlError("end " + delivery_id);
+      }
+    }
+    if (!txn.Commit()) return SqlError("end " + delivery_id);
+    return AttemptGate::kGone;
   }
   if (hook_state != "active") {
     Result<sqlite3_stmt*> hold = Prepare(
@@ -1169,6 +1247,18 @@ Status StateStore::Release(const std::string& owner) {
   Stmt s(*q);
   if (s.Bind(1, owner).Step() != SQLITE_DONE) {
     return SqlError("release deliveries");
+  }
+  return std::nullopt;
+}
+
+Status StateStore::DisableHook(const std::string& hook_id, int64_t now_ms) {
+  Result<sqlite3_stmt*> q = Prepare(
+      "UPDATE hooks SET gone_ms = ? WHERE id = ? AND gone_ms IS NULL",
+      "disable a hook");
+  if (!q.ok()) return q.error();
+  Stmt s(*q);
+  if (s.Bind(1, now_ms).Bind(2, hook_id).Step() != SQLITE_DONE) {
+    return SqlError("disable hook " + hook_id);
   }
   return std::nullopt;
 }

@@ -3,8 +3,10 @@
 //
 // Hooks: id "hk_" + 12 hex digits (random, unique in the file), URL,
 // optional "whsec_..." secret, state active | paused | removed (removed
-// hooks are kept, so their cancelled deliveries stay accounted for), and a
-// creation time.
+// hooks are kept, so their cancelled deliveries stay accounted for), a
+// creation time, optionally its own contract profile (the JSON of a
+// contract file, with its attempts) and the time a 410 Gone disabled it
+// under a contract that disables endpoints (schema version 3).
 // Events: type, body (sent byte for byte) and the body's SHA-256, checked
 // whenever the body is read to be sent.
 // Deliveries: one per event and hook, id "dlv_" + 16 hex digits (random,
@@ -13,7 +15,8 @@
 //   pending    deliverable (its hook is active), waiting or in flight;
 //   held       its hook is paused: nothing is sent until the hook resumes;
 //   delivered  an attempt got a 2xx; never sent again;
-//   gave_up    the sixth attempt failed (or its outcome was lost);
+//   gave_up    the last attempt the contract allows failed (or its outcome
+//              was lost), or a 410 Gone disabled the hook;
 //   cancelled  its hook was removed (reason "hook removed");
 //   failed     never sent: its stored body no longer matches its checksum.
 //
@@ -28,7 +31,8 @@
 // - An attempt is recorded as started (BeginAttempt) just before its
 //   request is written, and only while the runner still holds the row and
 //   the hook is active: that is where pause and remove take effect. An
-//   attempt whose outcome is lost still counts toward the six.
+//   attempt whose outcome is lost still counts toward the contract's
+//   attempts (the hook's own, else the runner's; divshot's six).
 // - EndAttempt records the outcome; a final state, or a retry the runner
 //   does not keep, releases the row. Release gives back every row a runner
 //   holds (they stay pending for the next runner).
@@ -72,7 +76,7 @@ struct sqlite3_stmt;
 
 namespace hooksim {
 
-inline constexpr int kStateSchemaVersion = 2;
+inline constexpr int kStateSchemaVersion = 3;
 // PRAGMA application_id of a hooksim state database ("hksm").
 inline constexpr int32_t kStateApplicationId = 0x686b736d;
 // Default lease of a claim, ms.
@@ -82,8 +86,12 @@ inline constexpr int64_t kDefaultLeaseMs = 30'000;
 inline constexpr int64_t kEnqueueChunk = 2000;
 inline constexpr const char* kDefaultStatePath = "./.hooksim/state.db";
 inline constexpr const char* kStateEnvVar = "HOOKSIM_STATE";
-// Attempts a delivery may start in all (the contract's six).
+// Attempts a delivery may start in all under the divshot contract (the
+// default; a hook's stored contract or ClaimOptions::max_attempts say
+// otherwise).
 inline constexpr int kStoreMaxAttempts = 6;
+// The most attempts any contract allows (contract.schema.json's 101).
+inline constexpr int kStoreAttemptsLimit = 101;
 // Rows one Claim returns at most.
 inline constexpr size_t kMaxClaimBatch = 10'000;
 
@@ -110,6 +118,13 @@ struct StoredHook {
   HookState state = HookState::kActive;
   int64_t created_ms = 0;  // Unix time, ms.
   DeliveryCounts counts;   // Over every delivery of the hook.
+  // The hook's contract profile as a contract file's JSON text (`hooks add
+  // --contract`), "" when none: then the runner's --contract applies.
+  std::string contract;
+  int contract_attempts = 0;  // Its attempts; 0 when contract is "".
+  // When a 410 Gone disabled the endpoint under a contract that says so
+  // (Unix ms); deliveries to it then end gave_up without an attempt.
+  std::optional<int64_t> gone_ms;
 };
 
 // Result of pause / resume / remove.
@@ -142,6 +157,7 @@ struct ClaimedDelivery {
   std::string body;
   int attempts_started = 0;
   int64_t next_at_ms = 0;  // Unix time the next attempt is due.
+  std::string contract;    // The hook's stored contract ("" when none).
 };
 
 // Which deliveries a call is about: all, one Enqueue batch, and/or those
@@ -157,13 +173,19 @@ struct ClaimOptions {
   // Only deliveries whose next attempt is due by then (Unix ms).
   int64_t due_by_ms = INT64_MAX;
   int64_t lease_ms = kDefaultLeaseMs;
+  // Attempts a delivery may start in all when its hook has no contract of
+  // its own (the runner's --contract).
+  int max_attempts = kStoreMaxAttempts;
 };
 
 struct ClaimResult {
   std::vector<ClaimedDelivery> deliveries;  // In due order, then seq.
-  // Deliveries found with all six attempts started (the last one's outcome
-  // lost in a crash): ended gave_up now, not claimed.
+  // Deliveries found with all their attempts started (the last one's
+  // outcome lost in a crash): ended gave_up now, not claimed.
   std::vector<ClaimedDelivery> gave_up;
+  // Deliveries of hooks a 410 Gone disabled: ended gave_up now, with no
+  // further attempt (only id and hook_id are set).
+  std::vector<ClaimedDelivery> gone;
   // Deliveries whose stored body failed its checksum: ended failed now,
   // with the reason, never sent.
   std::vector<ClaimedDelivery> failed;
@@ -175,6 +197,7 @@ enum class AttemptGate {
   kHeld,       // The hook is paused: the delivery is held and released.
   kCancelled,  // The hook was removed: the delivery is cancelled.
   kNotOurs,    // No longer pending, or another runner holds it now.
+  kGone,       // A 410 Gone disabled the hook: the delivery ended gave_up.
 };
 
 // Pending deliveries in a scope, for a runner deciding whether to wait.
@@ -217,7 +240,8 @@ class DeliveryStore {
   // Claims up to o.limit pending deliveries of active hooks in o.scope,
   // due by o.due_by_ms, that nobody holds or whose lease has ended, for
   // `owner` until now_ms + o.lease_ms. Ends gave_up those that already
-  // started all six attempts, and failed those whose body fails its
+  // started all their attempts (the hook's contract, else o.max_attempts)
+  // and those of hooks a 410 disabled, and failed those whose body fails its
   // checksum. Holds (state held) unleased rows of paused hooks.
   virtual Result<ClaimResult> Claim(const std::string& owner,
                                     const ClaimOptions& o, int64_t now_ms) = 0;
@@ -242,6 +266,9 @@ class DeliveryStore {
                                   const AttemptEnd& end) = 0;
   // Releases every row `owner` still holds (they stay pending).
   virtual Status Release(const std::string& owner) = 0;
+  // Marks the hook disabled by a 410 Gone (its contract says so): from
+  // then on its deliveries end gave_up without an attempt. Idempotent.
+  virtual Status DisableHook(const std::string& hook_id, int64_t now_ms) = 0;
   // Pending deliveries in `scope` (held ones not counted).
   virtual Result<PendingInfo> Pending(const std::string& owner,
                                       const DeliveryScope& scope,
@@ -264,8 +291,10 @@ class StateStore : public DeliveryStore {
   const std::string& path() const { return path_; }
 
   // Hooks. AddHook does not validate url or secret (the CLI does).
+  // `contract`: a contract file's JSON text ("" for none) and its attempts.
   Result<StoredHook> AddHook(const std::string& url, const std::string& secret,
-                             int64_t now_ms);
+                             int64_t now_ms, const std::string& contract = "",
+                             int contract_attempts = 0);
   // In creation order; removed hooks only when include_removed.
   Result<std::vector<StoredHook>> ListHooks(bool include_removed);
   Result<std::optional<StoredHook>> FindHook(const std::string& id);
@@ -295,6 +324,7 @@ class StateStore : public DeliveryStore {
   Result<bool> EndAttempt(const std::string& owner,
                           const AttemptEnd& end) override;
   Status Release(const std::string& owner) override;
+  Status DisableHook(const std::string& hook_id, int64_t now_ms) override;
   Result<PendingInfo> Pending(const std::string& owner,
                               const DeliveryScope& scope,
                               int64_t now_ms) override;
@@ -325,6 +355,7 @@ class StateStore : public DeliveryStore {
   // the version (a read, no write lock) of a current one.
   Status Migrate(bool created);
   Status MigrateFromV1();
+  Status MigrateFromV2();
   std::string NewId(std::string_view prefix, int hex_digits);
   // Stores events from `events` (n at most) until kEnqueueChunk deliveries;
   // *stored: how many events it stored.

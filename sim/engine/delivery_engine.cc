@@ -50,8 +50,10 @@ DeliveryEngine::DeliveryEngine(Clock& clock, Transport& transport,
 
 uint32_t DeliveryEngine::AddHook(Hook hook) {
   std::string key;
+  const Contract& contract =
+      hook.contract ? hook.contract->contract : options_.contract;
   if (!hook.secret.empty() &&
-      options_.contract.signing == SigningScheme::kGithubSha256) {
+      contract.signing == SigningScheme::kGithubSha256) {
     key = hook.secret;  // GitHub's key is the secret text itself.
   } else if (!hook.secret.empty()) {
     Result<std::string> decoded = DecodeWebhookSecret(hook.secret);
@@ -114,7 +116,7 @@ void DeliveryEngine::SetRequestHeaders(Delivery& d) {
                Header{kAttemptHeader, {}}};
   d.header_count = 5;
   if (!hooks_[d.hook].secret.empty() &&
-      options_.contract.signing == SigningScheme::kGithubSha256) {
+      ContractOf(d.hook).signing == SigningScheme::kGithubSha256) {
     // The body is the same on every attempt: signed once.
     d.signature = SignGithubSha256(hook_keys_[d.hook], events_[d.event].body);
     d.headers[5] = Header{kGithubSignatureHeader, d.signature};
@@ -222,7 +224,7 @@ Result<uint32_t> DeliveryEngine::RestoreDelivery(RestoredDelivery restored) {
                      ": unknown hook or event index");
   }
   if (restored.attempts_made < 0 ||
-      restored.attempts_made >= options_.policy.max_attempts()) {
+      restored.attempts_made >= PolicyOf(restored.hook).max_attempts()) {
     return MakeError("restored delivery " + restored.id + ": " +
                      std::to_string(restored.attempts_made) +
                      " attempts made, no attempt left");
@@ -285,7 +287,7 @@ void DeliveryEngine::StartAttempt(uint32_t index) {
   d.attempt_started = clock_.Now();
   // Two words of capture: fits std::function's inline buffer, no allocation.
   transport_.Send(
-      request, options_.policy.timeout,
+      request, PolicyOf(d.hook).timeout,
       [this, index](AttemptResult result) { OnAttemptDone(index, result); });
 }
 
@@ -311,7 +313,8 @@ void DeliveryEngine::OnAttemptDone(uint32_t index, AttemptResult result) {
                        now,
                        result,
                        std::nullopt};
-  const Contract& contract = options_.contract;
+  const Contract& contract = ContractOf(d.hook);
+  const RetryPolicy& policy = PolicyOf(d.hook);
   const bool answered = result.error == AttemptError::kNone;
   if (answered && contract.IsSuccessStatus(result.status)) {
     d.state = DeliveryState::kDelivered;
@@ -323,13 +326,13 @@ void DeliveryEngine::OnAttemptDone(uint32_t index, AttemptResult result) {
     d.ended = now;
     --open_;
     hook_disabled_[d.hook] = 1;
-  } else if (d.attempts < options_.policy.max_attempts()) {
+  } else if (d.attempts < policy.max_attempts()) {
     d.state = DeliveryState::kPending;
     const uint64_t ordinal = options_.retain_ended ? index : ordinal_[index];
     Random jitter_rng =
         rng_.Fork((ordinal << 8) | static_cast<uint64_t>(d.attempts));
     const Duration delay = ContractDelay(
-        contract, result, options_.policy.DelayBefore(d.attempts, jitter_rng));
+        contract, result, policy.DelayBefore(d.attempts, jitter_rng));
     record.next_at = now + delay;
     if (retry_hook_ && !retry_hook_(d, delay)) {
       handed_back = true;

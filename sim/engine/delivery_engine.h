@@ -51,6 +51,14 @@
 
 namespace hooksim {
 
+// A hook's own contract profile and the retry policy it sends by (attempts,
+// schedule, jitter, timeout; RetryPolicy::FromContract for the profile's
+// own figures).
+struct HookContract {
+  Contract contract;
+  RetryPolicy policy;
+};
+
 struct Hook {
   std::string id;
   std::string url;
@@ -58,6 +66,8 @@ struct Hook {
   // "whsec_..." (see webhook_signature.h), or empty: attempts carry no
   // signature headers.
   std::string secret;
+  // The hook's own profile; null: EngineOptions::contract and ::policy.
+  std::shared_ptr<const HookContract> contract;
 };
 
 enum class DeliveryState {
@@ -240,6 +250,16 @@ class DeliveryEngine {
   const std::deque<Delivery>& deliveries() const { return deliveries_; }
   const std::vector<AttemptRecord>& attempts() const { return attempts_; }
   const EngineOptions& options() const { return options_; }
+  // The contract and policy hook `hook` is sent by: its own, else the
+  // engine's (hook must be a valid index).
+  const Contract& ContractOf(uint32_t hook) const {
+    const auto& own = hooks_[hook].contract;
+    return own ? own->contract : options_.contract;
+  }
+  const RetryPolicy& PolicyOf(uint32_t hook) const {
+    const auto& own = hooks_[hook].contract;
+    return own ? own->policy : options_.policy;
+  }
 
   // Every pause and resume, in time order.
   const std::vector<HookStateChange>& hook_changes() const {

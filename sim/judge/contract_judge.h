@@ -32,6 +32,8 @@ struct ObservedRequest {
   std::string schema_issue;  // "C3 ..." or "C4 ...", "" when valid.
   Answer answer;
   bool abandoned = false;  // The sender stopped waiting for the answer.
+  // The receiver's signature check (kNotChecked when it verified none).
+  SignatureVerdict signature = SignatureVerdict::kNotChecked;
 };
 
 // C1-C4 on one request: "" when it keeps `rule`, else what breaks it in

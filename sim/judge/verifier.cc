@@ -1,5 +1,6 @@
 #include "sim/judge/verifier.h"
 
+#include <algorithm>
 #include <array>
 #include <map>
 #include <optional>
@@ -207,7 +208,6 @@ void CheckSenderPayloads(const RunRecord& run, RuleBook& book,
 
 void CheckSenderLog(const RunRecord& run, RuleBook& book) {
   const DeliveryEngine& engine = *run.engine;
-  const Contract& contract = *run.contract;
   const auto& deliveries = engine.deliveries();
   // Replays the attempt log per delivery.
   struct Replay {
@@ -222,6 +222,7 @@ void CheckSenderLog(const RunRecord& run, RuleBook& book) {
   std::vector<std::optional<TimePoint>> hook_gone(engine.hooks().size());
   for (const AttemptRecord& a : engine.attempts()) {
     const uint32_t hook = deliveries[a.delivery].hook;
+    const Contract& contract = engine.ContractOf(hook);  // The hook's own.
     if (hook_gone[hook] && a.started > *hook_gone[hook]) {
       book.Fail(
           Rule::kC6RetriedUntilSuccess,
@@ -240,6 +241,7 @@ void CheckSenderLog(const RunRecord& run, RuleBook& book) {
   }
   for (const AttemptRecord& a : engine.attempts()) {
     Replay& r = replay[a.delivery];
+    const Contract& contract = engine.ContractOf(deliveries[a.delivery].hook);
     if (a.attempt != r.seen + 1) r.broken_order = true;
     r.seen = a.attempt;
     if (r.success_at != 0) {
@@ -288,6 +290,7 @@ void CheckSenderLog(const RunRecord& run, RuleBook& book) {
   for (size_t i = 0; i < deliveries.size(); ++i) {
     const Delivery& d = deliveries[i];
     const Replay& r = replay[i];
+    const Contract& contract = engine.ContractOf(d.hook);
     const std::string subject = DeliverySubject(engine, d);
     book.Checked(Rule::kC5NothingAfterSuccess);
     book.Checked(Rule::kC6RetriedUntilSuccess);
@@ -402,7 +405,6 @@ void CheckSenderWire(const RunRecord& run, RuleBook& book) {
 
 void CheckReceivers(const RunRecord& run, RuleBook& book) {
   const DeliveryEngine& engine = *run.engine;
-  const Contract& contract = *run.contract;
   const auto& deliveries = engine.deliveries();
   StringMap<uint32_t> by_id;
   by_id.reserve(deliveries.size());
@@ -455,6 +457,13 @@ void CheckReceivers(const RunRecord& run, RuleBook& book) {
       // deterministic order.
       for (const auto& [key, c] : journal.deliveries()) {
         const std::string subject = rsubject + ", delivery " + std::string(key);
+        // Judged by its hook's contract (the run's for a request the
+        // sender never made).
+        const auto from = by_id.find(key);
+        const Contract& contract =
+            from != by_id.end()
+                ? engine.ContractOf(deliveries[from->second].hook)
+                : *run.contract;
         book.Checked(Rule::kC1Method);
         book.Checked(Rule::kC2ContentType);
         book.Checked(Rule::kC5NothingAfterSuccess);
@@ -697,12 +706,19 @@ void CheckExpectations(const RunRecord& run, uint64_t invalid_payloads,
       if (stated) outcome = stated->outcome;
       if (use_derived) {
         std::optional<DerivedAttempts> derived = derived_once;
-        if (!derived) {
+        if (scenario.hooks[d.hook].contract && !has_outages) {
+          // A hook with its own profile: derived by its policy.
+          derived = g.behavior ? DeriveAttempts(*g.behavior,
+                                                scenario.RetryOf(d.hook),
+                                                TimePoint{},
+                                                scenario.ContractOf(d.hook))
+                               : DeriveRefusedAttempts(scenario.RetryOf(d.hook));
+        } else if (!derived) {
           derived =
-              DeriveAttempts(*g.behavior, scenario.retry,
+              DeriveAttempts(*g.behavior, scenario.RetryOf(d.hook),
                              TimePoint{} + scenario.events.interval *
                                                static_cast<int64_t>(d.event),
-                             *run.contract);
+                             scenario.ContractOf(d.hook));
         }
         // Outage windows are judged from the event's time, which a pause
         // shifts: no derivation for a hook that was ever paused.
@@ -716,7 +732,7 @@ void CheckExpectations(const RunRecord& run, uint64_t invalid_payloads,
       if (!(stated && stated->attempts) && signature_fails(d.hook)) {
         attempts.reset();
         if (!has_outages) {
-          const double max = scenario.retry.max_attempts();
+          const double max = scenario.RetryOf(d.hook).max_attempts();
           attempts = Range{max, max};
           if (!stated || stated->outcome == OutcomeExpectation::kAny) {
             outcome = OutcomeExpectation::kGaveUp;
@@ -802,8 +818,41 @@ Verdict Verify(const RunRecord& run) {
 
   Verdict verdict;
   verdict.rules = book.Take();
+  // The profile each rule was judged by: the run's, or in a scenario whose
+  // hooks name their own, every profile with the hooks it judged
+  // ("svix for hook b; divshot for hooks a, c").
+  std::string contract = run.contract->profile;
+  const DeliveryEngine& engine = *run.engine;
+  bool mixed = false;
+  for (uint32_t h = 0; h < engine.hooks().size(); ++h) {
+    mixed |= engine.hooks()[h].contract != nullptr;
+  }
+  if (mixed) {
+    std::vector<std::pair<std::string, std::vector<std::string>>> by_profile;
+    for (uint32_t h = 0; h < engine.hooks().size(); ++h) {
+      const std::string& profile = engine.ContractOf(h).profile;
+      auto it = std::find_if(by_profile.begin(), by_profile.end(),
+                             [&](const auto& p) { return p.first == profile; });
+      if (it == by_profile.end()) {
+        by_profile.push_back({profile, {}});
+        it = by_profile.end() - 1;
+      }
+      it->second.push_back(engine.hooks()[h].id);
+    }
+    if (by_profile.size() > 1) {
+      contract.clear();
+      for (const auto& [profile, ids] : by_profile) {
+        std::string list;
+        for (const std::string& id : ids) list += (list.empty() ? "" : ", ") + id;
+        contract += (contract.empty() ? "" : "; ") + profile +
+                    (ids.size() == 1 ? " for hook " : " for hooks ") + list;
+      }
+    } else {
+      contract = by_profile.front().first;
+    }
+  }
   for (RuleResult& r : verdict.rules) {
-    if (r.rule != Rule::kExpectations) r.contract = run.contract->profile;
+    if (r.rule != Rule::kExpectations) r.contract = contract;
   }
   verdict.deliveries = run.engine->deliveries().size();
   verdict.attempts = run.engine->total_attempts();

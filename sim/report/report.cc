@@ -161,6 +161,11 @@ std::vector<JUnitSuite> ReportJUnit(
         }
         c.details += "reproduce: " + ReproduceCommand(o) + "\n";
       }
+      // The profile that judged the rule, when not the default (so default
+      // reports keep their bytes).
+      if (!r.contract.empty() && r.contract != "divshot") {
+        c.system_out += "contract: " + r.contract + "\n";
+      }
       for (const std::string& note : r.notes) c.system_out += note + "\n";
       // The rules are judged over the whole run: its time, shared out.
       c.seconds = o.wall_seconds / static_cast<double>(o.verdict.rules.size());

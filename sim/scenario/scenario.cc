@@ -175,6 +175,31 @@ Status ParseRetry(const nlohmann::json& j, RetryPolicy& policy) {
   return std::nullopt;
 }
 
+// A "contract" value at `path`: a built-in name, a contract file path, or
+// an inline contract object; errors carry `path` (and the inner pointer).
+Result<Contract> ParseContractValue(const nlohmann::json& contract,
+                                    const std::string& path) {
+  if (!contract.is_string() && !contract.is_object()) {
+    return MakeError("expected a profile name, a contract file path or a "
+                     "contract object, got " + DescribeJson(contract),
+                     path);
+  }
+  Result<Contract> c = contract.is_string()
+                           ? LoadContract(contract.get<std::string>())
+                           : ContractFromJson(contract);
+  if (!c.ok()) {
+    Error e = c.error();
+    e.message = (e.file.empty() ? "" : e.file + ": ") +
+                (e.path.empty() || !contract.is_string() ? ""
+                                                         : e.path + ": ") +
+                e.message;
+    e.file.clear();
+    e.path = contract.is_string() ? path : path + e.path;
+    return e;
+  }
+  return c;
+}
+
 Status ParseReceivers(const nlohmann::json& j, Scenario& out) {
   if (!j.is_object()) {
     return MakeError("expected an object of receivers by name, got " +
@@ -199,6 +224,12 @@ Status ParseReceivers(const nlohmann::json& j, Scenario& out) {
       if (!behavior.ok()) return behavior.error();
       spec.behavior = std::move(behavior).value();
     }
+    if (const nlohmann::json* c = r.Get("contract")) {
+      Result<Contract> contract =
+          ParseContractValue(*c, JoinPointer(path, "contract"));
+      if (!contract.ok()) return contract.error();
+      spec.contract = std::move(contract).value();
+    }
     if (Status s = r.Finish()) return s;
     out.receivers.push_back(std::move(spec));
   }
@@ -210,7 +241,7 @@ Status ParseHooks(const nlohmann::json* j, Scenario& out) {
   for (const ReceiverSpec& r : out.receivers) receiver_names.insert(r.name);
   if (!j) {  // Default: one hook per receiver, named after it.
     for (const ReceiverSpec& r : out.receivers) {
-      out.hooks.push_back(HookSpec{r.name, r.name, "", false, ""});
+      out.hooks.push_back(HookSpec{r.name, r.name, "", false, "", r.contract, {}});
     }
     return std::nullopt;
   }
@@ -234,6 +265,12 @@ Status ParseHooks(const nlohmann::json* j, Scenario& out) {
     hook.url = r.GetString("url").value_or("");
     hook.paused = r.GetBool("paused").value_or(false);
     hook.secret = r.GetString("secret").value_or("");
+    if (const nlohmann::json* c = r.Get("contract")) {
+      Result<Contract> contract =
+          ParseContractValue(*c, JoinPointer(path, "contract"));
+      if (!contract.ok()) return contract.error();
+      hook.contract = std::move(contract).value();
+    }
     if (Status s = r.Finish()) return s;
     if ((*j)[i].contains("secret")) {
       if (Result<std::string> key = DecodeWebhookSecret(hook.secret);
@@ -413,6 +450,21 @@ bool Scenario::EverPaused(size_t index) const {
   return false;
 }
 
+const Contract& Scenario::ContractOf(size_t index) const {
+  return hooks[index].contract ? *hooks[index].contract : contract;
+}
+
+const RetryPolicy& Scenario::RetryOf(size_t index) const {
+  return hooks[index].contract ? hooks[index].retry : retry;
+}
+
+bool Scenario::MixedContracts() const {
+  for (const HookSpec& h : hooks) {
+    if (h.contract) return true;
+  }
+  return false;
+}
+
 std::string SimReceiverUrl(const std::string& receiver_name) {
   return "sim://" + receiver_name + "/hook";
 }
@@ -440,20 +492,8 @@ Result<Scenario> ParseScenario(const nlohmann::json& doc) {
     if (Status s = ParseEvents(*events, out.events)) return *s;
   }
   if (contract) {
-    Result<Contract> c = contract->is_string()
-                             ? LoadContract(contract->get<std::string>())
-                             : ContractFromJson(*contract);
-    if (!c.ok()) {
-      Error e = c.error();
-      e.message = (e.file.empty() ? "" : e.file + ": ") +
-                  (e.path.empty() || !contract->is_string()
-                       ? ""
-                       : e.path + ": ") +
-                  e.message;
-      e.file.clear();
-      e.path = contract->is_string() ? "/contract" : "/contract" + e.path;
-      return e;
-    }
+    Result<Contract> c = ParseContractValue(*contract, "/contract");
+    if (!c.ok()) return c.error();
     out.contract = std::move(c).value();
     out.retry = RetryPolicy::FromContract(out.contract);
   }
@@ -463,6 +503,21 @@ Result<Scenario> ParseScenario(const nlohmann::json& doc) {
   }
   if (Status s = ParseReceivers(*receivers, out)) return *s;
   if (Status s = ParseHooks(hooks, out)) return *s;
+  // Each hook's own profile (or its receiver's), and its retry policy.
+  for (HookSpec& hook : out.hooks) {
+    if (!hook.contract && !hook.receiver.empty()) {
+      for (const ReceiverSpec& r : out.receivers) {
+        if (r.name == hook.receiver && r.contract) hook.contract = r.contract;
+      }
+    }
+    if (!hook.contract) continue;
+    hook.retry = RetryPolicy::FromContract(*hook.contract);
+    if (retry) {
+      if (Status s = ParseRetry(*retry, hook.retry)) return *s;
+      hook.retry.max_reattempts = hook.contract->max_reattempts;
+      if (Status s = hook.retry.Validate()) return *s;
+    }
+  }
   if (timeline) {
     if (Status s = ParseTimeline(*timeline, out)) return *s;
   }

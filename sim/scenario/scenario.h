@@ -35,6 +35,9 @@ struct EventsSpec {
 struct ReceiverSpec {
   std::string name;
   BehaviorSpec behavior;
+  // Key "contract": the profile of the hooks to this receiver that name
+  // none of their own.
+  std::optional<Contract> contract;
 };
 
 struct HookSpec {
@@ -43,6 +46,12 @@ struct HookSpec {
   std::string url;       // A URL with no receiver behind it (refused).
   bool paused = false;   // Paused from the start (deliveries held).
   std::string secret;    // "whsec_..." (validated), or "": no signing.
+  // The hook's own profile (its key "contract", else its receiver's);
+  // nullopt: the scenario's. `retry` is then its attempts, schedule,
+  // jitter and timeout, with the scenario's "retry" object over the
+  // schedule, jitter and timeout (not the attempts: the profile's).
+  std::optional<Contract> contract;
+  RetryPolicy retry;
 };
 
 // One step of the scenario's timeline: pause or resume a hook at a time.
@@ -106,6 +115,11 @@ struct Scenario {
   // Whether hook `index` is ever paused (from the start or by the
   // timeline).
   bool EverPaused(size_t index) const;
+  // The contract and retry policy hook `index` is sent and judged by.
+  const Contract& ContractOf(size_t index) const;
+  const RetryPolicy& RetryOf(size_t index) const;
+  // Whether any hook has a contract of its own (a mixed scenario).
+  bool MixedContracts() const;
 };
 
 // Limits on what a scenario may ask for.

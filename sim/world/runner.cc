@@ -48,12 +48,18 @@ Duration LongestRunTime(const Scenario& scenario) {
   if (!scenario.timeline.empty()) {
     total = std::max(total, scenario.timeline.back().at);
   }
-  const RetryPolicy& p = scenario.retry;
-  for (int k = 1; k <= p.max_reattempts; ++k) {
-    total += p.DelayBounds(k).second;
+  // The slowest policy of any hook (the scenario's when none has its own).
+  Duration longest = Duration::zero();
+  for (size_t h = 0; h <= scenario.hooks.size(); ++h) {
+    if (h < scenario.hooks.size() && !scenario.hooks[h].contract) continue;
+    const RetryPolicy& p =
+        h < scenario.hooks.size() ? scenario.hooks[h].retry : scenario.retry;
+    Duration one = Duration::zero();
+    for (int k = 1; k <= p.max_reattempts; ++k) one += p.DelayBounds(k).second;
+    one += p.timeout * p.max_attempts();
+    longest = std::max(longest, one);
   }
-  total += p.timeout * p.max_attempts();
-  return total;
+  return total + longest;
 }
 
 std::string_view WorldName(World world) {
@@ -256,9 +262,13 @@ void BuildEngine(RunResult& run, const Scenario& scenario,
         receiver_index = static_cast<int>(i);
       }
     }
-    run.engine->AddHook(
-        Hook{h.id, receiver_index >= 0 ? receiver_urls[receiver_index] : h.url,
-             !h.paused, h.secret});
+    Hook hook{h.id, receiver_index >= 0 ? receiver_urls[receiver_index] : h.url,
+              !h.paused, h.secret, nullptr};
+    if (h.contract) {
+      hook.contract = std::make_shared<const HookContract>(
+          HookContract{*h.contract, h.retry});
+    }
+    run.engine->AddHook(std::move(hook));
     run.hook_receiver.push_back(receiver_index);
   }
   if (options.trace) {

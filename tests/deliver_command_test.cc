@@ -106,17 +106,12 @@ TEST(DeliverCommandTest, BadFlagsAreUsageErrorsNamingFlagAndValue) {
 }
 
 TEST(DeliverCommandTest, ParsesFlagsIntoOptions) {
-  DeliverFlags flags;
-  flags.url = "http://localhost:8080/h";
-  flags.count = "7";
-  flags.seed = "18446744073709551615";
-  flags.retry_schedule_ms = "10,20";
-  flags.timeout_ms = "250";
-  flags.jitter = "0.5";
-  flags.concurrency = "3";
-  flags.interval_ms = "15";
-  flags.secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
-  const Result<DeliverOptions> o = ParseDeliverFlags(flags);
+  const Result<DeliverOptions> o = ParseArgs(
+      kDeliverFlags,
+      {"--url", "http://localhost:8080/h", "--count", "7", "--seed",
+       "18446744073709551615", "--retry-schedule-ms", "10,20", "--timeout-ms",
+       "250", "--jitter", "0.5", "--concurrency", "3", "--interval-ms", "15",
+       "--secret", "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"});
   ASSERT_TRUE(o.ok()) << o.error().message;
   EXPECT_EQ(o->secret, "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw");
   EXPECT_FALSE(o->state.has_value());

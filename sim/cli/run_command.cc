@@ -1,3 +1,4 @@
+#include "sim/os/wall_time.h"
 #include "sim/cli/run_command.h"
 
 #include <unistd.h>
@@ -26,15 +27,6 @@ constexpr size_t kMaxScenarioFiles = 10'000;
 bool EndsWith(const std::string& s, const std::string& suffix) {
   return s.size() >= suffix.size() &&
          s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
-}
-
-std::string IsoNowUtc() {
-  const std::time_t now = std::time(nullptr);
-  std::tm tm{};
-  gmtime_r(&now, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
 }
 
 std::string HostName() {
@@ -168,8 +160,8 @@ int RunRunCommand(const RunCommandOptions& options, std::ostream& out,
        {std::pair{&options.report_json, "--report-json"},
         std::pair{&options.junit, "--junit"},
         std::pair{&options.report_html, "--report-html"}}) {
-    if (path->empty()) continue;
-    if (Status s = CheckWritable(*path)) {
+    if (!*path) continue;
+    if (Status s = CheckWritable(**path)) {
       err << "hooksim run: " << flag << ": " << s->ToString() << "\n";
       return 2;
     }
@@ -220,7 +212,7 @@ int RunRunCommand(const RunCommandOptions& options, std::ostream& out,
         out << "  " << line << "\n";
       };
     }
-    const std::string started_at = IsoNowUtc();
+    const std::string started_at = UtcIsoNow();
     Result<std::unique_ptr<RunResult>> run = RunScenario(scenario, ropts);
     if (stop->stopped()) break;  // Abandoned half way: not judged.
     if (!run.ok()) {
@@ -244,7 +236,7 @@ int RunRunCommand(const RunCommandOptions& options, std::ostream& out,
     out << FormatScenarioLine(o) << "\n";
     PrintFailureDetails(o, out);
     out.flush();
-    if (!options.report_html.empty()) {
+    if (options.report_html) {
       pictures.push_back(CollectRunPicture((*run)->Record(), o, html_options));
     }
     outcomes.push_back(std::move(o));
@@ -266,23 +258,23 @@ int RunRunCommand(const RunCommandOptions& options, std::ostream& out,
   out << "\n";
   out.flush();
 
-  if (!options.report_json.empty()) {
-    if (Status s = WriteFile(options.report_json,
+  if (options.report_json) {
+    if (Status s = WriteFile(*options.report_json,
                              ReportJson(outcomes).dump(2) + "\n")) {
       err << "hooksim run: --report-json: " << s->ToString() << "\n";
       return 2;
     }
   }
-  if (!options.junit.empty()) {
+  if (options.junit) {
     std::ostringstream xml;
     WriteJUnit(ReportJUnit(outcomes), xml);
-    if (Status s = WriteFile(options.junit, xml.str())) {
+    if (Status s = WriteFile(*options.junit, xml.str())) {
       err << "hooksim run: --junit: " << s->ToString() << "\n";
       return 2;
     }
   }
-  if (!options.report_html.empty()) {
-    if (Status s = WriteFile(options.report_html,
+  if (options.report_html) {
+    if (Status s = WriteFile(*options.report_html,
                              RenderRunHtml(pictures, html_options))) {
       err << "hooksim run: --report-html: " << s->ToString() << "\n";
       return 2;
@@ -292,8 +284,7 @@ int RunRunCommand(const RunCommandOptions& options, std::ostream& out,
     err << "hooksim run: interrupted: " << outcomes.size() << " of "
         << scenarios.size() << " scenario" << (scenarios.size() == 1 ? "" : "s")
         << " finished; the one in progress was abandoned";
-    if (!options.report_json.empty() || !options.junit.empty() ||
-        !options.report_html.empty()) {
+    if (options.report_json || options.junit || options.report_html) {
       err << "; the reports hold the finished ones";
     }
     err << "\n";

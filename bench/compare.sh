@@ -9,7 +9,7 @@
 #   hooksim-bench / wrk       (same receiver, same connections)
 #   hooksim-receiver / nginx  (same wrk load)
 #
-# usage: bench/compare.sh [--duration S] [--connections C] [--threads T]
+# usage: bench/compare.sh [--duration-s S] [--concurrency C] [--threads T]
 #                         [--payload-bytes B] [--rounds N]
 # Defaults: 10 s per run, 16 connections, wrk threads = nproc, 512 bytes,
 # 1 round. With N rounds the three runs are repeated in turn N times and
@@ -33,8 +33,10 @@ rounds=1
 usage() { sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'; }
 while (($#)); do
   case "$1" in
-    --duration) duration="${2:?--duration needs a value}"; shift 2 ;;
-    --connections) connections="${2:?--connections needs a value}"; shift 2 ;;
+    --duration-s) duration="${2:?--duration-s needs a value}"; shift 2 ;;
+    --concurrency) connections="${2:?--concurrency needs a value}"; shift 2 ;;
+    --duration) echo "compare.sh: --duration was renamed: use --duration-s" >&2; exit 2 ;;
+    --connections) echo "compare.sh: --connections was renamed: use --concurrency" >&2; exit 2 ;;
     --threads) threads="${2:?--threads needs a value}"; shift 2 ;;
     --payload-bytes) payload_bytes="${2:?--payload-bytes needs a value}"; shift 2 ;;
     --rounds) rounds="${2:?--rounds needs a value}"; shift 2 ;;
@@ -42,7 +44,7 @@ while (($#)); do
     *) echo "compare.sh: unknown argument \"$1\" (try --help)" >&2; exit 2 ;;
   esac
 done
-for pair in "duration:$duration" "connections:$connections" \
+for pair in "duration-s:$duration" "concurrency:$connections" \
             "threads:$threads" "payload-bytes:$payload_bytes" "rounds:$rounds"; do
   if ! [[ "${pair#*:}" =~ ^[0-9]+$ ]] || [ "${pair#*:}" -lt 1 ]; then
     echo "compare.sh: --${pair%%:*}: expected a positive integer, got \"${pair#*:}\"" >&2
@@ -50,7 +52,7 @@ for pair in "duration:$duration" "connections:$connections" \
   fi
 done
 if [ "$connections" -gt 28 ]; then
-  echo "compare.sh: --connections: at most 28 (hooksim receiver serves 32 connections at once), got $connections" >&2
+  echo "compare.sh: --concurrency: at most 28 (hooksim receiver serves 32 connections at once), got $connections" >&2
   exit 2
 fi
 
@@ -191,9 +193,9 @@ for round in $(seq "$rounds"); do
   run_wrk "$receiver_url" "$work/wrk-receiver.txt"
   rate_of "$work/wrk-receiver.txt" >>"$work/receiver.rates"
   echo "compare.sh: round $round/$rounds: hooksim bench -> hooksim receiver" >&2
-  "$HOOKSIM" bench --target "$receiver_url" --connections "$connections" \
-    --duration "$duration" --payload-bytes "$payload_bytes" \
-    --json "$work/bench.json" >"$work/bench.txt" 2>&1 || {
+  "$HOOKSIM" bench --target "$receiver_url" --concurrency "$connections" \
+    --duration-s "$duration" --payload-bytes "$payload_bytes" \
+    --report-json "$work/bench.json" >"$work/bench.txt" 2>&1 || {
     cat "$work/bench.txt" >&2
     exit 1
   }

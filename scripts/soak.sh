@@ -21,8 +21,8 @@
 # round; at the end, after a warm-up (the first quarter of the rounds,
 # at least 8), the samples must stay within 10 % of each other (checked
 # when at least 8 rounds remain after the warm-up).
-# Usage: scripts/soak.sh [--duration S] [--count N] [--hooksim PATH]
-#   --duration S  seconds to run (default 600); at least one round runs
+# Usage: scripts/soak.sh [--duration-s S] [--count N] [--hooksim PATH]
+#   --duration-s S  seconds to run (default 600); at least one round runs
 #   --count N     events per round (default 200)
 #   --hooksim P   the hooksim binary (default build/hooksim)
 # Talks HTTP to the admin API with bash's /dev/tcp (no curl needed).
@@ -36,8 +36,9 @@ count=200
 hooksim="$HOOKSIM_ROOT/build/hooksim"
 while (($#)); do
   case "$1" in
-    --duration) [[ "${2:-}" =~ ^[0-9]+$ ]] || { echo "soak.sh: --duration needs seconds, got '${2:-}'" >&2; exit 2; }
-                duration="$2"; shift 2 ;;
+    --duration-s) [[ "${2:-}" =~ ^[0-9]+$ ]] || { echo "soak.sh: --duration-s needs seconds, got '${2:-}'" >&2; exit 2; }
+                  duration="$2"; shift 2 ;;
+    --duration) echo "soak.sh: --duration was renamed: use --duration-s" >&2; exit 2 ;;
     --count) [[ "${2:-}" =~ ^[1-9][0-9]*$ ]] || { echo "soak.sh: --count needs a positive integer, got '${2:-}'" >&2; exit 2; }
              count="$2"; shift 2 ;;
     --hooksim) hooksim="${2:-}"; shift 2 ;;

@@ -29,45 +29,77 @@ nlohmann::json ReadJson(const std::string& path) {
   return nlohmann::json::parse(in);
 }
 
-TEST(BenchFlagsTest, DefaultsAndValues) {
-  Result<BenchOptions> d = ParseBenchFlags(BenchFlags{});
-  ASSERT_TRUE(d.ok());
-  EXPECT_FALSE(d->events.has_value());
-  EXPECT_FALSE(d->duration.has_value());
-  EXPECT_EQ(d->receivers, 1);
-  EXPECT_EQ(d->connections, 16);
-  EXPECT_EQ(d->failure_rate, 0);
-  EXPECT_EQ(d->schedule.front(), Millis(1));
+// `hooksim bench ARGS...` is exit 2 with `needle` in its message.
+void ExpectUsageError(const std::vector<std::string>& bench_args,
+                      const std::string& needle) {
+  std::vector<std::string> args = {"bench"};
+  args.insert(args.end(), bench_args.begin(), bench_args.end());
+  const CliResult r = Cli(args);
+  EXPECT_EQ(r.code, 2) << bench_args[0];
+  EXPECT_NE(r.err.find(needle), std::string::npos)
+      << bench_args[0] << ": " << r.err;
+  EXPECT_TRUE(r.out.empty()) << bench_args[0];
+}
 
-  BenchFlags f;
-  f.duration = "2.5";
-  f.receivers = "3";
-  f.connections = "8";
-  f.payload_bytes = "2048";
-  f.failure_rate = "0.3";
-  f.retry_schedule_ms = "0,5";
-  f.timeout_ms = "250";
-  f.seed = "7";
-  Result<BenchOptions> o = ParseBenchFlags(f);
+TEST(BenchFlagsTest, DefaultsAndValues) {
+  Result<BenchCommandOptions> d = ParseArgs(kBenchFlags, {});
+  ASSERT_TRUE(d.ok());
+  EXPECT_FALSE(d->bench.count.has_value());
+  EXPECT_FALSE(d->bench.duration.has_value());
+  EXPECT_EQ(d->bench.receivers, 1);
+  EXPECT_EQ(d->bench.concurrency, 16);
+  EXPECT_EQ(d->bench.failure_rate, 0);
+  EXPECT_EQ(d->bench.schedule.front(), Millis(1));
+  EXPECT_FALSE(d->report_json.has_value());
+
+  std::vector<std::string> f = {
+      "--duration-s",        "2.5", "--receivers",  "3",   "--concurrency",
+      "8",                   "--payload-bytes",     "2048", "--failure-rate",
+      "0.3",                 "--retry-schedule-ms", "0,5", "--timeout-ms",
+      "250",                 "--seed",              "7",   "--report-json",
+      "figures.json"};
+  Result<BenchCommandOptions> o = ParseArgs(kBenchFlags, f);
   ASSERT_TRUE(o.ok()) << o.error().message();
-  EXPECT_EQ(*o->duration, Millis(2500));
-  EXPECT_EQ(o->receivers, 3);
-  EXPECT_EQ(o->connections, 8);
-  EXPECT_EQ(o->payload_bytes, 2048);
-  EXPECT_DOUBLE_EQ(o->failure_rate, 0.3);
-  EXPECT_FALSE(o->target);
+  EXPECT_EQ(*o->bench.duration, Millis(2500));
+  EXPECT_EQ(o->bench.receivers, 3);
+  EXPECT_EQ(o->bench.concurrency, 8);
+  EXPECT_EQ(o->bench.payload_bytes, 2048);
+  EXPECT_DOUBLE_EQ(o->bench.failure_rate, 0.3);
+  EXPECT_FALSE(o->bench.target);
+  EXPECT_EQ(o->report_json, "figures.json");
+  EXPECT_EQ(o->bench.schedule, (std::vector<Duration>{Millis(0), Millis(5)}));
+  EXPECT_EQ(o->bench.timeout, Millis(250));
+  EXPECT_EQ(o->bench.seed, 7u);
   // An external target decides its own answers: no --failure-rate with it.
-  f.target = "http://127.0.0.1:9/hook";
-  Result<BenchOptions> both = ParseBenchFlags(f);
+  f.push_back("--target");
+  f.push_back("http://127.0.0.1:9/hook");
+  Result<BenchCommandOptions> both = ParseArgs(kBenchFlags, f);
   ASSERT_FALSE(both.ok());
   EXPECT_NE(both.error().message().find("--failure-rate"), std::string::npos);
-  f.failure_rate.reset();
-  Result<BenchOptions> targeted = ParseBenchFlags(f);
+  Result<BenchCommandOptions> targeted =
+      ParseArgs(kBenchFlags, {"--count", "5", "--target", "http://127.0.0.1:9/hook"});
   ASSERT_TRUE(targeted.ok()) << targeted.error().message();
-  EXPECT_EQ(*targeted->target, "http://127.0.0.1:9/hook");
-  EXPECT_EQ(o->schedule, (std::vector<Duration>{Millis(0), Millis(5)}));
-  EXPECT_EQ(o->timeout, Millis(250));
-  EXPECT_EQ(o->seed, 7u);
+  EXPECT_EQ(*targeted->bench.target, "http://127.0.0.1:9/hook");
+  EXPECT_EQ(targeted->bench.count, 5);
+}
+
+// The former names (--events, --duration, --connections, --json) are usage
+// errors that name the new flag, whatever follows them.
+TEST(BenchFlagsTest, RenamedFlagsNameTheNewOne) {
+  struct Case {
+    std::vector<std::string> args;
+    std::string needle;
+  };
+  const std::vector<Case> cases = {
+      {{"--events", "10"}, "--events was renamed: use --count"},
+      {{"--duration", "1"}, "--duration was renamed: use --duration-s"},
+      {{"--connections", "4"},
+       "--connections was renamed: use --concurrency"},
+      {{"--json", "f.json"}, "--json was renamed: use --report-json FILE"},
+      {{"--json"}, "--json was renamed: use --report-json FILE"},
+      {{"--json=f.json"}, "--json was renamed: use --report-json FILE"},
+  };
+  for (const Case& c : cases) ExpectUsageError(c.args, c.needle);
 }
 
 TEST(BenchFlagsTest, BadValuesNameTheFlagAndValue) {
@@ -76,17 +108,18 @@ TEST(BenchFlagsTest, BadValuesNameTheFlagAndValue) {
     std::string needle;
   };
   const std::vector<Case> cases = {
-      {{"--connections", "0"},
-       "--connections: expected an integer 1..1024, "
+      {{"--concurrency", "0"},
+       "--concurrency: expected an integer 1..1024, "
        "got \"0\""},
-      {{"--connections", "1025"}, "\"1025\""},
-      {{"--events", "-3"}, "--events"},
-      {{"--events", "10", "--duration", "1"}, "--events and --duration"},
-      {{"--duration", "0"}, "--duration"},
-      {{"--duration", "nan"}, "\"nan\""},
+      {{"--concurrency", "1025"}, "\"1025\""},
+      {{"--count", "-3"}, "--count"},
+      {{"--count", "10", "--duration-s", "1"}, "--count and --duration-s"},
+      {{"--duration-s", "0"}, "--duration-s"},
+      {{"--duration-s", "nan"}, "\"nan\""},
       {{"--receivers", "65"}, "--receivers"},
-      {{"--receivers", "8", "--connections", "1000"},
-       "--receivers x --connections: at most 4096"},
+      {{"--receivers", "8", "--concurrency", "1000"},
+       "--receivers x --concurrency: at most 4096"},
+      {{"--report-json", ""}, "--report-json: expected a file name"},
       {{"--payload-bytes", "1x"}, "--payload-bytes"},
       {{"--failure-rate", "1.5"},
        "--failure-rate: expected a fraction 0..1, "
@@ -98,24 +131,23 @@ TEST(BenchFlagsTest, BadValuesNameTheFlagAndValue) {
       {{"--no-such-flag"}, "no-such-flag"},
       {{"stray"}, "hooksim bench"},
   };
-  for (const Case& c : cases) {
-    std::vector<std::string> args = {"bench"};
-    args.insert(args.end(), c.args.begin(), c.args.end());
-    const CliResult r = Cli(args);
-    EXPECT_EQ(r.code, 2) << c.args[0];
-    EXPECT_NE(r.err.find(c.needle), std::string::npos)
-        << c.args[0] << ": " << r.err;
-    EXPECT_TRUE(r.out.empty()) << c.args[0];
-  }
+  for (const Case& c : cases) ExpectUsageError(c.args, c.needle);
 }
 
 TEST(BenchFlagsTest, HelpListsTheFlags) {
   const CliResult r = Cli({"bench", "--help"});
   EXPECT_EQ(r.code, 0);
   for (const char* flag :
-       {"--events", "--duration", "--receivers", "--connections",
-        "--payload-bytes", "--failure-rate", "--target", "--json"}) {
+       {"--count", "--duration-s", "--receivers", "--concurrency",
+        "--payload-bytes", "--failure-rate", "--target", "--report-json",
+        "--report-html", "--seed", "--retry-schedule-ms", "--timeout-ms",
+        "--jitter"}) {
     EXPECT_NE(r.out.find(flag), std::string::npos) << flag;
+  }
+  // The former names are not offered.
+  for (const char* gone :
+       {"--events", "--connections", "--json ", "--duration "}) {
+    EXPECT_EQ(r.out.find(gone), std::string::npos) << gone;
   }
   EXPECT_EQ(Cli({"help", "bench"}).out, r.out);
 }
@@ -123,8 +155,8 @@ TEST(BenchFlagsTest, HelpListsTheFlags) {
 TEST(BenchRunTest, DeliversEveryEventToEveryReceiver) {
   const std::string json = TempPath("plain.json");
   const CliResult r =
-      Cli({"bench", "--events", "200", "--receivers", "2", "--connections", "4",
-           "--payload-bytes", "1500", "--json", json});
+      Cli({"bench", "--count", "200", "--receivers", "2", "--concurrency", "4",
+           "--payload-bytes", "1500", "--report-json", json});
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_NE(r.out.find("deliveries/s"), std::string::npos) << r.out;
   const nlohmann::json j = ReadJson(json);
@@ -157,8 +189,8 @@ TEST(BenchRunTest, DeliversEveryEventToEveryReceiver) {
 TEST(BenchRunTest, FailureRateCountsRetries) {
   const std::string json = TempPath("flaky.json");
   const CliResult r =
-      Cli({"bench", "--events", "200", "--failure-rate", "0.3",
-           "--retry-schedule-ms", "0", "--connections", "4", "--json", json});
+      Cli({"bench", "--count", "200", "--failure-rate", "0.3",
+           "--retry-schedule-ms", "0", "--concurrency", "4", "--report-json", json});
   ASSERT_EQ(r.code, 0) << r.err;
   const nlohmann::json j = ReadJson(json);
   std::remove(json.c_str());
@@ -181,8 +213,8 @@ TEST(BenchRunTest, FailureRateCountsRetries) {
 
 TEST(BenchRunTest, AlwaysFailingReceiversGiveUpAfterSixAttempts) {
   const std::string json = TempPath("down.json");
-  const CliResult r = Cli({"bench", "--events", "50", "--failure-rate", "1",
-                           "--retry-schedule-ms", "0", "--json", json});
+  const CliResult r = Cli({"bench", "--count", "50", "--failure-rate", "1",
+                           "--retry-schedule-ms", "0", "--report-json", json});
   ASSERT_EQ(r.code, 0) << r.err;
   const nlohmann::json j = ReadJson(json);
   std::remove(json.c_str());
@@ -194,7 +226,7 @@ TEST(BenchRunTest, AlwaysFailingReceiversGiveUpAfterSixAttempts) {
 
 TEST(BenchRunTest, UnreachableTargetCountsRefusals) {
   const ::hooksim::testing::RefusedPort refused;
-  const CliResult r = Cli({"bench", "--events", "3", "--target", refused.url(),
+  const CliResult r = Cli({"bench", "--count", "3", "--target", refused.url(),
                            "--retry-schedule-ms", "0"});
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_NE(r.out.find("refused=18"), std::string::npos) << r.out;
@@ -203,9 +235,11 @@ TEST(BenchRunTest, UnreachableTargetCountsRefusals) {
 
 TEST(BenchRunTest, UnwritableJsonIsAnError) {
   const CliResult r = Cli(
-      {"bench", "--events", "1", "--json", "/nonexistent-dir/x/figures.json"});
+      {"bench", "--count", "1", "--report-json",
+       "/nonexistent-dir/x/figures.json"});
   EXPECT_EQ(r.code, 1);
-  EXPECT_NE(r.err.find("--json"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("--report-json: cannot write"), std::string::npos)
+      << r.err;
 }
 
 }  // namespace

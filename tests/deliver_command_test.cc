@@ -14,7 +14,6 @@
 #include <vector>
 
 #include "sim/cli/cli.h"
-#include "sim/cli/exit_code.h"
 #include "tests/loopback_servers.h"
 #include "tests/test_util.h"
 
@@ -107,17 +106,12 @@ TEST(DeliverCommandTest, BadFlagsAreUsageErrorsNamingFlagAndValue) {
 }
 
 TEST(DeliverCommandTest, ParsesFlagsIntoOptions) {
-  DeliverFlags flags;
-  flags.url = "http://localhost:8080/h";
-  flags.count = "7";
-  flags.seed = "18446744073709551615";
-  flags.retry_schedule_ms = "10,20";
-  flags.timeout_ms = "250";
-  flags.jitter = "0.5";
-  flags.concurrency = "3";
-  flags.interval_ms = "15";
-  flags.secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
-  const Result<DeliverOptions> o = ParseDeliverFlags(flags);
+  const Result<DeliverOptions> o = ParseArgs(
+      kDeliverFlags,
+      {"--url", "http://localhost:8080/h", "--count", "7", "--seed",
+       "18446744073709551615", "--retry-schedule-ms", "10,20", "--timeout-ms",
+       "250", "--jitter", "0.5", "--concurrency", "3", "--interval-ms", "15",
+       "--secret", "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"});
   ASSERT_TRUE(o.ok()) << o.error().message();
   EXPECT_EQ(o->secret, "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw");
   EXPECT_FALSE(o->state.has_value());
@@ -255,7 +249,7 @@ TEST(DeliverCommandTest, SigintStopsCleanlyAndReportsPendingDeliveries) {
   const CliResult r = Cli({"deliver", "--url", server.url(), "--count", "2",
                            "--retry-schedule-ms", "3600000"});
   interrupter.join();
-  EXPECT_EQ(r.code, ToInt(ExitCode::kInterrupted)) << r.out << r.err;
+  EXPECT_EQ(r.code, kInterruptedExitCode) << r.out << r.err;
   EXPECT_EQ(Count(r.out, "  pending  last="), 2u) << r.out;
   EXPECT_NE(r.out.find("2 deliveries: 0 delivered, 0 gave_up, 2 pending"),
             std::string::npos)

@@ -424,12 +424,12 @@ TEST_F(DeliveryEngineTest, MaxInFlightGatesAndSignsAnAttemptOnlyWhenItIsSent) {
   EXPECT_EQ(engine.open_deliveries(), 0u);
 }
 
-// Issue 12, finding 9: with retain_ended off, restored deliveries reuse the
+// Issue 12, finding 9: with slots reused (kEnded), restored deliveries reuse the
 // slots of ended ones, and a retry the hook declines hands the delivery
 // back (no re-attempt, not open, slot free).
 TEST_F(DeliveryEngineTest, RestoredDeliveriesReuseSlotsAndRetriesCanBeHandedBack) {
   EngineOptions options;
-  options.retain_ended = false;
+  options.slots = SlotReuse::kEnded;
   options.policy.schedule = {std::chrono::hours(1)};
   options.policy.jitter = 0;
   DeliveryEngine engine(clock_, transport_, options);

@@ -31,6 +31,7 @@
 #include "sim/contract/release_events.h"
 #include "sim/durable/durable_delivery.h"
 #include "sim/durable/state_store.h"
+#include "sim/world/sender_world.h"
 #include "tests/loopback_servers.h"
 #include "tests/test_util.h"
 

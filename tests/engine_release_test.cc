@@ -1,5 +1,5 @@
-// EngineOptions::retain_ended and the ended observer: with retain_ended
-// off, ended deliveries and their events are released and their slots
+// EngineOptions::slots (the slot pool) and the ended observer: with slots
+// kEnded, ended deliveries and their events are released and their slots
 // reused; ids and retry delays do not change; the default keeps all.
 #include <gtest/gtest.h>
 
@@ -57,12 +57,12 @@ struct Outcome {
 
 // Publishes `events` events to two hooks one after another, running the
 // clock in between, with every third attempt answered 500.
-Outcome PublishAndRun(bool retain_ended, int events) {
+Outcome PublishAndRun(bool keep_all, int events) {
   VirtualClock clock;
   ScriptTransport transport(clock);
   for (int i = 0; i < 1000; ++i) transport.script.push_back(i % 3 ? 200 : 500);
   EngineOptions options;
-  options.retain_ended = retain_ended;
+  options.slots = keep_all ? SlotReuse::kNone : SlotReuse::kEnded;
   DeliveryEngine engine(clock, transport, options);
   engine.AddHook(Hook{"a", "http://a/", true});
   engine.AddHook(Hook{"b", "http://b/", true});
@@ -85,15 +85,15 @@ Outcome PublishAndRun(bool retain_ended, int events) {
 }
 
 TEST(EngineReleaseTest, DefaultKeepsEveryDeliveryAndEvent) {
-  const Outcome kept = PublishAndRun(/*retain_ended=*/true, 20);
+  const Outcome kept = PublishAndRun(/*keep_all=*/true, 20);
   EXPECT_EQ(kept.delivery_slots, 40u);
   EXPECT_EQ(kept.event_slots, 20u);
   EXPECT_EQ(kept.ended.size(), 40u);  // The observer sees each one once.
 }
 
 TEST(EngineReleaseTest, ReleasedSlotsAreReusedWithTheSameIdsAndDelays) {
-  const Outcome kept = PublishAndRun(/*retain_ended=*/true, 20);
-  const Outcome released = PublishAndRun(/*retain_ended=*/false, 20);
+  const Outcome kept = PublishAndRun(/*keep_all=*/true, 20);
+  const Outcome released = PublishAndRun(/*keep_all=*/false, 20);
   // Two deliveries open at once at most, one event: the slots are reused.
   EXPECT_EQ(released.delivery_slots, 2u);
   EXPECT_EQ(released.event_slots, 1u);
@@ -118,7 +118,7 @@ TEST(EngineReleaseTest, EndedEventsLoseTheirBodies) {
   VirtualClock clock;
   ScriptTransport transport(clock);
   EngineOptions options;
-  options.retain_ended = false;
+  options.slots = SlotReuse::kEnded;
   DeliveryEngine engine(clock, transport, options);
   engine.AddHook(Hook{"a", "http://a/", true});
   ASSERT_TRUE(engine.Publish("release", std::string(4096, ' ') + "{}").ok());
@@ -132,7 +132,7 @@ TEST(EngineReleaseTest, LimitBoundsOpenDeliveriesWhenReleasing) {
   VirtualClock clock;
   ScriptTransport transport(clock);
   EngineOptions options;
-  options.retain_ended = false;
+  options.slots = SlotReuse::kEnded;
   options.max_deliveries = 2;
   DeliveryEngine engine(clock, transport, options);
   engine.AddHook(Hook{"a", "http://a/", true});

@@ -21,13 +21,13 @@
 #include "sim/base/random.h"
 #include "sim/cli/conform_html.h"
 #include "sim/cli/deliver_command.h"
-#include "sim/cli/exit_code.h"
 #include "sim/contract/contract_file.h"
 #include "sim/contract/event_file.h"
 #include "sim/contract/payload_validator.h"
 #include "sim/os/child_process.h"
 #include "sim/os/interrupt_watcher.h"
 #include "sim/os/temp_dir.h"
+#include "sim/report/html_page.h"
 #include "sim/report/junit_writer.h"
 
 namespace hooksim {
@@ -36,6 +36,28 @@ namespace {
 using SteadyClock = std::chrono::steady_clock;
 
 constexpr size_t kJournalCapacity = 4096;
+
+constexpr const char* kConformUsage =
+    "usage: hooksim conform --sender-cmd CMD [--cases LIST] "
+    "[--case-timeout-s S] [--quiet-ms Q]\n"
+    "         [--slow-ms MS] [--hang-ms MS] [--parallel N] [--seed S]\n"
+    "         [--junit FILE] [--report-json FILE] [--report-html FILE]\n"
+    "         [--contract NAME|FILE] [--list-cases]\n"
+    "\n"
+    "Checks a webhook sender written in any language against the contract.\n"
+    "For each case of the battery, starts a mock receiver with the case's\n"
+    "behaviour on 127.0.0.1, writes the case's events to a file (one JSON\n"
+    "document per line) and runs CMD with HOOKSIM_URL (where to deliver),\n"
+    "HOOKSIM_EVENT_FILE (what to deliver) and HOOKSIM_CASE set. When CMD has\n"
+    "exited and the receiver has been quiet for --quiet-ms (or the case\n"
+    "budget ends; CMD is then stopped), judges what the receiver recorded:\n"
+    "attempts per event (C5/C6), no redirect followed, method (C1), content\n"
+    "type (C2), body shape (C3), release schema (C4), unchanged body (C7).\n"
+    "Prints one row per case and rule: pass, fail (what was expected and\n"
+    "seen) or could-not-judge.\n"
+    "Exit codes: 0 all rules passed, 1 a rule failed or could not be judged,\n"
+    "2 bad usage, 130 interrupted (Ctrl-C; senders are stopped).\n";
+
 constexpr auto kPollStep = Millis(50);
 constexpr auto kStopGrace = std::chrono::seconds(2);
 
@@ -44,19 +66,6 @@ Duration Since(SteadyClock::time_point t) {
 }
 
 double ToSeconds(Duration d) { return static_cast<double>(d.count()) / 1e6; }
-
-Result<int64_t> IntFlag(const std::optional<std::string>& text,
-                        const char* flag, int64_t lo, int64_t hi,
-                        int64_t fallback) {
-  if (!text) return fallback;
-  const std::optional<uint64_t> v = ParseUint64(*text);
-  if (!v || *v < static_cast<uint64_t>(lo) || *v > static_cast<uint64_t>(hi)) {
-    return Status::InvalidArgument(
-        std::string(flag) + ": expected an integer " + std::to_string(lo) +
-        ".." + std::to_string(hi) + ", got \"" + *text + "\"");
-  }
-  return static_cast<int64_t>(*v);
-}
 
 ObservedRequest Observe(const JournalEntry& e, Duration offset) {
   ObservedRequest r;
@@ -225,92 +234,118 @@ nlohmann::json ToJson(const ConformOptions& options,
 
 }  // namespace
 
-Result<ConformOptions> ParseConformFlags(const ConformFlags& flags) {
-  ConformOptions o;
-  if (!flags.sender_cmd) {
-    return Status::InvalidArgument(
-        "--sender-cmd is required (the command that delivers "
-        "$HOOKSIM_EVENT_FILE to $HOOKSIM_URL)");
+FlagSet ConformFlagSet(ConformOptions* o) {
+  FlagSet flags("conform", kConformUsage);
+  flags.Text("sender-cmd",
+             "required: the shell command (run by /bin/sh -c) that delivers "
+             "the events of $HOOKSIM_EVENT_FILE to $HOOKSIM_URL",
+             &o->sender_cmd)
+      .Value("CMD");
+  flags.Text("cases",
+             "comma-separated case names to run (default: all; see "
+             "--list-cases)",
+             &o->case_names)
+      .Value("LIST");
+  flags.Seconds("case-timeout-s",
+                "budget of one case, from the sender's start (1..3600, "
+                "default 120); a sender still running then is stopped",
+                1, kMaxCaseBudgetS, &o->case_budget);
+  flags.Millis("quiet-ms",
+               "a case ends once the sender has exited and no request has "
+               "come for this long (0..600000, default 3000)",
+               0, 600'000, &o->quiet);
+  flags.Millis("slow-ms",
+               "how long the slow-2xx case takes to answer 200: within any "
+               "sane timeout (0..600000, default 1500)",
+               0, 600'000, &o->battery.slow);
+  flags.Millis("hang-ms",
+               "how long the reply-past-timeout case holds each answer: past "
+               "the sender's timeout (1..3600000, default 30000; above "
+               "--slow-ms)",
+               1, 3'600'000, &o->battery.hang);
+  flags.Integer("parallel",
+                "cases run at once, each with its own receiver (1..32, "
+                "default 4)",
+                1, kMaxConformParallel, &o->parallel);
+  AddSeedFlag(flags,
+              "seed of the generated release events (0..2^64-1, default 1)",
+              &o->battery.seed);
+  AddReportFlags(
+      flags, {&o->report_json, &o->junit, &o->report_html},
+      {.report_json = "write the full results as JSON to FILE (requests, "
+                      "sender output)",
+       .junit = "write JUnit XML to FILE (one testcase per case and rule)",
+       .report_html = "write one self-contained HTML page to FILE: the case x "
+                      "rule matrix, each case's requests and the sender's "
+                      "stderr"});
+  AddContractFlag(flags,
+                  "NAME|FILE: the contract profile the sender promises "
+                  "(expected attempts, 410 handling; default divshot); the "
+                  "sender gets its name in HOOKSIM_CONTRACT",
+                  &o->battery.contract);
+  flags.Switch("list-cases",
+               "print the battery (case, receiver behaviour, expectation) and "
+               "exit",
+               &o->list_cases);
+  flags.PositionalHint("(give the sender with --sender-cmd 'CMD')");
+  return flags;
+}
+
+Status CheckConformFlags(const FlagSet& flags, ConformOptions& o) {
+  if (!o.list_cases) {
+    if (!flags.Given("sender-cmd")) {
+      return MakeError(
+          "--sender-cmd is required (the command that delivers "
+          "$HOOKSIM_EVENT_FILE to $HOOKSIM_URL)");
+    }
+    if (o.sender_cmd.find_first_not_of(" \t\n") == std::string::npos) {
+      return MakeError("--sender-cmd: expected a shell command, got \"" +
+                       o.sender_cmd + "\"");
+    }
   }
-  if (flags.sender_cmd->find_first_not_of(" \t\n") == std::string::npos) {
-    return Status::InvalidArgument(
-        "--sender-cmd: expected a shell command, got \"" + *flags.sender_cmd +
-        "\"");
-  }
-  o.sender_cmd = *flags.sender_cmd;
-  Result<int64_t> budget = IntFlag(flags.case_timeout_s, "--case-timeout-s", 1,
-                                   kMaxCaseBudgetS, 120);
-  if (!budget.ok()) return budget.error();
-  o.case_budget = std::chrono::seconds(*budget);
-  Result<int64_t> quiet =
-      IntFlag(flags.quiet_ms, "--quiet-ms", 0, 600'000, 3000);
-  if (!quiet.ok()) return quiet.error();
-  o.quiet = Millis(*quiet);
   if (o.quiet >= o.case_budget) {
-    return Status::InvalidArgument(
-        "--quiet-ms: must be below the case budget (" +
-        std::to_string(*budget) + " s), got \"" + std::to_string(*quiet) +
-        "\"");
+    return MakeError("--quiet-ms: must be below the case budget (" +
+                     std::to_string(ToMillis(o.case_budget) / 1000) +
+                     " s), got \"" + std::to_string(ToMillis(o.quiet)) + "\"");
   }
-  Result<int64_t> slow = IntFlag(flags.slow_ms, "--slow-ms", 0, 600'000, 1500);
-  if (!slow.ok()) return slow.error();
-  Result<int64_t> hang =
-      IntFlag(flags.hang_ms, "--hang-ms", 1, 3'600'000, 30'000);
-  if (!hang.ok()) return hang.error();
-  if (*slow >= *hang) {
-    return Status::InvalidArgument("--slow-ms: must be below --hang-ms (" +
-                                   std::to_string(*hang) + "), got \"" +
-                                   std::to_string(*slow) + "\"");
+  if (o.battery.slow >= o.battery.hang) {
+    return MakeError("--slow-ms: must be below --hang-ms (" +
+                     std::to_string(ToMillis(o.battery.hang)) + "), got \"" +
+                     std::to_string(ToMillis(o.battery.slow)) + "\"");
   }
-  o.battery.slow = Millis(*slow);
-  o.battery.hang = Millis(*hang);
-  if (flags.seed) {
-    const std::optional<uint64_t> seed = ParseUint64(*flags.seed);
-    if (!seed) {
-      return Status::InvalidArgument(
-          "--seed: expected an integer 0..18446744073709551615, "
-          "got \"" +
-          *flags.seed + "\"");
-    }
-    o.battery.seed = *seed;
-  }
-  Result<int64_t> parallel =
-      IntFlag(flags.parallel, "--parallel", 1, kMaxConformParallel, 4);
-  if (!parallel.ok()) return parallel.error();
-  o.parallel = static_cast<int>(*parallel);
-  if (flags.contract) {
-    Result<Contract> contract = LoadContract(*flags.contract);
-    if (!contract.ok()) {
-      return Status(contract.error().code(),
-                    "--contract: " + contract.error().ToString());
-    }
-    o.battery.contract = std::move(contract).value();
-    o.battery.profile_cases = true;
-  }
+  // A profile brings its own cases (conform_cases.h).
+  if (flags.Given("contract")) o.battery.profile_cases = true;
   const std::vector<ConformCase> battery = ConformBattery(o.battery);
-  if (flags.cases) {
+  if (o.case_names) {
     Result<std::vector<ConformCase>> selected =
-        SelectCases(battery, *flags.cases);
+        SelectCases(battery, *o.case_names);
     if (!selected.ok()) {
-      return Status::InvalidArgument("--cases: " + selected.error().message());
+      return MakeError("--cases: " + selected.error().message());
     }
     o.cases = std::move(*selected);
   } else {
     o.cases = battery;
   }
-  for (const auto& [file, flag] :
-       {std::pair{&flags.junit, "--junit"},
-        std::pair{&flags.report_json, "--report-json"},
-        std::pair{&flags.report_html, "--report-html"}}) {
-    if (*file && (*file)->empty()) {
-      return Status::InvalidArgument(std::string(flag) +
-                                     ": expected a file name, got \"\"");
-    }
-  }
-  o.junit = flags.junit;
-  o.report_json = flags.report_json;
-  o.report_html = flags.report_html;
-  return o;
+  return std::nullopt;
+}
+
+const CommandFlags<ConformOptions> kConformFlags{ConformFlagSet,
+                                                  CheckConformFlags};
+
+std::string ConformHelp() { return HelpOf(kConformFlags); }
+
+int RunConformCli(const std::vector<std::string>& args, std::ostream& out,
+                  std::ostream& err) {
+  return ParseAndRun(kConformFlags, args, out, err,
+                     [&](ConformOptions& options) {
+                       if (options.list_cases) {
+                         // The battery needs no sender to be listed.
+                         PrintConformCases(options.cases, out);
+                         return 0;
+                       }
+                       options.command = CommandLine("conform", args);
+                       return RunConform(options, out, err);
+                     });
 }
 
 CaseResult RunConformCase(const ConformCase& c, const ConformOptions& options,
@@ -332,7 +367,7 @@ CaseResult RunConformCase(const ConformCase& c, const ConformOptions& options,
   if (dir.path().empty()) return fail_start("cannot create a temporary dir");
   const std::string event_file = dir.path() + "/events.jsonl";
   if (Status s = WriteEventFile(event_file, c.events); !s.ok()) {
-    return fail_start(s.message());
+    return fail_start(s->message);
   }
 
   ReceiverOptions receiver_options;
@@ -349,7 +384,7 @@ CaseResult RunConformCase(const ConformCase& c, const ConformOptions& options,
   // The run timeline starts at `started`, so journal times are offsets.
   server_options.now = [started] { return TimePoint(Since(started)); };
   HttpReceiverServer server(receiver, server_options);
-  if (Status s = server.Start(); !s.ok()) return fail_start(s.message());
+  if (Status s = server.Start(); !s.ok()) return fail_start(s->message);
   result.url = server.base_url() + kConformHookPath;
 
   ChildOptions child_options;
@@ -469,7 +504,7 @@ int RunConform(const ConformOptions& options, std::ostream& out,
                std::ostream& err) {
   if (options.cases.empty() || options.parallel < 1) {
     err << "hooksim conform: nothing to run\n";
-    return ToInt(ExitCode::kUsage);
+    return 2;
   }
   // Reports go to files that must be writable: check before the run.
   for (const auto& file :
@@ -478,7 +513,7 @@ int RunConform(const ConformOptions& options, std::ostream& out,
     std::ofstream probe(*file, std::ios::app);
     if (!probe) {
       err << "hooksim conform: " << *file << ": cannot write the file\n";
-      return ToInt(ExitCode::kUsage);
+      return 2;
     }
   }
   BecomeSubreaper();
@@ -539,8 +574,7 @@ int RunConform(const ConformOptions& options, std::ostream& out,
       << "events seed: " << options.battery.seed << "\n"
       << "contract: " << options.battery.contract.profile << "\n";
 
-  int code =
-      ToInt((failed + unjudged) == 0 ? ExitCode::kOk : ExitCode::kFailed);
+  int code = (failed + unjudged) == 0 ? 0 : 1;
   if (options.junit) {
     std::ofstream f(*options.junit, std::ios::trunc);
     WriteJUnit(ConformJUnit(results, total), f);
@@ -570,7 +604,7 @@ int RunConform(const ConformOptions& options, std::ostream& out,
   }
   if (interrupted) {
     err << "hooksim conform: interrupted; senders stopped\n";
-    return ToInt(ExitCode::kInterrupted);
+    return kInterruptedExitCode;
   }
   return code;
 }

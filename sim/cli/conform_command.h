@@ -20,7 +20,7 @@
 // data as JSON with each case's requests and the sender's stdout/stderr
 // (each capped at 1 MiB).
 // Exit codes: 0 every rule passed; 1 a rule failed or could not be judged;
-// 2 bad usage (ParseConformFlags' errors, or a report file that cannot be
+// 2 bad usage (kConformFlags' errors, or a report file that cannot be
 // written); 130 interrupted by SIGINT (senders are stopped, reports of
 // what ran are still written).
 // Thread: RunConform blocks; it starts `parallel` worker threads and owns
@@ -36,6 +36,7 @@
 
 #include "sim/base/result.h"
 #include "sim/base/time.h"
+#include "sim/cli/flags.h"
 #include "sim/conform/conform_cases.h"
 #include "sim/conform/conform_judge.h"
 #include "sim/report/junit_writer.h"
@@ -49,6 +50,8 @@ struct ConformOptions {
   std::string sender_cmd;
   BatteryOptions battery;
   std::vector<ConformCase> cases;  // The battery, or the --cases subset.
+  std::optional<std::string> case_names;  // --cases LIST.
+  bool list_cases = false;                // --list-cases: print, do not run.
   Duration case_budget = std::chrono::seconds(120);
   Duration quiet = Millis(3000);
   int parallel = 4;
@@ -59,27 +62,24 @@ struct ConformOptions {
   bool handle_interrupt = true;  // Install the SIGINT handling.
 };
 
-// The flags as typed; nullopt when absent (the default applies).
-struct ConformFlags {
-  std::optional<std::string> sender_cmd;
-  std::optional<std::string> cases;
-  std::optional<std::string> case_timeout_s;
-  std::optional<std::string> quiet_ms;
-  std::optional<std::string> slow_ms;
-  std::optional<std::string> hang_ms;
-  std::optional<std::string> parallel;
-  std::optional<std::string> seed;
-  std::optional<std::string> junit;
-  std::optional<std::string> report_json;
-  std::optional<std::string> contract;  // NAME|FILE.
-  std::optional<std::string> report_html;
-};
+// `hooksim conform`'s flags, each bound to its field of `*options`.
+FlagSet ConformFlagSet(ConformOptions* options);
 
-// Strict parsing and range checks; errors name the flag and the value
-// (`--parallel: expected an integer 1..32, got "0"`). --sender-cmd is
-// required and not blank; --slow-ms must be below --hang-ms, and --quiet-ms
-// below the case budget.
-Result<ConformOptions> ParseConformFlags(const ConformFlags& flags);
+// The rules between flags, after parsing: --sender-cmd is required and not
+// blank (unless --list-cases); --slow-ms must be below --hang-ms, and
+// --quiet-ms below the case budget; --cases selects from the battery.
+Status CheckConformFlags(const FlagSet& flags, ConformOptions& options);
+
+// Both: ParseArgs(kConformFlags, args) gives the options, or the error
+// naming the flag and the value (`--parallel: expected an integer 1..32,
+// got "0"`).
+extern const CommandFlags<ConformOptions> kConformFlags;
+
+std::string ConformHelp();
+
+// `hooksim conform ARGS...`: --help, --list-cases, or parse and run.
+int RunConformCli(const std::vector<std::string>& args, std::ostream& out,
+                  std::ostream& err);
 
 struct CaseResult {
   ConformCase c;

@@ -2,16 +2,15 @@
 
 #include <charconv>
 #include <chrono>
+#include <random>
 #include <cstdio>
 #include <exception>
 #include <functional>
 #include <optional>
 #include <ostream>
-#include <random>
 #include <string_view>
 
 #include "sim/base/parse_number.h"
-#include "sim/cli/exit_code.h"
 #include "sim/cli/worker_command.h"
 #include "sim/contract/contract_file.h"
 #include "sim/contract/release_events.h"
@@ -19,79 +18,48 @@
 #include "sim/engine/attempt_line.h"
 #include "sim/engine/delivery_engine.h"
 #include "sim/engine/retry_policy.h"
-#include "sim/http/http_transport.h"
 #include "sim/http/http_url.h"
-#include "sim/http/real_clock.h"
 #include "sim/os/interrupt_watcher.h"
+#include "sim/world/sender_world.h"
 
 namespace hooksim {
 namespace {
 
-constexpr int64_t kMaxDelayMs = 30LL * 24 * 3600 * 1000;  // RetryPolicy's.
-constexpr int64_t kMaxTimeoutMs = 3600 * 1000;            // RetryPolicy's.
+constexpr const char* kDeliverUsage =
+    "usage: hooksim deliver --url URL [--count N | --event-file F] [--seed S]\n"
+    "         [--retry-schedule-ms D1,...,D5] [--timeout-ms T] [--jitter F]\n"
+    "         [--concurrency C] [--interval-ms I] [--secret S] [--contract NAME|FILE]\n"
+    "\n"
+    "Delivers generated release events to URL over real HTTP/1.1, in real\n"
+    "time, as the contract says: a POST of the raw JSON body; any answer but\n"
+    "a 2xx (redirects are not followed), a timeout or a connection error is\n"
+    "re-attempted after the scheduled delay, 6 attempts at most (another\n"
+    "--contract profile: its attempts, 410 and Retry-After rules). Prints each\n"
+    "attempt as it ends, one line per delivery, and a summary.\n"
+    "Exit codes: 0 all delivered, 1 some gave up, 2 bad usage,\n"
+    "130 interrupted (Ctrl-C), 143 SIGTERM (open deliveries are listed as\n"
+    "pending).\n"
+    "\n"
+    "usage: hooksim deliver [--count N | --generate N | --event-file F]\n"
+    "         [--state FILE] [--trace] [--lease-ms L] [retry flags as above]\n"
+    "         [--contract NAME|FILE]\n"
+    "       hooksim deliver --resume [--state FILE] [--trace] [--lease-ms L]\n"
+    "         [retry flags] [--contract NAME|FILE]\n"
+    "\n"
+    "Without --url, delivers to every hook of the state database (see\n"
+    "hooksim hooks): the events and their deliveries are stored first\n"
+    "(held for paused hooks), every attempt is recorded as started just\n"
+    "before its first byte is written and as ended with its result, and the\n"
+    "command returns once every delivery to an active hook has ended, with\n"
+    "one line per hook. SIGINT or SIGTERM drains: no new attempts, those in\n"
+    "flight end and are recorded, the rest is released; a second signal\n"
+    "stops at once. After a crash or a stop, --resume carries on where it\n"
+    "stopped (attempts made before count toward the 6, or the contract's\n"
+    "attempts: the hook's own from hooks add --contract, else --contract's).\n"
+    "Exit codes: 0 all delivered, 1 some gave up or failed (or a state\n"
+    "error), 2 bad usage, no hooks, or no state database at the path,\n"
+    "130 SIGINT, 143 SIGTERM (deliveries stay stored).\n";
 
-Status FlagError(std::string_view flag, std::string_view expected,
-                 std::string_view got) {
-  return Status::InvalidArgument("--" + std::string(flag) + ": expected " +
-                                 std::string(expected) + ", got \"" +
-                                 std::string(got) + "\"");
-}
-
-// Decimal integer in [min, max]: digits only, no sign, no spaces.
-Result<int64_t> ParseInt(std::string_view flag, std::string_view text,
-                         int64_t min, int64_t max) {
-  const std::string expected =
-      "an integer " + std::to_string(min) + ".." + std::to_string(max);
-  int64_t value = 0;
-  const char* end = text.data() + text.size();
-  auto [ptr, ec] = std::from_chars(text.data(), end, value);
-  if (text.empty() || text.front() == '-' || text.front() == '+' ||
-      ec != std::errc() || ptr != end || value < min || value > max) {
-    return FlagError(flag, expected, text);
-  }
-  return value;
-}
-
-// At most `max_delays` delays (the contract's re-attempts).
-Result<std::vector<Duration>> ParseSchedule(std::string_view text,
-                                            int max_delays) {
-  constexpr std::string_view kFlag = "retry-schedule-ms";
-  const std::string expected =
-      "1 to " + std::to_string(max_delays) +
-      " comma-separated delays in ms, each 0.." + std::to_string(kMaxDelayMs);
-  std::vector<Duration> delays;
-  size_t start = 0;
-  // Bounded: each round consumes one item, and items are capped.
-  while (true) {
-    const size_t comma = text.find(',', start);
-    const std::string_view item = text.substr(
-        start, comma == std::string_view::npos ? text.npos : comma - start);
-    if (delays.size() == static_cast<size_t>(max_delays)) {
-      return Status::InvalidArgument(
-          "--retry-schedule-ms: at most " + std::to_string(max_delays) +
-          " delays (the contract allows " + std::to_string(max_delays) +
-          " re-attempts), got \"" + std::string(text) + "\"");
-    }
-    Result<int64_t> ms = ParseInt(kFlag, item, 0, kMaxDelayMs);
-    if (!ms.ok()) return FlagError(kFlag, expected, text);
-    delays.push_back(Millis(*ms));
-    if (comma == std::string_view::npos) break;
-    start = comma + 1;
-  }
-  return delays;
-}
-
-Result<double> ParseFraction(std::string_view flag, std::string_view text) {
-  double value = 0;
-  const char* end = text.data() + text.size();
-  auto [ptr, ec] =
-      std::from_chars(text.data(), end, value, std::chars_format::fixed);
-  if (text.empty() || text.front() == '-' || text.front() == '+' ||
-      ec != std::errc() || ptr != end || !(value >= 0.0 && value <= 1.0)) {
-    return FlagError(flag, "a fraction 0..1", text);
-  }
-  return value;
-}
 
 std::string DeliveryLine(const Delivery& d) {
   std::string line = d.id;
@@ -115,8 +83,7 @@ std::string DeliveryLine(const Delivery& d) {
   return line;
 }
 
-int Deliver(const DeliverOptions& options, std::ostream& out,
-            std::ostream& err) {
+EngineOptions DeliverEngineOptions(const DeliverOptions& options) {
   EngineOptions engine_options;
   engine_options.seed = options.seed;
   engine_options.id_salt = options.id_salt;
@@ -127,27 +94,127 @@ int Deliver(const DeliverOptions& options, std::ostream& out,
   engine_options.policy.jitter = options.jitter;
   engine_options.policy.timeout = options.timeout;
   engine_options.contract = options.contract;
+  return engine_options;
+}
+
+// What flag parsing also checks, for options built by hand.
+Status ValidateDeliverOptions(const DeliverOptions& options,
+                              const EngineOptions& engine_options) {
   if (Status s = engine_options.policy.Validate(); !s.ok()) {
-    err << "hooksim deliver: retry policy " << s.ToString() << "\n";
-    return ToInt(ExitCodeFor(s));
+    return MakeError("retry policy " + s->ToString());
   }
   if (Result<HttpUrl> url = ParseHttpUrl(options.url); !url.ok()) {
-    err << "hooksim deliver: --url: " << url.error().message() << "\n";
-    return ToInt(ExitCodeFor(url.error()));
+    return MakeError("--url: " + url.error().message());
   }
   if (options.count < 1 || options.count > kMaxDeliverCount ||
       options.concurrency < 1 || options.concurrency > kMaxDeliverConcurrency ||
       options.interval < Duration::zero()) {
-    err << "hooksim deliver: count, concurrency or interval out of range\n";
-    return ToInt(ExitCode::kUsage);
+    return MakeError("count, concurrency or interval out of range");
+  }
+  return std::nullopt;
+}
+
+// Publishes the events (the file's, or `count` generated ones): all at
+// once, or one every `interval` on `clock`. Returns how many are
+// published so far (the rest follow as the clock runs).
+class Publisher {
+ public:
+  Publisher(const DeliverOptions& options, DeliveryEngine& engine,
+            EventLoop& clock)
+      : options_(options),
+        engine_(engine),
+        clock_(clock),
+        generator_(ReleaseEventOptions{}, Random(options.seed).Fork("events")),
+        count_(options.events ? static_cast<int64_t>(options.events->size())
+                              : options.count) {}
+
+  void Start() {
+    if (options_.interval == Duration::zero()) {
+      // Bounded by kMaxDeliverCount / kMaxEventFileEvents.
+      while (published_ < count_) PublishOne();
+    } else {
+      clock_.ScheduleAfter(Duration::zero(), [this] { PublishNext(); });
+    }
+  }
+  int64_t count() const { return count_; }
+  int64_t published() const { return published_; }
+
+ private:
+  // Publish cannot fail: count is far below the engine's delivery limit.
+  void PublishOne() {
+    if (options_.events) {
+      const FileEvent& e = (*options_.events)[static_cast<size_t>(published_)];
+      (void)engine_.Publish(e.type, e.body);
+    } else {
+      (void)engine_.Publish("release", generator_.Next().body);
+    }
+    ++published_;
+  }
+  void PublishNext() {
+    PublishOne();
+    if (published_ < count_) {
+      clock_.ScheduleAfter(options_.interval, [this] { PublishNext(); });
+    }
+  }
+
+  const DeliverOptions& options_;
+  DeliveryEngine& engine_;
+  EventLoop& clock_;
+  ReleaseEventGenerator generator_;
+  const int64_t count_;
+  int64_t published_ = 0;
+};
+
+struct DeliverySummary {
+  size_t total = 0;
+  size_t delivered = 0;
+  size_t gave_up = 0;
+  size_t pending() const { return total - delivered - gave_up; }
+};
+
+// One line per delivery, then the summary line.
+DeliverySummary PrintDeliveries(const DeliveryEngine& engine, double wall_s,
+                                uint64_t seed, std::ostream& out) {
+  DeliverySummary sum;
+  for (const Delivery& d : engine.deliveries()) {
+    out << DeliveryLine(d) << "\n";
+    sum.delivered += d.state == DeliveryState::kDelivered;
+    sum.gave_up += d.state == DeliveryState::kGaveUp;
+  }
+  sum.total = engine.deliveries().size();
+  char wall[32];
+  std::snprintf(wall, sizeof(wall), "%.3f", wall_s);
+  out << sum.total << (sum.total == 1 ? " delivery: " : " deliveries: ")
+      << sum.delivered << " delivered, " << sum.gave_up << " gave_up";
+  if (sum.pending() > 0) out << ", " << sum.pending() << " pending";
+  out << "; " << engine.total_attempts() << " attempts in " << wall
+      << " s (seed " << seed << ")\n";
+  out.flush();
+  return sum;
+}
+
+int Deliver(const DeliverOptions& options, std::ostream& out,
+            std::ostream& err) {
+  const EngineOptions engine_options = DeliverEngineOptions(options);
+  if (Status s = ValidateDeliverOptions(options, engine_options); !s.ok()) {
+    err << "hooksim deliver: " << s->message << "\n";
+    return 2;
   }
 
   const auto wall_start = std::chrono::steady_clock::now();
-  RealClock clock;
-  HttpTransport transport(
-      clock, HttpTransportOptions{
-                 .workers = static_cast<size_t>(options.concurrency)});
-  DeliveryEngine engine(clock, transport, engine_options);
+  // The real world (a RealClock, an HttpTransport with a connection per
+  // --concurrency), from the factory `run` and the durable sender use.
+  SenderWorldOptions world_options;
+  world_options.world = World::kHttp;
+  world_options.http_workers = static_cast<size_t>(options.concurrency);
+  Result<std::unique_ptr<SenderWorld>> world =
+      SenderWorld::Make(world_options);
+  if (!world.ok()) {
+    err << "hooksim deliver: " << world.error().ToString() << "\n";
+    return 1;
+  }
+  EventLoop& clock = (*world)->loop();
+  DeliveryEngine engine(clock, (*world)->transport(), engine_options);
   engine.AddHook(Hook{"deliver", options.url, true, options.secret, nullptr});
   engine.SetAttemptObserver([&](const AttemptRecord& record) {
     out << FormatAttemptLine(engine, record, {.show_hook = false}) << "\n";
@@ -161,221 +228,191 @@ int Deliver(const DeliverOptions& options, std::ostream& out,
     watcher.emplace([&clock] { clock.Stop(); }, std::move(watch));
   }
 
-  const int64_t count = options.events
-                            ? static_cast<int64_t>(options.events->size())
-                            : options.count;
+  Publisher publisher(options, engine, clock);
+  const int64_t count = publisher.count();
   out << "delivering " << count
       << (options.events ? " event" : " release event")
       << (count == 1 ? "" : "s") << " to " << options.url << " (seed "
       << options.seed << ")\n";
   out.flush();
-  ReleaseEventGenerator events(ReleaseEventOptions{},
-                               Random(options.seed).Fork("events"));
-  int64_t published = 0;
-  // Publish cannot fail: count is far below the engine's delivery limit.
-  auto publish_one = [&] {
-    if (options.events) {
-      const FileEvent& e = (*options.events)[static_cast<size_t>(published)];
-      (void)engine.Publish(e.type, e.body);
-    } else {
-      (void)engine.Publish("release", events.Next().body);
-    }
-    ++published;
-  };
-  std::function<void()> publish_next = [&] {
-    publish_one();
-    if (published < count) {
-      clock.ScheduleAfter(options.interval, publish_next);
-    }
-  };
-  if (options.interval == Duration::zero()) {
-    // Bounded by kMaxDeliverCount / kMaxEventFileEvents.
-    while (published < count) publish_one();
-  } else {
-    clock.ScheduleAfter(Duration::zero(), publish_next);
-  }
+  publisher.Start();
 
-  const Status run = clock.Run();
+  const Status run = clock.Run(LoopLimits{});
   // Attempts still in flight (after Ctrl-C or the wall limit) are abandoned
   // here; nothing touches the engine's requests afterwards.
-  transport.Shutdown();
+  (*world)->Shutdown();
   const bool interrupted = watcher && watcher->interrupted();
   const int interrupted_code = interrupted ? watcher->exit_code() : 0;
   watcher.reset();
   const double wall_s = std::chrono::duration<double>(
                             std::chrono::steady_clock::now() - wall_start)
                             .count();
-
-  size_t delivered = 0;
-  size_t gave_up = 0;
-  for (const Delivery& d : engine.deliveries()) {
-    out << DeliveryLine(d) << "\n";
-    delivered += d.state == DeliveryState::kDelivered;
-    gave_up += d.state == DeliveryState::kGaveUp;
-  }
-  const size_t total = engine.deliveries().size();
-  const size_t pending = total - delivered - gave_up;
-  char wall[32];
-  std::snprintf(wall, sizeof(wall), "%.3f", wall_s);
-  out << total << (total == 1 ? " delivery: " : " deliveries: ") << delivered
-      << " delivered, " << gave_up << " gave_up";
-  if (pending > 0) out << ", " << pending << " pending";
-  out << "; " << engine.total_attempts() << " attempts in " << wall
-      << " s (seed " << options.seed << ")\n";
-  out.flush();
+  const DeliverySummary sum = PrintDeliveries(engine, wall_s, options.seed, out);
 
   if (interrupted) {
     err << "hooksim deliver: "
-        << (interrupted_code == ToInt(ExitCode::kTerminated)
-                ? "terminated (SIGTERM)"
-                : "interrupted")
-        << ": " << pending << (pending == 1 ? " delivery" : " deliveries")
-        << " still pending (" << (count - published)
+        << (interrupted_code == kTerminatedExitCode ? "terminated (SIGTERM)"
+                                                    : "interrupted")
+        << ": " << sum.pending()
+        << (sum.pending() == 1 ? " delivery" : " deliveries")
+        << " still pending (" << (count - publisher.published())
         << " events not published)\n";
     return interrupted_code;
   }
-  if (!run.ok()) {
-    err << "hooksim deliver: " << run.message() << "\n";
-    return ToInt(ExitCode::kFailed);
+  if (run) {
+    err << "hooksim deliver: " << run->message << "\n";
+    return 1;
   }
-  return ToInt(gave_up == 0 && pending == 0 ? ExitCode::kOk
-                                            : ExitCode::kFailed);
+  return sum.gave_up == 0 && sum.pending() == 0 ? 0 : 1;
 }
 
 }  // namespace
 
-Result<DeliverOptions> ParseDeliverFlags(const DeliverFlags& flags) {
-  DeliverOptions options;
-  if (flags.url) {
-    if (Result<HttpUrl> url = ParseHttpUrl(*flags.url); !url.ok()) {
-      return Status::InvalidArgument("--url: " + url.error().message());
-    }
-    options.url = *flags.url;
-    if (flags.state || flags.resume) {
-      return Status::InvalidArgument(
-          std::string(flags.resume ? "--resume" : "--state") +
+FlagSet DeliverFlagSet(DeliverOptions* o) {
+  FlagSet flags("deliver", kDeliverUsage);
+  AddHttpUrlFlag(flags, "url",
+                 "http://host[:port]/path to POST the events to; without it, "
+                 "to every hook of the state database",
+                 &o->url);
+  flags.Integer("count,n",
+                "how many release events (1.." +
+                    std::to_string(kMaxDeliverCount) + ", default 1)",
+                1, kMaxDeliverCount, &o->count);
+  AddSeedFlag(flags,
+              "random seed for events, ids and jitter (0..2^64-1, default 1)",
+              &o->seed);
+  const RetryTargets retry{&o->schedule, &o->timeout, &o->jitter,
+                           &o->contract.max_reattempts};
+  AddContractFlag(flags,
+                  "NAME|FILE, send as this contract profile says (attempts, "
+                  "schedule, jitter, timeout, 410, Retry-After, signing; the "
+                  "retry flags override its timing; default divshot). "
+                  "Without --url: for hooks added without --contract of "
+                  "their own",
+                  &o->contract, retry);
+  AddRetryFlags(flags, retry,
+                {.timeout = "per-attempt timeout: connect, send and the whole "
+                            "answer"});
+  AddConcurrencyFlag(flags, "attempts in flight at once (1..1024, default 16)",
+                     kMaxDeliverConcurrency, &o->concurrency);
+  flags.Millis("interval-ms",
+               "time between two events (0..86400000, default 0: all at once)",
+               0, kMaxDeliverIntervalMs, &o->interval);
+  flags.Custom("event-file",
+               "deliver the events in FILE (one JSON document per line, each "
+               "sent byte for byte) instead of generated ones; excludes --count",
+               [o](const std::string& text) -> Status {
+                 Result<std::vector<FileEvent>> events = ReadEventFile(text);
+                 if (!events.ok()) return MakeError(events.error().ToString());
+                 o->events = std::move(*events);
+                 return std::nullopt;
+               })
+      .Value("FILE");
+  flags.Custom("secret",
+               "--url only: sign every attempt (Standard Webhooks headers) "
+               "with this whsec_... secret",
+               [o](const std::string& text) -> Status {
+                 if (Result<std::string> key = DecodeWebhookSecret(text);
+                     !key.ok()) {
+                   return key.error();
+                 }
+                 o->secret = text;
+                 return std::nullopt;
+               })
+      .Value("whsec_...");
+  flags.Integer("generate", "the same as --count: how many release events", 1,
+                kMaxDeliverCount, &o->count);
+  AddStateFlag(flags,
+               "without --url: the state database holding the hooks (default "
+               "$HOOKSIM_STATE or ./.hooksim/state.db)",
+               &o->state);
+  flags.Switch("resume",
+               "without --url: deliver what is pending in the state (held "
+               "deliveries of resumed hooks, and any a stopped run left)",
+               &o->resume);
+  flags.Switch("trace", "without --url: print every attempt as it ends",
+               &o->trace);
+  AddLeaseFlag(flags, "without --url: ", &o->lease);
+  flags.PositionalHint("(give the URL with --url)");
+  return flags;
+}
+
+Status CheckDeliverFlags(const FlagSet& flags, DeliverOptions& options) {
+  const bool url = flags.Given("url");
+  if (url) {
+    if (flags.Given("state") || flags.Given("resume")) {
+      return MakeError(
+          std::string(flags.Given("resume") ? "--resume" : "--state") +
           ": not with --url (it delivers to the state's hooks)");
     }
+    if (flags.Given("lease-ms")) {
+      return MakeError("--lease-ms: not with --url (nothing is stored)");
+    }
   } else {
-    if (flags.secret) {
-      return Status::InvalidArgument(
+    if (flags.Given("secret")) {
+      return MakeError(
           "--secret: only with --url (registered hooks keep their own: "
           "hooks add URL --secret)");
     }
-    if (flags.interval_ms)
-      return Status::InvalidArgument("--interval-ms: only with --url");
-  }
-  if (flags.lease_ms) {
-    if (flags.url) {
-      return Status::InvalidArgument(
-          "--lease-ms: not with --url (nothing is stored)");
+    if (flags.Given("interval-ms")) {
+      return MakeError("--interval-ms: only with --url");
     }
-    Result<int64_t> v =
-        ParseInt("lease-ms", *flags.lease_ms, kMinLeaseMs, kMaxLeaseMs);
-    if (!v.ok()) return v.error();
-    options.lease = Millis(*v);
   }
-  options.state = flags.state;
-  options.resume = flags.resume;
-  options.trace = flags.trace;
-  if (flags.resume && (flags.count || flags.generate || flags.event_file)) {
-    return Status::InvalidArgument(
+  const bool count = flags.Given("count");
+  const bool generate = flags.Given("generate");
+  if (flags.Given("resume") && (count || generate || flags.Given("event-file"))) {
+    return MakeError(
         "--resume: delivers what is pending; give no --count, --generate or "
         "--event-file");
   }
-  if (flags.secret) {
-    if (Result<std::string> key = DecodeWebhookSecret(*flags.secret);
-        !key.ok()) {
-      return Status::InvalidArgument("--secret: " + key.error().message());
-    }
-    options.secret = *flags.secret;
+  if (count && generate) {
+    return MakeError("--count and --generate: give one (they are synonyms)");
   }
-  if (flags.count && flags.generate) {
-    return Status::InvalidArgument(
-        "--count and --generate: give one (they are synonyms)");
+  if (flags.Given("event-file") && (count || generate)) {
+    return MakeError(std::string("--event-file and --") +
+                     (count ? "count" : "generate") +
+                     ": give one (the file sets the count)");
   }
-  if (flags.count || flags.generate) {
-    const char* name = flags.count ? "count" : "generate";
-    Result<int64_t> v = ParseInt(name, flags.count ? *flags.count
-                                                   : *flags.generate,
-                                 1, kMaxDeliverCount);
-    if (!v.ok()) return v.error();
-    options.count = *v;
-  }
-  if (flags.event_file) {
-    if (flags.count || flags.generate) {
-      return Status::InvalidArgument(std::string("--event-file and --") +
-                                     (flags.count ? "count" : "generate") +
-                                     ": give one (the file sets the count)");
-    }
-    Result<std::vector<FileEvent>> events = ReadEventFile(*flags.event_file);
-    if (!events.ok()) {
-      return Status(events.error().code(),
-                    "--event-file: " + events.error().ToString());
-    }
-    options.events = std::move(*events);
-  }
-  if (flags.seed) {
-    const std::optional<uint64_t> seed = ParseUint64(*flags.seed);
-    if (!seed) {
-      return FlagError("seed", "an integer 0..18446744073709551615",
-                       *flags.seed);
-    }
-    options.seed = *seed;
-  } else {
-    // No --seed: events are still seed 1's, but delivery ids are this
-    // run's own, so a second run against a receiver that stayed up is not
-    // taken for re-attempts of the first run's deliveries.
-    std::random_device device;
-    options.id_salt =
-        (uint64_t{device()} << 32 | device()) ^
-        static_cast<uint64_t>(
-            std::chrono::steady_clock::now().time_since_epoch().count());
-    if (options.id_salt == 0) options.id_salt = 1;
-  }
-  if (flags.contract) {
-    Result<Contract> contract = LoadContract(*flags.contract);
-    if (!contract.ok())
-      return Status(contract.error().code(),
-                    "--contract: " + contract.error().ToString());
-    options.contract = std::move(contract).value();
-    options.schedule = options.contract.retry_schedule;
-    options.jitter = options.contract.jitter;
-    options.timeout = options.contract.timeout;
-  }
-  if (flags.retry_schedule_ms) {
-    Result<std::vector<Duration>> s = ParseSchedule(
-        *flags.retry_schedule_ms, options.contract.max_reattempts);
-    if (!s.ok()) return s.error();
-    options.schedule = std::move(*s);
-    options.schedule_given = true;
-  }
-  if (flags.timeout_ms) {
-    Result<int64_t> v =
-        ParseInt("timeout-ms", *flags.timeout_ms, 1, kMaxTimeoutMs);
-    if (!v.ok()) return v.error();
-    options.timeout = Millis(*v);
-    options.timeout_given = true;
-  }
-  if (flags.jitter) {
-    Result<double> v = ParseFraction("jitter", *flags.jitter);
-    if (!v.ok()) return v.error();
-    options.jitter = *v;
-    options.jitter_given = true;
-  }
-  if (flags.concurrency) {
-    Result<int64_t> v =
-        ParseInt("concurrency", *flags.concurrency, 1, kMaxDeliverConcurrency);
-    if (!v.ok()) return v.error();
-    options.concurrency = *v;
-  }
-  if (flags.interval_ms) {
-    Result<int64_t> v =
-        ParseInt("interval-ms", *flags.interval_ms, 0, kMaxDeliverIntervalMs);
-    if (!v.ok()) return v.error();
-    options.interval = Millis(*v);
-  }
-  return options;
+  // Hooks with a contract of their own keep its timing but for the flags
+  // given (durable_delivery.h).
+  options.schedule_given = flags.Given("retry-schedule-ms");
+  options.timeout_given = flags.Given("timeout-ms");
+  options.jitter_given = flags.Given("jitter");
+  // No --seed: events are still seed 1's, but delivery ids are this run's
+  // own, so a second run against a receiver that stayed up is not taken for
+  // re-attempts of the first run's deliveries.
+  if (!flags.Given("seed")) options.id_salt = FreshIdSalt();
+  return std::nullopt;
+}
+
+const CommandFlags<DeliverOptions> kDeliverFlags{DeliverFlagSet,
+                                                  CheckDeliverFlags};
+
+std::string DeliverHelp() { return HelpOf(kDeliverFlags); }
+
+void AddLeaseFlag(FlagSet& flags, const std::string& prefix, Duration* lease) {
+  flags.Millis("lease-ms",
+               prefix +
+                   "lease on claimed deliveries, renewed every third of it; "
+                   "another runner takes them over this long after a crash "
+                   "(1000..3600000, default 30000)",
+               kMinLeaseMs, kMaxLeaseMs, lease);
+}
+
+uint64_t FreshIdSalt() {
+  std::random_device device;
+  uint64_t salt = (uint64_t{device()} << 32 | device()) ^
+                  static_cast<uint64_t>(
+                      std::chrono::steady_clock::now().time_since_epoch().count());
+  return salt == 0 ? 1 : salt;
+}
+
+int RunDeliverCli(const std::vector<std::string>& args, std::ostream& out,
+                  std::ostream& err) {
+  return ParseAndRun(kDeliverFlags, args, out, err,
+                     [&](const DeliverOptions& options) {
+                       return RunDeliver(options, out, err);
+                     });
 }
 
 int RunDeliver(const DeliverOptions& options, std::ostream& out,
@@ -386,7 +423,7 @@ int RunDeliver(const DeliverOptions& options, std::ostream& out,
   } catch (const std::exception& e) {
     err << "hooksim deliver: " << e.what() << "\n";
   }
-  return ToInt(ExitCode::kFailed);
+  return 1;
 }
 
 }  // namespace hooksim

@@ -12,7 +12,7 @@
 // Without --url, see worker_command.h (RunDeliver hands over to it).
 //
 // Exit codes: 0 every delivery was delivered; 1 a delivery gave up (or the
-// run hit its wall-time limit); 2 bad usage (ParseDeliverFlags' errors);
+// run hit its wall-time limit); 2 bad usage (kDeliverFlags' errors);
 // 130 interrupted by SIGINT (Ctrl-C), 143 by SIGTERM: the clock is stopped,
 // attempts in flight are abandoned, and the deliveries still open are
 // listed as `pending`.
@@ -32,6 +32,7 @@
 
 #include "sim/base/result.h"
 #include "sim/base/time.h"
+#include "sim/cli/flags.h"
 #include "sim/contract/contract.h"
 #include "sim/contract/event_file.h"
 
@@ -82,38 +83,37 @@ struct DeliverOptions {
   Duration lease = Millis(30'000);
 };
 
-// The flags as typed; nullopt when absent (the default applies).
-struct DeliverFlags {
-  std::optional<std::string> url;
-  std::optional<std::string> count;
-  std::optional<std::string> event_file;
-  std::optional<std::string> seed;
-  std::optional<std::string> retry_schedule_ms;
-  std::optional<std::string> timeout_ms;
-  std::optional<std::string> jitter;
-  std::optional<std::string> concurrency;
-  std::optional<std::string> interval_ms;
-  std::optional<std::string> secret;
-  std::optional<std::string> contract;
-  std::optional<std::string> state;
-  std::optional<std::string> generate;  // Same as count.
-  std::optional<std::string> lease_ms;
-  bool resume = false;
-  bool trace = false;
-};
+// `hooksim deliver`'s flags, each bound to its field of `*options`.
+FlagSet DeliverFlagSet(DeliverOptions* options);
 
-// Strict parsing (no signs, spaces, fractions where integers are expected,
-// or overflow) and range checks. The error message names the flag and the
-// value, e.g. `--count: expected an integer 1..100000, got "0"`.
-// --url must be http://host[:port]/path; without it the events go to the
-// hooks of the state database (--state; --secret and --interval-ms are for
-// --url only). --event-file is read here (its errors name the file and
-// line) and excludes --count/--generate (synonyms); --resume excludes all
-// three and --url. --secret must be a valid whsec_ secret.
-Result<DeliverOptions> ParseDeliverFlags(const DeliverFlags& flags);
+// The rules between flags, after parsing: --url must be
+// http://host[:port]/path; without it the events go to the hooks of the
+// state database (--state; --secret, --interval-ms and --contract are for
+// --url only, --lease-ms for without it). --event-file excludes
+// --count/--generate (synonyms); --resume excludes all three and --url.
+// Without --seed, `id_salt` becomes this run's own.
+Status CheckDeliverFlags(const FlagSet& flags, DeliverOptions& options);
+
+// Both: ParseArgs(kDeliverFlags, args) gives the options, or the error
+// naming the flag and the value, e.g. `--count: expected an integer
+// 1..100000, got "0"`.
+extern const CommandFlags<DeliverOptions> kDeliverFlags;
+
+// --lease-ms L (kMinLeaseMs..kMaxLeaseMs): the lease on claimed
+// deliveries; `prefix` starts its help ("without --url: ").
+void AddLeaseFlag(FlagSet& flags, const std::string& prefix, Duration* lease);
+
+// A per-run salt for delivery ids (EngineOptions::id_salt), never 0.
+uint64_t FreshIdSalt();
+
+std::string DeliverHelp();
+
+// `hooksim deliver ARGS...`: --help, or parse and run; the exit code.
+int RunDeliverCli(const std::vector<std::string>& args, std::ostream& out,
+                  std::ostream& err);
 
 // Runs the deliveries; returns the exit code described above. `options`
-// should come from ParseDeliverFlags; invalid options print a message to
+// should come from kDeliverFlags; invalid options print a message to
 // `err` and return 2.
 int RunDeliver(const DeliverOptions& options, std::ostream& out,
                std::ostream& err);

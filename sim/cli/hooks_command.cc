@@ -1,23 +1,22 @@
 #include "sim/cli/hooks_command.h"
 
-#include <boost/program_options.hpp>
 #include <cstdio>
 #include <ctime>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <sstream>
 
-#include "sim/cli/exit_code.h"
+#include "sim/cli/flags.h"
 #include "sim/contract/contract_file.h"
 #include "sim/contract/webhook_signature.h"
 #include "sim/durable/durable_delivery.h"
 #include "sim/durable/state_store.h"
 #include "sim/http/http_url.h"
+#include "sim/os/wall_time.h"
 
 namespace hooksim {
 namespace {
 
-namespace po = boost::program_options;
 
 constexpr const char* kHooksUsage =
     "usage: hooksim hooks add URL [--secret whsec_...] [--contract NAME|FILE]\n"
@@ -48,29 +47,35 @@ constexpr const char* kHooksUsage =
     "2 bad usage (bad URL or secret, unknown id, no state database at the\n"
     "path, or a file that is not one: empty, foreign or newer).\n";
 
-po::options_description HooksOptionsDesc() {
-  po::options_description d("options");
-  d.add_options()("help,h", "show this help")(
-      "state", po::value<std::string>(),
-      "state database (default $HOOKSIM_STATE or ./.hooksim/state.db)")(
-      "secret", po::value<std::string>(),
-      "add: sign attempts with this whsec_... secret")(
-      "contract", po::value<std::string>(),
-      "add: NAME|FILE, the contract profile every runner sends to this "
-      "hook by (stored with it; default: the runner's --contract)")(
-      "json", po::bool_switch(), "list: print a JSON array")(
-      "all", po::bool_switch(), "list: include removed hooks");
-  return d;
+struct HooksOptions {
+  std::vector<std::string> words;  // SUBCOMMAND [URL|ID].
+  std::optional<std::string> state;
+  std::optional<std::string> secret;
+  std::optional<std::string> contract;  // add: NAME|FILE.
+  bool json = false;
+  bool all = false;
+};
+
+FlagSet HooksFlagSet(HooksOptions* o) {
+  FlagSet flags("hooks", kHooksUsage);
+  AddStateFlag(flags,
+               "state database (default $HOOKSIM_STATE or ./.hooksim/state.db)",
+               &o->state);
+  flags.Text("secret", "add: sign attempts with this whsec_... secret",
+             &o->secret)
+      .Value("whsec_...");
+  AddContractNameFlag(flags,
+                      "add: NAME|FILE, the contract profile every runner "
+                      "sends to this hook by (stored with it; default: the "
+                      "runner's --contract)",
+                      &o->contract);
+  flags.Switch("json", "list: print a JSON array", &o->json);
+  flags.Switch("all", "list: include removed hooks", &o->all);
+  flags.Positionals(&o->words);
+  return flags;
 }
 
-std::string FormatCreated(int64_t ms) {
-  const std::time_t t = static_cast<std::time_t>(ms / 1000);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
+std::string FormatCreated(int64_t ms) { return UtcIsoTime(ms / 1000); }
 
 nlohmann::json HookJson(const StoredHook& h) {
   return {{"id", h.id},
@@ -125,46 +130,47 @@ void PrintHookTable(const std::vector<StoredHook>& hooks, std::ostream& out) {
   }
 }
 
+const CommandFlags<HooksOptions> kHooksFlags{HooksFlagSet};
+
+// One subcommand on the state (see the usage above); the exit code.
+int RunHooks(const HooksOptions& options, std::ostream& out,
+             std::ostream& err);
+
 }  // namespace
 
-std::string HooksHelp() {
-  std::ostringstream s;
-  s << kHooksUsage << "\n" << HooksOptionsDesc();
-  return s.str();
-}
+std::string HooksHelp() { return HelpOf(kHooksFlags); }
 
 int RunHooksCommand(const std::vector<std::string>& args, std::ostream& out,
                     std::ostream& err) {
-  const po::options_description d = HooksOptionsDesc();
-  po::options_description all;
-  all.add(d).add_options()("words", po::value<std::vector<std::string>>());
-  po::positional_options_description positional;
-  positional.add("words", -1);
-  po::variables_map vm;
-  po::store(
-      po::command_line_parser(args).options(all).positional(positional).run(),
-      vm);
-  po::notify(vm);
-  if (vm.count("help")) {
-    out << HooksHelp();
-    return ToInt(ExitCode::kOk);
-  }
-  const std::vector<std::string> words =
-      vm.count("words") ? vm["words"].as<std::vector<std::string>>()
-                        : std::vector<std::string>{};
+  return ParseAndRun(
+      kHooksFlags, args, out, err,
+      [&](const HooksOptions& options) { return RunHooks(options, out, err); });
+}
+
+namespace {
+
+std::string Prefix(const HooksOptions& options) {
+  return "hooksim hooks " + options.words[0] + ": ";
+}
+
+// A bad subcommand, word count, URL, secret or flag for the subcommand:
+// prints why and returns 2; nullopt: the usage is right.
+std::optional<int> CheckHooksUsage(const HooksOptions& options,
+                                   std::ostream& err) {
+  const std::vector<std::string>& words = options.words;
   if (words.empty()) {
     err << "hooksim hooks: give a subcommand: add, list, pause, resume, "
            "remove\ntry: hooksim hooks --help\n";
-    return ToInt(ExitCode::kUsage);
+    return 2;
   }
   const std::string& sub = words[0];
-  const std::string prefix = "hooksim hooks " + sub + ": ";
+  const std::string prefix = Prefix(options);
   const bool takes_one =
       sub == "add" || sub == "pause" || sub == "resume" || sub == "remove";
   if (!takes_one && sub != "list") {
     err << "hooksim hooks: unknown subcommand \"" << sub
         << "\" (add, list, pause, resume, remove)\ntry: hooksim hooks --help\n";
-    return ToInt(ExitCode::kUsage);
+    return 2;
   }
   const size_t want = takes_one ? 2 : 1;
   if (words.size() != want) {
@@ -175,111 +181,116 @@ int RunHooksCommand(const std::vector<std::string>& args, std::ostream& out,
                                              "hooksim hooks list)")
                 : "unexpected argument \"" + words[want] + "\"")
         << "\ntry: hooksim hooks --help\n";
-    return ToInt(ExitCode::kUsage);
+    return 2;
   }
-  if ((vm.count("secret") || vm.count("contract")) && sub != "add") {
-    err << prefix << (vm.count("secret") ? "--secret" : "--contract")
+  if ((options.secret || options.contract) && sub != "add") {
+    err << prefix << (options.secret ? "--secret" : "--contract")
         << ": only for hooks add\n";
     return 2;
   }
-  if ((vm["json"].as<bool>() || vm["all"].as<bool>()) && sub != "list") {
+  if ((options.json || options.all) && sub != "list") {
     err << prefix << "--json and --all: only for hooks list\n";
-    return ToInt(ExitCode::kUsage);
+    return 2;
   }
-  std::string secret;
-  std::string contract_json;
-  int contract_attempts = 0;
+  if (sub != "add") return std::nullopt;
+  if (Result<HttpUrl> url = ParseHttpUrl(words[1]); !url.ok()) {
+    err << prefix << "URL \"" << words[1] << "\": " << url.error().message()
+        << "\n";
+    return 2;
+  }
   bool github_signing = false;
-  if (sub == "add" && vm.count("contract")) {
-    Result<Contract> contract = LoadContract(vm["contract"].as<std::string>());
+  if (options.contract) {
+    Result<Contract> contract = LoadContract(*options.contract);
     if (!contract.ok()) {
       err << prefix << "--contract: " << contract.error().ToString() << "\n";
       return 2;
     }
-    contract_json = ContractToJson(*contract).dump();
-    contract_attempts = contract->max_attempts();
     github_signing = contract->signing == SigningScheme::kGithubSha256;
   }
-  if (sub == "add") {
-    if (Result<HttpUrl> url = ParseHttpUrl(words[1]); !url.ok()) {
-      err << prefix << "URL \"" << words[1] << "\": " << url.error().message()
-          << "\n";
-      return ToInt(ExitCodeFor(url.error()));
+  if (options.secret) {
+    // GitHub's key is the secret text itself; others are whsec_ + base64.
+    if (github_signing && options.secret->empty()) {
+      err << prefix << "--secret: expected a non-empty secret\n";
+      return 2;
     }
-    if (vm.count("secret")) {
-      secret = vm["secret"].as<std::string>();
-      // GitHub's key is the secret text itself; others are whsec_ + base64.
-      if (github_signing && secret.empty()) {
-        err << prefix << "--secret: expected a non-empty secret\n";
-        return 2;
-      }
-      if (Result<std::string> key = DecodeWebhookSecret(secret);
-          !github_signing && !key.ok()) {
-        err << prefix << "--secret: " << key.error().message() << "\n";
-        return 2;
-      }
+    if (Result<std::string> key = DecodeWebhookSecret(*options.secret);
+        !github_signing && !key.ok()) {
+      err << prefix << "--secret: " << key.error().message() << "\n";
+      return 2;
     }
   }
-  std::optional<std::string> state_flag;
-  if (vm.count("state")) state_flag = vm["state"].as<std::string>();
-  const std::string path = ResolveStatePath(state_flag);
-  // Only `add` creates a state; the others need one.
-  StoreOptions store_options;
-  store_options.create = sub == "add";
-  Result<std::unique_ptr<StateStore>> store =
-      StateStore::Open(path, store_options);
-  if (!store.ok()) {
-    err << prefix << store.error().ToString() << "\n";
-    return ToInt(ExitCodeFor(store.error()));
-  }
-  StateStore& s = **store;
+  return std::nullopt;
+}
 
-  if (sub == "add") {
-    Result<StoredHook> hook = s.AddHook(words[1], secret, WallNowMs(),
-                                        contract_json, contract_attempts);
-    if (!hook.ok()) {
-      err << prefix << hook.error().ToString() << "\n";
-      return ToInt(ExitCode::kFailed);
+int AddHook(StateStore& s, const HooksOptions& options, std::ostream& out,
+            std::ostream& err) {
+  std::string contract_json;
+  int contract_attempts = 0;
+  if (options.contract) {
+    // Checked by CheckHooksUsage: it loads.
+    Result<Contract> contract = LoadContract(*options.contract);
+    if (!contract.ok()) {
+      err << Prefix(options) << "--contract: " << contract.error().ToString()
+          << "\n";
+      return 2;
     }
-    out << hook->id << "\n";
-    return ToInt(ExitCode::kOk);
+    contract_json = ContractToJson(*contract).dump();
+    contract_attempts = contract->max_attempts();
   }
-  if (sub == "list") {
-    Result<std::vector<StoredHook>> hooks = s.ListHooks(vm["all"].as<bool>());
-    if (!hooks.ok()) {
-      err << prefix << hooks.error().ToString() << "\n";
-      return ToInt(ExitCode::kFailed);
-    }
-    if (vm["json"].as<bool>()) {
-      nlohmann::json array = nlohmann::json::array();
-      for (const StoredHook& h : *hooks) array.push_back(HookJson(h));
-      out << array.dump(2) << "\n";
-    } else if (hooks->empty()) {
-      out << "no hooks in " << path
-          << " (add one with: hooksim hooks add URL)\n";
-    } else {
-      PrintHookTable(*hooks, out);
-    }
-    return ToInt(ExitCode::kOk);
+  Result<StoredHook> hook =
+      s.AddHook(options.words[1], options.secret.value_or(""), WallNowMs(),
+                contract_json, contract_attempts);
+  if (!hook.ok()) {
+    err << Prefix(options) << hook.error().ToString() << "\n";
+    return 1;
   }
-  const std::string& id = words[1];
+  out << hook->id << "\n";
+  return 0;
+}
+
+int ListHooks(StateStore& s, const HooksOptions& options,
+              const std::string& path, std::ostream& out, std::ostream& err) {
+  Result<std::vector<StoredHook>> hooks = s.ListHooks(options.all);
+  if (!hooks.ok()) {
+    err << Prefix(options) << hooks.error().ToString() << "\n";
+    return 1;
+  }
+  if (options.json) {
+    nlohmann::json array = nlohmann::json::array();
+    for (const StoredHook& h : *hooks) array.push_back(HookJson(h));
+    out << array.dump(2) << "\n";
+  } else if (hooks->empty()) {
+    out << "no hooks in " << path
+        << " (add one with: hooksim hooks add URL)\n";
+  } else {
+    PrintHookTable(*hooks, out);
+  }
+  return 0;
+}
+
+// pause, resume or remove.
+int ChangeHook(StateStore& s, const HooksOptions& options,
+               const std::string& path, std::ostream& out, std::ostream& err) {
+  const std::string& sub = options.words[0];
+  const std::string& id = options.words[1];
+  const std::string prefix = Prefix(options);
   const int64_t now = WallNowMs();
   Result<HookChangeResult> change = sub == "pause"    ? s.PauseHook(id, now)
                                     : sub == "resume" ? s.ResumeHook(id, now)
                                                       : s.RemoveHook(id, now);
   if (!change.ok()) {
     err << prefix << change.error().ToString() << "\n";
-    return ToInt(ExitCode::kFailed);
+    return 1;
   }
   switch (change->change) {
     case HookChange::kNotFound:
       err << prefix << "no hook \"" << id << "\" in " << path
           << " (see hooksim hooks list)\n";
-      return ToInt(ExitCode::kUsage);
+      return 2;
     case HookChange::kAlreadyInState:
       err << prefix << "hook " << id << " is already "
           << (sub == "pause" ? "paused" : "active") << "\n";
-      return ToInt(ExitCode::kFailed);
+      return 1;
     case HookChange::kChanged:
       break;
   }
@@ -298,7 +309,28 @@ int RunHooksCommand(const std::vector<std::string>& args, std::ostream& out,
     out << "removed " << id << "; " << deliveries
         << " cancelled (reason: hook removed)\n";
   }
-  return ToInt(ExitCode::kOk);
+  return 0;
 }
+
+int RunHooks(const HooksOptions& options, std::ostream& out,
+             std::ostream& err) {
+  if (std::optional<int> code = CheckHooksUsage(options, err)) return *code;
+  const std::string& sub = options.words[0];
+  const std::string path = ResolveStatePath(options.state);
+  // Only `add` creates a state; the others need one.
+  StoreOptions store_options;
+  store_options.create = sub == "add";
+  Result<std::unique_ptr<StateStore>> store =
+      StateStore::Open(path, store_options);
+  if (!store.ok()) {
+    err << Prefix(options) << store.error().ToString() << "\n";
+    return 2;
+  }
+  if (sub == "add") return AddHook(**store, options, out, err);
+  if (sub == "list") return ListHooks(**store, options, path, out, err);
+  return ChangeHook(**store, options, path, out, err);
+}
+
+}  // namespace
 
 }  // namespace hooksim

@@ -17,7 +17,6 @@
 #include "mock-receivers/http/http_receiver_server.h"
 #include "mock-receivers/receiver.h"
 #include "sim/base/random.h"
-#include "sim/cli/exit_code.h"
 #include "sim/contract/contract_file.h"
 #include "sim/contract/payload_validator.h"
 #include "sim/scenario/scenario.h"
@@ -70,29 +69,27 @@ class TerminationSignals {
 
 Result<std::string> ReadSmallFile(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
-  if (!in) return Status::IoError(path + ": cannot open the file");
+  if (!in) return MakeError(path + ": cannot open the file");
   std::string text;
   char buf[65536];
   while (in.read(buf, sizeof(buf)) || in.gcount() > 0) {
     text.append(buf, static_cast<size_t>(in.gcount()));
     if (text.size() > kMaxBehaviorFileBytes) {
-      return Status::InvalidArgument(path + ": larger than " +
-                                     std::to_string(kMaxBehaviorFileBytes) +
-                                     " bytes");
+      return MakeError(path + ": larger than " +
+                       std::to_string(kMaxBehaviorFileBytes) + " bytes");
     }
   }
-  if (in.bad()) return Status::IoError(path + ": cannot read the file");
+  if (in.bad()) return MakeError(path + ": cannot read the file");
   return text;
 }
 
 Result<BehaviorSpec> ParseBehaviorText(const std::string& text) {
   nlohmann::json doc = nlohmann::json::parse(text, nullptr, false);
-  if (doc.is_discarded()) return Status::InvalidArgument("invalid JSON");
+  if (doc.is_discarded()) return MakeError("invalid JSON");
   Result<BehaviorSpec> spec = ParseBehavior(doc, "");
   if (!spec.ok()) {
-    const Status& e = spec.error();
-    return Status::InvalidArgument((e.path().empty() ? "/" : e.path()) + ": " +
-                                   e.message());
+    const Error& e = spec.error();
+    return MakeError((e.path.empty() ? "/" : e.path) + ": " + e.message);
   }
   return spec;
 }
@@ -126,9 +123,8 @@ std::string Summary(const MockReceiver& receiver) {
 
 Result<ListenAddress> ParseListenAddress(std::string_view text) {
   const auto bad = [&] {
-    return Status::InvalidArgument(
-        "expected HOST:PORT with PORT 0..65535, got \"" + std::string(text) +
-        "\"");
+    return MakeError("expected HOST:PORT with PORT 0..65535, got \"" +
+                     std::string(text) + "\"");
   };
   const size_t colon = text.rfind(':');
   if (colon == std::string_view::npos || colon == 0) return bad();
@@ -164,25 +160,22 @@ bool IsLoopbackHost(std::string_view host) {
   return false;
 }
 
-int RunReceiverCommand(const ReceiverCommandOptions& options, std::ostream& out,
-                       std::ostream& err,
-                       const std::function<void()>& wait_for_stop) {
-  Result<ListenAddress> listen = ParseListenAddress(options.listen);
-  if (!listen.ok()) {
-    err << kPrefix << "--listen: " << listen.error().message() << "\n";
-    return ToInt(ExitCodeFor(listen.error()));
-  }
+namespace {
+
+// The flags' values and how they go together; prints the warning for an
+// admin API open to the network.
+Status CheckReceiverOptions(const ReceiverCommandOptions& options,
+                            const ListenAddress& listen, std::ostream& err) {
   if (options.admin_token) {
     const std::string& t = *options.admin_token;
     bool printable = !t.empty() && t.size() <= 1024;
     for (char c : t) printable = printable && c > ' ' && c < 0x7f;
     if (!printable) {
-      err << kPrefix
-          << "--admin-token: expected 1..1024 printable characters without "
-             "spaces\n";
-      return ToInt(ExitCode::kUsage);
+      return MakeError(
+          "--admin-token: expected 1..1024 printable characters without "
+          "spaces");
     }
-  } else if (!IsLoopbackHost(listen->host)) {
+  } else if (!IsLoopbackHost(listen.host)) {
     err << kPrefix << "warning: --listen " << options.listen
         << " is not a loopback address: the admin API (/__hooksim/: reset "
            "the journal, replace the behaviour) is open to every host that "
@@ -193,127 +186,157 @@ int RunReceiverCommand(const ReceiverCommandOptions& options, std::ostream& out,
                       options.behavior_file.has_value() +
                       options.scenario.has_value();
   if (sources > 1) {
-    err << kPrefix
-        << "give at most one of --behavior, --behavior-file, --scenario\n";
-    return ToInt(ExitCode::kUsage);
+    return MakeError("give at most one of --behavior, --behavior-file, --scenario");
   }
+  std::ostringstream bad;
   if (!(options.time_scale > 0 && options.time_scale <= 1)) {
-    err << kPrefix << "--time-scale: expected a number in (0, 1], got "
-        << options.time_scale << "\n";
-    return ToInt(ExitCode::kUsage);
+    bad << "--time-scale: expected a number in (0, 1], got "
+        << options.time_scale;
+  } else if (options.journal_capacity < 1 ||
+             options.journal_capacity > kMaxJournalCapacity) {
+    bad << "--journal-capacity: expected 1.." << kMaxJournalCapacity
+        << ", got " << options.journal_capacity;
+  } else if (options.max_body_bytes < 1 ||
+             options.max_body_bytes > kMaxBodyBytesLimit) {
+    bad << "--max-body-bytes: expected 1.." << kMaxBodyBytesLimit << ", got "
+        << options.max_body_bytes;
   }
-  if (options.journal_capacity < 1 ||
-      options.journal_capacity > kMaxJournalCapacity) {
-    err << kPrefix << "--journal-capacity: expected 1.." << kMaxJournalCapacity
-        << ", got " << options.journal_capacity << "\n";
-    return ToInt(ExitCode::kUsage);
-  }
-  if (options.max_body_bytes < 1 ||
-      options.max_body_bytes > kMaxBodyBytesLimit) {
-    err << kPrefix << "--max-body-bytes: expected 1.." << kMaxBodyBytesLimit
-        << ", got " << options.max_body_bytes << "\n";
-    return ToInt(ExitCode::kUsage);
-  }
+  if (!bad.str().empty()) return MakeError(bad.str());
+  return std::nullopt;
+}
 
-  // What to serve: (name, behaviour) pairs and the seed.
+// What to serve: (name, behaviour) pairs and the seed of their answers.
+struct ServedSpecs {
   std::vector<std::pair<std::string, BehaviorSpec>> specs;
-  uint64_t seed = options.seed.value_or(1);
-  if (options.scenario) {
-    Result<Scenario> scenario = LoadScenarioFile(*options.scenario);
-    if (!scenario.ok()) {
-      err << kPrefix << "--scenario: " << scenario.error().ToString() << "\n";
-      return ToInt(ExitCodeFor(scenario.error()));
-    }
-    seed = options.seed.value_or(scenario->seed);
-    for (const ReceiverSpec& r : scenario->receivers) {
-      specs.emplace_back(r.name, r.behavior);
-    }
-    if (specs.empty()) {
-      err << kPrefix << "--scenario: " << *options.scenario
-          << ": no receivers\n";
-      return ToInt(ExitCode::kUsage);
-    }
-  } else {
-    BehaviorSpec spec;
-    if (options.behavior) {
-      Result<BehaviorSpec> parsed = ParseBehaviorText(*options.behavior);
-      if (!parsed.ok()) {
-        err << kPrefix << "--behavior '" << *options.behavior
-            << "': " << parsed.error().message() << "\n";
-        return ToInt(ExitCodeFor(parsed.error()));
-      }
-      spec = *parsed;
-    } else if (options.behavior_file) {
-      Result<std::string> text = ReadSmallFile(*options.behavior_file);
-      if (!text.ok()) {
-        err << kPrefix << "--behavior-file: " << text.error().message() << "\n";
-        return ToInt(ExitCodeFor(text.error()));
-      }
-      Result<BehaviorSpec> parsed = ParseBehaviorText(*text);
-      if (!parsed.ok()) {
-        err << kPrefix << "--behavior-file: " << *options.behavior_file << ": "
-            << parsed.error().message() << "\n";
-        return ToInt(ExitCodeFor(parsed.error()));
-      }
-      spec = *parsed;
-    }
-    specs.emplace_back("default", std::move(spec));
-  }
+  uint64_t seed = 1;
+};
 
-  Result<std::shared_ptr<const PayloadValidator>> bundled =
-      PayloadValidator::Bundled();
-  if (!bundled.ok()) {
-    err << kPrefix
-        << "cannot load the bundled schemas: " << bundled.error().ToString()
-        << "\n";
-    return ToInt(ExitCode::kUsage);
-  }
-  auto cache = std::make_shared<CachedPayloadValidator>(*bundled);
-  const Random master(seed);
-  std::optional<Contract> contract;
-  if (options.contract) {
-    Result<Contract> loaded = LoadContract(*options.contract);
-    if (!loaded.ok()) {
-      err << kPrefix << "--contract: " << loaded.error().ToString() << "\n";
-      return ToInt(ExitCodeFor(loaded.error()));
+// The behaviour of --behavior or --behavior-file (none: always 200).
+Result<BehaviorSpec> LoadBehavior(const ReceiverCommandOptions& options) {
+  if (options.behavior) {
+    Result<BehaviorSpec> parsed = ParseBehaviorText(*options.behavior);
+    if (!parsed.ok()) {
+      return MakeError("--behavior '" + *options.behavior +
+                       "': " + parsed.error().message());
     }
-    contract = std::move(loaded).value();
+    return *parsed;
   }
+  if (options.behavior_file) {
+    Result<std::string> text = ReadSmallFile(*options.behavior_file);
+    if (!text.ok()) {
+      return MakeError("--behavior-file: " + text.error().message());
+    }
+    Result<BehaviorSpec> parsed = ParseBehaviorText(*text);
+    if (!parsed.ok()) {
+      return MakeError("--behavior-file: " + *options.behavior_file + ": " +
+                       parsed.error().message());
+    }
+    return *parsed;
+  }
+  return BehaviorSpec{};
+}
 
-  // Signals are blocked before any server thread exists and before any
-  // URL is printed, so a SIGINT from a caller that read the URL is never
-  // lost or fatal.
-  std::optional<TerminationSignals> signals;
-  if (!wait_for_stop) signals.emplace();
+// The scenario's receivers, or one "default" receiver.
+Result<ServedSpecs> LoadServedSpecs(const ReceiverCommandOptions& options) {
+  ServedSpecs served;
+  served.seed = options.seed.value_or(1);
+  if (!options.scenario) {
+    Result<BehaviorSpec> spec = LoadBehavior(options);
+    if (!spec.ok()) return spec.error();
+    served.specs.emplace_back("default", std::move(*spec));
+    return served;
+  }
+  Result<Scenario> scenario = LoadScenarioFile(*options.scenario);
+  if (!scenario.ok()) {
+    return MakeError("--scenario: " + scenario.error().ToString());
+  }
+  served.seed = options.seed.value_or(scenario->seed);
+  for (const ReceiverSpec& r : scenario->receivers) {
+    served.specs.emplace_back(r.name, r.behavior);
+  }
+  if (served.specs.empty()) {
+    return MakeError("--scenario: " + *options.scenario + ": no receivers");
+  }
+  return served;
+}
 
-  std::vector<Served> served;
-  for (size_t i = 0; i < specs.size(); ++i) {
+// --contract, loaded (nullopt when not given).
+Result<std::optional<Contract>> LoadReceiverContract(
+    const ReceiverCommandOptions& options) {
+  if (!options.contract) return std::optional<Contract>();
+  Result<Contract> loaded = LoadContract(*options.contract);
+  if (!loaded.ok()) {
+    return MakeError("--contract: " + loaded.error().ToString());
+  }
+  return std::optional<Contract>(std::move(loaded).value());
+}
+
+// Starts one server per spec (the first on --listen's port, the others on
+// kernel-chosen ones); on failure stops those started.
+Status StartServers(const ReceiverCommandOptions& options,
+                    const ListenAddress& listen, const ServedSpecs& specs,
+                    const std::optional<Contract>& contract,
+                    std::vector<Served>& served) {
+  Result<std::shared_ptr<CachedPayloadValidator>> cache =
+      CachedPayloadValidator::Bundled();
+  if (!cache.ok()) return cache.error();
+  const Random master(specs.seed);
+  for (size_t i = 0; i < specs.specs.size(); ++i) {
+    const auto& [name, behavior] = specs.specs[i];
     ReceiverOptions ropts;
-    ropts.name = specs[i].first;
+    ropts.name = name;
     ropts.contract = contract;
-    ropts.validator = cache;
+    ropts.validator = *cache;
     ropts.journal.capacity = options.journal_capacity;
     // The server's time starts about now: signature timestamps are judged
     // against the wall clock (scaled by --time-scale, like outage windows).
     ropts.unix_origin = UnixTimeNow();
     Served s;
     s.receiver = std::make_unique<MockReceiver>(
-        ropts, specs[i].second, master.Fork("receiver:" + specs[i].first));
+        ropts, behavior, master.Fork("receiver:" + name));
     HttpReceiverOptions hopts;
-    hopts.host = listen->host;
-    hopts.port = i == 0 ? listen->port : 0;
+    hopts.host = listen.host;
+    hopts.port = i == 0 ? listen.port : 0;
     hopts.time_scale = options.time_scale;
     hopts.max_body_bytes = options.max_body_bytes;
     hopts.admin_token = options.admin_token.value_or("");
     s.server = std::make_unique<HttpReceiverServer>(*s.receiver, hopts);
     if (Status status = s.server->Start(); !status.ok()) {
-      err << kPrefix << "--listen " << options.listen
-          << ": cannot serve receiver " << specs[i].first << " at "
-          << status.message() << "\n";
       for (Served& running : served) running.server->Stop();
-      return ToInt(ExitCodeFor(status));
+      return MakeError("--listen " + options.listen +
+                       ": cannot serve receiver " + name + " at " +
+                       status->message);
     }
     served.push_back(std::move(s));
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+int RunReceiverCommand(const ReceiverCommandOptions& options, std::ostream& out,
+                       std::ostream& err,
+                       const std::function<void()>& wait_for_stop) {
+  auto usage = [&err](const Error& e) {
+    err << kPrefix << e.message << "\n";
+    return 2;
+  };
+  Result<ListenAddress> listen = ParseListenAddress(options.listen);
+  if (!listen.ok()) return usage(MakeError("--listen: " + listen.error().message()));
+  if (Status s = CheckReceiverOptions(options, *listen, err); !s.ok()) return usage(*s);
+  Result<ServedSpecs> specs = LoadServedSpecs(options);
+  if (!specs.ok()) return usage(specs.error());
+  Result<std::optional<Contract>> contract = LoadReceiverContract(options);
+  if (!contract.ok()) return usage(contract.error());
+
+  // Signals are blocked before any server thread exists and before any
+  // URL is printed, so a SIGINT from a caller that read the URL is never
+  // lost or fatal.
+  std::optional<TerminationSignals> signals;
+  if (!wait_for_stop) signals.emplace();
+  std::vector<Served> served;
+  if (Status s = StartServers(options, *listen, *specs, *contract, served); !s.ok()) {
+    return usage(*s);
   }
 
   for (const Served& s : served) {
@@ -321,7 +344,8 @@ int RunReceiverCommand(const ReceiverCommandOptions& options, std::ostream& out,
     out << "receiver " << s.receiver->name() << "  " << base << "/hook  admin "
         << base << "/__hooksim/\n";
   }
-  out << "seed " << seed << "; serving until SIGINT or SIGTERM" << std::endl;
+  out << "seed " << specs->seed << "; serving until SIGINT or SIGTERM"
+      << std::endl;
 
   if (wait_for_stop) {
     wait_for_stop();
@@ -332,7 +356,7 @@ int RunReceiverCommand(const ReceiverCommandOptions& options, std::ostream& out,
   for (Served& s : served) s.server->Stop();
   for (const Served& s : served) out << Summary(*s.receiver) << "\n";
   out.flush();
-  return ToInt(ExitCode::kOk);
+  return 0;
 }
 
 }  // namespace hooksim

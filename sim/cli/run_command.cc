@@ -1,3 +1,4 @@
+#include "sim/os/wall_time.h"
 #include "sim/cli/run_command.h"
 
 #include <unistd.h>
@@ -7,10 +8,9 @@
 #include <filesystem>
 #include <fstream>
 #include <optional>
-#include <sstream>
 #include <utility>
+#include <sstream>
 
-#include "sim/cli/exit_code.h"
 #include "sim/contract/contract_file.h"
 #include "sim/judge/verifier.h"
 #include "sim/os/interrupt_watcher.h"
@@ -29,26 +29,10 @@ bool EndsWith(const std::string& s, const std::string& suffix) {
          s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
-std::string IsoNowUtc() {
-  const std::time_t now = std::time(nullptr);
-  std::tm tm{};
-  gmtime_r(&now, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
-
 std::string HostName() {
   char buf[256] = {};
   if (gethostname(buf, sizeof(buf) - 1) != 0) return "";
   return buf;
-}
-
-// An error about the file `file`, printed "FILE: MESSAGE".
-Status FileError(StatusCode code, std::string message, std::string file) {
-  Status s(code, std::move(message));
-  s.set_file(std::move(file));
-  return s;
 }
 
 // Whether `path` can be written, checked before a run so a long run does
@@ -58,26 +42,23 @@ Status CheckWritable(const std::string& path) {
   namespace fs = std::filesystem;
   std::error_code ec;
   const fs::file_status st = fs::status(path, ec);
-  if (fs::is_directory(st))
-    return FileError(StatusCode::kInvalidArgument, "is a directory", path);
+  if (fs::is_directory(st)) return Error{"is a directory", "", path};
   const bool existed = fs::exists(st);
   {
     std::ofstream probe(path, std::ios::binary | std::ios::app);
-    if (!probe)
-      return FileError(StatusCode::kIoError, "cannot open for writing", path);
+    if (!probe) return Error{"cannot open for writing", "", path};
   }
   if (!existed) fs::remove(path, ec);
-  return Status::Ok();
+  return std::nullopt;
 }
 
 Status WriteFile(const std::string& path, const std::string& text) {
   std::ofstream f(path, std::ios::binary | std::ios::trunc);
-  if (!f)
-    return FileError(StatusCode::kIoError, "cannot open for writing", path);
+  if (!f) return Error{"cannot open for writing", "", path};
   f << text;
   f.close();
-  if (!f) return FileError(StatusCode::kIoError, "cannot write", path);
-  return Status::Ok();
+  if (!f) return Error{"cannot write", "", path};
+  return std::nullopt;
 }
 
 }  // namespace
@@ -90,8 +71,7 @@ Result<std::vector<std::string>> ExpandScenarioInputs(
     std::error_code ec;
     const fs::file_status st = fs::status(input, ec);
     if (ec || !fs::exists(st)) {
-      return FileError(StatusCode::kNotFound, "no such file or directory",
-                       input);
+      return Error{"no such file or directory", "", input};
     }
     if (fs::is_directory(st)) {
       std::vector<std::string> found;
@@ -104,12 +84,9 @@ Result<std::vector<std::string>> ExpandScenarioInputs(
         }
         if (found.size() > kMaxScenarioFiles) break;
       }
-      if (ec)
-        return FileError(StatusCode::kIoError, "cannot list the directory",
-                         input);
+      if (ec) return Error{"cannot list the directory", "", input};
       if (found.empty()) {
-        return FileError(StatusCode::kInvalidArgument,
-                         "no scenario files (*.json) in this directory", input);
+        return Error{"no scenario files (*.json) in this directory", "", input};
       }
       std::sort(found.begin(), found.end());
       files.insert(files.end(), found.begin(), found.end());
@@ -117,11 +94,11 @@ Result<std::vector<std::string>> ExpandScenarioInputs(
       files.push_back(input);
     }
     if (files.size() > kMaxScenarioFiles) {
-      return Status::InvalidArgument(
-          "more than " + std::to_string(kMaxScenarioFiles) + " scenario files");
+      return MakeError("more than " + std::to_string(kMaxScenarioFiles) +
+                       " scenario files");
     }
   }
-  if (files.empty()) return Status::InvalidArgument("no scenario given");
+  if (files.empty()) return MakeError("no scenario given");
   return files;
 }
 
@@ -130,7 +107,7 @@ int RunRunCommand(const RunCommandOptions& options, std::ostream& out,
   Result<std::vector<std::string>> files = ExpandScenarioInputs(options.inputs);
   if (!files.ok()) {
     err << "hooksim run: " << files.error().ToString() << "\n";
-    return ToInt(ExitCodeFor(files.error()));
+    return 2;
   }
   // Load everything first: a bad file stops the run before anything runs.
   std::vector<Scenario> scenarios;
@@ -144,12 +121,12 @@ int RunRunCommand(const RunCommandOptions& options, std::ostream& out,
     }
     scenarios.push_back(std::move(s).value());
   }
-  if (bad) return ToInt(ExitCode::kUsage);
+  if (bad) return 2;
   if (options.contract) {
     Result<Contract> contract = LoadContract(*options.contract);
     if (!contract.ok()) {
       err << "hooksim run: --contract: " << contract.error().ToString() << "\n";
-      return ToInt(ExitCodeFor(contract.error()));
+      return 2;
     }
     for (Scenario& scenario : scenarios) {
       scenario.contract = *contract;
@@ -175,7 +152,7 @@ int RunRunCommand(const RunCommandOptions& options, std::ostream& out,
                "sender would be blamed for timeouts it did not cause); use "
                "--time-scale "
             << floor_scale << " or more\n";
-        return ToInt(ExitCode::kUsage);
+        return 2;
       }
     }
   }
@@ -183,10 +160,10 @@ int RunRunCommand(const RunCommandOptions& options, std::ostream& out,
        {std::pair{&options.report_json, "--report-json"},
         std::pair{&options.junit, "--junit"},
         std::pair{&options.report_html, "--report-html"}}) {
-    if (path->empty()) continue;
-    if (Status s = CheckWritable(*path); !s.ok()) {
-      err << "hooksim run: " << flag << ": " << s.ToString() << "\n";
-      return ToInt(ExitCodeFor(s));
+    if (!*path) continue;
+    if (Status s = CheckWritable(**path); !s.ok()) {
+      err << "hooksim run: " << flag << ": " << s->ToString() << "\n";
+      return 2;
     }
   }
   // Over HTTP a run takes wall time: Ctrl-C and SIGTERM stop it, and what
@@ -204,7 +181,7 @@ int RunRunCommand(const RunCommandOptions& options, std::ostream& out,
       PayloadValidator::Bundled();
   if (!validator.ok()) {
     err << "hooksim run: " << validator.error().ToString() << "\n";
-    return ToInt(ExitCode::kUsage);
+    return 2;
   }
   std::vector<ScenarioOutcome> outcomes;
   const RunHtmlOptions html_options{.command = options.command};
@@ -235,13 +212,13 @@ int RunRunCommand(const RunCommandOptions& options, std::ostream& out,
         out << "  " << line << "\n";
       };
     }
-    const std::string started_at = IsoNowUtc();
+    const std::string started_at = UtcIsoNow();
     Result<std::unique_ptr<RunResult>> run = RunScenario(scenario, ropts);
     if (stop->stopped()) break;  // Abandoned half way: not judged.
     if (!run.ok()) {
       err << "hooksim run: " << scenario.file << ": " << run.error().ToString()
           << "\n";
-      return ToInt(ExitCodeFor(run.error()));
+      return 2;
     }
     ScenarioOutcome o;
     o.file = scenario.file;
@@ -259,16 +236,15 @@ int RunRunCommand(const RunCommandOptions& options, std::ostream& out,
     out << FormatScenarioLine(o) << "\n";
     PrintFailureDetails(o, out);
     out.flush();
-    if (!options.report_html.empty()) {
+    if (options.report_html) {
       pictures.push_back(CollectRunPicture((*run)->Record(), o, html_options));
     }
     outcomes.push_back(std::move(o));
   }
 
   const bool interrupted = stop->stopped();
-  const int interrupt_code = watcher && watcher->exit_code() != 0
-                                 ? watcher->exit_code()
-                                 : ToInt(ExitCode::kInterrupted);
+  const int interrupt_code =
+      watcher && watcher->exit_code() != 0 ? watcher->exit_code() : 130;
   watcher.reset();
   size_t passed = 0;
   for (const ScenarioOutcome& o : outcomes) passed += o.verdict.passed();
@@ -282,42 +258,39 @@ int RunRunCommand(const RunCommandOptions& options, std::ostream& out,
   out << "\n";
   out.flush();
 
-  if (!options.report_json.empty()) {
-    if (Status s =
-            WriteFile(options.report_json, ReportJson(outcomes).dump(2) + "\n");
-        !s.ok()) {
-      err << "hooksim run: --report-json: " << s.ToString() << "\n";
-      return ToInt(ExitCodeFor(s));
+  if (options.report_json) {
+    if (Status s = WriteFile(*options.report_json,
+                             ReportJson(outcomes).dump(2) + "\n"); !s.ok()) {
+      err << "hooksim run: --report-json: " << s->ToString() << "\n";
+      return 2;
     }
   }
-  if (!options.junit.empty()) {
+  if (options.junit) {
     std::ostringstream xml;
     WriteJUnit(ReportJUnit(outcomes), xml);
-    if (Status s = WriteFile(options.junit, xml.str()); !s.ok()) {
-      err << "hooksim run: --junit: " << s.ToString() << "\n";
-      return ToInt(ExitCodeFor(s));
+    if (Status s = WriteFile(*options.junit, xml.str()); !s.ok()) {
+      err << "hooksim run: --junit: " << s->ToString() << "\n";
+      return 2;
     }
   }
-  if (!options.report_html.empty()) {
-    if (Status s = WriteFile(options.report_html,
-                             RenderRunHtml(pictures, html_options));
-        !s.ok()) {
-      err << "hooksim run: --report-html: " << s.ToString() << "\n";
-      return ToInt(ExitCodeFor(s));
+  if (options.report_html) {
+    if (Status s = WriteFile(*options.report_html,
+                             RenderRunHtml(pictures, html_options)); !s.ok()) {
+      err << "hooksim run: --report-html: " << s->ToString() << "\n";
+      return 2;
     }
   }
   if (interrupted) {
     err << "hooksim run: interrupted: " << outcomes.size() << " of "
         << scenarios.size() << " scenario" << (scenarios.size() == 1 ? "" : "s")
         << " finished; the one in progress was abandoned";
-    if (!options.report_json.empty() || !options.junit.empty() ||
-        !options.report_html.empty()) {
+    if (options.report_json || options.junit || options.report_html) {
       err << "; the reports hold the finished ones";
     }
     err << "\n";
     return interrupt_code;
   }
-  return ToInt(passed == outcomes.size() ? ExitCode::kOk : ExitCode::kFailed);
+  return passed == outcomes.size() ? 0 : 1;
 }
 
 }  // namespace hooksim

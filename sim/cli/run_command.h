@@ -33,9 +33,9 @@ inline constexpr double kMinScaledTimeoutMs = 5;
 struct RunCommandOptions {
   std::vector<std::string> inputs;  // Files or directories.
   std::optional<uint64_t> seed;
-  std::string report_json;  // Path, "" for none.
-  std::string junit;        // Path, "" for none.
-  std::string report_html;  // Path, "" for none (see html_report.h).
+  std::optional<std::string> report_json;  // Path.
+  std::optional<std::string> junit;        // Path.
+  std::optional<std::string> report_html;  // Path (see html_report.h).
   std::string command;      // The command line, shown in the HTML page.
   bool trace = false;
   World world = World::kVirtual;

@@ -4,21 +4,37 @@
 #include <unistd.h>
 
 #include <atomic>
+
 #include <chrono>
 #include <cstdio>
 #include <iostream>
 #include <map>
 #include <vector>
 
-#include "sim/base/parse_number.h"
 #include "sim/base/random.h"
-#include "sim/cli/exit_code.h"
 #include "sim/contract/release_events.h"
 #include "sim/durable/durable_delivery.h"
 #include "sim/durable/state_store.h"
+#include "sim/world/sender_world.h"
 
 namespace hooksim {
 namespace {
+
+constexpr const char* kWorkerUsage =
+    "usage: hooksim worker [--state FILE] [--poll-ms N] [--trace]\n"
+    "         [--retry-schedule-ms D1,...,D5] [--timeout-ms T] [--jitter F]\n"
+    "         [--concurrency C] [--seed S] [--lease-ms L] [--contract NAME|FILE]\n"
+    "\n"
+    "Delivers, until SIGINT or SIGTERM, whatever becomes deliverable in the\n"
+    "state database: pending deliveries nobody holds a lease on (new ones,\n"
+    "ones a stopped or crashed runner left), and held ones whose hook was\n"
+    "resumed. Attempts are recorded as in hooksim deliver. The first SIGINT\n"
+    "or SIGTERM drains (no new attempts; those in flight end and are\n"
+    "recorded; the rest is released); a second one stops at once.\n"
+    "Exit codes: 0 stopped by a signal after draining, 1 a state database\n"
+    "error, 2 bad usage or no state database at the path, 130/143 stopped at\n"
+    "once by a second SIGINT/SIGTERM (attempts in flight abandoned).\n";
+
 
 // A progress line only when writing to a terminal.
 bool IsTerminal(const std::ostream& out) {
@@ -52,6 +68,62 @@ StoreOptions RunnerStoreOptions(std::atomic<bool>* abort) {
   o.busy_timeout = Duration::max();
   o.abort = abort;
   return o;
+}
+
+// What `deliver` (without --url) and `worker` run on: the state opened at
+// the resolved path, its abort flag, and the run options.
+struct Runner {
+  std::string path;
+  std::atomic<bool> abort{false};
+  std::unique_ptr<StateStore> store;
+  std::chrono::steady_clock::time_point wall_start;
+  DurableRunOptions run;
+};
+
+// Opens the state of `options.state`; on failure prints
+// "hooksim COMMAND: --state: ..." and returns null.
+std::unique_ptr<Runner> OpenRunner(const DeliverOptions& options,
+                                   const char* command, std::ostream& out,
+                                   std::ostream& err) {
+  auto runner = std::make_unique<Runner>();
+  runner->path = ResolveStatePath(options.state);
+  Result<std::unique_ptr<StateStore>> opened =
+      StateStore::Open(runner->path, RunnerStoreOptions(&runner->abort));
+  if (!opened.ok()) {
+    err << "hooksim " << command << ": --state: " << opened.error().ToString()
+        << "\n";
+    return nullptr;
+  }
+  runner->store = std::move(*opened);
+  runner->wall_start = std::chrono::steady_clock::now();
+  runner->run = ToRunOptions(options, out);
+  runner->run.abort = &runner->abort;
+  return runner;
+}
+
+// What a run left: its summary, its wall time and every hook.
+struct RunOutcome {
+  DurableRunSummary summary;
+  double wall_s = 0;
+  std::vector<StoredHook> hooks;
+};
+
+// Runs the deliveries and lists the hooks; on a state error prints
+// "hooksim COMMAND: ..." and returns nullopt.
+std::optional<RunOutcome> RunAndList(Runner& runner, const char* command,
+                                     std::ostream& out, std::ostream& err) {
+  RunOutcome outcome;
+  outcome.summary = RunDurableDeliveries(*runner.store, runner.run, out);
+  outcome.wall_s = std::chrono::duration<double>(
+                       std::chrono::steady_clock::now() - runner.wall_start)
+                       .count();
+  Result<std::vector<StoredHook>> hooks = runner.store->ListHooks(true);
+  if (!hooks.ok()) {
+    err << "hooksim " << command << ": " << hooks.error().ToString() << "\n";
+    return std::nullopt;
+  }
+  outcome.hooks = std::move(*hooks);
+  return outcome;
 }
 
 const char* SignalName(int signal) {
@@ -115,14 +187,14 @@ int FinishRun(const DurableRunSummary& summary, const DeliveryCounts& total,
           << " in flight abandoned (they count as made)";
     }
     err << "\n";
-    if (!summary.error.ok()) {
-      err << "hooksim deliver: " << summary.error.ToString() << "\n";
+    if (summary.error) {
+      err << "hooksim deliver: " << summary.error->ToString() << "\n";
     }
-    return ToInt(ExitCodeForSignal(summary.signal));
+    return 128 + summary.signal;
   }
-  if (!summary.error.ok()) {
-    err << "hooksim deliver: " << summary.error.ToString() << "\n";
-    return ToInt(ExitCode::kFailed);
+  if (summary.error) {
+    err << "hooksim deliver: " << summary.error->ToString() << "\n";
+    return 1;
   }
   if (total.pending > 0) {
     err << "hooksim deliver: "
@@ -135,50 +207,69 @@ int FinishRun(const DurableRunSummary& summary, const DeliveryCounts& total,
 
 }  // namespace
 
-Result<WorkerOptions> ParseWorkerFlags(const WorkerFlags& flags) {
-  if (flags.deliver.url || flags.deliver.count || flags.deliver.generate ||
-      flags.deliver.event_file || flags.deliver.secret ||
-      flags.deliver.interval_ms || flags.deliver.resume) {
-    return Status::InvalidArgument(
-        "takes no events or URL: it delivers what `hooksim deliver` stored");
-  }
-  Result<DeliverOptions> deliver = ParseDeliverFlags(flags.deliver);
-  if (!deliver.ok()) return deliver.error();
-  WorkerOptions options;
-  options.deliver = std::move(*deliver);
-  if (flags.poll_ms) {
-    const std::optional<uint64_t> v = ParseUint64(*flags.poll_ms);
-    if (!v || *v < 1 || *v > static_cast<uint64_t>(kMaxPollMs)) {
-      return Status::InvalidArgument("--poll-ms: expected an integer 1.." +
-                                     std::to_string(kMaxPollMs) + ", got \"" +
-                                     *flags.poll_ms + "\"");
-    }
-    options.poll = Millis(static_cast<int64_t>(*v));
-  }
-  return options;
+FlagSet WorkerFlagSet(WorkerOptions* options) {
+  DeliverOptions* o = &options->deliver;
+  FlagSet flags("worker", kWorkerUsage);
+  AddStateFlag(flags,
+               "the state database (default $HOOKSIM_STATE or "
+               "./.hooksim/state.db)",
+               &o->state);
+  flags.Millis("poll-ms",
+               "how often to look for deliverable rows (1.." +
+                   std::to_string(kMaxPollMs) + ", default 200)",
+               1, kMaxPollMs, &options->poll);
+  AddSeedFlag(flags, "random seed for jitter (0..2^64-1, default 1)", &o->seed);
+  const RetryTargets retry{&o->schedule, &o->timeout, &o->jitter,
+                           &o->contract.max_reattempts};
+  AddContractFlag(flags,
+                  "NAME|FILE: the contract profile of hooks added without one "
+                  "of their own (attempts, 410, Retry-After, signing; its "
+                  "schedule, jitter and timeout unless the flags above are "
+                  "given; default divshot)",
+                  &o->contract, retry);
+  AddRetryFlags(flags, retry);
+  AddConcurrencyFlag(flags, "attempts in flight at once (1..1024, default 16)",
+                     kMaxDeliverConcurrency, &o->concurrency);
+  AddLeaseFlag(flags, "", &o->lease);
+  flags.Switch("trace", "print every attempt as it ends", &o->trace);
+  return flags;
+}
+
+// Hooks with a contract of their own keep its timing but for the flags
+// given (durable_delivery.h).
+Status CheckWorkerFlags(const FlagSet& flags, WorkerOptions& options) {
+  options.deliver.schedule_given = flags.Given("retry-schedule-ms");
+  options.deliver.timeout_given = flags.Given("timeout-ms");
+  options.deliver.jitter_given = flags.Given("jitter");
+  return std::nullopt;
+}
+
+const CommandFlags<WorkerOptions> kWorkerFlags{WorkerFlagSet,
+                                                CheckWorkerFlags};
+
+std::string WorkerHelp() { return HelpOf(kWorkerFlags); }
+
+int RunWorkerCli(const std::vector<std::string>& args, std::ostream& out,
+                 std::ostream& err) {
+  return ParseAndRun(
+      kWorkerFlags, args, out, err,
+      [&](const WorkerOptions& options) { return RunWorker(options, out, err); });
 }
 
 int RunStoreDeliver(const DeliverOptions& options, std::ostream& out,
                     std::ostream& err) {
-  const std::string path = ResolveStatePath(options.state);
-  std::atomic<bool> abort{false};
-  Result<std::unique_ptr<StateStore>> opened =
-      StateStore::Open(path, RunnerStoreOptions(&abort));
-  if (!opened.ok()) {
-    err << "hooksim deliver: --state: " << opened.error().ToString() << "\n";
-    return ToInt(ExitCodeFor(opened.error()));
-  }
-  StateStore& store = **opened;
-  const auto wall_start = std::chrono::steady_clock::now();
-  DurableRunOptions run = ToRunOptions(options, out);
-  run.abort = &abort;
+  std::unique_ptr<Runner> runner = OpenRunner(options, "deliver", out, err);
+  if (!runner) return 2;
+  StateStore& store = *runner->store;
+  const std::string& path = runner->path;
+  DurableRunOptions& run = runner->run;
 
   std::optional<std::string> batch;
   if (options.resume) {
     Result<int64_t> max_seq = store.MaxSeq();
     if (!max_seq.ok()) {
       err << "hooksim deliver: " << max_seq.error().ToString() << "\n";
-      return ToInt(ExitCode::kFailed);
+      return 1;
     }
     run.scope.max_seq = *max_seq;
     out << "resuming the pending deliveries in " << path << " (seed "
@@ -197,17 +288,17 @@ int RunStoreDeliver(const DeliverOptions& options, std::ostream& out,
     Result<std::vector<StoredHook>> hooks = store.ListHooks(false);
     if (!hooks.ok()) {
       err << "hooksim deliver: " << hooks.error().ToString() << "\n";
-      return ToInt(ExitCode::kFailed);
+      return 1;
     }
     if (hooks->empty()) {
       err << "hooksim deliver: no hooks registered in " << path
           << ": add one with `hooksim hooks add URL` (or give --url)\n";
-      return ToInt(ExitCode::kUsage);
+      return 2;
     }
     Result<EnqueueResult> enqueued = store.Enqueue(events, WallNowMs());
     if (!enqueued.ok()) {
       err << "hooksim deliver: " << enqueued.error().ToString() << "\n";
-      return ToInt(ExitCode::kFailed);
+      return 1;
     }
     int64_t paused = 0;
     for (const StoredHook& h : *hooks) paused += h.state == HookState::kPaused;
@@ -222,15 +313,9 @@ int RunStoreDeliver(const DeliverOptions& options, std::ostream& out,
     run.scope.batch = batch;
   }
 
-  const DurableRunSummary summary = RunDurableDeliveries(store, run, out);
-  const double wall_s = std::chrono::duration<double>(
-                            std::chrono::steady_clock::now() - wall_start)
-                            .count();
-  Result<std::vector<StoredHook>> hooks = store.ListHooks(true);
-  if (!hooks.ok()) {
-    err << "hooksim deliver: " << hooks.error().ToString() << "\n";
-    return ToInt(ExitCode::kFailed);
-  }
+  std::optional<RunOutcome> outcome = RunAndList(*runner, "deliver", out, err);
+  if (!outcome) return 1;
+  const DurableRunSummary& summary = outcome->summary;
   std::map<std::string, DeliveryCounts> by_hook = summary.by_hook;
   if (batch) {
     // The batch's own record, whoever delivered it.
@@ -238,52 +323,38 @@ int RunStoreDeliver(const DeliverOptions& options, std::ostream& out,
         store.CountBatch(*batch);
     if (!counts.ok()) {
       err << "hooksim deliver: " << counts.error().ToString() << "\n";
-      return ToInt(ExitCode::kFailed);
+      return 1;
     }
     by_hook = std::move(*counts);
-  } else if (by_hook.empty() && summary.error.ok()) {
+  } else if (by_hook.empty() && !summary.error) {
     out << "nothing pending\n";
   }
-  const DeliveryCounts total = PrintSummary(by_hook, *hooks, out);
-  PrintTotal(total, summary.attempts, wall_s, out);
+  const DeliveryCounts total = PrintSummary(by_hook, outcome->hooks, out);
+  PrintTotal(total, summary.attempts, outcome->wall_s, out);
   out.flush();
   return FinishRun(summary, total, path, err);
 }
 
 int RunWorker(const WorkerOptions& options, std::ostream& out,
               std::ostream& err) {
-  const std::string path = ResolveStatePath(options.deliver.state);
-  std::atomic<bool> abort{false};
-  Result<std::unique_ptr<StateStore>> opened =
-      StateStore::Open(path, RunnerStoreOptions(&abort));
-  if (!opened.ok()) {
-    err << "hooksim worker: --state: " << opened.error().ToString() << "\n";
-    return ToInt(ExitCodeFor(opened.error()));
-  }
-  StateStore& store = **opened;
-  const auto wall_start = std::chrono::steady_clock::now();
-  DurableRunOptions run = ToRunOptions(options.deliver, out);
-  run.keep_running = true;
-  run.poll_interval = options.poll;
-  run.abort = &abort;
-  out << "worker: delivering from " << path
+  std::unique_ptr<Runner> runner =
+      OpenRunner(options.deliver, "worker", out, err);
+  if (!runner) return 2;
+  runner->run.keep_running = true;
+  runner->run.poll_interval = options.poll;
+  out << "worker: delivering from " << runner->path
       << " until SIGINT or SIGTERM (poll every " << ToMillis(options.poll)
       << " ms, seed " << options.deliver.seed << ")" << std::endl;
-  const DurableRunSummary summary = RunDurableDeliveries(store, run, out);
-  const double wall_s = std::chrono::duration<double>(
-                            std::chrono::steady_clock::now() - wall_start)
-                            .count();
-  Result<std::vector<StoredHook>> hooks = store.ListHooks(true);
-  if (!hooks.ok()) {
-    err << "hooksim worker: " << hooks.error().ToString() << "\n";
-    return ToInt(ExitCode::kFailed);
-  }
-  const DeliveryCounts total = PrintSummary(summary.by_hook, *hooks, out);
-  PrintTotal(total, summary.attempts, wall_s, out);
+  std::optional<RunOutcome> outcome = RunAndList(*runner, "worker", out, err);
+  if (!outcome) return 1;
+  const DurableRunSummary& summary = outcome->summary;
+  const DeliveryCounts total =
+      PrintSummary(summary.by_hook, outcome->hooks, out);
+  PrintTotal(total, summary.attempts, outcome->wall_s, out);
   out.flush();
-  if (!summary.error.ok()) {
-    err << "hooksim worker: " << summary.error.ToString() << "\n";
-    return ToInt(ExitCode::kFailed);
+  if (summary.error) {
+    err << "hooksim worker: " << summary.error->ToString() << "\n";
+    return 1;
   }
   if (summary.interrupted && summary.abandoned > 0) {
     err << "hooksim worker: stopped at once by a second signal ("
@@ -291,9 +362,9 @@ int RunWorker(const WorkerOptions& options, std::ostream& out,
         << Plural(static_cast<int64_t>(summary.abandoned), "attempt",
                   "attempts")
         << " in flight abandoned (they count as made)\n";
-    return ToInt(ExitCodeForSignal(summary.signal));
+    return 128 + summary.signal;
   }
-  return ToInt(ExitCode::kOk);
+  return 0;
 }
 
 }  // namespace hooksim

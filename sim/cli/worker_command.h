@@ -29,6 +29,7 @@
 #include <optional>
 #include <ostream>
 #include <string>
+#include <vector>
 
 #include "sim/base/result.h"
 #include "sim/cli/deliver_command.h"
@@ -44,13 +45,16 @@ struct WorkerOptions {
   Duration poll = Millis(200);
 };
 
-struct WorkerFlags {
-  DeliverFlags deliver;  // Only state, seed and the retry flags are used.
-  std::optional<std::string> poll_ms;
-};
+// `hooksim worker`'s flags, each bound to its field of `*options`:
+// --state, --poll-ms (1..60000), --seed, the retry flags, --concurrency,
+// --lease-ms, --trace.
+FlagSet WorkerFlagSet(WorkerOptions* options);
 
-// Parses as ParseDeliverFlags does; --poll-ms is 1..60000.
-Result<WorkerOptions> ParseWorkerFlags(const WorkerFlags& flags);
+std::string WorkerHelp();
+
+// `hooksim worker ARGS...`: --help, or parse and run; the exit code.
+int RunWorkerCli(const std::vector<std::string>& args, std::ostream& out,
+                 std::ostream& err);
 
 // `deliver` without --url; `options.url` must be empty.
 int RunStoreDeliver(const DeliverOptions& options, std::ostream& out,

@@ -719,6 +719,17 @@ PayloadValidator::PayloadValidator(std::unique_ptr<Impl> impl)
 
 PayloadValidator::~PayloadValidator() = default;
 
+Result<std::shared_ptr<CachedPayloadValidator>>
+CachedPayloadValidator::Bundled() {
+  Result<std::shared_ptr<const PayloadValidator>> bundled =
+      PayloadValidator::Bundled();
+  if (!bundled.ok()) {
+    return MakeError("cannot load the bundled schemas: " +
+                     bundled.error().ToString());
+  }
+  return std::make_shared<CachedPayloadValidator>(*bundled);
+}
+
 Result<std::shared_ptr<const PayloadValidator>> PayloadValidator::Bundled() {
   return FromSchemaText(EmbeddedEnvelopeSchema(), EmbeddedReleaseSchema());
 }

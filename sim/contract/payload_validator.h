@@ -67,6 +67,10 @@ class CachedPayloadValidator {
       std::shared_ptr<const PayloadValidator> validator,
       size_t max_entries = 65536);
 
+  // A cache over PayloadValidator::Bundled(); the error says the bundled
+  // schemas could not be loaded.
+  static Result<std::shared_ptr<CachedPayloadValidator>> Bundled();
+
   // Returns the verdict for body; body_hash must be Hash64(body).
   std::shared_ptr<const PayloadVerdict> Validate(std::string_view body,
                                                  uint64_t body_hash);

@@ -13,8 +13,6 @@
 #include "sim/engine/attempt_line.h"
 #include "sim/engine/delivery_engine.h"
 #include "sim/engine/retry_policy.h"
-#include "sim/http/http_transport.h"
-#include "sim/http/real_clock.h"
 #include "sim/os/interrupt_watcher.h"
 
 namespace hooksim {
@@ -25,10 +23,12 @@ constexpr Duration kMinHorizon = std::chrono::seconds(5);
 // Past the attempt timeout, how long a drain waits for attempts in flight.
 constexpr Duration kDrainSlack = std::chrono::seconds(2);
 
-class Runner {
+}  // namespace
+
+class DurableRunner::Impl {
  public:
-  Runner(DeliveryStore& store, const DurableRunOptions& options,
-         std::ostream& out)
+  Impl(DeliveryStore& store, DurableEnv env, const DurableRunOptions& options,
+       std::ostream& out)
       : store_(store),
         options_(options),
         out_(out),
@@ -39,10 +39,38 @@ class Runner {
             static_cast<size_t>(std::max<int64_t>(1, options.concurrency)) *
                 32,
             256, kMaxOpenDeliveries)),
-        transport_(clock_, HttpTransportOptions{.workers = static_cast<size_t>(
-                                                    options.concurrency)}) {}
+        env_(std::move(env)),
+        clock_(*env_.loop),
+        transport_(*env_.transport) {}
 
-  DurableRunSummary Run() {
+  DurableRunSummary Run(const LoopLimits& limits) {
+    if (Status s = Start(); !s.ok()) {
+      summary_.error = std::move(s);
+      return std::move(summary_);
+    }
+
+    // Signals reach the loop thread as external work: the first drains,
+    // the second stops at once.
+    std::optional<InterruptWatcher> watcher;
+    if (options_.handle_signals) {
+      clock_.BeginExternalWork();
+      InterruptWatcherOptions w;
+      w.sigterm = true;
+      w.on_repeat = [this] {
+        if (options_.abort) options_.abort->store(true);
+        clock_.Stop();
+      };
+      watcher.emplace(
+          [this] {
+            clock_.CompleteExternalWork([this] { BeginDrain(true); });
+          },
+          std::move(w));
+    }
+    const Status run = clock_.Run(limits);
+    return Finish(run, &watcher);
+  }
+
+  Status Start() {
     EngineOptions engine_options;
     engine_options.seed = options_.seed;
     engine_options.policy.max_reattempts = options_.contract.max_reattempts;
@@ -51,16 +79,14 @@ class Runner {
     engine_options.policy.jitter = options_.jitter;
     engine_options.policy.timeout = options_.timeout;
     engine_options.keep_attempt_log = false;
-    engine_options.retain_ended = false;  // Slots are reused: bounded.
+    engine_options.slots = SlotReuse::kEnded;  // Bounded: slots are reused.
     // As many attempts in flight as the transport has connections: an
     // attempt started is written at once, never queued in the transport.
     engine_options.max_in_flight = static_cast<size_t>(options_.concurrency);
-    // webhook-timestamp: the clock's zero in Unix time.
-    engine_options.unix_origin =
-        UnixTimeNow() - clock_.Now().time_since_epoch();
+    // webhook-timestamp: the loop's zero in Unix time.
+    engine_options.unix_origin = env_.unix_origin;
     if (Status s = engine_options.policy.Validate(); !s.ok()) {
-      summary_.error = Status(s.code(), "retry policy " + s.ToString());
-      return std::move(summary_);
+      return MakeError("retry policy " + s->ToString());
     }
     engine_ =
         std::make_unique<DeliveryEngine>(clock_, transport_, engine_options);
@@ -80,7 +106,7 @@ class Runner {
       AttemptEnd end;
       end.delivery_id = d.id;
       end.attempt = 0;  // No attempt: only the delivery's state changes.
-      end.ended_ms = WallNowMs();
+      end.ended_ms = WallNow();
       end.result = d.attempts > 0 ? DescribeAttemptResult(d.last) : "";
       end.state = "gave_up";
       end.next_at_ms = end.ended_ms;
@@ -94,40 +120,25 @@ class Runner {
       }
       Left(d.id);
     });
-
-    // Signals reach the loop thread as external work: the first drains,
-    // the second stops at once.
-    clock_.BeginExternalWork();
-    std::optional<InterruptWatcher> watcher;
-    if (options_.handle_signals) {
-      InterruptWatcherOptions w;
-      w.sigterm = true;
-      w.on_repeat = [this] {
-        if (options_.abort) options_.abort->store(true);
-        clock_.Stop();
-      };
-      watcher.emplace(
-          [this] {
-            clock_.CompleteExternalWork([this] { BeginDrain(true); });
-          },
-          std::move(w));
-    }
     clock_.ScheduleAfter(Duration::zero(), [this] { Poll(); });
     ScheduleRenewal();
-    RealRunLimits limits;
-    if (options_.keep_running) limits.wall_limit = std::chrono::hours(24 * 3650);
-    const Status run = clock_.Run(limits);
+    return std::nullopt;
+  }
+
+  // `watcher` (may be null): read, then stopped once the transport is.
+  DurableRunSummary Finish(Status run,
+                           std::optional<InterruptWatcher>* watcher) {
     // Attempts still in flight are abandoned here: recorded as started,
     // not ended; the next runner counts them.
-    summary_.abandoned = engine_->in_flight();
-    transport_.Shutdown();
-    if (watcher) {
-      summary_.interrupted = watcher->interrupted();
-      summary_.signal = watcher->signal();
+    summary_.abandoned = in_flight();
+    if (env_.stop_transport) env_.stop_transport();
+    if (watcher != nullptr && watcher->has_value()) {
+      summary_.interrupted = (*watcher)->interrupted();
+      summary_.signal = (*watcher)->signal();
+      watcher->reset();
     }
-    watcher.reset();
-    if (!run.ok() && summary_.error.ok()) summary_.error = run;
-    if (Status s = store_.Release(owner_); !s.ok() && summary_.error.ok()) {
+    if (run && !summary_.error) summary_.error = run;
+    if (Status s = store_.Release(owner_); s && !summary_.error) {
       summary_.error = s;
     }
     // Whatever it still held stays pending in the store.
@@ -137,16 +148,21 @@ class Runner {
     return std::move(summary_);
   }
 
+  size_t in_flight() const { return engine_ ? engine_->in_flight() : 0; }
+
  private:
-  void Finish() {
+  int64_t WallNow() const { return env_.wall_now_ms(); }
+
+  // Ends the run: the loop returns, then Finish runs.
+  void StopLoop() {
     finished_ = true;
     clock_.Stop();
   }
 
   // A store error: record it, then drain (outcomes of attempts in flight
   // are still recorded where the store can).
-  void StorageFailure(Status error) {
-    if (summary_.error.ok()) summary_.error = std::move(error);
+  void StorageFailure(Error error) {
+    if (!summary_.error) summary_.error = std::move(error);
     BeginDrain(false);
   }
 
@@ -161,16 +177,16 @@ class Runner {
            << " in flight (a second signal stops at once)\n";
       out_.flush();
     }
-    if (in_flight == 0) return Finish();
+    if (in_flight == 0) return StopLoop();
     clock_.ScheduleAfter(options_.timeout + kDrainSlack, [this] {
-      if (!finished_) Finish();
+      if (!finished_) StopLoop();
     });
   }
 
   void ScheduleRenewal() {
     clock_.ScheduleAfter(Millis(std::max<int64_t>(1, lease_ms_ / 3)), [this] {
       if (finished_) return;
-      Result<int64_t> n = store_.RenewLeases(owner_, WallNowMs(), lease_ms_);
+      Result<int64_t> n = store_.RenewLeases(owner_, WallNow(), lease_ms_);
       if (!n.ok()) return StorageFailure(n.error());
       ScheduleRenewal();
     });
@@ -178,7 +194,7 @@ class Runner {
 
   // At most one poll is pending; a sooner request replaces a later one.
   void SchedulePoll(Duration delay) {
-    const auto due = std::chrono::steady_clock::now() + delay;
+    const TimePoint due = clock_.Now() + delay;
     if (poll_pending_ && poll_due_ <= due) return;
     poll_pending_ = true;
     poll_due_ = due;
@@ -191,7 +207,7 @@ class Runner {
   void Poll() {
     poll_pending_ = false;
     if (draining_ || finished_) return;
-    const int64_t now_ms = WallNowMs();
+    const int64_t now_ms = WallNow();
     size_t claimed = 0;
     size_t limit = 0;
     if (open_.size() < max_open_) {
@@ -227,7 +243,7 @@ class Runner {
       }
       for (ClaimedDelivery& d : result->deliveries) {
         if (Status s = Restore(std::move(d), now_ms); !s.ok()) {
-          return StorageFailure(s);
+          return StorageFailure(*s);
         }
         ++claimed;
       }
@@ -238,7 +254,7 @@ class Runner {
       Result<PendingInfo> pending =
           store_.Pending(owner_, options_.scope, now_ms);
       if (!pending.ok()) return StorageFailure(pending.error());
-      if (pending->pending == 0) return Finish();
+      if (pending->pending == 0) return StopLoop();
       if (pending->leased_by_others > 0 && !waiting_shown_) {
         waiting_shown_ = true;
         out_ << "waiting for " << pending->leased_by_others
@@ -261,9 +277,8 @@ class Runner {
     if (d.contract.empty()) return std::shared_ptr<const HookContract>();
     Result<Contract> contract = ParseContractText(d.contract, d.hook_id);
     if (!contract.ok()) {
-      return Status(contract.error().code(),
-                    "hook " + d.hook_id +
-                        ": its stored contract: " + contract.error().ToString());
+      return MakeError("hook " + d.hook_id + ": its stored contract: " +
+                       contract.error().ToString());
     }
     auto profile = std::make_shared<HookContract>();
     profile->contract = std::move(contract).value();
@@ -272,8 +287,7 @@ class Runner {
     if (options_.jitter_given) profile->policy.jitter = options_.jitter;
     if (options_.timeout_given) profile->policy.timeout = options_.timeout;
     if (Status s = profile->policy.Validate(); !s.ok()) {
-      return Status(s.code(),
-                    "hook " + d.hook_id + ": retry policy " + s.ToString());
+      return MakeError("hook " + d.hook_id + ": retry policy " + s->ToString());
     }
     return std::shared_ptr<const HookContract>(std::move(profile));
   }
@@ -299,7 +313,7 @@ class Runner {
     if (!index.ok()) return index.error();
     open_[d.id] = d.hook_id;
     summary_.peak_open = std::max(summary_.peak_open, open_.size());
-    return Status::Ok();
+    return std::nullopt;
   }
 
   // A delivery left this runner (ended, handed back, held, ...).
@@ -314,7 +328,7 @@ class Runner {
     // Draining: the row stays held until Release, then pending.
     if (draining_ || finished_) return false;
     Result<AttemptGate> gate = store_.BeginAttempt(
-        owner_, d.id, d.attempts + 1, WallNowMs(), lease_ms_);
+        owner_, d.id, d.attempts + 1, WallNow(), lease_ms_);
     if (!gate.ok()) {
       StorageFailure(gate.error());
       return false;
@@ -352,7 +366,7 @@ class Runner {
     AttemptEnd end;
     end.delivery_id = id;
     end.attempt = record.attempt;
-    end.ended_ms = WallNowMs();
+    end.ended_ms = WallNow();
     end.result = DescribeAttemptResult(record.result);
     if (record.result.error == AttemptError::kNone &&
         record.result.retry_after_ms == kBadRetryAfter) {
@@ -383,7 +397,7 @@ class Runner {
       if (d.stopped_by_gone) {
         // The contract disables the endpoint: for every runner, from now.
         if (Status s = store_.DisableHook(hook, end.ended_ms); !s.ok()) {
-          StorageFailure(s);
+          StorageFailure(*s);
         }
       }
       Left(id);
@@ -392,7 +406,7 @@ class Runner {
     }
     if (options_.progress) ShowProgress();
     // (This attempt no longer counts in flight here.)
-    if (draining_ && engine_->in_flight() == 0) Finish();
+    if (draining_ && engine_->in_flight() == 0) StopLoop();
   }
 
   void ShowProgress() {
@@ -421,8 +435,9 @@ class Runner {
   const int64_t lease_ms_;
   const Duration horizon_;
   const size_t max_open_;
-  RealClock clock_;
-  HttpTransport transport_;
+  DurableEnv env_;
+  EventLoop& clock_;
+  Transport& transport_;
   std::unique_ptr<DeliveryEngine> engine_;
   std::unordered_map<std::string, uint32_t> hook_index_;
   // Deliveries this runner holds: id -> hook id. At most max_open_.
@@ -435,13 +450,11 @@ class Runner {
   bool backlog_ = false;    // The last claim was full: more may wait.
   bool waiting_shown_ = false;
   bool poll_pending_ = false;
-  std::chrono::steady_clock::time_point poll_due_{};
+  TimePoint poll_due_{};
   uint64_t poll_token_ = 0;
   bool progress_shown_ = false;
   std::chrono::steady_clock::time_point last_progress_{};
 };
-
-}  // namespace
 
 int64_t WallNowMs() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -449,11 +462,23 @@ int64_t WallNowMs() {
       .count();
 }
 
-DurableRunSummary RunDurableDeliveries(DeliveryStore& store,
-                                       const DurableRunOptions& options,
-                                       std::ostream& out) {
-  Runner runner(store, options, out);
-  return runner.Run();
+DurableRunner::DurableRunner(DeliveryStore& store, DurableEnv env,
+                             const DurableRunOptions& options,
+                             std::ostream& out)
+    : impl_(std::make_unique<Impl>(store, std::move(env), options, out)) {}
+
+DurableRunner::~DurableRunner() = default;
+
+DurableRunSummary DurableRunner::Run(const LoopLimits& limits) {
+  return impl_->Run(limits);
 }
+
+Status DurableRunner::Start() { return impl_->Start(); }
+
+DurableRunSummary DurableRunner::Finish(Status run) {
+  return impl_->Finish(std::move(run), nullptr);
+}
+
+size_t DurableRunner::in_flight() const { return impl_->in_flight(); }
 
 }  // namespace hooksim

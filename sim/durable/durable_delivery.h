@@ -1,7 +1,11 @@
-// Durable delivery: the DeliveryEngine on real sockets (RealClock +
-// HttpTransport), fed from and recorded into a DeliveryStore by its lease
-// protocol (state_store.h), so deliveries survive the process being killed
-// and several runners can share one store.
+// Durable delivery: the DeliveryEngine on a world's event loop and
+// transport (DurableEnv: real sockets for `deliver` and `worker`, or the
+// virtual world in tests; sim/world/sender_world.h builds either), fed from
+// and recorded into a DeliveryStore by its lease protocol (state_store.h),
+// so deliveries survive the process being killed and several runners can
+// share one store. Every time the store keeps (leases, due times, attempt
+// times) is the env's wall time, so in the virtual world leases expire in
+// virtual time.
 //
 // The runner claims pending deliveries of active hooks due within
 // max(5 s, poll_interval) under a lease (`lease`, renewed every lease / 3
@@ -31,14 +35,16 @@
 // (whoever holds it: it waits for other runners' leases to end or their
 // deliveries to finish); with it (`hooksim worker`) it runs until stopped.
 //
-// Thread: Run() on the calling thread; it owns SIGINT and SIGTERM while it
-// runs (see InterruptWatcher).
+// Thread: everything on the env's loop thread; Run() owns SIGINT and
+// SIGTERM while it runs (see InterruptWatcher).
 #ifndef HOOKSIM_SIM_DURABLE_DURABLE_DELIVERY_H_
 #define HOOKSIM_SIM_DURABLE_DURABLE_DELIVERY_H_
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <map>
+#include <memory>
 #include <optional>
 #include <ostream>
 #include <string>
@@ -49,6 +55,8 @@
 #include "sim/base/time.h"
 #include "sim/contract/contract.h"
 #include "sim/durable/state_store.h"
+#include "sim/engine/event_loop.h"
+#include "sim/engine/transport.h"
 
 namespace hooksim {
 
@@ -101,9 +109,53 @@ struct DurableRunSummary {
   Status error;          // A store or engine error that stopped the run.
 };
 
-DurableRunSummary RunDurableDeliveries(DeliveryStore& store,
-                                       const DurableRunOptions& options,
-                                       std::ostream& out);
+// What a runner runs on. Borrowed: loop and transport outlive the runner.
+struct DurableEnv {
+  EventLoop* loop = nullptr;
+  // Sends at most DurableRunOptions::concurrency attempts at once without
+  // queueing them (the HTTP transport with that many workers; the virtual
+  // network sends at once).
+  Transport* transport = nullptr;
+  // Unix time now, ms: what the store keeps (claims, leases, due times).
+  std::function<int64_t()> wall_now_ms;
+  // The Unix time of the loop's zero (webhook-timestamp).
+  Duration unix_origin{0};
+  // Called once the loop has returned, before rows are released: stops
+  // whatever may still complete work on the loop (transport threads).
+  // May be empty.
+  std::function<void()> stop_transport;
+};
+
+// One runner: a process's worth of durable-delivery state (engine, open
+// deliveries, owner token). Destroying it releases nothing, as a crash
+// (kill -9) would: its rows stay leased until their leases end.
+class DurableRunner {
+ public:
+  DurableRunner(DeliveryStore& store, DurableEnv env,
+                const DurableRunOptions& options, std::ostream& out);
+  ~DurableRunner();
+  DurableRunner(const DurableRunner&) = delete;
+  DurableRunner& operator=(const DurableRunner&) = delete;
+
+  // Start(), the loop run under `limits` (with the signal watcher when
+  // options.handle_signals), then Finish().
+  DurableRunSummary Run(const LoopLimits& limits);
+
+  // Sets up the engine and schedules the first claim and lease renewal on
+  // the loop (which the caller then runs). An error (a bad retry policy)
+  // means nothing was scheduled. Once.
+  Status Start();
+  // After the loop returned with `run` (its error, if any, is the run's):
+  // counts attempts in flight as abandoned, stops the transport, releases
+  // every row still held and returns the summary. Once.
+  DurableRunSummary Finish(Status run);
+  // Attempts sent and not yet ended (those a crash now would lose).
+  size_t in_flight() const;
+
+ private:
+  class Impl;
+  std::unique_ptr<Impl> impl_;
+};
 
 // Wall-clock now, ms since the Unix epoch (what the store keeps).
 int64_t WallNowMs();

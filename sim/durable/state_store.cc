@@ -226,7 +226,7 @@ StateStore::StateStore(std::string path, sqlite3* db, StoreOptions options)
     : path_(std::move(path)),
       options_(options),
       db_(db),
-      id_state_(UrandomSeed()) {}
+      id_state_(options_.id_seed ? *options_.id_seed : UrandomSeed()) {}
 
 StateStore::~StateStore() {
   for (auto& [sql, stmt] : statements_) sqlite3_finalize(stmt);
@@ -697,133 +697,98 @@ Result<std::optional<HookState>> HookStateOf(sqlite3_stmt* q,
   if (rc == SQLITE_DONE) return std::optional<HookState>();
   return Status::IoError("read the hook's state");
 }
+
+// Binds :id and :now where the statement has them.
+Stmt& BindHookParams(Stmt& s, sqlite3_stmt* q, const std::string& id,
+                     int64_t now_ms) {
+  if (const int i = sqlite3_bind_parameter_index(q, ":id"); i > 0) {
+    s.Bind(i, id);
+  }
+  if (const int i = sqlite3_bind_parameter_index(q, ":now"); i > 0) {
+    s.Bind(i, now_ms);
+  }
+  return s;
+}
 }  // namespace
 
-Result<HookChangeResult> StateStore::PauseHook(const std::string& id,
-                                               int64_t now_ms) {
+// What pause, resume and remove do to a hook and its deliveries (SQL with
+// :id and :now).
+struct StateStore::HookTransition {
+  const char* verb;  // "pause", "resume", "remove"
+  // The change is kAlreadyInState when the hook is in this state (none
+  // for remove: a removed hook is not found).
+  std::optional<HookState> already;
+  const char* set_hook;         // Updates the hooks row.
+  const char* move_deliveries;  // Its changes are the result's count.
+};
+
+Result<HookChangeResult> StateStore::ChangeHook(const HookTransition& t,
+                                                const std::string& id,
+                                                int64_t now_ms) {
+  const std::string failed = std::string(t.verb) + " hook " + id;
   Transaction txn(db_);
-  if (!txn.began()) return SqlError("pause hook " + id);
+  if (!txn.began()) return SqlError(failed);
   Result<sqlite3_stmt*> get =
       Prepare("SELECT state FROM hooks WHERE id = ?", "read a hook");
   if (!get.ok()) return get.error();
   Result<std::optional<HookState>> state = HookStateOf(*get, id);
-  if (!state.ok()) return SqlError("pause hook " + id);
+  if (!state.ok()) return SqlError(failed);
   if (!*state || **state == HookState::kRemoved) {
     return HookChangeResult{HookChange::kNotFound, 0};
   }
-  if (**state == HookState::kPaused) {
+  if (t.already && **state == *t.already) {
     return HookChangeResult{HookChange::kAlreadyInState, 0};
   }
-  Result<sqlite3_stmt*> set =
-      Prepare("UPDATE hooks SET state = 'paused' WHERE id = ?", "pause a hook");
-  if (!set.ok()) return set.error();
-  {
-    Stmt s(*set);
-    if (s.Bind(1, id).Step() != SQLITE_DONE)
-      return SqlError("pause hook " + id);
+  int64_t moved = 0;
+  for (const char* sql : {t.set_hook, t.move_deliveries}) {
+    Result<sqlite3_stmt*> q = Prepare(sql, failed);
+    if (!q.ok()) return q.error();
+    Stmt s(*q);
+    if (BindHookParams(s, *q, id, now_ms).Step() != SQLITE_DONE) {
+      return SqlError(failed);
+    }
+    moved = sqlite3_changes(db_);  // The last statement's: the deliveries.
   }
+  if (!txn.Commit()) return SqlError(failed);
+  return HookChangeResult{HookChange::kChanged, moved};
+}
+
+Result<HookChangeResult> StateStore::PauseHook(const std::string& id,
+                                               int64_t now_ms) {
   // Rows under a live lease become held at their runner's next
   // BeginAttempt; the others right now.
-  Result<sqlite3_stmt*> hold = Prepare(
+  static const HookTransition kPause{
+      "pause", HookState::kPaused,
+      "UPDATE hooks SET state = 'paused' WHERE id = :id",
       "UPDATE deliveries SET state = 'held', lease_owner = NULL, "
-      "lease_until_ms = NULL WHERE hook_id = ? AND state = 'pending' AND "
-      "(lease_owner IS NULL OR lease_until_ms <= ?)",
-      "hold deliveries");
-  if (!hold.ok()) return hold.error();
-  int64_t held = 0;
-  {
-    Stmt s(*hold);
-    if (s.Bind(1, id).Bind(2, now_ms).Step() != SQLITE_DONE)
-      return SqlError("pause hook " + id);
-    held = sqlite3_changes(db_);
-  }
-  if (!txn.Commit()) return SqlError("pause hook " + id);
-  return HookChangeResult{HookChange::kChanged, held};
+      "lease_until_ms = NULL WHERE hook_id = :id AND state = 'pending' AND "
+      "(lease_owner IS NULL OR lease_until_ms <= :now)"};
+  return ChangeHook(kPause, id, now_ms);
 }
 
 Result<HookChangeResult> StateStore::ResumeHook(const std::string& id,
                                                 int64_t now_ms) {
-  Transaction txn(db_);
-  if (!txn.began()) return SqlError("resume hook " + id);
-  Result<sqlite3_stmt*> get =
-      Prepare("SELECT state FROM hooks WHERE id = ?", "read a hook");
-  if (!get.ok()) return get.error();
-  Result<std::optional<HookState>> state = HookStateOf(*get, id);
-  if (!state.ok()) return SqlError("resume hook " + id);
-  if (!*state || **state == HookState::kRemoved) {
-    return HookChangeResult{HookChange::kNotFound, 0};
-  }
-  if (**state == HookState::kActive) {
-    return HookChangeResult{HookChange::kAlreadyInState, 0};
-  }
-  Result<sqlite3_stmt*> set = Prepare(
-      "UPDATE hooks SET state = 'active' WHERE id = ?", "resume a hook");
-  if (!set.ok()) return set.error();
-  {
-    Stmt s(*set);
-    if (s.Bind(1, id).Step() != SQLITE_DONE) {
-      return SqlError("resume hook " + id);
-    }
-  }
   // Never-tried ones are due at once, retries when their delay ends (at
   // once when overdue); runners take them in creation order.
-  Result<sqlite3_stmt*> release = Prepare(
+  static const HookTransition kResume{
+      "resume", HookState::kActive,
+      "UPDATE hooks SET state = 'active' WHERE id = :id",
       "UPDATE deliveries SET state = 'pending', lease_owner = NULL, "
       "lease_until_ms = NULL, "
-      "next_at_ms = CASE WHEN attempts = 0 THEN ? ELSE next_at_ms END "
-      "WHERE hook_id = ? AND state = 'held'",
-      "release held deliveries");
-  if (!release.ok()) return release.error();
-  int64_t released = 0;
-  {
-    Stmt s(*release);
-    if (s.Bind(1, now_ms).Bind(2, id).Step() != SQLITE_DONE) {
-      return SqlError("resume hook " + id);
-    }
-    released = sqlite3_changes(db_);
-  }
-  if (!txn.Commit()) return SqlError("resume hook " + id);
-  return HookChangeResult{HookChange::kChanged, released};
+      "next_at_ms = CASE WHEN attempts = 0 THEN :now ELSE next_at_ms END "
+      "WHERE hook_id = :id AND state = 'held'"};
+  return ChangeHook(kResume, id, now_ms);
 }
 
 Result<HookChangeResult> StateStore::RemoveHook(const std::string& id,
                                                 int64_t now_ms) {
-  Transaction txn(db_);
-  if (!txn.began()) return SqlError("remove hook " + id);
-  Result<sqlite3_stmt*> get =
-      Prepare("SELECT state FROM hooks WHERE id = ?", "read a hook");
-  if (!get.ok()) return get.error();
-  Result<std::optional<HookState>> state = HookStateOf(*get, id);
-  if (!state.ok()) return SqlError("remove hook " + id);
-  if (!*state || **state == HookState::kRemoved) {
-    return HookChangeResult{HookChange::kNotFound, 0};
-  }
-  Result<sqlite3_stmt*> set =
-      Prepare("UPDATE hooks SET state = 'removed', removed_ms = ? WHERE id = ?",
-              "remove a hook");
-  if (!set.ok()) return set.error();
-  {
-    Stmt s(*set);
-    if (s.Bind(1, now_ms).Bind(2, id).Step() != SQLITE_DONE) {
-      return SqlError("remove hook " + id);
-    }
-  }
-  Result<sqlite3_stmt*> cancel = Prepare(
+  static const HookTransition kRemove{
+      "remove", std::nullopt,
+      "UPDATE hooks SET state = 'removed', removed_ms = :now WHERE id = :id",
       "UPDATE deliveries SET state = 'cancelled', reason = 'hook removed', "
-      "ended_ms = ?, lease_owner = NULL, lease_until_ms = NULL "
-      "WHERE hook_id = ? AND state IN ('pending', 'held')",
-      "cancel deliveries");
-  if (!cancel.ok()) return cancel.error();
-  int64_t cancelled = 0;
-  {
-    Stmt s(*cancel);
-    if (s.Bind(1, now_ms).Bind(2, id).Step() != SQLITE_DONE) {
-      return SqlError("remove hook " + id);
-    }
-    cancelled = sqlite3_changes(db_);
-  }
-  if (!txn.Commit()) return SqlError("remove hook " + id);
-  return HookChangeResult{HookChange::kChanged, cancelled};
+      "ended_ms = :now, lease_owner = NULL, lease_until_ms = NULL "
+      "WHERE hook_id = :id AND state IN ('pending', 'held')"};
+  return ChangeHook(kRemove, id, now_ms);
 }
 
 Result<EnqueueResult> StateStore::Enqueue(const std::vector<FileEvent>& events,

@@ -230,6 +230,9 @@ struct StoreOptions {
   Duration busy_timeout = std::chrono::seconds(10);
   // When set and true, a call waiting for the lock gives up at once.
   const std::atomic<bool>* abort = nullptr;
+  // Test seam: seeds the ids this connection makes (hooks, deliveries,
+  // batches), so a seeded test is reproducible; unset: /dev/urandom.
+  std::optional<uint64_t> id_seed;
 };
 
 // The lease protocol (see the top of this file), as a runner uses it. A
@@ -363,6 +366,11 @@ class StateStore : public DeliveryStore {
                                      int64_t now_ms, const std::string& batch,
                                      size_t* stored);
   static int OnBusy(void* self, int count);
+  // Pause, resume and remove: one transaction that reads the hook's state
+  // (kNotFound when unknown or removed, kAlreadyInState), then applies t.
+  struct HookTransition;
+  Result<HookChangeResult> ChangeHook(const HookTransition& t,
+                                      const std::string& id, int64_t now_ms);
 
   std::string path_;
   StoreOptions options_;

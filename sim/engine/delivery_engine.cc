@@ -46,7 +46,8 @@ DeliveryEngine::DeliveryEngine(Clock& clock, Transport& transport,
     : clock_(clock),
       transport_(transport),
       options_(std::move(options)),
-      rng_(options_.seed) {}
+      rng_(options_.seed),
+      pool_(options_.slots) {}
 
 uint32_t DeliveryEngine::AddHook(Hook hook) {
   std::string key;
@@ -132,27 +133,18 @@ void DeliveryEngine::SetRequestHeaders(Delivery& d) {
 Result<uint32_t> DeliveryEngine::Publish(std::string event_type,
                                          std::string body) {
   // Paused hooks get a delivery too (held until they are resumed).
-  const size_t live = deliveries_.size() - free_deliveries_.size();
+  const size_t live = deliveries_.size() - pool_.free_deliveries();
   if (live + hooks_.size() > options_.max_deliveries) {
     return Status::FailedPrecondition("delivery limit of " +
                                       std::to_string(options_.max_deliveries) +
                                       " reached");
   }
-  const bool recycle = !options_.retain_ended;
-  uint32_t event_index = static_cast<uint32_t>(events_.size());
-  EventRecord record{std::move(event_type), std::move(body), clock_.Now()};
-  if (recycle && !free_events_.empty()) {
-    event_index = free_events_.back();
-    free_events_.pop_back();
-    events_[event_index] = std::move(record);
-  } else {
-    events_.push_back(std::move(record));
-    if (recycle) event_open_.push_back(0);
-  }
+  const uint32_t event_index =
+      RecordEvent(std::move(event_type), std::move(body));
   for (uint32_t h = 0; h < hooks_.size(); ++h) {
     const uint32_t index = NewDeliverySlot();
     const uint64_t ordinal = published_deliveries_ - 1;
-    if (recycle) ++event_open_[event_index];
+    pool_.OpenDelivery(event_index);
     Delivery& d = deliveries_[index];
     uint64_t id_state = options_.seed ^ options_.id_salt ^
                         (0x9e3779b97f4a7c15ULL * (ordinal + 1));
@@ -167,10 +159,8 @@ Result<uint32_t> DeliveryEngine::Publish(std::string event_type,
       // lost) and ends at once, nothing sent. Its slot is freed here; the
       // event's, below, once no delivery of it is open.
       StopGone(index, /*release=*/false);
-      if (recycle) {
-        free_deliveries_.push_back(index);
-        --event_open_[event_index];
-      }
+      pool_.FreeDeliveryOnly(index);
+      pool_.CloseDelivery(event_index);
       continue;
     }
     if (!hooks_[h].active) {
@@ -180,43 +170,38 @@ Result<uint32_t> DeliveryEngine::Publish(std::string event_type,
     clock_.ScheduleAfter(Duration::zero(),
                          [this, index] { StartAttempt(index); });
   }
-  if (recycle && event_open_[event_index] == 0) {
+  if (pool_.FreeEventIfUnused(event_index)) {
     // No active hook: nothing will end, so the event is released now.
     events_[event_index] = EventRecord{};
-    free_events_.push_back(event_index);
   }
   return event_index;
 }
 
 uint32_t DeliveryEngine::NewDeliverySlot() {
-  uint32_t index = static_cast<uint32_t>(deliveries_.size());
-  if (!options_.retain_ended && !free_deliveries_.empty()) {
-    index = free_deliveries_.back();
-    free_deliveries_.pop_back();
+  // The delivery's ordinal in the run; equal to its index when retained.
+  const uint64_t ordinal = published_deliveries_++;
+  bool reused = false;
+  const uint32_t index =
+      pool_.TakeDelivery(deliveries_.size(), ordinal, &reused);
+  if (reused) {
     deliveries_[index] = Delivery{};
   } else {
     deliveries_.emplace_back();
-    if (!options_.retain_ended) ordinal_.push_back(0);
   }
-  // The delivery's ordinal in the run; equal to its index when retained.
-  const uint64_t ordinal = published_deliveries_++;
-  if (!options_.retain_ended) ordinal_[index] = ordinal;
   return index;
 }
 
 uint32_t DeliveryEngine::RecordEvent(std::string event_type,
                                      std::string body) {
   EventRecord record{std::move(event_type), std::move(body), clock_.Now()};
-  if (!options_.retain_ended && !free_events_.empty()) {
-    const uint32_t index = free_events_.back();
-    free_events_.pop_back();
+  bool reused = false;
+  const uint32_t index = pool_.TakeEvent(events_.size(), &reused);
+  if (reused) {
     events_[index] = std::move(record);
-    event_open_[index] = 0;
-    return index;
+  } else {
+    events_.push_back(std::move(record));
   }
-  events_.push_back(std::move(record));
-  if (!options_.retain_ended) event_open_.push_back(0);
-  return static_cast<uint32_t>(events_.size() - 1);
+  return index;
 }
 
 Result<uint32_t> DeliveryEngine::RestoreDelivery(RestoredDelivery restored) {
@@ -230,14 +215,14 @@ Result<uint32_t> DeliveryEngine::RestoreDelivery(RestoredDelivery restored) {
                                    std::to_string(restored.attempts_made) +
                                    " attempts made, no attempt left");
   }
-  if (deliveries_.size() - free_deliveries_.size() + 1 >
+  if (deliveries_.size() - pool_.free_deliveries() + 1 >
       options_.max_deliveries) {
     return Status::FailedPrecondition("delivery limit of " +
                                       std::to_string(options_.max_deliveries) +
                                       " reached");
   }
   const uint32_t index = NewDeliverySlot();
-  if (!options_.retain_ended) ++event_open_[restored.event];
+  pool_.OpenDelivery(restored.event);
   Delivery& d = deliveries_[index];
   d.id = std::move(restored.id);
   d.hook = restored.hook;
@@ -269,7 +254,7 @@ void DeliveryEngine::StartAttempt(uint32_t index) {
   // here and is restored later.
   if (gate_ && !gate_(d, index)) {
     --open_;
-    if (!options_.retain_ended) Release(index);
+    Release(index);
     return;
   }
   ++in_flight_;
@@ -330,7 +315,7 @@ void DeliveryEngine::OnAttemptDone(uint32_t index, AttemptResult result) {
     hook_disabled_[d.hook] = 1;
   } else if (d.attempts < policy.max_attempts()) {
     d.state = DeliveryState::kPending;
-    const uint64_t ordinal = options_.retain_ended ? index : ordinal_[index];
+    const uint64_t ordinal = pool_.ordinal(index);
     Random jitter_rng =
         rng_.Fork((ordinal << 8) | static_cast<uint64_t>(d.attempts));
     const Duration delay = ContractDelay(
@@ -352,8 +337,8 @@ void DeliveryEngine::OnAttemptDone(uint32_t index, AttemptResult result) {
   if (d.state == DeliveryState::kDelivered ||
       d.state == DeliveryState::kGaveUp) {
     if (ended_observer_) ended_observer_(d, events_[d.event]);
-    if (!options_.retain_ended) Release(index);
-  } else if (handed_back && !options_.retain_ended) {
+    Release(index);
+  } else if (handed_back) {
     Release(index);
   }
   StartWaiting();
@@ -366,15 +351,13 @@ void DeliveryEngine::StopGone(uint32_t index, bool release) {
   d.ended = clock_.Now();
   --open_;
   if (ended_observer_) ended_observer_(d, events_[d.event]);
-  if (release && !options_.retain_ended) Release(index);
+  if (release) Release(index);
 }
 
 void DeliveryEngine::Release(uint32_t index) {
   const uint32_t event = deliveries_[index].event;
-  free_deliveries_.push_back(index);
-  if (--event_open_[event] == 0) {
+  if (pool_.FreeDelivery(index, event)) {
     events_[event] = EventRecord{};  // Frees the body.
-    free_events_.push_back(event);
   }
 }
 

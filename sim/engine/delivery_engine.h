@@ -47,6 +47,7 @@
 #include "sim/contract/http_types.h"
 #include "sim/engine/clock.h"
 #include "sim/engine/retry_policy.h"
+#include "sim/engine/slot_pool.h"
 #include "sim/engine/transport.h"
 
 namespace hooksim {
@@ -161,16 +162,18 @@ struct EngineOptions {
   size_t max_deliveries = 20'000'000;
   // Keep every attempt in attempts() (a run's log); off for long benches.
   bool keep_attempt_log = true;
-  // Keep every ended delivery and its event in deliveries() and events()
-  // (a run's record, for verifiers and reports). Off (long benches): once a
-  // delivery has ended and the ended observer has seen it, its slot is
-  // reused by a later delivery, and an event's slot (and body) is released
-  // once all its deliveries have ended, so memory follows the deliveries
-  // open at once, not the run's length. Indices in an AttemptRecord or a
-  // Delivery are then valid only during the observer calls, max_deliveries
-  // bounds the deliveries open at once, and Publish returns the event's
-  // slot, not its ordinal. Delivery ids stay unique in the run either way.
-  bool retain_ended = true;
+  // Where deliveries and events are kept (slot_pool.h). kNone (a run's
+  // record, for verifiers and reports): every one in deliveries() and
+  // events(). kEnded (long benches, durable runners): once a delivery has
+  // ended (or left: parked by the gate, handed back) and the ended observer
+  // has seen it, its slot is reused by a later delivery, and an event's slot
+  // (and body) is released once all its deliveries have ended, so memory
+  // follows the deliveries open at once, not the run's length. Indices in
+  // an AttemptRecord or a Delivery are then valid only during the observer
+  // calls, max_deliveries bounds the deliveries open at once, and Publish
+  // returns the event's slot, not its ordinal. Delivery ids stay unique in
+  // the run either way.
+  SlotReuse slots = SlotReuse::kNone;
   // Attempts in flight at once (0: no limit). Beyond it, a due attempt
   // waits in the engine, in the order it fell due, and is not an attempt
   // yet: the gate has not run, nothing is signed or sent. Set it to the
@@ -203,7 +206,7 @@ class DeliveryEngine {
   Result<uint32_t> Publish(std::string event_type, std::string body);
 
   // Records an event without creating deliveries (RestoreDelivery refers
-  // to it); returns its index. With retain_ended off, the event's slot is
+  // to it); returns its index. With slots kEnded, the event's slot is
   // released once the last delivery restored with it has ended or was
   // handed back, so restore at least one delivery with it right away.
   uint32_t RecordEvent(std::string event_type, std::string body);
@@ -217,8 +220,8 @@ class DeliveryEngine {
   // (see max_in_flight) and before it is signed or sent. Returning false
   // parks the delivery: the attempt is not made, nothing is scheduled for
   // it again, it no longer counts as open and its state stays as it was
-  // (kPending); whoever parked it owns it from then on (with retain_ended
-  // off its slot is released on return). A durable store uses this to
+  // (kPending); whoever parked it owns it from then on (with slots kEnded
+  // its slot is released on return). A durable store uses this to
   // check the hook and record the attempt before its request can reach
   // anyone.
   void SetAttemptGate(std::function<bool(const Delivery&, uint32_t)> fn) {
@@ -227,7 +230,7 @@ class DeliveryEngine {
   // Called when an attempt failed and another is due after `delay`, before
   // the observers. Returning false hands the delivery back: no re-attempt
   // is scheduled, it no longer counts as open, its state stays kPending,
-  // and (retain_ended off) its slot is released after the observers ran.
+  // and (slots kEnded) its slot is released after the observers ran.
   // A durable runner hands back retries due too far ahead to keep.
   void SetRetryHook(std::function<bool(const Delivery&, Duration)> fn) {
     retry_hook_ = std::move(fn);
@@ -239,7 +242,7 @@ class DeliveryEngine {
   }
   // Called once per delivery as it ends (delivered or gave_up), after the
   // attempt observer, with the delivery and its event (for summaries when
-  // retain_ended is off and the slot is about to be reused).
+  // slots are reused and this one is about to be).
   void SetEndedObserver(
       std::function<void(const Delivery&, const EventRecord&)> fn) {
     ended_observer_ = std::move(fn);
@@ -286,16 +289,16 @@ class DeliveryEngine {
   void StartAttempt(uint32_t index);
   // Starts waiting attempts while max_in_flight allows.
   void StartWaiting();
-  // A new delivery slot (reused when retain_ended is off) for the run's
+  // A new delivery slot (a freed one when slots are reused) for the run's
   // next ordinal.
   uint32_t NewDeliverySlot();
   void OnAttemptDone(uint32_t index, AttemptResult result);
-  // retain_ended off: frees delivery `index` and, with its last delivery,
-  // its event, for reuse by Publish.
+  // Slots reused: frees delivery `index` and, with its last delivery, its
+  // event, for reuse by Publish (nothing otherwise).
   void Release(uint32_t index);
   void Hold(uint32_t index);
   // Ends delivery `index` gave_up (stopped_by_gone), at the clock's now;
-  // `release`: frees its slot too (retain_ended off).
+  // `release`: frees its slot too (slots reused).
   void StopGone(uint32_t index, bool release);
   // Fills d's request headers (the webhook-* ones too when its hook has a
   // secret); d.id, d.hook and d.event must be set.
@@ -319,13 +322,9 @@ class DeliveryEngine {
   size_t in_flight_ = 0;
   std::deque<uint32_t> ready_;  // Due, waiting for max_in_flight.
   uint64_t total_attempts_ = 0;
-  // retain_ended off only: slots free for reuse, deliveries still open per
-  // event slot, and each delivery slot's ordinal in the run (ids and
-  // jitter derive from it, so they do not depend on slot reuse).
-  std::vector<uint32_t> free_deliveries_;
-  std::vector<uint32_t> free_events_;
-  std::vector<uint32_t> event_open_;
-  std::vector<uint64_t> ordinal_;
+  // Delivery and event slots: reused or not (EngineOptions::slots); ids
+  // and jitter derive from each delivery's ordinal, kept by the pool.
+  SlotPool pool_;
   uint64_t published_deliveries_ = 0;
   // Per hook: the decoded secret (empty when the hook has none), and the
   // deliveries held while it is paused (bounded by deliveries_).

@@ -6,21 +6,18 @@
 
 #include "mock-receivers/http/http_receiver_server.h"
 #include "sim/engine/attempt_line.h"
-#include "sim/http/http_transport.h"
-#include "sim/http/real_clock.h"
 
 namespace hooksim {
 
 struct RealWorld {
-  std::unique_ptr<RealClock> clock;
-  std::unique_ptr<HttpTransport> transport;
+  std::unique_ptr<SenderWorld> sender;  // Real clock and HTTP transport.
   std::vector<std::unique_ptr<HttpReceiverServer>> servers;
 
   // Stops the servers (waking handlers that hang or sleep) and joins the
   // transport's workers. Idempotent.
   void Shutdown() {
     for (auto& server : servers) server->Stop();
-    transport.reset();
+    if (sender) sender->Shutdown();
   }
 };
 
@@ -60,10 +57,6 @@ Duration LongestRunTime(const Scenario& scenario) {
     longest = std::max(longest, one);
   }
   return total + longest;
-}
-
-std::string_view WorldName(World world) {
-  return world == World::kHttp ? "http" : "sim";
 }
 
 RunResult::RunResult() = default;
@@ -130,81 +123,98 @@ void RunStop::Detach() {
   clock_ = nullptr;
 }
 
-Result<std::unique_ptr<RunResult>> RunScenario(const Scenario& scenario,
-                                               const RunOptions& options) {
-  const auto wall_start = std::chrono::steady_clock::now();
-  auto run = std::make_unique<RunResult>();
-  run->scenario = &scenario;
-  run->seed = options.seed.value_or(scenario.seed);
-  run->world = options.world;
-  run->time_scale = options.world == World::kHttp ? options.time_scale : 1.0;
-  const Random master(run->seed);
+namespace {
+
+// The run's seed, world, time scale, validator and Unix origin.
+Status PrepareRun(RunResult& run, const Scenario& scenario,
+                  const RunOptions& options) {
+  run.scenario = &scenario;
+  run.seed = options.seed.value_or(scenario.seed);
+  run.world = options.world;
+  run.time_scale = options.world == World::kHttp ? options.time_scale : 1.0;
   if (options.world == World::kHttp &&
       !(options.time_scale > 0 && options.time_scale <= 1)) {
-    return Status::InvalidArgument("time scale must be in (0, 1], got " +
-                                   std::to_string(options.time_scale));
+    return MakeError("time scale must be in (0, 1], got " +
+                     std::to_string(options.time_scale));
   }
-
-  run->validator = options.validator;
-  if (!run->validator) {
+  run.validator = options.validator;
+  if (!run.validator) {
     Result<std::shared_ptr<const PayloadValidator>> bundled =
         PayloadValidator::Bundled();
     if (!bundled.ok()) return bundled.error();
-    run->validator = *bundled;
+    run.validator = *bundled;
   }
-  auto cache = std::make_shared<CachedPayloadValidator>(run->validator);
   // The Unix time of the timeline's zero, for signed deliveries and the
   // receivers that verify them: fixed by the scenario in the virtual world
   // (reproducible), the system time in the HTTP world.
-  run->unix_origin =
+  run.unix_origin =
       options.world == World::kHttp
           ? UnixTimeNow()
           : Duration(std::chrono::seconds(scenario.start_unix_s));
+  return std::nullopt;
+}
 
-  // The world: its event loop and the network the engine sends through.
-  EventLoop* clock = &run->clock;
+// The world: its event loop and the network the engine sends through.
+struct WorldSeams {
+  EventLoop* clock = nullptr;
   Transport* network = nullptr;
+};
+
+Result<WorldSeams> BuildWorld(RunResult& run, const RunOptions& options) {
+  WorldSeams seams;
+  seams.clock = &run.clock;
   if (options.world == World::kHttp) {
-    run->real = std::make_unique<RealWorld>();
-    RealClockOptions copts;
-    copts.time_scale = options.time_scale;
-    run->real->clock = std::make_unique<RealClock>(copts);
-    HttpTransportOptions topts;
-    topts.workers = options.http_workers;
-    run->real->transport =
-        std::make_unique<HttpTransport>(*run->real->clock, topts);
-    clock = run->real->clock.get();
-    network = run->real->transport.get();
+    run.real = std::make_unique<RealWorld>();
+    SenderWorldOptions wopts;
+    wopts.world = World::kHttp;
+    wopts.time_scale = options.time_scale;
+    wopts.http_workers = options.http_workers;
+    Result<std::unique_ptr<SenderWorld>> sender = SenderWorld::Make(wopts);
+    if (!sender.ok()) return sender.error();
+    run.real->sender = std::move(*sender);
+    seams.clock = &run.real->sender->loop();
+    seams.network = &run.real->sender->transport();
   } else {
-    run->network = std::make_unique<VirtualNetwork>(run->clock);
-    network = run->network.get();
+    run.network = std::make_unique<VirtualNetwork>(run.clock);
+    seams.network = run.network.get();
   }
-  run->wire = std::make_unique<WireRecorder>(*network);
-  // The run's size is known: size the per-delivery tables once.
-  run->wire->Reserve(scenario.DeliveryCount());
+  return seams;
+}
+
+// One MockReceiver per receiver of the scenario.
+void MakeReceivers(RunResult& run, const Scenario& scenario,
+                   const Random& master) {
+  auto cache = std::make_shared<CachedPayloadValidator>(run.validator);
   for (const ReceiverSpec& spec : scenario.receivers) {
     ReceiverOptions ropts;
     ropts.name = spec.name;
     ropts.validator = cache;
     ropts.journal.expected_deliveries = ExpectedDeliveries(scenario, spec.name);
-    ropts.unix_origin = run->unix_origin;
+    ropts.unix_origin = run.unix_origin;
     auto receiver = std::make_unique<MockReceiver>(
         ropts, spec.behavior, master.Fork("receiver:" + spec.name));
-    run->receivers.push_back(std::move(receiver));
+    run.receivers.push_back(std::move(receiver));
   }
-  // Where each receiver is reached: sim://NAME/hook in the virtual world,
-  // its own server's URL in the HTTP world.
-  std::vector<std::string> receiver_urls;
-  for (size_t i = 0; i < scenario.receivers.size(); ++i) {
-    MockReceiver* receiver = run->receivers[i].get();
-    if (options.world == World::kVirtual) {
-      receiver_urls.push_back(SimReceiverUrl(receiver->name()));
-      run->network->Attach(receiver_urls.back(), receiver);
-      continue;
-    }
+}
+
+// Where each receiver is reached: sim://NAME/hook in the virtual world.
+std::vector<std::string> AttachVirtualReceivers(RunResult& run) {
+  std::vector<std::string> urls;
+  for (const auto& receiver : run.receivers) {
+    urls.push_back(SimReceiverUrl(receiver->name()));
+    run.network->Attach(urls.back(), receiver.get());
+  }
+  return urls;
+}
+
+// Its own server's URL in the HTTP world: one server per receiver.
+Result<std::vector<std::string>> ServeHttpReceivers(RunResult& run,
+                                                    const RunOptions& options) {
+  std::vector<std::string> urls;
+  for (const auto& receiver : run.receivers) {
     HttpReceiverOptions sopts;
     sopts.time_scale = options.time_scale;
-    RealClock* real_clock = run->real->clock.get();
+    EventLoop* real_clock = &run.real->sender->loop();
     sopts.now = [real_clock] { return real_clock->Now(); };
     // Each transport worker may hold a keep-alive connection to every
     // receiver, and the server keeps a thread per open connection: room
@@ -212,26 +222,32 @@ Result<std::unique_ptr<RunResult>> RunScenario(const Scenario& scenario,
     sopts.threads = options.http_workers + 8;
     auto server = std::make_unique<HttpReceiverServer>(*receiver, sopts);
     if (Status s = server->Start(); !s.ok()) {
-      return Status(s.code(),
-                    "receiver " + receiver->name() + ": " + s.ToString());
+      return MakeError("receiver " + receiver->name() + ": " + s->ToString());
     }
-    receiver_urls.push_back(server->base_url() + "/hook");
-    run->real->servers.push_back(std::move(server));
+    urls.push_back(server->base_url() + "/hook");
+    run.real->servers.push_back(std::move(server));
   }
+  return urls;
+}
 
+// The engine, sending through the wire recorder (and the test's wrapper),
+// with the scenario's hooks pointed at `receiver_urls`.
+void BuildEngine(RunResult& run, const Scenario& scenario,
+                 const RunOptions& options, EventLoop& clock,
+                 const std::vector<std::string>& receiver_urls,
+                 const Random& master) {
   EngineOptions eopts;
   eopts.policy = scenario.retry;
   eopts.contract = scenario.contract;
   eopts.seed = master.Fork("engine").seed();
   eopts.max_deliveries = kMaxScenarioDeliveries;
-  eopts.unix_origin = run->unix_origin;
-  Transport* sender_transport = run->wire.get();
+  eopts.unix_origin = run.unix_origin;
+  Transport* sender_transport = run.wire.get();
   if (options.wrap_sender) {
-    run->sender_wrapper = options.wrap_sender(*run->wire);
-    sender_transport = run->sender_wrapper.get();
+    run.sender_wrapper = options.wrap_sender(*run.wire);
+    sender_transport = run.sender_wrapper.get();
   }
-  run->engine =
-      std::make_unique<DeliveryEngine>(*clock, *sender_transport, eopts);
+  run.engine = std::make_unique<DeliveryEngine>(clock, *sender_transport, eopts);
   for (const HookSpec& h : scenario.hooks) {
     int receiver_index = -1;
     for (size_t i = 0; i < scenario.receivers.size(); ++i) {
@@ -245,33 +261,39 @@ Result<std::unique_ptr<RunResult>> RunScenario(const Scenario& scenario,
       hook.contract = std::make_shared<const HookContract>(
           HookContract{*h.contract, h.retry});
     }
-    run->engine->AddHook(std::move(hook));
-    run->hook_receiver.push_back(receiver_index);
+    run.engine->AddHook(std::move(hook));
+    run.hook_receiver.push_back(receiver_index);
   }
   if (options.trace) {
-    DeliveryEngine* engine = run->engine.get();
-    run->engine->SetAttemptObserver(
+    DeliveryEngine* engine = run.engine.get();
+    run.engine->SetAttemptObserver(
         [engine, trace = options.trace](const AttemptRecord& r) {
           trace(FormatAttemptLine(*engine, r));
         });
   }
+}
 
-  // The timeline's pauses and resumes, scheduled before the events so a
-  // step and an event at the same time take the step first. Engine hooks
-  // were added in the scenario's order: the indices match.
+// The timeline's pauses and resumes, scheduled before the events so a step
+// and an event at the same time take the step first. Engine hooks were
+// added in the scenario's order: the indices match.
+void ScheduleTimeline(const Scenario& scenario, DeliveryEngine* engine,
+                      EventLoop& clock) {
   for (const TimelineStep& step : scenario.timeline) {
-    clock->ScheduleAfter(step.at, [engine = run->engine.get(), step] {
+    clock.ScheduleAfter(step.at, [engine, step] {
       engine->SetHookActive(static_cast<uint32_t>(step.hook_index),
                             !step.pause);
     });
   }
+}
 
-  // Publish the events on the virtual timeline, one every interval.
-  Status publish_error;
-  DeliveryEngine* engine = run->engine.get();
-  auto publish = [engine, &publish_error](std::string type, std::string body) {
+// Publishes the events on the timeline, one every interval; the first
+// publication error goes to `*publish_error`.
+void ScheduleEvents(const Scenario& scenario, DeliveryEngine* engine,
+                    EventLoop& clock, const Random& master,
+                    Status* publish_error) {
+  auto publish = [engine, publish_error](std::string type, std::string body) {
     Result<uint32_t> r = engine->Publish(std::move(type), std::move(body));
-    if (!r.ok() && publish_error.ok()) publish_error = r.error();
+    if (!r.ok() && !*publish_error) *publish_error = r.error();
   };
   if (!scenario.events.payloads.empty()) {
     for (size_t i = 0; i < scenario.events.payloads.size(); ++i) {
@@ -283,40 +305,75 @@ Result<std::unique_ptr<RunResult>> RunScenario(const Scenario& scenario,
           parsed["event"].is_string()) {
         type = parsed["event"].get<std::string>();
       }
-      clock->ScheduleAfter(
+      clock.ScheduleAfter(
           scenario.events.interval * static_cast<int64_t>(i),
           [publish, type = std::move(type), body = std::move(body)]() mutable {
             publish(std::move(type), std::move(body));
           });
     }
-  } else {
-    ReleaseEventGenerator generator(scenario.events.generator,
-                                    master.Fork("events"));
-    for (int64_t i = 0; i < scenario.events.count; ++i) {
-      ReleaseEvent event = generator.Next();
-      clock->ScheduleAfter(scenario.events.interval * i,
-                           [publish, body = std::move(event.body)]() mutable {
-                             publish("release", std::move(body));
-                           });
-    }
+    return;
   }
+  ReleaseEventGenerator generator(scenario.events.generator,
+                                  master.Fork("events"));
+  for (int64_t i = 0; i < scenario.events.count; ++i) {
+    ReleaseEvent event = generator.Next();
+    clock.ScheduleAfter(scenario.events.interval * i,
+                        [publish, body = std::move(event.body)]() mutable {
+                          publish("release", std::move(body));
+                        });
+  }
+}
 
-  // Bounded in both worlds: the step limit, and over HTTP a generous wall
-  // limit (three times the longest possible timeline, plus a minute).
+// Runs the loop to its end. Bounded in both worlds: the step limit, and
+// over HTTP a generous wall limit (three times the longest possible
+// timeline, plus a minute).
+void RunToEnd(RunResult& run, const Scenario& scenario,
+              const RunOptions& options, EventLoop& clock) {
   LoopLimits limits;
   limits.max_steps = options.max_steps;
-  if (run->real) {
+  if (run.real) {
     limits.wall_limit =
         std::chrono::duration_cast<std::chrono::steady_clock::duration>(
-            clock->ToWall(LongestRunTime(scenario)) * 3) +
+            clock.ToWall(LongestRunTime(scenario)) * 3) +
         std::chrono::minutes(1);
   }
-  if (options.stop) options.stop->Attach(clock);
-  run->clock_status = clock->Run(limits);
+  if (options.stop) options.stop->Attach(&clock);
+  run.clock_status = clock.Run(limits);
   if (options.stop) options.stop->Detach();
-  run->ended_at = clock->Now();
-  if (run->real) run->real->Shutdown();
-  if (!publish_error.ok()) return publish_error;
+  run.ended_at = clock.Now();
+  if (run.real) run.real->Shutdown();
+}
+
+}  // namespace
+
+Result<std::unique_ptr<RunResult>> RunScenario(const Scenario& scenario,
+                                               const RunOptions& options) {
+  const auto wall_start = std::chrono::steady_clock::now();
+  auto run = std::make_unique<RunResult>();
+  if (Status s = PrepareRun(*run, scenario, options); !s.ok()) return s;
+  const Random master(run->seed);
+  Result<WorldSeams> built = BuildWorld(*run, options);
+  if (!built.ok()) return built.error();
+  const WorldSeams world = *built;
+  run->wire = std::make_unique<WireRecorder>(*world.network);
+  // The run's size is known: size the per-delivery tables once.
+  run->wire->Reserve(scenario.DeliveryCount());
+  MakeReceivers(*run, scenario, master);
+  std::vector<std::string> receiver_urls;
+  if (options.world == World::kVirtual) {
+    receiver_urls = AttachVirtualReceivers(*run);
+  } else {
+    Result<std::vector<std::string>> urls = ServeHttpReceivers(*run, options);
+    if (!urls.ok()) return urls.error();
+    receiver_urls = std::move(*urls);
+  }
+  BuildEngine(*run, scenario, options, *world.clock, receiver_urls, master);
+  ScheduleTimeline(scenario, run->engine.get(), *world.clock);
+  Status publish_error;
+  ScheduleEvents(scenario, run->engine.get(), *world.clock, master,
+                 &publish_error);
+  RunToEnd(*run, scenario, options, *world.clock);
+  if (publish_error) return *publish_error;
   run->wall_seconds = std::chrono::duration<double>(
                           std::chrono::steady_clock::now() - wall_start)
                           .count();

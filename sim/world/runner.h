@@ -42,11 +42,9 @@
 #include "sim/scenario/scenario.h"
 #include "sim/virtual/virtual_clock.h"
 #include "sim/virtual/virtual_network.h"
+#include "sim/world/sender_world.h"
 
 namespace hooksim {
-
-enum class World { kVirtual, kHttp };
-std::string_view WorldName(World world);  // "sim", "http"
 
 // Stops HTTP-world runs from another thread (a signal watcher): the run in
 // progress returns at once (attempts in flight are abandoned), and runs
@@ -87,7 +85,7 @@ struct RunOptions {
   RunStop* stop = nullptr;
 };
 
-struct RealWorld;  // The HTTP world's clock, transport and servers.
+struct RealWorld;  // The HTTP world's sender world and servers.
 
 // Everything a finished run leaves behind. Owns the world; addresses are
 // stable (the object is only handed out by unique_ptr).

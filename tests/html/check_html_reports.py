@@ -456,9 +456,9 @@ def main():
          "--parallel", "4", "--quiet-ms", "300", "--case-timeout-s", "60",
          "--report-html", p("conform.html"), "--report-json",
          p("conform.json")], [1], src)
-    run([hooksim, "bench", "--duration", "2.2", "--failure-rate", "0.2",
-         "--connections", "4", "--report-html", p("bench.html"), "--json",
-         p("bench.json")], [0], src)
+    run([hooksim, "bench", "--duration-s", "2.2", "--failure-rate", "0.2",
+         "--concurrency", "4", "--report-html", p("bench.html"),
+         "--report-json", p("bench.json")], [0], src)
 
     with open(p("run-pass.html"), "rb") as a, open(p("run-pass-2.html"),
                                                     "rb") as b:

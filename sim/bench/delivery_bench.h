@@ -1,0 +1,138 @@
+// Measuring delivery throughput over real HTTP on loopback: what `hooksim
+// bench` runs, without its flags or its output (reporters in
+// sim/report/bench_reporter.h render a BenchRun).
+//
+// Delivers generated release events with the DeliveryEngine on a RealClock
+// (time scale 1) and the HttpTransport (`concurrency` workers, each with
+// one keep-alive connection per receiver) to `receivers` in-process HTTP
+// mock receivers (HttpReceiverServer on 127.0.0.1, kernel-chosen ports;
+// each journals and schema-checks every request, as `hooksim receiver`
+// does), one hook per receiver, or to that many hooks at one external
+// `target` URL. Each receiver answers 500 with probability `failure_rate`
+// (seeded), 200 otherwise.
+//
+// Memory is flat in the number of events: the engine runs with its slot
+// pool reusing ended slots (SlotReuse::kEnded), events are generated as they are published, at most
+// 2 x concurrency attempts are queued or in flight and at most
+// kMaxBenchOpenDeliveries deliveries are open at once; figures are folded
+// into counters and fixed-size histograms (sim/base/latency_histogram.h);
+// the receivers' journals keep the last 1024 requests and counters for the
+// first kBenchReceiverTrackedDeliveries deliveries.
+//
+// Figures: deliveries and attempts over the wall time from the first
+// publish to the last delivery's end; latency from a delivery's
+// publication (its first attempt is due at once) to its final outcome, and
+// per attempt (from the engine's send, which includes waiting for a free
+// connection, to the answer); attempts by outcome; peak RSS.
+// Errors: never throws; a receiver that cannot start is an error Result.
+// Thread: runs its loop on the calling thread; owns the process's SIGINT
+// handling while it runs (handle_interrupt).
+#ifndef HOOKSIM_SIM_BENCH_DELIVERY_BENCH_H_
+#define HOOKSIM_SIM_BENCH_DELIVERY_BENCH_H_
+
+#include <array>
+#include <chrono>
+#include <cstdint>
+#include <iosfwd>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "sim/base/latency_histogram.h"
+#include "sim/base/result.h"
+#include "sim/base/throughput_series.h"
+#include "sim/base/time.h"
+#include "sim/contract/contract.h"
+#include "sim/contract/http_types.h"
+
+namespace hooksim {
+
+inline constexpr int64_t kMaxBenchEvents = 100'000'000;
+inline constexpr int64_t kMaxBenchDurationS = 24 * 3600;
+inline constexpr int64_t kMaxBenchReceivers = 64;
+inline constexpr int64_t kMaxBenchConcurrency = 1024;
+inline constexpr int64_t kMaxBenchPayloadBytes = 1 << 20;
+inline constexpr size_t kMaxBenchOpenDeliveries = 65536;
+inline constexpr size_t kBenchReceiverTrackedDeliveries = 4096;
+// In-process receivers serve each connection from a thread of their own:
+// receivers x concurrency is bounded (not checked with a target).
+inline constexpr int64_t kMaxBenchReceiverConnections = 4096;
+inline constexpr int64_t kDefaultBenchEvents = 10'000;
+inline constexpr int kBenchMaxStatus = 600;
+
+struct BenchOptions {
+  // Exactly one of count and duration is used; neither: 10,000 events.
+  std::optional<int64_t> count;
+  std::optional<Duration> duration;   // Publish for this long, then drain.
+  int64_t receivers = 1;              // Hooks (and in-process receivers).
+  int64_t concurrency = 16;           // Transport workers.
+  int64_t payload_bytes = 0;          // 0: bodies as generated.
+  double failure_rate = 0;            // Receivers' 500 probability.
+  std::optional<std::string> target;  // External URL instead of receivers.
+  uint64_t seed = 1;
+  uint64_t id_salt = 0;  // EngineOptions::id_salt (per run without --seed).
+  // Delays before re-attempts 1..5 (the last repeating), compressed so
+  // retries happen within a bench run.
+  std::vector<Duration> schedule = {Millis(1), Millis(2), Millis(4), Millis(8),
+                                    Millis(16)};
+  Duration timeout = std::chrono::seconds(10);
+  double jitter = 0.2;
+  // What the sender promises: attempts, success, 410, Retry-After and
+  // signing (its timing comes from the fields above).
+  Contract contract = DivshotContract();
+  // Progress line on the progress stream: only when stderr is a terminal.
+  bool progress = true;
+  bool handle_interrupt = true;  // Install the SIGINT handling.
+};
+
+// n per second over `seconds` (0 when no time passed).
+double PerSecond(uint64_t n, double seconds);
+// `value` with `digits` decimals ("12.345").
+std::string FormatFixed(double value, int digits);
+
+// The ranges above, the retry policy's rules and the target's URL; the
+// error names the option as its flag ("--concurrency").
+Status ValidateBenchOptions(const BenchOptions& options);
+
+// Counters and histograms of one run.
+struct BenchFigures {
+  uint64_t events_published = 0;
+  uint64_t deliveries_published = 0;
+  uint64_t delivered = 0;
+  uint64_t gave_up = 0;
+  uint64_t attempts = 0;  // Ended attempts.
+  uint64_t body_bytes = 0;
+  std::array<uint64_t, kBenchMaxStatus> status{};     // Attempts per status.
+  std::array<uint64_t, kAttemptErrorKinds> errors{};  // Per AttemptError.
+  LatencyHistogram delivery_latency;
+  LatencyHistogram attempt_latency;
+  ThroughputSeries throughput;  // Per second since the start.
+  uint64_t receiver_requests = 0;  // In-process receivers only.
+  uint64_t receiver_schema_failures = 0;
+
+  uint64_t ended() const { return delivered + gave_up; }
+  uint64_t retries() const { return attempts - std::min(attempts, ended()); }
+};
+
+// One measured run: what was run, where, and what it measured.
+struct BenchRun {
+  BenchOptions options;
+  std::string started_at;  // UTC, "2026-01-02T03:04:05Z".
+  unsigned cores = 0;
+  std::string cpu_model;
+  BenchFigures figures;
+  double wall_s = 0;  // First publish to the last delivery's end.
+  std::optional<uint64_t> peak_rss_bytes;
+  bool interrupted = false;  // Stopped by SIGINT.
+  Status error;              // The loop's own error (its wall limit).
+};
+
+// Runs the bench (see above); `progress` gets the progress line. Errors:
+// options that ValidateBenchOptions rejects, schemas or receivers that
+// cannot be set up.
+Result<BenchRun> RunDeliveryBench(const BenchOptions& options,
+                                  std::ostream& progress);
+
+}  // namespace hooksim
+
+#endif  // HOOKSIM_SIM_BENCH_DELIVERY_BENCH_H_

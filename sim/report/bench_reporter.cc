@@ -1,0 +1,143 @@
+#include "sim/report/bench_reporter.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <ostream>
+#include <string>
+
+namespace hooksim {
+namespace {
+
+double Ms(Duration d) { return static_cast<double>(d.count()) / 1000.0; }
+
+nlohmann::ordered_json LatencyJson(const LatencyHistogram& h) {
+  nlohmann::ordered_json j;
+  j["count"] = h.count();
+  j["p50"] = Ms(h.Percentile(0.50));
+  j["p90"] = Ms(h.Percentile(0.90));
+  j["p99"] = Ms(h.Percentile(0.99));
+  j["p99_9"] = Ms(h.Percentile(0.999));
+  j["max"] = Ms(h.max());
+  j["mean"] = Ms(h.mean());
+  return j;
+}
+
+// Attempts by outcome: "http_200", "http_500", "timeout", "reset", ...
+nlohmann::ordered_json OutcomesJson(const BenchFigures& f, bool errors_only) {
+  nlohmann::ordered_json j = nlohmann::ordered_json::object();
+  for (int s = 0; s < kBenchMaxStatus; ++s) {
+    if (f.status[s] == 0 || (errors_only && s >= 200 && s < 300)) continue;
+    j["http_" + std::to_string(s)] = f.status[s];
+  }
+  for (size_t e = 1; e < f.errors.size(); ++e) {
+    if (f.errors[e] == 0) continue;
+    j[std::string(AttemptErrorName(static_cast<AttemptError>(e)))] =
+        f.errors[e];
+  }
+  return j;
+}
+
+}  // namespace
+
+nlohmann::ordered_json BenchJson(const BenchRun& run) {
+  const BenchOptions& options = run.options;
+  const BenchFigures& f = run.figures;
+  const double wall_s = run.wall_s;
+  const uint64_t ended = f.ended();
+  nlohmann::ordered_json j;
+  j["hooksim_version"] = std::string(kHooksimVersion);
+  j["started_at"] = run.started_at;
+  j["machine"] = {{"cores", run.cores}, {"cpu_model", run.cpu_model}};
+  j["target"] = options.target ? *options.target : "in-process receivers";
+  j["receivers"] = options.receivers;
+  j["connections"] = options.concurrency;
+  j["failure_rate"] = options.failure_rate;
+  j["seed"] = options.seed;
+  j["retry_schedule_ms"] = nlohmann::ordered_json::array();
+  for (Duration d : options.schedule) j["retry_schedule_ms"].push_back(Ms(d));
+  j["timeout_ms"] = Ms(options.timeout);
+  j["events"] = f.events_published;
+  j["deliveries"] = ended;
+  j["delivered"] = f.delivered;
+  j["gave_up"] = f.gave_up;
+  j["pending"] = f.deliveries_published - ended;
+  j["attempts"] = f.attempts;
+  j["retries"] = f.attempts - std::min(f.attempts, ended);
+  j["payload_bytes_mean"] =
+      f.events_published ? f.body_bytes / f.events_published : 0;
+  j["wall_s"] = wall_s;
+  j["deliveries_per_s"] = PerSecond(ended, wall_s);
+  j["attempts_per_s"] = PerSecond(f.attempts, wall_s);
+  j["latency_ms"] = LatencyJson(f.delivery_latency);
+  j["attempt_latency_ms"] = LatencyJson(f.attempt_latency);
+  j["outcomes"] = OutcomesJson(f, false);
+  j["errors"] = OutcomesJson(f, true);
+  if (!options.target) {
+    j["receiver_requests"] = f.receiver_requests;
+    j["receiver_schema_failures"] = f.receiver_schema_failures;
+  }
+  j["peak_rss_bytes"] = run.peak_rss_bytes.value_or(0);
+  j["interrupted"] = run.interrupted;
+  j["throughput"] = f.throughput.ToJson();
+
+  return j;
+}
+
+void JsonBenchReporter::Report(const BenchRun& run) {
+  out_ << BenchJson(run).dump(2) << "\n";
+}
+
+void TextBenchReporter::Report(const BenchRun& run) {
+  std::ostream& out = out_;
+  const BenchOptions& options = run.options;
+  const BenchFigures& f = run.figures;
+  const double wall_s = run.wall_s;
+  const uint64_t ended = f.ended();
+  const size_t hooks = static_cast<size_t>(options.receivers);
+  const size_t connections = static_cast<size_t>(options.concurrency);
+  const std::optional<uint64_t> peak = run.peak_rss_bytes;
+  out << "hooksim bench: " << f.events_published << " events x " << hooks
+      << (hooks == 1 ? " hook" : " hooks") << " -> "
+      << (options.target ? *options.target
+                         : std::to_string(hooks) + " in-process receiver" +
+                               (hooks == 1 ? "" : "s"))
+      << ", " << connections << " connections, failure rate "
+      << options.failure_rate << ", seed " << options.seed << "\n";
+  out << "  deliveries  " << ended << " (" << f.delivered << " delivered, "
+      << f.gave_up << " gave_up) in " << FormatFixed(wall_s, 3)
+      << " s: " << FormatFixed(PerSecond(ended, wall_s), 0) << " deliveries/s\n";
+  out << "  attempts    " << f.attempts << " ("
+      << f.attempts - std::min(f.attempts, ended)
+      << " retries): " << FormatFixed(PerSecond(f.attempts, wall_s), 0) << " attempts/s\n";
+  out << "  latency ms  p50 / p90 / p99 / p99.9 / max\n";
+  auto latency_line = [&out](const char* name, const LatencyHistogram& h) {
+    out << "    " << name << FormatFixed(Ms(h.Percentile(0.5)), 3) << " / "
+        << FormatFixed(Ms(h.Percentile(0.9)), 3) << " / "
+        << FormatFixed(Ms(h.Percentile(0.99)), 3) << " / "
+        << FormatFixed(Ms(h.Percentile(0.999)), 3) << " / " << FormatFixed(Ms(h.max()), 3)
+        << "\n";
+  };
+  latency_line("delivery  ", f.delivery_latency);
+  latency_line("attempt   ", f.attempt_latency);
+  out << "  errors      ";
+  const nlohmann::ordered_json errors = OutcomesJson(f, true);
+  if (errors.empty()) out << "none";
+  for (const auto& [kind, count] : errors.items()) {
+    out << kind << "=" << count.get<uint64_t>() << " ";
+  }
+  out << "\n";
+  if (!options.target) {
+    out << "  receivers   " << f.receiver_requests
+        << (f.receiver_requests == 1 ? " request, " : " requests, ")
+        << f.receiver_schema_failures
+        << (f.receiver_schema_failures == 1 ? " schema failure\n"
+                                            : " schema failures\n");
+  }
+  out << "  peak rss    "
+      << (peak ? FormatFixed(static_cast<double>(*peak) / (1 << 20), 1) + " MB"
+               : std::string("unknown"))
+      << "\n";
+  out.flush();
+}
+
+}  // namespace hooksim

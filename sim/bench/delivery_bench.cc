@@ -144,13 +144,13 @@ Status StartReceivers(const BenchOptions& options, std::vector<Served>& served,
     hopts.threads = static_cast<size_t>(options.concurrency) + 4;
     s.server = std::make_unique<HttpReceiverServer>(*s.receiver, hopts);
     if (Status status = s.server->Start(); !status.ok()) {
-      return MakeError("cannot start receiver " + name + ": " +
-                       status->message);
+      return Status(status.code(),
+                    "cannot start receiver " + name + ": " + status.message());
     }
     urls.push_back(s.server->base_url() + "/hook");
     served.push_back(std::move(s));
   }
-  return std::nullopt;
+  return Status::Ok();
 }
 
 // Publishes, delivers and measures until the run ends; the receivers are
@@ -306,7 +306,7 @@ Status ValidateBenchOptions(const BenchOptions& options) {
   policy.jitter = options.jitter;
   policy.timeout = options.timeout;
   if (Status s = policy.Validate(); !s.ok()) {
-    return MakeError("retry policy " + s->ToString());
+    return Status(s.code(), "retry policy " + s.ToString());
   }
   if (options.receivers < 1 || options.receivers > kMaxBenchReceivers ||
       options.concurrency < 1 || options.concurrency > kMaxBenchConcurrency ||
@@ -316,11 +316,11 @@ Status ValidateBenchOptions(const BenchOptions& options) {
       options.payload_bytes < 0 ||
       options.payload_bytes > kMaxBenchPayloadBytes ||
       !(options.failure_rate >= 0 && options.failure_rate <= 1)) {
-    return MakeError("an option is out of range (see hooksim bench --help)");
+    return Status::InvalidArgument("an option is out of range (see hooksim bench --help)");
   }
   if (!options.target &&
       options.receivers * options.concurrency > kMaxBenchReceiverConnections) {
-    return MakeError(
+    return Status::InvalidArgument(
         "--receivers x --concurrency: at most " +
         std::to_string(kMaxBenchReceiverConnections) +
         " in-process receiver connections (each has its own server thread), "
@@ -330,10 +330,10 @@ Status ValidateBenchOptions(const BenchOptions& options) {
   }
   if (options.target) {
     if (Result<HttpUrl> url = ParseHttpUrl(*options.target); !url.ok()) {
-      return MakeError("--target: " + url.error().message());
+      return Status::InvalidArgument("--target: " + url.error().message());
     }
   }
-  return std::nullopt;
+  return Status::Ok();
 }
 
 Result<BenchRun> RunDeliveryBench(const BenchOptions& options,
@@ -346,11 +346,11 @@ Result<BenchRun> RunDeliveryBench(const BenchOptions& options,
     if (options.target) {
       urls.assign(static_cast<size_t>(options.receivers), *options.target);
     } else if (Status s = StartReceivers(options, served, urls); !s.ok()) {
-      return *s;
+      return s;
     }
     return Measure(options, urls, served, progress);
   } catch (const std::exception& e) {
-    return MakeError(e.what());
+    return Status::Internal(e.what());
   }
 }
 

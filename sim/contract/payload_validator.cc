@@ -724,8 +724,9 @@ CachedPayloadValidator::Bundled() {
   Result<std::shared_ptr<const PayloadValidator>> bundled =
       PayloadValidator::Bundled();
   if (!bundled.ok()) {
-    return MakeError("cannot load the bundled schemas: " +
-                     bundled.error().ToString());
+    return Status(bundled.error().code(),
+                  "cannot load the bundled schemas: " +
+                      bundled.error().ToString());
   }
   return std::make_shared<CachedPayloadValidator>(*bundled);
 }

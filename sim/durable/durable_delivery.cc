@@ -86,7 +86,7 @@ class DurableRunner::Impl {
     // webhook-timestamp: the loop's zero in Unix time.
     engine_options.unix_origin = env_.unix_origin;
     if (Status s = engine_options.policy.Validate(); !s.ok()) {
-      return MakeError("retry policy " + s->ToString());
+      return Status(s.code(), "retry policy " + s.ToString());
     }
     engine_ =
         std::make_unique<DeliveryEngine>(clock_, transport_, engine_options);
@@ -122,7 +122,7 @@ class DurableRunner::Impl {
     });
     clock_.ScheduleAfter(Duration::zero(), [this] { Poll(); });
     ScheduleRenewal();
-    return std::nullopt;
+    return Status::Ok();
   }
 
   // `watcher` (may be null): read, then stopped once the transport is.
@@ -137,8 +137,8 @@ class DurableRunner::Impl {
       summary_.signal = (*watcher)->signal();
       watcher->reset();
     }
-    if (run && !summary_.error) summary_.error = run;
-    if (Status s = store_.Release(owner_); s && !summary_.error) {
+    if (!run.ok() && summary_.error.ok()) summary_.error = run;
+    if (Status s = store_.Release(owner_); !s.ok() && summary_.error.ok()) {
       summary_.error = s;
     }
     // Whatever it still held stays pending in the store.
@@ -161,8 +161,8 @@ class DurableRunner::Impl {
 
   // A store error: record it, then drain (outcomes of attempts in flight
   // are still recorded where the store can).
-  void StorageFailure(Error error) {
-    if (!summary_.error) summary_.error = std::move(error);
+  void StorageFailure(Status error) {
+    if (summary_.error.ok()) summary_.error = std::move(error);
     BeginDrain(false);
   }
 
@@ -243,7 +243,7 @@ class DurableRunner::Impl {
       }
       for (ClaimedDelivery& d : result->deliveries) {
         if (Status s = Restore(std::move(d), now_ms); !s.ok()) {
-          return StorageFailure(*s);
+          return StorageFailure(s);
         }
         ++claimed;
       }
@@ -277,8 +277,9 @@ class DurableRunner::Impl {
     if (d.contract.empty()) return std::shared_ptr<const HookContract>();
     Result<Contract> contract = ParseContractText(d.contract, d.hook_id);
     if (!contract.ok()) {
-      return MakeError("hook " + d.hook_id + ": its stored contract: " +
-                       contract.error().ToString());
+      return Status(contract.error().code(),
+                    "hook " + d.hook_id +
+                        ": its stored contract: " + contract.error().ToString());
     }
     auto profile = std::make_shared<HookContract>();
     profile->contract = std::move(contract).value();
@@ -287,7 +288,8 @@ class DurableRunner::Impl {
     if (options_.jitter_given) profile->policy.jitter = options_.jitter;
     if (options_.timeout_given) profile->policy.timeout = options_.timeout;
     if (Status s = profile->policy.Validate(); !s.ok()) {
-      return MakeError("hook " + d.hook_id + ": retry policy " + s->ToString());
+      return Status(s.code(),
+                    "hook " + d.hook_id + ": retry policy " + s.ToString());
     }
     return std::shared_ptr<const HookContract>(std::move(profile));
   }
@@ -313,7 +315,7 @@ class DurableRunner::Impl {
     if (!index.ok()) return index.error();
     open_[d.id] = d.hook_id;
     summary_.peak_open = std::max(summary_.peak_open, open_.size());
-    return std::nullopt;
+    return Status::Ok();
   }
 
   // A delivery left this runner (ended, handed back, held, ...).
@@ -397,7 +399,7 @@ class DurableRunner::Impl {
       if (d.stopped_by_gone) {
         // The contract disables the endpoint: for every runner, from now.
         if (Status s = store_.DisableHook(hook, end.ended_ms); !s.ok()) {
-          StorageFailure(*s);
+          StorageFailure(s);
         }
       }
       Left(id);

@@ -134,8 +134,8 @@ Status PrepareRun(RunResult& run, const Scenario& scenario,
   run.time_scale = options.world == World::kHttp ? options.time_scale : 1.0;
   if (options.world == World::kHttp &&
       !(options.time_scale > 0 && options.time_scale <= 1)) {
-    return MakeError("time scale must be in (0, 1], got " +
-                     std::to_string(options.time_scale));
+    return Status::InvalidArgument("time scale must be in (0, 1], got " +
+                                   std::to_string(options.time_scale));
   }
   run.validator = options.validator;
   if (!run.validator) {
@@ -151,7 +151,7 @@ Status PrepareRun(RunResult& run, const Scenario& scenario,
       options.world == World::kHttp
           ? UnixTimeNow()
           : Duration(std::chrono::seconds(scenario.start_unix_s));
-  return std::nullopt;
+  return Status::Ok();
 }
 
 // The world: its event loop and the network the engine sends through.
@@ -222,7 +222,8 @@ Result<std::vector<std::string>> ServeHttpReceivers(RunResult& run,
     sopts.threads = options.http_workers + 8;
     auto server = std::make_unique<HttpReceiverServer>(*receiver, sopts);
     if (Status s = server->Start(); !s.ok()) {
-      return MakeError("receiver " + receiver->name() + ": " + s->ToString());
+      return Status(s.code(), "receiver " + receiver->name() + ": " +
+                                  s.ToString());
     }
     urls.push_back(server->base_url() + "/hook");
     run.real->servers.push_back(std::move(server));
@@ -293,7 +294,7 @@ void ScheduleEvents(const Scenario& scenario, DeliveryEngine* engine,
                     Status* publish_error) {
   auto publish = [engine, publish_error](std::string type, std::string body) {
     Result<uint32_t> r = engine->Publish(std::move(type), std::move(body));
-    if (!r.ok() && !*publish_error) *publish_error = r.error();
+    if (!r.ok() && publish_error->ok()) *publish_error = r.error();
   };
   if (!scenario.events.payloads.empty()) {
     for (size_t i = 0; i < scenario.events.payloads.size(); ++i) {
@@ -373,7 +374,7 @@ Result<std::unique_ptr<RunResult>> RunScenario(const Scenario& scenario,
   ScheduleEvents(scenario, run->engine.get(), *world.clock, master,
                  &publish_error);
   RunToEnd(*run, scenario, options, *world.clock);
-  if (publish_error) return *publish_error;
+  if (!publish_error.ok()) return publish_error;
   run->wall_seconds = std::chrono::duration<double>(
                           std::chrono::steady_clock::now() - wall_start)
                           .count();

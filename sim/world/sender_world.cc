@@ -19,8 +19,8 @@ Result<std::unique_ptr<SenderWorld>> SenderWorld::Make(
   w->world_ = options.world;
   if (options.world == World::kHttp) {
     if (!(options.time_scale > 0 && options.time_scale <= 1)) {
-      return MakeError("time scale must be in (0, 1], got " +
-                       std::to_string(options.time_scale));
+      return Status::InvalidArgument("time scale must be in (0, 1], got " +
+                                     std::to_string(options.time_scale));
     }
     RealClockOptions copts;
     copts.time_scale = options.time_scale;

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "sim/cli/cli.h"
+#include "sim/cli/exit_code.h"
 #include "tests/loopback_servers.h"
 #include "tests/test_util.h"
 
@@ -249,7 +250,7 @@ TEST(DeliverCommandTest, SigintStopsCleanlyAndReportsPendingDeliveries) {
   const CliResult r = Cli({"deliver", "--url", server.url(), "--count", "2",
                            "--retry-schedule-ms", "3600000"});
   interrupter.join();
-  EXPECT_EQ(r.code, kInterruptedExitCode) << r.out << r.err;
+  EXPECT_EQ(r.code, ToInt(ExitCode::kInterrupted)) << r.out << r.err;
   EXPECT_EQ(Count(r.out, "  pending  last="), 2u) << r.out;
   EXPECT_NE(r.out.find("2 deliveries: 0 delivered, 0 gave_up, 2 pending"),
             std::string::npos)

@@ -186,16 +186,16 @@ SeedFigures RunSeed(uint64_t seed) {
     std::ostringstream out;
     auto runner = std::make_unique<DurableRunner>(**store, (*world)->Durable(),
                                                   options, out);
-    EXPECT_FALSE(runner->Start().has_value());
+    EXPECT_TRUE(runner->Start().ok());
     const Status run = (*world)->loop().Run(LoopLimits{steps});
     wall_ms = (*world)->WallNowMs();
     if (out.str().find("another runner holds") != std::string::npos) {
       ++figures.waited;
     }
-    if (!run) {  // The runner found nothing left and stopped.
-      const DurableRunSummary summary = runner->Finish(std::nullopt);
-      EXPECT_FALSE(summary.error.has_value())
-          << summary.error->ToString() << "\n" << out.str();
+    if (run.ok()) {  // The runner found nothing left and stopped.
+      const DurableRunSummary summary = runner->Finish(Status::Ok());
+      EXPECT_TRUE(summary.error.ok())
+          << summary.error.ToString() << "\n" << out.str();
       EXPECT_EQ(summary.abandoned, 0u);
       finished = true;
       continue;

@@ -57,7 +57,7 @@ FlagSet Declare(Options* o) {
   return flags;
 }
 
-Status CheckNothing(const FlagSet&, Options&) { return std::nullopt; }
+Status CheckNothing(const FlagSet&, Options&) { return Status::Ok(); }
 const CommandFlags<Options> kDemo{Declare, CheckNothing};
 
 TEST(FlagsTest, ValuesLandTypedInTheOptions) {
@@ -175,7 +175,7 @@ TEST(FlagsTest, HelpAndUsageErrorsGoThroughOnePath) {
   std::ostringstream out3, err3;
   FlagSet third = Declare(&o);
   EXPECT_EQ(ParseCommandLine(third, {},
-                             [] { return Status(MakeError("rule broken")); },
+                             [] { return Status(Status::InvalidArgument("rule broken")); },
                              out3, err3),
             2);
   EXPECT_EQ(err3.str(), "hooksim demo: rule broken\ntry: hooksim demo --help\n");

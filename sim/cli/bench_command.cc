@@ -98,12 +98,12 @@ FlagSet BenchFlagSet(BenchCommandOptions* options) {
 
 Status CheckBenchFlags(const FlagSet& flags, BenchCommandOptions& options) {
   if (flags.Given("count") && flags.Given("duration-s")) {
-    return MakeError(
+    return Status::InvalidArgument(
         "--count and --duration-s: give one (a run is either so many events "
         "or so long)");
   }
   if (flags.Given("target") && flags.Given("failure-rate")) {
-    return MakeError(
+    return Status::InvalidArgument(
         "--failure-rate applies to the in-process receivers only; a --target "
         "decides its own answers");
   }
@@ -139,8 +139,8 @@ int RunBenchCli(const std::vector<std::string>& args, std::ostream& out,
 int RunBench(const BenchCommandOptions& options, std::ostream& out,
              std::ostream& err) {
   if (Status s = ValidateBenchOptions(options.bench); !s.ok()) {
-    err << kPrefix << s->message << "\n";
-    return 2;
+    err << kPrefix << s.message() << "\n";
+    return ToInt(ExitCodeFor(s));
   }
   if (options.report_html) {
     // Checked before the run, so the figures are not lost to a bad path.
@@ -148,13 +148,13 @@ int RunBench(const BenchCommandOptions& options, std::ostream& out,
     if (!probe) {
       err << kPrefix << "--report-html: cannot write " << *options.report_html
           << "\n";
-      return 2;
+      return ToInt(ExitCode::kUsage);
     }
   }
   Result<BenchRun> run = RunDeliveryBench(options.bench, err);
   if (!run.ok()) {
     err << kPrefix << run.error().message() << "\n";
-    return 1;
+    return ToInt(ExitCode::kFailed);
   }
   TextBenchReporter(out).Report(*run);
 
@@ -176,18 +176,18 @@ int RunBench(const BenchCommandOptions& options, std::ostream& out,
     if (!WriteReport(*options.report_html, RenderBenchHtml(picture))) {
       err << kPrefix << "--report-html: cannot write " << *options.report_html
           << "\n";
-      code = 1;
+      code = ToInt(ExitCode::kFailed);
     }
   }
   const BenchFigures& f = run->figures;
   if (run->interrupted) {
     err << kPrefix << "interrupted: " << f.deliveries_published - f.ended()
         << " deliveries still open\n";
-    return kInterruptedExitCode;
+    return ToInt(ExitCode::kInterrupted);
   }
-  if (run->error) {
-    err << kPrefix << run->error->message << "\n";
-    return 1;
+  if (!run->error.ok()) {
+    err << kPrefix << run->error.message() << "\n";
+    return ToInt(ExitCode::kFailed);
   }
   return code;
 }

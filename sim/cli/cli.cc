@@ -1,5 +1,6 @@
 #include "sim/cli/cli.h"
 
+#include <boost/program_options.hpp>
 #include <cstdlib>
 #include <fstream>
 #include <optional>
@@ -87,10 +88,10 @@ FlagSet RunFlagSet(RunCommandOptions* o) {
                 } else if (text == "sim") {
                   o->world = World::kVirtual;
                 } else {
-                  return MakeError("expected sim or http, got \"" + text +
+                  return Status::InvalidArgument("expected sim or http, got \"" + text +
                                    "\"");
                 }
-                return std::nullopt;
+                return Status::Ok();
               })
       .Value("sim|http")
       .Default("sim");
@@ -109,11 +110,11 @@ FlagSet RunFlagSet(RunCommandOptions* o) {
 
 Status CheckRunFlags(const FlagSet& flags, RunCommandOptions& options) {
   if (flags.Given("time-scale") && options.world != World::kHttp) {
-    return MakeError(
+    return Status::InvalidArgument(
         "--time-scale applies to --mode http only (the virtual world needs "
         "no compression)");
   }
-  return std::nullopt;
+  return Status::Ok();
 }
 
 const CommandFlags<RunCommandOptions> kRunFlags{RunFlagSet, CheckRunFlags};
@@ -124,7 +125,7 @@ int CmdRun(const std::vector<std::string>& args, std::ostream& out,
     if (o.inputs.empty()) {
       err << "hooksim run: give at least one scenario FILE or DIR\n"
           << kRunUsage;
-      return 2;
+      return ToInt(ExitCode::kUsage);
     }
     if (o.report_html) o.command = CommandLine("run", args);
     return RunRunCommand(o, out, err);
@@ -193,7 +194,7 @@ int ValidateInputs(const std::vector<std::string>& inputs, std::istream& in,
                    std::ostream& out, std::ostream& err) {
   if (inputs.size() > 1) {
     err << "hooksim validate: give one FILE (or - for standard input)\n";
-    return 2;
+    return ToInt(ExitCode::kUsage);
   }
   if (inputs.empty() || inputs[0] == "-") {
     return RunValidate(in, "<stdin>", out, err);
@@ -201,7 +202,7 @@ int ValidateInputs(const std::vector<std::string>& inputs, std::istream& in,
   std::ifstream file(inputs[0], std::ios::binary);
   if (!file) {
     err << "hooksim validate: " << inputs[0] << ": cannot open the file\n";
-    return 2;
+    return ToInt(ExitCode::kUsage);
   }
   return RunValidate(file, inputs[0], out, err);
 }
@@ -358,14 +359,14 @@ int RunCli(int argc, const char* const* argv, std::istream& in,
            std::ostream& out, std::ostream& err) {
   if (argc < 2) {
     err << kUsage;
-    return 2;
+    return ToInt(ExitCode::kUsage);
   }
   const std::string command = argv[1];
   std::vector<std::string> args(argv + 2, argv + argc);
   try {
     if (command == "--help" || command == "-h") {
       out << kUsage;
-      return 0;
+      return ToInt(ExitCode::kOk);
     }
     if (command == "help") {
       const std::string topic = args.empty() ? "" : args[0];
@@ -376,26 +377,26 @@ int RunCli(int argc, const char* const* argv, std::istream& in,
       } else {
         err << "hooksim help: unknown command \"" << topic << "\"\n\n"
             << kUsage;
-        return 2;
+        return ToInt(ExitCode::kUsage);
       }
       if (args.size() > 1) {
         err << "hooksim help: unexpected argument \"" << args[1] << "\"\n";
-        return 2;
+        return ToInt(ExitCode::kUsage);
       }
-      return 0;
+      return ToInt(ExitCode::kOk);
     }
     if (command == "--version" || command == "version") {
       out << "hooksim " << kHooksimVersion << "\n";
-      return 0;
+      return ToInt(ExitCode::kOk);
     }
     if (const Command* c = FindCommand(command)) {
       return c->run(args, in, out, err);
     }
     err << "hooksim: unknown command \"" << command << "\"\n\n" << kUsage;
-    return 2;
+    return ToInt(ExitCode::kUsage);
   } catch (const std::exception& e) {
     err << "hooksim " << command << ": " << e.what() << "\n";
-    return 2;
+    return ToInt(ExitCode::kUsage);
   }
 }
 

@@ -21,6 +21,7 @@
 #include "sim/base/random.h"
 #include "sim/cli/conform_html.h"
 #include "sim/cli/deliver_command.h"
+#include "sim/cli/exit_code.h"
 #include "sim/contract/contract_file.h"
 #include "sim/contract/event_file.h"
 #include "sim/contract/payload_validator.h"
@@ -294,22 +295,22 @@ FlagSet ConformFlagSet(ConformOptions* o) {
 Status CheckConformFlags(const FlagSet& flags, ConformOptions& o) {
   if (!o.list_cases) {
     if (!flags.Given("sender-cmd")) {
-      return MakeError(
+      return Status::InvalidArgument(
           "--sender-cmd is required (the command that delivers "
           "$HOOKSIM_EVENT_FILE to $HOOKSIM_URL)");
     }
     if (o.sender_cmd.find_first_not_of(" \t\n") == std::string::npos) {
-      return MakeError("--sender-cmd: expected a shell command, got \"" +
+      return Status::InvalidArgument("--sender-cmd: expected a shell command, got \"" +
                        o.sender_cmd + "\"");
     }
   }
   if (o.quiet >= o.case_budget) {
-    return MakeError("--quiet-ms: must be below the case budget (" +
+    return Status::InvalidArgument("--quiet-ms: must be below the case budget (" +
                      std::to_string(ToMillis(o.case_budget) / 1000) +
                      " s), got \"" + std::to_string(ToMillis(o.quiet)) + "\"");
   }
   if (o.battery.slow >= o.battery.hang) {
-    return MakeError("--slow-ms: must be below --hang-ms (" +
+    return Status::InvalidArgument("--slow-ms: must be below --hang-ms (" +
                      std::to_string(ToMillis(o.battery.hang)) + "), got \"" +
                      std::to_string(ToMillis(o.battery.slow)) + "\"");
   }
@@ -320,13 +321,13 @@ Status CheckConformFlags(const FlagSet& flags, ConformOptions& o) {
     Result<std::vector<ConformCase>> selected =
         SelectCases(battery, *o.case_names);
     if (!selected.ok()) {
-      return MakeError("--cases: " + selected.error().message());
+      return Status::InvalidArgument("--cases: " + selected.error().message());
     }
     o.cases = std::move(*selected);
   } else {
     o.cases = battery;
   }
-  return std::nullopt;
+  return Status::Ok();
 }
 
 const CommandFlags<ConformOptions> kConformFlags{ConformFlagSet,
@@ -341,7 +342,7 @@ int RunConformCli(const std::vector<std::string>& args, std::ostream& out,
                        if (options.list_cases) {
                          // The battery needs no sender to be listed.
                          PrintConformCases(options.cases, out);
-                         return 0;
+                         return ToInt(ExitCode::kOk);
                        }
                        options.command = CommandLine("conform", args);
                        return RunConform(options, out, err);
@@ -367,7 +368,7 @@ CaseResult RunConformCase(const ConformCase& c, const ConformOptions& options,
   if (dir.path().empty()) return fail_start("cannot create a temporary dir");
   const std::string event_file = dir.path() + "/events.jsonl";
   if (Status s = WriteEventFile(event_file, c.events); !s.ok()) {
-    return fail_start(s->message);
+    return fail_start(s.message());
   }
 
   ReceiverOptions receiver_options;
@@ -384,7 +385,7 @@ CaseResult RunConformCase(const ConformCase& c, const ConformOptions& options,
   // The run timeline starts at `started`, so journal times are offsets.
   server_options.now = [started] { return TimePoint(Since(started)); };
   HttpReceiverServer server(receiver, server_options);
-  if (Status s = server.Start(); !s.ok()) return fail_start(s->message);
+  if (Status s = server.Start(); !s.ok()) return fail_start(s.message());
   result.url = server.base_url() + kConformHookPath;
 
   ChildOptions child_options;
@@ -504,7 +505,7 @@ int RunConform(const ConformOptions& options, std::ostream& out,
                std::ostream& err) {
   if (options.cases.empty() || options.parallel < 1) {
     err << "hooksim conform: nothing to run\n";
-    return 2;
+    return ToInt(ExitCode::kUsage);
   }
   // Reports go to files that must be writable: check before the run.
   for (const auto& file :
@@ -513,7 +514,7 @@ int RunConform(const ConformOptions& options, std::ostream& out,
     std::ofstream probe(*file, std::ios::app);
     if (!probe) {
       err << "hooksim conform: " << *file << ": cannot write the file\n";
-      return 2;
+      return ToInt(ExitCode::kUsage);
     }
   }
   BecomeSubreaper();
@@ -574,7 +575,8 @@ int RunConform(const ConformOptions& options, std::ostream& out,
       << "events seed: " << options.battery.seed << "\n"
       << "contract: " << options.battery.contract.profile << "\n";
 
-  int code = (failed + unjudged) == 0 ? 0 : 1;
+  int code =
+      ToInt((failed + unjudged) == 0 ? ExitCode::kOk : ExitCode::kFailed);
   if (options.junit) {
     std::ofstream f(*options.junit, std::ios::trunc);
     WriteJUnit(ConformJUnit(results, total), f);
@@ -604,7 +606,7 @@ int RunConform(const ConformOptions& options, std::ostream& out,
   }
   if (interrupted) {
     err << "hooksim conform: interrupted; senders stopped\n";
-    return kInterruptedExitCode;
+    return ToInt(ExitCode::kInterrupted);
   }
   return code;
 }

@@ -2,15 +2,16 @@
 
 #include <charconv>
 #include <chrono>
-#include <random>
 #include <cstdio>
 #include <exception>
 #include <functional>
 #include <optional>
 #include <ostream>
+#include <random>
 #include <string_view>
 
 #include "sim/base/parse_number.h"
+#include "sim/cli/exit_code.h"
 #include "sim/cli/worker_command.h"
 #include "sim/contract/contract_file.h"
 #include "sim/contract/release_events.h"
@@ -101,17 +102,17 @@ EngineOptions DeliverEngineOptions(const DeliverOptions& options) {
 Status ValidateDeliverOptions(const DeliverOptions& options,
                               const EngineOptions& engine_options) {
   if (Status s = engine_options.policy.Validate(); !s.ok()) {
-    return MakeError("retry policy " + s->ToString());
+    return Status::InvalidArgument("retry policy " + s.ToString());
   }
   if (Result<HttpUrl> url = ParseHttpUrl(options.url); !url.ok()) {
-    return MakeError("--url: " + url.error().message());
+    return Status::InvalidArgument("--url: " + url.error().message());
   }
   if (options.count < 1 || options.count > kMaxDeliverCount ||
       options.concurrency < 1 || options.concurrency > kMaxDeliverConcurrency ||
       options.interval < Duration::zero()) {
-    return MakeError("count, concurrency or interval out of range");
+    return Status::InvalidArgument("count, concurrency or interval out of range");
   }
-  return std::nullopt;
+  return Status::Ok();
 }
 
 // Publishes the events (the file's, or `count` generated ones): all at
@@ -197,8 +198,8 @@ int Deliver(const DeliverOptions& options, std::ostream& out,
             std::ostream& err) {
   const EngineOptions engine_options = DeliverEngineOptions(options);
   if (Status s = ValidateDeliverOptions(options, engine_options); !s.ok()) {
-    err << "hooksim deliver: " << s->message << "\n";
-    return 2;
+    err << "hooksim deliver: " << s.message() << "\n";
+    return ToInt(ExitCodeFor(s));
   }
 
   const auto wall_start = std::chrono::steady_clock::now();
@@ -211,7 +212,7 @@ int Deliver(const DeliverOptions& options, std::ostream& out,
       SenderWorld::Make(world_options);
   if (!world.ok()) {
     err << "hooksim deliver: " << world.error().ToString() << "\n";
-    return 1;
+    return ToInt(ExitCodeFor(world.error()));
   }
   EventLoop& clock = (*world)->loop();
   DeliveryEngine engine(clock, (*world)->transport(), engine_options);
@@ -251,7 +252,7 @@ int Deliver(const DeliverOptions& options, std::ostream& out,
 
   if (interrupted) {
     err << "hooksim deliver: "
-        << (interrupted_code == kTerminatedExitCode ? "terminated (SIGTERM)"
+        << (interrupted_code == ToInt(ExitCode::kTerminated) ? "terminated (SIGTERM)"
                                                     : "interrupted")
         << ": " << sum.pending()
         << (sum.pending() == 1 ? " delivery" : " deliveries")
@@ -259,9 +260,9 @@ int Deliver(const DeliverOptions& options, std::ostream& out,
         << " events not published)\n";
     return interrupted_code;
   }
-  if (run) {
-    err << "hooksim deliver: " << run->message << "\n";
-    return 1;
+  if (!run.ok()) {
+    err << "hooksim deliver: " << run.message() << "\n";
+    return ToInt(ExitCode::kFailed);
   }
   return sum.gave_up == 0 && sum.pending() == 0 ? 0 : 1;
 }
@@ -303,9 +304,9 @@ FlagSet DeliverFlagSet(DeliverOptions* o) {
                "sent byte for byte) instead of generated ones; excludes --count",
                [o](const std::string& text) -> Status {
                  Result<std::vector<FileEvent>> events = ReadEventFile(text);
-                 if (!events.ok()) return MakeError(events.error().ToString());
+                 if (!events.ok()) return Status::InvalidArgument(events.error().ToString());
                  o->events = std::move(*events);
-                 return std::nullopt;
+                 return Status::Ok();
                })
       .Value("FILE");
   flags.Custom("secret",
@@ -317,7 +318,7 @@ FlagSet DeliverFlagSet(DeliverOptions* o) {
                    return key.error();
                  }
                  o->secret = text;
-                 return std::nullopt;
+                 return Status::Ok();
                })
       .Value("whsec_...");
   flags.Integer("generate", "the same as --count: how many release events", 1,
@@ -341,35 +342,35 @@ Status CheckDeliverFlags(const FlagSet& flags, DeliverOptions& options) {
   const bool url = flags.Given("url");
   if (url) {
     if (flags.Given("state") || flags.Given("resume")) {
-      return MakeError(
+      return Status::InvalidArgument(
           std::string(flags.Given("resume") ? "--resume" : "--state") +
           ": not with --url (it delivers to the state's hooks)");
     }
     if (flags.Given("lease-ms")) {
-      return MakeError("--lease-ms: not with --url (nothing is stored)");
+      return Status::InvalidArgument("--lease-ms: not with --url (nothing is stored)");
     }
   } else {
     if (flags.Given("secret")) {
-      return MakeError(
+      return Status::InvalidArgument(
           "--secret: only with --url (registered hooks keep their own: "
           "hooks add URL --secret)");
     }
     if (flags.Given("interval-ms")) {
-      return MakeError("--interval-ms: only with --url");
+      return Status::InvalidArgument("--interval-ms: only with --url");
     }
   }
   const bool count = flags.Given("count");
   const bool generate = flags.Given("generate");
   if (flags.Given("resume") && (count || generate || flags.Given("event-file"))) {
-    return MakeError(
+    return Status::InvalidArgument(
         "--resume: delivers what is pending; give no --count, --generate or "
         "--event-file");
   }
   if (count && generate) {
-    return MakeError("--count and --generate: give one (they are synonyms)");
+    return Status::InvalidArgument("--count and --generate: give one (they are synonyms)");
   }
   if (flags.Given("event-file") && (count || generate)) {
-    return MakeError(std::string("--event-file and --") +
+    return Status::InvalidArgument(std::string("--event-file and --") +
                      (count ? "count" : "generate") +
                      ": give one (the file sets the count)");
   }
@@ -382,7 +383,7 @@ Status CheckDeliverFlags(const FlagSet& flags, DeliverOptions& options) {
   // own, so a second run against a receiver that stayed up is not taken for
   // re-attempts of the first run's deliveries.
   if (!flags.Given("seed")) options.id_salt = FreshIdSalt();
-  return std::nullopt;
+  return Status::Ok();
 }
 
 const CommandFlags<DeliverOptions> kDeliverFlags{DeliverFlagSet,
@@ -423,7 +424,7 @@ int RunDeliver(const DeliverOptions& options, std::ostream& out,
   } catch (const std::exception& e) {
     err << "hooksim deliver: " << e.what() << "\n";
   }
-  return 1;
+  return ToInt(ExitCode::kFailed);
 }
 
 }  // namespace hooksim

@@ -7,6 +7,7 @@
 #include <utility>
 
 #include "sim/base/parse_number.h"
+#include "sim/cli/exit_code.h"
 #include "sim/contract/contract_file.h"
 #include "sim/http/http_url.h"
 
@@ -30,8 +31,8 @@ namespace {
 constexpr int64_t kMaxTimeoutMs = 3600 * 1000;            // RetryPolicy's.
 constexpr int64_t kMaxDelayMs = 30LL * 24 * 3600 * 1000;  // RetryPolicy's.
 
-Error Expected(std::string_view expected, std::string_view got) {
-  return MakeError("expected " + std::string(expected) + ", got \"" +
+Status Expected(std::string_view expected, std::string_view got) {
+  return Status::InvalidArgument("expected " + std::string(expected) + ", got \"" +
                    std::string(got) + "\"");
 }
 
@@ -59,7 +60,7 @@ Result<std::vector<Duration>> ParseSchedule(std::string_view text,
     const std::string_view item = text.substr(
         start, comma == std::string_view::npos ? text.npos : comma - start);
     if (delays.size() == static_cast<size_t>(max_delays)) {
-      return MakeError("at most " + std::to_string(max_delays) +
+      return Status::InvalidArgument("at most " + std::to_string(max_delays) +
                        " delays (the contract allows " +
                        std::to_string(max_delays) + " re-attempts), got \"" +
                        std::string(text) + "\"");
@@ -106,7 +107,7 @@ FlagSet::Flag FlagSet::Switch(const char* name, std::string help,
       name, std::move(help),
       [target](const std::string&) -> Status {
         *target = true;
-        return std::nullopt;
+        return Status::Ok();
       },
       true);
 }
@@ -116,7 +117,7 @@ FlagSet::Setter FlagSet::TextSetter(
   return [non_empty, store](const std::string& text) -> Status {
     if (non_empty && text.empty()) return Expected("a file name", text);
     store(text);
-    return std::nullopt;
+    return Status::Ok();
   };
 }
 
@@ -126,7 +127,7 @@ FlagSet::Setter FlagSet::IntegerSetter(int64_t min, int64_t max,
     Result<int64_t> v = ParseIntIn(text, min, max);
     if (!v.ok()) return v.error();
     store(*v);
-    return std::nullopt;
+    return Status::Ok();
   };
 }
 
@@ -144,7 +145,7 @@ FlagSet::Flag FlagSet::PositiveSeconds(const char* name, std::string help,
         Duration d = std::chrono::duration_cast<Duration>(
             std::chrono::duration<double>(*s));
         *target = d <= Duration::zero() ? Duration(1) : d;
-        return std::nullopt;
+        return Status::Ok();
       })
       .Value("S");
 }
@@ -180,7 +181,7 @@ FlagSet::Flag FlagSet::Number(const char* name, std::string help, double min,
           return Expected(expected, text);
         }
         *target = *v;
-        return std::nullopt;
+        return Status::Ok();
       })
       .Value("F");
 }
@@ -241,12 +242,12 @@ Result<FlagParse> FlagSet::Parse(const std::vector<std::string>& args) {
               vm);
     po::notify(vm);
   } catch (const po::error& e) {
-    return MakeError(e.what());
+    return Status::InvalidArgument(e.what());
   }
   if (vm.count("help")) return FlagParse::kHelp;
   for (const auto& [old_name, now] : renamed_) {
     if (vm.count(old_name)) {
-      return MakeError("--" + old_name + " was renamed: use --" + now);
+      return Status::InvalidArgument("--" + old_name + " was renamed: use --" + now);
     }
   }
   if (vm.count("hooksim-positional")) {
@@ -254,7 +255,7 @@ Result<FlagParse> FlagSet::Parse(const std::vector<std::string>& args) {
     if (!positionals_) {
       std::string message = "unexpected argument \"" + words[0] + "\"";
       if (!positional_hint_.empty()) message += " " + positional_hint_;
-      return MakeError(message);
+      return Status::InvalidArgument(message);
     }
     *positionals_ = words;
   }
@@ -267,7 +268,7 @@ Result<FlagParse> FlagSet::Parse(const std::vector<std::string>& args) {
     given_.push_back(name);
     const std::string text = s.is_switch ? "" : vm[name].as<std::string>();
     if (Status st = s.set(text); !st.ok()) {
-      return MakeError("--" + name + ": " + st->message);
+      return Status(st.code(), "--" + name + ": " + st.message());
     }
   }
   return FlagParse::kRun;
@@ -285,11 +286,11 @@ std::string FlagSet::Help() const {
   return out.str();
 }
 
-int UsageError(std::string_view command, const Error& error,
+int UsageError(std::string_view command, const Status& error,
                std::ostream& err) {
-  err << "hooksim " << command << ": " << error.message << "\n"
+  err << "hooksim " << command << ": " << error.message() << "\n"
       << "try: hooksim " << command << " --help\n";
-  return 2;
+  return ToInt(ExitCodeFor(error));
 }
 
 std::optional<int> ParseCommandLine(FlagSet& flags,
@@ -300,9 +301,9 @@ std::optional<int> ParseCommandLine(FlagSet& flags,
   if (!parsed.ok()) return UsageError(flags.command(), parsed.error(), err);
   if (*parsed == FlagParse::kHelp) {
     out << flags.Help();
-    return 0;
+    return ToInt(ExitCode::kOk);
   }
-  if (Status s = check(); !s.ok()) return UsageError(flags.command(), *s, err);
+  if (Status s = check(); !s.ok()) return UsageError(flags.command(), s, err);
   return std::nullopt;
 }
 
@@ -311,7 +312,7 @@ FlagSet::Setter SeedSetter(std::function<void(uint64_t)> store) {
     const std::optional<uint64_t> v = ParseUint64(text);
     if (!v) return Expected("an integer 0..18446744073709551615", text);
     store(*v);
-    return std::nullopt;
+    return Status::Ok();
   };
 }
 
@@ -321,7 +322,7 @@ FlagSet::Setter HttpUrlSetter(std::function<void(const std::string&)> store) {
       return url.error();
     }
     store(text);
-    return std::nullopt;
+    return Status::Ok();
   };
 }
 
@@ -335,7 +336,7 @@ void AddRetryFlags(FlagSet& flags, RetryTargets t, const RetryHelp& help) {
         Result<std::vector<Duration>> s = ParseSchedule(text, max);
         if (!s.ok()) return s.error();
         *t.schedule = std::move(*s);
-        return std::nullopt;
+        return Status::Ok();
       })
       .Value("MS,...");
   flags.Millis("timeout-ms",
@@ -359,14 +360,14 @@ FlagSet::Flag AddContractFlag(FlagSet& flags, std::string help,
   return flags.Custom("contract", std::move(help),
                       [target, retry](const std::string& text) -> Status {
                         Result<Contract> c = LoadContract(text);
-                        if (!c.ok()) return MakeError(c.error().ToString());
+                        if (!c.ok()) return Status::InvalidArgument(c.error().ToString());
                         *target = std::move(c).value();
                         if (retry) {
                           *retry->schedule = target->retry_schedule;
                           *retry->jitter = target->jitter;
                           *retry->timeout = target->timeout;
                         }
-                        return std::nullopt;
+                        return Status::Ok();
                       })
       .Value("NAME|FILE");
 }

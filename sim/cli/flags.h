@@ -25,6 +25,7 @@
 
 #include "sim/base/result.h"
 #include "sim/base/time.h"
+#include "sim/cli/exit_code.h"
 #include "sim/contract/contract.h"
 
 namespace boost::program_options {
@@ -145,8 +146,9 @@ class FlagSet {
 };
 
 // Prints "hooksim COMMAND: MESSAGE" and "try: hooksim COMMAND --help" to
-// `err`; returns the usage exit code (2).
-int UsageError(std::string_view command, const Error& error, std::ostream& err);
+// `err`; returns the exit code of `error` (exit_code.h: a flag error is an
+// invalid argument, 2).
+int UsageError(std::string_view command, const Status& error, std::ostream& err);
 
 // A command's flags: how to declare them on a FlagSet bound to its options
 // struct, and the rules between flags checked after parsing (may be null).

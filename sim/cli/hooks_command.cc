@@ -161,7 +161,7 @@ std::optional<int> CheckHooksUsage(const HooksOptions& options,
   if (words.empty()) {
     err << "hooksim hooks: give a subcommand: add, list, pause, resume, "
            "remove\ntry: hooksim hooks --help\n";
-    return 2;
+    return ToInt(ExitCode::kUsage);
   }
   const std::string& sub = words[0];
   const std::string prefix = Prefix(options);
@@ -170,7 +170,7 @@ std::optional<int> CheckHooksUsage(const HooksOptions& options,
   if (!takes_one && sub != "list") {
     err << "hooksim hooks: unknown subcommand \"" << sub
         << "\" (add, list, pause, resume, remove)\ntry: hooksim hooks --help\n";
-    return 2;
+    return ToInt(ExitCode::kUsage);
   }
   const size_t want = takes_one ? 2 : 1;
   if (words.size() != want) {
@@ -181,29 +181,29 @@ std::optional<int> CheckHooksUsage(const HooksOptions& options,
                                              "hooksim hooks list)")
                 : "unexpected argument \"" + words[want] + "\"")
         << "\ntry: hooksim hooks --help\n";
-    return 2;
+    return ToInt(ExitCode::kUsage);
   }
   if ((options.secret || options.contract) && sub != "add") {
     err << prefix << (options.secret ? "--secret" : "--contract")
         << ": only for hooks add\n";
-    return 2;
+    return ToInt(ExitCode::kUsage);
   }
   if ((options.json || options.all) && sub != "list") {
     err << prefix << "--json and --all: only for hooks list\n";
-    return 2;
+    return ToInt(ExitCode::kUsage);
   }
   if (sub != "add") return std::nullopt;
   if (Result<HttpUrl> url = ParseHttpUrl(words[1]); !url.ok()) {
     err << prefix << "URL \"" << words[1] << "\": " << url.error().message()
         << "\n";
-    return 2;
+    return ToInt(ExitCodeFor(url.error()));
   }
   bool github_signing = false;
   if (options.contract) {
     Result<Contract> contract = LoadContract(*options.contract);
     if (!contract.ok()) {
       err << prefix << "--contract: " << contract.error().ToString() << "\n";
-      return 2;
+      return ToInt(ExitCodeFor(contract.error()));
     }
     github_signing = contract->signing == SigningScheme::kGithubSha256;
   }
@@ -211,12 +211,12 @@ std::optional<int> CheckHooksUsage(const HooksOptions& options,
     // GitHub's key is the secret text itself; others are whsec_ + base64.
     if (github_signing && options.secret->empty()) {
       err << prefix << "--secret: expected a non-empty secret\n";
-      return 2;
+      return ToInt(ExitCode::kUsage);
     }
     if (Result<std::string> key = DecodeWebhookSecret(*options.secret);
         !github_signing && !key.ok()) {
       err << prefix << "--secret: " << key.error().message() << "\n";
-      return 2;
+      return ToInt(ExitCodeFor(key.error()));
     }
   }
   return std::nullopt;
@@ -232,7 +232,7 @@ int AddHook(StateStore& s, const HooksOptions& options, std::ostream& out,
     if (!contract.ok()) {
       err << Prefix(options) << "--contract: " << contract.error().ToString()
           << "\n";
-      return 2;
+      return ToInt(ExitCodeFor(contract.error()));
     }
     contract_json = ContractToJson(*contract).dump();
     contract_attempts = contract->max_attempts();
@@ -242,10 +242,10 @@ int AddHook(StateStore& s, const HooksOptions& options, std::ostream& out,
                 contract_json, contract_attempts);
   if (!hook.ok()) {
     err << Prefix(options) << hook.error().ToString() << "\n";
-    return 1;
+    return ToInt(ExitCode::kFailed);
   }
   out << hook->id << "\n";
-  return 0;
+  return ToInt(ExitCode::kOk);
 }
 
 int ListHooks(StateStore& s, const HooksOptions& options,
@@ -253,7 +253,7 @@ int ListHooks(StateStore& s, const HooksOptions& options,
   Result<std::vector<StoredHook>> hooks = s.ListHooks(options.all);
   if (!hooks.ok()) {
     err << Prefix(options) << hooks.error().ToString() << "\n";
-    return 1;
+    return ToInt(ExitCode::kFailed);
   }
   if (options.json) {
     nlohmann::json array = nlohmann::json::array();
@@ -265,7 +265,7 @@ int ListHooks(StateStore& s, const HooksOptions& options,
   } else {
     PrintHookTable(*hooks, out);
   }
-  return 0;
+  return ToInt(ExitCode::kOk);
 }
 
 // pause, resume or remove.
@@ -280,17 +280,17 @@ int ChangeHook(StateStore& s, const HooksOptions& options,
                                                       : s.RemoveHook(id, now);
   if (!change.ok()) {
     err << prefix << change.error().ToString() << "\n";
-    return 1;
+    return ToInt(ExitCode::kFailed);
   }
   switch (change->change) {
     case HookChange::kNotFound:
       err << prefix << "no hook \"" << id << "\" in " << path
           << " (see hooksim hooks list)\n";
-      return 2;
+      return ToInt(ExitCode::kUsage);
     case HookChange::kAlreadyInState:
       err << prefix << "hook " << id << " is already "
           << (sub == "pause" ? "paused" : "active") << "\n";
-      return 1;
+      return ToInt(ExitCode::kFailed);
     case HookChange::kChanged:
       break;
   }
@@ -309,7 +309,7 @@ int ChangeHook(StateStore& s, const HooksOptions& options,
     out << "removed " << id << "; " << deliveries
         << " cancelled (reason: hook removed)\n";
   }
-  return 0;
+  return ToInt(ExitCode::kOk);
 }
 
 int RunHooks(const HooksOptions& options, std::ostream& out,
@@ -324,7 +324,7 @@ int RunHooks(const HooksOptions& options, std::ostream& out,
       StateStore::Open(path, store_options);
   if (!store.ok()) {
     err << Prefix(options) << store.error().ToString() << "\n";
-    return 2;
+    return ToInt(ExitCodeFor(store.error()));
   }
   if (sub == "add") return AddHook(**store, options, out, err);
   if (sub == "list") return ListHooks(**store, options, path, out, err);

@@ -17,6 +17,7 @@
 #include "mock-receivers/http/http_receiver_server.h"
 #include "mock-receivers/receiver.h"
 #include "sim/base/random.h"
+#include "sim/cli/exit_code.h"
 #include "sim/contract/contract_file.h"
 #include "sim/contract/payload_validator.h"
 #include "sim/scenario/scenario.h"
@@ -69,27 +70,29 @@ class TerminationSignals {
 
 Result<std::string> ReadSmallFile(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
-  if (!in) return MakeError(path + ": cannot open the file");
+  if (!in) return Status::IoError(path + ": cannot open the file");
   std::string text;
   char buf[65536];
   while (in.read(buf, sizeof(buf)) || in.gcount() > 0) {
     text.append(buf, static_cast<size_t>(in.gcount()));
     if (text.size() > kMaxBehaviorFileBytes) {
-      return MakeError(path + ": larger than " +
-                       std::to_string(kMaxBehaviorFileBytes) + " bytes");
+      return Status::InvalidArgument(path + ": larger than " +
+                                     std::to_string(kMaxBehaviorFileBytes) +
+                                     " bytes");
     }
   }
-  if (in.bad()) return MakeError(path + ": cannot read the file");
+  if (in.bad()) return Status::IoError(path + ": cannot read the file");
   return text;
 }
 
 Result<BehaviorSpec> ParseBehaviorText(const std::string& text) {
   nlohmann::json doc = nlohmann::json::parse(text, nullptr, false);
-  if (doc.is_discarded()) return MakeError("invalid JSON");
+  if (doc.is_discarded()) return Status::InvalidArgument("invalid JSON");
   Result<BehaviorSpec> spec = ParseBehavior(doc, "");
   if (!spec.ok()) {
-    const Error& e = spec.error();
-    return MakeError((e.path.empty() ? "/" : e.path) + ": " + e.message);
+    const Status& e = spec.error();
+    return Status::InvalidArgument((e.path().empty() ? "/" : e.path()) + ": " +
+                                   e.message());
   }
   return spec;
 }
@@ -123,8 +126,9 @@ std::string Summary(const MockReceiver& receiver) {
 
 Result<ListenAddress> ParseListenAddress(std::string_view text) {
   const auto bad = [&] {
-    return MakeError("expected HOST:PORT with PORT 0..65535, got \"" +
-                     std::string(text) + "\"");
+    return Status::InvalidArgument(
+        "expected HOST:PORT with PORT 0..65535, got \"" + std::string(text) +
+        "\"");
   };
   const size_t colon = text.rfind(':');
   if (colon == std::string_view::npos || colon == 0) return bad();
@@ -171,7 +175,7 @@ Status CheckReceiverOptions(const ReceiverCommandOptions& options,
     bool printable = !t.empty() && t.size() <= 1024;
     for (char c : t) printable = printable && c > ' ' && c < 0x7f;
     if (!printable) {
-      return MakeError(
+      return Status::InvalidArgument(
           "--admin-token: expected 1..1024 printable characters without "
           "spaces");
     }
@@ -186,7 +190,8 @@ Status CheckReceiverOptions(const ReceiverCommandOptions& options,
                       options.behavior_file.has_value() +
                       options.scenario.has_value();
   if (sources > 1) {
-    return MakeError("give at most one of --behavior, --behavior-file, --scenario");
+    return Status::InvalidArgument(
+        "give at most one of --behavior, --behavior-file, --scenario");
   }
   std::ostringstream bad;
   if (!(options.time_scale > 0 && options.time_scale <= 1)) {
@@ -201,8 +206,8 @@ Status CheckReceiverOptions(const ReceiverCommandOptions& options,
     bad << "--max-body-bytes: expected 1.." << kMaxBodyBytesLimit << ", got "
         << options.max_body_bytes;
   }
-  if (!bad.str().empty()) return MakeError(bad.str());
-  return std::nullopt;
+  if (!bad.str().empty()) return Status::InvalidArgument(bad.str());
+  return Status::Ok();
 }
 
 // What to serve: (name, behaviour) pairs and the seed of their answers.
@@ -216,7 +221,7 @@ Result<BehaviorSpec> LoadBehavior(const ReceiverCommandOptions& options) {
   if (options.behavior) {
     Result<BehaviorSpec> parsed = ParseBehaviorText(*options.behavior);
     if (!parsed.ok()) {
-      return MakeError("--behavior '" + *options.behavior +
+      return Status::InvalidArgument("--behavior '" + *options.behavior +
                        "': " + parsed.error().message());
     }
     return *parsed;
@@ -224,11 +229,13 @@ Result<BehaviorSpec> LoadBehavior(const ReceiverCommandOptions& options) {
   if (options.behavior_file) {
     Result<std::string> text = ReadSmallFile(*options.behavior_file);
     if (!text.ok()) {
-      return MakeError("--behavior-file: " + text.error().message());
+      return Status(text.error().code(),
+                    "--behavior-file: " + text.error().message());
     }
     Result<BehaviorSpec> parsed = ParseBehaviorText(*text);
     if (!parsed.ok()) {
-      return MakeError("--behavior-file: " + *options.behavior_file + ": " +
+      return Status::InvalidArgument("--behavior-file: " +
+                                     *options.behavior_file + ": " +
                        parsed.error().message());
     }
     return *parsed;
@@ -248,14 +255,16 @@ Result<ServedSpecs> LoadServedSpecs(const ReceiverCommandOptions& options) {
   }
   Result<Scenario> scenario = LoadScenarioFile(*options.scenario);
   if (!scenario.ok()) {
-    return MakeError("--scenario: " + scenario.error().ToString());
+    return Status(scenario.error().code(),
+                  "--scenario: " + scenario.error().ToString());
   }
   served.seed = options.seed.value_or(scenario->seed);
   for (const ReceiverSpec& r : scenario->receivers) {
     served.specs.emplace_back(r.name, r.behavior);
   }
   if (served.specs.empty()) {
-    return MakeError("--scenario: " + *options.scenario + ": no receivers");
+    return Status::InvalidArgument("--scenario: " + *options.scenario +
+                                   ": no receivers");
   }
   return served;
 }
@@ -266,7 +275,8 @@ Result<std::optional<Contract>> LoadReceiverContract(
   if (!options.contract) return std::optional<Contract>();
   Result<Contract> loaded = LoadContract(*options.contract);
   if (!loaded.ok()) {
-    return MakeError("--contract: " + loaded.error().ToString());
+    return Status(loaded.error().code(),
+                  "--contract: " + loaded.error().ToString());
   }
   return std::optional<Contract>(std::move(loaded).value());
 }
@@ -303,13 +313,13 @@ Status StartServers(const ReceiverCommandOptions& options,
     s.server = std::make_unique<HttpReceiverServer>(*s.receiver, hopts);
     if (Status status = s.server->Start(); !status.ok()) {
       for (Served& running : served) running.server->Stop();
-      return MakeError("--listen " + options.listen +
+      return Status(status.code(), "--listen " + options.listen +
                        ": cannot serve receiver " + name + " at " +
-                       status->message);
+                       status.message());
     }
     served.push_back(std::move(s));
   }
-  return std::nullopt;
+  return Status::Ok();
 }
 
 }  // namespace
@@ -317,13 +327,18 @@ Status StartServers(const ReceiverCommandOptions& options,
 int RunReceiverCommand(const ReceiverCommandOptions& options, std::ostream& out,
                        std::ostream& err,
                        const std::function<void()>& wait_for_stop) {
-  auto usage = [&err](const Error& e) {
-    err << kPrefix << e.message << "\n";
-    return 2;
+  auto usage = [&err](const Status& e) {
+    err << kPrefix << e.message() << "\n";
+    return ToInt(ExitCodeFor(e));
   };
   Result<ListenAddress> listen = ParseListenAddress(options.listen);
-  if (!listen.ok()) return usage(MakeError("--listen: " + listen.error().message()));
-  if (Status s = CheckReceiverOptions(options, *listen, err); !s.ok()) return usage(*s);
+  if (!listen.ok()) {
+    return usage(Status(listen.error().code(),
+                        "--listen: " + listen.error().message()));
+  }
+  if (Status s = CheckReceiverOptions(options, *listen, err); !s.ok()) {
+    return usage(s);
+  }
   Result<ServedSpecs> specs = LoadServedSpecs(options);
   if (!specs.ok()) return usage(specs.error());
   Result<std::optional<Contract>> contract = LoadReceiverContract(options);
@@ -335,8 +350,9 @@ int RunReceiverCommand(const ReceiverCommandOptions& options, std::ostream& out,
   std::optional<TerminationSignals> signals;
   if (!wait_for_stop) signals.emplace();
   std::vector<Served> served;
-  if (Status s = StartServers(options, *listen, *specs, *contract, served); !s.ok()) {
-    return usage(*s);
+  if (Status s = StartServers(options, *listen, *specs, *contract, served);
+      !s.ok()) {
+    return usage(s);
   }
 
   for (const Served& s : served) {
@@ -356,7 +372,7 @@ int RunReceiverCommand(const ReceiverCommandOptions& options, std::ostream& out,
   for (Served& s : served) s.server->Stop();
   for (const Served& s : served) out << Summary(*s.receiver) << "\n";
   out.flush();
-  return 0;
+  return ToInt(ExitCode::kOk);
 }
 
 }  // namespace hooksim

@@ -8,9 +8,10 @@
 #include <filesystem>
 #include <fstream>
 #include <optional>
-#include <utility>
 #include <sstream>
+#include <utility>
 
+#include "sim/cli/exit_code.h"
 #include "sim/contract/contract_file.h"
 #include "sim/judge/verifier.h"
 #include "sim/os/interrupt_watcher.h"
@@ -35,6 +36,13 @@ std::string HostName() {
   return buf;
 }
 
+// An error about the file `file`, printed "FILE: MESSAGE".
+Status FileError(StatusCode code, std::string message, std::string file) {
+  Status s(code, std::move(message));
+  s.set_file(std::move(file));
+  return s;
+}
+
 // Whether `path` can be written, checked before a run so a long run does
 // not end with "cannot write": a missing file is created and removed
 // again, an existing one opened for appending (its content is kept).
@@ -42,23 +50,26 @@ Status CheckWritable(const std::string& path) {
   namespace fs = std::filesystem;
   std::error_code ec;
   const fs::file_status st = fs::status(path, ec);
-  if (fs::is_directory(st)) return Error{"is a directory", "", path};
+  if (fs::is_directory(st))
+    return FileError(StatusCode::kInvalidArgument, "is a directory", path);
   const bool existed = fs::exists(st);
   {
     std::ofstream probe(path, std::ios::binary | std::ios::app);
-    if (!probe) return Error{"cannot open for writing", "", path};
+    if (!probe)
+      return FileError(StatusCode::kIoError, "cannot open for writing", path);
   }
   if (!existed) fs::remove(path, ec);
-  return std::nullopt;
+  return Status::Ok();
 }
 
 Status WriteFile(const std::string& path, const std::string& text) {
   std::ofstream f(path, std::ios::binary | std::ios::trunc);
-  if (!f) return Error{"cannot open for writing", "", path};
+  if (!f)
+    return FileError(StatusCode::kIoError, "cannot open for writing", path);
   f << text;
   f.close();
-  if (!f) return Error{"cannot write", "", path};
-  return std::nullopt;
+  if (!f) return FileError(StatusCode::kIoError, "cannot write", path);
+  return Status::Ok();
 }
 
 }  // namespace
@@ -71,7 +82,8 @@ Result<std::vector<std::string>> ExpandScenarioInputs(
     std::error_code ec;
     const fs::file_status st = fs::status(input, ec);
     if (ec || !fs::exists(st)) {
-      return Error{"no such file or directory", "", input};
+      return FileError(StatusCode::kNotFound, "no such file or directory",
+                       input);
     }
     if (fs::is_directory(st)) {
       std::vector<std::string> found;
@@ -84,9 +96,12 @@ Result<std::vector<std::string>> ExpandScenarioInputs(
         }
         if (found.size() > kMaxScenarioFiles) break;
       }
-      if (ec) return Error{"cannot list the directory", "", input};
+      if (ec)
+        return FileError(StatusCode::kIoError, "cannot list the directory",
+                         input);
       if (found.empty()) {
-        return Error{"no scenario files (*.json) in this directory", "", input};
+        return FileError(StatusCode::kInvalidArgument,
+                         "no scenario files (*.json) in this directory", input);
       }
       std::sort(found.begin(), found.end());
       files.insert(files.end(), found.begin(), found.end());
@@ -94,11 +109,11 @@ Result<std::vector<std::string>> ExpandScenarioInputs(
       files.push_back(input);
     }
     if (files.size() > kMaxScenarioFiles) {
-      return MakeError("more than " + std::to_string(kMaxScenarioFiles) +
-                       " scenario files");
+      return Status::InvalidArgument(
+          "more than " + std::to_string(kMaxScenarioFiles) + " scenario files");
     }
   }
-  if (files.empty()) return MakeError("no scenario given");
+  if (files.empty()) return Status::InvalidArgument("no scenario given");
   return files;
 }
 
@@ -107,7 +122,7 @@ int RunRunCommand(const RunCommandOptions& options, std::ostream& out,
   Result<std::vector<std::string>> files = ExpandScenarioInputs(options.inputs);
   if (!files.ok()) {
     err << "hooksim run: " << files.error().ToString() << "\n";
-    return 2;
+    return ToInt(ExitCodeFor(files.error()));
   }
   // Load everything first: a bad file stops the run before anything runs.
   std::vector<Scenario> scenarios;
@@ -121,12 +136,12 @@ int RunRunCommand(const RunCommandOptions& options, std::ostream& out,
     }
     scenarios.push_back(std::move(s).value());
   }
-  if (bad) return 2;
+  if (bad) return ToInt(ExitCode::kUsage);
   if (options.contract) {
     Result<Contract> contract = LoadContract(*options.contract);
     if (!contract.ok()) {
       err << "hooksim run: --contract: " << contract.error().ToString() << "\n";
-      return 2;
+      return ToInt(ExitCodeFor(contract.error()));
     }
     for (Scenario& scenario : scenarios) {
       scenario.contract = *contract;
@@ -152,7 +167,7 @@ int RunRunCommand(const RunCommandOptions& options, std::ostream& out,
                "sender would be blamed for timeouts it did not cause); use "
                "--time-scale "
             << floor_scale << " or more\n";
-        return 2;
+        return ToInt(ExitCode::kUsage);
       }
     }
   }
@@ -162,8 +177,8 @@ int RunRunCommand(const RunCommandOptions& options, std::ostream& out,
         std::pair{&options.report_html, "--report-html"}}) {
     if (!*path) continue;
     if (Status s = CheckWritable(**path); !s.ok()) {
-      err << "hooksim run: " << flag << ": " << s->ToString() << "\n";
-      return 2;
+      err << "hooksim run: " << flag << ": " << s.ToString() << "\n";
+      return ToInt(ExitCodeFor(s));
     }
   }
   // Over HTTP a run takes wall time: Ctrl-C and SIGTERM stop it, and what
@@ -181,7 +196,7 @@ int RunRunCommand(const RunCommandOptions& options, std::ostream& out,
       PayloadValidator::Bundled();
   if (!validator.ok()) {
     err << "hooksim run: " << validator.error().ToString() << "\n";
-    return 2;
+    return ToInt(ExitCode::kUsage);
   }
   std::vector<ScenarioOutcome> outcomes;
   const RunHtmlOptions html_options{.command = options.command};
@@ -218,7 +233,7 @@ int RunRunCommand(const RunCommandOptions& options, std::ostream& out,
     if (!run.ok()) {
       err << "hooksim run: " << scenario.file << ": " << run.error().ToString()
           << "\n";
-      return 2;
+      return ToInt(ExitCodeFor(run.error()));
     }
     ScenarioOutcome o;
     o.file = scenario.file;
@@ -243,8 +258,9 @@ int RunRunCommand(const RunCommandOptions& options, std::ostream& out,
   }
 
   const bool interrupted = stop->stopped();
-  const int interrupt_code =
-      watcher && watcher->exit_code() != 0 ? watcher->exit_code() : 130;
+  const int interrupt_code = watcher && watcher->exit_code() != 0
+                                 ? watcher->exit_code()
+                                 : ToInt(ExitCode::kInterrupted);
   watcher.reset();
   size_t passed = 0;
   for (const ScenarioOutcome& o : outcomes) passed += o.verdict.passed();
@@ -261,23 +277,23 @@ int RunRunCommand(const RunCommandOptions& options, std::ostream& out,
   if (options.report_json) {
     if (Status s = WriteFile(*options.report_json,
                              ReportJson(outcomes).dump(2) + "\n"); !s.ok()) {
-      err << "hooksim run: --report-json: " << s->ToString() << "\n";
-      return 2;
+      err << "hooksim run: --report-json: " << s.ToString() << "\n";
+      return ToInt(ExitCodeFor(s));
     }
   }
   if (options.junit) {
     std::ostringstream xml;
     WriteJUnit(ReportJUnit(outcomes), xml);
     if (Status s = WriteFile(*options.junit, xml.str()); !s.ok()) {
-      err << "hooksim run: --junit: " << s->ToString() << "\n";
-      return 2;
+      err << "hooksim run: --junit: " << s.ToString() << "\n";
+      return ToInt(ExitCodeFor(s));
     }
   }
   if (options.report_html) {
     if (Status s = WriteFile(*options.report_html,
                              RenderRunHtml(pictures, html_options)); !s.ok()) {
-      err << "hooksim run: --report-html: " << s->ToString() << "\n";
-      return 2;
+      err << "hooksim run: --report-html: " << s.ToString() << "\n";
+      return ToInt(ExitCodeFor(s));
     }
   }
   if (interrupted) {
@@ -290,7 +306,7 @@ int RunRunCommand(const RunCommandOptions& options, std::ostream& out,
     err << "\n";
     return interrupt_code;
   }
-  return passed == outcomes.size() ? 0 : 1;
+  return ToInt(passed == outcomes.size() ? ExitCode::kOk : ExitCode::kFailed);
 }
 
 }  // namespace hooksim

@@ -4,7 +4,6 @@
 #include <unistd.h>
 
 #include <atomic>
-
 #include <chrono>
 #include <cstdio>
 #include <iostream>
@@ -12,6 +11,7 @@
 #include <vector>
 
 #include "sim/base/random.h"
+#include "sim/cli/exit_code.h"
 #include "sim/contract/release_events.h"
 #include "sim/durable/durable_delivery.h"
 #include "sim/durable/state_store.h"
@@ -81,10 +81,10 @@ struct Runner {
 };
 
 // Opens the state of `options.state`; on failure prints
-// "hooksim COMMAND: --state: ..." and returns null.
+// "hooksim COMMAND: --state: ..." and sets `*exit_code` (exit_code.h).
 std::unique_ptr<Runner> OpenRunner(const DeliverOptions& options,
                                    const char* command, std::ostream& out,
-                                   std::ostream& err) {
+                                   std::ostream& err, int* exit_code) {
   auto runner = std::make_unique<Runner>();
   runner->path = ResolveStatePath(options.state);
   Result<std::unique_ptr<StateStore>> opened =
@@ -92,6 +92,7 @@ std::unique_ptr<Runner> OpenRunner(const DeliverOptions& options,
   if (!opened.ok()) {
     err << "hooksim " << command << ": --state: " << opened.error().ToString()
         << "\n";
+    *exit_code = ToInt(ExitCodeFor(opened.error()));
     return nullptr;
   }
   runner->store = std::move(*opened);
@@ -187,14 +188,14 @@ int FinishRun(const DurableRunSummary& summary, const DeliveryCounts& total,
           << " in flight abandoned (they count as made)";
     }
     err << "\n";
-    if (summary.error) {
-      err << "hooksim deliver: " << summary.error->ToString() << "\n";
+    if (!summary.error.ok()) {
+      err << "hooksim deliver: " << summary.error.ToString() << "\n";
     }
-    return 128 + summary.signal;
+    return ToInt(ExitCodeForSignal(summary.signal));
   }
-  if (summary.error) {
-    err << "hooksim deliver: " << summary.error->ToString() << "\n";
-    return 1;
+  if (!summary.error.ok()) {
+    err << "hooksim deliver: " << summary.error.ToString() << "\n";
+    return ToInt(ExitCode::kFailed);
   }
   if (total.pending > 0) {
     err << "hooksim deliver: "
@@ -241,7 +242,7 @@ Status CheckWorkerFlags(const FlagSet& flags, WorkerOptions& options) {
   options.deliver.schedule_given = flags.Given("retry-schedule-ms");
   options.deliver.timeout_given = flags.Given("timeout-ms");
   options.deliver.jitter_given = flags.Given("jitter");
-  return std::nullopt;
+  return Status::Ok();
 }
 
 const CommandFlags<WorkerOptions> kWorkerFlags{WorkerFlagSet,
@@ -258,8 +259,10 @@ int RunWorkerCli(const std::vector<std::string>& args, std::ostream& out,
 
 int RunStoreDeliver(const DeliverOptions& options, std::ostream& out,
                     std::ostream& err) {
-  std::unique_ptr<Runner> runner = OpenRunner(options, "deliver", out, err);
-  if (!runner) return 2;
+  int code = 0;
+  std::unique_ptr<Runner> runner =
+      OpenRunner(options, "deliver", out, err, &code);
+  if (!runner) return code;
   StateStore& store = *runner->store;
   const std::string& path = runner->path;
   DurableRunOptions& run = runner->run;
@@ -269,7 +272,7 @@ int RunStoreDeliver(const DeliverOptions& options, std::ostream& out,
     Result<int64_t> max_seq = store.MaxSeq();
     if (!max_seq.ok()) {
       err << "hooksim deliver: " << max_seq.error().ToString() << "\n";
-      return 1;
+      return ToInt(ExitCode::kFailed);
     }
     run.scope.max_seq = *max_seq;
     out << "resuming the pending deliveries in " << path << " (seed "
@@ -288,17 +291,17 @@ int RunStoreDeliver(const DeliverOptions& options, std::ostream& out,
     Result<std::vector<StoredHook>> hooks = store.ListHooks(false);
     if (!hooks.ok()) {
       err << "hooksim deliver: " << hooks.error().ToString() << "\n";
-      return 1;
+      return ToInt(ExitCode::kFailed);
     }
     if (hooks->empty()) {
       err << "hooksim deliver: no hooks registered in " << path
           << ": add one with `hooksim hooks add URL` (or give --url)\n";
-      return 2;
+      return ToInt(ExitCode::kUsage);
     }
     Result<EnqueueResult> enqueued = store.Enqueue(events, WallNowMs());
     if (!enqueued.ok()) {
       err << "hooksim deliver: " << enqueued.error().ToString() << "\n";
-      return 1;
+      return ToInt(ExitCode::kFailed);
     }
     int64_t paused = 0;
     for (const StoredHook& h : *hooks) paused += h.state == HookState::kPaused;
@@ -314,7 +317,7 @@ int RunStoreDeliver(const DeliverOptions& options, std::ostream& out,
   }
 
   std::optional<RunOutcome> outcome = RunAndList(*runner, "deliver", out, err);
-  if (!outcome) return 1;
+  if (!outcome) return ToInt(ExitCode::kFailed);
   const DurableRunSummary& summary = outcome->summary;
   std::map<std::string, DeliveryCounts> by_hook = summary.by_hook;
   if (batch) {
@@ -323,10 +326,10 @@ int RunStoreDeliver(const DeliverOptions& options, std::ostream& out,
         store.CountBatch(*batch);
     if (!counts.ok()) {
       err << "hooksim deliver: " << counts.error().ToString() << "\n";
-      return 1;
+      return ToInt(ExitCode::kFailed);
     }
     by_hook = std::move(*counts);
-  } else if (by_hook.empty() && !summary.error) {
+  } else if (by_hook.empty() && summary.error.ok()) {
     out << "nothing pending\n";
   }
   const DeliveryCounts total = PrintSummary(by_hook, outcome->hooks, out);
@@ -337,24 +340,25 @@ int RunStoreDeliver(const DeliverOptions& options, std::ostream& out,
 
 int RunWorker(const WorkerOptions& options, std::ostream& out,
               std::ostream& err) {
+  int code = 0;
   std::unique_ptr<Runner> runner =
-      OpenRunner(options.deliver, "worker", out, err);
-  if (!runner) return 2;
+      OpenRunner(options.deliver, "worker", out, err, &code);
+  if (!runner) return code;
   runner->run.keep_running = true;
   runner->run.poll_interval = options.poll;
   out << "worker: delivering from " << runner->path
       << " until SIGINT or SIGTERM (poll every " << ToMillis(options.poll)
       << " ms, seed " << options.deliver.seed << ")" << std::endl;
   std::optional<RunOutcome> outcome = RunAndList(*runner, "worker", out, err);
-  if (!outcome) return 1;
+  if (!outcome) return ToInt(ExitCode::kFailed);
   const DurableRunSummary& summary = outcome->summary;
   const DeliveryCounts total =
       PrintSummary(summary.by_hook, outcome->hooks, out);
   PrintTotal(total, summary.attempts, outcome->wall_s, out);
   out.flush();
-  if (summary.error) {
-    err << "hooksim worker: " << summary.error->ToString() << "\n";
-    return 1;
+  if (!summary.error.ok()) {
+    err << "hooksim worker: " << summary.error.ToString() << "\n";
+    return ToInt(ExitCode::kFailed);
   }
   if (summary.interrupted && summary.abandoned > 0) {
     err << "hooksim worker: stopped at once by a second signal ("
@@ -362,9 +366,9 @@ int RunWorker(const WorkerOptions& options, std::ostream& out,
         << Plural(static_cast<int64_t>(summary.abandoned), "attempt",
                   "attempts")
         << " in flight abandoned (they count as made)\n";
-    return 128 + summary.signal;
+    return ToInt(ExitCodeForSignal(summary.signal));
   }
-  return 0;
+  return ToInt(ExitCode::kOk);
 }
 
 }  // namespace hooksim

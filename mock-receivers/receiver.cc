@@ -59,7 +59,8 @@ MockReceiver::MockReceiver(ReceiverOptions options, BehaviorSpec behavior,
       journal_(options_.journal) {}
 
 Reply MockReceiver::Handle(const HttpRequest& request, TimePoint now,
-                           int* delivery_attempt, std::string* delivery_key) {
+                           int* delivery_attempt, std::string* delivery_key,
+                           HandleFacts* facts) {
   // Hashing and validation need no receiver state: done before the lock so
   // concurrent HTTP handlers do not queue behind a slow schema check.
   // options_ is never written after construction.
@@ -129,7 +130,12 @@ Reply MockReceiver::Handle(const HttpRequest& request, TimePoint now,
                           options_.unix_origin + now.time_since_epoch())
                           .count()) != kBadRetryAfter;
   e.signature = reply.signature;
+  const uint64_t dropped_before = journal_.dropped();
   journal_.RecordCopy(e, lookup);
+  if (facts) {
+    facts->schema_valid = e.schema_valid;
+    facts->journal_dropped = journal_.dropped() != dropped_before;
+  }
   return reply;
 }
 

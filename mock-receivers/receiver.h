@@ -38,6 +38,15 @@ struct ReceiverOptions {
   std::optional<Contract> contract;
 };
 
+// What Handle learnt about one request besides its reply (for counters
+// that must not depend on the journal's ring or its resets).
+struct HandleFacts {
+  bool schema_valid = true;
+  // Recording the request dropped the journal's oldest entry (or, with a
+  // capacity of 0, the request's own).
+  bool journal_dropped = false;
+};
+
 class MockReceiver {
  public:
   MockReceiver(ReceiverOptions options, BehaviorSpec behavior, Random rng);
@@ -54,10 +63,11 @@ class MockReceiver {
   // takes its attempt number from the X-Hooksim-Attempt header when that is
   // a positive integer, and is attempt 1 otherwise.
   // `delivery_key`, when given, receives the delivery's key (for
-  // MarkAbandonedKey).
+  // MarkAbandonedKey); `facts`, when given, the request's HandleFacts.
   Reply Handle(const HttpRequest& request, TimePoint now,
                int* delivery_attempt = nullptr,
-               std::string* delivery_key = nullptr);
+               std::string* delivery_key = nullptr,
+               HandleFacts* facts = nullptr);
 
   // The sender gave up waiting for the answer to `request` (attempt
   // `delivery_attempt` of its delivery): see Journal::MarkAbandoned.

@@ -13,6 +13,7 @@ packages=(
   libboost-dev  # Boost.Beast (header-only): the receiver's request framing
   libvalijson-dev libgtest-dev libgmock-dev libbenchmark-dev
   libsqlite3-dev libssl-dev
+  prometheus-cpp-dev  # /metrics: registry, metric families, text format
   curl python3-requests  # the example senders run by hooksim conform's tests
   chromium fonts-dejavu-core  # tests/html: the HTML reports in headless Chromium
 )

@@ -1301,6 +1301,9 @@ class FailingStore : public DeliveryStore {
     return store_.Pending(owner, scope, now_ms);
   }
   Result<int64_t> MaxSeq() override { return store_.MaxSeq(); }
+  Result<QueueDepth> Depth(int64_t now_ms) override {
+    return store_.Depth(now_ms);
+  }
 
  private:
   StateStore& store_;

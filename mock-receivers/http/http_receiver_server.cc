@@ -29,8 +29,10 @@
 #include "mock-receivers/admin_api.h"
 #include "mock-receivers/http/connection_faults.h"
 #include "mock-receivers/http/head_waiter.h"
+#include "mock-receivers/http/receiver_metrics.h"
 #include "mock-receivers/http/request_framer.h"
 #include "mock-receivers/http/stop_signal.h"
+#include "sim/metrics/metrics.h"
 
 namespace hooksim {
 namespace {
@@ -451,11 +453,14 @@ class ServingPool final : public httplib::TaskQueue {
 class ReceiverHttpServer final : public httplib::Server {
  public:
   // mark_abandoned(key, attempt): the peer never read a 2xx written to it.
+  // metrics (borrowed, outlives the server) counts refused requests.
   ReceiverHttpServer(const HttpReceiverOptions& options, StopSignal& stop,
-                     std::function<void(std::string_view, int)> mark_abandoned)
+                     std::function<void(std::string_view, int)> mark_abandoned,
+                     ReceiverMetrics& metrics)
       : options_(options),
         stop_(stop),
         mark_abandoned_(std::move(mark_abandoned)),
+        metrics_(metrics),
         waiter_(
             HeadWaiterOptions{options.max_head_bytes,
                               options.keep_alive_timeout,
@@ -479,6 +484,10 @@ class ReceiverHttpServer final : public httplib::Server {
   }
 
   Status StartWaiter() { return waiter_.Start(); }
+  // Connections admitted and not yet closed.
+  size_t open_connections() const {
+    return open_.load(std::memory_order_relaxed);
+  }
   // Closes the parked connections; call before stopping the server, so no
   // parked connection is handed to serving threads being joined.
   void StopWaiter() { waiter_.Stop(); }
@@ -631,6 +640,7 @@ class ReceiverHttpServer final : public httplib::Server {
       if (allow.empty()) allow = "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS";
     }
     connection.taken_over = true;
+    metrics_.CountRefused(status);
     RefuseAndClose(connection.fd, status, reason, allow, options_.io_timeout);
     return false;
   }
@@ -638,6 +648,7 @@ class ReceiverHttpServer final : public httplib::Server {
   const HttpReceiverOptions& options_;
   StopSignal& stop_;
   const std::function<void(std::string_view, int)> mark_abandoned_;
+  ReceiverMetrics& metrics_;
   std::atomic<ServingPool*> pool_{nullptr};
   std::atomic<size_t> open_{0};  // Connections admitted and not closed.
   HeadWaiter waiter_;
@@ -696,7 +707,9 @@ std::string DribbleAnswer(int status, bool head) {
 class HttpReceiverServer::Impl {
  public:
   Impl(MockReceiver& receiver, HttpReceiverOptions options)
-      : receiver_(receiver), options_(std::move(options)) {}
+      : receiver_(receiver),
+        options_(std::move(options)),
+        metrics_(receiver.name()) {}
   ~Impl() { Stop(); }
 
   Status Start();
@@ -707,12 +720,17 @@ class HttpReceiverServer::Impl {
  private:
   void Serve(const httplib::Request& req, httplib::Response& res);
   void ServeAdmin(const httplib::Request& req, httplib::Response& res);
+  void ServeMetrics(httplib::Response& res);
+  // False (and 401 in `res`) when an admin token is set and the request
+  // does not carry it.
+  bool Authorized(const httplib::Request& req, httplib::Response& res);
   void ServeWebhook(const httplib::Request& req, httplib::Response& res);
   TimePoint Now() const;
   SteadyClock::duration WallDelay(Duration run_time) const;
 
   MockReceiver& receiver_;
   const HttpReceiverOptions options_;
+  ReceiverMetrics metrics_;
   StopSignal stop_;
   std::unique_ptr<ReceiverHttpServer> server_;
   std::thread listener_;
@@ -750,9 +768,11 @@ Status HttpReceiverServer::Impl::Start() {
   }
 
   server_ = std::make_unique<ReceiverHttpServer>(
-      options_, stop_, [this](std::string_view key, int attempt) {
+      options_, stop_,
+      [this](std::string_view key, int attempt) {
         receiver_.MarkAbandonedKey(key, attempt);
-      });
+      },
+      metrics_);
   httplib::Server& s = *server_;
   if (Status status = server_->StartWaiter(); !status.ok()) {
     return Status(status.code(), where + ": " + status.message());
@@ -772,9 +792,10 @@ Status HttpReceiverServer::Impl::Start() {
   s.set_payload_max_length(options_.max_body_bytes);
   const size_t max_body = options_.max_body_bytes;
   s.set_error_handler(httplib::Server::HandlerWithResponse(
-      [max_body](const httplib::Request&, httplib::Response& res) {
+      [max_body, this](const httplib::Request&, httplib::Response& res) {
         if (!res.body.empty())
           return httplib::Server::HandlerResponse::Unhandled;
+        metrics_.CountRefused(res.status);
         // The library's own refusal (400 unparsable, 413 too large, ...): the
         // rest of the connection's bytes are not a request to trust.
         if (t_connection != nullptr) t_connection->close_after = true;
@@ -888,11 +909,27 @@ SteadyClock::duration HttpReceiverServer::Impl::WallDelay(
 
 void HttpReceiverServer::Impl::Serve(const httplib::Request& req,
                                      httplib::Response& res) {
-  if (IsAdminPath(req.path)) {
+  const auto arrived = SteadyClock::now();
+  if (req.path == kMetricsPath && (req.method == "GET" || req.method == "HEAD")) {
+    if (Authorized(req, res)) ServeMetrics(res);
+    // Counted after rendering: a scrape does not see itself.
+    metrics_.CountRequest(
+        kMetricsPath, std::to_string(res.status),
+        std::chrono::duration<double>(SteadyClock::now() - arrived).count());
+  } else if (IsAdminPath(req.path)) {
     ServeAdmin(req, res);
+    metrics_.CountRequest(
+        AdminRouteLabel(req.path), std::to_string(res.status),
+        std::chrono::duration<double>(SteadyClock::now() - arrived).count());
   } else {
     ServeWebhook(req, res);
   }
+}
+
+void HttpReceiverServer::Impl::ServeMetrics(httplib::Response& res) {
+  metrics_.SetOpenConnections(server_->open_connections());
+  res.status = 200;
+  res.set_content(metrics_.Render(), std::string(kMetricsContentType));
 }
 
 // Compares in time independent of where the strings differ.
@@ -904,7 +941,7 @@ static bool SameSecret(std::string_view a, std::string_view b) {
   return diff == 0;
 }
 
-void HttpReceiverServer::Impl::ServeAdmin(const httplib::Request& req,
+bool HttpReceiverServer::Impl::Authorized(const httplib::Request& req,
                                           httplib::Response& res) {
   if (!options_.admin_token.empty()) {
     const std::string auth = req.get_header_value("Authorization");
@@ -920,9 +957,15 @@ void HttpReceiverServer::Impl::ServeAdmin(const httplib::Request& req,
                      "the admin API needs \"Authorization: Bearer TOKEN\" "
                      "(the receiver's --admin-token)"}}),
           "application/json");
-      return;
+      return false;
     }
   }
+  return true;
+}
+
+void HttpReceiverServer::Impl::ServeAdmin(const httplib::Request& req,
+                                          httplib::Response& res) {
+  if (!Authorized(req, res)) return;
   AdminRequest request;
   request.method = req.method;
   request.path = req.path;
@@ -965,9 +1008,32 @@ void HttpReceiverServer::Impl::ServeWebhook(const httplib::Request& req,
   const HttpRequest request{req.method, req.target, headers, req.body};
   int attempt = 0;
   thread_local std::string key;
-  const Reply reply = receiver_.Handle(request, Now(), &attempt, &key);
+  HandleFacts facts;
+  const Reply reply = receiver_.Handle(request, Now(), &attempt, &key, &facts);
   const auto wall = WallDelay(reply.latency);
   const Fault fault = reply.answer.fault;
+  if (!facts.schema_valid) metrics_.CountSchemaFailure();
+  if (facts.journal_dropped) metrics_.CountJournalDrop();
+  if (reply.signature != SignatureVerdict::kNotChecked &&
+      reply.signature != SignatureVerdict::kValid) {
+    metrics_.CountSignatureFailure();
+  }
+  // Counted on every way out (the answer as decided, also when the peer
+  // left or the server stopped before it was written), timed to then.
+  struct CountOnExit {
+    ReceiverMetrics& metrics;
+    std::string status;
+    SteadyClock::time_point arrived;
+    ~CountOnExit() {
+      metrics.CountRequest(
+          kWebhookRoute, status,
+          std::chrono::duration<double>(SteadyClock::now() - arrived).count());
+    }
+  } count_on_exit{metrics_,
+                  fault == Fault::kNone || fault == Fault::kDribble
+                      ? std::to_string(reply.answer.status)
+                      : std::string(FaultName(fault)),
+                  arrived};
 
   Connection* connection = t_connection;
   if (connection == nullptr && fault != Fault::kNone) {

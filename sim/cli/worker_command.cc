@@ -12,9 +12,12 @@
 
 #include "sim/base/random.h"
 #include "sim/cli/exit_code.h"
+#include "sim/cli/receiver_command.h"
 #include "sim/contract/release_events.h"
 #include "sim/durable/durable_delivery.h"
 #include "sim/durable/state_store.h"
+#include "sim/durable/worker_metrics.h"
+#include "sim/metrics/metrics_server.h"
 #include "sim/world/sender_world.h"
 
 namespace hooksim {
@@ -24,6 +27,7 @@ constexpr const char* kWorkerUsage =
     "usage: hooksim worker [--state FILE] [--poll-ms N] [--trace]\n"
     "         [--retry-schedule-ms D1,...,D5] [--timeout-ms T] [--jitter F]\n"
     "         [--concurrency C] [--seed S] [--lease-ms L] [--contract NAME|FILE]\n"
+    "         [--metrics-listen HOST:PORT]\n"
     "\n"
     "Delivers, until SIGINT or SIGTERM, whatever becomes deliverable in the\n"
     "state database: pending deliveries nobody holds a lease on (new ones,\n"
@@ -31,6 +35,8 @@ constexpr const char* kWorkerUsage =
     "resumed. Attempts are recorded as in hooksim deliver. The first SIGINT\n"
     "or SIGTERM drains (no new attempts; those in flight end and are\n"
     "recorded; the rest is released); a second one stops at once.\n"
+    "With --metrics-listen it serves Prometheus metrics at\n"
+    "http://HOST:PORT/metrics (port 0: a free port, printed at start).\n"
     "Exit codes: 0 stopped by a signal after draining, 1 a state database\n"
     "error, 2 bad usage or no state database at the path, 130/143 stopped at\n"
     "once by a second SIGINT/SIGTERM (attempts in flight abandoned).\n";
@@ -233,6 +239,19 @@ FlagSet WorkerFlagSet(WorkerOptions* options) {
                      kMaxDeliverConcurrency, &o->concurrency);
   AddLeaseFlag(flags, "", &o->lease);
   flags.Switch("trace", "print every attempt as it ends", &o->trace);
+  flags
+      .Custom("metrics-listen",
+              "serve Prometheus metrics at http://HOST:PORT/metrics (port 0: "
+              "a free port, printed at start)",
+              [options](const std::string& text) -> Status {
+                Result<ListenAddress> address = ParseListenAddress(text);
+                if (!address.ok()) return address.error();
+                options->metrics_listen = text;
+                options->metrics_host = address->host;
+                options->metrics_port = address->port;
+                return Status::Ok();
+              })
+      .Value("HOST:PORT");
   return flags;
 }
 
@@ -346,10 +365,54 @@ int RunWorker(const WorkerOptions& options, std::ostream& out,
   if (!runner) return code;
   runner->run.keep_running = true;
   runner->run.poll_interval = options.poll;
+  // Metrics: the runner counts into `metrics`; a scrape reads the queue
+  // through a connection of its own (a StateStore serves one thread).
+  std::unique_ptr<WorkerMetrics> metrics;
+  std::unique_ptr<StateStore> metrics_store;
+  std::unique_ptr<MetricsServer> metrics_server;
+  if (options.metrics_listen) {
+    StoreOptions store_options;
+    store_options.create = false;
+    store_options.busy_timeout = std::chrono::seconds(2);
+    Result<std::unique_ptr<StateStore>> opened =
+        StateStore::Open(runner->path, store_options);
+    if (!opened.ok()) {
+      err << "hooksim worker: --state: " << opened.error().ToString() << "\n";
+      return ToInt(ExitCodeFor(opened.error()));
+    }
+    metrics_store = std::move(*opened);
+    metrics = std::make_unique<WorkerMetrics>();
+    MetricsServerOptions server_options;
+    server_options.host = options.metrics_host;
+    server_options.port = options.metrics_port;
+    server_options.before_scrape = [m = metrics.get(),
+                                    store = metrics_store.get()] {
+      Result<QueueDepth> depth = store->Depth(WallNowMs());
+      if (depth.ok()) {
+        m->SetQueue(*depth);
+      } else {
+        m->CountQueueError();
+      }
+    };
+    metrics_server =
+        std::make_unique<MetricsServer>(metrics->registry(), server_options);
+    if (Status s = metrics_server->Start(); !s.ok()) {
+      err << "hooksim worker: --metrics-listen " << *options.metrics_listen
+          << ": cannot serve metrics at " << s.message() << "\n";
+      return ToInt(ExitCodeFor(s));
+    }
+    runner->run.metrics = metrics.get();
+    const bool v6 = options.metrics_host.find(':') != std::string::npos;
+    out << "worker: metrics at http://"
+        << (v6 ? "[" + options.metrics_host + "]" : options.metrics_host)
+        << ":" << metrics_server->port() << "/metrics" << std::endl;
+  }
   out << "worker: delivering from " << runner->path
       << " until SIGINT or SIGTERM (poll every " << ToMillis(options.poll)
       << " ms, seed " << options.deliver.seed << ")" << std::endl;
   std::optional<RunOutcome> outcome = RunAndList(*runner, "worker", out, err);
+  // The last scrape may still be answered while the run drains; not after.
+  if (metrics_server) metrics_server->Stop();
   if (!outcome) return ToInt(ExitCode::kFailed);
   const DurableRunSummary& summary = outcome->summary;
   const DeliveryCounts total =

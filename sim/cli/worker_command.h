@@ -43,11 +43,16 @@ struct WorkerOptions {
   // them (its url, count and events are unused).
   DeliverOptions deliver;
   Duration poll = Millis(200);
+  // --metrics-listen HOST:PORT: serve GET /metrics there (port 0: a
+  // kernel-chosen one, printed as "worker: metrics at URL").
+  std::optional<std::string> metrics_listen;
+  std::string metrics_host;
+  int metrics_port = 0;
 };
 
 // `hooksim worker`'s flags, each bound to its field of `*options`:
 // --state, --poll-ms (1..60000), --seed, the retry flags, --concurrency,
-// --lease-ms, --trace.
+// --lease-ms, --trace, --metrics-listen (HOST:PORT, checked here).
 FlagSet WorkerFlagSet(WorkerOptions* options);
 
 std::string WorkerHelp();

@@ -221,6 +221,14 @@ class DurableRunner::Impl {
       claim.max_attempts = options_.contract.max_attempts();
       Result<ClaimResult> result = store_.Claim(owner_, claim, now_ms);
       if (!result.ok()) return StorageFailure(result.error());
+      if (options_.metrics) {
+        for (const auto* list :
+             {&result->deliveries, &result->gave_up, &result->failed}) {
+          for (const ClaimedDelivery& d : *list) {
+            if (d.taken_over) options_.metrics->CountTakeover();
+          }
+        }
+      }
       for (const ClaimedDelivery& d : result->gave_up) {
         ++summary_.by_hook[d.hook_id].gave_up;
         if (options_.trace) {
@@ -362,6 +370,12 @@ class DurableRunner::Impl {
 
   void OnAttemptEnded(const AttemptRecord& record) {
     ++summary_.attempts;
+    if (options_.metrics) {
+      options_.metrics->CountAttempt(
+          record.result,
+          std::chrono::duration<double>(record.ended - record.started)
+              .count());
+    }
     const Delivery& d = engine_->deliveries()[record.delivery];
     const std::string hook = engine_->hooks()[d.hook].id;
     const std::string id = d.id;

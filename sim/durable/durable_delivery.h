@@ -55,6 +55,7 @@
 #include "sim/base/time.h"
 #include "sim/contract/contract.h"
 #include "sim/durable/state_store.h"
+#include "sim/durable/worker_metrics.h"
 #include "sim/engine/event_loop.h"
 #include "sim/engine/transport.h"
 
@@ -93,6 +94,9 @@ struct DurableRunOptions {
   // Set on the second signal; the store's busy waits watch it (pass the
   // same flag in StoreOptions::abort). May be null.
   std::atomic<bool>* abort = nullptr;
+  // When set (borrowed, outlives the run): every attempt's outcome and
+  // latency, and every lease takeover, are counted in it.
+  WorkerMetrics* metrics = nullptr;
 };
 
 struct DurableRunSummary {

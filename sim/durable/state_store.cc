@@ -959,7 +959,8 @@ Result<ClaimResult> StateStore::Claim(const std::string& owner,
       std::string(
           "SELECT d.id, d.seq, d.hook_id, h.url, h.secret, d.event_id, "
           "e.type, e.body, d.attempts, d.next_at_ms, e.body_sha256, "
-          "h.contract, h.contract_attempts "
+          "h.contract, h.contract_attempts, "
+          "(d.lease_owner IS NOT NULL AND d.lease_owner != ?6) "
           "FROM deliveries d JOIN hooks h ON h.id = d.hook_id "
           "JOIN events e ON e.id = d.event_id "
           "WHERE d.state = 'pending' AND h.state = 'active' AND "
@@ -982,7 +983,10 @@ Result<ClaimResult> StateStore::Claim(const std::string& owner,
   {
     Stmt s(*q);
     BindScope(s, o.scope);
-    s.Bind(3, now_ms).Bind(4, o.due_by_ms).Bind(5, static_cast<int64_t>(o.limit));
+    s.Bind(3, now_ms)
+        .Bind(4, o.due_by_ms)
+        .Bind(5, static_cast<int64_t>(o.limit))
+        .Bind(6, owner);
     int rc;
     while ((rc = s.Step()) == SQLITE_ROW) {
       ClaimedDelivery d;
@@ -998,6 +1002,7 @@ Result<ClaimResult> StateStore::Claim(const std::string& owner,
       d.next_at_ms = s.Int(9);
       const std::string stored_sum = s.Text(10);
       d.contract = s.Text(11);
+      d.taken_over = s.Int(13) != 0;
       const int max_attempts =
           d.contract.empty() ? o.max_attempts : static_cast<int>(s.Int(12));
       const std::string sum = Sha256Hex(d.body);
@@ -1276,6 +1281,46 @@ Result<int64_t> StateStore::MaxSeq() {
   Stmt s(*q);
   if (s.Step() != SQLITE_ROW) return SqlError("read the deliveries");
   return s.Int(0);
+}
+
+Result<QueueDepth> StateStore::Depth(int64_t now_ms) {
+  QueueDepth depth;
+  {
+    Result<sqlite3_stmt*> q =
+        Prepare("SELECT state, COUNT(*) FROM deliveries GROUP BY state",
+                "count deliveries by state");
+    if (!q.ok()) return q.error();
+    Stmt s(*q);
+    int rc;
+    while ((rc = s.Step()) == SQLITE_ROW) {
+      const std::string state = s.Text(0);
+      const int64_t n = s.Int(1);
+      DeliveryCounts& c = depth.by_state;
+      if (state == "delivered") c.delivered += n;
+      if (state == "gave_up") c.gave_up += n;
+      if (state == "pending") c.pending += n;
+      if (state == "held") c.held += n;
+      if (state == "cancelled") c.cancelled += n;
+      if (state == "failed") c.failed += n;
+    }
+    if (rc != SQLITE_DONE) return SqlError("count deliveries by state");
+  }
+  Result<sqlite3_stmt*> q = Prepare(
+      "SELECT "
+      "COALESCE(SUM(h.state = 'active' AND h.gone_ms IS NULL AND "
+      "d.next_at_ms <= ?1 AND "
+      "(d.lease_owner IS NULL OR d.lease_until_ms <= ?1)), 0), "
+      "COALESCE(SUM(d.lease_owner IS NOT NULL AND d.lease_until_ms > ?1), 0) "
+      "FROM deliveries d JOIN hooks h ON h.id = d.hook_id "
+      "WHERE d.state = 'pending'",
+      "measure the queue");
+  if (!q.ok()) return q.error();
+  Stmt s(*q);
+  s.Bind(1, now_ms);
+  if (s.Step() != SQLITE_ROW) return SqlError("measure the queue");
+  depth.due = s.Int(0);
+  depth.leased = s.Int(1);
+  return depth;
 }
 
 namespace {

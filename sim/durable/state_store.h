@@ -158,6 +158,8 @@ struct ClaimedDelivery {
   int attempts_started = 0;
   int64_t next_at_ms = 0;  // Unix time the next attempt is due.
   std::string contract;    // The hook's stored contract ("" when none).
+  // Another owner's lease on the row had expired: the claim took it over.
+  bool taken_over = false;
 };
 
 // Which deliveries a call is about: all, one Enqueue batch, and/or those
@@ -205,6 +207,16 @@ struct PendingInfo {
   int64_t pending = 0;           // Pending (not held), whoever holds them.
   int64_t leased_by_others = 0;  // Of those, under another live lease.
   int64_t next_lease_end_ms = 0;  // Earliest such lease's end (0: none).
+};
+
+// The whole queue at one moment, whoever holds what (for metrics).
+struct QueueDepth {
+  DeliveryCounts by_state;  // Every delivery in the store, by state.
+  // Pending deliveries of active hooks whose next attempt is due and that
+  // nobody holds under a live lease: what a runner would claim now.
+  int64_t due = 0;
+  // Pending deliveries under a live lease (any runner's).
+  int64_t leased = 0;
 };
 
 struct AttemptEnd {
@@ -278,6 +290,8 @@ class DeliveryStore {
                                       int64_t now_ms) = 0;
   // The highest delivery seq so far (0 when none).
   virtual Result<int64_t> MaxSeq() = 0;
+  // Deliveries by state, and the due and leased queue at now_ms.
+  virtual Result<QueueDepth> Depth(int64_t now_ms) = 0;
 };
 
 
@@ -332,6 +346,7 @@ class StateStore : public DeliveryStore {
                               const DeliveryScope& scope,
                               int64_t now_ms) override;
   Result<int64_t> MaxSeq() override;
+  Result<QueueDepth> Depth(int64_t now_ms) override;
 
   // Deliveries of the events [first, last], per hook id.
   Result<std::map<std::string, DeliveryCounts>> CountByHook(int64_t first_event,

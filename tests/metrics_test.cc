@@ -35,6 +35,9 @@
 namespace hooksim {
 namespace {
 
+using ::hooksim::testing::Cli;
+using ::hooksim::testing::CliResult;
+
 constexpr auto kWait = std::chrono::seconds(30);  // Bound, not a speed.
 
 std::string JoinErrors(const prom::ParsedMetrics& m) {
@@ -117,7 +120,7 @@ prom::ParsedMetrics Scrape(int port, const std::string& token = "") {
 }
 
 BehaviorSpec Behavior(const std::string& json) {
-  Result<BehaviorSpec> spec = ParseBehaviorText(json);
+  Result<BehaviorSpec> spec = ParseBehavior(nlohmann::json::parse(json), "");
   EXPECT_TRUE(spec.ok()) << spec.error().ToString();
   return spec.ok() ? *spec : BehaviorSpec{};
 }

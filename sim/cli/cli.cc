@@ -223,18 +223,20 @@ constexpr const char* kReceiverUsage =
     "                        [--max-body-bytes N] [--contract NAME|FILE]\n"
     "\n"
     "Serves mock webhook receivers over HTTP/1.1 until SIGINT or SIGTERM.\n"
-    "Every path outside /__hooksim/ is the webhook endpoint; answers follow\n"
+    "Every path outside /__hooksim/ (and GET /metrics) is the webhook\n"
+    "endpoint; answers follow\n"
     "the behaviour (statuses, latency, outages, and the faults hang, reset,\n"
     "empty, garbage, dribble). With \"verify_signature\": \"whsec_...\" it\n"
     "answers 401 to a request whose Standard Webhooks signature is missing,\n"
     "bad or more than 5 minutes off its clock. Prints one line per receiver\n"
-    "with its URL and admin URL; on stop, one summary line per receiver.\n"
+    "with its URL, admin URL and metrics URL; on stop, one summary line per receiver.\n"
     "Admin API:\n"
     "  GET  /__hooksim/requests[?limit=N&from=I] journal page, oldest first\n"
     "       (default the newest 1000, at most 10000; from=I: index I on)\n"
     "  GET  /__hooksim/stats                counts per answer and delivery\n"
     "  POST /__hooksim/reset                clear the journal\n"
     "  GET|PUT /__hooksim/behavior          read or replace the behaviour\n"
+    "Prometheus metrics (text format): GET /metrics on the same port.\n"
     "Exit codes: 0 stopped cleanly, 2 bad flag, file, behaviour or address.\n";
 
 FlagSet ReceiverFlagSet(ReceiverCommandOptions* o) {
@@ -282,7 +284,8 @@ FlagSet ReceiverFlagSet(ReceiverCommandOptions* o) {
                1, kMaxBodyBytesLimit, &o->max_body_bytes)
       .Default("8388608");
   flags.Text("admin-token",
-             "require \"Authorization: Bearer TOKEN\" on /__hooksim/ (else "
+             "require \"Authorization: Bearer TOKEN\" on /__hooksim/ and "
+             "/metrics (else "
              "401); also read from HOOKSIM_ADMIN_TOKEN. Without it, a "
              "non-loopback --listen prints a warning: the admin API is open "
              "to the network",

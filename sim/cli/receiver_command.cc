@@ -358,7 +358,7 @@ int RunReceiverCommand(const ReceiverCommandOptions& options, std::ostream& out,
   for (const Served& s : served) {
     const std::string base = s.server->base_url();
     out << "receiver " << s.receiver->name() << "  " << base << "/hook  admin "
-        << base << "/__hooksim/\n";
+        << base << "/__hooksim/  metrics " << base << "/metrics\n";
   }
   out << "seed " << specs->seed << "; serving until SIGINT or SIGTERM"
       << std::endl;

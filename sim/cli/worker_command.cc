@@ -397,8 +397,9 @@ int RunWorker(const WorkerOptions& options, std::ostream& out,
     metrics_server =
         std::make_unique<MetricsServer>(metrics->registry(), server_options);
     if (Status s = metrics_server->Start(); !s.ok()) {
-      err << "hooksim worker: --metrics-listen " << *options.metrics_listen
-          << ": cannot serve metrics at " << s.message() << "\n";
+      // s names the address and the cause ("127.0.0.1:9101: Address
+      // already in use").
+      err << "hooksim worker: --metrics-listen " << s.message() << "\n";
       return ToInt(ExitCodeFor(s));
     }
     runner->run.metrics = metrics.get();

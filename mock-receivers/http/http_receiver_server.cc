@@ -1022,18 +1022,19 @@ void HttpReceiverServer::Impl::ServeWebhook(const httplib::Request& req,
   // left or the server stopped before it was written), timed to then.
   struct CountOnExit {
     ReceiverMetrics& metrics;
-    std::string status;
+    Fault fault;
+    int status;
     SteadyClock::time_point arrived;
     ~CountOnExit() {
-      metrics.CountRequest(
-          kWebhookRoute, status,
-          std::chrono::duration<double>(SteadyClock::now() - arrived).count());
+      const double seconds =
+          std::chrono::duration<double>(SteadyClock::now() - arrived).count();
+      if (fault == Fault::kNone || fault == Fault::kDribble) {
+        metrics.CountWebhook(status, seconds);
+      } else {
+        metrics.CountRequest(kWebhookRoute, FaultName(fault), seconds);
+      }
     }
-  } count_on_exit{metrics_,
-                  fault == Fault::kNone || fault == Fault::kDribble
-                      ? std::to_string(reply.answer.status)
-                      : std::string(FaultName(fault)),
-                  arrived};
+  } count_on_exit{metrics_, fault, reply.answer.status, arrived};
 
   Connection* connection = t_connection;
   if (connection == nullptr && fault != Fault::kNone) {

@@ -57,7 +57,9 @@ ReceiverMetrics::ReceiverMetrics(const std::string& receiver_name)
                                   "included)")
                             .Labels(Constant(receiver_name))
                             .Register(*registry_)
-                            .Add({})) {}
+                            .Add({})),
+      webhook_duration_(duration_.Add({{"route", std::string(kWebhookRoute)}},
+                                      LatencyBucketsSeconds())) {}
 
 void ReceiverMetrics::CountRequest(std::string_view route,
                                    std::string_view status, double seconds) {
@@ -66,6 +68,23 @@ void ReceiverMetrics::CountRequest(std::string_view route,
       .Increment();
   duration_.Add({{"route", std::string(route)}}, LatencyBucketsSeconds())
       .Observe(seconds);
+}
+
+void ReceiverMetrics::CountWebhook(int status, double seconds) {
+  if (status < 100 || status >= static_cast<int>(webhook_by_status_.size())) {
+    CountRequest(kWebhookRoute, std::to_string(status), seconds);
+    return;
+  }
+  std::atomic<prometheus::Counter*>& slot = webhook_by_status_[status];
+  prometheus::Counter* counter = slot.load(std::memory_order_acquire);
+  if (counter == nullptr) {
+    // Add returns the one counter of these labels, whoever asks first.
+    counter = &requests_.Add({{"route", std::string(kWebhookRoute)},
+                              {"status", std::to_string(status)}});
+    slot.store(counter, std::memory_order_release);
+  }
+  counter->Increment();
+  webhook_duration_.Observe(seconds);
 }
 
 void ReceiverMetrics::CountRefused(int status) {

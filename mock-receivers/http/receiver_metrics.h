@@ -26,6 +26,8 @@
 #include <prometheus/histogram.h>
 #include <prometheus/registry.h>
 
+#include <array>
+#include <atomic>
 #include <cstddef>
 #include <memory>
 #include <string>
@@ -44,6 +46,10 @@ class ReceiverMetrics {
   // name), `seconds` after its head was read.
   void CountRequest(std::string_view route, std::string_view status,
                     double seconds);
+  // The hot path: a webhook request answered with HTTP `status` (100..599;
+  // others go through CountRequest), without building label sets once the
+  // status has been seen.
+  void CountWebhook(int status, double seconds);
   // A request refused before routing (route "refused"): counted, not
   // timed.
   void CountRefused(int status);
@@ -65,6 +71,9 @@ class ReceiverMetrics {
   prometheus::Counter& schema_failures_;
   prometheus::Counter& journal_dropped_;
   prometheus::Gauge& open_connections_;
+  // Webhook route: its histogram, and its counter per status once made.
+  prometheus::Histogram& webhook_duration_;
+  std::array<std::atomic<prometheus::Counter*>, 600> webhook_by_status_{};
 };
 
 // The route label of an admin path ("/__hooksim/stats/" ->

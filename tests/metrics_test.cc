@@ -403,6 +403,53 @@ TEST_F(WorkerMetricsTest, ScrapedCountsMatchTheTraffic) {
   server.Stop();
 }
 
+// The queue the worker's gauges show: due (claimable now), leased (under a
+// live lease), by state; and a claim of an expired lease is a takeover.
+TEST_F(WorkerMetricsTest, DepthCountsDueLeasedAndStatesAndClaimsMarkTakeovers) {
+  StoreOptions create;
+  create.create = true;
+  Result<std::unique_ptr<StateStore>> opened = StateStore::Open(state_, create);
+  ASSERT_TRUE(opened.ok()) << opened.error().ToString();
+  StateStore& store = **opened;
+  ASSERT_TRUE(store.AddHook("http://127.0.0.1:9/a", "", 1).ok());
+  const int64_t now = 1'000'000;
+  ASSERT_TRUE(store.Enqueue({{"release", R"({"n":1})"},
+                             {"release", R"({"n":2})"},
+                             {"release", R"({"n":3})"}},
+                            now)
+                  .ok());
+  Result<QueueDepth> depth = store.Depth(now);
+  ASSERT_TRUE(depth.ok()) << depth.error().ToString();
+  EXPECT_EQ(depth->by_state.pending, 3);
+  EXPECT_EQ(depth->due, 3);
+  EXPECT_EQ(depth->leased, 0);
+
+  ClaimOptions one;
+  one.limit = 1;
+  one.lease_ms = 1000;
+  Result<ClaimResult> first = store.Claim("runner-a", one, now);
+  ASSERT_TRUE(first.ok());
+  ASSERT_EQ(first->deliveries.size(), 1u);
+  EXPECT_FALSE(first->deliveries[0].taken_over) << "nobody held it";
+  depth = store.Depth(now + 10);
+  ASSERT_TRUE(depth.ok());
+  EXPECT_EQ(depth->due, 2);
+  EXPECT_EQ(depth->leased, 1);
+  EXPECT_EQ(depth->by_state.pending, 3);
+
+  // After runner-a's lease ended, runner-b claims everything: one takeover.
+  Result<ClaimResult> all = store.Claim("runner-b", ClaimOptions{}, now + 5000);
+  ASSERT_TRUE(all.ok());
+  ASSERT_EQ(all->deliveries.size(), 3u);
+  int takeovers = 0;
+  for (const ClaimedDelivery& d : all->deliveries) takeovers += d.taken_over;
+  EXPECT_EQ(takeovers, 1);
+  depth = store.Depth(now + 5001);
+  ASSERT_TRUE(depth.ok());
+  EXPECT_EQ(depth->due, 0);
+  EXPECT_EQ(depth->leased, 3);
+}
+
 TEST_F(WorkerMetricsTest, BadListenValueIsAUsageErrorNamingFlagAndValue) {
   for (const std::string bad : {"nope", "127.0.0.1:70000", ":9100"}) {
     const CliResult r = Cli({"worker", "--metrics-listen", bad});

@@ -292,6 +292,14 @@ json JournalEntryToJson(const JournalEntry& e) {
       e.retry_after.empty() ? json(nullptr) : json(e.retry_after);
   reply["retry_after_readable"] =
       e.retry_after.empty() ? json(nullptr) : json(e.retry_after_readable);
+  // The headers the answer carried beyond the server's own (none: {}).
+  json answer_headers = json::object();
+  if (e.reply.answer.extras && e.reply.answer.fault == Fault::kNone) {
+    for (const AnswerHeader& h : e.reply.answer.extras->headers) {
+      answer_headers[h.name] = h.value;
+    }
+  }
+  reply["headers"] = std::move(answer_headers);
   json issues = json::array();
   if (!e.schema_valid) issues.push_back(e.schema_issue);
   return json{

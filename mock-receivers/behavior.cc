@@ -104,6 +104,64 @@ std::optional<Fault> ParseFault(std::string_view name) {
   return std::nullopt;
 }
 
+std::string_view AnswerExtras::FindHeader(std::string_view name) const {
+  for (const AnswerHeader& h : headers) {
+    if (EqualsIgnoreCase(h.name, name)) return h.value;
+  }
+  return {};
+}
+
+bool Answer::operator==(const Answer& other) const {
+  if (status != other.status || fault != other.fault) return false;
+  if (extras == other.extras) return true;
+  if (!extras || !other.extras) return false;
+  return *extras == *other.extras;
+}
+
+std::string_view Answer::RetryAfter() const {
+  if (!extras || (fault != Fault::kNone && fault != Fault::kDribble)) {
+    return {};
+  }
+  return extras->FindHeader("Retry-After");
+}
+
+namespace {
+
+void AddHeader(Answer& answer, const std::string& name,
+               const std::string& value) {
+  if (answer.fault != Fault::kNone) return;
+  AnswerExtras extras = answer.extras ? *answer.extras : AnswerExtras{};
+  bool replaced = false;
+  for (AnswerHeader& h : extras.headers) {
+    if (EqualsIgnoreCase(h.name, name)) {
+      h.value = value;
+      replaced = true;
+    }
+  }
+  if (!replaced) extras.headers.push_back(AnswerHeader{name, value});
+  answer.extras = std::make_shared<const AnswerExtras>(std::move(extras));
+}
+
+}  // namespace
+
+void AddHeaderToStatusAnswers(BehaviorSpec& spec, const std::string& name,
+                              const std::string& value) {
+  std::visit(Overloaded{
+                 [&](FixedAnswer& a) { AddHeader(a.answer, name, value); },
+                 [&](SequenceAnswer& a) {
+                   for (Answer& answer : a.answers) {
+                     AddHeader(answer, name, value);
+                   }
+                 },
+                 [&](WeightedAnswer& a) {
+                   for (auto& choice : a.choices) {
+                     AddHeader(choice.first, name, value);
+                   }
+                 },
+             },
+             spec.answers);
+}
+
 std::string DescribeAnswer(const Answer& answer) {
   if (answer.fault != Fault::kNone) return std::string(FaultName(answer.fault));
   return std::to_string(answer.status);
@@ -129,23 +187,22 @@ Reply ReceiverBehavior::Decide(const HttpRequest& request,
       },
       spec_.answers);
   reply.latency = DrawLatency(spec_.latency, rng);
-  if (reply.answer.fault == Fault::kNone) reply.retry_after = spec_.retry_after;
   for (const OutageWindow& window : spec_.outages) {
     if (now >= window.from && now < window.to) {
       reply.answer = window.answer;
-      reply.retry_after = {};
       return reply;  // A receiver that is down checks no signature.
     }
   }
   if (!spec_.verify_secret.empty()) {
+    const Duration unix_now =
+        context.signature_unix_now.value_or(context.unix_origin +
+                                            now.time_since_epoch());
+    reply.signature_scheme = spec_.verify_scheme;
     reply.signature =
-        spec_.verify_scheme == SigningScheme::kGithubSha256
-            ? CheckGithubSignature(request, spec_.verify_secret)
-            : CheckSignature(request, spec_.verify_key,
-                             context.unix_origin + now.time_since_epoch());
+        VerifySignature(spec_.verify_scheme, request, spec_.verify_key,
+                        unix_now);
     if (reply.signature != SignatureVerdict::kValid) {
       reply.answer = Answer{401, Fault::kNone};
-      reply.retry_after = {};
     }
   }
   return reply;

@@ -12,6 +12,7 @@
 #define HOOKSIM_MOCK_RECEIVERS_BEHAVIOR_H_
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -45,12 +46,48 @@ std::optional<Fault> ParseFault(std::string_view name);
 inline constexpr char kRedirectLocation[] =
     "/hooksim-redirect-not-to-be-followed";
 
+// A header an answer sends ("Retry-After": "2"). The parser refuses names
+// that are not HTTP tokens, values with CR, LF or NUL, and the framing
+// headers Content-Length and Transfer-Encoding (the server frames).
+struct AnswerHeader {
+  std::string name;
+  std::string value;
+  bool operator==(const AnswerHeader&) const = default;
+};
+
+// How an answer's body was given.
+enum class AnswerBodyKind {
+  kDefault,  // None given: the server's own ({"ok":true}, {"status":N}).
+  kJson,     // A JSON value, sent as its compact text (application/json).
+  kText,     // A JSON string, sent as its text (text/plain; charset=utf-8).
+};
+
+// The headers and body an answer carries beyond its status. Immutable once
+// built and shared by every copy of the answer, so answers stay small and
+// a reply keeps its headers alive even when the behaviour is replaced.
+struct AnswerExtras {
+  std::vector<AnswerHeader> headers;  // In the order given; names unique
+                                      // (case-insensitively).
+  AnswerBodyKind body_kind = AnswerBodyKind::kDefault;
+  std::string body;  // The bytes sent when body_kind is not kDefault.
+
+  // The value of header `name` (case-insensitive); "" when absent.
+  std::string_view FindHeader(std::string_view name) const;
+  bool operator==(const AnswerExtras&) const = default;
+};
+
 // One way of answering: an HTTP status or a fault.
 struct Answer {
   int status = 200;  // Used when fault is kNone or kDribble (always 200).
   Fault fault = Fault::kNone;
+  // Headers and body sent with a status answer (null: none). Never set on
+  // a fault by the parser; ignored for faults.
+  std::shared_ptr<const AnswerExtras> extras = nullptr;
 
-  bool operator==(const Answer&) const = default;
+  // Same status, fault and extras (compared by value).
+  bool operator==(const Answer& other) const;
+  // The Retry-After header this answer sends ("" none).
+  std::string_view RetryAfter() const;
   // A 2xx the receiver gives (a dribbled 200 included): whether the sender
   // sees it depends on the latency against its timeout.
   bool IsSuccess() const {
@@ -68,9 +105,8 @@ struct Reply {
   // What the signature check found (kNotChecked when the behaviour checks
   // none, or an outage window answered instead).
   SignatureVerdict signature = SignatureVerdict::kNotChecked;
-  // The Retry-After header to send ("" none); points into the behaviour's
-  // spec, which outlives every reply.
-  std::string_view retry_after;
+  // The scheme it checked by (meaningful when signature is not kNotChecked).
+  SignatureScheme signature_scheme = SignatureScheme::kStandardWebhooks;
 };
 
 struct DecisionContext {
@@ -81,6 +117,10 @@ struct DecisionContext {
   uint64_t request_index = 0;
   // The Unix time of the run timeline's zero, for signature timestamps.
   Duration unix_origin = std::chrono::seconds(kDefaultStartUnixSeconds);
+  // When set, signature timestamps are judged against this Unix time (the
+  // wall clock of a receiver real senders sign for, whatever its time
+  // scale) instead of unix_origin + now.
+  std::optional<Duration> signature_unix_now;
 };
 
 // --- The data of a behaviour --------------------------------------------
@@ -99,9 +139,13 @@ struct SequenceAnswer {
 };
 
 struct WeightedAnswer {
-  // Answers with probabilities summing to 1, in a fixed (sorted) order so
-  // the same seed picks the same answer everywhere.
+  // Answers with probabilities summing to 1, in a fixed order so the same
+  // seed picks the same answer everywhere: sorted by key for the object
+  // form, as listed for the list form.
   std::vector<std::pair<Answer, double>> choices;
+  // Given as a list ([{"weight": 0.3, "status": 429, ...}]), the form that
+  // lets answers carry headers and a body.
+  bool listed = false;
 };
 
 struct LatencyFixed {
@@ -131,21 +175,22 @@ struct BehaviorSpec {
       FixedAnswer{};
   LatencySpec latency = LatencyFixed{};
   std::vector<OutageWindow> outages;  // First matching window wins.
-  // "whsec_..." or empty: when set, a request whose Standard Webhooks
-  // signature is missing, bad or older/newer than kSignatureTolerance is
-  // answered 401 (unless an outage window answers first). verify_key is
-  // the decoded secret (set by the parser along with verify_secret).
+  // The secret, or empty: when set, a request whose signature (by
+  // verify_scheme) is missing, bad or, for timestamped schemes, outside
+  // the scheme's tolerance is answered 401 (unless an outage window
+  // answers first). verify_key is the HMAC key (set by the parser along
+  // with verify_secret): the decoded "whsec_" secret for Standard
+  // Webhooks, the secret text itself for the other schemes.
   std::string verify_secret;
   std::string verify_key;
-  // How requests are verified when verify_secret is set: Standard Webhooks
-  // (above), or kGithubSha256: X-Hub-Signature-256 with the secret text
-  // itself as key (never stale). Set by `hooksim conform` under a profile.
-  SigningScheme verify_scheme = SigningScheme::kStandardWebhooks;
-  // "headers": {"Retry-After": "2"}: sent, verbatim, with every status
-  // answer of the behaviour (not with faults, outage windows or a refused
-  // signature); "" for none. Only Retry-After so far (issue 15 extends it).
-  std::string retry_after;
+  SignatureScheme verify_scheme = SignatureScheme::kStandardWebhooks;
 };
+
+// Adds header name: value to every status answer of the answer source
+// (fixed, sequence, weighted; not faults, outage windows), replacing one
+// of the same name (case-insensitive). For callers building specs in code.
+void AddHeaderToStatusAnswers(BehaviorSpec& spec, const std::string& name,
+                              const std::string& value);
 
 // --- The decision ---------------------------------------------------------
 

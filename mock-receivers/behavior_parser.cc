@@ -18,13 +18,24 @@ namespace {
 
 using nlohmann::json;
 
+template <class... Ts>
+struct Overloaded : Ts... {
+  using Ts::operator()...;
+};
+template <class... Ts>
+Overloaded(Ts...) -> Overloaded<Ts...>;
+
 constexpr std::string_view kAnswerExpectation =
     "a status code 100..599 or one of hang, reset, empty, garbage, dribble";
+
 constexpr std::string_view kFaultExpectation =
     "one of hang, reset, empty, garbage, dribble";
 constexpr double kWeightTolerance = 1e-6;
 constexpr double kMaxSigma = 10.0;
 constexpr size_t kMaxShownChars = 64;
+constexpr std::string_view kHeaderValueExpectation =
+    "a header value: a string of at most 8192 characters without CR, LF or "
+    "NUL";
 
 // `path` + "/" + key (escaped as JSON pointer requires) or index.
 std::string Child(const std::string& path, std::string_view key) {
@@ -111,9 +122,87 @@ json MillisToJson(Duration d) {
   return static_cast<double>(us) / 1000.0;
 }
 
+// Writes an answer's headers and body into `out` (nothing without extras).
+void ExtrasToJson(const Answer& answer, json& out) {
+  if (!answer.extras) return;
+  if (!answer.extras->headers.empty()) {
+    json headers = json::object();
+    for (const AnswerHeader& h : answer.extras->headers) {
+      headers[h.name] = h.value;
+    }
+    out["headers"] = std::move(headers);
+  }
+  switch (answer.extras->body_kind) {
+    case AnswerBodyKind::kDefault:
+      break;
+    case AnswerBodyKind::kJson:
+      out["body"] = json::parse(answer.extras->body, nullptr, false);
+      break;
+    case AnswerBodyKind::kText:
+      out["body"] = answer.extras->body;
+      break;
+  }
+}
+
+// The answer as an object: {"status": N} or {"fault": F}, and its extras.
+json AnswerObjectToJson(const Answer& answer) {
+  json out = json::object();
+  if (answer.fault != Fault::kNone) {
+    out["fault"] = std::string(FaultName(answer.fault));
+  } else {
+    out["status"] = answer.status;
+  }
+  ExtrasToJson(answer, out);
+  return out;
+}
+
 json AnswerToJson(const Answer& answer) {
+  if (answer.extras) return AnswerObjectToJson(answer);
   if (answer.fault != Fault::kNone) return std::string(FaultName(answer.fault));
   return answer.status;
+}
+
+// Headers in name order (byte-wise), as a JSON object lists them, so a
+// spec written out and read back is equal to itself.
+void SortHeaders(AnswerExtras& extras) {
+  std::stable_sort(extras.headers.begin(), extras.headers.end(),
+                   [](const AnswerHeader& a, const AnswerHeader& b) {
+                     return a.name < b.name;
+                   });
+}
+
+// `answer` with the behaviour's own headers and body (`defaults`) where it
+// has none of the same name (a status answer only).
+void ApplyDefaults(const AnswerExtras& defaults, Answer& answer) {
+  if (answer.fault != Fault::kNone) return;
+  AnswerExtras merged = answer.extras ? *answer.extras : AnswerExtras{};
+  for (const AnswerHeader& h : defaults.headers) {
+    bool present = false;
+    for (const AnswerHeader& own : merged.headers) {
+      present |= EqualsIgnoreCase(own.name, h.name);
+    }
+    if (!present) merged.headers.push_back(h);
+  }
+  if (merged.body_kind == AnswerBodyKind::kDefault) {
+    merged.body_kind = defaults.body_kind;
+    merged.body = defaults.body;
+  }
+  SortHeaders(merged);
+  answer.extras = std::make_shared<const AnswerExtras>(std::move(merged));
+}
+
+// RFC 9110 token characters.
+bool IsTokenChar(char c) {
+  if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+      (c >= '0' && c <= '9')) {
+    return true;
+  }
+  return std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
+}
+
+bool IsHeaderName(std::string_view name) {
+  if (name.empty() || name.size() > kMaxAnswerHeaderNameBytes) return false;
+  return std::all_of(name.begin(), name.end(), IsTokenChar);
 }
 
 // Parses one behaviour; keeps the first error and stops there.
@@ -206,8 +295,120 @@ class BehaviorParser {
     return ParseMillis(*it, child, out);
   }
 
-  // A sequence item or weighted key: a status integer or a fault name.
+  // "headers" and "body" of `object` (an answer or a behaviour), when
+  // present, into `extras`; `for_fault` refuses them.
+  bool ParseExtras(const json& object, const std::string& path,
+                   bool for_fault, AnswerExtras* extras) {
+    for (std::string_view key : {"headers", "body"}) {
+      if (for_fault && object.contains(key)) {
+        return Fail(Child(path, key),
+                    Quote(key) +
+                        " goes with a status answer; a fault sends no HTTP "
+                        "answer");
+      }
+    }
+    if (auto it = object.find("headers"); it != object.end()) {
+      const std::string hpath = Child(path, "headers");
+      if (!it->is_object()) {
+        return Expected(hpath, "an object of header name: value", *it);
+      }
+      if (it->size() > kMaxAnswerHeaders) {
+        return Fail(hpath, "expected at most " +
+                               std::to_string(kMaxAnswerHeaders) +
+                               " headers; got " + std::to_string(it->size()));
+      }
+      for (const auto& [name, value] : it->items()) {
+        const std::string npath = Child(hpath, name);
+        if (!IsHeaderName(name)) {
+          return Fail(npath, "expected a header name of 1.." +
+                                 std::to_string(kMaxAnswerHeaderNameBytes) +
+                                 " letters, digits or !#$%&'*+-.^_`|~; got " +
+                                 Quote(name));
+        }
+        if (EqualsIgnoreCase(name, "Content-Length") ||
+            EqualsIgnoreCase(name, "Transfer-Encoding")) {
+          return Fail(npath, Quote(name) +
+                                 " cannot be set: the receiver frames its "
+                                 "answers itself");
+        }
+        for (const AnswerHeader& h : extras->headers) {
+          if (EqualsIgnoreCase(h.name, name)) {
+            return Fail(npath, "header " + Quote(name) + " is given twice (as " +
+                                   Quote(h.name) +
+                                   "; header names ignore case)");
+          }
+        }
+        if (!value.is_string()) {
+          return Expected(npath, kHeaderValueExpectation, value);
+        }
+        const std::string& text = value.get_ref<const std::string&>();
+        if (text.size() > kMaxAnswerHeaderValueBytes ||
+            text.find_first_of(std::string_view("\r\n\0", 3)) !=
+                std::string::npos) {
+          return Expected(npath, kHeaderValueExpectation, value);
+        }
+        extras->headers.push_back(AnswerHeader{name, text});
+      }
+    }
+    if (auto it = object.find("body"); it != object.end()) {
+      const std::string bpath = Child(path, "body");
+      if (it->is_string()) {
+        extras->body_kind = AnswerBodyKind::kText;
+        extras->body = it->get<std::string>();
+      } else {
+        extras->body_kind = AnswerBodyKind::kJson;
+        extras->body =
+            it->dump(-1, ' ', false, json::error_handler_t::replace);
+      }
+      if (extras->body.size() > kMaxAnswerBodyBytes) {
+        return Fail(bpath, "expected a body of at most " +
+                               std::to_string(kMaxAnswerBodyBytes) +
+                               " bytes; got " +
+                               std::to_string(extras->body.size()));
+      }
+    }
+    return true;
+  }
+
+  // {"status": N | "fault": F, "headers": {...}, "body": ...} plus the
+  // keys in `more` (read by the caller).
+  bool ParseAnswerObject(const json& j, const std::string& path,
+                         std::initializer_list<std::string_view> keys,
+                         Answer* out) {
+    if (!OnlyKeys(j, path, keys)) return false;
+    std::optional<std::string> source;
+    if (!AtMostOne(j, path, {"status", "fault"}, "exactly one of them",
+                   &source)) {
+      return false;
+    }
+    if (!source) {
+      return Fail(path, "expected an answer object with \"status\" or "
+                        "\"fault\"");
+    }
+    if (source == "status") {
+      if (!ParseStatus(j.at("status"), Child(path, "status"), out)) {
+        return false;
+      }
+    } else if (!ParseFaultField(j.at("fault"), Child(path, "fault"), out)) {
+      return false;
+    }
+    AnswerExtras extras;
+    if (!ParseExtras(j, path, source == "fault", &extras)) return false;
+    if (!extras.headers.empty() ||
+        extras.body_kind != AnswerBodyKind::kDefault) {
+      SortHeaders(extras);
+      out->extras = std::make_shared<const AnswerExtras>(std::move(extras));
+    }
+    return true;
+  }
+
+  // A sequence item or weighted key: a status integer, a fault name or
+  // (items only) an answer object.
   bool ParseAnswerValue(const json& j, const std::string& path, Answer* out) {
+    if (j.is_object()) {
+      return ParseAnswerObject(j, path, {"status", "fault", "headers", "body"},
+                               out);
+    }
     if (std::optional<int> status = StatusValue(j)) {
       *out = Answer{*status, Fault::kNone};
       return true;
@@ -286,10 +487,63 @@ class BehaviorParser {
     return true;
   }
 
+  // [{"weight": 0.3, "status": 429, "headers": {...}}, ...], in order.
+  bool ParseWeightedList(const json& j, const std::string& path,
+                         WeightedAnswer* out) {
+    if (j.empty()) {
+      return Expected(path, "at least one weighted answer", j);
+    }
+    if (j.size() > kMaxSequenceAnswers) {
+      return Fail(path, "expected at most " +
+                            std::to_string(kMaxSequenceAnswers) +
+                            " items; got " + std::to_string(j.size()));
+    }
+    double sum = 0;
+    out->listed = true;
+    for (size_t i = 0; i < j.size(); ++i) {
+      const std::string item_path = Child(path, i);
+      const json& item = j[i];
+      if (!item.is_object()) {
+        return Expected(item_path,
+                        "an answer object with \"weight\" and \"status\" "
+                        "or \"fault\"",
+                        item);
+      }
+      Answer answer;
+      if (!ParseAnswerObject(item, item_path,
+                             {"weight", "status", "fault", "headers", "body"},
+                             &answer)) {
+        return false;
+      }
+      const std::string wpath = Child(item_path, "weight");
+      auto w = item.find("weight");
+      if (w == item.end()) {
+        return Fail(wpath, "missing required field \"weight\"; expected a "
+                           "probability in [0, 1]");
+      }
+      double weight = -1;
+      if (w->is_number()) weight = w->get<double>();
+      if (!w->is_number() || !(weight >= 0.0 && weight <= 1.0)) {
+        return Expected(wpath, "a probability in [0, 1]", *w);
+      }
+      sum += weight;
+      out->choices.push_back({std::move(answer), weight});
+    }
+    if (std::fabs(sum - 1.0) > kWeightTolerance) {
+      return Fail(path, "expected weights summing to 1; got " +
+                            FormatDouble(sum));
+    }
+    return true;
+  }
+
   bool ParseWeighted(const json& j, const std::string& path,
                      WeightedAnswer* out) {
+    if (j.is_array()) return ParseWeightedList(j, path, out);
     if (!j.is_object()) {
-      return Expected(path, "an object of answer: probability", j);
+      return Expected(path,
+                      "an object of answer: probability, or a list of answer "
+                      "objects with \"weight\"",
+                      j);
     }
     if (j.empty()) {
       return Expected(path, "at least one answer: probability", j);
@@ -411,7 +665,8 @@ class BehaviorParser {
       return Expected(path, "an object with from_ms, to_ms and status or fault",
                       j);
     }
-    if (!OnlyKeys(j, path, {"from_ms", "to_ms", "status", "fault"})) {
+    if (!OnlyKeys(j, path,
+                  {"from_ms", "to_ms", "status", "fault", "headers", "body"})) {
       return false;
     }
     Duration from{0};
@@ -439,6 +694,13 @@ class BehaviorParser {
         !ParseFaultField(j.at("fault"), Child(path, "fault"), &answer)) {
       return false;
     }
+    AnswerExtras extras;
+    if (!ParseExtras(j, path, source == "fault", &extras)) return false;
+    if (!extras.headers.empty() ||
+        extras.body_kind != AnswerBodyKind::kDefault) {
+      SortHeaders(extras);
+      answer.extras = std::make_shared<const AnswerExtras>(std::move(extras));
+    }
     *out = OutageWindow{TimePoint(from), TimePoint(to), answer};
     return true;
   }
@@ -460,11 +722,62 @@ class BehaviorParser {
     return true;
   }
 
+  // "whsec_..." (Standard Webhooks) or {"scheme": S, "secret": "..."}.
+  bool ParseVerify(const json& j, const std::string& path, BehaviorSpec& spec) {
+    SignatureScheme scheme = SignatureScheme::kStandardWebhooks;
+    const json* secret = &j;
+    std::string secret_path = path;
+    if (j.is_object()) {
+      if (!OnlyKeys(j, path, {"scheme", "secret"})) return false;
+      if (auto it = j.find("scheme"); it != j.end()) {
+        std::optional<SignatureScheme> parsed;
+        if (it->is_string()) {
+          parsed = ParseSignatureScheme(it->get_ref<const std::string&>());
+        }
+        if (!parsed) {
+          return Expected(Child(path, "scheme"),
+                          "one of standard-webhooks, stripe, github, shopify",
+                          *it);
+        }
+        scheme = *parsed;
+      }
+      secret_path = Child(path, "secret");
+      auto it = j.find("secret");
+      if (it == j.end()) {
+        return Fail(secret_path, "missing required field \"secret\"");
+      }
+      secret = &*it;
+    }
+    if (scheme == SignatureScheme::kStandardWebhooks) {
+      if (!secret->is_string()) {
+        return Expected(secret_path, "a secret \"whsec_<base64>\"", *secret);
+      }
+      Result<std::string> key =
+          DecodeWebhookSecret(secret->get_ref<const std::string&>());
+      if (!key.ok()) return Fail(secret_path, key.error().message());
+      spec.verify_key = std::move(key).value();
+    } else {
+      if (!secret->is_string() || secret->get<std::string>().empty() ||
+          secret->get<std::string>().size() > kMaxWebhookSecretBytes) {
+        return Expected(secret_path,
+                        "a secret: a string of 1.." +
+                            std::to_string(kMaxWebhookSecretBytes) +
+                            " bytes (the HMAC key as is)",
+                        *secret);
+      }
+      spec.verify_key = secret->get<std::string>();
+    }
+    spec.verify_secret = secret->get<std::string>();
+    spec.verify_scheme = scheme;
+    return true;
+  }
+
   bool ParseInto(const json& j, const std::string& path, BehaviorSpec& spec) {
     if (!j.is_object()) return Expected(path, "a behaviour object", j);
     if (!OnlyKeys(j, path,
                   {"status", "fault", "sequence", "per", "then", "weighted",
-                   "latency", "outages", "verify_signature", "headers"})) {
+                   "latency", "outages", "verify_signature", "headers",
+                   "body"})) {
       return false;
     }
     std::optional<std::string> source;
@@ -509,25 +822,28 @@ class BehaviorParser {
     } else {
       spec.answers = FixedAnswer{Answer{200, Fault::kNone}};
     }
-    if (auto it = j.find("headers"); it != j.end()) {
-      const std::string hpath = Child(path, "headers");
-      if (!it->is_object()) return Expected(hpath, "an object", *it);
-      for (const auto& [name, value] : it->items()) {
-        if (!EqualsIgnoreCase(name, "Retry-After")) {
-          return Fail(Child(hpath, name),
-                      "only \"Retry-After\" is supported in \"headers\"");
-        }
-        if (!value.is_string() || value.get<std::string>().empty() ||
-            value.get<std::string>().size() > 64 ||
-            value.get<std::string>().find_first_of("\r\n") !=
-                std::string::npos) {
-          return Expected(Child(hpath, name),
-                          "a header value: a non-empty string of at most 64 "
-                          "characters on one line",
-                          value);
-        }
-        spec.retry_after = value.get<std::string>();
-      }
+    // The behaviour's own "headers" and "body": every status answer of the
+    // answer source gets them, unless it gives its own.
+    AnswerExtras defaults;
+    if (!ParseExtras(j, path, source == "fault", &defaults)) return false;
+    if (!defaults.headers.empty() ||
+        defaults.body_kind != AnswerBodyKind::kDefault) {
+      std::visit(Overloaded{
+                     [&](FixedAnswer& a) { ApplyDefaults(defaults, a.answer); },
+                     [&](SequenceAnswer& a) {
+                       for (Answer& answer : a.answers) {
+                         ApplyDefaults(defaults, answer);
+                       }
+                     },
+                     [&](WeightedAnswer& a) {
+                       for (auto& choice : a.choices) {
+                         ApplyDefaults(defaults, choice.first);
+                       }
+                       // Answers with headers are written as a list.
+                       a.listed = true;
+                     },
+                 },
+                 spec.answers);
     }
     if (auto it = j.find("latency"); it != j.end()) {
       if (!ParseLatency(*it, Child(path, "latency"), &spec.latency)) {
@@ -540,15 +856,9 @@ class BehaviorParser {
       }
     }
     if (auto it = j.find("verify_signature"); it != j.end()) {
-      const std::string secret_path = Child(path, "verify_signature");
-      if (!it->is_string()) {
-        return Expected(secret_path, "a secret \"whsec_<base64>\"", *it);
+      if (!ParseVerify(*it, Child(path, "verify_signature"), spec)) {
+        return false;
       }
-      Result<std::string> key =
-          DecodeWebhookSecret(it->get_ref<const std::string&>());
-      if (!key.ok()) return Fail(secret_path, key.error().message());
-      spec.verify_secret = it->get<std::string>();
-      spec.verify_key = std::move(key).value();
     }
     return true;
   }
@@ -574,11 +884,7 @@ Result<BehaviorSpec> ParseBehavior(const nlohmann::json& j,
 nlohmann::json BehaviorToJson(const BehaviorSpec& spec) {
   json out = json::object();
   if (const auto* fixed = std::get_if<FixedAnswer>(&spec.answers)) {
-    if (fixed->answer.fault != Fault::kNone) {
-      out["fault"] = std::string(FaultName(fixed->answer.fault));
-    } else {
-      out["status"] = fixed->answer.status;
-    }
+    out = AnswerObjectToJson(fixed->answer);
   } else if (const auto* seq = std::get_if<SequenceAnswer>(&spec.answers)) {
     json items = json::array();
     for (const Answer& answer : seq->answers) {
@@ -589,11 +895,21 @@ nlohmann::json BehaviorToJson(const BehaviorSpec& spec) {
     out["then"] = seq->then == SequenceEnd::kCycle ? "cycle" : "repeat_last";
   } else if (const auto* weighted =
                  std::get_if<WeightedAnswer>(&spec.answers)) {
-    json choices = json::object();
-    for (const auto& [answer, weight] : weighted->choices) {
-      choices[DescribeAnswer(answer)] = weight;
+    if (weighted->listed) {
+      json choices = json::array();
+      for (const auto& [answer, weight] : weighted->choices) {
+        json item = AnswerObjectToJson(answer);
+        item["weight"] = weight;
+        choices.push_back(std::move(item));
+      }
+      out["weighted"] = std::move(choices);
+    } else {
+      json choices = json::object();
+      for (const auto& [answer, weight] : weighted->choices) {
+        choices[DescribeAnswer(answer)] = weight;
+      }
+      out["weighted"] = std::move(choices);
     }
-    out["weighted"] = std::move(choices);
   }
 
   if (const auto* fixed = std::get_if<LatencyFixed>(&spec.latency)) {
@@ -621,13 +937,19 @@ nlohmann::json BehaviorToJson(const BehaviorSpec& spec) {
       } else {
         item["status"] = window.answer.status;
       }
+      ExtrasToJson(window.answer, item);
       outages.push_back(std::move(item));
     }
     out["outages"] = std::move(outages);
   }
-  if (!spec.verify_secret.empty()) out["verify_signature"] = spec.verify_secret;
-  if (!spec.retry_after.empty()) {
-    out["headers"] = {{"Retry-After", spec.retry_after}};
+  if (!spec.verify_secret.empty()) {
+    if (spec.verify_scheme == SignatureScheme::kStandardWebhooks) {
+      out["verify_signature"] = spec.verify_secret;
+    } else {
+      out["verify_signature"] = {
+          {"scheme", std::string(SignatureSchemeName(spec.verify_scheme))},
+          {"secret", spec.verify_secret}};
+    }
   }
   return out;
 }

@@ -6,13 +6,30 @@
 //   {"fault": "reset"}                       hang | reset | empty | garbage
 //                                            | dribble (a 200 sent slowly,
 //                                            spread over the latency)
-//   {"sequence": [503, "reset", 200],        status codes or fault names,
-//    "per": "delivery",                      1..10,000 items; per delivery
-//    "then": "repeat_last"}                  (default) or receiver; then
+//   {"sequence": [503, "reset", 200],        status codes, fault names or
+//    "per": "delivery",                      answer objects (below),
+//    "then": "repeat_last"}                  1..10,000 items; per delivery
+//                                            (default) or receiver; then
 //                                            repeat_last (default) or cycle
 //   {"weighted": {"200": 0.7, "reset": 0.3}} keys: status codes or faults;
 //                                            values in [0, 1] summing to 1
 //                                            (within 1e-6)
+//   {"weighted": [{"weight": 0.7,            the list form: answer objects
+//                  "status": 200}, ...]}     with a weight, in that order
+//   answer object: {"status": N | "fault": F, "headers": {...}, "body": V}
+//   "headers": {"Retry-After": "2"}          with a status answer: at most
+//                                            64; token names <= 256 bytes,
+//                                            unique ignoring case; string
+//                                            values <= 8192 bytes without
+//                                            CR, LF, NUL; no Content-Length
+//                                            or Transfer-Encoding
+//   "body": {"error": "slow down"}           any JSON value (sent compact,
+//                                            application/json) or a string
+//                                            (sent as is, text/plain);
+//                                            <= 64 KiB serialised
+//   Top-level "headers"/"body" go with every status answer of the answer
+//   source that has none of its own (merged at parse time, per header
+//   name); never with a fault (refused there).
 //   "latency": {"fixed_ms": 50}
 //            | {"uniform_ms": [10, 200]}     lo <= hi
 //            | {"lognormal": {"median_ms": 50, "sigma": 0.5, "cap_ms": 2000}}
@@ -21,13 +38,18 @@
 //                                            cap_ms >= median_ms
 //   "outages": [{"from_ms": 0, "to_ms": 7200000, "status": 503}]
 //                                            or "fault" instead of "status"
-//                                            (default status 503);
+//                                            (default status 503); a status
+//                                            may carry "headers", "body";
 //                                            from_ms < to_ms; <= 1,000 windows
 //   "verify_signature": "whsec_..."          answer 401 to a request whose
 //                                            Standard Webhooks signature is
 //                                            missing, bad or more than 5 min
 //                                            off (signature_check.h); an
 //                                            outage window answers first
+//   "verify_signature": {"scheme": "stripe", the same by another scheme:
+//                        "secret": "..."}    standard-webhooks, stripe,
+//                                            github, shopify (the secret,
+//                                            1..1024 bytes, is the key)
 //
 // With no answer source the behaviour answers 200. Millisecond values are
 // numbers (fractions allowed, kept to the microsecond) in [0, 30 days].
@@ -54,6 +76,10 @@ namespace hooksim {
 inline constexpr size_t kMaxSequenceAnswers = 10'000;
 inline constexpr size_t kMaxOutageWindows = 1'000;
 inline constexpr int64_t kMaxBehaviorMillis = 30LL * 24 * 60 * 60 * 1000;
+inline constexpr size_t kMaxAnswerHeaders = 64;
+inline constexpr size_t kMaxAnswerHeaderNameBytes = 256;
+inline constexpr size_t kMaxAnswerHeaderValueBytes = 8192;
+inline constexpr size_t kMaxAnswerBodyBytes = 64 << 10;
 
 // Parses the behaviour `j`, which sits at JSON pointer `path` in its
 // document ("" for a document of its own; used to prefix error paths).

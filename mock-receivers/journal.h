@@ -52,8 +52,8 @@ struct JournalEntry {
   SignatureVerdict signature = SignatureVerdict::kNotChecked;
   // The Retry-After header sent with the answer, verbatim ("" none), and
   // whether it was a number of seconds or an HTTP date (a sender treats
-  // any other value as absent). reply.retry_after is cleared: it points
-  // into a behaviour that may since have been replaced.
+  // any other value as absent). Also in reply.answer.extras, which the
+  // entry shares with the behaviour that gave it.
   std::string retry_after;
   bool retry_after_readable = false;
 };

@@ -98,6 +98,9 @@ Reply MockReceiver::Handle(const HttpRequest& request, TimePoint now,
   }
   context.request_index = journal_.total_requests();
   context.unix_origin = options_.unix_origin;
+  if (options_.signature_clock) {
+    context.signature_unix_now = options_.signature_clock();
+  }
   Random draws = rng_.Fork(Hash64(e.delivery_key) ^
                            static_cast<uint64_t>(context.delivery_attempt));
   const Reply reply = behavior_.Decide(request, context, now, draws);
@@ -121,11 +124,11 @@ Reply MockReceiver::Handle(const HttpRequest& request, TimePoint now,
     e.schema_issue = std::string(RuleId(verdict->issues.front().rule)) + " " + verdict->FirstIssue();
   }
   e.reply = reply;
-  e.reply.retry_after = {};
-  e.retry_after.assign(reply.retry_after);
+  const std::string_view retry_after = reply.answer.RetryAfter();
+  e.retry_after.assign(retry_after);
   e.retry_after_readable =
-      !reply.retry_after.empty() &&
-      ParseRetryAfter(reply.retry_after,
+      !retry_after.empty() &&
+      ParseRetryAfter(retry_after,
                       std::chrono::duration_cast<std::chrono::seconds>(
                           options_.unix_origin + now.time_since_epoch())
                           .count()) != kBadRetryAfter;

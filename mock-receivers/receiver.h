@@ -33,6 +33,11 @@ struct ReceiverOptions {
   std::shared_ptr<CachedPayloadValidator> validator;
   // The Unix time of the receiver's time zero (see DecisionContext).
   Duration unix_origin = std::chrono::seconds(kDefaultStartUnixSeconds);
+  // The Unix time signature timestamps are judged against; null: the run
+  // timeline (unix_origin + now), right when the sender signs on the same
+  // timeline. `hooksim receiver` sets the wall clock (UnixTimeNow), since
+  // real senders sign with theirs whatever --time-scale compresses.
+  std::function<Duration()> signature_clock;
   // `hooksim receiver --contract`: the profile /__hooksim/stats judges the
   // deliveries it saw by; unset: no judgement in the stats.
   std::optional<Contract> contract;

@@ -1,7 +1,14 @@
-// Checking Standard Webhooks signatures at a receiver (the receiver side of
-// sim/contract/webhook_signature.h).
+// Checking webhook signatures at a receiver (the receiver side of
+// sim/contract/webhook_signature.h), by scheme:
 //
-// A request passes when it carries webhook-id, webhook-timestamp and
+//   standard-webhooks  webhook-id, webhook-timestamp, webhook-signature v1
+//                      (below); 5 min tolerance
+//   stripe             Stripe-Signature: t=<unix s>,v1=<hex HMAC-SHA256 of
+//                      "t.body">[,v1=...]; 300 s tolerance (either way)
+//   github             X-Hub-Signature-256: sha256=<hex HMAC-SHA256 of body>
+//   shopify            X-Shopify-Hmac-SHA256: <base64 HMAC-SHA256 of body>
+//
+// Standard Webhooks: a request passes when it carries webhook-id, webhook-timestamp and
 // webhook-signature, the timestamp (Unix seconds, a plain decimal number) is
 // within `tolerance` of the receiver's now, and one of the space-separated
 // signatures in webhook-signature equals "v1," + base64(HMAC-SHA256(key,
@@ -14,6 +21,7 @@
 #define HOOKSIM_MOCK_RECEIVERS_SIGNATURE_CHECK_H_
 
 #include <cstdint>
+#include <optional>
 #include <string_view>
 
 #include "sim/base/time.h"
@@ -32,6 +40,21 @@ enum class SignatureVerdict {
 // "not_checked", "valid", "missing", "stale", "bad".
 std::string_view SignatureVerdictName(SignatureVerdict verdict);
 
+enum class SignatureScheme { kStandardWebhooks, kStripe, kGithub, kShopify };
+
+// "standard-webhooks", "stripe", "github", "shopify".
+std::string_view SignatureSchemeName(SignatureScheme scheme);
+std::optional<SignatureScheme> ParseSignatureScheme(std::string_view name);
+
+// Why a verdict was given under `scheme`, in a few words naming the header
+// ("no Stripe-Signature header", "timestamp more than 300 s off the
+// receiver's clock", ...); "" for kNotChecked and kValid.
+std::string_view SignatureReason(SignatureScheme scheme,
+                                 SignatureVerdict verdict);
+
+// Stripe's tolerance (its libraries' default).
+inline constexpr Duration kStripeSignatureTolerance = std::chrono::seconds(300);
+
 // The tolerance Standard Webhooks recommends.
 inline constexpr Duration kSignatureTolerance = std::chrono::minutes(5);
 
@@ -46,6 +69,23 @@ SignatureVerdict CheckSignature(const HttpRequest& request,
 // kBad when it does not match (GitHub signs no timestamp: never kStale).
 SignatureVerdict CheckGithubSignature(const HttpRequest& request,
                                       std::string_view key);
+
+// Checks Stripe-Signature: kMissing without the header; kStale when it has
+// no readable t= or t is more than `tolerance` off `unix_now`; kBad when
+// no v1= matches (at most 64 elements are read).
+SignatureVerdict CheckStripeSignature(
+    const HttpRequest& request, std::string_view key, Duration unix_now,
+    Duration tolerance = kStripeSignatureTolerance);
+
+// Checks X-Shopify-Hmac-SHA256 (base64 of the body's HMAC-SHA256); kMissing
+// without the header, kBad when it does not match. Never kStale.
+SignatureVerdict CheckShopifySignature(const HttpRequest& request,
+                                       std::string_view key);
+
+// The check of `scheme`, with its default tolerance.
+SignatureVerdict VerifySignature(SignatureScheme scheme,
+                                 const HttpRequest& request,
+                                 std::string_view key, Duration unix_now);
 
 }  // namespace hooksim
 

@@ -162,14 +162,14 @@ TEST(BehaviorParserTest, ErrorUnknownKey) {
   ExpectError(json::parse(R"({"status": 200, "stauts": 500})"), "/stauts",
               "unknown key \"stauts\"; expected one of status, fault, "
               "sequence, per, then, weighted, latency, outages, "
-              "verify_signature, headers");
+              "verify_signature, headers, body");
   ExpectError(json::parse(R"({"latency": {"fixed": 5}})"), "/latency/fixed",
               "unknown key \"fixed\"; expected one of fixed_ms, uniform_ms, "
               "lognormal");
   ExpectError(json::parse(R"({"outages": [{"from_ms": 0, "to_ms": 5, "a/b": 1}]})"),
               "/outages/0/a~1b",
               "unknown key \"a/b\"; expected one of from_ms, to_ms, status, "
-              "fault");
+              "fault, headers, body");
 }
 
 TEST(BehaviorParserTest, ErrorWrongTypes) {
@@ -192,9 +192,13 @@ TEST(BehaviorParserTest, ErrorWrongTypes) {
               "expected \"delivery\" or \"receiver\"; got \"request\"");
   ExpectError(json::parse(R"({"sequence": [200], "then": 1})"), "/then",
               "expected \"repeat_last\" or \"cycle\"; got 1");
-  ExpectError(json::parse(R"({"weighted": [0.5, 0.5]})"), "/weighted",
-              "expected an object of answer: probability; got an array of 2 "
-              "items");
+  // A list is the form whose items are answer objects with a weight.
+  ExpectError(json::parse(R"({"weighted": [0.5, 0.5]})"), "/weighted/0",
+              "expected an answer object with \"weight\" and \"status\" or "
+              "\"fault\"; got 0.5");
+  ExpectError(json::parse(R"({"weighted": "200"})"), "/weighted",
+              "expected an object of answer: probability, or a list of answer "
+              "objects with \"weight\"; got \"200\"");
   ExpectError(json::parse(R"({"weighted": {"200": "0.5", "500": 0.5}})"),
               "/weighted/200",
               "expected a probability in [0, 1]; got \"0.5\"");

@@ -11,10 +11,10 @@
 namespace hooksim {
 namespace {
 
-constexpr Answer kOk{200, Fault::kNone};
-constexpr Answer k500{500, Fault::kNone};
-constexpr Answer k503{503, Fault::kNone};
-constexpr Answer kReset{200, Fault::kReset};
+const Answer kOk{200, Fault::kNone};
+const Answer k500{500, Fault::kNone};
+const Answer k503{503, Fault::kNone};
+const Answer kReset{200, Fault::kReset};
 
 const HttpRequest kRequest{"POST", "/hook", {}, "{}"};
 

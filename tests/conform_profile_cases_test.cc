@@ -225,7 +225,7 @@ TEST(ConformProfileCasesTest, GithubSignatureCheck) {
                                  kConformSecret),
             SignatureVerdict::kMissing);
   const ConformCase c = CaseOf("github", "signed");
-  EXPECT_EQ(c.behavior.verify_scheme, SigningScheme::kGithubSha256);
+  EXPECT_EQ(c.behavior.verify_scheme, SignatureScheme::kGithub);
 }
 
 // End to end: the engine without a secret fails `signed` (missing); the

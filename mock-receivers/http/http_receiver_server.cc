@@ -1010,6 +1010,28 @@ void HttpReceiverServer::Impl::ServeWebhook(const httplib::Request& req,
   thread_local std::string key;
   HandleFacts facts;
   const Reply reply = receiver_.Handle(request, Now(), &attempt, &key, &facts);
+  // Logs the request when this function returns, however it ends.
+  struct LogOnReturn {
+    const std::function<void(const RequestLogRecord&)>& log;
+    SteadyClock::time_point arrived;
+    RequestLogRecord record;
+    ~LogOnReturn() {
+      if (!log) return;
+      record.ended = std::chrono::system_clock::now();
+      record.latency = std::chrono::duration_cast<std::chrono::microseconds>(
+          SteadyClock::now() - arrived);
+      log(record);
+    }
+  } logged{options_.on_request_end, arrived, {}};
+  if (options_.on_request_end) {
+    logged.record.method = req.method;
+    logged.record.path = req.path;
+    logged.record.delivery = key;
+    logged.record.attempt = attempt;
+    logged.record.answer = reply.answer;
+    logged.record.signature = reply.signature;
+    logged.record.scheme = reply.signature_scheme;
+  }
   const auto wall = WallDelay(reply.latency);
   const Fault fault = reply.answer.fault;
   if (!facts.schema_valid) metrics_.CountSchemaFailure();
@@ -1052,6 +1074,7 @@ void HttpReceiverServer::Impl::ServeWebhook(const httplib::Request& req,
     // Whatever ended the hang, no answer was ever written.
     HoldUntilPeerCloses(fd, stop_.fd());
     receiver_.MarkAbandoned(request, attempt);
+    logged.record.abandoned = true;
     ShutDownConnection(fd);
     return;
   }
@@ -1061,7 +1084,10 @@ void HttpReceiverServer::Impl::ServeWebhook(const httplib::Request& req,
         fd, DribbleAnswer(reply.answer.status, req.method == "HEAD"), wall,
         kDribblePieces, io_timeout,
         [this](SteadyClock::time_point at) { return stop_.WaitUntil(at); });
-    if (end != DribbleEnd::kSent) receiver_.MarkAbandoned(request, attempt);
+    if (end != DribbleEnd::kSent) {
+      receiver_.MarkAbandoned(request, attempt);
+      logged.record.abandoned = true;
+    }
     ShutDownConnection(fd);
     return;
   }
@@ -1074,6 +1100,7 @@ void HttpReceiverServer::Impl::ServeWebhook(const httplib::Request& req,
     // when it gives up waiting), so it is abandoned: a 2xx that was never
     // written must not count as a success at the receiver.
     receiver_.MarkAbandoned(request, attempt);
+    logged.record.abandoned = true;
     if (connection) {
       connection->taken_over = true;
       ShutDownConnection(fd);
@@ -1084,6 +1111,7 @@ void HttpReceiverServer::Impl::ServeWebhook(const httplib::Request& req,
     // The sender stopped waiting (or the receiver was paused past its
     // timeout): nothing to write to, and it never saw this answer.
     receiver_.MarkAbandoned(request, attempt);
+    logged.record.abandoned = true;
     connection->taken_over = true;
     ShutDownConnection(fd);
     return;
@@ -1113,13 +1141,33 @@ void HttpReceiverServer::Impl::ServeWebhook(const httplib::Request& req,
     connection->answered_key = key;
     connection->answered_attempt = attempt;
   }
-  if (status >= 300 && status < 400)
+  const AnswerExtras* extras = reply.answer.extras.get();
+  if (status >= 300 && status < 400 &&
+      (!extras || extras->FindHeader("Location").empty())) {
     res.set_header("Location", kRedirectLocation);
-  if (!reply.retry_after.empty()) {
-    res.set_header("Retry-After", std::string(reply.retry_after));
+  }
+  std::string content_type = "application/json";
+  if (extras) {
+    // The parser refused CR/LF, framing headers and bad names.
+    for (const AnswerHeader& h : extras->headers) {
+      if (EqualsIgnoreCase(h.name, "Content-Type")) {
+        content_type = h.value;
+      } else {
+        res.set_header(h.name, h.value);
+      }
+    }
   }
   // 1xx, 204 and 304 carry no body.
-  if (reply.signature != SignatureVerdict::kNotChecked &&
+  const bool may_have_body = status >= 200 && status != 204 && status != 304;
+  if (extras && extras->body_kind != AnswerBodyKind::kDefault) {
+    if (may_have_body) {
+      if (extras->FindHeader("Content-Type").empty() &&
+          extras->body_kind == AnswerBodyKind::kText) {
+        content_type = "text/plain; charset=utf-8";
+      }
+      res.set_content(extras->body, content_type);
+    }
+  } else if (reply.signature != SignatureVerdict::kNotChecked &&
       reply.signature != SignatureVerdict::kValid) {
     // Why the signature was refused, in a word ("missing", "bad", "stale").
     res.set_content(
@@ -1127,10 +1175,12 @@ void HttpReceiverServer::Impl::ServeWebhook(const httplib::Request& req,
                   {"signature",
                    std::string(SignatureVerdictName(reply.signature))}}),
         "application/json");
-  } else if (status >= 200 && status != 204 && status != 304) {
+  } else if (may_have_body) {
     res.set_content(status < 300 ? JsonBody({{"ok", true}})
                                  : JsonBody({{"status", status}}),
-                    "application/json");
+                    content_type);
+  } else if (extras && !extras->FindHeader("Content-Type").empty()) {
+    res.set_header("Content-Type", content_type);
   }
 }
 

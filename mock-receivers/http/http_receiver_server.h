@@ -62,6 +62,7 @@
 #include <string>
 
 #include "mock-receivers/receiver.h"
+#include "mock-receivers/request_log.h"
 #include "sim/base/result.h"
 #include "sim/base/time.h"
 
@@ -97,6 +98,11 @@ struct HttpReceiverOptions {
   std::string admin_token;
   // Open connections at most; beyond, a new connection is closed at once.
   size_t max_connections = 4096;
+  // Called once per webhook request as it ends (answer written or handed
+  // to the socket, fault done, or abandoned), from serving threads, at
+  // once: must be thread-safe and quick. The record's views live for the
+  // call only. Null: nothing is logged.
+  std::function<void(const RequestLogRecord&)> on_request_end;
 };
 
 class HttpReceiverServer {

@@ -221,15 +221,17 @@ constexpr const char* kReceiverUsage =
     "                        [--seed N] [--time-scale F] "
     "[--journal-capacity N]\n"
     "                        [--max-body-bytes N] [--contract NAME|FILE]\n"
+    "                        [--log] [--log-format text|json]\n"
     "\n"
     "Serves mock webhook receivers over HTTP/1.1 until SIGINT or SIGTERM.\n"
     "Every path outside /__hooksim/ (and GET /metrics) is the webhook\n"
-    "endpoint; answers follow\n"
-    "the behaviour (statuses, latency, outages, and the faults hang, reset,\n"
-    "empty, garbage, dribble). With \"verify_signature\": \"whsec_...\" it\n"
-    "answers 401 to a request whose Standard Webhooks signature is missing,\n"
-    "bad or more than 5 minutes off its clock. Prints one line per receiver\n"
-    "with its URL, admin URL and metrics URL; on stop, one summary line per receiver.\n"
+    "endpoint; answers follow the behaviour (statuses with their own headers\n"
+    "and body, latency, outages, and the faults hang, reset, empty, garbage,\n"
+    "dribble). With \"verify_signature\" it answers 401 to a request whose\n"
+    "signature (standard-webhooks, stripe, github or shopify) is missing, bad\n"
+    "or, for timestamped schemes, too far off the wall clock. Prints one line\n"
+    "per receiver with its URL, admin URL and metrics URL; with --log, one\n"
+    "line per request as it ends; on stop, one summary line per receiver.\n"
     "Admin API:\n"
     "  GET  /__hooksim/requests[?limit=N&from=I] journal page, oldest first\n"
     "       (default the newest 1000, at most 10000; from=I: index I on)\n"
@@ -266,12 +268,31 @@ FlagSet ReceiverFlagSet(ReceiverCommandOptions* o) {
   flags
       .Number("time-scale",
               "wall seconds per run second for latencies and outage windows, "
-              "in (0, 1]; the receiver's clock runs at this scale too, so "
-              "with verify_signature a real sender's webhook-timestamp is "
-              "stale after F x 300 s of wall time (keep 1 for senders that "
-              "sign)",
+              "in (0, 1]; signature timestamps are still judged by the wall "
+              "clock",
               0, true, 1, "a number in (0, 1]", &o->time_scale)
       .Default("1");
+  flags.Switch("log",
+               "print one line per webhook request as it ends (stdout): "
+               "time, method, path, delivery, attempt seen, answer, "
+               "latency, signature verdict and reason",
+               &o->log);
+  flags
+      .Custom("log-format",
+              "text (default) or json: one JSON object per line; implies "
+              "--log",
+              [o](const std::string& text) {
+                std::optional<RequestLogFormat> f = ParseRequestLogFormat(text);
+                if (!f) {
+                  return Status::InvalidArgument(
+                      "expected text or json, got \"" + text + "\"");
+                }
+                o->log = true;
+                o->log_format = *f;
+                return Status::Ok();
+              })
+      .Value("FORMAT")
+      .Default("text");
   flags
       .Integer("journal-capacity",
                "requests each receiver's journal keeps (1..1000000)", 1,

@@ -8,6 +8,7 @@
 #include <fstream>
 #include <iterator>
 #include <memory>
+#include <mutex>
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <utility>
@@ -27,6 +28,21 @@ namespace {
 
 constexpr size_t kMaxBehaviorFileBytes = 1 << 20;
 constexpr char kPrefix[] = "hooksim receiver: ";
+
+// Live log lines from serving threads onto one stream, whole and flushed.
+class LogSink {
+ public:
+  explicit LogSink(std::ostream& out) : out_(out) {}
+  void Write(const std::string& line) {
+    std::lock_guard<std::mutex> lock(mu_);
+    out_ << line << '\n';
+    out_.flush();
+  }
+
+ private:
+  std::mutex mu_;
+  std::ostream& out_;
+};
 
 struct Served {
   std::unique_ptr<MockReceiver> receiver;
@@ -286,6 +302,7 @@ Result<std::optional<Contract>> LoadReceiverContract(
 Status StartServers(const ReceiverCommandOptions& options,
                     const ListenAddress& listen, const ServedSpecs& specs,
                     const std::optional<Contract>& contract,
+                    const std::shared_ptr<LogSink>& log,
                     std::vector<Served>& served) {
   Result<std::shared_ptr<CachedPayloadValidator>> cache =
       CachedPayloadValidator::Bundled();
@@ -298,9 +315,12 @@ Status StartServers(const ReceiverCommandOptions& options,
     ropts.contract = contract;
     ropts.validator = *cache;
     ropts.journal.capacity = options.journal_capacity;
-    // The server's time starts about now: signature timestamps are judged
-    // against the wall clock (scaled by --time-scale, like outage windows).
+    // The server's time starts about now (outage windows and journal times
+    // run on it, scaled by --time-scale).
     ropts.unix_origin = UnixTimeNow();
+    // Real senders sign with their wall clock: signatures are judged by it
+    // even when --time-scale compresses the run timeline.
+    ropts.signature_clock = [] { return UnixTimeNow(); };
     Served s;
     s.receiver = std::make_unique<MockReceiver>(
         ropts, behavior, master.Fork("receiver:" + name));
@@ -310,6 +330,22 @@ Status StartServers(const ReceiverCommandOptions& options,
     hopts.time_scale = options.time_scale;
     hopts.max_body_bytes = options.max_body_bytes;
     hopts.admin_token = options.admin_token.value_or("");
+    if (log) {
+      const bool several = specs.specs.size() > 1;
+      hopts.on_request_end = [log, name = name, several,
+                              format = options.log_format](
+                                 const RequestLogRecord& record) {
+        std::string line = FormatRequestLog(record, format);
+        if (several && format == RequestLogFormat::kText) {
+          line = "[" + name + "] " + line;
+        } else if (several) {
+          // {"receiver":"NAME",...}: the name first, for readers by eye.
+          line = "{\"receiver\":" + nlohmann::json(name).dump() + "," +
+                 line.substr(1);
+        }
+        log->Write(line);
+      };
+    }
     s.server = std::make_unique<HttpReceiverServer>(*s.receiver, hopts);
     if (Status status = s.server->Start(); !status.ok()) {
       for (Served& running : served) running.server->Stop();
@@ -349,8 +385,11 @@ int RunReceiverCommand(const ReceiverCommandOptions& options, std::ostream& out,
   // lost or fatal.
   std::optional<TerminationSignals> signals;
   if (!wait_for_stop) signals.emplace();
+  std::shared_ptr<LogSink> log;
+  if (options.log) log = std::make_shared<LogSink>(out);
   std::vector<Served> served;
-  if (Status s = StartServers(options, *listen, *specs, *contract, served);
+  if (Status s =
+          StartServers(options, *listen, *specs, *contract, log, served);
       !s.ok()) {
     return usage(s);
   }

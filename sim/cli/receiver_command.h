@@ -11,7 +11,9 @@
 //
 // Output: one line per receiver once all are listening (stdout, flushed):
 //   receiver NAME  http://HOST:PORT/hook  admin http://HOST:PORT/__hooksim/
-// and, after the stop signal, one summary line per receiver.
+// with --log, one line per webhook request as it ends (with several
+// receivers, text lines start with "[NAME] "; JSON lines carry
+// "receiver"), and, after the stop signal, one summary line per receiver.
 // A --listen host that is not loopback (IsLoopbackHost) without
 // --admin-token prints a warning on `err` first: anyone who can reach the
 // port can reset the journal and replace the behaviour.
@@ -32,6 +34,7 @@
 #include <string>
 #include <string_view>
 
+#include "mock-receivers/request_log.h"
 #include "sim/base/result.h"
 
 namespace hooksim {
@@ -56,6 +59,10 @@ struct ReceiverCommandOptions {
   // Required as "Authorization: Bearer TOKEN" on /__hooksim/ when set
   // (not empty, at most 1024 printable bytes).
   std::optional<std::string> admin_token;
+  // --log / --log-format: one line per webhook request on `out` as it
+  // ends (mock-receivers/request_log.h), flushed per line.
+  bool log = false;
+  RequestLogFormat log_format = RequestLogFormat::kText;
 };
 
 // True for an address only this machine can reach: 127.0.0.0/8, ::1,

@@ -150,7 +150,7 @@ std::vector<ConformCase> ConformBattery(const BatteryOptions& options) {
     const std::string hint =
         std::to_string(ToMillis(kConformRetryAfter) / 1000);
     BehaviorSpec spec = FailThenOk(status);
-    spec.retry_after = hint;
+    AddHeaderToStatusAnswers(spec, "Retry-After", hint);
     add(std::to_string(status) + "-retry-after",
         std::to_string(status) + " with Retry-After: " + hint + ", then 200",
         CaseKind::kRecovers, std::move(spec), 2,
@@ -162,9 +162,13 @@ std::vector<ConformCase> ConformBattery(const BatteryOptions& options) {
   if (contract.signatures_required()) {
     BehaviorSpec spec = Fixed(Answer{200, Fault::kNone});
     spec.verify_secret = kConformSecret;
-    spec.verify_scheme = contract.signing;
     if (contract.signing == SigningScheme::kStandardWebhooks) {
+      spec.verify_scheme = SignatureScheme::kStandardWebhooks;
       spec.verify_key = DecodeWebhookSecret(kConformSecret).value();
+    } else {
+      // GitHub's key is the secret text itself.
+      spec.verify_scheme = SignatureScheme::kGithub;
+      spec.verify_key = kConformSecret;
     }
     add("signed",
         "200 to a request signed with $HOOKSIM_SECRET (" +

@@ -20,6 +20,27 @@ int DecodeChar(char c) {
   return -1;
 }
 
+std::string Hmac(std::string_view key, std::string_view message) {
+  std::array<unsigned char, EVP_MAX_MD_SIZE> mac{};
+  unsigned int mac_len = 0;
+  HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
+       reinterpret_cast<const unsigned char*>(message.data()), message.size(),
+       mac.data(), &mac_len);
+  return std::string(reinterpret_cast<const char*>(mac.data()), mac_len);
+}
+
+std::string LowerHex(std::string_view bytes) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(2 * bytes.size());
+  for (char c : bytes) {
+    const auto b = static_cast<unsigned char>(c);
+    out.push_back(kHex[b >> 4]);
+    out.push_back(kHex[b & 0xf]);
+  }
+  return out;
+}
+
 }  // namespace
 
 std::string Base64Encode(std::string_view bytes) {
@@ -127,6 +148,24 @@ std::string SignGithubSha256(std::string_view key, std::string_view body) {
     out.push_back(kHex[mac[i] & 0xf]);
   }
   return out;
+}
+
+std::string SignStripeV1(std::string_view key, int64_t timestamp_s,
+                         std::string_view body) {
+  std::string message = std::to_string(timestamp_s);
+  message.reserve(message.size() + 1 + body.size());
+  message.append(".").append(body);
+  return LowerHex(Hmac(key, message));
+}
+
+std::string StripeSignatureHeader(std::string_view key, int64_t timestamp_s,
+                                  std::string_view body) {
+  return "t=" + std::to_string(timestamp_s) +
+         ",v1=" + SignStripeV1(key, timestamp_s, body);
+}
+
+std::string SignShopify(std::string_view key, std::string_view body) {
+  return Base64Encode(Hmac(key, body));
 }
 
 }  // namespace hooksim

@@ -51,6 +51,24 @@ inline constexpr std::string_view kGithubSignatureHeader =
     "X-Hub-Signature-256";
 std::string SignGithubSha256(std::string_view key, std::string_view body);
 
+// Stripe's signature (https://docs.stripe.com/webhooks#verify-manually):
+// the header is "t=<unix s>,v1=<sig>"; SignStripeV1 gives <sig>, the
+// lowercase hex HMAC-SHA256(key, "<t>.<body>"). The key is the whole
+// endpoint secret text ("whsec_..." included).
+inline constexpr std::string_view kStripeSignatureHeader = "Stripe-Signature";
+std::string SignStripeV1(std::string_view key, int64_t timestamp_s,
+                         std::string_view body);
+// "t=<t>,v1=<SignStripeV1>": the whole header value.
+std::string StripeSignatureHeader(std::string_view key, int64_t timestamp_s,
+                                  std::string_view body);
+
+// Shopify's signature (https://shopify.dev/docs/apps/build/webhooks/
+// subscribe/https#step-5-verify-the-webhook): the X-Shopify-Hmac-SHA256
+// header, base64 of HMAC-SHA256(key, body); the key is the app's secret.
+inline constexpr std::string_view kShopifySignatureHeader =
+    "X-Shopify-Hmac-SHA256";
+std::string SignShopify(std::string_view key, std::string_view body);
+
 }  // namespace hooksim
 
 #endif  // HOOKSIM_SIM_CONTRACT_WEBHOOK_SIGNATURE_H_

@@ -69,8 +69,8 @@ void VirtualNetwork::Send(const HttpRequest& request, Duration timeout,
   const Reply reply =
       it->second->Handle(at_receiver, clock_.Now(), &delivery_attempt);
   Outcome outcome = OutcomeOf(reply, timeout);
-  if (outcome.result.error == AttemptError::kNone &&
-      !reply.retry_after.empty()) {
+  const std::string_view retry_after = reply.answer.RetryAfter();
+  if (outcome.result.error == AttemptError::kNone && !retry_after.empty()) {
     // Dates are read against the virtual timeline's default Unix origin.
     const int64_t now_unix_s =
         kDefaultStartUnixSeconds +
@@ -78,7 +78,7 @@ void VirtualNetwork::Send(const HttpRequest& request, Duration timeout,
             clock_.Now().time_since_epoch())
             .count();
     outcome.result.retry_after_ms =
-        ParseRetryAfter(reply.retry_after, now_unix_s);
+        ParseRetryAfter(retry_after, now_unix_s);
   }
   if (outcome.result.error == AttemptError::kTimeout) {
     // The sender stops waiting before the answer is out; the receiver must

@@ -52,8 +52,7 @@ nlohmann::json RunSender(const std::string& cmd,
   const std::string json = TempPath("report.json");
   std::remove(json.c_str());
   std::vector<std::string> all = {"bench", "--sender-cmd", cmd,
-                                  "--report-json", json, "--quiet-ms", "300",
-                                  "--sender-wait-s", "60"};
+                                  "--report-json", json, "--quiet-ms", "300"};
   all.insert(all.end(), args.begin(), args.end());
   *result = Cli(all);
   const std::string text = ReadAll(json);
@@ -137,13 +136,16 @@ TEST(SenderBenchTest, ASenderThatNeverEndsIsStoppedAtTheBudgetWithItsGroup) {
   const std::string pid_file = TempPath("bg.pid");
   std::remove(pid_file.c_str());
   CliResult r;
-  // Reads nothing, leaves a background process behind, never exits.
+  // Reads nothing (5000 events of ~310 bytes overflow its standard input's
+  // buffer), leaves a background process behind, never exits.
   const nlohmann::json j = RunSender(
       "sleep 300 & echo $! > " + pid_file + "; sleep 300",
-      {"--count", "3", "--sender-wait-s", "0.5"}, &r);
+      {"--count", "5000", "--sender-wait-s", "0.5"}, &r);
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_EQ(j["budget_ended"], true);
-  EXPECT_EQ(j["never_seen"], 3);
+  EXPECT_EQ(j["never_seen"], 5000);
+  EXPECT_LT(j["events_taken"].get<int>(), 5000);
+  EXPECT_EQ(j["sender"]["signal"], 15);
   const std::string pid_text = ReadAll(pid_file);
   std::remove(pid_file.c_str());
   ASSERT_FALSE(pid_text.empty());
@@ -232,18 +234,27 @@ TEST(SenderBenchTest, ThresholdsOnUnknownFiguresAreUsageErrors) {
 }
 
 TEST(SenderBenchTest, EngineOnlyFlagsAreRefusedWithASender) {
-  for (const char* flag : {"--concurrency", "--target", "--jitter"}) {
-    const std::string value =
-        std::string(flag) == "--target" ? "http://127.0.0.1:9/x" : "1";
-    const CliResult r =
-        Cli({"bench", "--sender-cmd", "true", flag, value});
+  for (const auto& [flag, value] :
+       std::vector<std::pair<std::string, std::string>>{
+           {"--target", "http://127.0.0.1:9/x"},
+           {"--jitter", "0.1"},
+           {"--timeout-ms", "1000"},
+           {"--concurrency", "4"}}) {
+    const CliResult r = Cli({"bench", "--sender-cmd", "true", flag, value});
     EXPECT_EQ(r.code, 2) << flag;
-    EXPECT_NE(r.err.find(flag), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find(flag + " is for the engine's own bench"),
+              std::string::npos)
+        << r.err;
   }
   const CliResult r =
       Cli({"bench", "--sender-cmd", "true", "--duration-s", "1"});
   EXPECT_EQ(r.code, 2);
   EXPECT_NE(r.err.find("--rate"), std::string::npos) << r.err;
+  const CliResult many =
+      Cli({"bench", "--sender-cmd", "true", "--count", "100001"});
+  EXPECT_EQ(many.code, 2);
+  EXPECT_NE(many.err.find("at most 100000 events"), std::string::npos)
+      << many.err;
 }
 
 TEST(EngineBenchThresholdTest, ThresholdsSetTheEnginesExitCode) {

@@ -163,10 +163,15 @@ struct SenderFigures {
   std::vector<ReceiverSideFigures> receivers;
   ReceiverSideFigures total;
   uint64_t events_published = 0;  // Handed over on standard input.
-  uint64_t events_taken = 0;      // Whole lines the sender read.
+  uint64_t events_taken = 0;      // Whole lines its stdin took.
   LatencyHistogram publish_lag;   // Open model: handed over after due.
   ChildOutcome sender;            // Exit, run time, output.
   bool budget_ended = false;      // Stopped by --sender-wait-s.
+  // CPU time (user + system) of the sender's process group, and the peak
+  // resident memory of its largest process (of any child of hooksim so
+  // far: one sender per process, as the CLI runs it).
+  double sender_cpu_s = 0;
+  uint64_t sender_peak_rss_bytes = 0;
 };
 
 // One measured run: what was run, where, and what it measured.

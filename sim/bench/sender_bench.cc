@@ -1,5 +1,6 @@
 #include "sim/bench/sender_bench.h"
 
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -244,6 +245,11 @@ Result<BenchRun> RunSenderBench(const BenchOptions& options,
     std::vector<Duration> published(n);
     run.started_at = UtcIsoNow();
     const Duration start = Since(origin);
+    // The sender's group is reaped by us (its orphans too), so its CPU
+    // time is the growth of our children's.
+    BecomeSubreaper();
+    rusage before{};
+    getrusage(RUSAGE_CHILDREN, &before);
     Result<std::unique_ptr<ChildProcess>> child =
         ChildProcess::Start(child_options);
     if (!child.ok()) return child.error();
@@ -270,6 +276,8 @@ Result<BenchRun> RunSenderBench(const BenchOptions& options,
                  : start;
     };
     std::optional<SteadyClock::time_point> handed_all;
+    const SteadyClock::time_point publish_due_end =
+        origin + (n == 0 ? start : due(n - 1));
     uint64_t seen_requests = 0;
     auto last_request = SteadyClock::now();
     auto next_progress = SteadyClock::now() + kProgressEvery;
@@ -335,11 +343,14 @@ Result<BenchRun> RunSenderBench(const BenchOptions& options,
                      << " s  " << next << "/" << n << " events handed over  "
                      << total << " requests   " << std::flush;
       }
-      if (!handed_all) continue;
-      if (wall_now - *handed_all >= options.sender_wait) {
+      // The budget runs from the hand-over's end, or from when it was due
+      // to end for a sender that does not take its events.
+      if (wall_now >= handed_all.value_or(publish_due_end) +
+                          options.sender_wait) {
         sf.budget_ended = true;
         break;
       }
+      if (!handed_all) continue;
       if (wall_now - last_request >= options.quiet &&
           wall_now - *handed_all >= options.quiet &&
           (sender.ended() || AllDelivered(receivers, by_hash, n))) {
@@ -354,6 +365,16 @@ Result<BenchRun> RunSenderBench(const BenchOptions& options,
     watcher.reset();
     for (BenchReceiver& r : receivers) r.server->Stop();
     sf.sender = sender.outcome();
+    rusage after{};
+    getrusage(RUSAGE_CHILDREN, &after);
+    const auto cpu_s = [](const rusage& u) {
+      return static_cast<double>(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
+             static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec) /
+                 1e6;
+    };
+    sf.sender_cpu_s = std::max(0.0, cpu_s(after) - cpu_s(before));
+    // ru_maxrss: the largest reaped child so far, in KiB.
+    sf.sender_peak_rss_bytes = static_cast<uint64_t>(after.ru_maxrss) * 1024;
     // Lines the sender took whole.
     sf.events_taken = static_cast<uint64_t>(
         std::upper_bound(line_ends.begin(), line_ends.end(), stream_written) -

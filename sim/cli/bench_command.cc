@@ -111,7 +111,7 @@ FlagSet BenchFlagSet(BenchCommandOptions* options) {
                 1, kMaxBenchEvents, &o->count);
   flags.PositiveSeconds("duration-s",
                         "publish for S seconds, then let open deliveries end; "
-                        "excludes --count",
+                        "excludes --count (with --sender-cmd: needs --rate)",
                         kMaxBenchDurationS, &o->duration);
   flags.Integer("receivers",
                 "in-process receivers, one hook each (1..64, default 1); with "
@@ -287,6 +287,17 @@ Status CheckBenchFlags(const FlagSet& flags, BenchCommandOptions& options) {
           "(each once); leave out --count and --duration-s");
     }
     if (options.sender_wait) o.sender_wait = *options.sender_wait;
+    const double events =
+        o.duration && o.rate
+            ? *o.rate * static_cast<double>(o.duration->count()) / 1e6
+            : static_cast<double>(o.count.value_or(kDefaultBenchEvents));
+    if (events > static_cast<double>(kMaxSenderBenchEvents)) {
+      return Status::InvalidArgument(
+          "--sender-cmd: at most " + std::to_string(kMaxSenderBenchEvents) +
+          " events (each is tracked at every receiver), got " +
+          FormatFixed(events, 0) +
+          (o.duration ? " (--rate x --duration-s)" : " (--count)"));
+    }
   } else {
     for (const char* sender_only : {"sender-wait-s", "quiet-ms"}) {
       if (flags.Given(sender_only)) {

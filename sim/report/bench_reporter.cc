@@ -96,6 +96,8 @@ nlohmann::ordered_json SenderBenchJson(const BenchRun& run) {
                  {"exit_code", sf.sender.exit_code},
                  {"signal", sf.sender.signal},
                  {"ran_s", static_cast<double>(sf.sender.ran.count()) / 1e6},
+                 {"cpu_s", sf.sender_cpu_s},
+                 {"peak_rss_bytes", sf.sender_peak_rss_bytes},
                  {"stderr_tail", LastLines(sf.sender.stderr_text, 5)}};
   j["budget_ended"] = sf.budget_ended;
   j["peak_rss_bytes"] = run.peak_rss_bytes.value_or(0);
@@ -159,8 +161,11 @@ void ReportSenderText(const BenchRun& run, std::ostream& out) {
   }
   out << "  sender      " << sf.events_taken << " of "
       << sf.events_published << " events read; " << sf.sender.Describe()
-      << " after " << FormatFixed(sf.sender.ran.count() / 1e6, 1) << " s"
-      << (sf.budget_ended ? " (the --sender-wait-s budget ended)" : "")
+      << " after " << FormatFixed(sf.sender.ran.count() / 1e6, 1) << " s; cpu "
+      << FormatFixed(sf.sender_cpu_s, 2) << " s, peak rss "
+      << FormatFixed(static_cast<double>(sf.sender_peak_rss_bytes) / (1 << 20),
+                     1)
+      << " MB" << (sf.budget_ended ? " (the --sender-wait-s budget ended)" : "")
       << "\n";
   const std::string tail = LastLines(sf.sender.stderr_text, 5);
   if (!tail.empty()) out << "  stderr      " << tail << "\n";

@@ -20,6 +20,19 @@ TEST(RetryPolicyTest, DefaultsFollowTheContract) {
   EXPECT_TRUE(p.Validate().ok());
 }
 
+TEST(RetryPolicyTest, WithAttemptsOfTakesOnlyTheLimitFromTheProfile) {
+  Contract github = DivshotContract();
+  github.max_reattempts = 0;
+  github.jitter = 0.5;
+  const RetryPolicy p = RetryPolicy::WithAttemptsOf(
+      github, {Millis(10), Millis(20)}, 0.0, Millis(300));
+  EXPECT_EQ(p.max_attempts(), 1);
+  EXPECT_EQ(p.BaseDelay(1), Millis(10));
+  EXPECT_EQ(p.BaseDelay(2), Millis(20));
+  EXPECT_DOUBLE_EQ(p.jitter, 0.0);
+  EXPECT_EQ(p.timeout, Millis(300));
+}
+
 TEST(RetryPolicyTest, JitterStaysWithinBoundsAndVaries) {
   RetryPolicy p;
   Random rng(42);

@@ -89,11 +89,9 @@ EngineOptions BenchEngineOptions(const BenchOptions& options) {
   EngineOptions engine_options;
   engine_options.seed = options.seed;
   engine_options.id_salt = options.id_salt;
-  engine_options.policy.max_reattempts = options.contract.max_reattempts;
+  engine_options.policy = RetryPolicy::WithAttemptsOf(
+      options.contract, options.schedule, options.jitter, options.timeout);
   engine_options.contract = options.contract;
-  engine_options.policy.schedule = options.schedule;
-  engine_options.policy.jitter = options.jitter;
-  engine_options.policy.timeout = options.timeout;
   engine_options.keep_attempt_log = false;
   engine_options.slots = SlotReuse::kEnded;
   engine_options.max_deliveries = kMaxBenchOpenDeliveries + kMaxBenchReceivers;
@@ -275,11 +273,8 @@ std::string FormatFixed(double value, int digits) {
 }
 
 Status ValidateBenchOptions(const BenchOptions& options) {
-  RetryPolicy policy;
-  policy.max_reattempts = options.contract.max_reattempts;
-  policy.schedule = options.schedule;
-  policy.jitter = options.jitter;
-  policy.timeout = options.timeout;
+  const RetryPolicy policy = RetryPolicy::WithAttemptsOf(
+      options.contract, options.schedule, options.jitter, options.timeout);
   if (Status s = policy.Validate(); !s.ok()) {
     return Status(s.code(), "retry policy " + s.ToString());
   }

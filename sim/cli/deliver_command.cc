@@ -90,10 +90,8 @@ EngineOptions DeliverEngineOptions(const DeliverOptions& options) {
   engine_options.id_salt = options.id_salt;
   // Signed deliveries carry Unix timestamps: the clock starts about now.
   engine_options.unix_origin = UnixTimeNow();
-  engine_options.policy.max_reattempts = options.contract.max_reattempts;
-  engine_options.policy.schedule = options.schedule;
-  engine_options.policy.jitter = options.jitter;
-  engine_options.policy.timeout = options.timeout;
+  engine_options.policy = RetryPolicy::WithAttemptsOf(
+      options.contract, options.schedule, options.jitter, options.timeout);
   engine_options.contract = options.contract;
   return engine_options;
 }

@@ -73,11 +73,10 @@ class DurableRunner::Impl {
   Status Start() {
     EngineOptions engine_options;
     engine_options.seed = options_.seed;
-    engine_options.policy.max_reattempts = options_.contract.max_reattempts;
+    engine_options.policy = RetryPolicy::WithAttemptsOf(
+        options_.contract, options_.schedule, options_.jitter,
+        options_.timeout);
     engine_options.contract = options_.contract;
-    engine_options.policy.schedule = options_.schedule;
-    engine_options.policy.jitter = options_.jitter;
-    engine_options.policy.timeout = options_.timeout;
     engine_options.keep_attempt_log = false;
     engine_options.slots = SlotReuse::kEnded;  // Bounded: slots are reused.
     // As many attempts in flight as the transport has connections: an

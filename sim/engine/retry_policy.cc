@@ -73,6 +73,17 @@ RetryPolicy RetryPolicy::FromContract(const Contract& contract) {
   return policy;
 }
 
+RetryPolicy RetryPolicy::WithAttemptsOf(const Contract& contract,
+                                        std::vector<Duration> schedule,
+                                        double jitter, Duration timeout) {
+  RetryPolicy policy;
+  policy.max_reattempts = contract.max_reattempts;
+  policy.schedule = std::move(schedule);
+  policy.jitter = jitter;
+  policy.timeout = timeout;
+  return policy;
+}
+
 Duration ContractDelay(const Contract& contract, const AttemptResult& result,
                        Duration scheduled) {
   Duration delay = scheduled;

@@ -44,6 +44,12 @@ struct RetryPolicy {
 
   // The contract profile's attempts, schedule, jitter and timeout.
   static RetryPolicy FromContract(const Contract& contract);
+  // The profile's attempt limit with a command's own schedule, jitter and
+  // timeout (deliver, worker and bench take those as flags, whose defaults
+  // are the profile's).
+  static RetryPolicy WithAttemptsOf(const Contract& contract,
+                                    std::vector<Duration> schedule,
+                                    double jitter, Duration timeout);
 };
 
 // The delay before the next attempt after `result` under `contract`, given

@@ -160,7 +160,8 @@ void ReportSenderText(const BenchRun& run, std::ostream& out) {
     }
   }
   out << "  sender      " << sf.events_taken << " of "
-      << sf.events_published << " events read; " << sf.sender.Describe()
+      << sf.events_published << " events taken by its stdin; "
+      << sf.sender.Describe()
       << " after " << FormatFixed(sf.sender.ran.count() / 1e6, 1) << " s; cpu "
       << FormatFixed(sf.sender_cpu_s, 2) << " s, peak rss "
       << FormatFixed(static_cast<double>(sf.sender_peak_rss_bytes) / (1 << 20),

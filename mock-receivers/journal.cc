@@ -112,6 +112,7 @@ void Journal::Count(const JournalEntry& entry, const DeliveryLookup& lookup) {
     ++c.schema_invalid;
   }
   if (entry.reply.answer.IsSuccess() && c.attempts <= 64) {
+    if (c.success_mask == 0) c.first_2xx_at = entry.at;
     c.success_mask |= uint64_t{1} << (c.attempts - 1);
   }
   // The sender's attempt number against this receiver's own count.

@@ -88,6 +88,9 @@ struct DeliveryCounters {
   int attempts = 0;
   TimePoint first_at{};
   TimePoint last_at{};
+  // When the first 2xx was answered (even one later abandoned); meaningful
+  // while success_mask != 0. For throughput from the receiving side.
+  TimePoint first_2xx_at{};
   uint64_t first_body_hash = 0;
   size_t first_body_size = 0;
   int body_changes = 0;          // Attempts whose body differed from the 1st.

@@ -41,6 +41,46 @@ TEST(ChildProcessTest, CapturesExitCodeOutputAndEnvironment) {
   EXPECT_EQ(o.Describe(), "exited with 3");
 }
 
+TEST(ChildProcessTest, StdinStreamFeedsTheChildUntilClosed) {
+  ChildOptions options;
+  options.stdin_stream = true;
+  auto child = Start("wc -l", options);
+  ASSERT_NE(child, nullptr);
+  ASSERT_TRUE(child->stdin_open());
+  EXPECT_EQ(child->WriteStdin("a\nb\n"), 4u);
+  EXPECT_EQ(child->WriteStdin("c\n"), 2u);
+  child->CloseStdin();
+  EXPECT_FALSE(child->stdin_open());
+  EXPECT_EQ(child->WriteStdin("d\n"), 0u);  // Closed: nothing more goes.
+  const ChildOutcome o = RunToEnd(*child);
+  EXPECT_EQ(o.exit_code, 0);
+  EXPECT_EQ(o.stdout_text, "3\n");
+}
+
+TEST(ChildProcessTest, StdinOfAChildThatHasGoneIsClosedNotASignal) {
+  ChildOptions options;
+  options.stdin_stream = true;
+  auto child = Start("exit 0", options);
+  ASSERT_NE(child, nullptr);
+  RunToEnd(*child);
+  // The reader has gone: the write fails as a value (no SIGPIPE).
+  const std::string line(1000, 'x');
+  for (int i = 0; i < 1000 && child->stdin_open(); ++i) {
+    child->WriteStdin(line);
+  }
+  EXPECT_FALSE(child->stdin_open());
+}
+
+TEST(ChildProcessTest, WithoutStdinStreamTheChildReadsNothing) {
+  auto child = Start("cat");
+  ASSERT_NE(child, nullptr);
+  EXPECT_FALSE(child->stdin_open());
+  EXPECT_EQ(child->WriteStdin("x"), 0u);
+  const ChildOutcome o = RunToEnd(*child);
+  EXPECT_EQ(o.exit_code, 0);
+  EXPECT_EQ(o.stdout_text, "");
+}
+
 TEST(ChildProcessTest, UnknownCommandExits127) {
   auto child = Start("hooksim-no-such-command-xyz");
   ASSERT_NE(child, nullptr);

@@ -14,9 +14,7 @@
 #include <string_view>
 #include <thread>
 
-#include "mock-receivers/http/http_receiver_server.h"
-#include "mock-receivers/receiver.h"
-#include "sim/contract/payload_validator.h"
+#include "sim/bench/bench_receivers.h"
 #include "sim/contract/release_events.h"
 #include "sim/engine/delivery_engine.h"
 #include "sim/engine/retry_policy.h"
@@ -87,25 +85,6 @@ std::string CpuModel() {
   return "";
 }
 
-struct Served {
-  std::unique_ptr<MockReceiver> receiver;
-  std::unique_ptr<HttpReceiverServer> server;
-};
-
-BehaviorSpec FailureBehavior(double failure_rate) {
-  BehaviorSpec spec;
-  if (failure_rate <= 0) {
-    spec.answers = FixedAnswer{Answer{200, Fault::kNone}};
-  } else if (failure_rate >= 1) {
-    spec.answers = FixedAnswer{Answer{500, Fault::kNone}};
-  } else {
-    spec.answers =
-        WeightedAnswer{{{Answer{200, Fault::kNone}, 1 - failure_rate},
-                        {Answer{500, Fault::kNone}, failure_rate}}};
-  }
-  return spec;
-}
-
 EngineOptions BenchEngineOptions(const BenchOptions& options) {
   EngineOptions engine_options;
   engine_options.seed = options.seed;
@@ -119,43 +98,11 @@ EngineOptions BenchEngineOptions(const BenchOptions& options) {
   return engine_options;
 }
 
-// Starts one in-process receiver per hook; appends their URLs.
-Status StartReceivers(const BenchOptions& options, std::vector<Served>& served,
-                      std::vector<std::string>& urls) {
-  Result<std::shared_ptr<CachedPayloadValidator>> cache =
-      CachedPayloadValidator::Bundled();
-  if (!cache.ok()) return cache.error();
-  const Random master(options.seed);
-  for (int64_t i = 0; i < options.receivers; ++i) {
-    const std::string name = "bench" + std::to_string(i + 1);
-    ReceiverOptions ropts;
-    ropts.name = name;
-    ropts.validator = *cache;
-    ropts.journal.capacity = kReceiverJournalCapacity;
-    ropts.journal.max_deliveries = kBenchReceiverTrackedDeliveries;
-    Served s;
-    s.receiver = std::make_unique<MockReceiver>(
-        ropts, FailureBehavior(options.failure_rate),
-        master.Fork("receiver:" + name));
-    HttpReceiverOptions hopts;
-    // Each transport worker keeps one connection to each receiver.
-    hopts.threads = static_cast<size_t>(options.concurrency) + 4;
-    s.server = std::make_unique<HttpReceiverServer>(*s.receiver, hopts);
-    if (Status status = s.server->Start(); !status.ok()) {
-      return Status(status.code(),
-                    "cannot start receiver " + name + ": " + status.message());
-    }
-    urls.push_back(s.server->base_url() + "/hook");
-    served.push_back(std::move(s));
-  }
-  return Status::Ok();
-}
-
 // Publishes, delivers and measures until the run ends; the receivers are
 // stopped and their counts read at the end.
 BenchRun Measure(const BenchOptions& options,
                  const std::vector<std::string>& urls,
-                 std::vector<Served>& served, std::ostream& err) {
+                 std::vector<BenchReceiver>& served, std::ostream& err) {
   BenchRun result;
   result.options = options;
   BenchFigures& f = result.figures;
@@ -169,6 +116,7 @@ BenchRun Measure(const BenchOptions& options,
   const size_t max_busy = 2 * connections;
   bool publishing_done = false;
   bool finished = false;
+  bool timer_set = false;  // A top-up is scheduled for the next due event.
 
   RealClock clock;
   HttpTransport http(clock, HttpTransportOptions{.workers = connections});
@@ -227,13 +175,40 @@ BenchRun Measure(const BenchOptions& options,
         finished = engine.open_deliveries() == 0;
         return;
       }
-      std::string body = generator.Next().body;
+      if (options.rate) {
+        // Open model: event k is due k / rate seconds after the start.
+        const Duration due = std::chrono::duration_cast<Duration>(
+            std::chrono::duration<double>(
+                static_cast<double>(f.events_published) / *options.rate));
+        const Duration now =
+            std::chrono::duration_cast<Duration>(SteadyClock::now() - start);
+        if (now < due) {
+          if (!timer_set) {
+            timer_set = true;
+            clock.ScheduleAfter(due - now, [&] {
+              timer_set = false;
+              top_up();
+            });
+          }
+          return;
+        }
+        result.publish_lag.Record(now - due);
+      }
+      const FileEvent* file_event =
+          options.file_events.empty()
+              ? nullptr
+              : &options.file_events[f.events_published %
+                                     options.file_events.size()];
+      std::string body =
+          file_event ? file_event->body : generator.Next().body;
       if (body.size() < payload_bytes) {
         // Trailing JSON whitespace: the body still parses and validates.
         body.append(payload_bytes - body.size(), ' ');
       }
       f.body_bytes += body.size();
-      if (!engine.Publish("release", std::move(body)).ok()) {
+      if (!engine.Publish(file_event ? file_event->type : "release",
+                          std::move(body))
+               .ok()) {
         publishing_done = true;  // Unreachable: the cap is below the limit.
         return;
       }
@@ -270,7 +245,7 @@ BenchRun Measure(const BenchOptions& options,
   result.interrupted = watcher && watcher->interrupted();
   watcher.reset();
   if (progress) err << "\r\033[K" << std::flush;
-  for (Served& s : served) {
+  for (BenchReceiver& s : served) {
     s.server->Stop();
     s.receiver->WithJournal([&f](const Journal& j) {
       f.receiver_requests += j.total_requests();
@@ -336,12 +311,20 @@ Result<BenchRun> RunDeliveryBench(const BenchOptions& options,
   if (Status s = ValidateBenchOptions(options); !s.ok()) return s;
   try {
     // Receivers, unless the deliveries go to the target.
-    std::vector<Served> served;
+    std::vector<BenchReceiver> served;
     std::vector<std::string> urls;
     if (options.target) {
       urls.assign(static_cast<size_t>(options.receivers), *options.target);
-    } else if (Status s = StartReceivers(options, served, urls); !s.ok()) {
-      return s;
+    } else {
+      BenchReceiverSetup setup;
+      setup.journal_capacity = kReceiverJournalCapacity;
+      setup.tracked_deliveries = kBenchReceiverTrackedDeliveries;
+      // Each transport worker keeps one connection to each receiver.
+      setup.threads = static_cast<size_t>(options.concurrency) + 4;
+      if (Status s = StartBenchReceivers(options, setup, served); !s.ok()) {
+        return s;
+      }
+      for (const BenchReceiver& r : served) urls.push_back(r.url);
     }
     return Measure(options, urls, served, progress);
   } catch (const std::exception& e) {

@@ -34,16 +34,20 @@
 #include <chrono>
 #include <cstdint>
 #include <iosfwd>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "mock-receivers/behavior.h"
 #include "sim/base/latency_histogram.h"
 #include "sim/base/result.h"
 #include "sim/base/throughput_series.h"
 #include "sim/base/time.h"
 #include "sim/contract/contract.h"
+#include "sim/contract/event_file.h"
 #include "sim/contract/http_types.h"
+#include "sim/os/child_outcome.h"
 
 namespace hooksim {
 
@@ -59,6 +63,10 @@ inline constexpr size_t kBenchReceiverTrackedDeliveries = 4096;
 inline constexpr int64_t kMaxBenchReceiverConnections = 4096;
 inline constexpr int64_t kDefaultBenchEvents = 10'000;
 inline constexpr int kBenchMaxStatus = 600;
+// --sender-cmd: every event is kept (and tracked per receiver), so a run
+// holds at most this many; --rate is at most kMaxBenchRate events/s.
+inline constexpr int64_t kMaxSenderBenchEvents = 100'000;
+inline constexpr double kMaxBenchRate = 1'000'000;
 
 struct BenchOptions {
   // Exactly one of count and duration is used; neither: 10,000 events.
@@ -80,6 +88,25 @@ struct BenchOptions {
   // What the sender promises: attempts, success, 410, Retry-After and
   // signing (its timing comes from the fields above).
   Contract contract = DivshotContract();
+  // Open model: publish this many events per second, each at its own
+  // time (lateness is reported); unset: closed model, as fast as taken.
+  std::optional<double> rate;
+  // The events' bodies, one per line (event_file.h), instead of generated
+  // release events; read by the command layer into `file_events` (the
+  // engine's bench publishes them in turn, again from the first when
+  // --count asks for more).
+  std::optional<std::string> event_file;
+  std::vector<FileEvent> file_events;
+  // The receivers' behaviour instead of failure_rate's (in-process only).
+  std::optional<BehaviorSpec> behavior;
+  // Measure this shell command's deliveries instead of the engine's
+  // (sender_bench.h); the fields below apply to it only.
+  std::optional<std::string> sender_cmd;
+  // After the last event is handed over: wait at most this long for the
+  // deliveries, and end once no request came for `quiet` and every
+  // delivery has had its 2xx (or the sender has exited).
+  Duration sender_wait = std::chrono::seconds(60);
+  Duration quiet = Millis(1000);
   // Progress line on the progress stream: only when stderr is a terminal.
   bool progress = true;
   bool handle_interrupt = true;  // Install the SIGINT handling.
@@ -114,6 +141,39 @@ struct BenchFigures {
   uint64_t retries() const { return attempts - std::min(attempts, ended()); }
 };
 
+// What the receivers saw of a --sender-cmd run, for one receiver or all.
+// A delivery is one event at one receiver; requests are matched to events
+// by their body (X-Hooksim-Delivery ids are not needed).
+struct ReceiverSideFigures {
+  std::string name;                 // "bench1", ... or "total".
+  uint64_t deliveries = 0;          // Expected: events x receivers.
+  uint64_t delivered = 0;           // Deliveries that got a 2xx.
+  uint64_t never_seen = 0;          // Deliveries with no request at all.
+  uint64_t requests = 0;            // Every request at the receiver.
+  uint64_t duplicates = 0;          // Requests after the delivery's 2xx.
+  uint64_t unmatched_requests = 0;  // Bodies that are no event's.
+  std::map<std::string, uint64_t> answers;  // Requests per answer.
+  LatencyHistogram publish_to_first_attempt;
+  LatencyHistogram publish_to_first_2xx;
+  double delivered_wall_s = 0;  // First publish to the last first 2xx.
+  double requests_wall_s = 0;   // First publish to the last request.
+};
+
+struct SenderFigures {
+  std::vector<ReceiverSideFigures> receivers;
+  ReceiverSideFigures total;
+  uint64_t events_published = 0;  // Handed over on standard input.
+  uint64_t events_taken = 0;      // Whole lines its stdin took.
+  LatencyHistogram publish_lag;   // Open model: handed over after due.
+  ChildOutcome sender;            // Exit, run time, output.
+  bool budget_ended = false;      // Stopped by --sender-wait-s.
+  // CPU time (user + system) of the sender's process group, and the peak
+  // resident memory of its largest process (of any child of hooksim so
+  // far: one sender per process, as the CLI runs it).
+  double sender_cpu_s = 0;
+  uint64_t sender_peak_rss_bytes = 0;
+};
+
 // One measured run: what was run, where, and what it measured.
 struct BenchRun {
   BenchOptions options;
@@ -125,6 +185,8 @@ struct BenchRun {
   std::optional<uint64_t> peak_rss_bytes;
   bool interrupted = false;  // Stopped by SIGINT.
   Status error;              // The loop's own error (its wall limit).
+  LatencyHistogram publish_lag;  // Engine bench with --rate.
+  std::optional<SenderFigures> sender;  // Set by a --sender-cmd run.
 };
 
 // Runs the bench (see above); `progress` gets the progress line. Errors:

@@ -4,7 +4,12 @@
 #include <ostream>
 #include <sstream>
 
+#include "mock-receivers/behavior_parser.h"
+#include "sim/base/parse_number.h"
+#include "sim/bench/sender_bench.h"
 #include "sim/cli/deliver_command.h"
+#include "sim/contract/event_file.h"
+#include "sim/report/junit_writer.h"
 #include "sim/report/bench_reporter.h"
 #include "sim/report/html_bench_report.h"
 #include "sim/report/html_page.h"
@@ -19,7 +24,14 @@ constexpr const char* kBenchUsage =
     "         [--concurrency C] [--payload-bytes B] [--failure-rate P]\n"
     "         [--target URL] [--report-json FILE] [--report-html FILE]\n"
     "         [--seed S] [--retry-schedule-ms D1,...] [--timeout-ms T]\n"
-    "         [--jitter F] [--contract NAME|FILE]\n"
+    "         [--jitter F] [--contract NAME|FILE] [--rate R] [--event-file F]\n"
+    "         [--behavior JSON | --behavior-file F] [--threshold EXPR]...\n"
+    "         [--junit FILE]\n"
+    "       hooksim bench --sender-cmd CMD [--count N | --duration-s S]\n"
+    "         [--rate R] [--receivers R] [--event-file F] [--behavior JSON |\n"
+    "         --behavior-file F | --failure-rate P] [--contract NAME|FILE]\n"
+    "         [--sender-wait-s S] [--quiet-ms Q] [--threshold EXPR]...\n"
+    "         [--report-json FILE] [--junit FILE]\n"
     "\n"
     "Delivers generated release events over real HTTP/1.1 with the delivery\n"
     "engine to R in-process receivers on 127.0.0.1 (journal and schema check\n"
@@ -27,7 +39,60 @@ constexpr const char* kBenchUsage =
     "percentiles per delivery and per attempt, retries, errors by kind and\n"
     "peak memory. Memory stays flat however many events are sent. A progress\n"
     "line is shown when stderr is a terminal.\n"
-    "Exit codes: 0 finished, 1 could not run, 2 bad usage, 130 interrupted.\n";
+    "With --sender-cmd, measures your sender instead: starts CMD with /bin/sh\n"
+    "-c in its own process group, with HOOKSIM_URL (HOOKSIM_URLS: one per\n"
+    "receiver) and HOOKSIM_EVENT_FILE set, hands it the events on standard\n"
+    "input (one JSON document per line; all at once, or --rate per second),\n"
+    "stops it at the end, and reports from the receivers' side: deliveries/s\n"
+    "(first 2xx), attempts/s, publish to first attempt and to first 2xx\n"
+    "(p50 .. max), duplicates, deliveries never seen, answers by status.\n"
+    "--threshold 'FIGURE OP NUMBER' (OP: >= <= == > <; FIGURE: a key of the\n"
+    "JSON report, dotted: publish_to_first_2xx_ms.p99) fails the run.\n"
+    "Exit codes: 0 finished and every threshold passed, 1 a threshold failed\n"
+    "or it could not run, 2 bad usage (also a threshold on an unknown\n"
+    "figure), 130 interrupted.\n";
+
+// Reads a behaviour (JSON text) as `hooksim receiver --behavior` does.
+Result<BehaviorSpec> BehaviorFromText(const std::string& text) {
+  nlohmann::json doc = nlohmann::json::parse(text, nullptr, false);
+  if (doc.is_discarded()) return Status::InvalidArgument("invalid JSON");
+  Result<BehaviorSpec> spec = ParseBehavior(doc, "");
+  if (!spec.ok()) {
+    const Status& e = spec.error();
+    return Status::InvalidArgument((e.path().empty() ? "/" : e.path()) + ": " +
+                                   e.message());
+  }
+  return spec;
+}
+
+Result<std::string> ReadBehaviorFile(const std::string& path) {
+  constexpr size_t kMaxBytes = 1 << 20;
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return Status::InvalidArgument(path + ": cannot open the file");
+  std::string text;
+  char buf[65536];
+  // Bounded by kMaxBytes.
+  while (in.read(buf, sizeof(buf)) || in.gcount() > 0) {
+    text.append(buf, static_cast<size_t>(in.gcount()));
+    if (text.size() > kMaxBytes) {
+      return Status::InvalidArgument(path + ": larger than 1 MiB");
+    }
+  }
+  return text;
+}
+
+// A report of the run's shape, with every figure at zero: thresholds are
+// checked against its keys before the run.
+nlohmann::ordered_json ReportShape(const BenchOptions& options) {
+  BenchRun shape;
+  shape.options = options;
+  shape.options.file_events.clear();
+  if (options.sender_cmd) {
+    SenderFigures& f = shape.sender.emplace();
+    f.receivers.resize(static_cast<size_t>(options.receivers));
+  }
+  return BenchJson(shape);
+}
 
 // Writes `text` to `path`; false when it could not be written.
 bool WriteReport(const std::string& path, const std::string& text) {
@@ -46,7 +111,7 @@ FlagSet BenchFlagSet(BenchCommandOptions* options) {
                 1, kMaxBenchEvents, &o->count);
   flags.PositiveSeconds("duration-s",
                         "publish for S seconds, then let open deliveries end; "
-                        "excludes --count",
+                        "excludes --count (with --sender-cmd: needs --rate)",
                         kMaxBenchDurationS, &o->duration);
   flags.Integer("receivers",
                 "in-process receivers, one hook each (1..64, default 1); with "
@@ -88,6 +153,81 @@ FlagSet BenchFlagSet(BenchCommandOptions* options) {
                 {&o->schedule, &o->timeout, &o->jitter,
                  &o->contract.max_reattempts},
                 {.schedule_default = "1,2,4,8,16"});
+  flags.Text("sender-cmd",
+             "measure this shell command's deliveries (run by /bin/sh -c, "
+             "events on its standard input) instead of the engine's",
+             &o->sender_cmd)
+      .Value("CMD");
+  flags
+      .Custom("rate",
+              "open model: publish R events per second, each at its own "
+              "time, and report publish lag (default: closed model, as fast "
+              "as taken)",
+              [o](const std::string& text) -> Status {
+                const std::optional<double> v = ParseFiniteDouble(text);
+                if (!v || *v <= 0 || *v > kMaxBenchRate) {
+                  return Status::InvalidArgument(
+                      "expected events per second in (0, 1000000], got \"" +
+                      text + "\"");
+                }
+                o->rate = *v;
+                return Status::Ok();
+              })
+      .Value("R");
+  flags.File("event-file",
+             "publish these payloads (one JSON document per line) instead "
+             "of generated release events",
+             &o->event_file);
+  flags
+      .Custom("behavior",
+              "the receivers' behaviour, as for hooksim receiver (default: "
+              "--failure-rate's)",
+              [o](const std::string& text) -> Status {
+                Result<BehaviorSpec> spec = BehaviorFromText(text);
+                if (!spec.ok()) return spec.error();
+                o->behavior = *spec;
+                return Status::Ok();
+              })
+      .Value("JSON");
+  flags.Custom("behavior-file", "the receivers' behaviour from FILE",
+               [o](const std::string& path) -> Status {
+                 Result<std::string> text = ReadBehaviorFile(path);
+                 if (!text.ok()) return text.error();
+                 Result<BehaviorSpec> spec = BehaviorFromText(*text);
+                 if (!spec.ok()) {
+                   return Status::InvalidArgument(path + ": " +
+                                                  spec.error().message());
+                 }
+                 o->behavior = *spec;
+                 return Status::Ok();
+               })
+      .Value("FILE");
+  flags.PositiveSeconds("sender-wait-s",
+                        "with --sender-cmd: after the last event is handed "
+                        "over, wait at most S seconds for the deliveries "
+                        "(default 60)",
+                        3600, &options->sender_wait);
+  flags.Millis("quiet-ms",
+               "with --sender-cmd: the run ends once no request has come for "
+               "Q ms and every delivery has had its 2xx or the sender has "
+               "exited (0..600000, default 1000)",
+               0, 600'000, &o->quiet);
+  flags
+      .Repeatable("threshold",
+                  "FIGURE OP NUMBER (OP: >=, <=, ==, >, <; FIGURE: a key of "
+                  "the JSON report, dotted, e.g. 'publish_to_first_2xx_ms.p99"
+                  "<50'); a miss makes the exit code 1. Repeatable",
+                  [options](const std::string& text) -> Status {
+                    Result<Threshold> t = ParseThreshold(text);
+                    if (!t.ok()) return t.error();
+                    options->thresholds.push_back(*t);
+                    return Status::Ok();
+                  })
+      .Value("EXPR");
+  flags.File("junit",
+             "write the thresholds as JUnit XML to FILE (one test case "
+             "each)",
+             &options->junit);
   flags.Renamed("events", "count");
   flags.Renamed("duration", "duration-s");
   flags.Renamed("connections", "concurrency");
@@ -109,6 +249,75 @@ Status CheckBenchFlags(const FlagSet& flags, BenchCommandOptions& options) {
   }
   if (!flags.Given("seed")) options.bench.id_salt = FreshIdSalt();
   BenchOptions& o = options.bench;
+  if (flags.Given("behavior") + flags.Given("behavior-file") +
+          flags.Given("failure-rate") >
+      1) {
+    return Status::InvalidArgument(
+        "give at most one of --behavior, --behavior-file, --failure-rate");
+  }
+  if (flags.Given("target") &&
+      (flags.Given("behavior") || flags.Given("behavior-file"))) {
+    return Status::InvalidArgument(
+        "--behavior applies to the in-process receivers only; a --target "
+        "decides its own answers");
+  }
+  if (o.sender_cmd) {
+    if (o.sender_cmd->empty()) {
+      return Status::InvalidArgument("--sender-cmd: the command is empty");
+    }
+    for (const char* engine_only :
+         {"target", "concurrency", "report-html", "retry-schedule-ms",
+          "timeout-ms", "jitter"}) {
+      if (flags.Given(engine_only)) {
+        return Status::InvalidArgument(
+            std::string("--") + engine_only +
+            " is for the engine's own bench, not with --sender-cmd (your "
+            "sender has its own)");
+      }
+    }
+    if (flags.Given("duration-s") && !o.rate) {
+      return Status::InvalidArgument(
+          "--duration-s with --sender-cmd needs --rate (publish R events "
+          "per second for S seconds)");
+    }
+    if (flags.Given("event-file") &&
+        (flags.Given("count") || flags.Given("duration-s"))) {
+      return Status::InvalidArgument(
+          "--event-file with --sender-cmd: the file's events are the run "
+          "(each once); leave out --count and --duration-s");
+    }
+    if (options.sender_wait) o.sender_wait = *options.sender_wait;
+    const double events =
+        o.duration && o.rate
+            ? *o.rate * static_cast<double>(o.duration->count()) / 1e6
+            : static_cast<double>(o.count.value_or(kDefaultBenchEvents));
+    if (events > static_cast<double>(kMaxSenderBenchEvents)) {
+      return Status::InvalidArgument(
+          "--sender-cmd: at most " + std::to_string(kMaxSenderBenchEvents) +
+          " events (each is tracked at every receiver), got " +
+          FormatFixed(events, 0) +
+          (o.duration ? " (--rate x --duration-s)" : " (--count)"));
+    }
+  } else {
+    for (const char* sender_only : {"sender-wait-s", "quiet-ms"}) {
+      if (flags.Given(sender_only)) {
+        return Status::InvalidArgument(std::string("--") + sender_only +
+                                       " applies to --sender-cmd only");
+      }
+    }
+  }
+  if (o.event_file) {
+    Result<std::vector<FileEvent>> events = ReadEventFile(*o.event_file);
+    if (!events.ok()) {
+      return Status::InvalidArgument("--event-file: " +
+                                     events.error().message());
+    }
+    if (events->empty()) {
+      return Status::InvalidArgument("--event-file: " + *o.event_file +
+                                     " holds no event");
+    }
+    o.file_events = std::move(*events);
+  }
   if (flags.Given("contract")) {
     if (!flags.Given("jitter")) o.jitter = o.contract.jitter;
     if (!flags.Given("timeout-ms")) o.timeout = o.contract.timeout;
@@ -119,7 +328,16 @@ Status CheckBenchFlags(const FlagSet& flags, BenchCommandOptions& options) {
       if (o.schedule.empty() && max > 0) o.schedule.push_back(Millis(1));
     }
   }
-  return ValidateBenchOptions(options.bench);
+  if (Status s = ValidateBenchOptions(options.bench); !s.ok()) return s;
+  if (!options.thresholds.empty()) {
+    const nlohmann::ordered_json shape = ReportShape(o);
+    for (const Threshold& t : options.thresholds) {
+      if (Result<double> v = ThresholdFigure(t, shape); !v.ok()) {
+        return v.error();
+      }
+    }
+  }
+  return Status::Ok();
 }
 
 const CommandFlags<BenchCommandOptions> kBenchFlags{BenchFlagSet,
@@ -151,7 +369,9 @@ int RunBench(const BenchCommandOptions& options, std::ostream& out,
       return ToInt(ExitCode::kUsage);
     }
   }
-  Result<BenchRun> run = RunDeliveryBench(options.bench, err);
+  Result<BenchRun> run = options.bench.sender_cmd
+                            ? RunSenderBench(options.bench, err)
+                            : RunDeliveryBench(options.bench, err);
   if (!run.ok()) {
     err << kPrefix << run.error().message() << "\n";
     return ToInt(ExitCode::kFailed);
@@ -179,15 +399,58 @@ int RunBench(const BenchCommandOptions& options, std::ostream& out,
       code = ToInt(ExitCode::kFailed);
     }
   }
+  if (!options.thresholds.empty()) {
+    const std::vector<ThresholdResult> results =
+        EvaluateThresholds(options.thresholds, BenchJson(*run));
+    size_t failed = 0;
+    for (const ThresholdResult& r : results) {
+      out << "  threshold   " << (r.passed ? "pass " : "FAIL ")
+          << DescribeThreshold(r) << "\n";
+      if (!r.passed) ++failed;
+    }
+    if (options.junit) {
+      std::ostringstream xml;
+      WriteJUnit({ThresholdSuite("hooksim bench", results, run->wall_s)}, xml);
+      if (!WriteReport(*options.junit, xml.str())) {
+        err << kPrefix << "--junit: cannot write " << *options.junit << "\n";
+        code = ToInt(ExitCode::kFailed);
+      }
+    }
+    if (failed > 0) {
+      err << kPrefix << failed << " of " << results.size()
+          << (results.size() == 1 ? " threshold" : " thresholds")
+          << " failed\n";
+      code = ToInt(ExitCode::kFailed);
+    }
+  } else if (options.junit) {
+    std::ostringstream xml;
+    WriteJUnit({ThresholdSuite("hooksim bench", {}, run->wall_s)}, xml);
+    if (!WriteReport(*options.junit, xml.str())) {
+      err << kPrefix << "--junit: cannot write " << *options.junit << "\n";
+      code = ToInt(ExitCode::kFailed);
+    }
+  }
   const BenchFigures& f = run->figures;
   if (run->interrupted) {
-    err << kPrefix << "interrupted: " << f.deliveries_published - f.ended()
-        << " deliveries still open\n";
+    if (run->sender) {
+      err << kPrefix << "interrupted: the sender was stopped\n";
+    } else {
+      err << kPrefix << "interrupted: " << f.deliveries_published - f.ended()
+          << " deliveries still open\n";
+    }
     return ToInt(ExitCode::kInterrupted);
   }
   if (!run->error.ok()) {
     err << kPrefix << run->error.message() << "\n";
     return ToInt(ExitCode::kFailed);
+  }
+  if (run->sender) {
+    const SenderFigures& sf = *run->sender;
+    if (sf.total.delivered == 0) {
+      err << kPrefix << "the sender delivered nothing: "
+          << sf.total.requests << " requests; it "
+          << sf.sender.Describe() << "\n";
+    }
   }
   return code;
 }

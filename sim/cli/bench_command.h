@@ -4,10 +4,16 @@
 // (sim/report/bench_reporter.h: text on stdout, JSON with --report-json
 // FILE; the HTML page with --report-html FILE).
 //
+// With --sender-cmd CMD the deliveries measured are CMD's, from the
+// receivers' side (sim/bench/sender_bench.h); --threshold EXPR (either
+// bench) fails the run when a figure of the JSON report misses it.
+//
 // Exit codes: 0 the run finished (deliveries that gave up are figures, not
-// failures); 1 it could not run (receivers did not start, a report file
+// failures) and every threshold passed; 1 a threshold failed, or it could
+// not run (receivers did not start, a report file
 // could not be written, the wall limit passed); 2 bad usage (the flags'
-// errors); 130 interrupted by SIGINT (the figures so far are printed).
+// errors, a bad threshold or one on an unknown figure); 130 interrupted
+// by SIGINT (the figures so far are printed).
 // Errors: never throws. Thread: runs on the calling thread and owns the
 // process's SIGINT handling while it runs.
 #ifndef HOOKSIM_SIM_CLI_BENCH_COMMAND_H_
@@ -21,6 +27,7 @@
 #include "sim/base/result.h"
 #include "sim/bench/delivery_bench.h"
 #include "sim/cli/flags.h"
+#include "sim/report/thresholds.h"
 
 namespace hooksim {
 
@@ -28,6 +35,9 @@ struct BenchCommandOptions {
   BenchOptions bench;                      // What to measure.
   std::optional<std::string> report_json;  // Write the figures as JSON.
   std::optional<std::string> report_html;  // See html_bench_report.h.
+  std::optional<std::string> junit;        // Thresholds as JUnit XML.
+  std::vector<Threshold> thresholds;       // --threshold, in order.
+  std::optional<Duration> sender_wait;     // --sender-wait-s.
   std::string command;  // The command line, shown in the HTML page.
 };
 

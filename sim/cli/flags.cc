@@ -22,6 +22,7 @@ struct FlagSet::Spec {
   bool is_switch = false;
   std::optional<std::string> shown_default;
   std::string value_name = "arg";
+  bool repeatable = false;  // Given any number of times; set per value.
 
   std::string long_name() const { return name.substr(0, name.find(',')); }
 };
@@ -99,6 +100,13 @@ FlagSet::Flag FlagSet::Add(const char* name, std::string help, Setter set,
   specs_.push_back(
       Spec{name, std::move(help), std::move(set), is_switch, {}, "arg"});
   return Flag(specs_.size() - 1, this);
+}
+
+FlagSet::Flag FlagSet::Repeatable(const char* name, std::string help,
+                                  Setter set) {
+  Flag flag = Add(name, std::move(help), std::move(set), false);
+  specs_.back().repeatable = true;
+  return flag;
 }
 
 FlagSet::Flag FlagSet::Switch(const char* name, std::string help,
@@ -207,6 +215,11 @@ void FlagSet::Describe(po::options_description& visible) const {
   for (const Spec& s : specs_) {
     if (s.is_switch) {
       visible.add_options()(s.name.c_str(), po::bool_switch(), s.help.c_str());
+    } else if (s.repeatable) {
+      visible.add_options()(
+          s.name.c_str(),
+          po::value<std::vector<std::string>>()->value_name(s.value_name),
+          s.help.c_str());
     } else if (s.shown_default) {
       visible.add_options()(s.name.c_str(),
                             po::value<std::string>()
@@ -266,6 +279,15 @@ Result<FlagParse> FlagSet::Parse(const std::vector<std::string>& args) {
     if (!vm.count(name) || vm[name].defaulted()) continue;
     if (s.is_switch && !vm[name].as<bool>()) continue;
     given_.push_back(name);
+    if (s.repeatable) {
+      for (const std::string& text :
+           vm[name].as<std::vector<std::string>>()) {
+        if (Status st = s.set(text); !st.ok()) {
+          return Status(st.code(), "--" + name + ": " + st.message());
+        }
+      }
+      continue;
+    }
     const std::string text = s.is_switch ? "" : vm[name].as<std::string>();
     if (Status st = s.set(text); !st.ok()) {
       return Status(st.code(), "--" + name + ": " + st.message());

@@ -112,6 +112,8 @@ class FlagSet {
               double max, std::string expected, double* target);
   // Anything else: `set` parses and stores.
   Flag Custom(const char* name, std::string help, Setter set);
+  // A flag given any number of times; `set` runs once per value, in order.
+  Flag Repeatable(const char* name, std::string help, Setter set);
   // A flag that was renamed: giving it is a usage error naming `now`.
   void Renamed(const char* old_name, const char* now);
   // Positional arguments go to `target`; without this a positional is an

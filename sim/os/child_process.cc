@@ -8,6 +8,7 @@
 #include <spawn.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -65,6 +66,16 @@ Result<std::unique_ptr<ChildProcess>> ChildProcess::Start(
     close(out_pipe[1]);
     return e;
   }
+  // Standard input: a stream socket pair when the parent feeds it.
+  int in_pair[2] = {-1, -1};
+  if (options.stdin_stream &&
+      socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, in_pair) != 0) {
+    const Status e = Status::IoError(Errno("socketpair"));
+    for (int fd : {out_pipe[0], out_pipe[1], err_pipe[0], err_pipe[1]}) {
+      close(fd);
+    }
+    return e;
+  }
   // The environment: the parent's, minus the names `env` sets, plus `env`.
   std::vector<std::string> env_strings;
   for (char** e = environ; e && *e; ++e) {
@@ -83,7 +94,12 @@ Result<std::unique_ptr<ChildProcess>> ChildProcess::Start(
   envp.push_back(nullptr);
 
   SpawnSetup setup;
-  posix_spawn_file_actions_addopen(&setup.actions, 0, "/dev/null", O_RDONLY, 0);
+  if (options.stdin_stream) {
+    posix_spawn_file_actions_adddup2(&setup.actions, in_pair[1], 0);
+  } else {
+    posix_spawn_file_actions_addopen(&setup.actions, 0, "/dev/null", O_RDONLY,
+                                     0);
+  }
   posix_spawn_file_actions_adddup2(&setup.actions, out_pipe[1], 1);
   posix_spawn_file_actions_adddup2(&setup.actions, err_pipe[1], 2);
   // Nothing else of ours (listening sockets, other cases' pipes) leaks in.
@@ -108,21 +124,30 @@ Result<std::unique_ptr<ChildProcess>> ChildProcess::Start(
                              envp.data());
   close(out_pipe[1]);
   close(err_pipe[1]);
+  if (in_pair[1] >= 0) {
+    close(in_pair[1]);
+    shutdown(in_pair[0], SHUT_RD);  // The parent only writes.
+  }
   if (rc != 0) {
     close(out_pipe[0]);
     close(err_pipe[0]);
+    if (in_pair[0] >= 0) close(in_pair[0]);
     return Status::IoError(std::string("cannot start /bin/sh: ") +
                            strerror(rc));
   }
   fcntl(out_pipe[0], F_SETFL, O_NONBLOCK);
   fcntl(err_pipe[0], F_SETFL, O_NONBLOCK);
-  return std::unique_ptr<ChildProcess>(new ChildProcess(
-      pid, out_pipe[0], err_pipe[0], options.max_output_bytes, started));
+  if (in_pair[0] >= 0) fcntl(in_pair[0], F_SETFL, O_NONBLOCK);
+  return std::unique_ptr<ChildProcess>(
+      new ChildProcess(pid, in_pair[0], out_pipe[0], err_pipe[0],
+                       options.max_output_bytes, started));
 }
 
-ChildProcess::ChildProcess(pid_t pid, int out_fd, int err_fd, size_t max_output,
+ChildProcess::ChildProcess(pid_t pid, int in_fd, int out_fd, int err_fd,
+                           size_t max_output,
                            std::chrono::steady_clock::time_point started)
     : pid_(pid),
+      in_fd_(in_fd),
       out_fd_(out_fd),
       err_fd_(err_fd),
       max_output_(max_output),
@@ -131,6 +156,7 @@ ChildProcess::ChildProcess(pid_t pid, int out_fd, int err_fd, size_t max_output,
 ChildProcess::~ChildProcess() {
   Stop(std::chrono::seconds(1));
   KillGroup();
+  CloseFd(in_fd_);
   CloseFd(out_fd_);
   CloseFd(err_fd_);
 }
@@ -157,6 +183,25 @@ void ChildProcess::Drain(int& fd, std::string& text, bool& truncated) {
     return;
   }
 }
+
+size_t ChildProcess::WriteStdin(std::string_view bytes) {
+  size_t written = 0;
+  // Bounded: each turn writes something or returns.
+  while (in_fd_ >= 0 && written < bytes.size()) {
+    const ssize_t n = send(in_fd_, bytes.data() + written,
+                           bytes.size() - written, MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (n > 0) {
+      written += static_cast<size_t>(n);
+      continue;
+    }
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
+    CloseFd(in_fd_);  // The reader has gone (EPIPE) or the socket failed.
+  }
+  return written;
+}
+
+void ChildProcess::CloseStdin() { CloseFd(in_fd_); }
 
 bool ChildProcess::Reap(bool block) {
   if (outcome_.ended) return true;

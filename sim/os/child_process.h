@@ -4,7 +4,10 @@
 // Start() runs `/bin/sh -c COMMAND` (posix_spawn, safe in a multi-threaded
 // process) in a new process group whose id is the shell's pid, with the
 // parent's environment plus `env` (which replaces variables of the same
-// name), standard input from /dev/null, every other descriptor closed, the
+// name), standard input from /dev/null (or, with `stdin_stream`, from a
+// socket the parent writes with WriteStdin and ends with CloseStdin: a
+// socket so a reader that has gone is an error value, never a SIGPIPE),
+// every other descriptor closed, the
 // signal mask empty and SIGINT/SIGTERM/SIGPIPE at their defaults. Standard
 // output and standard error go to pipes that Poll() drains into buffers of
 // at most `max_output_bytes` each; further bytes are read and dropped, and
@@ -27,6 +30,7 @@
 #include <chrono>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -40,6 +44,7 @@ struct ChildOptions {
   std::string command;  // Run by /bin/sh -c.
   std::vector<std::pair<std::string, std::string>> env;
   size_t max_output_bytes = 1 << 20;  // Kept per stream.
+  bool stdin_stream = false;  // Standard input fed by WriteStdin.
 };
 
 // Makes this process the reaper of its descendants' orphans (Linux
@@ -70,17 +75,27 @@ class ChildProcess {
   // Whether any process of the group still exists.
   bool GroupAlive() const;
 
+  // With stdin_stream: writes what the child's standard input takes now
+  // without blocking; returns the bytes written (0 when it is full, closed
+  // or the reader has gone; stdin_open() then tells which).
+  size_t WriteStdin(std::string_view bytes);
+  // Ends the child's standard input (it reads end of file). Idempotent.
+  void CloseStdin();
+  bool stdin_open() const { return in_fd_ >= 0; }
+
   pid_t pid() const { return pid_; }
   // The outcome so far (the output read so far, `ran` up to now).
   ChildOutcome outcome() const;
 
  private:
-  ChildProcess(pid_t pid, int out_fd, int err_fd, size_t max_output,
+  ChildProcess(pid_t pid, int in_fd, int out_fd, int err_fd,
+               size_t max_output,
                std::chrono::steady_clock::time_point started);
   void Drain(int& fd, std::string& text, bool& truncated);
   bool Reap(bool block);
 
   pid_t pid_;
+  int in_fd_;  // -1: /dev/null, or closed.
   int out_fd_;
   int err_fd_;
   size_t max_output_;

@@ -37,9 +37,146 @@ nlohmann::ordered_json OutcomesJson(const BenchFigures& f, bool errors_only) {
   return j;
 }
 
+// The last `lines` lines of `text` (a sender's stderr), trimmed.
+std::string LastLines(const std::string& text, size_t lines) {
+  const size_t end = text.find_last_not_of("\r\n");
+  if (end == std::string::npos) return "";
+  size_t from = 0;
+  size_t search = end;
+  // Bounded by `lines` searches.
+  for (size_t i = 0; i < lines; ++i) {
+    const size_t nl = text.rfind('\n', search);
+    if (nl == std::string::npos) {
+      from = 0;
+      break;
+    }
+    from = nl + 1;
+    if (nl == 0) break;
+    search = nl - 1;
+  }
+  return text.substr(from, end + 1 - from);
+}
+
+// The receiver-side figures of a --sender-cmd run (one receiver or all).
+void ReceiverSideJson(const ReceiverSideFigures& f, nlohmann::ordered_json& j) {
+  j["deliveries"] = f.deliveries;
+  j["delivered"] = f.delivered;
+  j["never_seen"] = f.never_seen;
+  j["attempts"] = f.requests;
+  j["duplicates"] = f.duplicates;
+  j["unmatched_requests"] = f.unmatched_requests;
+  j["wall_s"] = f.delivered_wall_s;
+  j["deliveries_per_s"] = PerSecond(f.delivered, f.delivered_wall_s);
+  j["attempts_per_s"] = PerSecond(f.requests, f.requests_wall_s);
+  j["publish_to_first_attempt_ms"] = LatencyJson(f.publish_to_first_attempt);
+  j["publish_to_first_2xx_ms"] = LatencyJson(f.publish_to_first_2xx);
+  nlohmann::ordered_json answers = nlohmann::ordered_json::object();
+  for (const auto& [answer, n] : f.answers) answers[answer] = n;
+  j["answers"] = answers;
+}
+
+nlohmann::ordered_json SenderBenchJson(const BenchRun& run) {
+  const BenchOptions& options = run.options;
+  const SenderFigures& sf = *run.sender;
+  nlohmann::ordered_json j;
+  j["hooksim_version"] = std::string(kHooksimVersion);
+  j["started_at"] = run.started_at;
+  j["machine"] = {{"cores", run.cores}, {"cpu_model", run.cpu_model}};
+  j["sender_cmd"] = *options.sender_cmd;
+  j["model"] = options.rate ? "open" : "closed";
+  j["rate"] = options.rate.value_or(0);
+  j["receivers"] = options.receivers;
+  j["seed"] = options.seed;
+  j["contract"] = options.contract.profile;
+  j["events"] = sf.events_published;
+  j["events_taken"] = sf.events_taken;
+  ReceiverSideJson(sf.total, j);
+  j["publish_lag_ms"] = LatencyJson(sf.publish_lag);
+  j["sender"] = {{"outcome", sf.sender.Describe()},
+                 {"exit_code", sf.sender.exit_code},
+                 {"signal", sf.sender.signal},
+                 {"ran_s", static_cast<double>(sf.sender.ran.count()) / 1e6},
+                 {"cpu_s", sf.sender_cpu_s},
+                 {"peak_rss_bytes", sf.sender_peak_rss_bytes},
+                 {"stderr_tail", LastLines(sf.sender.stderr_text, 5)}};
+  j["budget_ended"] = sf.budget_ended;
+  j["peak_rss_bytes"] = run.peak_rss_bytes.value_or(0);
+  j["interrupted"] = run.interrupted;
+  j["per_receiver"] = nlohmann::ordered_json::array();
+  for (const ReceiverSideFigures& r : sf.receivers) {
+    nlohmann::ordered_json rj;
+    rj["name"] = r.name;
+    ReceiverSideJson(r, rj);
+    j["per_receiver"].push_back(rj);
+  }
+  return j;
+}
+
+void LatencyLine(std::ostream& out, const char* name,
+                 const LatencyHistogram& h) {
+  out << "    " << name << FormatFixed(Ms(h.Percentile(0.5)), 3) << " / "
+      << FormatFixed(Ms(h.Percentile(0.9)), 3) << " / "
+      << FormatFixed(Ms(h.Percentile(0.99)), 3) << " / "
+      << FormatFixed(Ms(h.Percentile(0.999)), 3) << " / "
+      << FormatFixed(Ms(h.max()), 3) << "\n";
+}
+
+void ReportSenderText(const BenchRun& run, std::ostream& out) {
+  const BenchOptions& options = run.options;
+  const SenderFigures& sf = *run.sender;
+  const ReceiverSideFigures& t = sf.total;
+  out << "hooksim bench: " << sf.events_published << " events -> sender `"
+      << *options.sender_cmd << "` -> " << options.receivers << " receiver"
+      << (options.receivers == 1 ? "" : "s") << ", "
+      << (options.rate ? "open model at " + FormatFixed(*options.rate, 1) +
+                             " events/s"
+                       : std::string("closed model (all events at once)"))
+      << ", seed " << options.seed << "\n";
+  out << "  deliveries  " << t.delivered << " of " << t.deliveries
+      << " delivered (" << t.never_seen << " never seen) in "
+      << FormatFixed(t.delivered_wall_s, 3)
+      << " s: " << FormatFixed(PerSecond(t.delivered, t.delivered_wall_s), 0)
+      << " deliveries/s\n";
+  out << "  attempts    " << t.requests << " (" << t.duplicates
+      << " duplicates after a 2xx, " << t.unmatched_requests
+      << " with a body that is no event's): "
+      << FormatFixed(PerSecond(t.requests, t.requests_wall_s), 0)
+      << " attempts/s\n";
+  out << "  from publish, ms  p50 / p90 / p99 / p99.9 / max\n";
+  LatencyLine(out, "to first attempt  ", t.publish_to_first_attempt);
+  LatencyLine(out, "to first 2xx      ", t.publish_to_first_2xx);
+  if (options.rate) LatencyLine(out, "publish lag       ", sf.publish_lag);
+  out << "  answers     ";
+  if (t.answers.empty()) out << "none";
+  for (const auto& [answer, n] : t.answers) out << answer << "=" << n << " ";
+  out << "\n";
+  if (sf.receivers.size() > 1) {
+    for (const ReceiverSideFigures& r : sf.receivers) {
+      out << "  " << r.name << "  " << r.delivered << "/" << r.deliveries
+          << " delivered, " << r.requests << " attempts, " << r.duplicates
+          << " duplicates, first 2xx p99 "
+          << FormatFixed(Ms(r.publish_to_first_2xx.Percentile(0.99)), 3)
+          << " ms\n";
+    }
+  }
+  out << "  sender      " << sf.events_taken << " of "
+      << sf.events_published << " events taken by its stdin; "
+      << sf.sender.Describe()
+      << " after " << FormatFixed(sf.sender.ran.count() / 1e6, 1) << " s; cpu "
+      << FormatFixed(sf.sender_cpu_s, 2) << " s, peak rss "
+      << FormatFixed(static_cast<double>(sf.sender_peak_rss_bytes) / (1 << 20),
+                     1)
+      << " MB" << (sf.budget_ended ? " (the --sender-wait-s budget ended)" : "")
+      << "\n";
+  const std::string tail = LastLines(sf.sender.stderr_text, 5);
+  if (!tail.empty()) out << "  stderr      " << tail << "\n";
+  out.flush();
+}
+
 }  // namespace
 
 nlohmann::ordered_json BenchJson(const BenchRun& run) {
+  if (run.sender) return SenderBenchJson(run);
   const BenchOptions& options = run.options;
   const BenchFigures& f = run.figures;
   const double wall_s = run.wall_s;
@@ -78,6 +215,9 @@ nlohmann::ordered_json BenchJson(const BenchRun& run) {
   }
   j["peak_rss_bytes"] = run.peak_rss_bytes.value_or(0);
   j["interrupted"] = run.interrupted;
+  j["publish_lag_ms"] = LatencyJson(run.publish_lag);
+  j["model"] = options.rate ? "open" : "closed";
+  j["rate"] = options.rate.value_or(0);
   j["throughput"] = f.throughput.ToJson();
 
   return j;
@@ -88,6 +228,10 @@ void JsonBenchReporter::Report(const BenchRun& run) {
 }
 
 void TextBenchReporter::Report(const BenchRun& run) {
+  if (run.sender) {
+    ReportSenderText(run, out_);
+    return;
+  }
   std::ostream& out = out_;
   const BenchOptions& options = run.options;
   const BenchFigures& f = run.figures;
@@ -119,6 +263,7 @@ void TextBenchReporter::Report(const BenchRun& run) {
   };
   latency_line("delivery  ", f.delivery_latency);
   latency_line("attempt   ", f.attempt_latency);
+  if (options.rate) latency_line("pub. lag  ", run.publish_lag);
   out << "  errors      ";
   const nlohmann::ordered_json errors = OutcomesJson(f, true);
   if (errors.empty()) out << "none";

@@ -1,0 +1,339 @@
+// `hooksim bench --sender-cmd` and --threshold: a scripted sender
+// (tests/senders/scripted_sender.py) with a known habit against receivers
+// that fail first attempts gives exact counts from the receivers' side;
+// thresholds set the exit code and the JUnit report. No figure of speed is
+// asserted.
+#include <errno.h>
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <string>
+
+#include "sim/cli/bench_command.h"
+#include "sim/report/thresholds.h"
+#include "tests/test_util.h"
+
+namespace hooksim {
+namespace {
+
+using ::hooksim::testing::Cli;
+using ::hooksim::testing::CliResult;
+
+constexpr char kFailFirst[] = R"({"sequence":[503,200],"per":"delivery"})";
+
+std::string TempPath(const std::string& name) {
+  return ::testing::TempDir() + "/sender_bench_test_" +
+         std::to_string(getpid()) + "_" + name;
+}
+
+std::string ReadAll(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+// The scripted sender with `env` ("SCRIPTED_RESENDS=1 ") in front.
+std::string Scripted(const std::string& env = "") {
+  return env + "/usr/bin/python3 " +
+         testing::SourcePath("tests/senders/scripted_sender.py");
+}
+
+bool HavePython() { return access("/usr/bin/python3", X_OK) == 0; }
+
+// Runs `hooksim bench --sender-cmd CMD ARGS... --report-json F`.
+nlohmann::json RunSender(const std::string& cmd,
+                         std::vector<std::string> args, CliResult* result) {
+  const std::string json = TempPath("report.json");
+  std::remove(json.c_str());
+  std::vector<std::string> all = {"bench", "--sender-cmd", cmd,
+                                  "--report-json", json, "--quiet-ms", "300"};
+  all.insert(all.end(), args.begin(), args.end());
+  *result = Cli(all);
+  const std::string text = ReadAll(json);
+  std::remove(json.c_str());
+  return text.empty() ? nlohmann::json() : nlohmann::json::parse(text);
+}
+
+TEST(SenderBenchTest, CountsEveryAttemptOfARetryingSenderExactly) {
+  if (!HavePython()) GTEST_SKIP() << "no /usr/bin/python3";
+  CliResult r;
+  const nlohmann::json j =
+      RunSender(Scripted(), {"--count", "25", "--receivers", "2",
+                             "--behavior", kFailFirst}, &r);
+  ASSERT_EQ(r.code, 0) << r.err << r.out;
+  EXPECT_NE(r.out.find("deliveries/s"), std::string::npos) << r.out;
+  EXPECT_EQ(j["model"], "closed");
+  EXPECT_EQ(j["events"], 25);
+  EXPECT_EQ(j["events_taken"], 25);
+  EXPECT_EQ(j["deliveries"], 50);  // events x receivers.
+  EXPECT_EQ(j["delivered"], 50);
+  EXPECT_EQ(j["never_seen"], 0);
+  EXPECT_EQ(j["attempts"], 100);  // 503, then 200: two each.
+  EXPECT_EQ(j["duplicates"], 0);
+  EXPECT_EQ(j["unmatched_requests"], 0);
+  EXPECT_EQ(j["answers"]["503"], 50);
+  EXPECT_EQ(j["answers"]["200"], 50);
+  EXPECT_EQ(j["publish_to_first_attempt_ms"]["count"], 50);
+  EXPECT_EQ(j["publish_to_first_2xx_ms"]["count"], 50);
+  EXPECT_LE(j["publish_to_first_attempt_ms"]["p50"].get<double>(),
+            j["publish_to_first_2xx_ms"]["max"].get<double>());
+  EXPECT_GT(j["deliveries_per_s"].get<double>(), 0);
+  EXPECT_EQ(j["sender"]["exit_code"], 0);
+  ASSERT_EQ(j["per_receiver"].size(), 2u);
+  for (const auto& receiver : j["per_receiver"]) {
+    EXPECT_EQ(receiver["delivered"], 25);
+    EXPECT_EQ(receiver["attempts"], 50);
+  }
+}
+
+TEST(SenderBenchTest, ResendsAfterA2xxAreDuplicates) {
+  if (!HavePython()) GTEST_SKIP() << "no /usr/bin/python3";
+  CliResult r;
+  const nlohmann::json j = RunSender(Scripted("SCRIPTED_RESENDS=2 "),
+                                     {"--count", "10"}, &r);
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(j["delivered"], 10);
+  EXPECT_EQ(j["attempts"], 30);
+  EXPECT_EQ(j["duplicates"], 20);
+}
+
+TEST(SenderBenchTest, ASenderThatGivesUpLeavesDeliveriesUndelivered) {
+  if (!HavePython()) GTEST_SKIP() << "no /usr/bin/python3";
+  CliResult r;
+  // One attempt each against 503-first receivers: nothing gets its 2xx.
+  const nlohmann::json j = RunSender(Scripted("SCRIPTED_ATTEMPTS=1 "),
+                                     {"--count", "8", "--behavior",
+                                      kFailFirst}, &r);
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(j["delivered"], 0);
+  EXPECT_EQ(j["attempts"], 8);
+  EXPECT_EQ(j["answers"]["503"], 8);
+  EXPECT_EQ(j["publish_to_first_attempt_ms"]["count"], 8);
+  EXPECT_EQ(j["publish_to_first_2xx_ms"]["count"], 0);
+}
+
+TEST(SenderBenchTest, ASenderThatExitsAtOnceIsReportedPlainly) {
+  CliResult r;
+  const nlohmann::json j = RunSender("echo 'cannot start: no config' >&2; exit 3",
+                                     {"--count", "5"}, &r);
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(j["delivered"], 0);
+  EXPECT_EQ(j["never_seen"], 5);
+  EXPECT_EQ(j["sender"]["exit_code"], 3);
+  EXPECT_EQ(j["sender"]["stderr_tail"], "cannot start: no config");
+  EXPECT_EQ(j["budget_ended"], false);
+  EXPECT_NE(r.out.find("exited with 3"), std::string::npos) << r.out;
+  EXPECT_NE(r.err.find("delivered nothing"), std::string::npos) << r.err;
+}
+
+TEST(SenderBenchTest, ASenderThatNeverEndsIsStoppedAtTheBudgetWithItsGroup) {
+  const std::string pid_file = TempPath("bg.pid");
+  std::remove(pid_file.c_str());
+  CliResult r;
+  // Reads nothing (5000 events of ~310 bytes overflow its standard input's
+  // buffer), leaves a background process behind, never exits.
+  const nlohmann::json j = RunSender(
+      "sleep 300 & echo $! > " + pid_file + "; sleep 300",
+      {"--count", "5000", "--sender-wait-s", "0.5"}, &r);
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(j["budget_ended"], true);
+  EXPECT_EQ(j["never_seen"], 5000);
+  EXPECT_LT(j["events_taken"].get<int>(), 5000);
+  EXPECT_EQ(j["sender"]["signal"], 15);
+  const std::string pid_text = ReadAll(pid_file);
+  std::remove(pid_file.c_str());
+  ASSERT_FALSE(pid_text.empty());
+  const pid_t pid = static_cast<pid_t>(std::stol(pid_text));
+  EXPECT_EQ(kill(pid, 0), -1);  // Nothing left behind.
+  EXPECT_EQ(errno, ESRCH);
+}
+
+TEST(SenderBenchTest, OpenModelPublishesEachEventAtItsTime) {
+  if (!HavePython()) GTEST_SKIP() << "no /usr/bin/python3";
+  CliResult r;
+  const nlohmann::json j =
+      RunSender(Scripted(), {"--count", "20", "--rate", "400"}, &r);
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(j["model"], "open");
+  EXPECT_EQ(j["rate"], 400);
+  EXPECT_EQ(j["delivered"], 20);
+  EXPECT_EQ(j["publish_lag_ms"]["count"], 20);
+}
+
+TEST(SenderBenchTest, TheUsersOwnPayloadsAreTheEvents) {
+  if (!HavePython()) GTEST_SKIP() << "no /usr/bin/python3";
+  const std::string events = TempPath("events.jsonl");
+  {
+    std::ofstream out(events);
+    out << R"({"event":"ping","data":{"n":1}})" << "\n"
+        << R"({"event":"ping","data":{"n":2}})" << "\n";
+  }
+  CliResult r;
+  const nlohmann::json j =
+      RunSender(Scripted(), {"--event-file", events}, &r);
+  std::remove(events.c_str());
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(j["events"], 2);
+  EXPECT_EQ(j["delivered"], 2);
+  EXPECT_EQ(j["attempts"], 2);
+}
+
+TEST(SenderBenchTest, AFailedThresholdExits1AndFailsItsJUnitCase) {
+  if (!HavePython()) GTEST_SKIP() << "no /usr/bin/python3";
+  const std::string junit = TempPath("thresholds.xml");
+  CliResult r;
+  const nlohmann::json j = RunSender(
+      Scripted(), {"--count", "5", "--behavior", kFailFirst, "--threshold",
+                   "attempts==10", "--threshold", "duplicates>0",
+                   "--threshold", "answers.429<1", "--junit", junit},
+      &r);
+  EXPECT_EQ(r.code, 1) << r.err;
+  EXPECT_EQ(j["attempts"], 10);
+  EXPECT_NE(r.out.find("FAIL duplicates = 0 (fails duplicates>0)"),
+            std::string::npos)
+      << r.out;
+  EXPECT_NE(r.err.find("1 of 3 thresholds failed"), std::string::npos)
+      << r.err;
+  const std::string xml = ReadAll(junit);
+  std::remove(junit.c_str());
+  EXPECT_NE(xml.find("tests=\"3\""), std::string::npos) << xml;
+  EXPECT_NE(xml.find("failures=\"1\""), std::string::npos) << xml;
+  EXPECT_NE(xml.find("name=\"threshold: duplicates&gt;0\""), std::string::npos)
+      << xml;
+  EXPECT_NE(xml.find("<failure"), std::string::npos) << xml;
+}
+
+TEST(SenderBenchTest, ThresholdsOnUnknownFiguresAreUsageErrors) {
+  for (const std::vector<std::string>& args :
+       std::vector<std::vector<std::string>>{
+           {"bench", "--sender-cmd", "true", "--threshold", "no_such_figure<1"},
+           {"bench", "--threshold", "no_such_figure<1"},
+           {"bench", "--sender-cmd", "true", "--threshold",
+            "publish_to_first_attempt_ms.p98<1"}}) {
+    const CliResult r = Cli(args);
+    EXPECT_EQ(r.code, 2) << args.back();
+    EXPECT_NE(r.err.find("unknown figure"), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find(args.back().substr(0, args.back().find('<'))),
+              std::string::npos)
+        << r.err;
+    EXPECT_TRUE(r.out.empty());
+  }
+  const CliResult bad = Cli({"bench", "--threshold", "deliveries_per_s=>5"});
+  EXPECT_EQ(bad.code, 2);
+  EXPECT_NE(bad.err.find("deliveries_per_s=>5"), std::string::npos) << bad.err;
+  const CliResult text = Cli({"bench", "--sender-cmd", "true", "--threshold",
+                              "model==1"});
+  EXPECT_EQ(text.code, 2);
+  EXPECT_NE(text.err.find("not a number"), std::string::npos) << text.err;
+}
+
+TEST(SenderBenchTest, EngineOnlyFlagsAreRefusedWithASender) {
+  for (const auto& [flag, value] :
+       std::vector<std::pair<std::string, std::string>>{
+           {"--target", "http://127.0.0.1:9/x"},
+           {"--jitter", "0.1"},
+           {"--timeout-ms", "1000"},
+           {"--concurrency", "4"}}) {
+    const CliResult r = Cli({"bench", "--sender-cmd", "true", flag, value});
+    EXPECT_EQ(r.code, 2) << flag;
+    EXPECT_NE(r.err.find(flag + " is for the engine's own bench"),
+              std::string::npos)
+        << r.err;
+  }
+  const CliResult r =
+      Cli({"bench", "--sender-cmd", "true", "--duration-s", "1"});
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("--rate"), std::string::npos) << r.err;
+  const CliResult many =
+      Cli({"bench", "--sender-cmd", "true", "--count", "100001"});
+  EXPECT_EQ(many.code, 2);
+  EXPECT_NE(many.err.find("at most 100000 events"), std::string::npos)
+      << many.err;
+}
+
+TEST(EngineBenchThresholdTest, ThresholdsSetTheEnginesExitCode) {
+  const CliResult pass = Cli({"bench", "--count", "20", "--concurrency", "2",
+                              "--threshold", "delivered==20", "--threshold",
+                              "outcomes.http_500==0"});
+  EXPECT_EQ(pass.code, 0) << pass.err;
+  EXPECT_NE(pass.out.find("pass delivered = 20"), std::string::npos)
+      << pass.out;
+  const CliResult fail = Cli({"bench", "--count", "20", "--concurrency", "2",
+                              "--threshold", "gave_up>0"});
+  EXPECT_EQ(fail.code, 1) << fail.err;
+}
+
+TEST(EngineBenchThresholdTest, RateAndEventFileDriveTheEngine) {
+  const std::string events = TempPath("engine-events.jsonl");
+  const std::string json = TempPath("engine.json");
+  {
+    std::ofstream out(events);
+    out << R"({"event":"ping","data":{"n":1}})" << "\n"
+        << R"({"event":"ping","data":{"n":2}})" << "\n"
+        << R"({"event":"ping","data":{"n":3}})" << "\n";
+  }
+  const CliResult r =
+      Cli({"bench", "--count", "9", "--rate", "500", "--event-file", events,
+           "--concurrency", "2", "--report-json", json});
+  std::remove(events.c_str());
+  ASSERT_EQ(r.code, 0) << r.err;
+  const nlohmann::json j = nlohmann::json::parse(ReadAll(json));
+  std::remove(json.c_str());
+  EXPECT_EQ(j["events"], 9);
+  EXPECT_EQ(j["delivered"], 9);
+  EXPECT_EQ(j["receiver_requests"], 9);
+  EXPECT_EQ(j["model"], "open");
+  EXPECT_EQ(j["publish_lag_ms"]["count"], 9);
+}
+
+TEST(ThresholdTest, ParsesEveryOperator) {
+  struct Case {
+    const char* text;
+    ThresholdOp op;
+    double value;
+  };
+  for (const Case& c : {Case{"a>=1", ThresholdOp::kGreaterEqual, 1},
+                        Case{"a <= 2.5", ThresholdOp::kLessEqual, 2.5},
+                        Case{"a==0", ThresholdOp::kEqual, 0},
+                        Case{"a>-1", ThresholdOp::kGreater, -1},
+                        Case{"a<1e3", ThresholdOp::kLess, 1000}}) {
+    Result<Threshold> t = ParseThreshold(c.text);
+    ASSERT_TRUE(t.ok()) << c.text;
+    EXPECT_EQ(t->figure, "a");
+    EXPECT_EQ(t->op, c.op) << c.text;
+    EXPECT_EQ(t->value, c.value) << c.text;
+  }
+  for (const char* bad : {"a", "a=1", ">=1", "a>=", "a>=x", "a>=1 2"}) {
+    EXPECT_FALSE(ParseThreshold(bad).ok()) << bad;
+  }
+}
+
+TEST(ThresholdTest, EvaluatesDottedFigures) {
+  const nlohmann::ordered_json report = nlohmann::ordered_json::parse(
+      R"({"x":{"p99":12.5},"answers":{"200":3},"list":[{"n":4}],"b":true})");
+  std::vector<Threshold> ts;
+  for (const char* text : {"x.p99<13", "x.p99<12", "answers.200==3",
+                           "answers.503==0", "list.0.n>=4", "b==1"}) {
+    ts.push_back(*ParseThreshold(text));
+  }
+  const std::vector<ThresholdResult> r = EvaluateThresholds(ts, report);
+  ASSERT_EQ(r.size(), 6u);
+  EXPECT_TRUE(r[0].passed);
+  EXPECT_FALSE(r[1].passed);
+  EXPECT_EQ(r[1].actual, 12.5);
+  EXPECT_TRUE(r[2].passed);
+  EXPECT_TRUE(r[3].passed);
+  EXPECT_TRUE(r[4].passed);
+  EXPECT_TRUE(r[5].passed);
+  EXPECT_FALSE(ThresholdFigure(*ParseThreshold("x.p98<1"), report).ok());
+  EXPECT_FALSE(ThresholdFigure(*ParseThreshold("list.1.n<1"), report).ok());
+}
+
+}  // namespace
+}  // namespace hooksim

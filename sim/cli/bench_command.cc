@@ -7,6 +7,7 @@
 #include "mock-receivers/behavior_parser.h"
 #include "sim/base/parse_number.h"
 #include "sim/bench/sender_bench.h"
+#include "sim/cli/behavior_input.h"
 #include "sim/cli/deliver_command.h"
 #include "sim/contract/event_file.h"
 #include "sim/report/junit_writer.h"
@@ -51,35 +52,6 @@ constexpr const char* kBenchUsage =
     "Exit codes: 0 finished and every threshold passed, 1 a threshold failed\n"
     "or it could not run, 2 bad usage (also a threshold on an unknown\n"
     "figure), 130 interrupted.\n";
-
-// Reads a behaviour (JSON text) as `hooksim receiver --behavior` does.
-Result<BehaviorSpec> BehaviorFromText(const std::string& text) {
-  nlohmann::json doc = nlohmann::json::parse(text, nullptr, false);
-  if (doc.is_discarded()) return Status::InvalidArgument("invalid JSON");
-  Result<BehaviorSpec> spec = ParseBehavior(doc, "");
-  if (!spec.ok()) {
-    const Status& e = spec.error();
-    return Status::InvalidArgument((e.path().empty() ? "/" : e.path()) + ": " +
-                                   e.message());
-  }
-  return spec;
-}
-
-Result<std::string> ReadBehaviorFile(const std::string& path) {
-  constexpr size_t kMaxBytes = 1 << 20;
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return Status::InvalidArgument(path + ": cannot open the file");
-  std::string text;
-  char buf[65536];
-  // Bounded by kMaxBytes.
-  while (in.read(buf, sizeof(buf)) || in.gcount() > 0) {
-    text.append(buf, static_cast<size_t>(in.gcount()));
-    if (text.size() > kMaxBytes) {
-      return Status::InvalidArgument(path + ": larger than 1 MiB");
-    }
-  }
-  return text;
-}
 
 // A report of the run's shape, with every figure at zero: thresholds are
 // checked against its keys before the run.
@@ -183,7 +155,7 @@ FlagSet BenchFlagSet(BenchCommandOptions* options) {
               "the receivers' behaviour, as for hooksim receiver (default: "
               "--failure-rate's)",
               [o](const std::string& text) -> Status {
-                Result<BehaviorSpec> spec = BehaviorFromText(text);
+                Result<BehaviorSpec> spec = ParseBehaviorText(text);
                 if (!spec.ok()) return spec.error();
                 o->behavior = *spec;
                 return Status::Ok();
@@ -193,7 +165,7 @@ FlagSet BenchFlagSet(BenchCommandOptions* options) {
                [o](const std::string& path) -> Status {
                  Result<std::string> text = ReadBehaviorFile(path);
                  if (!text.ok()) return text.error();
-                 Result<BehaviorSpec> spec = BehaviorFromText(*text);
+                 Result<BehaviorSpec> spec = ParseBehaviorText(*text);
                  if (!spec.ok()) {
                    return Status::InvalidArgument(path + ": " +
                                                   spec.error().message());

@@ -5,7 +5,6 @@
 #include <signal.h>
 
 #include <charconv>
-#include <fstream>
 #include <iterator>
 #include <memory>
 #include <mutex>
@@ -18,6 +17,7 @@
 #include "mock-receivers/http/http_receiver_server.h"
 #include "mock-receivers/receiver.h"
 #include "sim/base/random.h"
+#include "sim/cli/behavior_input.h"
 #include "sim/cli/exit_code.h"
 #include "sim/contract/contract_file.h"
 #include "sim/contract/payload_validator.h"
@@ -26,7 +26,6 @@
 namespace hooksim {
 namespace {
 
-constexpr size_t kMaxBehaviorFileBytes = 1 << 20;
 constexpr char kPrefix[] = "hooksim receiver: ";
 
 // Live log lines from serving threads onto one stream, whole and flushed.
@@ -83,35 +82,6 @@ class TerminationSignals {
   sigset_t set_;
   sigset_t old_;
 };
-
-Result<std::string> ReadSmallFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return Status::IoError(path + ": cannot open the file");
-  std::string text;
-  char buf[65536];
-  while (in.read(buf, sizeof(buf)) || in.gcount() > 0) {
-    text.append(buf, static_cast<size_t>(in.gcount()));
-    if (text.size() > kMaxBehaviorFileBytes) {
-      return Status::InvalidArgument(path + ": larger than " +
-                                     std::to_string(kMaxBehaviorFileBytes) +
-                                     " bytes");
-    }
-  }
-  if (in.bad()) return Status::IoError(path + ": cannot read the file");
-  return text;
-}
-
-Result<BehaviorSpec> ParseBehaviorText(const std::string& text) {
-  nlohmann::json doc = nlohmann::json::parse(text, nullptr, false);
-  if (doc.is_discarded()) return Status::InvalidArgument("invalid JSON");
-  Result<BehaviorSpec> spec = ParseBehavior(doc, "");
-  if (!spec.ok()) {
-    const Status& e = spec.error();
-    return Status::InvalidArgument((e.path().empty() ? "/" : e.path()) + ": " +
-                                   e.message());
-  }
-  return spec;
-}
 
 std::string Summary(const MockReceiver& receiver) {
   std::string line = "receiver " + receiver.name();
@@ -243,7 +213,7 @@ Result<BehaviorSpec> LoadBehavior(const ReceiverCommandOptions& options) {
     return *parsed;
   }
   if (options.behavior_file) {
-    Result<std::string> text = ReadSmallFile(*options.behavior_file);
+    Result<std::string> text = ReadBehaviorFile(*options.behavior_file);
     if (!text.ok()) {
       return Status(text.error().code(),
                     "--behavior-file: " + text.error().message());

@@ -15,6 +15,7 @@
 #include <utility>
 
 #include "sim/metrics/metrics.h"
+#include "sim/os/bind_probe.h"
 
 namespace hooksim {
 namespace {
@@ -23,38 +24,6 @@ namespace {
 constexpr auto kStartTimeout = std::chrono::seconds(5);
 // Scrapes served at once; more wait in the pool's queue.
 constexpr size_t kServingThreads = 2;
-
-// Why binding host:port fails, from the kernel ("Address already in use").
-// (The receiver's server has the same probe; the layers keep them apart.)
-std::string DescribeBindFailure(const std::string& host, int port) {
-  addrinfo hints{};
-  hints.ai_family = AF_UNSPEC;
-  hints.ai_socktype = SOCK_STREAM;
-  hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
-  addrinfo* found = nullptr;
-  const std::string service = std::to_string(port);
-  if (const int r =
-          getaddrinfo(host.c_str(), service.c_str(), &hints, &found)) {
-    return gai_strerror(r);
-  }
-  std::string reason = "cannot listen";
-  for (addrinfo* a = found; a != nullptr; a = a->ai_next) {
-    const int fd =
-        socket(a->ai_family, a->ai_socktype | SOCK_CLOEXEC, a->ai_protocol);
-    if (fd < 0) {
-      reason = std::strerror(errno);
-      continue;
-    }
-    const int yes = 1;
-    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
-    if (bind(fd, a->ai_addr, a->ai_addrlen) != 0 || listen(fd, 1) != 0) {
-      reason = std::strerror(errno);
-    }
-    close(fd);
-  }
-  freeaddrinfo(found);
-  return reason;
-}
 
 }  // namespace
 

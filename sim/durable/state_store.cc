@@ -1283,6 +1283,17 @@ Result<int64_t> StateStore::MaxSeq() {
   return s.Int(0);
 }
 
+namespace {
+void AddCount(DeliveryCounts& c, const std::string& state, int64_t n) {
+  if (state == "delivered") c.delivered += n;
+  if (state == "gave_up") c.gave_up += n;
+  if (state == "pending") c.pending += n;
+  if (state == "held") c.held += n;
+  if (state == "cancelled") c.cancelled += n;
+  if (state == "failed") c.failed += n;
+}
+}  // namespace
+
 Result<QueueDepth> StateStore::Depth(int64_t now_ms) {
   QueueDepth depth;
   {
@@ -1293,15 +1304,7 @@ Result<QueueDepth> StateStore::Depth(int64_t now_ms) {
     Stmt s(*q);
     int rc;
     while ((rc = s.Step()) == SQLITE_ROW) {
-      const std::string state = s.Text(0);
-      const int64_t n = s.Int(1);
-      DeliveryCounts& c = depth.by_state;
-      if (state == "delivered") c.delivered += n;
-      if (state == "gave_up") c.gave_up += n;
-      if (state == "pending") c.pending += n;
-      if (state == "held") c.held += n;
-      if (state == "cancelled") c.cancelled += n;
-      if (state == "failed") c.failed += n;
+      AddCount(depth.by_state, s.Text(0), s.Int(1));
     }
     if (rc != SQLITE_DONE) return SqlError("count deliveries by state");
   }
@@ -1322,17 +1325,6 @@ Result<QueueDepth> StateStore::Depth(int64_t now_ms) {
   depth.leased = s.Int(1);
   return depth;
 }
-
-namespace {
-void AddCount(DeliveryCounts& c, const std::string& state, int64_t n) {
-  if (state == "delivered") c.delivered += n;
-  if (state == "gave_up") c.gave_up += n;
-  if (state == "pending") c.pending += n;
-  if (state == "held") c.held += n;
-  if (state == "cancelled") c.cancelled += n;
-  if (state == "failed") c.failed += n;
-}
-}  // namespace
 
 Result<std::map<std::string, DeliveryCounts>> StateStore::CountByHook(
     int64_t first_event, int64_t last_event) {

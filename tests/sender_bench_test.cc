@@ -4,8 +4,11 @@
 // thresholds set the exit code and the JUnit report. No figure of speed is
 // asserted.
 #include <errno.h>
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -13,6 +16,8 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "sim/cli/bench_command.h"
 #include "sim/report/thresholds.h"
@@ -152,6 +157,73 @@ TEST(SenderBenchTest, ASenderThatNeverEndsIsStoppedAtTheBudgetWithItsGroup) {
   const pid_t pid = static_cast<pid_t>(std::stol(pid_text));
   EXPECT_EQ(kill(pid, 0), -1);  // Nothing left behind.
   EXPECT_EQ(errno, ESRCH);
+}
+
+// True when `pid` is gone: no such process, or a zombie (dead, not yet
+// reaped by whichever process adopted it).
+bool Gone(pid_t pid) {
+  if (kill(pid, 0) == -1 && errno == ESRCH) return true;
+  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+  std::string line;
+  if (!std::getline(stat, line)) return true;
+  const size_t close = line.rfind(')');
+  return close != std::string::npos && close + 2 < line.size() &&
+         line[close + 2] == 'Z';
+}
+
+// SIGTERM (a cancelled CI job) stops the bench as Ctrl-C does: exit 143,
+// and the user's sender is stopped with its whole process group.
+TEST(SenderBenchTest, SigtermStopsTheSenderWithItsGroup) {
+  const std::string pid_file = TempPath("term.pid");
+  std::remove(pid_file.c_str());
+  std::vector<std::string> args = {
+      HOOKSIM_BINARY, "bench", "--sender-cmd",
+      "sleep 300 & echo $! > " + pid_file + "; sleep 300", "--count", "5",
+      "--sender-wait-s", "120"};
+  std::vector<char*> argv;
+  for (std::string& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, "/dev/null",
+                                   O_WRONLY, 0);
+  posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, "/dev/null",
+                                   O_WRONLY, 0);
+  pid_t pid = 0;
+  ASSERT_EQ(posix_spawn(&pid, HOOKSIM_BINARY, &actions, nullptr, argv.data(),
+                        environ),
+            0);
+  posix_spawn_file_actions_destroy(&actions);
+  // The sender has started once it wrote its background pid (a failure
+  // bound of 20 s, not a speed figure).
+  std::string pid_text;
+  for (int i = 0; i < 2000 && pid_text.empty(); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    pid_text = ReadAll(pid_file);
+    if (!pid_text.empty() && pid_text.back() != '\n') pid_text.clear();
+  }
+  kill(pid, SIGTERM);
+  int status = -1;
+  for (int i = 0; i < 2000 && waitpid(pid, &status, WNOHANG) == 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  if (!WIFEXITED(status) && !WIFSIGNALED(status)) {
+    kill(pid, SIGKILL);
+    waitpid(pid, &status, 0);
+    ADD_FAILURE() << "hooksim bench did not stop on SIGTERM";
+  }
+  std::remove(pid_file.c_str());
+  ASSERT_FALSE(pid_text.empty()) << "the sender never started";
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 143) << status;
+  const pid_t background = static_cast<pid_t>(std::stol(pid_text));
+  bool gone = false;
+  for (int i = 0; i < 500 && !gone; ++i) {
+    gone = Gone(background);
+    if (!gone) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_TRUE(gone) << "the sender's background process " << background
+                    << " was left running";
+  if (!gone) kill(background, SIGKILL);
 }
 
 TEST(SenderBenchTest, OpenModelPublishesEachEventAtItsTime) {

@@ -232,7 +232,10 @@ BenchRun Measure(const BenchOptions& options,
   };
 
   std::optional<InterruptWatcher> watcher;
-  if (options.handle_interrupt) watcher.emplace([&clock] { clock.Stop(); });
+  if (options.handle_interrupt) {
+    watcher.emplace([&clock] { clock.Stop(); },
+                    InterruptWatcherOptions{.sigterm = true});
+  }
   result.started_at = UtcIsoNow();
   start = SteadyClock::now();
   last_end = start;
@@ -243,6 +246,7 @@ BenchRun Measure(const BenchOptions& options,
   // engine whose requests they read is destroyed.
   http.Shutdown();
   result.interrupted = watcher && watcher->interrupted();
+  result.stop_signal = watcher ? watcher->signal() : 0;
   watcher.reset();
   if (progress) err << "\r\033[K" << std::flush;
   for (BenchReceiver& s : served) {

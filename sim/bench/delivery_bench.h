@@ -183,7 +183,8 @@ struct BenchRun {
   BenchFigures figures;
   double wall_s = 0;  // First publish to the last delivery's end.
   std::optional<uint64_t> peak_rss_bytes;
-  bool interrupted = false;  // Stopped by SIGINT.
+  bool interrupted = false;  // Stopped by SIGINT or SIGTERM.
+  int stop_signal = 0;       // SIGINT or SIGTERM when interrupted.
   Status error;              // The loop's own error (its wall limit).
   LatencyHistogram publish_lag;  // Engine bench with --rate.
   std::optional<SenderFigures> sender;  // Set by a --sender-cmd run.

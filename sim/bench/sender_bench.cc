@@ -257,7 +257,10 @@ Result<BenchRun> RunSenderBench(const BenchOptions& options,
 
     std::atomic<bool> stop{false};
     std::optional<InterruptWatcher> watcher;
-    if (options.handle_interrupt) watcher.emplace([&stop] { stop = true; });
+    if (options.handle_interrupt) {
+      watcher.emplace([&stop] { stop = true; },
+                      InterruptWatcherOptions{.sigterm = true});
+    }
     const bool show_progress = options.progress && isatty(STDERR_FILENO) == 1;
 
     // Hand-over: `pending` holds lines not yet taken; `line_ends` where
@@ -362,6 +365,7 @@ Result<BenchRun> RunSenderBench(const BenchOptions& options,
     sender.Stop(kStopGrace);
     sender.KillGroup();
     run.interrupted = stop.load();
+    run.stop_signal = watcher ? watcher->signal() : 0;
     watcher.reset();
     for (BenchReceiver& r : receivers) r.server->Stop();
     sf.sender = sender.outcome();

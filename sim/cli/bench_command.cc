@@ -1,5 +1,6 @@
 #include "sim/cli/bench_command.h"
 
+#include <csignal>
 #include <fstream>
 #include <ostream>
 #include <sstream>
@@ -51,7 +52,8 @@ constexpr const char* kBenchUsage =
     "JSON report, dotted: publish_to_first_2xx_ms.p99) fails the run.\n"
     "Exit codes: 0 finished and every threshold passed, 1 a threshold failed\n"
     "or it could not run, 2 bad usage (also a threshold on an unknown\n"
-    "figure), 130 interrupted.\n";
+    "figure), 130 interrupted (SIGINT), 143 stopped by SIGTERM; either way\n"
+    "the figures so far are reported and a --sender-cmd is stopped.\n";
 
 // A report of the run's shape, with every figure at zero: thresholds are
 // checked against its keys before the run.
@@ -410,7 +412,8 @@ int RunBench(const BenchCommandOptions& options, std::ostream& out,
       err << kPrefix << "interrupted: " << f.deliveries_published - f.ended()
           << " deliveries still open\n";
     }
-    return ToInt(ExitCode::kInterrupted);
+    return ToInt(run->stop_signal == SIGTERM ? ExitCode::kTerminated
+                                             : ExitCode::kInterrupted);
   }
   if (!run->error.ok()) {
     err << kPrefix << run->error.message() << "\n";

@@ -187,6 +187,10 @@ TEST(RunHtmlTest, SameRunGivesTheSamePageByteForByte) {
   EXPECT_NE(pa.find("class=\"outage\""), std::string::npos);
   EXPECT_NE(pa.find("data-axis=\"log\""), std::string::npos);
   ExpectSelfContained(pa);
+  // Both errors drawn with the refused marks are named in the legend.
+  EXPECT_EQ(ClassifyAttempt(AttemptResult{.error = AttemptError::kDns}),
+            ClassifyAttempt(AttemptResult{.error = AttemptError::kRefused}));
+  EXPECT_NE(pa.find("refused or no address (dns)"), std::string::npos);
 }
 
 TEST(RunHtmlTest, PausedHooksAreShadedAndHeldDeliveriesMarked) {

@@ -22,8 +22,11 @@ constexpr double kLaneH = 15;
 constexpr double kBottomPad = 10;
 
 constexpr const char* kMarkCss[] = {"a2", "ax", "at", "ar", "af", "ab"};
-constexpr const char* kMarkName[] = {"2xx",   "non-2xx", "timeout",
-                                     "reset", "refused", "empty or garbage"};
+// The legend's words per mark class; ClassifyAttempt draws a dns failure
+// (no address for the host) with the refused marks, so the legend says so.
+constexpr const char* kMarkName[] = {
+    "2xx",   "non-2xx", "timeout", "reset", "refused or no address (dns)",
+    "empty or garbage"};
 
 int64_t Us(TimePoint t) { return t.time_since_epoch().count(); }
 

@@ -295,6 +295,20 @@ class BehaviorParser {
     return ParseMillis(*it, child, out);
   }
 
+  // An answer object's own "headers" and "body", when present, attached to
+  // `answer` (sorted, shared); `for_fault` refuses them.
+  bool ParseAnswerExtras(const json& object, const std::string& path,
+                         bool for_fault, Answer* answer) {
+    AnswerExtras extras;
+    if (!ParseExtras(object, path, for_fault, &extras)) return false;
+    if (!extras.headers.empty() ||
+        extras.body_kind != AnswerBodyKind::kDefault) {
+      SortHeaders(extras);
+      answer->extras = std::make_shared<const AnswerExtras>(std::move(extras));
+    }
+    return true;
+  }
+
   // "headers" and "body" of `object` (an answer or a behaviour), when
   // present, into `extras`; `for_fault` refuses them.
   bool ParseExtras(const json& object, const std::string& path,
@@ -392,14 +406,7 @@ class BehaviorParser {
     } else if (!ParseFaultField(j.at("fault"), Child(path, "fault"), out)) {
       return false;
     }
-    AnswerExtras extras;
-    if (!ParseExtras(j, path, source == "fault", &extras)) return false;
-    if (!extras.headers.empty() ||
-        extras.body_kind != AnswerBodyKind::kDefault) {
-      SortHeaders(extras);
-      out->extras = std::make_shared<const AnswerExtras>(std::move(extras));
-    }
-    return true;
+    return ParseAnswerExtras(j, path, source == "fault", out);
   }
 
   // A sequence item or weighted key: a status integer, a fault name or
@@ -694,13 +701,7 @@ class BehaviorParser {
         !ParseFaultField(j.at("fault"), Child(path, "fault"), &answer)) {
       return false;
     }
-    AnswerExtras extras;
-    if (!ParseExtras(j, path, source == "fault", &extras)) return false;
-    if (!extras.headers.empty() ||
-        extras.body_kind != AnswerBodyKind::kDefault) {
-      SortHeaders(extras);
-      answer.extras = std::make_shared<const AnswerExtras>(std::move(extras));
-    }
+    if (!ParseAnswerExtras(j, path, source == "fault", &answer)) return false;
     *out = OutageWindow{TimePoint(from), TimePoint(to), answer};
     return true;
   }

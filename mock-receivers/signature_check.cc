@@ -134,6 +134,21 @@ std::string_view SignatureReason(SignatureScheme scheme,
   return "";
 }
 
+namespace {
+
+// Takes the next comma-separated item ("t=...", "v1=...") off the front of
+// a Stripe-Signature value, leading spaces dropped.
+std::string_view TakeStripeItem(std::string_view& rest) {
+  const size_t comma = rest.find(',');
+  std::string_view item = rest.substr(0, comma);
+  rest = comma == std::string_view::npos ? std::string_view()
+                                         : rest.substr(comma + 1);
+  while (!item.empty() && item.front() == ' ') item.remove_prefix(1);
+  return item;
+}
+
+}  // namespace
+
 SignatureVerdict CheckStripeSignature(const HttpRequest& request,
                                       std::string_view key, Duration unix_now,
                                       Duration tolerance) {
@@ -145,11 +160,7 @@ SignatureVerdict CheckStripeSignature(const HttpRequest& request,
   std::string_view rest = *header;
   // First pass: the timestamp (the first t= wins); bounded.
   for (int i = 0; i < 64 && !rest.empty(); ++i) {
-    const size_t comma = rest.find(',');
-    std::string_view item = rest.substr(0, comma);
-    rest = comma == std::string_view::npos ? std::string_view()
-                                           : rest.substr(comma + 1);
-    while (!item.empty() && item.front() == ' ') item.remove_prefix(1);
+    const std::string_view item = TakeStripeItem(rest);
     if (item.rfind("t=", 0) == 0) {
       t_text = item.substr(2);
       seconds = ParseSeconds(t_text);
@@ -163,11 +174,7 @@ SignatureVerdict CheckStripeSignature(const HttpRequest& request,
   const std::string expected = SignStripeV1(key, *seconds, request.body);
   rest = *header;
   for (int i = 0; i < 64 && !rest.empty(); ++i) {
-    const size_t comma = rest.find(',');
-    std::string_view item = rest.substr(0, comma);
-    rest = comma == std::string_view::npos ? std::string_view()
-                                           : rest.substr(comma + 1);
-    while (!item.empty() && item.front() == ' ') item.remove_prefix(1);
+    const std::string_view item = TakeStripeItem(rest);
     if (item.rfind("v1=", 0) != 0) continue;
     if (SameBytes(item.substr(3), expected)) return SignatureVerdict::kValid;
   }

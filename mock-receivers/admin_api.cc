@@ -186,6 +186,21 @@ AdminResponse Requests(MockReceiver& receiver, const AdminRequest& request) {
   return answer;
 }
 
+// "route": the route that answered (null: none matched), and "unmatched":
+// null, or {"closest": NAME or null, "why": "..."} for a request no route
+// matched.
+void AddRouteFields(const JournalEntry& e, json& out) {
+  out["route"] = e.route.empty() ? json(nullptr) : json(e.route);
+  if (e.unmatched_why.empty()) {
+    out["unmatched"] = nullptr;
+  } else {
+    out["unmatched"] = {
+        {"closest", e.closest_route.empty() ? json(nullptr)
+                                            : json(e.closest_route)},
+        {"why", e.unmatched_why}};
+  }
+}
+
 AdminResponse PutBehavior(MockReceiver& receiver, const AdminRequest& request) {
   json doc;
   try {
@@ -205,9 +220,11 @@ AdminResponse PutBehavior(MockReceiver& receiver, const AdminRequest& request) {
     return ErrorAnswer(
         400, (e.path().empty() ? "/" : e.path()) + ": " + e.message());
   }
+  const std::vector<std::string> warnings = RouteWarnings(*spec, "");
   receiver.SetBehavior(*spec);
-  return JsonAnswer(200,
-                    json{{"ok", true}, {"behavior", BehaviorToJson(*spec)}});
+  return JsonAnswer(200, json{{"ok", true},
+                              {"behavior", BehaviorToJson(*spec)},
+                              {"warnings", warnings}});
 }
 
 }  // namespace
@@ -302,7 +319,7 @@ json JournalEntryToJson(const JournalEntry& e) {
   reply["headers"] = std::move(answer_headers);
   json issues = json::array();
   if (!e.schema_valid) issues.push_back(e.schema_issue);
-  return json{
+  json out = json{
       {"index", e.index},
       {"time_ms", MillisJson(e.at.time_since_epoch().count())},
       {"method", e.method},
@@ -320,6 +337,8 @@ json JournalEntryToJson(const JournalEntry& e) {
       {"abandoned", e.abandoned},
       {"signature", std::string(SignatureVerdictName(e.signature))},
   };
+  AddRouteFields(e, out);
+  return out;
 }
 
 json JournalRequestsToJson(const Journal& journal, size_t limit) {

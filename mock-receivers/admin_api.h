@@ -17,7 +17,9 @@
 //   POST /__hooksim/reset             clears the journal and counters
 //   GET  /__hooksim/behavior          the current behaviour
 //   PUT  /__hooksim/behavior          replaces it (body: a behaviour, as in
-//                                     scenarios; see behavior_parser.h)
+//                                     scenarios; see behavior_parser.h);
+//                                     answers {"ok", "behavior", "warnings":
+//                                     RouteWarnings of the new behaviour}
 // Errors are values: {"error": "..."} with 400 (bad JSON, bad behaviour:
 // "/pointer: message"; bad query), 404 (unknown route) or 405 (known route,
 // wrong method; `allow` lists the methods).
@@ -76,7 +78,8 @@ AdminResponse HandleAdminRequest(MockReceiver& receiver,
 // One journal entry: index, time_ms, method, target, delivery (key, id
 // header or not, attempt here, attempt header), headers of interest, body
 // size and hash, reply (answer, status or fault, latency_ms), schema
-// verdict and issues, abandoned.
+// verdict and issues, abandoned, route (null: none matched) and unmatched
+// (null, or {closest, why}).
 nlohmann::json JournalEntryToJson(const JournalEntry& entry);
 // The newest `limit` entries, oldest first.
 nlohmann::json JournalRequestsToJson(const Journal& journal, size_t limit);

@@ -146,6 +146,9 @@ void AddHeader(Answer& answer, const std::string& name,
 
 void AddHeaderToStatusAnswers(BehaviorSpec& spec, const std::string& name,
                               const std::string& value) {
+  for (ReceiverRoute& route : spec.routes) {
+    AddHeaderToStatusAnswers(route.behavior, name, value);
+  }
   std::visit(Overloaded{
                  [&](FixedAnswer& a) { AddHeader(a.answer, name, value); },
                  [&](SequenceAnswer& a) {
@@ -209,6 +212,9 @@ Reply ReceiverBehavior::Decide(const HttpRequest& request,
 }
 
 bool ReceiverBehavior::IsDeterministic() const {
+  for (const ReceiverRoute& route : spec_.routes) {
+    if (!ReceiverBehavior(route.behavior).IsDeterministic()) return false;
+  }
   if (std::holds_alternative<WeightedAnswer>(spec_.answers)) return false;
   if (std::holds_alternative<LatencyFixed>(spec_.latency)) return true;
   if (const auto* u = std::get_if<LatencyUniform>(&spec_.latency)) {

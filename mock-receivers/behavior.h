@@ -19,6 +19,7 @@
 #include <variant>
 #include <vector>
 
+#include "mock-receivers/route_match.h"
 #include "mock-receivers/signature_check.h"
 #include "sim/base/random.h"
 #include "sim/base/time.h"
@@ -170,7 +171,15 @@ struct OutageWindow {
   Answer answer;
 };
 
+struct ReceiverRoute;
+
 struct BehaviorSpec {
+  // Routes, in order (first match wins): when not empty, every request is
+  // answered by the behaviour of the first route whose match it meets
+  // (routes.h), or 404 when none does, and the answer fields below are
+  // unused (the parser leaves them at their defaults). Empty: the plain
+  // form, one behaviour for every request (the route "default").
+  std::vector<ReceiverRoute> routes;
   std::variant<FixedAnswer, SequenceAnswer, WeightedAnswer> answers =
       FixedAnswer{};
   LatencySpec latency = LatencyFixed{};
@@ -184,6 +193,17 @@ struct BehaviorSpec {
   std::string verify_secret;
   std::string verify_key;
   SignatureScheme verify_scheme = SignatureScheme::kStandardWebhooks;
+};
+
+// One route of a receiver: which requests it takes, and how it answers
+// them. Its behaviour has no routes of its own.
+struct ReceiverRoute {
+  std::string name;  // Unique within the receiver.
+  RouteMatch match;
+  // The "default" route of the routes form: matches every request, comes
+  // last, written back as "default".
+  bool is_default = false;
+  BehaviorSpec behavior;
 };
 
 // Adds header name: value to every status answer of the answer source

@@ -10,6 +10,7 @@
 #include <utility>
 #include <vector>
 
+#include "mock-receivers/routes.h"
 #include "sim/base/json_reader.h"
 #include "sim/contract/webhook_signature.h"
 
@@ -210,8 +211,17 @@ class BehaviorParser {
  public:
   Result<BehaviorSpec> Parse(const json& j, const std::string& path) {
     BehaviorSpec spec;
-    if (!ParseInto(j, path, spec)) return std::move(error_);
+    if (!ParseInto(j, path, spec, /*allow_routes=*/true)) {
+      return std::move(error_);
+    }
     return spec;
+  }
+
+  Result<ReceiverRoute> ParseOneRoute(const json& j, const std::string& path,
+                                      const std::string& default_name) {
+    ReceiverRoute route;
+    if (!ParseRoute(j, path, default_name, &route)) return std::move(error_);
+    return route;
   }
 
  private:
@@ -773,8 +783,246 @@ class BehaviorParser {
     return true;
   }
 
-  bool ParseInto(const json& j, const std::string& path, BehaviorSpec& spec) {
+  // A route's "name": 1..kMaxRouteNameBytes printable bytes.
+  bool ParseRouteName(const json& j, const std::string& path,
+                      std::string* out) {
+    bool ok = j.is_string() && !j.get_ref<const std::string&>().empty() &&
+              j.get_ref<const std::string&>().size() <= kMaxRouteNameBytes;
+    if (ok) {
+      for (unsigned char c : j.get_ref<const std::string&>()) {
+        ok = ok && c >= 0x20 && c != 0x7f;
+      }
+    }
+    if (!ok) {
+      return Expected(path,
+                      "a route name: 1.." +
+                          std::to_string(kMaxRouteNameBytes) +
+                          " characters without control characters",
+                      j);
+    }
+    *out = j.get<std::string>();
+    return true;
+  }
+
+  // "headers" of a route's "match": {name: glob}.
+  bool ParseHeaderMatches(const json& j, const std::string& path,
+                          std::vector<HeaderMatch>* out) {
+    if (!j.is_object() || j.empty()) {
+      return Expected(path, "an object of header name: value or glob", j);
+    }
+    if (j.size() > kMaxRouteMatches) {
+      return Fail(path, "expected at most " +
+                            std::to_string(kMaxRouteMatches) +
+                            " headers; got " + std::to_string(j.size()));
+    }
+    for (const auto& [name, value] : j.items()) {
+      const std::string npath = Child(path, name);
+      if (!IsHeaderName(name)) {
+        return Fail(npath, "expected a header name (letters, digits or "
+                           "!#$%&'*+-.^_`|~); got " +
+                               Quote(name));
+      }
+      for (const HeaderMatch& h : *out) {
+        if (EqualsIgnoreCase(h.name, name)) {
+          return Fail(npath, "header " + Quote(name) + " is given twice (as " +
+                                 Quote(h.name) +
+                                 "; header names ignore case)");
+        }
+      }
+      if (!value.is_string()) {
+        return Expected(npath, "a header value or glob (a string)", value);
+      }
+      const std::string& pattern = value.get_ref<const std::string&>();
+      if (std::string problem = GlobProblem(pattern); !problem.empty()) {
+        return Fail(npath, "bad glob " + Quote(pattern) + ": " + problem);
+      }
+      out->push_back(HeaderMatch{name, pattern});
+    }
+    return true;
+  }
+
+  // "body" of a route's "match": {"/json/pointer": value}.
+  bool ParseBodyMatches(const json& j, const std::string& path,
+                        std::vector<BodyMatch>* out) {
+    if (!j.is_object() || j.empty()) {
+      return Expected(path, "an object of \"/json/pointer\": value", j);
+    }
+    if (j.size() > kMaxRouteMatches) {
+      return Fail(path, "expected at most " +
+                            std::to_string(kMaxRouteMatches) +
+                            " body matches; got " + std::to_string(j.size()));
+    }
+    for (const auto& [pointer, value] : j.items()) {
+      const std::string vpath = Child(path, pointer);
+      if (std::string problem = JsonPointerProblem(pointer);
+          !problem.empty()) {
+        return Fail(vpath, "bad JSON pointer " + Quote(pointer) + ": " +
+                               problem);
+      }
+      if (value.is_string()) {
+        const std::string& pattern = value.get_ref<const std::string&>();
+        if (std::string problem = GlobProblem(pattern); !problem.empty()) {
+          return Fail(vpath, "bad glob " + Quote(pattern) + ": " + problem);
+        }
+      } else if (value.dump(-1, ' ', false, json::error_handler_t::replace)
+                     .size() > kMaxRoutePatternBytes) {
+        return Fail(vpath, "expected a value of at most " +
+                               std::to_string(kMaxRoutePatternBytes) +
+                               " bytes (as JSON)");
+      }
+      out->push_back(BodyMatch{pointer, value});
+    }
+    return true;
+  }
+
+  bool ParseRoute(const json& j, const std::string& path,
+                  const std::string& default_name, ReceiverRoute* out) {
+    if (!j.is_object()) {
+      return Expected(path,
+                      "a route object {name, method, path, match, behavior}",
+                      j);
+    }
+    if (!OnlyKeys(j, path, {"name", "method", "path", "match", "behavior"})) {
+      return false;
+    }
+    out->name = default_name;
+    if (auto it = j.find("name"); it != j.end()) {
+      if (!ParseRouteName(*it, Child(path, "name"), &out->name)) return false;
+    }
+    if (auto it = j.find("method"); it != j.end()) {
+      bool ok = it->is_string() && !it->get_ref<const std::string&>().empty() &&
+                it->get_ref<const std::string&>().size() <= 32;
+      if (ok) {
+        for (char c : it->get_ref<const std::string&>()) {
+          ok = ok && IsTokenChar(c) && !(c >= 'a' && c <= 'z');
+        }
+      }
+      if (!ok) {
+        return Expected(Child(path, "method"),
+                        "an HTTP method in capitals, such as POST or PUT "
+                        "(leave \"method\" out for any)",
+                        *it);
+      }
+      out->match.method = it->get<std::string>();
+    }
+    if (auto it = j.find("path"); it != j.end()) {
+      const std::string ppath = Child(path, "path");
+      if (!it->is_string()) {
+        return Expected(ppath, "a path or glob such as \"/orders/*\"", *it);
+      }
+      const std::string& pattern = it->get_ref<const std::string&>();
+      if (std::string problem = PathGlobProblem(pattern); !problem.empty()) {
+        return Fail(ppath, "bad path glob " + Quote(pattern) + ": " + problem);
+      }
+      out->match.path = pattern;
+    }
+    if (auto it = j.find("match"); it != j.end()) {
+      const std::string mpath = Child(path, "match");
+      if (!it->is_object()) {
+        return Expected(mpath, "an object with \"headers\" and/or \"body\"",
+                        *it);
+      }
+      if (!OnlyKeys(*it, mpath, {"headers", "body"})) return false;
+      if (auto h = it->find("headers"); h != it->end()) {
+        if (!ParseHeaderMatches(*h, Child(mpath, "headers"),
+                                &out->match.headers)) {
+          return false;
+        }
+      }
+      if (auto b = it->find("body"); b != it->end()) {
+        if (!ParseBodyMatches(*b, Child(mpath, "body"), &out->match.body)) {
+          return false;
+        }
+      }
+    }
+    auto it = j.find("behavior");
+    if (it == j.end()) {
+      return Fail(Child(path, "behavior"),
+                  "missing required field \"behavior\": how the route "
+                  "answers, e.g. {\"status\": 200}");
+    }
+    return ParseInto(*it, Child(path, "behavior"), out->behavior,
+                     /*allow_routes=*/false);
+  }
+
+  // {"routes": [...], "default": {...}}.
+  bool ParseRoutes(const json& j, const std::string& path, BehaviorSpec& spec) {
+    if (!OnlyKeys(j, path, {"routes", "default"})) {
+      for (const auto& [key, value] : j.items()) {
+        if (key == "routes" || key == "default") continue;
+        return Fail(Child(path, key),
+                    "with \"routes\", a behaviour has only \"routes\" and "
+                    "\"default\": " +
+                        Quote(key) +
+                        " goes in a route's \"behavior\" (or in "
+                        "\"default\")");
+      }
+      return false;
+    }
+    const std::string rpath = Child(path, "routes");
+    const json& items = j.at("routes");
+    if (!items.is_array() || items.empty()) {
+      return Expected(rpath, "a non-empty array of routes", items);
+    }
+    if (items.size() > kMaxRoutes) {
+      return Fail(rpath, "expected at most " + std::to_string(kMaxRoutes) +
+                             " routes; got " + std::to_string(items.size()));
+    }
+    spec.routes.reserve(items.size() + 1);
+    for (size_t i = 0; i < items.size(); ++i) {
+      ReceiverRoute route;
+      const std::string ipath = Child(rpath, i);
+      if (!ParseRoute(items[i], ipath, "route " + std::to_string(i + 1),
+                      &route)) {
+        return false;
+      }
+      for (size_t k = 0; k < spec.routes.size(); ++k) {
+        if (spec.routes[k].name == route.name) {
+          return Fail(items[i].contains("name") ? Child(ipath, "name") : ipath,
+                      "route name " + Quote(route.name) +
+                          " is already the name of " + Child(rpath, k) +
+                          "; names must be unique");
+        }
+      }
+      spec.routes.push_back(std::move(route));
+    }
+    if (auto it = j.find("default"); it != j.end()) {
+      ReceiverRoute route;
+      route.name = "default";
+      route.is_default = true;
+      for (size_t k = 0; k < spec.routes.size(); ++k) {
+        if (spec.routes[k].name == route.name) {
+          return Fail(Child(Child(rpath, k), "name"),
+                      "route name \"default\" is the name of the "
+                      "\"default\" route; rename this one");
+        }
+      }
+      if (!ParseInto(*it, Child(path, "default"), route.behavior,
+                     /*allow_routes=*/false)) {
+        return false;
+      }
+      spec.routes.push_back(std::move(route));
+    }
+    return true;
+  }
+
+  bool ParseInto(const json& j, const std::string& path, BehaviorSpec& spec,
+                 bool allow_routes) {
     if (!j.is_object()) return Expected(path, "a behaviour object", j);
+    if (j.contains("routes")) {
+      if (!allow_routes) {
+        return Fail(Child(path, "routes"),
+                    "routes do not nest: a route's behaviour answers by "
+                    "itself");
+      }
+      return ParseRoutes(j, path, spec);
+    }
+    if (j.contains("default")) {
+      return Fail(Child(path, "default"),
+                  "\"default\" goes with \"routes\" (the route taken when "
+                  "no other matches); a plain behaviour answers every "
+                  "request already");
+    }
     if (!OnlyKeys(j, path,
                   {"status", "fault", "sequence", "per", "then", "weighted",
                    "latency", "outages", "verify_signature", "headers",
@@ -882,8 +1130,56 @@ Result<BehaviorSpec> ParseBehavior(const nlohmann::json& j,
   }
 }
 
+Result<ReceiverRoute> ParseRoute(const nlohmann::json& j,
+                                 const std::string& path,
+                                 const std::string& default_name) {
+  try {
+    return BehaviorParser().ParseOneRoute(j, path, default_name);
+  } catch (const std::exception& e) {
+    return Status::InvalidArgument(
+        std::string("cannot read route: ") + e.what(), path);
+  } catch (...) {
+    return Status::InvalidArgument("cannot read route", path);
+  }
+}
+
+nlohmann::json RouteToJson(const ReceiverRoute& route) {
+  json out = json::object();
+  out["name"] = route.name;
+  if (!route.match.method.empty()) out["method"] = route.match.method;
+  if (!route.match.path.empty()) out["path"] = route.match.path;
+  json match = json::object();
+  if (!route.match.headers.empty()) {
+    json headers = json::object();
+    for (const HeaderMatch& h : route.match.headers) {
+      headers[h.name] = h.pattern;
+    }
+    match["headers"] = std::move(headers);
+  }
+  if (!route.match.body.empty()) {
+    json body = json::object();
+    for (const BodyMatch& b : route.match.body) body[b.pointer] = b.value;
+    match["body"] = std::move(body);
+  }
+  if (!match.empty()) out["match"] = std::move(match);
+  out["behavior"] = BehaviorToJson(route.behavior);
+  return out;
+}
+
 nlohmann::json BehaviorToJson(const BehaviorSpec& spec) {
   json out = json::object();
+  if (!spec.routes.empty()) {
+    json routes = json::array();
+    for (const ReceiverRoute& route : spec.routes) {
+      if (route.is_default) {
+        out["default"] = BehaviorToJson(route.behavior);
+      } else {
+        routes.push_back(RouteToJson(route));
+      }
+    }
+    out["routes"] = std::move(routes);
+    return out;
+  }
   if (const auto* fixed = std::get_if<FixedAnswer>(&spec.answers)) {
     out = AnswerObjectToJson(fixed->answer);
   } else if (const auto* seq = std::get_if<SequenceAnswer>(&spec.answers)) {

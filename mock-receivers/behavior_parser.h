@@ -51,6 +51,25 @@
 //                                            github, shopify (the secret,
 //                                            1..1024 bytes, is the key)
 //
+// Routes (routes.h, route_match.h), instead of the keys above:
+//   {"routes": [ROUTE, ...],                 1..1,000 routes, first match
+//    "default": BEHAVIOUR}                   wins; "default" (optional)
+//                                            answers what no route matches,
+//                                            else 404
+//   ROUTE: {"name": "orders",                optional, unique; default
+//                                            "route N" (N from 1)
+//           "method": "POST",                optional (any), in capitals
+//           "path": "/orders/*",             optional (any): exact or a glob
+//                                            (* any run, ? one character,
+//                                            \ escapes; no [...])
+//           "match": {"headers": {"X-Event": "order.*"},   value globs
+//                     "body": {"/data/app": "shop"}},      JSON pointer:
+//                                            value (a string is a glob over
+//                                            a string field, else equal);
+//                                            at most 64 of each
+//           "behavior": BEHAVIOUR}           required; a plain behaviour
+//                                            (routes do not nest)
+//
 // With no answer source the behaviour answers 200. Millisecond values are
 // numbers (fractions allowed, kept to the microsecond) in [0, 30 days].
 //
@@ -69,6 +88,7 @@
 #include <nlohmann/json.hpp>
 
 #include "mock-receivers/behavior.h"
+#include "mock-receivers/routes.h"
 #include "sim/base/result.h"
 
 namespace hooksim {
@@ -80,17 +100,27 @@ inline constexpr size_t kMaxAnswerHeaders = 64;
 inline constexpr size_t kMaxAnswerHeaderNameBytes = 256;
 inline constexpr size_t kMaxAnswerHeaderValueBytes = 8192;
 inline constexpr size_t kMaxAnswerBodyBytes = 64 << 10;
+inline constexpr size_t kMaxRouteNameBytes = 256;
 
 // Parses the behaviour `j`, which sits at JSON pointer `path` in its
 // document ("" for a document of its own; used to prefix error paths).
 Result<BehaviorSpec> ParseBehavior(const nlohmann::json& j,
                                    const std::string& path);
 
+// One ROUTE object (the format above) at JSON pointer `path`, named
+// `default_name` unless it has a "name" (`--behavior-dir` reads one route
+// per file this way). Errors as ParseBehavior's.
+Result<ReceiverRoute> ParseRoute(const nlohmann::json& j,
+                                 const std::string& path,
+                                 const std::string& default_name);
+
 // The same format back, so ParseBehavior(BehaviorToJson(s), "") gives a spec
 // equal to s for every spec ParseBehavior can produce. Defaults are written
 // out for the answer source ("per", "then"); a zero fixed latency and an
-// empty outage list are left out.
+// empty outage list are left out; routes are written with their names.
 nlohmann::json BehaviorToJson(const BehaviorSpec& spec);
+// One route, as in "routes" (its name always written).
+nlohmann::json RouteToJson(const ReceiverRoute& route);
 
 }  // namespace hooksim
 

@@ -56,6 +56,13 @@ struct JournalEntry {
   // entry shares with the behaviour that gave it.
   std::string retry_after;
   bool retry_after_readable = false;
+  // The route that answered: its name ("default" for a plain behaviour),
+  // or "" when no route matched (answered 404; see unmatched_why).
+  std::string route;
+  // When no route matched: the closest route ("" when none) and why it
+  // did not match ("route 'orders': path /x does not match /orders/*").
+  std::string closest_route;
+  std::string unmatched_why;
 };
 
 // The first answers given to one delivery, kept inline (no allocation per

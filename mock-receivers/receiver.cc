@@ -1,9 +1,13 @@
 #include "mock-receivers/receiver.h"
 
+#include <algorithm>
 #include <charconv>
+#include <iterator>
 #include <optional>
 #include <string_view>
 #include <utility>
+
+#include <nlohmann/json.hpp>
 
 namespace hooksim {
 namespace {
@@ -49,6 +53,27 @@ int ParseAttemptHeader(const HttpRequest& request) {
   return attempt;
 }
 
+// The answer to a request no route matched: 404 with a JSON body saying
+// which route came closest and why it did not match.
+Answer UnmatchedAnswer(const HttpRequest& request,
+                       const std::vector<ReceiverRoute>& routes,
+                       const RouteChoice& choice) {
+  AnswerExtras extras;
+  extras.body_kind = AnswerBodyKind::kJson;
+  nlohmann::json body = {
+      {"error", "no route matches " + std::string(request.method) + " " +
+                    std::string(request.target.substr(
+                        0, std::min<size_t>(request.target.size(), 256)))}};
+  body["closest"] = choice.closest >= 0
+                        ? nlohmann::json(routes[choice.closest].name)
+                        : nlohmann::json(nullptr);
+  body["why"] = choice.why;
+  extras.body = body.dump(-1, ' ', false,
+                          nlohmann::json::error_handler_t::replace);
+  return Answer{404, Fault::kNone,
+                std::make_shared<const AnswerExtras>(std::move(extras))};
+}
+
 }  // namespace
 
 MockReceiver::MockReceiver(ReceiverOptions options, BehaviorSpec behavior,
@@ -56,7 +81,23 @@ MockReceiver::MockReceiver(ReceiverOptions options, BehaviorSpec behavior,
     : options_(std::move(options)),
       behavior_(std::move(behavior)),
       rng_(rng),
-      journal_(options_.journal) {}
+      journal_(options_.journal) {
+  RebuildRoutes();
+}
+
+void MockReceiver::RebuildRoutes() {
+  const std::vector<ReceiverRoute>& routes = behavior_.spec().routes;
+  route_behaviors_.clear();
+  route_behaviors_.reserve(routes.size());
+  for (const ReceiverRoute& route : routes) {
+    route_behaviors_.emplace_back(route.behavior);
+  }
+  for (auto it = route_state_.begin(); it != route_state_.end();) {
+    bool kept = false;
+    for (const ReceiverRoute& route : routes) kept |= route.name == it->first;
+    it = kept ? std::next(it) : route_state_.erase(it);
+  }
+}
 
 Reply MockReceiver::Handle(const HttpRequest& request, TimePoint now,
                            int* delivery_attempt, std::string* delivery_key,
@@ -101,9 +142,18 @@ Reply MockReceiver::Handle(const HttpRequest& request, TimePoint now,
   if (options_.signature_clock) {
     context.signature_unix_now = options_.signature_clock();
   }
-  Random draws = rng_.Fork(Hash64(e.delivery_key) ^
-                           static_cast<uint64_t>(context.delivery_attempt));
-  const Reply reply = behavior_.Decide(request, context, now, draws);
+  Reply reply;
+  const std::vector<ReceiverRoute>& routes = behavior_.spec().routes;
+  if (routes.empty()) {
+    Random draws = rng_.Fork(Hash64(e.delivery_key) ^
+                             static_cast<uint64_t>(context.delivery_attempt));
+    reply = behavior_.Decide(request, context, now, draws);
+    e.route.assign("default");
+    e.closest_route.clear();
+    e.unmatched_why.clear();
+  } else {
+    reply = DecideRoute(request, now, sender_attempt, context);
+  }
   if (delivery_attempt) *delivery_attempt = context.delivery_attempt;
   if (delivery_key) delivery_key->assign(e.delivery_key);
 
@@ -142,6 +192,46 @@ Reply MockReceiver::Handle(const HttpRequest& request, TimePoint now,
   return reply;
 }
 
+Reply MockReceiver::DecideRoute(const HttpRequest& request, TimePoint now,
+                                int sender_attempt,
+                                const DecisionContext& receiver_context) {
+  JournalEntry& e = scratch_;
+  const std::vector<ReceiverRoute>& routes = behavior_.spec().routes;
+  const RouteChoice choice = ChooseRoute(routes, request);
+  if (choice.index < 0) {
+    e.route.clear();
+    e.closest_route =
+        choice.closest >= 0 ? routes[choice.closest].name : std::string();
+    e.unmatched_why = choice.why;
+    Reply reply;
+    reply.answer = UnmatchedAnswer(request, routes, choice);
+    return reply;
+  }
+  const ReceiverRoute& route = routes[choice.index];
+  e.route.assign(route.name);
+  e.closest_route.clear();
+  e.unmatched_why.clear();
+  auto state = route_state_.find(route.name);
+  if (state == route_state_.end()) {
+    state = route_state_
+                .emplace(route.name, RouteState(options_.journal.max_deliveries))
+                .first;
+  }
+  DecisionContext context = receiver_context;
+  int* seen = state->second.attempts.FindOrInsert(
+      e.delivery_key, FlatIndex::HashKey(e.delivery_key));
+  if (seen != nullptr) {
+    context.delivery_attempt = ++*seen;
+  } else {
+    // Untracked (the table is full): as for the journal's count.
+    context.delivery_attempt = sender_attempt > 0 ? sender_attempt : 1;
+  }
+  context.request_index = state->second.requests++;
+  Random draws = rng_.Fork(Hash64(e.delivery_key) ^ Hash64(route.name) ^
+                           static_cast<uint64_t>(context.delivery_attempt));
+  return route_behaviors_[choice.index].Decide(request, context, now, draws);
+}
+
 void MockReceiver::MarkAbandoned(const HttpRequest& request,
                                  int delivery_attempt) {
   std::string key;
@@ -165,11 +255,13 @@ void MockReceiver::SetBehavior(BehaviorSpec behavior) {
   ReceiverBehavior replacement(std::move(behavior));
   std::lock_guard<std::mutex> lock(mu_);
   behavior_ = std::move(replacement);
+  RebuildRoutes();
 }
 
 void MockReceiver::Reset() {
   std::lock_guard<std::mutex> lock(mu_);
   journal_.Reset();
+  route_state_.clear();
 }
 
 void MockReceiver::WithJournal(

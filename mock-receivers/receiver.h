@@ -11,6 +11,7 @@
 #define HOOKSIM_MOCK_RECEIVERS_RECEIVER_H_
 
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -19,6 +20,8 @@
 
 #include "mock-receivers/behavior.h"
 #include "mock-receivers/journal.h"
+#include "mock-receivers/routes.h"
+#include "sim/base/flat_index.h"
 #include "sim/base/random.h"
 #include "sim/contract/contract.h"
 #include "sim/contract/http_types.h"
@@ -64,6 +67,15 @@ class MockReceiver {
   // receiver's by (delivery key, attempt), so a weighted answer does not
   // depend on the order in which deliveries arrive: the virtual and the
   // real world draw the same answers.
+  // With routes (BehaviorSpec::routes) the request goes to the first route
+  // it matches (ChooseRoute, under the receiver's lock), whose behaviour
+  // decides with per-route state: its sequences count the requests of this
+  // delivery on that route (per delivery) or all requests on that route
+  // (per receiver), and its draws are forked by the route's name too. A
+  // request no route matches gets 404 with a JSON body naming the closest
+  // route and why it did not match, and is journalled with route "" and
+  // that reason. Without routes the one behaviour decides (route
+  // "default").
   // A delivery the journal cannot track (past JournalLimits::max_deliveries)
   // takes its attempt number from the X-Hooksim-Attempt header when that is
   // a positive integer, and is attempt 1 otherwise.
@@ -80,7 +92,8 @@ class MockReceiver {
   // The same, by the delivery key Handle gave.
   void MarkAbandonedKey(std::string_view delivery_key, int delivery_attempt);
 
-  // Replaces the behaviour (counters and journal are kept).
+  // Replaces the behaviour (counters and journal are kept; so are the
+  // per-route counters of routes whose names the new behaviour keeps).
   void SetBehavior(BehaviorSpec behavior);
   // Clears the journal and counters (the behaviour and rng are kept).
   void Reset();
@@ -98,9 +111,28 @@ class MockReceiver {
   ReceiverBehavior behavior_;
   Random rng_;
   Journal journal_;
+  // One behaviour per route of behaviour_'s spec (same order).
+  std::vector<ReceiverBehavior> route_behaviors_;
+  // Per route name: requests seen on it per delivery (bounded like the
+  // journal's delivery table) and in all.
+  struct RouteState {
+    explicit RouteState(size_t max_deliveries) : attempts(max_deliveries) {}
+    FlatTable<int> attempts;
+    uint64_t requests = 0;
+  };
+  std::map<std::string, RouteState, std::less<>> route_state_;
   // Refilled for every request and copied into the journal's ring, so the
   // hot path reuses string buffers instead of allocating (guarded by mu_).
   JournalEntry scratch_;
+
+  // Handle's decision for a behaviour with routes (mu_ held): fills the
+  // scratch entry's route fields; `receiver_context` is the context a
+  // plain behaviour would get.
+  Reply DecideRoute(const HttpRequest& request, TimePoint now,
+                    int sender_attempt, const DecisionContext& receiver_context);
+  // Builds route_behaviors_ for behaviour_'s routes and drops the state of
+  // routes it no longer has (mu_ held, or construction).
+  void RebuildRoutes();
 };
 
 }  // namespace hooksim

@@ -217,7 +217,8 @@ int CmdValidate(const std::vector<std::string>& args, std::istream& in,
 
 constexpr const char* kReceiverUsage =
     "usage: hooksim receiver [--listen HOST:PORT] [--behavior JSON | "
-    "--behavior-file FILE | --scenario FILE]\n"
+    "--behavior-file FILE\n"
+    "                        | --behavior-dir DIR | --scenario FILE]\n"
     "                        [--seed N] [--time-scale F] "
     "[--journal-capacity N]\n"
     "                        [--max-body-bytes N] [--contract NAME|FILE]\n"
@@ -227,7 +228,18 @@ constexpr const char* kReceiverUsage =
     "Every path outside /__hooksim/ (and GET /metrics) is the webhook\n"
     "endpoint; answers follow the behaviour (statuses with their own headers\n"
     "and body, latency, outages, and the faults hang, reset, empty, garbage,\n"
-    "dribble). With \"verify_signature\" it answers 401 to a request whose\n"
+    "dribble). A behaviour may be routes, first match wins:\n"
+    "  {\"routes\": [{\"name\": \"orders\", \"method\": \"POST\", \"path\": "
+    "\"/orders/*\",\n"
+    "    \"match\": {\"headers\": {\"X-Event\": \"order.*\"}, \"body\": "
+    "{\"/data/app\": \"shop\"}},\n"
+    "    \"behavior\": {\"status\": 429, \"headers\": {\"Retry-After\": "
+    "\"2\"}}}],\n"
+    "   \"default\": {\"status\": 200}}\n"
+    "A request no route matches gets 404 and is journalled with the closest\n"
+    "route and why it did not match; overlapping or unreachable routes are\n"
+    "warned about at start.\n"
+    "With \"verify_signature\" it answers 401 to a request whose\n"
     "signature (standard-webhooks, stripe, github or shopify) is missing, bad\n"
     "or, for timestamped schemes, too far off the wall clock. Prints one line\n"
     "per receiver with its URL, admin URL and metrics URL; with --log, one\n"
@@ -257,6 +269,12 @@ FlagSet ReceiverFlagSet(ReceiverCommandOptions* o) {
   flags.Text("behavior-file", "read the behaviour JSON from FILE",
              &o->behavior_file)
       .Value("FILE");
+  flags.Text("behavior-dir",
+             "one route per *.json file of DIR, in file-name order (a "
+             "route: {name, method, path, match, behavior}; named after its "
+             "file unless it has a name)",
+             &o->behavior_dir)
+      .Value("DIR");
   flags.Text("scenario",
              "serve every receiver of the scenario FILE, each on its own port",
              &o->scenario)

@@ -16,6 +16,7 @@
 #include "mock-receivers/behavior_parser.h"
 #include "mock-receivers/http/http_receiver_server.h"
 #include "mock-receivers/receiver.h"
+#include "mock-receivers/routes.h"
 #include "sim/base/random.h"
 #include "sim/cli/behavior_input.h"
 #include "sim/cli/exit_code.h"
@@ -174,10 +175,12 @@ Status CheckReceiverOptions(const ReceiverCommandOptions& options,
   }
   const int sources = options.behavior.has_value() +
                       options.behavior_file.has_value() +
+                      options.behavior_dir.has_value() +
                       options.scenario.has_value();
   if (sources > 1) {
     return Status::InvalidArgument(
-        "give at most one of --behavior, --behavior-file, --scenario");
+        "give at most one of --behavior, --behavior-file, --behavior-dir, "
+        "--scenario");
   }
   std::ostringstream bad;
   if (!(options.time_scale > 0 && options.time_scale <= 1)) {
@@ -200,17 +203,35 @@ Status CheckReceiverOptions(const ReceiverCommandOptions& options,
 struct ServedSpecs {
   std::vector<std::pair<std::string, BehaviorSpec>> specs;
   uint64_t seed = 1;
+  // Overlapping or unreachable routes, "receiver NAME: ..." each.
+  std::vector<std::string> warnings;
 };
 
-// The behaviour of --behavior or --behavior-file (none: always 200).
-Result<BehaviorSpec> LoadBehavior(const ReceiverCommandOptions& options) {
+// A behaviour from the command line, and for --behavior-dir the file of
+// each route (for warnings).
+struct LoadedBehavior {
+  BehaviorSpec spec;
+  std::vector<std::string> route_files;
+};
+
+// The behaviour of --behavior, --behavior-file or --behavior-dir (none:
+// always 200).
+Result<LoadedBehavior> LoadBehavior(const ReceiverCommandOptions& options) {
   if (options.behavior) {
     Result<BehaviorSpec> parsed = ParseBehaviorText(*options.behavior);
     if (!parsed.ok()) {
       return Status::InvalidArgument("--behavior '" + *options.behavior +
-                       "': " + parsed.error().message());
+                                     "': " + parsed.error().message());
     }
-    return *parsed;
+    return LoadedBehavior{std::move(parsed).value(), {}};
+  }
+  if (options.behavior_dir) {
+    Result<BehaviorDir> dir = LoadBehaviorDir(*options.behavior_dir);
+    if (!dir.ok()) {
+      return Status(dir.error().code(),
+                    "--behavior-dir: " + dir.error().message());
+    }
+    return LoadedBehavior{std::move(dir->spec), std::move(dir->files)};
   }
   if (options.behavior_file) {
     Result<std::string> text = ReadBehaviorFile(*options.behavior_file);
@@ -222,11 +243,11 @@ Result<BehaviorSpec> LoadBehavior(const ReceiverCommandOptions& options) {
     if (!parsed.ok()) {
       return Status::InvalidArgument("--behavior-file: " +
                                      *options.behavior_file + ": " +
-                       parsed.error().message());
+                                     parsed.error().message());
     }
-    return *parsed;
+    return LoadedBehavior{std::move(parsed).value(), {}};
   }
-  return BehaviorSpec{};
+  return LoadedBehavior{};
 }
 
 // The scenario's receivers, or one "default" receiver.
@@ -234,9 +255,13 @@ Result<ServedSpecs> LoadServedSpecs(const ReceiverCommandOptions& options) {
   ServedSpecs served;
   served.seed = options.seed.value_or(1);
   if (!options.scenario) {
-    Result<BehaviorSpec> spec = LoadBehavior(options);
+    Result<LoadedBehavior> spec = LoadBehavior(options);
     if (!spec.ok()) return spec.error();
-    served.specs.emplace_back("default", std::move(*spec));
+    for (const std::string& w :
+         RouteWarnings(spec->spec, "", spec->route_files)) {
+      served.warnings.push_back("receiver default: " + w);
+    }
+    served.specs.emplace_back("default", std::move(spec->spec));
     return served;
   }
   Result<Scenario> scenario = LoadScenarioFile(*options.scenario);
@@ -247,6 +272,9 @@ Result<ServedSpecs> LoadServedSpecs(const ReceiverCommandOptions& options) {
   served.seed = options.seed.value_or(scenario->seed);
   for (const ReceiverSpec& r : scenario->receivers) {
     served.specs.emplace_back(r.name, r.behavior);
+  }
+  for (const std::string& w : ScenarioRouteWarnings(*scenario)) {
+    served.warnings.push_back(*options.scenario + ": " + w);
   }
   if (served.specs.empty()) {
     return Status::InvalidArgument("--scenario: " + *options.scenario +
@@ -347,6 +375,9 @@ int RunReceiverCommand(const ReceiverCommandOptions& options, std::ostream& out,
   }
   Result<ServedSpecs> specs = LoadServedSpecs(options);
   if (!specs.ok()) return usage(specs.error());
+  for (const std::string& w : specs->warnings) {
+    err << kPrefix << "warning: " << w << "\n";
+  }
   Result<std::optional<Contract>> contract = LoadReceiverContract(options);
   if (!contract.ok()) return usage(contract.error());
 

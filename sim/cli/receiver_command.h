@@ -1,7 +1,8 @@
 // `hooksim receiver`: serves mock receivers over real HTTP on loopback (or
 // the address given) until SIGINT or SIGTERM.
 //
-// One receiver from --behavior JSON (or --behavior-file), named "default",
+// One receiver from --behavior JSON (or --behavior-file, or the routes of
+// --behavior-dir), named "default",
 // or every receiver of a --scenario, each on its own port: the first one
 // (in name order) on --listen's port, the others on kernel-chosen ports
 // (all kernel-chosen when that port is 0). Each receiver checks bodies
@@ -14,11 +15,15 @@
 // with --log, one line per webhook request as it ends (with several
 // receivers, text lines start with "[NAME] "; JSON lines carry
 // "receiver"), and, after the stop signal, one summary line per receiver.
+// Routes that overlap or are never reached (RouteWarnings) are warned
+// about on `err` before serving ("hooksim receiver: warning: receiver
+// NAME: ...").
 // A --listen host that is not loopback (IsLoopbackHost) without
 // --admin-token prints a warning on `err` first: anyone who can reach the
 // port can reset the journal and replace the behaviour.
 // Exit codes: 0 after a clean stop; 2 for bad input (bad --listen, port in
-// use, bad behaviour, unreadable or malformed file, bad number, a body
+// use, bad behaviour, unreadable or malformed file, a --behavior-dir that
+// is missing or has no route file, bad number, a body
 // limit out of range), with a
 // message on `err` naming the flag and the value.
 // Thread: call from the main thread; the signal wait blocks SIGINT and
@@ -49,6 +54,8 @@ struct ReceiverCommandOptions {
   // At most one behaviour source; none: always 200.
   std::optional<std::string> behavior;       // --behavior JSON text.
   std::optional<std::string> behavior_file;  // --behavior-file path.
+  // --behavior-dir: one route per *.json file (LoadBehaviorDir).
+  std::optional<std::string> behavior_dir;
   std::optional<std::string> scenario;       // --scenario path.
   std::optional<uint64_t> seed;              // Default: scenario's, or 1.
   double time_scale = 1.0;                   // (0, 1].

@@ -134,6 +134,9 @@ int RunRunCommand(const RunCommandOptions& options, std::ostream& out,
       bad = true;
       continue;
     }
+    for (const std::string& w : ScenarioRouteWarnings(*s)) {
+      err << "hooksim run: warning: " << file << ": " << w << "\n";
+    }
     scenarios.push_back(std::move(s).value());
   }
   if (bad) return ToInt(ExitCode::kUsage);

@@ -32,6 +32,8 @@ std::optional<DerivedAttempts> DeriveAttempts(const BehaviorSpec& spec,
                                               const RetryPolicy& policy,
                                               TimePoint first_attempt,
                                               const Contract& contract) {
+  // With routes, which behaviour answers depends on each request.
+  if (!spec.routes.empty()) return std::nullopt;
   if (std::holds_alternative<WeightedAnswer>(spec.answers)) {
     return std::nullopt;
   }

@@ -7,7 +7,8 @@
 // whose answer depends on time (outage windows) yields an exact count when
 // the window edges cannot fall between those bounds, and a range otherwise.
 // Behaviours that draw random numbers, or whose sequence runs per receiver
-// (so it depends on how deliveries interleave), give no derivation.
+// (so it depends on how deliveries interleave), or that have routes (the
+// route depends on each request), give no derivation.
 #ifndef HOOKSIM_SIM_JUDGE_ATTEMPT_ORACLE_H_
 #define HOOKSIM_SIM_JUDGE_ATTEMPT_ORACLE_H_
 

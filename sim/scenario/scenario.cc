@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "mock-receivers/behavior_parser.h"
+#include "mock-receivers/routes.h"
 #include "sim/base/json_reader.h"
 #include "sim/contract/contract_file.h"
 #include "sim/contract/http_types.h"
@@ -586,6 +587,18 @@ Result<Scenario> LoadScenarioFile(const std::string& path) {
   if (!scenario.ok()) return with_file(scenario.error());
   scenario->file = path;
   return scenario;
+}
+
+std::vector<std::string> ScenarioRouteWarnings(const Scenario& scenario) {
+  std::vector<std::string> out;
+  for (const ReceiverSpec& r : scenario.receivers) {
+    for (std::string& w : RouteWarnings(
+             r.behavior,
+             JoinPointer(JoinPointer("/receivers", r.name), "behavior"))) {
+      out.push_back(std::move(w));
+    }
+  }
+  return out;
 }
 
 }  // namespace hooksim

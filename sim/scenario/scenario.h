@@ -135,6 +135,11 @@ Result<Scenario> ParseScenarioText(std::string_view text);
 // Reads and parses a file; errors carry the file name.
 Result<Scenario> LoadScenarioFile(const std::string& path);
 
+// RouteWarnings (mock-receivers/routes.h) of every receiver, in receiver
+// order, each under the receiver's behaviour pointer
+// ("/receivers/shop/behavior/routes/1 'b' is unreachable: ...").
+std::vector<std::string> ScenarioRouteWarnings(const Scenario& scenario);
+
 // The simulated URL of a receiver ("sim://NAME/hook"). Hook URLs in a
 // scenario must be http(s), so they can never collide with one.
 std::string SimReceiverUrl(const std::string& receiver_name);

@@ -186,6 +186,8 @@ Reply MockReceiver::Handle(const HttpRequest& request, TimePoint now,
   const uint64_t dropped_before = journal_.dropped();
   journal_.RecordCopy(e, lookup);
   if (facts) {
+    facts->routed = !routes.empty();
+    facts->route.assign(e.route);
     facts->schema_valid = e.schema_valid;
     facts->journal_dropped = journal_.dropped() != dropped_before;
   }

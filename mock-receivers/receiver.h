@@ -53,6 +53,10 @@ struct HandleFacts {
   // Recording the request dropped the journal's oldest entry (or, with a
   // capacity of 0, the request's own).
   bool journal_dropped = false;
+  // The behaviour has routes; route is the one that answered ("" when none
+  // matched). Without routes: false and "default".
+  bool routed = false;
+  std::string route;
 };
 
 class MockReceiver {

@@ -74,6 +74,7 @@ std::string FormatRequestLog(const RequestLogRecord& r,
                               : json(nullptr)},
         {"signature_reason",
          reason.empty() ? json(nullptr) : json(std::string(reason))},
+        {"route", r.route.empty() ? json(nullptr) : json(std::string(r.route))},
     };
     return line.dump(-1, ' ', false, json::error_handler_t::replace);
   }
@@ -83,6 +84,9 @@ std::string FormatRequestLog(const RequestLogRecord& r,
                      Printable(r.path) + " " + Printable(r.delivery) +
                      " attempt=" + std::to_string(r.attempt) + " " +
                      DescribeAnswer(r.answer) + " " + latency;
+  if (r.routed) {
+    line += r.route.empty() ? " unmatched" : " route=" + Printable(r.route);
+  }
   if (r.abandoned) line += " abandoned";
   if (checked) {
     line += " signature=";

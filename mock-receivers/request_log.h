@@ -6,11 +6,14 @@
 //       signature=bad (no signature matches the secret)
 // (one line), where the answer is a status or a fault name, "abandoned"
 // is appended when the sender stopped waiting, and the signature part is
-// left out when the behaviour checks none.
+// left out when the behaviour checks none. A behaviour with routes adds
+// " route=NAME" (or " unmatched" for a 404 no route took) after the
+// latency.
 // JSON: {"time": "...Z", "method", "path", "delivery", "attempt",
 //        "status" (null for a fault), "fault" (null for a status),
 //        "latency_ms", "abandoned", "signature" (null when not checked),
-//        "signature_reason" (null when valid or not checked)}
+//        "signature_reason" (null when valid or not checked),
+//        "route" (null when no route matched)}
 //
 // Errors: none (pure formatting). Thread: pure functions.
 #ifndef HOOKSIM_MOCK_RECEIVERS_REQUEST_LOG_H_
@@ -43,6 +46,11 @@ struct RequestLogRecord {
   bool abandoned = false;
   SignatureVerdict signature = SignatureVerdict::kNotChecked;
   SignatureScheme scheme = SignatureScheme::kStandardWebhooks;
+  // The route that answered ("default" without routes; "" when none
+  // matched), and whether the behaviour has routes (text lines name the
+  // route only then).
+  std::string_view route = "default";
+  bool routed = false;
 };
 
 // The record as one line, without the newline.

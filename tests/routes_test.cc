@@ -21,6 +21,7 @@
 #include "mock-receivers/behavior_parser.h"
 #include "mock-receivers/http/http_receiver_server.h"
 #include "mock-receivers/receiver.h"
+#include "mock-receivers/request_log.h"
 #include "mock-receivers/route_match.h"
 #include "mock-receivers/routes.h"
 #include "sim/cli/behavior_input.h"
@@ -460,6 +461,51 @@ TEST(RouteReceiverTest, WeightedDrawsAreTheSameWhateverTheArrivalOrder) {
   EXPECT_EQ(f, b);
 }
 
+// --- Live log ---------------------------------------------------------------
+
+TEST(RouteLogTest, LinesNameTheRouteOnlyWithRoutes) {
+  RequestLogRecord r;
+  r.method = "POST";
+  r.path = "/orders/1";
+  r.delivery = "dlv_1";
+  r.attempt = 1;
+  r.answer = Answer{429, Fault::kNone};
+  const std::string plain = FormatRequestLog(r, RequestLogFormat::kText);
+  EXPECT_EQ(plain.find("route="), std::string::npos) << plain;
+  EXPECT_EQ(json::parse(FormatRequestLog(r, RequestLogFormat::kJson))
+                .at("route"),
+            "default");
+  r.routed = true;
+  r.route = "orders";
+  const std::string routed = FormatRequestLog(r, RequestLogFormat::kText);
+  EXPECT_EQ(routed.substr(routed.size() - 12), " route=orders") << routed;
+  r.route = "";
+  r.answer = Answer{404, Fault::kNone};
+  const std::string unmatched = FormatRequestLog(r, RequestLogFormat::kText);
+  EXPECT_EQ(unmatched.substr(unmatched.size() - 10), " unmatched")
+      << unmatched;
+  EXPECT_TRUE(json::parse(FormatRequestLog(r, RequestLogFormat::kJson))
+                  .at("route")
+                  .is_null());
+}
+
+TEST(RouteLogTest, HandleReportsTheRouteToTheServer) {
+  MockReceiver receiver = MakeReceiver(R"({"routes":[
+      {"name": "orders", "path": "/orders/*", "behavior": {"status": 429}}]})");
+  HandleFacts facts;
+  TestRequest hit = Request("POST", "/orders/1");
+  receiver.Handle(hit.View(), AtMillis(0), nullptr, nullptr, &facts);
+  EXPECT_TRUE(facts.routed);
+  EXPECT_EQ(facts.route, "orders");
+  TestRequest miss = Request("POST", "/x");
+  receiver.Handle(miss.View(), AtMillis(0), nullptr, nullptr, &facts);
+  EXPECT_EQ(facts.route, "");
+  MockReceiver plain = MakeReceiver(R"({"status": 200})");
+  plain.Handle(hit.View(), AtMillis(0), nullptr, nullptr, &facts);
+  EXPECT_FALSE(facts.routed);
+  EXPECT_EQ(facts.route, "default");
+}
+
 // --- Warnings ---------------------------------------------------------------
 
 TEST(RouteWarningTest, RouteAfterCatchAllIsUnreachable) {
@@ -468,7 +514,7 @@ TEST(RouteWarningTest, RouteAfterCatchAllIsUnreachable) {
       {"name": "orders", "path": "/orders/*", "behavior": {"status": 429}}],
     "default": {"status": 200}})");
   const std::vector<std::string> w = RouteWarnings(spec, "");
-  ASSERT_EQ(w.size(), 2u) << testing::PrintToString(w);
+  ASSERT_EQ(w.size(), 2u) << ::testing::PrintToString(w);
   EXPECT_EQ(w[0],
             "/routes/1 'orders' is unreachable: /routes/0 'all' before it "
             "matches every request it matches");

@@ -1001,6 +1001,8 @@ void HttpReceiverServer::Impl::ServeWebhook(const httplib::Request& req,
     logged.record.answer = reply.answer;
     logged.record.signature = reply.signature;
     logged.record.scheme = reply.signature_scheme;
+    logged.record.route = facts.route;
+    logged.record.routed = facts.routed;
   }
   const auto wall = WallDelay(reply.latency);
   const Fault fault = reply.answer.fault;

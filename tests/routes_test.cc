@@ -289,7 +289,7 @@ TEST(RouteParseTest, BadPatternsAndPointersAreRefusedWithTheirPointer) {
             "a JSON pointer must start with / (\"/data/app\")");
   EXPECT_EQ(Refusal(R"({"routes":[{"match":{"body":{"/a~2":"x"}},
       "behavior":{}}]})")
-                .rfind("/routes/0/match/body/~0a~02: bad JSON pointer", 0),
+                .rfind("/routes/0/match/body/~1a~02: bad JSON pointer", 0),
             0u);
   std::string e = Refusal(R"({"routes":[{"path":"/orders/[0-9]",
       "behavior":{}}]})");
@@ -478,7 +478,7 @@ TEST(RouteLogTest, LinesNameTheRouteOnlyWithRoutes) {
   r.routed = true;
   r.route = "orders";
   const std::string routed = FormatRequestLog(r, RequestLogFormat::kText);
-  EXPECT_EQ(routed.substr(routed.size() - 12), " route=orders") << routed;
+  EXPECT_EQ(routed.substr(routed.size() - 13), " route=orders") << routed;
   r.route = "";
   r.answer = Answer{404, Fault::kNone};
   const std::string unmatched = FormatRequestLog(r, RequestLogFormat::kText);

@@ -11,6 +11,7 @@
 #include "sim/cli/behavior_input.h"
 #include "sim/cli/deliver_command.h"
 #include "sim/contract/event_file.h"
+#include "sim/contract/sender_env.h"
 #include "sim/report/junit_writer.h"
 #include "sim/report/bench_reporter.h"
 #include "sim/report/html_bench_report.h"
@@ -32,7 +33,8 @@ constexpr const char* kBenchUsage =
     "       hooksim bench --sender-cmd CMD [--count N | --duration-s S]\n"
     "         [--rate R] [--receivers R] [--event-file F] [--behavior JSON |\n"
     "         --behavior-file F | --failure-rate P] [--contract NAME|FILE]\n"
-    "         [--sender-wait-s S] [--quiet-ms Q] [--threshold EXPR]...\n"
+    "         [--retry-schedule-ms D1,...] [--jitter F] [--sender-wait-s S]\n"
+    "         [--quiet-ms Q] [--threshold EXPR]...\n"
     "         [--report-json FILE] [--junit FILE]\n"
     "\n"
     "Delivers generated release events over real HTTP/1.1 with the delivery\n"
@@ -43,11 +45,16 @@ constexpr const char* kBenchUsage =
     "line is shown when stderr is a terminal.\n"
     "With --sender-cmd, measures your sender instead: starts CMD with /bin/sh\n"
     "-c in its own process group, with HOOKSIM_URL (HOOKSIM_URLS: one per\n"
-    "receiver) and HOOKSIM_EVENT_FILE set, hands it the events on standard\n"
-    "input (one JSON document per line; all at once, or --rate per second),\n"
-    "stops it at the end, and reports from the receivers' side: deliveries/s\n"
-    "(first 2xx), attempts/s, publish to first attempt and to first 2xx\n"
-    "(p50 .. max), duplicates, deliveries never seen, answers by status.\n"
+    "receiver), HOOKSIM_EVENT_FILE, HOOKSIM_RETRY_SCHEDULE_MS (--retry-\n"
+    "schedule-ms; default as conform: 500,750,... one per re-attempt) and,\n"
+    "under a signing --contract, HOOKSIM_SECRET set (the receivers then\n"
+    "answer 401 to a request not signed with it); hands it the events on\n"
+    "standard input (one JSON document per line; all at once, or --rate per\n"
+    "second), stops it at the end, and reports from the receivers' side:\n"
+    "deliveries/s (first 2xx), attempts/s, publish to first attempt and to\n"
+    "first 2xx (p50 .. max), retry gaps against the schedule (mean and worst\n"
+    "error, gaps outside its --jitter), duplicates, deliveries never seen,\n"
+    "most open connections, answers by status and errors by kind.\n"
     "--threshold 'FIGURE OP NUMBER' (OP: >= <= == > <; FIGURE: a key of the\n"
     "JSON report, dotted: publish_to_first_2xx_ms.p99) fails the run.\n"
     "Exit codes: 0 finished and every threshold passed, 1 a threshold failed\n"
@@ -240,8 +247,7 @@ Status CheckBenchFlags(const FlagSet& flags, BenchCommandOptions& options) {
       return Status::InvalidArgument("--sender-cmd: the command is empty");
     }
     for (const char* engine_only :
-         {"target", "concurrency", "report-html", "retry-schedule-ms",
-          "timeout-ms", "jitter"}) {
+         {"target", "concurrency", "report-html", "timeout-ms"}) {
       if (flags.Given(engine_only)) {
         return Status::InvalidArgument(
             std::string("--") + engine_only +
@@ -301,6 +307,10 @@ Status CheckBenchFlags(const FlagSet& flags, BenchCommandOptions& options) {
       o.schedule.resize(max);
       if (o.schedule.empty() && max > 0) o.schedule.push_back(Millis(1));
     }
+  }
+  if (o.sender_cmd && !flags.Given("retry-schedule-ms")) {
+    // What `conform` hands a sender too: delays long enough to judge.
+    o.schedule = CompressedSchedule(o.contract);
   }
   if (Status s = ValidateBenchOptions(options.bench); !s.ok()) return s;
   if (!options.thresholds.empty()) {

@@ -5,6 +5,8 @@
 #include <ostream>
 #include <string>
 
+#include "sim/contract/sender_env.h"
+
 namespace hooksim {
 namespace {
 
@@ -73,6 +75,15 @@ void ReceiverSideJson(const ReceiverSideFigures& f, nlohmann::ordered_json& j) {
   nlohmann::ordered_json answers = nlohmann::ordered_json::object();
   for (const auto& [answer, n] : f.answers) answers[answer] = n;
   j["answers"] = answers;
+  j["retry_gaps"] = {{"gaps", f.retry_gaps.gaps},
+                     {"mean_abs_error_ms", f.retry_gaps.mean_abs_error_ms()},
+                     {"worst_error_ms", f.retry_gaps.worst_error_ms},
+                     {"outside_schedule", f.retry_gaps.outside_schedule}};
+  j["peak_open_connections"] = f.peak_open_connections;
+  nlohmann::ordered_json errors = nlohmann::ordered_json::object();
+  for (std::string_view kind : kBenchErrorKinds) errors[std::string(kind)] = 0;
+  for (const auto& [kind, n] : f.errors) errors[kind] = n;
+  j["errors"] = errors;
 }
 
 nlohmann::ordered_json SenderBenchJson(const BenchRun& run) {
@@ -88,6 +99,8 @@ nlohmann::ordered_json SenderBenchJson(const BenchRun& run) {
   j["receivers"] = options.receivers;
   j["seed"] = options.seed;
   j["contract"] = options.contract.profile;
+  j["retry_schedule_ms"] = ScheduleText(options.schedule);
+  j["jitter"] = options.jitter;
   j["events"] = sf.events_published;
   j["events_taken"] = sf.events_taken;
   ReceiverSideJson(sf.total, j);
@@ -150,6 +163,27 @@ void ReportSenderText(const BenchRun& run, std::ostream& out) {
   if (t.answers.empty()) out << "none";
   for (const auto& [answer, n] : t.answers) out << answer << "=" << n << " ";
   out << "\n";
+  out << "  errors      ";
+  bool any_error = false;
+  for (const auto& [kind, n] : t.errors) {
+    if (n == 0) continue;
+    out << kind << "=" << n << " ";
+    any_error = true;
+  }
+  out << (any_error ? "" : "none") << "\n";
+  const RetryGapFigures& g = t.retry_gaps;
+  out << "  retry gaps  " << g.gaps << " against "
+      << (options.schedule.empty() ? std::string("no schedule")
+                                   : ScheduleText(options.schedule) + " ms")
+      << " +-" << FormatFixed(options.jitter * 100, 0) << " %";
+  if (g.gaps > 0) {
+    out << ": mean error " << FormatFixed(g.mean_abs_error_ms(), 1)
+        << " ms, worst " << FormatFixed(g.worst_error_ms, 1) << " ms, "
+        << g.outside_schedule << " outside";
+  }
+  out << "\n";
+  out << "  connections " << t.peak_open_connections
+      << " open at most (per receiver, summed)\n";
   if (sf.receivers.size() > 1) {
     for (const ReceiverSideFigures& r : sf.receivers) {
       out << "  " << r.name << "  " << r.delivered << "/" << r.deliveries

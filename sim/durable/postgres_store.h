@@ -15,19 +15,27 @@
 //   unless `create`.
 // - Claims take rows with SELECT ... FOR UPDATE OF d SKIP LOCKED: runners
 //   claiming at once never wait on each other nor take the same row.
-//   BeginAttempt locks the hook row (FOR SHARE) before the delivery row
-//   (FOR UPDATE), and pause/resume/remove lock the hook row first too, so
-//   a pause that commits before an attempt starts holds it, and one that
+//   BeginAttempt (the schema's function hooksim_begin_attempt: one round
+//   trip) locks the hook row (FOR SHARE) before the delivery row (FOR
+//   UPDATE), and pause/resume/remove lock the hook row first too, so a
+//   pause that commits before an attempt starts holds it, and one that
 //   comes while an attempt is being recorded waits for that commit.
 // - Every call is one transaction (READ COMMITTED); one that hits a
 //   deadlock or serialization failure is retried (bounded).
+// - A connection lost (a server restart, a network cut) is re-opened with
+//   backoff (100 ms doubling to 2 s) for up to StoreOptions::busy_timeout
+//   (runners: until *abort), and the call runs again: a transaction lost
+//   before its COMMIT from its start, a statement that may have committed
+//   as described at RunStatement. A connection lost during a COMMIT is an
+//   error (it may or may not have been applied), but for Claim's, which
+//   runs again (rows it may have leased unseen are taken over when their
+//   lease ends).
 // - Durability is the server's: a committed change survives the worker
 //   being killed (kill -9) and, with the server's default fsync, a power
 //   loss.
 // - Connection: connect_timeout 5 s unless the URL says otherwise. An
-//   unreachable server or refused credentials: Unavailable, naming
-//   HOST:PORT and libpq's cause. A call that finds the connection lost
-//   reconnects once before it fails (the runner's next call tries again).
+//   unreachable server or refused credentials at Open: Unavailable,
+//   naming HOST:PORT and libpq's cause.
 // - Row locks of other sessions are waited for up to
 //   StoreOptions::busy_timeout (lock_timeout; unbounded when max()).
 // - Bodies are TEXT: an event body with a NUL byte or invalid UTF-8 (in a
@@ -139,6 +147,13 @@ class PostgresStore : public StateBackend {
   // statements that may run twice: reads, lease renewal and release).
   Result<Rows> RunIdempotent(std::string_view operation, const char* sql,
                              std::initializer_list<Param> params = {});
+  // One statement in its own transaction: again after a deadlock or
+  // serialization failure (bounded), and after a reconnect when the
+  // connection was lost (then it may have committed: the statements run
+  // so are BeginAttempt's, which then finds the attempt made and answers
+  // kNotOurs, and EndAttempt's, which records the same twice).
+  Result<Rows> RunStatement(std::string_view operation, const char* sql,
+                            std::initializer_list<Param> params = {});
   bool ConnectionLost() const;
   // Re-opens a lost connection, with backoff (100 ms doubling to 2 s)
   // for up to busy_timeout or until *abort; `cause` is the error returned
@@ -149,8 +164,13 @@ class PostgresStore : public StateBackend {
   // the connection was lost before COMMIT; rolls back on failure. A
   // connection lost during COMMIT is an error (the commit may or may not
   // have happened).
+  // What a connection lost during COMMIT means for a transaction: an
+  // error (kFail), or run it again (kRunAgain: safe when applying it twice
+  // changes nothing a runner relies on).
+  enum class CommitLoss { kFail, kRunAgain };
   Status InTransaction(std::string_view operation,
-                       const std::function<Status()>& body);
+                       const std::function<Status()>& body,
+                       CommitLoss on_commit_loss = CommitLoss::kFail);
   Result<HookChangeResult> ChangeHook(const char* verb,
                                       std::optional<HookState> already,
                                       const char* set_hook,

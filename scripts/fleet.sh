@@ -19,20 +19,23 @@
 # figures and stops everything it started.
 #
 #   bash scripts/fleet.sh [EVENTS]      (default 1000 events x 2 hooks)
-# Exit code: 0 every check held, 1 a check failed, 2 a setup failure.
+# HOOKSIM_BIN: the hooksim binary (default build/hooksim, built by
+# scripts/setup.sh when missing).
+# Exit code: 0 every check held, 1 a check failed, 2 a setup failure, 77
+# PostgreSQL's server binaries or nginx are not installed.
 set -euo pipefail
 HOOKSIM_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 EVENTS="${1:-1000}"
-if [ ! -x "$HOOKSIM_ROOT/build/hooksim" ] ||
-   ! command -v nginx >/dev/null 2>&1 && [ ! -x /usr/sbin/nginx ]; then
+HOOKSIM="${HOOKSIM_BIN:-$HOOKSIM_ROOT/build/hooksim}"
+if [ ! -x "$HOOKSIM" ]; then
   source "$HOOKSIM_ROOT/scripts/setup.sh"
 fi
-HOOKSIM="${HOOKSIM_BUILD:-$HOOKSIM_ROOT/build}/hooksim"
 NGINX="$(command -v nginx || echo /usr/sbin/nginx)"
 PGBIN="$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)"
-if [ -z "$PGBIN" ] || [ ! -x "$PGBIN/initdb" ]; then
-  echo "fleet: PostgreSQL server binaries not found (apt-get install postgresql)" >&2
-  exit 2
+if [ -z "$PGBIN" ] || [ ! -x "$PGBIN/initdb" ] || [ ! -x "$NGINX" ]; then
+  echo "fleet: skipped: PostgreSQL's server binaries or nginx not found" \
+    "(apt-get install postgresql nginx; scripts/setup.sh does)" >&2
+  exit 77
 fi
 
 DIR="$(mktemp -d /tmp/hooksim_fleet_XXXXXX)"
@@ -51,7 +54,7 @@ cleanup() {
     kill -QUIT "$(cat "$DIR/nginx.pid")" 2>/dev/null || true
   fi
   if [ "$PG_UP" = 1 ]; then
-    "${AS[@]}" "$PGBIN/pg_ctl" -D "$DIR/pg" -m fast -w stop >/dev/null 2>&1 || true
+    "${AS[@]}" "$PGBIN/pg_ctl" -D "$DIR/pgrun/data" -m fast -w stop >/dev/null 2>&1 || true
   fi
   rm -rf "$DIR"
 }
@@ -75,14 +78,15 @@ wait_for_line() {
 }
 
 # 1. PostgreSQL.
-mkdir "$DIR/pg"
-[ ${#AS[@]} -eq 0 ] || chown nobody:nogroup "$DIR/pg"
-"${AS[@]}" "$PGBIN/initdb" -D "$DIR/pg" -U hooksim -A trust -E UTF8 \
+# (Its own directory, the server's user's: data, log and socket.)
+mkdir "$DIR/pgrun"
+[ ${#AS[@]} -eq 0 ] || chown nobody:nogroup "$DIR/pgrun"
+"${AS[@]}" "$PGBIN/initdb" -D "$DIR/pgrun/data" -U hooksim -A trust -E UTF8 \
   --no-locale >"$DIR/initdb.log" 2>&1 || { cat "$DIR/initdb.log" >&2; exit 2; }
 PGPORT="$(free_port)"
-"${AS[@]}" "$PGBIN/pg_ctl" -D "$DIR/pg" -w -t 60 -l "$DIR/pg.log" \
-  -o "-p $PGPORT -k $DIR/pg -c listen_addresses=127.0.0.1 -c max_connections=50" \
-  start >/dev/null || { cat "$DIR/pg.log" >&2; exit 2; }
+"${AS[@]}" "$PGBIN/pg_ctl" -D "$DIR/pgrun/data" -w -t 60 -l "$DIR/pgrun/pg.log" \
+  -o "-p $PGPORT -k $DIR/pgrun -c listen_addresses=127.0.0.1 -c max_connections=50" \
+  start >/dev/null || { cat "$DIR/pgrun/pg.log" >&2; exit 2; }
 PG_UP=1
 psql -q -h 127.0.0.1 -p "$PGPORT" -U hooksim -d postgres \
   -c 'CREATE DATABASE hooksim' >/dev/null
@@ -170,6 +174,7 @@ for i in $(seq 1 6000); do
     ended="$(SQL "SELECT count(*) FROM deliveries WHERE state IN ('delivered','gave_up')" 2>/dev/null || echo 0)"
     if [ "${ended:-0}" -ge $((TOTAL / 2)) ]; then
       kill -9 "$WORKER1"
+      wait "$WORKER1" 2>/dev/null || true  # (Without bash's "Killed" line.)
       KILLED_AT="$ended"
       echo "fleet: kill -9 worker 1 (pid $WORKER1) with $ended of $TOTAL deliveries ended"
     fi
@@ -258,7 +263,7 @@ if [ "$FAIL" -ne 0 ]; then
   trap - EXIT
   for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
   [ ! -f "$DIR/nginx.pid" ] || kill -QUIT "$(cat "$DIR/nginx.pid")" 2>/dev/null || true
-  "${AS[@]}" "$PGBIN/pg_ctl" -D "$DIR/pg" -m fast -w stop >/dev/null 2>&1 || true
+  "${AS[@]}" "$PGBIN/pg_ctl" -D "$DIR/pgrun/data" -m fast -w stop >/dev/null 2>&1 || true
   exit 1
 fi
 echo "fleet: every check held"

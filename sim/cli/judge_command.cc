@@ -130,8 +130,10 @@ int RunJudge(const JudgeOptions& o, std::ostream& out, std::ostream& err) {
         << row.contract << "): " << row.message << "\n";
   }
   out << (j.passed() ? "PASS" : "FAIL") << "  " << file << ": " << j.requests
-      << " requests (" << j.refused << " refused), " << j.deliveries
-      << " deliveries, judged by profile " << j.profile << "\n";
+      << (j.requests == 1 ? " request (" : " requests (") << j.refused
+      << " refused), " << j.deliveries
+      << (j.deliveries == 1 ? " delivery" : " deliveries")
+      << ", judged by profile " << j.profile << "\n";
   if (o.junit) {
     std::ofstream f(*o.junit, std::ios::trunc);
     if (f) WriteJUnit({JudgeSuite(j, file)}, f);

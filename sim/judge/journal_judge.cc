@@ -11,6 +11,11 @@ std::string Plural(size_t n, const char* one, const char* many) {
   return std::to_string(n) + " " + (n == 1 ? one : many);
 }
 
+// "the 1 request", "all 4 requests".
+std::string All(size_t n, const char* one, const char* many) {
+  return (n == 1 ? "the " : "all ") + Plural(n, one, many);
+}
+
 JournalRow Row(std::string rule, Rule contract_rule) {
   JournalRow row;
   row.rule = std::move(rule);
@@ -114,7 +119,7 @@ JournalJudgement JudgeJournal(const std::vector<RecordedEntry>& entries,
       if (breaches++ == 0) first = what + " (" + Where(*j.recorded) + ")";
     }
     if (breaches == 0) {
-      row.seen = "all " + Plural(judged.size(), "request", "requests");
+      row.seen = All(judged.size(), "request", "requests");
       row.message = row.expected + ": " + row.seen;
     } else {
       row.verdict = JournalVerdict::kFail;
@@ -195,8 +200,7 @@ JournalJudgement JudgeJournal(const std::vector<RecordedEntry>& entries,
                    std::to_string(bodies.size()) + " different bodies";
       }
     }
-    const std::string all =
-        "all " + Plural(deliveries.size(), "delivery", "deliveries");
+    const std::string all = All(deliveries.size(), "delivery", "deliveries");
     auto finish = [&](JournalRow row, size_t bad, const std::string& first) {
       if (bad == 0) {
         row.seen = all;
@@ -244,7 +248,7 @@ JournalJudgement JudgeJournal(const std::vector<RecordedEntry>& entries,
         "the receiver checked no signature (no verify_signature in its "
         "behaviour)";
   } else if (unsigned_count == 0) {
-    signed_row.seen = "all " + Plural(checked, "request", "requests");
+    signed_row.seen = All(checked, "request", "requests");
     signed_row.message = "every checked request was validly signed";
   } else {
     signed_row.verdict = JournalVerdict::kFail;

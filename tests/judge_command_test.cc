@@ -120,8 +120,13 @@ TEST_F(JudgeCommandTest, ContractChangesTheVerdict) {
   const std::string file = Write("two.jsonl", Record({503}, {"d1", "d1"}));
   testing::CliResult r = testing::Cli({"judge", file});
   EXPECT_EQ(r.code, 1);
-  const std::string contract = Write(
-      "c.json", R"({"profile": "two", "max_reattempts": 1})");
+  testing::CliResult shown = testing::Cli({"contracts", "show", "divshot"});
+  ASSERT_EQ(shown.code, 0) << shown.err;
+  json two = json::parse(shown.out);
+  two["name"] = "two";
+  two["attempts"] = 2;
+  two["schedule_ms"] = json::array({1000});
+  const std::string contract = Write("c.json", two.dump());
   r = testing::Cli({"judge", file, "--contract", contract});
   EXPECT_EQ(r.code, 0) << r.out << r.err;
 }

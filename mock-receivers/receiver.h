@@ -19,6 +19,7 @@
 
 #include "mock-receivers/behavior.h"
 #include "mock-receivers/journal.h"
+#include "mock-receivers/journal_file.h"
 #include "sim/base/random.h"
 #include "sim/contract/contract.h"
 #include "sim/contract/http_types.h"
@@ -41,6 +42,10 @@ struct ReceiverOptions {
   // `hooksim receiver --contract`: the profile /__hooksim/stats judges the
   // deliveries it saw by; unset: no judgement in the stats.
   std::optional<Contract> contract;
+  // `hooksim receiver --journal-file`: every entry is also appended here as
+  // it is recorded (and an amendment line when it is later abandoned).
+  // Null: none.
+  std::shared_ptr<JournalFile> journal_file;
 };
 
 // What Handle learnt about one request besides its reply (for counters
@@ -69,10 +74,16 @@ class MockReceiver {
   // a positive integer, and is attempt 1 otherwise.
   // `delivery_key`, when given, receives the delivery's key (for
   // MarkAbandonedKey); `facts`, when given, the request's HandleFacts.
+  // `connection` names the connection the request came on (0: unknown).
   Reply Handle(const HttpRequest& request, TimePoint now,
                int* delivery_attempt = nullptr,
                std::string* delivery_key = nullptr,
-               HandleFacts* facts = nullptr);
+               HandleFacts* facts = nullptr, uint64_t connection = 0);
+
+  // Records a request refused before the behaviour (entry.refusal, the
+  // status in entry.reply.answer, what is known of the request); the
+  // journal numbers and times it (at `now`).
+  void RecordRefused(JournalEntry entry, TimePoint now);
 
   // The sender gave up waiting for the answer to `request` (attempt
   // `delivery_attempt` of its delivery): see Journal::MarkAbandoned.
@@ -98,9 +109,8 @@ class MockReceiver {
   ReceiverBehavior behavior_;
   Random rng_;
   Journal journal_;
-  // Refilled for every request and copied into the journal's ring, so the
-  // hot path reuses string buffers instead of allocating (guarded by mu_).
-  JournalEntry scratch_;
+  // Writes `line` to the journal file, if any (outside the lock).
+  void AppendToFile(const std::string& line) const;
 };
 
 }  // namespace hooksim

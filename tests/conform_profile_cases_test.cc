@@ -209,20 +209,20 @@ TEST(ConformProfileCasesTest, SignedSaysWhichRequestAndWhy) {
 // text as key; missing or not matching.
 TEST(ConformProfileCasesTest, GithubSignatureCheck) {
   const std::string body = R"({"event":"release","data":{}})";
-  const std::string good = SignGithubSha256(kConformSecret, body);
+  const std::string good = SignGithubSha256(kSenderSecret, body);
   const std::string bad = SignGithubSha256("another secret", body);
   const Header signed_headers[] = {{kGithubSignatureHeader, good}};
   const Header bad_headers[] = {{kGithubSignatureHeader, bad}};
   EXPECT_EQ(CheckGithubSignature(HttpRequest{"POST", "/hook", signed_headers,
                                              body},
-                                 kConformSecret),
+                                 kSenderSecret),
             SignatureVerdict::kValid);
   EXPECT_EQ(CheckGithubSignature(HttpRequest{"POST", "/hook", bad_headers,
                                              body},
-                                 kConformSecret),
+                                 kSenderSecret),
             SignatureVerdict::kBad);
   EXPECT_EQ(CheckGithubSignature(HttpRequest{"POST", "/hook", {}, body},
-                                 kConformSecret),
+                                 kSenderSecret),
             SignatureVerdict::kMissing);
   const ConformCase c = CaseOf("github", "signed");
   EXPECT_EQ(c.behavior.verify_scheme, SignatureScheme::kGithub);

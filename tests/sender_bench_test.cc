@@ -108,6 +108,135 @@ TEST(SenderBenchTest, ResendsAfterA2xxAreDuplicates) {
   EXPECT_EQ(j["duplicates"], 20);
 }
 
+constexpr char kFailTwice[] =
+    R"({"sequence":[503,503,200],"per":"delivery"})";
+
+TEST(SenderBenchTest, RetryGapsOfASenderKeepingTheScheduleAreNeverEarly) {
+  if (!HavePython()) GTEST_SKIP() << "no /usr/bin/python3";
+  CliResult r;
+  // The sender sleeps HOOKSIM_RETRY_SCHEDULE_MS's delays after reading
+  // each 503, so no gap can be shorter than its delay; how much longer
+  // depends on the machine and is not asserted.
+  const nlohmann::json j = RunSender(
+      Scripted("SCRIPTED_TAKE_SCHEDULE=1 "),
+      {"--count", "4", "--behavior", kFailTwice, "--retry-schedule-ms",
+       "300,400"},
+      &r);
+  ASSERT_EQ(r.code, 0) << r.err << r.out;
+  EXPECT_EQ(j["retry_schedule_ms"], "300,400");
+  EXPECT_EQ(j["delivered"], 4);
+  EXPECT_EQ(j["attempts"], 12);
+  EXPECT_EQ(j["retry_gaps"]["gaps"], 8);  // Two re-attempts per delivery.
+  EXPECT_GE(j["retry_gaps"]["worst_error_ms"].get<double>(), -5.0);
+  EXPECT_NE(r.out.find("retry gaps  8 against 300,400 ms"), std::string::npos)
+      << r.out;
+  // One keep-alive connection to the one receiver, all along.
+  EXPECT_EQ(j["peak_open_connections"], 1);
+  EXPECT_EQ(j["per_receiver"][0]["peak_open_connections"], 1);
+}
+
+TEST(SenderBenchTest, ASenderIgnoringTheScheduleIsReportedFarOffIt) {
+  if (!HavePython()) GTEST_SKIP() << "no /usr/bin/python3";
+  CliResult r;
+  // Re-attempts at once against delays of a second: every gap is short
+  // by about a second.
+  const nlohmann::json j = RunSender(
+      Scripted(), {"--count", "3", "--behavior", kFailTwice,
+                   "--retry-schedule-ms", "1000", "--jitter", "0.2"},
+      &r);
+  ASSERT_EQ(r.code, 0) << r.err << r.out;
+  EXPECT_EQ(j["retry_gaps"]["gaps"], 6);
+  EXPECT_EQ(j["retry_gaps"]["outside_schedule"], 6);
+  EXPECT_LT(j["retry_gaps"]["worst_error_ms"].get<double>(), -500.0);
+  EXPECT_GT(j["retry_gaps"]["mean_abs_error_ms"].get<double>(), 500.0);
+  // A threshold on the gaps sees them.
+  const CliResult failed = Cli(
+      {"bench", "--sender-cmd", Scripted(), "--count", "2", "--behavior",
+       kFailTwice, "--retry-schedule-ms", "1000", "--quiet-ms", "300",
+       "--threshold", "retry_gaps.outside_schedule==0"});
+  EXPECT_EQ(failed.code, 1) << failed.err << failed.out;
+}
+
+TEST(SenderBenchTest, RefusedRequestsAreErrorsByKind) {
+  if (!HavePython()) GTEST_SKIP() << "no /usr/bin/python3";
+  CliResult r;
+  const nlohmann::json j =
+      RunSender(Scripted("SCRIPTED_GARBAGE=3 "), {"--count", "5"}, &r);
+  ASSERT_EQ(r.code, 0) << r.err << r.out;
+  EXPECT_EQ(j["errors"]["bad_request"], 3);
+  EXPECT_EQ(j["errors"]["abandoned"], 0);
+  EXPECT_EQ(j["errors"]["schema_invalid"], 0);
+  EXPECT_EQ(j["errors"]["signature_invalid"], 0);
+  EXPECT_EQ(j["per_receiver"][0]["errors"]["bad_request"], 3);
+  EXPECT_EQ(j["delivered"], 5);
+  EXPECT_NE(r.out.find("errors      bad_request=3"), std::string::npos)
+      << r.out;
+  // Without --retry-schedule-ms the sender is handed what conform hands
+  // it: one delay per re-attempt of the contract (divshot: 5).
+  EXPECT_EQ(j["retry_schedule_ms"], "500,750,1000,1250,1500");
+  const CliResult threshold =
+      Cli({"bench", "--sender-cmd", Scripted("SCRIPTED_GARBAGE=1 "),
+           "--count", "2", "--quiet-ms", "300", "--threshold",
+           "errors.bad_request==0"});
+  EXPECT_EQ(threshold.code, 1) << threshold.err << threshold.out;
+}
+
+TEST(SenderBenchTest, ASigningContractHandsOverTheSecretAndChecksIt) {
+  if (!HavePython()) GTEST_SKIP() << "no /usr/bin/python3";
+  CliResult r;
+  const nlohmann::json j =
+      RunSender(Scripted("SCRIPTED_SIGN=1 "),
+                {"--count", "4", "--contract", "standard-webhooks"}, &r);
+  ASSERT_EQ(r.code, 0) << r.err << r.out;
+  EXPECT_EQ(j["delivered"], 4);
+  EXPECT_EQ(j["errors"]["signature_invalid"], 0);
+  // Unsigned: every attempt is answered 401 and counted.
+  CliResult u;
+  const nlohmann::json unsigned_run = RunSender(
+      Scripted(), {"--count", "4", "--contract", "standard-webhooks"}, &u);
+  ASSERT_EQ(u.code, 0) << u.err << u.out;
+  EXPECT_EQ(unsigned_run["delivered"], 0);
+  EXPECT_EQ(unsigned_run["answers"]["401"], 12);  // 3 attempts each.
+  EXPECT_EQ(unsigned_run["errors"]["signature_invalid"], 12);
+}
+
+TEST(SenderBenchTest, VsEngineMeasuresTheEngineTheSameWayOnTheSameEvents) {
+  if (!HavePython()) GTEST_SKIP() << "no /usr/bin/python3";
+  CliResult r;
+  const nlohmann::json j = RunSender(
+      Scripted(), {"--count", "5", "--receivers", "2", "--behavior",
+                   kFailFirst, "--retry-schedule-ms", "50", "--vs-engine",
+                   "--threshold", "engine.delivered==10"},
+      &r);
+  ASSERT_EQ(r.code, 0) << r.err << r.out;
+  EXPECT_EQ(j["delivered"], 10);
+  EXPECT_EQ(j["attempts"], 20);
+  // hooksim deliver, one per receiver, judged from the same receivers'
+  // side: 503 then 200 for every delivery, re-attempted after 50 ms.
+  const nlohmann::json& e = j["engine"];
+  EXPECT_EQ(e["events"], 5);
+  EXPECT_EQ(e["deliveries"], 10);
+  EXPECT_EQ(e["delivered"], 10);
+  EXPECT_EQ(e["attempts"], 20);
+  EXPECT_EQ(e["duplicates"], 0);
+  EXPECT_EQ(e["retry_gaps"]["gaps"], 10);
+  EXPECT_EQ(e["sender"]["exit_code"], 0);
+  EXPECT_GT(j["vs_engine"]["deliveries_per_s"].get<double>(), 0);
+  EXPECT_NE(r.out.find("vs engine"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("pass engine.delivered = 10"), std::string::npos)
+      << r.out;
+  const CliResult open = Cli({"bench", "--sender-cmd", "true", "--vs-engine",
+                              "--rate", "10"});
+  EXPECT_EQ(open.code, 2);
+  EXPECT_NE(open.err.find("--vs-engine with --rate"), std::string::npos)
+      << open.err;
+  const CliResult alone = Cli({"bench", "--vs-engine"});
+  EXPECT_EQ(alone.code, 2);
+  EXPECT_NE(alone.err.find("--vs-engine applies to --sender-cmd only"),
+            std::string::npos)
+      << alone.err;
+}
+
 TEST(SenderBenchTest, ASenderThatGivesUpLeavesDeliveriesUndelivered) {
   if (!HavePython()) GTEST_SKIP() << "no /usr/bin/python3";
   CliResult r;
@@ -309,7 +438,6 @@ TEST(SenderBenchTest, EngineOnlyFlagsAreRefusedWithASender) {
   for (const auto& [flag, value] :
        std::vector<std::pair<std::string, std::string>>{
            {"--target", "http://127.0.0.1:9/x"},
-           {"--jitter", "0.1"},
            {"--timeout-ms", "1000"},
            {"--concurrency", "4"}}) {
     const CliResult r = Cli({"bench", "--sender-cmd", "true", flag, value});

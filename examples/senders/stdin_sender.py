@@ -9,10 +9,12 @@ deliver them, each over its own keep-alive connection, to every URL of
 HOOKSIM_URLS (one per line; else HOOKSIM_URL).
 
 Retries: a 5xx, a 429, a timeout (10 s) or a connection error is
-re-attempted up to 5 times (6 attempts at most) after the divshot contract's
-schedule, 5 s, 5 min, 30 min, 2 h, 5 h, +-20 % jitter, each delay multiplied
-by STDIN_SENDER_SCHEDULE_SCALE (default 1; 0.001 makes it 5 ms .. 18 s, for a
-benchmark). Any other answer (2xx, 3xx never followed, other 4xx) ends the
+re-attempted after the delays of HOOKSIM_RETRY_SCHEDULE_MS (one per
+re-attempt, in ms, as `hooksim bench` and `hooksim conform` hand it over),
+or without it up to 5 times (6 attempts at most) after the divshot
+contract's schedule, 5 s, 5 min, 30 min, 2 h, 5 h, each delay multiplied by
+STDIN_SENDER_SCHEDULE_SCALE (default 1; 0.001 makes it 5 ms .. 18 s); +-20 %
+jitter either way. Any other answer (2xx, 3xx never followed, other 4xx) ends the
 delivery. It exits once standard input has ended and every delivery has
 ended, printing its counts on standard error.
 
@@ -86,8 +88,8 @@ class Work:
             self.counts["attempts"] += 1
             if retry == "delivered":
                 self.counts["delivered"] += 1
-            elif retry and attempt <= len(SCHEDULE_S):
-                delay = SCHEDULE_S[attempt - 1] * SCALE
+            elif retry and attempt <= len(DELAYS_S):
+                delay = DELAYS_S[attempt - 1]
                 delay *= 1 + random.uniform(-JITTER, JITTER)
                 self.seq += 1
                 heapq.heappush(self.retries, (time.monotonic() + delay,
@@ -159,7 +161,17 @@ def main():
     return 0
 
 
-SCALE = float(os.environ.get("STDIN_SENDER_SCHEDULE_SCALE", "1"))
+def delays_s():
+    """The re-attempt delays in seconds, the last one's index + 1 = the
+    re-attempts there are."""
+    handed = os.environ.get("HOOKSIM_RETRY_SCHEDULE_MS", "")
+    if handed:
+        return [int(ms) / 1000 for ms in handed.split(",")]
+    scale = float(os.environ.get("STDIN_SENDER_SCHEDULE_SCALE", "1"))
+    return [s * scale for s in SCHEDULE_S]
+
+
+DELAYS_S = delays_s()
 
 if __name__ == "__main__":
     sys.exit(main())

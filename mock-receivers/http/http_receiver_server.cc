@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <cerrno>
 #include <condition_variable>
@@ -382,6 +383,51 @@ class ConnectionStream final : public httplib::Stream {
   size_t read_budget_ = SIZE_MAX;
 };
 
+// What ServerTraffic reports, counted as it happens (relaxed atomics: the
+// figures are read after the fact or as a snapshot).
+class TrafficTally {
+ public:
+  // A connection arrived; false when it is over `max` open ones (then it
+  // is counted as such and must be closed).
+  bool Admit(std::atomic<size_t>& open, size_t max) {
+    const size_t before = open.fetch_add(1, std::memory_order_relaxed);
+    if (before >= max) {
+      open.fetch_sub(1, std::memory_order_relaxed);
+      over_limit_.fetch_add(1, std::memory_order_relaxed);
+      return false;
+    }
+    connections_.fetch_add(1, std::memory_order_relaxed);
+    size_t peak = peak_.load(std::memory_order_relaxed);
+    // Bounded: each failed exchange sees a larger peak.
+    while (before + 1 > peak &&
+           !peak_.compare_exchange_weak(peak, before + 1,
+                                        std::memory_order_relaxed)) {
+    }
+    return true;
+  }
+  void Refused(int status) {
+    refused_[static_cast<size_t>(std::clamp(status, 0, 599))].fetch_add(
+        1, std::memory_order_relaxed);
+  }
+  ServerTraffic Snapshot() const {
+    ServerTraffic t;
+    t.peak_open_connections = peak_.load(std::memory_order_relaxed);
+    t.connections = connections_.load(std::memory_order_relaxed);
+    t.connections_over_limit = over_limit_.load(std::memory_order_relaxed);
+    for (size_t i = 0; i < refused_.size(); ++i) {
+      const uint64_t n = refused_[i].load(std::memory_order_relaxed);
+      if (n != 0) t.refused[static_cast<int>(i)] = n;
+    }
+    return t;
+  }
+
+ private:
+  std::atomic<size_t> peak_{0};
+  std::atomic<uint64_t> connections_{0};
+  std::atomic<uint64_t> over_limit_{0};
+  std::array<std::atomic<uint64_t>, 600> refused_{};
+};
+
 // The serving threads: cpp-httplib's ThreadPool with a bounded queue (the
 // accept thread and the HeadWaiter block while it is full) and a count of
 // waiting jobs, so a serving thread can tell that others are waiting.
@@ -454,14 +500,16 @@ class ServingPool final : public httplib::TaskQueue {
 class ReceiverHttpServer final : public httplib::Server {
  public:
   // mark_abandoned(key, attempt): the peer never read a 2xx written to it.
-  // metrics (borrowed, outlives the server) counts refused requests.
+  // metrics and tally (borrowed, outlive the server) count refused
+  // requests; tally also the connections.
   ReceiverHttpServer(const HttpReceiverOptions& options, StopSignal& stop,
                      std::function<void(std::string_view, int)> mark_abandoned,
-                     ReceiverMetrics& metrics)
+                     ReceiverMetrics& metrics, TrafficTally& tally)
       : options_(options),
         stop_(stop),
         mark_abandoned_(std::move(mark_abandoned)),
         metrics_(metrics),
+        tally_(tally),
         waiter_(
             HeadWaiterOptions{options.max_head_bytes,
                               options.keep_alive_timeout,
@@ -515,9 +563,7 @@ class ReceiverHttpServer final : public httplib::Server {
   // A new connection (on a serving thread): admitted under
   // max_connections, then served like a parked one.
   bool process_and_close_socket(socket_t sock) override {
-    if (open_.fetch_add(1, std::memory_order_relaxed) >=
-        options_.max_connections) {
-      open_.fetch_sub(1, std::memory_order_relaxed);
+    if (!tally_.Admit(open_, options_.max_connections)) {
       close(sock);
       return false;
     }
@@ -642,6 +688,7 @@ class ReceiverHttpServer final : public httplib::Server {
     }
     connection.taken_over = true;
     metrics_.CountRefused(status);
+    tally_.Refused(status);
     RefuseAndClose(connection.fd, status, reason, allow, options_.io_timeout);
     return false;
   }
@@ -650,6 +697,7 @@ class ReceiverHttpServer final : public httplib::Server {
   StopSignal& stop_;
   const std::function<void(std::string_view, int)> mark_abandoned_;
   ReceiverMetrics& metrics_;
+  TrafficTally& tally_;
   std::atomic<ServingPool*> pool_{nullptr};
   std::atomic<size_t> open_{0};  // Connections admitted and not closed.
   HeadWaiter waiter_;
@@ -686,6 +734,7 @@ class HttpReceiverServer::Impl {
   void Stop();
   int port() const { return port_; }
   const std::string& host() const { return options_.host; }
+  ServerTraffic traffic() const { return tally_.Snapshot(); }
 
  private:
   void Serve(const httplib::Request& req, httplib::Response& res);
@@ -701,6 +750,7 @@ class HttpReceiverServer::Impl {
   MockReceiver& receiver_;
   const HttpReceiverOptions options_;
   ReceiverMetrics metrics_;
+  TrafficTally tally_;
   StopSignal stop_;
   std::unique_ptr<ReceiverHttpServer> server_;
   std::thread listener_;
@@ -742,7 +792,7 @@ Status HttpReceiverServer::Impl::Start() {
       [this](std::string_view key, int attempt) {
         receiver_.MarkAbandonedKey(key, attempt);
       },
-      metrics_);
+      metrics_, tally_);
   httplib::Server& s = *server_;
   if (Status status = server_->StartWaiter(); !status.ok()) {
     return Status(status.code(), where + ": " + status.message());
@@ -766,6 +816,7 @@ Status HttpReceiverServer::Impl::Start() {
         if (!res.body.empty())
           return httplib::Server::HandlerResponse::Unhandled;
         metrics_.CountRefused(res.status);
+        tally_.Refused(res.status);
         // The library's own refusal (400 unparsable, 413 too large, ...): the
         // rest of the connection's bytes are not a request to trust.
         if (t_connection != nullptr) t_connection->close_after = true;
@@ -1163,6 +1214,7 @@ HttpReceiverServer::~HttpReceiverServer() = default;
 Status HttpReceiverServer::Start() { return impl_->Start(); }
 void HttpReceiverServer::Stop() { impl_->Stop(); }
 int HttpReceiverServer::port() const { return impl_->port(); }
+ServerTraffic HttpReceiverServer::traffic() const { return impl_->traffic(); }
 std::string HttpReceiverServer::base_url() const {
   const std::string& host = impl_->host();
   // An IPv6 literal needs brackets in a URL.

@@ -57,7 +57,9 @@
 
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 
@@ -105,6 +107,19 @@ struct HttpReceiverOptions {
   std::function<void(const RequestLogRecord&)> on_request_end;
 };
 
+// What the server saw of its connections and of the requests it refused
+// before they reached the receiver, since Start (POST /__hooksim/reset
+// does not clear it).
+struct ServerTraffic {
+  size_t peak_open_connections = 0;     // Most open at once.
+  uint64_t connections = 0;             // Admitted.
+  uint64_t connections_over_limit = 0;  // Closed on arrival (max_connections).
+  // Requests refused before the behaviour (bad framing 400, unknown method
+  // 405, head timeout 408, body too large 413, head too large 431), by
+  // the status answered.
+  std::map<int, uint64_t> refused;
+};
+
 class HttpReceiverServer {
  public:
   HttpReceiverServer(MockReceiver& receiver, HttpReceiverOptions options);
@@ -121,6 +136,8 @@ class HttpReceiverServer {
   void Stop();
 
   int port() const;
+  // A snapshot of the counts above (thread-safe; also after Stop).
+  ServerTraffic traffic() const;
   // "http://127.0.0.1:PORT" (no path): the base URL of the receiver.
   std::string base_url() const;
 

@@ -37,12 +37,21 @@ Status StartBenchReceivers(const BenchOptions& options,
     ropts.validator = *cache;
     ropts.journal.capacity = setup.journal_capacity;
     ropts.journal.max_deliveries = setup.tracked_deliveries;
+    // Senders sign with the wall clock, and a bench runs at time scale 1.
+    ropts.signature_clock = [] { return UnixTimeNow(); };
     BenchReceiver r;
     r.receiver = std::make_unique<MockReceiver>(
         ropts, behavior, master.Fork("receiver:" + name));
     HttpReceiverOptions hopts;
     hopts.threads = setup.threads;
     hopts.now = setup.now;
+    if (setup.on_request_end) {
+      hopts.on_request_end = [f = setup.on_request_end,
+                              index = static_cast<size_t>(i)](
+                                 const RequestLogRecord& record) {
+        f(index, record);
+      };
+    }
     r.server = std::make_unique<HttpReceiverServer>(*r.receiver, hopts);
     if (Status status = r.server->Start(); !status.ok()) {
       return Status(status.code(),

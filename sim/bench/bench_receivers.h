@@ -29,6 +29,9 @@ struct BenchReceiverSetup {
   size_t tracked_deliveries = 4096;     // Deliveries counted per receiver.
   size_t threads = 20;                  // Connections served at once.
   std::function<TimePoint()> now;       // Journal times; null: since start.
+  // Called as each webhook request ends at receiver `index` (0-based),
+  // from its serving threads (see HttpReceiverOptions::on_request_end).
+  std::function<void(size_t index, const RequestLogRecord&)> on_request_end;
 };
 
 // options.behavior, else 500 with probability options.failure_rate.

@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <ctime>
 #include <exception>
@@ -265,6 +266,15 @@ BenchRun Measure(const BenchOptions& options,
 }
 
 }  // namespace
+
+void RetryGapFigures::Merge(const RetryGapFigures& other) {
+  gaps += other.gaps;
+  abs_error_sum_ms += other.abs_error_sum_ms;
+  outside_schedule += other.outside_schedule;
+  if (std::abs(other.worst_error_ms) > std::abs(worst_error_ms)) {
+    worst_error_ms = other.worst_error_ms;
+  }
+}
 
 double PerSecond(uint64_t n, double seconds) {
   return seconds > 0 ? static_cast<double>(n) / seconds : 0.0;

@@ -35,8 +35,10 @@
 #include <cstdint>
 #include <iosfwd>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "mock-receivers/behavior.h"
@@ -141,6 +143,31 @@ struct BenchFigures {
   uint64_t retries() const { return attempts - std::min(attempts, ended()); }
 };
 
+// How a --sender-cmd sender's re-attempts kept the schedule handed to it
+// (HOOKSIM_RETRY_SCHEDULE_MS). A gap runs from the end of attempt k at the
+// receiver (its answer written, or the sender gone) to the arrival of
+// attempt k + 1 of the same event; it is judged against the schedule's
+// delay k (the last repeating) when attempt k's answer was a failure whose
+// delay the schedule decides (not a 2xx; not a Retry-After the contract
+// honours). Only the first kMaxTimedAttempts requests per delivery are
+// timed.
+struct RetryGapFigures {
+  uint64_t gaps = 0;
+  double abs_error_sum_ms = 0;  // Sum of |gap - delay|.
+  double worst_error_ms = 0;    // The largest |gap - delay|, with its sign.
+  // Gaps outside delay x (1 +- jitter) +- kBenchGapSlack.
+  uint64_t outside_schedule = 0;
+
+  double mean_abs_error_ms() const {
+    return gaps == 0 ? 0 : abs_error_sum_ms / static_cast<double>(gaps);
+  }
+  void Merge(const RetryGapFigures& other);
+};
+
+inline constexpr size_t kMaxTimedAttempts = 16;
+// The sender's own scheduling and the request's travel, each way.
+inline constexpr Duration kBenchGapSlack = Millis(50);
+
 // What the receivers saw of a --sender-cmd run, for one receiver or all.
 // A delivery is one event at one receiver; requests are matched to events
 // by their body (X-Hooksim-Delivery ids are not needed).
@@ -157,7 +184,25 @@ struct ReceiverSideFigures {
   LatencyHistogram publish_to_first_2xx;
   double delivered_wall_s = 0;  // First publish to the last first 2xx.
   double requests_wall_s = 0;   // First publish to the last request.
+  RetryGapFigures retry_gaps;
+  // Most connections open at once at the receiver (total: the sum of the
+  // receivers' peaks, which may have come at different times).
+  uint64_t peak_open_connections = 0;
+  // Requests or connections that went wrong, by kind: "bad_request" (400:
+  // framing the receiver refused), "method_not_allowed" (405),
+  // "request_timeout" (408: head or body too slow), "body_too_large"
+  // (413), "head_too_large" (431), "refused_N" (another refusal),
+  // "over_connection_limit" (closed on arrival), "abandoned" (the sender
+  // stopped waiting for an answer), "schema_invalid", "signature_invalid"
+  // (missing, stale or bad under a signing contract). Every kind of
+  // kBenchErrorKinds is present (0 when none); "refused_N" only when seen.
+  std::map<std::string, uint64_t> errors;
 };
+
+inline constexpr std::array<std::string_view, 9> kBenchErrorKinds = {
+    "bad_request",    "method_not_allowed",    "request_timeout",
+    "body_too_large", "head_too_large",        "over_connection_limit",
+    "abandoned",      "schema_invalid",        "signature_invalid"};
 
 struct SenderFigures {
   std::vector<ReceiverSideFigures> receivers;
@@ -188,6 +233,9 @@ struct BenchRun {
   Status error;              // The loop's own error (its wall limit).
   LatencyHistogram publish_lag;  // Engine bench with --rate.
   std::optional<SenderFigures> sender;  // Set by a --sender-cmd run.
+  // bench --vs-engine: hooksim's own engine measured as a --sender-cmd on
+  // the same events, receivers and schedule, after the sender.
+  std::shared_ptr<const BenchRun> engine;
 };
 
 // Runs the bench (see above); `progress` gets the progress line. Errors:

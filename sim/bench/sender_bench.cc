@@ -10,13 +10,16 @@
 #include <exception>
 #include <optional>
 #include <ostream>
+#include <mutex>
 #include <thread>
 #include <unordered_map>
 
 #include "sim/base/random.h"
+#include "mock-receivers/sender_signing.h"
 #include "sim/bench/bench_receivers.h"
 #include "sim/contract/event_file.h"
 #include "sim/contract/release_events.h"
+#include "sim/contract/sender_env.h"
 #include "sim/os/child_process.h"
 #include "sim/os/interrupt_watcher.h"
 #include "sim/os/peak_memory.h"
@@ -50,13 +53,110 @@ struct EventAtReceiver {
   std::optional<TimePoint> first_2xx;
 };
 
+// One timed request of a delivery at a receiver, on the run's timeline.
+struct TimedAttempt {
+  Duration arrival{};
+  Duration end{};
+  bool success = false;  // A 2xx the sender waited for.
+  // The answer was a failure whose next attempt the schedule times.
+  bool scheduled_retry = false;
+};
+
+// The first kMaxTimedAttempts requests of each delivery key at each
+// receiver, from the receivers' on_request_end (serving threads). Bounded:
+// at most `max_keys` keys per receiver (as the journal tracks).
+class AttemptTimes {
+ public:
+  AttemptTimes(size_t receivers, size_t max_keys, const Contract& contract)
+      : by_key_(receivers), max_keys_(max_keys), contract_(contract) {}
+
+  void Record(size_t receiver, const RequestLogRecord& r, Duration now) {
+    const Answer& a = r.answer;
+    const bool hinted = a.fault == Fault::kNone && !a.RetryAfter().empty() &&
+                        contract_.HonoursRetryAfter(a.status);
+    const TimedAttempt t{now - std::chrono::duration_cast<Duration>(r.latency),
+                         now, a.IsSuccess() && !r.abandoned,
+                         !a.IsSuccess() && !r.abandoned && !hinted};
+    std::lock_guard<std::mutex> lock(mu_);
+    auto& keys = by_key_[receiver];
+    auto it = keys.find(std::string(r.delivery));
+    if (it == keys.end()) {
+      if (keys.size() >= max_keys_) return;
+      it = keys.emplace(std::string(r.delivery), std::vector<TimedAttempt>{})
+               .first;
+    }
+    if (it->second.size() < kMaxTimedAttempts) it->second.push_back(t);
+    if (r.signature == SignatureVerdict::kMissing ||
+        r.signature == SignatureVerdict::kStale ||
+        r.signature == SignatureVerdict::kBad) {
+      ++bad_signatures_[receiver];
+    }
+  }
+  // Call once the receivers have stopped.
+  const std::unordered_map<std::string, std::vector<TimedAttempt>>& Of(
+      size_t receiver) const {
+    return by_key_[receiver];
+  }
+  uint64_t BadSignatures(size_t receiver) const {
+    const auto it = bad_signatures_.find(receiver);
+    return it == bad_signatures_.end() ? 0 : it->second;
+  }
+
+ private:
+  std::mutex mu_;
+  std::vector<std::unordered_map<std::string, std::vector<TimedAttempt>>>
+      by_key_;
+  std::unordered_map<size_t, uint64_t> bad_signatures_;
+  const size_t max_keys_;
+  const Contract contract_;
+};
+
+// Judges the gaps of one event's requests at one receiver (every key of
+// it, in arrival order), up to its first 2xx, against `schedule`.
+void JudgeGaps(std::vector<TimedAttempt>& attempts,
+               const std::vector<Duration>& schedule, double jitter,
+               RetryGapFigures& g) {
+  if (schedule.empty()) return;
+  std::sort(attempts.begin(), attempts.end(),
+            [](const TimedAttempt& a, const TimedAttempt& b) {
+              return a.arrival < b.arrival;
+            });
+  for (size_t k = 1; k < attempts.size(); ++k) {
+    const TimedAttempt& prev = attempts[k - 1];
+    if (prev.success) break;  // What follows a 2xx is a duplicate.
+    // A Retry-After the contract honours, or an answer the sender stopped
+    // waiting for (its own timeout), times the next attempt instead.
+    if (!prev.scheduled_retry) continue;
+    const Duration want = schedule[std::min(k - 1, schedule.size() - 1)];
+    const Duration gap = attempts[k].arrival - prev.end;
+    const double error_ms = static_cast<double>((gap - want).count()) / 1e3;
+    ++g.gaps;
+    g.abs_error_sum_ms += std::abs(error_ms);
+    if (std::abs(error_ms) > std::abs(g.worst_error_ms)) {
+      g.worst_error_ms = error_ms;
+    }
+    const auto scaled = [&](double f) {
+      return std::chrono::duration_cast<Duration>(want * f);
+    };
+    if (gap < scaled(1.0 - jitter) - kBenchGapSlack ||
+        gap > scaled(1.0 + jitter) + kBenchGapSlack) {
+      ++g.outside_schedule;
+    }
+  }
+}
+
 // Folds receiver `r`'s journal into `f`: `events` are the bodies' hashes
 // (index = event), `published` each event's publication on the run's
 // timeline.
-void FoldJournal(const Journal& j, const std::unordered_map<uint64_t, size_t>& by_hash,
-                 const std::vector<Duration>& published, size_t published_n,
-                 ReceiverSideFigures& f) {
+// `times` are the receiver's timed requests per key (AttemptTimes::Of).
+void FoldJournal(
+    const Journal& j, const std::unordered_map<uint64_t, size_t>& by_hash,
+    const std::vector<Duration>& published, size_t published_n,
+    const std::unordered_map<std::string, std::vector<TimedAttempt>>& times,
+    const BenchOptions& options, ReceiverSideFigures& f) {
   std::vector<EventAtReceiver> at(published_n);
+  // Each event's timed requests, over all its keys.
+  std::unordered_map<size_t, std::vector<TimedAttempt>> event_times;
   f.requests = j.total_requests();
   for (const auto& [answer, n] : j.answers()) f.answers[answer] += n;
   TimePoint last_2xx{}, last_request{};
@@ -81,6 +181,15 @@ void FoldJournal(const Journal& j, const std::unordered_map<uint64_t, size_t>& b
       e.first_2xx = c.first_2xx_at;
     }
     matched.emplace_back(it->second, &c);
+    if (const auto t = times.find(std::string(entry.first)); t != times.end()) {
+      auto& into = event_times[it->second];
+      into.insert(into.end(), t->second.begin(), t->second.end());
+    }
+    f.errors["abandoned"] += static_cast<uint64_t>(c.abandoned);
+    f.errors["schema_invalid"] += static_cast<uint64_t>(c.schema_invalid);
+  }
+  for (auto& [event, attempts] : event_times) {
+    JudgeGaps(attempts, options.schedule, options.jitter, f.retry_gaps);
   }
   for (const auto& [event, c] : matched) {
     const EventAtReceiver& e = at[event];
@@ -114,6 +223,24 @@ void FoldJournal(const Journal& j, const std::unordered_map<uint64_t, size_t>& b
   f.requests_wall_s = Seconds(last_request.time_since_epoch());
 }
 
+// The server's refusals and connection counts as figures of `f`.
+void FoldTraffic(const ServerTraffic& t, ReceiverSideFigures& f) {
+  f.peak_open_connections = t.peak_open_connections;
+  f.errors["over_connection_limit"] += t.connections_over_limit;
+  for (const auto& [status, n] : t.refused) {
+    std::string kind = "refused_" + std::to_string(status);
+    switch (status) {
+      case 400: kind = "bad_request"; break;
+      case 405: kind = "method_not_allowed"; break;
+      case 408: kind = "request_timeout"; break;
+      case 413: kind = "body_too_large"; break;
+      case 431: kind = "head_too_large"; break;
+      default: break;
+    }
+    f.errors[kind] += n;
+  }
+}
+
 void AddInto(const ReceiverSideFigures& r, ReceiverSideFigures& total) {
   total.deliveries += r.deliveries;
   total.delivered += r.delivered;
@@ -122,6 +249,9 @@ void AddInto(const ReceiverSideFigures& r, ReceiverSideFigures& total) {
   total.duplicates += r.duplicates;
   total.unmatched_requests += r.unmatched_requests;
   for (const auto& [answer, n] : r.answers) total.answers[answer] += n;
+  for (const auto& [kind, n] : r.errors) total.errors[kind] += n;
+  total.retry_gaps.Merge(r.retry_gaps);
+  total.peak_open_connections += r.peak_open_connections;
   total.publish_to_first_attempt.Merge(r.publish_to_first_attempt);
   total.publish_to_first_2xx.Merge(r.publish_to_first_2xx);
   total.delivered_wall_s = std::max(total.delivered_wall_s, r.delivered_wall_s);
@@ -223,8 +353,23 @@ Result<BenchRun> RunSenderBench(const BenchOptions& options,
     setup.tracked_deliveries = 2 * n + 1024;  // Room for resent ids.
     setup.threads = 64;  // The sender's connections at once.
     setup.now = [origin] { return TimePoint(Since(origin)); };
+    AttemptTimes times(static_cast<size_t>(options.receivers),
+                       setup.tracked_deliveries, options.contract);
+    setup.on_request_end = [&times, origin](size_t i,
+                                            const RequestLogRecord& r) {
+      times.Record(i, r, Since(origin));
+    };
+    // Under a signing contract the receivers answer 401 to a request not
+    // signed with the HOOKSIM_SECRET handed over (unless the behaviour
+    // given checks its own).
+    BenchOptions receiver_options = options;
+    receiver_options.behavior = BenchBehavior(options);
+    if (receiver_options.behavior->verify_secret.empty()) {
+      VerifySenderSignatures(options.contract, *receiver_options.behavior);
+    }
     std::vector<BenchReceiver> receivers;
-    if (Status s = StartBenchReceivers(options, setup, receivers); !s.ok()) {
+    if (Status s = StartBenchReceivers(receiver_options, setup, receivers);
+        !s.ok()) {
       return s;
     }
     std::string urls;
@@ -237,6 +382,9 @@ Result<BenchRun> RunSenderBench(const BenchOptions& options,
                          {"HOOKSIM_URLS", urls},
                          {"HOOKSIM_EVENT_FILE", event_file},
                          {"HOOKSIM_CONTRACT", options.contract.profile}};
+    for (auto& var : SenderContractEnv(options.contract, options.schedule)) {
+      child_options.env.push_back(std::move(var));
+    }
 
     BenchRun run;
     run.options = options;
@@ -384,12 +532,16 @@ Result<BenchRun> RunSenderBench(const BenchOptions& options,
         std::upper_bound(line_ends.begin(), line_ends.end(), stream_written) -
         line_ends.begin());
     sf.total.name = "total";
-    for (BenchReceiver& r : receivers) {
+    for (size_t i = 0; i < receivers.size(); ++i) {
+      BenchReceiver& r = receivers[i];
       ReceiverSideFigures f;
       f.name = r.receiver->name();
+      for (std::string_view kind : kBenchErrorKinds) f.errors[std::string(kind)];
       r.receiver->WithJournal([&](const Journal& j) {
-        FoldJournal(j, by_hash, published, next, f);
+        FoldJournal(j, by_hash, published, next, times.Of(i), options, f);
       });
+      FoldTraffic(r.server->traffic(), f);
+      f.errors["signature_invalid"] += times.BadSignatures(i);
       // Times from the first publication, not from the receivers' start.
       f.delivered_wall_s = std::max(0.0, f.delivered_wall_s - Seconds(start));
       f.requests_wall_s = std::max(0.0, f.requests_wall_s - Seconds(start));

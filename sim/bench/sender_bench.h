@@ -6,8 +6,10 @@
 // behaviour), writes the events to a temporary HOOKSIM_EVENT_FILE, starts
 // CMD as `conform` does (ChildProcess: /bin/sh -c, its own process group)
 // with HOOKSIM_URL (the first receiver), HOOKSIM_URLS (every receiver, one
-// per line), HOOKSIM_EVENT_FILE, HOOKSIM_CONTRACT and, when the profile
-// signs, HOOKSIM_SECRET set, and hands it the events on standard input,
+// per line), HOOKSIM_EVENT_FILE, HOOKSIM_CONTRACT, HOOKSIM_RETRY_SCHEDULE_MS
+// (options.schedule) and, when the profile signs, HOOKSIM_SECRET set (the
+// receivers then check every signature; sender_env.h, sender_signing.h),
+// and hands it the events on standard input,
 // one JSON document per line: all at once (closed model: every event is
 // published at the start) or, with `rate`, each at its own time (open
 // model). After the last event is handed over (standard input is then
@@ -17,7 +19,9 @@
 // then stopped (SIGTERM, SIGKILL 2 s later) and whatever it left behind
 // killed; the receivers stop last.
 //
-// Figures come from the receivers' journals (mock-receivers/journal.h):
+// Figures come from the receivers' journals (mock-receivers/journal.h),
+// their servers' traffic counts (connections, refusals) and the times of
+// each delivery's first kMaxTimedAttempts requests (retry gaps):
 // requests are matched to events by their body, so a sender needs no id
 // header; latencies run from an event's publication (its due time in the
 // open model) to the first request and to the first 2xx at each receiver.

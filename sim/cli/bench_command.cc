@@ -1,16 +1,21 @@
 #include "sim/cli/bench_command.h"
 
+#include <unistd.h>
+
 #include <csignal>
+#include <filesystem>
 #include <fstream>
 #include <ostream>
 #include <sstream>
 
 #include "mock-receivers/behavior_parser.h"
 #include "sim/base/parse_number.h"
+#include "sim/base/shell_quote.h"
 #include "sim/bench/sender_bench.h"
 #include "sim/cli/behavior_input.h"
 #include "sim/cli/deliver_command.h"
 #include "sim/contract/event_file.h"
+#include "sim/contract/sender_env.h"
 #include "sim/report/junit_writer.h"
 #include "sim/report/bench_reporter.h"
 #include "sim/report/html_bench_report.h"
@@ -32,6 +37,7 @@ constexpr const char* kBenchUsage =
     "       hooksim bench --sender-cmd CMD [--count N | --duration-s S]\n"
     "         [--rate R] [--receivers R] [--event-file F] [--behavior JSON |\n"
     "         --behavior-file F | --failure-rate P] [--contract NAME|FILE]\n"
+    "         [--retry-schedule-ms D1,...] [--jitter F] [--vs-engine]\n"
     "         [--sender-wait-s S] [--quiet-ms Q] [--threshold EXPR]...\n"
     "         [--report-json FILE] [--junit FILE]\n"
     "\n"
@@ -43,11 +49,16 @@ constexpr const char* kBenchUsage =
     "line is shown when stderr is a terminal.\n"
     "With --sender-cmd, measures your sender instead: starts CMD with /bin/sh\n"
     "-c in its own process group, with HOOKSIM_URL (HOOKSIM_URLS: one per\n"
-    "receiver) and HOOKSIM_EVENT_FILE set, hands it the events on standard\n"
-    "input (one JSON document per line; all at once, or --rate per second),\n"
-    "stops it at the end, and reports from the receivers' side: deliveries/s\n"
-    "(first 2xx), attempts/s, publish to first attempt and to first 2xx\n"
-    "(p50 .. max), duplicates, deliveries never seen, answers by status.\n"
+    "receiver), HOOKSIM_EVENT_FILE, HOOKSIM_RETRY_SCHEDULE_MS (--retry-\n"
+    "schedule-ms; default as conform: 500,750,... one per re-attempt) and,\n"
+    "under a signing --contract, HOOKSIM_SECRET set (the receivers then\n"
+    "answer 401 to a request not signed with it); hands it the events on\n"
+    "standard input (one JSON document per line; all at once, or --rate per\n"
+    "second), stops it at the end, and reports from the receivers' side:\n"
+    "deliveries/s (first 2xx), attempts/s, publish to first attempt and to\n"
+    "first 2xx (p50 .. max), retry gaps against the schedule (mean and worst\n"
+    "error, gaps outside its --jitter), duplicates, deliveries never seen,\n"
+    "most open connections, answers by status and errors by kind.\n"
     "--threshold 'FIGURE OP NUMBER' (OP: >= <= == > <; FIGURE: a key of the\n"
     "JSON report, dotted: publish_to_first_2xx_ms.p99) fails the run.\n"
     "Exit codes: 0 finished and every threshold passed, 1 a threshold failed\n"
@@ -57,15 +68,47 @@ constexpr const char* kBenchUsage =
 
 // A report of the run's shape, with every figure at zero: thresholds are
 // checked against its keys before the run.
-nlohmann::ordered_json ReportShape(const BenchOptions& options) {
+nlohmann::ordered_json ReportShape(const BenchOptions& options, bool vs_engine) {
   BenchRun shape;
   shape.options = options;
   shape.options.file_events.clear();
   if (options.sender_cmd) {
     SenderFigures& f = shape.sender.emplace();
     f.receivers.resize(static_cast<size_t>(options.receivers));
+    if (vs_engine) {
+      auto engine = std::make_shared<BenchRun>(shape);
+      engine->options.sender_cmd = "hooksim deliver";
+      shape.engine = std::move(engine);
+    }
   }
   return BenchJson(shape);
+}
+
+// `hooksim deliver` to each of the receivers, as a --sender-cmd: the
+// engine measured exactly as the user's sender is.
+std::string EngineSenderCommand(const BenchCommandOptions& options) {
+  // This binary; a program embedding the CLI (the tests) uses the
+  // hooksim next to it, else the one on PATH.
+  std::error_code ec;
+  const std::filesystem::path exe =
+      std::filesystem::read_symlink("/proc/self/exe", ec);
+  std::string self = "hooksim";
+  if (!ec && exe.filename() == "hooksim") {
+    self = exe.string();
+  } else if (!ec && access((exe.parent_path() / "hooksim").c_str(), X_OK) ==
+                        0) {
+    self = (exe.parent_path() / "hooksim").string();
+  }
+  const BenchOptions& o = options.bench;
+  return "for u in $HOOKSIM_URLS; do " + ShellQuote(self) +
+         " deliver --url \"$u\" --event-file \"$HOOKSIM_EVENT_FILE\" "
+         "--contract " + ShellQuote(options.contract_arg) +
+         " --jitter " + FormatFixed(o.jitter, 6) + " --timeout-ms " +
+         std::to_string(ToMillis(o.timeout)) +
+         " ${HOOKSIM_RETRY_SCHEDULE_MS:+--retry-schedule-ms "
+         "\"$HOOKSIM_RETRY_SCHEDULE_MS\"}"
+         " ${HOOKSIM_SECRET:+--secret \"$HOOKSIM_SECRET\"} >/dev/null & "
+         "done; wait";
 }
 
 // Writes `text` to `path`; false when it could not be written.
@@ -122,7 +165,7 @@ FlagSet BenchFlagSet(BenchCommandOptions* options) {
                   "410, Retry-After, signing; its jitter and timeout unless "
                   "given; the schedule stays compressed unless "
                   "--retry-schedule-ms; default divshot)",
-                  &o->contract);
+                  &o->contract, std::nullopt, &options->contract_arg);
   AddRetryFlags(flags,
                 {&o->schedule, &o->timeout, &o->jitter,
                  &o->contract.max_reattempts},
@@ -176,6 +219,12 @@ FlagSet BenchFlagSet(BenchCommandOptions* options) {
                  return Status::Ok();
                })
       .Value("FILE");
+  flags.Switch("vs-engine",
+               "with --sender-cmd: afterwards measure hooksim's own engine "
+               "(hooksim deliver, one per receiver) the same way on the same "
+               "events, receivers and schedule, and report both side by "
+               "side (closed model only)",
+               &options->vs_engine);
   flags.PositiveSeconds("sender-wait-s",
                         "with --sender-cmd: after the last event is handed "
                         "over, wait at most S seconds for the deliveries "
@@ -240,8 +289,7 @@ Status CheckBenchFlags(const FlagSet& flags, BenchCommandOptions& options) {
       return Status::InvalidArgument("--sender-cmd: the command is empty");
     }
     for (const char* engine_only :
-         {"target", "concurrency", "report-html", "retry-schedule-ms",
-          "timeout-ms", "jitter"}) {
+         {"target", "concurrency", "report-html", "timeout-ms"}) {
       if (flags.Given(engine_only)) {
         return Status::InvalidArgument(
             std::string("--") + engine_only +
@@ -272,8 +320,14 @@ Status CheckBenchFlags(const FlagSet& flags, BenchCommandOptions& options) {
           FormatFixed(events, 0) +
           (o.duration ? " (--rate x --duration-s)" : " (--count)"));
     }
+    if (options.vs_engine && o.rate) {
+      return Status::InvalidArgument(
+          "--vs-engine with --rate: the engine reads its events from "
+          "HOOKSIM_EVENT_FILE all at once, so it can be compared in the "
+          "closed model only (leave out --rate)");
+    }
   } else {
-    for (const char* sender_only : {"sender-wait-s", "quiet-ms"}) {
+    for (const char* sender_only : {"sender-wait-s", "quiet-ms", "vs-engine"}) {
       if (flags.Given(sender_only)) {
         return Status::InvalidArgument(std::string("--") + sender_only +
                                        " applies to --sender-cmd only");
@@ -302,9 +356,13 @@ Status CheckBenchFlags(const FlagSet& flags, BenchCommandOptions& options) {
       if (o.schedule.empty() && max > 0) o.schedule.push_back(Millis(1));
     }
   }
+  if (o.sender_cmd && !flags.Given("retry-schedule-ms")) {
+    // What `conform` hands a sender too: delays long enough to judge.
+    o.schedule = CompressedSchedule(o.contract);
+  }
   if (Status s = ValidateBenchOptions(options.bench); !s.ok()) return s;
   if (!options.thresholds.empty()) {
-    const nlohmann::ordered_json shape = ReportShape(o);
+    const nlohmann::ordered_json shape = ReportShape(o, options.vs_engine);
     for (const Threshold& t : options.thresholds) {
       if (Result<double> v = ThresholdFigure(t, shape); !v.ok()) {
         return v.error();
@@ -349,6 +407,22 @@ int RunBench(const BenchCommandOptions& options, std::ostream& out,
   if (!run.ok()) {
     err << kPrefix << run.error().message() << "\n";
     return ToInt(ExitCode::kFailed);
+  }
+  if (options.vs_engine && !run->interrupted) {
+    BenchOptions engine = options.bench;
+    engine.sender_cmd = EngineSenderCommand(options);
+    err << kPrefix << "--vs-engine: now hooksim's own engine on the same "
+        << "events\n";
+    Result<BenchRun> engine_run = RunSenderBench(engine, err);
+    if (!engine_run.ok()) {
+      err << kPrefix << "--vs-engine: " << engine_run.error().message()
+          << "\n";
+      return ToInt(ExitCode::kFailed);
+    }
+    // Its interruption is the run's: the figures so far are reported.
+    run->interrupted = engine_run->interrupted;
+    run->stop_signal = engine_run->stop_signal;
+    run->engine = std::make_shared<const BenchRun>(std::move(*engine_run));
   }
   TextBenchReporter(out).Report(*run);
 

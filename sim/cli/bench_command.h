@@ -38,6 +38,10 @@ struct BenchCommandOptions {
   std::optional<std::string> junit;        // Thresholds as JUnit XML.
   std::vector<Threshold> thresholds;       // --threshold, in order.
   std::optional<Duration> sender_wait;     // --sender-wait-s.
+  // --vs-engine: after the sender, measure `hooksim deliver` (one per
+  // receiver) the same way, on the same events, receivers and schedule.
+  bool vs_engine = false;
+  std::string contract_arg = "divshot";  // --contract as given.
   std::string command;  // The command line, shown in the HTML page.
 };
 

@@ -25,6 +25,7 @@
 #include "sim/contract/contract_file.h"
 #include "sim/contract/event_file.h"
 #include "sim/contract/payload_validator.h"
+#include "sim/contract/sender_env.h"
 #include "sim/os/child_process.h"
 #include "sim/os/interrupt_watcher.h"
 #include "sim/os/temp_dir.h"
@@ -397,13 +398,8 @@ CaseResult RunConformCase(const ConformCase& c, const ConformOptions& options,
   // Every case hands the sender the compressed schedule (a sender may take
   // it throughout; retry-timing judges it) and, under a signing profile,
   // the secret (the signed case verifies it).
-  if (c.contract.max_reattempts > 0) {
-    child_options.env.emplace_back(
-        "HOOKSIM_RETRY_SCHEDULE_MS",
-        ScheduleText(CompressedSchedule(c.contract)));
-  }
-  if (c.contract.signatures_required()) {
-    child_options.env.emplace_back("HOOKSIM_SECRET", kConformSecret);
+  for (auto& var : SenderContractEnv(c.contract, CompressedSchedule(c.contract))) {
+    child_options.env.push_back(std::move(var));
   }
   const Duration spawn_offset = Since(started);
   Result<std::unique_ptr<ChildProcess>> child =

@@ -378,12 +378,14 @@ void AddReportFlags(FlagSet& flags, ReportTargets t, const ReportHelp& help) {
 
 FlagSet::Flag AddContractFlag(FlagSet& flags, std::string help,
                               Contract* target,
-                              std::optional<RetryTargets> retry) {
+                              std::optional<RetryTargets> retry,
+                              std::string* given) {
   return flags.Custom("contract", std::move(help),
-                      [target, retry](const std::string& text) -> Status {
+                      [target, retry, given](const std::string& text) -> Status {
                         Result<Contract> c = LoadContract(text);
                         if (!c.ok()) return Status::InvalidArgument(c.error().ToString());
                         *target = std::move(c).value();
+                        if (given != nullptr) *given = text;
                         if (retry) {
                           *retry->schedule = target->retry_schedule;
                           *retry->jitter = target->jitter;

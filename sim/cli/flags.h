@@ -276,9 +276,11 @@ void AddReportFlags(FlagSet& flags, ReportTargets targets,
 // --contract NAME|FILE: loaded (contract_file.h) into `*target`; when
 // `retry` is set, its schedule, jitter and timeout become the defaults the
 // retry flags (declared after it) override.
+// `given`, when not null, receives the flag's text as given.
 FlagSet::Flag AddContractFlag(FlagSet& flags, std::string help,
                               Contract* target,
-                              std::optional<RetryTargets> retry = {});
+                              std::optional<RetryTargets> retry = {},
+                              std::string* given = nullptr);
 // --contract NAME|FILE kept as given (loaded later by the lower layer).
 FlagSet::Flag AddContractNameFlag(FlagSet& flags, std::string help,
                                   std::optional<std::string>* target);

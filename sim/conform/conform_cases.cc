@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <set>
 
+#include "mock-receivers/sender_signing.h"
 #include "sim/base/random.h"
 #include "sim/contract/contract.h"
 #include "sim/contract/release_events.h"
@@ -37,23 +38,6 @@ std::string Seconds(Duration d) {
 }
 
 }  // namespace
-
-std::vector<Duration> CompressedSchedule(const Contract& contract) {
-  std::vector<Duration> out;
-  for (int k = 0; k < contract.max_reattempts; ++k) {
-    out.push_back(Millis(std::min<int64_t>(500 + 250 * k, 2500)));
-  }
-  return out;
-}
-
-std::string ScheduleText(const std::vector<Duration>& schedule) {
-  std::string out;
-  for (Duration d : schedule) {
-    if (!out.empty()) out += ",";
-    out += std::to_string(ToMillis(d));
-  }
-  return out;
-}
 
 std::vector<ConformCase> ConformBattery(const BatteryOptions& options) {
   ReleaseEventGenerator events(ReleaseEventOptions{},
@@ -161,15 +145,7 @@ std::vector<ConformCase> ConformBattery(const BatteryOptions& options) {
   }
   if (contract.signatures_required()) {
     BehaviorSpec spec = Fixed(Answer{200, Fault::kNone});
-    spec.verify_secret = kConformSecret;
-    if (contract.signing == SigningScheme::kStandardWebhooks) {
-      spec.verify_scheme = SignatureScheme::kStandardWebhooks;
-      spec.verify_key = DecodeWebhookSecret(kConformSecret).value();
-    } else {
-      // GitHub's key is the secret text itself.
-      spec.verify_scheme = SignatureScheme::kGithub;
-      spec.verify_key = kConformSecret;
-    }
+    VerifySenderSignatures(contract, spec);
     add("signed",
         "200 to a request signed with $HOOKSIM_SECRET (" +
             std::string(SigningSchemeName(contract.signing)) +

@@ -25,16 +25,13 @@
 #include "sim/base/result.h"
 #include "sim/base/time.h"
 #include "sim/contract/contract.h"
+#include "sim/contract/sender_env.h"
 
 namespace hooksim {
 
 // The path of HOOKSIM_URL; requests elsewhere are not attempts.
 inline constexpr char kConformHookPath[] = "/hook";
 
-// The secret handed to the sender in HOOKSIM_SECRET under a signing
-// profile (the receiver of the `signed` case verifies with it; GitHub's
-// scheme takes the whole text as key).
-inline constexpr char kConformSecret[] = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 // The Retry-After the receiver of 429-retry-after / 503-retry-after sends.
 inline constexpr Duration kConformRetryAfter = std::chrono::seconds(1);
 // retry-timing: how far a gap may lie outside the jittered delay (the
@@ -60,12 +57,6 @@ struct BatteryOptions {
   bool profile_cases = false;
 };
 
-// The compressed schedule handed to the sender in HOOKSIM_RETRY_SCHEDULE_MS:
-// one delay per re-attempt of `contract`, 500 ms, 750 ms, ... (+250 ms
-// each, at most 2500 ms), so the gaps are distinct and short.
-std::vector<Duration> CompressedSchedule(const Contract& contract);
-// "500,750,1000" (ms).
-std::string ScheduleText(const std::vector<Duration>& schedule);
 
 // What kind of answer a case gives, so the judge can explain a miss.
 enum class CaseKind {
@@ -92,7 +83,7 @@ struct ConformCase {
   // with its failure; the next attempt must not come before it.
   std::optional<Duration> retry_after_hint;
   // signed: every request must carry a valid signature of the profile's
-  // scheme made with kConformSecret (the receiver answers 401 otherwise).
+  // scheme made with kSenderSecret (the receiver answers 401 otherwise).
   bool check_signature = false;
   // retry-timing: the schedule handed to the sender; each gap between
   // attempts is judged against it (jitter bounds plus kConformTimingSlack).

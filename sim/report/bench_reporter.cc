@@ -4,6 +4,9 @@
 #include <cstdio>
 #include <ostream>
 #include <string>
+#include <vector>
+
+#include "sim/contract/sender_env.h"
 
 namespace hooksim {
 namespace {
@@ -73,6 +76,52 @@ void ReceiverSideJson(const ReceiverSideFigures& f, nlohmann::ordered_json& j) {
   nlohmann::ordered_json answers = nlohmann::ordered_json::object();
   for (const auto& [answer, n] : f.answers) answers[answer] = n;
   j["answers"] = answers;
+  j["retry_gaps"] = {{"gaps", f.retry_gaps.gaps},
+                     {"mean_abs_error_ms", f.retry_gaps.mean_abs_error_ms()},
+                     {"worst_error_ms", f.retry_gaps.worst_error_ms},
+                     {"outside_schedule", f.retry_gaps.outside_schedule}};
+  j["peak_open_connections"] = f.peak_open_connections;
+  nlohmann::ordered_json errors = nlohmann::ordered_json::object();
+  for (std::string_view kind : kBenchErrorKinds) errors[std::string(kind)] = 0;
+  for (const auto& [kind, n] : f.errors) errors[kind] = n;
+  j["errors"] = errors;
+}
+
+// One figure of a --vs-engine run, the sender's against the engine's.
+struct EngineComparison {
+  std::string key;    // In the JSON report's vs_engine object.
+  std::string label;  // In the text report.
+  double yours = 0;
+  double engine = 0;
+  // yours / engine; 0 when the engine's is 0.
+  double ratio() const { return engine == 0 ? 0 : yours / engine; }
+};
+
+std::vector<EngineComparison> CompareWithEngine(const BenchRun& run) {
+  const SenderFigures& y = *run.sender;
+  const SenderFigures& e = *run.engine->sender;
+  const auto row = [](std::string key, std::string label, double yours,
+                      double engine) {
+    return EngineComparison{std::move(key), std::move(label), yours, engine};
+  };
+  return {
+      row("deliveries_per_s", "deliveries/s",
+          PerSecond(y.total.delivered, y.total.delivered_wall_s),
+          PerSecond(e.total.delivered, e.total.delivered_wall_s)),
+      row("attempts_per_s", "attempts/s",
+          PerSecond(y.total.requests, y.total.requests_wall_s),
+          PerSecond(e.total.requests, e.total.requests_wall_s)),
+      row("publish_to_first_attempt_ms_p99", "to first attempt p99 ms",
+          Ms(y.total.publish_to_first_attempt.Percentile(0.99)),
+          Ms(e.total.publish_to_first_attempt.Percentile(0.99))),
+      row("publish_to_first_2xx_ms_p99", "to first 2xx p99 ms",
+          Ms(y.total.publish_to_first_2xx.Percentile(0.99)),
+          Ms(e.total.publish_to_first_2xx.Percentile(0.99))),
+      row("retry_gap_mean_abs_error_ms", "retry gap mean error ms",
+          y.total.retry_gaps.mean_abs_error_ms(),
+          e.total.retry_gaps.mean_abs_error_ms()),
+      row("sender_cpu_s", "sender cpu s", y.sender_cpu_s, e.sender_cpu_s),
+  };
 }
 
 nlohmann::ordered_json SenderBenchJson(const BenchRun& run) {
@@ -88,6 +137,8 @@ nlohmann::ordered_json SenderBenchJson(const BenchRun& run) {
   j["receivers"] = options.receivers;
   j["seed"] = options.seed;
   j["contract"] = options.contract.profile;
+  j["retry_schedule_ms"] = ScheduleText(options.schedule);
+  j["jitter"] = options.jitter;
   j["events"] = sf.events_published;
   j["events_taken"] = sf.events_taken;
   ReceiverSideJson(sf.total, j);
@@ -109,7 +160,26 @@ nlohmann::ordered_json SenderBenchJson(const BenchRun& run) {
     ReceiverSideJson(r, rj);
     j["per_receiver"].push_back(rj);
   }
+  if (run.engine && run.engine->sender) {
+    j["engine"] = SenderBenchJson(*run.engine);
+    nlohmann::ordered_json vs;
+    for (const EngineComparison& c : CompareWithEngine(run)) {
+      vs[c.key] = c.ratio();
+    }
+    j["vs_engine"] = vs;
+  }
   return j;
+}
+
+void ComparisonLines(const BenchRun& run, std::ostream& out) {
+  out << "  vs engine   yours / hooksim deliver (same events, receivers, "
+         "schedule) = ratio\n";
+  for (const EngineComparison& c : CompareWithEngine(run)) {
+    out << "    " << c.label;
+    for (size_t i = c.label.size(); i < 28; ++i) out << ' ';
+    out << FormatFixed(c.yours, 3) << " / " << FormatFixed(c.engine, 3)
+        << " = " << FormatFixed(c.ratio(), 3) << "\n";
+  }
 }
 
 void LatencyLine(std::ostream& out, const char* name,
@@ -150,6 +220,27 @@ void ReportSenderText(const BenchRun& run, std::ostream& out) {
   if (t.answers.empty()) out << "none";
   for (const auto& [answer, n] : t.answers) out << answer << "=" << n << " ";
   out << "\n";
+  out << "  errors      ";
+  bool any_error = false;
+  for (const auto& [kind, n] : t.errors) {
+    if (n == 0) continue;
+    out << kind << "=" << n << " ";
+    any_error = true;
+  }
+  out << (any_error ? "" : "none") << "\n";
+  const RetryGapFigures& g = t.retry_gaps;
+  out << "  retry gaps  " << g.gaps << " against "
+      << (options.schedule.empty() ? std::string("no schedule")
+                                   : ScheduleText(options.schedule) + " ms")
+      << " +-" << FormatFixed(options.jitter * 100, 0) << " %";
+  if (g.gaps > 0) {
+    out << ": mean error " << FormatFixed(g.mean_abs_error_ms(), 1)
+        << " ms, worst " << FormatFixed(g.worst_error_ms, 1) << " ms, "
+        << g.outside_schedule << " outside";
+  }
+  out << "\n";
+  out << "  connections " << t.peak_open_connections
+      << " open at most (per receiver, summed)\n";
   if (sf.receivers.size() > 1) {
     for (const ReceiverSideFigures& r : sf.receivers) {
       out << "  " << r.name << "  " << r.delivered << "/" << r.deliveries
@@ -170,6 +261,14 @@ void ReportSenderText(const BenchRun& run, std::ostream& out) {
       << "\n";
   const std::string tail = LastLines(sf.sender.stderr_text, 5);
   if (!tail.empty()) out << "  stderr      " << tail << "\n";
+  if (run.engine && run.engine->sender) {
+    const ReceiverSideFigures& e = run.engine->sender->total;
+    out << "  engine      " << e.delivered << " of " << e.deliveries
+        << " delivered, " << e.requests << " attempts, " << e.duplicates
+        << " duplicates, " << e.never_seen << " never seen; "
+        << run.engine->sender->sender.Describe() << "\n";
+    ComparisonLines(run, out);
+  }
   out.flush();
 }
 

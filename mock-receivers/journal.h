@@ -105,28 +105,32 @@ struct JournalEntry {
   bool retry_after_readable = false;
 };
 
-// The first answers given to one delivery, kept inline (no allocation per
-// delivery); answers beyond kCapacity are not kept.
+// The first answers given to one delivery; answers beyond kCapacity are not
+// kept. Held on the heap, only as many as were given (most deliveries get
+// one or two answers: a fixed inline array of kCapacity was most of a big
+// run's memory per delivery).
 class AnswerList {
  public:
   static constexpr size_t kCapacity = 16;
 
   // Appends `answer` unless the list is full; returns whether it was kept.
   bool push_back(const Answer& answer) {
-    if (size_ == kCapacity) return false;
-    items_[size_++] = answer;
+    if (items_.size() == kCapacity) return false;
+    if (items_.capacity() == items_.size()) {
+      items_.reserve(items_.empty() ? 1 : std::min(kCapacity, 2 * items_.size()));
+    }
+    items_.push_back(answer);
     return true;
   }
-  size_t size() const { return size_; }
-  bool empty() const { return size_ == 0; }
+  size_t size() const { return items_.size(); }
+  bool empty() const { return items_.empty(); }
   const Answer& operator[](size_t i) const { return items_[i]; }
   const Answer* begin() const { return items_.data(); }
-  const Answer* end() const { return items_.data() + size_; }
-  std::vector<Answer> ToVector() const { return {begin(), end()}; }
+  const Answer* end() const { return items_.data() + items_.size(); }
+  std::vector<Answer> ToVector() const { return items_; }
 
  private:
-  std::array<Answer, kCapacity> items_{};
-  uint8_t size_ = 0;
+  std::vector<Answer> items_;
 };
 
 // Everything the receiver knows about one delivery, independent of the

@@ -68,7 +68,7 @@ Reply MockReceiver::Handle(const HttpRequest& request, TimePoint now,
   // Hashing and validation need no receiver state: done before the lock so
   // concurrent HTTP handlers do not queue behind a slow schema check.
   // options_ is never written after construction.
-  const uint64_t body_hash = Hash64(request.body);
+  const uint64_t body_hash = BodyHash(request);
   std::shared_ptr<const PayloadVerdict> verdict;
   if (options_.validator) {
     verdict = options_.validator->Validate(request.body, body_hash);
@@ -224,7 +224,7 @@ void MockReceiver::MarkAbandoned(const HttpRequest& request,
   if (id && !id->empty()) {
     key.assign(*id);
   } else {
-    AssignBodyKey(Hash64(request.body), key);
+    AssignBodyKey(BodyHash(request), key);
   }
   MarkAbandonedKey(key, delivery_attempt);
 }

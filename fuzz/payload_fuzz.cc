@@ -1,7 +1,8 @@
 // libFuzzer target: payload validation (sim/contract/payload_validator.h), the
 // bundled schemas, bytes in as a webhook body.
 //
-// Checks: Validate never crashes or throws; every issue is C3 or C4; and,
+// Checks: Validate never crashes or throws; it gives ValidateFully's verdict
+// (the fast path agrees with the full one); every issue is C3 or C4; and,
 // against an independent reading of the body with nlohmann/json, a body
 // that is not a JSON object with "event" (string) and "data" (object) is
 // never valid, and a valid body's event is the one in the body.
@@ -36,6 +37,16 @@ const hooksim::PayloadValidator& Validator() {
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string_view body(reinterpret_cast<const char*>(data), size);
   const hooksim::PayloadVerdict verdict = Validator().Validate(body);
+  // The fast path for plain valid bodies agrees with the full one.
+  const hooksim::PayloadVerdict full = Validator().ValidateFully(body);
+  Check(verdict.valid() == full.valid());
+  Check(verdict.event == full.event);
+  Check(verdict.issues.size() == full.issues.size());
+  for (size_t i = 0; i < full.issues.size(); ++i) {
+    Check(verdict.issues[i].rule == full.issues[i].rule);
+    Check(verdict.issues[i].pointer == full.issues[i].pointer);
+    Check(verdict.issues[i].message == full.issues[i].message);
+  }
   for (const hooksim::PayloadIssue& issue : verdict.issues) {
     Check(issue.rule == hooksim::Rule::kC3Envelope ||
           issue.rule == hooksim::Rule::kC4ReleaseSchema);

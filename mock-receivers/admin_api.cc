@@ -23,8 +23,9 @@ struct Route {
 };
 
 constexpr Route kRoutes[] = {
-    {"", "GET"},       {"requests", "GET"},      {"stats", "GET"},
-    {"reset", "POST"}, {"behavior", "GET, PUT"},
+    {"", "GET"},           {"requests", "GET"}, {"requests.jsonl", "GET"},
+    {"stats", "GET"},      {"reset", "POST"},   {"verify", "POST"},
+    {"behavior", "GET, PUT"},
 };
 
 std::string Dump(const json& j) {
@@ -32,7 +33,8 @@ std::string Dump(const json& j) {
 }
 
 AdminResponse JsonAnswer(int status, const json& body, std::string allow = {}) {
-  return AdminResponse{status, Dump(body), std::move(allow)};
+  return AdminResponse{status, Dump(body), std::move(allow),
+                       "application/json", nullptr};
 }
 
 AdminResponse ErrorAnswer(int status, const std::string& message,
@@ -40,17 +42,6 @@ AdminResponse ErrorAnswer(int status, const std::string& message,
   return JsonAnswer(status, json{{"error", message}}, std::move(allow));
 }
 
-std::string Hex16(uint64_t v) {
-  char buf[17];
-  std::snprintf(buf, sizeof(buf), "%016llx",
-                static_cast<unsigned long long>(v));
-  return buf;
-}
-
-json MillisJson(int64_t us) {
-  if (us % 1000 == 0) return us / 1000;
-  return static_cast<double>(us) / 1000.0;
-}
 
 // "/__hooksim/stats/" -> "stats"; nullopt when not an admin path.
 std::optional<std::string_view> RouteName(std::string_view path) {
@@ -75,8 +66,10 @@ bool Allowed(std::string_view allow, std::string_view method) {
 }
 
 std::string RouteList() {
-  return "GET /__hooksim/requests[?limit=N&from=INDEX], GET /__hooksim/stats, "
-         "POST /__hooksim/reset, GET|PUT /__hooksim/behavior";
+  return "GET /__hooksim/requests[?route=&status=&delivery=&since=&limit=N&"
+         "from=INDEX], GET /__hooksim/requests.jsonl, GET /__hooksim/stats, "
+         "POST /__hooksim/verify, POST /__hooksim/reset, GET|PUT "
+         "/__hooksim/behavior";
 }
 
 // Rejects query parameters other than `known` (a typo must not be
@@ -113,29 +106,43 @@ std::optional<uint64_t> QueryNumber(const AdminRequest& request,
   return value;
 }
 
-// Renders entries [next, end) of the journal as JSON array text, a page of
-// kJournalChunk entries per call (each under the receiver's lock, without
-// copying entries); entries that left the ring meanwhile are skipped.
+// Renders the entries in [next, end) that match `filter`, at most `max`
+// of them, as a JSON array or as JSON lines, scanning kJournalChunk entries
+// per call (each under the receiver's lock, without copying entries);
+// entries that left the ring meanwhile are skipped.
 class JournalStream {
  public:
-  JournalStream(MockReceiver& receiver, uint64_t first, uint64_t end)
-      : receiver_(receiver), next_(first), end_(end) {}
-  // Appends the next part to `out`; false once the array is closed.
+  JournalStream(MockReceiver& receiver, JournalFilter filter, uint64_t first,
+                uint64_t end, uint64_t max, bool lines)
+      : receiver_(receiver),
+        filter_(std::move(filter)),
+        next_(first),
+        end_(end),
+        max_(max),
+        lines_(lines) {}
+  // Appends the next part to `out`; false once the output is complete.
   bool Next(std::string& out) {
     if (done_) return false;
-    if (next_ == first_sent_) out += '[';
+    if (!opened_ && !lines_) out += '[';
+    opened_ = true;
     const uint64_t to = std::min(end_, next_ + kJournalChunk);
     receiver_.WithJournal([&](const Journal& j) {
       j.ForEach(next_, static_cast<size_t>(to - next_),
                 [&](const JournalEntry& e) {
-                  if (!first_) out += ',';
-                  first_ = false;
+                  if (sent_ >= max_ || !filter_.Matches(e)) return;
+                  ++sent_;
+                  if (lines_) {
+                    out += JournalEntryLine(e);
+                    out += '\n';
+                    return;
+                  }
+                  if (sent_ > 1) out += ',';
                   out += Dump(JournalEntryToJson(e));
                 });
     });
     next_ = to;
-    if (next_ >= end_) {
-      out += ']';
+    if (next_ >= end_ || sent_ >= max_) {
+      if (!lines_) out += ']';
       done_ = true;
     }
     return true;
@@ -144,61 +151,164 @@ class JournalStream {
  private:
   static constexpr uint64_t kJournalChunk = 256;
   MockReceiver& receiver_;
+  const JournalFilter filter_;
   uint64_t next_;
-  const uint64_t first_sent_ = next_;
   const uint64_t end_;
-  bool first_ = true;
+  const uint64_t max_;
+  const bool lines_;
+  uint64_t sent_ = 0;
+  bool opened_ = false;
   bool done_ = false;
 };
 
-AdminResponse Requests(MockReceiver& receiver, const AdminRequest& request) {
-  if (auto bad = UnknownQuery(request, {"limit", "from"})) return *bad;
+// The query's filters; an error answer when one is malformed.
+std::optional<AdminResponse> ReadFilter(const AdminRequest& request,
+                                        JournalFilter& filter) {
+  auto it = request.query.find("route");
+  if (it != request.query.end()) filter.route = it->second;
+  it = request.query.find("delivery");
+  if (it != request.query.end()) filter.delivery = it->second;
+  it = request.query.find("status");
+  if (it != request.query.end()) {
+    if (!ValidStatusPattern(it->second)) {
+      return ErrorAnswer(400, "status: expected a status (429), a class "
+                              "(4xx) or a fault name (reset), got \"" +
+                                  it->second + "\"");
+    }
+    filter.status = it->second;
+  }
+  std::optional<AdminResponse> error;
+  const std::optional<uint64_t> since = QueryNumber(request, "since", &error);
+  if (error) return error;
+  if (since) filter.since = Millis(static_cast<int64_t>(*since));
+  return std::nullopt;
+}
+
+AdminResponse Requests(MockReceiver& receiver, const AdminRequest& request,
+                       bool lines) {
+  if (auto bad = UnknownQuery(request, {"limit", "from", "route", "status",
+                                        "delivery", "since"})) {
+    return *bad;
+  }
+  JournalFilter filter;
+  if (auto bad = ReadFilter(request, filter)) return *bad;
   std::optional<AdminResponse> error;
   const std::optional<uint64_t> limit_arg = QueryNumber(request, "limit", &error);
   if (error) return *error;
   const std::optional<uint64_t> from = QueryNumber(request, "from", &error);
   if (error) return *error;
-  const uint64_t limit = limit_arg.value_or(kJournalPageDefault);
-  if (limit > kJournalPageMax) {
+  // requests.jsonl: every (matching) entry unless limited.
+  const uint64_t limit =
+      limit_arg.value_or(lines ? UINT64_MAX : kJournalPageDefault);
+  if (!lines && limit > kJournalPageMax) {
     return ErrorAnswer(400, "limit: at most " + std::to_string(kJournalPageMax) +
                                 ", got " + std::to_string(limit) +
                                 " (page on with from=INDEX)");
   }
-  uint64_t first = 0;
+  uint64_t begin = 0;
   uint64_t total = 0;
   receiver.WithJournal([&](const Journal& j) {
-    first = j.first_index();
     total = j.total_requests();
+    if (from) {
+      begin = std::max(j.first_index(), *from);
+      return;
+    }
+    if (lines && !limit_arg) {
+      begin = j.first_index();
+      return;
+    }
+    // The newest `limit` matching entries: found newest first, bounded by
+    // the entries kept.
+    begin = total;
+    uint64_t found = 0;
+    for (uint64_t k = total; k > j.first_index() && found < limit; --k) {
+      const JournalEntry* e = j.Find(k - 1);
+      if (e != nullptr && filter.Matches(*e)) {
+        ++found;
+        begin = k - 1;
+      }
+    }
   });
-  uint64_t begin = from ? std::max(first, *from)
-                         : std::max(first, total - std::min(total, limit));
   begin = std::min(begin, total);
-  const uint64_t end = begin + std::min(limit, total - begin);
-  auto stream = std::make_shared<JournalStream>(receiver, begin, end);
-  if (end - begin <= kJournalStreamAbove) {
-    AdminResponse answer{200, "", ""};
+  auto stream = std::make_shared<JournalStream>(receiver, std::move(filter),
+                                                begin, total, limit, lines);
+  AdminResponse answer{200, "", "", "application/json", nullptr};
+  if (lines) answer.content_type = "application/x-ndjson";
+  if (!lines && total - begin <= kJournalStreamAbove) {
     while (stream->Next(answer.body)) {
     }
     return answer;
   }
-  AdminResponse answer{200, "", ""};
   answer.stream = [stream](std::string& out) { return stream->Next(out); };
   return answer;
 }
 
-// "route": the route that answered (null: none matched), and "unmatched":
-// null, or {"closest": NAME or null, "why": "..."} for a request no route
-// matched.
-void AddRouteFields(const JournalEntry& e, json& out) {
-  out["route"] = e.route.empty() ? json(nullptr) : json(e.route);
-  if (e.unmatched_why.empty()) {
-    out["unmatched"] = nullptr;
-  } else {
-    out["unmatched"] = {
-        {"closest", e.closest_route.empty() ? json(nullptr)
-                                            : json(e.closest_route)},
-        {"why", e.unmatched_why}};
+AdminResponse Verify(MockReceiver& receiver, const AdminRequest& request) {
+  json doc;
+  try {
+    doc = json::parse(request.body);
+  } catch (const json::exception& e) {
+    std::string what = e.what();
+    if (const size_t close = what.find("] "); close != std::string::npos) {
+      what = what.substr(close + 2);
+    }
+    return ErrorAnswer(400, "/: invalid JSON: " + what);
   }
+  Result<std::vector<Expectation>> expectations = ParseExpectations(doc);
+  if (!expectations.ok()) {
+    const Status& e = expectations.error();
+    return ErrorAnswer(400, e.message());
+  }
+  json out;
+  receiver.WithJournal(
+      [&](const Journal& j) { out = VerifyToJson(j, *expectations); });
+  return JsonAnswer(out["passed"].get<bool>() ? 200 : 417, out);
+}
+
+AdminResponse Reset(MockReceiver& receiver, const AdminRequest& request) {
+  // Without a body (or with an empty object): clears the journal. With
+  // {"behavior": ...}: also replaces the behaviour, at the same moment.
+  bool blank = true;
+  for (char c : request.body) {
+    blank = blank && (c == ' ' || c == '\t' || c == '\r' || c == '\n');
+  }
+  std::optional<BehaviorSpec> spec;
+  if (!blank) {
+    json doc;
+    try {
+      doc = json::parse(request.body);
+    } catch (const json::exception& e) {
+      std::string what = e.what();
+      if (const size_t close = what.find("] "); close != std::string::npos) {
+        what = what.substr(close + 2);
+      }
+      return ErrorAnswer(400, "/: invalid JSON: " + what);
+    }
+    if (!doc.is_object()) {
+      return ErrorAnswer(400, "/: expected an object ({} or {\"behavior\": "
+                              "...}) or no body");
+    }
+    for (const auto& [key, value] : doc.items()) {
+      if (key != "behavior") {
+        return ErrorAnswer(400, "/" + key +
+                                    ": unknown field (a reset body may "
+                                    "carry only \"behavior\")");
+      }
+    }
+    if (doc.contains("behavior")) {
+      Result<BehaviorSpec> parsed = ParseBehavior(doc["behavior"], "/behavior");
+      if (!parsed.ok()) {
+        const Status& e = parsed.error();
+        return ErrorAnswer(
+            400, (e.path().empty() ? "/behavior" : e.path()) + ": " +
+                     e.message());
+      }
+      spec = std::move(*parsed);
+    }
+  }
+  if (spec) receiver.SetBehavior(*spec);
+  receiver.Reset();
+  return JsonAnswer(200, json{{"ok", true}, {"behavior_replaced", spec.has_value()}});
 }
 
 AdminResponse PutBehavior(MockReceiver& receiver, const AdminRequest& request) {
@@ -262,15 +372,18 @@ AdminResponse HandleAdminRequest(MockReceiver& receiver,
                        std::string(route->allow));
   }
   const std::string_view n = route->path;
-  if (n == "requests") return Requests(receiver, request);
+  if (n == "requests") return Requests(receiver, request, /*lines=*/false);
+  if (n == "requests.jsonl") return Requests(receiver, request, /*lines=*/true);
   if (auto bad = UnknownQuery(request, {})) return *bad;
   if (n == "") {
     return JsonAnswer(
         200, json{{"receiver", receiver.name()},
                   {"routes",
-                   {"GET /__hooksim/requests?limit=N&from=INDEX", "GET /__hooksim/stats",
-                    "POST /__hooksim/reset", "GET /__hooksim/behavior",
-                    "PUT /__hooksim/behavior"}}});
+                   {"GET /__hooksim/requests?route=&status=&delivery=&since="
+                    "&limit=N&from=INDEX",
+                    "GET /__hooksim/requests.jsonl", "GET /__hooksim/stats",
+                    "POST /__hooksim/verify", "POST /__hooksim/reset",
+                    "GET /__hooksim/behavior", "PUT /__hooksim/behavior"}}});
   }
   if (n == "stats") {
     json out;
@@ -281,64 +394,11 @@ AdminResponse HandleAdminRequest(MockReceiver& receiver,
     out["receiver"] = receiver.name();
     return JsonAnswer(200, out);
   }
-  if (n == "reset") {
-    receiver.Reset();
-    return JsonAnswer(200, json{{"ok", true}});
-  }
+  if (n == "reset") return Reset(receiver, request);
+  if (n == "verify") return Verify(receiver, request);
   // behavior
   if (request.method == "PUT") return PutBehavior(receiver, request);
   return JsonAnswer(200, BehaviorToJson(receiver.behavior_spec()));
-}
-
-json JournalEntryToJson(const JournalEntry& e) {
-  json reply = {
-      {"answer", DescribeAnswer(e.reply.answer)},
-      {"latency_ms", MillisJson(e.reply.latency.count())},
-  };
-  if (e.reply.answer.fault == Fault::kNone ||
-      e.reply.answer.fault == Fault::kDribble) {
-    reply["status"] = e.reply.answer.status;
-  } else {
-    reply["status"] = nullptr;
-  }
-  reply["fault"] = e.reply.answer.fault == Fault::kNone
-                       ? json(nullptr)
-                       : json(std::string(FaultName(e.reply.answer.fault)));
-  // What was sent, and whether a sender can read it (else: as absent).
-  reply["retry_after"] =
-      e.retry_after.empty() ? json(nullptr) : json(e.retry_after);
-  reply["retry_after_readable"] =
-      e.retry_after.empty() ? json(nullptr) : json(e.retry_after_readable);
-  // The headers the answer carried beyond the server's own (none: {}).
-  json answer_headers = json::object();
-  if (e.reply.answer.extras && e.reply.answer.fault == Fault::kNone) {
-    for (const AnswerHeader& h : e.reply.answer.extras->headers) {
-      answer_headers[h.name] = h.value;
-    }
-  }
-  reply["headers"] = std::move(answer_headers);
-  json issues = json::array();
-  if (!e.schema_valid) issues.push_back(e.schema_issue);
-  json out = json{
-      {"index", e.index},
-      {"time_ms", MillisJson(e.at.time_since_epoch().count())},
-      {"method", e.method},
-      {"target", e.target},
-      {"delivery",
-       {{"key", e.delivery_key},
-        {"from_id_header", e.has_delivery_id},
-        {"attempt", e.delivery_attempt},
-        {"sender_attempt",
-         e.sender_attempt == 0 ? json(nullptr) : json(e.sender_attempt)}}},
-      {"headers", {{"content_type", e.content_type}, {"event", e.event_type}}},
-      {"body", {{"size", e.body_size}, {"hash", Hex16(e.body_hash)}}},
-      {"reply", std::move(reply)},
-      {"schema", {{"valid", e.schema_valid}, {"issues", std::move(issues)}}},
-      {"abandoned", e.abandoned},
-      {"signature", std::string(SignatureVerdictName(e.signature))},
-  };
-  AddRouteFields(e, out);
-  return out;
 }
 
 json JournalRequestsToJson(const Journal& journal, size_t limit) {
@@ -374,6 +434,9 @@ json JournalStatsToJson(const Journal& journal, const Contract* contract) {
       {"signatures_checked", journal.signatures_checked()},
       {"signature_failures", journal.signature_failures()},
       {"journal_dropped", journal.dropped()},
+      {"journal_kept", journal.kept()},
+      {"journal_bytes", journal.kept_bytes()},
+      {"refused", journal.refused()},
       {"untracked_requests", journal.untracked_requests()},
   };
   if (contract != nullptr) {

@@ -4,17 +4,29 @@
 //
 // Routes (JSON in and out, UTF-8, invalid bytes replaced):
 //   GET  /__hooksim/                  the receiver's name and these routes
-//   GET  /__hooksim/requests[?limit=N&from=INDEX]
-//                                     journal entries, oldest first: the
-//                                     newest `limit` (default 1000, at most
+//   GET  /__hooksim/requests[?route=R&status=S&delivery=KEY&since=MS&
+//                           limit=N&from=INDEX]
+//                                     journal entries (journal_json.h) that
+//                                     match every filter given
+//                                     (journal_query.h; since: time_ms at
+//                                     or after), oldest first: the newest
+//                                     `limit` (default 1000, at most
 //                                     10000), or with `from` the first
 //                                     `limit` whose index is INDEX or more
 //                                     (page on with the last index + 1);
 //                                     pages of more than 256 entries are
 //                                     streamed (chunked), never built whole
+//   GET  /__hooksim/requests.jsonl    every kept entry (or the filtered
+//                                     ones, `limit` at most), one JSON
+//                                     document per line, always streamed
 //   GET  /__hooksim/stats             counts per answer, attempts per
 //                                     delivery, deliveries, schema failures
-//   POST /__hooksim/reset             clears the journal and counters
+//   POST /__hooksim/verify            expectations (journal_query.h):
+//                                     200 when all pass, 417 when one
+//                                     fails; the body says which and why
+//   POST /__hooksim/reset             clears the journal and counters; no
+//                                     body, {} or {"behavior": B} (also
+//                                     replaces the behaviour)
 //   GET  /__hooksim/behavior          the current behaviour
 //   PUT  /__hooksim/behavior          replaces it (body: a behaviour, as in
 //                                     scenarios; see behavior_parser.h);
@@ -37,6 +49,8 @@
 #include <string_view>
 
 #include "mock-receivers/journal.h"
+#include "mock-receivers/journal_json.h"
+#include "mock-receivers/journal_query.h"
 #include "mock-receivers/receiver.h"
 
 namespace hooksim {
@@ -66,6 +80,7 @@ struct AdminResponse {
   int status = 200;
   std::string body;   // JSON.
   std::string allow;  // For 405: "GET, PUT".
+  std::string content_type = "application/json";
   // When set, the body (JSON) is this producer's output instead: each call
   // appends the next part to `out` and returns false once done (nothing
   // appended then). Called from the thread writing the answer.
@@ -75,12 +90,6 @@ struct AdminResponse {
 AdminResponse HandleAdminRequest(MockReceiver& receiver,
                                  const AdminRequest& request);
 
-// One journal entry: index, time_ms, method, target, delivery (key, id
-// header or not, attempt here, attempt header), headers of interest, body
-// size and hash, reply (answer, status or fault, latency_ms), schema
-// verdict and issues, abandoned, route (null: none matched) and unmatched
-// (null, or {closest, why}).
-nlohmann::json JournalEntryToJson(const JournalEntry& entry);
 // The newest `limit` entries, oldest first.
 nlohmann::json JournalRequestsToJson(const Journal& journal, size_t limit);
 // With a contract, also "contract": what the deliveries seen say about the

@@ -26,15 +26,35 @@ JournalEntry* Journal::NextSlot() {
     ++dropped_;
     return nullptr;
   }
-  JournalEntry* slot;
-  if (ring_.size() < limits_.capacity) {
-    slot = &ring_.emplace_back();
-  } else {
-    slot = &ring_[next_];
-    ++dropped_;
+  if (count_ == limits_.capacity) DropOldest();
+  const size_t tail = (head_ + count_) % limits_.capacity;
+  if (tail == ring_.size()) {
+    ring_.emplace_back();
+    slot_bytes_.push_back(0);
   }
-  next_ = next_ + 1 == limits_.capacity ? 0 : next_ + 1;
-  return slot;
+  ++count_;
+  return &ring_[tail];
+}
+
+void Journal::DropOldest() {
+  JournalEntry& oldest = ring_[head_];
+  bytes_ -= slot_bytes_[head_];
+  slot_bytes_[head_] = 0;
+  // Dropped for want of bytes, its buffers must go too; a body's is the
+  // one that can be large.
+  if (oldest.body.capacity() > 4096) std::string().swap(oldest.body);
+  head_ = (head_ + 1) % limits_.capacity;
+  --count_;
+  ++dropped_;
+}
+
+void Journal::AccountBytes(JournalEntry& slot) {
+  const size_t pos = static_cast<size_t>(&slot - ring_.data());
+  const size_t bytes = EntryBytes(slot);
+  slot_bytes_[pos] = bytes;
+  bytes_ += bytes;
+  // Bounded by count_: the newest entry itself is never dropped.
+  while (bytes_ > limits_.max_bytes && count_ > 1) DropOldest();
 }
 
 void Journal::Record(JournalEntry entry) {
@@ -43,6 +63,19 @@ void Journal::Record(JournalEntry entry) {
   if (JournalEntry* slot = NextSlot()) {
     *slot = std::move(entry);
     slot->index = index;
+    AccountBytes(*slot);
+  }
+}
+
+void Journal::RecordRefused(JournalEntry entry) {
+  const uint64_t index = total_;
+  ++total_;
+  ++refused_;
+  ++answers_[std::to_string(entry.reply.answer.status)];
+  if (JournalEntry* slot = NextSlot()) {
+    *slot = std::move(entry);
+    slot->index = index;
+    AccountBytes(*slot);
   }
 }
 
@@ -50,17 +83,86 @@ void Journal::RecordCopy(const JournalEntry& entry) {
   RecordCopy(entry, Look(entry.delivery_key));
 }
 
+// A stale or foreign lookup must not credit another delivery.
+static bool LookupMatches(const FlatTable<DeliveryCounters>& deliveries,
+                          const DeliveryLookup& lookup, std::string_view key) {
+  return !lookup.index || (*lookup.index < deliveries.size() &&
+                           deliveries.key(*lookup.index) == key);
+}
+
 void Journal::RecordCopy(const JournalEntry& entry,
                          const DeliveryLookup& lookup) {
   const uint64_t index = total_;
-  // A stale or foreign lookup must not credit another delivery.
-  const bool matches =
-      !lookup.index || (*lookup.index < deliveries_.size() &&
-                        deliveries_.key(*lookup.index) == entry.delivery_key);
-  Count(entry, matches ? lookup : Look(entry.delivery_key));
+  Count(entry, LookupMatches(deliveries_, lookup, entry.delivery_key)
+                   ? lookup
+                   : Look(entry.delivery_key));
   if (JournalEntry* slot = NextSlot()) {
     *slot = entry;  // std::string copy-assignment reuses the slot's buffers.
     slot->index = index;
+    AccountBytes(*slot);
+  }
+}
+
+void Journal::RecordSwap(JournalEntry& entry, const DeliveryLookup& lookup) {
+  const uint64_t index = total_;
+  Count(entry, LookupMatches(deliveries_, lookup, entry.delivery_key)
+                   ? lookup
+                   : Look(entry.delivery_key));
+  if (JournalEntry* slot = NextSlot()) {
+    std::swap(*slot, entry);
+    slot->index = index;
+    AccountBytes(*slot);
+  }
+}
+
+const JournalEntry* Journal::Find(uint64_t index) const {
+  if (index < first_index() || index >= total_) return nullptr;
+  return &ring_[Slot(index)];
+}
+
+size_t EntryBytes(const JournalEntry& e) {
+  constexpr size_t kOverhead = 256;  // The fixed fields, roughly.
+  size_t n = kOverhead + e.method.size() + e.target.size() + e.body.size() +
+             e.delivery_key.size() + e.content_type.size() +
+             e.event_type.size() + e.schema_issue.size() + e.route.size() +
+             e.refusal_reason.size() + e.retry_after.size();
+  for (const JournalHeader& h : e.headers) {
+    n += h.name.size() + h.value.size() + 4;
+  }
+  return n;
+}
+
+namespace {
+constexpr std::pair<Refusal, std::string_view> kRefusalNames[] = {
+    {Refusal::kNone, "none"},           {Refusal::kBadRequest, "bad_request"},
+    {Refusal::kTimeout, "timeout"},     {Refusal::kTooLarge, "too_large"},
+    {Refusal::kHeadTooLarge, "head_too_large"},
+    {Refusal::kMethod, "method"},       {Refusal::kOther, "other"},
+};
+}  // namespace
+
+std::string_view RefusalName(Refusal refusal) {
+  for (const auto& [r, name] : kRefusalNames) {
+    if (r == refusal) return name;
+  }
+  return "other";
+}
+
+std::optional<Refusal> ParseRefusal(std::string_view name) {
+  for (const auto& [r, n] : kRefusalNames) {
+    if (n == name) return r;
+  }
+  return std::nullopt;
+}
+
+Refusal RefusalForStatus(int status) {
+  switch (status) {
+    case 400: return Refusal::kBadRequest;
+    case 405: return Refusal::kMethod;
+    case 408: return Refusal::kTimeout;
+    case 413: return Refusal::kTooLarge;
+    case 431: return Refusal::kHeadTooLarge;
+    default: return Refusal::kOther;
   }
 }
 
@@ -122,27 +224,29 @@ void Journal::Count(const JournalEntry& entry, const DeliveryLookup& lookup) {
   c.answers.push_back(entry.reply.answer);  // Kept while there is room.
 }
 
-void Journal::MarkAbandoned(std::string_view delivery_key,
-                            int delivery_attempt) {
+std::optional<uint64_t> Journal::MarkAbandoned(std::string_view delivery_key,
+                                               int delivery_attempt) {
   ++abandoned_;
-  // Newest first, bounded by the ring's size.
-  const size_t size = ring_.size();
-  for (size_t back = 1; back <= size; ++back) {
-    JournalEntry& e = ring_[(next_ + size - back) % size];
+  std::optional<uint64_t> marked;
+  // Newest first, bounded by the entries kept.
+  for (uint64_t k = total_; k > first_index(); --k) {
+    JournalEntry& e = ring_[Slot(k - 1)];
     if (e.delivery_attempt == delivery_attempt && !e.abandoned &&
-        e.delivery_key == delivery_key) {
+        e.refusal == Refusal::kNone && e.delivery_key == delivery_key) {
       e.abandoned = true;
+      marked = k - 1;
       break;
     }
   }
   DeliveryCounters* counters =
       deliveries_.Find(delivery_key, FlatIndex::HashKey(delivery_key));
-  if (counters == nullptr) return;
+  if (counters == nullptr) return marked;
   DeliveryCounters& c = *counters;
   ++c.abandoned;
   if (delivery_attempt >= 1 && delivery_attempt <= 64) {
     c.abandoned_mask |= uint64_t{1} << (delivery_attempt - 1);
   }
+  return marked;
 }
 
 int Journal::AttemptsSeen(std::string_view delivery_key) const {
@@ -150,21 +254,20 @@ int Journal::AttemptsSeen(std::string_view delivery_key) const {
 }
 
 std::vector<JournalEntry> Journal::Recent(size_t limit) const {
-  const size_t size = ring_.size();
-  const size_t n = std::min(limit, size);
-  // Until the ring is full the oldest entry is at 0, then at next_.
-  const size_t oldest = size < limits_.capacity ? 0 : next_;
+  const size_t n = std::min(limit, count_);
   std::vector<JournalEntry> out;
   out.reserve(n);
-  for (size_t i = size - n; i < size; ++i) {
-    out.push_back(ring_[(oldest + i) % size]);
-  }
+  ForEach(total_ - n, n, [&](const JournalEntry& e) { out.push_back(e); });
   return out;
 }
 
 void Journal::Reset() {
   ring_.clear();
-  next_ = 0;
+  slot_bytes_.clear();
+  head_ = 0;
+  count_ = 0;
+  bytes_ = 0;
+  refused_ = 0;
   total_ = 0;
   dropped_ = 0;
   untracked_ = 0;

@@ -1,8 +1,10 @@
 // What a mock receiver recorded: a bounded journal of recent requests and
 // per-delivery counters.
 //
-// The journal is a ring buffer of the last `capacity` requests (older ones
-// are dropped and counted in dropped()). Per-delivery counters are kept for
+// The journal is a ring buffer of the last `capacity` requests, holding at
+// most `max_bytes` of recorded bytes (EntryBytes) at once: older entries are
+// dropped to make room and counted in dropped(); the totals and per-delivery
+// counters count every request, dropped or not. Per-delivery counters are kept for
 // up to `max_deliveries` distinct deliveries; requests of further deliveries
 // are counted in untracked_requests() only. Both bounds are fixed at
 // construction, so memory stays flat however long a receiver runs.
@@ -30,11 +32,57 @@
 
 namespace hooksim {
 
+// One header of a recorded request, copied (the request's views die with it).
+struct JournalHeader {
+  std::string name;  // As sent.
+  std::string value;
+};
+
+// Why a request was answered before the behaviour saw it.
+enum class Refusal {
+  kNone,         // Not refused: the behaviour answered.
+  kBadRequest,   // 400: unparsable or badly framed.
+  kTimeout,      // 408: its head did not arrive in time.
+  kTooLarge,     // 413: body over the receiver's limit (never read).
+  kHeadTooLarge, // 431: head over the limit, or too many fields.
+  kMethod,       // 405: a method the server does not route.
+  kOther,        // Another refusal status.
+};
+// "none", "bad_request", "timeout", "too_large", "head_too_large",
+// "method", "other".
+std::string_view RefusalName(Refusal refusal);
+std::optional<Refusal> ParseRefusal(std::string_view name);
+// The refusal a status stands for (kOther for an unknown one).
+Refusal RefusalForStatus(int status);
+
+// Bytes of a body kept per entry unless JournalLimits::body_cap says.
+inline constexpr size_t kDefaultJournalBodyCap = 64 << 10;
+// Recorded bytes a journal holds unless JournalLimits::max_bytes says.
+inline constexpr size_t kDefaultJournalMaxBytes = size_t{64} << 20;
+
 struct JournalEntry {
   uint64_t index = 0;  // 0-based request index at this receiver.
   TimePoint at{};
+  // The Unix time of arrival (wall clock for `hooksim receiver`); 0 unknown.
+  Duration unix_time{0};
+  // The connection it came on (1, 2, ... per server); 0 unknown (virtual).
+  uint64_t connection = 0;
+  // The route that answered: its name ("default" for a plain behaviour),
+  // or "" when no route matched (answered 404; see unmatched_why).
+  std::string route = "default";
   std::string method;
-  std::string target;
+  std::string target;  // Path and query, as sent.
+  // Every header, in the order received (none for a refusal whose head
+  // could not be read).
+  std::vector<JournalHeader> headers;
+  // The body's first JournalLimits::body_cap bytes; body_truncated when it
+  // had more (body_size and body_hash are always the whole body's).
+  std::string body;
+  bool body_truncated = false;
+  // Refused before the behaviour (then reply.answer.status is the status
+  // sent, refusal_reason says why, and no delivery is counted).
+  Refusal refusal = Refusal::kNone;
+  std::string refusal_reason;
   std::string content_type;   // "" when the header was missing.
   std::string delivery_key;   // Id header value, or "body:<hex hash>".
   bool has_delivery_id = false;
@@ -56,37 +104,38 @@ struct JournalEntry {
   // entry shares with the behaviour that gave it.
   std::string retry_after;
   bool retry_after_readable = false;
-  // The route that answered: its name ("default" for a plain behaviour),
-  // or "" when no route matched (answered 404; see unmatched_why).
-  std::string route;
   // When no route matched: the closest route ("" when none) and why it
   // did not match ("route 'orders': path /x does not match /orders/*").
   std::string closest_route;
   std::string unmatched_why;
 };
 
-// The first answers given to one delivery, kept inline (no allocation per
-// delivery); answers beyond kCapacity are not kept.
+// The first answers given to one delivery; answers beyond kCapacity are not
+// kept. Held on the heap, only as many as were given (most deliveries get
+// one or two answers: a fixed inline array of kCapacity was most of a big
+// run's memory per delivery).
 class AnswerList {
  public:
   static constexpr size_t kCapacity = 16;
 
   // Appends `answer` unless the list is full; returns whether it was kept.
   bool push_back(const Answer& answer) {
-    if (size_ == kCapacity) return false;
-    items_[size_++] = answer;
+    if (items_.size() == kCapacity) return false;
+    if (items_.capacity() == items_.size()) {
+      items_.reserve(items_.empty() ? 1 : std::min(kCapacity, 2 * items_.size()));
+    }
+    items_.push_back(answer);
     return true;
   }
-  size_t size() const { return size_; }
-  bool empty() const { return size_ == 0; }
+  size_t size() const { return items_.size(); }
+  bool empty() const { return items_.empty(); }
   const Answer& operator[](size_t i) const { return items_[i]; }
   const Answer* begin() const { return items_.data(); }
-  const Answer* end() const { return items_.data() + size_; }
-  std::vector<Answer> ToVector() const { return {begin(), end()}; }
+  const Answer* end() const { return items_.data() + items_.size(); }
+  std::vector<Answer> ToVector() const { return items_; }
 
  private:
-  std::array<Answer, kCapacity> items_{};
-  uint8_t size_ = 0;
+  std::vector<Answer> items_;
 };
 
 // Everything the receiver knows about one delivery, independent of the
@@ -138,7 +187,16 @@ struct JournalLimits {
   // max_deliveries) is reserved up front, so the table does not grow while
   // a run of known size is recorded. 0: grow as needed.
   size_t expected_deliveries = 0;
+  // Bytes of each body kept in its entry (the rest is not copied).
+  size_t body_cap = kDefaultJournalBodyCap;
+  // Recorded bytes (EntryBytes) the kept entries may hold together; the
+  // newest entry is always kept, however large.
+  size_t max_bytes = kDefaultJournalMaxBytes;
 };
+
+// The bytes an entry counts against JournalLimits::max_bytes: its strings
+// (method, target, headers, body, keys, issues) plus a fixed overhead.
+size_t EntryBytes(const JournalEntry& entry);
 
 // Where a delivery stands in a journal, from one table lookup (see
 // Journal::Look).
@@ -163,13 +221,24 @@ class Journal {
   // the last change to the journal, so the request costs one table lookup.
   // (A lookup that does not match the entry's key is redone.)
   void RecordCopy(const JournalEntry& entry, const DeliveryLookup& lookup);
+  // As RecordCopy, but swaps `entry` into the ring: `entry` gets back an
+  // old slot's buffers (its contents are then unspecified), so a caller
+  // refilling one scratch entry per request copies nothing twice.
+  void RecordSwap(JournalEntry& entry, const DeliveryLookup& lookup);
+  // Records a request refused before the behaviour (entry.refusal set):
+  // counted in total_requests(), refused() and answers(), not per delivery.
+  void RecordRefused(JournalEntry entry);
+  // The kept entry with this index, or null (dropped, or not yet recorded).
+  const JournalEntry* Find(uint64_t index) const;
 
   // Records that the sender stopped waiting for the answer to attempt
   // `delivery_attempt` of the delivery (its timeout fired first). If that
   // answer was the delivery's 2xx, the delivery counts as not yet received.
   // The attempt's entry, if still in the ring, is flagged `abandoned`
   // (searched newest first: the entry is almost always among the last few).
-  void MarkAbandoned(std::string_view delivery_key, int delivery_attempt);
+  // Returns the flagged entry's index (nullopt: no longer in the ring).
+  std::optional<uint64_t> MarkAbandoned(std::string_view delivery_key,
+                                        int delivery_attempt);
 
   // Count of requests seen for `delivery_key` so far (0 if none/untracked).
   int AttemptsSeen(std::string_view delivery_key) const;
@@ -181,19 +250,20 @@ class Journal {
   std::vector<JournalEntry> Recent(size_t limit = SIZE_MAX) const;
   // The index of the oldest entry still kept (== total_requests() when
   // none is).
-  uint64_t first_index() const { return total_ - ring_.size(); }
+  uint64_t first_index() const { return total_ - count_; }
   // Calls fn on the kept entries whose index is in [first, first + count),
   // oldest first, without copying them.
   template <typename Fn>
   void ForEach(uint64_t first, size_t count, Fn fn) const {
     const uint64_t from = std::max(first, first_index());
-    const uint64_t to = first + std::min<uint64_t>(count, total_ - std::min(first, total_));
-    const size_t size = ring_.size();
-    const size_t oldest = size < limits_.capacity ? 0 : next_;
-    for (uint64_t k = from; k < to; ++k) {
-      fn(ring_[(oldest + static_cast<size_t>(k - first_index())) % size]);
-    }
+    const uint64_t to =
+        first + std::min<uint64_t>(count, total_ - std::min(first, total_));
+    for (uint64_t k = from; k < to; ++k) fn(ring_[Slot(k)]);
   }
+  // Entries kept now, and the bytes (EntryBytes) they hold.
+  size_t kept() const { return count_; }
+  size_t kept_bytes() const { return bytes_; }
+  const JournalLimits& limits() const { return limits_; }
 
   // Per delivery key, in order of each delivery's first request (so
   // anything derived from iterating it is deterministic).
@@ -201,7 +271,10 @@ class Journal {
     return deliveries_;
   }
   uint64_t total_requests() const { return total_; }
+  // Entries dropped to keep within capacity and max_bytes.
   uint64_t dropped() const { return dropped_; }
+  // Requests refused before the behaviour (RecordRefused).
+  uint64_t refused() const { return refused_; }
   uint64_t untracked_requests() const { return untracked_; }
   // Requests per answer ("200", "reset", ...), sorted by key.
   const std::map<std::string, uint64_t>& answers() const { return answers_; }
@@ -217,12 +290,28 @@ class Journal {
   // Updates totals and the delivery's counters for `entry`; `lookup` is
   // Look(entry.delivery_key).
   void Count(const JournalEntry& entry, const DeliveryLookup& lookup);
-  // The slot the next entry goes to (appended, or the oldest one reused).
+  // The slot the next entry goes to (appended, or the oldest one reused);
+  // null with a capacity of 0. Call before total_ counts the entry.
   JournalEntry* NextSlot();
+  // Counts the entry just put in `slot` against max_bytes, dropping the
+  // oldest entries (never this one) until the kept ones fit.
+  void AccountBytes(JournalEntry& slot);
+  // Drops the oldest kept entry, releasing its body's memory.
+  void DropOldest();
+  // The ring position of kept index k.
+  size_t Slot(uint64_t k) const {
+    return static_cast<size_t>((head_ + (k - first_index())) %
+                               limits_.capacity);
+  }
 
   JournalLimits limits_;
+  // Slots, created as needed up to capacity; entry index k is at Slot(k).
   std::vector<JournalEntry> ring_;
-  size_t next_ = 0;  // Ring slot for the next entry.
+  std::vector<size_t> slot_bytes_;  // EntryBytes of each kept slot.
+  size_t head_ = 0;   // Slot of the oldest kept entry.
+  size_t count_ = 0;  // Entries kept.
+  size_t bytes_ = 0;  // Their EntryBytes.
+  uint64_t refused_ = 0;
   uint64_t total_ = 0;
   uint64_t dropped_ = 0;
   uint64_t untracked_ = 0;

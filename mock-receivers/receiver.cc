@@ -3,11 +3,12 @@
 #include <algorithm>
 #include <charconv>
 #include <iterator>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string_view>
 #include <utility>
 
-#include <nlohmann/json.hpp>
+#include "mock-receivers/journal_json.h"
 
 namespace hooksim {
 namespace {
@@ -101,18 +102,22 @@ void MockReceiver::RebuildRoutes() {
 
 Reply MockReceiver::Handle(const HttpRequest& request, TimePoint now,
                            int* delivery_attempt, std::string* delivery_key,
-                           HandleFacts* facts) {
+                           HandleFacts* facts, uint64_t connection) {
   // Hashing and validation need no receiver state: done before the lock so
   // concurrent HTTP handlers do not queue behind a slow schema check.
   // options_ is never written after construction.
-  const uint64_t body_hash = Hash64(request.body);
+  const uint64_t body_hash = BodyHash(request);
   std::shared_ptr<const PayloadVerdict> verdict;
   if (options_.validator) {
     verdict = options_.validator->Validate(request.body, body_hash);
   }
 
-  std::lock_guard<std::mutex> lock(mu_);
-  JournalEntry& e = scratch_;
+  // This thread's scratch entry: what the request itself says is copied
+  // into it before the lock (its buffers are reused request after request,
+  // and swapped with the ring slot it fills), so the lock covers only the
+  // decision and the counting.
+  thread_local JournalEntry scratch;
+  JournalEntry& e = scratch;
   // An empty id header would lump unrelated deliveries together: fall back
   // to the body hash for it as for a missing one.
   std::optional<std::string_view> id = request.FindHeader(kDeliveryIdHeader);
@@ -123,6 +128,35 @@ Reply MockReceiver::Handle(const HttpRequest& request, TimePoint now,
     AssignBodyKey(body_hash, e.delivery_key);
     e.has_delivery_id = false;
   }
+  e.connection = connection;
+  e.route.assign("default");
+  e.refusal = Refusal::kNone;
+  e.refusal_reason.clear();
+  e.abandoned = false;
+  e.method.assign(request.method);
+  e.target.assign(request.target);
+  // Every header, copied (the request's views die with it).
+  e.headers.resize(request.headers.size());
+  for (size_t i = 0; i < request.headers.size(); ++i) {
+    e.headers[i].name.assign(request.headers[i].name);
+    e.headers[i].value.assign(request.headers[i].value);
+  }
+  // Only the first body_cap bytes are copied, whatever the body's size.
+  const size_t kept = std::min(request.body.size(), options_.journal.body_cap);
+  e.body.assign(request.body.data(), kept);
+  e.body_truncated = kept < request.body.size();
+  AssignHeader(request, "Content-Type", e.content_type);
+  AssignHeader(request, kEventTypeHeader, e.event_type);
+  e.body_hash = body_hash;
+  e.body_size = request.body.size();
+  e.schema_valid = verdict == nullptr || verdict->valid();
+  if (e.schema_valid) {
+    e.schema_issue.clear();
+  } else {
+    e.schema_issue = std::string(RuleId(verdict->issues.front().rule)) + " " + verdict->FirstIssue();
+  }
+
+  std::unique_lock<std::mutex> lock(mu_);
 
   DecisionContext context;
   // One table lookup per request: its result goes on to RecordCopy.
@@ -152,27 +186,17 @@ Reply MockReceiver::Handle(const HttpRequest& request, TimePoint now,
     e.closest_route.clear();
     e.unmatched_why.clear();
   } else {
-    reply = DecideRoute(request, now, sender_attempt, context);
+    reply = DecideRoute(request, now, sender_attempt, context, e);
   }
   if (delivery_attempt) *delivery_attempt = context.delivery_attempt;
   if (delivery_key) delivery_key->assign(e.delivery_key);
 
   e.index = context.request_index;
   e.at = now;
-  e.method.assign(request.method);
-  e.target.assign(request.target);
-  AssignHeader(request, "Content-Type", e.content_type);
-  AssignHeader(request, kEventTypeHeader, e.event_type);
+  e.unix_time = context.signature_unix_now.value_or(options_.unix_origin +
+                                                    now.time_since_epoch());
   e.sender_attempt = sender_attempt;
   e.delivery_attempt = context.delivery_attempt;
-  e.body_hash = body_hash;
-  e.body_size = request.body.size();
-  e.schema_valid = verdict == nullptr || verdict->valid();
-  if (e.schema_valid) {
-    e.schema_issue.clear();
-  } else {
-    e.schema_issue = std::string(RuleId(verdict->issues.front().rule)) + " " + verdict->FirstIssue();
-  }
   e.reply = reply;
   const std::string_view retry_after = reply.answer.RetryAfter();
   e.retry_after.assign(retry_after);
@@ -184,20 +208,33 @@ Reply MockReceiver::Handle(const HttpRequest& request, TimePoint now,
                           .count()) != kBadRetryAfter;
   e.signature = reply.signature;
   const uint64_t dropped_before = journal_.dropped();
-  journal_.RecordCopy(e, lookup);
+  const bool schema_valid = e.schema_valid;
   if (facts) {
+    // Before the swap below hands e's fields to the ring.
     facts->routed = !routes.empty();
     facts->route.assign(e.route);
-    facts->schema_valid = e.schema_valid;
+  }
+  journal_.RecordSwap(e, lookup);
+  if (facts) {
+    facts->schema_valid = schema_valid;
     facts->journal_dropped = journal_.dropped() != dropped_before;
+  }
+  if (options_.journal_file) {
+    // Rendered under the lock (the entry may leave the ring once it is
+    // released), written after it.
+    thread_local std::string line;
+    const JournalEntry* recorded = journal_.Find(context.request_index);
+    line = recorded ? JournalEntryLine(*recorded, options_.name) : "";
+    lock.unlock();
+    if (!line.empty()) AppendToFile(line);
   }
   return reply;
 }
 
 Reply MockReceiver::DecideRoute(const HttpRequest& request, TimePoint now,
                                 int sender_attempt,
-                                const DecisionContext& receiver_context) {
-  JournalEntry& e = scratch_;
+                                const DecisionContext& receiver_context,
+                                JournalEntry& e) {
   const std::vector<ReceiverRoute>& routes = behavior_.spec().routes;
   const RouteChoice choice = ChooseRoute(routes, request);
   if (choice.index < 0) {
@@ -234,6 +271,44 @@ Reply MockReceiver::DecideRoute(const HttpRequest& request, TimePoint now,
   return route_behaviors_[choice.index].Decide(request, context, now, draws);
 }
 
+void MockReceiver::RecordRefused(JournalEntry entry, TimePoint now) {
+  entry.at = now;
+  if (entry.unix_time.count() == 0) {
+    entry.unix_time = options_.signature_clock
+                          ? options_.signature_clock()
+                          : options_.unix_origin + now.time_since_epoch();
+  }
+  if (entry.body.size() > options_.journal.body_cap) {
+    entry.body.resize(options_.journal.body_cap);
+    entry.body_truncated = true;
+  }
+  std::string line;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    const uint64_t index = journal_.total_requests();
+    journal_.RecordRefused(std::move(entry));
+    if (options_.journal_file) {
+      if (const JournalEntry* recorded = journal_.Find(index)) {
+        line = JournalEntryLine(*recorded, options_.name);
+      }
+    }
+  }
+  if (!line.empty()) AppendToFile(line);
+}
+
+void MockReceiver::AppendToFile(const std::string& line) const {
+  if (options_.journal_file) options_.journal_file->Append(line);
+}
+
+// {"receiver": NAME, "amend": INDEX, "abandoned": true}.
+static std::string AbandonedLine(const std::string& receiver,
+                                 uint64_t index) {
+  return "{\"receiver\":" +
+         nlohmann::json(receiver).dump(
+             -1, ' ', false, nlohmann::json::error_handler_t::replace) +
+         ",\"amend\":" + std::to_string(index) + ",\"abandoned\":true}";
+}
+
 void MockReceiver::MarkAbandoned(const HttpRequest& request,
                                  int delivery_attempt) {
   std::string key;
@@ -241,16 +316,21 @@ void MockReceiver::MarkAbandoned(const HttpRequest& request,
   if (id && !id->empty()) {
     key.assign(*id);
   } else {
-    AssignBodyKey(Hash64(request.body), key);
+    AssignBodyKey(BodyHash(request), key);
   }
-  std::lock_guard<std::mutex> lock(mu_);
-  journal_.MarkAbandoned(key, delivery_attempt);
+  MarkAbandonedKey(key, delivery_attempt);
 }
 
 void MockReceiver::MarkAbandonedKey(std::string_view delivery_key,
                                     int delivery_attempt) {
-  std::lock_guard<std::mutex> lock(mu_);
-  journal_.MarkAbandoned(delivery_key, delivery_attempt);
+  std::optional<uint64_t> index;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    index = journal_.MarkAbandoned(delivery_key, delivery_attempt);
+  }
+  if (index && options_.journal_file) {
+    AppendToFile(AbandonedLine(options_.name, *index));
+  }
 }
 
 void MockReceiver::SetBehavior(BehaviorSpec behavior) {

@@ -22,6 +22,7 @@
 #include "mock-receivers/journal.h"
 #include "mock-receivers/routes.h"
 #include "sim/base/flat_index.h"
+#include "mock-receivers/journal_file.h"
 #include "sim/base/random.h"
 #include "sim/contract/contract.h"
 #include "sim/contract/http_types.h"
@@ -44,6 +45,10 @@ struct ReceiverOptions {
   // `hooksim receiver --contract`: the profile /__hooksim/stats judges the
   // deliveries it saw by; unset: no judgement in the stats.
   std::optional<Contract> contract;
+  // `hooksim receiver --journal-file`: every entry is also appended here as
+  // it is recorded (and an amendment line when it is later abandoned).
+  // Null: none.
+  std::shared_ptr<JournalFile> journal_file;
 };
 
 // What Handle learnt about one request besides its reply (for counters
@@ -85,10 +90,16 @@ class MockReceiver {
   // a positive integer, and is attempt 1 otherwise.
   // `delivery_key`, when given, receives the delivery's key (for
   // MarkAbandonedKey); `facts`, when given, the request's HandleFacts.
+  // `connection` names the connection the request came on (0: unknown).
   Reply Handle(const HttpRequest& request, TimePoint now,
                int* delivery_attempt = nullptr,
                std::string* delivery_key = nullptr,
-               HandleFacts* facts = nullptr);
+               HandleFacts* facts = nullptr, uint64_t connection = 0);
+
+  // Records a request refused before the behaviour (entry.refusal, the
+  // status in entry.reply.answer, what is known of the request); the
+  // journal numbers and times it (at `now`).
+  void RecordRefused(JournalEntry entry, TimePoint now);
 
   // The sender gave up waiting for the answer to `request` (attempt
   // `delivery_attempt` of its delivery): see Journal::MarkAbandoned.
@@ -125,18 +136,17 @@ class MockReceiver {
     uint64_t requests = 0;
   };
   std::map<std::string, RouteState, std::less<>> route_state_;
-  // Refilled for every request and copied into the journal's ring, so the
-  // hot path reuses string buffers instead of allocating (guarded by mu_).
-  JournalEntry scratch_;
-
   // Handle's decision for a behaviour with routes (mu_ held): fills the
-  // scratch entry's route fields; `receiver_context` is the context a
-  // plain behaviour would get.
+  // entry's route fields; `receiver_context` is the context a plain
+  // behaviour would get.
   Reply DecideRoute(const HttpRequest& request, TimePoint now,
-                    int sender_attempt, const DecisionContext& receiver_context);
+                    int sender_attempt, const DecisionContext& receiver_context,
+                    JournalEntry& e);
   // Builds route_behaviors_ for behaviour_'s routes and drops the state of
   // routes it no longer has (mu_ held, or construction).
   void RebuildRoutes();
+  // Writes `line` to the journal file, if any (outside the lock).
+  void AppendToFile(const std::string& line) const;
 };
 
 }  // namespace hooksim

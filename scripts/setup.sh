@@ -11,9 +11,13 @@ packages=(
   build-essential cmake pkg-config
   libcpp-httplib-dev nlohmann-json3-dev libboost-program-options-dev
   libboost-dev  # Boost.Beast (header-only): the receiver's request framing
-  libvalijson-dev libgtest-dev libgmock-dev libbenchmark-dev
+  libvalijson-dev rapidjson-dev  # rapidjson: the payload check's fast path
+  libgtest-dev libgmock-dev libbenchmark-dev
   libsqlite3-dev libssl-dev
   prometheus-cpp-dev  # /metrics: registry, metric families, text format
+  libpq-dev  # the PostgreSQL state (--state postgres://...): libpq
+  postgresql  # its tests and scripts/fleet.sh: a throwaway cluster (initdb, pg_ctl)
+  nginx  # scripts/fleet.sh: receivers behind hash $http_webhook_id consistent
   curl python3-requests  # the example senders run by hooksim conform's tests
   chromium fonts-dejavu-core  # tests/html: the HTML reports in headless Chromium
 )

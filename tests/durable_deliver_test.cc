@@ -30,9 +30,11 @@
 #include "sim/base/time.h"
 #include "sim/contract/release_events.h"
 #include "sim/durable/durable_delivery.h"
+#include "sim/durable/open_state.h"
 #include "sim/durable/state_store.h"
 #include "sim/world/sender_world.h"
 #include "tests/loopback_servers.h"
+#include "tests/pg_cluster.h"
 #include "tests/test_util.h"
 
 namespace hooksim {
@@ -434,7 +436,29 @@ std::string ReadFile(const std::string& path) {
   return s.str();
 }
 
-TEST_F(DurableDeliverTest, KilledMidScheduleAndResumedLosesAndRepeatsNothing) {
+// The kill -9 crash test runs against both backends: an SQLite file, and a
+// throwaway PostgreSQL cluster (skipped only when its binaries are absent).
+class DurableDeliverBackendTest : public DurableDeliverTest,
+                                  public ::testing::WithParamInterface<bool> {
+ protected:
+  void SetUp() override {
+    if (GetParam()) {
+      pg_ = std::make_unique<PgCluster>();
+      if (!pg_->Available()) GTEST_SKIP() << pg_->skip_reason();
+      ASSERT_TRUE(pg_->up()) << pg_->error();
+      state_ = pg_->Url();
+    }
+  }
+  std::unique_ptr<PgCluster> pg_;
+};
+
+INSTANTIATE_TEST_SUITE_P(Backends, DurableDeliverBackendTest,
+                         ::testing::Values(false, true),
+                         [](const ::testing::TestParamInfo<bool>& info) {
+                           return info.param ? "Postgres" : "Sqlite";
+                         });
+
+TEST_P(DurableDeliverBackendTest, KilledMidScheduleAndResumedLosesAndRepeatsNothing) {
   Receiver receiver;
   Add(receiver.url("/ok"));
   Add(receiver.url("/flaky"));
@@ -462,7 +486,7 @@ TEST_F(DurableDeliverTest, KilledMidScheduleAndResumedLosesAndRepeatsNothing) {
   // What the store had recorded as delivered when the sender died.
   std::set<std::string> recorded_delivered;
   {
-    Result<std::unique_ptr<StateStore>> store = StateStore::Open(state_);
+    Result<std::unique_ptr<StateBackend>> store = OpenState(state_);
     ASSERT_TRUE(store.ok());
     for (const Seen& s : receiver.seen()) {
       if ((*store)->DeliveryState(s.delivery)->first == "delivered") {
@@ -486,7 +510,7 @@ TEST_F(DurableDeliverTest, KilledMidScheduleAndResumedLosesAndRepeatsNothing) {
     by_delivery[seen[i].delivery].push_back(i);
   }
   ASSERT_EQ(by_delivery.size(), 12u) << "4 events x 3 hooks, none lost";
-  Result<std::unique_ptr<StateStore>> store = StateStore::Open(state_);
+  Result<std::unique_ptr<StateBackend>> store = OpenState(state_);
   ASSERT_TRUE(store.ok());
   int lost_outcomes = 0;
   std::string journal;  // For failure messages.

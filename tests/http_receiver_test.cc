@@ -380,7 +380,20 @@ TEST(HttpReceiverTest, OversizedBodyIs413) {
   ASSERT_TRUE(res);
   EXPECT_EQ(res->status, 413);
   EXPECT_NE(res->body.find("error"), std::string::npos);
-  EXPECT_TRUE(r.Journal().empty());
+  // Recorded as refused, with what was known of it: no delivery counted.
+  const std::vector<JournalEntry> journal = r.Journal();
+  ASSERT_EQ(journal.size(), 1u);
+  EXPECT_EQ(journal[0].refusal, Refusal::kTooLarge);
+  EXPECT_EQ(journal[0].reply.answer.status, 413);
+  EXPECT_EQ(journal[0].method, "POST");
+  EXPECT_EQ(journal[0].target, "/hook");
+  EXPECT_EQ(journal[0].body_size, 4096u);
+  EXPECT_TRUE(journal[0].body.empty());
+  r.receiver.WithJournal([](const Journal& j) {
+    EXPECT_EQ(j.refused(), 1u);
+    EXPECT_EQ(j.total_requests(), 1u);
+    EXPECT_EQ(j.deliveries().size(), 0u);
+  });
 }
 
 TEST(HttpReceiverTest, StopWakesSleepingAndHangingHandlers) {

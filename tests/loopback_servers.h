@@ -209,6 +209,7 @@ class RefusedPort {
     port_ = ntohs(addr.sin_port);
   }
   ~RefusedPort() { close(fd_); }
+  int port() const { return port_; }
   std::string url() const {
     return "http://127.0.0.1:" + std::to_string(port_) + "/hook";
   }

@@ -58,9 +58,12 @@ struct Running {
   }
   ~Running() { server.Stop(); }
 
+  // Requests that reached the behaviour (refused ones are journaled too,
+  // as refusals).
   uint64_t Requests() {
     uint64_t n = 0;
-    receiver.WithJournal([&](const Journal& j) { n = j.total_requests(); });
+    receiver.WithJournal(
+        [&](const Journal& j) { n = j.total_requests() - j.refused(); });
     return n;
   }
   uint64_t Abandoned() {

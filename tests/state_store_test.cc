@@ -1,5 +1,7 @@
 #include "sim/os/temp_dir.h"
 #include "sim/durable/state_store.h"
+#include "sim/durable/open_state.h"
+#include "tests/pg_cluster.h"
 
 #include <gtest/gtest.h>
 #include <sqlite3.h>
@@ -33,6 +35,42 @@ std::vector<FileEvent> Events(int n) {
   }
   return events;
 }
+
+// The store's lease protocol, against each backend: SQLite (a file, always)
+// and PostgreSQL (a throwaway cluster; skipped only when the PostgreSQL
+// binaries are not installed).
+enum class Backend { kSqlite, kPostgres };
+
+class StoreBackendTest : public ::testing::TestWithParam<Backend> {
+ protected:
+  void SetUp() override {
+    if (GetParam() == Backend::kPostgres) {
+      pg_ = std::make_unique<PgCluster>();
+      if (!pg_->Available()) GTEST_SKIP() << pg_->skip_reason();
+      ASSERT_TRUE(pg_->up()) << pg_->error();
+    }
+  }
+  // The state every Open() of this test opens.
+  std::string Location() const {
+    return GetParam() == Backend::kPostgres ? pg_->Url() : dir_.File("s.db");
+  }
+  std::unique_ptr<StateBackend> Open() {
+    Result<std::unique_ptr<StateBackend>> s =
+        OpenState(Location(), StoreOptions{.create = true});
+    EXPECT_TRUE(s.ok()) << s.error().ToString();
+    return s.ok() ? std::move(*s) : nullptr;
+  }
+
+  TempDir dir_{"hooksim_store"};
+  std::unique_ptr<PgCluster> pg_;
+};
+
+INSTANTIATE_TEST_SUITE_P(
+    Backends, StoreBackendTest,
+    ::testing::Values(Backend::kSqlite, Backend::kPostgres),
+    [](const ::testing::TestParamInfo<Backend>& info) {
+      return info.param == Backend::kSqlite ? "Sqlite" : "Postgres";
+    });
 
 TEST(StateStoreTest, CreatesTheDirectoryAndKeepsHooksAcrossReopening) {
   TempDir dir("hooksim_store");
@@ -96,9 +134,8 @@ TEST(StateStoreTest, RefusesFilesThatAreNotItsDatabase) {
       << s.error().message();
 }
 
-TEST(StateStoreTest, PauseResumeRemoveReportUnknownIdsAndNoOps) {
-  TempDir dir("hooksim_store");
-  std::unique_ptr<StateStore> store = MustOpen(dir.File("s.db"));
+TEST_P(StoreBackendTest, PauseResumeRemoveReportUnknownIdsAndNoOps) {
+  std::unique_ptr<StateBackend> store = Open();
   ASSERT_TRUE(store);
   const std::string id = store->AddHook("http://127.0.0.1:1/a", "", 1)->id;
   EXPECT_EQ(store->PauseHook("hk_nope", 0)->change, HookChange::kNotFound);
@@ -114,9 +151,8 @@ TEST(StateStoreTest, PauseResumeRemoveReportUnknownIdsAndNoOps) {
   EXPECT_EQ((*store->ListHooks(true))[0].state, HookState::kRemoved);
 }
 
-TEST(StateStoreTest, EnqueueHoldsForPausedHooksAndResumeReleasesInOrder) {
-  TempDir dir("hooksim_store");
-  std::unique_ptr<StateStore> store = MustOpen(dir.File("s.db"));
+TEST_P(StoreBackendTest, EnqueueHoldsForPausedHooksAndResumeReleasesInOrder) {
+  std::unique_ptr<StateBackend> store = Open();
   ASSERT_TRUE(store);
   EXPECT_FALSE(store->Enqueue(Events(1), 1).ok()) << "no hooks";
   const std::string a = store->AddHook("http://127.0.0.1:1/a", "", 1)->id;
@@ -154,12 +190,11 @@ TEST(StateStoreTest, EnqueueHoldsForPausedHooksAndResumeReleasesInOrder) {
   EXPECT_EQ(counts[b].pending, 3);
 }
 
-TEST(StateStoreTest, AttemptsAreRecordedBeforeAndAfterAndSurviveReopening) {
-  TempDir dir("hooksim_store");
-  const std::string path = dir.File("s.db");
+TEST_P(StoreBackendTest, AttemptsAreRecordedBeforeAndAfterAndSurviveReopening) {
+  const std::string path = Location();
   std::string delivery;
   {
-    std::unique_ptr<StateStore> store = MustOpen(path);
+    std::unique_ptr<StateBackend> store = Open();
     ASSERT_TRUE(store);
     ASSERT_TRUE(store->AddHook("http://127.0.0.1:1/a", "", 1).ok());
     ASSERT_TRUE(store->Enqueue(Events(1), 10).ok());
@@ -178,7 +213,7 @@ TEST(StateStoreTest, AttemptsAreRecordedBeforeAndAfterAndSurviveReopening) {
               AttemptGate::kStart);
     // The process dies here: attempt 2 started, never ended.
   }
-  std::unique_ptr<StateStore> store = MustOpen(path);
+  std::unique_ptr<StateBackend> store = Open();
   ASSERT_TRUE(store);
   Result<std::vector<std::pair<int, std::string>>> attempts =
       store->Attempts(delivery);
@@ -204,9 +239,8 @@ TEST(StateStoreTest, AttemptsAreRecordedBeforeAndAfterAndSurviveReopening) {
             AttemptGate::kNotOurs);
 }
 
-TEST(StateStoreTest, SixStartedAttemptsEndGaveUpOnClaim) {
-  TempDir dir("hooksim_store");
-  std::unique_ptr<StateStore> store = MustOpen(dir.File("s.db"));
+TEST_P(StoreBackendTest, SixStartedAttemptsEndGaveUpOnClaim) {
+  std::unique_ptr<StateBackend> store = Open();
   ASSERT_TRUE(store);
   ASSERT_TRUE(store->AddHook("http://127.0.0.1:1/a", "", 1).ok());
   ASSERT_TRUE(store->Enqueue(Events(1), 10).ok());
@@ -234,10 +268,9 @@ TEST(StateStoreTest, SixStartedAttemptsEndGaveUpOnClaim) {
 // the rows over, whatever process held them (here "1-...", as a runner
 // that was PID 1 in a container names itself), and a live runner keeps
 // them by renewing.
-TEST(StateStoreTest, Finding1And5_ExpiredLeasesAreTakenOverWhateverThePid) {
-  TempDir dir;
-  const std::string path = dir.File("s.db");
-  std::unique_ptr<StateStore> store = MustOpen(path);
+TEST_P(StoreBackendTest, Finding1And5_ExpiredLeasesAreTakenOverWhateverThePid) {
+  const std::string path = Location();
+  std::unique_ptr<StateBackend> store = Open();
   ASSERT_TRUE(store);
   ASSERT_TRUE(store->AddHook("http://127.0.0.1:1/a", "", 1).ok());
   ASSERT_TRUE(store->Enqueue(Events(3), 10).ok());
@@ -267,10 +300,9 @@ TEST(StateStoreTest, Finding1And5_ExpiredLeasesAreTakenOverWhateverThePid) {
   EXPECT_EQ(p.next_lease_end_ms, 2900);
 }
 
-TEST(StateStoreTest, RowsAnExpiredLeaseLeftForAPausedHookBecomeHeld) {
-  TempDir dir;
-  const std::string path = dir.File("s.db");
-  std::unique_ptr<StateStore> store = MustOpen(path);
+TEST_P(StoreBackendTest, RowsAnExpiredLeaseLeftForAPausedHookBecomeHeld) {
+  const std::string path = Location();
+  std::unique_ptr<StateBackend> store = Open();
   ASSERT_TRUE(store);
   const std::string id = store->AddHook("http://127.0.0.1:1/a", "", 1)->id;
   Result<EnqueueResult> e = store->Enqueue(Events(2), 10);
@@ -290,9 +322,8 @@ TEST(StateStoreTest, RowsAnExpiredLeaseLeftForAPausedHookBecomeHeld) {
   EXPECT_EQ(store->Claim("other", lease, 3000)->deliveries.size(), 2u);
 }
 
-TEST(StateStoreTest, PauseAndRemoveReachRowsARunnerHolds) {
-  TempDir dir("hooksim_store");
-  std::unique_ptr<StateStore> store = MustOpen(dir.File("s.db"));
+TEST_P(StoreBackendTest, PauseAndRemoveReachRowsARunnerHolds) {
+  std::unique_ptr<StateBackend> store = Open();
   ASSERT_TRUE(store);
   const std::string a = store->AddHook("http://127.0.0.1:1/a", "", 1)->id;
   const std::string b = store->AddHook("http://127.0.0.1:1/b", "", 1)->id;
@@ -579,9 +610,8 @@ TEST(StateStoreTest, ASchemaVersionTwoFileIsMigratedToThree) {
 }
 
 // A hook's stored contract sets its attempt cap; others take the claim's.
-TEST(StateStoreTest, TheHooksContractAttemptsCapItsDeliveries) {
-  TempDir dir;
-  std::unique_ptr<StateStore> store = MustOpen(dir.File("s.db"));
+TEST_P(StoreBackendTest, TheHooksContractAttemptsCapItsDeliveries) {
+  std::unique_ptr<StateBackend> store = Open();
   ASSERT_TRUE(store);
   ASSERT_TRUE(
       store->AddHook("http://127.0.0.1:1/a", "", 1, R"({"name":"x"})", 2)
@@ -615,9 +645,8 @@ TEST(StateStoreTest, TheHooksContractAttemptsCapItsDeliveries) {
 
 // DisableHook: the hook's deliveries end gave_up, unsent, at the next claim
 // or attempt.
-TEST(StateStoreTest, ADisabledHooksDeliveriesEndWithoutAnAttempt) {
-  TempDir dir;
-  std::unique_ptr<StateStore> store = MustOpen(dir.File("s.db"));
+TEST_P(StoreBackendTest, ADisabledHooksDeliveriesEndWithoutAnAttempt) {
+  std::unique_ptr<StateBackend> store = Open();
   ASSERT_TRUE(store);
   Result<StoredHook> hook = store->AddHook("http://127.0.0.1:1/a", "", 1);
   ASSERT_TRUE(hook.ok());

@@ -39,11 +39,14 @@ struct HeadWaiter::Entry {
   }
 };
 
-HeadWaiter::HeadWaiter(HeadWaiterOptions options, Dispatch dispatch,
-                       std::function<void()> on_closed)
+HeadWaiter::HeadWaiter(
+    HeadWaiterOptions options, Dispatch dispatch,
+    std::function<void()> on_closed,
+    std::function<void(const ParkedConnection&)> on_head_timeout)
     : options_(options),
       dispatch_(std::move(dispatch)),
-      on_closed_(std::move(on_closed)) {}
+      on_closed_(std::move(on_closed)),
+      on_head_timeout_(std::move(on_head_timeout)) {}
 
 HeadWaiter::~HeadWaiter() {
   Stop();
@@ -160,6 +163,7 @@ void HeadWaiter::Loop() {
       if (it->second.deadline() <= now) {
         const int fd = it->first;
         const bool in_head = it->second.head_deadline.has_value();
+        if (in_head && on_head_timeout_) on_head_timeout_(it->second.connection);
         it = forget(it);
         Close(fd, in_head);
         continue;

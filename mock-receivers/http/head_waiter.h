@@ -38,6 +38,7 @@
 #include <string_view>
 #include <thread>
 #include <vector>
+#include <cstdint>
 
 #include "sim/base/result.h"
 
@@ -53,6 +54,7 @@ struct ParkedConnection {
   // Runs (on the waiter's thread) when the peer resets the connection
   // before a byte of a next request: it never read the last answer.
   std::function<void()> on_reset;
+  uint64_t id = 0;  // The owner's name for the connection.
 };
 
 struct HeadWaiterOptions {
@@ -64,8 +66,13 @@ struct HeadWaiterOptions {
 class HeadWaiter {
  public:
   using Dispatch = std::function<void(ParkedConnection)>;
+  // on_head_timeout (may be null) runs on the waiter's thread for a
+  // connection closed with 408 because its head did not arrive in time,
+  // with what had arrived of it, before it is closed.
   HeadWaiter(HeadWaiterOptions options, Dispatch dispatch,
-             std::function<void()> on_closed);
+             std::function<void()> on_closed,
+             std::function<void(const ParkedConnection&)> on_head_timeout =
+                 nullptr);
   ~HeadWaiter();  // Stops.
   HeadWaiter(const HeadWaiter&) = delete;
   HeadWaiter& operator=(const HeadWaiter&) = delete;
@@ -87,6 +94,7 @@ class HeadWaiter {
   const HeadWaiterOptions options_;
   const Dispatch dispatch_;
   const std::function<void()> on_closed_;
+  const std::function<void(const ParkedConnection&)> on_head_timeout_;
   int epoll_fd_ = -1;
   int wake_fd_ = -1;
   std::thread thread_;

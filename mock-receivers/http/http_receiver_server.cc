@@ -119,8 +119,63 @@ struct Connection {
   // request means the peer never read it (see Serve).
   std::string answered_key;
   int answered_attempt = 0;
+  uint64_t id = 0;  // 1, 2, ... in the order the server accepted them.
 };
 thread_local Connection* t_connection = nullptr;
+
+// What is known of a refused request from the bytes of it that arrived
+// (request line and header lines, read loosely: it may be cut off or
+// malformed), for the journal. The body is never read: body_size is the
+// Content-Length it announced, when readable.
+JournalEntry RefusedEntry(std::string_view bytes, int status,
+                          std::string reason, uint64_t connection) {
+  JournalEntry e;
+  e.refusal = RefusalForStatus(status);
+  e.refusal_reason = std::move(reason);
+  e.reply.answer.status = status;
+  e.connection = connection;
+  e.schema_valid = true;
+  constexpr size_t kMaxFields = 100;
+  size_t line_no = 0;
+  // Bounded by the bytes given and kMaxFields.
+  while (!bytes.empty() && e.headers.size() < kMaxFields) {
+    size_t end = bytes.find('\n');
+    std::string_view line = bytes.substr(0, end);
+    bytes = end == std::string_view::npos ? std::string_view()
+                                          : bytes.substr(end + 1);
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    if (line_no++ == 0) {
+      const size_t sp1 = line.find(' ');
+      e.method = std::string(line.substr(0, sp1));
+      if (sp1 != std::string_view::npos) {
+        const std::string_view rest = line.substr(sp1 + 1);
+        e.target = std::string(rest.substr(0, rest.find(' ')));
+      }
+      continue;
+    }
+    if (line.empty()) break;  // The end of the head.
+    const size_t colon = line.find(':');
+    if (colon == std::string_view::npos) continue;
+    std::string_view value = line.substr(colon + 1);
+    while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) {
+      value.remove_prefix(1);
+    }
+    e.headers.push_back({std::string(line.substr(0, colon)), std::string(value)});
+  }
+  for (const JournalHeader& h : e.headers) {
+    if (EqualsIgnoreCase(h.name, "Content-Type")) e.content_type = h.value;
+    if (EqualsIgnoreCase(h.name, kEventTypeHeader)) e.event_type = h.value;
+    if (EqualsIgnoreCase(h.name, kDeliveryIdHeader) && !h.value.empty()) {
+      e.delivery_key = h.value;
+      e.has_delivery_id = true;
+    }
+    if (EqualsIgnoreCase(h.name, "Content-Length")) {
+      e.body_size = std::strtoull(h.value.c_str(), nullptr, 10);
+      e.body_truncated = e.body_size > 0;
+    }
+  }
+  return e;
+}
 
 // poll() on one descriptor, retrying on EINTR; true when an event came.
 bool WaitFor(int fd, short events, std::chrono::milliseconds timeout) {
@@ -501,13 +556,16 @@ class ReceiverHttpServer final : public httplib::Server {
  public:
   // mark_abandoned(key, attempt): the peer never read a 2xx written to it.
   // metrics and tally (borrowed, outlive the server) count refused
-  // requests; tally also the connections.
+  // requests; tally also the connections. on_refused(entry): a request
+  // refused before the behaviour, for the journal.
   ReceiverHttpServer(const HttpReceiverOptions& options, StopSignal& stop,
                      std::function<void(std::string_view, int)> mark_abandoned,
+                     std::function<void(JournalEntry)> on_refused,
                      ReceiverMetrics& metrics, TrafficTally& tally)
       : options_(options),
         stop_(stop),
         mark_abandoned_(std::move(mark_abandoned)),
+        on_refused_(std::move(on_refused)),
         metrics_(metrics),
         tally_(tally),
         waiter_(
@@ -522,7 +580,13 @@ class ReceiverHttpServer final : public httplib::Server {
                 Serve(std::move(c));
               });
             },
-            [this] { open_.fetch_sub(1, std::memory_order_relaxed); }) {
+            [this] { open_.fetch_sub(1, std::memory_order_relaxed); },
+            [this](const ParkedConnection& c) {
+              on_refused_(RefusedEntry(
+                  c.buffered, 408,
+                  "request head not complete within the header timeout",
+                  c.id));
+            }) {
     const size_t threads = std::max<size_t>(1, options.threads);
     const size_t max_queued = std::max<size_t>(1, options.max_connections);
     new_task_queue = [this, threads, max_queued] {
@@ -570,7 +634,8 @@ class ReceiverHttpServer final : public httplib::Server {
     const int one = 1;  // Also inherited from the listener; made sure of.
     setsockopt(sock, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
     Serve(ParkedConnection{
-        sock, {}, std::max<size_t>(1, options_.keep_alive_max_requests)});
+        sock, {}, std::max<size_t>(1, options_.keep_alive_max_requests), {},
+        next_id_.fetch_add(1, std::memory_order_relaxed) + 1});
     return true;
   }
 
@@ -579,6 +644,7 @@ class ReceiverHttpServer final : public httplib::Server {
   void Serve(ParkedConnection parked) {
     const int sock = parked.fd;
     Connection connection{sock, false, false};
+    connection.id = parked.id;
     ConnectionStream stream(connection, options_.io_timeout);
     stream.Preload(std::move(parked.buffered));
     thread_local std::string peek;
@@ -625,7 +691,8 @@ class ReceiverHttpServer final : public httplib::Server {
     }
     t_connection = nullptr;
     if (park && !connection.taken_over) {
-      ParkedConnection parked_again{sock, stream.TakeUnread(), left, {}};
+      ParkedConnection parked_again{sock, stream.TakeUnread(), left, {},
+                                    connection.id};
       if (!connection.answered_key.empty()) {
         parked_again.on_reset = [this, key = std::move(connection.answered_key),
                                  attempt = connection.answered_attempt] {
@@ -689,6 +756,8 @@ class ReceiverHttpServer final : public httplib::Server {
     connection.taken_over = true;
     metrics_.CountRefused(status);
     tally_.Refused(status);
+    on_refused_(RefusedEntry(framer.SeenBytes(options_.max_head_bytes), status,
+                             reason, connection.id));
     RefuseAndClose(connection.fd, status, reason, allow, options_.io_timeout);
     return false;
   }
@@ -696,8 +765,10 @@ class ReceiverHttpServer final : public httplib::Server {
   const HttpReceiverOptions& options_;
   StopSignal& stop_;
   const std::function<void(std::string_view, int)> mark_abandoned_;
+  const std::function<void(JournalEntry)> on_refused_;
   ReceiverMetrics& metrics_;
   TrafficTally& tally_;
+  std::atomic<uint64_t> next_id_{0};  // Connections accepted so far.
   std::atomic<ServingPool*> pool_{nullptr};
   std::atomic<size_t> open_{0};  // Connections admitted and not closed.
   HeadWaiter waiter_;
@@ -792,6 +863,9 @@ Status HttpReceiverServer::Impl::Start() {
       [this](std::string_view key, int attempt) {
         receiver_.MarkAbandonedKey(key, attempt);
       },
+      [this](JournalEntry entry) {
+        receiver_.RecordRefused(std::move(entry), Now());
+      },
       metrics_, tally_);
   httplib::Server& s = *server_;
   if (Status status = server_->StartWaiter(); !status.ok()) {
@@ -812,7 +886,7 @@ Status HttpReceiverServer::Impl::Start() {
   s.set_payload_max_length(options_.max_body_bytes);
   const size_t max_body = options_.max_body_bytes;
   s.set_error_handler(httplib::Server::HandlerWithResponse(
-      [max_body, this](const httplib::Request&, httplib::Response& res) {
+      [max_body, this](const httplib::Request& req, httplib::Response& res) {
         if (!res.body.empty())
           return httplib::Server::HandlerResponse::Unhandled;
         metrics_.CountRefused(res.status);
@@ -828,6 +902,17 @@ Status HttpReceiverServer::Impl::Start() {
         } else if (res.status == 400) {
           message = "bad request";
         }
+        JournalEntry entry;
+        entry.refusal = RefusalForStatus(res.status);
+        entry.refusal_reason = message;
+        entry.reply.answer.status = res.status;
+        entry.method = req.method;
+        entry.target = req.target;
+        entry.connection = t_connection != nullptr ? t_connection->id : 0;
+        for (const auto& [name, value] : req.headers) {
+          entry.headers.push_back({name, value});
+        }
+        receiver_.RecordRefused(std::move(entry), Now());
         res.set_content(JsonBody({{"error", message}}), "application/json");
         return httplib::Server::HandlerResponse::Handled;
       }));
@@ -937,6 +1022,30 @@ void HttpReceiverServer::Impl::Serve(const httplib::Request& req,
     metrics_.CountRequest(
         kMetricsPath, std::to_string(res.status),
         std::chrono::duration<double>(SteadyClock::now() - arrived).count());
+  } else if (options_.admin == AdminMode::kOnly) {
+    if (IsAdminPath(req.path)) {
+      ServeAdmin(req, res);
+    } else {
+      res.status = 404;
+      res.set_content(
+          JsonBody({{"error", "this port serves the admin API only (" +
+                                  std::string(kAdminPrefix) +
+                                  "); send webhooks to the receiver's port"}}),
+          "application/json");
+    }
+    metrics_.CountRequest(
+        AdminRouteLabel(req.path), std::to_string(res.status),
+        std::chrono::duration<double>(SteadyClock::now() - arrived).count());
+  } else if (IsAdminPath(req.path) && options_.admin == AdminMode::kElsewhere) {
+    res.status = 404;
+    res.set_content(
+        JsonBody({{"error",
+                   "the admin API is served on its own port "
+                   "(--admin-listen), not on the receiver's"}}),
+        "application/json");
+    metrics_.CountRequest(
+        AdminRouteLabel(req.path), std::to_string(res.status),
+        std::chrono::duration<double>(SteadyClock::now() - arrived).count());
   } else if (IsAdminPath(req.path)) {
     ServeAdmin(req, res);
     metrics_.CountRequest(
@@ -1001,7 +1110,7 @@ void HttpReceiverServer::Impl::ServeAdmin(const httplib::Request& req,
     // Streamed (chunked), one part at a time: a large journal page is
     // never held whole in memory.
     res.set_chunked_content_provider(
-        "application/json",
+        answer.content_type,
         [stream = std::move(answer.stream), part = std::string()](
             size_t, httplib::DataSink& sink) mutable {
           part.clear();
@@ -1015,7 +1124,7 @@ void HttpReceiverServer::Impl::ServeAdmin(const httplib::Request& req,
         });
     return;
   }
-  res.set_content(std::move(answer.body), "application/json");
+  res.set_content(std::move(answer.body), answer.content_type);
 }
 
 void HttpReceiverServer::Impl::ServeWebhook(const httplib::Request& req,
@@ -1030,7 +1139,9 @@ void HttpReceiverServer::Impl::ServeWebhook(const httplib::Request& req,
   int attempt = 0;
   thread_local std::string key;
   HandleFacts facts;
-  const Reply reply = receiver_.Handle(request, Now(), &attempt, &key, &facts);
+  const Reply reply =
+      receiver_.Handle(request, Now(), &attempt, &key, &facts,
+                       t_connection != nullptr ? t_connection->id : 0);
   // Logs the request when this function returns, however it ends.
   struct LogOnReturn {
     const std::function<void(const RequestLogRecord&)>& log;

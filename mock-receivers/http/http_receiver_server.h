@@ -70,6 +70,15 @@
 
 namespace hooksim {
 
+// Where a server serves the admin API (/__hooksim/).
+enum class AdminMode {
+  kWithWebhooks,  // On the same port as the webhooks (the default).
+  kElsewhere,     // Not here (another server has kOnly): admin paths get
+                  // 404 naming --admin-listen and are not journaled.
+  kOnly,          // Here only: any other path gets 404, nothing is
+                  // journaled.
+};
+
 struct HttpReceiverOptions {
   std::string host = "127.0.0.1";
   int port = 0;  // 0: a kernel-chosen port.
@@ -98,6 +107,7 @@ struct HttpReceiverOptions {
   // When not empty, admin requests (/__hooksim/) must carry
   // "Authorization: Bearer <admin_token>"; others get 401.
   std::string admin_token;
+  AdminMode admin = AdminMode::kWithWebhooks;
   // Open connections at most; beyond, a new connection is closed at once.
   size_t max_connections = 4096;
   // Called once per webhook request as it ends (answer written or handed

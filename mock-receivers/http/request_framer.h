@@ -80,6 +80,13 @@ class RequestFramer {
   // The request's method and target ("" before the head is parsed).
   const std::string& method() const { return method_; }
   const std::string& target() const { return target_; }
+  // The bytes of the request seen so far, head first (at most `max`): what
+  // is known of a refused request.
+  std::string SeenBytes(size_t max) const {
+    std::string out = head_.substr(0, max);
+    out.append(buffer_, 0, max - out.size());
+    return out;
+  }
   // After kReady: the bytes to hand to cpp-httplib (the request, then any
   // bytes fed after it: the start of a next request or, with
   // Content-Length, the part of the body fed so far). Call once.

@@ -13,6 +13,7 @@
 #include "sim/cli/deliver_command.h"
 #include "sim/cli/flags.h"
 #include "sim/cli/hooks_command.h"
+#include "sim/cli/judge_command.h"
 #include "sim/cli/receiver_command.h"
 #include "sim/cli/run_command.h"
 #include "sim/cli/validate_command.h"
@@ -41,6 +42,7 @@ constexpr const char* kUsage =
     "  hooks SUBCOMMAND  add, list, pause, resume, remove registered hooks\n"
     "  deliver           deliver events to every registered hook (durable)\n"
     "  worker            deliver pending deliveries until SIGINT/SIGTERM\n"
+    "  judge FILE        judge a receiver's --journal-file by a contract\n"
     "  contracts list | show NAME|FILE\n"
     "                    print the built-in contract profiles as JSON\n"
     "  help [COMMAND]    show help (also: COMMAND --help)\n"
@@ -223,6 +225,9 @@ constexpr const char* kReceiverUsage =
     "[--journal-capacity N]\n"
     "                        [--max-body-bytes N] [--contract NAME|FILE]\n"
     "                        [--log] [--log-format text|json]\n"
+    "                        [--journal-file FILE] [--journal-body-cap N]\n"
+    "                        [--journal-max-bytes N] [--admin-listen "
+    "HOST:PORT]\n"
     "\n"
     "Serves mock webhook receivers over HTTP/1.1 until SIGINT or SIGTERM.\n"
     "Every path outside /__hooksim/ (and GET /metrics) is the webhook\n"
@@ -244,13 +249,26 @@ constexpr const char* kReceiverUsage =
     "or, for timestamped schemes, too far off the wall clock. Prints one line\n"
     "per receiver with its URL, admin URL and metrics URL; with --log, one\n"
     "line per request as it ends; on stop, one summary line per receiver.\n"
-    "Admin API:\n"
-    "  GET  /__hooksim/requests[?limit=N&from=I] journal page, oldest first\n"
-    "       (default the newest 1000, at most 10000; from=I: index I on)\n"
+    "The journal keeps, per request: method, target, every header, the body\n"
+    "(up to --journal-body-cap, with a truncated flag, full size and hash),\n"
+    "arrival time, connection, answer, latency, signature and schema\n"
+    "verdicts; requests refused before the behaviour (400, 408, 413, 431)\n"
+    "too. --journal-file appends each entry as a JSON line with one write()\n"
+    "as it is recorded: a receiver killed (even by SIGKILL) keeps every\n"
+    "finished line (no fsync: a machine crash may lose the last ones).\n"
+    "Judge the file later with `hooksim judge FILE`.\n"
+    "Admin API (on --admin-listen's port instead, when given):\n"
+    "  GET  /__hooksim/requests[?route=R&status=S&delivery=KEY&since=MS&\n"
+    "       limit=N&from=I] journal page, oldest first (default the newest\n"
+    "       1000, at most 10000; from=I: index I on; status 429, 4xx, reset)\n"
+    "  GET  /__hooksim/requests.jsonl       every kept entry, JSON lines\n"
     "  GET  /__hooksim/stats                counts per answer and delivery\n"
-    "  POST /__hooksim/reset                clear the journal\n"
+    "  POST /__hooksim/verify               expectations: 200 pass, 417 fail\n"
+    "  POST /__hooksim/reset                clear the journal (body: none,\n"
+    "       {} or {\"behavior\": B} to replace the behaviour too)\n"
     "  GET|PUT /__hooksim/behavior          read or replace the behaviour\n"
-    "Prometheus metrics (text format): GET /metrics on the same port.\n"
+    "A wrong method gets 405 with Allow.\n"
+    "Prometheus metrics (text format): GET /metrics on the receiver's port.\n"
     "Exit codes: 0 stopped cleanly, 2 bad flag, file, behaviour or address.\n";
 
 FlagSet ReceiverFlagSet(ReceiverCommandOptions* o) {
@@ -316,6 +334,32 @@ FlagSet ReceiverFlagSet(ReceiverCommandOptions* o) {
                "requests each receiver's journal keeps (1..1000000)", 1,
                kMaxJournalCapacity, &o->journal_capacity)
       .Default("1024");
+  flags
+      .Integer("journal-body-cap",
+               "bytes of each request body the journal keeps; the rest is "
+               "not copied, the entry says truncated (0..1073741824)",
+               0, kMaxBodyBytesLimit, &o->journal_body_cap)
+      .Default("65536");
+  flags
+      .Integer("journal-max-bytes",
+               "recorded bytes each receiver's journal holds at most; older "
+               "entries are dropped (and counted) to make room "
+               "(4096..17179869184)",
+               kMinJournalMaxBytes, kMaxJournalMaxBytes,
+               &o->journal_max_bytes)
+      .Default("67108864");
+  flags.Text("journal-file",
+             "append every journal entry to FILE as one JSON line, written "
+             "with one write() as it is recorded (kept across a kill -9); "
+             "a FILE that cannot be opened is an error at start",
+             &o->journal_file)
+      .Value("FILE");
+  flags.Text("admin-listen",
+             "serve the admin API (/__hooksim/) on HOST:PORT instead of the "
+             "receiver's port, which then answers it 404; with --scenario the "
+             "first receiver gets this port, the others kernel-chosen ones",
+             &o->admin_listen)
+      .Value("HOST:PORT");
   flags
       .Integer("max-body-bytes",
                "request bodies larger than this, chunked or not, get 413 "
@@ -386,6 +430,7 @@ const Command kCommands[] = {
     {"hooks", NoInput<RunHooksCommand>, HooksHelp},
     {"worker", NoInput<RunWorkerCli>, WorkerHelp},
     {"contracts", NoInput<RunContractsCommand>, ContractsHelp},
+    {"judge", NoInput<RunJudgeCli>, JudgeHelp},
 };
 
 const Command* FindCommand(const std::string& name) {

@@ -26,6 +26,7 @@
 #include "sim/contract/event_file.h"
 #include "sim/contract/payload_validator.h"
 #include "sim/contract/sender_env.h"
+#include "sim/judge/journal_judge.h"
 #include "sim/os/child_process.h"
 #include "sim/os/interrupt_watcher.h"
 #include "sim/os/temp_dir.h"
@@ -68,22 +69,6 @@ Duration Since(SteadyClock::time_point t) {
 }
 
 double ToSeconds(Duration d) { return static_cast<double>(d.count()) / 1e6; }
-
-ObservedRequest Observe(const JournalEntry& e, Duration offset) {
-  ObservedRequest r;
-  r.at = e.at.time_since_epoch() - offset;
-  r.method = e.method;
-  r.target = e.target;
-  r.content_type = e.content_type;
-  r.body_hash = e.body_hash;
-  r.body_size = e.body_size;
-  if (e.has_delivery_id) r.delivery_id = e.delivery_key;
-  r.schema_issue = e.schema_issue;
-  r.answer = e.reply.answer;
-  r.abandoned = e.abandoned;
-  r.signature = e.signature;
-  return r;
-}
 
 std::shared_ptr<CachedPayloadValidator> SharedValidator() {
   static std::shared_ptr<CachedPayloadValidator> cache = [] {
@@ -444,7 +429,7 @@ CaseResult RunConformCase(const ConformCase& c, const ConformOptions& options,
   obs.sender = sender.outcome();
   receiver.WithJournal([&](const Journal& j) {
     for (const JournalEntry& e : j.Recent()) {
-      obs.requests.push_back(Observe(e, spawn_offset));
+      obs.requests.push_back(ObserveEntry(e, spawn_offset));
     }
     obs.dropped_requests = j.dropped();
   });

@@ -42,9 +42,9 @@ constexpr const char* kDeliverUsage =
     "pending).\n"
     "\n"
     "usage: hooksim deliver [--count N | --generate N | --event-file F]\n"
-    "         [--state FILE] [--trace] [--lease-ms L] [retry flags as above]\n"
+    "         [--state FILE|URL] [--trace] [--lease-ms L] [retry flags as above]\n"
     "         [--contract NAME|FILE]\n"
-    "       hooksim deliver --resume [--state FILE] [--trace] [--lease-ms L]\n"
+    "       hooksim deliver --resume [--state FILE|URL] [--trace] [--lease-ms L]\n"
     "         [retry flags] [--contract NAME|FILE]\n"
     "\n"
     "Without --url, delivers to every hook of the state database (see\n"
@@ -322,8 +322,9 @@ FlagSet DeliverFlagSet(DeliverOptions* o) {
   flags.Integer("generate", "the same as --count: how many release events", 1,
                 kMaxDeliverCount, &o->count);
   AddStateFlag(flags,
-               "without --url: the state database holding the hooks (default "
-               "$HOOKSIM_STATE or ./.hooksim/state.db)",
+               "without --url: the state holding the hooks, an SQLite file or "
+               "postgres://USER@HOST:PORT/DB (default $HOOKSIM_STATE or "
+               "./.hooksim/state.db)",
                &o->state);
   flags.Switch("resume",
                "without --url: deliver what is pending in the state (held "

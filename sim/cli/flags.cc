@@ -403,7 +403,7 @@ FlagSet::Flag AddContractNameFlag(FlagSet& flags, std::string help,
 
 FlagSet::Flag AddStateFlag(FlagSet& flags, std::string help,
                            std::optional<std::string>* target) {
-  return flags.Text("state", std::move(help), target).Value("FILE");
+  return flags.Text("state", std::move(help), target).Value("FILE|URL");
 }
 
 FlagSet::Flag AddConcurrencyFlag(FlagSet& flags, std::string help,

@@ -10,6 +10,7 @@
 #include "sim/contract/contract_file.h"
 #include "sim/contract/webhook_signature.h"
 #include "sim/durable/durable_delivery.h"
+#include "sim/durable/open_state.h"
 #include "sim/durable/state_store.h"
 #include "sim/http/http_url.h"
 #include "sim/os/wall_time.h"
@@ -20,14 +21,17 @@ namespace {
 
 constexpr const char* kHooksUsage =
     "usage: hooksim hooks add URL [--secret whsec_...] [--contract NAME|FILE]\n"
-    "         [--state FILE]\n"
-    "       hooksim hooks list [--json] [--all] [--state FILE]\n"
-    "       hooksim hooks pause ID | resume ID | remove ID [--state FILE]\n"
+    "         [--state FILE|URL]\n"
+    "       hooksim hooks list [--json] [--all] [--state FILE|URL]\n"
+    "       hooksim hooks pause ID | resume ID | remove ID [--state FILE|URL]\n"
     "\n"
     "Manages the hooks `hooksim deliver` (without --url) and `hooksim worker`\n"
-    "deliver to. State lives in an SQLite file: --state FILE, else\n"
-    "$HOOKSIM_STATE, else ./.hooksim/state.db; only `add` creates it (and\n"
-    "its directory): the others say there is no state there (exit 2).\n"
+    "deliver to. State lives in an SQLite file (--state FILE) or a\n"
+    "PostgreSQL database many workers share (--state\n"
+    "postgres://USER@HOST:PORT/DB), else $HOOKSIM_STATE, else\n"
+    "./.hooksim/state.db; only `add` creates it (a file and its directory,\n"
+    "or hooksim's tables in an existing database): the others say there is\n"
+    "no state there (exit 2).\n"
     "  add      registers an active hook and prints its id (hk_...); with\n"
     "           --secret every attempt is signed (Standard Webhooks headers;\n"
     "           X-Hub-Signature-256 under --contract github); with --contract\n"
@@ -59,7 +63,8 @@ struct HooksOptions {
 FlagSet HooksFlagSet(HooksOptions* o) {
   FlagSet flags("hooks", kHooksUsage);
   AddStateFlag(flags,
-               "state database (default $HOOKSIM_STATE or ./.hooksim/state.db)",
+               "the state: an SQLite file or postgres://USER@HOST:PORT/DB "
+               "(default $HOOKSIM_STATE or ./.hooksim/state.db)",
                &o->state);
   flags.Text("secret", "add: sign attempts with this whsec_... secret",
              &o->secret)
@@ -222,7 +227,7 @@ std::optional<int> CheckHooksUsage(const HooksOptions& options,
   return std::nullopt;
 }
 
-int AddHook(StateStore& s, const HooksOptions& options, std::ostream& out,
+int AddHook(StateBackend& s, const HooksOptions& options, std::ostream& out,
             std::ostream& err) {
   std::string contract_json;
   int contract_attempts = 0;
@@ -248,7 +253,7 @@ int AddHook(StateStore& s, const HooksOptions& options, std::ostream& out,
   return ToInt(ExitCode::kOk);
 }
 
-int ListHooks(StateStore& s, const HooksOptions& options,
+int ListHooks(StateBackend& s, const HooksOptions& options,
               const std::string& path, std::ostream& out, std::ostream& err) {
   Result<std::vector<StoredHook>> hooks = s.ListHooks(options.all);
   if (!hooks.ok()) {
@@ -269,7 +274,7 @@ int ListHooks(StateStore& s, const HooksOptions& options,
 }
 
 // pause, resume or remove.
-int ChangeHook(StateStore& s, const HooksOptions& options,
+int ChangeHook(StateBackend& s, const HooksOptions& options,
                const std::string& path, std::ostream& out, std::ostream& err) {
   const std::string& sub = options.words[0];
   const std::string& id = options.words[1];
@@ -320,15 +325,17 @@ int RunHooks(const HooksOptions& options, std::ostream& out,
   // Only `add` creates a state; the others need one.
   StoreOptions store_options;
   store_options.create = sub == "add";
-  Result<std::unique_ptr<StateStore>> store =
-      StateStore::Open(path, store_options);
+  Result<std::unique_ptr<StateBackend>> store =
+      OpenState(path, store_options);
   if (!store.ok()) {
     err << Prefix(options) << store.error().ToString() << "\n";
     return ToInt(ExitCodeFor(store.error()));
   }
   if (sub == "add") return AddHook(**store, options, out, err);
-  if (sub == "list") return ListHooks(**store, options, path, out, err);
-  return ChangeHook(**store, options, path, out, err);
+  // Named without a password (a PostgreSQL URL may carry one).
+  const std::string& where = (*store)->location();
+  if (sub == "list") return ListHooks(**store, options, where, out, err);
+  return ChangeHook(**store, options, where, out, err);
 }
 
 }  // namespace

@@ -47,6 +47,8 @@ class LogSink {
 struct Served {
   std::unique_ptr<MockReceiver> receiver;
   std::unique_ptr<HttpReceiverServer> server;
+  // With --admin-listen: the receiver's admin API on its own port.
+  std::unique_ptr<HttpReceiverServer> admin;
 };
 
 // Blocks SIGINT and SIGTERM in this thread for its lifetime, so they wait
@@ -96,6 +98,10 @@ std::string Summary(const MockReceiver& receiver) {
             " delivered=" + std::to_string(delivered) +
             " abandoned=" + std::to_string(j.abandoned()) +
             " schema_failures=" + std::to_string(j.schema_failures());
+    if (j.refused() > 0) line += " refused=" + std::to_string(j.refused());
+    if (j.dropped() > 0) {
+      line += " journal_dropped=" + std::to_string(j.dropped());
+    }
     if (j.signatures_checked() > 0) {
       line += " signature_failures=" + std::to_string(j.signature_failures());
     }
@@ -194,6 +200,13 @@ Status CheckReceiverOptions(const ReceiverCommandOptions& options,
              options.max_body_bytes > kMaxBodyBytesLimit) {
     bad << "--max-body-bytes: expected 1.." << kMaxBodyBytesLimit << ", got "
         << options.max_body_bytes;
+  } else if (options.journal_body_cap > kMaxBodyBytesLimit) {
+    bad << "--journal-body-cap: expected 0.." << kMaxBodyBytesLimit
+        << ", got " << options.journal_body_cap;
+  } else if (options.journal_max_bytes < kMinJournalMaxBytes ||
+             options.journal_max_bytes > kMaxJournalMaxBytes) {
+    bad << "--journal-max-bytes: expected " << kMinJournalMaxBytes << ".."
+        << kMaxJournalMaxBytes << ", got " << options.journal_max_bytes;
   }
   if (!bad.str().empty()) return Status::InvalidArgument(bad.str());
   return Status::Ok();
@@ -298,8 +311,11 @@ Result<std::optional<Contract>> LoadReceiverContract(
 // Starts one server per spec (the first on --listen's port, the others on
 // kernel-chosen ones); on failure stops those started.
 Status StartServers(const ReceiverCommandOptions& options,
-                    const ListenAddress& listen, const ServedSpecs& specs,
+                    const ListenAddress& listen,
+                    const std::optional<ListenAddress>& admin_listen,
+                    const ServedSpecs& specs,
                     const std::optional<Contract>& contract,
+                    const std::shared_ptr<JournalFile>& journal_file,
                     const std::shared_ptr<LogSink>& log,
                     std::vector<Served>& served) {
   Result<std::shared_ptr<CachedPayloadValidator>> cache =
@@ -313,6 +329,9 @@ Status StartServers(const ReceiverCommandOptions& options,
     ropts.contract = contract;
     ropts.validator = *cache;
     ropts.journal.capacity = options.journal_capacity;
+    ropts.journal.body_cap = options.journal_body_cap;
+    ropts.journal.max_bytes = options.journal_max_bytes;
+    ropts.journal_file = journal_file;
     // The server's time starts about now (outage windows and journal times
     // run on it, scaled by --time-scale).
     ropts.unix_origin = UnixTimeNow();
@@ -328,6 +347,7 @@ Status StartServers(const ReceiverCommandOptions& options,
     hopts.time_scale = options.time_scale;
     hopts.max_body_bytes = options.max_body_bytes;
     hopts.admin_token = options.admin_token.value_or("");
+    if (admin_listen) hopts.admin = AdminMode::kElsewhere;
     if (log) {
       const bool several = specs.specs.size() > 1;
       hopts.on_request_end = [log, name = name, several,
@@ -345,11 +365,34 @@ Status StartServers(const ReceiverCommandOptions& options,
       };
     }
     s.server = std::make_unique<HttpReceiverServer>(*s.receiver, hopts);
+    auto stop_all = [&] {
+      for (Served& running : served) {
+        if (running.admin) running.admin->Stop();
+        running.server->Stop();
+      }
+    };
     if (Status status = s.server->Start(); !status.ok()) {
-      for (Served& running : served) running.server->Stop();
+      stop_all();
       return Status(status.code(), "--listen " + options.listen +
                        ": cannot serve receiver " + name + " at " +
                        status.message());
+    }
+    if (admin_listen) {
+      HttpReceiverOptions aopts;
+      aopts.host = admin_listen->host;
+      aopts.port = i == 0 ? admin_listen->port : 0;
+      aopts.admin_token = hopts.admin_token;
+      aopts.admin = AdminMode::kOnly;
+      aopts.threads = 4;
+      s.admin = std::make_unique<HttpReceiverServer>(*s.receiver, aopts);
+      if (Status status = s.admin->Start(); !status.ok()) {
+        s.server->Stop();
+        stop_all();
+        return Status(status.code(), "--admin-listen " +
+                                          *options.admin_listen +
+                                          ": cannot serve the admin API of " +
+                                          name + " at " + status.message());
+      }
     }
     served.push_back(std::move(s));
   }
@@ -380,6 +423,27 @@ int RunReceiverCommand(const ReceiverCommandOptions& options, std::ostream& out,
   }
   Result<std::optional<Contract>> contract = LoadReceiverContract(options);
   if (!contract.ok()) return usage(contract.error());
+  std::optional<ListenAddress> admin_listen;
+  if (options.admin_listen) {
+    Result<ListenAddress> parsed = ParseListenAddress(*options.admin_listen);
+    if (!parsed.ok()) {
+      return usage(Status(parsed.error().code(),
+                          "--admin-listen: " + parsed.error().message()));
+    }
+    admin_listen = *parsed;
+  }
+  // Opened before any server starts: a file that cannot be written is an
+  // error now, not after the run.
+  std::shared_ptr<JournalFile> journal_file;
+  if (options.journal_file) {
+    Result<std::shared_ptr<JournalFile>> opened =
+        JournalFile::Open(*options.journal_file);
+    if (!opened.ok()) {
+      return usage(Status(opened.error().code(),
+                          "--journal-file: " + opened.error().message()));
+    }
+    journal_file = *opened;
+  }
 
   // Signals are blocked before any server thread exists and before any
   // URL is printed, so a SIGINT from a caller that read the URL is never
@@ -389,8 +453,8 @@ int RunReceiverCommand(const ReceiverCommandOptions& options, std::ostream& out,
   std::shared_ptr<LogSink> log;
   if (options.log) log = std::make_shared<LogSink>(out);
   std::vector<Served> served;
-  if (Status s =
-          StartServers(options, *listen, *specs, *contract, log, served);
+  if (Status s = StartServers(options, *listen, admin_listen, *specs,
+                              *contract, journal_file, log, served);
       !s.ok()) {
     return usage(s);
   }
@@ -398,7 +462,8 @@ int RunReceiverCommand(const ReceiverCommandOptions& options, std::ostream& out,
   for (const Served& s : served) {
     const std::string base = s.server->base_url();
     out << "receiver " << s.receiver->name() << "  " << base << "/hook  admin "
-        << base << "/__hooksim/  metrics " << base << "/metrics\n";
+        << (s.admin ? s.admin->base_url() : base) << "/__hooksim/  metrics "
+        << base << "/metrics\n";
   }
   out << "seed " << specs->seed << "; serving until SIGINT or SIGTERM"
       << std::endl;
@@ -409,7 +474,10 @@ int RunReceiverCommand(const ReceiverCommandOptions& options, std::ostream& out,
     signals->Wait();
   }
 
-  for (Served& s : served) s.server->Stop();
+  for (Served& s : served) {
+    s.server->Stop();
+    if (s.admin) s.admin->Stop();
+  }
   for (const Served& s : served) out << Summary(*s.receiver) << "\n";
   out.flush();
   return ToInt(ExitCode::kOk);

@@ -21,9 +21,12 @@
 // A --listen host that is not loopback (IsLoopbackHost) without
 // --admin-token prints a warning on `err` first: anyone who can reach the
 // port can reset the journal and replace the behaviour.
-// Exit codes: 0 after a clean stop; 2 for bad input (bad --listen, port in
-// use, bad behaviour, unreadable or malformed file, a --behavior-dir that
-// is missing or has no route file, bad number, a body
+// With --admin-listen, one more line per receiver:
+//   admin NAME  http://HOST:PORT/__hooksim/
+// Exit codes: 0 after a clean stop; 2 for bad input (bad --listen or
+// --admin-listen, port in use, bad behaviour, unreadable or malformed file,
+// a --behavior-dir that is missing or has no route file, a --journal-file
+// that cannot be opened for appending, bad number, a body
 // limit out of range), with a
 // message on `err` naming the flag and the value.
 // Thread: call from the main thread; the signal wait blocks SIGINT and
@@ -39,6 +42,7 @@
 #include <string>
 #include <string_view>
 
+#include "mock-receivers/journal.h"
 #include "mock-receivers/request_log.h"
 #include "sim/base/result.h"
 
@@ -48,6 +52,9 @@ inline constexpr size_t kMaxJournalCapacity = 1'000'000;
 // Request bodies above --max-body-bytes get 413; the limit itself is
 // 1..kMaxBodyBytesLimit.
 inline constexpr size_t kMaxBodyBytesLimit = size_t{1} << 30;
+// --journal-max-bytes is kMinJournalMaxBytes..kMaxJournalMaxBytes.
+inline constexpr size_t kMinJournalMaxBytes = 4096;
+inline constexpr size_t kMaxJournalMaxBytes = size_t{16} << 30;
 
 struct ReceiverCommandOptions {
   std::string listen = "127.0.0.1:8080";  // HOST:PORT ("[::1]:80" for IPv6).
@@ -61,6 +68,15 @@ struct ReceiverCommandOptions {
   double time_scale = 1.0;                   // (0, 1].
   size_t journal_capacity = 1024;            // 1..kMaxJournalCapacity.
   size_t max_body_bytes = 8 << 20;           // 1..kMaxBodyBytesLimit.
+  // Bytes of each body the journal keeps (0..kMaxBodyBytesLimit).
+  size_t journal_body_cap = kDefaultJournalBodyCap;
+  // Recorded bytes each journal holds.
+  size_t journal_max_bytes = kDefaultJournalMaxBytes;
+  // --journal-file: every entry appended as a JSON line (journal_file.h).
+  std::optional<std::string> journal_file;
+  // --admin-listen HOST:PORT: the admin API on its own port (the
+  // receivers' ports then answer /__hooksim/ with 404).
+  std::optional<std::string> admin_listen;
   // --contract NAME|FILE: the stats' judgement (admin_api.h).
   std::optional<std::string> contract;
   // Required as "Authorization: Bearer TOKEN" on /__hooksim/ when set

@@ -7,6 +7,7 @@
 #include <ctime>
 #include <filesystem>
 #include <fstream>
+#include <iostream>
 #include <optional>
 #include <sstream>
 #include <utility>
@@ -230,8 +231,25 @@ int RunRunCommand(const RunCommandOptions& options, std::ostream& out,
         out << "  " << line << "\n";
       };
     }
+    // A progress line on a terminal, for runs longer than a second.
+    bool progress_shown = false;
+    if (&err == &std::cerr && isatty(STDERR_FILENO) == 1) {
+      ropts.progress = [&err, &progress_shown,
+                        name = scenario.name](const RunProgress& p) {
+        err << "\r" << name << ": " << p.deliveries_ended << "/"
+            << p.deliveries << " deliveries ended, " << p.attempts
+            << " attempts, run time " << FormatRunTime(p.now) << ", "
+            << static_cast<int64_t>(p.wall_seconds) << " s\033[K";
+        err.flush();
+        progress_shown = true;
+      };
+    }
     const std::string started_at = UtcIsoNow();
     Result<std::unique_ptr<RunResult>> run = RunScenario(scenario, ropts);
+    if (progress_shown) {
+      err << "\r\033[K";  // The line goes; the scenario's line follows.
+      err.flush();
+    }
     if (stop->stopped()) break;  // Abandoned half way: not judged.
     if (!run.ok()) {
       err << "hooksim run: " << scenario.file << ": " << run.error().ToString()

@@ -15,6 +15,7 @@
 #include "sim/cli/receiver_command.h"
 #include "sim/contract/release_events.h"
 #include "sim/durable/durable_delivery.h"
+#include "sim/durable/open_state.h"
 #include "sim/durable/state_store.h"
 #include "sim/durable/worker_metrics.h"
 #include "sim/metrics/metrics_server.h"
@@ -24,7 +25,7 @@ namespace hooksim {
 namespace {
 
 constexpr const char* kWorkerUsage =
-    "usage: hooksim worker [--state FILE] [--poll-ms N] [--trace]\n"
+    "usage: hooksim worker [--state FILE|URL] [--poll-ms N] [--trace]\n"
     "         [--retry-schedule-ms D1,...,D5] [--timeout-ms T] [--jitter F]\n"
     "         [--concurrency C] [--seed S] [--lease-ms L] [--contract NAME|FILE]\n"
     "         [--metrics-listen HOST:PORT]\n"
@@ -81,7 +82,7 @@ StoreOptions RunnerStoreOptions(std::atomic<bool>* abort) {
 struct Runner {
   std::string path;
   std::atomic<bool> abort{false};
-  std::unique_ptr<StateStore> store;
+  std::unique_ptr<StateBackend> store;
   std::chrono::steady_clock::time_point wall_start;
   DurableRunOptions run;
 };
@@ -93,8 +94,8 @@ std::unique_ptr<Runner> OpenRunner(const DeliverOptions& options,
                                    std::ostream& err, int* exit_code) {
   auto runner = std::make_unique<Runner>();
   runner->path = ResolveStatePath(options.state);
-  Result<std::unique_ptr<StateStore>> opened =
-      StateStore::Open(runner->path, RunnerStoreOptions(&runner->abort));
+  Result<std::unique_ptr<StateBackend>> opened =
+      OpenState(runner->path, RunnerStoreOptions(&runner->abort));
   if (!opened.ok()) {
     err << "hooksim " << command << ": --state: " << opened.error().ToString()
         << "\n";
@@ -218,8 +219,9 @@ FlagSet WorkerFlagSet(WorkerOptions* options) {
   DeliverOptions* o = &options->deliver;
   FlagSet flags("worker", kWorkerUsage);
   AddStateFlag(flags,
-               "the state database (default $HOOKSIM_STATE or "
-               "./.hooksim/state.db)",
+               "the state: an SQLite file or postgres://USER@HOST:PORT/DB, "
+               "which any number of workers share (default $HOOKSIM_STATE "
+               "or ./.hooksim/state.db)",
                &o->state);
   flags.Millis("poll-ms",
                "how often to look for deliverable rows (1.." +
@@ -282,8 +284,9 @@ int RunStoreDeliver(const DeliverOptions& options, std::ostream& out,
   std::unique_ptr<Runner> runner =
       OpenRunner(options, "deliver", out, err, &code);
   if (!runner) return code;
-  StateStore& store = *runner->store;
-  const std::string& path = runner->path;
+  StateBackend& store = *runner->store;
+  // The location without a password (a PostgreSQL URL may carry one).
+  const std::string& path = store.location();
   DurableRunOptions& run = runner->run;
 
   std::optional<std::string> batch;
@@ -366,16 +369,16 @@ int RunWorker(const WorkerOptions& options, std::ostream& out,
   runner->run.keep_running = true;
   runner->run.poll_interval = options.poll;
   // Metrics: the runner counts into `metrics`; a scrape reads the queue
-  // through a connection of its own (a StateStore serves one thread).
+  // through a connection of its own (a store serves one thread).
   std::unique_ptr<WorkerMetrics> metrics;
-  std::unique_ptr<StateStore> metrics_store;
+  std::unique_ptr<StateBackend> metrics_store;
   std::unique_ptr<MetricsServer> metrics_server;
   if (options.metrics_listen) {
     StoreOptions store_options;
     store_options.create = false;
     store_options.busy_timeout = std::chrono::seconds(2);
-    Result<std::unique_ptr<StateStore>> opened =
-        StateStore::Open(runner->path, store_options);
+    Result<std::unique_ptr<StateBackend>> opened =
+        OpenState(runner->path, store_options);
     if (!opened.ok()) {
       err << "hooksim worker: --state: " << opened.error().ToString() << "\n";
       return ToInt(ExitCodeFor(opened.error()));
@@ -408,7 +411,7 @@ int RunWorker(const WorkerOptions& options, std::ostream& out,
         << (v6 ? "[" + options.metrics_host + "]" : options.metrics_host)
         << ":" << metrics_server->port() << "/metrics" << std::endl;
   }
-  out << "worker: delivering from " << runner->path
+  out << "worker: delivering from " << runner->store->location()
       << " until SIGINT or SIGTERM (poll every " << ToMillis(options.poll)
       << " ms, seed " << options.deliver.seed << ")" << std::endl;
   std::optional<RunOutcome> outcome = RunAndList(*runner, "worker", out, err);

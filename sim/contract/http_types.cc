@@ -3,6 +3,8 @@
 #include <ctime>
 #include <string>
 
+#include "sim/base/random.h"
+
 namespace hooksim {
 
 namespace {
@@ -33,6 +35,15 @@ bool IsJsonContentType(std::string_view value) {
     media.remove_suffix(1);
   }
   return EqualsIgnoreCase(media, "application/json");
+}
+
+uint64_t BodyHash(const HttpRequest& request) {
+  const KnownBodyHash& known = request.known_hash;
+  if (known.data == request.body.data() && known.size == request.body.size() &&
+      known.data != nullptr) {
+    return known.hash;
+  }
+  return Hash64(request.body);
 }
 
 std::optional<std::string_view> HttpRequest::FindHeader(

@@ -30,16 +30,32 @@ struct Header {
   std::string_view value;
 };
 
+// Hash64 of some bytes, and which bytes: a sender that hashed a body once
+// hands the hash on with each request that carries those bytes.
+struct KnownBodyHash {
+  const char* data = nullptr;
+  size_t size = 0;
+  uint64_t hash = 0;
+};
+
 struct HttpRequest {
   std::string_view method;
   // Sender side: the absolute URL. Receiver side: the request target (path).
   std::string_view target;
   std::span<const Header> headers;
   std::string_view body;
+  // Hash64(body) when the sender knows it (the engine hashes each event's
+  // body once); used only while it names these very bytes (see BodyHash).
+  KnownBodyHash known_hash;
 
   // Case-insensitive header lookup; the first match wins.
   std::optional<std::string_view> FindHeader(std::string_view name) const;
 };
+
+// Hash64(request.body): the known hash when it was taken of the same bytes
+// (same address and size), else hashed now. Every consumer of one attempt
+// (wire recorder, receiver) so shares one hash of the body.
+uint64_t BodyHash(const HttpRequest& request);
 
 // Why an attempt got no HTTP answer.
 enum class AttemptError {

@@ -6,7 +6,11 @@
 // self-consistent (permanent_url names the version and app; url names the
 // app; rollback is false or an earlier version number; source_env appears
 // only for promotions and differs from env).
-// Schemas are checked with valijson. The bundled schemas are the files in
+// Schemas are checked with valijson. A plain valid body (printable ASCII,
+// int64 integers only, no duplicate key) is read with RapidJSON and checked
+// by the same valijson schemas without collecting errors; any other body,
+// and any body that fails, is read with nlohmann/json and every issue
+// worded (ValidateFully). The bundled schemas are the files in
 // scenarios/schemas/, compiled into the binary.
 // Thread: Validate is const and safe to call concurrently.
 #ifndef HOOKSIM_SIM_CONTRACT_PAYLOAD_VALIDATOR_H_
@@ -51,6 +55,10 @@ class PayloadValidator {
   ~PayloadValidator();
 
   PayloadVerdict Validate(std::string_view body) const;
+  // The same verdict without the fast path for plain valid bodies (every
+  // body read with nlohmann/json, every valijson error collected): what
+  // Validate must agree with, for tests and benchmarks.
+  PayloadVerdict ValidateFully(std::string_view body) const;
 
  private:
   struct Impl;

@@ -138,7 +138,9 @@ std::optional<HookState> ParseHookState(std::string_view s) {
   return std::nullopt;
 }
 
-uint64_t UrandomSeed() {
+}  // namespace
+
+uint64_t StoreIdSeed() {
   uint64_t seed = 0;
   const int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
   if (fd >= 0) {
@@ -151,6 +153,8 @@ uint64_t UrandomSeed() {
   seed ^= static_cast<uint64_t>(getpid()) << 32;
   return seed;
 }
+
+namespace {
 
 std::string Hex(uint64_t value, int digits) {
   static constexpr char kHex[] = "0123456789abcdef";
@@ -208,7 +212,7 @@ std::string_view HookStateName(HookState state) {
 }
 
 std::string NewOwnerToken() {
-  uint64_t state = UrandomSeed();
+  uint64_t state = StoreIdSeed();
   return std::to_string(getpid()) + "-" + Hex(SplitMix64(state), 16);
 }
 
@@ -226,7 +230,7 @@ StateStore::StateStore(std::string path, sqlite3* db, StoreOptions options)
     : path_(std::move(path)),
       options_(options),
       db_(db),
-      id_state_(options_.id_seed ? *options_.id_seed : UrandomSeed()) {}
+      id_state_(options_.id_seed ? *options_.id_seed : StoreIdSeed()) {}
 
 StateStore::~StateStore() {
   for (auto& [sql, stmt] : statements_) sqlite3_finalize(stmt);

@@ -269,10 +269,9 @@ class DeliveryStore {
   // records the attempt as started and extends the lease (kStart). A
   // paused hook holds the delivery (kHeld), a removed one cancels it
   // (kCancelled); both release it. Otherwise kNotOurs, nothing changes.
-  virtual Result<AttemptGate> BeginAttempt(const std::string& owner,
-                                           const std::string& delivery_id,
-                                           int attempt, int64_t now_ms,
-                                           int64_t lease_ms) = 0;
+  virtual Result<AttemptGate> BeginAttempt(
+      const std::string& owner, const std::string& delivery_id, int attempt,
+      int64_t now_ms, int64_t lease_ms = kDefaultLeaseMs) = 0;
   // Records an attempt's end, and the delivery's new state when `owner`
   // still holds it (a 2xx is recorded whoever holds it, while the delivery
   // is pending). A final state or end.release releases the row. Returns
@@ -294,8 +293,56 @@ class DeliveryStore {
   virtual Result<QueueDepth> Depth(int64_t now_ms) = 0;
 };
 
+// Everything the commands do with a state, whichever backend holds it:
+// hooks, events, and the lease protocol. StateStore (SQLite, a file) and
+// PostgresStore (postgres_store.h, a database many machines share)
+// implement it with the same results; OpenState (open_state.h) picks one
+// from the --state value. Thread: one object per thread.
+class StateBackend : public DeliveryStore {
+ public:
+  // The --state value it was opened from (a PostgreSQL URL without its
+  // password), for messages.
+  virtual const std::string& location() const = 0;
+  // Hooks. AddHook does not validate url or secret (the CLI does).
+  // `contract`: a contract file's JSON text ("" for none) and its attempts.
+  virtual Result<StoredHook> AddHook(const std::string& url,
+                                     const std::string& secret, int64_t now_ms,
+                                     const std::string& contract = "",
+                                     int contract_attempts = 0) = 0;
+  // In creation order; removed hooks only when include_removed.
+  virtual Result<std::vector<StoredHook>> ListHooks(bool include_removed) = 0;
+  virtual Result<std::optional<StoredHook>> FindHook(const std::string& id) = 0;
+  // Pause: unleased pending rows become held now; leased ones at their
+  // runner's next BeginAttempt (nothing new is sent after the commit).
+  virtual Result<HookChangeResult> PauseHook(const std::string& id,
+                                             int64_t now_ms) = 0;
+  virtual Result<HookChangeResult> ResumeHook(const std::string& id,
+                                              int64_t now_ms) = 0;
+  virtual Result<HookChangeResult> RemoveHook(const std::string& id,
+                                              int64_t now_ms) = 0;
+  // Stores the events and one delivery per event and hook that is not
+  // removed: pending for active hooks, held for paused ones, in
+  // transactions of about kEnqueueChunk deliveries (each chunk sees the
+  // hooks as they are then; a crash keeps the chunks committed). Fails when
+  // there is no hook.
+  virtual Result<EnqueueResult> Enqueue(const std::vector<FileEvent>& events,
+                                        int64_t now_ms) = 0;
+  // Deliveries of the events [first, last], per hook id.
+  virtual Result<std::map<std::string, DeliveryCounts>> CountByHook(
+      int64_t first_event, int64_t last_event) = 0;
+  // Deliveries of one Enqueue batch, per hook id.
+  virtual Result<std::map<std::string, DeliveryCounts>> CountBatch(
+      const std::string& batch) = 0;
+  // Attempts recorded for one delivery: (attempt, result or "" if it has
+  // not ended), in order. For tests and diagnostics.
+  virtual Result<std::vector<std::pair<int, std::string>>> Attempts(
+      const std::string& delivery_id) = 0;
+  // State name and reason ("" when none) of one delivery.
+  virtual Result<std::pair<std::string, std::string>> DeliveryState(
+      const std::string& delivery_id) = 0;
+};
 
-class StateStore : public DeliveryStore {
+class StateStore : public StateBackend {
  public:
   // Opens the database at `path` (see "Files" above). Takes no write lock
   // when the file is at the current schema.
@@ -306,20 +353,24 @@ class StateStore : public DeliveryStore {
   StateStore& operator=(const StateStore&) = delete;
 
   const std::string& path() const { return path_; }
+  const std::string& location() const override { return path_; }
 
   // Hooks. AddHook does not validate url or secret (the CLI does).
   // `contract`: a contract file's JSON text ("" for none) and its attempts.
   Result<StoredHook> AddHook(const std::string& url, const std::string& secret,
                              int64_t now_ms, const std::string& contract = "",
-                             int contract_attempts = 0);
+                             int contract_attempts = 0) override;
   // In creation order; removed hooks only when include_removed.
-  Result<std::vector<StoredHook>> ListHooks(bool include_removed);
-  Result<std::optional<StoredHook>> FindHook(const std::string& id);
+  Result<std::vector<StoredHook>> ListHooks(bool include_removed) override;
+  Result<std::optional<StoredHook>> FindHook(const std::string& id) override;
   // Pause: unleased pending rows become held now; leased ones at their
   // runner's next BeginAttempt (nothing new is sent after the commit).
-  Result<HookChangeResult> PauseHook(const std::string& id, int64_t now_ms);
-  Result<HookChangeResult> ResumeHook(const std::string& id, int64_t now_ms);
-  Result<HookChangeResult> RemoveHook(const std::string& id, int64_t now_ms);
+  Result<HookChangeResult> PauseHook(const std::string& id,
+                                     int64_t now_ms) override;
+  Result<HookChangeResult> ResumeHook(const std::string& id,
+                                      int64_t now_ms) override;
+  Result<HookChangeResult> RemoveHook(const std::string& id,
+                                      int64_t now_ms) override;
 
   // Stores the events and one delivery per event and hook that is not
   // removed: pending for active hooks, held for paused ones, in
@@ -327,7 +378,7 @@ class StateStore : public DeliveryStore {
   // hooks as they are then; a crash keeps the chunks committed). Fails when
   // there is no hook.
   Result<EnqueueResult> Enqueue(const std::vector<FileEvent>& events,
-                                int64_t now_ms);
+                                int64_t now_ms) override;
 
   // DeliveryStore.
   Result<ClaimResult> Claim(const std::string& owner, const ClaimOptions& o,
@@ -350,19 +401,19 @@ class StateStore : public DeliveryStore {
 
   // Deliveries of the events [first, last], per hook id.
   Result<std::map<std::string, DeliveryCounts>> CountByHook(int64_t first_event,
-                                                            int64_t last_event);
+                                                            int64_t last_event) override;
   // Deliveries of one Enqueue batch, per hook id.
   Result<std::map<std::string, DeliveryCounts>> CountBatch(
-      const std::string& batch);
+      const std::string& batch) override;
   // Attempts recorded for one delivery: (attempt, result or "" if it has
   // not ended), in order. For tests and diagnostics.
   Result<std::vector<std::pair<int, std::string>>> Attempts(
-      const std::string& delivery_id);
+      const std::string& delivery_id) override;
   // Transactions this connection has committed (diagnostics and tests).
   uint64_t commits() const { return commits_; }
   // State name and reason ("" when none) of one delivery.
   Result<std::pair<std::string, std::string>> DeliveryState(
-      const std::string& delivery_id);
+      const std::string& delivery_id) override;
 
  private:
   StateStore(std::string path, sqlite3* db, StoreOptions options);
@@ -399,6 +450,10 @@ class StateStore : public DeliveryStore {
 // A token naming one runner: "<pid>-<random hex>" (the pid is only for
 // people reading the database; leases never look at it).
 std::string NewOwnerToken();
+
+// 64 bits from /dev/urandom mixed with the time and pid: the seed of a
+// store's ids when StoreOptions::id_seed is unset.
+uint64_t StoreIdSeed();
 
 // Lowercase hex SHA-256 of `data`.
 std::string Sha256Hex(std::string_view data);

@@ -194,6 +194,7 @@ uint32_t DeliveryEngine::NewDeliverySlot() {
 uint32_t DeliveryEngine::RecordEvent(std::string event_type,
                                      std::string body) {
   EventRecord record{std::move(event_type), std::move(body), clock_.Now()};
+  record.body_hash = Hash64(record.body);
   bool reused = false;
   const uint32_t index = pool_.TakeEvent(events_.size(), &reused);
   if (reused) {
@@ -271,6 +272,8 @@ void DeliveryEngine::StartAttempt(uint32_t index) {
   HttpRequest request{kPost, hooks_[d.hook].url,
                       std::span<const Header>(d.headers.data(), d.header_count),
                       events_[d.event].body};
+  const EventRecord& event = events_[d.event];
+  request.known_hash = {event.body.data(), event.body.size(), event.body_hash};
   d.attempt_started = clock_.Now();
   // Two words of capture: fits std::function's inline buffer, no allocation.
   transport_.Send(

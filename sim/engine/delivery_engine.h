@@ -121,6 +121,7 @@ struct EventRecord {
   std::string type;  // "release", ...
   std::string body;  // Raw JSON, sent byte for byte on every attempt.
   TimePoint published{};
+  uint64_t body_hash = 0;  // Hash64(body), taken once when recorded.
 };
 
 struct AttemptRecord {

@@ -23,7 +23,7 @@ void WireRecorder::Send(const HttpRequest& request, Duration timeout,
       ++untracked_;
     } else {
       WireCounters& c = *counters;
-      const uint64_t hash = Hash64(request.body);
+      const uint64_t hash = BodyHash(request);
       if (c.requests == 0) {
         c.first_body_hash = hash;
         c.first_body_size = request.body.size();

@@ -265,11 +265,32 @@ void BuildEngine(RunResult& run, const Scenario& scenario,
     run.engine->AddHook(std::move(hook));
     run.hook_receiver.push_back(receiver_index);
   }
-  if (options.trace) {
+  if (options.trace || options.progress) {
     DeliveryEngine* engine = run.engine.get();
+    const uint64_t deliveries = scenario.DeliveryCount();
+    // The wall clock is read every 1024th attempt in the virtual world
+    // (about a million attempts a second), on every attempt over HTTP.
+    const uint64_t check_every = options.world == World::kVirtual ? 1024 : 1;
+    const auto started = std::chrono::steady_clock::now();
+    auto next_progress = started + options.progress_after;
     run.engine->SetAttemptObserver(
-        [engine, trace = options.trace](const AttemptRecord& r) {
-          trace(FormatAttemptLine(*engine, r));
+        [engine, trace = options.trace, progress = options.progress,
+         every = options.progress_every, deliveries, check_every, started,
+         next_progress, ended = uint64_t{0}](const AttemptRecord& r) mutable {
+          if (trace) trace(FormatAttemptLine(*engine, r));
+          if (!progress || ++ended % check_every != 0) return;
+          const auto now = std::chrono::steady_clock::now();
+          if (now < next_progress) return;
+          next_progress = now + every;
+          RunProgress p;
+          p.attempts = ended;
+          p.deliveries = deliveries;
+          p.deliveries_ended =
+              engine->deliveries().size() - engine->open_deliveries();
+          p.now = r.ended;
+          p.wall_seconds =
+              std::chrono::duration<double>(now - started).count();
+          progress(p);
         });
   }
 }

@@ -63,6 +63,15 @@ class RunStop {
   std::atomic<bool> stopped_{false};
 };
 
+// How far a run has come, for a progress line.
+struct RunProgress {
+  uint64_t attempts = 0;          // Attempts ended so far.
+  uint64_t deliveries_ended = 0;  // Delivered or given up so far.
+  uint64_t deliveries = 0;        // The run's deliveries (events x hooks).
+  TimePoint now{};                // The run's clock.
+  double wall_seconds = 0;        // Since the run started.
+};
+
 struct RunOptions {
   World world = World::kVirtual;
   // HTTP world: wall seconds per run-time second, in (0, 1].
@@ -83,6 +92,13 @@ struct RunOptions {
   std::function<std::unique_ptr<Transport>(Transport& inner)> wrap_sender;
   // HTTP world: stops the run when stopped (null: none). Borrowed.
   RunStop* stop = nullptr;
+  // Called on the run's thread as attempts end, once the run has taken
+  // progress_after of wall time and then at most every progress_every
+  // (null: never). It only reads the run; it cannot change it.
+  std::function<void(const RunProgress&)> progress;
+  std::chrono::steady_clock::duration progress_after = std::chrono::seconds(1);
+  std::chrono::steady_clock::duration progress_every =
+      std::chrono::milliseconds(250);
 };
 
 struct RealWorld;  // The HTTP world's sender world and servers.

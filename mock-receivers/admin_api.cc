@@ -243,8 +243,11 @@ AdminResponse Requests(MockReceiver& receiver, const AdminRequest& request,
   return answer;
 }
 
-AdminResponse Verify(MockReceiver& receiver, const AdminRequest& request) {
-  json doc;
+// Parses the request's body into `doc`; the 400 answer when it is not
+// JSON ("[json.exception.parse_error.101] parse error at ..." -> "/:
+// invalid JSON: parse error at ...").
+std::optional<AdminResponse> ParseBody(const AdminRequest& request,
+                                       json& doc) {
   try {
     doc = json::parse(request.body);
   } catch (const json::exception& e) {
@@ -254,6 +257,12 @@ AdminResponse Verify(MockReceiver& receiver, const AdminRequest& request) {
     }
     return ErrorAnswer(400, "/: invalid JSON: " + what);
   }
+  return std::nullopt;
+}
+
+AdminResponse Verify(MockReceiver& receiver, const AdminRequest& request) {
+  json doc;
+  if (std::optional<AdminResponse> bad = ParseBody(request, doc)) return *bad;
   Result<std::vector<Expectation>> expectations = ParseExpectations(doc);
   if (!expectations.ok()) {
     const Status& e = expectations.error();
@@ -275,14 +284,8 @@ AdminResponse Reset(MockReceiver& receiver, const AdminRequest& request) {
   std::optional<BehaviorSpec> spec;
   if (!blank) {
     json doc;
-    try {
-      doc = json::parse(request.body);
-    } catch (const json::exception& e) {
-      std::string what = e.what();
-      if (const size_t close = what.find("] "); close != std::string::npos) {
-        what = what.substr(close + 2);
-      }
-      return ErrorAnswer(400, "/: invalid JSON: " + what);
+    if (std::optional<AdminResponse> bad = ParseBody(request, doc)) {
+      return *bad;
     }
     if (!doc.is_object()) {
       return ErrorAnswer(400, "/: expected an object ({} or {\"behavior\": "
@@ -313,17 +316,7 @@ AdminResponse Reset(MockReceiver& receiver, const AdminRequest& request) {
 
 AdminResponse PutBehavior(MockReceiver& receiver, const AdminRequest& request) {
   json doc;
-  try {
-    doc = json::parse(request.body);
-  } catch (const json::exception& e) {
-    // "[json.exception.parse_error.101] parse error at ..." -> "parse error
-    // at ...".
-    std::string what = e.what();
-    if (const size_t close = what.find("] "); close != std::string::npos) {
-      what = what.substr(close + 2);
-    }
-    return ErrorAnswer(400, "/: invalid JSON: " + what);
-  }
+  if (std::optional<AdminResponse> bad = ParseBody(request, doc)) return *bad;
   Result<BehaviorSpec> spec = ParseBehavior(doc, "");
   if (!spec.ok()) {
     const Status& e = spec.error();

@@ -829,20 +829,7 @@ Result<ClaimResult> PostgresStore::Claim(const std::string& owner,
       const int max_attempts = d.contract.empty()
                                    ? o.max_attempts
                                    : static_cast<int>(rows->Int(i, 12));
-      const std::string sum = Sha256Hex(d.body);
-      if (sum != stored_sum) {
-        reasons.push_back("stored body does not match its checksum (sha256 " +
-                          sum.substr(0, 12) + "..., stored " +
-                          (stored_sum.empty() ? std::string("none")
-                                              : stored_sum.substr(0, 12) +
-                                                    "...") +
-                          "): not sent");
-        result.failed.push_back(std::move(d));
-      } else if (d.attempts_started >= max_attempts) {
-        result.gave_up.push_back(std::move(d));
-      } else {
-        result.deliveries.push_back(std::move(d));
-      }
+      SortClaimed(std::move(d), stored_sum, max_attempts, reasons, result);
     }
     const char* const kEnd =
         "UPDATE deliveries SET state = $1, ended_ms = $2, reason = $3, "

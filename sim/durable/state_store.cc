@@ -216,6 +216,24 @@ std::string NewOwnerToken() {
   return std::to_string(getpid()) + "-" + Hex(SplitMix64(state), 16);
 }
 
+void SortClaimed(ClaimedDelivery d, const std::string& stored_sum,
+                 int max_attempts, std::vector<std::string>& reasons,
+                 ClaimResult& result) {
+  const std::string sum = Sha256Hex(d.body);
+  if (sum != stored_sum) {
+    reasons.push_back("stored body does not match its checksum (sha256 " +
+                      sum.substr(0, 12) + "..., stored " +
+                      (stored_sum.empty() ? std::string("none")
+                                          : stored_sum.substr(0, 12) + "...") +
+                      "): not sent");
+    result.failed.push_back(std::move(d));
+  } else if (d.attempts_started >= max_attempts) {
+    result.gave_up.push_back(std::move(d));
+  } else {
+    result.deliveries.push_back(std::move(d));
+  }
+}
+
 std::string Sha256Hex(std::string_view data) {
   unsigned char digest[EVP_MAX_MD_SIZE];
   unsigned int size = 0;
@@ -1009,20 +1027,7 @@ Result<ClaimResult> StateStore::Claim(const std::string& owner,
       d.taken_over = s.Int(13) != 0;
       const int max_attempts =
           d.contract.empty() ? o.max_attempts : static_cast<int>(s.Int(12));
-      const std::string sum = Sha256Hex(d.body);
-      if (sum != stored_sum) {
-        reasons.push_back("stored body does not match its checksum (sha256 " +
-                          sum.substr(0, 12) + "..., stored " +
-                          (stored_sum.empty() ? std::string("none")
-                                              : stored_sum.substr(0, 12) +
-                                                    "...") +
-                          "): not sent");
-        result.failed.push_back(std::move(d));
-      } else if (d.attempts_started >= max_attempts) {
-        result.gave_up.push_back(std::move(d));
-      } else {
-        result.deliveries.push_back(std::move(d));
-      }
+      SortClaimed(std::move(d), stored_sum, max_attempts, reasons, result);
     }
     if (rc != SQLITE_DONE) return SqlError("claim deliveries");
   }

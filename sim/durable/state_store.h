@@ -458,6 +458,15 @@ uint64_t StoreIdSeed();
 // Lowercase hex SHA-256 of `data`.
 std::string Sha256Hex(std::string_view data);
 
+// Where a claimed delivery goes, the same in every backend: to
+// result.failed when its stored body no longer matches `stored_sum` (the
+// reason appended to `reasons`, one per failed delivery), to
+// result.gave_up when its attempts are spent (max_attempts started), else
+// to result.deliveries (to be sent).
+void SortClaimed(ClaimedDelivery d, const std::string& stored_sum,
+                 int max_attempts, std::vector<std::string>& reasons,
+                 ClaimResult& result);
+
 }  // namespace hooksim
 
 #endif  // HOOKSIM_SIM_DURABLE_STATE_STORE_H_

@@ -3,11 +3,13 @@
 #include <algorithm>
 #include <cstdio>
 #include <exception>
+#include <initializer_list>
 #include <locale>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <rapidjson/document.h>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <valijson/adapters/nlohmann_json_adapter.hpp>
 #include <valijson/adapters/rapidjson_adapter.hpp>
@@ -717,6 +719,164 @@ bool FastReleaseSemanticsHold(const FastJson& doc) {
   return true;
 }
 
+// --- The bundled schemas, compiled ------------------------------------------
+//
+// For the bundled schemas (scenarios/schemas/, exactly as compiled into the
+// binary: see kCompiledEnvelopeHash) the fast path checks a RapidJSON tree
+// with the walks below instead of valijson: no std::regex, no allocation.
+// They are sound, not complete: "true" only when valijson would pass the
+// body too (on the plain bodies the fast path reads: ASCII, int64 numbers,
+// no duplicate key); for anything they are unsure of (a pattern-checked
+// string with a space or control byte, say) they answer false, and the
+// full path decides and words the issues as before. So a verdict never
+// depends on which path ran (PayloadFastPathTest, the payload fuzz target).
+
+// Hash64 of nlohmann's dump() of each bundled schema the walks were written
+// for. A schema edited since no longer matches: valijson checks it again
+// (PayloadFastPathTest.BundledSchemasAreCompiled says so).
+constexpr uint64_t kCompiledEnvelopeHash = 0x0;
+constexpr uint64_t kCompiledReleaseHash = 0x0;
+
+// A string member of `object` whose length is in [min, max] (bytes are
+// characters on the fast path: ASCII only), or null.
+const FastJson* CompiledString(const FastJson& object, const char* name,
+                               size_t min, size_t max) {
+  auto it = object.FindMember(name);
+  if (it == object.MemberEnd() || !it->value.IsString()) return nullptr;
+  const size_t length = it->value.GetStringLength();
+  return length >= min && length <= max ? &it->value : nullptr;
+}
+
+// An int64 member of `object` of at least `min`.
+bool CompiledInteger(const FastJson& object, const char* name, int64_t min) {
+  auto it = object.FindMember(name);
+  return it != object.MemberEnd() && it->value.IsInt64() &&
+         !it->value.IsDouble() && it->value.GetInt64() >= min;
+}
+
+// Every member of `object` is named in `allowed` (additionalProperties
+// false; keys are unique on the fast path).
+bool CompiledOnly(const FastJson& object,
+                  std::initializer_list<std::string_view> allowed) {
+  for (auto it = object.MemberBegin(); it != object.MemberEnd(); ++it) {
+    const std::string_view name(it->name.GetString(),
+                                it->name.GetStringLength());
+    if (std::find(allowed.begin(), allowed.end(), name) == allowed.end()) {
+      return false;
+    }
+  }
+  return true;
+}
+
+// An object member of `object`, or null.
+const FastJson* CompiledObject(const FastJson& object, const char* name) {
+  auto it = object.FindMember(name);
+  return it != object.MemberEnd() && it->value.IsObject() ? &it->value
+                                                          : nullptr;
+}
+
+std::string_view View(const FastJson& string) {
+  return std::string_view(string.GetString(), string.GetStringLength());
+}
+
+// A visible ASCII byte: not a space, not a control byte.
+bool Visible(char c) { return c > 0x20 && c < 0x7f; }
+
+// ^[a-z0-9]([a-z0-9-]*[a-z0-9])?$
+bool CompiledAppName(std::string_view name) {
+  if (name.empty() || name.front() == '-' || name.back() == '-') return false;
+  for (const char c : name) {
+    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-')) {
+      return false;
+    }
+  }
+  return true;
+}
+
+// ^[^@\s]+@[^@\s]+$, for visible ASCII only (else unsure: false).
+bool CompiledAuthor(std::string_view author) {
+  const size_t at = author.find('@');
+  if (at == 0 || at == std::string_view::npos || at + 1 == author.size() ||
+      author.find('@', at + 1) != std::string_view::npos) {
+    return false;
+  }
+  return std::all_of(author.begin(), author.end(), Visible);
+}
+
+// ^https?://[^\s/?#]+ (a search: only the first host byte matters), for a
+// visible ASCII first host byte only (else unsure: false).
+bool CompiledUrl(std::string_view url) {
+  size_t host = 0;
+  if (url.substr(0, 7) == "http://") {
+    host = 7;
+  } else if (url.substr(0, 8) == "https://") {
+    host = 8;
+  } else {
+    return false;
+  }
+  if (host >= url.size()) return false;
+  const char c = url[host];
+  return Visible(c) && c != '/' && c != '?' && c != '#';
+}
+
+// envelope.schema.json on a fast-path object.
+bool CompiledEnvelopePasses(const FastJson& doc) {
+  return doc.IsObject() && CompiledString(doc, "event", 1, 256) != nullptr &&
+         CompiledObject(doc, "data") != nullptr;
+}
+
+// release.schema.json on a fast-path object.
+bool CompiledReleasePasses(const FastJson& doc) {
+  if (!doc.IsObject() || !CompiledOnly(doc, {"event", "data"})) return false;
+  auto event = doc.FindMember("event");
+  if (event == doc.MemberEnd() || !event->value.IsString() ||
+      View(event->value) != "release") {
+    return false;
+  }
+  const FastJson* data = CompiledObject(doc, "data");
+  if (data == nullptr || !CompiledOnly(*data, {"app", "release"})) {
+    return false;
+  }
+  const FastJson* app = CompiledObject(*data, "app");
+  if (app == nullptr || !CompiledOnly(*app, {"name", "id"})) return false;
+  const FastJson* name = CompiledString(*app, "name", 1, 100);
+  if (name == nullptr || !CompiledAppName(View(*name)) ||
+      CompiledString(*app, "id", 1, 64) == nullptr) {
+    return false;
+  }
+  const FastJson* release = CompiledObject(*data, "release");
+  if (release == nullptr ||
+      !CompiledOnly(*release, {"env", "version", "author", "rollback",
+                               "source", "source_env", "timestamp", "url",
+                               "permanent_url"})) {
+    return false;
+  }
+  const FastJson* author = CompiledString(*release, "author", 0, 254);
+  const FastJson* url = CompiledString(*release, "url", 0, 2048);
+  const FastJson* permanent_url =
+      CompiledString(*release, "permanent_url", 0, 2048);
+  if (CompiledString(*release, "env", 1, 64) == nullptr ||
+      !CompiledInteger(*release, "version", 1) || author == nullptr ||
+      !CompiledAuthor(View(*author)) ||
+      CompiledString(*release, "source", 1, 256) == nullptr ||
+      !CompiledInteger(*release, "timestamp", 0) || url == nullptr ||
+      !CompiledUrl(View(*url)) || permanent_url == nullptr ||
+      !CompiledUrl(View(*permanent_url))) {
+    return false;
+  }
+  if (release->HasMember("source_env") &&
+      CompiledString(*release, "source_env", 1, 64) == nullptr) {
+    return false;
+  }
+  // oneOf [{"const": false}, {"type": "integer", "minimum": 1}]: the two
+  // are disjoint, so one holding is exactly one.
+  auto rollback = release->FindMember("rollback");
+  if (rollback == release->MemberEnd()) return false;
+  const FastJson& r = rollback->value;
+  return (r.IsBool() && !r.GetBool()) ||
+         (r.IsInt64() && !r.IsDouble() && r.GetInt64() >= 1);
+}
+
 }  // namespace
 
 // --- PayloadVerdict ---------------------------------------------------------
@@ -735,6 +895,9 @@ struct PayloadValidator::Impl {
   Json release_json;
   valijson::Schema envelope;
   valijson::Schema release;
+  // The schemas are the bundled ones: the fast path checks them with the
+  // compiled walks (CompiledEnvelopePasses, CompiledReleasePasses).
+  bool compiled = false;
 
   // valijson::Validator is not const-callable (it caches compiled regexes),
   // so Validate borrows one from this pool.
@@ -781,12 +944,17 @@ struct PayloadValidator::Impl {
     if (doc.HasParseError() || !doc.IsObject() || !FastPathTree(doc)) {
       return std::nullopt;
     }
-    if (!Passes(envelope, doc)) return std::nullopt;
+    if (compiled ? !CompiledEnvelopePasses(doc) : !Passes(envelope, doc)) {
+      return std::nullopt;
+    }
     PayloadVerdict verdict;
     const FastJson* event = FastFind(doc, {"event"});
     if (event != nullptr && event->IsString()) verdict.event = FastString(*event);
     if (verdict.event == "release" &&
-        (!Passes(release, doc) || !FastReleaseSemanticsHold(doc))) {
+        (compiled ? !CompiledReleasePasses(doc) : !Passes(release, doc))) {
+      return std::nullopt;
+    }
+    if (verdict.event == "release" && !FastReleaseSemanticsHold(doc)) {
       return std::nullopt;
     }
     return verdict;
@@ -875,7 +1043,13 @@ CachedPayloadValidator::Bundled() {
 }
 
 Result<std::shared_ptr<const PayloadValidator>> PayloadValidator::Bundled() {
-  return FromSchemaText(EmbeddedEnvelopeSchema(), EmbeddedReleaseSchema());
+  // Built once per process (thread-safe static): the bundled schemas never
+  // change and a validator is const and safe to share, while building one
+  // (parsing both schemas, valijson's schema objects) costs more than a
+  // small run's checks.
+  static const Result<std::shared_ptr<const PayloadValidator>> bundled =
+      FromSchemaText(EmbeddedEnvelopeSchema(), EmbeddedReleaseSchema());
+  return bundled;
 }
 
 Result<std::shared_ptr<const PayloadValidator>>
@@ -896,10 +1070,15 @@ PayloadValidator::FromSchemaText(std::string_view envelope_schema,
       !s.ok()) {
     return s;
   }
+  impl->compiled =
+      Hash64(impl->envelope_json.dump()) == kCompiledEnvelopeHash &&
+      Hash64(impl->release_json.dump()) == kCompiledReleaseHash;
   FillCtypeNarrowCache();
   return std::shared_ptr<const PayloadValidator>(
       new PayloadValidator(std::move(impl)));
 }
+
+bool PayloadValidator::compiled() const { return impl_->compiled; }
 
 PayloadVerdict PayloadValidator::Validate(std::string_view body) const {
   try {

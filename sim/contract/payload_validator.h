@@ -8,9 +8,10 @@
 // only for promotions and differs from env).
 // Schemas are checked with valijson. A plain valid body (printable ASCII,
 // int64 integers only, no duplicate key) is read with RapidJSON and checked
-// by the same valijson schemas without collecting errors; any other body,
-// and any body that fails, is read with nlohmann/json and every issue
-// worded (ValidateFully). The bundled schemas are the files in
+// by the same valijson schemas without collecting errors (or, for the
+// bundled schemas, by a compiled walk that passes only what valijson
+// passes); any other body, and any body that fails, is read with
+// nlohmann/json and every issue worded (ValidateFully). The bundled schemas are the files in
 // scenarios/schemas/, compiled into the binary.
 // Thread: Validate is const and safe to call concurrently.
 #ifndef HOOKSIM_SIM_CONTRACT_PAYLOAD_VALIDATOR_H_
@@ -46,7 +47,8 @@ struct PayloadVerdict {
 
 class PayloadValidator {
  public:
-  // The schemas compiled into the binary.
+  // The schemas compiled into the binary (one shared validator per
+  // process).
   static Result<std::shared_ptr<const PayloadValidator>> Bundled();
   // Schemas from JSON text (for tests and --schema overrides).
   static Result<std::shared_ptr<const PayloadValidator>> FromSchemaText(
@@ -59,6 +61,9 @@ class PayloadValidator {
   // body read with nlohmann/json, every valijson error collected): what
   // Validate must agree with, for tests and benchmarks.
   PayloadVerdict ValidateFully(std::string_view body) const;
+  // Whether the schemas are the bundled ones, which the fast path checks
+  // with compiled code rather than valijson (same verdicts; faster).
+  bool compiled() const;
 
  private:
   struct Impl;

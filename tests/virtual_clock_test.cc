@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <string>
 #include <vector>
 
 namespace hooksim {
@@ -51,6 +52,51 @@ TEST(VirtualClockTest, CallbacksCanScheduleMoreAndNeverRunInline) {
   });
   ASSERT_TRUE(clock.Run(100).ok());
   EXPECT_EQ(times, (std::vector<int64_t>{0, 10, 20, 30, 40}));
+}
+
+// Timers due at once and timers due later keep one order: time, then the
+// order they were scheduled in, whichever way each was scheduled.
+TEST(VirtualClockTest, ZeroDelaysAndDelaysDueAtOneTimeKeepScheduleOrder) {
+  VirtualClock clock;
+  std::vector<std::string> ran;
+  auto note = [&](std::string name) {
+    ran.push_back(name + "@" + std::to_string(ToMillis(clock.Now())));
+  };
+  clock.ScheduleAfter(Millis(10), [&] {
+    note("x");
+    // Due now, but after z (due now too, scheduled earlier by y).
+    clock.ScheduleAfter(Duration::zero(), [&] {
+      note("w");
+      clock.ScheduleAfter(Duration::zero(), [&] { note("w2"); });
+    });
+    clock.ScheduleAfter(Millis(-1), [&] { note("w1"); });
+  });
+  clock.ScheduleAfter(Duration::zero(), [&] {
+    note("y");
+    clock.ScheduleAfter(Millis(10), [&] { note("z"); });
+    clock.ScheduleAfter(Duration::zero(), [&] { note("y1"); });
+  });
+  clock.ScheduleAfter(Duration::zero(), [&] { note("y0"); });
+  EXPECT_EQ(clock.pending(), 3u);
+  ASSERT_TRUE(clock.Run(100).ok());
+  EXPECT_EQ(ran, (std::vector<std::string>{"y@0", "y0@0", "y1@0", "x@10",
+                                           "z@10", "w@10", "w1@10",
+                                           "w2@10"}));
+  EXPECT_EQ(clock.pending(), 0u);
+}
+
+// A step limit met among timers due at once leaves the rest pending, and
+// the next Run goes on with them in order.
+TEST(VirtualClockTest, StepLimitAmongZeroDelaysResumesInOrder) {
+  VirtualClock clock;
+  std::vector<int> ran;
+  for (int i = 0; i < 5; ++i) {
+    clock.ScheduleAfter(Duration::zero(), [&ran, i] { ran.push_back(i); });
+  }
+  EXPECT_FALSE(clock.Run(2).ok());
+  EXPECT_EQ(clock.pending(), 3u);
+  ASSERT_TRUE(clock.Run(10).ok());
+  EXPECT_EQ(ran, (std::vector<int>{0, 1, 2, 3, 4}));
 }
 
 TEST(VirtualClockTest, NegativeDelayCountsAsZero) {

@@ -18,6 +18,11 @@ void VirtualClock::ScheduleAfter(Duration delay, std::function<void()> fn) {
     slot = static_cast<uint32_t>(slots_.size());
     slots_.push_back(std::move(fn));
   }
+  if (delay == Duration::zero()) {
+    // Due now: after every timer already due now (see due_now_).
+    due_now_.push_back(slot);
+    return;
+  }
   heap_.push_back(Timer{now_ + delay, next_seq_++, slot});
   std::push_heap(heap_.begin(), heap_.end(), Later{});
 }
@@ -99,7 +104,7 @@ Status VirtualClock::Run(const LoopLimits& limits) {
       ready.clear();
       continue;
     }
-    if (heap_.empty()) {
+    if (heap_.empty() && due_now_head_ == due_now_.size()) {
       if (outstanding_ == 0) return Status::Ok();
       std::unique_lock<std::mutex> lock(mu_);
       if (!cv_.wait_until(lock, deadline, [this] {
@@ -115,15 +120,29 @@ Status VirtualClock::Run(const LoopLimits& limits) {
     if (run_steps >= limits.max_steps) {
       return Status::DeadlineExceeded(
           "virtual clock stopped after " + std::to_string(limits.max_steps) +
-          " timers with " + std::to_string(heap_.size()) + " still pending");
+          " timers with " + std::to_string(pending()) + " still pending");
     }
-    std::pop_heap(heap_.begin(), heap_.end(), Later{});
-    const Timer timer = heap_.back();
-    heap_.pop_back();
-    now_ = timer.at;
-    std::function<void()> fn = std::move(slots_[timer.slot]);
-    slots_[timer.slot] = nullptr;
-    free_slots_.push_back(timer.slot);
+    // A heap timer due now was scheduled before any timer in due_now_ (at
+    // an earlier time), so it runs first; then due_now_ in order; then the
+    // clock moves on to the heap's earliest.
+    uint32_t slot;
+    if (due_now_head_ < due_now_.size() &&
+        (heap_.empty() || heap_.front().at != now_)) {
+      slot = due_now_[due_now_head_++];
+      if (due_now_head_ == due_now_.size()) {
+        due_now_.clear();
+        due_now_head_ = 0;
+      }
+    } else {
+      std::pop_heap(heap_.begin(), heap_.end(), Later{});
+      const Timer timer = heap_.back();
+      heap_.pop_back();
+      now_ = timer.at;
+      slot = timer.slot;
+    }
+    std::function<void()> fn = std::move(slots_[slot]);
+    slots_[slot] = nullptr;
+    free_slots_.push_back(slot);
     ++run_steps;
     ++steps_;
     fn();

@@ -1,5 +1,5 @@
-// Virtual time: a timer heap whose time jumps to the next timer; the
-// virtual world's EventLoop.
+// Virtual time: a timer heap whose time jumps to the next timer (timers due
+// at once skip the heap: a queue); the virtual world's EventLoop.
 //
 // Ties are broken by insertion order, so a run is a pure function of its
 // inputs. Run() executes timers until none is left or a step limit is hit
@@ -51,7 +51,9 @@ class VirtualClock : public EventLoop {
   // A virtual loop never waits in a poller: true only for null.
   bool SetPoller(LoopPoller* poller) override { return poller == nullptr; }
 
-  size_t pending() const { return heap_.size(); }
+  size_t pending() const {
+    return heap_.size() + (due_now_.size() - due_now_head_);
+  }
   uint64_t steps() const { return steps_; }
 
  private:
@@ -75,7 +77,14 @@ class VirtualClock : public EventLoop {
   uint64_t next_seq_ = 0;
   uint64_t steps_ = 0;
   int64_t outstanding_ = 0;  // Loop thread only.
+  // Timers with a delay (due later than when they were scheduled).
   std::vector<Timer> heap_;
+  // Timers scheduled with no delay, in order: due at now_, after the heap's
+  // timers due at now_ (those were scheduled earlier, so have lower
+  // sequence numbers). Most timers of a run (every first attempt) skip the
+  // heap this way. Entries before due_now_head_ have run.
+  std::vector<uint32_t> due_now_;
+  size_t due_now_head_ = 0;
   std::vector<std::function<void()>> slots_;  // Callbacks, by slot.
   std::vector<uint32_t> free_slots_;
 

@@ -2,7 +2,6 @@
 
 #include <gtest/gtest.h>
 
-#include <cstdio>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -148,54 +147,6 @@ TEST(FlatTableTest, MapLikeReadsAndInsertionOrderIteration) {
   table.Clear();
   EXPECT_TRUE(table.empty());
   EXPECT_EQ(table.begin(), table.end());
-}
-
-// Delivery ids ("dlv_" + 16 lowercase hex digits) are matched by their hash
-// alone: each is still its own key beside look-alikes (upper case, other
-// lengths, other prefixes), beside other keys given a delivery id's hash,
-// and through growth; and a delivery id given some other hash is compared
-// byte for byte.
-TEST(FlatIndexTest, DeliveryIdsStayDistinctFromLookAlikes) {
-  FlatIndex index;
-  std::vector<std::string> keys;
-  for (uint64_t i = 0; i < 3000; ++i) {
-    char id[21];
-    snprintf(id, sizeof(id), "dlv_%016llx",
-             static_cast<unsigned long long>(i * 0x9e3779b97f4a7c15ULL));
-    keys.emplace_back(id);
-  }
-  keys.push_back("dlv_000000000000000A");  // Upper case: not an id.
-  keys.push_back("dlv_000000000000000a");
-  keys.push_back("dlv_00000000000000a");  // Too short.
-  keys.push_back("dlx_000000000000000a");
-  keys.push_back("dlv_000000000000000g");
-  for (size_t i = 0; i < keys.size(); ++i) {
-    std::optional<FlatIndex::Slot> slot =
-        index.FindOrInsert(keys[i], FlatIndex::HashKey(keys[i]));
-    ASSERT_TRUE(slot.has_value());
-    EXPECT_TRUE(slot->added) << keys[i];
-    EXPECT_EQ(slot->index, i);
-  }
-  // Another key given a delivery id's hash is not that id.
-  const uint64_t id_hash = FlatIndex::HashKey(keys[7]);
-  EXPECT_FALSE(index.Find("not-an-id", id_hash).has_value());
-  std::optional<FlatIndex::Slot> other = index.FindOrInsert("not-an-id", id_hash);
-  ASSERT_TRUE(other.has_value());
-  EXPECT_TRUE(other->added);
-  // A delivery id under some other hash is compared by its bytes.
-  std::optional<FlatIndex::Slot> odd =
-      index.FindOrInsert("dlv_00000000000000ff", 42);
-  ASSERT_TRUE(odd.has_value());
-  EXPECT_TRUE(odd->added);
-  EXPECT_EQ(index.Find("dlv_00000000000000ff", 42), odd->index);
-  EXPECT_FALSE(index.Find("dlv_00000000000000fe", 42).has_value());
-  for (size_t i = 0; i < keys.size(); ++i) {
-    EXPECT_EQ(index.Find(keys[i]), i) << keys[i];
-    EXPECT_EQ(index.key(static_cast<uint32_t>(i)), keys[i]);
-  }
-  EXPECT_EQ(index.Find("not-an-id", id_hash), other->index);
-  EXPECT_FALSE(index.Find("dlv_ffffffffffffffff").has_value());
-  EXPECT_EQ(index.size(), keys.size() + 2);
 }
 
 }  // namespace

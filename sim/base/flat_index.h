@@ -40,10 +40,8 @@ class FlatIndex {
   // max_keys is clamped to kMaxKeys.
   explicit FlatIndex(size_t max_keys = kMaxKeys);
 
-  // The hash to pass for `key` (Hash64 of its bytes; for a delivery id,
-  // "dlv_" + 16 lowercase hex digits, a bijection of its number, which
-  // lets a lookup confirm a match without reading the stored key). Callers
-  // that look a key up more than once may compute it once and pass it. Any hash works
+  // The hash to pass for `key` (Hash64 of its bytes). Callers that look a
+  // key up more than once may compute it once and pass it. Any hash works
   // as long as a key is always given the same one (the index keeps it for
   // rehashing); equal hashes of different keys cost speed, not correctness.
   // The one-argument Find (and FlatTable's map-like reads) use HashKey.
@@ -83,16 +81,8 @@ class FlatIndex {
   void Clear();
 
  private:
-  // A slot is (tag << 32) | numbered << 31 | (number + 1); 0 marks an empty
-  // slot. A numbered key ("dlv_" + 16 lowercase hex digits, given
-  // HashKey's hash) is told from the others by its hash alone (HashKey is
-  // a bijection on them), so finding it reads no key bytes.
+  // A slot is (tag << 32) | (number + 1); 0 marks an empty slot.
   static constexpr uint64_t kEmpty = 0;
-
-  // Whether the key in `slot` (whose tag matched) is `key`; `numbered`:
-  // IsNumbered(key, hash).
-  bool SameKey(uint64_t slot, std::string_view key, uint64_t hash,
-               bool numbered) const;
 
   // Rebuilds the slot array with `capacity` slots (a power of two).
   void Rehash(size_t capacity);

@@ -708,8 +708,8 @@ bool FastReleaseSemanticsHold(const FastJson& doc) {
 // Hash64 of nlohmann's dump() of each bundled schema the walks were written
 // for. A schema edited since no longer matches: valijson checks it again
 // (PayloadFastPathTest.BundledSchemasAreCompiled says so).
-constexpr uint64_t kCompiledEnvelopeHash = 0x0;
-constexpr uint64_t kCompiledReleaseHash = 0x0;
+constexpr uint64_t kCompiledEnvelopeHash = 0x253a3227adc5cfccULL;
+constexpr uint64_t kCompiledReleaseHash = 0x4e94018c6e6401beULL;
 
 // A string member of `object` whose length is in [min, max] (bytes are
 // characters on the fast path: ASCII only), or null.

@@ -2,20 +2,26 @@
 # Side-by-side delivery throughput on this machine, in one run:
 #   1. wrk -> nginx (nginx-light, `return 200` on 127.0.0.1)
 #   2. wrk -> the hooksim receiver (journal and schema check on)
-#   3. hooksim bench --target -> the same hooksim receiver
+#   3. hooksim bench --target -> the same hooksim receiver, sending the
+#      very payload wrk sends (--event-file)
+#   4. the same with a freshly generated release event per delivery (the
+#      bench's default: each body differs, so the sender serializes each
+#      one and the receiver schema-checks each one; shown, not compared)
 # with the same payload (a generated release event padded with trailing
 # JSON whitespace to --payload-bytes), the same connection count and the
 # same duration, and prints the rates and the ratios
-#   hooksim-bench / wrk       (same receiver, same connections)
+#   hooksim-bench / wrk       (same receiver, connections and bytes)
 #   hooksim-receiver / nginx  (same wrk load)
 #
 # usage: bench/compare.sh [--duration-s S] [--concurrency C] [--threads T]
-#                         [--payload-bytes B] [--rounds N]
-# Defaults: 10 s per run, 16 connections, wrk threads = nproc, 512 bytes,
-# 1 round. With N rounds the three runs are repeated in turn N times and
-# each rate is the median of its N runs (a shared machine's load drifts).
+#                         [--io-threads I] [--payload-bytes B] [--rounds N]
+# Defaults: 10 s per run, 16 connections, wrk threads = nproc, hooksim
+# bench's I/O threads 1 (its default), 512 bytes, 1 round. With N rounds
+# the runs are repeated in turn N times and each rate is the median of its
+# N runs (a shared machine's load drifts).
 # wrk drives C connections from T event-loop threads; hooksim bench drives
-# C connections from C transport worker threads plus its loop thread.
+# them from I epoll I/O threads plus its engine's loop thread (I = 0: the
+# loop thread alone).
 #
 # Installs wrk and nginx-light with apt-get when missing (needs root) and
 # builds hooksim (scripts/setup.sh) when build/hooksim is missing. Every
@@ -29,8 +35,9 @@ connections=16
 threads="$(nproc 2>/dev/null || echo 2)"
 payload_bytes=512
 rounds=1
+io_threads=""  # hooksim bench's own default unless given.
 
-usage() { sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,29p' "$0" | sed 's/^# \{0,1\}//'; }
 while (($#)); do
   case "$1" in
     --duration-s) duration="${2:?--duration-s needs a value}"; shift 2 ;;
@@ -38,6 +45,7 @@ while (($#)); do
     --duration) echo "compare.sh: --duration was renamed: use --duration-s" >&2; exit 2 ;;
     --connections) echo "compare.sh: --connections was renamed: use --concurrency" >&2; exit 2 ;;
     --threads) threads="${2:?--threads needs a value}"; shift 2 ;;
+    --io-threads) io_threads="${2:?--io-threads needs a value}"; shift 2 ;;
     --payload-bytes) payload_bytes="${2:?--payload-bytes needs a value}"; shift 2 ;;
     --rounds) rounds="${2:?--rounds needs a value}"; shift 2 ;;
     -h|--help) usage; exit 0 ;;
@@ -51,6 +59,10 @@ for pair in "duration-s:$duration" "concurrency:$connections" \
     exit 2
   fi
 done
+if [ -n "$io_threads" ] && ! [[ "$io_threads" =~ ^[0-9]+$ ]]; then
+  echo "compare.sh: --io-threads: expected a whole number, got \"$io_threads\"" >&2
+  exit 2
+fi
 if [ "$connections" -gt 28 ]; then
   echo "compare.sh: --concurrency: at most 28 (hooksim receiver serves 32 connections at once), got $connections" >&2
   exit 2
@@ -180,7 +192,7 @@ run_wrk() {  # URL OUT
   fi
 }
 
-echo "compare.sh: $(nproc) cores ($(sed -n 's/^model name[^:]*: //p' /proc/cpuinfo | head -1)), ${duration} s per run, ${connections} connections, wrk ${threads} threads, payload ${payload_bytes} bytes" >&2
+echo "compare.sh: $(nproc) cores ($(sed -n 's/^model name[^:]*: //p' /proc/cpuinfo | head -1)), ${duration} s per run, ${connections} connections, wrk ${threads} threads, hooksim bench ${io_threads:-default (1)} I/O threads, payload ${payload_bytes} bytes" >&2
 # median FILE...: the median of one number per file.
 median() { sort -g "$@" | awk '{v[NR] = $1} END {print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2}'; }
 json_field() { sed -n "s/^  \"$1\": \([0-9.e+-]*\),\{0,1\}$/\1/p" "$2"; }
@@ -192,30 +204,44 @@ for round in $(seq "$rounds"); do
   echo "compare.sh: round $round/$rounds: wrk -> hooksim receiver ($receiver_url)" >&2
   run_wrk "$receiver_url" "$work/wrk-receiver.txt"
   rate_of "$work/wrk-receiver.txt" >>"$work/receiver.rates"
-  echo "compare.sh: round $round/$rounds: hooksim bench -> hooksim receiver" >&2
+  echo "compare.sh: round $round/$rounds: hooksim bench -> hooksim receiver (wrk's payload)" >&2
   "$HOOKSIM" bench --target "$receiver_url" --concurrency "$connections" \
-    --duration-s "$duration" --payload-bytes "$payload_bytes" \
+    ${io_threads:+--io-threads "$io_threads"} --duration-s "$duration" \
+    --event-file "$work/payload.json" \
     --report-json "$work/bench.json" >"$work/bench.txt" 2>&1 || {
     cat "$work/bench.txt" >&2
     exit 1
   }
   json_field deliveries_per_s "$work/bench.json" >>"$work/bench.rates"
-  echo "compare.sh: round $round/$rounds: nginx $(tail -1 "$work/nginx.rates"), receiver $(tail -1 "$work/receiver.rates"), bench $(tail -1 "$work/bench.rates")" >&2
+  echo "compare.sh: round $round/$rounds: hooksim bench -> hooksim receiver (generated events)" >&2
+  "$HOOKSIM" bench --target "$receiver_url" --concurrency "$connections" \
+    ${io_threads:+--io-threads "$io_threads"} --duration-s "$duration" \
+    --payload-bytes "$payload_bytes" \
+    --report-json "$work/bench-gen.json" >"$work/bench-gen.txt" 2>&1 || {
+    cat "$work/bench-gen.txt" >&2
+    exit 1
+  }
+  json_field deliveries_per_s "$work/bench-gen.json" >>"$work/bench-gen.rates"
+  echo "compare.sh: round $round/$rounds: nginx $(tail -1 "$work/nginx.rates"), receiver $(tail -1 "$work/receiver.rates"), bench $(tail -1 "$work/bench.rates"), bench generated $(tail -1 "$work/bench-gen.rates")" >&2
 done
 
 nginx_rate="$(median "$work/nginx.rates")"
 receiver_rate="$(median "$work/receiver.rates")"
 bench_rate="$(median "$work/bench.rates")"
+gen_rate="$(median "$work/bench-gen.rates")"
 
-awk -v n="$nginx_rate" -v r="$receiver_rate" -v b="$bench_rate" \
+awk -v n="$nginx_rate" -v r="$receiver_rate" -v b="$bench_rate" -v g="$gen_rate" \
     -v pn="$(p99 "$work/wrk-nginx.txt")" -v pr="$(p99 "$work/wrk-receiver.txt")" \
     -v pb="$(sed -n '/"attempt_latency_ms"/,/}/s/^ *"p99": \([0-9.]*\),/\1/p' "$work/bench.json")" \
-    -v c="$connections" -v t="$threads" -v d="$duration" -v r_="$rounds" 'BEGIN {
+    -v pg="$(sed -n '/"attempt_latency_ms"/,/}/s/^ *"p99": \([0-9.]*\),/\1/p' "$work/bench-gen.json")" \
+    -v c="$connections" -v t="$threads" -v io="${io_threads:-1}" -v d="$duration" -v r_="$rounds" 'BEGIN {
   printf "%-40s %14s %12s\n", "run (" c " conns, " d " s, median of " r_ ")", "requests/s", "p99 (last)";
   printf "%-40s %14.0f %12s\n", "wrk -t" t " -> nginx return 200", n, pn;
   printf "%-40s %14.0f %12s\n", "wrk -t" t " -> hooksim receiver", r, pr;
-  printf "%-40s %14.0f %12s\n", "hooksim bench -> hooksim receiver", b, pb "ms";
+  printf "%-40s %14.0f %12s\n", "hooksim bench --io-threads " io " -> receiver", b, pb "ms";
+  printf "%-40s %14.0f %12s\n", "  same, generated events (not like wrk)", g, pg "ms";
   printf "ratio hooksim-bench / wrk (same receiver):   %.2f  (target >= 0.80)\n", b / r;
+  printf "  with generated events:                     %.2f  (each body serialized and schema-checked anew)\n", g / r;
   printf "ratio hooksim-receiver / nginx (same wrk):   %.2f  (target >= 0.70)\n", r / n;
 }'
 echo "hooksim bench details (last round):"

@@ -206,11 +206,16 @@ fi
 
 # rate_of FILE: wrk's Requests/sec.
 rate_of() { sed -n 's/^Requests\/sec: *\([0-9.]*\).*/\1/p' "$1"; }
-# children_cpu_s: user + system seconds of this shell's finished children
-# (the foreground wrk and hooksim bench runs), from the builtin `times`.
-children_cpu_s() {
-  times | awk 'NR == 2 { split($1, u, "m"); split($2, s, "m");
-                         printf "%.3f\n", u[1] * 60 + u[2] + s[1] * 60 + s[2] }'
+# snap_children_cpu FILE: the builtin `times` of this shell into FILE; its
+# second line is the user and system time of the children it has waited
+# for (the foreground wrk and hooksim bench runs). Not in a pipe or $(...):
+# a subshell would report its own (zero) children.
+snap_children_cpu() { times >"$1"; }
+# cpu_between BEFORE AFTER N: microseconds of children CPU per one of N.
+cpu_between() {
+  awk -v n="$3" 'FNR == 2 { split($1, u, "m"); split($2, s, "m");
+                            t[NR > FNR] = u[1] * 60 + u[2] + s[1] * 60 + s[2] }
+                 END { printf "%.2f\n", (t[1] - t[0]) * 1e6 / n }' "$1" "$2"
 }
 # requests_of FILE: how many requests wrk completed.
 requests_of() { sed -n 's/^ *\([0-9][0-9]*\) requests in .*/\1/p' "$1"; }
@@ -248,17 +253,17 @@ for round in $(seq "$rounds"); do
   run_wrk "$nginx_url" "$work/wrk-nginx.txt"
   rate_of "$work/wrk-nginx.txt" >>"$work/nginx.rates"
   echo "compare.sh: round $round/$rounds: wrk -> hooksim receiver ($receiver_url)" >&2
-  cpu_before="$(children_cpu_s)"
+  snap_children_cpu "$work/cpu-before"
   wrk_with_cpu "$receiver_url" "$pid_receiver" "$work/wrk-receiver.txt" receiver
-  awk -v t="$(awk -v a="$cpu_before" -v b="$(children_cpu_s)" 'BEGIN { print b - a }')" \
-      -v n="$(requests_of "$work/wrk-receiver.txt")" \
-      'BEGIN { printf "%.2f\n", t * 1e6 / n }' >>"$work/wrk-sender.cpu"
+  snap_children_cpu "$work/cpu-after"
+  cpu_between "$work/cpu-before" "$work/cpu-after" \
+    "$(requests_of "$work/wrk-receiver.txt")" >>"$work/wrk-sender.cpu"
   if [ -n "$baseline" ]; then
     echo "compare.sh: round $round/$rounds: wrk -> baseline receiver ($url_baseline)" >&2
     wrk_with_cpu "$url_baseline" "$pid_baseline" "$work/wrk-baseline.txt" baseline
   fi
   echo "compare.sh: round $round/$rounds: hooksim bench -> hooksim receiver (wrk's payload)" >&2
-  cpu_before="$(children_cpu_s)"
+  snap_children_cpu "$work/cpu-before"
   "$HOOKSIM" bench --target "$receiver_url" --concurrency "$connections" \
     ${io_threads:+--io-threads "$io_threads"} --duration-s "$duration" \
     --event-file "$work/payload.json" \
@@ -267,9 +272,9 @@ for round in $(seq "$rounds"); do
     exit 1
   }
   json_field deliveries_per_s "$work/bench.json" >>"$work/bench.rates"
-  awk -v t="$(awk -v a="$cpu_before" -v b="$(children_cpu_s)" 'BEGIN { print b - a }')" \
-      -v n="$(json_field attempts "$work/bench.json")" \
-      'BEGIN { printf "%.2f\n", t * 1e6 / n }' >>"$work/bench-sender.cpu"
+  snap_children_cpu "$work/cpu-after"
+  cpu_between "$work/cpu-before" "$work/cpu-after" \
+    "$(json_field attempts "$work/bench.json")" >>"$work/bench-sender.cpu"
   echo "compare.sh: round $round/$rounds: hooksim bench -> hooksim receiver (generated events)" >&2
   "$HOOKSIM" bench --target "$receiver_url" --concurrency "$connections" \
     ${io_threads:+--io-threads "$io_threads"} --duration-s "$duration" \

@@ -185,13 +185,34 @@ TEST(JournalTest, AttemptHeaderMismatches) {
   EXPECT_EQ(journal.deliveries().at("d").attempt_header_mismatches, 2);
 }
 
-TEST(JournalTest, AnswersPerDeliveryAreCapped) {
+TEST(JournalTest, GoneAnswersAreTrackedForTheFirstAnswersOnly) {
   Journal journal;
   for (int i = 0; i < 40; ++i) {
     JournalEntry e = Entry("d", 500);
     e.reply.answer = i % 2 ? Answer{200, Fault::kReset} : Answer{500};
+    // A 410 past the tracked answers is counted but not kept per delivery.
+    if (i == static_cast<int>(DeliveryCounters::kMaxAnswers)) {
+      e.reply.answer = Answer{410};
+    }
     journal.Record(e);
   }
+  EXPECT_EQ(journal.deliveries().at("d").first_gone_attempt(), 0);
+  EXPECT_EQ(journal.deliveries().at("d").attempts, 40);
+  EXPECT_EQ(journal.answers().at("reset"), 20u);
+  EXPECT_EQ(journal.answers().at("500"), 19u);
+  EXPECT_EQ(journal.answers().at("410"), 1u);
+
+  // Within them: the first plain 410 (a 410 as a fault's status is not).
+  JournalEntry e = Entry("g", 500);
+  e.reply.answer = Answer{410, Fault::kReset};
+  journal.Record(e);
+  e.reply.answer = Answer{500};
+  journal.Record(e);
+  e.reply.answer = Answer{410};
+  journal.Record(e);
+  journal.Record(e);
+  EXPECT_EQ(journal.deliveries().at("g").first_gone_attempt(), 3);
+}
   EXPECT_EQ(journal.deliveries().at("d").answers.size(),
             DeliveryCounters::kMaxAnswers);
   EXPECT_EQ(journal.deliveries().at("d").attempts, 40);

@@ -4,6 +4,8 @@
 #include <exception>
 #include <utility>
 
+#include "sim/base/json_reader.h"
+
 namespace hooksim {
 namespace {
 
@@ -173,34 +175,6 @@ std::string_view PathOf(std::string_view target) {
   return target.substr(0, target.find('?'));
 }
 
-// Depth of JSON text counted on its bytes (strings skipped), so deep input
-// is refused before the parser recurses over it.
-bool TooDeep(std::string_view text) {
-  int depth = 0;
-  bool in_string = false;
-  bool escaped = false;
-  for (const char c : text) {
-    if (in_string) {
-      if (escaped) {
-        escaped = false;
-      } else if (c == '\\') {
-        escaped = true;
-      } else if (c == '"') {
-        in_string = false;
-      }
-      continue;
-    }
-    if (c == '"') {
-      in_string = true;
-    } else if (c == '[' || c == '{') {
-      if (++depth > kMaxRouteBodyDepth) return true;
-    } else if (c == ']' || c == '}') {
-      if (depth > 0) --depth;
-    }
-  }
-  return false;
-}
-
 // The field at `pointer` in `doc`, or null (absent, or not a pointer).
 const json* Field(const json& doc, const std::string& pointer) {
   try {
@@ -315,7 +289,7 @@ bool GlobMatches(std::string_view pattern, std::string_view text) {
 const nlohmann::json* RequestBody::Json() {
   if (!parsed_) {
     parsed_ = true;
-    if (!TooDeep(text_)) {
+    if (!FindDepthOver(text_, kMaxRouteBodyDepth)) {
       json doc = json::parse(text_, nullptr, false);
       if (!doc.is_discarded()) doc_ = std::move(doc);
     }

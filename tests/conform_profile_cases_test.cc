@@ -177,6 +177,38 @@ TEST(ConformProfileCasesTest, TimingNamesTheGapOffAndByHowMuch) {
             CaseVerdict::kCouldNotJudge);
 }
 
+// --timing-slack-ms: the same late gap passes with a wider slack and the
+// message names the slack in force; a slack of 0 keeps only the jitter.
+TEST(ConformProfileCasesTest, TimingSlackIsTheBatterysOption) {
+  BatteryOptions options;
+  options.contract = *FindBuiltinContract("divshot");
+  options.profile_cases = true;
+  options.timing_slack = Millis(700);
+  ConformCase wide;
+  for (const ConformCase& c : ConformBattery(options)) {
+    if (c.name == "retry-timing") wide = c;
+  }
+  ASSERT_EQ(wide.name, "retry-timing");
+  EXPECT_EQ(wide.timing_slack, Millis(700));
+  std::vector<ObservedRequest> late;
+  int64_t at = 0;
+  for (int i = 0; i < 6; ++i) {
+    late.push_back(Request(wide, Answer{500}, at));
+    if (i < 5) at += 500 + 250 * i + 30 + (i == 2 ? 570 : 0);
+  }
+  // Gap 3: 1600 ms for 1000 ms +-20 %: 400 ms late by the bounds, inside
+  // the 700 ms slack.
+  RuleVerdict v = Row(JudgeCase(wide, Exited(late)), "timing");
+  EXPECT_EQ(v.verdict, CaseVerdict::kPass) << v.message;
+  EXPECT_NE(v.message.find("+-700 ms"), std::string::npos) << v.message;
+
+  ConformCase none = wide;
+  none.timing_slack = Duration::zero();
+  v = Row(JudgeCase(none, Exited(late)), "timing");
+  EXPECT_EQ(v.verdict, CaseVerdict::kFail) << v.message;
+  EXPECT_NE(v.message.find("400 ms too late"), std::string::npos) << v.message;
+}
+
 TEST(ConformProfileCasesTest, SignedSaysWhichRequestAndWhy) {
   const ConformCase c = CaseOf("standard-webhooks", "signed");
   ASSERT_TRUE(c.check_signature);
@@ -239,7 +271,10 @@ TEST(ConformProfileCasesTest, SendersBreakingEachRuleAreCaught) {
   const CliResult r = Cli({"conform", "--sender-cmd", engine, "--contract",
                            "standard-webhooks", "--cases",
                            "signed,429-retry-after,retry-timing",
-                           "--quiet-ms", "300", "--parallel", "3"});
+                           "--quiet-ms", "300", "--parallel", "3",
+                           // No slack: 20 ms gaps stretched by a loaded
+                           // machine never reach the schedule's bounds.
+                           "--timing-slack-ms", "0"});
   EXPECT_EQ(r.code, 1) << r.out << r.err;
   const auto line_of = [&r](const std::string& c, const std::string& rule) {
     const size_t at = r.out.find("\n" + c + " ");

@@ -86,7 +86,11 @@ TEST_P(ConformProfileTest, TheEnginePassesUnderTheProfile) {
   const CliResult r = Cli({"conform", "--sender-cmd", sender, "--contract",
                            GetParam(), "--slow-ms", "200", "--hang-ms", "3000",
                            "--quiet-ms", "500", "--case-timeout-s", "90",
-                           "--parallel", "8", "--report-json", report_file});
+                           "--parallel", "8", "--report-json", report_file,
+                           // Eight cases at once on a loaded machine have
+                           // made a gap 480 ms late: whether the engine
+                           // takes the schedule at all is still judged.
+                           "--timing-slack-ms", "1500"});
   EXPECT_EQ(r.code, 0) << r.out << r.err;
   EXPECT_NE(r.out.find("0 failed, 0 could not be judged"), std::string::npos)
       << r.out;
@@ -96,6 +100,7 @@ TEST_P(ConformProfileTest, TheEnginePassesUnderTheProfile) {
   text << in.rdbuf();
   const nlohmann::json report = nlohmann::json::parse(text.str());
   EXPECT_EQ(report["options"]["contract"], GetParam());
+  EXPECT_EQ(report["options"]["timing_slack_ms"], 1500);
   for (const auto& c : report["cases"]) {
     if (c["name"] == "always-500" || c["name"] == "gone-410") {
       const size_t want = c["name"] == "gone-410" && contract.StopsOn(410)

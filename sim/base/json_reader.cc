@@ -23,6 +23,33 @@ std::string JoinPointer(std::string_view base, size_t index) {
   return std::string(base) + "/" + std::to_string(index);
 }
 
+std::optional<size_t> FindDepthOver(std::string_view text, int max_depth) {
+  int depth = 0;
+  bool in_string = false;
+  bool escaped = false;
+  for (size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (in_string) {
+      if (escaped) {
+        escaped = false;
+      } else if (c == '\\') {
+        escaped = true;
+      } else if (c == '"') {
+        in_string = false;
+      }
+      continue;
+    }
+    if (c == '"') {
+      in_string = true;
+    } else if (c == '[' || c == '{') {
+      if (++depth > max_depth) return i;
+    } else if (c == ']' || c == '}') {
+      if (depth > 0) --depth;
+    }
+  }
+  return std::nullopt;
+}
+
 std::string DescribeJson(const nlohmann::json& value) {
   switch (value.type()) {
     case nlohmann::json::value_t::null:

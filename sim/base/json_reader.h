@@ -23,6 +23,11 @@ namespace hooksim {
 std::string JoinPointer(std::string_view base, std::string_view key);
 std::string JoinPointer(std::string_view base, size_t index);
 
+// Nesting depth of JSON text counted on its bytes (strings skipped), so
+// deep input is refused before a parser recurses over it: the byte offset
+// where `max_depth` is first exceeded, or nullopt. Not a validity check.
+std::optional<size_t> FindDepthOver(std::string_view text, int max_depth);
+
 // "string \"abc\"", "number 1.5", "object", ... for error messages.
 std::string DescribeJson(const nlohmann::json& value);
 

@@ -43,7 +43,8 @@ constexpr size_t kJournalCapacity = 4096;
 constexpr const char* kConformUsage =
     "usage: hooksim conform --sender-cmd CMD [--cases LIST] "
     "[--case-timeout-s S] [--quiet-ms Q]\n"
-    "         [--slow-ms MS] [--hang-ms MS] [--parallel N] [--seed S]\n"
+    "         [--slow-ms MS] [--hang-ms MS] [--timing-slack-ms MS]\n"
+    "         [--parallel N] [--seed S]\n"
     "         [--junit FILE] [--report-json FILE] [--report-html FILE]\n"
     "         [--contract NAME|FILE] [--list-cases]\n"
     "\n"
@@ -205,6 +206,7 @@ nlohmann::json ToJson(const ConformOptions& options,
             {"quiet_ms", ToMillis(options.quiet)},
             {"slow_ms", ToMillis(options.battery.slow)},
             {"hang_ms", ToMillis(options.battery.hang)},
+            {"timing_slack_ms", ToMillis(options.battery.timing_slack)},
             {"parallel", options.parallel},
             {"seed", options.battery.seed},
             {"contract", options.battery.contract.profile}}},
@@ -250,6 +252,11 @@ FlagSet ConformFlagSet(ConformOptions* o) {
                "the sender's timeout (1..3600000, default 30000; above "
                "--slow-ms)",
                1, 3'600'000, &o->battery.hang);
+  flags.Millis("timing-slack-ms",
+               "retry-timing: how far a gap may lie outside the handed "
+               "delay +- the profile's jitter, each way (0..60000, default "
+               "300); raise it on a loaded CI runner",
+               0, 60'000, &o->battery.timing_slack);
   flags.Integer("parallel",
                 "cases run at once, each with its own receiver (1..32, "
                 "default 4)",

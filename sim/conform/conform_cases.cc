@@ -164,6 +164,7 @@ std::vector<ConformCase> ConformBattery(const BatteryOptions& options) {
               std::to_string(static_cast<int>(contract.jitter * 100)) +
               " % (C6)");
     cases.back().timing_schedule = schedule;
+    cases.back().timing_slack = options.timing_slack;
   }
   return cases;
 }

@@ -353,7 +353,7 @@ RuleVerdict JudgeTiming(const ConformCase& c, const CaseObservation& o) {
   const std::string jitter_text =
       std::to_string(static_cast<int>(jitter * 100 + 0.5)) + " %";
   v.expected = "gaps of " + ScheduleText(schedule) + " ms +-" + jitter_text +
-               " jitter +-" + Ms(kConformTimingSlack) + " slack";
+               " jitter +-" + Ms(c.timing_slack) + " slack";
   const auto attempts = HookAttempts(o);
   if (attempts.empty()) return NoRequest(std::move(v), o);
   if (attempts.size() < 2) {
@@ -373,8 +373,8 @@ RuleVerdict JudgeTiming(const ConformCase& c, const CaseObservation& o) {
   for (size_t k = 1; k < attempts.size(); ++k) {
     const Duration want = schedule[std::min(k - 1, schedule.size() - 1)];
     Gap g{k, attempts[k]->at - attempts[k - 1]->at, want,
-          Scale(want, 1.0 - jitter) - kConformTimingSlack,
-          Scale(want, 1.0 + jitter) + kConformTimingSlack};
+          Scale(want, 1.0 - jitter) - c.timing_slack,
+          Scale(want, 1.0 + jitter) + c.timing_slack};
     matched += g.seen >= g.lo && g.seen <= g.hi;
     seen_text += (seen_text.empty() ? "" : ",") + std::to_string(ToMillis(g.seen));
     gaps.push_back(g);
@@ -397,13 +397,13 @@ RuleVerdict JudgeTiming(const ConformCase& c, const CaseObservation& o) {
                 std::to_string(g.k) + " to " + std::to_string(g.k + 1) +
                 ") was " + Ms(g.seen) + ", expected " + Ms(g.want) + " +-" +
                 jitter_text + " (" + Ms(g.lo) + ".." + Ms(g.hi) +
-                " with the " + Ms(kConformTimingSlack) + " slack): " +
+                " with the " + Ms(c.timing_slack) + " slack): " +
                 Ms(off) + (g.seen < g.lo ? " too early" : " too late");
     return v;
   }
   v.message = std::to_string(gaps.size()) + " gaps (" + seen_text +
               " ms) within " + ScheduleText(schedule) + " ms +-" +
-              jitter_text + " +-" + Ms(kConformTimingSlack);
+              jitter_text + " +-" + Ms(c.timing_slack);
   return v;
 }
 

@@ -24,7 +24,8 @@
 //                          comes no earlier than the hint
 //   timing (C6)            each gap between attempts lies within the
 //                          handed schedule's delay +- the profile's jitter
-//                          +- kConformTimingSlack; when fewer than half of
+//                          +- the case's timing_slack (--timing-slack-ms,
+//                          default kConformTimingSlack); when fewer than half of
 //                          the gaps do, the sender is taken not to follow
 //                          the schedule at all: could-not-judge
 //   signed (signing)       the receiver found every request validly signed

@@ -295,34 +295,8 @@ Json CutLongStrings(const Json& doc) {
   return doc;
 }
 
-// Nesting depth of JSON text, counted on the bytes (strings skipped), so
-// that deep input is refused before anything recurses over it. Returns the
-// byte offset where kMaxDepth is first exceeded, or nullopt.
 std::optional<size_t> FindTooDeep(std::string_view text) {
-  int depth = 0;
-  bool in_string = false;
-  bool escaped = false;
-  for (size_t i = 0; i < text.size(); ++i) {
-    const char c = text[i];
-    if (in_string) {
-      if (escaped) {
-        escaped = false;
-      } else if (c == '\\') {
-        escaped = true;
-      } else if (c == '"') {
-        in_string = false;
-      }
-      continue;
-    }
-    if (c == '"') {
-      in_string = true;
-    } else if (c == '[' || c == '{') {
-      if (++depth > kMaxDepth) return i;
-    } else if (c == ']' || c == '}') {
-      if (depth > 0) --depth;
-    }
-  }
-  return std::nullopt;
+  return FindDepthOver(text, kMaxDepth);
 }
 
 // "[json.exception.parse_error.101] parse error at line 1, column 2: ..." ->

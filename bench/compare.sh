@@ -8,9 +8,15 @@
 # same duration, and prints the rates and the ratios
 #   hooksim-bench / wrk       (same receiver, same connections)
 #   hooksim-receiver / nginx  (same wrk load)
+# With --baseline-hooksim BIN, also wrk -> a receiver started from BIN (an
+# earlier build, say) in every round, and the ratio
+#   hooksim-receiver / baseline-receiver  (same wrk load)
+# with each receiver's CPU time per request (utime + stime from /proc
+# over its wrk runs): on a shared machine the steadier of the two figures.
 #
 # usage: bench/compare.sh [--duration-s S] [--concurrency C] [--threads T]
 #                         [--payload-bytes B] [--rounds N]
+#                         [--baseline-hooksim BIN]
 # Defaults: 10 s per run, 16 connections, wrk threads = nproc, 512 bytes,
 # 1 round. With N rounds the three runs are repeated in turn N times and
 # each rate is the median of its N runs (a shared machine's load drifts).
@@ -29,8 +35,9 @@ connections=16
 threads="$(nproc 2>/dev/null || echo 2)"
 payload_bytes=512
 rounds=1
+baseline=""
 
-usage() { sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,29p' "$0" | sed 's/^# \{0,1\}//'; }
 while (($#)); do
   case "$1" in
     --duration-s) duration="${2:?--duration-s needs a value}"; shift 2 ;;
@@ -40,6 +47,7 @@ while (($#)); do
     --threads) threads="${2:?--threads needs a value}"; shift 2 ;;
     --payload-bytes) payload_bytes="${2:?--payload-bytes needs a value}"; shift 2 ;;
     --rounds) rounds="${2:?--rounds needs a value}"; shift 2 ;;
+    --baseline-hooksim) baseline="${2:?--baseline-hooksim needs a value}"; shift 2 ;;
     -h|--help) usage; exit 0 ;;
     *) echo "compare.sh: unknown argument \"$1\" (try --help)" >&2; exit 2 ;;
   esac
@@ -51,6 +59,10 @@ for pair in "duration-s:$duration" "concurrency:$connections" \
     exit 2
   fi
 done
+if [ -n "$baseline" ] && [ ! -x "$baseline" ]; then
+  echo "compare.sh: --baseline-hooksim: not an executable file: \"$baseline\"" >&2
+  exit 2
+fi
 if [ "$connections" -gt 28 ]; then
   echo "compare.sh: --concurrency: at most 28 (hooksim receiver serves 32 connections at once), got $connections" >&2
   exit 2
@@ -108,19 +120,29 @@ wrk.body = f:read("*a")
 f:close()
 LUA
 
-# The hooksim receiver on a kernel-chosen port.
-"$HOOKSIM" receiver --listen 127.0.0.1:0 >"$work/receiver.out" 2>"$work/receiver.err" &
-pids+=($!)
-receiver_url=""
-for _ in $(seq 100); do
-  receiver_url="$(sed -n 's/^receiver default  \(http:[^ ]*\) .*/\1/p' "$work/receiver.out")"
-  [ -n "$receiver_url" ] && break
-  sleep 0.1
-done
-if [ -z "$receiver_url" ]; then
-  echo "compare.sh: hooksim receiver did not start:" >&2
-  cat "$work/receiver.err" >&2
-  exit 1
+# start_receiver BIN NAME: a receiver from BIN on a kernel-chosen port, with
+# its defaults (journal and schema check on); sets url_NAME and pid_NAME.
+start_receiver() {
+  local url=""
+  "$1" receiver --listen 127.0.0.1:0 >"$work/$2.out" 2>"$work/$2.err" &
+  pids+=($!)
+  printf -v "pid_$2" '%s' "$!"
+  for _ in $(seq 100); do
+    url="$(sed -n 's/^receiver default  \(http:[^ ]*\) .*/\1/p' "$work/$2.out")"
+    [ -n "$url" ] && break
+    sleep 0.1
+  done
+  if [ -z "$url" ]; then
+    echo "compare.sh: $1 receiver did not start:" >&2
+    cat "$work/$2.err" >&2
+    exit 1
+  fi
+  printf -v "url_$2" '%s' "$url"
+}
+start_receiver "$HOOKSIM" receiver
+receiver_url="$url_receiver"
+if [ -n "$baseline" ]; then
+  start_receiver "$baseline" baseline
 fi
 
 # nginx on a free loopback port (tried until one binds).
@@ -170,6 +192,22 @@ fi
 
 # rate_of FILE: wrk's Requests/sec.
 rate_of() { sed -n 's/^Requests\/sec: *\([0-9.]*\).*/\1/p' "$1"; }
+# requests_of FILE: how many requests wrk completed.
+requests_of() { sed -n 's/^ *\([0-9][0-9]*\) requests in .*/\1/p' "$1"; }
+# cpu_ticks PID: the process's user + system time so far, in clock ticks.
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+ticks_per_s="$(getconf CLK_TCK)"
+# wrk_with_cpu URL PID OUT NAME: run_wrk, then append the rate to
+# NAME.rates and the receiver's CPU microseconds per request to NAME.cpu.
+wrk_with_cpu() {
+  local before after
+  before="$(cpu_ticks "$2")"
+  run_wrk "$1" "$3"
+  after="$(cpu_ticks "$2")"
+  rate_of "$3" >>"$work/$4.rates"
+  awk -v t="$((after - before))" -v n="$(requests_of "$3")" -v hz="$ticks_per_s" \
+    'BEGIN { printf "%.2f\n", t * 1e6 / hz / n }' >>"$work/$4.cpu"
+}
 run_wrk() {  # URL OUT
   wrk -t "$threads" -c "$connections" -d "${duration}s" --latency \
     -s "$work/post.lua" "$1" >"$2" 2>&1
@@ -190,8 +228,11 @@ for round in $(seq "$rounds"); do
   run_wrk "$nginx_url" "$work/wrk-nginx.txt"
   rate_of "$work/wrk-nginx.txt" >>"$work/nginx.rates"
   echo "compare.sh: round $round/$rounds: wrk -> hooksim receiver ($receiver_url)" >&2
-  run_wrk "$receiver_url" "$work/wrk-receiver.txt"
-  rate_of "$work/wrk-receiver.txt" >>"$work/receiver.rates"
+  wrk_with_cpu "$receiver_url" "$pid_receiver" "$work/wrk-receiver.txt" receiver
+  if [ -n "$baseline" ]; then
+    echo "compare.sh: round $round/$rounds: wrk -> baseline receiver ($url_baseline)" >&2
+    wrk_with_cpu "$url_baseline" "$pid_baseline" "$work/wrk-baseline.txt" baseline
+  fi
   echo "compare.sh: round $round/$rounds: hooksim bench -> hooksim receiver" >&2
   "$HOOKSIM" bench --target "$receiver_url" --concurrency "$connections" \
     --duration-s "$duration" --payload-bytes "$payload_bytes" \
@@ -218,5 +259,16 @@ awk -v n="$nginx_rate" -v r="$receiver_rate" -v b="$bench_rate" \
   printf "ratio hooksim-bench / wrk (same receiver):   %.2f  (target >= 0.80)\n", b / r;
   printf "ratio hooksim-receiver / nginx (same wrk):   %.2f  (target >= 0.70)\n", r / n;
 }'
+printf "hooksim receiver CPU per request (median):   %.1f us\n" "$(median "$work/receiver.cpu")"
+if [ -n "$baseline" ]; then
+  awk -v r="$receiver_rate" -v b="$(median "$work/baseline.rates")" \
+      -v rc="$(median "$work/receiver.cpu")" -v bc="$(median "$work/baseline.cpu")" \
+      -v bin="$baseline" 'BEGIN {
+    printf "%-40s %14.0f\n", "wrk -> baseline receiver", b;
+    printf "  (%s)\n", bin;
+    printf "ratio hooksim-receiver / baseline (same wrk): %.2f  (target >= 0.90)\n", r / b;
+    printf "CPU per request, receiver / baseline:         %.1f / %.1f us = %.2f\n", rc, bc, rc / bc;
+  }'
+fi
 echo "hooksim bench details (last round):"
 sed 's/^/  /' "$work/bench.txt"

@@ -15,39 +15,26 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 N="${1:-1000}"
 HOOKSIM="${HOOKSIM_BIN:-$ROOT/build/hooksim}"
-PGBIN="$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)"
-if [ ! -x "$HOOKSIM" ] || [ -z "$PGBIN" ]; then
+source "$ROOT/scripts/pg_cluster.sh"
+if [ ! -x "$HOOKSIM" ] || ! pg_find_bin; then
   echo "store_workers: needs $HOOKSIM and PostgreSQL's server binaries" >&2
   exit 2
 fi
 DIR="$(mktemp -d /tmp/hooksim_storebench_XXXXXX)"
 chmod 755 "$DIR"
-AS=()
-[ "$(id -u)" -ne 0 ] || AS=(setpriv --reuid=nobody --regid=nogroup --clear-groups)
 PIDS=()
-PG_UP=0
 cleanup() {
   local pid
   for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
   for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
-  [ "$PG_UP" = 0 ] || "${AS[@]}" "$PGBIN/pg_ctl" -D "$DIR/pgrun/data" -m fast -w stop >/dev/null 2>&1 || true
+  pg_cluster_stop "$DIR"
   rm -rf "$DIR"
 }
 trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
-free_port() {
-  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
 
-mkdir "$DIR/pgrun"
-[ ${#AS[@]} -eq 0 ] || chown nobody:nogroup "$DIR/pgrun"
-"${AS[@]}" "$PGBIN/initdb" -D "$DIR/pgrun/data" -U hooksim -A trust -E UTF8 \
-  --no-locale >/dev/null 2>&1
-PGPORT="$(free_port)"
-"${AS[@]}" "$PGBIN/pg_ctl" -D "$DIR/pgrun/data" -w -t 60 -l "$DIR/pgrun/pg.log" \
-  -o "-p $PGPORT -k $DIR/pgrun -c listen_addresses=127.0.0.1" start >/dev/null
-PG_UP=1
+pg_cluster_start "$DIR" || exit 2
 
 "$HOOKSIM" receiver --listen 127.0.0.1:0 >"$DIR/receiver.log" 2>&1 &
 PIDS+=($!)
@@ -77,9 +64,7 @@ round() {
 
 # pg_state NAME SYNCHRONOUS_COMMIT: a fresh database, its URL.
 pg_state() {
-  psql -q -h 127.0.0.1 -p "$PGPORT" -U hooksim -d postgres \
-    -c "CREATE DATABASE $1" -c "ALTER DATABASE $1 SET synchronous_commit = $2" >/dev/null
-  echo "postgres://hooksim@127.0.0.1:$PGPORT/$1"
+  pg_create_db "$1" "ALTER DATABASE $1 SET synchronous_commit = $2"
 }
 SQLITE="$(round "$DIR/state.db" 1)"
 echo "sqlite (WAL, synchronous=NORMAL)  1 runner:  $SQLITE deliveries/s ($N deliveries)"

@@ -31,8 +31,8 @@ if [ ! -x "$HOOKSIM" ]; then
   source "$HOOKSIM_ROOT/scripts/setup.sh"
 fi
 NGINX="$(command -v nginx || echo /usr/sbin/nginx)"
-PGBIN="$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)"
-if [ -z "$PGBIN" ] || [ ! -x "$PGBIN/initdb" ] || [ ! -x "$NGINX" ]; then
+source "$HOOKSIM_ROOT/scripts/pg_cluster.sh"
+if ! pg_find_bin || [ ! -x "$NGINX" ]; then
   echo "fleet: skipped: PostgreSQL's server binaries or nginx not found" \
     "(apt-get install postgresql nginx; scripts/setup.sh does)" >&2
   exit 77
@@ -40,12 +40,7 @@ fi
 
 DIR="$(mktemp -d /tmp/hooksim_fleet_XXXXXX)"
 chmod 755 "$DIR"
-AS=()
-if [ "$(id -u)" -eq 0 ]; then
-  AS=(setpriv --reuid=nobody --regid=nogroup --clear-groups)
-fi
 PIDS=()
-PG_UP=0
 cleanup() {
   local pid
   for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
@@ -53,18 +48,14 @@ cleanup() {
   if [ -f "$DIR/nginx.pid" ]; then
     kill -QUIT "$(cat "$DIR/nginx.pid")" 2>/dev/null || true
   fi
-  if [ "$PG_UP" = 1 ]; then
-    "${AS[@]}" "$PGBIN/pg_ctl" -D "$DIR/pgrun/data" -m fast -w stop >/dev/null 2>&1 || true
-  fi
+  pg_cluster_stop "$DIR"
   rm -rf "$DIR"
 }
 trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-free_port() {
-  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
+free_port() { pg_free_port; }
 # Waits (bounded) until the file has a line matching the pattern.
 wait_for_line() {
   local file=$1 pattern=$2 i
@@ -79,18 +70,8 @@ wait_for_line() {
 
 # 1. PostgreSQL.
 # (Its own directory, the server's user's: data, log and socket.)
-mkdir "$DIR/pgrun"
-[ ${#AS[@]} -eq 0 ] || chown nobody:nogroup "$DIR/pgrun"
-"${AS[@]}" "$PGBIN/initdb" -D "$DIR/pgrun/data" -U hooksim -A trust -E UTF8 \
-  --no-locale >"$DIR/initdb.log" 2>&1 || { cat "$DIR/initdb.log" >&2; exit 2; }
-PGPORT="$(free_port)"
-"${AS[@]}" "$PGBIN/pg_ctl" -D "$DIR/pgrun/data" -w -t 60 -l "$DIR/pgrun/pg.log" \
-  -o "-p $PGPORT -k $DIR/pgrun -c listen_addresses=127.0.0.1 -c max_connections=50" \
-  start >/dev/null || { cat "$DIR/pgrun/pg.log" >&2; exit 2; }
-PG_UP=1
-psql -q -h 127.0.0.1 -p "$PGPORT" -U hooksim -d postgres \
-  -c 'CREATE DATABASE hooksim' >/dev/null
-STATE="postgres://hooksim@127.0.0.1:$PGPORT/hooksim"
+pg_cluster_start "$DIR" -c max_connections=50 || exit 2
+STATE="$(pg_create_db hooksim)"
 export HOOKSIM_STATE="$STATE"
 SQL() { psql -qAt -h 127.0.0.1 -p "$PGPORT" -U hooksim -d hooksim -c "$1"; }
 echo "fleet: PostgreSQL at 127.0.0.1:$PGPORT ($STATE)"
@@ -263,7 +244,7 @@ if [ "$FAIL" -ne 0 ]; then
   trap - EXIT
   for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
   [ ! -f "$DIR/nginx.pid" ] || kill -QUIT "$(cat "$DIR/nginx.pid")" 2>/dev/null || true
-  "${AS[@]}" "$PGBIN/pg_ctl" -D "$DIR/pgrun/data" -m fast -w stop >/dev/null 2>&1 || true
+  pg_cluster_stop "$DIR"
   exit 1
 fi
 echo "fleet: every check held"

@@ -284,6 +284,14 @@ TEST_F(DurableDeliverTest, DeliversToActiveHooksHoldsPausedOnesUntilResumed) {
   EXPECT_NE(r.out.find(held + "  active  delivered=3"), std::string::npos)
       << r.out;
   EXPECT_NE(r.out.find("hook=" + held), std::string::npos) << "--trace";
+  // The run's own line counts the 3 it took up; the state's, all 9.
+  EXPECT_NE(r.out.find("\n3 deliveries: 3 delivered"), std::string::npos)
+      << r.out;
+  EXPECT_NE(r.out.find("in " + state_ +
+                       " now: 9 deliveries: 9 delivered, 0 gave_up, 0 held, "
+                       "0 cancelled, 0 pending\n"),
+            std::string::npos)
+      << r.out;
   seen = receiver.seen();
   std::vector<std::string> resumed;
   for (size_t i = 12; i < seen.size(); ++i) resumed.push_back(seen[i].body);

@@ -55,6 +55,19 @@ struct Running {
     return options;
   }
 
+  // The refusals in the journal, as "STATUS reason".
+  std::vector<std::string> Refusals() {
+    std::vector<std::string> out;
+    receiver.WithJournal([&](const Journal& j) {
+      for (const JournalEntry& e : j.Recent()) {
+        if (e.refusal == Refusal::kNone) continue;
+        out.push_back(std::to_string(e.reply.answer.status) + " " +
+                      e.refusal_reason);
+      }
+    });
+    return out;
+  }
+
   size_t JournalSize() {
     size_t n = 0;
     receiver.WithJournal([&](const Journal& j) { n = j.Recent().size(); });
@@ -155,18 +168,47 @@ TEST(ReceiverAbuseTest, AnIncompleteHeadIsCutOffAfterTheHeaderTimeout) {
   EXPECT_EQ(answer.rfind("HTTP/1.1 408", 0), 0u) << answer;
   close(fd);
   ExpectAnswers(r.server.port(), 2);
+  // Journaled and counted as the refusal it was.
+  EXPECT_EQ(r.server.traffic().refused[408], 1u);
+  const std::vector<std::string> refusals = r.Refusals();
+  ASSERT_EQ(refusals.size(), 1u);
+  EXPECT_EQ(refusals[0].rfind("408 request head not complete", 0), 0u)
+      << refusals[0];
 }
 
-TEST(ReceiverAbuseTest, ATrickledBodyIsCutOffAfterTheRequestTimeout) {
+// Sends `request` (its body cut short) to a receiver with a 200 ms request
+// timeout: the serving thread is freed with a 408 that is journaled and
+// counted (not a 400: nothing was malformed), and the server goes on.
+void ExpectCutOffWith408(const std::string& request) {
   HttpReceiverOptions options;
   options.request_timeout = std::chrono::milliseconds(200);
   Running r(options);
   const int fd = Connect(r.server.port());
-  SendAll(fd, "POST /hook HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{");
-  // The rest of the body never comes: the serving thread is freed.
-  EXPECT_TRUE(ReadUntilClosed(fd));
+  SendAll(fd, request);
+  std::string answer;
+  EXPECT_TRUE(ReadUntilClosed(fd, &answer));
+  EXPECT_EQ(answer.rfind("HTTP/1.1 408", 0), 0u) << answer;
   close(fd);
   ExpectAnswers(r.server.port(), 2);
+  EXPECT_EQ(r.server.traffic().refused[408], 1u);
+  EXPECT_EQ(r.server.traffic().refused.count(400), 0u);
+  const std::vector<std::string> refusals = r.Refusals();
+  ASSERT_EQ(refusals.size(), 1u);
+  EXPECT_EQ(refusals[0],
+            "408 request not complete within the request timeout (200 ms)");
+}
+
+TEST(ReceiverAbuseTest, ATrickledBodyIsCutOffAfterTheRequestTimeout) {
+  // The rest of the body never comes.
+  ExpectCutOffWith408(
+      "POST /hook HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{");
+}
+
+// The same for a chunked body, which the receiver frames itself.
+TEST(ReceiverAbuseTest, ATrickledChunkedBodyIsCutOffWithA408) {
+  ExpectCutOffWith408(
+      "POST /hook HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n"
+      "\r\n5\r\n{\"a\":");
 }
 
 TEST(ReceiverAbuseTest, HundredsOfConcurrentConnectionsLeaveRoomForASender) {

@@ -120,8 +120,17 @@ struct Connection {
   std::string answered_key;
   int answered_attempt = 0;
   uint64_t id = 0;  // 1, 2, ... in the order the server accepted them.
+  // The current request's read ended at its deadline (the request
+  // timeout): its refusal is a 408, not a 400. Cleared per request.
+  bool request_timed_out = false;
 };
 thread_local Connection* t_connection = nullptr;
+
+// Why a request cut off at its deadline is refused (408).
+std::string RequestTimeoutReason(std::chrono::milliseconds timeout) {
+  return "request not complete within the request timeout (" +
+         std::to_string(timeout.count()) + " ms)";
+}
 
 // What is known of a refused request from the bytes of it that arrived
 // (request line and header lines, read loosely: it may be cut off or
@@ -271,9 +280,19 @@ class ConnectionStream final : public httplib::Stream {
   ConnectionStream(Connection& connection, std::chrono::milliseconds timeout)
       : connection_(connection), timeout_(timeout) {}
 
+  // A wait that ends at the request's deadline marks the request timed
+  // out (its refusal is then a 408), here and in read().
   bool is_readable() const override {
-    if (connection_.taken_over || PastDeadline()) return false;
-    return off_ < pending_.size() || WaitFor(connection_.fd, POLLIN, Wait());
+    if (connection_.taken_over) return false;
+    if (PastDeadline()) {
+      connection_.request_timed_out = true;
+      return false;
+    }
+    if (off_ < pending_.size()) return true;
+    const std::chrono::milliseconds wait = Wait();
+    if (WaitFor(connection_.fd, POLLIN, wait)) return true;
+    connection_.request_timed_out = DeadlineBound(wait);
+    return false;
   }
   bool is_writable() const override {
     return !connection_.taken_over &&
@@ -288,15 +307,22 @@ class ConnectionStream final : public httplib::Stream {
     // A request that goes on past its deadline or its byte budget (a
     // trickled body, endless headers) is cut off: the library then
     // refuses it and the connection is closed.
-    if (PastDeadline() || read_budget_ == 0) return -1;
+    if (PastDeadline()) {
+      connection_.request_timed_out = true;
+      return -1;
+    }
+    if (read_budget_ == 0) return -1;
     pending_.resize(std::min(kReadBufferBytes, read_budget_));
     ssize_t n = Retry([&] {
       return recv(connection_.fd, pending_.data(), pending_.size(),
                   MSG_DONTWAIT);
     });
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-      if (!WaitFor(connection_.fd, POLLIN, Wait())) n = -1;
-      else
+      const std::chrono::milliseconds wait = Wait();
+      if (!WaitFor(connection_.fd, POLLIN, wait)) {
+        n = -1;
+        connection_.request_timed_out = DeadlineBound(wait);
+      } else
         n = Retry([&] {
           return recv(connection_.fd, pending_.data(), pending_.size(),
                       MSG_DONTWAIT);
@@ -421,6 +447,12 @@ class ConnectionStream final : public httplib::Stream {
 
   bool PastDeadline() const {
     return deadline_ && SteadyClock::now() >= *deadline_;
+  }
+  // A wait of `wait` that ran out ended at the request's deadline rather
+  // than at the per-wait timeout (poll's millisecond rounding may end it
+  // a little before the deadline itself).
+  bool DeadlineBound(std::chrono::milliseconds wait) const {
+    return deadline_ && (wait < timeout_ || PastDeadline());
   }
   // The per-wait timeout, shortened to the request's deadline.
   std::chrono::milliseconds Wait() const {
@@ -582,6 +614,8 @@ class ReceiverHttpServer final : public httplib::Server {
             },
             [this] { open_.fetch_sub(1, std::memory_order_relaxed); },
             [this](const ParkedConnection& c) {
+              metrics_.CountRefused(408);
+              tally_.Refused(408);
               on_refused_(RefusedEntry(
                   c.buffered, 408,
                   "request head not complete within the header timeout",
@@ -643,7 +677,8 @@ class ReceiverHttpServer final : public httplib::Server {
   // it (no next head yet) or closes it.
   void Serve(ParkedConnection parked) {
     const int sock = parked.fd;
-    Connection connection{sock, false, false};
+    Connection connection;
+    connection.fd = sock;
     connection.id = parked.id;
     ConnectionStream stream(connection, options_.io_timeout);
     stream.Preload(std::move(parked.buffered));
@@ -673,6 +708,7 @@ class ReceiverHttpServer final : public httplib::Server {
       }
       if (next == ConnectionStream::NextHead::kClosed) break;
       connection.answered_key.clear();
+      connection.request_timed_out = false;
       stream.LimitRequest(SteadyClock::now() + options_.request_timeout,
                           budget);
       // The head (and a chunked body) checked and re-framed before
@@ -735,6 +771,11 @@ class ReceiverHttpServer final : public httplib::Server {
       }
       const ssize_t n = stream.read(buf, sizeof(buf));
       if (n <= 0) {
+        if (connection.request_timed_out) {
+          RefuseFramed(connection, framer, 408,
+                       RequestTimeoutReason(options_.request_timeout), "");
+          return false;
+        }
         if (!stream.budget_spent()) return false;
         state = FramerState::kBodyTooLarge;
         break;
@@ -753,13 +794,21 @@ class ReceiverHttpServer final : public httplib::Server {
       allow = AdminAllow(framer.target());
       if (allow.empty()) allow = "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS";
     }
+    RefuseFramed(connection, framer, status, reason, allow);
+    return false;
+  }
+
+  // Counts, journals and answers a request refused while being framed,
+  // and takes the connection over (it is closed).
+  void RefuseFramed(Connection& connection, const RequestFramer& framer,
+                    int status, const std::string& reason,
+                    const std::string& allow) {
     connection.taken_over = true;
     metrics_.CountRefused(status);
     tally_.Refused(status);
     on_refused_(RefusedEntry(framer.SeenBytes(options_.max_head_bytes), status,
                              reason, connection.id));
     RefuseAndClose(connection.fd, status, reason, allow, options_.io_timeout);
-    return false;
   }
 
   const HttpReceiverOptions& options_;
@@ -886,9 +935,14 @@ Status HttpReceiverServer::Impl::Start() {
   s.set_payload_max_length(options_.max_body_bytes);
   const size_t max_body = options_.max_body_bytes;
   s.set_error_handler(httplib::Server::HandlerWithResponse(
-      [max_body, this](const httplib::Request& req, httplib::Response& res) {
+      [max_body, request_timeout = options_.request_timeout, this](const httplib::Request& req, httplib::Response& res) {
         if (!res.body.empty())
           return httplib::Server::HandlerResponse::Unhandled;
+        // The body stopped coming and the request's deadline passed: the
+        // library calls that a bad request, the receiver a timeout.
+        const bool timed_out =
+            t_connection != nullptr && t_connection->request_timed_out;
+        if (timed_out) res.status = 408;
         metrics_.CountRefused(res.status);
         tally_.Refused(res.status);
         // The library's own refusal (400 unparsable, 413 too large, ...): the
@@ -896,7 +950,9 @@ Status HttpReceiverServer::Impl::Start() {
         if (t_connection != nullptr) t_connection->close_after = true;
         res.set_header("Connection", "close");
         std::string message = "HTTP " + std::to_string(res.status);
-        if (res.status == 413) {
+        if (timed_out) {
+          message = RequestTimeoutReason(request_timeout);
+        } else if (res.status == 413) {
           message =
               "request body larger than " + std::to_string(max_body) + " bytes";
         } else if (res.status == 400) {

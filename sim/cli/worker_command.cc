@@ -167,17 +167,40 @@ DeliveryCounts PrintSummary(
   return total;
 }
 
-void PrintTotal(const DeliveryCounts& t, uint64_t attempts, double wall_s,
-                std::ostream& out) {
+// "N deliveries: D delivered, G gave_up, ..., P pending[, F failed]".
+void PrintCounts(const DeliveryCounts& t, std::ostream& out) {
   const int64_t all =
       t.delivered + t.gave_up + t.held + t.cancelled + t.pending + t.failed;
-  char wall[32];
-  std::snprintf(wall, sizeof(wall), "%.3f", wall_s);
   out << Plural(all, "delivery", "deliveries") << ": " << t.delivered
       << " delivered, " << t.gave_up << " gave_up, " << t.held << " held, "
       << t.cancelled << " cancelled, " << t.pending << " pending";
   if (t.failed > 0) out << ", " << t.failed << " failed";
+}
+
+void PrintTotal(const DeliveryCounts& t, uint64_t attempts, double wall_s,
+                std::ostream& out) {
+  char wall[32];
+  std::snprintf(wall, sizeof(wall), "%.3f", wall_s);
+  PrintCounts(t, out);
   out << "; " << attempts << " attempts in " << wall << " s\n";
+}
+
+// After a resume, whose lines count what this run took up: the whole
+// state's record, every hook's deliveries whoever ran them.
+void PrintStateTotal(const std::vector<StoredHook>& hooks,
+                     const std::string& path, std::ostream& out) {
+  DeliveryCounts all;
+  for (const StoredHook& h : hooks) {
+    all.delivered += h.counts.delivered;
+    all.gave_up += h.counts.gave_up;
+    all.held += h.counts.held;
+    all.cancelled += h.counts.cancelled;
+    all.pending += h.counts.pending;
+    all.failed += h.counts.failed;
+  }
+  out << "in " << path << " now: ";
+  PrintCounts(all, out);
+  out << "\n";
 }
 
 int FinishRun(const DurableRunSummary& summary, const DeliveryCounts& total,
@@ -356,6 +379,7 @@ int RunStoreDeliver(const DeliverOptions& options, std::ostream& out,
   }
   const DeliveryCounts total = PrintSummary(by_hook, outcome->hooks, out);
   PrintTotal(total, summary.attempts, outcome->wall_s, out);
+  if (!batch) PrintStateTotal(outcome->hooks, path, out);
   out.flush();
   return FinishRun(summary, total, path, err);
 }

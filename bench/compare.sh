@@ -2,11 +2,15 @@
 # Side-by-side delivery throughput on this machine, in one run:
 #   1. wrk -> nginx (nginx-light, `return 200` on 127.0.0.1)
 #   2. wrk -> the hooksim receiver (journal and schema check on)
-#   3. hooksim bench --target -> the same hooksim receiver
+#   3. hooksim bench --target -> the same hooksim receiver, sending the
+#      very payload wrk sends (--event-file)
+#   4. the same with a freshly generated release event per delivery (the
+#      bench's default: each body differs, so the sender serializes each
+#      one and the receiver schema-checks each one; shown, not compared)
 # with the same payload (a generated release event padded with trailing
 # JSON whitespace to --payload-bytes), the same connection count and the
 # same duration, and prints the rates and the ratios
-#   hooksim-bench / wrk       (same receiver, same connections)
+#   hooksim-bench / wrk       (same receiver, connections and bytes)
 #   hooksim-receiver / nginx  (same wrk load)
 # With --baseline-hooksim BIN, also wrk -> a receiver started from BIN (an
 # earlier build, say) in every round, and the ratio
@@ -15,13 +19,17 @@
 # over its wrk runs): on a shared machine the steadier of the two figures.
 #
 # usage: bench/compare.sh [--duration-s S] [--concurrency C] [--threads T]
-#                         [--payload-bytes B] [--rounds N]
+#                         [--io-threads I] [--payload-bytes B] [--rounds N]
 #                         [--baseline-hooksim BIN]
-# Defaults: 10 s per run, 16 connections, wrk threads = nproc, 512 bytes,
-# 1 round. With N rounds the three runs are repeated in turn N times and
-# each rate is the median of its N runs (a shared machine's load drifts).
+# Defaults: 10 s per run, 16 connections, wrk threads = nproc, hooksim
+# bench's I/O threads 1 (its default), 512 bytes, 1 round. With N rounds
+# the runs are repeated in turn N times and each rate is the median of its
+# N runs (a shared machine's load drifts). The senders' CPU time per
+# request (wrk's and hooksim bench's, from the shell's child times) is
+# printed too: on a shared machine the steadier figure.
 # wrk drives C connections from T event-loop threads; hooksim bench drives
-# C connections from C transport worker threads plus its loop thread.
+# them from I epoll I/O threads plus its engine's loop thread (I = 0: the
+# loop thread alone).
 #
 # Installs wrk and nginx-light with apt-get when missing (needs root) and
 # builds hooksim (scripts/setup.sh) when build/hooksim is missing. Every
@@ -35,9 +43,10 @@ connections=16
 threads="$(nproc 2>/dev/null || echo 2)"
 payload_bytes=512
 rounds=1
+io_threads=""  # hooksim bench's own default unless given.
 baseline=""
 
-usage() { sed -n '2,29p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,37p' "$0" | sed 's/^# \{0,1\}//'; }
 while (($#)); do
   case "$1" in
     --duration-s) duration="${2:?--duration-s needs a value}"; shift 2 ;;
@@ -45,6 +54,7 @@ while (($#)); do
     --duration) echo "compare.sh: --duration was renamed: use --duration-s" >&2; exit 2 ;;
     --connections) echo "compare.sh: --connections was renamed: use --concurrency" >&2; exit 2 ;;
     --threads) threads="${2:?--threads needs a value}"; shift 2 ;;
+    --io-threads) io_threads="${2:?--io-threads needs a value}"; shift 2 ;;
     --payload-bytes) payload_bytes="${2:?--payload-bytes needs a value}"; shift 2 ;;
     --rounds) rounds="${2:?--rounds needs a value}"; shift 2 ;;
     --baseline-hooksim) baseline="${2:?--baseline-hooksim needs a value}"; shift 2 ;;
@@ -59,6 +69,10 @@ for pair in "duration-s:$duration" "concurrency:$connections" \
     exit 2
   fi
 done
+if [ -n "$io_threads" ] && ! [[ "$io_threads" =~ ^[0-9]+$ ]]; then
+  echo "compare.sh: --io-threads: expected a whole number, got \"$io_threads\"" >&2
+  exit 2
+fi
 if [ -n "$baseline" ] && [ ! -x "$baseline" ]; then
   echo "compare.sh: --baseline-hooksim: not an executable file: \"$baseline\"" >&2
   exit 2
@@ -192,6 +206,17 @@ fi
 
 # rate_of FILE: wrk's Requests/sec.
 rate_of() { sed -n 's/^Requests\/sec: *\([0-9.]*\).*/\1/p' "$1"; }
+# snap_children_cpu FILE: the builtin `times` of this shell into FILE; its
+# second line is the user and system time of the children it has waited
+# for (the foreground wrk and hooksim bench runs). Not in a pipe or $(...):
+# a subshell would report its own (zero) children.
+snap_children_cpu() { times >"$1"; }
+# cpu_between BEFORE AFTER N: microseconds of children CPU per one of N.
+cpu_between() {
+  awk -v n="$3" 'FNR == 2 { split($1, u, "m"); split($2, s, "m");
+                            t[NR > FNR] = u[1] * 60 + u[2] + s[1] * 60 + s[2] }
+                 END { printf "%.2f\n", (t[1] - t[0]) * 1e6 / n }' "$1" "$2"
+}
 # requests_of FILE: how many requests wrk completed.
 requests_of() { sed -n 's/^ *\([0-9][0-9]*\) requests in .*/\1/p' "$1"; }
 # cpu_ticks PID: the process's user + system time so far, in clock ticks.
@@ -218,7 +243,7 @@ run_wrk() {  # URL OUT
   fi
 }
 
-echo "compare.sh: $(nproc) cores ($(sed -n 's/^model name[^:]*: //p' /proc/cpuinfo | head -1)), ${duration} s per run, ${connections} connections, wrk ${threads} threads, payload ${payload_bytes} bytes" >&2
+echo "compare.sh: $(nproc) cores ($(sed -n 's/^model name[^:]*: //p' /proc/cpuinfo | head -1)), ${duration} s per run, ${connections} connections, wrk ${threads} threads, hooksim bench ${io_threads:-default (1)} I/O threads, payload ${payload_bytes} bytes" >&2
 # median FILE...: the median of one number per file.
 median() { sort -g "$@" | awk '{v[NR] = $1} END {print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2}'; }
 json_field() { sed -n "s/^  \"$1\": \([0-9.e+-]*\),\{0,1\}$/\1/p" "$2"; }
@@ -228,38 +253,63 @@ for round in $(seq "$rounds"); do
   run_wrk "$nginx_url" "$work/wrk-nginx.txt"
   rate_of "$work/wrk-nginx.txt" >>"$work/nginx.rates"
   echo "compare.sh: round $round/$rounds: wrk -> hooksim receiver ($receiver_url)" >&2
+  snap_children_cpu "$work/cpu-before"
   wrk_with_cpu "$receiver_url" "$pid_receiver" "$work/wrk-receiver.txt" receiver
+  snap_children_cpu "$work/cpu-after"
+  cpu_between "$work/cpu-before" "$work/cpu-after" \
+    "$(requests_of "$work/wrk-receiver.txt")" >>"$work/wrk-sender.cpu"
   if [ -n "$baseline" ]; then
     echo "compare.sh: round $round/$rounds: wrk -> baseline receiver ($url_baseline)" >&2
     wrk_with_cpu "$url_baseline" "$pid_baseline" "$work/wrk-baseline.txt" baseline
   fi
-  echo "compare.sh: round $round/$rounds: hooksim bench -> hooksim receiver" >&2
+  echo "compare.sh: round $round/$rounds: hooksim bench -> hooksim receiver (wrk's payload)" >&2
+  snap_children_cpu "$work/cpu-before"
   "$HOOKSIM" bench --target "$receiver_url" --concurrency "$connections" \
-    --duration-s "$duration" --payload-bytes "$payload_bytes" \
+    ${io_threads:+--io-threads "$io_threads"} --duration-s "$duration" \
+    --event-file "$work/payload.json" \
     --report-json "$work/bench.json" >"$work/bench.txt" 2>&1 || {
     cat "$work/bench.txt" >&2
     exit 1
   }
   json_field deliveries_per_s "$work/bench.json" >>"$work/bench.rates"
-  echo "compare.sh: round $round/$rounds: nginx $(tail -1 "$work/nginx.rates"), receiver $(tail -1 "$work/receiver.rates"), bench $(tail -1 "$work/bench.rates")" >&2
+  snap_children_cpu "$work/cpu-after"
+  cpu_between "$work/cpu-before" "$work/cpu-after" \
+    "$(json_field attempts "$work/bench.json")" >>"$work/bench-sender.cpu"
+  echo "compare.sh: round $round/$rounds: hooksim bench -> hooksim receiver (generated events)" >&2
+  "$HOOKSIM" bench --target "$receiver_url" --concurrency "$connections" \
+    ${io_threads:+--io-threads "$io_threads"} --duration-s "$duration" \
+    --payload-bytes "$payload_bytes" \
+    --report-json "$work/bench-gen.json" >"$work/bench-gen.txt" 2>&1 || {
+    cat "$work/bench-gen.txt" >&2
+    exit 1
+  }
+  json_field deliveries_per_s "$work/bench-gen.json" >>"$work/bench-gen.rates"
+  echo "compare.sh: round $round/$rounds: nginx $(tail -1 "$work/nginx.rates"), receiver $(tail -1 "$work/receiver.rates"), bench $(tail -1 "$work/bench.rates"), bench generated $(tail -1 "$work/bench-gen.rates")" >&2
 done
 
 nginx_rate="$(median "$work/nginx.rates")"
 receiver_rate="$(median "$work/receiver.rates")"
 bench_rate="$(median "$work/bench.rates")"
+gen_rate="$(median "$work/bench-gen.rates")"
 
-awk -v n="$nginx_rate" -v r="$receiver_rate" -v b="$bench_rate" \
+awk -v n="$nginx_rate" -v r="$receiver_rate" -v b="$bench_rate" -v g="$gen_rate" \
     -v pn="$(p99 "$work/wrk-nginx.txt")" -v pr="$(p99 "$work/wrk-receiver.txt")" \
     -v pb="$(sed -n '/"attempt_latency_ms"/,/}/s/^ *"p99": \([0-9.]*\),/\1/p' "$work/bench.json")" \
-    -v c="$connections" -v t="$threads" -v d="$duration" -v r_="$rounds" 'BEGIN {
+    -v pg="$(sed -n '/"attempt_latency_ms"/,/}/s/^ *"p99": \([0-9.]*\),/\1/p' "$work/bench-gen.json")" \
+    -v c="$connections" -v t="$threads" -v io="${io_threads:-1}" -v d="$duration" -v r_="$rounds" 'BEGIN {
   printf "%-40s %14s %12s\n", "run (" c " conns, " d " s, median of " r_ ")", "requests/s", "p99 (last)";
   printf "%-40s %14.0f %12s\n", "wrk -t" t " -> nginx return 200", n, pn;
   printf "%-40s %14.0f %12s\n", "wrk -t" t " -> hooksim receiver", r, pr;
-  printf "%-40s %14.0f %12s\n", "hooksim bench -> hooksim receiver", b, pb "ms";
+  printf "%-40s %14.0f %12s\n", "hooksim bench --io-threads " io " -> receiver", b, pb "ms";
+  printf "%-40s %14.0f %12s\n", "  same, generated events (not like wrk)", g, pg "ms";
   printf "ratio hooksim-bench / wrk (same receiver):   %.2f  (target >= 0.80)\n", b / r;
+  printf "  with generated events:                     %.2f  (each body serialized and schema-checked anew)\n", g / r;
   printf "ratio hooksim-receiver / nginx (same wrk):   %.2f  (target >= 0.70)\n", r / n;
 }'
 printf "hooksim receiver CPU per request (median):   %.1f us\n" "$(median "$work/receiver.cpu")"
+awk -v w="$(median "$work/wrk-sender.cpu")" -v b="$(median "$work/bench-sender.cpu")" 'BEGIN {
+  printf "sender CPU per request (median): wrk %.1f us, hooksim bench %.1f us: wrk / bench %.2f\n", w, b, w / b;
+}'
 if [ -n "$baseline" ]; then
   awk -v r="$receiver_rate" -v b="$(median "$work/baseline.rates")" \
       -v rc="$(median "$work/receiver.cpu")" -v bc="$(median "$work/baseline.cpu")" \

@@ -439,12 +439,9 @@ json JournalStatsToJson(const Journal& journal, const Contract* contract) {
     for (const auto& [key, c] : journal.deliveries()) {
       if (c.attempts > contract->max_attempts()) ++over_max;
       after_success += static_cast<uint64_t>(c.attempts_after_success());
-      for (size_t k = 0; k < c.answers.size(); ++k) {
-        const Answer& a = c.answers[k];
-        if (a.fault == Fault::kNone && contract->StopsOn(a.status)) {
-          after_gone += static_cast<uint64_t>(c.attempts) - (k + 1);
-          break;
-        }
+      if (const int gone = c.first_gone_attempt();
+          gone > 0 && contract->StopsOn(410)) {
+        after_gone += static_cast<uint64_t>(c.attempts - gone);
       }
     }
     out["contract"] = json{

@@ -221,7 +221,11 @@ void Journal::Count(const JournalEntry& entry, const DeliveryLookup& lookup) {
   if (entry.sender_attempt != 0 && entry.sender_attempt != c.attempts) {
     ++c.attempt_header_mismatches;
   }
-  c.answers.push_back(entry.reply.answer);  // Kept while there is room.
+  const Answer& answer = entry.reply.answer;
+  if (answer.fault == Fault::kNone && answer.status == 410 &&
+      c.attempts <= static_cast<int>(DeliveryCounters::kMaxAnswers)) {
+    c.gone_mask |= static_cast<uint16_t>(1u << (c.attempts - 1));
+  }
 }
 
 std::optional<uint64_t> Journal::MarkAbandoned(std::string_view delivery_key,

@@ -21,7 +21,9 @@
 #include <bit>
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
+#include <ostream>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -110,38 +112,54 @@ struct JournalEntry {
   std::string unmatched_why;
 };
 
-// The first answers given to one delivery; answers beyond kCapacity are not
-// kept. Held on the heap, only as many as were given (most deliveries get
-// one or two answers: a fixed inline array of kCapacity was most of a big
-// run's memory per delivery).
-class AnswerList {
+// A text most deliveries never have (a schema issue): 8 bytes when empty,
+// where a std::string takes 32. Reads as a string_view.
+class RareText {
  public:
-  static constexpr size_t kCapacity = 16;
-
-  // Appends `answer` unless the list is full; returns whether it was kept.
-  bool push_back(const Answer& answer) {
-    if (items_.size() == kCapacity) return false;
-    if (items_.capacity() == items_.size()) {
-      items_.reserve(items_.empty() ? 1 : std::min(kCapacity, 2 * items_.size()));
-    }
-    items_.push_back(answer);
-    return true;
+  RareText() = default;
+  RareText(const RareText& other) { *this = other.view(); }
+  RareText& operator=(const RareText& other) { return *this = other.view(); }
+  RareText(RareText&&) noexcept = default;
+  RareText& operator=(RareText&&) noexcept = default;
+  RareText& operator=(std::string_view text) {
+    text_ = text.empty() ? nullptr : std::make_unique<std::string>(text);
+    return *this;
   }
-  size_t size() const { return items_.size(); }
-  bool empty() const { return items_.empty(); }
-  const Answer& operator[](size_t i) const { return items_[i]; }
-  const Answer* begin() const { return items_.data(); }
-  const Answer* end() const { return items_.data() + items_.size(); }
-  std::vector<Answer> ToVector() const { return items_; }
+
+  bool empty() const { return text_ == nullptr; }
+  std::string_view view() const {
+    return text_ ? std::string_view(*text_) : std::string_view();
+  }
+  operator std::string_view() const { return view(); }
+  std::string str() const { return std::string(view()); }
+  friend bool operator==(const RareText& a, std::string_view b) {
+    return a.view() == b;
+  }
+  friend std::ostream& operator<<(std::ostream& out, const RareText& t) {
+    return out << t.view();
+  }
 
  private:
-  std::vector<Answer> items_;
+  std::unique_ptr<std::string> text_;
 };
 
 // Everything the receiver knows about one delivery, independent of the
 // sender's own log.
 struct DeliveryCounters {
   int attempts = 0;
+  int body_changes = 0;          // Attempts whose body differed from the 1st.
+  int non_post = 0;              // Attempts with a method other than POST.
+  int bad_content_type = 0;      // Attempts without application/json.
+  int schema_invalid = 0;        // Attempts whose body failed C3/C4.
+  int attempt_header_mismatches = 0;  // X-Hooksim-Attempt != own count.
+  // Answers the sender stopped waiting for (its timeout fired first); a 2xx
+  // abandoned this way does not count as success.
+  int abandoned = 0;
+  // Attempts (bit k-1 for attempt k, the first kMaxAnswers) answered a
+  // plain 410 Gone status (no fault), the answer a contract may stop on.
+  // Only this is kept of the answers given: a list of them per delivery
+  // was a big run's largest per-delivery cost after the journal's index.
+  uint16_t gone_mask = 0;
   TimePoint first_at{};
   TimePoint last_at{};
   // When the first 2xx was answered (even one later abandoned); meaningful
@@ -149,11 +167,7 @@ struct DeliveryCounters {
   TimePoint first_2xx_at{};
   uint64_t first_body_hash = 0;
   size_t first_body_size = 0;
-  int body_changes = 0;          // Attempts whose body differed from the 1st.
-  int non_post = 0;              // Attempts with a method other than POST.
-  int bad_content_type = 0;      // Attempts without application/json.
-  int schema_invalid = 0;        // Attempts whose body failed C3/C4.
-  std::string first_schema_issue;
+  RareText first_schema_issue;  // Empty while schema_invalid == 0.
   // Attempts (bit k-1 for attempt k, the first 64) answered 2xx, and those
   // the sender stopped waiting for. Abandonment can be learnt late (over
   // HTTP only once the latency has passed, when later attempts may already
@@ -171,13 +185,14 @@ struct DeliveryCounters {
     const int s = success_attempt();
     return s == 0 ? 0 : attempts - s;
   }
-  int attempt_header_mismatches = 0;  // X-Hooksim-Attempt != own count.
-  // Answers the sender stopped waiting for (its timeout fired first); a 2xx
-  // abandoned this way does not count as success.
-  int abandoned = 0;
-  AnswerList answers;            // Answers given, the first kMaxAnswers.
+  // 1-based first attempt answered a plain 410 (among the first
+  // kMaxAnswers); 0 = none.
+  int first_gone_attempt() const {
+    return gone_mask == 0 ? 0 : std::countr_zero(gone_mask) + 1;
+  }
 
-  static constexpr size_t kMaxAnswers = AnswerList::kCapacity;
+  // Answers tracked per delivery (gone_mask).
+  static constexpr size_t kMaxAnswers = 16;
 };
 
 struct JournalLimits {

@@ -48,6 +48,7 @@ TEST(BenchFlagsTest, DefaultsAndValues) {
   EXPECT_FALSE(d->bench.duration.has_value());
   EXPECT_EQ(d->bench.receivers, 1);
   EXPECT_EQ(d->bench.concurrency, 16);
+  EXPECT_EQ(d->bench.io_threads, 1);
   EXPECT_EQ(d->bench.failure_rate, 0);
   EXPECT_EQ(d->bench.schedule.front(), Millis(1));
   EXPECT_FALSE(d->report_json.has_value());
@@ -112,6 +113,8 @@ TEST(BenchFlagsTest, BadValuesNameTheFlagAndValue) {
        "--concurrency: expected an integer 1..1024, "
        "got \"0\""},
       {{"--concurrency", "1025"}, "\"1025\""},
+      {{"--io-threads", "65"}, "--io-threads: expected an integer 0..64"},
+      {{"--io-threads", "-1"}, "--io-threads"},
       {{"--count", "-3"}, "--count"},
       {{"--count", "10", "--duration-s", "1"}, "--count and --duration-s"},
       {{"--duration-s", "0"}, "--duration-s"},
@@ -138,7 +141,7 @@ TEST(BenchFlagsTest, HelpListsTheFlags) {
   const CliResult r = Cli({"bench", "--help"});
   EXPECT_EQ(r.code, 0);
   for (const char* flag :
-       {"--count", "--duration-s", "--receivers", "--concurrency",
+       {"--count", "--duration-s", "--receivers", "--concurrency", "--io-threads",
         "--payload-bytes", "--failure-rate", "--target", "--report-json",
         "--report-html", "--seed", "--retry-schedule-ms", "--timeout-ms",
         "--jitter"}) {
@@ -184,6 +187,25 @@ TEST(BenchRunTest, DeliversEveryEventToEveryReceiver) {
   EXPECT_GT(j["deliveries_per_s"].get<double>(), 0);
   EXPECT_GT(j["peak_rss_bytes"].get<uint64_t>(), 0u);
   EXPECT_GE(j["machine"]["cores"].get<int>(), 1);
+}
+
+// The same run with no I/O thread (the loop thread polls) and with two:
+// every delivery made, each once, and the JSON says which.
+TEST(BenchRunTest, EveryIoThreadCountDeliversEverything) {
+  for (const char* io_threads : {"0", "2"}) {
+    const std::string json = TempPath(std::string("io") + io_threads + ".json");
+    const CliResult r =
+        Cli({"bench", "--count", "150", "--concurrency", "4", "--io-threads",
+             io_threads, "--report-json", json});
+    ASSERT_EQ(r.code, 0) << io_threads << ": " << r.err;
+    const nlohmann::json j = ReadJson(json);
+    std::remove(json.c_str());
+    EXPECT_EQ(j["io_threads"], std::stoi(io_threads));
+    EXPECT_EQ(j["delivered"], 150) << io_threads;
+    EXPECT_EQ(j["attempts"], 150) << io_threads;
+    EXPECT_EQ(j["receiver_requests"], 150) << io_threads;
+    EXPECT_EQ(j["attempt_latency_ms"]["count"], 150) << io_threads;
+  }
 }
 
 TEST(BenchRunTest, FailureRateCountsRetries) {

@@ -167,6 +167,56 @@ TEST_P(HttpTransportTest, SequentialAttemptsReuseOneKeepAliveConnection) {
   EXPECT_EQ(stats.connections_reused, 4u);
 }
 
+// More attempts than connections, sent up front and while every
+// connection is busy (then a thread is not woken for them: it takes them
+// at its next round): every one is answered, on the kept connections.
+TEST_P(HttpTransportTest, AttemptsBeyondTheConnectionsWaitAndAllComplete) {
+  constexpr int kUpFront = 12;
+  constexpr int kLater = 12;
+  constexpr size_t kConnections = 2;
+  HttplibServer server;
+  std::atomic<int> requests{0};
+  server.server().Post("/hook", [&](const auto&, auto& res) {
+    ++requests;
+    // Slow enough that the later attempts arrive while both are busy.
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    res.status = 200;
+  });
+  server.Start();
+  RealClock clock;
+  HttpTransport transport(clock, Options(kConnections));
+  const std::string url = server.url();
+  static const Header kNoHeaders[] = {{"X", "y"}};
+  const HttpRequest request{"POST", url, kNoHeaders, kBody};
+  int ok = 0;
+  int answered = 0;
+  clock.ScheduleAfter(Duration::zero(), [&] {
+    for (int i = 0; i < kUpFront; ++i) {
+      transport.Send(request, kGenerous, [&](AttemptResult r) {
+        ++answered;
+        ok += r.status == 200;
+      });
+    }
+  });
+  for (int i = 0; i < kLater; ++i) {
+    clock.ScheduleAfter(Millis(1 + i), [&] {
+      transport.Send(request, kGenerous, [&](AttemptResult r) {
+        ++answered;
+        ok += r.status == 200;
+      });
+    });
+  }
+  ASSERT_TRUE(clock.Run(RealRunLimits{.wall_limit = testing::kMaxWait}).ok());
+  EXPECT_EQ(answered, kUpFront + kLater);
+  EXPECT_EQ(ok, kUpFront + kLater);
+  EXPECT_EQ(requests.load(), kUpFront + kLater);
+  const HttpTransportStats stats = transport.stats();
+  EXPECT_LE(stats.connections_opened, kConnections);
+  EXPECT_EQ(stats.connections_opened + stats.connections_reused,
+            static_cast<uint64_t>(kUpFront + kLater));
+  transport.Shutdown();
+}
+
 TEST_P(HttpTransportTest, NothingListeningIsRefused) {
   RefusedPort port;
   RealClock clock;

@@ -96,9 +96,10 @@ TEST(JournalTest, CountsAttemptsTimesAndAnswers) {
   EXPECT_EQ(c.body_changes, 0);
   EXPECT_EQ(c.non_post, 0);
   EXPECT_EQ(c.bad_content_type, 0);
-  EXPECT_EQ(c.answers.ToVector(), (std::vector<Answer>{{503, Fault::kNone},
-                                                       {503, Fault::kNone},
-                                                       {200, Fault::kNone}}));
+  // Per delivery: which attempts were answered 2xx (none a 410); the
+  // answers themselves are counted per receiver.
+  EXPECT_EQ(c.success_mask, 0b100u);
+  EXPECT_EQ(c.first_gone_attempt(), 0);
   EXPECT_EQ(journal.answers().at("503"), 2u);
   EXPECT_EQ(journal.answers().at("200"), 1u);
 }
@@ -185,18 +186,33 @@ TEST(JournalTest, AttemptHeaderMismatches) {
   EXPECT_EQ(journal.deliveries().at("d").attempt_header_mismatches, 2);
 }
 
-TEST(JournalTest, AnswersPerDeliveryAreCapped) {
+TEST(JournalTest, GoneAnswersAreTrackedForTheFirstAnswersOnly) {
   Journal journal;
   for (int i = 0; i < 40; ++i) {
     JournalEntry e = Entry("d", 500);
     e.reply.answer = i % 2 ? Answer{200, Fault::kReset} : Answer{500};
+    // A 410 past the tracked answers is counted but not kept per delivery.
+    if (i == static_cast<int>(DeliveryCounters::kMaxAnswers)) {
+      e.reply.answer = Answer{410};
+    }
     journal.Record(e);
   }
-  EXPECT_EQ(journal.deliveries().at("d").answers.size(),
-            DeliveryCounters::kMaxAnswers);
+  EXPECT_EQ(journal.deliveries().at("d").first_gone_attempt(), 0);
   EXPECT_EQ(journal.deliveries().at("d").attempts, 40);
   EXPECT_EQ(journal.answers().at("reset"), 20u);
-  EXPECT_EQ(journal.answers().at("500"), 20u);
+  EXPECT_EQ(journal.answers().at("500"), 19u);
+  EXPECT_EQ(journal.answers().at("410"), 1u);
+
+  // Within them: the first plain 410 (a 410 as a fault's status is not).
+  JournalEntry e = Entry("g", 500);
+  e.reply.answer = Answer{410, Fault::kReset};
+  journal.Record(e);
+  e.reply.answer = Answer{500};
+  journal.Record(e);
+  e.reply.answer = Answer{410};
+  journal.Record(e);
+  journal.Record(e);
+  EXPECT_EQ(journal.deliveries().at("g").first_gone_attempt(), 3);
 }
 
 TEST(JournalTest, ResetClearsEverything) {

@@ -120,7 +120,10 @@ BenchRun Measure(const BenchOptions& options,
   bool timer_set = false;  // A top-up is scheduled for the next due event.
 
   RealClock clock;
-  HttpTransport http(clock, HttpTransportOptions{.workers = connections});
+  HttpTransport http(
+      clock, HttpTransportOptions{
+                 .workers = connections,
+                 .io_threads = static_cast<size_t>(options.io_threads)});
   std::function<void()> top_up;
   CountingTransport counting(http, [&top_up] { top_up(); });
   DeliveryEngine engine(clock, counting, BenchEngineOptions(options));
@@ -294,6 +297,7 @@ Status ValidateBenchOptions(const BenchOptions& options) {
   }
   if (options.receivers < 1 || options.receivers > kMaxBenchReceivers ||
       options.concurrency < 1 || options.concurrency > kMaxBenchConcurrency ||
+      options.io_threads < 0 || options.io_threads > kMaxBenchIoThreads ||
       (options.count &&
        (*options.count < 1 || *options.count > kMaxBenchEvents)) ||
       (options.duration && *options.duration <= Duration::zero()) ||

@@ -57,6 +57,7 @@ inline constexpr int64_t kMaxBenchEvents = 100'000'000;
 inline constexpr int64_t kMaxBenchDurationS = 24 * 3600;
 inline constexpr int64_t kMaxBenchReceivers = 64;
 inline constexpr int64_t kMaxBenchConcurrency = 1024;
+inline constexpr int64_t kMaxBenchIoThreads = 64;
 inline constexpr int64_t kMaxBenchPayloadBytes = 1 << 20;
 inline constexpr size_t kMaxBenchOpenDeliveries = 65536;
 inline constexpr size_t kBenchReceiverTrackedDeliveries = 4096;
@@ -76,6 +77,9 @@ struct BenchOptions {
   std::optional<Duration> duration;   // Publish for this long, then drain.
   int64_t receivers = 1;              // Hooks (and in-process receivers).
   int64_t concurrency = 16;           // Transport workers.
+  // The transport's epoll I/O threads (HttpTransportOptions::io_threads;
+  // at most `concurrency` are used); 0: the loop thread polls itself.
+  int64_t io_threads = 1;
   int64_t payload_bytes = 0;          // 0: bodies as generated.
   double failure_rate = 0;            // Receivers' 500 probability.
   std::optional<std::string> target;  // External URL instead of receivers.

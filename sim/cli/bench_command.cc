@@ -28,12 +28,12 @@ constexpr char kPrefix[] = "hooksim bench: ";
 
 constexpr const char* kBenchUsage =
     "usage: hooksim bench [--count N | --duration-s S] [--receivers R]\n"
-    "         [--concurrency C] [--payload-bytes B] [--failure-rate P]\n"
-    "         [--target URL] [--report-json FILE] [--report-html FILE]\n"
-    "         [--seed S] [--retry-schedule-ms D1,...] [--timeout-ms T]\n"
-    "         [--jitter F] [--contract NAME|FILE] [--rate R] [--event-file F]\n"
-    "         [--behavior JSON | --behavior-file F] [--threshold EXPR]...\n"
-    "         [--junit FILE]\n"
+    "         [--concurrency C] [--io-threads T] [--payload-bytes B]\n"
+    "         [--failure-rate P] [--target URL] [--report-json FILE]\n"
+    "         [--report-html FILE] [--seed S] [--retry-schedule-ms D1,...]\n"
+    "         [--timeout-ms T] [--jitter F] [--contract NAME|FILE] [--rate R]\n"
+    "         [--event-file F] [--behavior JSON | --behavior-file F]\n"
+    "         [--threshold EXPR]... [--junit FILE]\n"
     "       hooksim bench --sender-cmd CMD [--count N | --duration-s S]\n"
     "         [--rate R] [--receivers R] [--event-file F] [--behavior JSON |\n"
     "         --behavior-file F | --failure-rate P] [--contract NAME|FILE]\n"
@@ -139,6 +139,11 @@ FlagSet BenchFlagSet(BenchCommandOptions* options) {
                      "flight, each on its own keep-alive connection (1..1024, "
                      "default 16)",
                      kMaxBenchConcurrency, &o->concurrency);
+  flags.Integer("io-threads",
+                "epoll I/O threads carrying the connections (0..64, default "
+                "1, at most --concurrency are used; 0: none, the engine's "
+                "loop thread reads the answers itself)",
+                0, kMaxBenchIoThreads, &o->io_threads);
   flags.Integer("payload-bytes",
                 "pad bodies shorter than B bytes with trailing JSON "
                 "whitespace (0..1048576, default 0: as generated, ~310 bytes)",
@@ -289,7 +294,8 @@ Status CheckBenchFlags(const FlagSet& flags, BenchCommandOptions& options) {
       return Status::InvalidArgument("--sender-cmd: the command is empty");
     }
     for (const char* engine_only :
-         {"target", "concurrency", "report-html", "timeout-ms"}) {
+         {"target", "concurrency", "io-threads", "report-html",
+          "timeout-ms"}) {
       if (flags.Given(engine_only)) {
         return Status::InvalidArgument(
             std::string("--") + engine_only +

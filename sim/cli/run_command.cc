@@ -212,6 +212,9 @@ int RunRunCommand(const RunCommandOptions& options, std::ostream& out,
     ropts.world = options.world;
     ropts.time_scale = options.time_scale;
     ropts.stop = stop;
+    // Only the HTML report draws single attempts; the judge and the
+    // fingerprint read the run's summary of them (RunResult::log).
+    ropts.keep_attempt_log = options.report_html.has_value();
     if (stop->stopped()) break;
     if (options.world == World::kHttp) {
       const double wall_s =

@@ -96,37 +96,44 @@ void DeliveryEngine::Hold(uint32_t index) {
   ++held_count_;
 }
 
-void DeliveryEngine::SignAttempt(Delivery& d) {
+void DeliveryEngine::SignAttempt(const Delivery& d, InFlightRequest& r) {
   const int64_t unix_s =
       std::chrono::duration_cast<std::chrono::seconds>(
           options_.unix_origin + clock_.Now().time_since_epoch())
           .count();
   const std::to_chars_result printed = std::to_chars(
-      d.timestamp_text, d.timestamp_text + sizeof(d.timestamp_text), unix_s);
-  d.headers[6].value = std::string_view(
-      d.timestamp_text, static_cast<size_t>(printed.ptr - d.timestamp_text));
-  d.signature =
+      r.timestamp_text, r.timestamp_text + sizeof(r.timestamp_text), unix_s);
+  r.headers[6].value = std::string_view(
+      r.timestamp_text, static_cast<size_t>(printed.ptr - r.timestamp_text));
+  r.signature =
       SignWebhook(hook_keys_[d.hook], d.id, unix_s, events_[d.event].body);
-  d.headers[7].value = d.signature;
+  r.headers[7].value = r.signature;
 }
 
-void DeliveryEngine::SetRequestHeaders(Delivery& d) {
-  d.headers = {Header{"Content-Type", kJson}, Header{"User-Agent", kUserAgent},
-               Header{kDeliveryIdHeader, d.id},
-               Header{kEventTypeHeader, events_[d.event].type},
-               Header{kAttemptHeader, {}}};
-  d.header_count = 5;
+void DeliveryEngine::FillRequest(const Delivery& d, InFlightRequest& r) {
+  // Decimal, as "%d"; attempts are bounded by max_attempts (at most 101 by
+  // RetryPolicy's validation), far below the 8 chars attempt_text holds.
+  const std::to_chars_result printed = std::to_chars(
+      r.attempt_text, r.attempt_text + sizeof(r.attempt_text), d.attempts);
+  const std::string_view attempt(
+      r.attempt_text, static_cast<size_t>(printed.ptr - r.attempt_text));
+  r.headers[0] = Header{"Content-Type", kJson};
+  r.headers[1] = Header{"User-Agent", kUserAgent};
+  r.headers[2] = Header{kDeliveryIdHeader, d.id};
+  r.headers[3] = Header{kEventTypeHeader, events_[d.event].type};
+  r.headers[4] = Header{kAttemptHeader, attempt};
+  r.header_count = 5;
   if (!hooks_[d.hook].secret.empty() &&
       ContractOf(d.hook).signing == SigningScheme::kGithubSha256) {
-    // The body is the same on every attempt: signed once.
-    d.signature = SignGithubSha256(hook_keys_[d.hook], events_[d.event].body);
-    d.headers[5] = Header{kGithubSignatureHeader, d.signature};
-    d.header_count = 6;
+    r.signature = SignGithubSha256(hook_keys_[d.hook], events_[d.event].body);
+    r.headers[5] = Header{kGithubSignatureHeader, r.signature};
+    r.header_count = 6;
   } else if (!hooks_[d.hook].secret.empty()) {
-    d.headers[5] = Header{kWebhookIdHeader, d.id};
-    d.headers[6] = Header{kWebhookTimestampHeader, {}};
-    d.headers[7] = Header{kWebhookSignatureHeader, {}};
-    d.header_count = 8;
+    r.headers[5] = Header{kWebhookIdHeader, d.id};
+    r.headers[6] = Header{kWebhookTimestampHeader, {}};
+    r.headers[7] = Header{kWebhookSignatureHeader, {}};
+    r.header_count = 8;
+    SignAttempt(d, r);
   }
 }
 
@@ -152,7 +159,6 @@ Result<uint32_t> DeliveryEngine::Publish(std::string event_type,
     d.hook = h;
     d.event = event_index;
     d.created = clock_.Now();
-    SetRequestHeaders(d);
     ++open_;
     if (hook_disabled_[h]) {
       // A 410 Gone disabled the hook: the delivery is recorded (none is
@@ -230,7 +236,6 @@ Result<uint32_t> DeliveryEngine::RestoreDelivery(RestoredDelivery restored) {
   d.event = restored.event;
   d.attempts = restored.attempts_made;
   d.created = clock_.Now();
-  SetRequestHeaders(d);
   ++open_;
   clock_.ScheduleAfter(std::max(restored.delay, Duration::zero()),
                        [this, index] { StartAttempt(index); });
@@ -262,18 +267,21 @@ void DeliveryEngine::StartAttempt(uint32_t index) {
   ++d.attempts;
   ++total_attempts_;
   d.state = DeliveryState::kInFlight;
-  // Decimal, as "%d"; attempts are bounded by max_attempts (at most 101 by
-  // RetryPolicy's validation), far below the 8 chars attempt_text holds.
-  const std::to_chars_result printed = std::to_chars(
-      d.attempt_text, d.attempt_text + sizeof(d.attempt_text), d.attempts);
-  d.headers[4].value = std::string_view(
-      d.attempt_text, static_cast<size_t>(printed.ptr - d.attempt_text));
-  if (d.header_count == 8) SignAttempt(d);
-  HttpRequest request{kPost, hooks_[d.hook].url,
-                      std::span<const Header>(d.headers.data(), d.header_count),
-                      events_[d.event].body};
+  if (free_requests_.empty()) {
+    d.request = static_cast<uint32_t>(requests_.size());
+    requests_.emplace_back();
+  } else {
+    d.request = free_requests_.back();
+    free_requests_.pop_back();
+  }
+  InFlightRequest& parts = requests_[d.request];
+  FillRequest(d, parts);
   const EventRecord& event = events_[d.event];
-  request.known_hash = {event.body.data(), event.body.size(), event.body_hash};
+  const HttpRequest request{
+      kPost, hooks_[d.hook].url,
+      std::span<const Header>(parts.headers.data(), parts.header_count),
+      event.body,
+      KnownBodyHash{event.body.data(), event.body.size(), event.body_hash}};
   d.attempt_started = clock_.Now();
   // Two words of capture: fits std::function's inline buffer, no allocation.
   transport_.Send(
@@ -294,6 +302,10 @@ void DeliveryEngine::StartWaiting() {
 void DeliveryEngine::OnAttemptDone(uint32_t index, AttemptResult result) {
   --in_flight_;
   Delivery& d = deliveries_[index];
+  if (d.request != Delivery::kNoRequest) {
+    free_requests_.push_back(d.request);
+    d.request = Delivery::kNoRequest;
+  }
   const TimePoint now = clock_.Now();
   bool handed_back = false;
   d.last = result;

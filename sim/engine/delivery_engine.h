@@ -71,7 +71,7 @@ struct Hook {
   std::shared_ptr<const HookContract> contract;
 };
 
-enum class DeliveryState {
+enum class DeliveryState : uint8_t {
   kPending,
   kInFlight,
   kDelivered,
@@ -84,29 +84,23 @@ struct Delivery {
   std::string id;      // "dlv_" + 16 hex digits, unique in the run.
   uint32_t hook = 0;   // Index into hooks().
   uint32_t event = 0;  // Index into events().
-  DeliveryState state = DeliveryState::kPending;
-  int attempts = 0;
   TimePoint created{};
   TimePoint ended{};
   TimePoint attempt_started{};  // Start of the latest attempt.
   AttemptResult last;
-
+  int attempts = 0;
   // Times the delivery was held because its hook was paused.
   int holds = 0;
+  // Engine-internal: the slot of its request parts while an attempt is in
+  // flight (see DeliveryEngine::InFlightRequest), else kNoRequest.
+  static constexpr uint32_t kNoRequest = UINT32_MAX;
+  uint32_t request = kNoRequest;
+  DeliveryState state = DeliveryState::kPending;
   // Ended gave_up because the contract stops on a 410 Gone: its own attempt
   // was answered 410, or its endpoint was disabled by another delivery's
   // 410 before its next attempt (or before it was published: then it ends
   // at once with 0 attempts).
   bool stopped_by_gone = false;
-
-  // Request parts that must outlive an in-flight attempt: the first
-  // header_count of headers (5; 8 for a hook with a secret, Standard
-  // Webhooks headers; 6 under a github-sha256 contract: X-Hub-Signature-256).
-  char attempt_text[8] = {};
-  std::array<Header, 8> headers{};
-  uint8_t header_count = 5;
-  char timestamp_text[24] = {};  // webhook-timestamp of the latest attempt.
-  std::string signature;         // webhook-signature of the latest attempt.
 };
 
 // A hook paused (active false) or resumed (active true) at `at`. A hook
@@ -161,7 +155,9 @@ struct EngineOptions {
   uint64_t id_salt = 0;
   // Limits: publishing more than this many deliveries fails.
   size_t max_deliveries = 20'000'000;
-  // Keep every attempt in attempts() (a run's log); off for long benches.
+  // Keep every attempt in attempts() (a run's log); off for long benches
+  // and for runs that summarise the log as it is made (an observer feeding
+  // an AttemptLogSummary: attempt_log_summary.h).
   bool keep_attempt_log = true;
   // Where deliveries and events are kept (slot_pool.h). kNone (a run's
   // record, for verifiers and reports): every one in deliveries() and
@@ -301,11 +297,24 @@ class DeliveryEngine {
   // Ends delivery `index` gave_up (stopped_by_gone), at the clock's now;
   // `release`: frees its slot too (slots reused).
   void StopGone(uint32_t index, bool release);
-  // Fills d's request headers (the webhook-* ones too when its hook has a
-  // secret); d.id, d.hook and d.event must be set.
-  void SetRequestHeaders(Delivery& d);
-  // Sets the webhook-* headers of delivery `d` for an attempt now.
-  void SignAttempt(Delivery& d);
+  // The request parts of one attempt in flight: they must outlive it (a
+  // transport may read them until it answers), and only attempts in flight
+  // need them, so they live here rather than in every delivery's record.
+  // The first header_count of headers are sent (5; 8 for a hook with a
+  // secret, Standard Webhooks headers; 6 under a github-sha256 contract:
+  // X-Hub-Signature-256).
+  struct InFlightRequest {
+    std::array<Header, 8> headers{};
+    uint8_t header_count = 5;
+    char attempt_text[8] = {};
+    char timestamp_text[24] = {};  // webhook-timestamp.
+    std::string signature;         // webhook-signature or X-Hub-...
+  };
+  // Fills `r` with d's headers for its attempt d.attempts (signed now when
+  // its hook has a secret); d.id, d.hook, d.event, d.attempts must be set.
+  void FillRequest(const Delivery& d, InFlightRequest& r);
+  // Sets the webhook-* headers of `r` for delivery `d`'s attempt now.
+  void SignAttempt(const Delivery& d, InFlightRequest& r);
 
   Clock& clock_;
   Transport& transport_;
@@ -322,6 +331,11 @@ class DeliveryEngine {
   size_t open_ = 0;
   size_t in_flight_ = 0;
   std::deque<uint32_t> ready_;  // Due, waiting for max_in_flight.
+  // Request parts of the attempts in flight: slots stay put (a deque), and
+  // a freed slot is reused, so this follows the most attempts in flight
+  // at once, not the run's length.
+  std::deque<InFlightRequest> requests_;
+  std::vector<uint32_t> free_requests_;
   uint64_t total_attempts_ = 0;
   // Delivery and event slots: reused or not (EngineOptions::slots); ids
   // and jitter derive from each delivery's ordinal, kept by the pool.

@@ -7,9 +7,18 @@
 
 namespace hooksim {
 
+std::string AddressKey(const std::string& host, uint16_t port) {
+  return host + "|" + std::to_string(port);
+}
+
 Result<AddressList> AddressCache::Resolve(const std::string& host,
                                           uint16_t port) {
-  const std::string key = host + "|" + std::to_string(port);
+  return Resolve(host, port, AddressKey(host, port));
+}
+
+Result<AddressList> AddressCache::Resolve(const std::string& host,
+                                          uint16_t port,
+                                          const std::string& key) {
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (auto it = entries_.find(key); it != entries_.end()) return it->second;

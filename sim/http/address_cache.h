@@ -33,6 +33,9 @@ struct SocketAddress {
 
 using AddressList = std::shared_ptr<const std::vector<SocketAddress>>;
 
+// "host|port": the key of a host:port pair (addresses, idle connections).
+std::string AddressKey(const std::string& host, uint16_t port);
+
 class AddressCache {
  public:
   explicit AddressCache(size_t max_entries = 1024)
@@ -42,6 +45,10 @@ class AddressCache {
 
   // One or more addresses for host:port, or why there are none.
   Result<AddressList> Resolve(const std::string& host, uint16_t port);
+  // The same, with `key` given: exactly AddressKey(host, port) (callers
+  // that resolve the same pair per request build it once).
+  Result<AddressList> Resolve(const std::string& host, uint16_t port,
+                              const std::string& key);
 
  private:
   const size_t max_entries_;

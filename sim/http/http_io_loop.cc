@@ -30,6 +30,8 @@ using Deadline = SteadyClock::time_point;
 
 constexpr size_t kRecvChunk = 16 << 10;
 constexpr int kMaxEvents = 256;
+// Distinct targets whose parsed URL a loop keeps.
+constexpr size_t kMaxRoutes = 256;
 
 // A system call the loop cannot do without failed: an invariant of the
 // process (descriptors, memory), not of the input.
@@ -80,16 +82,15 @@ class HttpIoLoop::State {
   // One round: starts waiting attempts, waits for I/O until `until` or the
   // earliest attempt deadline (not at all when completions are pending),
   // handles what is ready, and hands the completions to the clock.
-  void PollOnce(Deadline until, const std::atomic<bool>& stop, std::mutex& mu,
-                std::vector<HttpIoJob>& inbox, bool& wake_pending) {
-    StartWaiting();
+  void PollOnce(Deadline until, const std::atomic<bool>& stop, Inbox& inbox) {
+    const bool drained = TakeInbox(inbox);
     Deadline wake = until;
     if (!timers_.empty()) wake = std::min(wake, timers_.begin()->first);
     // Nanosecond timeout (epoll_pwait2): the clock's timers are due to
     // the microsecond, and rounding to milliseconds would delay them.
     timespec timeout{};
     const timespec* timeout_ptr = &timeout;
-    if (completions_.empty()) {
+    if (completions_.empty() && drained) {
       if (wake == Deadline::max()) {
         timeout_ptr = nullptr;  // Until I/O or a wake-up.
       } else {
@@ -119,10 +120,10 @@ class HttpIoLoop::State {
       if (events[i].data.ptr == nullptr) {
         uint64_t count;
         [[maybe_unused]] const ssize_t r = read(wake_fd_, &count, 8);
-        std::lock_guard<std::mutex> lock(mu);
-        for (HttpIoJob& job : inbox) waiting_.push_back(std::move(job));
-        inbox.clear();
-        wake_pending = false;
+        std::lock_guard<std::mutex> lock(inbox.mu);
+        for (HttpIoJob& job : inbox.jobs) waiting_.push_back(std::move(job));
+        inbox.jobs.clear();
+        inbox.wake_pending = false;
       } else {
         OnEvent(static_cast<Conn*>(events[i].data.ptr), events[i].events);
       }
@@ -136,7 +137,34 @@ class HttpIoLoop::State {
   }
 
  private:
+  // Moves submitted jobs to the waiting queue and starts what the free
+  // slots allow, and tells Submit whether a new job needs a wake-up (only
+  // while a slot is free). False when jobs may still wait to be started
+  // (the round must not block).
+  bool TakeInbox(Inbox& inbox) {
+    // Bounded: each pass with jobs and a free slot starts jobs; the
+    // submitters are capped by the transport's queue limit.
+    for (int pass = 0; pass < 8; ++pass) {
+      StartWaiting();
+      std::lock_guard<std::mutex> lock(inbox.mu);
+      const bool full = free_.empty();
+      for (HttpIoJob& job : inbox.jobs) waiting_.push_back(std::move(job));
+      const bool took = !inbox.jobs.empty();
+      inbox.jobs.clear();
+      if (full || !took) {
+        inbox.slots_full = full;
+        return true;
+      }
+      inbox.slots_full = false;
+    }
+    return false;
+  }
+
   struct Attempt;
+  struct Route {
+    HttpUrl url;
+    std::string key;  // AddressKey(host, port): addresses and idle conns.
+  };
   struct Conn {
     int fd = -1;
     std::string key;
@@ -186,24 +214,45 @@ class HttpIoLoop::State {
     a->resent = false;
     a->conn = nullptr;
     a->parser.Reset();
-    const Result<HttpUrl> url = ParseHttpUrl(a->job.request.target);
-    if (!url.ok()) return Finish(a, AttemptResult{AttemptError::kRefused, 0});
-    Result<AddressList> addresses = addresses_.Resolve(url->host, url->port);
+    const Route* route = FindRoute(a->job.request.target);
+    if (route == nullptr) {
+      return Finish(a, AttemptResult{AttemptError::kRefused, 0});
+    }
+    Result<AddressList> addresses =
+        addresses_.Resolve(route->url.host, route->url.port, route->key);
     if (!addresses.ok()) {  // The host name does not resolve.
       return Finish(a, AttemptResult{AttemptError::kDns, 0});
     }
     a->addresses = std::move(*addresses);
-    BuildRequestHead(a->job.request, *url, &a->head);
-    a->key = url->host + "|" + std::to_string(url->port);
+    BuildRequestHead(a->job.request, route->url, &a->head);
+    a->key = route->key;  // Reuses the attempt's buffer.
     if (Conn* c = TakeIdle(a->key, now)) {
       ++counters_.connections_reused;
       a->reused = true;
       a->conn = c;
       c->attempt = a;
       a->stage = Stage::kWriting;
-      return TryWrite(a);
+      // The idle connection had no byte to read (TakeIdle): the answer's
+      // bytes arrive after this write and raise an event of their own.
+      return TryWrite(a, /*read_now=*/false);
     }
     ConnectNext(a);
+  }
+
+  // The parsed URL of `target`, or null when it is not an http:// URL
+  // this transport can reach. Parsing is a pure function of the text, so
+  // each target is parsed once (the map is bounded: emptied when full).
+  const Route* FindRoute(std::string_view target) {
+    if (const auto it = routes_.find(target); it != routes_.end()) {
+      return &it->second;
+    }
+    Result<HttpUrl> url = ParseHttpUrl(target);
+    if (!url.ok()) return nullptr;
+    if (routes_.size() >= kMaxRoutes) routes_.clear();
+    Route route{std::move(*url), ""};
+    route.key = AddressKey(route.url.host, route.url.port);
+    return &routes_.emplace(std::string(target), std::move(route))
+                .first->second;
   }
 
   // The most recent idle connection to `key` that still looks open.
@@ -279,7 +328,7 @@ class HttpIoLoop::State {
       Conn* c = NewConn(fd, a->key);
       c->attempt = a;
       a->conn = c;
-      if (rc == 0) return Connected(a);
+      if (rc == 0) return Connected(a, /*read_now=*/false);
       a->stage = Stage::kConnecting;
       return;  // EPOLLOUT tells when it is done.
     }
@@ -314,15 +363,21 @@ class HttpIoLoop::State {
     }
   }
 
-  void Connected(Attempt* a) {
+  // `read_now`: an event already reported bytes to read (see TryWrite).
+  void Connected(Attempt* a, bool read_now) {
     ++counters_.connections_opened;
     a->stage = Stage::kWriting;
-    TryWrite(a);
+    TryWrite(a, read_now);
   }
 
   void OnEvent(Conn* c, uint32_t events) {
     Attempt* a = c->attempt;
     if (c->fd < 0 || a == nullptr) return;  // Closed, or idle.
+    // The mask is the socket's state when the event was fetched: bytes
+    // (or an end, or an error) to read. Without them a recv would only
+    // say EAGAIN; new bytes raise a new event (edge-triggered).
+    const bool readable =
+        (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) != 0;
     switch (a->stage) {
       case Stage::kConnecting: {
         if ((events & (EPOLLOUT | EPOLLERR | EPOLLHUP)) == 0) return;
@@ -331,7 +386,7 @@ class HttpIoLoop::State {
         if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0) {
           err = errno;
         }
-        if (err == 0) return Connected(a);
+        if (err == 0) return Connected(a, readable);
         Close(c);
         a->conn = nullptr;
         a->last_connect_error = ConnectErrorKind(err);
@@ -341,15 +396,21 @@ class HttpIoLoop::State {
         return ConnectNext(a);
       }
       case Stage::kWriting:
-        if (events & (EPOLLOUT | EPOLLERR | EPOLLHUP)) TryWrite(a);
+        if (events & (EPOLLOUT | EPOLLERR | EPOLLHUP)) TryWrite(a, readable);
         return;
       case Stage::kReading:
-        TryRead(a);
+        // An event with EPOLLOUT alone (the request's bytes acknowledged)
+        // has nothing to read.
+        if (readable) TryRead(a);
         return;
     }
   }
 
-  void TryWrite(Attempt* a) {
+  // Writes what is left of the request; once all is written, reads the
+  // answer at once if `read_now` (an event fetched for this connection
+  // reported bytes to read: that edge is spent), else waits for the event
+  // the answer's bytes raise.
+  void TryWrite(Attempt* a, bool read_now) {
     const std::string_view head = a->head;
     const std::string_view body = a->job.request.body;
     const size_t total = head.size() + body.size();
@@ -392,7 +453,7 @@ class HttpIoLoop::State {
       return Finish(a, AttemptResult{SocketErrorKind(err), 0});
     }
     a->stage = Stage::kReading;
-    TryRead(a);
+    if (read_now) TryRead(a);
   }
 
   void TryRead(Attempt* a) {
@@ -458,6 +519,14 @@ class HttpIoLoop::State {
   std::vector<Attempt*> free_;
   std::deque<HttpIoJob> waiting_;  // Bounded by the transport's queue cap.
   std::multimap<Deadline, Attempt*> timers_;
+  // Parsed targets (FindRoute), looked up by the request's string_view.
+  struct RouteHash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const {
+      return std::hash<std::string_view>()(s);
+    }
+  };
+  std::unordered_map<std::string, Route, RouteHash, std::equal_to<>> routes_;
   std::unordered_map<Conn*, std::unique_ptr<Conn>> conns_;
   std::vector<std::unique_ptr<Conn>> graveyard_;
   std::map<std::string, std::vector<Conn*>> idle_;
@@ -488,14 +557,14 @@ HttpIoLoop::~HttpIoLoop() {
 void HttpIoLoop::Run() {
   // Runs until Stop(); every round is bounded by epoll_wait's batch.
   while (!stop_.load(std::memory_order_acquire)) {
-    state_->PollOnce(std::chrono::steady_clock::time_point::max(), stop_, mu_,
-                     inbox_, wake_pending_);
+    state_->PollOnce(std::chrono::steady_clock::time_point::max(), stop_,
+                     inbox_);
   }
 }
 
 void HttpIoLoop::Poll(std::chrono::steady_clock::time_point until) {
   if (stop_.load(std::memory_order_acquire)) return;
-  state_->PollOnce(until, stop_, mu_, inbox_, wake_pending_);
+  state_->PollOnce(until, stop_, inbox_);
 }
 
 void HttpIoLoop::Wake() {
@@ -510,10 +579,10 @@ void HttpIoLoop::Submit(HttpIoJob job) {
   }
   bool wake = false;
   {
-    std::lock_guard<std::mutex> lock(mu_);
-    inbox_.push_back(std::move(job));
-    wake = !wake_pending_;
-    wake_pending_ = true;
+    std::lock_guard<std::mutex> lock(inbox_.mu);
+    inbox_.jobs.push_back(std::move(job));
+    wake = !inbox_.wake_pending && !inbox_.slots_full;
+    if (wake) inbox_.wake_pending = true;
   }
   if (wake) {
     const uint64_t one = 1;
@@ -529,8 +598,8 @@ void HttpIoLoop::Stop() {
     Wake();
     thread_.join();
   }
-  std::lock_guard<std::mutex> lock(mu_);
-  inbox_.clear();
+  std::lock_guard<std::mutex> lock(inbox_.mu);
+  inbox_.jobs.clear();
 }
 
 }  // namespace hooksim

@@ -21,6 +21,10 @@
 // clock's loop thread with EventLoop::CompleteExternalWorkBatch, batched
 // per round of the I/O loop; never run on the I/O thread.
 //
+// Wake-ups: a Submit wakes the loop's thread only when it has a free slot
+// (else the job waits for its next round, which an answer or a deadline
+// brings), at most once until the thread has looked.
+//
 // Thread: Submit from any thread; the loop runs on its own thread. Or, with
 // in_clock_loop, no thread of its own: the clock's loop thread runs it
 // while it waits for timers and completions (EventLoop::SetPoller), so an
@@ -87,6 +91,17 @@ class HttpIoLoop : public LoopPoller {
 
  private:
   class State;  // Everything the I/O thread owns.
+  // Jobs handed from Submit to the loop's thread.
+  struct Inbox {
+    std::mutex mu;
+    std::vector<HttpIoJob> jobs;  // Guarded by mu.
+    // Guarded by mu. A Submit writes the eventfd only when neither is set:
+    // a wake-up is already on its way, or every slot of the loop is busy,
+    // so that it reads the inbox at its next round anyway (which an
+    // answer or a deadline brings) and a wake-up would find no slot.
+    bool wake_pending = false;
+    bool slots_full = false;
+  };
 
   void Run();
 
@@ -95,9 +110,7 @@ class HttpIoLoop : public LoopPoller {
   std::unique_ptr<State> state_;
   int wake_fd_ = -1;  // eventfd: Submit and Stop wake the loop.
 
-  std::mutex mu_;
-  std::vector<HttpIoJob> inbox_;  // Guarded by mu_.
-  bool wake_pending_ = false;     // Guarded by mu_.
+  Inbox inbox_;
   std::atomic<bool> stop_{false};
   std::thread thread_;
 };

@@ -2,12 +2,14 @@
 
 #include <algorithm>
 #include <array>
+#include <deque>
 #include <map>
 #include <optional>
-#include <unordered_map>
 
-#include "sim/base/string_hash.h"
+#include "sim/base/check.h"
+#include "sim/base/random.h"
 #include "sim/contract/webhook_signature.h"
+#include "sim/engine/attempt_log_summary.h"
 #include "sim/judge/attempt_oracle.h"
 #include "sim/judge/contract_judge.h"
 
@@ -36,6 +38,8 @@ class RuleBook {
       r.examples.push_back(std::move(finding));
     }
   }
+  // `n` more failures whose findings are not kept (beyond the examples).
+  void FailMore(Rule rule, uint64_t n) { (*this)[rule].failed += n; }
   std::vector<RuleResult> Take() {
     return std::vector<RuleResult>(rules_.begin(), rules_.end());
   }
@@ -206,59 +210,39 @@ void CheckSenderPayloads(const RunRecord& run, RuleBook& book,
   }
 }
 
-void CheckSenderLog(const RunRecord& run, RuleBook& book) {
+void CheckSenderLog(const RunRecord& run, const AttemptLogSummary& log,
+                    RuleBook& book) {
   const DeliveryEngine& engine = *run.engine;
   const auto& deliveries = engine.deliveries();
-  // Replays the attempt log per delivery.
-  struct Replay {
-    int seen = 0;
-    int success_at = 0;
-    int gone_at = 0;  // First attempt answered a 410 the profile stops on.
-    bool broken_order = false;
-  };
-  std::vector<Replay> replay(deliveries.size());
-  // Per hook: when an attempt to it was first answered a 410 the profile
-  // stops on (Contract::StopsOn): from then on nothing may reach it.
-  std::vector<std::optional<TimePoint>> hook_gone(engine.hooks().size());
-  for (const AttemptRecord& a : engine.attempts()) {
+  // The log replayed per delivery and per hook (attempt_log_summary.h):
+  // first the attempts to a hook after its 410 Gone, in log order, then
+  // those after their delivery's 2xx.
+  static_assert(AttemptLogSummary::kExamples >= RuleResult::kMaxExamplesPerSide);
+  for (const AttemptRecord& a : log.after_gone().first) {
     const uint32_t hook = deliveries[a.delivery].hook;
     const Contract& contract = engine.ContractOf(hook);  // The hook's own.
-    if (hook_gone[hook] && a.started > *hook_gone[hook]) {
-      book.Fail(
-          Rule::kC6RetriedUntilSuccess,
-          Finding{"sender", DeliverySubject(engine, deliveries[a.delivery]),
-                  "nothing to hook " + engine.hooks()[hook].id +
-                      " after its 410 Gone at " +
-                      FormatRunTime(*hook_gone[hook]) + " (contract " +
-                      contract.profile + ")",
-                  "attempt " + std::to_string(a.attempt) + " started at " +
-                      FormatRunTime(a.started)});
-    }
-    if (a.result.error == AttemptError::kNone &&
-        contract.StopsOn(a.result.status) && !hook_gone[hook]) {
-      hook_gone[hook] = a.ended;
-    }
+    book.Fail(
+        Rule::kC6RetriedUntilSuccess,
+        Finding{"sender", DeliverySubject(engine, deliveries[a.delivery]),
+                "nothing to hook " + engine.hooks()[hook].id +
+                    " after its 410 Gone at " +
+                    FormatRunTime(*log.hook_gone(hook)) + " (contract " +
+                    contract.profile + ")",
+                "attempt " + std::to_string(a.attempt) + " started at " +
+                    FormatRunTime(a.started)});
   }
-  for (const AttemptRecord& a : engine.attempts()) {
-    Replay& r = replay[a.delivery];
-    const Contract& contract = engine.ContractOf(deliveries[a.delivery].hook);
-    if (a.attempt != r.seen + 1) r.broken_order = true;
-    r.seen = a.attempt;
-    if (r.success_at != 0) {
-      book.Fail(
-          Rule::kC5NothingAfterSuccess,
-          Finding{"sender", DeliverySubject(engine, deliveries[a.delivery]),
-                  "no attempt after the 2xx of attempt " +
-                      std::to_string(r.success_at),
-                  "attempt " + std::to_string(a.attempt) + " was made"});
-    }
-    if (a.result.IsSuccess() && r.success_at == 0) r.success_at = a.attempt;
-    if (a.result.error == AttemptError::kNone &&
-        contract.StopsOn(a.result.status) && r.gone_at == 0 &&
-        r.success_at == 0) {
-      r.gone_at = a.attempt;
-    }
+  book.FailMore(Rule::kC6RetriedUntilSuccess,
+                log.after_gone().count - log.after_gone().first.size());
+  for (const AttemptRecord& a : log.after_success().first) {
+    book.Fail(
+        Rule::kC5NothingAfterSuccess,
+        Finding{"sender", DeliverySubject(engine, deliveries[a.delivery]),
+                "no attempt after the 2xx of attempt " +
+                    std::to_string(log.replay(a.delivery).success_at),
+                "attempt " + std::to_string(a.attempt) + " was made"});
   }
+  book.FailMore(Rule::kC5NothingAfterSuccess,
+                log.after_success().count - log.after_success().first.size());
 
   const size_t hooks = engine.hooks().size();
   book.Checked(Rule::kC8PausedAndNoneLost);
@@ -269,9 +253,14 @@ void CheckSenderLog(const RunRecord& run, RuleBook& book) {
                           " (events x hooks)",
                       Plural(deliveries.size(), "delivery")});
   }
-  // No attempt started while its hook was paused.
+  // No attempt started while its hook was paused (every record of a hook
+  // that was ever paused is kept).
   const std::vector<std::vector<PauseWindow>> windows = PauseWindows(engine);
-  for (const AttemptRecord& a : engine.attempts()) {
+  for (uint32_t h = 0; h < windows.size(); ++h) {
+    HOOKSIM_CHECK(windows[h].empty() || log.keeps(h),
+                  "hook %u was paused but its attempts were not kept", h);
+  }
+  for (const AttemptRecord& a : log.kept()) {
     const Delivery& d = deliveries[a.delivery];
     if (windows[d.hook].empty()) continue;
     book.Checked(Rule::kC8PausedAndNoneLost);
@@ -289,7 +278,7 @@ void CheckSenderLog(const RunRecord& run, RuleBook& book) {
 
   for (size_t i = 0; i < deliveries.size(); ++i) {
     const Delivery& d = deliveries[i];
-    const Replay& r = replay[i];
+    const AttemptLogSummary::Replay r = log.replay(i);
     const Contract& contract = engine.ContractOf(d.hook);
     const std::string subject = DeliverySubject(engine, d);
     book.Checked(Rule::kC5NothingAfterSuccess);
@@ -320,7 +309,8 @@ void CheckSenderLog(const RunRecord& run, RuleBook& book) {
     // Stopped because its endpoint answered 410 Gone (this delivery or
     // another one to the same hook, before this one ended).
     const bool gone_stop =
-        r.gone_at > 0 || (hook_gone[d.hook] && *hook_gone[d.hook] <= d.ended);
+        r.gone_at > 0 ||
+        (log.hook_gone(d.hook) && *log.hook_gone(d.hook) <= d.ended);
     if (judged.after_gone > 0) {
       book.Fail(Rule::kC6RetriedUntilSuccess,
                 Finding{"sender", subject,
@@ -400,17 +390,43 @@ void CheckSenderWire(const RunRecord& run, RuleBook& book) {
   }
 }
 
+// Delivery indices by id, for the receivers' keys: a sorted table of id
+// hashes (16 bytes a delivery; a map of id strings took about 100). With
+// ids repeated, the first delivery that has it.
+class DeliveriesById {
+ public:
+  explicit DeliveriesById(const std::deque<Delivery>& deliveries)
+      : deliveries_(deliveries) {
+    table_.reserve(deliveries.size());
+    for (uint32_t i = 0; i < deliveries.size(); ++i) {
+      table_.emplace_back(Hash64(deliveries[i].id), i);
+    }
+    std::sort(table_.begin(), table_.end());
+  }
+
+  std::optional<uint32_t> Find(std::string_view id) const {
+    const uint64_t hash = Hash64(id);
+    for (auto it = std::lower_bound(table_.begin(), table_.end(),
+                                    std::pair<uint64_t, uint32_t>{hash, 0});
+         it != table_.end() && it->first == hash; ++it) {
+      if (deliveries_[it->second].id == id) return it->second;
+    }
+    return std::nullopt;
+  }
+
+ private:
+  const std::deque<Delivery>& deliveries_;
+  std::vector<std::pair<uint64_t, uint32_t>> table_;  // (Hash64(id), index)
+};
+
 // --- Receiver side
 // ------------------------------------------------------------
 
-void CheckReceivers(const RunRecord& run, RuleBook& book) {
+void CheckReceivers(const RunRecord& run, const AttemptLogSummary& log,
+                    RuleBook& book) {
   const DeliveryEngine& engine = *run.engine;
   const auto& deliveries = engine.deliveries();
-  StringMap<uint32_t> by_id;
-  by_id.reserve(deliveries.size());
-  for (uint32_t i = 0; i < deliveries.size(); ++i) {
-    by_id.emplace(deliveries[i].id, i);
-  }
+  const DeliveriesById by_id(deliveries);
   std::vector<char> seen(deliveries.size(), 0);  // Arrived at its receiver.
   std::vector<char> complete(run.receivers.size(), 1);  // Tracked all.
   const std::vector<std::vector<PauseWindow>> windows = PauseWindows(engine);
@@ -418,7 +434,7 @@ void CheckReceivers(const RunRecord& run, RuleBook& book) {
   // ever paused: a request arriving during a pause is allowed only when its
   // attempt was already in flight when the pause began.
   std::map<std::pair<uint32_t, int>, TimePoint> started;
-  for (const AttemptRecord& a : engine.attempts()) {
+  for (const AttemptRecord& a : log.kept()) {
     if (!windows[deliveries[a.delivery].hook].empty()) {
       started[{a.delivery, a.attempt}] = a.started;
     }
@@ -436,14 +452,14 @@ void CheckReceivers(const RunRecord& run, RuleBook& book) {
             " (journal ring)");
       }
       for (const JournalEntry& e : journal.Recent()) {
-        auto id = by_id.find(e.delivery_key);
-        if (id == by_id.end()) continue;
-        const Delivery& d = deliveries[id->second];
+        const std::optional<uint32_t> id = by_id.Find(e.delivery_key);
+        if (!id) continue;
+        const Delivery& d = deliveries[*id];
         if (windows[d.hook].empty()) continue;
         book.Checked(Rule::kC8PausedAndNoneLost);
         const PauseWindow* w = PausedAt(windows[d.hook], e.at);
         if (w == nullptr) continue;
-        auto s = started.find({id->second, e.delivery_attempt});
+        auto s = started.find({*id, e.delivery_attempt});
         if (s != started.end() && s->second <= w->from) continue;  // In flight.
         book.Fail(Rule::kC8PausedAndNoneLost,
                   Finding{"receiver", rsubject + ", delivery " + e.delivery_key,
@@ -459,11 +475,9 @@ void CheckReceivers(const RunRecord& run, RuleBook& book) {
         const std::string subject = rsubject + ", delivery " + std::string(key);
         // Judged by its hook's contract (the run's for a request the
         // sender never made).
-        const auto from = by_id.find(key);
+        const std::optional<uint32_t> sent = by_id.Find(key);
         const Contract& contract =
-            from != by_id.end()
-                ? engine.ContractOf(deliveries[from->second].hook)
-                : *run.contract;
+            sent ? engine.ContractOf(deliveries[*sent].hook) : *run.contract;
         book.Checked(Rule::kC1Method);
         book.Checked(Rule::kC2ContentType);
         book.Checked(Rule::kC5NothingAfterSuccess);
@@ -476,16 +490,14 @@ void CheckReceivers(const RunRecord& run, RuleBook& book) {
           const Rule rule = SchemaRuleOf(c.first_schema_issue);
           book.Checked(rule);
           book.Fail(rule, Finding{"receiver", subject, "a valid payload",
-                                  c.first_schema_issue});
+                                  c.first_schema_issue.str()});
         }
+        // The first 410 the profile stops on, answered before any 2xx.
         int gone_attempt = 0;
-        for (size_t k = 0; k < c.answers.size() && gone_attempt == 0; ++k) {
-          const Answer& answer = c.answers[k];
-          if (answer.fault == Fault::kNone && contract.StopsOn(answer.status) &&
-              (c.success_attempt() == 0 ||
-               static_cast<int>(k) + 1 < c.success_attempt())) {
-            gone_attempt = static_cast<int>(k) + 1;
-          }
+        if (contract.StopsOn(410) && c.first_gone_attempt() > 0 &&
+            (c.success_attempt() == 0 ||
+             c.first_gone_attempt() < c.success_attempt())) {
+          gone_attempt = c.first_gone_attempt();
         }
         const AttemptJudgement judged = JudgeAttempts(
             AttemptCount{c.attempts, c.success_attempt(), gone_attempt},
@@ -497,16 +509,13 @@ void CheckReceivers(const RunRecord& run, RuleBook& book) {
                                 std::to_string(c.success_attempt()),
                             Plural(judged.after_success, "more request")});
         }
-        auto sent = by_id.find(key);
         const bool held_at_end =
-            sent != by_id.end() &&
-            deliveries[sent->second].state == DeliveryState::kHeld &&
-            !engine.hooks()[deliveries[sent->second].hook].active;
+            sent && deliveries[*sent].state == DeliveryState::kHeld &&
+            !engine.hooks()[deliveries[*sent].hook].active;
         // Its endpoint was disabled by another delivery's 410 (the sender
         // side judges that from the attempt log).
-        const bool gone_elsewhere = sent != by_id.end() &&
-                                    deliveries[sent->second].stopped_by_gone &&
-                                    gone_attempt == 0;
+        const bool gone_elsewhere =
+            sent && deliveries[*sent].stopped_by_gone && gone_attempt == 0;
         if (judged.after_gone > 0) {
           book.Fail(Rule::kC6RetriedUntilSuccess,
                     Finding{"receiver", subject,
@@ -536,8 +545,7 @@ void CheckReceivers(const RunRecord& run, RuleBook& book) {
                       Plural(c.attempt_header_mismatches, "attempt") +
                           " numbered otherwise"});
         }
-        auto it = by_id.find(key);
-        if (it == by_id.end()) {
+        if (!sent) {
           const bool no_id = key.rfind("body:", 0) == 0;
           book.Fail(no_id ? Rule::kC7SameBodyAndId : Rule::kC8PausedAndNoneLost,
                     Finding{"receiver", subject,
@@ -547,9 +555,9 @@ void CheckReceivers(const RunRecord& run, RuleBook& book) {
                                   : "an id the sender never used"});
           continue;
         }
-        const Delivery& d = deliveries[it->second];
+        const Delivery& d = deliveries[*sent];
         if (run.hook_receiver[d.hook] == static_cast<int>(ri)) {
-          seen[it->second] = 1;
+          seen[*sent] = 1;
         } else {
           book.Fail(Rule::kC8PausedAndNoneLost,
                     Finding{"receiver", subject,
@@ -811,9 +819,13 @@ Verdict Verify(const RunRecord& run) {
   uint64_t invalid_payloads = 0;
   CheckSenderPayloads(run, book, invalid_payloads);
   CheckPauses(run, book);
-  CheckSenderLog(run, book);
+  // The run's summary of its attempt log, or one taken from the whole log.
+  std::optional<AttemptLogSummary> own_log;
+  if (run.log == nullptr) own_log.emplace(SummariseLog(*run.engine));
+  const AttemptLogSummary& log = run.log ? *run.log : *own_log;
+  CheckSenderLog(run, log, book);
   CheckSenderWire(run, book);
-  CheckReceivers(run, book);
+  CheckReceivers(run, log, book);
   CheckExpectations(run, invalid_payloads, book);
 
   Verdict verdict;

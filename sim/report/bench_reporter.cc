@@ -287,6 +287,7 @@ nlohmann::ordered_json BenchJson(const BenchRun& run) {
   j["target"] = options.target ? *options.target : "in-process receivers";
   j["receivers"] = options.receivers;
   j["connections"] = options.concurrency;
+  j["io_threads"] = options.io_threads;
   j["failure_rate"] = options.failure_rate;
   j["seed"] = options.seed;
   j["retry_schedule_ms"] = nlohmann::ordered_json::array();

@@ -13,6 +13,7 @@
 #include "sim/base/result.h"
 #include "sim/contract/contract.h"
 #include "sim/contract/payload_validator.h"
+#include "sim/engine/attempt_log_summary.h"
 #include "sim/engine/delivery_engine.h"
 #include "sim/engine/wire_recorder.h"
 #include "sim/scenario/scenario.h"
@@ -22,6 +23,9 @@ namespace hooksim {
 struct RunRecord {
   const Scenario* scenario = nullptr;
   const DeliveryEngine* engine = nullptr;
+  // The attempt log as the judge needs it, taken during the run; null: the
+  // judge takes it from engine->attempts() (then the whole log).
+  const AttemptLogSummary* log = nullptr;
   const WireRecorder* wire = nullptr;
   std::vector<const MockReceiver*> receivers;  // In the scenario's order.
   std::vector<int> hook_receiver;  // Per engine hook: receiver index or -1.

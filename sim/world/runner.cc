@@ -74,6 +74,7 @@ RunRecord RunResult::Record() const {
   record.scenario = scenario;
   if (scenario != nullptr) record.contract = &scenario->contract;
   record.engine = engine.get();
+  record.log = log.get();
   record.wire = wire.get();
   for (const std::unique_ptr<MockReceiver>& r : receivers) {
     record.receivers.push_back(r.get());
@@ -85,25 +86,7 @@ RunRecord RunResult::Record() const {
 }
 
 std::string RunResult::Fingerprint() const {
-  uint64_t h = 0x6a09e667f3bcc908ULL;
-  auto mix = [&h](uint64_t v) {
-    uint64_t state = h ^ v;
-    h = SplitMix64(state);
-  };
-  for (const AttemptRecord& a : engine->attempts()) {
-    mix(Hash64(engine->deliveries()[a.delivery].id));
-    mix(a.attempt);
-    mix(static_cast<uint64_t>(a.started.time_since_epoch().count()));
-    mix(static_cast<uint64_t>(a.ended.time_since_epoch().count()));
-    mix(static_cast<uint64_t>(a.result.error));
-    mix(static_cast<uint64_t>(a.result.status));
-    mix(a.next_at ? static_cast<uint64_t>(a.next_at->time_since_epoch().count())
-                  : ~0ULL);
-  }
-  char buf[20];
-  std::snprintf(buf, sizeof(buf), "%016llx",
-                static_cast<unsigned long long>(h));
-  return buf;
+  return log ? log->Fingerprint() : SummariseLog(*engine).Fingerprint();
 }
 
 void RunStop::Stop() {
@@ -243,6 +226,7 @@ void BuildEngine(RunResult& run, const Scenario& scenario,
   eopts.seed = master.Fork("engine").seed();
   eopts.max_deliveries = kMaxScenarioDeliveries;
   eopts.unix_origin = run.unix_origin;
+  eopts.keep_attempt_log = options.keep_attempt_log;
   Transport* sender_transport = run.wire.get();
   if (options.wrap_sender) {
     run.sender_wrapper = options.wrap_sender(*run.wire);
@@ -265,34 +249,46 @@ void BuildEngine(RunResult& run, const Scenario& scenario,
     run.engine->AddHook(std::move(hook));
     run.hook_receiver.push_back(receiver_index);
   }
-  if (options.trace || options.progress) {
-    DeliveryEngine* engine = run.engine.get();
-    const uint64_t deliveries = scenario.DeliveryCount();
-    // The wall clock is read every 1024th attempt in the virtual world
-    // (about a million attempts a second), on every attempt over HTTP.
-    const uint64_t check_every = options.world == World::kVirtual ? 1024 : 1;
-    const auto started = std::chrono::steady_clock::now();
-    auto next_progress = started + options.progress_after;
-    run.engine->SetAttemptObserver(
-        [engine, trace = options.trace, progress = options.progress,
-         every = options.progress_every, deliveries, check_every, started,
-         next_progress, ended = uint64_t{0}](const AttemptRecord& r) mutable {
-          if (trace) trace(FormatAttemptLine(*engine, r));
-          if (!progress || ++ended % check_every != 0) return;
-          const auto now = std::chrono::steady_clock::now();
-          if (now < next_progress) return;
-          next_progress = now + every;
-          RunProgress p;
-          p.attempts = ended;
-          p.deliveries = deliveries;
-          p.deliveries_ended =
-              engine->deliveries().size() - engine->open_deliveries();
-          p.now = r.ended;
-          p.wall_seconds =
-              std::chrono::duration<double>(now - started).count();
-          progress(p);
-        });
+  // Every record of a hook the scenario ever pauses is kept whole (the
+  // judge checks each attempt against the pause windows).
+  AttemptLogSummary::Options log_options;
+  for (size_t h = 0; h < scenario.hooks.size(); ++h) {
+    log_options.keep_hooks.push_back(scenario.EverPaused(h));
   }
+  run.log = std::make_unique<AttemptLogSummary>(std::move(log_options));
+  run.log->Reserve(scenario.DeliveryCount());
+  DeliveryEngine* engine = run.engine.get();
+  AttemptLogSummary* log = run.log.get();
+  if (!options.trace && !options.progress) {
+    run.engine->SetAttemptObserver(
+        [engine, log](const AttemptRecord& r) { log->Add(*engine, r); });
+    return;
+  }
+  const uint64_t deliveries = scenario.DeliveryCount();
+  // The wall clock is read every 1024th attempt in the virtual world
+  // (about a million attempts a second), on every attempt over HTTP.
+  const uint64_t check_every = options.world == World::kVirtual ? 1024 : 1;
+  const auto started = std::chrono::steady_clock::now();
+  auto next_progress = started + options.progress_after;
+  run.engine->SetAttemptObserver(
+      [engine, log, trace = options.trace, progress = options.progress,
+       every = options.progress_every, deliveries, check_every, started,
+       next_progress, ended = uint64_t{0}](const AttemptRecord& r) mutable {
+        log->Add(*engine, r);
+        if (trace) trace(FormatAttemptLine(*engine, r));
+        if (!progress || ++ended % check_every != 0) return;
+        const auto now = std::chrono::steady_clock::now();
+        if (now < next_progress) return;
+        next_progress = now + every;
+        RunProgress p;
+        p.attempts = ended;
+        p.deliveries = deliveries;
+        p.deliveries_ended =
+            engine->deliveries().size() - engine->open_deliveries();
+        p.now = r.ended;
+        p.wall_seconds = std::chrono::duration<double>(now - started).count();
+        progress(p);
+      });
 }
 
 // The timeline's pauses and resumes, scheduled before the events so a step

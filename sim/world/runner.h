@@ -35,6 +35,7 @@
 
 #include "mock-receivers/receiver.h"
 #include "sim/contract/payload_validator.h"
+#include "sim/engine/attempt_log_summary.h"
 #include "sim/engine/delivery_engine.h"
 #include "sim/engine/event_loop.h"
 #include "sim/engine/wire_recorder.h"
@@ -99,6 +100,10 @@ struct RunOptions {
   std::chrono::steady_clock::duration progress_after = std::chrono::seconds(1);
   std::chrono::steady_clock::duration progress_every =
       std::chrono::milliseconds(250);
+  // Keep every attempt record in engine->attempts() (the HTML report draws
+  // them). Off: only RunResult::log, the summary the judge needs, so a big
+  // run's memory does not grow with its attempts.
+  bool keep_attempt_log = true;
 };
 
 struct RealWorld;  // The HTTP world's sender world and servers.
@@ -123,6 +128,9 @@ struct RunResult {
   std::vector<std::unique_ptr<MockReceiver>> receivers;  // As scenario's.
   std::vector<int> hook_receiver;  // Per engine hook: receiver index or -1.
   std::unique_ptr<DeliveryEngine> engine;
+  // The attempt log as the judge needs it, taken as attempts end (kept
+  // whole for the hooks the scenario pauses; attempt_log_summary.h).
+  std::unique_ptr<AttemptLogSummary> log;
   std::shared_ptr<const PayloadValidator> validator;
   Status clock_status;  // Set when a step or wall-time limit stopped the run.
   double wall_seconds = 0;

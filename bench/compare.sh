@@ -248,6 +248,20 @@ echo "compare.sh: $(nproc) cores ($(sed -n 's/^model name[^:]*: //p' /proc/cpuin
 median() { sort -g "$@" | awk '{v[NR] = $1} END {print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2}'; }
 json_field() { sed -n "s/^  \"$1\": \([0-9.e+-]*\),\{0,1\}$/\1/p" "$2"; }
 p99() { sed -n 's/^ *99% *\([0-9.]*[a-z]*\).*/\1/p' "$1"; }
+# run_bench NAME ARGS...: hooksim bench against the receiver with the
+# round's settings and ARGS (what to send); NAME.json, NAME.txt and a line
+# of NAME.rates in $work. Not in a subshell (snap_children_cpu counts it).
+run_bench() {
+  local name="$1"
+  shift
+  "$HOOKSIM" bench --target "$receiver_url" --concurrency "$connections" \
+    ${io_threads:+--io-threads "$io_threads"} --duration-s "$duration" "$@" \
+    --report-json "$work/$name.json" >"$work/$name.txt" 2>&1 || {
+    cat "$work/$name.txt" >&2
+    exit 1
+  }
+  json_field deliveries_per_s "$work/$name.json" >>"$work/$name.rates"
+}
 for round in $(seq "$rounds"); do
   echo "compare.sh: round $round/$rounds: wrk -> nginx ($nginx_url)" >&2
   run_wrk "$nginx_url" "$work/wrk-nginx.txt"
@@ -264,26 +278,12 @@ for round in $(seq "$rounds"); do
   fi
   echo "compare.sh: round $round/$rounds: hooksim bench -> hooksim receiver (wrk's payload)" >&2
   snap_children_cpu "$work/cpu-before"
-  "$HOOKSIM" bench --target "$receiver_url" --concurrency "$connections" \
-    ${io_threads:+--io-threads "$io_threads"} --duration-s "$duration" \
-    --event-file "$work/payload.json" \
-    --report-json "$work/bench.json" >"$work/bench.txt" 2>&1 || {
-    cat "$work/bench.txt" >&2
-    exit 1
-  }
-  json_field deliveries_per_s "$work/bench.json" >>"$work/bench.rates"
+  run_bench bench --event-file "$work/payload.json"
   snap_children_cpu "$work/cpu-after"
   cpu_between "$work/cpu-before" "$work/cpu-after" \
     "$(json_field attempts "$work/bench.json")" >>"$work/bench-sender.cpu"
   echo "compare.sh: round $round/$rounds: hooksim bench -> hooksim receiver (generated events)" >&2
-  "$HOOKSIM" bench --target "$receiver_url" --concurrency "$connections" \
-    ${io_threads:+--io-threads "$io_threads"} --duration-s "$duration" \
-    --payload-bytes "$payload_bytes" \
-    --report-json "$work/bench-gen.json" >"$work/bench-gen.txt" 2>&1 || {
-    cat "$work/bench-gen.txt" >&2
-    exit 1
-  }
-  json_field deliveries_per_s "$work/bench-gen.json" >>"$work/bench-gen.rates"
+  run_bench bench-gen --payload-bytes "$payload_bytes"
   echo "compare.sh: round $round/$rounds: nginx $(tail -1 "$work/nginx.rates"), receiver $(tail -1 "$work/receiver.rates"), bench $(tail -1 "$work/bench.rates"), bench generated $(tail -1 "$work/bench-gen.rates")" >&2
 done
 

@@ -75,13 +75,17 @@ std::string FormatRequestLog(const RequestLogRecord& r,
         {"signature_reason",
          reason.empty() ? json(nullptr) : json(std::string(reason))},
         {"route", r.route.empty() ? json(nullptr) : json(std::string(r.route))},
+        {"refused",
+         r.refused.empty() ? json(nullptr) : json(std::string(r.refused))},
     };
     return line.dump(-1, ' ', false, json::error_handler_t::replace);
   }
   char latency[32];
   std::snprintf(latency, sizeof(latency), "%.1fms", Millis(r.latency));
   std::string line = IsoTime(r.ended) + " " + Printable(r.method) + " " +
-                     Printable(r.path) + " " + Printable(r.delivery) +
+                     Printable(r.path) + " " +
+                     (r.delivery.empty() ? std::string("-")
+                                         : Printable(r.delivery)) +
                      " attempt=" + std::to_string(r.attempt) + " " +
                      DescribeAnswer(r.answer) + " " + latency;
   if (r.routed) {
@@ -93,6 +97,7 @@ std::string FormatRequestLog(const RequestLogRecord& r,
     line += SignatureVerdictName(r.signature);
     if (!reason.empty()) line += " (" + std::string(reason) + ")";
   }
+  if (!r.refused.empty()) line += " refused (" + Printable(r.refused) + ")";
   return line;
 }
 

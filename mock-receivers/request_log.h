@@ -8,12 +8,14 @@
 // is appended when the sender stopped waiting, and the signature part is
 // left out when the behaviour checks none. A behaviour with routes adds
 // " route=NAME" (or " unmatched" for a 404 no route took) after the
-// latency.
+// latency. A request refused before the behaviour has "-" for its
+// delivery and ends with " refused (REASON)".
 // JSON: {"time": "...Z", "method", "path", "delivery", "attempt",
 //        "status" (null for a fault), "fault" (null for a status),
 //        "latency_ms", "abandoned", "signature" (null when not checked),
 //        "signature_reason" (null when valid or not checked),
-//        "route" (null when no route matched)}
+//        "route" (null when no route matched), "refused" (the refusal's
+//        reason, null when the behaviour answered)}
 //
 // Errors: none (pure formatting). Thread: pure functions.
 #ifndef HOOKSIM_MOCK_RECEIVERS_REQUEST_LOG_H_
@@ -51,6 +53,10 @@ struct RequestLogRecord {
   // route only then).
   std::string_view route = "default";
   bool routed = false;
+  // Why the request was refused before the behaviour (400, 405, 408, 413,
+  // 431: its journal entry's reason); "" when the behaviour answered. A
+  // refused request belongs to no delivery (delivery "", attempt 0).
+  std::string_view refused;
 };
 
 // The record as one line, without the newline.

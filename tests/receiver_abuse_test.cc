@@ -176,12 +176,20 @@ TEST(ReceiverAbuseTest, AnIncompleteHeadIsCutOffAfterTheHeaderTimeout) {
       << refusals[0];
 }
 
+constexpr char kPastTheRequestTimeout[] =
+    "408 request not complete within the request timeout (200 ms)";
+
 // Sends `request` (its body cut short) to a receiver with a 200 ms request
-// timeout: the serving thread is freed with a 408 that is journaled and
-// counted (not a 400: nothing was malformed), and the server goes on.
-void ExpectCutOffWith408(const std::string& request) {
+// timeout (or, with `stall`, a 200 ms read timeout and a long request
+// timeout): the serving thread is freed with a 408 that is journaled with
+// `reason` and counted (not a 400: nothing was malformed), and the server
+// goes on.
+void ExpectCutOffWith408(const std::string& request,
+                         const std::string& reason = kPastTheRequestTimeout,
+                         bool stall = false) {
   HttpReceiverOptions options;
-  options.request_timeout = std::chrono::milliseconds(200);
+  options.request_timeout = std::chrono::milliseconds(stall ? 600'000 : 200);
+  if (stall) options.io_timeout = std::chrono::milliseconds(200);
   Running r(options);
   const int fd = Connect(r.server.port());
   SendAll(fd, request);
@@ -194,8 +202,7 @@ void ExpectCutOffWith408(const std::string& request) {
   EXPECT_EQ(r.server.traffic().refused.count(400), 0u);
   const std::vector<std::string> refusals = r.Refusals();
   ASSERT_EQ(refusals.size(), 1u);
-  EXPECT_EQ(refusals[0],
-            "408 request not complete within the request timeout (200 ms)");
+  EXPECT_EQ(refusals[0], reason);
 }
 
 TEST(ReceiverAbuseTest, ATrickledBodyIsCutOffAfterTheRequestTimeout) {
@@ -209,6 +216,20 @@ TEST(ReceiverAbuseTest, ATrickledChunkedBodyIsCutOffWithA408) {
   ExpectCutOffWith408(
       "POST /hook HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n"
       "\r\n5\r\n{\"a\":");
+}
+
+// A body that stops for the read timeout, long before the request's
+// deadline: a 408 that says which timeout ran out.
+TEST(ReceiverAbuseTest, ABodyThatStallsForTheReadTimeoutIsA408) {
+  const std::string stalled =
+      "408 no byte of the request for 200 ms (the read timeout)";
+  ExpectCutOffWith408(
+      "POST /hook HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{",
+      stalled, /*stall=*/true);
+  ExpectCutOffWith408(
+      "POST /hook HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n"
+      "\r\n5\r\n{\"a\":",
+      stalled, /*stall=*/true);
 }
 
 TEST(ReceiverAbuseTest, HundredsOfConcurrentConnectionsLeaveRoomForASender) {

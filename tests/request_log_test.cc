@@ -121,6 +121,47 @@ TEST(RequestLogTest, ServerLogsEveryRequestAsItEnds) {
   EXPECT_GE(a.at("latency_ms").get<double>(), 5.0);
 }
 
+// Requests refused before the behaviour are logged too, with the reason,
+// as text and JSON: a sender that only gets 413s sees them in the log.
+TEST(RequestLogTest, RefusedRequestsAreLoggedWithTheirReason) {
+  Result<BehaviorSpec> spec = ParseBehavior(json::parse("{}"), "");
+  ASSERT_TRUE(spec.ok());
+  MockReceiver receiver(ReceiverOptions{"r", {}, nullptr}, *spec, Random(1));
+  std::mutex mu;
+  std::vector<std::string> text;
+  std::vector<json> lines;
+  HttpReceiverOptions options;
+  options.max_body_bytes = 16;
+  options.on_request_end = [&](const RequestLogRecord& r) {
+    std::lock_guard<std::mutex> lock(mu);
+    text.push_back(FormatRequestLog(r, RequestLogFormat::kText));
+    lines.push_back(json::parse(FormatRequestLog(r, RequestLogFormat::kJson)));
+  };
+  HttpReceiverServer server(receiver, options);
+  ASSERT_TRUE(server.Start().ok());
+  httplib::Client client("127.0.0.1", server.port());
+  client.set_connection_timeout(std::chrono::seconds(5));
+  client.set_read_timeout(std::chrono::seconds(5));
+  auto res = client.Post("/hook?x=1", std::string(64, ' ') + "{}",
+                         "application/json");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 413);
+  server.Stop();
+  std::lock_guard<std::mutex> lock(mu);
+  ASSERT_EQ(lines.size(), 1u);
+  EXPECT_EQ(lines[0].at("status"), 413);
+  EXPECT_EQ(lines[0].at("path"), "/hook");
+  EXPECT_EQ(lines[0].at("delivery"), "");
+  EXPECT_EQ(lines[0].at("attempt"), 0);
+  ASSERT_TRUE(lines[0].at("refused").is_string()) << lines[0];
+  EXPECT_NE(lines[0].at("refused").get<std::string>().find("16"),
+            std::string::npos)
+      << lines[0];
+  EXPECT_NE(text[0].find(" POST /hook - attempt=0 413 "), std::string::npos)
+      << text[0];
+  EXPECT_NE(text[0].find(" refused ("), std::string::npos) << text[0];
+}
+
 // Runs `hooksim receiver` in-process with `options`, sends `send` to it
 // once it listens, stops it; returns its stdout.
 std::string RunReceiver(ReceiverCommandOptions options,

@@ -120,16 +120,24 @@ struct Connection {
   std::string answered_key;
   int answered_attempt = 0;
   uint64_t id = 0;  // 1, 2, ... in the order the server accepted them.
-  // The current request's read ended at its deadline (the request
-  // timeout): its refusal is a 408, not a 400. Cleared per request.
-  bool request_timed_out = false;
+  // The current request's read ran out of time: at its deadline (the
+  // request timeout) or after a wait with no byte (the read timeout). Its
+  // refusal is then a 408, not a 400. Cleared per request.
+  enum class ReadTimeout { kNone, kRequest, kStall };
+  ReadTimeout read_timeout = ReadTimeout::kNone;
 };
 thread_local Connection* t_connection = nullptr;
 
-// Why a request cut off at its deadline is refused (408).
-std::string RequestTimeoutReason(std::chrono::milliseconds timeout) {
+// Why a request whose read ran out of time is refused (408).
+std::string ReadTimeoutReason(Connection::ReadTimeout why,
+                              std::chrono::milliseconds request_timeout,
+                              std::chrono::milliseconds read_timeout) {
+  if (why == Connection::ReadTimeout::kStall) {
+    return "no byte of the request for " +
+           std::to_string(read_timeout.count()) + " ms (the read timeout)";
+  }
   return "request not complete within the request timeout (" +
-         std::to_string(timeout.count()) + " ms)";
+         std::to_string(request_timeout.count()) + " ms)";
 }
 
 // What is known of a refused request from the bytes of it that arrived
@@ -280,18 +288,18 @@ class ConnectionStream final : public httplib::Stream {
   ConnectionStream(Connection& connection, std::chrono::milliseconds timeout)
       : connection_(connection), timeout_(timeout) {}
 
-  // A wait that ends at the request's deadline marks the request timed
-  // out (its refusal is then a 408), here and in read().
+  // A wait that runs out while a request is read marks it timed out (its
+  // refusal is then a 408), here and in read().
   bool is_readable() const override {
     if (connection_.taken_over) return false;
     if (PastDeadline()) {
-      connection_.request_timed_out = true;
+      connection_.read_timeout = Connection::ReadTimeout::kRequest;
       return false;
     }
     if (off_ < pending_.size()) return true;
     const std::chrono::milliseconds wait = Wait();
     if (WaitFor(connection_.fd, POLLIN, wait)) return true;
-    connection_.request_timed_out = DeadlineBound(wait);
+    MarkTimedOut(wait);
     return false;
   }
   bool is_writable() const override {
@@ -308,7 +316,7 @@ class ConnectionStream final : public httplib::Stream {
     // trickled body, endless headers) is cut off: the library then
     // refuses it and the connection is closed.
     if (PastDeadline()) {
-      connection_.request_timed_out = true;
+      connection_.read_timeout = Connection::ReadTimeout::kRequest;
       return -1;
     }
     if (read_budget_ == 0) return -1;
@@ -321,7 +329,7 @@ class ConnectionStream final : public httplib::Stream {
       const std::chrono::milliseconds wait = Wait();
       if (!WaitFor(connection_.fd, POLLIN, wait)) {
         n = -1;
-        connection_.request_timed_out = DeadlineBound(wait);
+        MarkTimedOut(wait);
       } else
         n = Retry([&] {
           return recv(connection_.fd, pending_.data(), pending_.size(),
@@ -448,11 +456,15 @@ class ConnectionStream final : public httplib::Stream {
   bool PastDeadline() const {
     return deadline_ && SteadyClock::now() >= *deadline_;
   }
-  // A wait of `wait` that ran out ended at the request's deadline rather
-  // than at the per-wait timeout (poll's millisecond rounding may end it
-  // a little before the deadline itself).
-  bool DeadlineBound(std::chrono::milliseconds wait) const {
-    return deadline_ && (wait < timeout_ || PastDeadline());
+  // After a wait of `wait` ran out while a request is read (a deadline is
+  // set): whether it ended at the request's deadline or at the per-wait
+  // timeout (poll's millisecond rounding may end the former a little
+  // before the deadline itself).
+  void MarkTimedOut(std::chrono::milliseconds wait) const {
+    if (!deadline_) return;
+    connection_.read_timeout = wait < timeout_ || PastDeadline()
+                                   ? Connection::ReadTimeout::kRequest
+                                   : Connection::ReadTimeout::kStall;
   }
   // The per-wait timeout, shortened to the request's deadline.
   std::chrono::milliseconds Wait() const {
@@ -708,7 +720,7 @@ class ReceiverHttpServer final : public httplib::Server {
       }
       if (next == ConnectionStream::NextHead::kClosed) break;
       connection.answered_key.clear();
-      connection.request_timed_out = false;
+      connection.read_timeout = Connection::ReadTimeout::kNone;
       stream.LimitRequest(SteadyClock::now() + options_.request_timeout,
                           budget);
       // The head (and a chunked body) checked and re-framed before
@@ -771,9 +783,12 @@ class ReceiverHttpServer final : public httplib::Server {
       }
       const ssize_t n = stream.read(buf, sizeof(buf));
       if (n <= 0) {
-        if (connection.request_timed_out) {
+        if (connection.read_timeout != Connection::ReadTimeout::kNone) {
           RefuseFramed(connection, framer, 408,
-                       RequestTimeoutReason(options_.request_timeout), "");
+                       ReadTimeoutReason(connection.read_timeout,
+                                         options_.request_timeout,
+                                         options_.io_timeout),
+                       "");
           return false;
         }
         if (!stream.budget_spent()) return false;
@@ -864,6 +879,9 @@ class HttpReceiverServer::Impl {
   // does not carry it.
   bool Authorized(const httplib::Request& req, httplib::Response& res);
   void ServeWebhook(const httplib::Request& req, httplib::Response& res);
+  // A request refused before the behaviour: journaled, and logged
+  // (on_request_end) with its refusal's reason.
+  void RecordRefused(JournalEntry entry);
   TimePoint Now() const;
   SteadyClock::duration WallDelay(Duration run_time) const;
 
@@ -881,6 +899,21 @@ class HttpReceiverServer::Impl {
   bool started_ = false;
   bool stopped_ = false;
 };
+
+void HttpReceiverServer::Impl::RecordRefused(JournalEntry entry) {
+  if (options_.on_request_end) {
+    RequestLogRecord record;
+    record.ended = std::chrono::system_clock::now();
+    record.method = entry.method;
+    record.path = std::string_view(entry.target).substr(
+        0, std::string_view(entry.target).find('?'));
+    record.answer = entry.reply.answer;
+    record.refused = entry.refusal_reason;
+    record.route = "";
+    options_.on_request_end(record);
+  }
+  receiver_.RecordRefused(std::move(entry), Now());
+}
 
 Status HttpReceiverServer::Impl::Start() {
   const std::string where = options_.host + ":" + std::to_string(options_.port);
@@ -912,9 +945,7 @@ Status HttpReceiverServer::Impl::Start() {
       [this](std::string_view key, int attempt) {
         receiver_.MarkAbandonedKey(key, attempt);
       },
-      [this](JournalEntry entry) {
-        receiver_.RecordRefused(std::move(entry), Now());
-      },
+      [this](JournalEntry entry) { RecordRefused(std::move(entry)); },
       metrics_, tally_);
   httplib::Server& s = *server_;
   if (Status status = server_->StartWaiter(); !status.ok()) {
@@ -935,13 +966,17 @@ Status HttpReceiverServer::Impl::Start() {
   s.set_payload_max_length(options_.max_body_bytes);
   const size_t max_body = options_.max_body_bytes;
   s.set_error_handler(httplib::Server::HandlerWithResponse(
-      [max_body, request_timeout = options_.request_timeout, this](const httplib::Request& req, httplib::Response& res) {
+      [max_body, request_timeout = options_.request_timeout,
+       read_timeout = options_.io_timeout,
+       this](const httplib::Request& req, httplib::Response& res) {
         if (!res.body.empty())
           return httplib::Server::HandlerResponse::Unhandled;
-        // The body stopped coming and the request's deadline passed: the
-        // library calls that a bad request, the receiver a timeout.
+        // The body stopped coming (for the read timeout, or past the
+        // request's deadline): the library calls that a bad request, the
+        // receiver a timeout.
         const bool timed_out =
-            t_connection != nullptr && t_connection->request_timed_out;
+            t_connection != nullptr &&
+            t_connection->read_timeout != Connection::ReadTimeout::kNone;
         if (timed_out) res.status = 408;
         metrics_.CountRefused(res.status);
         tally_.Refused(res.status);
@@ -951,7 +986,8 @@ Status HttpReceiverServer::Impl::Start() {
         res.set_header("Connection", "close");
         std::string message = "HTTP " + std::to_string(res.status);
         if (timed_out) {
-          message = RequestTimeoutReason(request_timeout);
+          message = ReadTimeoutReason(t_connection->read_timeout,
+                                      request_timeout, read_timeout);
         } else if (res.status == 413) {
           message =
               "request body larger than " + std::to_string(max_body) + " bytes";
@@ -968,7 +1004,7 @@ Status HttpReceiverServer::Impl::Start() {
         for (const auto& [name, value] : req.headers) {
           entry.headers.push_back({name, value});
         }
-        receiver_.RecordRefused(std::move(entry), Now());
+        RecordRefused(std::move(entry));
         res.set_content(JsonBody({{"error", message}}), "application/json");
         return httplib::Server::HandlerResponse::Handled;
       }));

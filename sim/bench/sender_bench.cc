@@ -71,6 +71,9 @@ class AttemptTimes {
       : by_key_(receivers), max_keys_(max_keys), contract_(contract) {}
 
   void Record(size_t receiver, const RequestLogRecord& r, Duration now) {
+    // A request refused before the behaviour belongs to no delivery (the
+    // errors count it, from the receivers' traffic).
+    if (!r.refused.empty()) return;
     const Answer& a = r.answer;
     const bool hinted = a.fault == Fault::kNone && !a.RetryAfter().empty() &&
                         contract_.HonoursRetryAfter(a.status);

@@ -142,6 +142,15 @@ std::string Plural(int64_t n, const char* one, const char* many) {
   return std::to_string(n) + " " + (n == 1 ? one : many);
 }
 
+void Add(DeliveryCounts& total, const DeliveryCounts& c) {
+  total.delivered += c.delivered;
+  total.gave_up += c.gave_up;
+  total.held += c.held;
+  total.cancelled += c.cancelled;
+  total.pending += c.pending;
+  total.failed += c.failed;
+}
+
 // One line per hook, then a total; returns the total.
 DeliveryCounts PrintSummary(
     const std::map<std::string, DeliveryCounts>& by_hook,
@@ -157,12 +166,7 @@ DeliveryCounts PrintSummary(
         << " pending=" << c.pending;
     if (c.failed > 0) out << " failed=" << c.failed;
     out << "  " << h.url << "\n";
-    total.delivered += c.delivered;
-    total.gave_up += c.gave_up;
-    total.held += c.held;
-    total.cancelled += c.cancelled;
-    total.pending += c.pending;
-    total.failed += c.failed;
+    Add(total, c);
   }
   return total;
 }
@@ -190,14 +194,7 @@ void PrintTotal(const DeliveryCounts& t, uint64_t attempts, double wall_s,
 void PrintStateTotal(const std::vector<StoredHook>& hooks,
                      const std::string& path, std::ostream& out) {
   DeliveryCounts all;
-  for (const StoredHook& h : hooks) {
-    all.delivered += h.counts.delivered;
-    all.gave_up += h.counts.gave_up;
-    all.held += h.counts.held;
-    all.cancelled += h.counts.cancelled;
-    all.pending += h.counts.pending;
-    all.failed += h.counts.failed;
-  }
+  for (const StoredHook& h : hooks) Add(all, h.counts);
   out << "in " << path << " now: ";
   PrintCounts(all, out);
   out << "\n";

@@ -1,5 +1,6 @@
 #include "mock-receivers/http/event_core.h"
 
+#include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -69,6 +70,30 @@ std::string RefusalAnswer(int status, const std::string& reason,
   if (!allow.empty()) answer += "Allow: " + allow + "\r\n";
   answer += "Connection: close\r\n\r\n" + body;
   return answer;
+}
+
+// The numeric IP and port of a socket's end (peer or local); "" and "-1"
+// when the kernel does not tell.
+void AddressOf(int fd, bool peer, std::string& ip, std::string& port) {
+  sockaddr_storage addr{};
+  socklen_t len = sizeof(addr);
+  const int r = peer
+                    ? getpeername(fd, reinterpret_cast<sockaddr*>(&addr), &len)
+                    : getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  ip.clear();
+  port = "-1";
+  if (r != 0) return;
+  char buf[INET6_ADDRSTRLEN] = {};
+  if (addr.ss_family == AF_INET) {
+    const auto* a = reinterpret_cast<const sockaddr_in*>(&addr);
+    inet_ntop(AF_INET, &a->sin_addr, buf, sizeof(buf));
+    port = std::to_string(ntohs(a->sin_port));
+  } else if (addr.ss_family == AF_INET6) {
+    const auto* a = reinterpret_cast<const sockaddr_in6*>(&addr);
+    inet_ntop(AF_INET6, &a->sin6_addr, buf, sizeof(buf));
+    port = std::to_string(ntohs(a->sin6_port));
+  }
+  ip = buf;
 }
 
 bool SetNonBlocking(int fd) {
@@ -180,6 +205,9 @@ class EventCore::Loop {
     std::function<EventAnswer(bool)> later;
     TimePointS scheduled = TimePointS::max();  // Earliest heap entry.
     std::string pending;  // Read while an answer waits (kLater).
+    // Local IP and port, remote IP and port (EventRequest), read once.
+    std::string addresses[4];
+    bool addressed = false;
   };
 
   struct Incoming {
@@ -484,6 +512,15 @@ class EventCore::Loop {
     request.connection = c.id;
     request.peer_closed = c.rdhup && !c.framer->has_rest();
     request.last = c.requests_left == 0;
+    if (!c.addressed) {
+      c.addressed = true;
+      AddressOf(c.fd, false, c.addresses[0], c.addresses[1]);
+      AddressOf(c.fd, true, c.addresses[2], c.addresses[3]);
+    }
+    request.local_ip = c.addresses[0];
+    request.local_port = c.addresses[1];
+    request.remote_ip = c.addresses[2];
+    request.remote_port = c.addresses[3];
     if (request.last) c.phase = Phase::kClosing;  // No next request is read.
     EventAnswer answer;
     try {

@@ -55,6 +55,8 @@ struct EventRequest {
   bool peer_closed = false;
   // The connection's keep-alive budget ends with this request.
   bool last = false;
+  // The connection's addresses (numeric IP, decimal port), read once.
+  std::string_view local_ip, local_port, remote_ip, remote_port;
 };
 
 enum class EventAnswerKind {

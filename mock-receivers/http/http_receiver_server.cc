@@ -1860,6 +1860,12 @@ EventAnswer HttpReceiverServer::Impl::HandleEvent(EventRequest& er) {
     length = std::to_string(f.body().size());
     headers.push_back(Header{"Content-Length", length});
   }
+  // cpp-httplib files the connection's addresses among the headers (and
+  // the threaded core journals them): the same here.
+  headers.push_back(Header{"LOCAL_ADDR", er.local_ip});
+  headers.push_back(Header{"LOCAL_PORT", er.local_port});
+  headers.push_back(Header{"REMOTE_ADDR", er.remote_ip});
+  headers.push_back(Header{"REMOTE_PORT", er.remote_port});
   std::stable_sort(headers.begin(), headers.end(),
                    [](const Header& a, const Header& b) {
                      return HeaderNameLess(a.name, b.name);

@@ -1890,7 +1890,7 @@ EventAnswer HttpReceiverServer::Impl::HandleEvent(EventRequest& er) {
                    [](const Header& a, const Header& b) {
                      return HeaderNameLess(a.name, b.name);
                    });
-  const HttpRequest request{f.method(), f.target(), headers, f.body()};
+  const HttpRequest request{f.method(), f.target(), headers, f.body(), {}};
   HandleFacts facts;
   w->reply = receiver_.Handle(request, Now(), &w->attempt, &w->key, &facts,
                               er.connection);
@@ -2020,9 +2020,7 @@ EventAnswer HttpReceiverServer::Impl::AnswerWebhook(EventWebhook& w,
                    std::string(SignatureVerdictName(reply.signature))}}),
         "application/json");
   } else if (may_have_body) {
-    res.SetContent(status < 300 ? JsonBody({{"ok", true}})
-                                : JsonBody({{"status", status}}),
-                   content_type);
+    res.SetContent(PlainAnswerBody(status), content_type);
   } else if (extras && !extras->FindHeader("Content-Type").empty()) {
     res.Set("Content-Type", content_type);
   }

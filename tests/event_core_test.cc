@@ -3,8 +3,9 @@
 // answered in order, a latency waits on a timer (never in the loop), a
 // connection handed to the threaded code for an admin request comes back,
 // and 10,000 keep-alive connections do not keep a well-formed sender from
-// being answered. The receiver's other HTTP suites also run on this
-// core (CTest's "event_core:" tests, HOOKSIM_RECEIVER_CORE=event). Nothing
+// being answered. The receiver's other HTTP suites run on this core (the
+// default) and again on the threaded one (CTest's "threads_core:" tests,
+// HOOKSIM_RECEIVER_CORE=threads). Nothing
 // here depends on the machine's speed: waits are bounded polls.
 #include <arpa/inet.h>
 #include <gtest/gtest.h>

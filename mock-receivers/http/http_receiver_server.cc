@@ -1144,9 +1144,9 @@ Result<ServerCore> ParseServerCore(std::string_view name) {
 
 ServerCore DefaultServerCore() {
   const char* env = std::getenv("HOOKSIM_RECEIVER_CORE");
-  if (env == nullptr) return ServerCore::kThreads;
+  if (env == nullptr) return ServerCore::kEvent;
   Result<ServerCore> core = ParseServerCore(env);
-  return core.ok() ? *core : ServerCore::kThreads;
+  return core.ok() ? *core : ServerCore::kEvent;
 }
 
 class HttpReceiverServer::Impl {

@@ -52,7 +52,7 @@
 //   - kThreads, the design above: cpp-httplib's parser and a serving
 //     thread per request being served (idle connections parked in the
 //     HeadWaiter);
-//   - kEvent (event_core.h): `event_loops` epoll loops own the
+//   - kEvent (event_core.h, the default): `event_loops` epoll loops own the
 //     connections and parse with Boost.Beast's parser (RequestFramer,
 //     same refusals). A webhook request is handed to the MockReceiver and
 //     answered in its loop: at once, or after its latency by a timer of the
@@ -109,7 +109,7 @@ const char* ServerCoreName(ServerCore core);
 Result<ServerCore> ParseServerCore(std::string_view name);
 // The core of a server whose options do not name one: the environment
 // variable HOOKSIM_RECEIVER_CORE ("threads" or "event") when set and
-// valid, else kThreads.
+// valid, else kEvent.
 ServerCore DefaultServerCore();
 
 struct HttpReceiverOptions {

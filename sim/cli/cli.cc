@@ -368,10 +368,10 @@ FlagSet ReceiverFlagSet(ReceiverCommandOptions* o) {
       .Default("8388608");
   flags
       .Custom("server-core",
-              "threads (cpp-httplib, a serving thread per request being "
-              "served; the default) or event (epoll loops, one per core, "
-              "Boost.Beast's parser; every behaviour, fault, route and "
-              "journal feature is the same); also read from "
+              "event (epoll loops, one per core, Boost.Beast's parser; the "
+              "default) or threads (cpp-httplib, a serving thread per "
+              "request being served); every behaviour, fault, route and "
+              "journal feature is the same; also read from "
               "HOOKSIM_RECEIVER_CORE",
               [o](const std::string& text) {
                 Result<ServerCore> core = ParseServerCore(text);

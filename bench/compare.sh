@@ -21,11 +21,16 @@
 # and the baseline with `--server-core CORE` (threads or event); the
 # baseline may be this same build (--baseline-hooksim build/hooksim), so
 # both cores are compared in one run.
+# With --baseline-sender BIN, also `BIN bench` (an earlier build's sender)
+# against the same receiver with wrk's payload in every round, in turn with
+# this build's (which goes first alternates by round), and the ratio
+#   hooksim-bench / baseline-bench  (same receiver, payload, connections)
+# with each sender's CPU time per request.
 #
 # usage: bench/compare.sh [--duration-s S] [--concurrency C] [--threads T]
 #                         [--io-threads I] [--payload-bytes B] [--rounds N]
 #                         [--baseline-hooksim BIN] [--server-core CORE]
-#                         [--baseline-server-core CORE]
+#                         [--baseline-server-core CORE] [--baseline-sender BIN]
 # Defaults: 10 s per run, 16 connections, wrk threads = nproc, hooksim
 # bench's I/O threads 1 (its default), 512 bytes, 1 round. With N rounds
 # the runs are repeated in turn N times and each rate is the median of its
@@ -52,8 +57,9 @@ io_threads=""  # hooksim bench's own default unless given.
 baseline=""
 server_core=""
 baseline_core=""
+baseline_sender=""
 
-usage() { sed -n '2,42p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,47p' "$0" | sed 's/^# \{0,1\}//'; }
 while (($#)); do
   case "$1" in
     --duration-s) duration="${2:?--duration-s needs a value}"; shift 2 ;;
@@ -67,6 +73,7 @@ while (($#)); do
     --baseline-hooksim) baseline="${2:?--baseline-hooksim needs a value}"; shift 2 ;;
     --server-core) server_core="${2:?--server-core needs a value}"; shift 2 ;;
     --baseline-server-core) baseline_core="${2:?--baseline-server-core needs a value}"; shift 2 ;;
+    --baseline-sender) baseline_sender="${2:?--baseline-sender needs a value}"; shift 2 ;;
     -h|--help) usage; exit 0 ;;
     *) echo "compare.sh: unknown argument \"$1\" (try --help)" >&2; exit 2 ;;
   esac
@@ -90,6 +97,10 @@ for core in "$server_core" "$baseline_core"; do
 done
 if [ -n "$baseline" ] && [ ! -x "$baseline" ]; then
   echo "compare.sh: --baseline-hooksim: not an executable file: \"$baseline\"" >&2
+  exit 2
+fi
+if [ -n "$baseline_sender" ] && [ ! -x "$baseline_sender" ]; then
+  echo "compare.sh: --baseline-sender: not an executable file: \"$baseline_sender\"" >&2
   exit 2
 fi
 if [ "$connections" -gt 28 ]; then
@@ -265,13 +276,14 @@ echo "compare.sh: $(nproc) cores ($(sed -n 's/^model name[^:]*: //p' /proc/cpuin
 median() { sort -g "$@" | awk '{v[NR] = $1} END {print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2}'; }
 json_field() { sed -n "s/^  \"$1\": \([0-9.e+-]*\),\{0,1\}$/\1/p" "$2"; }
 p99() { sed -n 's/^ *99% *\([0-9.]*[a-z]*\).*/\1/p' "$1"; }
-# run_bench NAME ARGS...: hooksim bench against the receiver with the
-# round's settings and ARGS (what to send); NAME.json, NAME.txt and a line
-# of NAME.rates in $work. Not in a subshell (snap_children_cpu counts it).
+# run_bench BIN NAME ARGS...: BIN's hooksim bench against the receiver
+# with the round's settings and ARGS (what to send); NAME.json, NAME.txt
+# and a line of NAME.rates in $work. Not in a subshell (snap_children_cpu
+# counts it).
 run_bench() {
-  local name="$1"
-  shift
-  "$HOOKSIM" bench --target "$receiver_url" --concurrency "$connections" \
+  local bin="$1" name="$2"
+  shift 2
+  "$bin" bench --target "$receiver_url" --concurrency "$connections" \
     ${io_threads:+--io-threads "$io_threads"} --duration-s "$duration" "$@" \
     --report-json "$work/$name.json" >"$work/$name.txt" 2>&1 || {
     cat "$work/$name.txt" >&2
@@ -293,14 +305,26 @@ for round in $(seq "$rounds"); do
     echo "compare.sh: round $round/$rounds: wrk -> baseline receiver ($url_baseline)" >&2
     wrk_with_cpu "$url_baseline" "$pid_baseline" "$work/wrk-baseline.txt" baseline
   fi
-  echo "compare.sh: round $round/$rounds: hooksim bench -> hooksim receiver (wrk's payload)" >&2
-  snap_children_cpu "$work/cpu-before"
-  run_bench bench --event-file "$work/payload.json"
-  snap_children_cpu "$work/cpu-after"
-  cpu_between "$work/cpu-before" "$work/cpu-after" \
-    "$(json_field attempts "$work/bench.json")" >>"$work/bench-sender.cpu"
+  senders=(bench)
+  if [ -n "$baseline_sender" ]; then
+    if ((round % 2)); then senders=(bench baseline-bench); else senders=(baseline-bench bench); fi
+  fi
+  for name in "${senders[@]}"; do
+    bin="$HOOKSIM"
+    [ "$name" = baseline-bench ] && bin="$baseline_sender"
+    echo "compare.sh: round $round/$rounds: $name -> hooksim receiver (wrk's payload)" >&2
+    before_ticks="$(cpu_ticks "$pid_receiver")"
+    snap_children_cpu "$work/cpu-before"
+    run_bench "$bin" "$name" --event-file "$work/payload.json"
+    snap_children_cpu "$work/cpu-after"
+    cpu_between "$work/cpu-before" "$work/cpu-after" \
+      "$(json_field attempts "$work/$name.json")" >>"$work/$name-sender.cpu"
+    awk -v t="$(($(cpu_ticks "$pid_receiver") - before_ticks))" \
+        -v n="$(json_field attempts "$work/$name.json")" -v hz="$ticks_per_s" \
+      'BEGIN { printf "%.2f\n", t * 1e6 / hz / n }' >>"$work/$name-receiver.cpu"
+  done
   echo "compare.sh: round $round/$rounds: hooksim bench -> hooksim receiver (generated events)" >&2
-  run_bench bench-gen --payload-bytes "$payload_bytes"
+  run_bench "$HOOKSIM" bench-gen --payload-bytes "$payload_bytes"
   echo "compare.sh: round $round/$rounds: nginx $(tail -1 "$work/nginx.rates"), receiver $(tail -1 "$work/receiver.rates"), bench $(tail -1 "$work/bench.rates"), bench generated $(tail -1 "$work/bench-gen.rates")" >&2
 done
 
@@ -323,7 +347,8 @@ awk -v n="$nginx_rate" -v r="$receiver_rate" -v b="$bench_rate" -v g="$gen_rate"
   printf "  with generated events:                     %.2f  (each body serialized and schema-checked anew)\n", g / r;
   printf "ratio hooksim-receiver / nginx (same wrk):   %.2f  (target >= 0.70)\n", r / n;
 }'
-printf "hooksim receiver CPU per request (median):   %.1f us\n" "$(median "$work/receiver.cpu")"
+printf "hooksim receiver CPU per request (median):   %.1f us under wrk, %.1f us under hooksim bench\n" \
+  "$(median "$work/receiver.cpu")" "$(median "$work/bench-receiver.cpu")"
 awk -v w="$(median "$work/wrk-sender.cpu")" -v b="$(median "$work/bench-sender.cpu")" 'BEGIN {
   printf "sender CPU per request (median): wrk %.1f us, hooksim bench %.1f us: wrk / bench %.2f\n", w, b, w / b;
 }'
@@ -335,6 +360,18 @@ if [ -n "$baseline" ]; then
     printf "  (%s)\n", bin;
     printf "ratio hooksim-receiver / baseline (same wrk): %.2f  (target >= 0.90)\n", r / b;
     printf "CPU per request, receiver / baseline:         %.1f / %.1f us = %.2f\n", rc, bc, rc / bc;
+  }'
+fi
+if [ -n "$baseline_sender" ]; then
+  awk -v b="$bench_rate" -v o="$(median "$work/baseline-bench.rates")" \
+      -v bc="$(median "$work/bench-sender.cpu")" -v oc="$(median "$work/baseline-bench-sender.cpu")" \
+      -v rc="$(median "$work/baseline-bench-receiver.cpu")" \
+      -v bin="$baseline_sender" 'BEGIN {
+    printf "%-40s %14.0f\n", "baseline hooksim bench -> receiver", o;
+    printf "  (%s)\n", bin;
+    printf "ratio hooksim-bench / baseline-bench:         %.2f\n", b / o;
+    printf "sender CPU per request, bench / baseline:     %.1f / %.1f us = %.2f\n", bc, oc, bc / oc;
+    printf "receiver CPU per request under the baseline:  %.1f us\n", rc;
   }'
 fi
 echo "hooksim bench details (last round):"

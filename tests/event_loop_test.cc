@@ -78,6 +78,33 @@ TEST_P(EventLoopTest, ExternalWorkCompletedOnAnotherThreadRunsOnTheLoop) {
   EXPECT_TRUE(completed);
 }
 
+TEST_P(EventLoopTest, CompletedAttemptsRunInOrderWithTheirResults) {
+  std::unique_ptr<EventLoop> loop = GetParam().make();
+  const std::thread::id loop_thread = std::this_thread::get_id();
+  std::vector<int> statuses;
+  std::thread worker;
+  loop->ScheduleAfter(Millis(1), [&] {
+    for (int i = 0; i < 3; ++i) loop->BeginExternalWork();
+    worker = std::thread([&] {
+      std::vector<AttemptCompletion> batch;
+      for (int status : {500, 200, 410}) {
+        batch.push_back(AttemptCompletion{
+            [&](AttemptResult r) {
+              EXPECT_EQ(std::this_thread::get_id(), loop_thread);
+              statuses.push_back(r.status);
+            },
+            AttemptResult{AttemptError::kNone, status}});
+      }
+      loop->CompleteAttempts(&batch);
+      EXPECT_TRUE(batch.empty());
+    });
+  });
+  // Run() returns only once all three pieces of work have completed.
+  EXPECT_TRUE(loop->Run(Limits()).ok());
+  worker.join();
+  EXPECT_EQ(statuses, (std::vector<int>{500, 200, 410}));
+}
+
 TEST_P(EventLoopTest, PostedWorkRunsOnTheLoopThread) {
   std::unique_ptr<EventLoop> loop = GetParam().make();
   const std::thread::id loop_thread = std::this_thread::get_id();

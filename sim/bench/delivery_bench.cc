@@ -14,6 +14,7 @@
 #include <ostream>
 #include <string_view>
 #include <thread>
+#include <vector>
 
 #include "sim/bench/bench_receivers.h"
 #include "sim/contract/release_events.h"
@@ -39,7 +40,9 @@ using SteadyClock = std::chrono::steady_clock;
 // (queued for a worker or in flight), and first attempts published but not
 // yet sent, so the publisher can keep the transport busy without queuing
 // the whole run. `on_done` runs on the loop thread after each answer has
-// been handed to the engine.
+// been handed to the engine. Each attempt's `done` waits in a slot here
+// and the inner transport gets a two-word callback (std::function keeps it
+// inline): no allocation per attempt once the slots have grown.
 class CountingTransport : public Transport {
  public:
   CountingTransport(Transport& inner, std::function<void()> on_done)
@@ -51,12 +54,17 @@ class CountingTransport : public Transport {
     const std::optional<std::string_view> attempt =
         request.FindHeader(kAttemptHeader);
     if (attempt && *attempt == "1" && unsent_ > 0) --unsent_;
+    size_t slot = 0;
+    if (free_.empty()) {
+      slot = dones_.size();
+      dones_.push_back(std::move(done));
+    } else {
+      slot = free_.back();
+      free_.pop_back();
+      dones_[slot] = std::move(done);
+    }
     inner_.Send(request, timeout,
-                [this, done = std::move(done)](AttemptResult result) {
-                  --in_flight_;
-                  done(result);
-                  on_done_();
-                });
+                [this, slot](AttemptResult result) { Done(slot, result); });
   }
 
   void AddUnsent(size_t n) { unsent_ += n; }
@@ -64,10 +72,23 @@ class CountingTransport : public Transport {
   size_t busy() const { return in_flight_ + unsent_; }
 
  private:
+  void Done(size_t slot, AttemptResult result) {
+    --in_flight_;
+    // Out of its slot first: `done` may Send again, which may grow dones_.
+    std::function<void(AttemptResult)> done = std::move(dones_[slot]);
+    dones_[slot] = nullptr;
+    free_.push_back(slot);
+    done(result);
+    on_done_();
+  }
+
   Transport& inner_;
   std::function<void()> on_done_;
   size_t in_flight_ = 0;
   size_t unsent_ = 0;
+  // Bounded by the attempts in flight at once (the publisher's cap).
+  std::vector<std::function<void(AttemptResult)>> dones_;
+  std::vector<size_t> free_;
 };
 
 std::string CpuModel() {

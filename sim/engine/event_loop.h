@@ -24,6 +24,7 @@
 
 #include "sim/base/result.h"
 #include "sim/base/time.h"
+#include "sim/contract/http_types.h"
 #include "sim/engine/clock.h"
 
 namespace hooksim {
@@ -34,6 +35,13 @@ struct LoopLimits {
   uint64_t max_steps = std::numeric_limits<uint64_t>::max();
   // Wall time spent in Run().
   std::chrono::steady_clock::duration wall_limit = std::chrono::hours(24);
+};
+
+// One attempt's end, handed to the loop thread (CompleteAttempts): done
+// runs there with result.
+struct AttemptCompletion {
+  std::function<void(AttemptResult)> done;
+  AttemptResult result;
 };
 
 // What a loop may wait in instead of a condition variable (SetPoller): an
@@ -67,6 +75,21 @@ class EventLoop : public Clock {
   // empties *fns (its capacity is kept for reuse).
   virtual void CompleteExternalWorkBatch(
       std::vector<std::function<void()>>* fns) = 0;
+  // The same for attempts: each done(result) runs on the loop thread, in
+  // order, and ends one piece of external work; empties *batch (capacity
+  // kept). The default wraps each in a function (an allocation per
+  // attempt); a loop that queues them as they are needs none.
+  virtual void CompleteAttempts(std::vector<AttemptCompletion>* batch) {
+    std::vector<std::function<void()>> fns;
+    fns.reserve(batch->size());
+    for (AttemptCompletion& c : *batch) {
+      fns.push_back([done = std::move(c.done), result = c.result] {
+        done(result);
+      });
+    }
+    batch->clear();
+    CompleteExternalWorkBatch(&fns);
+  }
 
   // Wall time that `run_time` takes on this loop (the virtual loop: the
   // same duration, at least 1 us when positive).

@@ -14,10 +14,10 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <deque>
 #include <map>
 #include <string>
 #include <unordered_map>
+#include <utility>
 
 #include "sim/base/check.h"
 #include "sim/http/http_url.h"
@@ -46,12 +46,14 @@ constexpr size_t kMaxRoutes = 256;
 class HttpIoLoop::State {
  public:
   State(EventLoop& clock, AddressCache& addresses, HttpClientCounters& counters,
-        HttpIoLoopOptions options, int wake_fd)
+        HttpIoLoopOptions options, int wake_fd,
+        std::atomic<size_t>& unfinished)
       : clock_(clock),
         addresses_(addresses),
         counters_(counters),
         options_(options),
-        wake_fd_(wake_fd) {
+        wake_fd_(wake_fd),
+        unfinished_(unfinished) {
     options_.slots = std::max<size_t>(options_.slots, 1);
     epoll_fd_ = epoll_create1(EPOLL_CLOEXEC);
     if (epoll_fd_ < 0) Die("HttpIoLoop: epoll_create1");
@@ -62,8 +64,9 @@ class HttpIoLoop::State {
       Die("HttpIoLoop: epoll_ctl");
     }
     attempts_.reserve(options_.slots);
+    deadlines_.assign(options_.slots, Deadline::max());
     for (size_t i = 0; i < options_.slots; ++i) {
-      attempts_.push_back(std::make_unique<Attempt>(options_.parser));
+      attempts_.push_back(std::make_unique<Attempt>(options_.parser, i));
       free_.push_back(attempts_.back().get());
     }
     recv_buf_.resize(kRecvChunk);
@@ -84,8 +87,7 @@ class HttpIoLoop::State {
   // handles what is ready, and hands the completions to the clock.
   void PollOnce(Deadline until, const std::atomic<bool>& stop, Inbox& inbox) {
     const bool drained = TakeInbox(inbox);
-    Deadline wake = until;
-    if (!timers_.empty()) wake = std::min(wake, timers_.begin()->first);
+    const Deadline wake = std::min(until, EarliestDeadline());
     // Nanosecond timeout (epoll_pwait2): the clock's timers are due to
     // the microsecond, and rounding to milliseconds would delay them.
     timespec timeout{};
@@ -121,8 +123,7 @@ class HttpIoLoop::State {
         uint64_t count;
         [[maybe_unused]] const ssize_t r = read(wake_fd_, &count, 8);
         std::lock_guard<std::mutex> lock(inbox.mu);
-        for (HttpIoJob& job : inbox.jobs) waiting_.push_back(std::move(job));
-        inbox.jobs.clear();
+        TakeJobs(inbox.jobs);
         inbox.wake_pending = false;
       } else {
         OnEvent(static_cast<Conn*>(events[i].data.ptr), events[i].events);
@@ -132,7 +133,7 @@ class HttpIoLoop::State {
     StartWaiting();
     graveyard_.clear();
     if (!completions_.empty() && !stop.load(std::memory_order_acquire)) {
-      clock_.CompleteExternalWorkBatch(&completions_);
+      clock_.CompleteAttempts(&completions_);
     }
   }
 
@@ -148,9 +149,8 @@ class HttpIoLoop::State {
       StartWaiting();
       std::lock_guard<std::mutex> lock(inbox.mu);
       const bool full = free_.empty();
-      for (HttpIoJob& job : inbox.jobs) waiting_.push_back(std::move(job));
       const bool took = !inbox.jobs.empty();
-      inbox.jobs.clear();
+      TakeJobs(inbox.jobs);
       if (full || !took) {
         inbox.slots_full = full;
         return true;
@@ -160,10 +160,27 @@ class HttpIoLoop::State {
     return false;
   }
 
+  // Appends `jobs` to the waiting queue and empties it (capacity kept).
+  void TakeJobs(std::vector<HttpIoJob>& jobs) {
+    if (jobs.empty()) return;
+    if (waiting_head_ == waiting_.size()) {
+      // Nothing waits: take the inbox's buffer whole, hand it ours.
+      waiting_.clear();
+      waiting_head_ = 0;
+      waiting_.swap(jobs);
+      return;
+    }
+    for (HttpIoJob& job : jobs) waiting_.push_back(std::move(job));
+    jobs.clear();
+  }
+
   struct Attempt;
   struct Route {
     HttpUrl url;
     std::string key;  // AddressKey(host, port): addresses and idle conns.
+    // The resolved addresses, once a Resolve succeeded (the cache keeps
+    // them for good too; failures are tried again).
+    AddressList addresses;
   };
   struct Conn {
     int fd = -1;
@@ -173,11 +190,10 @@ class HttpIoLoop::State {
   };
   enum class Stage { kConnecting, kWriting, kReading };
   struct Attempt {
-    explicit Attempt(const HttpAnswerParserOptions& parser_options)
-        : parser(parser_options) {}
+    Attempt(const HttpAnswerParserOptions& parser_options, size_t slot)
+        : slot(slot), parser(parser_options) {}
+    const size_t slot;  // Its place in attempts_ and deadlines_.
     HttpIoJob job;
-    Deadline deadline{};
-    std::multimap<Deadline, Attempt*>::iterator timer;
     AddressList addresses;
     size_t next_address = 0;
     AttemptError last_connect_error = AttemptError::kRefused;
@@ -194,19 +210,36 @@ class HttpIoLoop::State {
   void StartWaiting() {
     // Bounded by the waiting attempts; a start that fails at once frees
     // its slot for the next.
-    while (!free_.empty() && !waiting_.empty()) {
+    while (!free_.empty() && waiting_head_ < waiting_.size()) {
       Attempt* a = free_.back();
       free_.pop_back();
-      a->job = std::move(waiting_.front());
-      waiting_.pop_front();
+      a->job = std::move(waiting_[waiting_head_++]);
+      if (waiting_head_ == waiting_.size()) {
+        waiting_.clear();  // Capacity kept.
+        waiting_head_ = 0;
+      }
       Start(a);
     }
+    // Bounded memory: the taken front is dropped once it is most of it.
+    if (waiting_head_ > 64 && waiting_head_ * 2 > waiting_.size()) {
+      waiting_.erase(waiting_.begin(),
+                     waiting_.begin() + static_cast<ptrdiff_t>(waiting_head_));
+      waiting_head_ = 0;
+    }
+  }
+
+  // The earliest deadline of an attempt in flight (max() when none).
+  // Scans the slots: a few dozen per loop, and no allocation per attempt
+  // as a map of timers would make.
+  Deadline EarliestDeadline() const {
+    Deadline earliest = Deadline::max();
+    for (const Deadline d : deadlines_) earliest = std::min(earliest, d);
+    return earliest;
   }
 
   void Start(Attempt* a) {
     const Deadline now = SteadyClock::now();
-    a->deadline = now + a->job.timeout;
-    a->timer = timers_.emplace(a->deadline, a);
+    deadlines_[a->slot] = now + a->job.timeout;
     a->next_address = 0;
     a->last_connect_error = AttemptError::kRefused;
     a->sent = 0;
@@ -214,16 +247,19 @@ class HttpIoLoop::State {
     a->resent = false;
     a->conn = nullptr;
     a->parser.Reset();
-    const Route* route = FindRoute(a->job.request.target);
+    Route* route = FindRoute(a->job.request.target);
     if (route == nullptr) {
       return Finish(a, AttemptResult{AttemptError::kRefused, 0});
     }
-    Result<AddressList> addresses =
-        addresses_.Resolve(route->url.host, route->url.port, route->key);
-    if (!addresses.ok()) {  // The host name does not resolve.
-      return Finish(a, AttemptResult{AttemptError::kDns, 0});
+    if (route->addresses == nullptr) {
+      Result<AddressList> addresses =
+          addresses_.Resolve(route->url.host, route->url.port, route->key);
+      if (!addresses.ok()) {  // The host name does not resolve.
+        return Finish(a, AttemptResult{AttemptError::kDns, 0});
+      }
+      route->addresses = std::move(*addresses);
     }
-    a->addresses = std::move(*addresses);
+    a->addresses = route->addresses;
     BuildRequestHead(a->job.request, route->url, &a->head);
     a->key = route->key;  // Reuses the attempt's buffer.
     if (Conn* c = TakeIdle(a->key, now)) {
@@ -242,14 +278,14 @@ class HttpIoLoop::State {
   // The parsed URL of `target`, or null when it is not an http:// URL
   // this transport can reach. Parsing is a pure function of the text, so
   // each target is parsed once (the map is bounded: emptied when full).
-  const Route* FindRoute(std::string_view target) {
+  Route* FindRoute(std::string_view target) {
     if (const auto it = routes_.find(target); it != routes_.end()) {
       return &it->second;
     }
     Result<HttpUrl> url = ParseHttpUrl(target);
     if (!url.ok()) return nullptr;
     if (routes_.size() >= kMaxRoutes) routes_.clear();
-    Route route{std::move(*url), ""};
+    Route route{std::move(*url), "", nullptr};
     route.key = AddressKey(route.url.host, route.url.port);
     return &routes_.emplace(std::string(target), std::move(route))
                 .first->second;
@@ -483,16 +519,22 @@ class HttpIoLoop::State {
 
   void ExpireTimers() {
     const Deadline now = SteadyClock::now();
-    // Bounded by the attempts in flight (each has one timer).
-    while (!timers_.empty() && timers_.begin()->first <= now) {
-      Finish(timers_.begin()->second, AttemptResult{AttemptError::kTimeout, 0});
+    if (EarliestDeadline() > now) return;
+    // In deadline order (then slot order). Bounded by the slots.
+    std::vector<std::pair<Deadline, size_t>> due;
+    for (size_t i = 0; i < deadlines_.size(); ++i) {
+      if (deadlines_[i] <= now) due.emplace_back(deadlines_[i], i);
+    }
+    std::sort(due.begin(), due.end());
+    for (const auto& [deadline, slot] : due) {
+      Finish(attempts_[slot].get(), AttemptResult{AttemptError::kTimeout, 0});
     }
   }
 
   // Ends the attempt: keeps or closes its connection, queues its
   // completion and frees its slot.
   void Finish(Attempt* a, AttemptResult result, bool keep = false) {
-    timers_.erase(a->timer);
+    deadlines_[a->slot] = Deadline::max();
     if (Conn* c = a->conn) {
       if (keep) {
         PutIdle(c);
@@ -501,11 +543,11 @@ class HttpIoLoop::State {
       }
       a->conn = nullptr;
     }
-    completions_.push_back(
-        [done = std::move(a->job.done), result] { done(result); });
+    completions_.push_back(AttemptCompletion{std::move(a->job.done), result});
     a->job = HttpIoJob{};
     a->addresses.reset();
     free_.push_back(a);
+    unfinished_.fetch_sub(1, std::memory_order_relaxed);
   }
 
   EventLoop& clock_;
@@ -513,12 +555,18 @@ class HttpIoLoop::State {
   HttpClientCounters& counters_;
   HttpIoLoopOptions options_;
   const int wake_fd_;
+  std::atomic<size_t>& unfinished_;  // HttpIoLoop::unfinished_.
   int epoll_fd_ = -1;
 
   std::vector<std::unique_ptr<Attempt>> attempts_;  // `slots` of them.
+  // Each slot's deadline while its attempt is in flight, else max().
+  std::vector<Deadline> deadlines_;
   std::vector<Attempt*> free_;
-  std::deque<HttpIoJob> waiting_;  // Bounded by the transport's queue cap.
-  std::multimap<Deadline, Attempt*> timers_;
+  // Waiting jobs from waiting_head_ on; bounded by the transport's queue
+  // cap. A vector (its capacity reused), not a deque: no allocation per
+  // few jobs.
+  std::vector<HttpIoJob> waiting_;
+  size_t waiting_head_ = 0;
   // Parsed targets (FindRoute), looked up by the request's string_view.
   struct RouteHash {
     using is_transparent = void;
@@ -530,7 +578,7 @@ class HttpIoLoop::State {
   std::unordered_map<Conn*, std::unique_ptr<Conn>> conns_;
   std::vector<std::unique_ptr<Conn>> graveyard_;
   std::map<std::string, std::vector<Conn*>> idle_;
-  std::vector<std::function<void()>> completions_;
+  std::vector<AttemptCompletion> completions_;
   std::string recv_buf_;
 };
 
@@ -539,8 +587,8 @@ HttpIoLoop::HttpIoLoop(EventLoop& clock, AddressCache& addresses,
     : clock_(clock), in_loop_(options.in_clock_loop) {
   wake_fd_ = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
   if (wake_fd_ < 0) Die("HttpIoLoop: eventfd");
-  state_ =
-      std::make_unique<State>(clock, addresses, counters, options, wake_fd_);
+  state_ = std::make_unique<State>(clock, addresses, counters, options,
+                                   wake_fd_, unfinished_);
   // Another poller on this clock (a second transport): a thread of its own.
   if (in_loop_ && !clock_.SetPoller(this)) in_loop_ = false;
   if (!in_loop_) {
@@ -573,6 +621,7 @@ void HttpIoLoop::Wake() {
 }
 
 void HttpIoLoop::Submit(HttpIoJob job) {
+  unfinished_.fetch_add(1, std::memory_order_relaxed);
   if (in_loop_) {
     state_->Enqueue(std::move(job));
     return;

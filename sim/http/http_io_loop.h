@@ -18,8 +18,10 @@
 // waiting for a slot is not counted.
 //
 // Completions: each finished attempt's `done(result)` is handed to the
-// clock's loop thread with EventLoop::CompleteExternalWorkBatch, batched
-// per round of the I/O loop; never run on the I/O thread.
+// clock's loop thread with EventLoop::CompleteAttempts, batched per round
+// of the I/O loop; never run on the I/O thread. Nothing is allocated per
+// attempt once the queues have grown: the job's `done` moves from Submit
+// to the clock's queue as it is, and deadlines sit in one slot each.
 //
 // Wake-ups: a Submit wakes the loop's thread only when it has a free slot
 // (else the job waits for its next round, which an answer or a deadline
@@ -81,6 +83,12 @@ class HttpIoLoop : public LoopPoller {
   HttpIoLoop& operator=(const HttpIoLoop&) = delete;
 
   void Submit(HttpIoJob job);
+  // Jobs submitted and not yet finished by the loop (waiting or in flight;
+  // a finished one's `done` may still be on its way to the clock's loop
+  // thread). Any thread; a snapshot.
+  size_t unfinished() const {
+    return unfinished_.load(std::memory_order_relaxed);
+  }
   // Idempotent; see the header comment. In the in-loop mode, call it on
   // the clock's loop thread while the clock is not running.
   void Stop();
@@ -111,6 +119,7 @@ class HttpIoLoop : public LoopPoller {
   int wake_fd_ = -1;  // eventfd: Submit and Stop wake the loop.
 
   Inbox inbox_;
+  std::atomic<size_t> unfinished_{0};
   std::atomic<bool> stop_{false};
   std::thread thread_;
 };

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdint>
 #include <atomic>
 #include <condition_variable>
 #include <cstdio>
@@ -41,7 +42,6 @@ class EventLoopEngine : public HttpTransport::Impl {
     const bool in_clock_loop = options_.io_threads == 0;
     const size_t threads =
         std::clamp<size_t>(options_.io_threads, 1, options_.workers);
-    counts_->per_loop.assign(threads, 0);
     loops_.reserve(threads);
     for (size_t i = 0; i < threads; ++i) {
       HttpIoLoopOptions loop_options;
@@ -62,30 +62,29 @@ class EventLoopEngine : public HttpTransport::Impl {
   void Send(const HttpRequest& request, Duration timeout,
             std::function<void(AttemptResult)> done) override {
     clock_.BeginExternalWork();
-    Counts& counts = *counts_;
+    // The loop with the fewest unfinished attempts, and the total.
+    size_t pick = 0;
+    size_t least = SIZE_MAX;
+    size_t outstanding = 0;
+    for (size_t i = 0; i < loops_.size(); ++i) {
+      const size_t n = loops_[i]->unfinished();
+      outstanding += n;
+      if (n < least) {
+        least = n;
+        pick = i;
+      }
+    }
     if (shutdown_.load() ||
-        counts.outstanding >= options_.workers + options_.max_queued) {
+        outstanding >= options_.workers + options_.max_queued) {
       ++rejected_;
       clock_.CompleteExternalWork([done = std::move(done)] {
         done(AttemptResult{AttemptError::kRefused, 0});
       });
       return;
     }
-    // The loop with the fewest attempts; counts are kept on the clock's
-    // loop thread (Send and completions both run there).
-    size_t pick = 0;
-    for (size_t i = 1; i < counts.per_loop.size(); ++i) {
-      if (counts.per_loop[i] < counts.per_loop[pick]) pick = i;
-    }
-    ++counts.outstanding;
-    ++counts.per_loop[pick];
-    loops_[pick]->Submit(HttpIoJob{
-        request, clock_.ToWall(timeout),
-        [counts = counts_, pick, done = std::move(done)](AttemptResult r) {
-          --counts->outstanding;
-          --counts->per_loop[pick];
-          done(r);
-        }});
+    // `done` goes to the loop as it is: no wrapper, no allocation.
+    loops_[pick]->Submit(
+        HttpIoJob{request, clock_.ToWall(timeout), std::move(done)});
   }
 
   void Shutdown() override {
@@ -101,20 +100,12 @@ class EventLoopEngine : public HttpTransport::Impl {
   }
 
  private:
-  // Attempts accepted and not yet completed on the clock's loop thread.
-  // Shared with the completions, which may outlive the engine.
-  struct Counts {
-    size_t outstanding = 0;
-    std::vector<size_t> per_loop;
-  };
-
   EventLoop& clock_;
   HttpTransportOptions options_;
   AddressCache addresses_;
   HttpClientCounters counters_;
   std::atomic<uint64_t> rejected_{0};
   std::atomic<bool> shutdown_{false};
-  std::shared_ptr<Counts> counts_ = std::make_shared<Counts>();
   std::vector<std::unique_ptr<HttpIoLoop>> loops_;
 };
 

@@ -9,12 +9,14 @@
 // `io_threads` threads (default 1), each an epoll loop over non-blocking
 // sockets (sim/http/http_io_loop.h) carrying its share of the `workers`
 // connections; completions are handed over in batches, one wake-up of the
-// loop per batch. The loop is any EventLoop (sim/engine/event_loop.h): the
+// loop per batch, with no allocation per attempt (EventLoop::
+// CompleteAttempts). The loop is any EventLoop (sim/engine/event_loop.h): the
 // real clock in the HTTP world.
 //
 // - Capacity: at most `workers` attempts in flight; at most `max_queued`
-//   more wait for a connection (an attempt counts until its completion
-//   has run on the loop thread). An attempt beyond that is not
+//   more wait for a connection (an attempt counts until its I/O loop has
+//   finished it; its `done` may then still be on its way to the loop
+//   thread). An attempt beyond that is not
 //   sent: it completes with kRefused (counted in stats().rejected).
 // - Connections: idle keep-alive connections are kept per host:port
 //   (TCP_NODELAY on) and reused for the next attempts there (up to a

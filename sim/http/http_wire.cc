@@ -3,6 +3,7 @@
 #include <sys/socket.h>
 
 #include <cerrno>
+#include <charconv>
 #include <string_view>
 
 namespace hooksim {
@@ -30,8 +31,16 @@ AttemptError ConnectErrorKind(int err) {
 namespace {
 
 bool HasLineBreakOrNul(std::string_view s) {
-  return s.find_first_of(std::string_view("\r\n\0", 3)) !=
-         std::string_view::npos;
+  // One pass with a cheap test per byte (find_first_of with a set of three
+  // scans the set for every byte); every byte of the request's headers
+  // passes here on each attempt.
+  for (const char c : s) {
+    if (static_cast<unsigned char>(c) <= '\r' &&
+        (c == '\r' || c == '\n' || c == '\0')) {
+      return true;
+    }
+  }
+  return false;
 }
 
 bool IsManagedHeader(std::string_view name) {
@@ -57,8 +66,11 @@ void BuildRequestHead(const HttpRequest& request, const HttpUrl& url,
     }
     head->append(h.name).append(": ").append(h.value).append("\r\n");
   }
+  char length[24];
+  const std::to_chars_result printed =
+      std::to_chars(length, length + sizeof(length), request.body.size());
   head->append("Content-Length: ")
-      .append(std::to_string(request.body.size()))
+      .append(length, static_cast<size_t>(printed.ptr - length))
       .append("\r\nConnection: keep-alive\r\n\r\n");
 }
 

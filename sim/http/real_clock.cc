@@ -63,10 +63,15 @@ void RealClock::CompleteExternalWork(std::function<void()> fn) {
   LoopPoller* wake = nullptr;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    completions_.push_back(std::move(fn));
+    completions_.push_back(Completion{std::move(fn), nullptr, {}});
     wake = PollerToWake();
   }
-  if (wake) wake->Wake();
+  WakeAfterHandover(wake);
+}
+
+void RealClock::WakeAfterHandover(LoopPoller* poller) {
+  if (poller) poller->Wake();
+  // No system call when the loop thread is not waiting on it.
   cv_.notify_one();
 }
 
@@ -92,12 +97,27 @@ void RealClock::CompleteExternalWorkBatch(
   LoopPoller* wake = nullptr;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    for (auto& fn : *fns) completions_.push_back(std::move(fn));
+    for (auto& fn : *fns) {
+      completions_.push_back(Completion{std::move(fn), nullptr, {}});
+    }
     wake = PollerToWake();
   }
   fns->clear();
-  if (wake) wake->Wake();
-  cv_.notify_one();
+  WakeAfterHandover(wake);
+}
+
+void RealClock::CompleteAttempts(std::vector<AttemptCompletion>* batch) {
+  if (batch->empty()) return;
+  LoopPoller* wake = nullptr;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (AttemptCompletion& c : *batch) {
+      completions_.push_back(Completion{nullptr, std::move(c.done), c.result});
+    }
+    wake = PollerToWake();
+  }
+  batch->clear();
+  WakeAfterHandover(wake);
 }
 
 void RealClock::Post(std::function<void()> fn) {
@@ -107,8 +127,7 @@ void RealClock::Post(std::function<void()> fn) {
     posted_.push_back(std::move(fn));
     wake = PollerToWake();
   }
-  if (wake) wake->Wake();
-  cv_.notify_one();
+  WakeAfterHandover(wake);
 }
 
 void RealClock::Stop() {
@@ -118,8 +137,7 @@ void RealClock::Stop() {
     stop_ = true;
     wake = PollerToWake();
   }
-  if (wake) wake->Wake();
-  cv_.notify_one();
+  WakeAfterHandover(wake);
 }
 
 Status RealClock::Run(const LoopLimits& limits) {
@@ -128,8 +146,8 @@ Status RealClock::Run(const LoopLimits& limits) {
     std::lock_guard<std::mutex> lock(mu_);
     loop_thread_ = std::this_thread::get_id();
   }
-  std::deque<std::function<void()>> ready;
-  std::deque<std::function<void()>> posted;
+  std::vector<Completion> ready;
+  std::vector<std::function<void()>> posted;
   uint64_t steps = 0;
   while (true) {
     if (steps >= limits.max_steps) {
@@ -168,13 +186,17 @@ Status RealClock::Run(const LoopLimits& limits) {
     }
     // Completions first (each ends one piece of external work), then every
     // timer that is due, in (due time, insertion) order.
-    for (auto& fn : ready) {
+    for (Completion& c : ready) {
       HOOKSIM_CHECK(outstanding_ > 0,
                     "RealClock: CompleteExternalWork without a matching "
                     "BeginExternalWork");
       --outstanding_;
       ++steps;
-      fn();
+      if (c.fn) {
+        c.fn();
+      } else {
+        c.done(c.result);
+      }
     }
     ready.clear();
     for (auto& fn : posted) {

@@ -12,7 +12,9 @@
 // HTTP attempt) calls BeginExternalWork() there, and finishes with exactly
 // one CompleteExternalWork(fn) from any thread: fn then runs on the loop
 // thread. Run() does not return while external work is outstanding.
-// CompleteExternalWorkBatch hands over several completions at once.
+// CompleteExternalWorkBatch hands over several completions at once;
+// CompleteAttempts hands over attempts' `done` and result as they are
+// (the HTTP transport's completions: no allocation per attempt).
 // Completions run before timers that are due at the same moment.
 //
 // With a poller (SetPoller), the loop waits in it instead: completions
@@ -34,7 +36,6 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
-#include <deque>
 #include <functional>
 #include <mutex>
 #include <queue>
@@ -79,6 +80,9 @@ class RealClock : public EventLoop {
   // wake-up), in order; empties *fns (its capacity is kept for reuse).
   void CompleteExternalWorkBatch(
       std::vector<std::function<void()>>* fns) override;
+  // The same for attempts, queued as they are (no allocation once the
+  // queue has grown to the batches' size).
+  void CompleteAttempts(std::vector<AttemptCompletion>* batch) override;
   // Runs fn on the loop thread (with the completions); any thread.
   void Post(std::function<void()> fn) override;
 
@@ -126,10 +130,22 @@ class RealClock : public EventLoop {
   // and the caller is another thread; else null. Under mu_.
   RealClockPoller* PollerToWake() const;
 
+  // A completion: fn, or else done(result).
+  struct Completion {
+    std::function<void()> fn;
+    std::function<void(AttemptResult)> done;
+    AttemptResult result;
+  };
+  // Wakes the loop after a hand-over: the poller given (from
+  // PollerToWake), and the condition variable.
+  void WakeAfterHandover(LoopPoller* poller);
+
   std::mutex mu_;  // Guards completions_, stop_, poller_ and polling_.
   std::condition_variable cv_;
-  std::deque<std::function<void()>> completions_;
-  std::deque<std::function<void()>> posted_;  // Post(): no external work.
+  // Vectors swapped with Run's own, so their capacity is reused: no
+  // allocation per hand-over once they have grown.
+  std::vector<Completion> completions_;
+  std::vector<std::function<void()>> posted_;  // Post(): no external work.
   bool stop_ = false;
   RealClockPoller* poller_ = nullptr;
   bool polling_ = false;         // The loop is (about to be) in poller_->Poll.

@@ -1,5 +1,7 @@
 #include "mock-receivers/journal.h"
 
+#include "mock-receivers/journal_json.h"
+
 #include <string>
 #include <vector>
 
@@ -21,6 +23,94 @@ JournalEntry Entry(std::string key, int status = 200, int64_t at_ms = 0) {
   e.body_size = 10;
   e.reply.answer = Answer{status, Fault::kNone};
   return e;
+}
+
+// An entry with every field set from `k` (two values of k differ in every
+// field).
+JournalEntry EveryFieldSet(int k) {
+  const std::string n = std::to_string(k);
+  JournalEntry e;
+  e.index = 10 + k;
+  e.at = AtMillis(20 + k);
+  e.unix_time = Duration(30 + k);
+  e.connection = 40 + k;
+  e.route = "route-" + n;
+  e.method = "METHOD" + n;
+  e.target = "/target/" + n + std::string(40, 'x');  // On the heap.
+  e.headers = {{"H" + n, "v" + n}, {"Long-Header-Name-" + n, "w"}};
+  e.body = std::string(100 + k, 'b');
+  e.body_truncated = k % 2 == 1;
+  e.refusal = k % 2 == 1 ? Refusal::kTimeout : Refusal::kNone;
+  e.refusal_reason = "why " + n;
+  e.content_type = "type/" + n;
+  e.delivery_key = "dlv_" + n;
+  e.has_delivery_id = k % 2 == 1;
+  e.event_type = "event" + n;
+  e.sender_attempt = 50 + k;
+  e.delivery_attempt = 60 + k;
+  e.body_hash = 70 + k;
+  e.body_size = 80 + k;
+  e.schema_valid = k % 2 == 1;
+  e.schema_issue = "issue " + n;
+  e.reply.answer.status = 200 + k;
+  e.reply.latency = Duration(90 + k);
+  e.abandoned = k % 2 == 1;
+  e.signature = k % 2 == 1 ? SignatureVerdict::kBad : SignatureVerdict::kValid;
+  e.retry_after = n;
+  e.retry_after_readable = k % 2 == 1;
+  e.closest_route = "closest " + n;
+  e.unmatched_why = "unmatched " + n;
+  return e;
+}
+
+// SwapEntries (the ring's recycling) exchanges every field. The size
+// check fails when JournalEntry gains a field: add it to SwapEntries and
+// to EveryFieldSet, then update the size.
+TEST(JournalTest, SwapExchangesEveryField) {
+  EXPECT_EQ(sizeof(JournalEntry), 624u) << "JournalEntry changed: see above";
+  JournalEntry a = EveryFieldSet(1);
+  JournalEntry b = EveryFieldSet(2);
+  const std::string line_a = JournalEntryLine(a, "r");
+  const std::string line_b = JournalEntryLine(b, "r");
+  ASSERT_NE(line_a, line_b);
+  SwapEntries(a, b);
+  EXPECT_EQ(JournalEntryLine(a, "r"), line_b);
+  EXPECT_EQ(JournalEntryLine(b, "r"), line_a);
+  // Fields the line may not show.
+  const JournalEntry want_a = EveryFieldSet(2);
+  EXPECT_EQ(a.index, want_a.index);
+  EXPECT_EQ(a.at, want_a.at);
+  EXPECT_EQ(a.unix_time, want_a.unix_time);
+  EXPECT_EQ(a.connection, want_a.connection);
+  EXPECT_EQ(a.route, want_a.route);
+  EXPECT_EQ(a.method, want_a.method);
+  EXPECT_EQ(a.target, want_a.target);
+  ASSERT_EQ(a.headers.size(), 2u);
+  EXPECT_EQ(a.headers[1].name, want_a.headers[1].name);
+  EXPECT_EQ(a.body, want_a.body);
+  EXPECT_EQ(a.body_truncated, want_a.body_truncated);
+  EXPECT_EQ(a.refusal, want_a.refusal);
+  EXPECT_EQ(a.refusal_reason, want_a.refusal_reason);
+  EXPECT_EQ(a.content_type, want_a.content_type);
+  EXPECT_EQ(a.delivery_key, want_a.delivery_key);
+  EXPECT_EQ(a.has_delivery_id, want_a.has_delivery_id);
+  EXPECT_EQ(a.event_type, want_a.event_type);
+  EXPECT_EQ(a.sender_attempt, want_a.sender_attempt);
+  EXPECT_EQ(a.delivery_attempt, want_a.delivery_attempt);
+  EXPECT_EQ(a.body_hash, want_a.body_hash);
+  EXPECT_EQ(a.body_size, want_a.body_size);
+  EXPECT_EQ(a.schema_valid, want_a.schema_valid);
+  EXPECT_EQ(a.schema_issue, want_a.schema_issue);
+  EXPECT_EQ(a.reply.answer.status, want_a.reply.answer.status);
+  EXPECT_EQ(a.reply.latency, want_a.reply.latency);
+  EXPECT_EQ(a.abandoned, want_a.abandoned);
+  EXPECT_EQ(a.signature, want_a.signature);
+  EXPECT_EQ(a.retry_after, want_a.retry_after);
+  EXPECT_EQ(a.retry_after_readable, want_a.retry_after_readable);
+  EXPECT_EQ(a.closest_route, want_a.closest_route);
+  EXPECT_EQ(a.unmatched_why, want_a.unmatched_why);
+  EXPECT_EQ(b.delivery_key, EveryFieldSet(1).delivery_key);
+  EXPECT_EQ(b.body, EveryFieldSet(1).body);
 }
 
 TEST(JournalTest, RingKeepsNewestAndCountsDropped) {

@@ -53,6 +53,14 @@ T Pick(Random& rng, const T* items, size_t count) {
 void AppendJsonString(std::string& out, std::string_view text) {
   static constexpr char kHex[] = "0123456789abcdef";
   out += '"';
+  auto plain = [](char c) {
+    return static_cast<unsigned char>(c) >= 0x20 && c != '"' && c != '\\';
+  };
+  if (std::all_of(text.begin(), text.end(), plain)) {  // The usual case.
+    out.append(text);
+    out += '"';
+    return;
+  }
   for (const char c : text) {
     switch (c) {
       case '"': out += "\\\""; break;

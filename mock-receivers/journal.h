@@ -112,12 +112,6 @@ struct JournalEntry {
   std::string unmatched_why;
 };
 
-// Exchanges two entries field by field (strings and vectors swap their
-// buffers): the journal's hot path recycles ring slots this way, at a third
-// of std::swap's three whole-entry moves. Every field of JournalEntry must
-// be swapped here (JournalTest.SwapExchangesEveryField).
-void SwapEntries(JournalEntry& a, JournalEntry& b) noexcept;
-
 // A text most deliveries never have (a schema issue): 8 bytes when empty,
 // where a std::string takes 32. Reads as a string_view.
 class RareText {

@@ -3,6 +3,7 @@
 #include "mock-receivers/journal_json.h"
 
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -63,54 +64,63 @@ JournalEntry EveryFieldSet(int k) {
   return e;
 }
 
-// SwapEntries (the ring's recycling) exchanges every field. The size
-// check fails when JournalEntry gains a field: add it to SwapEntries and
+// RecordSwap recycles the ring's slot by exchanging it with the caller's
+// entry field by field: the ring gets every field of the new entry, and
+// the caller every field of the entry the slot held. The size check fails
+// when JournalEntry gains a field: add it to SwapEntries (journal.cc) and
 // to EveryFieldSet, then update the size.
-TEST(JournalTest, SwapExchangesEveryField) {
+TEST(JournalTest, RecordSwapHandsBackEveryFieldOfTheSlot) {
   EXPECT_EQ(sizeof(JournalEntry), 624u) << "JournalEntry changed: see above";
+  JournalLimits limits;
+  limits.capacity = 1;
+  Journal journal(limits);
   JournalEntry a = EveryFieldSet(1);
+  journal.RecordSwap(a, journal.Look(a.delivery_key));
   JournalEntry b = EveryFieldSet(2);
-  const std::string line_a = JournalEntryLine(a, "r");
-  const std::string line_b = JournalEntryLine(b, "r");
-  ASSERT_NE(line_a, line_b);
-  SwapEntries(a, b);
-  EXPECT_EQ(JournalEntryLine(a, "r"), line_b);
-  EXPECT_EQ(JournalEntryLine(b, "r"), line_a);
-  // Fields the line may not show.
-  const JournalEntry want_a = EveryFieldSet(2);
-  EXPECT_EQ(a.index, want_a.index);
-  EXPECT_EQ(a.at, want_a.at);
-  EXPECT_EQ(a.unix_time, want_a.unix_time);
-  EXPECT_EQ(a.connection, want_a.connection);
-  EXPECT_EQ(a.route, want_a.route);
-  EXPECT_EQ(a.method, want_a.method);
-  EXPECT_EQ(a.target, want_a.target);
-  ASSERT_EQ(a.headers.size(), 2u);
-  EXPECT_EQ(a.headers[1].name, want_a.headers[1].name);
-  EXPECT_EQ(a.body, want_a.body);
-  EXPECT_EQ(a.body_truncated, want_a.body_truncated);
-  EXPECT_EQ(a.refusal, want_a.refusal);
-  EXPECT_EQ(a.refusal_reason, want_a.refusal_reason);
-  EXPECT_EQ(a.content_type, want_a.content_type);
-  EXPECT_EQ(a.delivery_key, want_a.delivery_key);
-  EXPECT_EQ(a.has_delivery_id, want_a.has_delivery_id);
-  EXPECT_EQ(a.event_type, want_a.event_type);
-  EXPECT_EQ(a.sender_attempt, want_a.sender_attempt);
-  EXPECT_EQ(a.delivery_attempt, want_a.delivery_attempt);
-  EXPECT_EQ(a.body_hash, want_a.body_hash);
-  EXPECT_EQ(a.body_size, want_a.body_size);
-  EXPECT_EQ(a.schema_valid, want_a.schema_valid);
-  EXPECT_EQ(a.schema_issue, want_a.schema_issue);
-  EXPECT_EQ(a.reply.answer.status, want_a.reply.answer.status);
-  EXPECT_EQ(a.reply.latency, want_a.reply.latency);
-  EXPECT_EQ(a.abandoned, want_a.abandoned);
-  EXPECT_EQ(a.signature, want_a.signature);
-  EXPECT_EQ(a.retry_after, want_a.retry_after);
-  EXPECT_EQ(a.retry_after_readable, want_a.retry_after_readable);
-  EXPECT_EQ(a.closest_route, want_a.closest_route);
-  EXPECT_EQ(a.unmatched_why, want_a.unmatched_why);
-  EXPECT_EQ(b.delivery_key, EveryFieldSet(1).delivery_key);
-  EXPECT_EQ(b.body, EveryFieldSet(1).body);
+  journal.RecordSwap(b, journal.Look(b.delivery_key));
+  // What the journal numbered them.
+  JournalEntry want_old = EveryFieldSet(1);
+  want_old.index = 0;
+  JournalEntry want_new = EveryFieldSet(2);
+  want_new.index = 1;
+  const JournalEntry* kept = journal.Find(1);
+  ASSERT_NE(kept, nullptr);
+  using Pair = std::pair<const JournalEntry*, const JournalEntry*>;
+  for (const auto& [got, want] : {Pair{kept, &want_new}, Pair{&b, &want_old}}) {
+    EXPECT_EQ(JournalEntryLine(*got, "r"), JournalEntryLine(*want, "r"));
+    // Fields the line may not show.
+    EXPECT_EQ(got->index, want->index);
+    EXPECT_EQ(got->at, want->at);
+    EXPECT_EQ(got->unix_time, want->unix_time);
+    EXPECT_EQ(got->connection, want->connection);
+    EXPECT_EQ(got->route, want->route);
+    EXPECT_EQ(got->method, want->method);
+    EXPECT_EQ(got->target, want->target);
+    ASSERT_EQ(got->headers.size(), 2u);
+    EXPECT_EQ(got->headers[1].name, want->headers[1].name);
+    EXPECT_EQ(got->body, want->body);
+    EXPECT_EQ(got->body_truncated, want->body_truncated);
+    EXPECT_EQ(got->refusal, want->refusal);
+    EXPECT_EQ(got->refusal_reason, want->refusal_reason);
+    EXPECT_EQ(got->content_type, want->content_type);
+    EXPECT_EQ(got->delivery_key, want->delivery_key);
+    EXPECT_EQ(got->has_delivery_id, want->has_delivery_id);
+    EXPECT_EQ(got->event_type, want->event_type);
+    EXPECT_EQ(got->sender_attempt, want->sender_attempt);
+    EXPECT_EQ(got->delivery_attempt, want->delivery_attempt);
+    EXPECT_EQ(got->body_hash, want->body_hash);
+    EXPECT_EQ(got->body_size, want->body_size);
+    EXPECT_EQ(got->schema_valid, want->schema_valid);
+    EXPECT_EQ(got->schema_issue, want->schema_issue);
+    EXPECT_EQ(got->reply.answer.status, want->reply.answer.status);
+    EXPECT_EQ(got->reply.latency, want->reply.latency);
+    EXPECT_EQ(got->abandoned, want->abandoned);
+    EXPECT_EQ(got->signature, want->signature);
+    EXPECT_EQ(got->retry_after, want->retry_after);
+    EXPECT_EQ(got->retry_after_readable, want->retry_after_readable);
+    EXPECT_EQ(got->closest_route, want->closest_route);
+    EXPECT_EQ(got->unmatched_why, want->unmatched_why);
+  }
 }
 
 TEST(JournalTest, RingKeepsNewestAndCountsDropped) {

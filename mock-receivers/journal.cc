@@ -14,6 +14,43 @@ namespace {
 // key arena when deliveries are expected.
 constexpr size_t kTypicalKeyBytes = 20;
 
+// Exchanges two entries field by field (strings and vectors swap their
+// buffers): RecordSwap recycles ring slots this way, at a third of
+// std::swap's three whole-entry moves. Every field of JournalEntry must be
+// swapped here (JournalTest.RecordSwapHandsBackEveryFieldOfTheSlot).
+void SwapEntries(JournalEntry& a, JournalEntry& b) noexcept {
+  using std::swap;
+  swap(a.index, b.index);
+  swap(a.at, b.at);
+  swap(a.unix_time, b.unix_time);
+  swap(a.connection, b.connection);
+  a.route.swap(b.route);
+  a.method.swap(b.method);
+  a.target.swap(b.target);
+  a.headers.swap(b.headers);
+  a.body.swap(b.body);
+  swap(a.body_truncated, b.body_truncated);
+  swap(a.refusal, b.refusal);
+  a.refusal_reason.swap(b.refusal_reason);
+  a.content_type.swap(b.content_type);
+  a.delivery_key.swap(b.delivery_key);
+  swap(a.has_delivery_id, b.has_delivery_id);
+  a.event_type.swap(b.event_type);
+  swap(a.sender_attempt, b.sender_attempt);
+  swap(a.delivery_attempt, b.delivery_attempt);
+  swap(a.body_hash, b.body_hash);
+  swap(a.body_size, b.body_size);
+  swap(a.schema_valid, b.schema_valid);
+  a.schema_issue.swap(b.schema_issue);
+  swap(a.reply, b.reply);
+  swap(a.abandoned, b.abandoned);
+  swap(a.signature, b.signature);
+  a.retry_after.swap(b.retry_after);
+  swap(a.retry_after_readable, b.retry_after_readable);
+  a.closest_route.swap(b.closest_route);
+  a.unmatched_why.swap(b.unmatched_why);
+}
+
 }  // namespace
 
 Journal::Journal(JournalLimits limits)
@@ -109,7 +146,7 @@ void Journal::RecordSwap(JournalEntry& entry, const DeliveryLookup& lookup) {
                    ? lookup
                    : Look(entry.delivery_key));
   if (JournalEntry* slot = NextSlot()) {
-    std::swap(*slot, entry);
+    SwapEntries(*slot, entry);
     slot->index = index;
     AccountBytes(*slot);
   }

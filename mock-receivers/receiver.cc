@@ -27,18 +27,70 @@ void AssignBodyKey(uint64_t hash, std::string& out) {
   }
 }
 
-void AssignHeader(const HttpRequest& request, std::string_view name,
-                  std::string& out) {
-  if (std::optional<std::string_view> value = request.FindHeader(name)) {
-    out.assign(*value);
-  } else {
-    out.clear();
+// The headers Handle reads, found in one pass over the request's headers
+// (the first of each name wins, as with HttpRequest::FindHeader).
+struct KnownHeaders {
+  std::optional<std::string_view> delivery_id;
+  std::optional<std::string_view> content_type;
+  std::optional<std::string_view> event_type;
+  std::optional<std::string_view> attempt;
+};
+
+constexpr std::string_view kContentTypeHeader = "Content-Type";
+static_assert(kContentTypeHeader.size() != kDeliveryIdHeader.size() &&
+                  kContentTypeHeader.size() != kEventTypeHeader.size() &&
+                  kContentTypeHeader.size() != kAttemptHeader.size() &&
+                  kDeliveryIdHeader.size() != kEventTypeHeader.size() &&
+                  kDeliveryIdHeader.size() != kAttemptHeader.size() &&
+                  kEventTypeHeader.size() != kAttemptHeader.size(),
+              "KnownHeaderOf tells the names apart by their lengths first");
+
+// Which of KnownHeaders' fields a header name is (null: none of them).
+std::optional<std::string_view>* KnownHeaderOf(std::string_view name,
+                                               KnownHeaders& known) {
+  std::string_view want;
+  std::optional<std::string_view>* field = nullptr;
+  switch (name.size()) {
+    case kDeliveryIdHeader.size():
+      want = kDeliveryIdHeader;
+      field = &known.delivery_id;
+      break;
+    case kContentTypeHeader.size():
+      want = kContentTypeHeader;
+      field = &known.content_type;
+      break;
+    case kEventTypeHeader.size():
+      want = kEventTypeHeader;
+      field = &known.event_type;
+      break;
+    case kAttemptHeader.size():
+      want = kAttemptHeader;
+      field = &known.attempt;
+      break;
+    default:
+      return nullptr;
   }
+  return EqualsIgnoreCase(name, want) ? field : nullptr;
+}
+
+// Copies every header of `request` into `out` (the request's views die
+// with it) and finds the known ones on the way.
+KnownHeaders CopyHeaders(const HttpRequest& request,
+                         std::vector<JournalHeader>& out) {
+  KnownHeaders known;
+  out.resize(request.headers.size());
+  for (size_t i = 0; i < request.headers.size(); ++i) {
+    const Header& h = request.headers[i];
+    out[i].name.assign(h.name);
+    out[i].value.assign(h.value);
+    std::optional<std::string_view>* field = KnownHeaderOf(h.name, known);
+    if (field != nullptr && !field->has_value()) *field = h.value;
+  }
+  return known;
 }
 
 // A positive decimal attempt number, else 0 (missing or malformed).
-int ParseAttemptHeader(const HttpRequest& request) {
-  std::optional<std::string_view> value = request.FindHeader(kAttemptHeader);
+int ParseAttemptHeader(std::optional<std::string_view> value) {
   if (!value) return 0;
   std::string_view text = *value;
   while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) {
@@ -107,10 +159,6 @@ Reply MockReceiver::Handle(const HttpRequest& request, TimePoint now,
   // concurrent HTTP handlers do not queue behind a slow schema check.
   // options_ is never written after construction.
   const uint64_t body_hash = BodyHash(request);
-  std::shared_ptr<const PayloadVerdict> verdict;
-  if (options_.validator) {
-    verdict = options_.validator->Validate(request.body, body_hash);
-  }
 
   // This thread's scratch entry: what the request itself says is copied
   // into it before the lock (its buffers are reused request after request,
@@ -118,11 +166,12 @@ Reply MockReceiver::Handle(const HttpRequest& request, TimePoint now,
   // decision and the counting.
   thread_local JournalEntry scratch;
   JournalEntry& e = scratch;
+  // Every header, copied, and the ones read below found on the way.
+  const KnownHeaders known = CopyHeaders(request, e.headers);
   // An empty id header would lump unrelated deliveries together: fall back
   // to the body hash for it as for a missing one.
-  std::optional<std::string_view> id = request.FindHeader(kDeliveryIdHeader);
-  if (id && !id->empty()) {
-    e.delivery_key.assign(*id);
+  if (known.delivery_id && !known.delivery_id->empty()) {
+    e.delivery_key.assign(*known.delivery_id);
     e.has_delivery_id = true;
   } else {
     AssignBodyKey(body_hash, e.delivery_key);
@@ -135,26 +184,18 @@ Reply MockReceiver::Handle(const HttpRequest& request, TimePoint now,
   e.abandoned = false;
   e.method.assign(request.method);
   e.target.assign(request.target);
-  // Every header, copied (the request's views die with it).
-  e.headers.resize(request.headers.size());
-  for (size_t i = 0; i < request.headers.size(); ++i) {
-    e.headers[i].name.assign(request.headers[i].name);
-    e.headers[i].value.assign(request.headers[i].value);
-  }
   // Only the first body_cap bytes are copied, whatever the body's size.
   const size_t kept = std::min(request.body.size(), options_.journal.body_cap);
   e.body.assign(request.body.data(), kept);
   e.body_truncated = kept < request.body.size();
-  AssignHeader(request, "Content-Type", e.content_type);
-  AssignHeader(request, kEventTypeHeader, e.event_type);
+  e.content_type.assign(known.content_type.value_or(std::string_view()));
+  e.event_type.assign(known.event_type.value_or(std::string_view()));
   e.body_hash = body_hash;
   e.body_size = request.body.size();
-  e.schema_valid = verdict == nullptr || verdict->valid();
-  if (e.schema_valid) {
-    e.schema_issue.clear();
-  } else {
-    e.schema_issue = std::string(RuleId(verdict->issues.front().rule)) + " " + verdict->FirstIssue();
-  }
+  e.schema_valid =
+      options_.validator == nullptr ||
+      options_.validator->Check(request.body, body_hash, &e.schema_issue);
+  if (e.schema_valid) e.schema_issue.clear();
 
   std::unique_lock<std::mutex> lock(mu_);
 
@@ -163,7 +204,7 @@ Reply MockReceiver::Handle(const HttpRequest& request, TimePoint now,
   // Untracked deliveries (journal full) report 0 seen, so attempt 1.
   const DeliveryLookup lookup = journal_.Look(e.delivery_key);
   context.delivery_attempt = lookup.attempts_seen + 1;
-  const int sender_attempt = ParseAttemptHeader(request);
+  const int sender_attempt = ParseAttemptHeader(known.attempt);
   if (!lookup.index && sender_attempt > 0 &&
       journal_.deliveries().size() >= options_.journal.max_deliveries) {
     // Untracked (the table is full): the sender's attempt number is the

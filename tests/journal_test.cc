@@ -1,6 +1,9 @@
 #include "mock-receivers/journal.h"
 
+#include "mock-receivers/journal_json.h"
+
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -21,6 +24,103 @@ JournalEntry Entry(std::string key, int status = 200, int64_t at_ms = 0) {
   e.body_size = 10;
   e.reply.answer = Answer{status, Fault::kNone};
   return e;
+}
+
+// An entry with every field set from `k` (two values of k differ in every
+// field).
+JournalEntry EveryFieldSet(int k) {
+  const std::string n = std::to_string(k);
+  JournalEntry e;
+  e.index = 10 + k;
+  e.at = AtMillis(20 + k);
+  e.unix_time = Duration(30 + k);
+  e.connection = 40 + k;
+  e.route = "route-" + n;
+  e.method = "METHOD" + n;
+  e.target = "/target/" + n + std::string(40, 'x');  // On the heap.
+  e.headers = {{"H" + n, "v" + n}, {"Long-Header-Name-" + n, "w"}};
+  e.body = std::string(100 + k, 'b');
+  e.body_truncated = k % 2 == 1;
+  e.refusal = k % 2 == 1 ? Refusal::kTimeout : Refusal::kNone;
+  e.refusal_reason = "why " + n;
+  e.content_type = "type/" + n;
+  e.delivery_key = "dlv_" + n;
+  e.has_delivery_id = k % 2 == 1;
+  e.event_type = "event" + n;
+  e.sender_attempt = 50 + k;
+  e.delivery_attempt = 60 + k;
+  e.body_hash = 70 + k;
+  e.body_size = 80 + k;
+  e.schema_valid = k % 2 == 1;
+  e.schema_issue = "issue " + n;
+  e.reply.answer.status = 200 + k;
+  e.reply.latency = Duration(90 + k);
+  e.abandoned = k % 2 == 1;
+  e.signature = k % 2 == 1 ? SignatureVerdict::kBad : SignatureVerdict::kValid;
+  e.retry_after = n;
+  e.retry_after_readable = k % 2 == 1;
+  e.closest_route = "closest " + n;
+  e.unmatched_why = "unmatched " + n;
+  return e;
+}
+
+// RecordSwap recycles the ring's slot by exchanging it with the caller's
+// entry field by field: the ring gets every field of the new entry, and
+// the caller every field of the entry the slot held. The size check fails
+// when JournalEntry gains a field: add it to SwapEntries (journal.cc) and
+// to EveryFieldSet, then update the size.
+TEST(JournalTest, RecordSwapHandsBackEveryFieldOfTheSlot) {
+  EXPECT_EQ(sizeof(JournalEntry), 544u) << "JournalEntry changed: see above";
+  JournalLimits limits;
+  limits.capacity = 1;
+  Journal journal(limits);
+  JournalEntry a = EveryFieldSet(1);
+  journal.RecordSwap(a, journal.Look(a.delivery_key));
+  JournalEntry b = EveryFieldSet(2);
+  journal.RecordSwap(b, journal.Look(b.delivery_key));
+  // What the journal numbered them.
+  JournalEntry want_old = EveryFieldSet(1);
+  want_old.index = 0;
+  JournalEntry want_new = EveryFieldSet(2);
+  want_new.index = 1;
+  const JournalEntry* kept = journal.Find(1);
+  ASSERT_NE(kept, nullptr);
+  using Pair = std::pair<const JournalEntry*, const JournalEntry*>;
+  for (const auto& [got, want] : {Pair{kept, &want_new}, Pair{&b, &want_old}}) {
+    EXPECT_EQ(JournalEntryLine(*got, "r"), JournalEntryLine(*want, "r"));
+    // Fields the line may not show.
+    EXPECT_EQ(got->index, want->index);
+    EXPECT_EQ(got->at, want->at);
+    EXPECT_EQ(got->unix_time, want->unix_time);
+    EXPECT_EQ(got->connection, want->connection);
+    EXPECT_EQ(got->route, want->route);
+    EXPECT_EQ(got->method, want->method);
+    EXPECT_EQ(got->target, want->target);
+    ASSERT_EQ(got->headers.size(), 2u);
+    EXPECT_EQ(got->headers[1].name, want->headers[1].name);
+    EXPECT_EQ(got->body, want->body);
+    EXPECT_EQ(got->body_truncated, want->body_truncated);
+    EXPECT_EQ(got->refusal, want->refusal);
+    EXPECT_EQ(got->refusal_reason, want->refusal_reason);
+    EXPECT_EQ(got->content_type, want->content_type);
+    EXPECT_EQ(got->delivery_key, want->delivery_key);
+    EXPECT_EQ(got->has_delivery_id, want->has_delivery_id);
+    EXPECT_EQ(got->event_type, want->event_type);
+    EXPECT_EQ(got->sender_attempt, want->sender_attempt);
+    EXPECT_EQ(got->delivery_attempt, want->delivery_attempt);
+    EXPECT_EQ(got->body_hash, want->body_hash);
+    EXPECT_EQ(got->body_size, want->body_size);
+    EXPECT_EQ(got->schema_valid, want->schema_valid);
+    EXPECT_EQ(got->schema_issue, want->schema_issue);
+    EXPECT_EQ(got->reply.answer.status, want->reply.answer.status);
+    EXPECT_EQ(got->reply.latency, want->reply.latency);
+    EXPECT_EQ(got->abandoned, want->abandoned);
+    EXPECT_EQ(got->signature, want->signature);
+    EXPECT_EQ(got->retry_after, want->retry_after);
+    EXPECT_EQ(got->retry_after_readable, want->retry_after_readable);
+    EXPECT_EQ(got->closest_route, want->closest_route);
+    EXPECT_EQ(got->unmatched_why, want->unmatched_why);
+  }
 }
 
 TEST(JournalTest, RingKeepsNewestAndCountsDropped) {

@@ -392,6 +392,55 @@ TEST(PayloadValidatorCacheTest, ClearsWhenFull) {
   EXPECT_TRUE(a2->valid());
 }
 
+// Check, the receiver's hot path, gives the cached verdict's gist: valid,
+// or the first issue worded with its rule, before and after the body is
+// cached, and across a clear.
+TEST(PayloadValidatorCacheTest, CheckGivesTheVerdictsGist) {
+  auto validator = Bundled();
+  CachedPayloadValidator cached(validator, 3);
+  Json bad = Example();
+  bad["data"]["release"]["version"] = "12";
+  const std::vector<std::string> bodies = {Example().dump(), bad.dump(), "[]",
+                                           R"({"event":"x","data":{}})"};
+  for (int round = 0; round < 3; ++round) {
+    for (const std::string& body : bodies) {
+      const PayloadVerdict direct = validator->Validate(body);
+      std::string issue = "untouched";
+      const bool valid = cached.Check(body, Hash64(body), &issue);
+      EXPECT_EQ(valid, direct.valid()) << body;
+      if (valid) {
+        EXPECT_EQ(issue, "untouched");
+      } else {
+        EXPECT_EQ(issue, std::string(RuleId(direct.issues.front().rule)) +
+                             " " + direct.FirstIssue());
+      }
+      EXPECT_EQ(cached.Validate(body, Hash64(body))->valid(), valid);
+    }
+  }
+  CachedPayloadValidator missing(nullptr, 4);
+  std::string issue;
+  EXPECT_FALSE(missing.Check("{}", Hash64("{}"), &issue));
+  EXPECT_NE(issue.find("not checked"), std::string::npos) << issue;
+}
+
+// Many distinct bodies: the flat cache grows past its first size and
+// keeps every verdict apart (no two bodies share one).
+TEST(PayloadValidatorCacheTest, ManyBodiesKeepTheirOwnVerdicts) {
+  CachedPayloadValidator cached(Bundled(), 100000);
+  std::vector<std::shared_ptr<const PayloadVerdict>> first;
+  for (int i = 0; i < 3000; ++i) {
+    const std::string body = R"({"event":"e)" + std::to_string(i) +
+                             R"(","data":{}})";
+    first.push_back(cached.Validate(body, Hash64(body)));
+    ASSERT_EQ(first.back()->event, "e" + std::to_string(i));
+  }
+  for (int i = 0; i < 3000; ++i) {
+    const std::string body = R"({"event":"e)" + std::to_string(i) +
+                             R"(","data":{}})";
+    EXPECT_EQ(cached.Validate(body, Hash64(body)), first[i]) << i;
+  }
+}
+
 TEST(PayloadValidatorCacheTest, SizeIsPartOfTheKey) {
   CachedPayloadValidator cached(Bundled(), 16);
   const std::string good = R"({"event":"a","data":{}})";

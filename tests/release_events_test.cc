@@ -103,6 +103,27 @@ TEST(ReleaseEventTest, KeyOrderOfAPromotion) {
   FAIL() << "no promotion in 200 events";
 }
 
+// The generator writes its bodies directly: each is exactly what
+// nlohmann's dump() gives for the same ordered document (compact, keys in
+// spec order), so reading one and dumping it again changes no byte. Every
+// kind, many apps (suffixed names), rollbacks and promotions.
+TEST(ReleaseEventTest, BodiesAreCanonicalJson) {
+  ReleaseEventOptions options;
+  options.apps = 40;
+  options.mix = ReleaseMix{0.4, 0.35, 0.25};
+  std::map<ReleaseKind, int> kinds;
+  for (const ReleaseEvent& event : Generate(options, 17, 3000)) {
+    ++kinds[event.kind];
+    const nlohmann::ordered_json doc =
+        nlohmann::ordered_json::parse(event.body);
+    ASSERT_EQ(doc.dump(), event.body);
+    EXPECT_EQ(doc["data"]["app"]["name"], event.app);
+    EXPECT_EQ(doc["data"]["release"]["env"], event.env);
+    EXPECT_EQ(doc["data"]["release"]["version"], event.version);
+  }
+  EXPECT_EQ(kinds.size(), 3u);
+}
+
 TEST(ReleaseEventTest, EachKindAppears) {
   std::map<ReleaseKind, int> counts;
   for (const ReleaseEvent& event : Generate(ReleaseEventOptions{}, 11, 1000)) {

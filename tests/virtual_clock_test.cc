@@ -3,7 +3,10 @@
 #include <gtest/gtest.h>
 
 #include <string>
+#include <tuple>
 #include <vector>
+
+#include "sim/base/random.h"
 
 namespace hooksim {
 namespace {
@@ -97,6 +100,56 @@ TEST(VirtualClockTest, StepLimitAmongZeroDelaysResumesInOrder) {
   EXPECT_EQ(clock.pending(), 3u);
   ASSERT_TRUE(clock.Run(10).ok());
   EXPECT_EQ(ran, (std::vector<int>{0, 1, 2, 3, 4}));
+}
+
+// Many timers, scheduled before and while the clock runs, with delays from
+// zero to hours and many ties: every one runs exactly once, in order of
+// due time, then of scheduling (the order a binary heap keyed by both
+// gave), however far apart the times are.
+TEST(VirtualClockTest, ManyTimersRunByDueTimeThenScheduleOrder) {
+  VirtualClock clock;
+  Random rng(42);
+  struct Ran {
+    int64_t due;
+    int id;
+    int64_t at;
+  };
+  std::vector<Ran> ran;
+  std::vector<int64_t> due_of;
+  int children_left = 20000;
+  std::function<void(Duration)> schedule = [&](Duration delay) {
+    const int id = static_cast<int>(due_of.size());
+    due_of.push_back(clock.Now().time_since_epoch().count() + delay.count());
+    clock.ScheduleAfter(delay, [&, id] {
+      ran.push_back({due_of[id], id, clock.Now().time_since_epoch().count()});
+      // Some timers schedule one or two more, due now or later.
+      for (int k = 0; k < 2 && children_left > 0; ++k) {
+        if (!rng.Bernoulli(0.6)) continue;
+        --children_left;
+        const int kind = static_cast<int>(rng.UniformInt(0, 3));
+        const int64_t us = kind == 0   ? 0
+                           : kind == 1 ? rng.UniformInt(1, 3) * 1000
+                           : kind == 2 ? rng.UniformInt(1, 1'000'000)
+                                       : rng.UniformInt(1, 3) * 3'600'000'000LL;
+        schedule(Duration(us));
+      }
+    });
+  };
+  for (int i = 0; i < 5000; ++i) {
+    // Ties on purpose: a few hundred distinct times for 5,000 timers.
+    schedule(Millis(rng.UniformInt(0, 300) * 7));
+  }
+  ASSERT_TRUE(clock.Run(1'000'000).ok());
+  ASSERT_EQ(ran.size(), due_of.size());
+  EXPECT_EQ(clock.pending(), 0u);
+  for (size_t i = 0; i < ran.size(); ++i) {
+    EXPECT_EQ(ran[i].at, ran[i].due) << "timer " << ran[i].id;
+    if (i > 0) {
+      ASSERT_LT(std::tie(ran[i - 1].due, ran[i - 1].id),
+                std::tie(ran[i].due, ran[i].id))
+          << "at position " << i;
+    }
+  }
 }
 
 TEST(VirtualClockTest, NegativeDelayCountsAsZero) {

@@ -7,21 +7,18 @@
 
 namespace hooksim {
 
-namespace {
-
-// ASCII-only case folding: header names are ASCII, and this is on the hot
-// path of every request (no locale lookups).
-inline unsigned char FoldAscii(char c) {
-  const unsigned char u = static_cast<unsigned char>(c);
-  return (u >= 'A' && u <= 'Z') ? static_cast<unsigned char>(u + 32) : u;
-}
-
-}  // namespace
-
 bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) return false;
+  // Names are mostly sent as spelled: equal bytes need no folding, and two
+  // bytes that differ are equal only as the two cases of one ASCII letter
+  // (they differ in bit 0x20 alone, and that bit set gives 'a'..'z').
   for (size_t i = 0; i < a.size(); ++i) {
-    if (FoldAscii(a[i]) != FoldAscii(b[i])) return false;
+    const unsigned char x = static_cast<unsigned char>(a[i]);
+    const unsigned char y = static_cast<unsigned char>(b[i]);
+    if (x == y) continue;
+    if ((x ^ y) != 0x20) return false;
+    const unsigned char lower = x | 0x20;
+    if (lower < 'a' || lower > 'z') return false;
   }
   return true;
 }

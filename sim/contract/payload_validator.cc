@@ -913,7 +913,16 @@ struct PayloadValidator::Impl {
         FindTooDeep(body)) {
       return std::nullopt;
     }
-    rapidjson::Document doc;
+    // The tree and the parser's stack live in buffers on this stack (a
+    // plain event needs a few KB): no allocation per body unless a body
+    // needs more, when the pools take chunks from the heap.
+    alignas(16) char tree_buffer[16 << 10];
+    alignas(16) char stack_buffer[4 << 10];
+    using Pool = rapidjson::MemoryPoolAllocator<>;
+    Pool tree_pool(tree_buffer, sizeof(tree_buffer));
+    Pool stack_pool(stack_buffer, sizeof(stack_buffer));
+    rapidjson::GenericDocument<rapidjson::UTF8<>, Pool, Pool> doc(
+        &tree_pool, sizeof(stack_buffer) / 2, &stack_pool);
     doc.Parse<rapidjson::kParseDefaultFlags>(body.data(), body.size());
     if (doc.HasParseError() || !doc.IsObject() || !FastPathTree(doc)) {
       return std::nullopt;
@@ -1126,33 +1135,98 @@ CachedPayloadValidator::CachedPayloadValidator(
     std::shared_ptr<const PayloadValidator> validator, size_t max_entries)
     : validator_(std::move(validator)), max_entries_(max_entries) {}
 
-std::shared_ptr<const PayloadVerdict> CachedPayloadValidator::Validate(
-    std::string_view body, uint64_t body_hash) {
+uint64_t CachedPayloadValidator::KeyOf(std::string_view body,
+                                       uint64_t body_hash) {
   // The key mixes the size into the hash, so bodies whose hashes collide
-  // but whose sizes differ do not share a verdict.
-  // ("" rather than a default string_view: Hash64 memcpy's from data(),
-  // which must not be null.)
-  const uint64_t key = body_hash ^ Hash64(std::string_view("", 0), body.size());
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    auto it = cache_.find(key);
-    if (it != cache_.end()) return it->second;
+  // but whose sizes differ do not share a verdict (a multiply spreads the
+  // size over the word; the hash already is).
+  return body_hash ^
+         (static_cast<uint64_t>(body.size()) * 0x9e3779b97f4a7c15ULL);
+}
+
+CachedPayloadValidator::Slot& CachedPayloadValidator::Probe(uint64_t key) {
+  const size_t mask = slots_.size() - 1;
+  // Fibonacci hashing spreads keys whose low bits agree.
+  size_t i = static_cast<size_t>((key * 0x9e3779b97f4a7c15ULL) >> 32) & mask;
+  // Bounded: the array is at most half full, so an empty slot ends it.
+  while (slots_[i].verdict != nullptr && slots_[i].key != key) {
+    i = (i + 1) & mask;
   }
-  std::shared_ptr<const PayloadVerdict> verdict;
+  return slots_[i];
+}
+
+std::shared_ptr<const PayloadVerdict> CachedPayloadValidator::Compute(
+    std::string_view body) const {
   if (validator_ == nullptr) {
     PayloadVerdict missing;
     missing.issues.push_back(
         PayloadIssue{kRuleEnvelope, "", "not checked: no validator"});
-    verdict = std::make_shared<const PayloadVerdict>(std::move(missing));
-  } else {
-    verdict =
-        std::make_shared<const PayloadVerdict>(validator_->Validate(body));
+    return std::make_shared<const PayloadVerdict>(std::move(missing));
   }
+  return std::make_shared<const PayloadVerdict>(validator_->Validate(body));
+}
+
+void CachedPayloadValidator::Store(
+    uint64_t key, std::shared_ptr<const PayloadVerdict> verdict) {
+  if (size_ >= max_entries_) {
+    for (Slot& slot : slots_) slot = Slot{};
+    size_ = 0;
+  }
+  if ((size_ + 1) * 2 > slots_.size()) {
+    std::vector<Slot> old = std::move(slots_);
+    slots_.assign(std::max<size_t>(64, old.size() * 2), Slot{});
+    for (Slot& slot : old) {
+      if (slot.verdict != nullptr) Probe(slot.key) = std::move(slot);
+    }
+  }
+  Slot& slot = Probe(key);
+  if (slot.verdict == nullptr) ++size_;  // Else another thread stored it.
+  slot.key = key;
+  slot.valid = verdict->valid();
+  slot.verdict = std::move(verdict);
+}
+
+std::shared_ptr<const PayloadVerdict> CachedPayloadValidator::Validate(
+    std::string_view body, uint64_t body_hash) {
+  const uint64_t key = KeyOf(body, body_hash);
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!slots_.empty()) {
+      const Slot& slot = Probe(key);
+      if (slot.verdict != nullptr) return slot.verdict;
+    }
+  }
+  std::shared_ptr<const PayloadVerdict> verdict = Compute(body);
   if (max_entries_ == 0) return verdict;
   std::lock_guard<std::mutex> lock(mu_);
-  if (cache_.size() >= max_entries_) cache_.clear();
-  cache_.emplace(key, verdict);
+  Store(key, verdict);
   return verdict;
+}
+
+bool CachedPayloadValidator::Check(std::string_view body, uint64_t body_hash,
+                                   std::string* issue) {
+  const uint64_t key = KeyOf(body, body_hash);
+  std::shared_ptr<const PayloadVerdict> verdict;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!slots_.empty()) {
+      const Slot& slot = Probe(key);
+      if (slot.verdict != nullptr && slot.valid) return true;
+      verdict = slot.verdict;  // Invalid (worded below), or null: a miss.
+    }
+  }
+  if (verdict == nullptr) {
+    verdict = Compute(body);
+    if (max_entries_ != 0) {
+      std::lock_guard<std::mutex> lock(mu_);
+      Store(key, verdict);
+    }
+  }
+  if (verdict->valid()) return true;
+  issue->assign(RuleId(verdict->issues.front().rule));
+  issue->append(" ");
+  issue->append(verdict->FirstIssue());
+  return false;
 }
 
 }  // namespace hooksim

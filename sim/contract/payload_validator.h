@@ -22,7 +22,6 @@
 #include <mutex>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <vector>
 
 #include "sim/base/result.h"
@@ -74,6 +73,9 @@ class PayloadValidator {
 // A bounded, thread-safe cache of verdicts keyed by body hash and size, so a
 // receiver can check every request without re-validating retries of the
 // same body. When full, it is cleared (bounded memory, simple).
+// The cache is one flat open-addressed array (a verdict's validity sits in
+// its slot), so a hit costs one probe into contiguous memory; it grows by
+// doubling up to twice max_entries slots.
 class CachedPayloadValidator {
  public:
   explicit CachedPayloadValidator(
@@ -87,12 +89,34 @@ class CachedPayloadValidator {
   // Returns the verdict for body; body_hash must be Hash64(body).
   std::shared_ptr<const PayloadVerdict> Validate(std::string_view body,
                                                  uint64_t body_hash);
+  // The same verdict's gist without sharing it (the hot path: a receiver
+  // keeps only this): whether the body is valid and, when it is not, its
+  // first issue as "<rule id> <pointer>: <message>" in *issue (left alone
+  // when valid).
+  bool Check(std::string_view body, uint64_t body_hash, std::string* issue);
 
  private:
+  struct Slot {
+    uint64_t key = 0;
+    bool valid = false;
+    std::shared_ptr<const PayloadVerdict> verdict;  // Null: an empty slot.
+  };
+  // The slot holding `key`, or the empty one where it would go (mu_ held;
+  // slots_ not empty).
+  Slot& Probe(uint64_t key);
+  // Computes the verdict for body (no lock held).
+  std::shared_ptr<const PayloadVerdict> Compute(std::string_view body) const;
+  // Stores a verdict computed for `key` (mu_ held): clears the cache first
+  // when it holds max_entries, grows the array when half full.
+  void Store(uint64_t key, std::shared_ptr<const PayloadVerdict> verdict);
+  // The key of a body: its hash with its size mixed in.
+  static uint64_t KeyOf(std::string_view body, uint64_t body_hash);
+
   std::shared_ptr<const PayloadValidator> validator_;
   size_t max_entries_;
   std::mutex mu_;
-  std::unordered_map<uint64_t, std::shared_ptr<const PayloadVerdict>> cache_;
+  std::vector<Slot> slots_;  // Power-of-two size (or empty), <= half full.
+  size_t size_ = 0;          // Slots in use.
 };
 
 }  // namespace hooksim

@@ -23,8 +23,47 @@ void VirtualClock::ScheduleAfter(Duration delay, std::function<void()> fn) {
     due_now_.push_back(slot);
     return;
   }
-  heap_.push_back(Timer{now_ + delay, next_seq_++, slot});
-  std::push_heap(heap_.begin(), heap_.end(), Later{});
+  // Time never goes below zero (delays are clamped to it); a delay past
+  // the end of the timeline waits until its end.
+  const uint64_t now = static_cast<uint64_t>(now_.time_since_epoch().count());
+  const uint64_t room = static_cast<uint64_t>(INT64_MAX) - now;
+  const uint64_t wait = static_cast<uint64_t>(delay.count());
+  PushLater(Timer{now + std::min(wait, room), next_seq_++, slot});
+}
+
+void VirtualClock::PushLater(const Timer& timer) {
+  std::vector<Timer>& bucket = later_[BucketOf(timer.at, last_)];
+  if (&bucket == &later_[0]) {
+    // Due at last_ (not reached with a positive delay, since last_ is
+    // now_): the latest scheduled runs last, and bucket 0 runs from its
+    // back.
+    bucket.insert(bucket.begin(), timer);
+  } else {
+    bucket.push_back(timer);
+  }
+  ++later_count_;
+}
+
+bool VirtualClock::FillDueBucket() {
+  if (!later_[0].empty()) return true;
+  if (later_count_ == 0) return false;
+  int b = 1;
+  while (later_[b].empty()) ++b;  // Bounded: later_count_ > 0.
+  std::vector<Timer>& from = later_[b];
+  uint64_t earliest = UINT64_MAX;
+  for (const Timer& t : from) earliest = std::min(earliest, t.at);
+  // Every timer of bucket b moves to a lower bucket against the new last_
+  // (they all share its bits above b - 1, and none is earlier than it).
+  last_ = earliest;
+  for (const Timer& t : from) later_[BucketOf(t.at, last_)].push_back(t);
+  from.clear();
+  // Timers due at one time run in schedule order: earliest at the back.
+  std::vector<Timer>& due = later_[0];
+  if (due.size() > 1) {
+    std::sort(due.begin(), due.end(),
+              [](const Timer& x, const Timer& y) { return x.seq > y.seq; });
+  }
+  return true;
 }
 
 void VirtualClock::Hand(std::vector<Handed> items) {
@@ -104,7 +143,7 @@ Status VirtualClock::Run(const LoopLimits& limits) {
       ready.clear();
       continue;
     }
-    if (heap_.empty() && due_now_head_ == due_now_.size()) {
+    if (later_count_ == 0 && due_now_head_ == due_now_.size()) {
       if (outstanding_ == 0) return Status::Ok();
       std::unique_lock<std::mutex> lock(mu_);
       if (!cv_.wait_until(lock, deadline, [this] {
@@ -122,22 +161,24 @@ Status VirtualClock::Run(const LoopLimits& limits) {
           "virtual clock stopped after " + std::to_string(limits.max_steps) +
           " timers with " + std::to_string(pending()) + " still pending");
     }
-    // A heap timer due now was scheduled before any timer in due_now_ (at
-    // an earlier time), so it runs first; then due_now_ in order; then the
-    // clock moves on to the heap's earliest.
+    // A delayed timer due now was scheduled before any timer in due_now_
+    // (at an earlier time), so it runs first; then due_now_ in order; then
+    // the clock moves on to the earliest delayed timer.
+    const uint64_t now = static_cast<uint64_t>(now_.time_since_epoch().count());
     uint32_t slot;
     if (due_now_head_ < due_now_.size() &&
-        (heap_.empty() || heap_.front().at != now_)) {
+        (later_[0].empty() || last_ != now)) {
       slot = due_now_[due_now_head_++];
       if (due_now_head_ == due_now_.size()) {
         due_now_.clear();
         due_now_head_ = 0;
       }
     } else {
-      std::pop_heap(heap_.begin(), heap_.end(), Later{});
-      const Timer timer = heap_.back();
-      heap_.pop_back();
-      now_ = timer.at;
+      (void)FillDueBucket();  // True: a timer waits (checked above).
+      const Timer timer = later_[0].back();
+      later_[0].pop_back();
+      --later_count_;
+      now_ = TimePoint(Duration(static_cast<int64_t>(timer.at)));
       slot = timer.slot;
     }
     std::function<void()> fn = std::move(slots_[slot]);

@@ -8,17 +8,11 @@
 #include "sim/contract/http_types.h"
 
 namespace hooksim {
-namespace {
-
-// Bytes of a typical delivery key ("dlv_" + 16 hex digits), to size the
-// key arena when deliveries are expected.
-constexpr size_t kTypicalKeyBytes = 20;
-
-}  // namespace
 
 Journal::Journal(JournalLimits limits)
     : limits_(limits), deliveries_(limits.max_deliveries) {
-  deliveries_.Reserve(limits_.expected_deliveries, kTypicalKeyBytes);
+  // Delivery ids ("dlv_" + 16 hex digits) take no key bytes (flat_index.h).
+  deliveries_.Reserve(limits_.expected_deliveries);
 }
 
 JournalEntry* Journal::NextSlot() {

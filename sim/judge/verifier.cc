@@ -660,6 +660,16 @@ void CheckExpectations(const RunRecord& run, uint64_t invalid_payloads,
       if (e.receiver == scenario.receivers[i].name) groups[i].stated = &e;
     }
   }
+  // Each receiver's list sized once (a big run's would otherwise double its
+  // way up to a million entries, briefly holding the old and the new).
+  std::vector<size_t> receiver_deliveries(groups.size(), 0);
+  for (const Delivery& d : engine.deliveries()) {
+    const int ri = run.hook_receiver[d.hook];
+    if (ri >= 0) ++receiver_deliveries[ri];
+  }
+  for (size_t i = 0; i < groups.size(); ++i) {
+    groups[i].deliveries.reserve(receiver_deliveries[i]);
+  }
   std::map<uint32_t, size_t> url_hook_group;
   for (uint32_t i = 0; i < engine.deliveries().size(); ++i) {
     const Delivery& d = engine.deliveries()[i];

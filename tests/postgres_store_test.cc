@@ -159,6 +159,50 @@ TEST(PostgresStoreTest, TheHooksCommandsWorkOnPostgresAsOnSqlite) {
   EXPECT_EQ(r.code, 2) << "unknown id: " << r.err;
 }
 
+// A connection lost as BeginAttempt commits: its caller cannot tell whether
+// the attempt began, and the store asks again. Run again as it was, the
+// call would find the attempt begun and answer kNotOurs; the runner would
+// drop a delivery still leased to it and renew that lease for good (a
+// worker waiting forever, seen once in ~20 runs of the restart test
+// below). Here the first call commits and the store's backend is then
+// killed, so the repeated call meets a lost connection as the store's own
+// retry would.
+TEST(PostgresStoreTest, AnAttemptBegunBeforeALostConnectionIsStillOurs) {
+  START_PG(pg);
+  Result<std::unique_ptr<StateBackend>> s =
+      OpenState(pg.Url(), {.create = true});
+  ASSERT_TRUE(s.ok()) << s.error().ToString();
+  StateBackend& store = **s;
+  ASSERT_TRUE(store.AddHook("http://127.0.0.1:9/a", "", WallNowMs()).ok());
+  ASSERT_TRUE(store.Enqueue(Events(1), WallNowMs()).ok());
+  Result<ClaimResult> claimed = store.Claim("w1", {}, WallNowMs());
+  ASSERT_TRUE(claimed.ok()) << claimed.error().ToString();
+  ASSERT_EQ(claimed->deliveries.size(), 1u);
+  const std::string id = claimed->deliveries[0].id;
+  Result<AttemptGate> gate = store.BeginAttempt("w1", id, 1, WallNowMs());
+  ASSERT_TRUE(gate.ok()) << gate.error().ToString();
+  ASSERT_EQ(*gate, AttemptGate::kStart);
+
+  ASSERT_TRUE(pg.Psql("SELECT pg_terminate_backend(pid) FROM "
+                      "pg_stat_activity WHERE application_name = 'hooksim'"));
+  gate = store.BeginAttempt("w1", id, 1, WallNowMs());
+  ASSERT_TRUE(gate.ok()) << gate.error().ToString();
+  EXPECT_EQ(*gate, AttemptGate::kStart) << "begun, for this owner";
+  // Not for another owner, nor for an attempt not begun.
+  ASSERT_TRUE(pg.Psql("SELECT pg_terminate_backend(pid) FROM "
+                      "pg_stat_activity WHERE application_name = 'hooksim'"));
+  gate = store.BeginAttempt("w2", id, 1, WallNowMs());
+  ASSERT_TRUE(gate.ok()) << gate.error().ToString();
+  EXPECT_EQ(*gate, AttemptGate::kNotOurs);
+  gate = store.BeginAttempt("w1", id, 3, WallNowMs());
+  ASSERT_TRUE(gate.ok()) << gate.error().ToString();
+  EXPECT_EQ(*gate, AttemptGate::kNotOurs);
+  // The next attempt begins as usual.
+  gate = store.BeginAttempt("w1", id, 2, WallNowMs());
+  ASSERT_TRUE(gate.ok()) << gate.error().ToString();
+  EXPECT_EQ(*gate, AttemptGate::kStart);
+}
+
 // A receiver that answers 503 or 200 by a rule of (delivery id, attempt)
 // (so whichever worker sends an attempt, the answer is the same), and
 // journals every request.

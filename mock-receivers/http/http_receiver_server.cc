@@ -357,8 +357,14 @@ class ConnectionStream final : public httplib::Stream {
     return n;
   }
 
+  // The library asks for every request: asked of the kernel once per
+  // connection.
   void get_remote_ip_and_port(std::string& ip, int& port) const override {
-    AddressOf(connection_.fd, /*peer=*/true, ip, port);
+    if (peer_port_ < 0) {
+      AddressOf(connection_.fd, /*peer=*/true, peer_ip_, peer_port_);
+    }
+    ip = peer_ip_;
+    port = peer_port_;
   }
   void get_local_ip_and_port(std::string& ip, int& port) const override {
     AddressOf(connection_.fd, /*peer=*/false, ip, port);
@@ -480,6 +486,8 @@ class ConnectionStream final : public httplib::Stream {
   size_t off_ = 0;
   std::optional<SteadyClock::time_point> deadline_;
   size_t read_budget_ = SIZE_MAX;
+  mutable std::string peer_ip_;  // Set with peer_port_ >= 0.
+  mutable int peer_port_ = -1;
 };
 
 // What ServerTraffic reports, counted as it happens (relaxed atomics: the
@@ -840,6 +848,17 @@ class ReceiverHttpServer final : public httplib::Server {
 
 std::string JsonBody(const nlohmann::json& j) {
   return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+// The body of a plain answer, {"ok":true} for 2xx and {"status":N}
+// otherwise, as JsonBody would write them: written without building a JSON
+// value, for it is every answer's.
+const std::string& PlainAnswerBody(int status) {
+  static const std::string ok = R"({"ok":true})";
+  if (status < 300) return ok;
+  thread_local std::string body;
+  body.assign(R"({"status":)").append(std::to_string(status)).push_back('}');
+  return body;
 }
 
 // The whole answer of a dribble, written by hand (status line included) so
@@ -1222,12 +1241,13 @@ void HttpReceiverServer::Impl::ServeAdmin(const httplib::Request& req,
 void HttpReceiverServer::Impl::ServeWebhook(const httplib::Request& req,
                                             httplib::Response& res) {
   const auto arrived = SteadyClock::now();
-  std::vector<Header> headers;
-  headers.reserve(req.headers.size());
+  // Views of req's headers, in a buffer each serving thread reuses.
+  thread_local std::vector<Header> headers;
+  headers.clear();
   for (const auto& [name, value] : req.headers) {
     headers.push_back(Header{name, value});
   }
-  const HttpRequest request{req.method, req.target, headers, req.body};
+  const HttpRequest request{req.method, req.target, headers, req.body, {}};
   int attempt = 0;
   thread_local std::string key;
   HandleFacts facts;
@@ -1372,12 +1392,14 @@ void HttpReceiverServer::Impl::ServeWebhook(const httplib::Request& req,
       (!extras || extras->FindHeader("Location").empty())) {
     res.set_header("Location", kRedirectLocation);
   }
-  std::string content_type = "application/json";
+  static const std::string kJson = "application/json";
+  static const std::string kText = "text/plain; charset=utf-8";
+  const std::string* content_type = &kJson;
   if (extras) {
     // The parser refused CR/LF, framing headers and bad names.
     for (const AnswerHeader& h : extras->headers) {
       if (EqualsIgnoreCase(h.name, "Content-Type")) {
-        content_type = h.value;
+        content_type = &h.value;
       } else {
         res.set_header(h.name, h.value);
       }
@@ -1389,9 +1411,9 @@ void HttpReceiverServer::Impl::ServeWebhook(const httplib::Request& req,
     if (may_have_body) {
       if (extras->FindHeader("Content-Type").empty() &&
           extras->body_kind == AnswerBodyKind::kText) {
-        content_type = "text/plain; charset=utf-8";
+        content_type = &kText;
       }
-      res.set_content(extras->body, content_type);
+      res.set_content(extras->body, *content_type);
     }
   } else if (reply.signature != SignatureVerdict::kNotChecked &&
       reply.signature != SignatureVerdict::kValid) {
@@ -1402,11 +1424,9 @@ void HttpReceiverServer::Impl::ServeWebhook(const httplib::Request& req,
                    std::string(SignatureVerdictName(reply.signature))}}),
         "application/json");
   } else if (may_have_body) {
-    res.set_content(status < 300 ? JsonBody({{"ok", true}})
-                                 : JsonBody({{"status", status}}),
-                    content_type);
+    res.set_content(PlainAnswerBody(status), *content_type);
   } else if (extras && !extras->FindHeader("Content-Type").empty()) {
-    res.set_header("Content-Type", content_type);
+    res.set_header("Content-Type", *content_type);
   }
 }
 

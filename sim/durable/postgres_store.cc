@@ -758,8 +758,25 @@ Result<ClaimResult> PostgresStore::Claim(const std::string& owner,
                                          const ClaimOptions& o,
                                          int64_t now_ms) {
   ClaimResult result;
+  // The rows a run of the body below leased, kept for the next run: a run
+  // again follows a connection lost at COMMIT, which may have committed.
+  std::vector<std::string> leased;
   Status s = InTransaction("claim deliveries", [&]() -> Status {
     result = ClaimResult{};
+    if (!leased.empty()) {
+      // Leased to this owner unseen: the runner does not know them, and
+      // its lease renewals would keep them from everyone for good. Handed
+      // back, to be claimed again below like any other.
+      if (Result<Rows> r = Run(
+              "hand back deliveries claimed unseen",
+              "UPDATE deliveries SET lease_owner = NULL, lease_until_ms = NULL "
+              "WHERE id = ANY($1::text[]) AND lease_owner = $2",
+              {P(IdArray(leased)), P(owner)});
+          !r.ok()) {
+        return r.error();
+      }
+      leased.clear();
+    }
     // Rows a stopped runner left behind for a hook paused since are held
     // (rows another claim is taking are skipped: the next claim sees them).
     if (Result<Rows> r = Run(
@@ -864,11 +881,11 @@ Result<ClaimResult> PostgresStore::Claim(const std::string& owner,
           !r.ok()) {
         return r.error();
       }
+      leased = std::move(ids);
     }
     return Status::Ok();
-    // A claim that may have committed unseen leaves rows leased to this
-    // owner that it does not know of: they are taken over (by anyone, this
-    // runner too) when the lease ends. So it may run again.
+    // A claim that may have committed unseen is run again: its next run
+    // first hands back the rows this one leased (above).
   }, CommitLoss::kRunAgain);
   if (!s.ok()) return s;
   return result;
@@ -892,13 +909,43 @@ Result<AttemptGate> PostgresStore::BeginAttempt(const std::string& owner,
   // hook row (shared) before the delivery row, the order pause, resume and
   // remove keep (a deadlock with one of them is retried).
   static_assert(kStoreAttemptsLimit == 101, "hooksim_begin_attempt's cap");
-  Result<Rows> r = RunStatement(
-      "start an attempt of " + delivery_id,
-      "SELECT hooksim_begin_attempt($1, $2, $3::integer, $4::bigint, "
-      "$5::bigint)",
-      {P(owner), P(delivery_id), P(int64_t{attempt}), P(now_ms), P(lease_ms)});
-  if (!r.ok()) return r.error();
-  const std::string gate = r->Text(0, 0);
+  const std::string operation = "start an attempt of " + delivery_id;
+  std::string gate;
+  // Bounded: Reconnect gives up past busy_timeout or on abort, and a
+  // deadlock is tried kMaxTransactionTries times.
+  for (int deadlocks = 0;;) {
+    Result<Rows> r = Run(operation,
+            "SELECT hooksim_begin_attempt($1, $2, $3::integer, $4::bigint, "
+            "$5::bigint)",
+            {P(owner), P(delivery_id), P(int64_t{attempt}), P(now_ms),
+             P(lease_ms)});
+    if (r.ok()) {
+      gate = r->Text(0, 0);
+      break;
+    }
+    if (ConnectionLost()) {
+      if (Status s = Reconnect(r.error()); !s.ok()) return s;
+      // The lost call may have committed. Run again it would find the
+      // attempt begun and answer not_ours, and the runner would drop a
+      // delivery still leased to it, renewing that lease for good. So
+      // first: did it begin, for this owner?
+      Result<Rows> begun = RunIdempotent(
+          operation,
+          "SELECT 1 FROM deliveries d JOIN attempts a ON a.delivery_id = d.id "
+          "AND a.attempt = $3::integer WHERE d.id = $2 AND d.lease_owner = $1 "
+          "AND d.state = 'pending' AND d.attempts = $3::integer AND "
+          "a.ended_ms IS NULL",
+          {P(owner), P(delivery_id), P(int64_t{attempt})});
+      if (!begun.ok()) return begun.error();
+      if (begun->size() > 0) return AttemptGate::kStart;
+      continue;
+    }
+    if ((last_sqlstate_ == "40P01" || last_sqlstate_ == "40001") &&
+        ++deadlocks < kMaxTransactionTries) {
+      continue;
+    }
+    return r.error();
+  }
   if (gate == "start") return AttemptGate::kStart;
   if (gate == "held") return AttemptGate::kHeld;
   if (gate == "cancelled") return AttemptGate::kCancelled;

@@ -26,10 +26,12 @@
 //   backoff (100 ms doubling to 2 s) for up to StoreOptions::busy_timeout
 //   (runners: until *abort), and the call runs again: a transaction lost
 //   before its COMMIT from its start, a statement that may have committed
-//   as described at RunStatement. A connection lost during a COMMIT is an
-//   error (it may or may not have been applied), but for Claim's, which
-//   runs again (rows it may have leased unseen are taken over when their
-//   lease ends).
+//   as described at RunStatement; BeginAttempt first looks whether the
+//   lost call began the attempt for this owner (then kStart: nothing was
+//   sent yet). A connection lost during a COMMIT is an error (it may or
+//   may not have been applied), but for Claim's, which runs again after
+//   handing back the rows its lost run leased (the runner never saw them;
+//   its lease renewals would keep them from everyone).
 // - Durability is the server's: a committed change survives the worker
 //   being killed (kill -9) and, with the server's default fsync, a power
 //   loss.

@@ -17,10 +17,15 @@
 #   hooksim-receiver / baseline-receiver  (same wrk load)
 # with each receiver's CPU time per request (utime + stime from /proc
 # over its wrk runs): on a shared machine the steadier of the two figures.
+# --server-core CORE and --baseline-server-core CORE start the receiver
+# and the baseline with `--server-core CORE` (threads or event); the
+# baseline may be this same build (--baseline-hooksim build/hooksim), so
+# both cores are compared in one run.
 #
 # usage: bench/compare.sh [--duration-s S] [--concurrency C] [--threads T]
 #                         [--io-threads I] [--payload-bytes B] [--rounds N]
-#                         [--baseline-hooksim BIN]
+#                         [--baseline-hooksim BIN] [--server-core CORE]
+#                         [--baseline-server-core CORE]
 # Defaults: 10 s per run, 16 connections, wrk threads = nproc, hooksim
 # bench's I/O threads 1 (its default), 512 bytes, 1 round. With N rounds
 # the runs are repeated in turn N times and each rate is the median of its
@@ -45,8 +50,10 @@ payload_bytes=512
 rounds=1
 io_threads=""  # hooksim bench's own default unless given.
 baseline=""
+server_core=""
+baseline_core=""
 
-usage() { sed -n '2,37p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,42p' "$0" | sed 's/^# \{0,1\}//'; }
 while (($#)); do
   case "$1" in
     --duration-s) duration="${2:?--duration-s needs a value}"; shift 2 ;;
@@ -58,6 +65,8 @@ while (($#)); do
     --payload-bytes) payload_bytes="${2:?--payload-bytes needs a value}"; shift 2 ;;
     --rounds) rounds="${2:?--rounds needs a value}"; shift 2 ;;
     --baseline-hooksim) baseline="${2:?--baseline-hooksim needs a value}"; shift 2 ;;
+    --server-core) server_core="${2:?--server-core needs a value}"; shift 2 ;;
+    --baseline-server-core) baseline_core="${2:?--baseline-server-core needs a value}"; shift 2 ;;
     -h|--help) usage; exit 0 ;;
     *) echo "compare.sh: unknown argument \"$1\" (try --help)" >&2; exit 2 ;;
   esac
@@ -73,6 +82,12 @@ if [ -n "$io_threads" ] && ! [[ "$io_threads" =~ ^[0-9]+$ ]]; then
   echo "compare.sh: --io-threads: expected a whole number, got \"$io_threads\"" >&2
   exit 2
 fi
+for core in "$server_core" "$baseline_core"; do
+  if [ -n "$core" ] && [ "$core" != threads ] && [ "$core" != event ]; then
+    echo "compare.sh: --server-core/--baseline-server-core: expected threads or event, got \"$core\"" >&2
+    exit 2
+  fi
+done
 if [ -n "$baseline" ] && [ ! -x "$baseline" ]; then
   echo "compare.sh: --baseline-hooksim: not an executable file: \"$baseline\"" >&2
   exit 2
@@ -134,11 +149,13 @@ wrk.body = f:read("*a")
 f:close()
 LUA
 
-# start_receiver BIN NAME: a receiver from BIN on a kernel-chosen port, with
-# its defaults (journal and schema check on); sets url_NAME and pid_NAME.
+# start_receiver BIN NAME [CORE]: a receiver from BIN on a kernel-chosen
+# port, with its defaults (journal and schema check on) and the server core
+# CORE when given; sets url_NAME and pid_NAME.
 start_receiver() {
   local url=""
-  "$1" receiver --listen 127.0.0.1:0 >"$work/$2.out" 2>"$work/$2.err" &
+  "$1" receiver --listen 127.0.0.1:0 ${3:+--server-core "$3"} \
+    >"$work/$2.out" 2>"$work/$2.err" &
   pids+=($!)
   printf -v "pid_$2" '%s' "$!"
   for _ in $(seq 100); do
@@ -153,10 +170,10 @@ start_receiver() {
   fi
   printf -v "url_$2" '%s' "$url"
 }
-start_receiver "$HOOKSIM" receiver
+start_receiver "$HOOKSIM" receiver "$server_core"
 receiver_url="$url_receiver"
 if [ -n "$baseline" ]; then
-  start_receiver "$baseline" baseline
+  start_receiver "$baseline" baseline "$baseline_core"
 fi
 
 # nginx on a free loopback port (tried until one binds).

@@ -1,8 +1,10 @@
 // libFuzzer target: the receiver's request handling, raw bytes in.
 //
-// One real HttpReceiverServer (cpp-httplib's parser with hooksim's
-// connection loop, handlers and admin API) on 127.0.0.1 serves a receiver
-// answering 200. Each input is written on a new loopback connection, the
+// Two real HttpReceiverServers on 127.0.0.1 serve one receiver answering
+// 200: the threaded core (cpp-httplib's parser with hooksim's connection
+// loop, handlers and admin API) and the event core (epoll loops,
+// Boost.Beast's parser in RequestFramer's whole-body mode). Each input is
+// written to each of them in turn on a new loopback connection, the
 // writing side is shut down, and everything the server sends back is read
 // until it closes. Checks:
 //   - no crash (ASan/UBSan), and the server closes the connection within
@@ -61,7 +63,8 @@ void Check(bool ok, const char* what) {
 
 struct Fixture {
   std::unique_ptr<hooksim::MockReceiver> receiver;
-  std::unique_ptr<hooksim::HttpReceiverServer> server;
+  std::unique_ptr<hooksim::HttpReceiverServer> server;        // Threads.
+  std::unique_ptr<hooksim::HttpReceiverServer> event_server;  // Event.
   nlohmann::json behavior_json;
 };
 
@@ -88,9 +91,15 @@ Fixture& TheFixture() {
     server_options.threads = 4;
     server_options.io_timeout = std::chrono::milliseconds(2000);
     server_options.keep_alive_timeout = std::chrono::milliseconds(2000);
+    server_options.core = hooksim::ServerCore::kThreads;
     f->server = std::make_unique<hooksim::HttpReceiverServer>(*f->receiver,
                                                               server_options);
     Check(f->server->Start().ok(), "receiver server starts");
+    server_options.core = hooksim::ServerCore::kEvent;
+    server_options.event_loops = 1;
+    f->event_server = std::make_unique<hooksim::HttpReceiverServer>(
+        *f->receiver, server_options);
+    Check(f->event_server->Start().ok(), "event receiver server starts");
     return f;
   }();
   return *fixture;
@@ -291,22 +300,26 @@ bool SmugglingShape(std::string_view input) {
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   Fixture& f = TheFixture();
   const std::string_view input(reinterpret_cast<const char*>(data), size);
-  const int fd = Connect(f.server->port());
-  const std::string answer = Exchange(fd, input);
-  CloseAbortively(fd);
-  const nlohmann::json now = hooksim::BehaviorToJson(f.receiver->behavior_spec());
-  if (now == f.behavior_json) {
-    CheckAnswers(answer, input.find("HEAD") != std::string_view::npos);
-    if (SmugglingShape(input)) {
-      Check(answer.rfind("HTTP/1.1 400 ", 0) == 0 ||
-                answer.rfind("HTTP/1.1 431 ", 0) == 0,
-            "a smuggling shape is refused with 400 (or 431)");
-      Check(answer.find("HTTP/1.1 ", 1) == std::string::npos,
-            "nothing after a refused smuggling shape is served");
+  for (hooksim::HttpReceiverServer* server :
+       {f.server.get(), f.event_server.get()}) {
+    const int fd = Connect(server->port());
+    const std::string answer = Exchange(fd, input);
+    CloseAbortively(fd);
+    const nlohmann::json now =
+        hooksim::BehaviorToJson(f.receiver->behavior_spec());
+    if (now == f.behavior_json) {
+      CheckAnswers(answer, input.find("HEAD") != std::string_view::npos);
+      if (SmugglingShape(input)) {
+        Check(answer.rfind("HTTP/1.1 400 ", 0) == 0 ||
+                  answer.rfind("HTTP/1.1 431 ", 0) == 0,
+              "a smuggling shape is refused with 400 (or 431)");
+        Check(answer.find("HTTP/1.1 ", 1) == std::string::npos,
+              "nothing after a refused smuggling shape is served");
+      }
+    } else {
+      f.receiver->SetBehavior(hooksim::BehaviorSpec{});
     }
-  } else {
-    f.receiver->SetBehavior(hooksim::BehaviorSpec{});
+    f.receiver->Reset();
   }
-  f.receiver->Reset();
   return 0;
 }

@@ -1,6 +1,7 @@
 #include "mock-receivers/http/http_receiver_server.h"
 
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <httplib.h>
 #include <netdb.h>
 #include <netinet/in.h>
@@ -11,6 +12,8 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
+#include <cstdlib>
 #include <array>
 #include <atomic>
 #include <cerrno>
@@ -29,6 +32,7 @@
 
 #include "mock-receivers/admin_api.h"
 #include "mock-receivers/http/connection_faults.h"
+#include "mock-receivers/http/event_core.h"
 #include "mock-receivers/http/head_waiter.h"
 #include "mock-receivers/http/receiver_metrics.h"
 #include "mock-receivers/http/request_framer.h"
@@ -651,6 +655,46 @@ class ReceiverHttpServer final : public httplib::Server {
   }
 
   Status StartWaiter() { return waiter_.Start(); }
+
+  // The event core's mode (see HttpReceiverServer's header comment): no
+  // listening here; connections come by HandOff, one request each, and
+  // go back through give_back(fd, unread bytes, requests left, id,
+  // answered key, answered attempt). Call before HandOff.
+  using GiveBack = std::function<void(int, std::string, size_t, uint64_t,
+                                      std::string, int)>;
+  // False (errno set) when no placeholder socket could be made.
+  bool StartHandOffs(GiveBack give_back) {
+    // cpp-httplib reads "not shutting down" (streamed answers go on, the
+    // connection loop goes on) as a valid listening socket: a placeholder
+    // socket that never listens stands for it until StopHandOffs.
+    const int placeholder = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (placeholder < 0) return false;
+    svr_sock_ = placeholder;
+    give_back_ = std::move(give_back);
+    own_pool_ = std::make_unique<ServingPool>(
+        std::max<size_t>(1, options_.threads),
+        std::max<size_t>(1, options_.max_connections));
+    pool_.store(own_pool_.get(), std::memory_order_release);
+    return true;
+  }
+  // Serves the request in c.buffered on a serving thread (c.fd admitted
+  // and counted in open_connections()).
+  void HandOff(ParkedConnection c) {
+    own_pool_->enqueue(
+        [this, c = std::move(c)]() mutable { Serve(std::move(c)); });
+  }
+  // Runs `job` on a serving thread (event mode).
+  void RunOnServingThread(std::function<void()> job) {
+    own_pool_->enqueue(std::move(job));
+  }
+  // Joins the serving threads (event mode), after every job is done.
+  void StopHandOffs() {
+    if (!own_pool_) return;
+    const int placeholder = svr_sock_.exchange(INVALID_SOCKET);
+    own_pool_->shutdown();
+    if (placeholder != INVALID_SOCKET) close(placeholder);
+  }
+  std::atomic<size_t>& open_counter() { return open_; }
   // Connections admitted and not yet closed.
   size_t open_connections() const {
     return open_.load(std::memory_order_relaxed);
@@ -711,8 +755,15 @@ class ReceiverHttpServer final : public httplib::Server {
         options_.max_head_bytes + 2 * options_.max_body_bytes + (64 << 10);
     // Bounded by the keep-alive request limit.
     size_t left = parked.requests_left;
+    bool give_back = false;
+    bool served = false;
     for (; left > 0; --left) {
       if (svr_sock_ == INVALID_SOCKET || stop_.raised()) break;
+      if (served && give_back_) {  // Event mode: one request, then back.
+        give_back = true;
+        break;
+      }
+      served = true;
       ServingPool* pool = pool_.load(std::memory_order_acquire);
       const auto next = stream.AwaitHead(
           options_.keep_alive_timeout, stop_.fd(), options_.max_head_bytes,
@@ -746,6 +797,12 @@ class ReceiverHttpServer final : public httplib::Server {
       }
     }
     t_connection = nullptr;
+    if (give_back && !connection.taken_over) {
+      give_back_(sock, stream.TakeUnread(), left, connection.id,
+                 std::move(connection.answered_key),
+                 connection.answered_attempt);
+      return;
+    }
     if (park && !connection.taken_over) {
       ParkedConnection parked_again{sock, stream.TakeUnread(), left, {},
                                     connection.id};
@@ -843,6 +900,8 @@ class ReceiverHttpServer final : public httplib::Server {
   std::atomic<uint64_t> next_id_{0};  // Connections accepted so far.
   std::atomic<ServingPool*> pool_{nullptr};
   std::atomic<size_t> open_{0};  // Connections admitted and not closed.
+  GiveBack give_back_;                   // Event mode only.
+  std::unique_ptr<ServingPool> own_pool_;  // Event mode only.
   HeadWaiter waiter_;
 };
 
@@ -874,7 +933,221 @@ std::string DribbleAnswer(int status, bool head) {
   return out;
 }
 
+// cpp-httplib 0.11's reason phrases (its status_message), so the event
+// core's answers read as the threaded core's.
+const char* HttplibStatusMessage(int status) {
+  switch (status) {
+    case 100: return "Continue";
+    case 101: return "Switching Protocol";
+    case 102: return "Processing";
+    case 103: return "Early Hints";
+    case 200: return "OK";
+    case 201: return "Created";
+    case 202: return "Accepted";
+    case 203: return "Non-Authoritative Information";
+    case 204: return "No Content";
+    case 205: return "Reset Content";
+    case 206: return "Partial Content";
+    case 207: return "Multi-Status";
+    case 208: return "Already Reported";
+    case 226: return "IM Used";
+    case 300: return "Multiple Choice";
+    case 301: return "Moved Permanently";
+    case 302: return "Found";
+    case 303: return "See Other";
+    case 304: return "Not Modified";
+    case 305: return "Use Proxy";
+    case 306: return "unused";
+    case 307: return "Temporary Redirect";
+    case 308: return "Permanent Redirect";
+    case 400: return "Bad Request";
+    case 401: return "Unauthorized";
+    case 402: return "Payment Required";
+    case 403: return "Forbidden";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 406: return "Not Acceptable";
+    case 407: return "Proxy Authentication Required";
+    case 408: return "Request Timeout";
+    case 409: return "Conflict";
+    case 410: return "Gone";
+    case 411: return "Length Required";
+    case 412: return "Precondition Failed";
+    case 413: return "Payload Too Large";
+    case 414: return "URI Too Long";
+    case 415: return "Unsupported Media Type";
+    case 416: return "Range Not Satisfiable";
+    case 417: return "Expectation Failed";
+    case 418: return "I'm a teapot";
+    case 421: return "Misdirected Request";
+    case 422: return "Unprocessable Entity";
+    case 423: return "Locked";
+    case 424: return "Failed Dependency";
+    case 425: return "Too Early";
+    case 426: return "Upgrade Required";
+    case 428: return "Precondition Required";
+    case 429: return "Too Many Requests";
+    case 431: return "Request Header Fields Too Large";
+    case 451: return "Unavailable For Legal Reasons";
+    case 501: return "Not Implemented";
+    case 502: return "Bad Gateway";
+    case 503: return "Service Unavailable";
+    case 504: return "Gateway Timeout";
+    case 505: return "HTTP Version Not Supported";
+    case 506: return "Variant Also Negotiates";
+    case 507: return "Insufficient Storage";
+    case 508: return "Loop Detected";
+    case 510: return "Not Extended";
+    case 511: return "Network Authentication Required";
+    default: return "Internal Server Error";
+  }
+}
+
+// cpp-httplib's header order: by name, ignoring case (its Headers
+// multimap); equal names keep their order.
+bool HeaderNameLess(std::string_view a, std::string_view b) {
+  const size_t n = std::min(a.size(), b.size());
+  for (size_t i = 0; i < n; ++i) {
+    const unsigned char x = static_cast<unsigned char>(
+        std::tolower(static_cast<unsigned char>(a[i])));
+    const unsigned char y = static_cast<unsigned char>(
+        std::tolower(static_cast<unsigned char>(b[i])));
+    if (x != y) return x < y;
+  }
+  return a.size() < b.size();
+}
+
+// An answer as cpp-httplib 0.11's write_response would write it.
+struct WireAnswer {
+  int status = 200;
+  std::vector<std::pair<std::string, std::string>> headers;
+  std::string body;
+  bool has_body = false;  // set_content was called (also with "").
+
+  void Set(std::string name, std::string value) {
+    headers.emplace_back(std::move(name), std::move(value));
+  }
+  void SetContent(std::string content, const std::string& content_type) {
+    body = std::move(content);
+    has_body = true;
+    std::erase_if(headers, [](const auto& h) {
+      return EqualsIgnoreCase(h.first, "Content-Type");
+    });
+    Set("Content-Type", content_type);
+  }
+  bool Has(std::string_view name) const {
+    for (const auto& h : headers) {
+      if (EqualsIgnoreCase(h.first, name)) return true;
+    }
+    return false;
+  }
+  // head: a HEAD request (no body written, its length told);
+  // close: "Connection: close", else Keep-Alive with max_requests.
+  std::string Serialize(bool head, bool close, size_t max_requests) {
+    if (!body.empty() && !Has("Content-Length")) {
+      Set("Content-Length", std::to_string(body.size()));
+    }
+    if (close) {
+      Set("Connection", "close");
+    } else {
+      Set("Keep-Alive", "timeout=" +
+                            std::to_string(CPPHTTPLIB_KEEPALIVE_TIMEOUT_SECOND) +
+                            ", max=" + std::to_string(max_requests));
+    }
+    if (!Has("Content-Type") && !body.empty()) Set("Content-Type", "text/plain");
+    if (!Has("Content-Length") && body.empty()) Set("Content-Length", "0");
+    if (head && !Has("Accept-Ranges")) Set("Accept-Ranges", "bytes");
+    std::stable_sort(headers.begin(), headers.end(),
+                     [](const auto& a, const auto& b) {
+                       return HeaderNameLess(a.first, b.first);
+                     });
+    std::string out;
+    out.reserve(128 + body.size());
+    out += "HTTP/1.1 ";
+    out += std::to_string(status);
+    out += ' ';
+    out += HttplibStatusMessage(status);
+    out += "\r\n";
+    for (const auto& [name, value] : headers) {
+      out += name;
+      out += ": ";
+      out += value;
+      out += "\r\n";
+    }
+    out += "\r\n";
+    if (!head) out += body;
+    return out;
+  }
+};
+
+// A listening TCP socket on host:port (SO_REUSEADDR only: a port in use is
+// an error), with the widest backlog; -1 and errno on failure.
+int ListenOn(const std::string& host, int port) {
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+  addrinfo* found = nullptr;
+  const std::string service = std::to_string(port);
+  if (getaddrinfo(host.c_str(), service.c_str(), &hints, &found) != 0) {
+    errno = EADDRNOTAVAIL;
+    return -1;
+  }
+  int fd = -1;
+  int err = 0;
+  for (addrinfo* a = found; a != nullptr; a = a->ai_next) {
+    fd = socket(a->ai_family, a->ai_socktype | SOCK_CLOEXEC, a->ai_protocol);
+    if (fd < 0) {
+      err = errno;
+      continue;
+    }
+    const int yes = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &yes, sizeof(yes));
+    if (bind(fd, a->ai_addr, a->ai_addrlen) == 0 &&
+        listen(fd, SOMAXCONN) == 0) {
+      break;
+    }
+    err = errno;
+    close(fd);
+    fd = -1;
+  }
+  freeaddrinfo(found);
+  if (fd < 0) errno = err;
+  return fd;
+}
+
+// Makes a descriptor blocking again (the threaded core's code expects
+// cpp-httplib's blocking sockets).
+void SetBlocking(int fd) {
+  const int flags = fcntl(fd, F_GETFL, 0);
+  if (flags >= 0) fcntl(fd, F_SETFL, flags & ~O_NONBLOCK);
+}
+
 }  // namespace
+
+const char* ServerCoreName(ServerCore core) {
+  switch (core) {
+    case ServerCore::kThreads: return "threads";
+    case ServerCore::kEvent: return "event";
+  }
+  return "threads";
+}
+
+Result<ServerCore> ParseServerCore(std::string_view name) {
+  if (name == "threads") return ServerCore::kThreads;
+  if (name == "event") return ServerCore::kEvent;
+  return Status::InvalidArgument("server core must be \"threads\" or "
+                                 "\"event\", got \"" + std::string(name) +
+                                 "\"");
+}
+
+ServerCore DefaultServerCore() {
+  const char* env = std::getenv("HOOKSIM_RECEIVER_CORE");
+  if (env == nullptr) return ServerCore::kEvent;
+  Result<ServerCore> core = ParseServerCore(env);
+  return core.ok() ? *core : ServerCore::kEvent;
+}
 
 class HttpReceiverServer::Impl {
  public:
@@ -904,12 +1177,29 @@ class HttpReceiverServer::Impl {
   TimePoint Now() const;
   SteadyClock::duration WallDelay(Duration run_time) const;
 
+  // The event core (ServerCore::kEvent).
+  struct EventWebhook;
+  Status StartEvent(const std::string& where);
+  // Whether the event core serves this request itself (else it is handed
+  // to the threaded core's code: admin, /metrics, and what cpp-httplib
+  // would read differently).
+  bool EventServes(const RequestFramer& framer) const;
+  EventAnswer HandleEvent(EventRequest& request);
+  // The answer of a webhook request once its latency has passed (or the
+  // server stops): the abandoned checks, the socket faults played in the
+  // loop, or the answer's bytes.
+  EventAnswer AnswerWebhook(EventWebhook& w, bool peer_closed, bool stopping);
+  // Logs and counts a webhook request as it ends (see ServeWebhook).
+  void FinishWebhook(const EventWebhook& w, bool abandoned);
+
   MockReceiver& receiver_;
   const HttpReceiverOptions options_;
   ReceiverMetrics metrics_;
   TrafficTally tally_;
   StopSignal stop_;
   std::unique_ptr<ReceiverHttpServer> server_;
+  ServerCore core_ = ServerCore::kThreads;
+  std::unique_ptr<EventCore> event_;
   std::thread listener_;
   std::atomic<bool> listener_done_{false};
   bool listener_started_ = false;
@@ -949,6 +1239,7 @@ Status HttpReceiverServer::Impl::Start() {
   }
   if (options_.threads == 0)
     return Status::InvalidArgument("threads must be at least 1");
+  core_ = options_.core.value_or(DefaultServerCore());
   if (!stop_.valid()) {
     return Status::IoError(std::string("cannot create an eventfd: ") +
                            std::strerror(errno));
@@ -1050,6 +1341,7 @@ Status HttpReceiverServer::Impl::Start() {
   s.Delete(".*", handler);
   s.Options(".*", handler);
 
+  if (core_ == ServerCore::kEvent) return StartEvent(where);
   if (options_.port == 0) {
     port_ = s.bind_to_any_port(options_.host);
     if (port_ <= 0) {
@@ -1096,6 +1388,14 @@ void HttpReceiverServer::Impl::Stop() {
   if (stopped_ || !server_) return;
   stopped_ = true;
   stop_.Raise();  // Wakes sleeping, hanging and idle keep-alive handlers.
+  if (core_ == ServerCore::kEvent) {
+    // The loops first (answers still waiting are abandoned), then the
+    // serving threads (a connection they give back is closed).
+    if (event_) event_->Stop();
+    server_->StopWaiter();
+    server_->StopHandOffs();
+    return;
+  }
   server_->StopWaiter();  // Closes parked connections.
   // listen_after_bind may not have set is_running yet; stop() is a no-op
   // then, so retry until the listener has returned (bounded: each pass
@@ -1428,6 +1728,336 @@ void HttpReceiverServer::Impl::ServeWebhook(const httplib::Request& req,
   } else if (extras && !extras->FindHeader("Content-Type").empty()) {
     res.set_header("Content-Type", *content_type);
   }
+}
+
+struct HttpReceiverServer::Impl::EventWebhook {
+  std::string method;
+  std::string path;
+  std::string key;
+  std::string route;
+  int attempt = 0;
+  bool routed = false;
+  Reply reply;
+  SteadyClock::time_point arrived;
+  int fd = -1;
+  bool head = false;
+  bool close = false;  // Answer with "Connection: close".
+};
+
+Status HttpReceiverServer::Impl::StartEvent(const std::string& where) {
+  const int listen_fd = ListenOn(options_.host, options_.port);
+  if (listen_fd < 0) {
+    return Status::Unavailable(
+        where + ": " + DescribeBindFailure(options_.host, options_.port));
+  }
+  sockaddr_storage addr{};
+  socklen_t len = sizeof(addr);
+  getsockname(listen_fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  port_ = addr.ss_family == AF_INET6
+              ? ntohs(reinterpret_cast<sockaddr_in6*>(&addr)->sin6_port)
+              : ntohs(reinterpret_cast<sockaddr_in*>(&addr)->sin_port);
+  started_at_ = SteadyClock::now();
+  if (!server_->StartHandOffs([this](int fd, std::string unread, size_t left,
+                                     uint64_t id, std::string key,
+                                     int attempt) {
+        event_->Adopt(fd, std::move(unread), left, id, std::move(key),
+                      attempt);
+      })) {
+    const int err = errno;
+    close(listen_fd);
+    return Status::IoError(where + ": cannot create a socket: " +
+                           std::strerror(err));
+  }
+
+  EventCoreOptions eo;
+  eo.listen_fd = listen_fd;
+  const size_t cores = std::max(1u, std::thread::hardware_concurrency());
+  eo.loops = options_.event_loops > 0 ? options_.event_loops
+                                      : std::min<size_t>(16, cores);
+  eo.keep_alive_max_requests =
+      std::max<size_t>(1, options_.keep_alive_max_requests);
+  eo.limits = RequestFramerLimits{options_.max_head_bytes,
+                                  options_.max_headers,
+                                  options_.max_body_bytes};
+  eo.keep_alive_timeout = options_.keep_alive_timeout;
+  eo.header_timeout = options_.header_timeout;
+  eo.request_timeout = options_.request_timeout;
+  eo.io_timeout = options_.io_timeout;
+  EventCoreHooks hooks;
+  hooks.admit = [this] {
+    return tally_.Admit(server_->open_counter(), options_.max_connections);
+  };
+  hooks.closed = [this] {
+    server_->open_counter().fetch_sub(1, std::memory_order_relaxed);
+  };
+  hooks.handle = [this](EventRequest& request) { return HandleEvent(request); };
+  hooks.refused = [this](int status, const std::string& reason,
+                         std::string_view seen, uint64_t connection) {
+    metrics_.CountRefused(status);
+    tally_.Refused(status);
+    RecordRefused(RefusedEntry(seen, status, reason, connection));
+  };
+  hooks.allow = [](std::string_view target) { return AdminAllow(target); };
+  hooks.abandoned = [this](std::string_view key, int attempt) {
+    receiver_.MarkAbandonedKey(key, attempt);
+  };
+  hooks.hand_off = [this](int fd, std::string bytes, size_t left,
+                          uint64_t connection) {
+    SetBlocking(fd);
+    server_->HandOff(ParkedConnection{fd, std::move(bytes), left, {},
+                                      connection});
+  };
+  event_ = std::make_unique<EventCore>(std::move(eo), std::move(hooks));
+  // From here the core owns listen_fd (closed by its Stop).
+  if (Status status = event_->Start(); !status.ok()) {
+    return Status(status.code(), where + ": " + status.message());
+  }
+  return Status::Ok();
+}
+
+bool HttpReceiverServer::Impl::EventServes(const RequestFramer& f) const {
+  if (options_.admin == AdminMode::kOnly || f.version() != 11) return false;
+  const std::string& target = f.target();
+  // cpp-httplib refuses longer request lines (414).
+  if (target.empty() || target[0] != '/' || target.size() > 8000) return false;
+  const std::string_view path =
+      std::string_view(target).substr(0, target.find('?'));
+  if (path.find('%') != std::string_view::npos ||
+      path.find('#') != std::string_view::npos || IsAdminPath(path) ||
+      path == kMetricsPath) {
+    return false;
+  }
+  bool plain = true;
+  f.ForEachHeader([&](std::string_view name, std::string_view value) {
+    // cpp-httplib refuses header lines over 8 KiB; it compresses answers
+    // (Accept-Encoding), decompresses bodies (Content-Encoding), answers
+    // ranges and parses form and multipart bodies.
+    if (name.size() + value.size() > 8000 ||
+        EqualsIgnoreCase(name, "Accept-Encoding") ||
+        EqualsIgnoreCase(name, "Content-Encoding") ||
+        EqualsIgnoreCase(name, "Range") ||
+        (EqualsIgnoreCase(name, "Content-Type") &&
+         (value.find("multipart/") != std::string_view::npos ||
+          value.find("x-www-form-urlencoded") != std::string_view::npos))) {
+      plain = false;
+    }
+  });
+  return plain;
+}
+
+EventAnswer HttpReceiverServer::Impl::HandleEvent(EventRequest& er) {
+  RequestFramer& f = *er.framer;
+  if (!EventServes(f)) {
+    EventAnswer a;
+    a.kind = EventAnswerKind::kHandOff;
+    return a;
+  }
+  auto w = std::make_shared<EventWebhook>();
+  w->arrived = SteadyClock::now();
+  w->fd = er.fd;
+  w->head = f.method() == "HEAD";
+  w->close = er.last;
+  // The fields as cpp-httplib would hand them on: a chunked body's framing
+  // fields replaced by its length, a missing length added (see
+  // RequestFramer::TakeRequest), in its order (by name, ignoring case).
+  thread_local std::vector<Header> headers;
+  thread_local std::string length;
+  headers.clear();
+  bool connection_seen = false;
+  f.ForEachHeader([&](std::string_view name, std::string_view value) {
+    if (f.chunked() && (EqualsIgnoreCase(name, "Transfer-Encoding") ||
+                        EqualsIgnoreCase(name, "Expect") ||
+                        EqualsIgnoreCase(name, "Trailer"))) {
+      return;
+    }
+    if (!connection_seen && EqualsIgnoreCase(name, "Connection")) {
+      connection_seen = true;
+      if (value == "close") w->close = true;
+    }
+    headers.push_back(Header{name, value});
+  });
+  if (f.chunked() || f.adds_zero_length()) {
+    length = std::to_string(f.body().size());
+    headers.push_back(Header{"Content-Length", length});
+  }
+  // cpp-httplib files the connection's addresses among the headers (and
+  // the threaded core journals them): the same here.
+  headers.push_back(Header{"LOCAL_ADDR", er.local_ip});
+  headers.push_back(Header{"LOCAL_PORT", er.local_port});
+  headers.push_back(Header{"REMOTE_ADDR", er.remote_ip});
+  headers.push_back(Header{"REMOTE_PORT", er.remote_port});
+  std::stable_sort(headers.begin(), headers.end(),
+                   [](const Header& a, const Header& b) {
+                     return HeaderNameLess(a.name, b.name);
+                   });
+  const HttpRequest request{f.method(), f.target(), headers, f.body(), {}};
+  HandleFacts facts;
+  w->reply = receiver_.Handle(request, Now(), &w->attempt, &w->key, &facts,
+                              er.connection);
+  w->method = f.method();
+  w->path = std::string(
+      std::string_view(f.target()).substr(0, f.target().find('?')));
+  w->route = std::move(facts.route);
+  w->routed = facts.routed;
+  const Reply& reply = w->reply;
+  if (!facts.schema_valid) metrics_.CountSchemaFailure();
+  if (facts.journal_dropped) metrics_.CountJournalDrop();
+  if (reply.signature != SignatureVerdict::kNotChecked &&
+      reply.signature != SignatureVerdict::kValid) {
+    metrics_.CountSignatureFailure();
+  }
+  const auto wall = WallDelay(reply.latency);
+  const Fault fault = reply.answer.fault;
+  if (fault == Fault::kHang || fault == Fault::kDribble) {
+    // Played on a serving thread, as the threaded core does: they hold
+    // the connection for long.
+    const int fd = er.fd;
+    server_->RunOnServingThread([this, w, fd, wall, fault] {
+      SetBlocking(fd);
+      bool abandoned = false;
+      if (fault == Fault::kHang) {
+        HoldUntilPeerCloses(fd, stop_.fd());
+        abandoned = true;
+      } else {
+        const DribbleEnd end = DribbleBytes(
+            fd, DribbleAnswer(w->reply.answer.status, w->head), wall,
+            kDribblePieces, options_.io_timeout,
+            [this](SteadyClock::time_point at) { return stop_.WaitUntil(at); });
+        abandoned = end != DribbleEnd::kSent;
+      }
+      if (abandoned) receiver_.MarkAbandonedKey(w->key, w->attempt);
+      FinishWebhook(*w, abandoned);
+      ShutDownConnection(fd);
+      close(fd);
+      server_->open_counter().fetch_sub(1, std::memory_order_relaxed);
+    });
+    EventAnswer a;
+    a.kind = EventAnswerKind::kTakeOver;
+    return a;
+  }
+  if (wall > SteadyClock::duration::zero()) {
+    EventAnswer a;
+    a.kind = EventAnswerKind::kLater;
+    a.at = w->arrived + wall;
+    a.later = [this, w](bool stopping) {
+      return AnswerWebhook(*w, !stopping && PeerHasClosed(w->fd), stopping);
+    };
+    return a;
+  }
+  return AnswerWebhook(*w, er.peer_closed, stop_.raised());
+}
+
+EventAnswer HttpReceiverServer::Impl::AnswerWebhook(EventWebhook& w,
+                                                    bool peer_closed,
+                                                    bool stopping) {
+  EventAnswer a;
+  a.kind = EventAnswerKind::kClose;
+  if (stopping || peer_closed) {
+    // Stopping, or the sender stopped waiting: it never sees this answer
+    // (see ServeWebhook).
+    receiver_.MarkAbandonedKey(w.key, w.attempt);
+    FinishWebhook(w, /*abandoned=*/true);
+    ShutDownConnection(w.fd);
+    return a;
+  }
+  const Reply& reply = w.reply;
+  switch (reply.answer.fault) {
+    case Fault::kReset:
+      ResetConnection(w.fd);
+      FinishWebhook(w, false);
+      return a;
+    case Fault::kEmpty:
+      ShutDownConnection(w.fd);
+      FinishWebhook(w, false);
+      return a;
+    case Fault::kGarbage:
+      SendGarbageAndClose(w.fd, options_.io_timeout);
+      FinishWebhook(w, false);
+      return a;
+    case Fault::kNone:
+    case Fault::kHang:
+    case Fault::kDribble:
+      break;
+  }
+  const int status = reply.answer.status;
+  WireAnswer res;
+  res.status = status;
+  a.kind = EventAnswerKind::kWrite;
+  if (status >= 200 && status < 300) {
+    a.answered_key = w.key;
+    a.answered_attempt = w.attempt;
+  }
+  // From here as ServeWebhook builds its answer.
+  const AnswerExtras* extras = reply.answer.extras.get();
+  if (status >= 300 && status < 400 &&
+      (!extras || extras->FindHeader("Location").empty())) {
+    res.Set("Location", std::string(kRedirectLocation));
+  }
+  std::string content_type = "application/json";
+  if (extras) {
+    for (const AnswerHeader& h : extras->headers) {
+      if (EqualsIgnoreCase(h.name, "Content-Type")) {
+        content_type = h.value;
+      } else {
+        res.Set(h.name, h.value);
+      }
+    }
+  }
+  const bool may_have_body = status >= 200 && status != 204 && status != 304;
+  if (extras && extras->body_kind != AnswerBodyKind::kDefault) {
+    if (may_have_body) {
+      if (extras->FindHeader("Content-Type").empty() &&
+          extras->body_kind == AnswerBodyKind::kText) {
+        content_type = "text/plain; charset=utf-8";
+      }
+      res.SetContent(extras->body, content_type);
+    }
+  } else if (reply.signature != SignatureVerdict::kNotChecked &&
+             reply.signature != SignatureVerdict::kValid) {
+    res.SetContent(
+        JsonBody({{"status", status},
+                  {"signature",
+                   std::string(SignatureVerdictName(reply.signature))}}),
+        "application/json");
+  } else if (may_have_body) {
+    res.SetContent(PlainAnswerBody(status), content_type);
+  } else if (extras && !extras->FindHeader("Content-Type").empty()) {
+    res.Set("Content-Type", content_type);
+  }
+  a.close = w.close;
+  a.bytes = res.Serialize(w.head, w.close,
+                          std::max<size_t>(1, options_.keep_alive_max_requests));
+  FinishWebhook(w, false);
+  return a;
+}
+
+void HttpReceiverServer::Impl::FinishWebhook(const EventWebhook& w,
+                                             bool abandoned) {
+  const auto ended = SteadyClock::now();
+  const Fault fault = w.reply.answer.fault;
+  const double seconds =
+      std::chrono::duration<double>(ended - w.arrived).count();
+  if (fault == Fault::kNone || fault == Fault::kDribble) {
+    metrics_.CountWebhook(w.reply.answer.status, seconds);
+  } else {
+    metrics_.CountRequest(kWebhookRoute, FaultName(fault), seconds);
+  }
+  if (!options_.on_request_end) return;
+  RequestLogRecord record;
+  record.method = w.method;
+  record.path = w.path;
+  record.delivery = w.key;
+  record.attempt = w.attempt;
+  record.answer = w.reply.answer;
+  record.signature = w.reply.signature;
+  record.scheme = w.reply.signature_scheme;
+  record.route = w.route;
+  record.routed = w.routed;
+  record.abandoned = abandoned;
+  record.ended = std::chrono::system_clock::now();
+  record.latency =
+      std::chrono::duration_cast<std::chrono::microseconds>(ended - w.arrived);
+  options_.on_request_end(record);
 }
 
 HttpReceiverServer::HttpReceiverServer(MockReceiver& receiver,

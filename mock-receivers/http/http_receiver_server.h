@@ -48,6 +48,22 @@
 // their connection's descriptor, and a fault can take the connection over:
 // after one, nothing more is written to it and the loop closes it.
 //
+// Two server cores serve the same HTTP (HttpReceiverOptions::core):
+//   - kThreads, the design above: cpp-httplib's parser and a serving
+//     thread per request being served (idle connections parked in the
+//     HeadWaiter);
+//   - kEvent (event_core.h, the default): `event_loops` epoll loops own the
+//     connections and parse with Boost.Beast's parser (RequestFramer,
+//     same refusals). A webhook request is handed to the MockReceiver and
+//     answered in its loop: at once, or after its latency by a timer of the
+//     loop; reset, empty and garbage are played in the loop; hang and
+//     dribble on a serving thread. Admin and /metrics requests, and the
+//     few a webhook request cpp-httplib would read differently (HTTP/1.0,
+//     Accept-Encoding, Range, form or multipart bodies, an escaped path),
+//     are handed with their connection to the threaded core's code (a
+//     serving thread, cpp-httplib), which hands the connection back after
+//     that request. Answers are the bytes cpp-httplib would write.
+//
 // Thread: Start/Stop from one controlling thread; the server runs its own
 // threads (one accept thread, `threads` serving threads, one head-waiting
 // thread; a hanging or sleeping request holds its serving thread). Ownership: the receiver is borrowed
@@ -61,7 +77,9 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
+#include <string_view>
 
 #include "mock-receivers/receiver.h"
 #include "mock-receivers/request_log.h"
@@ -79,6 +97,21 @@ enum class AdminMode {
                   // journaled.
 };
 
+// How a server serves its connections (see the header comment).
+enum class ServerCore {
+  kThreads,  // cpp-httplib, a serving thread per request being served.
+  kEvent,    // epoll loops, Boost.Beast's parser.
+};
+
+// "threads" or "event".
+const char* ServerCoreName(ServerCore core);
+// Parses "threads" or "event"; the error names the value.
+Result<ServerCore> ParseServerCore(std::string_view name);
+// The core of a server whose options do not name one: the environment
+// variable HOOKSIM_RECEIVER_CORE ("threads" or "event") when set and
+// valid, else kEvent.
+ServerCore DefaultServerCore();
+
 struct HttpReceiverOptions {
   std::string host = "127.0.0.1";
   int port = 0;  // 0: a kernel-chosen port.
@@ -88,7 +121,13 @@ struct HttpReceiverOptions {
   // Start(), scaled by time_scale. Must be thread-safe.
   std::function<TimePoint()> now;
   size_t max_body_bytes = 8 << 20;  // Larger bodies get 413.
-  size_t threads = 32;              // Requests served at once.
+  // Requests served at once (kEvent: admin and /metrics requests, hangs
+  // and dribbles, which it hands to serving threads).
+  size_t threads = 32;
+  // Unset: DefaultServerCore().
+  std::optional<ServerCore> core;
+  // kEvent: epoll loops; 0 for one per core (at most 16).
+  size_t event_loops = 0;
   // Per read/write wait on a connection (cpp-httplib's default is 300 s).
   std::chrono::milliseconds io_timeout{5000};
   // How long an idle keep-alive connection is kept, and how many requests

@@ -141,7 +141,7 @@ FramerState RequestFramer::Refuse(FramerState state, std::string reason) {
 }
 
 bool RequestFramer::wants_continue() const {
-  return state_ == FramerState::kNeedMore && chunked_ && expect_continue_ &&
+  return state_ == FramerState::kNeedMore && body_here_ && expect_continue_ &&
          !continue_sent_;
 }
 
@@ -255,14 +255,21 @@ FramerState RequestFramer::CheckHead() {
                   "request body larger than " +
                       std::to_string(limits_.max_body_bytes) + " bytes");
   }
+  head_done_ = true;
   if (encodings == 1) {
     chunked_ = true;
+    body_here_ = true;
     parser_->parser.eager(true);
     return FramerState::kNeedMore;
   }
   // RFC 9112 6.3: no Content-Length and no Transfer-Encoding: no body.
   add_zero_length_ = lengths == 0 && (method_ == "POST" || method_ == "PUT" ||
                                       method_ == "PATCH");
+  if (limits_.whole_body && lengths == 1 && length > 0) {
+    body_here_ = true;
+    parser_->parser.eager(true);
+    return FramerState::kNeedMore;
+  }
   return state_ = FramerState::kReady;
 }
 
@@ -311,11 +318,46 @@ std::string RequestFramer::TakeRequest() {
     body.shrink_to_fit();
   } else if (add_zero_length_) {
     out = RewriteHead(head_, {}, "Content-Length: 0\r\n");
+  } else if (body_here_ && continue_sent_) {
+    // The interim 100 was sent here: cpp-httplib must not send another.
+    out = RewriteHead(head_, {"Expect"}, "");
+    out += parser_->parser.get().body();
   } else {
     out = std::move(head_);
+    // A Content-Length body read here (whole_body) goes along as it came.
+    if (body_here_) out += parser_->parser.get().body();
   }
   out += buffer_;
   head_.clear();
+  buffer_.clear();
+  return out;
+}
+
+size_t RequestFramer::FieldCount() const {
+  if (fields_.empty() && head_done_) {
+    for (const auto& f : parser_->parser.get()) {
+      fields_.emplace_back(Sv(f.name_string()), Sv(f.value()));
+    }
+  }
+  return fields_.size();
+}
+
+std::string_view RequestFramer::FieldName(size_t i) const {
+  return fields_[i].first;
+}
+
+std::string_view RequestFramer::FieldValue(size_t i) const {
+  return fields_[i].second;
+}
+
+std::string& RequestFramer::body() { return parser_->parser.get().body(); }
+
+unsigned RequestFramer::version() const {
+  return parser_->parser.get().version();
+}
+
+std::string RequestFramer::TakeRest() {
+  std::string out = std::move(buffer_);
   buffer_.clear();
   return out;
 }

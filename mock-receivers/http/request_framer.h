@@ -35,6 +35,8 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 namespace hooksim {
 
@@ -42,6 +44,11 @@ struct RequestFramerLimits {
   size_t max_head_bytes = 64 << 10;  // Request line and header fields.
   size_t max_headers = 100;          // Header fields.
   size_t max_body_bytes = 8 << 20;   // Decoded body bytes.
+  // Also read a Content-Length body (the event core's mode): kReady then
+  // means the whole request is here, its body in body(). Otherwise
+  // kReady comes after the head of such a request (cpp-httplib reads the
+  // body).
+  bool whole_body = false;
 };
 
 enum class FramerState {
@@ -72,9 +79,10 @@ class RequestFramer {
   // Why the request was refused, for the answer's body ("both
   // Content-Length and Transfer-Encoding"); "" unless refused.
   const std::string& reason() const { return reason_; }
-  // The head is complete, the body is chunked and the client asked for
-  // "Expect: 100-continue": it waits for an interim 100 before sending the
-  // body (send it once, then keep feeding).
+  // The head is complete, a body is to be read here (chunked, or any with
+  // whole_body) and the client asked for "Expect: 100-continue": it waits
+  // for an interim 100 before sending the body (send it once, then keep
+  // feeding).
   bool wants_continue() const;
   void ContinueSent();
   // The request's method and target ("" before the head is parsed).
@@ -87,6 +95,33 @@ class RequestFramer {
     out.append(buffer_, 0, max - out.size());
     return out;
   }
+  // The whole head has been parsed (the body may still be coming).
+  bool head_done() const { return head_done_; }
+  // After kReady with whole_body: the parsed request. Header fields in
+  // the order they came; views live as long as the framer and until
+  // TakeRequest/TakeRest.
+  template <typename Fn>  // Fn(std::string_view name, std::string_view value)
+  void ForEachHeader(Fn fn) const {
+    for (size_t i = 0; i < FieldCount(); ++i) fn(FieldName(i), FieldValue(i));
+  }
+  size_t FieldCount() const;
+  std::string_view FieldName(size_t i) const;
+  std::string_view FieldValue(size_t i) const;
+  // The decoded body (whole_body or chunked).
+  std::string& body();
+  // The HTTP version as Beast gives it: 10 for HTTP/1.0, 11 for HTTP/1.1.
+  unsigned version() const;
+  // The body came chunked (cpp-httplib is handed it re-framed with
+  // Content-Length, without Transfer-Encoding, Expect and Trailer).
+  bool chunked() const { return chunked_; }
+  // A POST, PUT or PATCH without body framing (cpp-httplib is handed it
+  // with "Content-Length: 0" added).
+  bool adds_zero_length() const { return add_zero_length_; }
+  // After kReady: the bytes fed after the request (the start of the next
+  // one). Call once, instead of TakeRequest.
+  std::string TakeRest();
+  // Bytes were fed after the request (kReady): a next one has begun.
+  bool has_rest() const { return !buffer_.empty(); }
   // After kReady: the bytes to hand to cpp-httplib (the request, then any
   // bytes fed after it: the start of a next request or, with
   // Content-Length, the part of the body fed so far). Call once.
@@ -110,6 +145,9 @@ class RequestFramer {
   bool expect_continue_ = false;
   bool continue_sent_ = false;
   bool add_zero_length_ = false;
+  bool head_done_ = false;
+  bool body_here_ = false;  // The body is read here (chunked or whole_body).
+  mutable std::vector<std::pair<std::string_view, std::string_view>> fields_;
 };
 
 }  // namespace hooksim

@@ -366,6 +366,20 @@ FlagSet ReceiverFlagSet(ReceiverCommandOptions* o) {
                "Content Too Large (1..1073741824)",
                1, kMaxBodyBytesLimit, &o->max_body_bytes)
       .Default("8388608");
+  flags
+      .Custom("server-core",
+              "event (epoll loops, one per core, Boost.Beast's parser; the "
+              "default) or threads (cpp-httplib, a serving thread per "
+              "request being served); every behaviour, fault, route and "
+              "journal feature is the same; also read from "
+              "HOOKSIM_RECEIVER_CORE",
+              [o](const std::string& text) {
+                Result<ServerCore> core = ParseServerCore(text);
+                if (!core.ok()) return core.error();
+                o->server_core = *core;
+                return Status::Ok();
+              })
+      .Value("CORE");
   flags.Text("admin-token",
              "require \"Authorization: Bearer TOKEN\" on /__hooksim/ and "
              "/metrics (else "

@@ -347,6 +347,7 @@ Status StartServers(const ReceiverCommandOptions& options,
     hopts.time_scale = options.time_scale;
     hopts.max_body_bytes = options.max_body_bytes;
     hopts.admin_token = options.admin_token.value_or("");
+    hopts.core = options.server_core;
     if (admin_listen) hopts.admin = AdminMode::kElsewhere;
     if (log) {
       const bool several = specs.specs.size() > 1;
@@ -384,6 +385,7 @@ Status StartServers(const ReceiverCommandOptions& options,
       aopts.admin_token = hopts.admin_token;
       aopts.admin = AdminMode::kOnly;
       aopts.threads = 4;
+      aopts.core = ServerCore::kThreads;  // Admin only: nothing to gain.
       s.admin = std::make_unique<HttpReceiverServer>(*s.receiver, aopts);
       if (Status status = s.admin->Start(); !status.ok()) {
         s.server->Stop();

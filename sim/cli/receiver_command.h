@@ -42,6 +42,7 @@
 #include <string>
 #include <string_view>
 
+#include "mock-receivers/http/http_receiver_server.h"
 #include "mock-receivers/journal.h"
 #include "mock-receivers/request_log.h"
 #include "sim/base/result.h"
@@ -86,6 +87,9 @@ struct ReceiverCommandOptions {
   // ends (mock-receivers/request_log.h), flushed per line.
   bool log = false;
   RequestLogFormat log_format = RequestLogFormat::kText;
+  // --server-core threads|event (http_receiver_server.h); unset: the
+  // default (DefaultServerCore()).
+  std::optional<ServerCore> server_core;
 };
 
 // True for an address only this machine can reach: 127.0.0.0/8, ::1,

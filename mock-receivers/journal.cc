@@ -10,10 +10,6 @@
 namespace hooksim {
 namespace {
 
-// Bytes of a typical delivery key ("dlv_" + 16 hex digits), to size the
-// key arena when deliveries are expected.
-constexpr size_t kTypicalKeyBytes = 20;
-
 // Exchanges two entries field by field (strings and vectors swap their
 // buffers): RecordSwap recycles ring slots this way, at a third of
 // std::swap's three whole-entry moves. Every field of JournalEntry must be
@@ -55,7 +51,8 @@ void SwapEntries(JournalEntry& a, JournalEntry& b) noexcept {
 
 Journal::Journal(JournalLimits limits)
     : limits_(limits), deliveries_(limits.max_deliveries) {
-  deliveries_.Reserve(limits_.expected_deliveries, kTypicalKeyBytes);
+  // Delivery ids ("dlv_" + 16 hex digits) take no key bytes (flat_index.h).
+  deliveries_.Reserve(limits_.expected_deliveries);
 }
 
 JournalEntry* Journal::NextSlot() {

@@ -170,7 +170,7 @@ TEST_F(DeliveryEngineTest, PausedHooksGetHeldDeliveriesAndNothingIsSent) {
   // Every event gets a delivery to every hook: a,b,c then a,b,c.
   ASSERT_EQ(engine.deliveries().size(), 6u);
   std::set<std::string> ids;
-  for (const Delivery& d : engine.deliveries()) ids.insert(d.id);
+  for (const Delivery& d : engine.deliveries()) ids.insert(d.id.str());
   EXPECT_EQ(ids.size(), 6u);
   for (const auto& s : transport_.seen) {
     EXPECT_NE(s.url, "http://c/");
@@ -362,6 +362,78 @@ TEST_F(DeliveryEngineTest, RestoredDeliveryKeepsItsIdAndCountsEarlierAttempts) {
   restored.attempts_made = 0;
   restored.hook = 7;
   EXPECT_FALSE(engine.RestoreDelivery(restored).ok()) << "unknown hook";
+}
+
+TEST_F(DeliveryEngineTest, IdsAreKeptAsNumbersAndSentAsText) {
+  // A published delivery's id is "dlv_" + 16 hex digits wherever it shows
+  // (headers, signature, str()); a restored id in any other form is sent
+  // verbatim.
+  DeliveryEngine engine(clock_, transport_, EngineOptions{});
+  const uint32_t hook = engine.AddHook(Hook{
+      "h1", "http://127.0.0.1:1/h", true, "whsec_" + std::string(32, 'A')});
+  ASSERT_TRUE(engine.Publish("release", R"({"event":"release"})").ok());
+  const uint32_t event = engine.RecordEvent("release", R"({"event":"x"})");
+  RestoredDelivery restored;
+  restored.id = "order-17/DLV";
+  restored.hook = hook;
+  restored.event = event;
+  ASSERT_TRUE(engine.RestoreDelivery(restored).ok());
+  ASSERT_TRUE(clock_.Run(100).ok());
+  ASSERT_EQ(transport_.seen.size(), 2u);
+  const Delivery& published = engine.deliveries()[0];
+  EXPECT_TRUE(published.id.canonical());
+  const std::string text = published.id.str();
+  EXPECT_EQ(text, std::string(DeliveryIdText(published.id.number()).view()));
+  EXPECT_EQ(text.size(), 20u);
+  EXPECT_EQ(transport_.seen[0].headers.at("X-Hooksim-Delivery"), text);
+  EXPECT_EQ(transport_.seen[0].headers.at("webhook-id"), text);
+  EXPECT_TRUE(published.id == text);
+  EXPECT_FALSE(published.id == "dlv_" + std::string(16, '0'));
+  const Delivery& kept = engine.deliveries()[1];
+  EXPECT_FALSE(kept.id.canonical());
+  EXPECT_EQ(kept.id.str(), "order-17/DLV");
+  EXPECT_EQ(transport_.seen[1].headers.at("X-Hooksim-Delivery"),
+            "order-17/DLV");
+  EXPECT_EQ(transport_.seen[1].headers.at("webhook-id"), "order-17/DLV");
+  DeliveryId copy = kept.id;
+  EXPECT_TRUE(copy == kept.id);
+  EXPECT_FALSE(copy == published.id);
+  EXPECT_EQ(engine.FindPublished(text), 0u);
+  EXPECT_FALSE(engine.FindPublished("order-17/DLV").has_value())
+      << "a restored id is not one the engine made";
+}
+
+TEST_F(DeliveryEngineTest, FindPublishedInvertsTheIdOfEveryDelivery) {
+  for (uint64_t salt : {uint64_t{0}, uint64_t{0x1234567890abcdefULL}}) {
+    // Nothing runs: the clock is never run, the deliveries stay open.
+    VirtualClock clock;
+    ScriptedTransport transport(clock);
+    EngineOptions options;
+    options.seed = 99;
+    options.id_salt = salt;
+    DeliveryEngine engine(clock, transport, options);
+    for (int h = 0; h < 3; ++h) {
+      engine.AddHook(Hook{"h" + std::to_string(h), "http://127.0.0.1:1/", true});
+    }
+    for (int e = 0; e < 200; ++e) {
+      ASSERT_TRUE(engine.Publish("release", "{}").ok());
+    }
+    ASSERT_EQ(engine.deliveries().size(), 600u);
+    for (uint32_t i = 0; i < engine.deliveries().size(); ++i) {
+      ASSERT_EQ(engine.FindPublished(engine.deliveries()[i].id.str()), i);
+    }
+    // Ids it never made: another number, another form, an index past the
+    // end.
+    EXPECT_FALSE(engine.FindPublished("dlv_0000000000000001").has_value());
+    EXPECT_FALSE(engine.FindPublished("DLV_0000000000000001").has_value());
+    EXPECT_FALSE(engine.FindPublished("").has_value());
+    DeliveryEngine other(clock, transport, options);
+    other.AddHook(Hook{"h", "http://127.0.0.1:1/", true});
+    for (int e = 0; e < 601; ++e) ASSERT_TRUE(other.Publish("r", "{}").ok());
+    EXPECT_FALSE(
+        engine.FindPublished(other.deliveries()[600].id.str()).has_value());
+    EXPECT_EQ(engine.FindPublished(other.deliveries()[599].id.str()), 599u);
+  }
 }
 
 TEST_F(DeliveryEngineTest, AttemptGateSeesEachAttemptFirstAndCanPark) {

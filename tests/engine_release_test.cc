@@ -68,7 +68,7 @@ Outcome PublishAndRun(bool keep_all, int events) {
   engine.AddHook(Hook{"b", "http://b/", true});
   Outcome out;
   engine.SetEndedObserver([&out](const Delivery& d, const EventRecord& e) {
-    out.ended.push_back(Ended{d.id, d.state, d.attempts, e.body});
+    out.ended.push_back(Ended{d.id.str(), d.state, d.attempts, e.body});
   });
   for (int i = 0; i < events; ++i) {
     EXPECT_TRUE(
@@ -126,6 +126,47 @@ TEST(EngineReleaseTest, EndedEventsLoseTheirBodies) {
   ASSERT_TRUE(clock.Run(1000).ok());
   EXPECT_TRUE(engine.events()[0].body.empty());
   EXPECT_EQ(engine.open_deliveries(), 0u);
+}
+
+TEST(EngineReleaseTest, BodiesModeKeepsEveryRecordButDropsEndedBodies) {
+  // kBodies (a run's record): every delivery and event keeps its slot; an
+  // event's body goes only once all its deliveries have ended (so one with
+  // a delivery still being retried keeps it), and the requests are those
+  // of the default mode.
+  VirtualClock clock;
+  ScriptTransport transport(clock);
+  EngineOptions options;
+  options.slots = SlotReuse::kBodies;
+  options.policy.schedule = {Millis(100)};
+  options.policy.jitter = 0;
+  DeliveryEngine engine(clock, transport, options);
+  engine.AddHook(Hook{"a", "http://a/", true});
+  engine.AddHook(Hook{"b", "http://b/", true});
+  // Event 0: hook a's delivery fails once (500) and is retried at 110 ms;
+  // hook b's is delivered at 10 ms. Event 1 (published at 50 ms): both
+  // delivered at 60 ms.
+  transport.script = {500, 200};
+  ASSERT_TRUE(engine.Publish("release", "{\"n\":0}").ok());
+  clock.ScheduleAfter(Millis(50), [&engine] {
+    EXPECT_TRUE(engine.Publish("release", "{\"n\":1}").ok());
+  });
+  std::string body0_at_80ms = "unset", body1_at_80ms = "unset";
+  clock.ScheduleAfter(Millis(80), [&] {
+    body0_at_80ms = engine.events()[0].body;
+    body1_at_80ms = engine.events()[1].body;
+  });
+  ASSERT_TRUE(clock.Run(1000).ok());
+  EXPECT_EQ(body0_at_80ms, "{\"n\":0}") << "a delivery was open";
+  EXPECT_EQ(body1_at_80ms, "") << "both were delivered";
+  EXPECT_EQ(engine.events()[1].type, "release") << "the record stays";
+  EXPECT_TRUE(engine.events()[0].body.empty());
+  EXPECT_EQ(engine.events().size(), 2u);
+  ASSERT_EQ(engine.deliveries().size(), 4u);
+  EXPECT_EQ(engine.deliveries()[0].attempts, 2);
+  EXPECT_EQ(engine.open_deliveries(), 0u);
+  // The retry carried the whole body.
+  ASSERT_EQ(transport.log.size(), 5u);
+  EXPECT_EQ(transport.log[4].substr(21), "2 {\"n\":0} @110000");
 }
 
 TEST(EngineReleaseTest, LimitBoundsOpenDeliveriesWhenReleasing) {

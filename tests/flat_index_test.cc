@@ -33,20 +33,60 @@ TEST(FlatIndexTest, NumbersKeysInInsertionOrder) {
   EXPECT_FALSE(index.Find("k3").has_value());
 }
 
+uint64_t SameHash(std::string_view) { return 0xabcdef0123456789ULL; }
+
 TEST(FlatIndexTest, EqualHashesNeverMergeKeys) {
-  // Every key under the same hash: the stored key decides.
-  FlatIndex index;
+  // Every key under the same hash, through growth: the stored key decides,
+  // for text keys and delivery ids alike.
+  FlatIndex index(FlatIndex::kMaxKeys, &SameHash);
   constexpr uint64_t kHash = 0xabcdef0123456789ULL;
   for (int i = 0; i < 40; ++i) {
     const std::string key = "same-hash-" + std::to_string(i);
     ASSERT_TRUE(index.FindOrInsert(key, kHash).has_value());
+    const std::string id(DeliveryIdText(uint64_t(i) * 977).view());
+    ASSERT_TRUE(index.FindOrInsert(id, kHash).has_value());
   }
-  EXPECT_EQ(index.size(), 40u);
+  EXPECT_EQ(index.size(), 80u);
   for (int i = 0; i < 40; ++i) {
     EXPECT_EQ(index.Find("same-hash-" + std::to_string(i), kHash),
-              static_cast<uint32_t>(i));
+              static_cast<uint32_t>(2 * i));
+    EXPECT_EQ(index.Find(DeliveryIdText(uint64_t(i) * 977).view(), kHash),
+              static_cast<uint32_t>(2 * i + 1));
+    EXPECT_EQ(index.Find(DeliveryIdText(uint64_t(i) * 977).view()),
+              static_cast<uint32_t>(2 * i + 1))
+        << "the one-argument Find uses the index's hasher";
   }
   EXPECT_FALSE(index.Find("same-hash-40", kHash).has_value());
+  EXPECT_FALSE(index.Find(DeliveryIdText(40 * 977).view(), kHash).has_value());
+}
+
+TEST(FlatIndexTest, DeliveryIdsAndOtherKeysMixAndReadBackAsText) {
+  // Delivery ids are kept as numbers; near misses (upper case, a digit
+  // short or long, another prefix) are kept as text. Each reads back as
+  // the text it was given, and none matches another.
+  const std::vector<std::string> keys = {
+      "dlv_00000000000000ff", "dlv_00000000000000FF", "dlv_00000000000000f",
+      "dlv_00000000000000ff0", "dlx_00000000000000ff", "body:00000000000000ff",
+      "dlv_ffffffffffffffff", "dlv_0000000000000000", "", "dlv_"};
+  FlatIndex index;
+  for (const std::string& key : keys) {
+    std::optional<FlatIndex::Slot> slot =
+        index.FindOrInsert(key, FlatIndex::HashKey(key));
+    ASSERT_TRUE(slot.has_value());
+    ASSERT_TRUE(slot->added) << key;
+  }
+  ASSERT_EQ(index.size(), keys.size());
+  for (uint32_t i = 0; i < keys.size(); ++i) {
+    EXPECT_EQ(index.Find(keys[i]), i) << keys[i];
+    const FlatKey key = index.key(i);
+    EXPECT_EQ(key.str(), keys[i]);
+    EXPECT_EQ(key, keys[i]);
+  }
+  uint64_t number = 0;
+  EXPECT_TRUE(ParseDeliveryId("dlv_00000000000000ff", &number));
+  EXPECT_EQ(number, 0xffu);
+  EXPECT_FALSE(ParseDeliveryId("dlv_00000000000000FF", &number));
+  EXPECT_EQ(DeliveryIdText(0xffu).view(), "dlv_00000000000000ff");
 }
 
 TEST(FlatIndexTest, GrowsAndFindsEveryKey) {

@@ -146,10 +146,10 @@ TEST_P(ParityTest, SameVerdictAndAttemptsInBothWorlds) {
   const auto& hd = http->engine->deliveries();
   ASSERT_EQ(sd.size(), hd.size());
   std::map<std::string, const Delivery*> by_id;
-  for (const Delivery& d : hd) by_id[d.id] = &d;
+  for (const Delivery& d : hd) by_id[d.id.str()] = &d;
   size_t mismatches = 0;
   for (const Delivery& d : sd) {
-    auto it = by_id.find(d.id);
+    auto it = by_id.find(d.id.str());
     ASSERT_NE(it, by_id.end()) << d.id << " missing in the HTTP world";
     const Delivery& h = *it->second;
     if (d.attempts != h.attempts || d.state != h.state) {

@@ -667,11 +667,11 @@ TEST(RouteParityTest, SameRoutesAndAttemptsInBothWorlds) {
   const auto& hd = (*http)->engine->deliveries();
   ASSERT_EQ(sd.size(), hd.size());
   std::map<std::string, const Delivery*> by_id;
-  for (const Delivery& d : hd) by_id[d.id] = &d;
+  for (const Delivery& d : hd) by_id[d.id.str()] = &d;
   for (const Delivery& d : sd) {
-    ASSERT_TRUE(by_id.count(d.id)) << d.id;
-    EXPECT_EQ(d.attempts, by_id[d.id]->attempts) << d.id;
-    EXPECT_EQ(d.state, by_id[d.id]->state) << d.id;
+    ASSERT_TRUE(by_id.count(d.id.str())) << d.id;
+    EXPECT_EQ(d.attempts, by_id[d.id.str()]->attempts) << d.id;
+    EXPECT_EQ(d.state, by_id[d.id.str()]->state) << d.id;
     EXPECT_EQ(d.state, DeliveryState::kDelivered) << d.id;
   }
   EXPECT_TRUE(Verify((*sim)->Record()).passed());

@@ -15,8 +15,8 @@ uint32_t TagOf(uint64_t hash) { return static_cast<uint32_t>(hash >> 32); }
 
 }  // namespace
 
-FlatIndex::FlatIndex(size_t max_keys)
-    : max_keys_(std::min(max_keys, kMaxKeys)) {}
+FlatIndex::FlatIndex(size_t max_keys, Hasher hasher)
+    : max_keys_(std::min(max_keys, kMaxKeys)), hasher_(hasher) {}
 
 uint64_t FlatIndex::HashKey(std::string_view key) {
   // Hash64 memcpy's from data(), which must not be null.
@@ -28,18 +28,32 @@ size_t FlatIndex::CapacityFor(size_t keys) {
   return std::max(kMinCapacity, std::bit_ceil(keys * 2 + 1));
 }
 
+bool FlatIndex::KeyEquals(uint32_t index, std::string_view key, bool packed,
+                          uint64_t number) const {
+  if (packed_[index]) return packed && codes_[index] == number;
+  if (packed) return false;  // A delivery id is always stored packed.
+  const uint64_t g = codes_[index];
+  return std::string_view(arena_).substr(
+             offsets_[g], offsets_[g + 1] - offsets_[g]) == key;
+}
+
 std::optional<uint32_t> FlatIndex::Find(std::string_view key,
                                         uint64_t hash) const {
   if (slots_.empty()) return std::nullopt;
   const size_t mask = slots_.size() - 1;
   const uint32_t tag = TagOf(hash);
+  // Parsed on the first tag match only (most probes end at an empty slot
+  // or a match).
+  int parsed = -1;  // -1 not yet, 0 not a delivery id, 1 one.
+  uint64_t number = 0;
   // At most half full, so an empty slot always ends the probe.
   for (size_t pos = hash & mask;; pos = (pos + 1) & mask) {
     const uint64_t slot = slots_[pos];
     if (slot == kEmpty) return std::nullopt;
     if (static_cast<uint32_t>(slot >> 32) == tag) {
+      if (parsed < 0) parsed = ParseDeliveryId(key, &number) ? 1 : 0;
       const uint32_t index = static_cast<uint32_t>(slot) - 1;
-      if (this->key(index) == key) return index;
+      if (KeyEquals(index, key, parsed == 1, number)) return index;
     }
   }
 }
@@ -49,20 +63,33 @@ std::optional<FlatIndex::Slot> FlatIndex::FindOrInsert(std::string_view key,
   if (slots_.empty()) Rehash(kMinCapacity);
   const size_t mask = slots_.size() - 1;
   const uint32_t tag = TagOf(hash);
+  // Parsed once, at the first tag match or to insert.
+  int parsed = -1;  // -1 not yet, 0 not a delivery id, 1 one.
+  uint64_t number = 0;
   size_t pos = hash & mask;
   for (;; pos = (pos + 1) & mask) {
     const uint64_t slot = slots_[pos];
     if (slot == kEmpty) break;
     if (static_cast<uint32_t>(slot >> 32) == tag) {
+      if (parsed < 0) parsed = ParseDeliveryId(key, &number) ? 1 : 0;
       const uint32_t index = static_cast<uint32_t>(slot) - 1;
-      if (this->key(index) == key) return Slot{index, false};
+      if (KeyEquals(index, key, parsed == 1, number)) {
+        return Slot{index, false};
+      }
     }
   }
   if (size() >= max_keys_) return std::nullopt;
+  if (parsed < 0) parsed = ParseDeliveryId(key, &number) ? 1 : 0;
+  const bool packed = parsed == 1;
   const uint32_t index = static_cast<uint32_t>(size());
-  arena_.append(key);
-  offsets_.push_back(arena_.size());
-  hashes_.push_back(hash);
+  if (packed) {
+    codes_.push_back(number);
+  } else {
+    codes_.push_back(offsets_.size() - 1);
+    arena_.append(key);
+    offsets_.push_back(arena_.size());
+  }
+  packed_.push_back(packed);
   slots_[pos] = (static_cast<uint64_t>(tag) << 32) | (uint64_t{index} + 1);
   // Keep the table at most half full (the probe loops rely on it).
   if (size() * 2 >= slots_.size()) Rehash(slots_.size() * 2);
@@ -72,8 +99,9 @@ std::optional<FlatIndex::Slot> FlatIndex::FindOrInsert(std::string_view key,
 void FlatIndex::Rehash(size_t capacity) {
   slots_.assign(capacity, kEmpty);
   const size_t mask = capacity - 1;
-  for (size_t i = 0; i < hashes_.size(); ++i) {
-    const uint64_t hash = hashes_[i];
+  for (size_t i = 0; i < codes_.size(); ++i) {
+    const FlatKey key = this->key(static_cast<uint32_t>(i));
+    const uint64_t hash = hasher_(key);
     size_t pos = hash & mask;
     while (slots_[pos] != kEmpty) pos = (pos + 1) & mask;
     slots_[pos] = (static_cast<uint64_t>(TagOf(hash)) << 32) |
@@ -84,17 +112,21 @@ void FlatIndex::Rehash(size_t capacity) {
 void FlatIndex::Reserve(size_t keys, size_t key_bytes) {
   keys = std::min(keys, max_keys_);
   if (keys == 0) return;
-  offsets_.reserve(keys + 1);
-  hashes_.reserve(keys);
-  if (key_bytes > 0) arena_.reserve(keys * key_bytes);
+  codes_.reserve(keys);
+  packed_.reserve(keys);
+  if (key_bytes > 0) {
+    offsets_.reserve(keys + 1);
+    arena_.reserve(keys * key_bytes);
+  }
   const size_t capacity = CapacityFor(keys);
   if (capacity > slots_.size()) Rehash(capacity);
 }
 
 void FlatIndex::Clear() {
   std::fill(slots_.begin(), slots_.end(), kEmpty);
+  codes_.clear();
+  packed_.clear();
   arena_.clear();
-  hashes_.clear();
   offsets_.assign(1, 0);
 }
 

@@ -1,13 +1,20 @@
 // Flat, insertion-ordered tables keyed by strings, for the per-delivery
-// counters on the virtual world's hot path (journal, wire recorder).
+// counters on the virtual world's hot path (journal, wire recorder, route
+// counts).
 //
 // FlatIndex numbers distinct keys 0, 1, 2, ... in insertion order. Lookup is
 // open addressing with linear probing over a power-of-two array of 8-byte
 // slots, each holding the upper half of the key's 64-bit hash (a tag) and
 // the key's number; a tag match is confirmed by comparing the stored key, so
-// hash collisions never merge two keys. Keys are copied into one contiguous
-// arena: the index allocates O(log n) times as it grows, never once per key,
-// and is freed in a handful of calls.
+// hash collisions never merge two keys.
+//
+// Keys are kept compactly, since a big run has a million of them per table:
+// a canonical delivery id ("dlv_" + 16 lowercase hex digits, delivery_id.h)
+// as its 64-bit number, any other key's bytes in one contiguous arena. Hashes
+// are not stored: a rehash recomputes them with the index's hasher. So a
+// delivery id costs 8 bytes and a bit plus its slots (about 25 bytes at
+// most half full), where its text, offset and hash took 36 more. The index
+// allocates O(log n) times as it grows, never once per key.
 //
 // FlatTable<V> pairs a FlatIndex with a std::vector<V> indexed by key
 // number: values are contiguous and iterate in insertion order, so anything
@@ -15,7 +22,7 @@
 //
 // Bounds: an index holds at most `max_keys` keys (fixed at construction);
 // FindOrInsert of a new key beyond that reports that the index is full.
-// Memory is O(keys + key bytes).
+// Memory is O(keys + bytes of keys that are not delivery ids).
 // Thread: not thread-safe; const calls may run concurrently with each other.
 #ifndef HOOKSIM_SIM_BASE_FLAT_INDEX_H_
 #define HOOKSIM_SIM_BASE_FLAT_INDEX_H_
@@ -25,32 +32,72 @@
 #include <cstdint>
 #include <iterator>
 #include <optional>
+#include <ostream>
 #include <stdexcept>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "sim/base/delivery_id.h"
+
 namespace hooksim {
+
+// A key of a FlatIndex, as text: a view of the stored bytes, or a delivery
+// id formatted inline. Converts to a string_view only as an lvalue (a view
+// of a temporary FlatKey would dangle); str() copies it.
+class FlatKey {
+ public:
+  explicit FlatKey(std::string_view stored) : stored_(stored) {}
+  explicit FlatKey(uint64_t delivery_id) : packed_(true) {
+    FormatDeliveryId(delivery_id, id_);
+  }
+
+  std::string_view view() const& {
+    return packed_ ? std::string_view(id_, kDeliveryIdSize) : stored_;
+  }
+  std::string_view view() const&& = delete;
+  operator std::string_view() const& { return view(); }
+  operator std::string_view() const&& = delete;
+  std::string str() const { return std::string(view()); }
+  size_t size() const { return view().size(); }
+  bool empty() const { return view().empty(); }
+
+  friend bool operator==(const FlatKey& a, std::string_view b) {
+    return a.view() == b;
+  }
+  friend std::ostream& operator<<(std::ostream& out, const FlatKey& key) {
+    return out << key.view();
+  }
+
+ private:
+  std::string_view stored_;
+  bool packed_ = false;
+  char id_[kDeliveryIdSize] = {};  // The formatted id when packed_.
+};
 
 class FlatIndex {
  public:
   // The most keys any index can hold (key numbers are 32-bit).
   static constexpr size_t kMaxKeys = (size_t{1} << 31) - 1;
 
-  // max_keys is clamped to kMaxKeys.
-  explicit FlatIndex(size_t max_keys = kMaxKeys);
+  using Hasher = uint64_t (*)(std::string_view key);
+
+  // max_keys is clamped to kMaxKeys. `hasher` is the hash every call must
+  // pass for a key (HashKey; tests give others to force collisions).
+  explicit FlatIndex(size_t max_keys = kMaxKeys, Hasher hasher = &HashKey);
 
   // The hash to pass for `key` (Hash64 of its bytes). Callers that look a
-  // key up more than once may compute it once and pass it. Any hash works
-  // as long as a key is always given the same one (the index keeps it for
-  // rehashing); equal hashes of different keys cost speed, not correctness.
-  // The one-argument Find (and FlatTable's map-like reads) use HashKey.
+  // key up more than once may compute it once and pass it. The hash passed
+  // must be the index's hasher of the key (a rehash recomputes it from the
+  // key); equal hashes of different keys cost speed, not correctness.
+  // The one-argument Find (and FlatTable's map-like reads) use the hasher.
   static uint64_t HashKey(std::string_view key);
 
-  // The number of `key`, or nullopt when absent. `hash` is HashKey(key).
+  // The number of `key`, or nullopt when absent. `hash` is the hasher's
+  // hash of `key`.
   std::optional<uint32_t> Find(std::string_view key, uint64_t hash) const;
   std::optional<uint32_t> Find(std::string_view key) const {
-    return Find(key, HashKey(key));
+    return Find(key, hasher_(key));
   }
 
   struct Slot {
@@ -59,22 +106,31 @@ class FlatIndex {
   };
   // The number of `key`, inserting it (as number size()) when absent;
   // nullopt when it is absent and the index already holds max_keys keys.
-  // `hash` is HashKey(key).
+  // `hash` is the hasher's hash of `key`.
   std::optional<Slot> FindOrInsert(std::string_view key, uint64_t hash);
 
-  // The key numbered `index` (< size()). The view is valid until the next
-  // FindOrInsert or Clear.
-  std::string_view key(uint32_t index) const {
-    return std::string_view(arena_).substr(
-        offsets_[index], offsets_[index + 1] - offsets_[index]);
+  // The key numbered `index` (< size()). A view of it is valid until the
+  // next FindOrInsert or Clear, and while the FlatKey lives.
+  FlatKey key(uint32_t index) const {
+    if (packed_[index]) return FlatKey(codes_[index]);
+    const uint64_t g = codes_[index];
+    return FlatKey(std::string_view(arena_).substr(
+        offsets_[g], offsets_[g + 1] - offsets_[g]));
   }
+  // Whether key `index` equals `key`; `packed` is set when `key` is a
+  // delivery id (then *number is its number).
+  bool KeyEquals(uint32_t index, std::string_view key, bool packed,
+                 uint64_t number) const;
+  Hasher hasher() const { return hasher_; }
 
-  size_t size() const { return offsets_.size() - 1; }
+  size_t size() const { return codes_.size(); }
   bool empty() const { return size() == 0; }
   size_t max_keys() const { return max_keys_; }
 
-  // Makes room for `keys` keys (capped at max_keys) of about `key_bytes`
-  // bytes each, so the table does not grow while they are inserted.
+  // Makes room for `keys` keys (capped at max_keys), and when `key_bytes`
+  // is given, for that many bytes of each (keys that are not delivery ids:
+  // those take no arena bytes), so the table does not grow while they are
+  // inserted.
   void Reserve(size_t keys, size_t key_bytes = 0);
 
   // Removes every key; keeps the allocated memory.
@@ -91,10 +147,15 @@ class FlatIndex {
   static size_t CapacityFor(size_t keys);
 
   size_t max_keys_;
-  std::vector<uint64_t> slots_;     // Power-of-two size, or empty.
-  std::vector<uint64_t> hashes_;    // Per key number, for rehashing.
-  std::string arena_;               // Every key's bytes, back to back.
-  std::vector<size_t> offsets_{0};  // Key i is arena_[offsets_[i], [i+1]).
+  Hasher hasher_;
+  std::vector<uint64_t> slots_;  // Power-of-two size, or empty.
+  // Per key number: the delivery id's number when packed_[i], else the
+  // key's ordinal g among the other keys, whose bytes are
+  // arena_[offsets_[g], offsets_[g + 1]).
+  std::vector<uint64_t> codes_;
+  std::vector<bool> packed_;
+  std::string arena_;
+  std::vector<size_t> offsets_{0};
 };
 
 // A FlatIndex with one V per key, contiguous and in insertion order.
@@ -103,13 +164,14 @@ class FlatIndex {
 template <typename V>
 class FlatTable {
  public:
-  explicit FlatTable(size_t max_keys = FlatIndex::kMaxKeys)
-      : index_(max_keys) {}
+  explicit FlatTable(size_t max_keys = FlatIndex::kMaxKeys,
+                     FlatIndex::Hasher hasher = &FlatIndex::HashKey)
+      : index_(max_keys, hasher) {}
 
-  // One {key, value} pair of an iteration. `first` is valid until the
-  // table next changes.
+  // One {key, value} pair of an iteration. Views of `first` are valid
+  // while the Entry lives and the table does not change.
   struct Entry {
-    std::string_view first;
+    FlatKey first;
     const V& second;
   };
 
@@ -173,7 +235,8 @@ class FlatTable {
 
   // --- For the owner -------------------------------------------------------
 
-  // The value for `key` (hash: FlatIndex::HashKey(key)), or null.
+  // The value for `key` (hash: the hasher's, FlatIndex::HashKey unless
+  // given at construction), or null.
   V* Find(std::string_view key, uint64_t hash) {
     std::optional<uint32_t> i = index_.Find(key, hash);
     return i ? &values_[*i] : nullptr;
@@ -194,7 +257,7 @@ class FlatTable {
   // The value numbered `index` (< size()) and its key.
   V& value(uint32_t index) { return values_[index]; }
   const V& value(uint32_t index) const { return values_[index]; }
-  std::string_view key(uint32_t index) const { return index_.key(index); }
+  FlatKey key(uint32_t index) const { return index_.key(index); }
 
   void Reserve(size_t keys, size_t key_bytes = 0) {
     index_.Reserve(keys, key_bytes);

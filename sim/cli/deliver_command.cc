@@ -63,7 +63,7 @@ constexpr const char* kDeliverUsage =
 
 
 std::string DeliveryLine(const Delivery& d) {
-  std::string line = d.id;
+  std::string line = d.id.str();
   line += "  attempts=" + std::to_string(d.attempts);
   switch (d.state) {
     case DeliveryState::kDelivered:

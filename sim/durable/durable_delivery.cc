@@ -100,10 +100,10 @@ class DurableRunner::Impl {
     // A delivery the engine ended without an attempt: its hook was disabled
     // by another delivery's 410 Gone (the others end in OnAttemptEnded).
     engine_->SetEndedObserver([this](const Delivery& d, const EventRecord&) {
-      if (open_.count(d.id) == 0) return;
+      if (open_.count(d.id.str()) == 0) return;
       const std::string hook = engine_->hooks()[d.hook].id;
       AttemptEnd end;
-      end.delivery_id = d.id;
+      end.delivery_id = d.id.str();
       end.attempt = 0;  // No attempt: only the delivery's state changes.
       end.ended_ms = WallNow();
       end.result = d.attempts > 0 ? DescribeAttemptResult(d.last) : "";
@@ -117,7 +117,7 @@ class DurableRunner::Impl {
         out_ << d.id << "  hook=" << hook
              << "  endpoint disabled by a 410 Gone: not sent  -> gave_up\n";
       }
-      Left(d.id);
+      Left(d.id.str());
     });
     clock_.ScheduleAfter(Duration::zero(), [this] { Poll(); });
     ScheduleRenewal();
@@ -337,7 +337,7 @@ class DurableRunner::Impl {
     // Draining: the row stays held until Release, then pending.
     if (draining_ || finished_) return false;
     Result<AttemptGate> gate = store_.BeginAttempt(
-        owner_, d.id, d.attempts + 1, WallNow(), lease_ms_);
+        owner_, d.id.str(), d.attempts + 1, WallNow(), lease_ms_);
     if (!gate.ok()) {
       StorageFailure(gate.error());
       return false;
@@ -363,7 +363,7 @@ class DurableRunner::Impl {
         break;
     }
     if (options_.trace) out_ << d.id << "  hook=" << hook << "  " << what << "\n";
-    Left(d.id);
+    Left(d.id.str());
     return false;
   }
 
@@ -377,7 +377,7 @@ class DurableRunner::Impl {
     }
     const Delivery& d = engine_->deliveries()[record.delivery];
     const std::string hook = engine_->hooks()[d.hook].id;
-    const std::string id = d.id;
+    const std::string id = d.id.str();
     AttemptEnd end;
     end.delivery_id = id;
     end.attempt = record.attempt;

@@ -8,7 +8,7 @@ std::string FormatAttemptLine(const DeliveryEngine& engine,
   const Delivery& d = engine.deliveries()[record.delivery];
   std::string line = FormatRunTime(record.started);
   if (options.show_hook) line += "  hook=" + engine.hooks()[d.hook].id;
-  line += "  " + d.id;
+  line += "  " + d.id.str();
   line += "  attempt " + std::to_string(record.attempt) + "/" +
           std::to_string(engine.PolicyOf(d.hook).max_attempts());
   line += "  " + DescribeAttemptResult(record.result);

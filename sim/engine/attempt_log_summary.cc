@@ -22,7 +22,8 @@ void AttemptLogSummary::Add(const DeliveryEngine& engine,
     uint64_t state = fingerprint_ ^ v;
     fingerprint_ = SplitMix64(state);
   };
-  mix(Hash64(d.id));
+  char id_text[kDeliveryIdSize];
+  mix(Hash64(d.id.View(id_text)));  // The id's text, as when kept as text.
   mix(a.attempt);
   mix(static_cast<uint64_t>(a.started.time_since_epoch().count()));
   mix(static_cast<uint64_t>(a.ended.time_since_epoch().count()));

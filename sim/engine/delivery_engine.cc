@@ -11,19 +11,44 @@ namespace {
 constexpr std::string_view kPost = "POST";
 constexpr std::string_view kJson = "application/json";
 
-// "dlv_" + 16 lowercase hex digits of `value` (as printf's "dlv_%016llx",
-// without the formatting machinery: this runs once per delivery).
-std::string DeliveryId(uint64_t value) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string id = "dlv_0000000000000000";
-  for (size_t i = id.size(); i-- > 4;) {
-    id[i] = kHex[value & 0xf];
-    value >>= 4;
-  }
-  return id;
+constexpr uint64_t kGolden = 0x9e3779b97f4a7c15ULL;
+
+// The id number of the delivery with this ordinal.
+uint64_t IdNumber(uint64_t seed, uint64_t salt, uint64_t ordinal) {
+  uint64_t state = seed ^ salt ^ (kGolden * (ordinal + 1));
+  return SplitMix64(state);
+}
+
+// The inverse of an odd number modulo 2^64 (Newton's iteration: each step
+// doubles the correct low bits, from 3 to over 64).
+constexpr uint64_t InverseOdd(uint64_t a) {
+  uint64_t x = a;  // Correct to 3 bits: a * a == 1 mod 8 for odd a.
+  for (int i = 0; i < 5; ++i) x *= 2 - a * x;
+  return x;
+}
+
+// The inverse of x -> x ^ (x >> shift).
+uint64_t UnXorShift(uint64_t y, int shift) {
+  uint64_t x = y;
+  for (int s = shift; s < 64; s += shift) x = y ^ (x >> shift);
+  return x;
+}
+
+// The ordinal IdNumber was given, inverting SplitMix64 step by step.
+uint64_t OrdinalOf(uint64_t seed, uint64_t salt, uint64_t number) {
+  uint64_t z = UnXorShift(number, 31);
+  z *= InverseOdd(0x94d049bb133111ebULL);
+  z = UnXorShift(z, 27);
+  z *= InverseOdd(0xbf58476d1ce4e5b9ULL);
+  z = UnXorShift(z, 30);
+  const uint64_t state = z - kGolden;
+  return (state ^ seed ^ salt) * InverseOdd(kGolden) - 1;
 }
 
 }  // namespace
+
+// The README's figure for what a run keeps per delivery in the engine.
+static_assert(sizeof(Delivery) <= 64, "Delivery grew: update the README");
 
 std::string_view DeliveryStateName(DeliveryState state) {
   switch (state) {
@@ -96,7 +121,8 @@ void DeliveryEngine::Hold(uint32_t index) {
   ++held_count_;
 }
 
-void DeliveryEngine::SignAttempt(const Delivery& d, InFlightRequest& r) {
+void DeliveryEngine::SignAttempt(const Delivery& d, std::string_view id,
+                                 InFlightRequest& r) {
   const int64_t unix_s =
       std::chrono::duration_cast<std::chrono::seconds>(
           options_.unix_origin + clock_.Now().time_since_epoch())
@@ -106,7 +132,7 @@ void DeliveryEngine::SignAttempt(const Delivery& d, InFlightRequest& r) {
   r.headers[6].value = std::string_view(
       r.timestamp_text, static_cast<size_t>(printed.ptr - r.timestamp_text));
   r.signature =
-      SignWebhook(hook_keys_[d.hook], d.id, unix_s, events_[d.event].body);
+      SignWebhook(hook_keys_[d.hook], id, unix_s, events_[d.event].body);
   r.headers[7].value = r.signature;
 }
 
@@ -117,9 +143,10 @@ void DeliveryEngine::FillRequest(const Delivery& d, InFlightRequest& r) {
       r.attempt_text, r.attempt_text + sizeof(r.attempt_text), d.attempts);
   const std::string_view attempt(
       r.attempt_text, static_cast<size_t>(printed.ptr - r.attempt_text));
+  const std::string_view id = d.id.View(r.id_text);
   r.headers[0] = Header{"Content-Type", kJson};
   r.headers[1] = Header{"User-Agent", kUserAgent};
-  r.headers[2] = Header{kDeliveryIdHeader, d.id};
+  r.headers[2] = Header{kDeliveryIdHeader, id};
   r.headers[3] = Header{kEventTypeHeader, events_[d.event].type};
   r.headers[4] = Header{kAttemptHeader, attempt};
   r.header_count = 5;
@@ -129,11 +156,11 @@ void DeliveryEngine::FillRequest(const Delivery& d, InFlightRequest& r) {
     r.headers[5] = Header{kGithubSignatureHeader, r.signature};
     r.header_count = 6;
   } else if (!hooks_[d.hook].secret.empty()) {
-    r.headers[5] = Header{kWebhookIdHeader, d.id};
+    r.headers[5] = Header{kWebhookIdHeader, id};
     r.headers[6] = Header{kWebhookTimestampHeader, {}};
     r.headers[7] = Header{kWebhookSignatureHeader, {}};
     r.header_count = 8;
-    SignAttempt(d, r);
+    SignAttempt(d, id, r);
   }
 }
 
@@ -153,9 +180,8 @@ Result<uint32_t> DeliveryEngine::Publish(std::string event_type,
     const uint64_t ordinal = published_deliveries_ - 1;
     pool_.OpenDelivery(event_index);
     Delivery& d = deliveries_[index];
-    uint64_t id_state = options_.seed ^ options_.id_salt ^
-                        (0x9e3779b97f4a7c15ULL * (ordinal + 1));
-    d.id = DeliveryId(SplitMix64(id_state));
+    // Its text: "dlv_%016llx".
+    d.id = DeliveryId(IdNumber(options_.seed, options_.id_salt, ordinal));
     d.hook = h;
     d.event = event_index;
     d.created = clock_.Now();
@@ -178,7 +204,7 @@ Result<uint32_t> DeliveryEngine::Publish(std::string event_type,
   }
   if (pool_.FreeEventIfUnused(event_index)) {
     // No active hook: nothing will end, so the event is released now.
-    events_[event_index] = EventRecord{};
+    ReleaseEvent(event_index);
   }
   return event_index;
 }
@@ -231,7 +257,7 @@ Result<uint32_t> DeliveryEngine::RestoreDelivery(RestoredDelivery restored) {
   const uint32_t index = NewDeliverySlot();
   pool_.OpenDelivery(restored.event);
   Delivery& d = deliveries_[index];
-  d.id = std::move(restored.id);
+  d.id = DeliveryId::FromText(restored.id);
   d.hook = restored.hook;
   d.event = restored.event;
   d.attempts = restored.attempts_made;
@@ -275,6 +301,7 @@ void DeliveryEngine::StartAttempt(uint32_t index) {
     free_requests_.pop_back();
   }
   InFlightRequest& parts = requests_[d.request];
+  parts.started = clock_.Now();
   FillRequest(d, parts);
   const EventRecord& event = events_[d.event];
   const HttpRequest request{
@@ -282,7 +309,6 @@ void DeliveryEngine::StartAttempt(uint32_t index) {
       std::span<const Header>(parts.headers.data(), parts.header_count),
       event.body,
       KnownBodyHash{event.body.data(), event.body.size(), event.body_hash}};
-  d.attempt_started = clock_.Now();
   // Two words of capture: fits std::function's inline buffer, no allocation.
   transport_.Send(
       request, PolicyOf(d.hook).timeout,
@@ -302,16 +328,18 @@ void DeliveryEngine::StartWaiting() {
 void DeliveryEngine::OnAttemptDone(uint32_t index, AttemptResult result) {
   --in_flight_;
   Delivery& d = deliveries_[index];
+  const TimePoint now = clock_.Now();
+  TimePoint started = now;
   if (d.request != Delivery::kNoRequest) {
+    started = requests_[d.request].started;
     free_requests_.push_back(d.request);
     d.request = Delivery::kNoRequest;
   }
-  const TimePoint now = clock_.Now();
   bool handed_back = false;
   d.last = result;
   AttemptRecord record{index,
                        static_cast<uint16_t>(d.attempts),
-                       d.attempt_started,
+                       started,
                        now,
                        result,
                        std::nullopt};
@@ -371,8 +399,25 @@ void DeliveryEngine::StopGone(uint32_t index, bool release) {
 
 void DeliveryEngine::Release(uint32_t index) {
   const uint32_t event = deliveries_[index].event;
-  if (pool_.FreeDelivery(index, event)) {
-    events_[event] = EventRecord{};  // Frees the body.
+  if (pool_.FreeDelivery(index, event)) ReleaseEvent(event);
+}
+
+std::optional<uint32_t> DeliveryEngine::FindPublished(
+    std::string_view id) const {
+  uint64_t number = 0;
+  if (pool_.reuses() || !ParseDeliveryId(id, &number)) return std::nullopt;
+  const uint64_t ordinal = OrdinalOf(options_.seed, options_.id_salt, number);
+  if (ordinal >= deliveries_.size()) return std::nullopt;
+  const Delivery& d = deliveries_[ordinal];
+  if (!d.id.canonical() || d.id.number() != number) return std::nullopt;
+  return static_cast<uint32_t>(ordinal);
+}
+
+void DeliveryEngine::ReleaseEvent(uint32_t event) {
+  if (pool_.reuses()) {
+    events_[event] = EventRecord{};  // Frees the body; the slot is reused.
+  } else {
+    std::string().swap(events_[event].body);  // kBodies: the record stays.
   }
 }
 

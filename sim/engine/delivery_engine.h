@@ -42,6 +42,7 @@
 #include <string>
 #include <vector>
 
+#include "sim/base/delivery_id.h"
 #include "sim/base/random.h"
 #include "sim/base/result.h"
 #include "sim/contract/http_types.h"
@@ -80,14 +81,33 @@ enum class DeliveryState : uint8_t {
 };
 std::string_view DeliveryStateName(DeliveryState state);
 
+// A delivery's latest answer: an AttemptResult without its Retry-After
+// (used only as the answer arrives), in 8 bytes. Converts both ways so it
+// reads like one.
+struct LastAnswer {
+  AttemptError error = AttemptError::kNone;
+  int status = 0;  // Meaningful only when error == kNone.
+
+  LastAnswer() = default;
+  LastAnswer(const AttemptResult& r)  // NOLINT: implicit, reads as one.
+      : error(r.error), status(r.status) {}
+  operator AttemptResult() const {  // NOLINT: implicit, reads as one.
+    return AttemptResult{error, status};
+  }
+  bool IsSuccess() const { return AttemptResult(*this).IsSuccess(); }
+};
+
+// A run keeps one of these per delivery (64 bytes: the engine's record of a
+// big run): the id as its number, no texts.
 struct Delivery {
-  std::string id;      // "dlv_" + 16 hex digits, unique in the run.
+  // "dlv_" + 16 hex digits, unique in the run (kept as its number); a
+  // restored delivery keeps the id it was given.
+  DeliveryId id;
   uint32_t hook = 0;   // Index into hooks().
   uint32_t event = 0;  // Index into events().
   TimePoint created{};
   TimePoint ended{};
-  TimePoint attempt_started{};  // Start of the latest attempt.
-  AttemptResult last;
+  LastAnswer last;
   int attempts = 0;
   // Times the delivery was held because its hook was paused.
   int holds = 0;
@@ -113,7 +133,9 @@ struct HookStateChange {
 
 struct EventRecord {
   std::string type;  // "release", ...
-  std::string body;  // Raw JSON, sent byte for byte on every attempt.
+  // Raw JSON, sent byte for byte on every attempt (empty once released:
+  // EngineOptions::slots).
+  std::string body;
   TimePoint published{};
   uint64_t body_hash = 0;  // Hash64(body), taken once when recorded.
 };
@@ -169,7 +191,11 @@ struct EngineOptions {
   // an AttemptRecord or a Delivery are then valid only during the observer
   // calls, max_deliveries bounds the deliveries open at once, and Publish
   // returns the event's slot, not its ordinal. Delivery ids stay unique in
-  // the run either way.
+  // the run either way. kBodies (a run's record kept small): as kNone, but
+  // an event's body is dropped (emptied) once all its deliveries have
+  // ended (after the ended observer saw it), so a big run keeps only the
+  // bodies of events still open; whoever needs a body later (a payload
+  // check) takes what it needs before Publish.
   SlotReuse slots = SlotReuse::kNone;
   // Attempts in flight at once (0: no limit). Beyond it, a due attempt
   // waits in the engine, in the order it fell due, and is not an attempt
@@ -280,6 +306,11 @@ class DeliveryEngine {
   size_t waiting() const { return ready_.size(); }
   // Delivery slots allocated (ended and free ones included).
   size_t slots() const { return deliveries_.size(); }
+  // The index in deliveries() of the published delivery whose id is `id`,
+  // found from the id alone (ids are an invertible function of the
+  // delivery's ordinal: no table); nullopt for any other id, a restored
+  // delivery's included, and when slots are reused.
+  std::optional<uint32_t> FindPublished(std::string_view id) const;
   uint64_t total_attempts() const { return total_attempts_; }
 
  private:
@@ -291,8 +322,11 @@ class DeliveryEngine {
   uint32_t NewDeliverySlot();
   void OnAttemptDone(uint32_t index, AttemptResult result);
   // Slots reused: frees delivery `index` and, with its last delivery, its
-  // event, for reuse by Publish (nothing otherwise).
+  // event, for reuse by Publish; kBodies: drops the event's body with its
+  // last delivery (nothing otherwise).
   void Release(uint32_t index);
+  // Drops event `event`'s record (reuse) or body (kBodies).
+  void ReleaseEvent(uint32_t event);
   void Hold(uint32_t index);
   // Ends delivery `index` gave_up (stopped_by_gone), at the clock's now;
   // `release`: frees its slot too (slots reused).
@@ -306,15 +340,20 @@ class DeliveryEngine {
   struct InFlightRequest {
     std::array<Header, 8> headers{};
     uint8_t header_count = 5;
+    TimePoint started{};  // When the attempt started.
+    char id_text[kDeliveryIdSize] = {};  // Formatted for the headers.
     char attempt_text[8] = {};
     char timestamp_text[24] = {};  // webhook-timestamp.
     std::string signature;         // webhook-signature or X-Hub-...
   };
   // Fills `r` with d's headers for its attempt d.attempts (signed now when
   // its hook has a secret); d.id, d.hook, d.event, d.attempts must be set.
+  // The id's text is formatted into r.id_text (or viewed, for a restored
+  // id that is not canonical).
   void FillRequest(const Delivery& d, InFlightRequest& r);
-  // Sets the webhook-* headers of `r` for delivery `d`'s attempt now.
-  void SignAttempt(const Delivery& d, InFlightRequest& r);
+  // Sets the webhook-* headers of `r` for delivery `d`'s attempt now;
+  // `id` is d's id as text.
+  void SignAttempt(const Delivery& d, std::string_view id, InFlightRequest& r);
 
   Clock& clock_;
   Transport& transport_;

@@ -19,7 +19,11 @@ uint32_t SlotPool::TakeDelivery(size_t size, uint64_t ordinal, bool* reused) {
 
 uint32_t SlotPool::TakeEvent(size_t size, bool* reused) {
   *reused = false;
-  if (!reuses()) return static_cast<uint32_t>(size);
+  if (!counts_events()) return static_cast<uint32_t>(size);
+  if (!reuses()) {
+    event_open_.push_back(0);
+    return static_cast<uint32_t>(size);
+  }
   if (!free_events_.empty()) {
     const uint32_t index = free_events_.back();
     free_events_.pop_back();
@@ -32,20 +36,20 @@ uint32_t SlotPool::TakeEvent(size_t size, bool* reused) {
 }
 
 void SlotPool::OpenDelivery(uint32_t event) {
-  if (reuses()) ++event_open_[event];
+  if (counts_events()) ++event_open_[event];
 }
 
 bool SlotPool::FreeDelivery(uint32_t index, uint32_t event) {
-  if (!reuses()) return false;
-  free_deliveries_.push_back(index);
+  if (!counts_events()) return false;
+  if (reuses()) free_deliveries_.push_back(index);
   if (--event_open_[event] != 0) return false;
-  free_events_.push_back(event);
+  if (reuses()) free_events_.push_back(event);
   return true;
 }
 
 bool SlotPool::FreeEventIfUnused(uint32_t event) {
-  if (!reuses() || event_open_[event] != 0) return false;
-  free_events_.push_back(event);
+  if (!counts_events() || event_open_[event] != 0) return false;
+  if (reuses()) free_events_.push_back(event);
   return true;
 }
 
@@ -54,7 +58,7 @@ void SlotPool::FreeDeliveryOnly(uint32_t index) {
 }
 
 void SlotPool::CloseDelivery(uint32_t event) {
-  if (reuses()) --event_open_[event];
+  if (counts_events()) --event_open_[event];
 }
 
 }  // namespace hooksim

@@ -6,8 +6,8 @@
 namespace hooksim {
 
 void WireRecorder::Reserve(size_t deliveries) {
-  // Ids are "dlv_" + 16 hex digits.
-  deliveries_.Reserve(deliveries, /*key_bytes=*/20);
+  // Ids ("dlv_" + 16 hex digits) are kept as numbers: no key bytes.
+  deliveries_.Reserve(deliveries);
 }
 
 void WireRecorder::Send(const HttpRequest& request, Duration timeout,

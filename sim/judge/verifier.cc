@@ -61,7 +61,7 @@ std::string Reattempts(const Contract& contract) {
 }
 
 std::string DeliverySubject(const DeliveryEngine& engine, const Delivery& d) {
-  return "delivery " + d.id + " (hook " + engine.hooks()[d.hook].id +
+  return "delivery " + d.id.str() + " (hook " + engine.hooks()[d.hook].id +
          ", event " + std::to_string(d.event + 1) + ")";
 }
 
@@ -193,6 +193,25 @@ void CheckSenderPayloads(const RunRecord& run, RuleBook& book,
                          uint64_t& invalid_payloads) {
   const DeliveryEngine& engine = *run.engine;
   const auto& events = engine.events();
+  if (run.payloads != nullptr) {
+    // Checked at publication (the bodies may be gone): the same checks and
+    // findings, in the same order, as below.
+    const PublishedPayloads& p = *run.payloads;
+    auto invalid = p.invalid.begin();
+    for (size_t e = 0; e < p.release.size(); ++e) {
+      book.Checked(Rule::kC3Envelope);
+      if (p.release[e]) book.Checked(Rule::kC4ReleaseSchema);
+      if (invalid == p.invalid.end() || invalid->event != e) continue;
+      ++invalid_payloads;
+      const PayloadIssue& issue = invalid->first;
+      book.Fail(issue.rule, Finding{"sender", "event " + std::to_string(e + 1),
+                                    "a valid payload",
+                                    (issue.pointer.empty() ? "/" : issue.pointer) +
+                                        ": " + issue.message});
+      ++invalid;
+    }
+    return;
+  }
   for (size_t e = 0; e < events.size(); ++e) {
     const PayloadVerdict verdict = run.validator->Validate(events[e].body);
     book.Checked(Rule::kC3Envelope);
@@ -368,7 +387,8 @@ void CheckSenderWire(const RunRecord& run, RuleBook& book) {
     book.Checked(Rule::kC1Method);
     book.Checked(Rule::kC2ContentType);
     book.Checked(Rule::kC7SameBodyAndId);
-    const WireCounters* found = wire.find(d.id);
+    char id_text[kDeliveryIdSize];
+    const WireCounters* found = wire.find(d.id.View(id_text));
     if (found == nullptr) {
       if (run.wire->untracked() == 0) {
         book.Fail(
@@ -390,21 +410,27 @@ void CheckSenderWire(const RunRecord& run, RuleBook& book) {
   }
 }
 
-// Delivery indices by id, for the receivers' keys: a sorted table of id
-// hashes (16 bytes a delivery; a map of id strings took about 100). With
-// ids repeated, the first delivery that has it.
+// Delivery indices by id, for the receivers' keys. A published delivery is
+// found from its id alone (DeliveryEngine::FindPublished: no table, where
+// a map of id strings took about 100 bytes a delivery); any other (a
+// restored delivery) in a sorted table of id hashes. With ids repeated,
+// the first delivery that has it.
 class DeliveriesById {
  public:
-  explicit DeliveriesById(const std::deque<Delivery>& deliveries)
-      : deliveries_(deliveries) {
-    table_.reserve(deliveries.size());
-    for (uint32_t i = 0; i < deliveries.size(); ++i) {
-      table_.emplace_back(Hash64(deliveries[i].id), i);
+  explicit DeliveriesById(const DeliveryEngine& engine)
+      : engine_(engine), deliveries_(engine.deliveries()) {
+    for (uint32_t i = 0; i < deliveries_.size(); ++i) {
+      char id_text[kDeliveryIdSize];
+      const std::string_view id = deliveries_[i].id.View(id_text);
+      if (engine.FindPublished(id) == i) continue;
+      table_.emplace_back(Hash64(id), i);
     }
     std::sort(table_.begin(), table_.end());
   }
 
   std::optional<uint32_t> Find(std::string_view id) const {
+    if (std::optional<uint32_t> i = engine_.FindPublished(id)) return i;
+    if (table_.empty()) return std::nullopt;
     const uint64_t hash = Hash64(id);
     for (auto it = std::lower_bound(table_.begin(), table_.end(),
                                     std::pair<uint64_t, uint32_t>{hash, 0});
@@ -415,8 +441,10 @@ class DeliveriesById {
   }
 
  private:
+  const DeliveryEngine& engine_;
   const std::deque<Delivery>& deliveries_;
-  std::vector<std::pair<uint64_t, uint32_t>> table_;  // (Hash64(id), index)
+  // (Hash64(id), index) of the deliveries FindPublished does not find.
+  std::vector<std::pair<uint64_t, uint32_t>> table_;
 };
 
 // --- Receiver side
@@ -426,7 +454,7 @@ void CheckReceivers(const RunRecord& run, const AttemptLogSummary& log,
                     RuleBook& book) {
   const DeliveryEngine& engine = *run.engine;
   const auto& deliveries = engine.deliveries();
-  const DeliveriesById by_id(deliveries);
+  const DeliveriesById by_id(engine);
   std::vector<char> seen(deliveries.size(), 0);  // Arrived at its receiver.
   std::vector<char> complete(run.receivers.size(), 1);  // Tracked all.
   const std::vector<std::vector<PauseWindow>> windows = PauseWindows(engine);
@@ -546,7 +574,7 @@ void CheckReceivers(const RunRecord& run, const AttemptLogSummary& log,
                           " numbered otherwise"});
         }
         if (!sent) {
-          const bool no_id = key.rfind("body:", 0) == 0;
+          const bool no_id = key.view().starts_with("body:");
           book.Fail(no_id ? Rule::kC7SameBodyAndId : Rule::kC8PausedAndNoneLost,
                     Finding{"receiver", subject,
                             no_id ? "a delivery id header"
@@ -631,6 +659,16 @@ void CheckExpectations(const RunRecord& run, uint64_t invalid_payloads,
     for (const ReceiverExpectation& e : scenario.expect.receivers) {
       if (e.receiver == scenario.receivers[i].name) groups[i].stated = &e;
     }
+  }
+  // Each receiver's list sized once (a big run's would otherwise double its
+  // way up to a million entries, briefly holding the old and the new).
+  std::vector<size_t> receiver_deliveries(groups.size(), 0);
+  for (const Delivery& d : engine.deliveries()) {
+    const int ri = run.hook_receiver[d.hook];
+    if (ri >= 0) ++receiver_deliveries[ri];
+  }
+  for (size_t i = 0; i < groups.size(); ++i) {
+    groups[i].deliveries.reserve(receiver_deliveries[i]);
   }
   std::map<uint32_t, size_t> url_hook_group;
   for (uint32_t i = 0; i < engine.deliveries().size(); ++i) {

@@ -589,10 +589,11 @@ RunPicture CollectRunPicture(const RunRecord& run,
       default:
         ++count.open;
     }
-    const int tier = named.count(d.id)                   ? 0
+    const std::string id = d.id.str();
+    const int tier = named.count(id)                     ? 0
                      : d.state == DeliveryState::kGaveUp ? 1
                                                          : 2;
-    order.emplace_back(tier, Hash64(d.id, outcome.seed), i);
+    order.emplace_back(tier, Hash64(id, outcome.seed), i);
   }
   // Findings first; gave-ups take at most half of the lanes left while
   // other deliveries wait, so the page still shows what normal looks like.
@@ -626,7 +627,7 @@ RunPicture CollectRunPicture(const RunRecord& run,
   for (const auto& [tier, score, i] : order) {
     const Delivery& d = deliveries[i];
     Lane lane;
-    lane.delivery = d.id;
+    lane.delivery = d.id.str();
     lane.hook = d.hook;
     lane.event = d.event;
     lane.state = d.state;

@@ -7,6 +7,7 @@
 #ifndef HOOKSIM_SIM_SCENARIO_RUN_RECORD_H_
 #define HOOKSIM_SIM_SCENARIO_RUN_RECORD_H_
 
+#include <cstdint>
 #include <vector>
 
 #include "mock-receivers/receiver.h"
@@ -20,6 +21,20 @@
 
 namespace hooksim {
 
+// The sender's payloads, checked as each event was published: a run drops
+// an event's body once its deliveries have ended (SlotReuse::kBodies), so
+// the judge reads this rather than the bodies. One bit per event, plus the
+// first issue of each invalid payload.
+struct PublishedPayloads {
+  struct Invalid {
+    uint32_t event = 0;  // Index into engine->events().
+    PayloadIssue first;  // The verdict's first issue.
+  };
+  // Per event (as engine->events()): its "event" field is "release".
+  std::vector<bool> release;
+  std::vector<Invalid> invalid;  // In event order.
+};
+
 struct RunRecord {
   const Scenario* scenario = nullptr;
   const DeliveryEngine* engine = nullptr;
@@ -30,6 +45,9 @@ struct RunRecord {
   std::vector<const MockReceiver*> receivers;  // In the scenario's order.
   std::vector<int> hook_receiver;  // Per engine hook: receiver index or -1.
   const PayloadValidator* validator = nullptr;
+  // The payloads' verdicts, taken at publication; null: the judge checks
+  // the bodies in engine->events() with `validator`.
+  const PublishedPayloads* payloads = nullptr;
   Status clock_status;  // Set when a step or wall-time limit stopped the run.
   const Contract* contract = &DivshotContract();  // What the judge checks.
 };

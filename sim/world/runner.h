@@ -107,6 +107,7 @@ struct RunOptions {
 };
 
 struct RealWorld;  // The HTTP world's sender world and servers.
+struct EventSource;  // Makes and publishes the scenario's events.
 
 // Everything a finished run leaves behind. Owns the world; addresses are
 // stable (the object is only handed out by unique_ptr).
@@ -132,6 +133,11 @@ struct RunResult {
   // whole for the hooks the scenario pauses; attempt_log_summary.h).
   std::unique_ptr<AttemptLogSummary> log;
   std::shared_ptr<const PayloadValidator> validator;
+  // The receivers' verdict cache, which also checks each payload as it is
+  // published (the verdicts land in `payloads`).
+  std::shared_ptr<CachedPayloadValidator> payload_cache;
+  PublishedPayloads payloads;
+  std::unique_ptr<EventSource> events;
   Status clock_status;  // Set when a step or wall-time limit stopped the run.
   double wall_seconds = 0;
   // HTTP world only (stopped and joined: servers no longer serve). Declared

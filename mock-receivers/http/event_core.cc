@@ -26,6 +26,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "mock-receivers/http/refusal_answer.h"
+
 namespace hooksim {
 namespace {
 
@@ -47,53 +49,12 @@ constexpr std::string_view kHeadTimeoutAnswer =
     "HTTP/1.1 408 Request Timeout\r\nConnection: close\r\n"
     "Content-Length: 0\r\n\r\n";
 
-const char* RefusalPhrase(int status) {
-  switch (status) {
-    case 400: return "Bad Request";
-    case 405: return "Method Not Allowed";
-    case 413: return "Content Too Large";
-    case 431: return "Request Header Fields Too Large";
-    default: return "Error";
-  }
-}
-
-// The answer to a refused request: status, {"error": reason}, close; the
-// threaded core's bytes (RefuseAndClose), its reason phrases included.
-std::string RefusalAnswer(int status, const std::string& reason,
-                          const std::string& allow) {
-  const std::string body = nlohmann::json{{"error", reason}}.dump(
-      -1, ' ', false, nlohmann::json::error_handler_t::replace);
-  std::string answer = "HTTP/1.1 " + std::to_string(status) + " " +
-                       RefusalPhrase(status) + "\r\n";
-  answer += "Content-Type: application/json\r\n";
-  answer += "Content-Length: " + std::to_string(body.size()) + "\r\n";
-  if (!allow.empty()) answer += "Allow: " + allow + "\r\n";
-  answer += "Connection: close\r\n\r\n" + body;
-  return answer;
-}
-
 // The numeric IP and port of a socket's end (peer or local); "" and "-1"
 // when the kernel does not tell.
 void AddressOf(int fd, bool peer, std::string& ip, std::string& port) {
-  sockaddr_storage addr{};
-  socklen_t len = sizeof(addr);
-  const int r = peer
-                    ? getpeername(fd, reinterpret_cast<sockaddr*>(&addr), &len)
-                    : getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  ip.clear();
-  port = "-1";
-  if (r != 0) return;
-  char buf[INET6_ADDRSTRLEN] = {};
-  if (addr.ss_family == AF_INET) {
-    const auto* a = reinterpret_cast<const sockaddr_in*>(&addr);
-    inet_ntop(AF_INET, &a->sin_addr, buf, sizeof(buf));
-    port = std::to_string(ntohs(a->sin_port));
-  } else if (addr.ss_family == AF_INET6) {
-    const auto* a = reinterpret_cast<const sockaddr_in6*>(&addr);
-    inet_ntop(AF_INET6, &a->sin6_addr, buf, sizeof(buf));
-    port = std::to_string(ntohs(a->sin6_port));
-  }
-  ip = buf;
+  int number = -1;
+  SocketAddress(fd, peer, ip, number);
+  port = std::to_string(number);
 }
 
 bool SetNonBlocking(int fd) {

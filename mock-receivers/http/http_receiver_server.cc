@@ -35,6 +35,7 @@
 #include "mock-receivers/http/event_core.h"
 #include "mock-receivers/http/head_waiter.h"
 #include "mock-receivers/http/receiver_metrics.h"
+#include "mock-receivers/http/refusal_answer.h"
 #include "mock-receivers/http/request_framer.h"
 #include "mock-receivers/http/stop_signal.h"
 #include "sim/metrics/metrics.h"
@@ -212,38 +213,6 @@ bool WaitFor(int fd, short events, std::chrono::milliseconds timeout) {
   }
 }
 
-void AddressOf(int fd, bool peer, std::string& ip, int& port) {
-  sockaddr_storage addr{};
-  socklen_t len = sizeof(addr);
-  const int r = peer
-                    ? getpeername(fd, reinterpret_cast<sockaddr*>(&addr), &len)
-                    : getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  ip.clear();
-  port = -1;
-  if (r != 0) return;
-  char buf[INET6_ADDRSTRLEN] = {};
-  if (addr.ss_family == AF_INET) {
-    const auto* a = reinterpret_cast<const sockaddr_in*>(&addr);
-    inet_ntop(AF_INET, &a->sin_addr, buf, sizeof(buf));
-    port = ntohs(a->sin_port);
-  } else if (addr.ss_family == AF_INET6) {
-    const auto* a = reinterpret_cast<const sockaddr_in6*>(&addr);
-    inet_ntop(AF_INET6, &a->sin6_addr, buf, sizeof(buf));
-    port = ntohs(a->sin6_port);
-  }
-  ip = buf;
-}
-
-const char* ReasonPhrase(int status) {
-  switch (status) {
-    case 400: return "Bad Request";
-    case 405: return "Method Not Allowed";
-    case 413: return "Content Too Large";
-    case 431: return "Request Header Fields Too Large";
-    default: return "Error";
-  }
-}
-
 // Answers a refused request (status, {"error": reason}, Connection: close)
 // and closes the connection's writing side, then reads and discards what
 // the peer still sends, for a bounded time and number of bytes, so the
@@ -252,16 +221,7 @@ const char* ReasonPhrase(int status) {
 void RefuseAndClose(int fd, int status, const std::string& reason,
                     const std::string& allow,
                     std::chrono::milliseconds timeout) {
-  const std::string body =
-      nlohmann::json{{"error", reason}}.dump(
-          -1, ' ', false, nlohmann::json::error_handler_t::replace);
-  std::string answer = "HTTP/1.1 " + std::to_string(status) + " " +
-                       ReasonPhrase(status) + "\r\n";
-  answer += "Content-Type: application/json\r\n";
-  answer += "Content-Length: " + std::to_string(body.size()) + "\r\n";
-  if (!allow.empty()) answer += "Allow: " + allow + "\r\n";
-  answer += "Connection: close\r\n\r\n" + body;
-  if (!SendAll(fd, answer, timeout)) return;
+  if (!SendAll(fd, RefusalAnswer(status, reason, allow), timeout)) return;
   shutdown(fd, SHUT_WR);
   constexpr size_t kMaxDiscard = 4 << 20;
   constexpr auto kMaxLinger = std::chrono::seconds(2);
@@ -365,13 +325,13 @@ class ConnectionStream final : public httplib::Stream {
   // connection.
   void get_remote_ip_and_port(std::string& ip, int& port) const override {
     if (peer_port_ < 0) {
-      AddressOf(connection_.fd, /*peer=*/true, peer_ip_, peer_port_);
+      SocketAddress(connection_.fd, /*peer=*/true, peer_ip_, peer_port_);
     }
     ip = peer_ip_;
     port = peer_port_;
   }
   void get_local_ip_and_port(std::string& ip, int& port) const override {
-    AddressOf(connection_.fd, /*peer=*/false, ip, port);
+    SocketAddress(connection_.fd, /*peer=*/false, ip, port);
   }
   socket_t socket() const override { return connection_.fd; }
 

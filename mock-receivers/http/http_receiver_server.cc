@@ -880,6 +880,55 @@ const std::string& PlainAnswerBody(int status) {
   return body;
 }
 
+// The headers and body of the answer to `reply` (its status is the
+// caller's), as both server cores write them: header(name, value) for each
+// header, content(body, content_type) at most once.
+template <typename Header, typename Content>
+void ComposeAnswer(const Reply& reply, Header header, Content content) {
+  const int status = reply.answer.status;
+  const AnswerExtras* extras = reply.answer.extras.get();
+  if (status >= 300 && status < 400 &&
+      (!extras || extras->FindHeader("Location").empty())) {
+    header("Location", kRedirectLocation);
+  }
+  static const std::string kJson = "application/json";
+  static const std::string kText = "text/plain; charset=utf-8";
+  const std::string* content_type = &kJson;
+  if (extras) {
+    // The parser refused CR/LF, framing headers and bad names.
+    for (const AnswerHeader& h : extras->headers) {
+      if (EqualsIgnoreCase(h.name, "Content-Type")) {
+        content_type = &h.value;
+      } else {
+        header(h.name, h.value);
+      }
+    }
+  }
+  // 1xx, 204 and 304 carry no body.
+  const bool may_have_body = status >= 200 && status != 204 && status != 304;
+  if (extras && extras->body_kind != AnswerBodyKind::kDefault) {
+    if (may_have_body) {
+      if (extras->FindHeader("Content-Type").empty() &&
+          extras->body_kind == AnswerBodyKind::kText) {
+        content_type = &kText;
+      }
+      content(extras->body, *content_type);
+    }
+  } else if (reply.signature != SignatureVerdict::kNotChecked &&
+      reply.signature != SignatureVerdict::kValid) {
+    // Why the signature was refused, in a word ("missing", "bad", "stale").
+    content(
+        JsonBody({{"status", status},
+                  {"signature",
+                   std::string(SignatureVerdictName(reply.signature))}}),
+        "application/json");
+  } else if (may_have_body) {
+    content(PlainAnswerBody(status), *content_type);
+  } else if (extras && !extras->FindHeader("Content-Type").empty()) {
+    header("Content-Type", *content_type);
+  }
+}
+
 // The whole answer of a dribble, written by hand (status line included) so
 // every byte of it can be spread over the latency.
 std::string DribbleAnswer(int status, bool head) {
@@ -1647,47 +1696,14 @@ void HttpReceiverServer::Impl::ServeWebhook(const httplib::Request& req,
     connection->answered_key = key;
     connection->answered_attempt = attempt;
   }
-  const AnswerExtras* extras = reply.answer.extras.get();
-  if (status >= 300 && status < 400 &&
-      (!extras || extras->FindHeader("Location").empty())) {
-    res.set_header("Location", kRedirectLocation);
-  }
-  static const std::string kJson = "application/json";
-  static const std::string kText = "text/plain; charset=utf-8";
-  const std::string* content_type = &kJson;
-  if (extras) {
-    // The parser refused CR/LF, framing headers and bad names.
-    for (const AnswerHeader& h : extras->headers) {
-      if (EqualsIgnoreCase(h.name, "Content-Type")) {
-        content_type = &h.value;
-      } else {
-        res.set_header(h.name, h.value);
-      }
-    }
-  }
-  // 1xx, 204 and 304 carry no body.
-  const bool may_have_body = status >= 200 && status != 204 && status != 304;
-  if (extras && extras->body_kind != AnswerBodyKind::kDefault) {
-    if (may_have_body) {
-      if (extras->FindHeader("Content-Type").empty() &&
-          extras->body_kind == AnswerBodyKind::kText) {
-        content_type = &kText;
-      }
-      res.set_content(extras->body, *content_type);
-    }
-  } else if (reply.signature != SignatureVerdict::kNotChecked &&
-      reply.signature != SignatureVerdict::kValid) {
-    // Why the signature was refused, in a word ("missing", "bad", "stale").
-    res.set_content(
-        JsonBody({{"status", status},
-                  {"signature",
-                   std::string(SignatureVerdictName(reply.signature))}}),
-        "application/json");
-  } else if (may_have_body) {
-    res.set_content(PlainAnswerBody(status), *content_type);
-  } else if (extras && !extras->FindHeader("Content-Type").empty()) {
-    res.set_header("Content-Type", *content_type);
-  }
+  ComposeAnswer(
+      reply,
+      [&res](const std::string& name, const std::string& value) {
+        res.set_header(name, value);
+      },
+      [&res](const std::string& body, const std::string& type) {
+        res.set_content(body, type);
+      });
 }
 
 struct HttpReceiverServer::Impl::EventWebhook {
@@ -1947,43 +1963,14 @@ EventAnswer HttpReceiverServer::Impl::AnswerWebhook(EventWebhook& w,
     a.answered_key = w.key;
     a.answered_attempt = w.attempt;
   }
-  // From here as ServeWebhook builds its answer.
-  const AnswerExtras* extras = reply.answer.extras.get();
-  if (status >= 300 && status < 400 &&
-      (!extras || extras->FindHeader("Location").empty())) {
-    res.Set("Location", std::string(kRedirectLocation));
-  }
-  std::string content_type = "application/json";
-  if (extras) {
-    for (const AnswerHeader& h : extras->headers) {
-      if (EqualsIgnoreCase(h.name, "Content-Type")) {
-        content_type = h.value;
-      } else {
-        res.Set(h.name, h.value);
-      }
-    }
-  }
-  const bool may_have_body = status >= 200 && status != 204 && status != 304;
-  if (extras && extras->body_kind != AnswerBodyKind::kDefault) {
-    if (may_have_body) {
-      if (extras->FindHeader("Content-Type").empty() &&
-          extras->body_kind == AnswerBodyKind::kText) {
-        content_type = "text/plain; charset=utf-8";
-      }
-      res.SetContent(extras->body, content_type);
-    }
-  } else if (reply.signature != SignatureVerdict::kNotChecked &&
-             reply.signature != SignatureVerdict::kValid) {
-    res.SetContent(
-        JsonBody({{"status", status},
-                  {"signature",
-                   std::string(SignatureVerdictName(reply.signature))}}),
-        "application/json");
-  } else if (may_have_body) {
-    res.SetContent(PlainAnswerBody(status), content_type);
-  } else if (extras && !extras->FindHeader("Content-Type").empty()) {
-    res.Set("Content-Type", content_type);
-  }
+  ComposeAnswer(
+      reply,
+      [&res](const std::string& name, const std::string& value) {
+        res.Set(name, value);
+      },
+      [&res](const std::string& body, const std::string& type) {
+        res.SetContent(body, type);
+      });
   a.close = w.close;
   a.bytes = res.Serialize(w.head, w.close,
                           std::max<size_t>(1, options_.keep_alive_max_requests));

@@ -1,6 +1,7 @@
 #include "mock-receivers/journal.h"
 
 #include <algorithm>
+#include <cstring>
 #include <string_view>
 #include <utility>
 
@@ -10,44 +11,49 @@
 namespace hooksim {
 namespace {
 
-// Exchanges two entries field by field (strings and vectors swap their
-// buffers): RecordSwap recycles ring slots this way, at a third of
-// std::swap's three whole-entry moves. Every field of JournalEntry must be
-// swapped here (JournalTest.RecordSwapHandsBackEveryFieldOfTheSlot).
-void SwapEntries(JournalEntry& a, JournalEntry& b) noexcept {
-  using std::swap;
-  swap(a.index, b.index);
-  swap(a.at, b.at);
-  swap(a.unix_time, b.unix_time);
-  swap(a.connection, b.connection);
-  a.route.swap(b.route);
-  a.method.swap(b.method);
-  a.target.swap(b.target);
-  a.headers.swap(b.headers);
-  a.body.swap(b.body);
-  swap(a.body_truncated, b.body_truncated);
-  swap(a.refusal, b.refusal);
-  a.refusal_reason.swap(b.refusal_reason);
-  a.content_type.swap(b.content_type);
-  a.delivery_key.swap(b.delivery_key);
-  swap(a.has_delivery_id, b.has_delivery_id);
-  a.event_type.swap(b.event_type);
-  swap(a.sender_attempt, b.sender_attempt);
-  swap(a.delivery_attempt, b.delivery_attempt);
-  swap(a.body_hash, b.body_hash);
-  swap(a.body_size, b.body_size);
-  swap(a.schema_valid, b.schema_valid);
-  a.schema_issue.swap(b.schema_issue);
-  swap(a.reply, b.reply);
-  swap(a.abandoned, b.abandoned);
-  swap(a.signature, b.signature);
-  a.retry_after.swap(b.retry_after);
-  swap(a.retry_after_readable, b.retry_after_readable);
-  a.closest_route.swap(b.closest_route);
-  a.unmatched_why.swap(b.unmatched_why);
+// A stale or foreign lookup must not credit another delivery.
+bool LookupMatches(const FlatTable<DeliveryCounters>& deliveries,
+                   const DeliveryLookup& lookup, std::string_view key) {
+  return !lookup.index || (*lookup.index < deliveries.size() &&
+                           deliveries.key(*lookup.index) == key);
+}
+
+// Whether `lookup` was taken for these very key bytes (then its key_hash
+// is the key's).
+bool LookupHashedKey(const DeliveryLookup& lookup, std::string_view key) {
+  return lookup.key_data == key.data() && lookup.key_size == key.size() &&
+         lookup.key_data != nullptr;
 }
 
 }  // namespace
+
+void JournalHeaders::push_back(Header header) {
+  bytes_.append(header.name);
+  ends_.push_back(static_cast<uint32_t>(bytes_.size()));
+  bytes_.append(header.value);
+  ends_.push_back(static_cast<uint32_t>(bytes_.size()));
+}
+
+void JournalHeaders::Assign(std::span<const Header> headers) {
+  size_t total = 0;
+  for (const Header& h : headers) total += h.name.size() + h.value.size();
+  // One size change and a copy per name and value, into reused buffers.
+  bytes_.resize(total);
+  ends_.resize(2 * headers.size());
+  char* out = bytes_.data();
+  uint32_t at = 0;
+  uint32_t* ends = ends_.data();
+  for (const Header& h : headers) {
+    if (!h.name.empty()) std::memcpy(out + at, h.name.data(), h.name.size());
+    at += static_cast<uint32_t>(h.name.size());
+    *ends++ = at;
+    if (!h.value.empty()) {
+      std::memcpy(out + at, h.value.data(), h.value.size());
+    }
+    at += static_cast<uint32_t>(h.value.size());
+    *ends++ = at;
+  }
+}
 
 Journal::Journal(JournalLimits limits)
     : limits_(limits), deliveries_(limits.max_deliveries) {
@@ -63,15 +69,15 @@ JournalEntry* Journal::NextSlot() {
   if (count_ == limits_.capacity) DropOldest();
   const size_t tail = (head_ + count_) % limits_.capacity;
   if (tail == ring_.size()) {
-    ring_.emplace_back();
+    ring_.push_back(std::make_unique<JournalEntry>());
     slot_bytes_.push_back(0);
   }
   ++count_;
-  return &ring_[tail];
+  return ring_[tail].get();
 }
 
 void Journal::DropOldest() {
-  JournalEntry& oldest = ring_[head_];
+  JournalEntry& oldest = *ring_[head_];
   bytes_ -= slot_bytes_[head_];
   slot_bytes_[head_] = 0;
   // Dropped for want of bytes, its buffers must go too; a body's is the
@@ -83,7 +89,8 @@ void Journal::DropOldest() {
 }
 
 void Journal::AccountBytes(JournalEntry& slot) {
-  const size_t pos = static_cast<size_t>(&slot - ring_.data());
+  // The slot just filled is the newest kept one.
+  const size_t pos = (head_ + count_ - 1) % limits_.capacity;
   const size_t bytes = EntryBytes(slot);
   slot_bytes_[pos] = bytes;
   bytes_ += bytes;
@@ -105,7 +112,7 @@ void Journal::RecordRefused(JournalEntry entry) {
   const uint64_t index = total_;
   ++total_;
   ++refused_;
-  ++answers_[std::to_string(entry.reply.answer.status)];
+  CountAnswer(Fault::kNone, entry.reply.answer.status);
   if (JournalEntry* slot = NextSlot()) {
     *slot = std::move(entry);
     slot->index = index;
@@ -115,13 +122,6 @@ void Journal::RecordRefused(JournalEntry entry) {
 
 void Journal::RecordCopy(const JournalEntry& entry) {
   RecordCopy(entry, Look(entry.delivery_key));
-}
-
-// A stale or foreign lookup must not credit another delivery.
-static bool LookupMatches(const FlatTable<DeliveryCounters>& deliveries,
-                          const DeliveryLookup& lookup, std::string_view key) {
-  return !lookup.index || (*lookup.index < deliveries.size() &&
-                           deliveries.key(*lookup.index) == key);
 }
 
 void Journal::RecordCopy(const JournalEntry& entry,
@@ -137,21 +137,23 @@ void Journal::RecordCopy(const JournalEntry& entry,
   }
 }
 
-void Journal::RecordSwap(JournalEntry& entry, const DeliveryLookup& lookup) {
+void Journal::RecordSwap(std::unique_ptr<JournalEntry>& entry,
+                         const DeliveryLookup& lookup) {
   const uint64_t index = total_;
-  Count(entry, LookupMatches(deliveries_, lookup, entry.delivery_key)
-                   ? lookup
-                   : Look(entry.delivery_key));
-  if (JournalEntry* slot = NextSlot()) {
-    SwapEntries(*slot, entry);
-    slot->index = index;
-    AccountBytes(*slot);
+  Count(*entry, LookupMatches(deliveries_, lookup, entry->delivery_key)
+                    ? lookup
+                    : Look(entry->delivery_key));
+  if (NextSlot() != nullptr) {
+    const size_t pos = (head_ + count_ - 1) % limits_.capacity;
+    ring_[pos].swap(entry);
+    ring_[pos]->index = index;
+    AccountBytes(*ring_[pos]);
   }
 }
 
 const JournalEntry* Journal::Find(uint64_t index) const {
   if (index < first_index() || index >= total_) return nullptr;
-  return &ring_[Slot(index)];
+  return ring_[Slot(index)].get();
 }
 
 size_t EntryBytes(const JournalEntry& e) {
@@ -159,10 +161,8 @@ size_t EntryBytes(const JournalEntry& e) {
   size_t n = kOverhead + e.method.size() + e.target.size() + e.body.size() +
              e.delivery_key.size() + e.content_type.size() +
              e.event_type.size() + e.schema_issue.size() + e.route.size() +
-             e.refusal_reason.size() + e.retry_after.size();
-  for (const JournalHeader& h : e.headers) {
-    n += h.name.size() + h.value.size() + 4;
-  }
+             e.refusal_reason.size() + e.retry_after.size() +
+             e.headers.text_size() + 4 * e.headers.size();
   return n;
 }
 
@@ -202,11 +202,44 @@ Refusal RefusalForStatus(int status) {
 
 DeliveryLookup Journal::Look(std::string_view delivery_key) const {
   DeliveryLookup lookup;
-  lookup.index = deliveries_.IndexOf(delivery_key);
-  if (lookup.index) {
-    lookup.attempts_seen = deliveries_.value(*lookup.index).attempts;
+  lookup.key_data = delivery_key.data();
+  lookup.key_size = delivery_key.size();
+  lookup.key_hash = FlatIndex::HashKey(delivery_key);
+  // FlatTable's hashed Find is for its owner; this one only reads.
+  const DeliveryCounters* counters =
+      const_cast<FlatTable<DeliveryCounters>&>(deliveries_)
+          .Find(delivery_key, lookup.key_hash);
+  if (counters != nullptr) {
+    lookup.index = static_cast<uint32_t>(counters - &deliveries_.value(0));
+    lookup.attempts_seen = counters->attempts;
   }
   return lookup;
+}
+
+void Journal::CountAnswer(Fault fault, int status) {
+  if (fault == Fault::kNone && status >= 0 && status < kStatusSlots) {
+    ++status_answers_[static_cast<size_t>(status)];
+  } else if (fault != Fault::kNone &&
+             static_cast<size_t>(fault) < kFaultSlots) {
+    ++fault_answers_[static_cast<size_t>(fault)];
+  } else {
+    ++other_answers_[DescribeAnswer(Answer{status, fault})];
+  }
+}
+
+std::map<std::string, uint64_t> Journal::answers() const {
+  std::map<std::string, uint64_t> out = other_answers_;
+  for (int status = 0; status < kStatusSlots; ++status) {
+    if (const uint64_t n = status_answers_[static_cast<size_t>(status)]) {
+      out[std::to_string(status)] += n;
+    }
+  }
+  for (size_t f = 0; f < kFaultSlots; ++f) {
+    if (const uint64_t n = fault_answers_[f]) {
+      out[std::string(FaultName(static_cast<Fault>(f)))] += n;
+    }
+  }
+  return out;
 }
 
 void Journal::Count(const JournalEntry& entry, const DeliveryLookup& lookup) {
@@ -216,14 +249,16 @@ void Journal::Count(const JournalEntry& entry, const DeliveryLookup& lookup) {
     ++signatures_checked_;
     if (entry.signature != SignatureVerdict::kValid) ++signature_failures_;
   }
-  // Answer keys are short ("200", "reset"): no heap allocation here.
-  ++answers_[DescribeAnswer(entry.reply.answer)];
+  CountAnswer(entry.reply.answer.fault, entry.reply.answer.status);
 
   DeliveryCounters* counters =
       lookup.index
           ? &deliveries_.value(*lookup.index)
-          : deliveries_.FindOrInsert(entry.delivery_key,
-                                     FlatIndex::HashKey(entry.delivery_key));
+          : deliveries_.FindOrInsert(
+                entry.delivery_key,
+                LookupHashedKey(lookup, entry.delivery_key)
+                    ? lookup.key_hash
+                    : FlatIndex::HashKey(entry.delivery_key));
   if (counters == nullptr) {  // New, and max_deliveries are tracked.
     ++untracked_;
     return;
@@ -268,7 +303,7 @@ std::optional<uint64_t> Journal::MarkAbandoned(std::string_view delivery_key,
   std::optional<uint64_t> marked;
   // Newest first, bounded by the entries kept.
   for (uint64_t k = total_; k > first_index(); --k) {
-    JournalEntry& e = ring_[Slot(k - 1)];
+    JournalEntry& e = *ring_[Slot(k - 1)];
     if (e.delivery_attempt == delivery_attempt && !e.abandoned &&
         e.refusal == Refusal::kNone && e.delivery_key == delivery_key) {
       e.abandoned = true;
@@ -314,7 +349,9 @@ void Journal::Reset() {
   signatures_checked_ = 0;
   signature_failures_ = 0;
   deliveries_.Clear();
-  answers_.clear();
+  status_answers_.fill(0);
+  fault_answers_.fill(0);
+  other_answers_.clear();
 }
 
 }  // namespace hooksim

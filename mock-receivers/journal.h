@@ -20,24 +20,107 @@
 #include <array>
 #include <bit>
 #include <cstdint>
+#include <initializer_list>
+#include <iterator>
 #include <map>
 #include <memory>
 #include <optional>
 #include <ostream>
+#include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "mock-receivers/behavior.h"
 #include "sim/base/flat_index.h"
 #include "sim/base/time.h"
+#include "sim/contract/http_types.h"
 
 namespace hooksim {
 
-// One header of a recorded request, copied (the request's views die with it).
-struct JournalHeader {
-  std::string name;  // As sent.
-  std::string value;
+// One header of a recorded request, as read from its entry: views into the
+// entry's JournalHeaders, valid while the entry lives unchanged. The name
+// is as sent.
+using JournalHeader = Header;
+
+// The headers of a recorded request, in the order received, copied (the
+// request's views die with it) into one buffer: recording a request costs
+// one copy of its header bytes, not a string per name and value, and
+// handing an entry on moves two buffers. Reads like a vector of
+// JournalHeader.
+class JournalHeaders {
+ public:
+  JournalHeaders() = default;
+  JournalHeaders(std::initializer_list<Header> headers) { *this = headers; }
+  JournalHeaders& operator=(std::initializer_list<Header> headers) {
+    Assign(std::span<const Header>(headers.begin(), headers.size()));
+    return *this;
+  }
+
+  class const_iterator {
+   public:
+    using iterator_category = std::forward_iterator_tag;
+    using value_type = Header;
+    using difference_type = std::ptrdiff_t;
+    using reference = Header;
+    using pointer = void;
+
+    const_iterator() = default;
+    Header operator*() const { return (*headers_)[i_]; }
+    const_iterator& operator++() {
+      ++i_;
+      return *this;
+    }
+    const_iterator operator++(int) {
+      const_iterator old = *this;
+      ++i_;
+      return old;
+    }
+    bool operator==(const const_iterator& other) const {
+      return i_ == other.i_;
+    }
+
+   private:
+    friend class JournalHeaders;
+    const_iterator(const JournalHeaders* headers, size_t i)
+        : headers_(headers), i_(i) {}
+    const JournalHeaders* headers_ = nullptr;
+    size_t i_ = 0;
+  };
+
+  size_t size() const { return ends_.size() / 2; }
+  bool empty() const { return ends_.empty(); }
+  // Header i (< size()).
+  Header operator[](size_t i) const {
+    const uint32_t name_begin = i == 0 ? 0 : ends_[2 * i - 1];
+    const uint32_t name_end = ends_[2 * i];
+    return Header{
+        std::string_view(bytes_.data() + name_begin, name_end - name_begin),
+        std::string_view(bytes_.data() + name_end, ends_[2 * i + 1] - name_end)};
+  }
+  const_iterator begin() const { return const_iterator(this, 0); }
+  const_iterator end() const { return const_iterator(this, size()); }
+
+  // Appends a copy of `header` (its views may die after the call).
+  void push_back(Header header);
+  // Replaces the headers by copies of `headers`, reusing the buffers.
+  void Assign(std::span<const Header> headers);
+  void clear() {
+    bytes_.clear();
+    ends_.clear();
+  }
+  // The bytes of the names and values together.
+  size_t text_size() const { return bytes_.size(); }
+
+  friend bool operator==(const JournalHeaders& a, const JournalHeaders& b) {
+    return a.bytes_ == b.bytes_ && a.ends_ == b.ends_;
+  }
+
+ private:
+  std::string bytes_;  // name 0, value 0, name 1, value 1, ...
+  // The end offsets in bytes_ of name 0, value 0, name 1, value 1, ...
+  std::vector<uint32_t> ends_;
 };
 
 // Why a request was answered before the behaviour saw it.
@@ -76,7 +159,7 @@ struct JournalEntry {
   std::string target;  // Path and query, as sent.
   // Every header, in the order received (none for a refusal whose head
   // could not be read).
-  std::vector<JournalHeader> headers;
+  JournalHeaders headers;
   // The body's first JournalLimits::body_cap bytes; body_truncated when it
   // had more (body_size and body_hash are always the whole body's).
   std::string body;
@@ -218,6 +301,12 @@ size_t EntryBytes(const JournalEntry& entry);
 struct DeliveryLookup {
   std::optional<uint32_t> index;  // Set when the delivery is tracked.
   int attempts_seen = 0;          // Requests recorded for it so far.
+  // The key looked up (where its bytes were, and how many) and its
+  // FlatIndex::HashKey, so that recording a new delivery does not hash
+  // its key again.
+  const char* key_data = nullptr;
+  size_t key_size = 0;
+  uint64_t key_hash = 0;
 };
 
 class Journal {
@@ -236,10 +325,13 @@ class Journal {
   // the last change to the journal, so the request costs one table lookup.
   // (A lookup that does not match the entry's key is redone.)
   void RecordCopy(const JournalEntry& entry, const DeliveryLookup& lookup);
-  // As RecordCopy, but swaps `entry` into the ring: `entry` gets back an
-  // old slot's buffers (its contents are then unspecified), so a caller
-  // refilling one scratch entry per request copies nothing twice.
-  void RecordSwap(JournalEntry& entry, const DeliveryLookup& lookup);
+  // As RecordCopy, but hands `entry` itself to the ring: `entry` gets back
+  // the entry the slot held (or a new one while the ring fills; with a
+  // capacity of 0 it keeps its own), contents unspecified, so a caller
+  // refilling one scratch entry per request reuses its buffers and copies
+  // nothing twice. `entry` must not be null.
+  void RecordSwap(std::unique_ptr<JournalEntry>& entry,
+                  const DeliveryLookup& lookup);
   // Records a request refused before the behaviour (entry.refusal set):
   // counted in total_requests(), refused() and answers(), not per delivery.
   void RecordRefused(JournalEntry entry);
@@ -273,7 +365,7 @@ class Journal {
     const uint64_t from = std::max(first, first_index());
     const uint64_t to =
         first + std::min<uint64_t>(count, total_ - std::min(first, total_));
-    for (uint64_t k = from; k < to; ++k) fn(ring_[Slot(k)]);
+    for (uint64_t k = from; k < to; ++k) fn(std::as_const(*ring_[Slot(k)]));
   }
   // Entries kept now, and the bytes (EntryBytes) they hold.
   size_t kept() const { return count_; }
@@ -292,7 +384,7 @@ class Journal {
   uint64_t refused() const { return refused_; }
   uint64_t untracked_requests() const { return untracked_; }
   // Requests per answer ("200", "reset", ...), sorted by key.
-  const std::map<std::string, uint64_t>& answers() const { return answers_; }
+  std::map<std::string, uint64_t> answers() const;
   uint64_t schema_failures() const { return schema_failures_; }
   uint64_t abandoned() const { return abandoned_; }
   // Requests whose signature was checked, and those that failed the check.
@@ -305,6 +397,8 @@ class Journal {
   // Updates totals and the delivery's counters for `entry`; `lookup` is
   // Look(entry.delivery_key).
   void Count(const JournalEntry& entry, const DeliveryLookup& lookup);
+  // Counts one answer in answers().
+  void CountAnswer(Fault fault, int status);
   // The slot the next entry goes to (appended, or the oldest one reused);
   // null with a capacity of 0. Call before total_ counts the entry.
   JournalEntry* NextSlot();
@@ -321,7 +415,8 @@ class Journal {
 
   JournalLimits limits_;
   // Slots, created as needed up to capacity; entry index k is at Slot(k).
-  std::vector<JournalEntry> ring_;
+  // Each entry on its own, so that RecordSwap exchanges one pointer.
+  std::vector<std::unique_ptr<JournalEntry>> ring_;
   std::vector<size_t> slot_bytes_;  // EntryBytes of each kept slot.
   size_t head_ = 0;   // Slot of the oldest kept entry.
   size_t count_ = 0;  // Entries kept.
@@ -335,7 +430,13 @@ class Journal {
   uint64_t signatures_checked_ = 0;
   uint64_t signature_failures_ = 0;
   FlatTable<DeliveryCounters> deliveries_;
-  std::map<std::string, uint64_t> answers_;
+  // answers(), counted without building its keys: plain statuses in
+  // [0, kStatusSlots) by status, faults by Fault, any other answer by key.
+  static constexpr int kStatusSlots = 600;
+  static constexpr size_t kFaultSlots = 8;
+  std::array<uint64_t, kStatusSlots> status_answers_{};
+  std::array<uint64_t, kFaultSlots> fault_answers_{};
+  std::map<std::string, uint64_t> other_answers_;
 };
 
 }  // namespace hooksim

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cstring>
 #include <iterator>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -45,48 +46,58 @@ static_assert(kContentTypeHeader.size() != kDeliveryIdHeader.size() &&
                   kEventTypeHeader.size() != kAttemptHeader.size(),
               "KnownHeaderOf tells the names apart by their lengths first");
 
+// Whether `name` (of want's size) is `want`, in any case. Senders mostly
+// send the names as spelt here: a compare of known length settles those.
+template <size_t N>
+bool IsName(std::string_view name, const std::string_view& want) {
+  return std::memcmp(name.data(), want.data(), N) == 0 ||
+         EqualsIgnoreCase(name, want);
+}
+
 // Which of KnownHeaders' fields a header name is (null: none of them).
 std::optional<std::string_view>* KnownHeaderOf(std::string_view name,
                                                KnownHeaders& known) {
-  std::string_view want;
-  std::optional<std::string_view>* field = nullptr;
   switch (name.size()) {
     case kDeliveryIdHeader.size():
-      want = kDeliveryIdHeader;
-      field = &known.delivery_id;
-      break;
+      return IsName<kDeliveryIdHeader.size()>(name, kDeliveryIdHeader)
+                 ? &known.delivery_id
+                 : nullptr;
     case kContentTypeHeader.size():
-      want = kContentTypeHeader;
-      field = &known.content_type;
-      break;
+      return IsName<kContentTypeHeader.size()>(name, kContentTypeHeader)
+                 ? &known.content_type
+                 : nullptr;
     case kEventTypeHeader.size():
-      want = kEventTypeHeader;
-      field = &known.event_type;
-      break;
+      return IsName<kEventTypeHeader.size()>(name, kEventTypeHeader)
+                 ? &known.event_type
+                 : nullptr;
     case kAttemptHeader.size():
-      want = kAttemptHeader;
-      field = &known.attempt;
-      break;
+      return IsName<kAttemptHeader.size()>(name, kAttemptHeader)
+                 ? &known.attempt
+                 : nullptr;
     default:
       return nullptr;
   }
-  return EqualsIgnoreCase(name, want) ? field : nullptr;
 }
 
-// Copies every header of `request` into `out` (the request's views die
-// with it) and finds the known ones on the way.
-KnownHeaders CopyHeaders(const HttpRequest& request,
-                         std::vector<JournalHeader>& out) {
+// The headers of `request` Handle reads (views into the request).
+KnownHeaders FindKnownHeaders(const HttpRequest& request) {
   KnownHeaders known;
-  out.resize(request.headers.size());
-  for (size_t i = 0; i < request.headers.size(); ++i) {
-    const Header& h = request.headers[i];
-    out[i].name.assign(h.name);
-    out[i].value.assign(h.value);
+  for (const Header& h : request.headers) {
     std::optional<std::string_view>* field = KnownHeaderOf(h.name, known);
     if (field != nullptr && !field->has_value()) *field = h.value;
   }
   return known;
+}
+
+// Sets `out` to `text`, without copying when it holds it already: the
+// scratch entry comes back from the ring with an older request's fields,
+// which mostly had the same method, target, route and media types.
+void SetText(std::string& out, std::string_view text) {
+  if (out.size() == text.size() &&
+      (text.empty() || std::memcmp(out.data(), text.data(), text.size()) == 0)) {
+    return;
+  }
+  out.assign(text);
 }
 
 // A positive decimal attempt number, else 0 (missing or malformed).
@@ -161,13 +172,15 @@ Reply MockReceiver::Handle(const HttpRequest& request, TimePoint now,
   const uint64_t body_hash = BodyHash(request);
 
   // This thread's scratch entry: what the request itself says is copied
-  // into it before the lock (its buffers are reused request after request,
-  // and swapped with the ring slot it fills), so the lock covers only the
-  // decision and the counting.
-  thread_local JournalEntry scratch;
-  JournalEntry& e = scratch;
-  // Every header, copied, and the ones read below found on the way.
-  const KnownHeaders known = CopyHeaders(request, e.headers);
+  // into it before the lock (its buffers are reused request after request:
+  // the ring takes it and hands back the entry of the slot it fills), so
+  // the lock covers only the decision and the counting.
+  thread_local std::unique_ptr<JournalEntry> scratch =
+      std::make_unique<JournalEntry>();
+  JournalEntry& e = *scratch;
+  // Every header, copied, and the ones read below.
+  e.headers.Assign(request.headers);
+  const KnownHeaders known = FindKnownHeaders(request);
   // An empty id header would lump unrelated deliveries together: fall back
   // to the body hash for it as for a missing one.
   if (known.delivery_id && !known.delivery_id->empty()) {
@@ -178,18 +191,17 @@ Reply MockReceiver::Handle(const HttpRequest& request, TimePoint now,
     e.has_delivery_id = false;
   }
   e.connection = connection;
-  e.route.assign("default");
   e.refusal = Refusal::kNone;
   e.refusal_reason.clear();
   e.abandoned = false;
-  e.method.assign(request.method);
-  e.target.assign(request.target);
+  SetText(e.method, request.method);
+  SetText(e.target, request.target);
   // Only the first body_cap bytes are copied, whatever the body's size.
   const size_t kept = std::min(request.body.size(), options_.journal.body_cap);
   e.body.assign(request.body.data(), kept);
   e.body_truncated = kept < request.body.size();
-  e.content_type.assign(known.content_type.value_or(std::string_view()));
-  e.event_type.assign(known.event_type.value_or(std::string_view()));
+  SetText(e.content_type, known.content_type.value_or(std::string_view()));
+  SetText(e.event_type, known.event_type.value_or(std::string_view()));
   e.body_hash = body_hash;
   e.body_size = request.body.size();
   e.schema_valid =
@@ -219,15 +231,18 @@ Reply MockReceiver::Handle(const HttpRequest& request, TimePoint now,
   }
   Reply reply;
   const std::vector<ReceiverRoute>& routes = behavior_.spec().routes;
+  // The lookup hashed the key already: FlatIndex::HashKey is Hash64 of the
+  // key's bytes (MockReceiverTest.ForkSeedIsHash64OfTheDeliveryKey).
+  const uint64_t key_hash = lookup.key_hash;
   if (routes.empty()) {
-    Random draws = rng_.Fork(Hash64(e.delivery_key) ^
+    Random draws = rng_.Fork(key_hash ^
                              static_cast<uint64_t>(context.delivery_attempt));
     reply = behavior_.Decide(request, context, now, draws);
-    e.route.assign("default");
+    SetText(e.route, "default");
     e.closest_route.clear();
     e.unmatched_why.clear();
   } else {
-    reply = DecideRoute(request, now, sender_attempt, context, e);
+    reply = DecideRoute(request, now, sender_attempt, key_hash, context, e);
   }
   if (delivery_attempt) *delivery_attempt = context.delivery_attempt;
   if (delivery_key) delivery_key->assign(e.delivery_key);
@@ -240,7 +255,7 @@ Reply MockReceiver::Handle(const HttpRequest& request, TimePoint now,
   e.delivery_attempt = context.delivery_attempt;
   e.reply = reply;
   const std::string_view retry_after = reply.answer.RetryAfter();
-  e.retry_after.assign(retry_after);
+  SetText(e.retry_after, retry_after);
   e.retry_after_readable =
       !retry_after.empty() &&
       ParseRetryAfter(retry_after,
@@ -255,7 +270,7 @@ Reply MockReceiver::Handle(const HttpRequest& request, TimePoint now,
     facts->routed = !routes.empty();
     facts->route.assign(e.route);
   }
-  journal_.RecordSwap(e, lookup);
+  journal_.RecordSwap(scratch, lookup);
   if (facts) {
     facts->schema_valid = schema_valid;
     facts->journal_dropped = journal_.dropped() != dropped_before;
@@ -273,7 +288,7 @@ Reply MockReceiver::Handle(const HttpRequest& request, TimePoint now,
 }
 
 Reply MockReceiver::DecideRoute(const HttpRequest& request, TimePoint now,
-                                int sender_attempt,
+                                int sender_attempt, uint64_t key_hash,
                                 const DecisionContext& receiver_context,
                                 JournalEntry& e) {
   const std::vector<ReceiverRoute>& routes = behavior_.spec().routes;
@@ -298,8 +313,7 @@ Reply MockReceiver::DecideRoute(const HttpRequest& request, TimePoint now,
                 .first;
   }
   DecisionContext context = receiver_context;
-  int* seen = state->second.attempts.FindOrInsert(
-      e.delivery_key, FlatIndex::HashKey(e.delivery_key));
+  int* seen = state->second.attempts.FindOrInsert(e.delivery_key, key_hash);
   if (seen != nullptr) {
     context.delivery_attempt = ++*seen;
   } else {
@@ -307,7 +321,7 @@ Reply MockReceiver::DecideRoute(const HttpRequest& request, TimePoint now,
     context.delivery_attempt = sender_attempt > 0 ? sender_attempt : 1;
   }
   context.request_index = state->second.requests++;
-  Random draws = rng_.Fork(Hash64(e.delivery_key) ^ Hash64(route.name) ^
+  Random draws = rng_.Fork(key_hash ^ Hash64(route.name) ^
                            static_cast<uint64_t>(context.delivery_attempt));
   return route_behaviors_[choice.index].Decide(request, context, now, draws);
 }

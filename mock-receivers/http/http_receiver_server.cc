@@ -182,7 +182,7 @@ JournalEntry RefusedEntry(std::string_view bytes, int status,
     while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) {
       value.remove_prefix(1);
     }
-    e.headers.push_back({std::string(line.substr(0, colon)), std::string(value)});
+    e.headers.push_back({line.substr(0, colon), value});
   }
   for (const JournalHeader& h : e.headers) {
     if (EqualsIgnoreCase(h.name, "Content-Type")) e.content_type = h.value;
@@ -192,7 +192,7 @@ JournalEntry RefusedEntry(std::string_view bytes, int status,
       e.has_delivery_id = true;
     }
     if (EqualsIgnoreCase(h.name, "Content-Length")) {
-      e.body_size = std::strtoull(h.value.c_str(), nullptr, 10);
+      e.body_size = std::strtoull(std::string(h.value).c_str(), nullptr, 10);
       e.body_truncated = e.body_size > 0;
     }
   }

@@ -5,6 +5,7 @@
 #include <string_view>
 #include <utility>
 
+#include "mock-receivers/short_bytes.h"
 #include "sim/contract/contract.h"
 #include "sim/contract/http_types.h"
 
@@ -44,12 +45,10 @@ void JournalHeaders::Assign(std::span<const Header> headers) {
   uint32_t at = 0;
   uint32_t* ends = ends_.data();
   for (const Header& h : headers) {
-    if (!h.name.empty()) std::memcpy(out + at, h.name.data(), h.name.size());
+    CopyBytes(out + at, h.name.data(), h.name.size());
     at += static_cast<uint32_t>(h.name.size());
     *ends++ = at;
-    if (!h.value.empty()) {
-      std::memcpy(out + at, h.value.data(), h.value.size());
-    }
+    CopyBytes(out + at, h.value.data(), h.value.size());
     at += static_cast<uint32_t>(h.value.size());
     *ends++ = at;
   }

@@ -10,6 +10,7 @@
 #include <utility>
 
 #include "mock-receivers/journal_json.h"
+#include "mock-receivers/short_bytes.h"
 
 namespace hooksim {
 namespace {
@@ -87,17 +88,6 @@ KnownHeaders FindKnownHeaders(const HttpRequest& request) {
     if (field != nullptr && !field->has_value()) *field = h.value;
   }
   return known;
-}
-
-// Sets `out` to `text`, without copying when it holds it already: the
-// scratch entry comes back from the ring with an older request's fields,
-// which mostly had the same method, target, route and media types.
-void SetText(std::string& out, std::string_view text) {
-  if (out.size() == text.size() &&
-      (text.empty() || std::memcmp(out.data(), text.data(), text.size()) == 0)) {
-    return;
-  }
-  out.assign(text);
 }
 
 // A positive decimal attempt number, else 0 (missing or malformed).

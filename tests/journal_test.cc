@@ -2,6 +2,7 @@
 
 #include "mock-receivers/journal_json.h"
 
+#include <map>
 #include <memory>
 #include <string>
 #include <utility>
@@ -444,6 +445,88 @@ TEST(JournalTest, DeliveriesIterateInFirstRequestOrder) {
   EXPECT_EQ(keys, (std::vector<std::string>{"z", "a", "m"}));
   EXPECT_EQ(attempts, (std::vector<int>{2, 2, 1}));
   EXPECT_EQ(journal.untracked_requests(), 1u);  // "b": over max_deliveries.
+}
+
+TEST(JournalHeadersTest, CopiesEachHeaderAndReadsLikeAVector) {
+  JournalHeaders headers;
+  EXPECT_TRUE(headers.empty());
+  EXPECT_EQ(headers.begin(), headers.end());
+  std::vector<std::string> text = {"Content-Type", "application/json", "",
+                                   "nameless", "X-Empty", "",
+                                   "X-Long", std::string(300, 'v')};
+  std::vector<Header> views;
+  for (size_t i = 0; i < text.size(); i += 2) {
+    views.push_back(Header{text[i], text[i + 1]});
+  }
+  headers.Assign(views);
+  // Copies, not views: the request's bytes may change or die.
+  for (std::string& t : text) std::fill(t.begin(), t.end(), '#');
+  ASSERT_EQ(headers.size(), 4u);
+  EXPECT_EQ(headers[0].name, "Content-Type");
+  EXPECT_EQ(headers[0].value, "application/json");
+  EXPECT_EQ(headers[1].name, "");
+  EXPECT_EQ(headers[1].value, "nameless");
+  EXPECT_EQ(headers[2].name, "X-Empty");
+  EXPECT_EQ(headers[2].value, "");
+  EXPECT_EQ(headers[3].value, std::string(300, 'v'));
+  EXPECT_EQ(headers.text_size(), 12u + 16 + 8 + 7 + 6 + 300);
+  std::vector<std::string> seen;
+  for (const JournalHeader& h : headers) {
+    seen.push_back(std::string(h.name) + "=" + std::string(h.value));
+  }
+  EXPECT_EQ(seen, (std::vector<std::string>{"Content-Type=application/json",
+                                            "=nameless", "X-Empty=",
+                                            "X-Long=" + std::string(300, 'v')}));
+  // A copy keeps its headers when the original is refilled.
+  const JournalHeaders copy = headers;
+  headers.Assign(std::vector<Header>{{"A", "b"}});
+  ASSERT_EQ(headers.size(), 1u);
+  EXPECT_EQ(headers[0].name, "A");
+  EXPECT_EQ(headers[0].value, "b");
+  ASSERT_EQ(copy.size(), 4u);
+  EXPECT_EQ(copy[2].name, "X-Empty");
+  EXPECT_FALSE(copy == headers);
+  headers.push_back({"C", "d"});
+  EXPECT_TRUE(headers == (JournalHeaders{{"A", "b"}, {"C", "d"}}));
+  headers.clear();
+  EXPECT_TRUE(headers.empty());
+  EXPECT_EQ(headers.text_size(), 0u);
+}
+
+// answers() counts plain statuses, faults and statuses outside the usual
+// range alike, keyed as DescribeAnswer names them.
+TEST(JournalTest, AnswersCountsEveryKindOfAnswer) {
+  Journal journal(JournalLimits{.capacity = 4, .max_deliveries = 100});
+  const std::vector<Answer> answers = {
+      {200, Fault::kNone}, {200, Fault::kNone}, {599, Fault::kNone},
+      {600, Fault::kNone}, {1000, Fault::kNone}, {0, Fault::kNone},
+      {-1, Fault::kNone}, {200, Fault::kReset}, {0, Fault::kHang},
+      {200, Fault::kDribble}, {200, Fault::kDribble}};
+  for (size_t i = 0; i < answers.size(); ++i) {
+    JournalEntry e = Entry("d" + std::to_string(i % 3));
+    e.reply.answer = answers[i];
+    journal.Record(std::move(e));
+  }
+  JournalEntry refused;
+  refused.refusal = Refusal::kHeadTooLarge;
+  refused.reply.answer.status = 431;
+  journal.RecordRefused(std::move(refused));
+  std::map<std::string, uint64_t> want;
+  for (const Answer& a : answers) ++want[DescribeAnswer(a)];
+  ++want["431"];
+  EXPECT_EQ(journal.answers(), want);
+  EXPECT_EQ(want.at("dribble"), 2u);
+  EXPECT_EQ(want.at("-1"), 1u);
+  journal.Reset();
+  EXPECT_TRUE(journal.answers().empty());
+}
+
+// EntryBytes counts a header's name and value and 4 bytes besides.
+TEST(JournalTest, EntryBytesCountsHeaders) {
+  JournalEntry e = Entry("d");
+  const size_t without = EntryBytes(e);
+  e.headers = {{"Name", "value"}, {"X", ""}};
+  EXPECT_EQ(EntryBytes(e), without + 4 + 5 + 4 + 1 + 0 + 4);
 }
 
 }  // namespace

@@ -8,6 +8,9 @@
 
 #include <gtest/gtest.h>
 
+#include "sim/base/flat_index.h"
+#include "sim/base/random.h"
+
 namespace hooksim {
 namespace {
 
@@ -313,6 +316,96 @@ TEST(ReceiverTest, MarkAbandonedUsesTheSameDeliveryKey) {
     EXPECT_EQ(j.deliveries().begin()->second.success_attempt(), 0);
     EXPECT_EQ(j.deliveries().begin()->second.abandoned, 1);
   });
+}
+
+// Handle forks each request's generator by Hash64(delivery key) ^ attempt
+// (the golden outputs depend on it); it takes that hash from the journal's
+// lookup, which is FlatIndex::HashKey: the two must stay the same.
+TEST(ReceiverTest, ForkSeedIsHash64OfTheDeliveryKey) {
+  for (const std::string key :
+       {"dlv_0123456789abcdef", "body:00ff00ff00ff00ff", "x", "", "dlv_1"}) {
+    EXPECT_EQ(FlatIndex::HashKey(key), Hash64(key)) << key;
+  }
+  BehaviorSpec spec;
+  spec.answers = WeightedAnswer{{{Answer{200, Fault::kNone}, 0.5},
+                                 {Answer{500, Fault::kNone}, 0.3},
+                                 {Answer{503, Fault::kNone}, 0.2}}};
+  spec.latency = LatencyUniform{std::chrono::milliseconds(1),
+                                std::chrono::milliseconds(900)};
+  MockReceiver receiver = MakeReceiver(spec);
+  const ReceiverBehavior behavior(spec);
+  const Random rng(1);
+  uint64_t index = 0;
+  for (int attempt = 1; attempt <= 3; ++attempt) {
+    for (int i = 0; i < 30; ++i) {
+      TestRequest request = WithId("dlv_" + std::to_string(i));
+      const std::string key = "dlv_" + std::to_string(i);
+      const Reply got = receiver.Handle(request.View(), AtMillis(0));
+      DecisionContext context;
+      context.delivery_attempt = attempt;
+      context.request_index = index++;
+      Random draws = rng.Fork(Hash64(key) ^ static_cast<uint64_t>(attempt));
+      const Reply want =
+          behavior.Decide(request.View(), context, AtMillis(0), draws);
+      EXPECT_EQ(got.answer.status, want.answer.status) << key << " " << attempt;
+      EXPECT_EQ(got.latency, want.latency) << key << " " << attempt;
+    }
+  }
+}
+
+// Handle fills one scratch entry per thread, which the journal takes and
+// answers with the entry of the slot it fills: every request's entry must
+// hold its own fields, whatever the recycled entry held before (fewer or
+// more headers, a missing Content-Type, another route or method).
+TEST(ReceiverTest, RecycledEntriesHoldEachRequestsOwnFields) {
+  JournalLimits limits;
+  limits.capacity = 2;  // Entries come back after two requests.
+  MockReceiver receiver = MakeReceiver(BehaviorSpec{}, limits);
+  struct Case {
+    std::string method, target, content_type, event;
+    std::vector<std::pair<std::string, std::string>> extra;
+  };
+  const std::vector<Case> cases = {
+      {"POST", "/hook", "application/json", "release", {{"X-A", "1"}}},
+      {"PUT", "/h", "", "", {}},
+      {"POST", "/a/much/longer/target/than/before?x=1", "text/plain",
+       "release.created.with.a.long.name",
+       {{"X-Empty", ""}, {"", "nameless"}, {"X-Long", std::string(40, 'v')}}},
+      {"POST", "/hook", "application/json", "release", {{"X-A", "1"}}},
+      {"GET", "/", "application/json; charset=utf-8", "r", {{"X-B", "22"}}},
+  };
+  for (size_t round = 0; round < 3; ++round) {
+    for (size_t c = 0; c < cases.size(); ++c) {
+      const Case& k = cases[c];
+      TestRequest request;
+      request.method = k.method;
+      request.target = k.target;
+      request.header_text.clear();
+      if (!k.content_type.empty()) request.With("Content-Type", k.content_type);
+      request.With(std::string(kDeliveryIdHeader),
+                   "dlv_" + std::to_string(c));
+      if (!k.event.empty()) request.With(std::string(kEventTypeHeader), k.event);
+      for (const auto& [name, value] : k.extra) request.With(name, value);
+      receiver.Handle(request.View(), AtMillis(0));
+      receiver.WithJournal([&](const Journal& j) {
+        const std::vector<JournalEntry> recent = j.Recent(1);
+        ASSERT_EQ(recent.size(), 1u);
+        const JournalEntry& e = recent[0];
+        EXPECT_EQ(e.method, k.method);
+        EXPECT_EQ(e.target, k.target);
+        EXPECT_EQ(e.content_type, k.content_type);
+        EXPECT_EQ(e.event_type, k.event);
+        EXPECT_EQ(e.delivery_key, "dlv_" + std::to_string(c));
+        EXPECT_EQ(e.route, "default");
+        EXPECT_EQ(e.delivery_attempt, static_cast<int>(round) + 1);
+        ASSERT_EQ(e.headers.size(), request.header_text.size());
+        for (size_t h = 0; h < e.headers.size(); ++h) {
+          EXPECT_EQ(e.headers[h].name, request.header_text[h].first);
+          EXPECT_EQ(e.headers[h].value, request.header_text[h].second);
+        }
+      });
+    }
+  }
 }
 
 }  // namespace

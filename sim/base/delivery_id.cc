@@ -8,6 +8,7 @@ namespace hooksim {
 namespace {
 
 constexpr std::string_view kPrefix = "dlv_";
+static_assert(kPrefix.size() == 4, "ParseDeliveryId reads the prefix as one word");
 
 // The value of the 8 lowercase hex digits at p, most significant first;
 // false when one is not a lowercase hex digit. Eight bytes at once (this
@@ -15,7 +16,7 @@ constexpr std::string_view kPrefix = "dlv_";
 // that sets its top bit exactly when it is at or above a bound (no carry
 // crosses bytes once every top bit is known clear), then the nibbles are
 // gathered pairwise.
-bool Hex8(const char* p, uint64_t* value) {
+[[gnu::always_inline]] inline bool Hex8(const char* p, uint64_t* value) {
   constexpr uint64_t kOnes = 0x0101010101010101ULL;
   constexpr uint64_t kTops = 0x8080808080808080ULL;
   uint64_t x;
@@ -42,10 +43,13 @@ bool Hex8(const char* p, uint64_t* value) {
 }  // namespace
 
 bool ParseDeliveryId(std::string_view text, uint64_t* number) {
-  if (text.size() != kDeliveryIdSize ||
-      std::memcmp(text.data(), kPrefix.data(), kPrefix.size()) != 0) {
-    return false;
-  }
+  if (text.size() != kDeliveryIdSize) return false;
+  // The prefix as one 4-byte word (a fixed-size memcpy is a load).
+  uint32_t prefix;
+  uint32_t want;
+  std::memcpy(&prefix, text.data(), 4);
+  std::memcpy(&want, kPrefix.data(), 4);
+  if (prefix != want) return false;
   uint64_t high;
   uint64_t low;
   if (!Hex8(text.data() + 4, &high) || !Hex8(text.data() + 12, &low)) {

@@ -19,11 +19,11 @@ bool LookupMatches(const FlatTable<DeliveryCounters>& deliveries,
                            deliveries.key(*lookup.index) == key);
 }
 
-// Whether `lookup` was taken for these very key bytes (then its key_hash
-// is the key's).
-bool LookupHashedKey(const DeliveryLookup& lookup, std::string_view key) {
-  return lookup.key_data == key.data() && lookup.key_size == key.size() &&
-         lookup.key_data != nullptr;
+// Whether `lookup` was taken for these very key bytes (then its probe is
+// the key's).
+bool LookupProbedKey(const DeliveryLookup& lookup, std::string_view key) {
+  return lookup.probe.key.data() == key.data() &&
+         lookup.probe.key.size() == key.size() && key.data() != nullptr;
 }
 
 }  // namespace
@@ -201,16 +201,10 @@ Refusal RefusalForStatus(int status) {
 
 DeliveryLookup Journal::Look(std::string_view delivery_key) const {
   DeliveryLookup lookup;
-  lookup.key_data = delivery_key.data();
-  lookup.key_size = delivery_key.size();
-  lookup.key_hash = FlatIndex::HashKey(delivery_key);
-  // FlatTable's hashed Find is for its owner; this one only reads.
-  const DeliveryCounters* counters =
-      const_cast<FlatTable<DeliveryCounters>&>(deliveries_)
-          .Find(delivery_key, lookup.key_hash);
-  if (counters != nullptr) {
-    lookup.index = static_cast<uint32_t>(counters - &deliveries_.value(0));
-    lookup.attempts_seen = counters->attempts;
+  lookup.probe = deliveries_.Prepare(delivery_key);
+  lookup.index = deliveries_.IndexOf(lookup.probe);
+  if (lookup.index) {
+    lookup.attempts_seen = deliveries_.value(*lookup.index).attempts;
   }
   return lookup;
 }
@@ -253,11 +247,11 @@ void Journal::Count(const JournalEntry& entry, const DeliveryLookup& lookup) {
   DeliveryCounters* counters =
       lookup.index
           ? &deliveries_.value(*lookup.index)
-          : deliveries_.FindOrInsert(
-                entry.delivery_key,
-                LookupHashedKey(lookup, entry.delivery_key)
-                    ? lookup.key_hash
-                    : FlatIndex::HashKey(entry.delivery_key));
+          : LookupProbedKey(lookup, entry.delivery_key)
+                ? deliveries_.FindOrInsert(lookup.probe)
+                : deliveries_.FindOrInsert(
+                      entry.delivery_key,
+                      FlatIndex::HashKey(entry.delivery_key));
   if (counters == nullptr) {  // New, and max_deliveries are tracked.
     ++untracked_;
     return;

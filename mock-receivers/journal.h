@@ -301,12 +301,10 @@ size_t EntryBytes(const JournalEntry& entry);
 struct DeliveryLookup {
   std::optional<uint32_t> index;  // Set when the delivery is tracked.
   int attempts_seen = 0;          // Requests recorded for it so far.
-  // The key looked up (where its bytes were, and how many) and its
-  // FlatIndex::HashKey, so that recording a new delivery does not hash
-  // its key again.
-  const char* key_data = nullptr;
-  size_t key_size = 0;
-  uint64_t key_hash = 0;
+  // The key made ready for the table (its hash, its number for a delivery
+  // id), so that recording a new delivery does not parse and hash its key
+  // again. Views the key looked up.
+  FlatIndex::Probe probe;
 };
 
 class Journal {

@@ -221,9 +221,10 @@ Reply MockReceiver::Handle(const HttpRequest& request, TimePoint now,
   }
   Reply reply;
   const std::vector<ReceiverRoute>& routes = behavior_.spec().routes;
-  // The lookup hashed the key already: FlatIndex::HashKey is Hash64 of the
-  // key's bytes (MockReceiverTest.ForkSeedIsHash64OfTheDeliveryKey).
-  const uint64_t key_hash = lookup.key_hash;
+  // The draws' seed: Hash64 of the key's bytes (not the table's hash,
+  // which for a delivery id is of its number), as the golden outputs were
+  // drawn (ReceiverTest.ForkSeedIsHash64OfTheDeliveryKey).
+  const uint64_t key_hash = Hash64(e.delivery_key);
   if (routes.empty()) {
     Random draws = rng_.Fork(key_hash ^
                              static_cast<uint64_t>(context.delivery_attempt));
@@ -232,7 +233,8 @@ Reply MockReceiver::Handle(const HttpRequest& request, TimePoint now,
     e.closest_route.clear();
     e.unmatched_why.clear();
   } else {
-    reply = DecideRoute(request, now, sender_attempt, key_hash, context, e);
+    reply = DecideRoute(request, now, sender_attempt, key_hash, lookup.probe,
+                        context, e);
   }
   if (delivery_attempt) *delivery_attempt = context.delivery_attempt;
   if (delivery_key) delivery_key->assign(e.delivery_key);
@@ -279,6 +281,7 @@ Reply MockReceiver::Handle(const HttpRequest& request, TimePoint now,
 
 Reply MockReceiver::DecideRoute(const HttpRequest& request, TimePoint now,
                                 int sender_attempt, uint64_t key_hash,
+                                const FlatIndex::Probe& probe,
                                 const DecisionContext& receiver_context,
                                 JournalEntry& e) {
   const std::vector<ReceiverRoute>& routes = behavior_.spec().routes;
@@ -303,7 +306,7 @@ Reply MockReceiver::DecideRoute(const HttpRequest& request, TimePoint now,
                 .first;
   }
   DecisionContext context = receiver_context;
-  int* seen = state->second.attempts.FindOrInsert(e.delivery_key, key_hash);
+  int* seen = state->second.attempts.FindOrInsert(probe);
   if (seen != nullptr) {
     context.delivery_attempt = ++*seen;
   } else {

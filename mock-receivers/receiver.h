@@ -138,9 +138,12 @@ class MockReceiver {
   std::map<std::string, RouteState, std::less<>> route_state_;
   // Handle's decision for a behaviour with routes (mu_ held): fills the
   // entry's route fields; `receiver_context` is the context a plain
-  // behaviour would get; key_hash is FlatIndex::HashKey(e.delivery_key).
+  // behaviour would get; key_hash is Hash64(e.delivery_key) (the draws'
+  // seed), probe the route tables' probe for it (same hasher as the
+  // journal's).
   Reply DecideRoute(const HttpRequest& request, TimePoint now,
                     int sender_attempt, uint64_t key_hash,
+                    const FlatIndex::Probe& probe,
                     const DecisionContext& receiver_context, JournalEntry& e);
   // Builds route_behaviors_ for behaviour_'s routes and drops the state of
   // routes it no longer has (mu_ held, or construction).

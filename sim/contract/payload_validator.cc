@@ -712,8 +712,8 @@ bool FastReleaseSemanticsHold(const FastJson& doc) {
 // release.schema.json and the release's cross-field rules on the reader's
 // events as they come, remembering only the few values the rules compare.
 // It also applies the fast path's limits (above) on the way: nesting no
-// deeper than kMaxDepth, strings of printable ASCII (no byte >= 0x7f, no
-// \u escape: the caller looks for those) no longer than
+// deeper than kMaxDepth, bodies of ASCII without DEL and without \u
+// escapes (looked for before parsing), strings no longer than
 // kMaxCheckedStringBytes, integers that fit int64 and no other numbers, no
 // duplicate key where a schema looks.
 // It is sound, not complete: "valid" only when valijson would pass the
@@ -779,16 +779,22 @@ std::string_view UrlHostView(std::string_view url) {
   } else {
     return {};
   }
-  const size_t end = url.find_first_of("/:?#", start);
-  return url.substr(start,
-                    end == std::string_view::npos ? std::string_view::npos
-                                                  : end - start);
+  // A loop, not find_first_of: that looks for each byte of the set with
+  // its own call.
+  size_t end = start;
+  while (end < url.size() && url[end] != '/' && url[end] != ':' &&
+         url[end] != '?' && url[end] != '#') {
+    ++end;
+  }
+  return url.substr(start, end - start);
 }
 
 // Every byte of text is below 0x7f (ASCII without DEL). Eight bytes at a
 // time: adding 1 to each byte sets its top bit exactly when it is 0x7f, and
 // a byte >= 0x80 has it already (a carry only leaves such a byte).
-bool BelowDel(const char* text, size_t size) {
+bool BelowDel(std::string_view text_view) {
+  const char* text = text_view.data();
+  const size_t size = text_view.size();
   constexpr uint64_t kOnes = 0x0101010101010101ULL;
   constexpr uint64_t kTops = 0x8080808080808080ULL;
   size_t i = 0;
@@ -877,7 +883,7 @@ class CompiledCheck {
   bool RawNumber(const char*, rapidjson::SizeType, bool) { return false; }
 
   bool String(const char* text, rapidjson::SizeType size, bool) {
-    if (size > kMaxCheckedStringBytes || !BelowDel(text, size)) return false;
+    if (size > kMaxCheckedStringBytes) return false;
     const std::string_view value(text, size);
     switch (field_) {
       case Field::kNone:
@@ -936,7 +942,6 @@ class CompiledCheck {
   }
 
   bool Key(const char* text, rapidjson::SizeType size, bool) {
-    if (!BelowDel(text, size)) return false;
     const std::string_view key(text, size);
     Field field = Field::kNone;
     switch (scopes_[depth_ - 1]) {
@@ -1121,7 +1126,10 @@ class CompiledCheck {
 // The fast path for the bundled schemas: the verdict when the body is
 // valid and plain, else nullopt (the full path decides).
 std::optional<PayloadVerdict> CompiledFastValid(std::string_view body) {
-  if (body.size() > kMaxBodyBytes || HasUnicodeEscape(body)) {
+  // Bytes >= 0x7f are refused in the whole body: in a string they are the
+  // non-ASCII the fast path leaves to the full one, elsewhere not JSON.
+  if (body.size() > kMaxBodyBytes || !BelowDel(body) ||
+      HasUnicodeEscape(body)) {
     return std::nullopt;
   }
   // RapidJSON parses in place, so it gets a copy: NUL-terminated (its end

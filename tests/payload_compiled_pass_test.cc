@@ -245,6 +245,19 @@ TEST(PayloadCompiledPassTest, CrossFieldRulesAgree) {
     Compare(*validator, With(base, "/data/release/permanent_url", url), tally);
     Compare(*validator, With(base, "/data/release/url", url), tally);
   }
+  // A version at and below the schema's minimum, with a permanent_url that
+  // names it (else that rule alone would fail the body).
+  for (const int64_t v : {INT64_MIN, int64_t{-1}, int64_t{0}, int64_t{1},
+                          int64_t{2}, INT64_MAX}) {
+    Json doc = base;
+    doc["data"]["release"]["version"] = v;
+    doc["data"]["release"]["permanent_url"] =
+        "http://v" + std::to_string(v) + "." + name + ".divshot.io";
+    Compare(*validator, doc.dump(), tally);
+    if (v == INT64_MIN) continue;
+    doc["data"]["release"]["rollback"] = v - 1;
+    Compare(*validator, doc.dump(), tally);
+  }
   for (const char* env : {"production", "staging", "Production", "x"}) {
     Json promotion = Promotion();
     promotion["data"]["release"]["source_env"] = env;
@@ -273,6 +286,9 @@ TEST(PayloadCompiledPassTest, RawTextCornersAgree) {
       "{" + inner + ",\"event\":\"ping\"}",
       "{" + inner + ",\"data\":{}}",
       R"({"event":"ping","data":{},"data":{}})",
+      R"({"event":"ping","data":{},"event":"release"})",
+      R"({"event":"ping","data":{},"data":1})",
+      R"({"event":"ping","data":{},"event":""})",
       R"({"event":"ping","event":"ping","data":{}})",
       R"({"event":"ping","data":{"a":1,"a":2}})",
       R"({"event":"ping","data":{"app":1,"app":{}}})",

@@ -7,8 +7,8 @@
 #include <exception>
 #include <initializer_list>
 #include <locale>
-#include <nlohmann/json.hpp>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <optional>
 // RapidJSON's SIMD scans of strings and whitespace (used by the compiled
 // fast path's in-place SAX parse). Only this file includes RapidJSON.

@@ -89,6 +89,43 @@ TEST(FlatIndexTest, DeliveryIdsAndOtherKeysMixAndReadBackAsText) {
   EXPECT_EQ(DeliveryIdText(0xffu).view(), "dlv_00000000000000ff");
 }
 
+// A probe (the key's hash and number, computed once) finds what a lookup by
+// text finds, through growth, for delivery ids and other keys; its hash is
+// HashKey's; under another hasher it carries that hasher's hash.
+TEST(FlatIndexTest, PreparedProbesAgreeWithLookupsByText) {
+  FlatTable<int> table;
+  std::vector<std::string> keys;
+  for (int i = 0; i < 300; ++i) {
+    char id[kDeliveryIdSize];
+    FormatDeliveryId(0x9e3779b97f4a7c15ULL * (i + 1), id);
+    keys.emplace_back(id, kDeliveryIdSize);
+    keys.push_back("key" + std::to_string(i));
+  }
+  for (size_t i = 0; i < keys.size(); ++i) {
+    const FlatIndex::Probe probe = table.Prepare(keys[i]);
+    EXPECT_EQ(probe.hash, FlatIndex::HashKey(keys[i]));
+    EXPECT_EQ(probe.packed, i % 2 == 0) << keys[i];
+    bool added = false;
+    int* v = i % 3 ? table.FindOrInsert(probe, &added)
+                   : table.FindOrInsert(keys[i], FlatIndex::HashKey(keys[i]),
+                                        &added);
+    ASSERT_NE(v, nullptr);
+    EXPECT_TRUE(added);
+    *v = static_cast<int>(i);
+  }
+  for (size_t i = 0; i < keys.size(); ++i) {
+    EXPECT_EQ(table.IndexOf(table.Prepare(keys[i])), i);
+    EXPECT_EQ(table.IndexOf(keys[i]), i);
+    bool added = true;
+    EXPECT_EQ(*table.FindOrInsert(table.Prepare(keys[i]), &added),
+              static_cast<int>(i));
+    EXPECT_FALSE(added);
+  }
+  EXPECT_FALSE(table.IndexOf(table.Prepare("dlv_0000000000000000")));
+  FlatTable<int> same(FlatIndex::kMaxKeys, &SameHash);
+  EXPECT_EQ(same.Prepare(keys[0]).hash, SameHash(keys[0]));
+}
+
 TEST(FlatIndexTest, GrowsAndFindsEveryKey) {
   FlatIndex index;
   constexpr int kKeys = 50'000;

@@ -86,18 +86,34 @@ class FlatIndex {
   // pass for a key (HashKey; tests give others to force collisions).
   explicit FlatIndex(size_t max_keys = kMaxKeys, Hasher hasher = &HashKey);
 
-  // The hash to pass for `key` (Hash64 of its bytes). Callers that look a
-  // key up more than once may compute it once and pass it. The hash passed
+  // The hash to pass for `key` (a delivery id's number, mixed; any other
+  // key's bytes, Hash64). Callers that look a key up more than once may
+  // compute it once and pass it. The hash passed
   // must be the index's hasher of the key (a rehash recomputes it from the
   // key); equal hashes of different keys cost speed, not correctness.
   // The one-argument Find (and FlatTable's map-like reads) use the hasher.
   static uint64_t HashKey(std::string_view key);
 
+  // A key made ready for lookups: its hash and, for a delivery id, its
+  // number, each computed once (a lookup by text parses the key itself).
+  // Views `key`, which must outlive it.
+  struct Probe {
+    std::string_view key;
+    uint64_t hash = 0;    // The index's hasher's hash of key.
+    bool packed = false;  // key is a delivery id, and number its number.
+    uint64_t number = 0;
+  };
+  // The probe for `key` under this index's hasher (one parse of the key).
+  Probe Prepare(std::string_view key) const;
+
   // The number of `key`, or nullopt when absent. `hash` is the hasher's
   // hash of `key`.
-  std::optional<uint32_t> Find(std::string_view key, uint64_t hash) const;
+  std::optional<uint32_t> Find(std::string_view key, uint64_t hash) const {
+    return Find(WithHash(key, hash));
+  }
+  std::optional<uint32_t> Find(const Probe& probe) const;
   std::optional<uint32_t> Find(std::string_view key) const {
-    return Find(key, hasher_(key));
+    return Find(Prepare(key));
   }
 
   struct Slot {
@@ -107,7 +123,10 @@ class FlatIndex {
   // The number of `key`, inserting it (as number size()) when absent;
   // nullopt when it is absent and the index already holds max_keys keys.
   // `hash` is the hasher's hash of `key`.
-  std::optional<Slot> FindOrInsert(std::string_view key, uint64_t hash);
+  std::optional<Slot> FindOrInsert(std::string_view key, uint64_t hash) {
+    return FindOrInsert(WithHash(key, hash));
+  }
+  std::optional<Slot> FindOrInsert(const Probe& probe);
 
   // The key numbered `index` (< size()). A view of it is valid until the
   // next FindOrInsert or Clear, and while the FlatKey lives.
@@ -140,6 +159,8 @@ class FlatIndex {
   // A slot is (tag << 32) | (number + 1); 0 marks an empty slot.
   static constexpr uint64_t kEmpty = 0;
 
+  // The probe for `key` whose hash is known.
+  static Probe WithHash(std::string_view key, uint64_t hash);
   // Rebuilds the slot array with `capacity` slots (a power of two).
   void Rehash(size_t capacity);
   // The smallest power-of-two slot count that keeps `keys` keys at most
@@ -244,15 +265,21 @@ class FlatTable {
   // The value for `key`, value-initialised when the key is new; null when
   // the key is new and the table is full. *added tells whether it was new.
   V* FindOrInsert(std::string_view key, uint64_t hash, bool* added = nullptr) {
-    std::optional<FlatIndex::Slot> slot = index_.FindOrInsert(key, hash);
-    if (!slot) return nullptr;
-    if (slot->added) values_.emplace_back();
-    if (added) *added = slot->added;
-    return &values_[slot->index];
+    return ValueOf(index_.FindOrInsert(key, hash), added);
+  }
+  // The same for a key made ready once (Prepare below).
+  V* FindOrInsert(const FlatIndex::Probe& probe, bool* added = nullptr) {
+    return ValueOf(index_.FindOrInsert(probe), added);
   }
   // The number of `key`, or nullopt when absent.
   std::optional<uint32_t> IndexOf(std::string_view key) const {
     return index_.Find(key);
+  }
+  std::optional<uint32_t> IndexOf(const FlatIndex::Probe& probe) const {
+    return index_.Find(probe);
+  }
+  FlatIndex::Probe Prepare(std::string_view key) const {
+    return index_.Prepare(key);
   }
   // The value numbered `index` (< size()) and its key.
   V& value(uint32_t index) { return values_[index]; }
@@ -270,6 +297,15 @@ class FlatTable {
   size_t max_keys() const { return index_.max_keys(); }
 
  private:
+  // The value of a slot FindOrInsert returned (null for none), adding it
+  // when the key is new.
+  V* ValueOf(std::optional<FlatIndex::Slot> slot, bool* added) {
+    if (!slot) return nullptr;
+    if (slot->added) values_.emplace_back();
+    if (added) *added = slot->added;
+    return &values_[slot->index];
+  }
+
   FlatIndex index_;
   std::vector<V> values_;
 };

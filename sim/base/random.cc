@@ -1,5 +1,6 @@
 #include "sim/base/random.h"
 
+#include <bit>
 #include <cmath>
 #include <cstring>
 
@@ -8,23 +9,9 @@ namespace {
 
 inline uint64_t Rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
 
-inline uint64_t Mix(uint64_t x) {
-  x ^= x >> 33;
-  x *= 0xff51afd7ed558ccdULL;
-  x ^= x >> 33;
-  x *= 0xc4ceb9fe1a85ec53ULL;
-  x ^= x >> 33;
-  return x;
-}
+inline uint64_t Mix(uint64_t x) { return Mix64(x); }
 
 }  // namespace
-
-uint64_t SplitMix64(uint64_t& state) {
-  uint64_t z = (state += 0x9e3779b97f4a7c15ULL);
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-  return z ^ (z >> 31);
-}
 
 uint64_t Hash64(std::string_view bytes, uint64_t seed) {
   // xxHash64-style: four independent lanes of 8 bytes per 32-byte stripe,
@@ -64,8 +51,18 @@ uint64_t Hash64(std::string_view bytes, uint64_t seed) {
     p += 8;
     n -= 8;
   }
+  // The last 0..7 bytes as memcpy would load them into a zeroed word,
+  // without a library call for a variable size (p may be null for empty
+  // input: nothing is read then).
   uint64_t tail = 0;
-  if (n > 0) std::memcpy(&tail, p, n);  // p may be null for empty input.
+  if constexpr (std::endian::native == std::endian::little) {
+    for (size_t i = 0; i < n; ++i) {
+      const auto byte = static_cast<unsigned char>(p[i]);
+      tail |= static_cast<uint64_t>(byte) << (8 * i);
+    }
+  } else if (n > 0) {
+    std::memcpy(&tail, p, n);
+  }
   h ^= Mix(tail ^ (static_cast<uint64_t>(n) << 56));
   return Mix(h);
 }

@@ -44,8 +44,25 @@ class Random {
   uint64_t s_[4];
 };
 
-// splitmix64 step, exposed for hashing seeds and ids.
-uint64_t SplitMix64(uint64_t& state);
+// splitmix64 step, exposed for hashing seeds and ids. Inline: the engine
+// and the run's fingerprint call it for every attempt.
+inline uint64_t SplitMix64(uint64_t& state) {
+  uint64_t z = (state += 0x9e3779b97f4a7c15ULL);
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+  return z ^ (z >> 31);
+}
+
+// MurmurHash3's 64-bit finalizer: every bit of x reaches every bit of the
+// result (a bijection).
+inline uint64_t Mix64(uint64_t x) {
+  x ^= x >> 33;
+  x *= 0xff51afd7ed558ccdULL;
+  x ^= x >> 33;
+  x *= 0xc4ceb9fe1a85ec53ULL;
+  x ^= x >> 33;
+  return x;
+}
 
 // Fast 64-bit non-cryptographic hash of bytes (stable across platforms of
 // the same endianness). Used for body fingerprints and log fingerprints.

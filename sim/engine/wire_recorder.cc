@@ -30,8 +30,7 @@ void WireRecorder::Send(const HttpRequest& request, Duration timeout,
   if (!id) {
     ++missing_id_;
   } else {
-    WireCounters* counters =
-        deliveries_.FindOrInsert(*id, FlatIndex::HashKey(*id));
+    WireCounters* counters = deliveries_.FindOrInsert(deliveries_.Prepare(*id));
     if (counters == nullptr) {  // New, and max_deliveries are tracked.
       ++untracked_;
     } else {

@@ -146,8 +146,8 @@ TEST(PayloadFastPathTest, CornerCasesAgree) {
 }
 
 // Every constraint of the bundled release schema at and around its edge:
-// the compiled walks (BundledSchemasAreCompiled) pass only what valijson
-// passes, and fail what it fails.
+// the compiled pass (BundledSchemasAreCompiled) passes only what valijson
+// passes, and fails what it fails.
 TEST(PayloadFastPathTest, CompiledSchemaEdgesAgree) {
   const auto validator = Bundled();
   nlohmann::json base = nlohmann::json::parse(testing::kSpecExamplePayload);
@@ -256,9 +256,9 @@ TEST(PayloadFastPathTest, CompiledSchemaEdgesAgree) {
   EXPECT_LT(valid, static_cast<int>(bodies.size()) - 10);
 }
 
-// The bundled schemas are the ones the compiled walks were written for
+// The bundled schemas are the ones the compiled pass was written for
 // (payload_validator.cc: kCompiledEnvelopeHash): when a schema file
-// changes, this fails until the walks and their hashes are brought along
+// changes, this fails until the pass and its hashes are brought along
 // (until then valijson checks every body, with the same verdicts).
 TEST(PayloadFastPathTest, BundledSchemasAreCompiled) {
   EXPECT_TRUE(Bundled()->compiled())
@@ -274,8 +274,8 @@ TEST(PayloadFastPathTest, BundledSchemasAreCompiled) {
   EXPECT_TRUE((*respaced)->compiled());
 }
 
-// Another schema is checked by valijson, not by the walks for the bundled
-// one: a release schema with a shorter env is enforced on the fast path.
+// Another schema is checked by valijson, not by the compiled pass for the
+// bundled one: a release schema with a shorter env is enforced on the fast path.
 TEST(PayloadFastPathTest, OtherSchemasAreNotCompiled) {
   nlohmann::json release = nlohmann::json::parse(EmbeddedReleaseSchema());
   release["properties"]["data"]["properties"]["release"]["properties"]["env"]

@@ -1,13 +1,22 @@
 #include "sim/contract/payload_validator.h"
 
 #include <algorithm>
+#include <charconv>
 #include <cstdio>
+#include <cstring>
 #include <exception>
 #include <initializer_list>
 #include <locale>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
+// RapidJSON's SIMD scans of strings and whitespace (used by the compiled
+// fast path's in-place SAX parse). Only this file includes RapidJSON.
+#if defined(__SSE2__) && !defined(RAPIDJSON_SSE2)
+#define RAPIDJSON_SSE2
+#endif
 #include <rapidjson/document.h>
+#include <rapidjson/reader.h>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -693,65 +702,32 @@ bool FastReleaseSemanticsHold(const FastJson& doc) {
   return true;
 }
 
-// --- The bundled schemas, compiled ------------------------------------------
+// --- The bundled schemas, compiled into one pass ---------------------------
 //
 // For the bundled schemas (scenarios/schemas/, exactly as compiled into the
-// binary: see kCompiledEnvelopeHash) the fast path checks a RapidJSON tree
-// with the walks below instead of valijson: no std::regex, no allocation.
-// They are sound, not complete: "true" only when valijson would pass the
-// body too (on the plain bodies the fast path reads: ASCII, int64 numbers,
-// no duplicate key); for anything they are unsure of (a pattern-checked
-// string with a space or control byte, say) they answer false, and the
-// full path decides and words the issues as before. So a verdict never
-// depends on which path ran (PayloadFastPathTest, the payload fuzz target).
+// binary: see kCompiledEnvelopeHash) the fast path builds no tree and runs
+// no valijson: RapidJSON's SAX reader parses a copy of the body in place
+// (no allocation; SIMD string and whitespace scans where the CPU has them)
+// and CompiledCheck, its handler, checks envelope.schema.json,
+// release.schema.json and the release's cross-field rules on the reader's
+// events as they come, remembering only the few values the rules compare.
+// It also applies the fast path's limits (above) on the way: nesting no
+// deeper than kMaxDepth, bodies of ASCII without DEL and without \u
+// escapes (looked for before parsing), strings no longer than
+// kMaxCheckedStringBytes, integers that fit int64 and no other numbers, no
+// duplicate key where a schema looks.
+// It is sound, not complete: "valid" only when valijson would pass the
+// body too; for anything it is unsure of (a pattern-checked string with a
+// space or control byte, a duplicate key in the release's objects, say) it
+// gives up, and the full path decides and words the issues as before. So a
+// verdict never depends on which path ran (PayloadFastPathTest,
+// PayloadCompiledPassTest, the payload fuzz target).
 
-// Hash64 of nlohmann's dump() of each bundled schema the walks were written
+// Hash64 of nlohmann's dump() of each bundled schema the pass was written
 // for. A schema edited since no longer matches: valijson checks it again
 // (PayloadFastPathTest.BundledSchemasAreCompiled says so).
 constexpr uint64_t kCompiledEnvelopeHash = 0x253a3227adc5cfccULL;
 constexpr uint64_t kCompiledReleaseHash = 0x4e94018c6e6401beULL;
-
-// A string member of `object` whose length is in [min, max] (bytes are
-// characters on the fast path: ASCII only), or null.
-const FastJson* CompiledString(const FastJson& object, const char* name,
-                               size_t min, size_t max) {
-  auto it = object.FindMember(name);
-  if (it == object.MemberEnd() || !it->value.IsString()) return nullptr;
-  const size_t length = it->value.GetStringLength();
-  return length >= min && length <= max ? &it->value : nullptr;
-}
-
-// An int64 member of `object` of at least `min`.
-bool CompiledInteger(const FastJson& object, const char* name, int64_t min) {
-  auto it = object.FindMember(name);
-  return it != object.MemberEnd() && it->value.IsInt64() &&
-         !it->value.IsDouble() && it->value.GetInt64() >= min;
-}
-
-// Every member of `object` is named in `allowed` (additionalProperties
-// false; keys are unique on the fast path).
-bool CompiledOnly(const FastJson& object,
-                  std::initializer_list<std::string_view> allowed) {
-  for (auto it = object.MemberBegin(); it != object.MemberEnd(); ++it) {
-    const std::string_view name(it->name.GetString(),
-                                it->name.GetStringLength());
-    if (std::find(allowed.begin(), allowed.end(), name) == allowed.end()) {
-      return false;
-    }
-  }
-  return true;
-}
-
-// An object member of `object`, or null.
-const FastJson* CompiledObject(const FastJson& object, const char* name) {
-  auto it = object.FindMember(name);
-  return it != object.MemberEnd() && it->value.IsObject() ? &it->value
-                                                          : nullptr;
-}
-
-std::string_view View(const FastJson& string) {
-  return std::string_view(string.GetString(), string.GetStringLength());
-}
 
 // A visible ASCII byte: not a space, not a control byte.
 bool Visible(char c) { return c > 0x20 && c < 0x7f; }
@@ -793,62 +769,400 @@ bool CompiledUrl(std::string_view url) {
   return Visible(c) && c != '/' && c != '?' && c != '#';
 }
 
-// envelope.schema.json on a fast-path object.
-bool CompiledEnvelopePasses(const FastJson& doc) {
-  return doc.IsObject() && CompiledString(doc, "event", 1, 256) != nullptr &&
-         CompiledObject(doc, "data") != nullptr;
+// UrlHost without copies: a view into url.
+std::string_view UrlHostView(std::string_view url) {
+  size_t start;
+  if (url.substr(0, 7) == "http://") {
+    start = 7;
+  } else if (url.substr(0, 8) == "https://") {
+    start = 8;
+  } else {
+    return {};
+  }
+  // A loop, not find_first_of: that looks for each byte of the set with
+  // its own call.
+  size_t end = start;
+  while (end < url.size() && url[end] != '/' && url[end] != ':' &&
+         url[end] != '?' && url[end] != '#') {
+    ++end;
+  }
+  return url.substr(start, end - start);
 }
 
-// release.schema.json on a fast-path object.
-bool CompiledReleasePasses(const FastJson& doc) {
-  if (!doc.IsObject() || !CompiledOnly(doc, {"event", "data"})) return false;
-  auto event = doc.FindMember("event");
-  if (event == doc.MemberEnd() || !event->value.IsString() ||
-      View(event->value) != "release") {
-    return false;
+// Every byte of text is below 0x7f (ASCII without DEL). Eight bytes at a
+// time: adding 1 to each byte sets its top bit exactly when it is 0x7f, and
+// a byte >= 0x80 has it already (a carry only leaves such a byte).
+bool BelowDel(std::string_view text_view) {
+  const char* text = text_view.data();
+  const size_t size = text_view.size();
+  constexpr uint64_t kOnes = 0x0101010101010101ULL;
+  constexpr uint64_t kTops = 0x8080808080808080ULL;
+  size_t i = 0;
+  for (; i + 8 <= size; i += 8) {
+    uint64_t word;
+    std::memcpy(&word, text + i, 8);
+    if (((word + kOnes) | word) & kTops) return false;
   }
-  const FastJson* data = CompiledObject(doc, "data");
-  if (data == nullptr || !CompiledOnly(*data, {"app", "release"})) {
-    return false;
+  for (; i < size; ++i) {
+    if (static_cast<unsigned char>(text[i]) >= 0x7f) return false;
   }
-  const FastJson* app = CompiledObject(*data, "app");
-  if (app == nullptr || !CompiledOnly(*app, {"name", "id"})) return false;
-  const FastJson* name = CompiledString(*app, "name", 1, 100);
-  if (name == nullptr || !CompiledAppName(View(*name)) ||
-      CompiledString(*app, "id", 1, 64) == nullptr) {
-    return false;
+  return true;
+}
+
+// Whether body has a \u escape (or looks like it might: the fast path then
+// gives up). Each backslash starts a two-byte escape, so an escaped
+// backslash before a 'u' is not one.
+bool HasUnicodeEscape(std::string_view body) {
+  for (size_t i = body.find('\\'); i != std::string_view::npos;
+       i = body.find('\\', i + 2)) {
+    if (i + 1 < body.size() && body[i + 1] == 'u') return true;
   }
-  const FastJson* release = CompiledObject(*data, "release");
-  if (release == nullptr ||
-      !CompiledOnly(*release, {"env", "version", "author", "rollback",
-                               "source", "source_env", "timestamp", "url",
-                               "permanent_url"})) {
-    return false;
+  return false;
+}
+
+// The places in a body the bundled schemas name: one each, so one bit each
+// in a body's set of seen keys.
+enum class Field : uint8_t {
+  kNone,  // A value no schema looks at.
+  kEvent,  // /event
+  kData,   // /data
+  kApp,    // /data/app
+  kRelease,  // /data/release
+  kName,     // /data/app/name
+  kId,       // /data/app/id
+  kEnv,      // /data/release/...
+  kVersion,
+  kAuthor,
+  kRollback,
+  kSource,
+  kSourceEnv,
+  kTimestamp,
+  kUrl,
+  kPermanentUrl,
+};
+
+constexpr uint32_t Bit(Field field) {
+  return uint32_t{1} << static_cast<unsigned>(field);
+}
+
+// What an open object or array is.
+enum class Scope : uint8_t {
+  kRoot,     // The body's object.
+  kData,     // /data
+  kApp,      // /data/app
+  kRelease,  // /data/release
+  kOther,    // Any other object or array: no schema looks inside.
+};
+
+// The RapidJSON SAX handler of the compiled pass (see above). Each event
+// returns false to stop the reader when the body is surely not for the
+// fast path (the envelope fails, or a limit is crossed); a failure of the
+// release schema only clears release_ok_, since until the end the event
+// may be another one, for which /data's insides do not matter.
+class CompiledCheck {
+ public:
+  using Ch = char;
+
+  bool Null() { return Mismatch(); }
+  bool Bool(bool value) {
+    if (field_ == Field::kRollback && !value) {  // {"const": false}
+      rollback_false_ = true;
+      field_ = Field::kNone;
+      return true;
+    }
+    return Mismatch();
   }
-  const FastJson* author = CompiledString(*release, "author", 0, 254);
-  const FastJson* url = CompiledString(*release, "url", 0, 2048);
-  const FastJson* permanent_url =
-      CompiledString(*release, "permanent_url", 0, 2048);
-  if (CompiledString(*release, "env", 1, 64) == nullptr ||
-      !CompiledInteger(*release, "version", 1) || author == nullptr ||
-      !CompiledAuthor(View(*author)) ||
-      CompiledString(*release, "source", 1, 256) == nullptr ||
-      !CompiledInteger(*release, "timestamp", 0) || url == nullptr ||
-      !CompiledUrl(View(*url)) || permanent_url == nullptr ||
-      !CompiledUrl(View(*permanent_url))) {
-    return false;
+  bool Int(int value) { return Integer(value); }
+  bool Uint(unsigned value) { return Integer(value); }
+  bool Int64(int64_t value) { return Integer(value); }
+  bool Uint64(uint64_t value) {
+    return value <= static_cast<uint64_t>(INT64_MAX) &&
+           Integer(static_cast<int64_t>(value));
   }
-  if (release->HasMember("source_env") &&
-      CompiledString(*release, "source_env", 1, 64) == nullptr) {
-    return false;
+  bool Double(double) { return false; }
+  bool RawNumber(const char*, rapidjson::SizeType, bool) { return false; }
+
+  bool String(const char* text, rapidjson::SizeType size, bool) {
+    if (size > kMaxCheckedStringBytes) return false;
+    const std::string_view value(text, size);
+    switch (field_) {
+      case Field::kNone:
+        return true;
+      case Field::kEvent:  // {"type": "string", "minLength": 1, "maxLength": 256}
+        field_ = Field::kNone;
+        event_ = value;
+        return size >= 1 && size <= 256;
+      case Field::kName:
+        name_ = value;
+        return Release(size >= 1 && size <= 100 && CompiledAppName(value));
+      case Field::kId:
+        return Release(size >= 1 && size <= 64);
+      case Field::kEnv:
+        env_ = value;
+        return Release(size >= 1 && size <= 64);
+      case Field::kAuthor:
+        return Release(size <= 254 && CompiledAuthor(value));
+      case Field::kSource:
+        return Release(size >= 1 && size <= 256);
+      case Field::kSourceEnv:
+        source_env_ = value;
+        return Release(size >= 1 && size <= 64);
+      case Field::kUrl:
+        url_ = value;
+        return Release(size <= 2048 && CompiledUrl(value));
+      case Field::kPermanentUrl:
+        permanent_url_ = value;
+        return Release(size <= 2048 && CompiledUrl(value));
+      default:
+        return Mismatch();
+    }
   }
-  // oneOf [{"const": false}, {"type": "integer", "minimum": 1}]: the two
-  // are disjoint, so one holding is exactly one.
-  auto rollback = release->FindMember("rollback");
-  if (rollback == release->MemberEnd()) return false;
-  const FastJson& r = rollback->value;
-  return (r.IsBool() && !r.GetBool()) ||
-         (r.IsInt64() && !r.IsDouble() && r.GetInt64() >= 1);
+
+  bool StartObject() {
+    Scope scope = Scope::kOther;
+    switch (field_) {
+      case Field::kNone:
+        if (depth_ == 0) scope = Scope::kRoot;
+        break;
+      case Field::kData:
+        scope = Scope::kData;
+        break;
+      case Field::kApp:
+        scope = Scope::kApp;
+        break;
+      case Field::kRelease:
+        scope = Scope::kRelease;
+        break;
+      default:
+        if (!Mismatch()) return false;
+        break;
+    }
+    field_ = Field::kNone;
+    return Open(scope);
+  }
+
+  bool Key(const char* text, rapidjson::SizeType size, bool) {
+    const std::string_view key(text, size);
+    Field field = Field::kNone;
+    switch (scopes_[depth_ - 1]) {
+      case Scope::kRoot:
+        if (key == "event") {
+          field = Field::kEvent;
+        } else if (key == "data") {
+          field = Field::kData;
+        }
+        break;
+      case Scope::kData:
+        if (key == "app") {
+          field = Field::kApp;
+        } else if (key == "release") {
+          field = Field::kRelease;
+        }
+        break;
+      case Scope::kApp:
+        if (key == "name") {
+          field = Field::kName;
+        } else if (key == "id") {
+          field = Field::kId;
+        }
+        break;
+      case Scope::kRelease:
+        field = ReleaseField(key);
+        break;
+      case Scope::kOther:
+        return true;
+    }
+    if (field == Field::kNone) {
+      // additionalProperties false, in every object of the release schema
+      // (the envelope allows other keys).
+      release_ok_ = false;
+      return true;
+    }
+    if (seen_ & Bit(field)) {
+      // A duplicate key: the full path reads the last one.
+      if (field == Field::kEvent || field == Field::kData) return false;
+      release_ok_ = false;
+      field = Field::kNone;
+    }
+    seen_ |= Bit(field);
+    field_ = field;
+    return true;
+  }
+
+  bool EndObject(rapidjson::SizeType) {
+    --depth_;
+    return true;
+  }
+
+  bool StartArray() {
+    if (depth_ == 0) return false;  // The envelope wants an object.
+    if (field_ != Field::kNone && !Mismatch()) return false;
+    field_ = Field::kNone;
+    return Open(Scope::kOther);
+  }
+
+  bool EndArray(rapidjson::SizeType) {
+    --depth_;
+    return true;
+  }
+
+  // After a whole body was read: envelope.schema.json holds.
+  bool EnvelopePasses() const {
+    constexpr uint32_t kRequired = Bit(Field::kEvent) | Bit(Field::kData);
+    return (seen_ & kRequired) == kRequired;
+  }
+
+  // The "event" value (valid while the parsed copy lives).
+  std::string_view event() const { return event_; }
+
+  // After a whole body was read: release.schema.json and the cross-field
+  // rules (FastReleaseSemanticsHold) hold.
+  bool ReleasePasses() const {
+    constexpr uint32_t kRequired =
+        Bit(Field::kEvent) | Bit(Field::kData) | Bit(Field::kApp) |
+        Bit(Field::kRelease) | Bit(Field::kName) | Bit(Field::kId) |
+        Bit(Field::kEnv) | Bit(Field::kVersion) | Bit(Field::kAuthor) |
+        Bit(Field::kRollback) | Bit(Field::kSource) |
+        Bit(Field::kTimestamp) | Bit(Field::kUrl) | Bit(Field::kPermanentUrl);
+    if (!release_ok_ || (seen_ & kRequired) != kRequired ||
+        event_ != "release") {
+      return false;
+    }
+    // permanent_url's host starts with "v<version>." and names the app.
+    char want[24] = {'v'};
+    char* end = std::to_chars(want + 1, want + sizeof(want) - 1, version_).ptr;
+    *end++ = '.';
+    const std::string_view host = UrlHostView(permanent_url_);
+    if (host.substr(0, static_cast<size_t>(end - want)) !=
+            std::string_view(want, static_cast<size_t>(end - want)) ||
+        host.find(name_) == std::string_view::npos) {
+      return false;
+    }
+    if (UrlHostView(url_).find(name_) == std::string_view::npos) return false;
+    if (!rollback_false_ && rollback_ >= version_) return false;
+    if (seen_ & Bit(Field::kSourceEnv)) {
+      // A promotion: from another environment, and not a rollback.
+      if (source_env_ == env_ || !rollback_false_) return false;
+    }
+    return true;
+  }
+
+ private:
+  static Field ReleaseField(std::string_view key) {
+    switch (key.size()) {
+      case 3:
+        return key == "env" ? Field::kEnv
+               : key == "url" ? Field::kUrl
+                              : Field::kNone;
+      case 6:
+        return key == "author" ? Field::kAuthor
+               : key == "source" ? Field::kSource
+                                 : Field::kNone;
+      case 7:
+        return key == "version" ? Field::kVersion : Field::kNone;
+      case 8:
+        return key == "rollback" ? Field::kRollback : Field::kNone;
+      case 9:
+        return key == "timestamp" ? Field::kTimestamp : Field::kNone;
+      case 10:
+        return key == "source_env" ? Field::kSourceEnv : Field::kNone;
+      case 13:
+        return key == "permanent_url" ? Field::kPermanentUrl : Field::kNone;
+      default:
+        return Field::kNone;
+    }
+  }
+
+  // A release field's value was checked: ok says whether it passed.
+  bool Release(bool ok) {
+    field_ = Field::kNone;
+    if (!ok) release_ok_ = false;
+    return true;
+  }
+
+  // A value of the wrong type for field_.
+  bool Mismatch() {
+    const Field field = field_;
+    field_ = Field::kNone;
+    if (field == Field::kEvent || field == Field::kData) return false;
+    if (field != Field::kNone) release_ok_ = false;
+    return true;
+  }
+
+  bool Integer(int64_t value) {
+    switch (field_) {
+      case Field::kNone:
+        return true;
+      case Field::kVersion:  // {"type": "integer", "minimum": 1}
+        version_ = value;
+        return Release(value >= 1);
+      case Field::kTimestamp:  // {"type": "integer", "minimum": 0}
+        return Release(value >= 0);
+      case Field::kRollback:  // {"type": "integer", "minimum": 1}
+        rollback_ = value;
+        return Release(value >= 1);
+      default:
+        return Mismatch();
+    }
+  }
+
+  bool Open(Scope scope) {
+    if (depth_ >= kMaxDepth) return false;  // The full path refuses it.
+    scopes_[depth_++] = scope;
+    return true;
+  }
+
+  Scope scopes_[kMaxDepth];
+  int depth_ = 0;          // Open objects and arrays.
+  Field field_ = Field::kNone;  // The key whose value comes next.
+  uint32_t seen_ = 0;      // Bit(field) of every key met.
+  bool release_ok_ = true;  // No release schema rule failed yet.
+  bool rollback_false_ = false;
+  int64_t version_ = 0;
+  int64_t rollback_ = 0;
+  std::string_view event_, name_, env_, source_env_, url_, permanent_url_;
+};
+
+// The fast path for the bundled schemas: the verdict when the body is
+// valid and plain, else nullopt (the full path decides).
+std::optional<PayloadVerdict> CompiledFastValid(std::string_view body) {
+  // Bytes >= 0x7f are refused in the whole body: in a string they are the
+  // non-ASCII the fast path leaves to the full one, elsewhere not JSON.
+  if (body.size() > kMaxBodyBytes || !BelowDel(body) ||
+      HasUnicodeEscape(body)) {
+    return std::nullopt;
+  }
+  // RapidJSON parses in place, so it gets a copy: NUL-terminated (its end
+  // of input) and padded, since its SIMD scans load aligned 16-byte blocks
+  // and may read up to 15 bytes past the NUL. A plain event fits the stack.
+  constexpr size_t kPadding = 16;
+  constexpr size_t kStackCopyBytes = 4096;
+  alignas(16) char stack_copy[kStackCopyBytes + kPadding];
+  std::unique_ptr<char[]> heap_copy;
+  char* copy = stack_copy;
+  if (body.size() > kStackCopyBytes) {
+    heap_copy = std::make_unique_for_overwrite<char[]>(body.size() + kPadding);
+    copy = heap_copy.get();
+  }
+  std::memcpy(copy, body.data(), body.size());
+  std::memset(copy + body.size(), 0, kPadding);
+  rapidjson::InsituStringStream in(copy);
+  rapidjson::Reader reader;
+  CompiledCheck check;
+  const rapidjson::ParseResult parsed =
+      reader.Parse<rapidjson::kParseInsituFlag>(in, check);
+  // A NUL inside the body would end RapidJSON's input early: the whole
+  // body must have been read.
+  if (parsed.IsError() || in.Tell() != body.size() ||
+      !check.EnvelopePasses()) {
+    return std::nullopt;
+  }
+  if (check.event() == "release" && !check.ReleasePasses()) {
+    return std::nullopt;
+  }
+  PayloadVerdict verdict;
+  verdict.event = std::string(check.event());
+  return verdict;
 }
 
 }  // namespace
@@ -870,7 +1184,7 @@ struct PayloadValidator::Impl {
   valijson::Schema envelope;
   valijson::Schema release;
   // The schemas are the bundled ones: the fast path checks them with the
-  // compiled walks (CompiledEnvelopePasses, CompiledReleasePasses).
+  // compiled pass (CompiledFastValid) rather than a tree and valijson.
   bool compiled = false;
 
   // valijson::Validator is not const-callable (it caches compiled regexes),
@@ -909,6 +1223,7 @@ struct PayloadValidator::Impl {
   // The fast path (see above): the verdict when the body is valid and
   // plain, else nullopt (the full path decides).
   std::optional<PayloadVerdict> FastValid(std::string_view body) const {
+    if (compiled) return CompiledFastValid(body);
     if (body.size() > kMaxBodyBytes || !FastPathBytes(body) ||
         FindTooDeep(body)) {
       return std::nullopt;
@@ -927,14 +1242,14 @@ struct PayloadValidator::Impl {
     if (doc.HasParseError() || !doc.IsObject() || !FastPathTree(doc)) {
       return std::nullopt;
     }
-    if (compiled ? !CompiledEnvelopePasses(doc) : !Passes(envelope, doc)) {
+    if (!Passes(envelope, doc)) {
       return std::nullopt;
     }
     PayloadVerdict verdict;
     const FastJson* event = FastFind(doc, {"event"});
     if (event != nullptr && event->IsString()) verdict.event = FastString(*event);
     if (verdict.event == "release" &&
-        (compiled ? !CompiledReleasePasses(doc) : !Passes(release, doc))) {
+        !Passes(release, doc)) {
       return std::nullopt;
     }
     if (verdict.event == "release" && !FastReleaseSemanticsHold(doc)) {
@@ -1072,6 +1387,15 @@ PayloadVerdict PayloadValidator::Validate(std::string_view body) const {
     // The full path below decides, and words what went wrong.
   }
   return ValidateFully(body);
+}
+
+std::optional<PayloadVerdict> PayloadValidator::FastVerdict(
+    std::string_view body) const {
+  try {
+    return impl_->FastValid(body);
+  } catch (const std::exception&) {
+    return std::nullopt;
+  }
 }
 
 PayloadVerdict PayloadValidator::ValidateFully(std::string_view body) const {

@@ -9,10 +9,11 @@
 // Schemas are checked with valijson. A plain valid body (printable ASCII,
 // int64 integers only, no duplicate key) is read with RapidJSON and checked
 // by the same valijson schemas without collecting errors (or, for the
-// bundled schemas, by a compiled walk that passes only what valijson
-// passes); any other body, and any body that fails, is read with
-// nlohmann/json and every issue worded (ValidateFully). The bundled schemas are the files in
-// scenarios/schemas/, compiled into the binary.
+// bundled schemas, by one compiled pass over RapidJSON's SAX events, with
+// no tree, that passes only what valijson passes); any other body, and any
+// body that fails, is read with nlohmann/json and every issue worded
+// (ValidateFully). The bundled schemas are the files in scenarios/schemas/,
+// compiled into the binary.
 // Thread: Validate is const and safe to call concurrently.
 #ifndef HOOKSIM_SIM_CONTRACT_PAYLOAD_VALIDATOR_H_
 #define HOOKSIM_SIM_CONTRACT_PAYLOAD_VALIDATOR_H_
@@ -20,6 +21,7 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -60,6 +62,11 @@ class PayloadValidator {
   // body read with nlohmann/json, every valijson error collected): what
   // Validate must agree with, for tests and benchmarks.
   PayloadVerdict ValidateFully(std::string_view body) const;
+  // The fast path's answer alone: Validate's verdict for a plain valid body,
+  // or nullopt where the fast path leaves the body to ValidateFully (for
+  // tests: a body it gives up on is only checked more slowly). Never
+  // throws.
+  std::optional<PayloadVerdict> FastVerdict(std::string_view body) const;
   // Whether the schemas are the bundled ones, which the fast path checks
   // with compiled code rather than valijson (same verdicts; faster).
   bool compiled() const;

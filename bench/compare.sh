@@ -27,10 +27,16 @@
 #   hooksim-bench / baseline-bench  (same receiver, payload, connections)
 # with each sender's CPU time per request.
 #
+# Then the virtual world, on one core: build/engine_bench's
+# BM_VirtualWorld/1000/10 and /10000/10 (N repetitions, the median), in
+# attempts/s against the targets (1,000,000 and 700,000); --no-virtual
+# skips it.
+#
 # usage: bench/compare.sh [--duration-s S] [--concurrency C] [--threads T]
 #                         [--io-threads I] [--payload-bytes B] [--rounds N]
 #                         [--baseline-hooksim BIN] [--server-core CORE]
 #                         [--baseline-server-core CORE] [--baseline-sender BIN]
+#                         [--no-virtual]
 # Defaults: 10 s per run, 16 connections, wrk threads = nproc, hooksim
 # bench's I/O threads 1 (its default), 512 bytes, 1 round. With N rounds
 # the runs are repeated in turn N times and each rate is the median of its
@@ -58,8 +64,9 @@ baseline=""
 server_core=""
 baseline_core=""
 baseline_sender=""
+virtual=1
 
-usage() { sed -n '2,47p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,53p' "$0" | sed 's/^# \{0,1\}//'; }
 while (($#)); do
   case "$1" in
     --duration-s) duration="${2:?--duration-s needs a value}"; shift 2 ;;
@@ -74,6 +81,7 @@ while (($#)); do
     --server-core) server_core="${2:?--server-core needs a value}"; shift 2 ;;
     --baseline-server-core) baseline_core="${2:?--baseline-server-core needs a value}"; shift 2 ;;
     --baseline-sender) baseline_sender="${2:?--baseline-sender needs a value}"; shift 2 ;;
+    --no-virtual) virtual=0; shift ;;
     -h|--help) usage; exit 0 ;;
     *) echo "compare.sh: unknown argument \"$1\" (try --help)" >&2; exit 2 ;;
   esac
@@ -376,3 +384,28 @@ if [ -n "$baseline_sender" ]; then
 fi
 echo "hooksim bench details (last round):"
 sed 's/^/  /' "$work/bench.txt"
+if [ "$virtual" = 1 ]; then
+  engine_bench="$(dirname "$HOOKSIM")/engine_bench"
+  if [ ! -x "$engine_bench" ]; then
+    echo "compare.sh: no $engine_bench: the virtual world is not measured (build it, or pass --no-virtual)" >&2
+    exit 1
+  fi
+  echo "compare.sh: the virtual world: $engine_bench BM_VirtualWorld, $rounds repetition(s)" >&2
+  "$engine_bench" --benchmark_filter='BM_VirtualWorld/' --benchmark_min_time=1 \
+    --benchmark_repetitions="$rounds" --benchmark_format=json >"$work/engine.json"
+  python3 - "$work/engine.json" <<'PY'
+import json, statistics, sys
+runs = {}
+for b in json.load(open(sys.argv[1]))["benchmarks"]:
+    if b.get("run_type") != "iteration":
+        continue
+    name = b["run_name"].removesuffix("/real_time")
+    runs.setdefault(name, []).append(b["items_per_second"])
+targets = {"BM_VirtualWorld/1000/10": 1_000_000, "BM_VirtualWorld/10000/10": 700_000}
+print("virtual world, one core (attempts/s, median of %d):" % max(map(len, runs.values())))
+for name, rates in runs.items():
+    target = targets.get(name)
+    print("  %-28s %10.0f  (target >= %s)" % (name, statistics.median(rates),
+          format(target, ",") if target else "none"))
+PY
+fi

@@ -20,6 +20,7 @@
 #include "sim/base/random.h"
 #include "sim/contract/payload_validator.h"
 #include "sim/contract/release_events.h"
+#include "tests/body_edits.h"
 #include "tests/test_util.h"
 
 namespace hooksim {
@@ -421,31 +422,7 @@ TEST(PayloadCompiledPassTest, RandomByteEditsAgree) {
   for (int i = 0; i < 4000; ++i) {
     std::string body = generator.Next().body;
     if (i % 3 == 0) body = Json::parse(body).dump(1);
-    const int64_t edits = rng.UniformInt(1, 4);
-    for (int64_t k = 0; k < edits && !body.empty(); ++k) {
-      const size_t at = static_cast<size_t>(
-          rng.UniformInt(0, static_cast<int64_t>(body.size()) - 1));
-      const char c = alphabet[static_cast<size_t>(
-          rng.UniformInt(0, static_cast<int64_t>(alphabet.size()) - 1))];
-      switch (rng.UniformInt(0, 3)) {
-        case 0:
-          body[at] = c;
-          break;
-        case 1:
-          body.insert(body.begin() + static_cast<std::ptrdiff_t>(at), c);
-          break;
-        case 2:
-          body.erase(at, 1);
-          break;
-        default: {
-          // Swap two bytes: keeps the length, often keeps it JSON.
-          const size_t other = static_cast<size_t>(
-              rng.UniformInt(0, static_cast<int64_t>(body.size()) - 1));
-          std::swap(body[at], body[other]);
-          break;
-        }
-      }
-    }
+    testing::EditBytes(body, rng, alphabet, 4, testing::ByteEdits::kAlsoSwap);
     Compare(*validator, body, tally);
   }
   EXPECT_GT(tally.valid, 50);

@@ -17,6 +17,7 @@
 #include "sim/contract/embedded_schemas.h"
 #include "sim/contract/payload_validator.h"
 #include "sim/contract/release_events.h"
+#include "tests/body_edits.h"
 #include "tests/test_util.h"
 
 namespace hooksim {
@@ -74,24 +75,8 @@ TEST(PayloadFastPathTest, SeededMutationsOfValidBodiesAgree) {
   int invalid = 0;
   for (int i = 0; i < 3000; ++i) {
     std::string body = generator.Next().body;
-    const int64_t edits = rng.UniformInt(1, 3);
-    for (int64_t k = 0; k < edits && !body.empty(); ++k) {
-      const size_t at = static_cast<size_t>(
-          rng.UniformInt(0, static_cast<int64_t>(body.size()) - 1));
-      const char c = alphabet[static_cast<size_t>(
-          rng.UniformInt(0, static_cast<int64_t>(alphabet.size()) - 1))];
-      switch (rng.UniformInt(0, 2)) {
-        case 0:
-          body[at] = c;
-          break;
-        case 1:
-          body.insert(body.begin() + static_cast<std::ptrdiff_t>(at), c);
-          break;
-        default:
-          body.erase(at, 1);
-          break;
-      }
-    }
+    testing::EditBytes(body, rng, alphabet, 3,
+                       testing::ByteEdits::kReplaceInsertErase);
     (ExpectSameVerdict(*validator, body) ? valid : invalid) += 1;
   }
   // Both kinds occur, so both paths were compared.

@@ -20,7 +20,7 @@
 #include "sim/base/random.h"
 #include "sim/contract/payload_validator.h"
 #include "sim/contract/release_events.h"
-#include "tests/body_edits.h"
+#include "tests/payload_test_util.h"
 #include "tests/test_util.h"
 
 namespace hooksim {
@@ -33,15 +33,6 @@ std::shared_ptr<const PayloadValidator> Bundled() {
   EXPECT_TRUE(validator.ok()) << validator.error().ToString();
   EXPECT_TRUE((*validator)->compiled());
   return *validator;
-}
-
-std::string Describe(const PayloadVerdict& v) {
-  std::string out = "event=" + v.event;
-  for (const PayloadIssue& issue : v.issues) {
-    out += "\n  " + std::string(RuleId(issue.rule)) + " " + issue.pointer +
-           ": " + issue.message;
-  }
-  return out;
 }
 
 // Tallies of the comparisons, so each test can say both kinds occurred.
@@ -58,12 +49,13 @@ void Compare(const PayloadValidator& validator, const std::string& body,
   const PayloadVerdict got = validator.Validate(body);
   EXPECT_EQ(got.valid(), full.valid()) << "body: " << body;
   EXPECT_EQ(got.FirstIssue(), full.FirstIssue()) << "body: " << body;
-  EXPECT_EQ(Describe(got), Describe(full)) << "body: " << body;
+  EXPECT_EQ(testing::DescribeVerdict(got), testing::DescribeVerdict(full))
+      << "body: " << body;
   const std::optional<PayloadVerdict> fast = validator.FastVerdict(body);
   if (fast) {
     EXPECT_TRUE(fast->valid()) << "body: " << body;
     EXPECT_TRUE(full.valid()) << "fast path passed an invalid body: " << body
-                              << "\n" << Describe(full);
+                              << "\n" << testing::DescribeVerdict(full);
     EXPECT_EQ(fast->event, full.event) << "body: " << body;
   }
   if (full.valid()) {

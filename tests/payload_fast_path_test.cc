@@ -17,7 +17,7 @@
 #include "sim/contract/embedded_schemas.h"
 #include "sim/contract/payload_validator.h"
 #include "sim/contract/release_events.h"
-#include "tests/body_edits.h"
+#include "tests/payload_test_util.h"
 #include "tests/test_util.h"
 
 namespace hooksim {
@@ -29,22 +29,14 @@ std::shared_ptr<const PayloadValidator> Bundled() {
   return *validator;
 }
 
-std::string Describe(const PayloadVerdict& v) {
-  std::string out = "event=" + v.event;
-  for (const PayloadIssue& issue : v.issues) {
-    out += "\n  " + std::string(RuleId(issue.rule)) + " " + issue.pointer +
-           ": " + issue.message;
-  }
-  return out;
-}
-
 // Expects Validate and ValidateFully to agree on `body`; returns whether
 // the body is valid.
 bool ExpectSameVerdict(const PayloadValidator& validator,
                        const std::string& body) {
   const PayloadVerdict fast = validator.Validate(body);
   const PayloadVerdict full = validator.ValidateFully(body);
-  EXPECT_EQ(Describe(fast), Describe(full)) << "body: " << body;
+  EXPECT_EQ(testing::DescribeVerdict(fast), testing::DescribeVerdict(full))
+      << "body: " << body;
   return full.valid();
 }
 

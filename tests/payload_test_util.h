@@ -1,7 +1,8 @@
-// Random byte edits of a body, for the tests that compare two judges of
-// the same bytes (the payload validator's fast and full paths).
-#ifndef HOOKSIM_TESTS_BODY_EDITS_H_
-#define HOOKSIM_TESTS_BODY_EDITS_H_
+// Helpers of the tests that compare two judges of the same body (the
+// payload validator's fast and full paths): random byte edits, and a
+// verdict as text.
+#ifndef HOOKSIM_TESTS_PAYLOAD_TEST_UTIL_H_
+#define HOOKSIM_TESTS_PAYLOAD_TEST_UTIL_H_
 
 #include <cstddef>
 #include <cstdint>
@@ -10,6 +11,8 @@
 #include <utility>
 
 #include "sim/base/random.h"
+#include "sim/contract/contract.h"
+#include "sim/contract/payload_validator.h"
 
 namespace hooksim::testing {
 
@@ -51,6 +54,16 @@ inline void EditBytes(std::string& body, Random& rng,
   }
 }
 
+// The verdict's event and every issue, one per line (for failure messages).
+inline std::string DescribeVerdict(const PayloadVerdict& v) {
+  std::string out = "event=" + v.event;
+  for (const PayloadIssue& issue : v.issues) {
+    out += "\n  " + std::string(RuleId(issue.rule)) + " " + issue.pointer +
+           ": " + issue.message;
+  }
+  return out;
+}
+
 }  // namespace hooksim::testing
 
-#endif  // HOOKSIM_TESTS_BODY_EDITS_H_
+#endif  // HOOKSIM_TESTS_PAYLOAD_TEST_UTIL_H_

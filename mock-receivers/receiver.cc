@@ -47,37 +47,33 @@ static_assert(kContentTypeHeader.size() != kDeliveryIdHeader.size() &&
                   kEventTypeHeader.size() != kAttemptHeader.size(),
               "KnownHeaderOf tells the names apart by their lengths first");
 
-// Whether `name` (of want's size) is `want`, in any case. Senders mostly
-// send the names as spelt here: a compare of known length settles those.
-template <size_t N>
-bool IsName(std::string_view name, const std::string_view& want) {
-  return std::memcmp(name.data(), want.data(), N) == 0 ||
-         EqualsIgnoreCase(name, want);
-}
-
 // Which of KnownHeaders' fields a header name is (null: none of them).
 std::optional<std::string_view>* KnownHeaderOf(std::string_view name,
                                                KnownHeaders& known) {
+  std::string_view want;
+  std::optional<std::string_view>* field = nullptr;
   switch (name.size()) {
     case kDeliveryIdHeader.size():
-      return IsName<kDeliveryIdHeader.size()>(name, kDeliveryIdHeader)
-                 ? &known.delivery_id
-                 : nullptr;
+      want = kDeliveryIdHeader;
+      field = &known.delivery_id;
+      break;
     case kContentTypeHeader.size():
-      return IsName<kContentTypeHeader.size()>(name, kContentTypeHeader)
-                 ? &known.content_type
-                 : nullptr;
+      want = kContentTypeHeader;
+      field = &known.content_type;
+      break;
     case kEventTypeHeader.size():
-      return IsName<kEventTypeHeader.size()>(name, kEventTypeHeader)
-                 ? &known.event_type
-                 : nullptr;
+      want = kEventTypeHeader;
+      field = &known.event_type;
+      break;
     case kAttemptHeader.size():
-      return IsName<kAttemptHeader.size()>(name, kAttemptHeader)
-                 ? &known.attempt
-                 : nullptr;
+      want = kAttemptHeader;
+      field = &known.attempt;
+      break;
     default:
       return nullptr;
   }
+  // EqualsIgnoreCase settles names sent as spelt here a word at a time.
+  return EqualsIgnoreCase(name, want) ? field : nullptr;
 }
 
 // The headers of `request` Handle reads (views into the request).

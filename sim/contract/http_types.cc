@@ -21,6 +21,10 @@ bool ByteEqualsIgnoreCase(unsigned char x, unsigned char y) {
   return lower >= 'a' && lower <= 'z';
 }
 
+}  // namespace
+
+namespace http_types_internal {
+
 bool BytesEqualIgnoreCase(const char* a, const char* b, size_t n) {
   for (size_t i = 0; i < n; ++i) {
     if (!ByteEqualsIgnoreCase(static_cast<unsigned char>(a[i]),
@@ -31,27 +35,7 @@ bool BytesEqualIgnoreCase(const char* a, const char* b, size_t n) {
   return true;
 }
 
-}  // namespace
-
-bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
-  const size_t n = a.size();
-  if (n != b.size()) return false;
-  if (n < 8) return BytesEqualIgnoreCase(a.data(), b.data(), n);
-  // Names are mostly sent as spelled: eight bytes at a time while they are
-  // equal as bytes, folding only a word that differs; the last word
-  // overlaps the one before it when n is not a multiple of eight.
-  auto words_equal = [&a, &b](size_t at) {
-    uint64_t x;
-    uint64_t y;
-    std::memcpy(&x, a.data() + at, 8);
-    std::memcpy(&y, b.data() + at, 8);
-    return x == y || BytesEqualIgnoreCase(a.data() + at, b.data() + at, 8);
-  };
-  for (size_t i = 0; i + 8 < n; i += 8) {
-    if (!words_equal(i)) return false;
-  }
-  return words_equal(n - 8);
-}
+}  // namespace http_types_internal
 
 bool IsJsonContentType(std::string_view value) {
   // The value as senders write it, at the cost of one compare.

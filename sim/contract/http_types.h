@@ -8,6 +8,9 @@
 #ifndef HOOKSIM_SIM_CONTRACT_HTTP_TYPES_H_
 #define HOOKSIM_SIM_CONTRACT_HTTP_TYPES_H_
 
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
 #include <memory>
 #include <optional>
 #include <span>
@@ -98,7 +101,33 @@ int64_t ParseRetryAfter(std::string_view value, int64_t now_unix_s);
 // "200", "timeout", "reset", ... for logs and traces.
 std::string DescribeAttemptResult(const AttemptResult& result);
 
-bool EqualsIgnoreCase(std::string_view a, std::string_view b);
+namespace http_types_internal {
+// Whether the n bytes at a and b are equal as ASCII in any case.
+bool BytesEqualIgnoreCase(const char* a, const char* b, size_t n);
+}  // namespace http_types_internal
+
+// Whether a and b are equal as ASCII in any case (header names). Inline:
+// names are matched on every request, mostly as spelt, so eight bytes at a
+// time while they are equal as bytes settles them, folding only a word that
+// differs; the last word overlaps the one before it when the size is not a
+// multiple of eight.
+inline bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
+  using http_types_internal::BytesEqualIgnoreCase;
+  const size_t n = a.size();
+  if (n != b.size()) return false;
+  if (n < 8) return BytesEqualIgnoreCase(a.data(), b.data(), n);
+  auto words_equal = [&a, &b](size_t at) {
+    uint64_t x;
+    uint64_t y;
+    std::memcpy(&x, a.data() + at, 8);
+    std::memcpy(&y, b.data() + at, 8);
+    return x == y || BytesEqualIgnoreCase(a.data() + at, b.data() + at, 8);
+  };
+  for (size_t i = 0; i + 8 < n; i += 8) {
+    if (!words_equal(i)) return false;
+  }
+  return words_equal(n - 8);
+}
 
 // True when a Content-Type value's media type is application/json
 // (parameters such as "; charset=utf-8" allowed, case-insensitive).

@@ -89,7 +89,7 @@ void Journal::DropOldest() {
 
 void Journal::AccountBytes(JournalEntry& slot) {
   // The slot just filled is the newest kept one.
-  const size_t pos = (head_ + count_ - 1) % limits_.capacity;
+  const size_t pos = NewestSlot();
   const size_t bytes = EntryBytes(slot);
   slot_bytes_[pos] = bytes;
   bytes_ += bytes;
@@ -143,7 +143,7 @@ void Journal::RecordSwap(std::unique_ptr<JournalEntry>& entry,
                     ? lookup
                     : Look(entry->delivery_key));
   if (NextSlot() != nullptr) {
-    const size_t pos = (head_ + count_ - 1) % limits_.capacity;
+    const size_t pos = NewestSlot();  // The slot NextSlot made room in.
     ring_[pos].swap(entry);
     ring_[pos]->index = index;
     AccountBytes(*ring_[pos]);
@@ -244,14 +244,15 @@ void Journal::Count(const JournalEntry& entry, const DeliveryLookup& lookup) {
   }
   CountAnswer(entry.reply.answer.fault, entry.reply.answer.status);
 
-  DeliveryCounters* counters =
-      lookup.index
-          ? &deliveries_.value(*lookup.index)
-          : LookupProbedKey(lookup, entry.delivery_key)
-                ? deliveries_.FindOrInsert(lookup.probe)
-                : deliveries_.FindOrInsert(
-                      entry.delivery_key,
-                      FlatIndex::HashKey(entry.delivery_key));
+  DeliveryCounters* counters;
+  if (lookup.index) {
+    counters = &deliveries_.value(*lookup.index);
+  } else if (LookupProbedKey(lookup, entry.delivery_key)) {
+    counters = deliveries_.FindOrInsert(lookup.probe);  // Parsed once.
+  } else {
+    counters =
+        deliveries_.FindOrInsert(deliveries_.Prepare(entry.delivery_key));
+  }
   if (counters == nullptr) {  // New, and max_deliveries are tracked.
     ++untracked_;
     return;

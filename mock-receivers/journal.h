@@ -405,6 +405,8 @@ class Journal {
   void AccountBytes(JournalEntry& slot);
   // Drops the oldest kept entry, releasing its body's memory.
   void DropOldest();
+  // The ring position of the newest kept entry (count_ > 0).
+  size_t NewestSlot() const { return (head_ + count_ - 1) % limits_.capacity; }
   // The ring position of kept index k.
   size_t Slot(uint64_t k) const {
     return static_cast<size_t>((head_ + (k - first_index())) %

@@ -396,6 +396,15 @@ Result<BenchRun> RunSenderBench(const BenchOptions& options,
     std::vector<Duration> published(n);
     run.started_at = UtcIsoNow();
     const Duration start = Since(origin);
+    // Watch SIGINT/SIGTERM before the sender starts: a signal that comes
+    // once the sender runs must stop it with its group, not kill us alone
+    // and orphan it (the sender may answer before this thread goes on).
+    std::atomic<bool> stop{false};
+    std::optional<InterruptWatcher> watcher;
+    if (options.handle_interrupt) {
+      watcher.emplace([&stop] { stop = true; },
+                      InterruptWatcherOptions{.sigterm = true});
+    }
     // The sender's group is reaped by us (its orphans too), so its CPU
     // time is the growth of our children's.
     BecomeSubreaper();
@@ -406,12 +415,6 @@ Result<BenchRun> RunSenderBench(const BenchOptions& options,
     if (!child.ok()) return child.error();
     ChildProcess& sender = **child;
 
-    std::atomic<bool> stop{false};
-    std::optional<InterruptWatcher> watcher;
-    if (options.handle_interrupt) {
-      watcher.emplace([&stop] { stop = true; },
-                      InterruptWatcherOptions{.sigterm = true});
-    }
     const bool show_progress = options.progress && isatty(STDERR_FILENO) == 1;
 
     // Hand-over: `pending` holds lines not yet taken; `line_ends` where

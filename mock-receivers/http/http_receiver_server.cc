@@ -12,7 +12,6 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <cctype>
 #include <cstdlib>
 #include <array>
 #include <atomic>
@@ -1013,17 +1012,41 @@ const char* HttplibStatusMessage(int status) {
 }
 
 // cpp-httplib's header order: by name, ignoring case (its Headers
-// multimap); equal names keep their order.
+// multimap, whose ::tolower is ASCII's in the "C" locale hooksim runs in);
+// equal names keep their order.
 bool HeaderNameLess(std::string_view a, std::string_view b) {
+  const auto lower = [](char c) {
+    const unsigned char u = static_cast<unsigned char>(c);
+    return static_cast<unsigned char>(u >= 'A' && u <= 'Z' ? u + 32 : u);
+  };
   const size_t n = std::min(a.size(), b.size());
   for (size_t i = 0; i < n; ++i) {
-    const unsigned char x = static_cast<unsigned char>(
-        std::tolower(static_cast<unsigned char>(a[i])));
-    const unsigned char y = static_cast<unsigned char>(
-        std::tolower(static_cast<unsigned char>(b[i])));
+    const unsigned char x = lower(a[i]);
+    const unsigned char y = lower(b[i]);
     if (x != y) return x < y;
   }
   return a.size() < b.size();
+}
+
+// Sorts `items` by HeaderNameLess of `name(item)`, keeping the order of
+// equal names. A request's or answer's few fields are sorted in place
+// (insertion sort: no buffer to allocate, as std::stable_sort takes);
+// long lists go to std::stable_sort.
+template <typename T, typename Name>
+void SortHeadersByName(std::vector<T>& items, Name name) {
+  const auto less = [&name](const T& a, const T& b) {
+    return HeaderNameLess(name(a), name(b));
+  };
+  if (items.size() > 32) {
+    std::stable_sort(items.begin(), items.end(), less);
+    return;
+  }
+  // Bounded by the list's size squared (at most 32 x 32 compares).
+  for (size_t i = 1; i < items.size(); ++i) {
+    for (size_t j = i; j > 0 && less(items[j], items[j - 1]); --j) {
+      std::swap(items[j], items[j - 1]);
+    }
+  }
 }
 
 // An answer as cpp-httplib 0.11's write_response would write it.
@@ -1066,10 +1089,9 @@ struct WireAnswer {
     if (!Has("Content-Type") && !body.empty()) Set("Content-Type", "text/plain");
     if (!Has("Content-Length") && body.empty()) Set("Content-Length", "0");
     if (head && !Has("Accept-Ranges")) Set("Accept-Ranges", "bytes");
-    std::stable_sort(headers.begin(), headers.end(),
-                     [](const auto& a, const auto& b) {
-                       return HeaderNameLess(a.first, b.first);
-                     });
+    SortHeadersByName(headers, [](const auto& h) -> std::string_view {
+      return h.first;
+    });
     std::string out;
     out.reserve(128 + body.size());
     out += "HTTP/1.1 ";
@@ -1862,10 +1884,7 @@ EventAnswer HttpReceiverServer::Impl::HandleEvent(EventRequest& er) {
   headers.push_back(Header{"LOCAL_PORT", er.local_port});
   headers.push_back(Header{"REMOTE_ADDR", er.remote_ip});
   headers.push_back(Header{"REMOTE_PORT", er.remote_port});
-  std::stable_sort(headers.begin(), headers.end(),
-                   [](const Header& a, const Header& b) {
-                     return HeaderNameLess(a.name, b.name);
-                   });
+  SortHeadersByName(headers, [](const Header& h) { return h.name; });
   const HttpRequest request{f.method(), f.target(), headers, f.body(), {}};
   HandleFacts facts;
   w->reply = receiver_.Handle(request, Now(), &w->attempt, &w->key, &facts,

@@ -525,5 +525,63 @@ TEST(RequestFramerTest, RefusalsAndRewrites) {
   }
 }
 
+// What a framer says about one request, to compare two framers.
+std::string DescribeFramed(RequestFramer& f, FramerState state) {
+  std::string out = std::to_string(static_cast<int>(state)) + " " +
+                    f.reason() + " " + f.method() + " " + f.target() + "\n";
+  if (state != FramerState::kReady) return out;
+  f.ForEachHeader([&out](std::string_view name, std::string_view value) {
+    out.append(name).append(": ").append(value).append("\n");
+  });
+  out += "body " + f.body() + "\nchunked " + std::to_string(f.chunked());
+  out += "\nrequest " + f.TakeRequest();
+  return out;
+}
+
+// The event core keeps one framer per connection and resets it between
+// requests: each request must read as it does with a new framer, whatever
+// came before (a refusal, fields past the arena's 2 KiB, a body whose
+// memory is kept or one too large to keep).
+TEST(RequestFramerTest, ResetServesTheNextRequestAsANewFramerWould) {
+  RequestFramerLimits limits;
+  limits.whole_body = true;
+  limits.max_body_bytes = 1 << 20;
+  std::string many_fields;
+  for (int i = 0; i < 40; ++i) {
+    many_fields += "X-Field-" + std::to_string(i) + ": " +
+                   std::string(100, static_cast<char>('a' + i % 26)) + "\r\n";
+  }
+  const std::string big_body(200 << 10, 'z');
+  const std::vector<std::string> requests = {
+      "POST /hook HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+      "Content-Length: 2\r\n\r\n{}",
+      "POST /a?b=c HTTP/1.1\r\nHost: y\r\n" + many_fields +
+          "Content-Length: 5\r\n\r\nhello",
+      "NOT A REQUEST\r\n\r\n",
+      "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n"
+      "0\r\n\r\n",
+      "POST /big HTTP/1.1\r\nContent-Length: " +
+          std::to_string(big_body.size()) + "\r\n\r\n" + big_body,
+      "POST / HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 1\r\n\r\nx",
+      "GET /only-head HTTP/1.1\r\nHost: z\r\n\r\n",
+      "POST /hook HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabc",
+  };
+  RequestFramer reused(limits);
+  for (int round = 0; round < 2; ++round) {
+    for (const std::string& bytes : requests) {
+      reused.Reset();
+      RequestFramer fresh(limits);
+      // Fed in two parts, as reads split them.
+      const size_t half = bytes.size() / 2;
+      FramerState a = reused.Feed(std::string_view(bytes).substr(0, half));
+      FramerState b = fresh.Feed(std::string_view(bytes).substr(0, half));
+      if (a == FramerState::kNeedMore) a = reused.Feed(bytes.substr(half));
+      if (b == FramerState::kNeedMore) b = fresh.Feed(bytes.substr(half));
+      EXPECT_EQ(DescribeFramed(reused, a), DescribeFramed(fresh, b))
+          << bytes.substr(0, 60);
+    }
+  }
+}
+
 }  // namespace
 }  // namespace hooksim

@@ -344,10 +344,16 @@ class EventCore::Loop {
     OnEvent(c, EPOLLIN);
   }
 
+  // A framer for the connection's next request: the one it has, reset
+  // (its memory kept), or a first one.
   void NewFramer(Conn& c) {
-    RequestFramerLimits limits = options_.limits;
-    limits.whole_body = true;
-    c.framer = std::make_unique<RequestFramer>(limits);
+    if (c.framer) {
+      c.framer->Reset();
+    } else {
+      RequestFramerLimits limits = options_.limits;
+      limits.whole_body = true;
+      c.framer = std::make_unique<RequestFramer>(limits);
+    }
     c.request_bytes = 0;
   }
 

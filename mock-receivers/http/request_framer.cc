@@ -6,7 +6,11 @@
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/string_body.hpp>
 
+#include <cstddef>
 #include <iterator>
+#include <new>
+#include <optional>
+#include <tuple>
 #include <utility>
 
 #include "sim/contract/http_types.h"
@@ -15,8 +19,90 @@ namespace hooksim {
 
 namespace http = boost::beast::http;
 
+namespace {
+
+// The memory a request's header fields are carved from, as in Beast's
+// http_server_fast example (fields_alloc.hpp): Beast's basic_fields
+// allocates each field, and the fields of a webhook request fit in
+// kBytes, so a request needs no heap allocation for them. Past kBytes,
+// the heap. Bump allocation; everything is released together when the
+// parser goes (Reset, or the framer's end).
+class FieldArena {
+ public:
+  static constexpr size_t kBytes = 2048;
+
+  void* Allocate(size_t n, size_t align) {
+    const size_t at = (used_ + align - 1) & ~(align - 1);
+    if (at + n > kBytes) return ::operator new(n);
+    used_ = at + n;
+    ++live_;
+    return bytes_ + at;
+  }
+  void Deallocate(void* p) {
+    char* c = static_cast<char*>(p);
+    if (c < bytes_ || c >= bytes_ + kBytes) {
+      ::operator delete(p);
+      return;
+    }
+    if (--live_ == 0) used_ = 0;  // Every field released: start again.
+  }
+
+ private:
+  alignas(std::max_align_t) char bytes_[kBytes];
+  size_t used_ = 0;
+  size_t live_ = 0;  // Allocations in bytes_ not yet released.
+};
+
+template <typename T>
+struct ArenaAllocator {
+  using value_type = T;
+  FieldArena* arena;
+
+  explicit ArenaAllocator(FieldArena* a) noexcept : arena(a) {}
+  template <typename U>
+  ArenaAllocator(const ArenaAllocator<U>& other) noexcept  // NOLINT
+      : arena(other.arena) {}
+  T* allocate(size_t n) {
+    return static_cast<T*>(arena->Allocate(n * sizeof(T), alignof(T)));
+  }
+  void deallocate(T* p, size_t) noexcept { arena->Deallocate(p); }
+  template <typename U>
+  bool operator==(const ArenaAllocator<U>& other) const noexcept {
+    return arena == other.arena;
+  }
+  template <typename U>
+  bool operator!=(const ArenaAllocator<U>& other) const noexcept {
+    return arena != other.arena;
+  }
+};
+
+}  // namespace
+
 struct RequestFramer::Parser {
-  http::request_parser<http::string_body> parser;
+  using Fields = ArenaAllocator<char>;
+  // A body string at most this large is kept for the next request of the
+  // connection (a larger one's memory goes back at once).
+  static constexpr size_t kKeptBodyBytes = 64 << 10;
+  FieldArena arena;
+  std::optional<http::request_parser<http::string_body, Fields>> parser;
+
+  // A new Beast parser for the next request (its fields in the arena),
+  // with the framer's limits; the body's string keeps its memory.
+  void Start(const RequestFramerLimits& limits) {
+    std::string body;
+    if (parser && parser->get().body().capacity() <= kKeptBodyBytes) {
+      body = std::move(parser->get().body());
+      body.clear();
+    }
+    parser.reset();
+    parser.emplace(std::piecewise_construct, std::make_tuple(),
+                   std::make_tuple(Fields(&arena)));
+    parser->get().body() = std::move(body);
+    parser->header_limit(static_cast<std::uint32_t>(
+        std::min<size_t>(limits.max_head_bytes, UINT32_MAX)));
+    parser->body_limit(limits.max_body_bytes);
+    parser->eager(false);  // Stop after the head: it is checked first.
+  }
 };
 
 namespace {
@@ -123,14 +209,27 @@ int FramerStatus(FramerState state) {
 
 RequestFramer::RequestFramer(RequestFramerLimits limits)
     : limits_(limits), parser_(std::make_unique<Parser>()) {
-  auto& p = parser_->parser;
-  p.header_limit(static_cast<std::uint32_t>(
-      std::min<size_t>(limits_.max_head_bytes, UINT32_MAX)));
-  p.body_limit(limits_.max_body_bytes);
-  p.eager(false);  // Stop after the head: it is checked before any body.
+  parser_->Start(limits_);
 }
 
 RequestFramer::~RequestFramer() = default;
+
+void RequestFramer::Reset() {
+  parser_->Start(limits_);
+  state_ = FramerState::kNeedMore;
+  reason_.clear();
+  buffer_.clear();
+  head_.clear();
+  method_.clear();
+  target_.clear();
+  chunked_ = false;
+  expect_continue_ = false;
+  continue_sent_ = false;
+  add_zero_length_ = false;
+  head_done_ = false;
+  body_here_ = false;
+  fields_.clear();
+}
 
 FramerState RequestFramer::Refuse(FramerState state, std::string reason) {
   state_ = state;
@@ -150,7 +249,7 @@ void RequestFramer::ContinueSent() { continue_sent_ = true; }
 FramerState RequestFramer::Feed(std::string_view bytes) {
   if (state_ != FramerState::kNeedMore) return state_;
   buffer_.append(bytes);
-  auto& p = parser_->parser;
+  auto& p = *parser_->parser;
   if (!p.is_header_done()) {
     boost::beast::error_code ec;
     // Beast may consume part of an incomplete head (the request line, whole
@@ -202,7 +301,7 @@ FramerState RequestFramer::Feed(std::string_view bytes) {
 }
 
 FramerState RequestFramer::CheckHead() {
-  const auto& msg = parser_->parser.get();
+  const auto& msg = parser_->parser->get();
   method_ = std::string(Sv(msg.method_string()));
   target_ = std::string(Sv(msg.target()));
   const size_t fields = static_cast<size_t>(std::distance(msg.begin(), msg.end()));
@@ -259,7 +358,7 @@ FramerState RequestFramer::CheckHead() {
   if (encodings == 1) {
     chunked_ = true;
     body_here_ = true;
-    parser_->parser.eager(true);
+    parser_->parser->eager(true);
     return FramerState::kNeedMore;
   }
   // RFC 9112 6.3: no Content-Length and no Transfer-Encoding: no body.
@@ -267,14 +366,14 @@ FramerState RequestFramer::CheckHead() {
                                       method_ == "PATCH");
   if (limits_.whole_body && lengths == 1 && length > 0) {
     body_here_ = true;
-    parser_->parser.eager(true);
+    parser_->parser->eager(true);
     return FramerState::kNeedMore;
   }
   return state_ = FramerState::kReady;
 }
 
 FramerState RequestFramer::ParseBody() {
-  auto& p = parser_->parser;
+  auto& p = *parser_->parser;
   size_t used = 0;
   // Bounded: each pass consumes bytes or stops.
   while (used < buffer_.size() && !p.is_done()) {
@@ -310,7 +409,7 @@ std::string RequestFramer::TakeRequest() {
   std::string out;
   if (state_ != FramerState::kReady) return out;
   if (chunked_) {
-    std::string& body = parser_->parser.get().body();
+    std::string& body = parser_->parser->get().body();
     out = RewriteHead(head_, {"Transfer-Encoding", "Expect", "Trailer"},
                       "Content-Length: " + std::to_string(body.size()) + "\r\n");
     out += body;
@@ -321,11 +420,11 @@ std::string RequestFramer::TakeRequest() {
   } else if (body_here_ && continue_sent_) {
     // The interim 100 was sent here: cpp-httplib must not send another.
     out = RewriteHead(head_, {"Expect"}, "");
-    out += parser_->parser.get().body();
+    out += parser_->parser->get().body();
   } else {
     out = std::move(head_);
     // A Content-Length body read here (whole_body) goes along as it came.
-    if (body_here_) out += parser_->parser.get().body();
+    if (body_here_) out += parser_->parser->get().body();
   }
   out += buffer_;
   head_.clear();
@@ -335,7 +434,9 @@ std::string RequestFramer::TakeRequest() {
 
 size_t RequestFramer::FieldCount() const {
   if (fields_.empty() && head_done_) {
-    for (const auto& f : parser_->parser.get()) {
+    const auto& msg = parser_->parser->get();
+    fields_.reserve(static_cast<size_t>(std::distance(msg.begin(), msg.end())));
+    for (const auto& f : msg) {
       fields_.emplace_back(Sv(f.name_string()), Sv(f.value()));
     }
   }
@@ -350,10 +451,10 @@ std::string_view RequestFramer::FieldValue(size_t i) const {
   return fields_[i].second;
 }
 
-std::string& RequestFramer::body() { return parser_->parser.get().body(); }
+std::string& RequestFramer::body() { return parser_->parser->get().body(); }
 
 unsigned RequestFramer::version() const {
-  return parser_->parser.get().version();
+  return parser_->parser->get().version();
 }
 
 std::string RequestFramer::TakeRest() {

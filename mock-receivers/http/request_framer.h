@@ -71,6 +71,12 @@ class RequestFramer {
   RequestFramer(const RequestFramer&) = delete;
   RequestFramer& operator=(const RequestFramer&) = delete;
 
+  // Ready for the next request of the connection, as a new framer with
+  // the same limits would be (state kNeedMore, nothing fed), but keeping
+  // the memory its buffers grew to. Call TakeRest first to keep the bytes
+  // that followed the request.
+  void Reset();
+
   // Appends `bytes` (read from the connection, in order) and parses as far
   // as they go. Once the state is not kNeedMore, further calls change
   // nothing and return it.

@@ -460,6 +460,7 @@ unsigned RequestFramer::version() const {
 }
 
 std::string RequestFramer::TakeRest() {
+  if (buffer_.empty()) return {};  // Keeps the buffer's memory (Reset).
   std::string out = std::move(buffer_);
   buffer_.clear();
   return out;

@@ -24,10 +24,12 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "mock-receivers/behavior_parser.h"
 #include "mock-receivers/http/connection_faults.h"
+#include "mock-receivers/http/event_core.h"
 #include "mock-receivers/http/http_receiver_server.h"
 
 namespace hooksim {
@@ -279,6 +281,84 @@ TEST(EventCoreTest, AConnectionHandedToTheAdminApiComesBack) {
 // on it; then a new sender's request is still answered. The server runs in
 // a child process (forked before it starts a thread), so each process
 // needs a descriptor per connection, not two.
+// A listening socket on 127.0.0.1 and a kernel-chosen port; -1 on failure.
+int ListenOnLoopback(int* port) {
+  const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return -1;
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof(addr);
+  if (bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0 ||
+      listen(fd, SOMAXCONN) != 0 ||
+      getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
+    close(fd);
+    return -1;
+  }
+  *port = ntohs(addr.sin_port);
+  return fd;
+}
+
+// A sender opens its connections together: whichever loop wakes accepts
+// the burst, and each connection still goes to the least loaded loop, so
+// every loop serves its share (a 15-to-1 split left one core idle).
+TEST(EventCoreTest, ConnectionsOpenedTogetherAreSpreadOverTheLoops) {
+  for (const size_t loops : {size_t{2}, size_t{3}}) {
+    constexpr size_t kConnections = 16;
+    int port = 0;
+    EventCoreOptions options;
+    options.listen_fd = ListenOnLoopback(&port);
+    ASSERT_GE(options.listen_fd, 0) << std::strerror(errno);
+    options.loops = loops;
+    EventCoreHooks hooks;
+    hooks.admit = [] { return true; };
+    hooks.closed = [] {};
+    hooks.handle = [](EventRequest&) {
+      EventAnswer a;
+      a.kind = EventAnswerKind::kWrite;
+      a.bytes = "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n";
+      return a;
+    };
+    EventCore core(options, hooks);
+    ASSERT_TRUE(core.Start().ok());
+    std::vector<int> fds;
+    for (size_t i = 0; i < kConnections; ++i) {
+      const int fd = Connect(port);
+      ASSERT_GE(fd, 0);
+      fds.push_back(fd);
+    }
+    // An answer on every connection: each has been placed and is served.
+    for (const int fd : fds) {
+      ASSERT_TRUE(SendAll(fd, "GET / HTTP/1.1\r\nHost: x\r\n\r\n",
+                          std::chrono::milliseconds(5000)));
+    }
+    for (const int fd : fds) {
+      EXPECT_NE(ReadAnswer(fd).find("200 OK"), std::string::npos);
+    }
+    const std::vector<size_t> loads = core.loads();
+    ASSERT_EQ(loads.size(), loops);
+    size_t total = 0;
+    for (const size_t load : loads) {
+      total += load;
+      // Within one of an even share (16 over 3: 5 or 6 each).
+      EXPECT_LE(load, kConnections / loops + 1) << loops << " loops";
+      EXPECT_GE(load + 1, kConnections / loops) << loops << " loops";
+    }
+    EXPECT_EQ(total, kConnections);
+    for (const int fd : fds) close(fd);
+    // Closed connections leave the loads (bounded poll, not a speed).
+    const auto deadline = SteadyClock::now() + kPatience;
+    while (SteadyClock::now() < deadline) {
+      size_t left = 0;
+      for (const size_t load : core.loads()) left += load;
+      if (left == 0) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    for (const size_t load : core.loads()) EXPECT_EQ(load, 0u);
+    core.Stop();
+  }
+}
+
 TEST(EventCoreTest, TenThousandKeepAliveConnectionsAndASenderIsAnswered) {
   constexpr size_t kConnections = 10000;
   constexpr rlim_t kNeed = kConnections + 512;

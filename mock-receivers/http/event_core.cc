@@ -66,9 +66,14 @@ bool SetNonBlocking(int fd) {
 
 class EventCore::Loop {
  public:
-  Loop(const EventCoreOptions& options, const EventCoreHooks& hooks,
-       std::atomic<uint64_t>& next_id)
-      : options_(options), hooks_(hooks), next_id_(next_id) {}
+  Loop(EventCore& core, const EventCoreOptions& options,
+       const EventCoreHooks& hooks, std::atomic<uint64_t>& next_id)
+      : core_(core), options_(options), hooks_(hooks), next_id_(next_id) {}
+
+  // Connections this loop owns or has been posted and not yet taken: what
+  // placement balances. Any thread.
+  size_t load() const { return load_.load(std::memory_order_relaxed); }
+  void AddLoad() { load_.fetch_add(1, std::memory_order_relaxed); }
 
   ~Loop() {
     if (epoll_fd_ >= 0) close(epoll_fd_);
@@ -119,6 +124,7 @@ class EventCore::Loop {
         return;
       }
     }
+    load_.fetch_sub(1, std::memory_order_relaxed);
     shutdown(fd, SHUT_RDWR);
     close(fd);
     hooks_.closed();
@@ -294,8 +300,19 @@ class EventCore::Loop {
       }
       const int one = 1;
       setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-      Add(fd, std::string(), std::max<size_t>(1, options_.keep_alive_max_requests),
-          next_id_.fetch_add(1, std::memory_order_relaxed) + 1, {}, 0);
+      const size_t requests =
+          std::max<size_t>(1, options_.keep_alive_max_requests);
+      const uint64_t id = next_id_.fetch_add(1, std::memory_order_relaxed) + 1;
+      // Whichever loop woke for the listener accepts (a burst all at
+      // once), and the connection goes to the least loaded loop: senders
+      // open their connections together, and a split like 15 to 1 left one
+      // core to serve them all while the other idled.
+      Loop& owner = core_.PlaceConnection(*this);
+      if (&owner != this) {
+        owner.Post(fd, std::string(), requests, id, {}, 0);
+        continue;
+      }
+      Add(fd, std::string(), requests, id, {}, 0);
     }
   }
 
@@ -327,6 +344,7 @@ class EventCore::Loop {
     ev.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
     ev.data.ptr = reinterpret_cast<void*>(static_cast<uintptr_t>(id));
     if (epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &ev) != 0) {
+      load_.fetch_sub(1, std::memory_order_relaxed);
       shutdown(fd, SHUT_RDWR);
       close(fd);
       hooks_.closed();
@@ -733,6 +751,7 @@ class EventCore::Loop {
   void Forget(Conn& c) {
     epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, c.fd, nullptr);
     conns_.erase(c.id);
+    load_.fetch_sub(1, std::memory_order_relaxed);
   }
 
   void Close(Conn& c, bool shut) {
@@ -743,9 +762,11 @@ class EventCore::Loop {
     hooks_.closed();
   }
 
+  EventCore& core_;
   const EventCoreOptions& options_;
   const EventCoreHooks& hooks_;
   std::atomic<uint64_t>& next_id_;
+  std::atomic<size_t> load_{0};  // See load().
   int epoll_fd_ = -1;
   int wake_fd_ = -1;
   std::thread thread_;
@@ -774,7 +795,7 @@ Status EventCore::Start() {
   }
   const size_t n = std::max<size_t>(1, options_.loops);
   for (size_t i = 0; i < n; ++i) {
-    loops_.push_back(std::make_unique<Loop>(options_, hooks_, next_id_));
+    loops_.push_back(std::make_unique<Loop>(*this, options_, hooks_, next_id_));
     if (Status s = loops_.back()->Init(); !s.ok()) {
       loops_.clear();
       return s;
@@ -793,10 +814,27 @@ void EventCore::Adopt(int fd, std::string unread, size_t requests_left,
     hooks_.closed();
     return;
   }
-  const size_t i =
-      next_loop_.fetch_add(1, std::memory_order_relaxed) % loops_.size();
-  loops_[i]->Post(fd, std::move(unread), requests_left, id,
-                  std::move(answered_key), answered_attempt);
+  PlaceConnection(*loops_.front())
+      .Post(fd, std::move(unread), requests_left, id, std::move(answered_key),
+            answered_attempt);
+}
+
+std::vector<size_t> EventCore::loads() const {
+  std::vector<size_t> out;
+  for (const auto& loop : loops_) out.push_back(loop->load());
+  return out;
+}
+
+EventCore::Loop& EventCore::PlaceConnection(Loop& accepting) {
+  // The accepting loop keeps it unless another has at least two fewer
+  // (no handoff while the loads are even, as they are when clients take
+  // turns opening one connection each).
+  Loop* least = &accepting;
+  for (auto& loop : loops_) {
+    if (loop->load() + 1 < least->load()) least = loop.get();
+  }
+  least->AddLoad();
+  return *least;
 }
 
 void EventCore::Stop() {

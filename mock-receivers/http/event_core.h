@@ -1,8 +1,10 @@
 // The HTTP receiver's event-driven server core: a few epoll loops (one per
 // core by default), no thread per connection.
 //
-// Each loop accepts from the shared listening socket (EPOLLEXCLUSIVE, so
-// connections spread over the loops) and owns its connections: non-blocking
+// Each loop accepts from the shared listening socket (EPOLLEXCLUSIVE) and
+// places each connection on the least loaded loop (the one that accepted
+// it unless another carries two fewer: see PlaceConnection), which owns
+// it from then on: non-blocking
 // sockets, each a small state machine with its own RequestFramer
 // (Boost.Beast's parser, whole_body mode: head and body parsed
 // incrementally on the bytes read). What the core does itself:
@@ -134,13 +136,21 @@ class EventCore {
   // later(true)), joins the loops, closes the listening socket.
   // Idempotent.
   void Stop();
+  // How many connections each loop carries (see PlaceConnection). Any
+  // thread; a snapshot.
+  std::vector<size_t> loads() const;
 
  private:
   class Loop;
+  // The loop a new connection goes to: `accepting` (the loop that accepted
+  // it, or the first for Adopt) unless another carries at least two fewer
+  // connections, then the least loaded; its load counts the connection
+  // from here on. Any loop thread.
+  Loop& PlaceConnection(Loop& accepting);
+
   const EventCoreOptions options_;
   const EventCoreHooks hooks_;
   std::vector<std::unique_ptr<Loop>> loops_;
-  std::atomic<size_t> next_loop_{0};  // Adopt's round robin.
   std::atomic<uint64_t> next_id_{0};   // Connections accepted so far.
   bool started_ = false;
   bool stopped_ = false;

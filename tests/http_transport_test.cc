@@ -66,20 +66,25 @@ Sent SendOnce(RealClock& clock, HttpTransport& transport,
 // Every transport test runs against every engine: same semantics.
 struct EngineParam {
   size_t io_threads;
+  bool share_loop_thread;
   const char* name;
 };
 
 const EngineParam kEngines[] = {
-    {0, "EventLoopInClockLoop"},
-    {1, "EventLoopOneThread"},
-    {2, "EventLoopTwoThreads"},
+    {0, false, "EventLoopInClockLoop"},
+    {1, false, "EventLoopOneThread"},
+    {2, false, "EventLoopTwoThreads"},
+    {1, true, "EventLoopClockLoopAndOneThread"},
+    {2, true, "EventLoopClockLoopAndTwoThreads"},
 };
 
 class HttpTransportTest : public ::testing::TestWithParam<EngineParam> {
  protected:
   HttpTransportOptions Options(size_t workers) const {
-    return HttpTransportOptions{.workers = workers,
-                                .io_threads = GetParam().io_threads};
+    return HttpTransportOptions{
+        .workers = workers,
+        .io_threads = GetParam().io_threads,
+        .share_loop_thread = GetParam().share_loop_thread};
   }
 };
 class HttpTransportEngineTest : public HttpTransportTest {};

@@ -141,10 +141,13 @@ BenchRun Measure(const BenchOptions& options,
   bool timer_set = false;  // A top-up is scheduled for the next due event.
 
   RealClock clock;
+  // The bench's loop thread never blocks (no store), so it carries a
+  // share of the connections too: that share needs no handoff.
   HttpTransport http(
       clock, HttpTransportOptions{
                  .workers = connections,
-                 .io_threads = static_cast<size_t>(options.io_threads)});
+                 .io_threads = static_cast<size_t>(options.io_threads),
+                 .share_loop_thread = true});
   std::function<void()> top_up;
   CountingTransport counting(http, [&top_up] { top_up(); });
   DeliveryEngine engine(clock, counting, BenchEngineOptions(options));
@@ -259,7 +262,7 @@ BenchRun Measure(const BenchOptions& options,
   std::optional<InterruptWatcher> watcher;
   if (options.handle_interrupt) {
     watcher.emplace([&clock] { clock.Stop(); },
-                    InterruptWatcherOptions{.sigterm = true});
+                    InterruptWatcherOptions{.sigterm = true, .on_repeat = {}});
   }
   result.started_at = UtcIsoNow();
   start = SteadyClock::now();

@@ -77,8 +77,10 @@ struct BenchOptions {
   std::optional<Duration> duration;   // Publish for this long, then drain.
   int64_t receivers = 1;              // Hooks (and in-process receivers).
   int64_t concurrency = 16;           // Transport workers.
-  // The transport's epoll I/O threads (HttpTransportOptions::io_threads;
-  // at most `concurrency` are used); 0: the loop thread polls itself.
+  // The transport's epoll I/O threads besides the engine's loop thread,
+  // which carries an equal share of the connections as well
+  // (HttpTransportOptions::io_threads and share_loop_thread; at most
+  // `concurrency` loops are used); 0: the loop thread carries them all.
   int64_t io_threads = 1;
   int64_t payload_bytes = 0;          // 0: bodies as generated.
   double failure_rate = 0;            // Receivers' 500 probability.

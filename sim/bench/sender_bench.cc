@@ -403,7 +403,7 @@ Result<BenchRun> RunSenderBench(const BenchOptions& options,
     std::optional<InterruptWatcher> watcher;
     if (options.handle_interrupt) {
       watcher.emplace([&stop] { stop = true; },
-                      InterruptWatcherOptions{.sigterm = true});
+                      InterruptWatcherOptions{.sigterm = true, .on_repeat = {}});
     }
     // The sender's group is reaped by us (its orphans too), so its CPU
     // time is the growth of our children's.

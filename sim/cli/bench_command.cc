@@ -140,9 +140,11 @@ FlagSet BenchFlagSet(BenchCommandOptions* options) {
                      "default 16)",
                      kMaxBenchConcurrency, &o->concurrency);
   flags.Integer("io-threads",
-                "epoll I/O threads carrying the connections (0..64, default "
-                "1, at most --concurrency are used; 0: none, the engine's "
-                "loop thread reads the answers itself)",
+                "epoll I/O threads besides the engine's loop thread, each "
+                "carrying an equal share of the connections, as the loop "
+                "thread does (0..64, default 1: two threads read answers; at "
+                "most --concurrency loops are used; 0: the loop thread "
+                "carries them all)",
                 0, kMaxBenchIoThreads, &o->io_threads);
   flags.Integer("payload-bytes",
                 "pad bodies shorter than B bytes with trailing JSON "

@@ -38,18 +38,23 @@ class EventLoopEngine : public HttpTransport::Impl {
   EventLoopEngine(EventLoop& clock, HttpTransportOptions options)
       : clock_(clock), options_(options) {
     options_.workers = std::clamp<size_t>(options_.workers, 1, 1024);
-    // io_threads 0: one loop, run by the clock's loop thread.
-    const bool in_clock_loop = options_.io_threads == 0;
-    const size_t threads =
-        std::clamp<size_t>(options_.io_threads, 1, options_.workers);
-    loops_.reserve(threads);
-    for (size_t i = 0; i < threads; ++i) {
+    // io_threads 0: one loop, run by the clock's loop thread; with
+    // share_loop_thread, loop 0 is run by it and the others by their own
+    // threads.
+    const bool all_in_clock_loop = options_.io_threads == 0;
+    const bool first_in_clock_loop =
+        all_in_clock_loop || options_.share_loop_thread;
+    const size_t loops = std::clamp<size_t>(
+        options_.io_threads + (all_in_clock_loop ? 0 : first_in_clock_loop),
+        1, options_.workers);
+    loops_.reserve(loops);
+    for (size_t i = 0; i < loops; ++i) {
       HttpIoLoopOptions loop_options;
-      // The connections, spread over the threads.
+      // The connections, spread over the loops.
       loop_options.slots =
-          options_.workers / threads + (i < options_.workers % threads);
+          options_.workers / loops + (i < options_.workers % loops);
       loop_options.max_idle = options_.max_idle;
-      loop_options.in_clock_loop = in_clock_loop;
+      loop_options.in_clock_loop = i == 0 && first_in_clock_loop;
       loop_options.parser = HttpAnswerParserOptions{
           options_.max_answer_head_bytes, options_.max_drained_body_bytes};
       loops_.push_back(std::make_unique<HttpIoLoop>(clock_, addresses_,

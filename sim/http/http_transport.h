@@ -72,6 +72,13 @@ struct HttpTransportOptions {
   // epoll loop while it waits (EventLoop::SetPoller), so answers are read
   // and their `done` run with no thread handoff at all.
   size_t io_threads = 1;
+  // With io_threads >= 1: the clock's loop thread also carries an equal
+  // share, as with io_threads 0 (io_threads + 1 loops in all). Its share
+  // has no handoff, and two threads read answers; but a callback that
+  // blocks the loop thread (a store's commit) delays its share's answers,
+  // so only a loop thread that never blocks should carry one (hooksim
+  // bench's).
+  bool share_loop_thread = false;
   // Caps on one answer (sim/http/http_answer_parser.h): a longer head is
   // kMalformed; a longer body is not read to its end.
   size_t max_answer_head_bytes = 64 << 10;

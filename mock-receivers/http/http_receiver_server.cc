@@ -32,6 +32,7 @@
 #include "mock-receivers/admin_api.h"
 #include "mock-receivers/http/connection_faults.h"
 #include "mock-receivers/http/event_core.h"
+#include "mock-receivers/http/header_order.h"
 #include "mock-receivers/http/head_waiter.h"
 #include "mock-receivers/http/receiver_metrics.h"
 #include "mock-receivers/http/refusal_answer.h"
@@ -1008,44 +1009,6 @@ const char* HttplibStatusMessage(int status) {
     case 510: return "Not Extended";
     case 511: return "Network Authentication Required";
     default: return "Internal Server Error";
-  }
-}
-
-// cpp-httplib's header order: by name, ignoring case (its Headers
-// multimap, whose ::tolower is ASCII's in the "C" locale hooksim runs in);
-// equal names keep their order.
-bool HeaderNameLess(std::string_view a, std::string_view b) {
-  const auto lower = [](char c) {
-    const unsigned char u = static_cast<unsigned char>(c);
-    return static_cast<unsigned char>(u >= 'A' && u <= 'Z' ? u + 32 : u);
-  };
-  const size_t n = std::min(a.size(), b.size());
-  for (size_t i = 0; i < n; ++i) {
-    const unsigned char x = lower(a[i]);
-    const unsigned char y = lower(b[i]);
-    if (x != y) return x < y;
-  }
-  return a.size() < b.size();
-}
-
-// Sorts `items` by HeaderNameLess of `name(item)`, keeping the order of
-// equal names. A request's or answer's few fields are sorted in place
-// (insertion sort: no buffer to allocate, as std::stable_sort takes);
-// long lists go to std::stable_sort.
-template <typename T, typename Name>
-void SortHeadersByName(std::vector<T>& items, Name name) {
-  const auto less = [&name](const T& a, const T& b) {
-    return HeaderNameLess(name(a), name(b));
-  };
-  if (items.size() > 32) {
-    std::stable_sort(items.begin(), items.end(), less);
-    return;
-  }
-  // Bounded by the list's size squared (at most 32 x 32 compares).
-  for (size_t i = 1; i < items.size(); ++i) {
-    for (size_t j = i; j > 0 && less(items[j], items[j - 1]); --j) {
-      std::swap(items[j], items[j - 1]);
-    }
   }
 }
 

@@ -493,6 +493,50 @@ TEST_P(HttpTransportTest, StaleKeepAliveConnectionIsReplacedNotReattempted) {
   }
 }
 
+// A loop keeps idle connections for at most 64 host:ports. A key whose
+// last connection was taken keeps its (empty) list, so that reusing one
+// connection allocates nothing; when a 65th key comes, an empty list is
+// dropped before any host's live connection.
+TEST_P(HttpTransportTest, AnEmptyIdleListIsEvictedBeforeALiveConnection) {
+  const auto keep_alive = [](int& fd, RawTcpServer& s) {
+    // Bounded: ends when the client closes or the server stops.
+    while (!s.ReadRequest(fd).empty()) {
+      RawTcpServer::WriteAll(fd,
+                             "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+    }
+  };
+  // Answers once with keep-alive, then once with "Connection: close": its
+  // key is left with an empty idle list.
+  RawTcpServer closing([](int& fd, RawTcpServer& s) {
+    if (s.ReadRequest(fd).empty()) return;
+    RawTcpServer::WriteAll(fd, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+    if (s.ReadRequest(fd).empty()) return;
+    RawTcpServer::WriteAll(fd,
+                           "HTTP/1.1 200 OK\r\nConnection: close\r\n"
+                           "Content-Length: 2\r\n\r\nok");
+  });
+  std::vector<std::unique_ptr<RawTcpServer>> hosts;
+  for (int i = 0; i < 64; ++i) {
+    hosts.push_back(std::make_unique<RawTcpServer>(keep_alive));
+  }
+  RealClock clock;
+  HttpTransport transport(clock, Options(4));
+  EXPECT_EQ(SendOnce(clock, transport, closing.url()).result.status, 200);
+  EXPECT_EQ(SendOnce(clock, transport, closing.url()).result.status, 200);
+  for (const auto& host : hosts) {
+    EXPECT_EQ(SendOnce(clock, transport, host->url()).result.status, 200);
+  }
+  // 65 keys met the limit of 64: the empty list went, so the first host's
+  // connection is still kept and reused.
+  EXPECT_EQ(SendOnce(clock, transport, hosts.front()->url()).result.status,
+            200);
+  const HttpTransportStats stats = transport.stats();
+  EXPECT_EQ(stats.connections_opened, 65u);
+  EXPECT_EQ(stats.connections_reused, 2u);
+  EXPECT_EQ(hosts.front()->accepted(), 1);
+  transport.Shutdown();
+}
+
 TEST_P(HttpTransportTest, ShutdownAbandonsAnAttemptInFlightPromptly) {
   RawTcpServer server([](int& fd, RawTcpServer& s) {
     s.ReadRequest(fd);

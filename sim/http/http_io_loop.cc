@@ -310,7 +310,9 @@ class HttpIoLoop::State {
         found = c;
       }
     }
-    if (list.empty()) idle_.erase(it);
+    // An emptied list stays (its memory too): the next PutIdle for the key
+    // would allocate it again, once per attempt when every connection is
+    // busy. EvictOldestKey drops empty lists first.
     return found;
   }
 
@@ -329,9 +331,15 @@ class HttpIoLoop::State {
     it->second.push_back(c);
   }
 
+  // Drops a key's idle list: an empty one if there is one, else the one
+  // whose newest connection is the oldest (its connections closed).
   void EvictOldestKey() {
     auto oldest = idle_.begin();
     for (auto it = idle_.begin(); it != idle_.end(); ++it) {
+      if (it->second.empty()) {
+        oldest = it;
+        break;
+      }
       if (it->second.back()->idle_since < oldest->second.back()->idle_since) {
         oldest = it;
       }

@@ -7,6 +7,7 @@
 #include <boost/beast/http/string_body.hpp>
 
 #include <cstddef>
+#include <cstdint>
 #include <iterator>
 #include <new>
 #include <optional>
@@ -39,8 +40,10 @@ class FieldArena {
     return bytes_ + at;
   }
   void Deallocate(void* p) {
-    char* c = static_cast<char*>(p);
-    if (c < bytes_ || c >= bytes_ + kBytes) {
+    // Compared as addresses: `p` may be a heap block, unrelated to bytes_.
+    const auto at = reinterpret_cast<std::uintptr_t>(p);
+    const auto begin = reinterpret_cast<std::uintptr_t>(bytes_);
+    if (at < begin || at >= begin + kBytes) {
       ::operator delete(p);
       return;
     }

@@ -92,7 +92,7 @@ class HttpIoLoop::State {
     // the microsecond, and rounding to milliseconds would delay them.
     timespec timeout{};
     const timespec* timeout_ptr = &timeout;
-    if (completions_.empty() && drained) {
+    if (completions_.empty() && drained && deferred_.empty()) {
       if (wake == Deadline::max()) {
         timeout_ptr = nullptr;  // Until I/O or a wake-up.
       } else {
@@ -118,19 +118,13 @@ class HttpIoLoop::State {
     }
     if (n < 0 && errno != EINTR) Die("HttpIoLoop: epoll_wait");
     if (stop.load(std::memory_order_acquire)) return;
-    for (int i = 0; i < n; ++i) {
-      if (events[i].data.ptr == nullptr) {
-        uint64_t count;
-        [[maybe_unused]] const ssize_t r = read(wake_fd_, &count, 8);
-        std::lock_guard<std::mutex> lock(inbox.mu);
-        TakeJobs(inbox.jobs);
-        inbox.wake_pending = false;
-      } else {
-        OnEvent(static_cast<Conn*>(events[i].data.ptr), events[i].events);
-      }
-    }
+    for (int i = 0; i < n; ++i) Dispatch(events[i], inbox);
+    DispatchDeferred(inbox);
     ExpireTimers();
-    StartWaiting();
+    StartWaiting(/*just_polled=*/true);
+    // Before the graveyard goes: a deferred event may name a connection
+    // closed in this round.
+    DispatchDeferred(inbox);
     graveyard_.clear();
     if (!completions_.empty() && !stop.load(std::memory_order_acquire)) {
       clock_.CompleteAttempts(&completions_);
@@ -138,6 +132,53 @@ class HttpIoLoop::State {
   }
 
  private:
+  void Dispatch(const epoll_event& event, Inbox& inbox) {
+    if (event.data.ptr == nullptr) {
+      uint64_t count;
+      [[maybe_unused]] const ssize_t r = read(wake_fd_, &count, 8);
+      std::lock_guard<std::mutex> lock(inbox.mu);
+      TakeJobs(inbox.jobs);
+      inbox.wake_pending = false;
+    } else {
+      OnEvent(static_cast<Conn*>(event.data.ptr), event.events);
+    }
+  }
+
+  // The events CheckIdleConnections fetched for connections in use (or the
+  // wake-up): handled here, as if this round's epoll_wait had returned
+  // them. Handling them never defers more (only Start takes idle
+  // connections).
+  void DispatchDeferred(Inbox& inbox) {
+    if (deferred_.empty()) return;
+    deferred_handling_.swap(deferred_);
+    for (const epoll_event& event : deferred_handling_) Dispatch(event, inbox);
+    deferred_handling_.clear();
+  }
+
+  // What happened on the sockets since the last epoll_wait, looked at once
+  // before idle connections are handed out at the start of a round (after
+  // the round's own epoll_wait, what it returned is current): the wire
+  // rules' "a kept connection found closed when taken", for all of them in
+  // one system call instead of a recv(MSG_PEEK) per connection taken. An idle
+  // connection's event marks it (peer_acted); the others' (edge-triggered:
+  // fetched once) wait in deferred_ for this round.
+  void CheckIdleConnections() {
+    epoll_event events[kMaxEvents];
+    // Bounded: a full batch means more may be ready; at most 16 batches.
+    for (int batch = 0; batch < 16; ++batch) {
+      const int n = epoll_wait(epoll_fd_, events, kMaxEvents, 0);
+      for (int i = 0; i < n; ++i) {
+        auto* c = static_cast<Conn*>(events[i].data.ptr);
+        if (c != nullptr && c->fd >= 0 && c->attempt == nullptr) {
+          OnEvent(c, events[i].events);  // Idle: only marks it.
+        } else {
+          deferred_.push_back(events[i]);
+        }
+      }
+      if (n < kMaxEvents) return;
+    }
+  }
+
   // Moves submitted jobs to the waiting queue and starts what the free
   // slots allow, and tells Submit whether a new job needs a wake-up (only
   // while a slot is free). False when jobs may still wait to be started
@@ -187,6 +228,9 @@ class HttpIoLoop::State {
     std::string key;
     Attempt* attempt = nullptr;  // Null while idle.
     Deadline idle_since{};
+    // Bytes, an end or an error came while it was idle (or an end with its
+    // last answer): the server closed or broke it; never reused.
+    bool peer_acted = false;
   };
   enum class Stage { kConnecting, kWriting, kReading };
   struct Attempt {
@@ -207,7 +251,11 @@ class HttpIoLoop::State {
     HttpAnswerParser parser;
   };
 
-  void StartWaiting() {
+  // `just_polled`: the round's epoll_wait has just run and its events
+  // were handled, so what it saw of the idle connections is current;
+  // else the first TakeIdle of this pass looks (CheckIdleConnections).
+  void StartWaiting(bool just_polled = false) {
+    idle_checked_ = just_polled;
     // Bounded by the waiting attempts; a start that fails at once frees
     // its slot for the next.
     while (!free_.empty() && waiting_head_ < waiting_.size()) {
@@ -294,7 +342,11 @@ class HttpIoLoop::State {
   // The most recent idle connection to `key` that still looks open.
   Conn* TakeIdle(const std::string& key, Deadline now) {
     const auto it = idle_.find(key);
-    if (it == idle_.end()) return nullptr;
+    if (it == idle_.end() || it->second.empty()) return nullptr;
+    if (!idle_checked_) {
+      CheckIdleConnections();
+      idle_checked_ = true;
+    }
     std::vector<Conn*>& list = it->second;
     Conn* found = nullptr;
     // Bounded by the list, which holds at most `slots` connections.
@@ -303,7 +355,7 @@ class HttpIoLoop::State {
       list.pop_back();
       if (now - c->idle_since > options_.max_idle) {
         Close(c);
-      } else if (!IdleConnectionLooksOpen(c->fd)) {
+      } else if (c->peer_acted) {
         ++counters_.stale_connections;
         Close(c);
       } else {
@@ -415,8 +467,24 @@ class HttpIoLoop::State {
   }
 
   void OnEvent(Conn* c, uint32_t events) {
+    if (c->fd < 0) return;  // Closed.
+    constexpr uint32_t kPeerEnd = EPOLLRDHUP | EPOLLHUP | EPOLLERR;
+    if (c->attempt == nullptr) {
+      // Idle: bytes, an end or an error (not room to write, which the
+      // last request's acknowledgement may bring) mean it is not reusable.
+      if (events & (EPOLLIN | kPeerEnd)) c->peer_acted = true;
+      return;
+    }
+    OnAttemptEvent(c, events);
+    // The answer was read and the connection kept, but the same event
+    // told that the server had ended (or broken) it too.
+    if (c->fd >= 0 && c->attempt == nullptr && (events & kPeerEnd)) {
+      c->peer_acted = true;
+    }
+  }
+
+  void OnAttemptEvent(Conn* c, uint32_t events) {
     Attempt* a = c->attempt;
-    if (c->fd < 0 || a == nullptr) return;  // Closed, or idle.
     // The mask is the socket's state when the event was fetched: bytes
     // (or an end, or an error) to read. Without them a recv would only
     // say EAGAIN; new bytes raise a new event (edge-triggered).
@@ -588,6 +656,12 @@ class HttpIoLoop::State {
   std::map<std::string, std::vector<Conn*>> idle_;
   std::vector<AttemptCompletion> completions_;
   std::string recv_buf_;
+  // See CheckIdleConnections: events fetched while idle connections were
+  // looked at, for connections in use; and whether this StartWaiting pass
+  // has looked.
+  std::vector<epoll_event> deferred_;
+  std::vector<epoll_event> deferred_handling_;
+  bool idle_checked_ = false;
 };
 
 HttpIoLoop::HttpIoLoop(EventLoop& clock, AddressCache& addresses,

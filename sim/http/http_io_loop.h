@@ -7,7 +7,10 @@
 // AttemptError kinds, the same answer parser (sim/http/http_answer_parser.h,
 // whose caps bound what an answer may make it read), keep-alive reuse per
 // host:port, and the stale rule: a kept connection found closed when taken
-// is replaced, and a request whose write on a reused connection failed
+// is replaced (found by epoll: an idle connection that epoll reports
+// readable, ended or broken is marked; before a round hands idle
+// connections out it collects what epoll has, in one epoll_wait for all of
+// them), and a request whose write on a reused connection failed
 // before any byte was accepted is sent once more on a new connection; a
 // request fully written is never sent again. Idle connections are kept per
 // host:port (most recent first, at most max_idle_keys host:port pairs, each

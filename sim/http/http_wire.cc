@@ -74,10 +74,4 @@ void BuildRequestHead(const HttpRequest& request, const HttpUrl& url,
       .append("\r\nConnection: keep-alive\r\n\r\n");
 }
 
-bool IdleConnectionLooksOpen(int fd) {
-  char c;
-  const ssize_t n = recv(fd, &c, 1, MSG_PEEK | MSG_DONTWAIT);
-  return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
-}
-
 }  // namespace hooksim

@@ -1,7 +1,6 @@
 // The wire rules of hooksim's HTTP client, which HttpTransport's
 // event-driven engine (sim/http/http_io_loop.h) follows, and the helpers it
-// shares: the request head, the AttemptError of a socket error, and the
-// check of an idle keep-alive connection.
+// shares: the request head and the AttemptError of a socket error.
 //
 // Why not cpp-httplib's client: it reports a reset, an empty reply, bytes
 // that are not HTTP and a read timeout all as Error::Read, and its timeouts
@@ -47,8 +46,11 @@
 // "Connection: close") or HTTP/1.0 with "Connection: keep-alive", and with
 // no stray bytes after it, the connection is kept idle for the next request
 // to the same host:port. An idle connection older than max_idle, or one
-// that shows EOF, a reset or unexpected bytes when it is taken (the server
-// closed it while idle), is discarded and a new one is connected. When
+// that has shown EOF, a reset or unexpected bytes by the time it is taken
+// (the server closed it while idle; epoll reports it, and the loop looks
+// at what epoll reported before it hands idle connections out, or uses
+// what its own epoll_wait of that round just returned), is discarded and a
+// new one is connected. When
 // writing on a reused connection fails before any byte of the request was
 // accepted, the request is sent once more on a new connection: the server
 // cannot have seen it, so this is not a new attempt. A request that was
@@ -92,9 +94,6 @@ void BuildRequestHead(const HttpRequest& request, const HttpUrl& url,
 // The AttemptError of a failed connect(), and of a send/recv error.
 AttemptError ConnectErrorKind(int err);
 AttemptError SocketErrorKind(int err);
-// False when an idle connection shows EOF, an error or unexpected bytes:
-// the server closed (or broke) it while idle.
-bool IdleConnectionLooksOpen(int fd);
 
 }  // namespace hooksim
 

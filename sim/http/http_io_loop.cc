@@ -121,7 +121,8 @@ class HttpIoLoop::State {
     for (int i = 0; i < n; ++i) Dispatch(events[i], inbox);
     DispatchDeferred(inbox);
     ExpireTimers();
-    StartWaiting(/*just_polled=*/true);
+    // A full batch may have left events unfetched: then look again.
+    StartWaiting(/*just_polled=*/n < kMaxEvents);
     // Before the graveyard goes: a deferred event may name a connection
     // closed in this round.
     DispatchDeferred(inbox);
